@@ -1,0 +1,93 @@
+//! Times the figure pair of the post's ten-optimizer comparison over f0 (10 runs x 101 points,
+//! 900x900): surface GIF + loss GIF, and prints seconds, bytes and peak memory.
+//!
+//! `cargo bench --bench plot` (add a folder argument after `--` to keep the figures there).
+
+use optsurf::backend::Backend;
+use optsurf::experiment::{Experiment, runner};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// Ten runs like the post's comparison, with the optimizers the registry has.
+const EXPERIMENT: &str = r#"{"name": "bench-f0", "surface": "f0", "start": [9.0, 9.0], "steps": 100,
+  "plot": {"view": [50, -70], "zlim": [0.0, 1.5], "legend": true, "animate": true, "loss": true},
+  "runs": [
+    {"label": "SGD", "optimizer": "sgd", "learning_rate": 10.0},
+    {"label": "SGD lr: 1", "optimizer": "sgd", "learning_rate": 1.0},
+    {"label": "Momentum", "optimizer": "sgd", "learning_rate": 1.0, "momentum": 0.9},
+    {"label": "NAG", "optimizer": "sgd", "learning_rate": 1.0, "momentum": 0.9, "nesterov": true},
+    {"label": "Adam", "optimizer": "adam", "learning_rate": 1.0},
+    {"label": "Adam lr: 0.3", "optimizer": "adam", "learning_rate": 0.3},
+    {"label": "AMSGrad", "optimizer": "adam", "learning_rate": 1.0, "amsgrad": true},
+    {"label": "AdamW", "optimizer": "adamw", "learning_rate": 1.0},
+    {"label": "AdamW wd: 0.1", "optimizer": "adamw", "learning_rate": 1.0, "weight_decay": 0.1},
+    {"label": "SGD lr: 30", "optimizer": "sgd", "learning_rate": 30.0}
+  ]}"#;
+
+fn peak_rss_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
+fn main() -> optsurf::Result<()> {
+    let keep: Option<PathBuf> = std::env::args()
+        .skip(1)
+        .find(|a| !a.starts_with('-'))
+        .map(PathBuf::from);
+    let experiment = Experiment::parse(EXPERIMENT, Path::new("bench-f0.json"))?;
+    let device = Backend::Ndarray.device()?;
+    let traj = runner::run(&experiment, &device, &mut [])?;
+    let surface = optsurf::surface::get(&traj.surface).expect("f0 is built in");
+    let noise = optsurf::surface::Noise::new(traj.noise, &device);
+    let mesh = surface.on_mesh(&noise, &device);
+    let frames = optsurf::plot::frame_count(&traj);
+
+    let t = Instant::now();
+    let s = optsurf::plot::surface_figure(&traj, &mesh, true, None)?;
+    let t_surface = t.elapsed().as_secs_f64();
+    let t = Instant::now();
+    let l = optsurf::plot::loss_figure(&traj, true, None)?.expect("runs have points");
+    let t_loss = t.elapsed().as_secs_f64();
+
+    let dir = match &keep {
+        Some(d) => d.clone(),
+        None => std::env::temp_dir().join(format!("optsurf-bench-{}", std::process::id())),
+    };
+    let t = Instant::now();
+    let written = optsurf::plot::draw_all(&traj, &mesh, &dir, None)?;
+    let t_all = t.elapsed().as_secs_f64();
+    let size = |name: &str| std::fs::metadata(dir.join(name)).map(|m| m.len()).unwrap_or(0);
+
+    println!("figures of 10 runs x {frames} points over f0, 900x900:");
+    println!("  surface (PNG + GIF, one thread): {t_surface:.3} s");
+    println!("  loss    (PNG + GIF, one thread): {t_loss:.3} s");
+    println!("  sum of both:                     {:.3} s", t_surface + t_loss);
+    println!("  draw_all (both in parallel, files written): {t_all:.3} s");
+    println!(
+        "  surface.gif {} bytes, loss.gif {} bytes",
+        s.gif.as_ref().map_or(0, Vec::len),
+        l.gif.as_ref().map_or(0, Vec::len)
+    );
+    println!("  surface.png {} bytes, loss.png {} bytes", s.png.len(), l.png.len());
+    println!(
+        "  files: {}",
+        written
+            .iter()
+            .map(|p| format!(
+                "{} ({} B)",
+                p.display(),
+                size(p.file_name().and_then(|n| n.to_str()).unwrap_or(""))
+            ))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    if let Some(mb) = peak_rss_mb() {
+        println!("  peak memory (VmHWM): {mb:.1} MB");
+    }
+    if keep.is_none() {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    Ok(())
+}

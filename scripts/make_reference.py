@@ -1,0 +1,325 @@
+#!/usr/bin/env python3
+"""Regenerate tests/fixtures/keras-extra.json: reference optimizer trajectories
+computed with real TensorFlow/Keras (and optax for LARS, which Keras lacks).
+
+CI never runs this script (it does not install TensorFlow); it only reads the
+committed JSON.  To regenerate the fixture, from the repository root:
+
+    python3.11 -m venv /tmp/refvenv
+    /tmp/refvenv/bin/pip install -r scripts/requirements.txt
+    /tmp/refvenv/bin/python scripts/make_reference.py            # writes tests/fixtures/keras-extra.json
+
+Options:
+    --out PATH              write somewhere else
+    --only SUBSTRING        only run cases whose name contains SUBSTRING (does not write unless --out is given)
+    --verify-against FILE   first re-run every case of an existing reference file of the same
+                            format (e.g. shared/reference/keras-blog-trajectories.json) and report
+                            whether this script's stepping reproduces it bit for bit
+
+How a trajectory is made (the original blog post's stepping, float32 throughout):
+  Keras: point = tf.Variable([[x0, y0]]); opt.build([point]); each step, inside one @tf.function:
+         with tf.GradientTape() as tape: loss = f(point[..., 0], point[..., 1])   # shape [1]
+         grads = tape.gradient(loss, [point]); opt.apply_gradients(zip(grads, [point]))
+         (graph mode matters for the last bit: with it, --verify-against reproduces the blog post's
+         reference trajectories bit for bit; eager mode does not)
+  optax: params of shape [1, 2]; grads from jax.grad of sum(f(p[..., 0], p[..., 1]));
+         updates, state = opt.update(grads, state, params); params = optax.apply_updates(params, updates)
+
+Each case records points (steps + 1 rows, start first), grads (one per step), smooth_loss (loss at
+the point before each step) and stable_until: the last step k such that a rerun started with x0
+moved one float32 ulp toward +inf agrees on every coordinate of points[0..=k] to
+|a - b| <= 1e-4 * (1 + |b|) (== steps for non-chaotic cases; equal infinities or both NaN agree, which is
+how shared/reference/keras-blog-trajectories.json counts them: --verify-against reproduces all its values).
+"""
+
+import argparse
+import json
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("JAX_PLATFORMS", "cpu")
+os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
+
+import numpy as np
+
+STEPS = 40
+REL_TOL = 1e-4
+DEFAULT_OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "fixtures", "keras-extra.json")
+
+# ---------------------------------------------------------------------------------------------
+# The cases: (name, surface, optimizer (Keras class lower case, or "lars" for optax), kwargs, p0)
+# kwargs are the constructor kwargs exactly as passed (Keras), or exactly as passed to optax.lars.
+# ---------------------------------------------------------------------------------------------
+P_A, P_B, P_C, P_D, P_E = [9.0, 9.0], [7.5, -0.5], [-9.0, -2.5], [-7.5, -1.0], [3.0, -4.0]
+
+CASES = [
+    # --- SGD
+    ("sgd-momentum-f1", "f1", "sgd", {"learning_rate": 5.0, "momentum": 0.8}, P_A),
+    ("sgd-nesterov-f3", "f3", "sgd", {"learning_rate": 1.0, "momentum": 0.5, "nesterov": True}, P_C),
+    ("sgd-wd-f5", "f5", "sgd", {"learning_rate": 2.0, "weight_decay": 0.05}, P_E),
+    ("sgd-nesterov-wd-f4", "f4", "sgd", {"learning_rate": 5.0, "momentum": 0.9, "nesterov": True, "weight_decay": 0.01}, P_D),
+    # --- RMSprop
+    ("rmsprop-momentum-f0", "f0", "rmsprop", {"learning_rate": 0.05, "momentum": 0.9}, P_A),
+    ("rmsprop-centered-f5", "f5", "rmsprop", {"learning_rate": 0.1, "centered": True}, P_E),
+    ("rmsprop-centered-momentum-f4", "f4", "rmsprop", {"learning_rate": 0.05, "momentum": 0.5, "centered": True}, P_D),
+    ("rmsprop-rho-eps-f1", "f1", "rmsprop", {"learning_rate": 0.1, "rho": 0.8, "epsilon": 0.001}, P_A),
+    ("rmsprop-wd-f2", "f2", "rmsprop", {"learning_rate": 0.05, "weight_decay": 0.05}, P_B),
+    # --- Adagrad
+    ("adagrad-init0.5-f0", "f0", "adagrad", {"learning_rate": 1.0, "initial_accumulator_value": 0.5}, P_A),
+    ("adagrad-init0-f4", "f4", "adagrad", {"learning_rate": 0.5, "initial_accumulator_value": 0.0}, P_D),
+    ("adagrad-eps-f3", "f3", "adagrad", {"learning_rate": 0.5, "epsilon": 0.01}, P_C),
+    ("adagrad-wd-f1", "f1", "adagrad", {"learning_rate": 1.0, "weight_decay": 0.05}, P_A),
+    # --- Adadelta
+    ("adadelta-lr1-rho0.9-f0", "f0", "adadelta", {"learning_rate": 1.0, "rho": 0.9}, P_A),
+    ("adadelta-eps-f4", "f4", "adadelta", {"learning_rate": 1.0, "epsilon": 0.01}, P_D),
+    ("adadelta-smalllr-f5", "f5", "adadelta", {"learning_rate": 0.1, "rho": 0.9, "epsilon": 0.001}, P_E),
+    ("adadelta-wd-f1", "f1", "adadelta", {"learning_rate": 1.0, "epsilon": 0.0001, "weight_decay": 0.02}, P_A),
+    # --- Adam
+    ("adam-amsgrad-f3", "f3", "adam", {"learning_rate": 0.1, "amsgrad": True}, P_C),
+    ("adam-betas-eps-f4", "f4", "adam", {"learning_rate": 0.2, "beta_1": 0.8, "beta_2": 0.99, "epsilon": 0.001}, P_D),
+    ("adam-wd-f5", "f5", "adam", {"learning_rate": 0.3, "weight_decay": 0.02}, P_E),
+    # --- AdamW
+    ("adamw-wd0.05-f0", "f0", "adamw", {"learning_rate": 0.3, "weight_decay": 0.05}, P_A),
+    ("adamw-amsgrad-f1", "f1", "adamw", {"learning_rate": 0.2, "weight_decay": 0.05, "amsgrad": True}, P_A),
+    ("adamw-betas-f2", "f2", "adamw", {"learning_rate": 0.1, "weight_decay": 0.01, "beta_1": 0.5, "beta_2": 0.9}, P_B),
+    # --- Adamax
+    ("adamax-betas-f5", "f5", "adamax", {"learning_rate": 0.3, "beta_1": 0.7, "beta_2": 0.95}, P_A),
+    ("adamax-eps-f4", "f4", "adamax", {"learning_rate": 0.5, "epsilon": 0.01}, P_D),
+    ("adamax-wd-f3", "f3", "adamax", {"learning_rate": 0.2, "weight_decay": 0.05}, P_C),
+    # --- Nadam
+    ("nadam-betas-f1", "f1", "nadam", {"learning_rate": 0.3, "beta_1": 0.8, "beta_2": 0.99}, P_A),
+    ("nadam-eps-f5", "f5", "nadam", {"learning_rate": 0.3, "epsilon": 0.01}, P_E),
+    ("nadam-wd-f0", "f0", "nadam", {"learning_rate": 0.3, "weight_decay": 0.05}, P_A),
+    # --- Lion
+    ("lion-betas-f4", "f4", "lion", {"learning_rate": 0.2, "beta_1": 0.5, "beta_2": 0.9}, P_D),
+    ("lion-beta2-f1", "f1", "lion", {"learning_rate": 0.3, "beta_2": 0.999}, P_A),
+    ("lion-wd-f5", "f5", "lion", {"learning_rate": 0.2, "weight_decay": 0.1}, P_E),
+    # --- Lamb (small learning rates: every Lamb step has norm lr * |w|, large ones are chaotic)
+    ("lamb-betas-eps-f5", "f5", "lamb", {"learning_rate": 0.05, "beta_1": 0.8, "beta_2": 0.99, "epsilon": 0.0001}, P_A),
+    ("lamb-wd-f0", "f0", "lamb", {"learning_rate": 0.02, "weight_decay": 0.05}, P_A),
+    ("lamb-beta1-f3", "f3", "lamb", {"learning_rate": 0.03, "beta_1": 0.95}, P_C),
+    # --- Ftrl
+    ("ftrl-l1-f5", "f5", "ftrl", {"learning_rate": 1.0, "l1_regularization_strength": 0.01}, P_A),
+    ("ftrl-l2-f4", "f4", "ftrl", {"learning_rate": 1.0, "l2_regularization_strength": 0.1}, P_D),
+    ("ftrl-l1-l2-f4", "f4", "ftrl", {"learning_rate": 1.0, "l1_regularization_strength": 0.01, "l2_regularization_strength": 0.01}, P_D),
+    ("ftrl-l2shrink-f0", "f0", "ftrl", {"learning_rate": 1.0, "l2_shrinkage_regularization_strength": 0.1}, P_A),
+    ("ftrl-beta-f1", "f1", "ftrl", {"learning_rate": 1.0, "beta": 0.5}, P_A),
+    ("ftrl-lrpow0.3-f5", "f5", "ftrl", {"learning_rate": 0.5, "learning_rate_power": -0.3}, P_E),
+    ("ftrl-lrpow1-f0", "f0", "ftrl", {"learning_rate": 0.1, "learning_rate_power": -1.0}, P_A),
+    ("ftrl-init0.5-f4", "f4", "ftrl", {"learning_rate": 1.0, "initial_accumulator_value": 0.5}, P_D),
+    ("ftrl-all-wd-f3", "f3", "ftrl", {"learning_rate": 1.0, "learning_rate_power": -0.7, "initial_accumulator_value": 0.5,
+                                      "l1_regularization_strength": 0.01, "l2_regularization_strength": 0.02,
+                                      "l2_shrinkage_regularization_strength": 0.05, "beta": 0.3, "weight_decay": 0.02}, P_C),
+    # --- LARS (optax.lars; every argument passed explicitly)
+    ("lars-lr10-f0", "f0", "lars", {"learning_rate": 10.0, "momentum": 0.9, "nesterov": False, "weight_decay": 0.0,
+                                    "trust_coefficient": 0.001, "eps": 0.0}, P_A),
+    ("lars-tc0.1-f4", "f4", "lars", {"learning_rate": 0.2, "momentum": 0.9, "nesterov": False, "weight_decay": 0.0,
+                                     "trust_coefficient": 0.1, "eps": 0.0}, P_D),
+    ("lars-nesterov-f5", "f5", "lars", {"learning_rate": 10.0, "momentum": 0.9, "nesterov": True, "weight_decay": 0.0,
+                                        "trust_coefficient": 0.001, "eps": 0.0}, P_E),
+    ("lars-wd-f1", "f1", "lars", {"learning_rate": 10.0, "momentum": 0.9, "nesterov": False, "weight_decay": 0.01,
+                                  "trust_coefficient": 0.001, "eps": 0.0}, P_A),
+    ("lars-eps-f3", "f3", "lars", {"learning_rate": 10.0, "momentum": 0.9, "nesterov": False, "weight_decay": 0.0,
+                                   "trust_coefficient": 0.001, "eps": 0.1}, P_C),
+    ("lars-nomomentum-f2", "f2", "lars", {"learning_rate": 1.0, "momentum": 0.0, "nesterov": False, "weight_decay": 0.001,
+                                          "trust_coefficient": 0.05, "eps": 0.01}, P_B),
+]
+
+KERAS_CLASSES = {
+    "sgd": "SGD", "rmsprop": "RMSprop", "adagrad": "Adagrad", "adadelta": "Adadelta", "adam": "Adam",
+    "adamw": "AdamW", "adamax": "Adamax", "nadam": "Nadam", "lion": "Lion", "lamb": "Lamb", "ftrl": "Ftrl",
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# Surfaces (smooth part only), written identically for TF and jax.numpy.
+# ---------------------------------------------------------------------------------------------
+def surfaces(sin, cos):
+    return {
+        "f0": lambda x, y: (x / 10) ** 2 + (y / 10) ** 2,
+        "f1": lambda x, y: (x ** 2 + y ** 2 + 0.5 * y + 0.06 * (x + 1) ** 3 + 0.1 * (y - 1) ** 3) / 400,
+        "f2": lambda x, y: (x ** 2 / 2 - y ** 2 / 2) / 40.,
+        "f3": lambda x, y: (x ** 2 / 2 - y ** 2 / 2 - 1.5 * x * (0.5 * y)) / 60,
+        "f4": lambda x, y: ((-sin(x / 5.) - cos(y / 10.)) + 2) / 2,
+        "f5": lambda x, y: ((x / 8) ** 2 + (y / 12) ** 2) / 2,
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Keras (TensorFlow backend)
+# ---------------------------------------------------------------------------------------------
+def run_keras(surface, optimizer, kwargs, p0, steps):
+    import tensorflow as tf
+    import keras
+
+    f = surfaces(tf.sin, tf.cos)[surface]
+    opt = getattr(keras.optimizers, KERAS_CLASSES[optimizer])(**kwargs)
+    point = tf.Variable([[p0[0], p0[1]]], dtype=tf.float32)
+    opt.build([point])
+
+    # The whole step runs as one tf.function (graph mode, grappler on), as in the original post:
+    # eager execution rounds differently in the last bit (e.g. grappler turns x / 10 into x * 0.1),
+    # and only the graph-mode step reproduces shared/reference/keras-blog-trajectories.json bit for bit.
+    @tf.function
+    def step():
+        with tf.GradientTape() as tape:
+            loss = f(point[..., 0], point[..., 1])
+        grad = tape.gradient(loss, [point])
+        opt.apply_gradients(zip(grad, [point]))
+        return loss, grad
+
+    points, grads, losses = [point.numpy()[0].copy()], [], []
+    for _ in range(steps):
+        loss, grad = step()
+        losses.append(loss.numpy()[0])
+        grads.append(grad[0].numpy()[0].copy())
+        points.append(point.numpy()[0].copy())
+    return np.array(points, np.float32), np.array(grads, np.float32), np.array(losses, np.float32)
+
+
+# ---------------------------------------------------------------------------------------------
+# optax (JAX on CPU, float32), for LARS
+# ---------------------------------------------------------------------------------------------
+def run_optax(surface, optimizer, kwargs, p0, steps):
+    import jax
+    import jax.numpy as jnp
+    import optax
+
+    assert optimizer == "lars"
+    # Same formulas as the TF surfaces; note jnp's `x ** 2` is lax.integer_pow (multiplications) where
+    # TF's is tf.pow, so losses/gradients can differ from the Keras runs in the last bit (e.g. f1's loss0).
+    f = surfaces(jnp.sin, jnp.cos)[surface]
+    opt = optax.lars(**kwargs)
+    params = jnp.array([[p0[0], p0[1]]], dtype=jnp.float32)
+    state = opt.init(params)
+    loss_and_grad = jax.value_and_grad(lambda p: jnp.sum(f(p[..., 0], p[..., 1])))
+    points, grads, losses = [np.asarray(params)[0].copy()], [], []
+    for _ in range(steps):
+        loss, grad = loss_and_grad(params)
+        updates, state = opt.update(grad, state, params)
+        params = optax.apply_updates(params, updates)
+        assert params.dtype == jnp.float32
+        losses.append(np.float32(loss))
+        grads.append(np.asarray(grad)[0].copy())
+        points.append(np.asarray(params)[0].copy())
+    return np.array(points, np.float32), np.array(grads, np.float32), np.array(losses, np.float32)
+
+
+def run(surface, optimizer, kwargs, p0, steps):
+    fn = run_optax if optimizer == "lars" else run_keras
+    return fn(surface, optimizer, kwargs, p0, steps)
+
+
+# ---------------------------------------------------------------------------------------------
+# Helpers
+# ---------------------------------------------------------------------------------------------
+def stable_until(points, surface, optimizer, kwargs, p0, steps):
+    """Last step k such that the run from x0 + 1 ulp agrees with `points` on rows 0..=k."""
+    x0 = np.nextafter(np.float32(p0[0]), np.float32(np.inf))
+    other, _, _ = run(surface, optimizer, kwargs, [float(x0), p0[1]], steps)
+    a, b = other.astype(np.float64), points.astype(np.float64)
+    with np.errstate(invalid="ignore"):  # equal infinities and NaN == NaN count as agreeing, as in the blog reference
+        close = (a == b) | (np.isnan(a) & np.isnan(b)) | (np.abs(a - b) <= REL_TOL * (1 + np.abs(b)))
+    ok = np.all(close, axis=1)
+    bad = np.nonzero(~ok)[0]
+    return steps if len(bad) == 0 else int(bad[0]) - 1
+
+
+def to_list(a):
+    return [float(np.float32(v)) for v in a] if a.ndim == 1 else [to_list(r) for r in a]
+
+
+def versions():
+    import tensorflow as tf
+    import keras
+    import jax
+    import optax
+    return {"tensorflow": tf.__version__, "keras": keras.__version__, "optax": optax.__version__,
+            "jax": jax.__version__, "generated_by": "scripts/make_reference.py"}
+
+
+def verify_against(path):
+    """Re-run every case of an existing reference file; report bit-exact matches."""
+    ref = json.load(open(path))
+    exact = 0
+    cases = [(k, v) for k, v in ref.items() if not k.startswith("_")]
+    for name, c in cases:
+        pts, grads, losses = run(c["surface"], c["optimizer"], c["kwargs"], c["p0"], c["steps"])
+        same = (to_list(pts) == c["points"] or np.array_equal(pts, np.array(c["points"], np.float32), equal_nan=True)) \
+            and np.array_equal(grads, np.array(c["grads"], np.float32), equal_nan=True) \
+            and np.array_equal(losses, np.array(c["smooth_loss"], np.float32), equal_nan=True)
+        su = stable_until(pts, c["surface"], c["optimizer"], c["kwargs"], c["p0"], c["steps"])
+        exact += same
+        if not same or su != c["stable_until"]:
+            print(f"  verify: {name}: bit-exact={same} stable_until={su} (file: {c['stable_until']})")
+    print(f"verify: {exact}/{len(cases)} cases of {path} reproduced bit for bit")
+    return exact == len(cases)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", default=None)
+    ap.add_argument("--only", default=None)
+    ap.add_argument("--verify-against", default=None)
+    args = ap.parse_args()
+
+    if args.verify_against:
+        verify_against(args.verify_against)
+
+    names = [c[0] for c in CASES]
+    assert len(set(names)) == len(names), "duplicate case names"
+    result = {"_meta": versions()}
+    problems = []
+    print(f"{'case':32s} {'opt':9s} {'surf':4s} {'p0':>13s} {'end point':>25s} {'loss0':>9s} {'lossN':>9s} stable")
+    for name, surface, optimizer, kwargs, p0 in CASES:
+        if args.only and args.only not in name:
+            continue
+        assert all(ch in "abcdefghijklmnopqrstuvwxyz0123456789_.-" for ch in name), name
+        pts, grads, losses = run(surface, optimizer, kwargs, p0, STEPS)
+        su = stable_until(pts, surface, optimizer, kwargs, p0, STEPS)
+        if pts.shape != (STEPS + 1, 2) or grads.shape != (STEPS, 2) or losses.shape != (STEPS,):
+            problems.append(f"{name}: bad shapes {pts.shape} {grads.shape} {losses.shape}")
+        if not (np.all(np.isfinite(pts)) and np.all(np.isfinite(grads)) and np.all(np.isfinite(losses))):
+            problems.append(f"{name}: non-finite values")
+        if np.max(np.abs(pts[-1] - pts[0])) < 1e-2:
+            problems.append(f"{name}: barely moves ({pts[0]} -> {pts[-1]})")
+        result[name] = {"surface": surface, "optimizer": optimizer, "kwargs": kwargs, "p0": [float(p0[0]), float(p0[1])],
+                        "steps": STEPS, "points": to_list(pts), "grads": to_list(grads),
+                        "smooth_loss": to_list(losses), "stable_until": su}
+        end = f"[{pts[-1][0]:.4g}, {pts[-1][1]:.4g}]"
+        print(f"{name:32s} {optimizer:9s} {surface:4s} {str(p0):>13s} {end:>25s} {losses[0]:9.4g} {losses[-1]:9.4g} "
+              f"{su}{'' if su == STEPS else '  <-- chaotic'}")
+
+    # Distinct trajectories: no two cases may have identical points.
+    seen = {}
+    for name, c in result.items():
+        if name.startswith("_"):
+            continue
+        key = json.dumps(c["points"])
+        if key in seen:
+            problems.append(f"{name}: same trajectory as {seen[key]}")
+        seen[key] = name
+
+    per_opt = {}
+    for name, c in result.items():
+        if not name.startswith("_"):
+            per_opt[c["optimizer"]] = per_opt.get(c["optimizer"], 0) + 1
+    print("cases per optimizer:", ", ".join(f"{k}={v}" for k, v in per_opt.items()), f"(total {sum(per_opt.values())})")
+    print("versions:", result["_meta"])
+    if problems:
+        print("PROBLEMS:\n  " + "\n  ".join(problems))
+        sys.exit(1)
+
+    out = args.out or (None if args.only else DEFAULT_OUT)
+    if out:
+        os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+        with open(out, "w") as fh:  # one case per line, so diffs stay readable
+            fh.write("{\n" + ",\n".join(f"{json.dumps(k)}: {json.dumps(v, allow_nan=False)}" for k, v in result.items()) + "\n}\n")
+        json.load(open(out))  # must round-trip
+        print("wrote", os.path.normpath(out))
+
+
+if __name__ == "__main__":
+    main()

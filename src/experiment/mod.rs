@@ -1,0 +1,295 @@
+//! Experiments are data: a JSON file names a surface, a start, a step count and the runs to
+//! compare. This module reads and checks them; [`runner`] steps them; [`trajectory`] is what a
+//! run produces.
+//!
+//! ```json
+//! {"name": "f0-sgd-lrs", "title": "SGD over f0", "surface": "f0",
+//!  "noise": {"seed": 0, "lookup": "nearest"}, "start": [9.0, 9.0], "steps": 100,
+//!  "runs": [{"label": "SGD lr: 0.1", "optimizer": "sgd", "learning_rate": 0.1},
+//!           {"label": "NAG lr: 10", "optimizer": "sgd", "learning_rate": 10.0,
+//!            "momentum": 0.9, "nesterov": true, "start": [9, 9]}]}
+//! ```
+
+pub mod runner;
+pub mod trajectory;
+
+use crate::error::{Error, Result};
+use crate::optim;
+use crate::plot::PlotSpec;
+use crate::surface::{self, NoiseSpec, Surface};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// A checked experiment, ready to run.
+#[derive(Clone, Debug)]
+pub struct Experiment {
+    /// Name (`[a-z0-9_-]+`); names its output folder.
+    pub name: String,
+    /// Optional human title.
+    pub title: Option<String>,
+    /// The surface.
+    pub surface: &'static Surface,
+    /// The noise draw and lookup.
+    pub noise: NoiseSpec,
+    /// Number of optimizer steps.
+    pub steps: usize,
+    /// The runs, in file order.
+    pub runs: Vec<RunSpec>,
+    /// Figure settings.
+    pub plot: PlotSpec,
+    /// The file it was read from.
+    pub source: PathBuf,
+}
+
+/// One run of an experiment: an optimizer with its hyperparameters from a start point.
+#[derive(Clone, Debug)]
+pub struct RunSpec {
+    /// Label in legends and reports (unique within the experiment).
+    pub label: String,
+    /// The optimizer.
+    pub optimizer: &'static optim::Entry,
+    /// Every hyperparameter, defaults filled in.
+    pub hyperparameters: Map<String, Value>,
+    /// Start point.
+    pub start: [f64; 2],
+}
+
+/// The file's shape, before checking.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExperimentFile {
+    name: String,
+    #[serde(default)]
+    title: Option<String>,
+    surface: String,
+    #[serde(default)]
+    noise: NoiseSpec,
+    start: Value,
+    steps: Value,
+    runs: Vec<Map<String, Value>>,
+    #[serde(default)]
+    plot: PlotSpec,
+}
+
+impl Experiment {
+    /// Reads and checks an experiment file.
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, "read the experiment file", e))?;
+        Self::parse(&text, path)
+    }
+
+    /// Parses and checks experiment JSON; `path` is used in error messages.
+    pub fn parse(text: &str, path: &Path) -> Result<Self> {
+        let mut de = serde_json::Deserializer::from_str(text);
+        let file: ExperimentFile = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+            let field = e.path().to_string();
+            let inner = e.into_inner();
+            let field = if field == "." { String::new() } else { field };
+            if inner.is_syntax() || inner.is_eof() {
+                Error::input(path, "", format!("invalid JSON: {inner}"))
+            } else {
+                Error::input(path, field, inner.to_string())
+            }
+        })?;
+        let err = |field: &str, message: String| Error::input(path, field, message);
+
+        if file.name.is_empty()
+            || !file
+                .name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+        {
+            return Err(err(
+                "name",
+                format!(
+                    "{:?} is not a valid name: expected lower-case letters, digits, '-' or '_' ([a-z0-9_-]+)",
+                    file.name
+                ),
+            ));
+        }
+        let surface = surface::get(&file.surface).ok_or_else(|| {
+            err(
+                "surface",
+                format!(
+                    "unknown surface {:?}; expected one of: {}",
+                    file.surface,
+                    surface::names().join(", ")
+                ),
+            )
+        })?;
+        let steps = match file.steps.as_u64() {
+            Some(s) if s > 0 && s <= 1_000_000 => s as usize,
+            _ => {
+                return Err(err(
+                    "steps",
+                    format!(
+                        "expected a positive whole number of steps (at most 1000000), got {}",
+                        file.steps
+                    ),
+                ));
+            }
+        };
+        let start = parse_start(&file.start).map_err(|m| err("start", m))?;
+        if file.runs.is_empty() {
+            return Err(err("runs", "expected at least one run".into()));
+        }
+        let mut runs = Vec::with_capacity(file.runs.len());
+        let mut labels = BTreeMap::new();
+        for (i, run) in file.runs.into_iter().enumerate() {
+            let run = parse_run(run, start).map_err(|(field, message)| {
+                let at = if field.is_empty() {
+                    format!("runs[{i}]")
+                } else {
+                    format!("runs[{i}].{field}")
+                };
+                err(&at, message)
+            })?;
+            if let Some(first) = labels.insert(run.label.clone(), i) {
+                return Err(err(
+                    &format!("runs[{i}].label"),
+                    format!(
+                        "label {:?} is already used by runs[{first}]; labels must be unique",
+                        run.label
+                    ),
+                ));
+            }
+            runs.push(run);
+        }
+        file.plot
+            .validate()
+            .map_err(|(field, message)| err(&format!("plot.{field}"), message))?;
+        Ok(Experiment {
+            name: file.name,
+            title: file.title,
+            surface,
+            noise: file.noise,
+            steps,
+            runs,
+            plot: file.plot,
+            source: path.to_path_buf(),
+        })
+    }
+}
+
+fn parse_start(value: &Value) -> std::result::Result<[f64; 2], String> {
+    let coords: Option<Vec<f64>> = value.as_array().and_then(|a| a.iter().map(Value::as_f64).collect());
+    match coords.as_deref() {
+        Some(&[x, y]) if x.is_finite() && y.is_finite() => Ok([x, y]),
+        _ => Err(format!("expected two finite numbers [x, y], got {value}")),
+    }
+}
+
+fn parse_run(mut run: Map<String, Value>, default_start: [f64; 2]) -> std::result::Result<RunSpec, (String, String)> {
+    let label = match run.remove("label") {
+        Some(Value::String(s)) if !s.is_empty() => s,
+        Some(other) => return Err(("label".into(), format!("expected a non-empty string, got {other}"))),
+        None => return Err(("label".into(), "missing; every run needs a label".into())),
+    };
+    let name = match run.remove("optimizer") {
+        Some(Value::String(s)) => s,
+        Some(other) => return Err(("optimizer".into(), format!("expected a string, got {other}"))),
+        None => return Err(("optimizer".into(), "missing; every run needs an optimizer".into())),
+    };
+    let optimizer = optim::get(&name).ok_or_else(|| {
+        (
+            "optimizer".to_string(),
+            format!(
+                "unknown optimizer {name:?}; expected one of: {}",
+                optim::names().join(", ")
+            ),
+        )
+    })?;
+    let start = match run.remove("start") {
+        Some(v) => parse_start(&v).map_err(|m| ("start".to_string(), m))?,
+        None => default_start,
+    };
+    let hyperparameters = optimizer.parse(run)?;
+    Ok(RunSpec {
+        label,
+        optimizer,
+        hyperparameters,
+        start,
+    })
+}
+
+/// Where results of an experiment go: `experiments/<sub>/<file>.json` writes
+/// `<results>/<sub>/<name>/`; a file outside an `experiments` folder writes `<results>/<name>/`.
+pub fn output_dir(experiment: &Experiment, results: &Path) -> PathBuf {
+    let parent = experiment.source.parent().unwrap_or(Path::new(""));
+    let mut sub = PathBuf::new();
+    let mut found = false;
+    for part in parent.components() {
+        if found {
+            sub.push(part);
+        } else if part.as_os_str() == "experiments" {
+            found = true;
+        }
+    }
+    results.join(sub).join(&experiment.name)
+}
+
+/// Every experiment file named by `paths`: files as given, folders searched recursively for
+/// `*.json`, in sorted order.
+pub fn collect_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            walk(path, &mut files)?;
+        } else if path.exists() {
+            files.push(path.clone());
+        } else {
+            return Err(Error::input(
+                path,
+                "",
+                "no such file or folder; expected an experiment .json file or a folder of them",
+            ));
+        }
+    }
+    Ok(files)
+}
+
+fn walk(dir: &Path, files: &mut Vec<PathBuf>) -> Result<()> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| Error::io(dir, "list the folder", e))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    entries.sort();
+    for path in entries {
+        if path.is_dir() {
+            walk(&path, files)?;
+        } else if path.extension().is_some_and(|e| e == "json") {
+            files.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// Loads every experiment under `paths` and checks that no two share an output folder.
+pub fn load_all(paths: &[PathBuf], results: &Path) -> Result<Vec<(Experiment, PathBuf)>> {
+    let files = collect_files(paths)?;
+    if files.is_empty() {
+        let shown: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
+        return Err(Error::input(shown.join(" "), "", "no experiment files (*.json) found"));
+    }
+    let mut seen: BTreeMap<PathBuf, PathBuf> = BTreeMap::new();
+    let mut out = Vec::with_capacity(files.len());
+    for file in files {
+        let experiment = Experiment::load(&file)?;
+        let dir = output_dir(&experiment, results);
+        if let Some(other) = seen.insert(dir.clone(), file.clone()) {
+            return Err(Error::input(
+                &file,
+                "name",
+                format!(
+                    "writes to {} like {}; give one of them another name",
+                    dir.display(),
+                    other.display()
+                ),
+            ));
+        }
+        out.push((experiment, dir));
+    }
+    Ok(out)
+}

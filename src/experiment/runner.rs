@@ -1,0 +1,235 @@
+//! The runner: steps every run of an experiment as one batch and tells observers.
+//!
+//! Each step evaluates the surface at all runs' points in one autodiff pass, then lets each
+//! optimizer update its own rows (runs of one optimizer with the same boolean flags form one
+//! batched group). Writing JSON, progress bars and figures are [`Observer`]s; the runner only
+//! loops.
+
+use super::Experiment;
+use super::trajectory::{RunTrajectory, Status, Trajectories};
+use crate::error::Result;
+use crate::optim::{self, Optimizer};
+use crate::surface::{Noise, Surface, to_vec};
+use burn::tensor::{Device, Tensor, TensorData};
+use std::ops::Range;
+
+/// Watches a run: called at its start, after every step and with its result.
+pub trait Observer {
+    /// Before the first step.
+    fn on_start(&mut self, _experiment: &Experiment) {}
+    /// After step `step` (1-based) of `experiment.steps`.
+    fn on_step(&mut self, _experiment: &Experiment, _step: usize) {}
+    /// With the finished trajectories.
+    fn on_finish(&mut self, _experiment: &Experiment, _trajectories: &Trajectories) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// All runs of an experiment as one batch of points `[N, 2]`, grouped by optimizer.
+pub struct Batch {
+    surface: &'static Surface,
+    noise: Noise,
+    points: Tensor<2>,
+    groups: Vec<(Range<usize>, Box<dyn Optimizer>)>,
+    /// Run index of each batch row (rows are ordered by group).
+    order: Vec<usize>,
+}
+
+impl Batch {
+    /// Uploads the start points and builds one batched optimizer per group of runs.
+    pub fn new(experiment: &Experiment, device: &Device) -> Self {
+        let mut keys: Vec<String> = Vec::new();
+        let mut members: Vec<Vec<usize>> = Vec::new();
+        for (i, run) in experiment.runs.iter().enumerate() {
+            let key = optim::group_key(run.optimizer.name, &run.hyperparameters);
+            match keys.iter().position(|k| *k == key) {
+                Some(g) => members[g].push(i),
+                None => {
+                    keys.push(key);
+                    members.push(vec![i]);
+                }
+            }
+        }
+        let order: Vec<usize> = members.iter().flatten().copied().collect();
+        let mut groups = Vec::with_capacity(members.len());
+        let mut at = 0;
+        for rows in &members {
+            let first = &experiment.runs[rows[0]];
+            let hypers: Vec<_> = rows
+                .iter()
+                .map(|&i| experiment.runs[i].hyperparameters.clone())
+                .collect();
+            groups.push((at..at + rows.len(), first.optimizer.build(&hypers, device)));
+            at += rows.len();
+        }
+        let starts: Vec<f32> = order
+            .iter()
+            .flat_map(|&i| experiment.runs[i].start.map(|v| v as f32))
+            .collect();
+        let points = Tensor::from_data(TensorData::new(starts, [order.len(), 2]), device);
+        Batch {
+            surface: experiment.surface,
+            noise: Noise::new(experiment.noise, device),
+            points,
+            groups,
+            order,
+        }
+    }
+
+    /// A batch of one optimizer configuration from many start points: the shape of a sweep over
+    /// start points, and of the throughput benchmark.
+    pub fn from_points(
+        surface: &'static Surface,
+        noise: Noise,
+        points: Tensor<2>,
+        optimizer: Box<dyn Optimizer>,
+    ) -> Self {
+        let n = points.dims()[0];
+        Batch {
+            surface,
+            noise,
+            points,
+            groups: vec![(0..n, optimizer)],
+            order: (0..n).collect(),
+        }
+    }
+
+    /// The current points `[N, 2]`, in batch order.
+    pub fn points(&self) -> &Tensor<2> {
+        &self.points
+    }
+
+    /// Loss `[N]` and gradient `[N, 2]` at the current points, in one autodiff pass.
+    pub fn evaluate(&self) -> (Tensor<1>, Tensor<2>) {
+        self.surface.loss_and_grad(self.points.clone(), &self.noise)
+    }
+
+    /// Loss at the current points, without gradient.
+    pub fn loss(&self) -> Tensor<1> {
+        self.surface.eval(self.points.clone(), &self.noise)
+    }
+
+    /// One optimizer step of every row, given the gradient at the current points.
+    pub fn advance(&mut self, grad: Tensor<2>) {
+        if let [(_, optimizer)] = self.groups.as_mut_slice() {
+            self.points = optimizer.step(self.points.clone(), grad);
+            return;
+        }
+        let parts: Vec<Tensor<2>> = self
+            .groups
+            .iter_mut()
+            .map(|(rows, optimizer)| {
+                let p = self.points.clone().narrow(0, rows.start, rows.len());
+                let g = grad.clone().narrow(0, rows.start, rows.len());
+                optimizer.step(p, g)
+            })
+            .collect();
+        self.points = Tensor::cat(parts, 0);
+    }
+}
+
+/// Host-side record of one run while it steps.
+struct Record {
+    points: Vec<[f32; 2]>,
+    grads: Vec<[f32; 2]>,
+    loss: Vec<f32>,
+    diverged_at: Option<usize>,
+}
+
+impl Record {
+    /// Records point `k` with its loss and the gradient there (none after the last step), and
+    /// stops the record at the first non-finite value.
+    fn push(&mut self, k: usize, point: [f32; 2], loss: f32, grad: Option<[f32; 2]>) {
+        if self.diverged_at.is_some() {
+            return;
+        }
+        if !(point.iter().all(|v| v.is_finite()) && loss.is_finite()) {
+            self.diverged_at = Some(k);
+            return;
+        }
+        self.points.push(point);
+        self.loss.push(loss);
+        if let Some(g) = grad {
+            if g.iter().all(|v| v.is_finite()) {
+                self.grads.push(g);
+            } else {
+                self.diverged_at = Some(k + 1);
+            }
+        }
+    }
+}
+
+/// Runs an experiment on `device`, telling `observers` as it goes.
+pub fn run(experiment: &Experiment, device: &Device, observers: &mut [&mut dyn Observer]) -> Result<Trajectories> {
+    for o in observers.iter_mut() {
+        o.on_start(experiment);
+    }
+    let mut batch = Batch::new(experiment, device);
+    let n = batch.order.len();
+    let mut records: Vec<Record> = (0..n)
+        .map(|_| Record {
+            points: Vec::with_capacity(experiment.steps + 1),
+            grads: Vec::with_capacity(experiment.steps),
+            loss: Vec::with_capacity(experiment.steps + 1),
+            diverged_at: None,
+        })
+        .collect();
+    for step in 0..=experiment.steps {
+        let last = step == experiment.steps;
+        let (loss, grad) = if last {
+            (batch.loss(), None)
+        } else {
+            let (loss, grad) = batch.evaluate();
+            (loss, Some(grad))
+        };
+        // One read-back per step: [points | grad | loss] as [N, 5] (or [N, 3] at the end).
+        let mut columns = vec![batch.points.clone()];
+        columns.extend(grad.clone());
+        columns.push(loss.reshape([n, 1]));
+        let width = if last { 3 } else { 5 };
+        let host = to_vec(Tensor::cat(columns, 1));
+        for (row, &run) in batch.order.iter().enumerate() {
+            let v = &host[row * width..(row + 1) * width];
+            let g = (!last).then(|| [v[2], v[3]]);
+            records[run].push(step, [v[0], v[1]], v[width - 1], g);
+        }
+        if let Some(grad) = grad {
+            batch.advance(grad);
+            for o in observers.iter_mut() {
+                o.on_step(experiment, step + 1);
+            }
+        }
+    }
+    let runs = experiment
+        .runs
+        .iter()
+        .zip(records)
+        .map(|(spec, record)| RunTrajectory {
+            label: spec.label.clone(),
+            optimizer: spec.optimizer.name.to_string(),
+            hyperparameters: spec.hyperparameters.clone(),
+            status: if record.diverged_at.is_some() {
+                Status::Diverged
+            } else {
+                Status::Ok
+            },
+            points: record.points,
+            grads: record.grads,
+            loss: record.loss,
+            diverged_at: record.diverged_at,
+        })
+        .collect();
+    let trajectories = Trajectories {
+        name: experiment.name.clone(),
+        title: experiment.title.clone(),
+        surface: experiment.surface.name.to_string(),
+        steps: experiment.steps,
+        noise: experiment.noise,
+        plot: experiment.plot.clone(),
+        runs,
+    };
+    for o in observers.iter_mut() {
+        o.on_finish(experiment, &trajectories)?;
+    }
+    Ok(trajectories)
+}

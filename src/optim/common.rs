@@ -1,0 +1,73 @@
+//! Pieces every rule shares, written once: per-row hyperparameter columns, bias correction and
+//! Keras's decoupled weight decay.
+
+use burn::tensor::{Device, Tensor, TensorData};
+
+/// One value per row as an `[N, 1]` column of `f32`, so it broadcasts over a row's `d`
+/// coordinates. Values are computed in `f64` first, as Keras computes Python-float expressions
+/// such as `1 - beta_1` before casting them to the variable's dtype.
+pub fn column(values: impl IntoIterator<Item = f64>, device: &Device) -> Tensor<2> {
+    let values: Vec<f32> = values.into_iter().map(|v| v as f32).collect();
+    let n = values.len();
+    Tensor::from_data(TensorData::new(values, [n, 1]), device)
+}
+
+/// `beta^t` per row, in `f32` as Keras computes `ops.power(cast(beta), t)`.
+pub fn power(beta: &Tensor<2>, t: u64) -> Tensor<2> {
+    beta.clone().powf_scalar(t as f32)
+}
+
+/// Keras's bias-correction factor `1 - beta^t` per row.
+pub fn one_minus_power(beta: &Tensor<2>, t: u64) -> Tensor<2> {
+    power(beta, t).neg().add_scalar(1.0)
+}
+
+/// Keras's decoupled weight decay, shared by every optimizer: before each update,
+/// `w <- w - (w * lambda) * eta`. Never added to the gradient; scaled by the learning rate.
+/// Rows without decay get `lambda = 0`, which leaves them bit-for-bit unchanged.
+pub struct WeightDecay {
+    /// `(lambda, eta)` columns, or `None` when no row decays.
+    columns: Option<(Tensor<2>, Tensor<2>)>,
+}
+
+impl WeightDecay {
+    /// From each row's `(weight_decay, learning_rate)`.
+    pub fn new(rows: impl IntoIterator<Item = (Option<f64>, f64)>, device: &Device) -> Self {
+        let rows: Vec<(Option<f64>, f64)> = rows.into_iter().collect();
+        if rows.iter().all(|(wd, _)| wd.is_none()) {
+            return WeightDecay { columns: None };
+        }
+        let lambda = column(rows.iter().map(|(wd, _)| wd.unwrap_or(0.0)), device);
+        let eta = column(rows.iter().map(|(_, lr)| *lr), device);
+        WeightDecay {
+            columns: Some((lambda, eta)),
+        }
+    }
+
+    /// Applies the decay to every row.
+    pub fn apply(&self, w: Tensor<2>) -> Tensor<2> {
+        match &self.columns {
+            None => w,
+            Some((lambda, eta)) => w.clone() - w * lambda.clone() * eta.clone(),
+        }
+    }
+}
+
+/// Validation helper: `Err((field, message))` unless `ok`.
+pub fn check(ok: bool, field: &str, message: &str) -> Result<(), (String, String)> {
+    if ok {
+        Ok(())
+    } else {
+        Err((field.to_string(), message.to_string()))
+    }
+}
+
+/// Keras requires a positive learning rate in practice; a non-positive or non-finite one is
+/// always a mistake in an experiment.
+pub fn check_learning_rate(lr: f64) -> Result<(), (String, String)> {
+    check(
+        lr.is_finite() && lr > 0.0,
+        "learning_rate",
+        "expected a positive finite number",
+    )
+}

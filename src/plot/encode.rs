@@ -1,0 +1,261 @@
+//! Encoding: PNG for still frames; GIF for animations with one global palette, only the changed
+//! rectangle written per frame (`DisposalMethod::Keep`) and unchanged pixels inside it transparent.
+
+use super::canvas::{Canvas, Rect};
+use super::colormap::Rgb;
+use crate::error::{Error, Result};
+use std::borrow::Cow;
+
+/// A canvas as PNG bytes.
+pub fn png(canvas: &Canvas) -> Result<Vec<u8>> {
+    let err = |e: png::EncodingError| Error::Plot(format!("cannot encode PNG: {e}"));
+    let mut out = Vec::new();
+    {
+        let mut enc = png::Encoder::new(&mut out, canvas.w as u32, canvas.h as u32);
+        enc.set_color(png::ColorType::Rgb);
+        enc.set_depth(png::BitDepth::Eight);
+        enc.set_compression(png::Compression::Fast);
+        let mut writer = enc.write_header().map_err(err)?;
+        writer.write_image_data(&canvas.px).map_err(err)?;
+        writer.finish().map_err(err)?;
+    }
+    Ok(out)
+}
+
+/// The index of the transparent palette entry.
+const CLEAR: u8 = 255;
+
+/// A 256-entry palette: exact reserved colours, NeuQuant for the rest, and one transparent entry,
+/// with a cache from colour to index.
+struct Palette {
+    colors: Vec<Rgb>,
+    cache: Vec<u32>,
+}
+
+const CACHE_BITS: u32 = 18;
+const EMPTY: u32 = u32::MAX;
+
+impl Palette {
+    /// Learns the palette from `frames` (every pixel not already reserved).
+    fn learn(frames: &[&Canvas], reserved: &[Rgb]) -> Palette {
+        let mut colors: Vec<Rgb> = Vec::with_capacity(256);
+        for c in reserved {
+            if !colors.contains(c) && colors.len() < 64 {
+                colors.push(*c);
+            }
+        }
+        let mut sample = Vec::new();
+        for f in frames {
+            for p in f.px.chunks_exact(3) {
+                let c = [p[0], p[1], p[2]];
+                if !colors.contains(&c) {
+                    sample.extend_from_slice(&[p[0], p[1], p[2], 255]);
+                }
+            }
+        }
+        let learned = 255 - colors.len();
+        if sample.len() >= 4 * learned {
+            let nq = color_quant::NeuQuant::new(3, learned, &sample);
+            for c in nq.color_map_rgb().chunks_exact(3) {
+                colors.push([c[0], c[1], c[2]]);
+            }
+        } else {
+            // Few distinct colours: take them as they come.
+            for p in sample.chunks_exact(4) {
+                let c = [p[0], p[1], p[2]];
+                if colors.len() < 255 && !colors.contains(&c) {
+                    colors.push(c);
+                }
+            }
+        }
+        while colors.len() < 256 {
+            colors.push([0, 0, 0]);
+        }
+        Palette {
+            colors,
+            cache: vec![EMPTY; 1 << CACHE_BITS],
+        }
+    }
+
+    /// The bytes of the global colour table.
+    fn table(&self) -> Vec<u8> {
+        self.colors.iter().flatten().copied().collect()
+    }
+
+    /// The nearest palette entry (never the transparent one).
+    #[inline]
+    fn index(&mut self, c: &[u8]) -> u8 {
+        let key = (c[0] as u32) << 16 | (c[1] as u32) << 8 | c[2] as u32;
+        let mask = (1usize << CACHE_BITS) - 1;
+        let mut slot = (key.wrapping_mul(2_654_435_761) >> (32 - CACHE_BITS)) as usize;
+        for _ in 0..16 {
+            let e = self.cache[slot];
+            if e == EMPTY {
+                let i = self.nearest(c);
+                self.cache[slot] = key << 8 | i as u32;
+                return i;
+            }
+            if e >> 8 == key {
+                return e as u8;
+            }
+            slot = (slot + 1) & mask;
+        }
+        self.nearest(c)
+    }
+
+    fn nearest(&self, c: &[u8]) -> u8 {
+        let mut best = (u32::MAX, 0u8);
+        for (i, p) in self.colors.iter().enumerate().take(CLEAR as usize) {
+            let d: u32 = (0..3).map(|k| (p[k] as i32 - c[k] as i32).pow(2) as u32).sum();
+            if d < best.0 {
+                best = (d, i as u8);
+                if d == 0 {
+                    break;
+                }
+            }
+        }
+        best.1
+    }
+}
+
+/// An animated GIF being written frame by frame.
+pub struct GifWriter {
+    enc: gif::Encoder<Vec<u8>>,
+    palette: Palette,
+    shown: Vec<u8>,
+    prev: Vec<u8>,
+    w: usize,
+    h: usize,
+    delay: u16,
+    frames: usize,
+    buf: Vec<u8>,
+}
+
+fn gif_err(e: gif::EncodingError) -> Error {
+    Error::Plot(format!("cannot encode GIF: {e}"))
+}
+
+impl GifWriter {
+    /// Starts a looping GIF of `w` x `h` whose palette is learnt from `palette_frames` (the
+    /// static background and the fullest frame), keeping `reserved` colours exact.
+    pub fn new(w: usize, h: usize, palette_frames: &[&Canvas], reserved: &[Rgb], frame_ms: u32) -> Result<Self> {
+        if w > u16::MAX as usize || h > u16::MAX as usize {
+            return Err(Error::Plot(format!(
+                "a GIF holds at most 65535x65535 pixels, got {w}x{h}"
+            )));
+        }
+        let palette = Palette::learn(palette_frames, reserved);
+        let mut enc = gif::Encoder::new(Vec::new(), w as u16, h as u16, &palette.table()).map_err(gif_err)?;
+        enc.set_repeat(gif::Repeat::Infinite).map_err(gif_err)?;
+        Ok(GifWriter {
+            enc,
+            palette,
+            shown: Vec::new(),
+            prev: Vec::new(),
+            w,
+            h,
+            delay: ((frame_ms + 5) / 10).clamp(1, u16::MAX as u32) as u16,
+            frames: 0,
+            buf: Vec::new(),
+        })
+    }
+
+    /// Appends `frame`; only pixels inside `region` may differ from the previous frame.
+    pub fn push(&mut self, frame: &Canvas, region: Rect) -> Result<()> {
+        if frame.w != self.w || frame.h != self.h {
+            return Err(Error::Plot("GIF frames must all have the same size".into()));
+        }
+        let w = self.w;
+        if self.frames == 0 {
+            self.shown = frame.px.chunks_exact(3).map(|c| self.palette.index(c)).collect();
+            self.prev = frame.px.clone();
+            let f = gif::Frame {
+                width: w as u16,
+                height: self.h as u16,
+                buffer: Cow::Borrowed(&self.shown),
+                delay: self.delay,
+                dispose: gif::DisposalMethod::Keep,
+                transparent: None,
+                ..gif::Frame::default()
+            };
+            self.enc.write_frame(&f).map_err(gif_err)?;
+            self.frames = 1;
+            return Ok(());
+        }
+        let r = Rect {
+            x0: region.x0,
+            y0: region.y0,
+            x1: region.x1.min(w),
+            y1: region.y1.min(self.h),
+        };
+        // Pass 1: which pixels change their palette index, and where.
+        let mut changed = Rect::EMPTY;
+        let mut new_idx: Vec<(usize, u8)> = Vec::new();
+        if !r.is_empty() {
+            for y in r.y0..r.y1 {
+                let row = y * w;
+                let (a, b) = ((row + r.x0) * 3, (row + r.x1) * 3);
+                if frame.px[a..b] == self.prev[a..b] {
+                    continue;
+                }
+                for x in r.x0..r.x1 {
+                    let i = row + x;
+                    let o = i * 3;
+                    let c = &frame.px[o..o + 3];
+                    if c == &self.prev[o..o + 3] {
+                        continue;
+                    }
+                    self.prev[o..o + 3].copy_from_slice(c);
+                    let idx = self.palette.index(c);
+                    if idx != self.shown[i] {
+                        new_idx.push((i, idx));
+                        changed = changed.union(Rect {
+                            x0: x,
+                            y0: y,
+                            x1: x + 1,
+                            y1: y + 1,
+                        });
+                    }
+                }
+            }
+        }
+        if changed.is_empty() {
+            changed = Rect {
+                x0: 0,
+                y0: 0,
+                x1: 1,
+                y1: 1,
+            };
+        }
+        // Pass 2: the changed rectangle, transparent where nothing changed.
+        let (cw, ch) = (changed.x1 - changed.x0, changed.y1 - changed.y0);
+        self.buf.clear();
+        self.buf.resize(cw * ch, CLEAR);
+        for (i, idx) in new_idx {
+            let (x, y) = (i % w, i / w);
+            self.buf[(y - changed.y0) * cw + (x - changed.x0)] = idx;
+            self.shown[i] = idx;
+        }
+        let f = gif::Frame {
+            left: changed.x0 as u16,
+            top: changed.y0 as u16,
+            width: cw as u16,
+            height: ch as u16,
+            buffer: Cow::Borrowed(&self.buf),
+            delay: self.delay,
+            dispose: gif::DisposalMethod::Keep,
+            transparent: Some(CLEAR),
+            ..gif::Frame::default()
+        };
+        self.enc.write_frame(&f).map_err(gif_err)?;
+        self.frames += 1;
+        Ok(())
+    }
+
+    /// Finishes the file and returns its bytes.
+    pub fn finish(self) -> Result<Vec<u8>> {
+        self.enc
+            .into_inner()
+            .map_err(|e| Error::Plot(format!("cannot finish GIF: {e}")))
+    }
+}

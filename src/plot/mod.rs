@@ -1,0 +1,290 @@
+//! Figures: the surface with trajectories (PNG, animated GIF), the loss over time (PNG, animated
+//! GIF) and the post's AdaGrad arrows.
+//!
+//! Figures observe a finished run: they read [`Trajectories`] and the experiment's `"plot"`
+//! settings ([`PlotSpec`]), never the runner's internals. Drawing is this module's own small
+//! anti-aliased rasterizer (text from the DejaVu fonts the build carries, so no system fonts);
+//! animations draw their static part once and encode only what each frame changes.
+//!
+//! ```no_run
+//! # fn main() -> optsurf::Result<()> {
+//! use optsurf::experiment::trajectory::Trajectories;
+//! let traj = Trajectories::load("results/f0/trajectories.json".as_ref())?;
+//! let device = optsurf::backend::Backend::Ndarray.device()?;
+//! let surface = optsurf::surface::get(&traj.surface).expect("a known surface");
+//! let noise = optsurf::surface::Noise::new(traj.noise, &device);
+//! let mesh = surface.on_mesh(&noise, &device);
+//! let written = optsurf::plot::draw_all(&traj, &mesh, "results/f0".as_ref(), None)?;
+//! # let _ = written; Ok(()) }
+//! ```
+
+mod arrows;
+mod axes2d;
+mod canvas;
+mod colormap;
+mod encode;
+mod legend;
+mod loss;
+mod spec;
+mod surface3d;
+mod text;
+mod ticks;
+
+pub use arrows::draw_vectors;
+pub use spec::{PlotSpec, YLim};
+pub use surface3d::SurfaceLayout;
+
+use crate::error::{Error, Result};
+use crate::experiment::trajectory::{RunTrajectory, Trajectories, write_atomic};
+use canvas::Canvas;
+use indicatif::ProgressBar;
+use std::path::{Path, PathBuf};
+
+/// Losses are printed clipped to `±MAX_LOSS_VALUE`, as the post does.
+pub const MAX_LOSS_VALUE: f32 = 999.99999;
+/// The post's margin around automatic limits.
+pub(crate) const MARGIN: f64 = 0.05;
+
+/// Sizes of a figure: matplotlib's points at 100 dpi for a 900-pixel figure, scaled with the
+/// figure's smaller side.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Metrics {
+    pub w: usize,
+    pub h: usize,
+    pub sc: f64,
+}
+
+impl Metrics {
+    fn new(w: usize, h: usize) -> Self {
+        Metrics {
+            w,
+            h,
+            sc: (w.min(h) as f64 / 900.0).clamp(0.3, 5.0),
+        }
+    }
+
+    /// Pixels for `points` typographic points.
+    fn pt(&self, points: f64) -> f64 {
+        points * 100.0 / 72.0 * self.sc
+    }
+}
+
+/// A loss as the post prints it: clipped to `±MAX_LOSS_VALUE` (NaN stays NaN).
+pub(crate) fn clip_loss(v: f32) -> f32 {
+    if v.is_nan() {
+        v
+    } else {
+        v.clamp(-MAX_LOSS_VALUE, MAX_LOSS_VALUE)
+    }
+}
+
+/// An encoded figure: the still (last frame) and, when animated, the GIF.
+#[derive(Clone, Debug)]
+pub struct Figure {
+    /// PNG bytes of the last frame.
+    pub png: Vec<u8>,
+    /// GIF bytes, one frame per point, when animated.
+    pub gif: Option<Vec<u8>>,
+}
+
+/// How many points of a run can be drawn (both its point and its loss are known).
+fn drawable(r: &RunTrajectory) -> usize {
+    r.points.len().min(r.loss.len())
+}
+
+/// Frames of an animation: one per point of the longest run (at least one).
+pub fn frame_count(traj: &Trajectories) -> usize {
+    traj.runs.iter().map(drawable).max().unwrap_or(0).max(1)
+}
+
+fn checked_spec(traj: &Trajectories) -> Result<&PlotSpec> {
+    traj.plot
+        .validate()
+        .map_err(|(field, message)| Error::Plot(format!("plot.{field}: {message}")))?;
+    Ok(&traj.plot)
+}
+
+/// Colours that must stay exact in GIF palettes.
+fn reserved(runs: &[colormap::Rgb]) -> Vec<colormap::Rgb> {
+    let mut v = vec![
+        colormap::WHITE,
+        colormap::TICK,
+        colormap::SPINE,
+        colormap::GRID,
+        colormap::PANE,
+        colormap::LABEL,
+    ];
+    for &c in runs {
+        v.push(c);
+        v.push(colormap::halved(c));
+    }
+    v
+}
+
+/// Renders frames `0..n` over `base` into a GIF: each frame starts from the static part (only the
+/// region the previous frame drew is restored) and only the changed rectangle is encoded.
+fn animate(
+    base: &Canvas,
+    last: &Canvas,
+    n: usize,
+    spec: &PlotSpec,
+    colors: &[colormap::Rgb],
+    frames: Option<&ProgressBar>,
+    mut draw: impl FnMut(&mut Canvas, usize) -> Result<()>,
+) -> Result<Vec<u8>> {
+    let mut gif = encode::GifWriter::new(base.w, base.h, &[base, last], &reserved(colors), spec.frame_ms)?;
+    let mut cur = base.clone();
+    let mut prev = canvas::Rect::EMPTY;
+    for k in 0..n {
+        cur.restore(base, prev);
+        cur.take_dirty();
+        draw(&mut cur, k)?;
+        let drawn = cur.take_dirty();
+        gif.push(&cur, prev.union(drawn))?;
+        prev = drawn;
+        if let Some(bar) = frames {
+            bar.inc(1);
+        }
+    }
+    gif.finish()
+}
+
+/// The surface figure: PNG of the last frame and, if `animated`, the GIF with one frame per point.
+/// `mesh` is the surface on the `GRID` x `GRID` mesh (`Surface::on_mesh`). Advances `frames` once
+/// per GIF frame.
+pub fn surface_figure(
+    traj: &Trajectories,
+    mesh: &[f32],
+    animated: bool,
+    frames: Option<&ProgressBar>,
+) -> Result<Figure> {
+    let spec = checked_spec(traj)?;
+    let layout = SurfaceLayout::new(spec, mesh)?;
+    let m = Metrics::new(spec.size[0] as usize, spec.size[1] as usize);
+    let colors = colormap::run_colors(spec, traj.runs.len())?;
+    let runs: Vec<surface3d::RunView> = traj
+        .runs
+        .iter()
+        .zip(&colors)
+        .map(|(r, &color)| {
+            let n = drawable(r);
+            surface3d::RunView {
+                color,
+                label: r.label.clone(),
+                px: (0..n)
+                    .map(|i| layout.to_pixel(r.points[i][0] as f64, r.points[i][1] as f64, r.loss[i] as f64))
+                    .collect(),
+                loss: r.loss[..n].to_vec(),
+            }
+        })
+        .collect();
+    let n = frame_count(traj);
+    let base = layout.render_static(mesh)?;
+    let mut last = base.clone();
+    surface3d::draw_runs(&mut last, &m, &runs, n - 1)?;
+    let legend_at = if spec.legend && !runs.is_empty() {
+        let legend = surface3d::legend_at(&m, &runs, n - 1);
+        let at = legend.best_corner(&last, [0.0, 0.0, m.w as f64, m.h as f64], 0.5 * m.pt(11.0))?;
+        legend.draw(&mut last, at.0, at.1)?;
+        Some(at)
+    } else {
+        None
+    };
+    let png = encode::png(&last)?;
+    let gif = if animated {
+        Some(animate(&base, &last, n, spec, &colors, frames, |c, k| {
+            surface3d::draw_runs(c, &m, &runs, k)?;
+            if let Some((x, y)) = legend_at {
+                surface3d::legend_at(&m, &runs, k).draw(c, x, y)?;
+            }
+            Ok(())
+        })?)
+    } else {
+        None
+    };
+    Ok(Figure { png, gif })
+}
+
+/// The loss-over-time chart: PNG of the last frame and, if `animated`, the GIF with one frame
+/// per point. `None` when no run has a point to chart. Advances `frames` once per GIF frame.
+pub fn loss_figure(traj: &Trajectories, animated: bool, frames: Option<&ProgressBar>) -> Result<Option<Figure>> {
+    let spec = checked_spec(traj)?;
+    if traj.runs.iter().all(|r| drawable(r) == 0) {
+        return Ok(None);
+    }
+    let colors = colormap::run_colors(spec, traj.runs.len())?;
+    let series: Vec<loss::Series> = traj
+        .runs
+        .iter()
+        .zip(&colors)
+        .map(|(r, &color)| loss::Series {
+            color,
+            label: r.label.clone(),
+            loss: r.loss[..drawable(r)].to_vec(),
+        })
+        .collect();
+    let n = frame_count(traj);
+    let chart = loss::LossChart::new(spec, &series, n)?;
+    let base = chart.render_static()?;
+    let mut last = base.clone();
+    chart.draw_lines(&mut last, n - 1)?;
+    let legend = chart.legend(n - 1);
+    let area = chart.axes.area;
+    let (lx, ly) = legend.best_corner(&last, area, chart.legend_pad())?;
+    legend.draw(&mut last, lx, ly)?;
+    let png = encode::png(&last)?;
+    let gif = if animated {
+        Some(animate(&base, &last, n, spec, &colors, frames, |c, k| {
+            chart.draw_lines(c, k)?;
+            chart.legend(k).draw(c, lx, ly)
+        })?)
+    } else {
+        None
+    };
+    Ok(Some(Figure { png, gif }))
+}
+
+/// Draws every figure `traj.plot` asks for into `dir`: `surface.png` (last frame) and, if
+/// `plot.animate`, `surface.gif`; if `plot.loss` (and some run has points), `loss.png` and, if
+/// animated, `loss.gif`. Files are written atomically; returns their paths. `mesh` is the
+/// surface on the `GRID` x `GRID` mesh. `frames`, if given, gets its length set to the number of
+/// GIF frames and advances once per frame rendered. The two figures are drawn in parallel.
+pub fn draw_all(traj: &Trajectories, mesh: &[f32], dir: &Path, frames: Option<&ProgressBar>) -> Result<Vec<PathBuf>> {
+    let spec = checked_spec(traj)?;
+    let with_loss = spec.loss && traj.runs.iter().any(|r| drawable(r) > 0);
+    if let Some(bar) = frames {
+        let per = if spec.animate { frame_count(traj) as u64 } else { 0 };
+        bar.set_length(per * if with_loss { 2 } else { 1 });
+        bar.set_position(0);
+    }
+    let (surface, loss) = std::thread::scope(|s| {
+        let loss = with_loss.then(|| s.spawn(|| loss_figure(traj, spec.animate, frames)));
+        let surface = surface_figure(traj, mesh, spec.animate, frames);
+        let loss = match loss {
+            Some(h) => h
+                .join()
+                .unwrap_or_else(|_| Err(Error::Plot("drawing the loss chart failed unexpectedly".into()))),
+            None => Ok(None),
+        };
+        (surface, loss)
+    });
+    let (surface, loss) = (surface?, loss?);
+    let mut written = Vec::new();
+    let mut write = |name: &str, bytes: &[u8]| -> Result<()> {
+        let path = dir.join(name);
+        write_atomic(&path, bytes)?;
+        written.push(path);
+        Ok(())
+    };
+    write("surface.png", &surface.png)?;
+    if let Some(gif) = &surface.gif {
+        write("surface.gif", gif)?;
+    }
+    if let Some(loss) = &loss {
+        write("loss.png", &loss.png)?;
+        if let Some(gif) = &loss.gif {
+            write("loss.gif", gif)?;
+        }
+    }
+    Ok(written)
+}

@@ -1,0 +1,133 @@
+//! The `"plot"` object of an experiment file.
+
+use serde::{Deserialize, Serialize};
+
+/// Figure settings of an experiment (all optional).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PlotSpec {
+    /// Camera `[elevation, azimuth]` in degrees, matplotlib's `view_init` convention.
+    pub view: [f64; 2],
+    /// z limits of the surface figure; `"auto"` fits the surface.
+    pub zlim: YLim,
+    /// Legend with each run's label and loss.
+    pub legend: bool,
+    /// Draw animated GIFs (one frame per step) besides the PNGs.
+    pub animate: bool,
+    /// Draw the loss-over-time chart.
+    pub loss: bool,
+    /// y limits of the loss chart; `"auto"` spans the median to the maximum of finite losses.
+    pub loss_ylim: YLim,
+    /// Delay between GIF frames, in milliseconds.
+    pub frame_ms: u32,
+    /// Figure size `[width, height]` in pixels.
+    pub size: [u32; 2],
+    /// Trajectory colours as `"#rrggbb"`, one per run (seaborn's Set2 palette by default).
+    pub colors: Option<Vec<String>>,
+}
+
+/// Axis limits: fitted to the data, or given.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, Default)]
+#[serde(untagged)]
+pub enum YLim {
+    /// Fitted to the data.
+    #[default]
+    #[serde(with = "auto")]
+    Auto,
+    /// Given `[low, high]`.
+    Range([f64; 2]),
+}
+
+mod auto {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str("auto")
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<(), D::Error> {
+        let s = String::deserialize(d)?;
+        if s == "auto" {
+            Ok(())
+        } else {
+            Err(serde::de::Error::custom(format!(
+                "expected \"auto\" or [low, high], got {s:?}"
+            )))
+        }
+    }
+}
+
+impl Default for PlotSpec {
+    fn default() -> Self {
+        PlotSpec {
+            view: [30.0, -70.0],
+            zlim: YLim::Auto,
+            legend: false,
+            animate: true,
+            loss: true,
+            loss_ylim: YLim::Auto,
+            frame_ms: 100,
+            size: [900, 900],
+            colors: None,
+        }
+    }
+}
+
+impl PlotSpec {
+    /// Checks values that deserialize but make no figure: `Err((field, what was expected))`.
+    pub fn validate(&self) -> Result<(), (String, String)> {
+        let fail = |field: &str, message: String| Err((field.to_string(), message));
+        if !self.view.iter().all(|v| v.is_finite()) {
+            return fail(
+                "view",
+                "expected two finite angles [elevation, azimuth] in degrees".into(),
+            );
+        }
+        for (field, lim) in [("zlim", &self.zlim), ("loss_ylim", &self.loss_ylim)] {
+            if let YLim::Range([lo, hi]) = lim
+                && !(lo.is_finite() && hi.is_finite() && lo < hi)
+            {
+                return fail(
+                    field,
+                    format!("expected \"auto\" or [low, high] with low < high, got [{lo}, {hi}]"),
+                );
+            }
+        }
+        if !(10..=10_000).contains(&self.frame_ms) {
+            return fail(
+                "frame_ms",
+                format!("expected 10 to 10000 milliseconds, got {}", self.frame_ms),
+            );
+        }
+        if !self.size.iter().all(|s| (100..=4000).contains(s)) {
+            return fail(
+                "size",
+                format!(
+                    "expected [width, height] of 100 to 4000 pixels each, got {:?}",
+                    self.size
+                ),
+            );
+        }
+        if let Some(colors) = &self.colors {
+            for (i, c) in colors.iter().enumerate() {
+                if parse_hex(c).is_none() {
+                    return fail(
+                        &format!("colors[{i}]"),
+                        format!("expected a colour \"#rrggbb\", got {c:?}"),
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `"#rrggbb"` to RGB.
+pub fn parse_hex(s: &str) -> Option<(u8, u8, u8)> {
+    let hex = s.strip_prefix('#')?;
+    if hex.len() != 6 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+        return None;
+    }
+    let byte = |i: usize| u8::from_str_radix(&hex[i..i + 2], 16).ok();
+    Some((byte(0)?, byte(2)?, byte(4)?))
+}

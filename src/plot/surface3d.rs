@@ -1,0 +1,643 @@
+//! The surface figure: a 3D box seen through matplotlib's `view_init(elev, azim)` camera
+//! (orthographic), its panes, dashed grids, ticks and labels, the mesh as ~40k quads in the "cool"
+//! colormap (each coloured by its mean z and painted far to near, supersampled for smooth edges,
+//! with the post's faint white mesh lines every fourth row), and each run's trajectory, dot and
+//! loss on top.
+
+use super::canvas::{Canvas, Cap, Stroke};
+use super::colormap::{self, GRID as GRID_RGB, PANE, Rgb, SPINE, TICK};
+use super::legend::{Handle, Legend};
+use super::spec::{PlotSpec, YLim};
+use super::text::{self, Face, HAlign, Place, Span, VAlign};
+use super::{Metrics, clip_loss};
+use crate::error::{Error, Result};
+use crate::surface::noise::{GRID, XY_RANGE, mesh_coord};
+
+/// Half extents of matplotlib's 4:4:3 box.
+const HALF: [f64; 3] = [2.0, 2.0, 1.5];
+/// Supersampling factor of the surface raster (per axis).
+const SS: usize = 3;
+/// Every how many mesh rows the post's (matplotlib's default 50x50 stride) mesh lines fall.
+const STRIDE: usize = 4;
+
+/// The camera of a surface figure and its fit to the canvas: where a point of the surface lands
+/// in the image.
+#[derive(Clone, Debug)]
+pub struct SurfaceLayout {
+    w: usize,
+    h: usize,
+    lim: [[f64; 2]; 3],
+    u: [f64; 3],
+    v: [f64; 3],
+    d: [f64; 3],
+    s: f64,
+    cx: f64,
+    cy: f64,
+    m: Metrics,
+}
+
+/// A text of the axes decoration.
+#[derive(Clone, Debug)]
+enum Content {
+    Tick(String),
+    Axis(usize),
+}
+
+#[derive(Clone, Debug)]
+struct TextItem {
+    content: Content,
+    em: f64,
+    center: [f64; 2],
+}
+
+/// Everything static drawn around the surface, in pixels.
+struct Decorations {
+    lines: Vec<(Vec<[f64; 2]>, Stroke)>,
+    texts: Vec<TextItem>,
+}
+
+fn dot(a: [f64; 3], b: [f64; 3]) -> f64 {
+    a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
+}
+
+fn spans(c: &Content) -> Vec<Span<'_>> {
+    match c {
+        Content::Tick(s) => vec![Span::plain(s, Face::Sans)],
+        Content::Axis(0) => vec![Span::plain("x", Face::Italic), Span::sub("1")],
+        Content::Axis(1) => vec![Span::plain("x", Face::Italic), Span::sub("2")],
+        Content::Axis(_) => vec![Span::plain("f", Face::Italic)],
+    }
+}
+
+/// Half width and half height of a centred text item.
+fn half_size(t: &TextItem) -> Result<[f64; 2]> {
+    let w = text::width(&spans(&t.content), t.em as f32)? as f64;
+    Ok([w / 2.0, 0.729 * t.em / 2.0])
+}
+
+impl SurfaceLayout {
+    /// Fits the camera of `spec` (view, z limits, size) to a `GRID` x `GRID` mesh of values.
+    pub fn new(spec: &PlotSpec, mesh: &[f32]) -> Result<Self> {
+        if mesh.len() != GRID * GRID {
+            return Err(Error::Plot(format!(
+                "expected a {GRID}x{GRID} mesh ({} values), got {}",
+                GRID * GRID,
+                mesh.len()
+            )));
+        }
+        let zlim = match spec.zlim {
+            YLim::Range(r) => r,
+            YLim::Auto => {
+                let (lo, hi) = mesh
+                    .iter()
+                    .filter(|z| z.is_finite())
+                    .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &z| {
+                        (lo.min(z as f64), hi.max(z as f64))
+                    });
+                if !(lo.is_finite() && hi.is_finite()) {
+                    [0.0, 1.0]
+                } else if hi - lo < 1e-12 {
+                    [lo - 0.5, hi + 0.5]
+                } else {
+                    [lo, hi]
+                }
+            }
+        };
+        let (elev, azim) = (spec.view[0].to_radians(), spec.view[1].to_radians());
+        let (w, h) = (spec.size[0] as usize, spec.size[1] as usize);
+        let r = XY_RANGE as f64;
+        let mut l = SurfaceLayout {
+            w,
+            h,
+            lim: [[-r, r], [-r, r], zlim],
+            u: [-azim.sin(), azim.cos(), 0.0],
+            v: [-elev.sin() * azim.cos(), -elev.sin() * azim.sin(), elev.cos()],
+            d: [elev.cos() * azim.cos(), elev.cos() * azim.sin(), elev.sin()],
+            s: 1.0,
+            cx: 0.0,
+            cy: 0.0,
+            m: Metrics::new(w, h),
+        };
+        l.fit()?;
+        Ok(l)
+    }
+
+    /// Centred box coordinates of a data point.
+    fn boxed(&self, p: [f64; 3]) -> [f64; 3] {
+        let mut b = [0.0; 3];
+        for k in 0..3 {
+            let [lo, hi] = self.lim[k];
+            b[k] = ((p[k] - lo) / (hi - lo) * 2.0 - 1.0) * HALF[k];
+        }
+        b
+    }
+
+    /// The pixel where data point `(x, y, z)` is drawn (NaN for non-finite input).
+    pub fn to_pixel(&self, x: f64, y: f64, z: f64) -> [f64; 2] {
+        let b = self.boxed([x, y, z]);
+        [self.cx + self.s * dot(b, self.u), self.cy - self.s * dot(b, self.v)]
+    }
+
+    /// How near the viewer a data point is (larger is nearer).
+    fn depth(&self, p: [f64; 3]) -> f64 {
+        dot(self.boxed(p), self.d)
+    }
+
+    fn px(&self, p: [f64; 3]) -> [f64; 2] {
+        self.to_pixel(p[0], p[1], p[2])
+    }
+
+    /// The far and near limit of axis `k`.
+    fn far_near(&self, k: usize) -> (f64, f64) {
+        let [lo, hi] = self.lim[k];
+        if self.d[k] >= 0.0 { (lo, hi) } else { (hi, lo) }
+    }
+
+    /// Scales and centres the box so that it and its labels fill the canvas.
+    fn fit(&mut self) -> Result<()> {
+        let pad = 6.0 * self.m.sc;
+        // Pass 1: the box alone fills the canvas; measure how far the labels stick out.
+        let corners: Vec<[f64; 2]> = (0..8)
+            .map(|i| {
+                let b = [HALF[0] * sign(i & 1), HALF[1] * sign(i & 2), HALF[2] * sign(i & 4)];
+                [dot(b, self.u), -dot(b, self.v)]
+            })
+            .collect();
+        let (bx0, bx1) = minmax(corners.iter().map(|c| c[0]));
+        let (by0, by1) = minmax(corners.iter().map(|c| c[1]));
+        let (bw, bh) = ((bx1 - bx0).max(1e-9), (by1 - by0).max(1e-9));
+        let place = |l: &mut SurfaceLayout, area: [f64; 4]| {
+            let s = ((area[2] - area[0]) / bw).min((area[3] - area[1]) / bh).max(1e-6);
+            l.s = s;
+            l.cx = (area[0] + area[2]) / 2.0 - s * (bx0 + bx1) / 2.0;
+            l.cy = (area[1] + area[3]) / 2.0 - s * (by0 + by1) / 2.0;
+        };
+        let (w, h) = (self.w as f64, self.h as f64);
+        place(self, [pad, pad, w - pad, h - pad]);
+        let deco = self.decorations()?;
+        let (mut ex0, mut ey0, mut ex1, mut ey1) = (
+            self.cx + self.s * bx0,
+            self.cy + self.s * by0,
+            self.cx + self.s * bx1,
+            self.cy + self.s * by1,
+        );
+        let (box_x0, box_y0, box_x1, box_y1) = (ex0, ey0, ex1, ey1);
+        for t in &deco.texts {
+            let [hw, hh] = half_size(t)?;
+            ex0 = ex0.min(t.center[0] - hw);
+            ex1 = ex1.max(t.center[0] + hw);
+            ey0 = ey0.min(t.center[1] - hh * 1.4);
+            ey1 = ey1.max(t.center[1] + hh * 1.4);
+        }
+        // Pass 2: the box shrinks to leave room for what sticks out.
+        let area = [
+            pad + (box_x0 - ex0),
+            pad + (box_y0 - ey0),
+            w - pad - (ex1 - box_x1),
+            h - pad - (ey1 - box_y1),
+        ];
+        if area[2] - area[0] < 10.0 || area[3] - area[1] < 10.0 {
+            return Err(Error::Plot(format!(
+                "a {}x{} figure leaves no room for the surface",
+                self.w, self.h
+            )));
+        }
+        place(self, area);
+        Ok(())
+    }
+
+    /// Panes, grids, axis lines, ticks and labels at the current fit.
+    fn decorations(&self) -> Result<Decorations> {
+        let sc = self.m.sc;
+        let (f0, n0) = self.far_near(0);
+        let (f1, n1) = self.far_near(1);
+        let (f2, n2) = self.far_near(2);
+        let [[xlo, xhi], [ylo, yhi], [zlo, zhi]] = self.lim;
+        let mut lines = Vec::new();
+        let pane = Stroke::solid(PANE, 0.9 * sc);
+        for poly in [
+            [
+                [f0, ylo, zlo],
+                [f0, yhi, zlo],
+                [f0, yhi, zhi],
+                [f0, ylo, zhi],
+                [f0, ylo, zlo],
+            ],
+            [
+                [xlo, f1, zlo],
+                [xhi, f1, zlo],
+                [xhi, f1, zhi],
+                [xlo, f1, zhi],
+                [xlo, f1, zlo],
+            ],
+            [
+                [xlo, ylo, f2],
+                [xhi, ylo, f2],
+                [xhi, yhi, f2],
+                [xlo, yhi, f2],
+                [xlo, ylo, f2],
+            ],
+        ] {
+            lines.push((poly.iter().map(|&p| self.px(p)).collect(), pane));
+        }
+        let grid = Stroke {
+            color: GRID_RGB,
+            alpha: 1.0,
+            width: 0.9 * sc,
+            dash: Some([4.6 * sc, 2.0 * sc]),
+            cap: Cap::Butt,
+        };
+        let nbins = 9.0 * 24.0 / 23.0;
+        let ticks: Vec<Vec<f64>> = (0..3)
+            .map(|k| super::ticks::nice_ticks(self.lim[k][0], self.lim[k][1], nbins))
+            .collect();
+        for &t in &ticks[0] {
+            lines.push((
+                [[t, n1, f2], [t, f1, f2], [t, f1, n2]]
+                    .iter()
+                    .map(|&p| self.px(p))
+                    .collect(),
+                grid,
+            ));
+        }
+        for &t in &ticks[1] {
+            lines.push((
+                [[n0, t, f2], [f0, t, f2], [f0, t, n2]]
+                    .iter()
+                    .map(|&p| self.px(p))
+                    .collect(),
+                grid,
+            ));
+        }
+        for &t in &ticks[2] {
+            lines.push((
+                [[n0, f1, t], [f0, f1, t], [f0, n1, t]]
+                    .iter()
+                    .map(|&p| self.px(p))
+                    .collect(),
+                grid,
+            ));
+        }
+        // Axis k: its line's two ends (as functions of the running coordinate) and the outward
+        // direction of its ticks, in data units.
+        let axes: [([f64; 3], [f64; 3]); 3] = [
+            ([0.0, n1, f2], [0.0, n1 - f1, 0.0]),
+            ([n0, 0.0, f2], [n0 - f0, 0.0, 0.0]),
+            ([n0, f1, 0.0], [n0 - f0, 0.0, 0.0]),
+        ];
+        let axis_line = Stroke::solid(SPINE, 1.5 * sc);
+        let tick_line = Stroke {
+            color: TICK,
+            alpha: 1.0,
+            width: 1.3 * sc,
+            dash: None,
+            cap: Cap::Butt,
+        };
+        let tick_em = self.m.pt(11.0);
+        let label_em = self.m.pt(12.0);
+        let mut texts = Vec::new();
+        let center = [self.cx, self.cy];
+        for (k, (base, out)) in axes.iter().enumerate() {
+            let at = |t: f64| {
+                let mut p = *base;
+                p[k] = t;
+                p
+            };
+            let [lo, hi] = self.lim[k];
+            let (a, b) = (self.px(at(lo)), self.px(at(hi)));
+            lines.push((vec![a, b], axis_line));
+            let mid = self.px(at((lo + hi) / 2.0));
+            // Outward direction on screen; when the view makes it degenerate, away from the centre.
+            let mut p_out = *base;
+            p_out[k] = (lo + hi) / 2.0;
+            for j in 0..3 {
+                p_out[j] += out[j] * 0.1;
+            }
+            let o = self.px(p_out);
+            let mut dir = [o[0] - mid[0], o[1] - mid[1]];
+            let len = (dir[0] * dir[0] + dir[1] * dir[1]).sqrt();
+            if len < 0.02 * self.s {
+                dir = [mid[0] - center[0], mid[1] - center[1]];
+            }
+            let len = (dir[0] * dir[0] + dir[1] * dir[1]).sqrt();
+            let dir = if len > 1e-9 {
+                [dir[0] / len, dir[1] / len]
+            } else {
+                [0.0, 1.0]
+            };
+            let tick_out = 5.0 * sc;
+            let labels = super::ticks::tick_labels(&ticks[k]);
+            let mut reach = tick_out;
+            for (&t, lab) in ticks[k].iter().zip(labels) {
+                let p = self.px(at(t));
+                lines.push((
+                    vec![
+                        [p[0] - dir[0] * 2.0 * sc, p[1] - dir[1] * 2.0 * sc],
+                        [p[0] + dir[0] * tick_out, p[1] + dir[1] * tick_out],
+                    ],
+                    tick_line,
+                ));
+                let mut item = TextItem {
+                    content: Content::Tick(lab),
+                    em: tick_em,
+                    center: p,
+                };
+                let [hw, hh] = half_size(&item)?;
+                let along = hw * dir[0].abs() + hh * 1.3 * dir[1].abs();
+                let off = tick_out + 5.0 * sc + along;
+                item.center = [p[0] + dir[0] * off, p[1] + dir[1] * off];
+                reach = reach.max(off + along);
+                texts.push(item);
+            }
+            let mut item = TextItem {
+                content: Content::Axis(k),
+                em: label_em,
+                center: mid,
+            };
+            let [hw, hh] = half_size(&item)?;
+            let off = reach + 8.0 * sc + hw * dir[0].abs() + hh * 1.3 * dir[1].abs();
+            item.center = [mid[0] + dir[0] * off, mid[1] + dir[1] * off];
+            texts.push(item);
+        }
+        Ok(Decorations { lines, texts })
+    }
+
+    /// The figure without trajectories: axes decoration, then the surface over it.
+    pub(crate) fn render_static(&self, mesh: &[f32]) -> Result<Canvas> {
+        let mut c = Canvas::new(self.w, self.h);
+        let deco = self.decorations()?;
+        for (pts, stroke) in &deco.lines {
+            c.stroke(pts, stroke);
+        }
+        for t in &deco.texts {
+            let at = Place {
+                x: t.center[0],
+                y: t.center[1],
+                h: HAlign::Center,
+                v: VAlign::Center,
+            };
+            text::draw(&mut c, &spans(&t.content), t.em as f32, at, TICK, 1.0)?;
+        }
+        self.render_mesh(&mut c, mesh);
+        c.take_dirty();
+        Ok(c)
+    }
+
+    /// Paints the mesh quads far to near into a supersampled raster and blends it over `c`.
+    fn render_mesh(&self, c: &mut Canvas, mesh: &[f32]) {
+        let g = GRID;
+        let ssf = SS as f64;
+        let mut verts = Vec::with_capacity(g * g);
+        let mut depth = Vec::with_capacity(g * g);
+        for i in 0..g {
+            for j in 0..g {
+                let p = [mesh_coord(i) as f64, mesh_coord(j) as f64, mesh[i * g + j] as f64];
+                let q = self.px(p);
+                verts.push([q[0] * ssf, q[1] * ssf]);
+                depth.push(self.depth(p));
+            }
+        }
+        // Quads: mean z (colour) and mean depth (order).
+        let mut quads: Vec<(f64, f32, u32)> = Vec::with_capacity((g - 1) * (g - 1));
+        let (mut zmin, mut zmax) = (f32::INFINITY, f32::NEG_INFINITY);
+        for i in 0..g - 1 {
+            for j in 0..g - 1 {
+                let ids = [i * g + j, (i + 1) * g + j, (i + 1) * g + j + 1, i * g + j + 1];
+                let z = ids.iter().map(|&k| mesh[k]).sum::<f32>() / 4.0;
+                let dp = ids.iter().map(|&k| depth[k]).sum::<f64>() / 4.0;
+                if !(z.is_finite() && dp.is_finite())
+                    || ids
+                        .iter()
+                        .any(|&k| !(verts[k][0].is_finite() && verts[k][1].is_finite()))
+                {
+                    continue;
+                }
+                zmin = zmin.min(z);
+                zmax = zmax.max(z);
+                quads.push((dp, z, (i * g + j) as u32));
+            }
+        }
+        if quads.is_empty() {
+            return;
+        }
+        quads.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let span = (zmax - zmin).max(1e-30) as f64;
+        let mut r = Raster::new(self.w * SS, self.h * SS);
+        let seam_w = 0.33 * self.m.sc * ssf;
+        for &(_, z, id) in &quads {
+            let id = id as usize;
+            let (i, j) = (id / g, id % g);
+            let ids = [i * g + j, (i + 1) * g + j, (i + 1) * g + j + 1, i * g + j + 1];
+            let color = colormap::cool((z - zmin) as f64 / span);
+            r.fill_quad(&ids.map(|k| verts[k]), color);
+            let line_at = |k: usize| k % STRIDE == 0 || k == g - 1;
+            if line_at(i) {
+                r.seam(verts[ids[0]], verts[ids[3]], seam_w);
+            }
+            if line_at(i + 1) {
+                r.seam(verts[ids[1]], verts[ids[2]], seam_w);
+            }
+            if line_at(j) {
+                r.seam(verts[ids[0]], verts[ids[1]], seam_w);
+            }
+            if line_at(j + 1) {
+                r.seam(verts[ids[3]], verts[ids[2]], seam_w);
+            }
+        }
+        r.resolve_onto(c);
+    }
+}
+
+fn sign(bit: usize) -> f64 {
+    if bit != 0 { 1.0 } else { -1.0 }
+}
+
+fn minmax(it: impl Iterator<Item = f64>) -> (f64, f64) {
+    it.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), x| (a.min(x), b.max(x)))
+}
+
+/// A supersampled opaque raster of the surface: colour and whether a sample is covered.
+struct Raster {
+    w: usize,
+    h: usize,
+    rgb: Vec<u8>,
+    covered: Vec<bool>,
+}
+
+impl Raster {
+    fn new(w: usize, h: usize) -> Self {
+        Raster {
+            w,
+            h,
+            rgb: vec![0; w * h * 3],
+            covered: vec![false; w * h],
+        }
+    }
+
+    /// Fills a quad (pixel centres inside it), so that quads sharing an edge tile exactly.
+    fn fill_quad(&mut self, q: &[[f64; 2]; 4], color: Rgb) {
+        let (y0, y1) = minmax(q.iter().map(|p| p[1]));
+        let row0 = ((y0 - 0.5).ceil().max(0.0)) as usize;
+        let row1 = ((y1 - 0.5).floor().min(self.h as f64 - 1.0)) as i64;
+        if row1 < row0 as i64 {
+            return;
+        }
+        for y in row0..=row1 as usize {
+            let yc = y as f64 + 0.5;
+            let (mut xa, mut xb) = (f64::INFINITY, f64::NEG_INFINITY);
+            for e in 0..4 {
+                let (p, r) = (q[e], q[(e + 1) % 4]);
+                if (p[1] <= yc && yc < r[1]) || (r[1] <= yc && yc < p[1]) {
+                    let x = p[0] + (yc - p[1]) * (r[0] - p[0]) / (r[1] - p[1]);
+                    xa = xa.min(x);
+                    xb = xb.max(x);
+                }
+            }
+            if xa >= xb {
+                continue;
+            }
+            let x0 = ((xa - 0.5).ceil().max(0.0)) as usize;
+            let x1 = ((xb - 0.5).ceil().min(self.w as f64)).max(0.0) as usize;
+            let row = y * self.w;
+            for x in x0..x1 {
+                let i = row + x;
+                self.rgb[i * 3..i * 3 + 3].copy_from_slice(&color);
+                self.covered[i] = true;
+            }
+        }
+    }
+
+    /// A faint white line along a quad edge, only over covered samples.
+    fn seam(&mut self, a: [f64; 2], b: [f64; 2], width: f64) {
+        let hw = width / 2.0;
+        let x0 = ((a[0].min(b[0]) - hw - 1.0).floor().max(0.0)) as usize;
+        let y0 = ((a[1].min(b[1]) - hw - 1.0).floor().max(0.0)) as usize;
+        let x1 = ((a[0].max(b[0]) + hw + 1.0).ceil().min(self.w as f64)).max(0.0) as usize;
+        let y1 = ((a[1].max(b[1]) + hw + 1.0).ceil().min(self.h as f64)).max(0.0) as usize;
+        let (dx, dy) = (b[0] - a[0], b[1] - a[1]);
+        let len2 = (dx * dx + dy * dy).max(1e-12);
+        for y in y0..y1 {
+            for x in x0..x1 {
+                let i = y * self.w + x;
+                if !self.covered[i] {
+                    continue;
+                }
+                let (px, py) = (x as f64 + 0.5 - a[0], y as f64 + 0.5 - a[1]);
+                let t = ((px * dx + py * dy) / len2).clamp(0.0, 1.0);
+                let d = ((px - dx * t).powi(2) + (py - dy * t).powi(2)).sqrt();
+                let cov = if width >= 1.0 {
+                    (hw + 0.5 - d).clamp(0.0, 1.0)
+                } else {
+                    width * (1.0 - d).clamp(0.0, 1.0)
+                };
+                if cov > 0.0 {
+                    for k in 0..3 {
+                        let p = self.rgb[i * 3 + k] as f64;
+                        self.rgb[i * 3 + k] = (p + (255.0 - p) * cov * 0.85 + 0.5) as u8;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Averages each `SS` x `SS` block and blends it over the canvas by its coverage.
+    fn resolve_onto(&self, c: &mut Canvas) {
+        let n = (SS * SS) as u32;
+        for y in 0..c.h {
+            for x in 0..c.w {
+                let (mut cnt, mut sum) = (0u32, [0u32; 3]);
+                for sy in 0..SS {
+                    let row = (y * SS + sy) * self.w + x * SS;
+                    for sx in 0..SS {
+                        let i = row + sx;
+                        if self.covered[i] {
+                            cnt += 1;
+                            for k in 0..3 {
+                                sum[k] += self.rgb[i * 3 + k] as u32;
+                            }
+                        }
+                    }
+                }
+                if cnt == 0 {
+                    continue;
+                }
+                let o = (y * c.w + x) * 3;
+                for k in 0..3 {
+                    let bg = c.px[o + k] as u32 * (n - cnt);
+                    c.px[o + k] = ((sum[k] + bg + n / 2) / n) as u8;
+                }
+            }
+        }
+    }
+}
+
+/// One run as drawn: colours, label, and every point already projected.
+pub(crate) struct RunView {
+    pub color: Rgb,
+    pub label: String,
+    pub px: Vec<[f64; 2]>,
+    pub loss: Vec<f32>,
+}
+
+/// Draws the moving part of frame `k`: each run's path up to point `k` (or its last), its dot
+/// and its loss; then the legend if there is one.
+pub(crate) fn draw_runs(c: &mut Canvas, m: &Metrics, runs: &[RunView], k: usize) -> Result<()> {
+    let lw = m.pt(1.5);
+    for r in runs.iter().filter(|r| !r.px.is_empty()) {
+        let last = k.min(r.px.len() - 1);
+        c.stroke(&r.px[..=last], &Stroke::solid(r.color, lw));
+    }
+    let radius = m.pt(4.2);
+    for r in runs.iter().filter(|r| !r.px.is_empty()) {
+        let last = k.min(r.px.len() - 1);
+        c.disc(r.px[last], radius, r.color, 1.0);
+    }
+    for r in runs.iter().filter(|r| !r.px.is_empty()) {
+        let last = k.min(r.px.len() - 1);
+        let [x, y] = r.px[last];
+        if !(x.is_finite() && y.is_finite()) {
+            continue;
+        }
+        let value = r.loss.get(last).copied().unwrap_or(f32::NAN);
+        let at = Place {
+            x: x + radius * 0.9,
+            y: y - radius * 0.3,
+            h: HAlign::Left,
+            v: VAlign::Baseline,
+        };
+        text::label(
+            c,
+            &format!("{:.2}", clip_loss(value)),
+            Face::Sans,
+            m.pt(10.0) as f32,
+            at,
+            colormap::halved(r.color),
+        )?;
+    }
+    Ok(())
+}
+
+/// The legend of the surface figure at frame `k`, if asked for.
+pub(crate) fn legend_at(m: &Metrics, runs: &[RunView], k: usize) -> Legend {
+    let width = runs.iter().map(|r| r.label.chars().count()).max().unwrap_or(0);
+    let rows = runs
+        .iter()
+        .map(|r| {
+            let v = if r.loss.is_empty() {
+                f32::NAN
+            } else {
+                r.loss[k.min(r.loss.len() - 1)]
+            };
+            (r.color, format!("{:<width$} {:10.5}", r.label, clip_loss(v)))
+        })
+        .collect();
+    Legend {
+        title: "Optimizers & losses".into(),
+        rows,
+        handle: Handle::Dot,
+        em: m.pt(11.0),
+        title_em: m.pt(12.0),
+        line_width: m.pt(1.5),
+        dot_radius: m.pt(4.2),
+    }
+}

@@ -1,0 +1,136 @@
+//! The post's surfaces f0..f5 and the quadric of its first figure, written exactly as its code
+//! defines them (same operation order and noise coefficients).
+
+use super::{Stationary, Surface};
+use burn::tensor::Tensor;
+
+const ORIGIN_MIN: &[Stationary] = &[Stationary {
+    point: [0.0, 0.0],
+    value: 0.0,
+    kind: "minimum",
+}];
+const ORIGIN_SADDLE: &[Stationary] = &[Stationary {
+    point: [0.0, 0.0],
+    value: 0.0,
+    kind: "saddle",
+}];
+
+/// f0, quadratic bowl: `(x/10)^2 + (y/10)^2 + 0.04 r + 0.01 c`. Minimum 0 at the origin.
+pub fn f0(x: Tensor<1>, y: Tensor<1>, r: Tensor<1>, c: Tensor<1>) -> Tensor<1> {
+    (x.div_scalar(10.0).square() + y.div_scalar(10.0).square()) + r.mul_scalar(0.04) + c.mul_scalar(0.01)
+}
+
+/// f1, cubic: `(x^2 + y^2 + 0.5 y + 0.06 (x+1)^3 + 0.1 (y-1)^3) / 400 + 0.01 r + 0.01 c`.
+/// A local minimum at (-0.0767, -2/3) and a saddle at (-0.0767, -4); it falls away for very
+/// negative coordinates.
+pub fn f1(x: Tensor<1>, y: Tensor<1>, r: Tensor<1>, c: Tensor<1>) -> Tensor<1> {
+    (x.clone().square()
+        + y.clone().square()
+        + y.clone().mul_scalar(0.5)
+        + x.add_scalar(1.0).powi_scalar(3).mul_scalar(0.06)
+        + y.sub_scalar(1.0).powi_scalar(3).mul_scalar(0.1))
+    .div_scalar(400.0)
+        + r.mul_scalar(0.01)
+        + c.mul_scalar(0.01)
+}
+
+/// f2, saddle: `(x^2/2 - y^2/2) / 40 + 0.01 r + 0.01 c`. Saddle at the origin.
+pub fn f2(x: Tensor<1>, y: Tensor<1>, r: Tensor<1>, c: Tensor<1>) -> Tensor<1> {
+    (x.square().div_scalar(2.0) - y.square().div_scalar(2.0)).div_scalar(40.0) + r.mul_scalar(0.01) + c.mul_scalar(0.01)
+}
+
+/// f3, tilted saddle: `(x^2/2 - y^2/2 - 1.5 x (0.5 y)) / 60 + 0.05 r + 0.01 c`. Saddle at the
+/// origin.
+pub fn f3(x: Tensor<1>, y: Tensor<1>, r: Tensor<1>, c: Tensor<1>) -> Tensor<1> {
+    (x.clone().square().div_scalar(2.0) - y.clone().square().div_scalar(2.0) - x.mul_scalar(1.5) * y.mul_scalar(0.5))
+        .div_scalar(60.0)
+        + r.mul_scalar(0.05)
+        + c.mul_scalar(0.01)
+}
+
+/// f4, ramp: `((-sin(x/5) - cos(y/10)) + 2) / 2 + 0.05 r + 0.01 c`. Minimum 0 at
+/// `(5 pi / 2, 0)`.
+pub fn f4(x: Tensor<1>, y: Tensor<1>, r: Tensor<1>, c: Tensor<1>) -> Tensor<1> {
+    ((x.div_scalar(5.0).sin().neg() - y.div_scalar(10.0).cos()).add_scalar(2.0)).div_scalar(2.0)
+        + r.mul_scalar(0.05)
+        + c.mul_scalar(0.01)
+}
+
+/// f5, elliptic bowl: `((x/8)^2 + (y/12)^2) / 2 + 0.04 r + 0.01 c`. Minimum 0 at the origin.
+pub fn f5(x: Tensor<1>, y: Tensor<1>, r: Tensor<1>, c: Tensor<1>) -> Tensor<1> {
+    (x.div_scalar(8.0).square() + y.div_scalar(12.0).square()).div_scalar(2.0) + r.mul_scalar(0.04) + c.mul_scalar(0.01)
+}
+
+/// The quadric of the post's first figure: `x^2 - y^2 - x y`, no noise. Saddle at the origin.
+pub fn quadric(x: Tensor<1>, y: Tensor<1>, _r: Tensor<1>, _c: Tensor<1>) -> Tensor<1> {
+    x.clone().square() - y.clone().square() - x * y
+}
+
+/// Registry entry of [`f0`].
+pub const F0: Surface = Surface {
+    name: "f0",
+    formula: "(x/10)^2 + (y/10)^2 + 0.04 r + 0.01 c",
+    f: f0,
+    stationary: ORIGIN_MIN,
+};
+/// Registry entry of [`f1`].
+pub const F1: Surface = Surface {
+    name: "f1",
+    formula: "(x^2 + y^2 + 0.5 y + 0.06 (x+1)^3 + 0.1 (y-1)^3) / 400 + 0.01 r + 0.01 c",
+    f: f1,
+    stationary: F1_STATIONARY,
+};
+/// Registry entry of [`f2`].
+pub const F2: Surface = Surface {
+    name: "f2",
+    formula: "(x^2/2 - y^2/2) / 40 + 0.01 r + 0.01 c",
+    f: f2,
+    stationary: ORIGIN_SADDLE,
+};
+/// Registry entry of [`f3`].
+pub const F3: Surface = Surface {
+    name: "f3",
+    formula: "(x^2/2 - y^2/2 - 1.5 x (0.5 y)) / 60 + 0.05 r + 0.01 c",
+    f: f3,
+    stationary: ORIGIN_SADDLE,
+};
+/// Registry entry of [`f4`].
+pub const F4: Surface = Surface {
+    name: "f4",
+    formula: "((-sin(x/5) - cos(y/10)) + 2) / 2 + 0.05 r + 0.01 c",
+    f: f4,
+    stationary: &[Stationary {
+        point: [5.0 * std::f64::consts::FRAC_PI_2, 0.0],
+        value: 0.0,
+        kind: "minimum",
+    }],
+};
+/// Registry entry of [`f5`].
+pub const F5: Surface = Surface {
+    name: "f5",
+    formula: "((x/8)^2 + (y/12)^2) / 2 + 0.04 r + 0.01 c",
+    f: f5,
+    stationary: ORIGIN_MIN,
+};
+/// Registry entry of [`quadric`].
+pub const QUADRIC: Surface = Surface {
+    name: "quadric",
+    formula: "x^2 - y^2 - x y",
+    f: quadric,
+    stationary: ORIGIN_SADDLE,
+};
+
+// f1's stationary points solve 2x + 0.18 (x+1)^2 = 0 and 2y + 0.5 + 0.3 (y-1)^2 = 0:
+// x = (-2.36 + sqrt(2.36^2 - 4 * 0.18^2)) / 0.36 and y in {-2/3, -4}.
+const F1_STATIONARY: &[Stationary] = &[
+    Stationary {
+        point: [-0.076_720_116_838_555_37, -2.0 / 3.0],
+        value: -7.468_577_879_589_362e-4,
+        kind: "minimum",
+    },
+    Stationary {
+        point: [-0.076_720_116_838_555_37, -4.0],
+        value: 3.882_771_841_670_696e-3,
+        kind: "saddle",
+    },
+];

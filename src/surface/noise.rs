@@ -1,0 +1,248 @@
+//! The post's two noise fields and how a point looks them up.
+//!
+//! Both fields live on the 200x200 mesh over `[-10, 10)^2` with spacing 0.1 (cell `(i, j)` is the
+//! square whose lower corner is `(-10 + 0.1 i, -10 + 0.1 j)`; the first index follows `x`):
+//! - `r`, coarse: a standard normal draw on a 25x25 grid, resized bilinearly to 200x200 the way
+//!   `tf.image.resize(..., method="bilinear")` does (half-pixel centres);
+//! - `c`, fine: a standard normal draw on the mesh, times `|x| |y| / 100`.
+//!
+//! Draws come from our own seeded generator (splitmix64 + Box-Muller), so a seed gives the same
+//! fields on every backend, platform and release.
+
+use burn::tensor::{Device, Int, Tensor, TensorData};
+use serde::{Deserialize, Serialize};
+
+/// Cells per side of the mesh.
+pub const GRID: usize = 200;
+/// Cells per side of the coarse draw before it is resized.
+pub const COARSE: usize = GRID / 8;
+/// The mesh covers `[-XY_RANGE, XY_RANGE)` on both axes.
+pub const XY_RANGE: f32 = 10.0;
+/// Mesh spacing.
+pub const SPACING: f32 = 2.0 * XY_RANGE / GRID as f32;
+
+/// How a point reads the noise fields.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Lookup {
+    /// The post's lookup: the value of the cell the point falls in (clipped to the mesh). It adds
+    /// to the loss but carries no gradient, like `tf.cast(..., tf.int32)` + `tf.gather_nd`.
+    #[default]
+    Nearest,
+    /// Bilinear between the four mesh points around the point: differentiable, so the gradient
+    /// feels the bumps.
+    Bilinear,
+    /// No noise: `r = c = 0`.
+    Off,
+}
+
+/// The `noise` object of an experiment: which draw, and how points read it.
+#[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[serde(deny_unknown_fields)]
+pub struct NoiseSpec {
+    /// Seed of the draw (default 0).
+    #[serde(default)]
+    pub seed: u64,
+    /// Lookup mode (default `nearest`).
+    #[serde(default)]
+    pub lookup: Lookup,
+}
+
+/// The mesh coordinate of cell `k` on either axis: `-10 + 0.1 k`.
+pub fn mesh_coord(k: usize) -> f32 {
+    -XY_RANGE + k as f32 * SPACING
+}
+
+/// Both noise fields on the host, row-major with the `x` index first (`field[i * GRID + j]`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct NoiseField {
+    /// Coarse noise `r`, resized to the mesh.
+    pub coarse: Vec<f32>,
+    /// Fine noise `c`, already scaled by `|x| |y| / 100`.
+    pub fine: Vec<f32>,
+}
+
+impl NoiseField {
+    /// Draws both fields from `seed`: first the 25x25 coarse draw, then the 200x200 fine one.
+    pub fn generate(seed: u64) -> Self {
+        let mut normals = Normals::new(seed);
+        let small: Vec<f32> = (0..COARSE * COARSE).map(|_| normals.next()).collect();
+        let coarse = resize_bilinear(&small, COARSE, GRID);
+        let mut fine = Vec::with_capacity(GRID * GRID);
+        for i in 0..GRID {
+            for j in 0..GRID {
+                let scale = mesh_coord(i).abs() * mesh_coord(j).abs() / 100.0;
+                fine.push(normals.next() * scale);
+            }
+        }
+        NoiseField { coarse, fine }
+    }
+}
+
+/// Resizes an `n x n` image to `m x m` like TensorFlow 2's bilinear `tf.image.resize`
+/// (half-pixel centres, no antialiasing).
+fn resize_bilinear(src: &[f32], n: usize, m: usize) -> Vec<f32> {
+    let scale = n as f32 / m as f32;
+    let axis: Vec<(usize, usize, f32)> = (0..m)
+        .map(|o| {
+            let pos = (o as f32 + 0.5) * scale - 0.5;
+            let lo = pos.floor();
+            let lower = lo.max(0.0) as usize;
+            let upper = (pos.ceil() as isize).clamp(0, n as isize - 1) as usize;
+            (lower, upper, pos - lo)
+        })
+        .collect();
+    let mut out = Vec::with_capacity(m * m);
+    for &(y0, y1, wy) in &axis {
+        for &(x0, x1, wx) in &axis {
+            let top = src[y0 * n + x0] + (src[y0 * n + x1] - src[y0 * n + x0]) * wx;
+            let bottom = src[y1 * n + x0] + (src[y1 * n + x1] - src[y1 * n + x0]) * wx;
+            out.push(top + (bottom - top) * wy);
+        }
+    }
+    out
+}
+
+/// Standard normal draws: splitmix64 for uniform bits, Box-Muller for the normals.
+struct Normals {
+    state: u64,
+    spare: Option<f32>,
+}
+
+impl Normals {
+    fn new(seed: u64) -> Self {
+        Normals {
+            state: seed,
+            spare: None,
+        }
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in (0, 1]: 53 random bits, never 0 so the logarithm is finite.
+    fn uniform(&mut self) -> f64 {
+        ((self.next_u64() >> 11) + 1) as f64 / (1u64 << 53) as f64
+    }
+
+    fn next(&mut self) -> f32 {
+        if let Some(z) = self.spare.take() {
+            return z;
+        }
+        let radius = (-2.0 * self.uniform().ln()).sqrt();
+        let angle = 2.0 * std::f64::consts::PI * self.uniform();
+        self.spare = Some((radius * angle.sin()) as f32);
+        (radius * angle.cos()) as f32
+    }
+}
+
+/// The noise fields on a device, ready to be looked up by batches of points.
+#[derive(Clone, Debug)]
+pub struct Noise {
+    lookup: Lookup,
+    coarse: Tensor<1>,
+    fine: Tensor<1>,
+}
+
+impl Noise {
+    /// Draws the fields of `spec` and uploads them to `device`.
+    pub fn new(spec: NoiseSpec, device: &Device) -> Self {
+        let field = NoiseField::generate(spec.seed);
+        Self::from_field(&field, spec.lookup, device)
+    }
+
+    /// Uploads an existing draw.
+    pub fn from_field(field: &NoiseField, lookup: Lookup, device: &Device) -> Self {
+        let upload = |v: &Vec<f32>| Tensor::<1>::from_data(TensorData::new(v.clone(), [v.len()]), device);
+        Noise {
+            lookup,
+            coarse: upload(&field.coarse),
+            fine: upload(&field.fine),
+        }
+    }
+
+    /// The lookup mode.
+    pub fn lookup(&self) -> Lookup {
+        self.lookup
+    }
+
+    /// The noise terms `(r, c)` at a batch of points given as `x` and `y` columns `[N]`.
+    pub fn terms(&self, x: &Tensor<1>, y: &Tensor<1>) -> (Tensor<1>, Tensor<1>) {
+        match self.lookup {
+            Lookup::Off => (x.zeros_like(), x.zeros_like()),
+            Lookup::Nearest => {
+                let flat = cell(x).mul_scalar(GRID as i64).add(cell(y));
+                (
+                    self.coarse.clone().select(0, flat.clone()),
+                    self.fine.clone().select(0, flat),
+                )
+            }
+            Lookup::Bilinear => {
+                let (i0, fx) = corner(x);
+                let (j0, fy) = corner(y);
+                let flat = i0.mul_scalar(GRID as i64).add(j0);
+                let blend = |field: &Tensor<1>| {
+                    let at = |di: i64, dj: i64| field.clone().select(0, flat.clone().add_scalar(di * GRID as i64 + dj));
+                    let (v00, v10, v01, v11) = (at(0, 0), at(1, 0), at(0, 1), at(1, 1));
+                    let cross = v11 - v10.clone() - v01.clone() + v00.clone();
+                    v00.clone()
+                        + (v10 - v00.clone()) * fx.clone()
+                        + (v01 - v00) * fy.clone()
+                        + cross * fx.clone() * fy.clone()
+                };
+                (blend(&self.coarse), blend(&self.fine))
+            }
+        }
+    }
+}
+
+/// Position of a coordinate in cell units, `(v + 10) / 0.1`, computed as the post does.
+fn cell_units(v: Tensor<1>) -> Tensor<1> {
+    v.add_scalar(XY_RANGE).mul_scalar(GRID as f32 / (2.0 * XY_RANGE))
+}
+
+/// Clamps to `[lo, hi]`, sending NaN (a diverged point) to `lo`, so that indices stay valid.
+fn clamp_finite(v: Tensor<1>, lo: f32, hi: f32) -> Tensor<1> {
+    v.clone().mask_fill(v.is_nan(), lo).clamp(lo, hi)
+}
+
+/// The cell a coordinate falls in, clipped to the mesh; no gradient.
+fn cell(v: &Tensor<1>) -> Tensor<1, Int> {
+    clamp_finite(cell_units(v.clone().detach()).floor(), 0.0, (GRID - 1) as f32).int()
+}
+
+/// The lower mesh index around a coordinate (no gradient) and the fraction past it (with
+/// gradient), both clipped so that the four corners stay on the mesh.
+fn corner(v: &Tensor<1>) -> (Tensor<1, Int>, Tensor<1>) {
+    let units = clamp_finite(cell_units(v.clone()), 0.0, (GRID - 1) as f32);
+    let lower = clamp_finite(units.clone().detach().floor(), 0.0, (GRID - 2) as f32);
+    let frac = units - lower.clone();
+    (lower.int(), frac)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resize_matches_tensorflow_half_pixel_bilinear() {
+        // tf.image.resize([[1, 2], [3, 4]], (4, 4), method="bilinear")
+        let out = resize_bilinear(&[1.0, 2.0, 3.0, 4.0], 2, 4);
+        let expected = [
+            1.0, 1.25, 1.75, 2.0, 1.5, 1.75, 2.25, 2.5, 2.5, 2.75, 3.25, 3.5, 3.0, 3.25, 3.75, 4.0,
+        ];
+        assert_eq!(out, expected);
+    }
+
+    #[test]
+    fn mesh_spans_minus_ten_to_ten_by_tenths() {
+        assert_eq!(mesh_coord(0), -10.0);
+        assert!((mesh_coord(100) - 0.0).abs() < 1e-6);
+        assert!((mesh_coord(GRID - 1) - 9.9).abs() < 1e-5);
+    }
+}

@@ -1,0 +1,240 @@
+//! The command line itself: `run`, `list`, bad input, divergence and determinism.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn optsurf(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_optsurf"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("optsurf runs")
+}
+
+fn write(dir: &Path, rel: &str, text: &str) -> PathBuf {
+    let path = dir.join(rel);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+const GOOD: &str = r#"{"name": "f0-sgd", "title": "SGD over f0", "surface": "f0",
+  "noise": {"seed": 3, "lookup": "nearest"}, "start": [9.0, 9.0], "steps": 20,
+  "runs": [{"label": "SGD lr: 10", "optimizer": "sgd", "learning_rate": 10.0},
+           {"label": "NAG lr: 10", "optimizer": "sgd", "learning_rate": 10.0, "momentum": 0.9, "nesterov": true, "start": [-5, 2]},
+           {"label": "Adam", "optimizer": "adam", "learning_rate": 1.0}]}"#;
+
+fn trajectories(path: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+#[test]
+fn run_writes_trajectories_under_out() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "exp.json", GOOD);
+    let out = optsurf(dir.path(), &["run", "exp.json", "--out", "o", "--no-plots"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let t = trajectories(&dir.path().join("o/f0-sgd/trajectories.json"));
+    assert_eq!(t["name"], "f0-sgd");
+    assert_eq!(t["surface"], "f0");
+    assert_eq!(t["steps"], 20);
+    assert_eq!(t["noise"]["seed"], 3);
+    let runs = t["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 3);
+    let nag = &runs[1];
+    assert_eq!(nag["label"], "NAG lr: 10");
+    assert_eq!(nag["points"].as_array().unwrap().len(), 21);
+    assert_eq!(nag["grads"].as_array().unwrap().len(), 20);
+    assert_eq!(nag["loss"].as_array().unwrap().len(), 21);
+    assert_eq!(nag["points"][0], serde_json::json!([-5.0, 2.0]));
+    assert_eq!(nag["status"], "ok");
+    assert_eq!(nag["diverged_at"], serde_json::Value::Null);
+    // Defaults are filled in, given values kept.
+    let adam = &runs[2]["hyperparameters"];
+    assert_eq!(adam["learning_rate"], 1.0);
+    assert_eq!(adam["beta_2"], 0.999);
+    assert_eq!(adam["amsgrad"], false);
+    // SGD over f0 from (9, 9) at lr 10: x <- x - 10 * x / 50 = 0.8 x.
+    assert_eq!(runs[0]["points"][1], serde_json::json!([7.2, 7.2]));
+}
+
+#[test]
+fn results_mirror_the_experiments_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "experiments/blog/a.json", GOOD);
+    write(dir.path(), "elsewhere/b.json", &GOOD.replace("f0-sgd", "other"));
+    let out = optsurf(dir.path(), &["run", "experiments", "elsewhere/b.json", "--no-plots"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(dir.path().join("results/blog/f0-sgd/trajectories.json").is_file());
+    assert!(dir.path().join("results/other/trajectories.json").is_file());
+}
+
+#[test]
+fn same_experiment_gives_byte_identical_json() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "exp.json", &GOOD.replace("\"nearest\"", "\"bilinear\""));
+    let read = |o: &str| {
+        let out = optsurf(dir.path(), &["run", "exp.json", "--out", o, "--no-plots"]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        std::fs::read(dir.path().join(o).join("f0-sgd/trajectories.json")).unwrap()
+    };
+    assert_eq!(read("a"), read("b"));
+}
+
+#[test]
+fn a_diverging_run_is_marked_and_the_others_go_on() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "exp.json",
+        r#"{"name": "blowup", "surface": "quadric", "start": [1.0, 2.0], "steps": 200,
+            "runs": [{"label": "huge", "optimizer": "sgd", "learning_rate": 50.0},
+                     {"label": "tame", "optimizer": "sgd", "learning_rate": 0.001}]}"#,
+    );
+    let out = optsurf(dir.path(), &["run", "exp.json", "--out", "o", "--no-plots"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let t = trajectories(&dir.path().join("o/blowup/trajectories.json"));
+    let huge = &t["runs"][0];
+    assert_eq!(huge["status"], "diverged");
+    let at = huge["diverged_at"].as_u64().unwrap() as usize;
+    assert!(at > 1 && at < 200, "diverged at {at}");
+    assert_eq!(huge["points"].as_array().unwrap().len(), at);
+    assert_eq!(huge["loss"].as_array().unwrap().len(), at);
+    for p in huge["points"].as_array().unwrap() {
+        assert!(
+            p[0].as_f64().is_some() && p[1].as_f64().is_some(),
+            "non-finite point written: {p}"
+        );
+    }
+    let tame = &t["runs"][1];
+    assert_eq!(tame["status"], "ok");
+    assert_eq!(tame["points"].as_array().unwrap().len(), 201);
+}
+
+#[test]
+fn list_shows_surfaces_and_optimizers_with_defaults() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = optsurf(dir.path(), &["list"]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    for name in ["f0", "f1", "f2", "f3", "f4", "f5", "quadric", "sgd", "adam", "adamw"] {
+        assert!(text.contains(name), "list lacks {name}:\n{text}");
+    }
+    assert!(text.contains("learning_rate=0.01"), "{text}");
+    assert!(text.contains("beta_2=0.999"), "{text}");
+}
+
+/// Runs a bad experiment and checks: exit code 2, one line naming the file and `field`, that
+/// mentions `expected`, and nothing written.
+fn rejects(text: &str, field: &str, expected: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "bad.json", text);
+    let out = optsurf(dir.path(), &["run", "bad.json", "--out", "o", "--no-plots"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "one line expected:\n{err}");
+    assert!(err.contains("bad.json"), "no file name in: {err}");
+    assert!(err.contains(&format!("`{field}`")), "no field `{field}` in: {err}");
+    assert!(err.contains(expected), "no {expected:?} in: {err}");
+    assert!(!dir.path().join("o").exists(), "something was written");
+}
+
+fn good_with(from: &str, to: &str) -> String {
+    assert!(GOOD.contains(from), "{from}");
+    GOOD.replacen(from, to, 1)
+}
+
+#[test]
+fn bad_input_names_file_and_field() {
+    rejects(&good_with("\"f0\"", "\"f9\""), "surface", "expected one of: f0, f1");
+    rejects(
+        &good_with("\"sgd\"", "\"sgdd\""),
+        "runs[0].optimizer",
+        "expected one of: sgd",
+    );
+    rejects(&good_with("\"title\"", "\"titel\""), "titel", "expected one of");
+    rejects(
+        &good_with("\"learning_rate\": 10.0}", "\"learning_rat\": 10.0}"),
+        "runs[0].learning_rat",
+        "it accepts: learning_rate",
+    );
+    rejects(
+        &good_with("\"learning_rate\": 10.0}", "\"learning_rate\": \"fast\"}"),
+        "runs[0].learning_rate",
+        "expected f64",
+    );
+    rejects(
+        &good_with("\"learning_rate\": 10.0}", "\"learning_rate\": -1.0}"),
+        "runs[0].learning_rate",
+        "positive",
+    );
+    rejects(
+        &good_with("\"momentum\": 0.9", "\"momentum\": 1.5"),
+        "runs[1].momentum",
+        "[0, 1]",
+    );
+    rejects(
+        &good_with("\"steps\": 20", "\"steps\": 0"),
+        "steps",
+        "positive whole number",
+    );
+    rejects(
+        &good_with("\"steps\": 20", "\"steps\": -3"),
+        "steps",
+        "positive whole number",
+    );
+    rejects(
+        &good_with("\"steps\": 20", "\"steps\": 2.5"),
+        "steps",
+        "positive whole number",
+    );
+    rejects(&good_with("[9.0, 9.0]", "[9.0]"), "start", "two finite numbers");
+    rejects(&good_with("[9.0, 9.0]", "[9.0, \"x\"]"), "start", "two finite numbers");
+    rejects(
+        &good_with("\"start\": [-5, 2]", "\"start\": [-5, 1e999]"),
+        "runs[1].start",
+        "two finite numbers",
+    );
+    rejects(&good_with("\"f0-sgd\"", "\"F0 sgd\""), "name", "[a-z0-9_-]+");
+    rejects(
+        &good_with("\"seed\": 3", "\"seed\": 3, \"lookup\": \"cubic\""),
+        "noise.lookup",
+        "nearest",
+    );
+    rejects(
+        &good_with("\"label\": \"Adam\"", "\"label\": \"SGD lr: 10\""),
+        "runs[2].label",
+        "unique",
+    );
+    rejects(&good_with("\"label\": \"Adam\", ", ""), "runs[2].label", "missing");
+}
+
+#[test]
+fn invalid_json_and_missing_files_are_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "broken.json", "{\"name\": \"x\",");
+    let out = optsurf(dir.path(), &["run", "broken.json", "--out", "o"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("broken.json: invalid JSON"), "{}", stderr(&out));
+
+    let out = optsurf(dir.path(), &["run", "nowhere.json", "--out", "o"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("nowhere.json: no such file"), "{}", stderr(&out));
+    assert!(!dir.path().join("o").exists());
+}
+
+#[test]
+fn two_experiments_with_one_output_folder_are_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "a.json", GOOD);
+    write(dir.path(), "b.json", GOOD);
+    let out = optsurf(dir.path(), &["run", "a.json", "b.json", "--out", "o"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    assert!(err.contains("b.json: field `name`") && err.contains("a.json"), "{err}");
+    assert!(!dir.path().join("o").exists());
+}

@@ -1,0 +1,122 @@
+//! Trajectories against TensorFlow/Keras: the post's 145 runs recomputed with Keras
+//! (`tests/fixtures/keras-blog-trajectories.json`, from `../shared/reference/`) and our own
+//! extra Keras/optax cases (`tests/fixtures/keras-extra.json`, from `scripts/make_reference.py`).
+//!
+//! Every point must agree to |ours - keras| <= 1e-4 (1 + |keras|) up to the case's
+//! `stable_until`: past it, Keras itself moves by more than that when the start moves by one
+//! float32 ulp (chaotic LAMB runs), so no implementation can be held to it.
+
+use optsurf::experiment::Experiment;
+use optsurf::experiment::runner;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+const TOLERANCE: f64 = 1e-4;
+
+fn load(path: &str) -> BTreeMap<String, Value> {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    // Python writes overflowed values as -Infinity / NaN, which JSON lacks: read them as null.
+    let text = text
+        .replace("-Infinity", "null")
+        .replace("Infinity", "null")
+        .replace("NaN", "null");
+    let all: BTreeMap<String, Value> = serde_json::from_str(&text).unwrap();
+    all.into_iter().filter(|(k, _)| !k.starts_with('_')).collect()
+}
+
+/// Runs every case as one experiment per (surface, start), all cases batched together, and
+/// returns the failures.
+fn check(cases: &BTreeMap<String, Value>) -> Vec<String> {
+    let device = optsurf::backend::Backend::Ndarray.device().unwrap();
+    let mut by_surface: BTreeMap<String, Vec<(&String, &Value)>> = BTreeMap::new();
+    for (name, case) in cases {
+        by_surface
+            .entry(case["surface"].as_str().unwrap().to_string())
+            .or_default()
+            .push((name, case));
+    }
+    let mut failures = Vec::new();
+    for (surface, cases) in by_surface {
+        let steps = cases[0].1["steps"].as_u64().unwrap();
+        let runs: Vec<Value> = cases
+            .iter()
+            .map(|(name, case)| {
+                let mut run = case["kwargs"].as_object().unwrap().clone();
+                run.insert("label".into(), json!(name));
+                run.insert("optimizer".into(), case["optimizer"].clone());
+                run.insert("start".into(), case["p0"].clone());
+                Value::Object(run)
+            })
+            .collect();
+        let experiment =
+            json!({"name": "reference", "surface": surface, "start": [0, 0], "steps": steps, "runs": runs});
+        let experiment = Experiment::parse(&experiment.to_string(), Path::new("reference")).unwrap();
+        let result = runner::run(&experiment, &device, &mut []).unwrap();
+        for ((name, case), run) in cases.iter().zip(&result.runs) {
+            let stable = case["stable_until"].as_u64().unwrap() as usize;
+            let expected = case["points"].as_array().unwrap();
+            // Keras keeps stepping past an overflow of the point or of its loss; we stop the run
+            // at the first one and mark it diverged.
+            let finite_point = expected.iter().take_while(|p| p[0].is_f64() && p[1].is_f64()).count();
+            let finite_loss = case["smooth_loss"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .take_while(|l| l.is_f64())
+                .count();
+            let finite = finite_point.min(finite_loss);
+            if finite < expected.len() - 1 {
+                if run.diverged_at != Some(finite) {
+                    failures.push(format!(
+                        "{name}: Keras overflows at step {finite}, ours diverged at {:?}",
+                        run.diverged_at
+                    ));
+                }
+            } else if run.points.len() != expected.len() {
+                failures.push(format!(
+                    "{name}: {} points, Keras has {}",
+                    run.points.len(),
+                    expected.len()
+                ));
+                continue;
+            }
+            for (t, (ours, keras)) in run.points.iter().zip(expected).enumerate().take(stable + 1) {
+                for (axis, &v) in ours.iter().enumerate() {
+                    let k = keras[axis].as_f64().unwrap();
+                    let err = (v as f64 - k).abs();
+                    if err > TOLERANCE * (1.0 + k.abs()) {
+                        failures.push(format!(
+                            "{name}: step {t} axis {axis}: ours {v} keras {k} (|diff| {err:.3e})"
+                        ));
+                        break;
+                    }
+                }
+                if failures.last().is_some_and(|f| f.starts_with(&format!("{name}:"))) {
+                    break;
+                }
+            }
+        }
+    }
+    failures
+}
+
+#[test]
+fn blog_cases_match_keras() {
+    let cases = load("tests/fixtures/keras-blog-trajectories.json");
+    assert_eq!(cases.len(), 145);
+    let implemented: BTreeMap<String, Value> = cases
+        .iter()
+        .filter(|(_, c)| optsurf::optim::get(c["optimizer"].as_str().unwrap()).is_some())
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    eprintln!("checking {} cases", implemented.len());
+    let failures = check(&implemented);
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases drift from Keras:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
+}
