@@ -4,8 +4,12 @@
 //! run, the first step where points or losses depart beyond `atol + rtol |baseline|`, a changed
 //! status, and runs added or removed.
 
+use crate::error::Result;
 use crate::experiment::trajectory::{RunTrajectory, Trajectories};
+use crate::experiment::{self, runner};
+use burn::tensor::Device;
 use std::fmt;
+use std::path::{Path, PathBuf};
 
 /// Tolerances of a comparison: values agree when `|new - old| <= atol + rtol |old|`.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -188,5 +192,183 @@ fn compare_run(old: &RunTrajectory, new: &RunTrajectory, tol: Tolerance, changes
             old: 0.0,
             new: 0.0,
         });
+    }
+}
+
+/// The verdict on one experiment (or one pair of trajectory files).
+#[derive(Debug)]
+pub enum Verdict {
+    /// Agrees with its baseline.
+    Ok,
+    /// Differs from its baseline: what moved.
+    Drift(Vec<Change>),
+    /// No baseline where `optsurf run` would write it.
+    MissingBaseline,
+    /// A baseline whose experiment is gone.
+    Orphan,
+}
+
+/// One line of a diff report.
+#[derive(Debug)]
+pub struct Entry {
+    /// What was compared (output folder relative to the baseline root, or file names).
+    pub name: String,
+    /// The baseline file.
+    pub baseline: PathBuf,
+    /// The experiment file, if there is one.
+    pub experiment: Option<PathBuf>,
+    /// The verdict.
+    pub verdict: Verdict,
+}
+
+/// A whole diff: one entry per experiment or baseline.
+#[derive(Debug, Default)]
+pub struct Report {
+    /// Entries in a stable order.
+    pub entries: Vec<Entry>,
+}
+
+impl Report {
+    /// True when every entry agrees.
+    pub fn clean(&self) -> bool {
+        self.entries.iter().all(|e| matches!(e.verdict, Verdict::Ok))
+    }
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut counts = [0usize; 4];
+        for e in &self.entries {
+            let accept = || match &e.experiment {
+                Some(x) => format!("optsurf run {} --no-plots --out <baseline root>", x.display()),
+                None => "optsurf run <experiment>".into(),
+            };
+            match &e.verdict {
+                Verdict::Ok => {
+                    counts[0] += 1;
+                    writeln!(f, "ok       {}", e.name)?;
+                }
+                Verdict::Drift(changes) => {
+                    counts[1] += 1;
+                    writeln!(f, "drift    {}", e.name)?;
+                    for c in changes {
+                        writeln!(f, "           {c}")?;
+                    }
+                    if e.experiment.is_some() {
+                        writeln!(
+                            f,
+                            "           to accept: {} (rewrites {})",
+                            accept(),
+                            e.baseline.display()
+                        )?;
+                    }
+                }
+                Verdict::MissingBaseline => {
+                    counts[2] += 1;
+                    writeln!(
+                        f,
+                        "missing  {}: no baseline at {}; create it with {}",
+                        e.name,
+                        e.baseline.display(),
+                        accept()
+                    )?;
+                }
+                Verdict::Orphan => {
+                    counts[3] += 1;
+                    writeln!(
+                        f,
+                        "orphan   {}: baseline without experiment; delete {} if the experiment is gone",
+                        e.name,
+                        e.baseline.display()
+                    )?;
+                }
+            }
+        }
+        write!(
+            f,
+            "{} ok, {} drift, {} missing baseline, {} baseline without experiment",
+            counts[0], counts[1], counts[2], counts[3]
+        )
+    }
+}
+
+/// Compares two trajectory files.
+pub fn files(old: &Path, new: &Path, tol: Tolerance) -> Result<Report> {
+    let (a, b) = (Trajectories::load(old)?, Trajectories::load(new)?);
+    let changes = compare(&a, &b, tol);
+    Ok(Report {
+        entries: vec![Entry {
+            name: format!("{} vs {}", old.display(), new.display()),
+            baseline: old.to_path_buf(),
+            experiment: None,
+            verdict: if changes.is_empty() {
+                Verdict::Ok
+            } else {
+                Verdict::Drift(changes)
+            },
+        }],
+    })
+}
+
+/// Re-runs experiments in memory (no figures) and compares each with its baseline under
+/// `baseline_root`, found where `optsurf run --out baseline_root` would write it. Baselines
+/// under the folders that mirror the given experiment folders, with no experiment, are
+/// reported too.
+pub fn experiments(paths: &[PathBuf], baseline_root: &Path, tol: Tolerance, device: &Device) -> Result<Report> {
+    let loaded = experiment::load_all(paths, baseline_root)?;
+    let mut report = Report::default();
+    for (exp, dir) in &loaded {
+        let baseline = dir.join("trajectories.json");
+        let name = dir.strip_prefix(baseline_root).unwrap_or(dir).display().to_string();
+        let verdict = if !baseline.is_file() {
+            Verdict::MissingBaseline
+        } else {
+            let old = Trajectories::load(&baseline)?;
+            let new = runner::run(exp, device, &mut [])?;
+            let changes = compare(&old, &new, tol);
+            if changes.is_empty() {
+                Verdict::Ok
+            } else {
+                Verdict::Drift(changes)
+            }
+        };
+        report.entries.push(Entry {
+            name,
+            baseline,
+            experiment: Some(exp.source.clone()),
+            verdict,
+        });
+    }
+    // Baselines without an experiment, under the result folders of the experiment folders given.
+    let expected: Vec<PathBuf> = report.entries.iter().map(|e| e.baseline.clone()).collect();
+    for path in paths.iter().filter(|p| p.is_dir()) {
+        let mut found = Vec::new();
+        find_baselines(&experiment::mirror(path, baseline_root), &mut found);
+        for baseline in found {
+            if !expected.contains(&baseline) {
+                let dir = baseline.parent().unwrap_or(&baseline);
+                let name = dir.strip_prefix(baseline_root).unwrap_or(dir).display().to_string();
+                report.entries.push(Entry {
+                    name,
+                    baseline,
+                    experiment: None,
+                    verdict: Verdict::Orphan,
+                });
+            }
+        }
+    }
+    Ok(report)
+}
+
+fn find_baselines(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    paths.sort();
+    for path in paths {
+        if path.is_dir() {
+            find_baselines(&path, out);
+        } else if path.file_name().is_some_and(|n| n == "trajectories.json") {
+            out.push(path);
+        }
     }
 }

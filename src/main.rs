@@ -1,12 +1,15 @@
 //! The `optsurf` command line.
 
+use burn::tensor::Device;
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use optsurf::backend::Backend;
+use optsurf::diff::{self, Tolerance};
 use optsurf::experiment::runner::{self, Observer};
 use optsurf::experiment::trajectory::Trajectories;
 use optsurf::experiment::{self, Experiment};
-use optsurf::{Result, optim, surface};
+use optsurf::surface::Noise;
+use optsurf::{Error, Result, bench, optim, plot, surface};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -37,6 +40,46 @@ enum Command {
     },
     /// List the surfaces and optimizers with their hyperparameters and defaults.
     List,
+    /// Redraw the figures of a trajectory file, next to it, without re-running.
+    Plot {
+        /// `trajectories.json` files.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+    /// Re-run experiments in memory and compare them with their committed baselines; or compare
+    /// two trajectory files. Exit 0 when all agree, 1 on drift, 2 on bad input.
+    Diff {
+        /// Experiment files or folders (default: `experiments`), or two trajectory files.
+        paths: Vec<PathBuf>,
+        /// Root of the baselines, mirrored like `optsurf run` writes results.
+        #[arg(long, default_value = "results")]
+        baseline: PathBuf,
+        /// Relative tolerance.
+        #[arg(long, default_value_t = Tolerance::default().rtol)]
+        rtol: f64,
+        /// Absolute tolerance.
+        #[arg(long, default_value_t = Tolerance::default().atol)]
+        atol: f64,
+    },
+    /// Print benchmark figures: stepping time, large-batch throughput.
+    Bench {
+        /// Which benchmark.
+        #[arg(value_enum, default_value_t = Which::All)]
+        which: Which,
+        /// Points for the throughput benchmark.
+        #[arg(long, default_value_t = 1_000_000)]
+        points: usize,
+    },
+}
+
+/// The benchmarks of `optsurf bench`.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Which {
+    All,
+    /// The post's ten-optimizer comparison over f0: 10 runs x 100 steps.
+    Stepping,
+    /// 1,000,000 points through f4 with Adam.
+    Throughput,
 }
 
 fn main() -> ExitCode {
@@ -60,7 +103,78 @@ fn execute(cli: Cli) -> Result<ExitCode> {
             print!("{}", list());
             Ok(ExitCode::SUCCESS)
         }
+        Command::Plot { paths } => {
+            let device = cli.backend.device()?;
+            for path in paths {
+                let trajectories = Trajectories::load(&path)?;
+                let dir = path.parent().unwrap_or(Path::new("."));
+                for written in draw(&trajectories, dir, &device, None)? {
+                    println!("{}", written.display());
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Diff {
+            paths,
+            baseline,
+            rtol,
+            atol,
+        } => {
+            let tol = Tolerance { rtol, atol };
+            if !(rtol >= 0.0 && atol >= 0.0) {
+                return Err(Error::input("--rtol/--atol", "", "expected tolerances >= 0"));
+            }
+            let report = if paths.len() == 2 && paths.iter().all(|p| is_trajectory_file(p)) {
+                diff::files(&paths[0], &paths[1], tol)?
+            } else {
+                let paths = if paths.is_empty() {
+                    vec![PathBuf::from("experiments")]
+                } else {
+                    paths
+                };
+                diff::experiments(&paths, &baseline, tol, &cli.backend.device()?)?
+            };
+            println!("{report}");
+            Ok(if report.clean() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+        Command::Bench { which, points } => {
+            if matches!(which, Which::All | Which::Stepping) {
+                bench::stepping(Path::new("experiments/blog/all-f0.json"), cli.backend, 10)?;
+            }
+            if matches!(which, Which::All | Which::Throughput) {
+                bench::throughput(points, 5, cli.backend)?;
+            }
+            println!("peak memory {:.0} MB", bench::peak_rss_mb());
+            Ok(ExitCode::SUCCESS)
+        }
     }
+}
+
+/// A file whose runs carry points is a trajectory file (as opposed to an experiment file).
+fn is_trajectory_file(path: &Path) -> bool {
+    path.is_file() && Trajectories::load(path).is_ok()
+}
+
+/// Draws the figures of `trajectories` into `dir`.
+fn draw(
+    trajectories: &Trajectories,
+    dir: &Path,
+    device: &Device,
+    frames: Option<&ProgressBar>,
+) -> Result<Vec<PathBuf>> {
+    let surface = surface::get(&trajectories.surface).ok_or_else(|| {
+        Error::input(
+            dir.join("trajectories.json"),
+            "surface",
+            format!("unknown surface {:?}", trajectories.surface),
+        )
+    })?;
+    let mesh = surface.on_mesh(&Noise::new(trajectories.noise, device), device);
+    plot::draw_all(trajectories, &mesh, dir, frames)
 }
 
 /// Writes `trajectories.json` into the experiment's output folder when a run finishes.
@@ -71,6 +185,19 @@ struct JsonWriter {
 impl Observer for JsonWriter {
     fn on_finish(&mut self, _experiment: &Experiment, trajectories: &Trajectories) -> Result<()> {
         trajectories.write(&self.dir.join("trajectories.json"))
+    }
+}
+
+/// Draws the figures into the experiment's output folder when a run finishes.
+struct Figures {
+    dir: PathBuf,
+    device: Device,
+    frames: ProgressBar,
+}
+
+impl Observer for Figures {
+    fn on_finish(&mut self, _experiment: &Experiment, trajectories: &Trajectories) -> Result<()> {
+        draw(trajectories, &self.dir, &self.device, Some(&self.frames)).map(|_| ())
     }
 }
 
@@ -90,7 +217,7 @@ impl Observer for StepBar {
     }
 }
 
-fn run(paths: &[PathBuf], out: Option<&Path>, _no_plots: bool, backend: Backend) -> Result<()> {
+fn run(paths: &[PathBuf], out: Option<&Path>, no_plots: bool, backend: Backend) -> Result<()> {
     let results = out.map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("results"));
     let experiments = experiment::load_all(paths, &results)?;
     let device = backend.device()?;
@@ -100,21 +227,38 @@ fn run(paths: &[PathBuf], out: Option<&Path>, _no_plots: bool, backend: Backend)
     let overall = ProgressBar::new(experiments.len() as u64)
         .with_style(style.clone())
         .with_prefix("experiments");
-    let steps = ProgressBar::hidden().with_style(style).with_prefix("steps");
     let multi = indicatif::MultiProgress::new();
     let overall = multi.add(overall);
-    let steps = multi.add(steps);
-    steps.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+    let steps = multi.add(ProgressBar::new(0).with_style(style.clone()).with_prefix("steps"));
+    let frames = multi.add(ProgressBar::new(0).with_style(style).with_prefix("frames"));
+    let started = std::time::Instant::now();
     for (experiment, dir) in &experiments {
+        overall.set_message(experiment.name.clone());
         let mut bar = StepBar { bar: steps.clone() };
         let mut writer = JsonWriter { dir: dir.clone() };
-        runner::run(experiment, &device, &mut [&mut bar, &mut writer])?;
+        let mut figures = Figures {
+            dir: dir.clone(),
+            device: device.clone(),
+            frames: frames.clone(),
+        };
+        if no_plots {
+            runner::run(experiment, &device, &mut [&mut bar, &mut writer])?;
+        } else {
+            runner::run(experiment, &device, &mut [&mut bar, &mut writer, &mut figures])?;
+        }
         overall.inc(1);
     }
+    frames.finish_and_clear();
     steps.finish_and_clear();
     overall.finish_and_clear();
+    println!(
+        "{} experiment(s) in {:.1} s; trajectories{} in:",
+        experiments.len(),
+        started.elapsed().as_secs_f64(),
+        if no_plots { "" } else { " and figures" }
+    );
     for (_, dir) in &experiments {
-        println!("{}", dir.join("trajectories.json").display());
+        println!("  {}", dir.display());
     }
     Ok(())
 }

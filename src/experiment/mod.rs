@@ -35,7 +35,7 @@ pub struct Experiment {
     pub noise: NoiseSpec,
     /// Number of optimizer steps.
     pub steps: usize,
-    /// The runs, in file order.
+    /// The runs, in file order (none for a figure of the surface alone).
     pub runs: Vec<RunSpec>,
     /// Figure settings.
     pub plot: PlotSpec,
@@ -132,9 +132,6 @@ impl Experiment {
             }
         };
         let start = parse_start(&file.start).map_err(|m| err("start", m))?;
-        if file.runs.is_empty() {
-            return Err(err("runs", "expected at least one run".into()));
-        }
         let mut runs = Vec::with_capacity(file.runs.len());
         let mut labels = BTreeMap::new();
         for (i, run) in file.runs.into_iter().enumerate() {
@@ -217,17 +214,22 @@ fn parse_run(mut run: Map<String, Value>, default_start: [f64; 2]) -> std::resul
 /// Where results of an experiment go: `experiments/<sub>/<file>.json` writes
 /// `<results>/<sub>/<name>/`; a file outside an `experiments` folder writes `<results>/<name>/`.
 pub fn output_dir(experiment: &Experiment, results: &Path) -> PathBuf {
-    let parent = experiment.source.parent().unwrap_or(Path::new(""));
+    mirror(experiment.source.parent().unwrap_or(Path::new("")), results).join(&experiment.name)
+}
+
+/// The results folder that mirrors an experiments folder: `experiments/<sub>` maps to
+/// `<results>/<sub>`; a folder outside `experiments` maps to `<results>`.
+pub fn mirror(folder: &Path, results: &Path) -> PathBuf {
     let mut sub = PathBuf::new();
     let mut found = false;
-    for part in parent.components() {
+    for part in folder.components() {
         if found {
             sub.push(part);
         } else if part.as_os_str() == "experiments" {
             found = true;
         }
     }
-    results.join(sub).join(&experiment.name)
+    results.join(sub)
 }
 
 /// Every experiment file named by `paths`: files as given, folders searched recursively for

@@ -164,6 +164,11 @@ pub fn run(experiment: &Experiment, device: &Device, observers: &mut [&mut dyn O
     for o in observers.iter_mut() {
         o.on_start(experiment);
     }
+    let steps = if experiment.runs.is_empty() {
+        0
+    } else {
+        experiment.steps
+    };
     let mut batch = Batch::new(experiment, device);
     let n = batch.order.len();
     let mut records: Vec<Record> = (0..n)
@@ -174,8 +179,11 @@ pub fn run(experiment: &Experiment, device: &Device, observers: &mut [&mut dyn O
             diverged_at: None,
         })
         .collect();
-    for step in 0..=experiment.steps {
-        let last = step == experiment.steps;
+    for step in 0..=steps {
+        if n == 0 {
+            break;
+        }
+        let last = step == steps;
         let (loss, grad) = if last {
             (batch.loss(), None)
         } else {

@@ -71,3 +71,56 @@ pub fn check_learning_rate(lr: f64) -> Result<(), (String, String)> {
         "expected a positive finite number",
     )
 }
+
+/// Helpers for the rules' unit tests: rows in, rows out, stepping through [`super::stateful`]
+/// (so the decoupled weight decay is included, as the runner steps them).
+#[cfg(test)]
+pub mod test_util {
+    use super::super::{Config, Optimizer, stateful};
+    use burn::tensor::{Device, Tensor, TensorData};
+
+    /// The CPU device the unit tests run on.
+    pub fn device() -> Device {
+        crate::backend::Backend::Ndarray.device().unwrap()
+    }
+
+    /// A batch `[N, d]` from its rows.
+    pub fn tensor(rows: &[Vec<f32>]) -> Tensor<2> {
+        let (n, d) = (rows.len(), rows[0].len());
+        let flat: Vec<f32> = rows.iter().flatten().copied().collect();
+        Tensor::from_data(TensorData::new(flat, [n, d]), &device())
+    }
+
+    /// The rows of a batch.
+    pub fn rows(t: Tensor<2>) -> Vec<Vec<f32>> {
+        let d = t.dims()[1];
+        let flat: Vec<f32> = t.into_data().iter::<f32>().collect();
+        flat.chunks(d).map(<[f32]>::to_vec).collect()
+    }
+
+    /// Steps rows configured by `configs` from `w0` with the given gradients (one batch per
+    /// step) and returns the rows after every step.
+    pub fn steps<C: Config>(configs: &[C], w0: &[Vec<f32>], grads: &[Vec<Vec<f32>>]) -> Vec<Vec<Vec<f32>>> {
+        let mut opt = stateful(configs, &device());
+        let mut w = tensor(w0);
+        grads
+            .iter()
+            .map(|g| {
+                w = opt.step(w.clone(), tensor(g));
+                rows(w.clone())
+            })
+            .collect()
+    }
+
+    /// `|a - b| <= tol (1 + |b|)` for every coordinate.
+    pub fn assert_close(a: &[Vec<f32>], b: &[Vec<f64>], tol: f64) {
+        for (ra, rb) in a.iter().zip(b) {
+            for (&x, &y) in ra.iter().zip(rb) {
+                assert!(
+                    (x as f64 - y).abs() <= tol * (1.0 + y.abs()),
+                    "{a:?} != {b:?} (tolerance {tol})"
+                );
+            }
+        }
+    }
+}

@@ -305,21 +305,28 @@ impl Canvas {
 
     /// Adds a segment's coverage to the mask (max with what is there).
     fn cover_segment(&mut self, a: [f64; 2], b: [f64; 2], width: f64, cap: Cap) {
-        let hw = width / 2.0;
-        let reach = hw + 1.0;
+        let seg = Segment::new(a, b, width, cap);
+        let w = self.w;
+        self.for_segment_pixels(&seg, |canvas, x, y, cov| {
+            let i = y * w + x;
+            let m = &mut canvas.mask[i];
+            if *m == 0.0 {
+                canvas.touched.push(i as u32);
+            }
+            if cov > *m {
+                *m = cov;
+            }
+        });
+    }
+
+    /// Calls `f(self, x, y, coverage)` for every pixel (inside the clip) the segment covers.
+    fn for_segment_pixels(&mut self, seg: &Segment, mut f: impl FnMut(&mut Self, usize, usize, f32)) {
+        let (a, b) = (seg.a, seg.b);
+        let reach = seg.hw + 1.0;
         let Some(bb) = self.clipped_box(a[0].min(b[0]), a[1].min(b[1]), a[0].max(b[0]), a[1].max(b[1]), reach) else {
             return;
         };
         let (dx, dy) = (b[0] - a[0], b[1] - a[1]);
-        let len2 = dx * dx + dy * dy;
-        let len = len2.sqrt();
-        let profile = |dist: f64| -> f32 {
-            if width >= 1.0 {
-                (hw + 0.5 - dist).clamp(0.0, 1.0) as f32
-            } else {
-                (width * (1.0 - dist).clamp(0.0, 1.0)) as f32
-            }
-        };
         for y in bb.y0..bb.y1 {
             let py = y as f64 + 0.5;
             // The columns this row can touch: the part of the segment within `reach` rows.
@@ -334,42 +341,44 @@ impl Canvas {
             let x0 = ((xa - reach).floor().max(bb.x0 as f64)) as usize;
             let x1 = ((xb + reach).ceil().min(bb.x1 as f64)) as usize;
             for x in x0..x1 {
-                let px = x as f64 + 0.5;
-                let (ax, ay) = (px - a[0], py - a[1]);
-                let cov = if len2 < 1e-12 {
-                    if cap == Cap::Round {
-                        profile((ax * ax + ay * ay).sqrt())
-                    } else {
-                        0.0
-                    }
-                } else {
-                    let t = (ax * dx + ay * dy) / len2;
-                    match cap {
-                        Cap::Round => {
-                            let tc = t.clamp(0.0, 1.0);
-                            let (ex, ey) = (ax - dx * tc, ay - dy * tc);
-                            profile((ex * ex + ey * ey).sqrt())
-                        }
-                        Cap::Butt => {
-                            let along = t * len;
-                            let perp = (ax * dy - ay * dx).abs() / len;
-                            let ends = ((along + 0.5).clamp(0.0, 1.0) * (len - along + 0.5).clamp(0.0, 1.0)) as f32;
-                            profile(perp) * ends
-                        }
-                    }
-                };
+                let cov = seg.coverage([x as f64 + 0.5, py]);
                 if cov > 0.0 {
-                    let i = y * self.w + x;
-                    let m = &mut self.mask[i];
-                    if *m == 0.0 {
-                        self.touched.push(i as u32);
-                    }
-                    if cov > *m {
-                        *m = cov;
-                    }
+                    f(self, x, y, cov);
                 }
             }
         }
+    }
+
+    /// Extends a stroked polyline by its segment `a`-`b`, given its previous segment: the result
+    /// is what stroking the whole polyline at once gives where the two segments meet (coverage
+    /// is the maximum of both, not blended twice), so a growing path can be drawn one segment
+    /// per frame.
+    pub fn extend(&mut self, prev: Option<([f64; 2], [f64; 2])>, a: [f64; 2], b: [f64; 2], s: &Stroke) {
+        let finite = |p: [f64; 2]| p[0].is_finite() && p[1].is_finite();
+        if !(finite(a) && finite(b)) || s.width <= 0.0 {
+            return;
+        }
+        let Some((t0, t1)) = self.clip_segment(a, b, s.width / 2.0 + 2.0) else {
+            return;
+        };
+        let at = |t: f64| [a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t];
+        let seg = Segment::new(at(t0), at(t1), s.width, s.cap);
+        let prev = prev
+            .filter(|(p, q)| finite(*p) && finite(*q))
+            .map(|(p, q)| Segment::new(p, q, s.width, s.cap));
+        let (color, alpha) = (s.color, s.alpha);
+        let w = self.w;
+        self.for_segment_pixels(&seg, |canvas, x, y, cov| {
+            let before = prev
+                .as_ref()
+                .map_or(0.0, |p| p.coverage([x as f64 + 0.5, y as f64 + 0.5]));
+            let after = cov.max(before);
+            if after > before && before < 1.0 {
+                let add = (after - before) * alpha / (1.0 - before * alpha);
+                canvas.blend_index(y * w + x, color, add);
+                canvas.mark(x, y);
+            }
+        });
     }
 
     /// Blends the mask's coverage in `color` and clears it.
@@ -470,8 +479,16 @@ impl Canvas {
         let Some(bb) = self.clipped_box(x0, y0, x1, y1, ew + 1.0) else {
             return;
         };
+        let margin = ew + 1.5;
         for y in bb.y0..bb.y1 {
             for x in bb.x0..bb.x1 {
+                let (ix, iy) = (hx - (x as f64 + 0.5 - cx).abs(), hy - (y as f64 + 0.5 - cy).abs());
+                if ix > margin && iy > margin && (ix > r + margin || iy > r + margin) {
+                    if let Some((c, a)) = fill {
+                        self.blend_index(y * self.w + x, c, a);
+                    }
+                    continue;
+                }
                 let qx = (x as f64 + 0.5 - cx).abs() - (hx - r);
                 let qy = (y as f64 + 0.5 - cy).abs() - (hy - r);
                 let sd = (qx.max(0.0).powi(2) + qy.max(0.0).powi(2)).sqrt() + qx.max(qy).min(0.0) - r;
@@ -493,17 +510,81 @@ impl Canvas {
         self.mark_rect(bb);
     }
 
-    /// Counts pixels in `r` that are not white (how much a legend placed there would hide).
-    pub fn ink(&self, r: Rect) -> usize {
+    /// Counts pixels in `r` that differ from `other` (a canvas of the same size).
+    pub fn differing(&self, other: &Canvas, r: Rect) -> usize {
         let mut n = 0;
         for y in r.y0..r.y1.min(self.h) {
             for x in r.x0..r.x1.min(self.w) {
                 let o = (y * self.w + x) * 3;
-                if self.px[o..o + 3] != [255, 255, 255] {
+                if self.px[o..o + 3] != other.px[o..o + 3] {
                     n += 1;
                 }
             }
         }
         n
+    }
+}
+
+/// A stroked segment: its ends, half width and cap, and the coverage it gives a pixel centre.
+struct Segment {
+    a: [f64; 2],
+    b: [f64; 2],
+    hw: f64,
+    width: f64,
+    cap: Cap,
+    d: [f64; 2],
+    len: f64,
+    len2: f64,
+}
+
+impl Segment {
+    fn new(a: [f64; 2], b: [f64; 2], width: f64, cap: Cap) -> Self {
+        let d = [b[0] - a[0], b[1] - a[1]];
+        let len2 = d[0] * d[0] + d[1] * d[1];
+        Segment {
+            a,
+            b,
+            hw: width / 2.0,
+            width,
+            cap,
+            d,
+            len: len2.sqrt(),
+            len2,
+        }
+    }
+
+    /// Coverage of the pixel centred at `p`: `width` wide, anti-aliased over one pixel.
+    #[inline]
+    fn coverage(&self, p: [f64; 2]) -> f32 {
+        let profile = |dist: f64| -> f32 {
+            if self.width >= 1.0 {
+                (self.hw + 0.5 - dist).clamp(0.0, 1.0) as f32
+            } else {
+                (self.width * (1.0 - dist).clamp(0.0, 1.0)) as f32
+            }
+        };
+        let (ax, ay) = (p[0] - self.a[0], p[1] - self.a[1]);
+        let [dx, dy] = self.d;
+        if self.len2 < 1e-12 {
+            return if self.cap == Cap::Round {
+                profile((ax * ax + ay * ay).sqrt())
+            } else {
+                0.0
+            };
+        }
+        let t = (ax * dx + ay * dy) / self.len2;
+        match self.cap {
+            Cap::Round => {
+                let tc = t.clamp(0.0, 1.0);
+                let (ex, ey) = (ax - dx * tc, ay - dy * tc);
+                profile((ex * ex + ey * ey).sqrt())
+            }
+            Cap::Butt => {
+                let along = t * self.len;
+                let perp = (ax * dy - ay * dx).abs() / self.len;
+                let ends = ((along + 0.5).clamp(0.0, 1.0) * (self.len - along + 0.5).clamp(0.0, 1.0)) as f32;
+                profile(perp) * ends
+            }
+        }
     }
 }

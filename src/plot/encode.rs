@@ -46,7 +46,8 @@ impl Palette {
         }
         let mut sample = Vec::new();
         for f in frames {
-            for p in f.px.chunks_exact(3) {
+            // Every 7th pixel (coprime with 3 channels and typical widths) is sample enough.
+            for p in f.px.chunks_exact(3).step_by(7) {
                 let c = [p[0], p[1], p[2]];
                 if !colors.contains(&c) {
                     sample.extend_from_slice(&[p[0], p[1], p[2], 255]);
@@ -55,7 +56,7 @@ impl Palette {
         }
         let learned = 255 - colors.len();
         if sample.len() >= 4 * learned {
-            let nq = color_quant::NeuQuant::new(3, learned, &sample);
+            let nq = color_quant::NeuQuant::new(2, learned, &sample);
             for c in nq.color_map_rgb().chunks_exact(3) {
                 colors.push([c[0], c[1], c[2]]);
             }

@@ -103,9 +103,9 @@ impl Legend {
     }
 
     /// The top-left corner for the legend inside `area` `[x0, y0, x1, y1]`, `pad` pixels from its
-    /// edges: the corner (upper right first, as matplotlib's "best" tries them) whose box covers
-    /// the fewest non-white pixels of `canvas`.
-    pub fn best_corner(&self, canvas: &Canvas, area: [f64; 4], pad: f64) -> Result<(f64, f64)> {
+    /// edges: as matplotlib's "best", the corner (upper right first) whose box hides the fewest
+    /// pixels of the data drawn over the static `base` in `canvas`.
+    pub fn best_corner(&self, canvas: &Canvas, base: &Canvas, area: [f64; 4], pad: f64) -> Result<(f64, f64)> {
         let (w, h) = self.size()?;
         let [ax0, ay0, ax1, ay1] = area;
         let corners = [
@@ -122,7 +122,7 @@ impl Legend {
                 x1: (x + w).max(0.0) as usize,
                 y1: (y + h).max(0.0) as usize,
             };
-            let ink = canvas.ink(r);
+            let ink = canvas.differing(base, r);
             if ink < best.0 {
                 best = (ink, (x, y));
             }

@@ -91,29 +91,46 @@ impl<'a> LossChart<'a> {
         Ok(c)
     }
 
-    /// Lines up to step `k`, labels at their ends (spread so they do not overlap).
-    pub fn draw_lines(&self, c: &mut Canvas, k: usize) -> Result<()> {
+    /// The pixel of series `s` at step `i` (NaN when its loss is not finite).
+    fn point(&self, s: &Series, i: usize) -> [f64; 2] {
+        let v = s.loss[i];
+        if v.is_finite() {
+            [self.axes.x(i as f64), self.axes.y(clip_loss(v) as f64)]
+        } else {
+            [f64::NAN, f64::NAN]
+        }
+    }
+
+    /// Adds each line's segment into step `k` (lines only grow).
+    pub fn grow(&self, c: &mut Canvas, k: usize) {
+        c.set_clip(Some(self.axes.clip()));
+        let stroke = Stroke::solid(Rgb::default(), self.m.pt(1.5));
+        for s in self.series {
+            if k >= 1 && k < s.loss.len() {
+                let prev = (k >= 2).then(|| (self.point(s, k - 2), self.point(s, k - 1)));
+                c.extend(
+                    prev,
+                    self.point(s, k - 1),
+                    self.point(s, k),
+                    &Stroke {
+                        color: s.color,
+                        ..stroke
+                    },
+                );
+            }
+        }
+        c.set_clip(None);
+    }
+
+    /// Labels at the lines' ends at step `k` (spread so they do not overlap).
+    pub fn draw_labels(&self, c: &mut Canvas, k: usize) -> Result<()> {
         let a = &self.axes;
-        c.set_clip(Some(a.clip()));
-        let stroke_w = self.m.pt(1.5);
         let mut ends = Vec::new();
         for s in self.series {
             if s.loss.is_empty() {
                 continue;
             }
             let last = k.min(s.loss.len() - 1);
-            let pts: Vec<[f64; 2]> = s.loss[..=last]
-                .iter()
-                .enumerate()
-                .map(|(i, &v)| {
-                    if v.is_finite() {
-                        [a.x(i as f64), a.y(clip_loss(v) as f64)]
-                    } else {
-                        [f64::NAN, f64::NAN]
-                    }
-                })
-                .collect();
-            c.stroke(&pts, &Stroke::solid(s.color, stroke_w));
             let v = s.loss[last];
             if v.is_finite() {
                 ends.push((
@@ -124,7 +141,6 @@ impl<'a> LossChart<'a> {
                 ));
             }
         }
-        c.set_clip(None);
         // Spread the end labels vertically: at least a line apart, inside the plot area.
         ends.sort_by(|p, q| p.0.total_cmp(&q.0));
         let gap = 1.15 * self.label_em;

@@ -121,32 +121,62 @@ fn reserved(runs: &[colormap::Rgb]) -> Vec<colormap::Rgb> {
     v
 }
 
-/// Renders frames `0..n` over `base` into a GIF: each frame starts from the static part (only the
-/// region the previous frame drew is restored) and only the changed rectangle is encoded.
-fn animate(
-    base: &Canvas,
-    last: &Canvas,
+/// An animation: the static part, how paths grow into frame `k`, and what else frame `k` shows.
+struct Animation<'a> {
+    base: &'a Canvas,
     n: usize,
-    spec: &PlotSpec,
-    colors: &[colormap::Rgb],
-    frames: Option<&ProgressBar>,
-    mut draw: impl FnMut(&mut Canvas, usize) -> Result<()>,
-) -> Result<Vec<u8>> {
-    let mut gif = encode::GifWriter::new(base.w, base.h, &[base, last], &reserved(colors), spec.frame_ms)?;
-    let mut cur = base.clone();
-    let mut prev = canvas::Rect::EMPTY;
-    for k in 0..n {
-        cur.restore(base, prev);
-        cur.take_dirty();
-        draw(&mut cur, k)?;
-        let drawn = cur.take_dirty();
-        gif.push(&cur, prev.union(drawn))?;
-        prev = drawn;
-        if let Some(bar) = frames {
-            bar.inc(1);
+    grow: &'a dyn Fn(&mut Canvas, usize),
+    marks: &'a dyn Fn(&mut Canvas, usize) -> Result<()>,
+}
+
+impl Animation<'_> {
+    /// The static part with every path fully grown.
+    fn trails(&self) -> Canvas {
+        let mut t = self.base.clone();
+        for k in 0..self.n {
+            (self.grow)(&mut t, k);
         }
+        t.take_dirty();
+        t
     }
-    gif.finish()
+
+    /// Renders frames `0..n` into a GIF whose palette comes from `base` and `last`. Paths are
+    /// grown one segment a frame on a trail canvas; each frame copies the trail where the previous
+    /// frame's marks were or the paths grew, draws its marks, and only the changed rectangle is
+    /// encoded.
+    fn gif(
+        &self,
+        last: &Canvas,
+        spec: &PlotSpec,
+        colors: &[colormap::Rgb],
+        frames: Option<&ProgressBar>,
+    ) -> Result<Vec<u8>> {
+        let mut gif = encode::GifWriter::new(
+            self.base.w,
+            self.base.h,
+            &[self.base, last],
+            &reserved(colors),
+            spec.frame_ms,
+        )?;
+        let mut trail = self.base.clone();
+        let mut cur = self.base.clone();
+        let mut prev = canvas::Rect::EMPTY;
+        for k in 0..self.n {
+            trail.take_dirty();
+            (self.grow)(&mut trail, k);
+            let region = prev.union(trail.take_dirty());
+            cur.restore(&trail, region);
+            cur.take_dirty();
+            (self.marks)(&mut cur, k)?;
+            let drawn = cur.take_dirty();
+            gif.push(&cur, region.union(drawn))?;
+            prev = drawn;
+            if let Some(bar) = frames {
+                bar.inc(1);
+            }
+        }
+        gif.finish()
+    }
 }
 
 /// The surface figure: PNG of the last frame and, if `animated`, the GIF with one frame per point.
@@ -180,27 +210,42 @@ pub fn surface_figure(
         .collect();
     let n = frame_count(traj);
     let base = layout.render_static(mesh)?;
-    let mut last = base.clone();
-    surface3d::draw_runs(&mut last, &m, &runs, n - 1)?;
+    let grow = |c: &mut Canvas, k: usize| surface3d::grow_runs(c, &m, &runs, k);
+    let mut last = Animation {
+        base: &base,
+        n,
+        grow: &grow,
+        marks: &|_, _| Ok(()),
+    }
+    .trails();
+    surface3d::draw_marks(&mut last, &m, &runs, n - 1)?;
     let legend_at = if spec.legend && !runs.is_empty() {
         let legend = surface3d::legend_at(&m, &runs, n - 1);
-        let at = legend.best_corner(&last, [0.0, 0.0, m.w as f64, m.h as f64], 0.5 * m.pt(11.0))?;
+        let at = legend.best_corner(&last, &base, [0.0, 0.0, m.w as f64, m.h as f64], 0.5 * m.pt(11.0))?;
         legend.draw(&mut last, at.0, at.1)?;
         Some(at)
     } else {
         None
     };
     let png = encode::png(&last)?;
-    let gif = if animated {
-        Some(animate(&base, &last, n, spec, &colors, frames, |c, k| {
-            surface3d::draw_runs(c, &m, &runs, k)?;
-            if let Some((x, y)) = legend_at {
-                surface3d::legend_at(&m, &runs, k).draw(c, x, y)?;
+    let marks = |c: &mut Canvas, k: usize| -> Result<()> {
+        surface3d::draw_marks(c, &m, &runs, k)?;
+        if let Some((x, y)) = legend_at {
+            surface3d::legend_at(&m, &runs, k).draw(c, x, y)?;
+        }
+        Ok(())
+    };
+    let gif = match animated {
+        true => Some(
+            Animation {
+                base: &base,
+                n,
+                grow: &grow,
+                marks: &marks,
             }
-            Ok(())
-        })?)
-    } else {
-        None
+            .gif(&last, spec, &colors, frames)?,
+        ),
+        false => None,
     };
     Ok(Figure { png, gif })
 }
@@ -226,20 +271,34 @@ pub fn loss_figure(traj: &Trajectories, animated: bool, frames: Option<&Progress
     let n = frame_count(traj);
     let chart = loss::LossChart::new(spec, &series, n)?;
     let base = chart.render_static()?;
-    let mut last = base.clone();
-    chart.draw_lines(&mut last, n - 1)?;
+    let grow = |c: &mut Canvas, k: usize| chart.grow(c, k);
+    let mut last = Animation {
+        base: &base,
+        n,
+        grow: &grow,
+        marks: &|_, _| Ok(()),
+    }
+    .trails();
+    chart.draw_labels(&mut last, n - 1)?;
     let legend = chart.legend(n - 1);
-    let area = chart.axes.area;
-    let (lx, ly) = legend.best_corner(&last, area, chart.legend_pad())?;
+    let (lx, ly) = legend.best_corner(&last, &base, chart.axes.area, chart.legend_pad())?;
     legend.draw(&mut last, lx, ly)?;
     let png = encode::png(&last)?;
-    let gif = if animated {
-        Some(animate(&base, &last, n, spec, &colors, frames, |c, k| {
-            chart.draw_lines(c, k)?;
-            chart.legend(k).draw(c, lx, ly)
-        })?)
-    } else {
-        None
+    let marks = |c: &mut Canvas, k: usize| -> Result<()> {
+        chart.draw_labels(c, k)?;
+        chart.legend(k).draw(c, lx, ly)
+    };
+    let gif = match animated {
+        true => Some(
+            Animation {
+                base: &base,
+                n,
+                grow: &grow,
+                marks: &marks,
+            }
+            .gif(&last, spec, &colors, frames)?,
+        ),
+        false => None,
     };
     Ok(Some(Figure { png, gif }))
 }

@@ -579,14 +579,21 @@ pub(crate) struct RunView {
     pub loss: Vec<f32>,
 }
 
-/// Draws the moving part of frame `k`: each run's path up to point `k` (or its last), its dot
-/// and its loss; then the legend if there is one.
-pub(crate) fn draw_runs(c: &mut Canvas, m: &Metrics, runs: &[RunView], k: usize) -> Result<()> {
+/// Adds each run's segment into point `k` to the trails (paths only grow, so frame `k`'s paths
+/// are frame `k - 1`'s plus these).
+pub(crate) fn grow_runs(c: &mut Canvas, m: &Metrics, runs: &[RunView], k: usize) {
     let lw = m.pt(1.5);
-    for r in runs.iter().filter(|r| !r.px.is_empty()) {
-        let last = k.min(r.px.len() - 1);
-        c.stroke(&r.px[..=last], &Stroke::solid(r.color, lw));
+    for r in runs {
+        if k >= 1 && k < r.px.len() {
+            let prev = (k >= 2).then(|| (r.px[k - 2], r.px[k - 1]));
+            c.extend(prev, r.px[k - 1], r.px[k], &Stroke::solid(r.color, lw));
+        }
     }
+}
+
+/// Draws what moves in frame `k`: each run's dot at its current point (point `k`, or its last)
+/// and its loss beside it.
+pub(crate) fn draw_marks(c: &mut Canvas, m: &Metrics, runs: &[RunView], k: usize) -> Result<()> {
     let radius = m.pt(4.2);
     for r in runs.iter().filter(|r| !r.px.is_empty()) {
         let last = k.min(r.px.len() - 1);

@@ -4,11 +4,14 @@
 use super::canvas::Canvas;
 use super::colormap::Rgb;
 use crate::error::{Error, Result};
-use ab_glyph::{Font, FontRef, PxScale, ScaleFont, point};
+use ab_glyph::{Font, FontRef, GlyphId, PxScale, ScaleFont, point};
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
 use std::sync::OnceLock;
 
 /// A typeface.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Face {
     /// DejaVu Sans, matplotlib's default.
     Sans,
@@ -168,33 +171,93 @@ pub fn draw(canvas: &mut Canvas, spans: &[Span], em: f32, at: Place, color: Rgb,
         VAlign::Center => at.y + cap / 2.0,
         VAlign::Top => at.y + cap,
     };
-    if !(x0.is_finite() && base.is_finite()) {
+    if !(x0.is_finite() && base.is_finite() && x0.abs() < 1e7 && base.abs() < 1e7) {
         return Ok([at.x, at.y, at.x, at.y]);
     }
+    // Whole-pixel origin: a label that moves less than half a pixel stays identical.
+    let (x0, base) = (x0.round(), base.round());
     let mut caret = x0 as f32;
     for s in spans {
         let f = font(s.face)?;
         let size = em * s.rel;
         let scale = scale_for(f, size);
         let sf = f.as_scaled(scale);
-        let y = base as f32 - s.rise * em;
+        let y = (base as f32 - s.rise * em).round() as i64;
         let mut prev = None;
         for ch in s.text.chars() {
             let id = sf.glyph_id(ch);
             if let Some(p) = prev {
                 caret += sf.kern(p, id);
             }
-            let glyph = id.with_scale_and_position(scale, point(caret, y));
+            let (cell, frac) = (caret.floor(), ((caret - caret.floor()) * SUBPIXEL).round() as u8);
             caret += sf.h_advance(id);
             prev = Some(id);
-            if let Some(outline) = f.outline_glyph(glyph) {
-                let b = outline.px_bounds();
-                let (bx, by) = (b.min.x as i64, b.min.y as i64);
-                outline.draw(|gx, gy, c| canvas.blend(bx + gx as i64, by + gy as i64, color, c * alpha));
+            if let Some(g) = bitmap(f, s.face, scale, id, frac) {
+                let (gx0, gy0) = (cell as i64 + g.left as i64, y + g.top as i64);
+                for gy in 0..g.h {
+                    for gx in 0..g.w {
+                        let c = g.cov[gy * g.w + gx];
+                        if c > 0.0 {
+                            canvas.blend(gx0 + gx as i64, gy0 + gy as i64, color, c * alpha);
+                        }
+                    }
+                }
             }
         }
     }
     Ok([x0, base - cap, x0 + w, base + 0.25 * em as f64])
+}
+
+/// Horizontal sub-pixel positions a glyph is rasterized at (per pixel).
+const SUBPIXEL: f32 = 4.0;
+
+/// A rasterized glyph: coverage and its offset from the pen's pixel.
+struct Bitmap {
+    left: i32,
+    top: i32,
+    w: usize,
+    h: usize,
+    cov: Vec<f32>,
+}
+
+type GlyphKey = (Face, u32, u16, u8);
+
+thread_local! {
+    static GLYPHS: RefCell<HashMap<GlyphKey, Option<Rc<Bitmap>>>> = RefCell::new(HashMap::new());
+}
+
+/// The glyph `id` at `scale`, `frac / SUBPIXEL` pixels right of a pixel boundary (cached).
+fn bitmap(f: &FontRef<'static>, face: Face, scale: PxScale, id: GlyphId, frac: u8) -> Option<Rc<Bitmap>> {
+    let key = (face, scale.y.to_bits(), id.0, frac);
+    GLYPHS.with(|cache| {
+        if let Some(hit) = cache.borrow().get(&key) {
+            return hit.clone();
+        }
+        let glyph = id.with_scale_and_position(scale, point(frac as f32 / SUBPIXEL, 0.0));
+        let made = f.outline_glyph(glyph).map(|outline| {
+            let b = outline.px_bounds();
+            let (w, h) = (b.width() as usize, b.height() as usize);
+            let mut cov = vec![0.0; w * h];
+            outline.draw(|x, y, c| {
+                if let Some(v) = cov.get_mut(y as usize * w + x as usize) {
+                    *v = c;
+                }
+            });
+            Rc::new(Bitmap {
+                left: b.min.x as i32,
+                top: b.min.y as i32,
+                w,
+                h,
+                cov,
+            })
+        });
+        let mut cache = cache.borrow_mut();
+        if cache.len() > 20_000 {
+            cache.clear();
+        }
+        cache.insert(key, made.clone());
+        made
+    })
 }
 
 /// Draws one plain string; returns its box.

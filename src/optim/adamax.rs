@@ -1,0 +1,139 @@
+//! Adamax, Adam's infinity-norm variant, as Keras's `Adamax`.
+
+use super::adam::check_betas;
+use super::common::{check_learning_rate, column, one_minus_power};
+use super::{Config, Rule};
+use burn::tensor::{Device, Tensor};
+use serde::{Deserialize, Serialize};
+
+/// Keras `Adamax(learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7)`
+/// (Kingma & Ba 2014, section 7.1).
+///
+/// With `t` the 1-based step and `m = u = 0` at the start:
+/// ```text
+/// m <- m + (1 - beta_1) (g - m)
+/// u <- max(beta_2 u, |g|)
+/// w <- w - eta m / ((1 - beta_1^t) (u + eps))
+/// ```
+/// The paper has no `eps`; Keras adds it to `u` (optax puts it inside the max instead).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AdamaxConfig {
+    /// `eta`.
+    pub learning_rate: f64,
+    /// `beta_1`, decay of the first moment.
+    pub beta_1: f64,
+    /// `beta_2`, decay of the infinity norm.
+    pub beta_2: f64,
+    /// `eps`, added to `u`.
+    pub epsilon: f64,
+    /// Decoupled weight decay `lambda` (none by default).
+    pub weight_decay: Option<f64>,
+}
+
+impl Default for AdamaxConfig {
+    fn default() -> Self {
+        AdamaxConfig {
+            learning_rate: 0.001,
+            beta_1: 0.9,
+            beta_2: 0.999,
+            epsilon: 1e-7,
+            weight_decay: None,
+        }
+    }
+}
+
+/// Batched Adamax.
+pub struct Adamax {
+    lr: Tensor<2>,
+    beta_1: Tensor<2>,
+    one_minus_beta_1: Tensor<2>,
+    beta_2: Tensor<2>,
+    epsilon: Tensor<2>,
+}
+
+/// Adamax's state.
+pub struct AdamaxState {
+    t: u64,
+    m: Tensor<2>,
+    u: Tensor<2>,
+}
+
+impl Config for AdamaxConfig {
+    type Rule = Adamax;
+    const NAME: &'static str = "adamax";
+    const DESCRIPTION: &'static str = "Adamax: Adam with an exponentially weighted infinity norm";
+
+    fn learning_rate(&self) -> f64 {
+        self.learning_rate
+    }
+    fn weight_decay(&self) -> Option<f64> {
+        self.weight_decay
+    }
+    fn validate(&self) -> Result<(), (String, String)> {
+        check_learning_rate(self.learning_rate)?;
+        check_betas(self.beta_1, self.beta_2, self.epsilon)
+    }
+    fn rule(rows: &[Self], device: &Device) -> Adamax {
+        let col = |f: fn(&AdamaxConfig) -> f64| column(rows.iter().map(f), device);
+        Adamax {
+            lr: col(|c| c.learning_rate),
+            beta_1: col(|c| c.beta_1),
+            one_minus_beta_1: col(|c| 1.0 - c.beta_1),
+            beta_2: col(|c| c.beta_2),
+            epsilon: col(|c| c.epsilon),
+        }
+    }
+}
+
+impl Rule for Adamax {
+    type State = AdamaxState;
+
+    fn init(&self, params: &Tensor<2>) -> AdamaxState {
+        AdamaxState {
+            t: 0,
+            m: params.zeros_like(),
+            u: params.zeros_like(),
+        }
+    }
+
+    fn step(&self, w: Tensor<2>, g: Tensor<2>, s: AdamaxState) -> (Tensor<2>, AdamaxState) {
+        let t = s.t + 1;
+        let m = s.m.clone() + (g.clone() - s.m) * self.one_minus_beta_1.clone();
+        let u = (s.u * self.beta_2.clone()).max_pair(g.abs());
+        let denominator = one_minus_power(&self.beta_1, t) * (u.clone() + self.epsilon.clone());
+        let w = w - (m.clone() * self.lr.clone()) / denominator;
+        (w, AdamaxState { t, m, u })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::common::test_util::{assert_close, steps};
+    use super::*;
+
+    #[test]
+    fn first_step_has_magnitude_lr_and_u_keeps_the_max() {
+        let c = AdamaxConfig {
+            learning_rate: 0.1,
+            epsilon: 0.0,
+            ..Default::default()
+        };
+        let grads = vec![vec![vec![4.0f32, -0.5]], vec![vec![1.0, -0.5]]];
+        let w = steps(&[c], &[vec![0.0, 0.0]], &grads);
+        // Step 1: m = 0.1 g, u = |g|, 1 - beta_1 = 0.1: step = eta sign(g).
+        assert_close(&w[0], &[vec![-0.1, 0.1]], 1e-6);
+        // Step 2, x: m = 0.09 * 4 + 0.1 = 0.46, u = max(0.999 * 4, 1) = 3.996, 1 - 0.81 = 0.19.
+        let x2 = -0.1 - 0.1 * 0.46 / (0.19 * 3.996);
+        // y: m = -0.05 * 0.9 - 0.05 = -0.095, u = max(0.4995, 0.5) = 0.5.
+        let y2 = 0.1 + 0.1 * 0.095 / (0.19 * 0.5);
+        assert_close(&w[1], &[vec![x2, y2]], 1e-6);
+    }
+
+    #[test]
+    fn validation() {
+        let d = AdamaxConfig::default();
+        assert_eq!(AdamaxConfig { beta_1: 1.0, ..d.clone() }.validate().unwrap_err().0, "beta_1");
+        assert_eq!(AdamaxConfig { beta_2: -0.5, ..d }.validate().unwrap_err().0, "beta_2");
+    }
+}
