@@ -6,7 +6,8 @@
 
 use crate::error::Result;
 use crate::experiment::trajectory::{RunTrajectory, Trajectories};
-use crate::experiment::{self, runner};
+use crate::experiment::vectors::VectorsResult;
+use crate::experiment::{self, Job, runner};
 use burn::tensor::Device;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -130,6 +131,37 @@ pub fn compare(baseline: &Trajectories, new: &Trajectories, tol: Tolerance) -> V
     changes
 }
 
+/// Differences between two AdaGrad-vectors results.
+pub fn compare_vectors(old: &VectorsResult, new: &VectorsResult, tol: Tolerance) -> Vec<Change> {
+    let mut changes = Vec::new();
+    let close = |a: f64, b: f64| (a - b).abs() <= tol.atol + tol.rtol * b.abs();
+    for (label, a, b) in [("g_t", &old.grads, &new.grads), ("v_t", &old.updates, &new.updates)] {
+        let first = a
+            .iter()
+            .zip(b)
+            .enumerate()
+            .find_map(|(t, (o, n))| (0..2).find(|&i| !close(n[i], o[i])).map(|i| (t, o[i], n[i])));
+        if let Some((step, o, n)) = first {
+            changes.push(Change::Departs {
+                label: label.into(),
+                what: "vectors",
+                step,
+                old: o,
+                new: n,
+            });
+        } else if a.len() != b.len() {
+            changes.push(Change::Departs {
+                label: label.into(),
+                what: "length",
+                step: a.len().min(b.len()),
+                old: 0.0,
+                new: 0.0,
+            });
+        }
+    }
+    changes
+}
+
 fn compare_run(old: &RunTrajectory, new: &RunTrajectory, tol: Tolerance, changes: &mut Vec<Change>) {
     let label = || new.label.clone();
     for (name, value) in &new.hyperparameters {
@@ -215,8 +247,8 @@ pub struct Entry {
     pub name: String,
     /// The baseline file.
     pub baseline: PathBuf,
-    /// The experiment file, if there is one.
-    pub experiment: Option<PathBuf>,
+    /// The command that rewrites the baseline from the experiment, if there is one.
+    pub accept: Option<String>,
     /// The verdict.
     pub verdict: Verdict,
 }
@@ -239,10 +271,7 @@ impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut counts = [0usize; 4];
         for e in &self.entries {
-            let accept = || match &e.experiment {
-                Some(x) => format!("optsurf run {} --no-plots --out <baseline root>", x.display()),
-                None => "optsurf run <experiment>".into(),
-            };
+            let accept = || e.accept.clone().unwrap_or_else(|| "optsurf run <experiment>".into());
             match &e.verdict {
                 Verdict::Ok => {
                     counts[0] += 1;
@@ -254,7 +283,7 @@ impl fmt::Display for Report {
                     for c in changes {
                         writeln!(f, "           {c}")?;
                     }
-                    if e.experiment.is_some() {
+                    if e.accept.is_some() {
                         writeln!(
                             f,
                             "           to accept: {} (rewrites {})",
@@ -300,7 +329,7 @@ pub fn files(old: &Path, new: &Path, tol: Tolerance) -> Result<Report> {
         entries: vec![Entry {
             name: format!("{} vs {}", old.display(), new.display()),
             baseline: old.to_path_buf(),
-            experiment: None,
+            accept: None,
             verdict: if changes.is_empty() {
                 Verdict::Ok
             } else {
@@ -317,25 +346,40 @@ pub fn files(old: &Path, new: &Path, tol: Tolerance) -> Result<Report> {
 pub fn experiments(paths: &[PathBuf], baseline_root: &Path, tol: Tolerance, device: &Device) -> Result<Report> {
     let loaded = experiment::load_all(paths, baseline_root)?;
     let mut report = Report::default();
-    for (exp, dir) in &loaded {
-        let baseline = dir.join("trajectories.json");
+    for (job, dir) in &loaded {
+        let file = match job {
+            Job::Runs(_) => "trajectories.json",
+            Job::Vectors(_) => "vectors.json",
+        };
+        let baseline = dir.join(file);
         let name = dir.strip_prefix(baseline_root).unwrap_or(dir).display().to_string();
         let verdict = if !baseline.is_file() {
             Verdict::MissingBaseline
         } else {
-            let old = Trajectories::load(&baseline)?;
-            let new = runner::run(exp, device, &mut [])?;
-            let changes = compare(&old, &new, tol);
+            let changes = match job {
+                Job::Runs(exp) => compare(
+                    &Trajectories::load(&baseline)?,
+                    &runner::run(exp, device, &mut [])?,
+                    tol,
+                ),
+                Job::Vectors(v) => compare_vectors(&VectorsResult::load(&baseline)?, &v.compute(), tol),
+            };
             if changes.is_empty() {
                 Verdict::Ok
             } else {
                 Verdict::Drift(changes)
             }
         };
+        let out = if baseline_root == Path::new("results") {
+            String::new()
+        } else {
+            format!(" --out {}", baseline_root.display())
+        };
+        let accept = Some(format!("optsurf run {} --no-plots{out}", job.source().display()));
         report.entries.push(Entry {
             name,
             baseline,
-            experiment: Some(exp.source.clone()),
+            accept,
             verdict,
         });
     }
@@ -351,7 +395,7 @@ pub fn experiments(paths: &[PathBuf], baseline_root: &Path, tol: Tolerance, devi
                 report.entries.push(Entry {
                     name,
                     baseline,
-                    experiment: None,
+                    accept: None,
                     verdict: Verdict::Orphan,
                 });
             }
@@ -367,7 +411,10 @@ fn find_baselines(dir: &Path, out: &mut Vec<PathBuf>) {
     for path in paths {
         if path.is_dir() {
             find_baselines(&path, out);
-        } else if path.file_name().is_some_and(|n| n == "trajectories.json") {
+        } else if path
+            .file_name()
+            .is_some_and(|n| n == "trajectories.json" || n == "vectors.json")
+        {
             out.push(path);
         }
     }

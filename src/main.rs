@@ -7,7 +7,7 @@ use optsurf::backend::Backend;
 use optsurf::diff::{self, Tolerance};
 use optsurf::experiment::runner::{self, Observer};
 use optsurf::experiment::trajectory::Trajectories;
-use optsurf::experiment::{self, Experiment};
+use optsurf::experiment::{self, Experiment, Job};
 use optsurf::surface::Noise;
 use optsurf::{Error, Result, bench, optim, plot, surface};
 use std::path::{Path, PathBuf};
@@ -69,6 +69,9 @@ enum Command {
         /// Points for the throughput benchmark.
         #[arg(long, default_value_t = 1_000_000)]
         points: usize,
+        /// Experiment for the stepping benchmark.
+        #[arg(long, default_value = "experiments/blog/all-f0.json")]
+        experiment: PathBuf,
     },
 }
 
@@ -141,9 +144,13 @@ fn execute(cli: Cli) -> Result<ExitCode> {
                 ExitCode::from(1)
             })
         }
-        Command::Bench { which, points } => {
+        Command::Bench {
+            which,
+            points,
+            experiment,
+        } => {
             if matches!(which, Which::All | Which::Stepping) {
-                bench::stepping(Path::new("experiments/blog/all-f0.json"), cli.backend, 10)?;
+                bench::stepping(&experiment, cli.backend, 10)?;
             }
             if matches!(which, Which::All | Which::Throughput) {
                 bench::throughput(points, 5, cli.backend)?;
@@ -232,19 +239,26 @@ fn run(paths: &[PathBuf], out: Option<&Path>, no_plots: bool, backend: Backend) 
     let steps = multi.add(ProgressBar::new(0).with_style(style.clone()).with_prefix("steps"));
     let frames = multi.add(ProgressBar::new(0).with_style(style).with_prefix("frames"));
     let started = std::time::Instant::now();
-    for (experiment, dir) in &experiments {
-        overall.set_message(experiment.name.clone());
-        let mut bar = StepBar { bar: steps.clone() };
-        let mut writer = JsonWriter { dir: dir.clone() };
-        let mut figures = Figures {
-            dir: dir.clone(),
-            device: device.clone(),
-            frames: frames.clone(),
-        };
-        if no_plots {
-            runner::run(experiment, &device, &mut [&mut bar, &mut writer])?;
-        } else {
-            runner::run(experiment, &device, &mut [&mut bar, &mut writer, &mut figures])?;
+    for (job, dir) in &experiments {
+        overall.set_message(job.name().to_string());
+        match job {
+            Job::Runs(experiment) => {
+                let mut bar = StepBar { bar: steps.clone() };
+                let mut writer = JsonWriter { dir: dir.clone() };
+                let mut figures = Figures {
+                    dir: dir.clone(),
+                    device: device.clone(),
+                    frames: frames.clone(),
+                };
+                if no_plots {
+                    runner::run(experiment, &device, &mut [&mut bar, &mut writer])?;
+                } else {
+                    runner::run(experiment, &device, &mut [&mut bar, &mut writer, &mut figures])?;
+                }
+            }
+            Job::Vectors(vectors) => {
+                vectors.run(dir, !no_plots)?;
+            }
         }
         overall.inc(1);
     }
@@ -252,9 +266,10 @@ fn run(paths: &[PathBuf], out: Option<&Path>, no_plots: bool, backend: Backend) 
     steps.finish_and_clear();
     overall.finish_and_clear();
     println!(
-        "{} experiment(s) in {:.1} s; trajectories{} in:",
+        "{} experiment(s) in {:.1} s (peak memory {:.0} MB); results{} in:",
         experiments.len(),
         started.elapsed().as_secs_f64(),
+        bench::peak_rss_mb(),
         if no_plots { "" } else { " and figures" }
     );
     for (_, dir) in &experiments {

@@ -25,8 +25,9 @@ fn load(path: &str) -> BTreeMap<String, Value> {
     all.into_iter().filter(|(k, _)| !k.starts_with('_')).collect()
 }
 
-/// Runs every case as one experiment per (surface, start), all cases batched together, and
-/// returns the failures.
+/// Runs every case as one experiment per surface, all its cases batched together, and returns
+/// the failures. Prints the largest relative error `|ours - keras| / (1 + |keras|)` seen per
+/// optimizer (over every step up to `stable_until`).
 fn check(cases: &BTreeMap<String, Value>) -> Vec<String> {
     let device = optsurf::backend::Backend::Ndarray.device().unwrap();
     let mut by_surface: BTreeMap<String, Vec<(&String, &Value)>> = BTreeMap::new();
@@ -37,6 +38,7 @@ fn check(cases: &BTreeMap<String, Value>) -> Vec<String> {
             .push((name, case));
     }
     let mut failures = Vec::new();
+    let mut worst: BTreeMap<String, (f64, String)> = BTreeMap::new();
     for (surface, cases) in by_surface {
         let steps = cases[0].1["steps"].as_u64().unwrap();
         let runs: Vec<Value> = cases
@@ -49,8 +51,9 @@ fn check(cases: &BTreeMap<String, Value>) -> Vec<String> {
                 Value::Object(run)
             })
             .collect();
-        let experiment =
-            json!({"name": "reference", "surface": surface, "start": [0, 0], "steps": steps, "runs": runs});
+        // The fixtures are trajectories over the smooth surfaces: no noise.
+        let experiment = json!({"name": "reference", "surface": surface, "noise": {"lookup": "off"},
+                                "start": [0, 0], "steps": steps, "runs": runs});
         let experiment = Experiment::parse(&experiment.to_string(), Path::new("reference")).unwrap();
         let result = runner::run(&experiment, &device, &mut []).unwrap();
         for ((name, case), run) in cases.iter().zip(&result.runs) {
@@ -85,6 +88,12 @@ fn check(cases: &BTreeMap<String, Value>) -> Vec<String> {
                 for (axis, &v) in ours.iter().enumerate() {
                     let k = keras[axis].as_f64().unwrap();
                     let err = (v as f64 - k).abs();
+                    let optimizer = case["optimizer"].as_str().unwrap().to_string();
+                    let entry = worst.entry(optimizer).or_insert((0.0, String::new()));
+                    let relative = err / (1.0 + k.abs());
+                    if !(relative <= entry.0) {
+                        *entry = (relative, format!("{name} step {t}"));
+                    }
                     if err > TOLERANCE * (1.0 + k.abs()) {
                         failures.push(format!(
                             "{name}: step {t} axis {axis}: ours {v} keras {k} (|diff| {err:.3e})"
@@ -98,6 +107,9 @@ fn check(cases: &BTreeMap<String, Value>) -> Vec<String> {
             }
         }
     }
+    for (optimizer, (relative, at)) in worst {
+        eprintln!("  {optimizer:<9} max relative error {relative:.2e} ({at})");
+    }
     failures
 }
 
@@ -105,16 +117,41 @@ fn check(cases: &BTreeMap<String, Value>) -> Vec<String> {
 fn blog_cases_match_keras() {
     let cases = load("tests/fixtures/keras-blog-trajectories.json");
     assert_eq!(cases.len(), 145);
-    let implemented: BTreeMap<String, Value> = cases
-        .iter()
-        .filter(|(_, c)| optsurf::optim::get(c["optimizer"].as_str().unwrap()).is_some())
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    eprintln!("checking {} cases", implemented.len());
-    let failures = check(&implemented);
+    // Every optimizer of the post is registered: no case may be skipped.
+    for (name, case) in &cases {
+        let optimizer = case["optimizer"].as_str().unwrap();
+        assert!(
+            optsurf::optim::get(optimizer).is_some(),
+            "{name}: {optimizer} is not registered"
+        );
+    }
+    let failures = check(&cases);
     assert!(
         failures.is_empty(),
         "{} of {} cases drift from Keras:\n{}",
+        failures.len(),
+        cases.len(),
+        failures.join("\n")
+    );
+}
+
+#[test]
+fn extra_cases_match_keras_and_optax() {
+    // scripts/make_reference.py: non-default hyperparameters, weight decay, AMSGrad, centered
+    // RMSprop with momentum, FTRL's l1/l2/shrinkage/beta, and optax's LARS.
+    let cases = load("tests/fixtures/keras-extra.json");
+    assert_eq!(cases.len(), 50);
+    for (name, case) in &cases {
+        let optimizer = case["optimizer"].as_str().unwrap();
+        assert!(
+            optsurf::optim::get(optimizer).is_some(),
+            "{name}: {optimizer} is not registered"
+        );
+    }
+    let failures = check(&cases);
+    assert!(
+        failures.is_empty(),
+        "{} of {} cases drift from the reference:\n{}",
         failures.len(),
         cases.len(),
         failures.join("\n")

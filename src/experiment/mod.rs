@@ -12,6 +12,7 @@
 
 pub mod runner;
 pub mod trajectory;
+pub mod vectors;
 
 use crate::error::{Error, Result};
 use crate::optim;
@@ -21,6 +22,72 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use vectors::Vectors;
+
+/// What an experiment file describes: runs over a surface, or the post's AdaGrad vectors
+/// (`"kind": "adagrad_vectors"`).
+#[derive(Clone, Debug)]
+pub enum Job {
+    /// Optimizer runs over a surface.
+    Runs(Experiment),
+    /// AdaGrad's update directions for random gradients.
+    Vectors(Vectors),
+}
+
+impl Job {
+    /// Reads and checks an experiment file of either kind.
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, "read the experiment file", e))?;
+        let kind = serde_json::from_str::<Value>(&text)
+            .ok()
+            .and_then(|v| v.get("kind").cloned());
+        match kind {
+            None => Experiment::parse(&text, path).map(Job::Runs),
+            Some(Value::String(k)) if k == "adagrad_vectors" => Vectors::parse(&text, path).map(Job::Vectors),
+            Some(other) => Err(Error::input(
+                path,
+                "kind",
+                format!("unknown kind {other}; expected \"adagrad_vectors\" or no kind (optimizer runs)"),
+            )),
+        }
+    }
+
+    /// The experiment's name.
+    pub fn name(&self) -> &str {
+        match self {
+            Job::Runs(e) => &e.name,
+            Job::Vectors(v) => &v.name,
+        }
+    }
+
+    /// The file it was read from.
+    pub fn source(&self) -> &Path {
+        match self {
+            Job::Runs(e) => &e.source,
+            Job::Vectors(v) => &v.source,
+        }
+    }
+
+    /// Where its results go under `results` (see [`mirror`]).
+    pub fn output_dir(&self, results: &Path) -> PathBuf {
+        mirror(self.source().parent().unwrap_or(Path::new("")), results).join(self.name())
+    }
+}
+
+/// Checks an experiment name: `[a-z0-9_-]+`.
+pub fn check_name(name: &str) -> std::result::Result<(), String> {
+    let ok = !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "{name:?} is not a valid name: expected lower-case letters, digits, '-' or '_' ([a-z0-9_-]+)"
+        ))
+    }
+}
 
 /// A checked experiment, ready to run.
 #[derive(Clone, Debug)]
@@ -95,20 +162,7 @@ impl Experiment {
         })?;
         let err = |field: &str, message: String| Error::input(path, field, message);
 
-        if file.name.is_empty()
-            || !file
-                .name
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
-        {
-            return Err(err(
-                "name",
-                format!(
-                    "{:?} is not a valid name: expected lower-case letters, digits, '-' or '_' ([a-z0-9_-]+)",
-                    file.name
-                ),
-            ));
-        }
+        check_name(&file.name).map_err(|m| err("name", m))?;
         let surface = surface::get(&file.surface).ok_or_else(|| {
             err(
                 "surface",
@@ -211,12 +265,6 @@ fn parse_run(mut run: Map<String, Value>, default_start: [f64; 2]) -> std::resul
     })
 }
 
-/// Where results of an experiment go: `experiments/<sub>/<file>.json` writes
-/// `<results>/<sub>/<name>/`; a file outside an `experiments` folder writes `<results>/<name>/`.
-pub fn output_dir(experiment: &Experiment, results: &Path) -> PathBuf {
-    mirror(experiment.source.parent().unwrap_or(Path::new("")), results).join(&experiment.name)
-}
-
 /// The results folder that mirrors an experiments folder: `experiments/<sub>` maps to
 /// `<results>/<sub>`; a folder outside `experiments` maps to `<results>`.
 pub fn mirror(folder: &Path, results: &Path) -> PathBuf {
@@ -268,8 +316,9 @@ fn walk(dir: &Path, files: &mut Vec<PathBuf>) -> Result<()> {
     Ok(())
 }
 
-/// Loads every experiment under `paths` and checks that no two share an output folder.
-pub fn load_all(paths: &[PathBuf], results: &Path) -> Result<Vec<(Experiment, PathBuf)>> {
+/// Loads every experiment under `paths` and checks that no two share an output folder; returns
+/// each with its output folder under `results`.
+pub fn load_all(paths: &[PathBuf], results: &Path) -> Result<Vec<(Job, PathBuf)>> {
     let files = collect_files(paths)?;
     if files.is_empty() {
         let shown: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
@@ -278,8 +327,8 @@ pub fn load_all(paths: &[PathBuf], results: &Path) -> Result<Vec<(Experiment, Pa
     let mut seen: BTreeMap<PathBuf, PathBuf> = BTreeMap::new();
     let mut out = Vec::with_capacity(files.len());
     for file in files {
-        let experiment = Experiment::load(&file)?;
-        let dir = output_dir(&experiment, results);
+        let job = Job::load(&file)?;
+        let dir = job.output_dir(results);
         if let Some(other) = seen.insert(dir.clone(), file.clone()) {
             return Err(Error::input(
                 &file,
@@ -291,7 +340,7 @@ pub fn load_all(paths: &[PathBuf], results: &Path) -> Result<Vec<(Experiment, Pa
                 ),
             ));
         }
-        out.push((experiment, dir));
+        out.push((job, dir));
     }
     Ok(out)
 }

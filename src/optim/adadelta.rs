@@ -94,7 +94,9 @@ impl Rule for Adadelta {
     fn step(&self, w: Tensor<2>, g: Tensor<2>, s: AdadeltaState) -> (Tensor<2>, AdadeltaState) {
         let rms = |x: Tensor<2>| (x + self.epsilon.clone()).sqrt();
         let eg = s.eg * self.rho.clone() + g.clone().square() * self.one_minus_rho.clone();
-        let dx = ((rms(s.ex.clone()) * g) / rms(eg.clone())).neg();
+        // Keras divides by `rms(E[g^2])`; TensorFlow's graph optimizer multiplies by its `rsqrt`
+        // instead, which rounds differently: followed here.
+        let dx = ((rms(s.ex.clone()) * g) * rms(eg.clone()).recip()).neg();
         let ex = s.ex * self.rho.clone() + dx.clone().square() * self.one_minus_rho.clone();
         let w = w + dx * self.lr.clone();
         (w, AdadeltaState { eg, ex })
@@ -121,11 +123,7 @@ mod tests {
         assert_close(&w[0], &[vec![dx1(2.0), dx1(-1.0)]], 1e-6);
         // Step 2: E[g^2] = 0.19 g^2, E[dx^2] = 0.1 dx1^2.
         let dx2 = |g: f64| -(0.1 * dx1(g) * dx1(g) + 1e-4).sqrt() * g / (0.19 * g * g + 1e-4).sqrt();
-        assert_close(
-            &w[1],
-            &[vec![dx1(2.0) + dx2(2.0), dx1(-1.0) + dx2(-1.0)]],
-            1e-6,
-        );
+        assert_close(&w[1], &[vec![dx1(2.0) + dx2(2.0), dx1(-1.0) + dx2(-1.0)]], 1e-6);
     }
 
     #[test]
@@ -146,7 +144,13 @@ mod tests {
     #[test]
     fn validation() {
         let d = AdadeltaConfig::default();
-        assert_eq!(AdadeltaConfig { rho: -0.1, ..d.clone() }.validate().unwrap_err().0, "rho");
-        assert_eq!(AdadeltaConfig { epsilon: -1.0, ..d }.validate().unwrap_err().0, "epsilon");
+        assert_eq!(
+            AdadeltaConfig { rho: -0.1, ..d.clone() }.validate().unwrap_err().0,
+            "rho"
+        );
+        assert_eq!(
+            AdadeltaConfig { epsilon: -1.0, ..d }.validate().unwrap_err().0,
+            "epsilon"
+        );
     }
 }

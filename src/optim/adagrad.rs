@@ -94,7 +94,9 @@ impl Rule for Adagrad {
 
     fn step(&self, w: Tensor<2>, g: Tensor<2>, s: AdagradState) -> (Tensor<2>, AdagradState) {
         let a = s.a + g.clone().square();
-        let w = w - (g * self.lr.clone()) / (a.clone() + self.epsilon.clone()).sqrt();
+        // Keras divides by the root; TensorFlow's graph optimizer multiplies by `rsqrt` instead,
+        // which rounds differently: followed here.
+        let w = w - (g * self.lr.clone()) * (a.clone() + self.epsilon.clone()).sqrt().recip();
         (w, AdagradState { a })
     }
 }

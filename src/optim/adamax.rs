@@ -133,7 +133,16 @@ mod tests {
     #[test]
     fn validation() {
         let d = AdamaxConfig::default();
-        assert_eq!(AdamaxConfig { beta_1: 1.0, ..d.clone() }.validate().unwrap_err().0, "beta_1");
+        assert_eq!(
+            AdamaxConfig {
+                beta_1: 1.0,
+                ..d.clone()
+            }
+            .validate()
+            .unwrap_err()
+            .0,
+            "beta_1"
+        );
         assert_eq!(AdamaxConfig { beta_2: -0.5, ..d }.validate().unwrap_err().0, "beta_2");
     }
 }

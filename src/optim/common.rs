@@ -22,12 +22,29 @@ pub fn one_minus_power(beta: &Tensor<2>, t: u64) -> Tensor<2> {
     power(beta, t).neg().add_scalar(1.0)
 }
 
+/// The Euclidean norm of each row, as an `[N, 1]` column: the norm over "the whole layer"
+/// that LAMB and LARS take, with each row its own run.
+pub fn row_norm(x: Tensor<2>) -> Tensor<2> {
+    x.square().sum_dim(1).sqrt()
+}
+
+/// `value` in the rows where both norm columns `a` and `b` are positive, 1 elsewhere: the
+/// trust ratio with its fallback (LAMB, LARS). All three are `[N, 1]` columns.
+pub fn positive_or_one(a: &Tensor<2>, b: &Tensor<2>, value: Tensor<2>) -> Tensor<2> {
+    let both = a.clone().greater_elem(0.0).bool_and(b.clone().greater_elem(0.0));
+    value.ones_like().mask_where(both, value)
+}
+
 /// Keras's decoupled weight decay, shared by every optimizer: before each update,
 /// `w <- w - (w * lambda) * eta`. Never added to the gradient; scaled by the learning rate.
 /// Rows without decay get `lambda = 0`, which leaves them bit-for-bit unchanged.
+///
+/// In graph mode TensorFlow's optimizer reassociates Keras's `w * lambda * eta` to
+/// `w * (lambda * eta)` (one broadcast instead of two), so the factor is the `f32` product of
+/// the `f32` values, rounded once, as here.
 pub struct WeightDecay {
-    /// `(lambda, eta)` columns, or `None` when no row decays.
-    columns: Option<(Tensor<2>, Tensor<2>)>,
+    /// The `lambda * eta` column, or `None` when no row decays.
+    factor: Option<Tensor<2>>,
 }
 
 impl WeightDecay {
@@ -35,20 +52,21 @@ impl WeightDecay {
     pub fn new(rows: impl IntoIterator<Item = (Option<f64>, f64)>, device: &Device) -> Self {
         let rows: Vec<(Option<f64>, f64)> = rows.into_iter().collect();
         if rows.iter().all(|(wd, _)| wd.is_none()) {
-            return WeightDecay { columns: None };
+            return WeightDecay { factor: None };
         }
-        let lambda = column(rows.iter().map(|(wd, _)| wd.unwrap_or(0.0)), device);
-        let eta = column(rows.iter().map(|(_, lr)| *lr), device);
+        let factor = rows
+            .iter()
+            .map(|(wd, lr)| (wd.unwrap_or(0.0) as f32 * *lr as f32) as f64);
         WeightDecay {
-            columns: Some((lambda, eta)),
+            factor: Some(column(factor, device)),
         }
     }
 
     /// Applies the decay to every row.
     pub fn apply(&self, w: Tensor<2>) -> Tensor<2> {
-        match &self.columns {
+        match &self.factor {
             None => w,
-            Some((lambda, eta)) => w.clone() - w * lambda.clone() * eta.clone(),
+            Some(factor) => w.clone() - w * factor.clone(),
         }
     }
 }

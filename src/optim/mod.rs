@@ -10,8 +10,18 @@
 //! per-row hyperparameter columns, bias correction and Keras's decoupled weight decay, which
 //! [`Stateful`] applies before every rule's own step (`w <- w - (w * lambda) * eta`).
 
+pub mod adadelta;
+pub mod adagrad;
+pub mod adagrad_full;
 pub mod adam;
+pub mod adamax;
 pub mod common;
+pub mod ftrl;
+pub mod lamb;
+pub mod lars;
+pub mod lion;
+pub mod nadam;
+pub mod rmsprop;
 pub mod sgd;
 
 use burn::tensor::{Device, Tensor};
@@ -132,8 +142,18 @@ impl Entry {
 /// Every optimizer, in the order `optsurf list` shows them.
 pub const REGISTRY: &[Entry] = &[
     Entry::of::<sgd::SgdConfig>(),
+    Entry::of::<rmsprop::RmspropConfig>(),
+    Entry::of::<adagrad::AdagradConfig>(),
+    Entry::of::<adadelta::AdadeltaConfig>(),
     Entry::of::<adam::AdamConfig>(),
     Entry::of::<adam::AdamWConfig>(),
+    Entry::of::<adamax::AdamaxConfig>(),
+    Entry::of::<nadam::NadamConfig>(),
+    Entry::of::<lion::LionConfig>(),
+    Entry::of::<lamb::LambConfig>(),
+    Entry::of::<ftrl::FtrlConfig>(),
+    Entry::of::<lars::LarsConfig>(),
+    Entry::of::<adagrad_full::AdagradFullConfig>(),
 ];
 
 /// The optimizer called `name`, if there is one.

@@ -117,14 +117,16 @@ impl Rule for Rmsprop {
 
     fn step(&self, w: Tensor<2>, g: Tensor<2>, s: RmspropState) -> (Tensor<2>, RmspropState) {
         let v = s.v * self.rho.clone() + g.clone().square() * self.one_minus_rho.clone();
-        let a = s
-            .a
-            .map(|a| a * self.rho.clone() + g.clone() * self.one_minus_rho.clone());
+        let a =
+            s.a.map(|a| a * self.rho.clone() + g.clone() * self.one_minus_rho.clone());
+        // TensorFlow's graph optimizer (grappler) runs Keras's step as written only up to
+        // rounding: it turns `(v - a^2) + eps` into `v - (a^2 - eps)` and `x / sqrt(D)` into
+        // `x * rsqrt(D)`; both are followed here so the results agree bit for bit.
         let denominator = match &a {
-            Some(a) => v.clone() - a.clone().square() + self.epsilon.clone(),
+            Some(a) => v.clone() - (a.clone().square() - self.epsilon.clone()),
             None => v.clone() + self.epsilon.clone(),
         };
-        let delta = (g * self.lr.clone()) / denominator.sqrt();
+        let delta = (g * self.lr.clone()) * denominator.sqrt().recip();
         match (&self.momentum, s.mom) {
             (Some(mu), Some(mom)) => {
                 let mom = mom * mu.clone() + delta;
@@ -153,31 +155,46 @@ mod tests {
     }
 
     #[test]
-    fn centered_and_momentum_rows_share_a_batch_with_plain_ones() {
+    fn rows_with_and_without_momentum_share_a_batch() {
         let plain = RmspropConfig {
             learning_rate: 0.01,
             ..Default::default()
         };
-        let centered = RmspropConfig {
-            centered: true,
+        let heavy = RmspropConfig {
             momentum: 0.5,
             ..plain.clone()
         };
         let w0 = vec![vec![1.0f32, 1.0]; 2];
         let grads = vec![vec![vec![1.0f32, 2.0]; 2]; 2];
-        let w = steps(&[plain.clone(), centered], &w0, &grads);
-        // Step 1, centered: v = 0.1 g^2, a = 0.1 g, D = 0.09 g^2 + eps; plain: D = 0.1 g^2 + eps.
-        let d_c = |g: f64| 0.01 * g / (0.09 * g * g + 1e-7).sqrt();
-        let d_p = |g: f64| 0.01 * g / (0.1 * g * g + 1e-7).sqrt();
-        assert_close(&w[0], &[vec![1.0 - d_p(1.0), 1.0 - d_p(2.0)]], 1e-6);
-        assert_close(&w[0][1..], &[vec![1.0 - d_c(1.0), 1.0 - d_c(2.0)]], 1e-6);
-        // Step 2, centered with momentum 0.5: v = 0.19 g^2, a = 0.19 g, D = 0.1539 g^2.
-        let d2 = |g: f64| 0.01 * g / ((0.19 - 0.19 * 0.19) * g * g + 1e-7).sqrt();
-        let m2 = |g: f64| 0.5 * d_c(g) + d2(g);
-        assert_close(&w[1][1..], &[vec![1.0 - d_c(1.0) - m2(1.0), 1.0 - d_c(2.0) - m2(2.0)]], 1e-6);
-        // The plain row is unaffected by its batch mate.
+        let w = steps(&[plain.clone(), heavy], &w0, &grads);
+        // Step 1: v = 0.1 g^2 for both. Step 2: v = 0.19 g^2; the heavy row adds 0.5 delta_1.
+        let d1 = |g: f64| 0.01 * g / (0.1 * g * g + 1e-7).sqrt();
+        let d2 = |g: f64| 0.01 * g / (0.19 * g * g + 1e-7).sqrt();
+        let x = |g: f64| 1.0 - d1(g);
+        assert_close(&w[0], &[vec![x(1.0), x(2.0)], vec![x(1.0), x(2.0)]], 1e-6);
+        let (p, h) = (|g: f64| x(g) - d2(g), |g: f64| x(g) - 0.5 * d1(g) - d2(g));
+        assert_close(&w[1], &[vec![p(1.0), p(2.0)], vec![h(1.0), h(2.0)]], 1e-6);
+        // The plain row is bit for bit what it is alone.
         let alone = steps(&[plain], &w0[..1], &[grads[0][..1].to_vec(), grads[1][..1].to_vec()]);
         assert_eq!(alone[1][0], w[1][0]);
+    }
+
+    #[test]
+    fn centered_divides_by_the_variance() {
+        let c = RmspropConfig {
+            learning_rate: 0.01,
+            momentum: 0.5,
+            centered: true,
+            ..Default::default()
+        };
+        let w = steps(&[c], &[vec![1.0, 1.0]], &vec![vec![vec![1.0f32, 2.0]]; 2]);
+        // Step 1: v = 0.1 g^2, a = 0.1 g, D = 0.09 g^2 + eps.
+        let d1 = |g: f64| 0.01 * g / (0.09 * g * g + 1e-7).sqrt();
+        assert_close(&w[0], &[vec![1.0 - d1(1.0), 1.0 - d1(2.0)]], 1e-6);
+        // Step 2: v = 0.19 g^2, a = 0.19 g, D = (0.19 - 0.19^2) g^2 + eps; mom = 0.5 d1 + d2.
+        let d2 = |g: f64| 0.01 * g / ((0.19 - 0.19 * 0.19) * g * g + 1e-7).sqrt();
+        let x = |g: f64| 1.0 - d1(g) - (0.5 * d1(g) + d2(g));
+        assert_close(&w[1], &[vec![x(1.0), x(2.0)]], 1e-6);
     }
 
     #[test]
@@ -197,7 +214,19 @@ mod tests {
         let bad = |c: RmspropConfig| c.validate().unwrap_err().0;
         let d = RmspropConfig::default();
         assert_eq!(bad(RmspropConfig { rho: 1.0, ..d.clone() }), "rho");
-        assert_eq!(bad(RmspropConfig { epsilon: -1.0, ..d.clone() }), "epsilon");
-        assert_eq!(bad(RmspropConfig { learning_rate: 0.0, ..d }), "learning_rate");
+        assert_eq!(
+            bad(RmspropConfig {
+                epsilon: -1.0,
+                ..d.clone()
+            }),
+            "epsilon"
+        );
+        assert_eq!(
+            bad(RmspropConfig {
+                learning_rate: 0.0,
+                ..d
+            }),
+            "learning_rate"
+        );
     }
 }

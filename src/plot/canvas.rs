@@ -180,10 +180,10 @@ impl Canvas {
     #[inline]
     fn blend_index(&mut self, i: usize, color: Rgb, a: f32) {
         let o = i * 3;
-        let a = a.min(1.0);
+        let a = (a.min(1.0) * 255.0 + 0.5) as u32;
         for k in 0..3 {
-            let p = self.px[o + k] as f32;
-            self.px[o + k] = (p + (color[k] as f32 - p) * a + 0.5) as u8;
+            let v = self.px[o + k] as u32 * (255 - a) + color[k] as u32 * a + 128;
+            self.px[o + k] = ((v + (v >> 8)) >> 8) as u8;
         }
     }
 

@@ -24,6 +24,7 @@ pub(crate) struct LossChart<'a> {
     m: Metrics,
     series: &'a [Series],
     label_em: f64,
+    frames: usize,
 }
 
 /// The post's automatic y limits: `[median - MARGIN, max + MARGIN]` of every finite loss.
@@ -80,6 +81,7 @@ impl<'a> LossChart<'a> {
             m,
             series,
             label_em,
+            frames,
         })
     }
 
@@ -122,7 +124,9 @@ impl<'a> LossChart<'a> {
         c.set_clip(None);
     }
 
-    /// Labels at the lines' ends at step `k` (spread so they do not overlap).
+    /// Labels of the lines at step `k`: at each line's current value, spread so they do not
+    /// overlap, in a column where the lines end in the last frame (a column that stays put keeps
+    /// the animation calm and its GIF small).
     pub fn draw_labels(&self, c: &mut Canvas, k: usize) -> Result<()> {
         let a = &self.axes;
         let mut ends = Vec::new();
@@ -133,12 +137,7 @@ impl<'a> LossChart<'a> {
             let last = k.min(s.loss.len() - 1);
             let v = s.loss[last];
             if v.is_finite() {
-                ends.push((
-                    a.y(clip_loss(v) as f64).clamp(a.area[1], a.area[3]),
-                    a.x(last as f64),
-                    s,
-                    v,
-                ));
+                ends.push((a.y(clip_loss(v) as f64).clamp(a.area[1], a.area[3]), s, v));
             }
         }
         // Spread the end labels vertically: at least a line apart, inside the plot area.
@@ -154,7 +153,8 @@ impl<'a> LossChart<'a> {
         for i in (0..ys.len().saturating_sub(1)).rev() {
             ys[i] = ys[i].min(ys[i + 1] - gap);
         }
-        for ((_, x, s, v), y) in ends.iter().zip(ys) {
+        let x = a.x(self.frames.saturating_sub(1) as f64);
+        for ((_, s, v), y) in ends.iter().zip(ys) {
             let at = Place {
                 x: x + self.m.pt(3.0),
                 y,

@@ -45,8 +45,9 @@ pub const MAX_LOSS_VALUE: f32 = 999.99999;
 /// The post's margin around automatic limits.
 pub(crate) const MARGIN: f64 = 0.05;
 
-/// Sizes of a figure: matplotlib's points at 100 dpi for a 900-pixel figure, scaled with the
-/// figure's smaller side.
+/// Sizes of a figure: matplotlib's points at 100 dpi for a 900-pixel figure; smaller or larger
+/// figures scale text and lines with the square root of their smaller side, so that small
+/// figures stay legible.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Metrics {
     pub w: usize,

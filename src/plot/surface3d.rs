@@ -296,7 +296,6 @@ impl SurfaceLayout {
         let tick_em = self.m.pt(11.0);
         let label_em = self.m.pt(12.0);
         let mut texts = Vec::new();
-        let center = [self.cx, self.cy];
         for (k, (base, out)) in axes.iter().enumerate() {
             let at = |t: f64| {
                 let mut p = *base;
@@ -307,23 +306,18 @@ impl SurfaceLayout {
             let (a, b) = (self.px(at(lo)), self.px(at(hi)));
             lines.push((vec![a, b], axis_line));
             let mid = self.px(at((lo + hi) / 2.0));
-            // Outward direction on screen; when the view makes it degenerate, away from the centre.
-            let mut p_out = *base;
-            p_out[k] = (lo + hi) / 2.0;
-            for j in 0..3 {
-                p_out[j] += out[j] * 0.1;
-            }
-            let o = self.px(p_out);
-            let mut dir = [o[0] - mid[0], o[1] - mid[1]];
-            let len = (dir[0] * dir[0] + dir[1] * dir[1]).sqrt();
-            if len < 0.02 * self.s {
-                dir = [mid[0] - center[0], mid[1] - center[1]];
-            }
-            let len = (dir[0] * dir[0] + dir[1] * dir[1]).sqrt();
-            let dir = if len > 1e-9 {
-                [dir[0] / len, dir[1] / len]
-            } else {
-                [0.0, 1.0]
+            // Ticks point along the outward direction of the axis's tick axis.
+            let away_from_centre = [mid[0] - self.cx, mid[1] - self.cy];
+            let dir = self.screen_dir(at((lo + hi) / 2.0), *out, unit(away_from_centre));
+            // Labels move away from the box centre along both other axes, as matplotlib's
+            // `_move_from_center` does: this keeps the labels of axes meeting at a corner apart.
+            let label_dir = |p: [f64; 3]| {
+                let mut away = [0.0; 3];
+                for j in (0..3).filter(|&j| j != k) {
+                    let c = (self.lim[j][0] + self.lim[j][1]) / 2.0;
+                    away[j] = (p[j] - c).signum() * (self.lim[j][1] - self.lim[j][0]) * HALF[j] / 2.0;
+                }
+                self.screen_dir(p, away, dir)
             };
             let tick_out = 5.0 * sc;
             let labels = super::ticks::tick_labels(&ticks[k]);
@@ -337,29 +331,47 @@ impl SurfaceLayout {
                     ],
                     tick_line,
                 ));
+                let ldir = label_dir(at(t));
                 let mut item = TextItem {
                     content: Content::Tick(lab),
                     em: tick_em,
                     center: p,
                 };
                 let [hw, hh] = half_size(&item)?;
-                let along = hw * dir[0].abs() + hh * 1.3 * dir[1].abs();
+                let along = hw * ldir[0].abs() + hh * 1.3 * ldir[1].abs();
                 let off = tick_out + 5.0 * sc + along;
-                item.center = [p[0] + dir[0] * off, p[1] + dir[1] * off];
+                item.center = [p[0] + ldir[0] * off, p[1] + ldir[1] * off];
                 reach = reach.max(off + along);
                 texts.push(item);
             }
+            let ldir = label_dir(at((lo + hi) / 2.0));
             let mut item = TextItem {
                 content: Content::Axis(k),
                 em: label_em,
                 center: mid,
             };
             let [hw, hh] = half_size(&item)?;
-            let off = reach + 8.0 * sc + hw * dir[0].abs() + hh * 1.3 * dir[1].abs();
-            item.center = [mid[0] + dir[0] * off, mid[1] + dir[1] * off];
+            let off = reach + 8.0 * sc + hw * ldir[0].abs() + hh * 1.3 * ldir[1].abs();
+            item.center = [mid[0] + ldir[0] * off, mid[1] + ldir[1] * off];
             texts.push(item);
         }
         Ok(Decorations { lines, texts })
+    }
+
+    /// The unit screen direction of moving from data point `p` by `delta` (data units); when the
+    /// view makes it (nearly) degenerate, `fallback`.
+    fn screen_dir(&self, p: [f64; 3], delta: [f64; 3], fallback: [f64; 2]) -> [f64; 2] {
+        let q = [p[0] + delta[0] * 0.1, p[1] + delta[1] * 0.1, p[2] + delta[2] * 0.1];
+        let (a, b) = (self.px(p), self.px(q));
+        let d = [b[0] - a[0], b[1] - a[1]];
+        // How long the move is on screen, relative to its length in the box.
+        let (bp, bq) = (self.boxed(p), self.boxed(q));
+        let in_box = ((0..3).map(|k| (bq[k] - bp[k]).powi(2)).sum::<f64>()).sqrt() * self.s;
+        if d[0].hypot(d[1]) > 0.15 * in_box {
+            unit(d)
+        } else {
+            fallback
+        }
     }
 
     /// The figure without trajectories: axes decoration, then the surface over it.
@@ -445,6 +457,16 @@ impl SurfaceLayout {
             }
         }
         r.resolve_onto(c);
+    }
+}
+
+/// `d` scaled to length one (straight down when it is zero).
+fn unit(d: [f64; 2]) -> [f64; 2] {
+    let len = d[0].hypot(d[1]);
+    if len > 1e-9 {
+        [d[0] / len, d[1] / len]
+    } else {
+        [0.0, 1.0]
     }
 }
 

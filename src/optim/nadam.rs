@@ -1,0 +1,184 @@
+//! Nadam, Adam with Nesterov momentum, as Keras's `Nadam`.
+
+use super::adam::check_betas;
+use super::common::{check_learning_rate, column, one_minus_power};
+use super::{Config, Rule};
+use burn::tensor::{Device, Tensor};
+use serde::{Deserialize, Serialize};
+
+/// Keras `Nadam(learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7)` (Dozat 2016).
+///
+/// With `t` the 1-based step, the momentum schedule `mu_t = beta_1 (1 - 0.5 * 0.96^t)` and its
+/// running product `P_t = mu_1 ... mu_t` (`P_0 = 1`), starting from `m = v = 0`:
+/// ```text
+/// m <- m + (1 - beta_1) (g - m)
+/// v <- v + (1 - beta_2) (g^2 - v)
+/// m_hat = mu_{t+1} m / (1 - P_t mu_{t+1}) + (1 - mu_t) g / (1 - P_t)
+/// v_hat = v / (1 - beta_2^t)
+/// w <- w - eta m_hat / (sqrt(v_hat) + eps)
+/// ```
+/// Dozat's schedule is `0.96^(t/250)` (`0.96^(0.004 t)`, also PyTorch's and Keras 2's); Keras 3
+/// uses `0.96^t`, so `mu_t` reaches 99% of `beta_1` within about 100 steps. `eps` is added to the
+/// bias-corrected root, unlike Keras's Adam. `P` is one scalar per run (per row here); as in
+/// Keras, it is updated once per step before the update, as `(P beta_1) (1 - 0.5 * 0.96^t)`, and
+/// every hyperparameter is rounded to `f32` before use (`1 - beta_1` is computed in `f32`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NadamConfig {
+    /// `eta`.
+    pub learning_rate: f64,
+    /// `beta_1`, decay of the first moment and scale of the momentum schedule.
+    pub beta_1: f64,
+    /// `beta_2`, decay of the second moment.
+    pub beta_2: f64,
+    /// `eps`, outside the square root of the corrected second moment.
+    pub epsilon: f64,
+    /// Decoupled weight decay `lambda` (none by default).
+    pub weight_decay: Option<f64>,
+}
+
+impl Default for NadamConfig {
+    fn default() -> Self {
+        NadamConfig {
+            learning_rate: 0.001,
+            beta_1: 0.9,
+            beta_2: 0.999,
+            epsilon: 1e-7,
+            weight_decay: None,
+        }
+    }
+}
+
+/// Batched Nadam.
+pub struct Nadam {
+    lr: Tensor<2>,
+    beta_1: Tensor<2>,
+    beta_2: Tensor<2>,
+    one_minus_beta_1: Tensor<2>,
+    one_minus_beta_2: Tensor<2>,
+    epsilon: Tensor<2>,
+}
+
+/// Nadam's state, with the per-row product `P` of the momentum schedule as an `[N, 1]` column.
+pub struct NadamState {
+    t: u64,
+    m: Tensor<2>,
+    v: Tensor<2>,
+    product: Tensor<2>,
+}
+
+/// `1 - 0.5 * 0.96^t` in `f32`, as Keras computes it.
+fn schedule(t: u64) -> f32 {
+    1.0f32 - 0.5f32 * 0.96f32.powf(t as f32)
+}
+
+impl Config for NadamConfig {
+    type Rule = Nadam;
+    const NAME: &'static str = "nadam";
+    const DESCRIPTION: &'static str = "Nadam: Adam with Nesterov momentum and Keras 3's 0.96^t momentum schedule";
+
+    fn learning_rate(&self) -> f64 {
+        self.learning_rate
+    }
+    fn weight_decay(&self) -> Option<f64> {
+        self.weight_decay
+    }
+    fn validate(&self) -> Result<(), (String, String)> {
+        check_learning_rate(self.learning_rate)?;
+        check_betas(self.beta_1, self.beta_2, self.epsilon)
+    }
+    fn rule(rows: &[Self], device: &Device) -> Nadam {
+        let col = |f: fn(&NadamConfig) -> f64| column(rows.iter().map(f), device);
+        Nadam {
+            lr: col(|c| c.learning_rate),
+            beta_1: col(|c| c.beta_1),
+            beta_2: col(|c| c.beta_2),
+            // Keras casts beta to the variable's dtype first: `1 - beta` is an f32 subtraction.
+            one_minus_beta_1: col(|c| (1.0f32 - c.beta_1 as f32) as f64),
+            one_minus_beta_2: col(|c| (1.0f32 - c.beta_2 as f32) as f64),
+            epsilon: col(|c| c.epsilon),
+        }
+    }
+}
+
+impl Rule for Nadam {
+    type State = NadamState;
+
+    fn init(&self, params: &Tensor<2>) -> NadamState {
+        NadamState {
+            t: 0,
+            m: params.zeros_like(),
+            v: params.zeros_like(),
+            product: self.beta_1.ones_like(),
+        }
+    }
+
+    fn step(&self, w: Tensor<2>, g: Tensor<2>, s: NadamState) -> (Tensor<2>, NadamState) {
+        let t = s.t + 1;
+        let (now, next) = (schedule(t), schedule(t + 1));
+        // The shared product, once per step before the update: P_t = (P_{t-1} beta_1) s_t.
+        let product = (s.product * self.beta_1.clone()).mul_scalar(now);
+        let u_t = self.beta_1.clone().mul_scalar(now);
+        let u_next = self.beta_1.clone().mul_scalar(next);
+        let product_next = product.clone() * u_next.clone();
+
+        let m = s.m.clone() + (g.clone() - s.m) * self.one_minus_beta_1.clone();
+        let v = s.v.clone() + (g.clone().square() - s.v) * self.one_minus_beta_2.clone();
+        let m_hat = (m.clone() * u_next) / product_next.neg().add_scalar(1.0)
+            + (g * u_t.neg().add_scalar(1.0)) / product.clone().neg().add_scalar(1.0);
+        let v_hat = v.clone() / one_minus_power(&self.beta_2, t);
+        let w = w - (m_hat * self.lr.clone()) / (v_hat.sqrt() + self.epsilon.clone());
+        (w, NadamState { t, m, v, product })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::common::test_util::{assert_close, device, rows, steps, tensor};
+    use super::*;
+
+    #[test]
+    fn the_schedule_product_matches_the_worked_numbers() {
+        // OPTIMIZERS.md: u_1 = 0.468, u_2 = 0.48528, P_3 = 0.1139799 for beta_1 = 0.9.
+        let rule = NadamConfig::rule(&[NadamConfig::default()], &device());
+        let mut s = rule.init(&tensor(&[vec![0.0]]));
+        let mut w = tensor(&[vec![0.0]]);
+        let mut products = Vec::new();
+        for _ in 0..3 {
+            (w, s) = rule.step(w, tensor(&[vec![1.0]]), s);
+            products.push(rows(s.product.clone())[0][0] as f64);
+        }
+        assert_close(&[vec![products[0] as f32]], &[vec![0.468]], 1e-7);
+        assert_close(&[vec![products[1] as f32]], &[vec![0.468 * 0.48528]], 1e-7);
+        assert_close(&[vec![products[2] as f32]], &[vec![0.1139799]], 1e-7);
+    }
+
+    #[test]
+    fn first_step() {
+        let c = NadamConfig {
+            learning_rate: 0.1,
+            epsilon: 0.0,
+            ..Default::default()
+        };
+        let w = steps(&[c], &[vec![1.0, 1.0]], &[vec![vec![2.0, -0.5]]]);
+        // m = 0.1 g, v_hat = g^2: m_hat = 0.48528 * 0.1 g / (1 - 0.468 * 0.48528) + 0.532 g / 0.532.
+        let factor = 0.48528 * 0.1 / (1.0 - 0.468 * 0.48528) + 1.0;
+        assert_close(&w[0], &[vec![1.0 - 0.1 * factor, 1.0 + 0.1 * factor]], 1e-6);
+    }
+
+    #[test]
+    fn validation() {
+        let d = NadamConfig::default();
+        assert_eq!(
+            NadamConfig {
+                beta_1: 1.0,
+                ..d.clone()
+            }
+            .validate()
+            .unwrap_err()
+            .0,
+            "beta_1"
+        );
+        assert_eq!(NadamConfig { epsilon: -1.0, ..d }.validate().unwrap_err().0, "epsilon");
+    }
+}

@@ -1,0 +1,492 @@
+//! Figures: decode the PNGs and GIFs `optsurf::plot` writes and check what a reader would see.
+
+use optsurf::backend::Backend;
+use optsurf::experiment::trajectory::{RunTrajectory, Status, Trajectories};
+use optsurf::experiment::{Experiment, runner};
+use optsurf::plot::{self, PlotSpec, SurfaceLayout, YLim};
+use std::path::Path;
+
+/// Three runs from three corners so their paths stay apart.
+const THREE: &str = r#"{"name": "three", "surface": "f0", "start": [9.0, 9.0], "steps": 12,
+  "plot": {"view": [40, -60], "size": [720, 640], "frame_ms": 70, "legend": false},
+  "runs": [{"label": "SGD", "optimizer": "sgd", "learning_rate": 20.0},
+           {"label": "Adam", "optimizer": "adam", "learning_rate": 0.8, "start": [-8.0, 7.0]},
+           {"label": "AdamW", "optimizer": "adamw", "learning_rate": 0.8, "start": [6.0, -8.5]}]}"#;
+
+fn run(json: &str) -> Trajectories {
+    let exp = Experiment::parse(json, Path::new("test.json")).expect("valid experiment");
+    let device = Backend::Ndarray.device().expect("ndarray device");
+    runner::run(&exp, &device, &mut []).expect("runs")
+}
+
+fn mesh(traj: &Trajectories) -> Vec<f32> {
+    let device = Backend::Ndarray.device().expect("ndarray device");
+    let s = optsurf::surface::get(&traj.surface).expect("known surface");
+    let noise = optsurf::surface::Noise::new(traj.noise, &device);
+    s.on_mesh(&noise, &device)
+}
+
+struct Image {
+    w: usize,
+    h: usize,
+    rgb: Vec<u8>,
+}
+
+impl Image {
+    fn at(&self, x: usize, y: usize) -> [u8; 3] {
+        let o = (y * self.w + x) * 3;
+        [self.rgb[o], self.rgb[o + 1], self.rgb[o + 2]]
+    }
+
+    fn pixels(&self) -> impl Iterator<Item = [u8; 3]> + '_ {
+        self.rgb.chunks_exact(3).map(|p| [p[0], p[1], p[2]])
+    }
+
+    /// Pixels within `r` of `(cx, cy)` closer than `tol` to `color`.
+    fn count_near(&self, cx: f64, cy: f64, r: f64, color: [u8; 3], tol: f64) -> usize {
+        let mut n = 0;
+        let (x0, x1) = (
+            (cx - r).floor().max(0.0) as usize,
+            ((cx + r).ceil() as usize).min(self.w - 1),
+        );
+        let (y0, y1) = (
+            (cy - r).floor().max(0.0) as usize,
+            ((cy + r).ceil() as usize).min(self.h - 1),
+        );
+        for y in y0..=y1 {
+            for x in x0..=x1 {
+                let d2 = (x as f64 + 0.5 - cx).powi(2) + (y as f64 + 0.5 - cy).powi(2);
+                if d2 <= r * r && dist(self.at(x, y), color) <= tol {
+                    n += 1;
+                }
+            }
+        }
+        n
+    }
+}
+
+/// Keeps a figure for a person to look at when `OPTSURF_PLOT_KEEP` names a folder.
+fn keep(name: &str, bytes: &[u8]) {
+    if let Some(dir) = std::env::var_os("OPTSURF_PLOT_KEEP") {
+        let _ = std::fs::write(Path::new(&dir).join(name), bytes);
+    }
+}
+
+fn dist(a: [u8; 3], b: [u8; 3]) -> f64 {
+    (0..3).map(|k| (a[k] as f64 - b[k] as f64).powi(2)).sum::<f64>().sqrt()
+}
+
+fn decode_png(bytes: &[u8]) -> Image {
+    let mut r = png::Decoder::new(std::io::Cursor::new(bytes))
+        .read_info()
+        .expect("a PNG");
+    let mut buf = vec![0; r.output_buffer_size().expect("size")];
+    let info = r.next_frame(&mut buf).expect("a frame");
+    assert_eq!(info.color_type, png::ColorType::Rgb);
+    buf.truncate(info.buffer_size());
+    Image {
+        w: info.width as usize,
+        h: info.height as usize,
+        rgb: buf,
+    }
+}
+
+struct Gif {
+    w: usize,
+    h: usize,
+    /// Composited frames that were asked for, by index.
+    kept: Vec<(usize, Image)>,
+    delays: Vec<u16>,
+    keep_disposal: bool,
+    repeat: gif::Repeat,
+}
+
+/// Decodes a GIF, compositing frames as a viewer does (Keep disposal, transparency).
+fn decode_gif(bytes: &[u8], keep: impl Fn(usize) -> bool) -> Gif {
+    let mut opts = gif::DecodeOptions::new();
+    opts.set_color_output(gif::ColorOutput::RGBA);
+    let mut d = opts.read_info(bytes).expect("a GIF");
+    let (w, h) = (d.width() as usize, d.height() as usize);
+    let mut screen = vec![0u8; w * h * 3];
+    let (mut kept, mut delays, mut keep_disposal) = (Vec::new(), Vec::new(), true);
+    let mut i = 0;
+    while let Some(f) = d.read_next_frame().expect("a valid frame") {
+        let (fw, fh) = (f.width as usize, f.height as usize);
+        assert!(
+            f.left as usize + fw <= w && f.top as usize + fh <= h,
+            "frame inside the screen"
+        );
+        for y in 0..fh {
+            for x in 0..fw {
+                let s = (y * fw + x) * 4;
+                if f.buffer[s + 3] == 0 {
+                    continue;
+                }
+                let o = ((f.top as usize + y) * w + f.left as usize + x) * 3;
+                screen[o..o + 3].copy_from_slice(&f.buffer[s..s + 3]);
+            }
+        }
+        delays.push(f.delay);
+        keep_disposal &= matches!(f.dispose, gif::DisposalMethod::Keep | gif::DisposalMethod::Any);
+        if keep(i) {
+            kept.push((
+                i,
+                Image {
+                    w,
+                    h,
+                    rgb: screen.clone(),
+                },
+            ));
+        }
+        i += 1;
+    }
+    Gif {
+        w,
+        h,
+        kept,
+        delays,
+        keep_disposal,
+        repeat: d.repeat(),
+    }
+}
+
+fn frame(g: &Gif, i: usize) -> &Image {
+    &g.kept.iter().find(|(k, _)| *k == i).expect("frame kept").1
+}
+
+#[test]
+fn surface_and_loss_files_have_the_asked_shape() {
+    let traj = run(THREE);
+    let dir = tempfile::tempdir().unwrap();
+    let bar = indicatif::ProgressBar::hidden();
+    let written = plot::draw_all(&traj, &mesh(&traj), dir.path(), Some(&bar)).unwrap();
+    let names: Vec<String> = written
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["surface.png", "surface.gif", "loss.png", "loss.gif"]);
+    // Written atomically: nothing else is left in the folder.
+    let mut listed: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    listed.sort();
+    assert_eq!(listed, ["loss.gif", "loss.png", "surface.gif", "surface.png"]);
+    // The bar counted every GIF frame of both animations.
+    assert_eq!(bar.length(), Some(2 * 13));
+    assert_eq!(bar.position(), 2 * 13);
+    for name in ["surface", "loss"] {
+        let png = decode_png(&std::fs::read(dir.path().join(format!("{name}.png"))).unwrap());
+        assert_eq!((png.w, png.h), (720, 640), "{name}.png size");
+        let gif = decode_gif(&std::fs::read(dir.path().join(format!("{name}.gif"))).unwrap(), |i| {
+            i == 12
+        });
+        assert_eq!((gif.w, gif.h), (720, 640), "{name}.gif size");
+        assert_eq!(gif.delays.len(), 13, "{name}.gif: one frame per point");
+        assert!(
+            gif.delays.iter().all(|&d| d == 7),
+            "{name}.gif: delay frame_ms / 10 centiseconds"
+        );
+        assert_eq!(gif.repeat, gif::Repeat::Infinite, "{name}.gif loops");
+        assert!(gif.keep_disposal, "{name}.gif frames keep what is under them");
+        // The GIF's last frame is the PNG up to palette quantization.
+        let last = frame(&gif, 12);
+        let mean: f64 = last
+            .rgb
+            .iter()
+            .zip(&png.rgb)
+            .map(|(a, b)| (*a as f64 - *b as f64).abs())
+            .sum::<f64>()
+            / png.rgb.len() as f64;
+        assert!(
+            mean < 2.0,
+            "{name}: GIF last frame differs from the PNG by {mean} on average"
+        );
+    }
+}
+
+#[test]
+fn surface_pixels_lie_on_the_cool_colormap() {
+    let mut traj = run(THREE);
+    traj.runs.clear();
+    traj.plot.size = [450, 450];
+    let fig = plot::surface_figure(&traj, &mesh(&traj), false, None).unwrap();
+    let img = decode_png(&fig.png);
+    let (mut colourful, mut on_map, mut cyan, mut magenta) = (0usize, 0usize, 0usize, 0usize);
+    for [r, g, b] in img.pixels() {
+        let (mx, mn) = (r.max(g).max(b), r.min(g).min(b));
+        if mx - mn < 40 {
+            continue; // background, greys of the axes
+        }
+        colourful += 1;
+        // cool(t) = (t, 1 - t, 1); the faint mesh lines and edges blend it with white.
+        if b >= 250 && (r as u32 + g as u32) >= 250 {
+            on_map += 1;
+        }
+        cyan += (g > 215 && r < 40) as usize;
+        magenta += (r > 215 && g < 40) as usize;
+    }
+    assert!(
+        colourful > img.w * img.h / 5,
+        "the surface covers a good part of the figure: {colourful}"
+    );
+    assert!(
+        on_map as f64 >= 0.995 * colourful as f64,
+        "{on_map} of {colourful} colourful pixels on the colormap"
+    );
+    assert!(
+        cyan > 100 && magenta > 100,
+        "the colormap's whole range is used: {cyan} cyan, {magenta} magenta"
+    );
+}
+
+#[test]
+fn trajectories_appear_where_their_points_project_and_dots_move() {
+    let traj = run(THREE);
+    let mesh = mesh(&traj);
+    let layout = SurfaceLayout::new(&traj.plot, &mesh).unwrap();
+    let fig = plot::surface_figure(&traj, &mesh, true, None).unwrap();
+    keep("three-surface.png", &fig.png);
+    keep("three-surface.gif", fig.gif.as_ref().unwrap());
+    let png = decode_png(&fig.png);
+    let gif = decode_gif(fig.gif.as_ref().unwrap(), |_| true);
+    let set2 = [[0x66, 0xc2, 0xa5], [0xfc, 0x8d, 0x62], [0x8d, 0xa0, 0xcb]];
+    for (run, color) in traj.runs.iter().zip(set2) {
+        let px: Vec<[f64; 2]> = run
+            .points
+            .iter()
+            .zip(&run.loss)
+            .map(|(p, &l)| layout.to_pixel(p[0] as f64, p[1] as f64, l as f64))
+            .collect();
+        // The path: the run's colour next to every projected point.
+        for (k, p) in px.iter().enumerate() {
+            assert!(
+                png.count_near(p[0], p[1], 2.5, color, 30.0) > 0,
+                "{}: no colour near point {k} at {p:?}",
+                run.label
+            );
+        }
+        let last = frame(&gif, px.len() - 1);
+        let end = px[px.len() - 1];
+        assert!(
+            last.count_near(end[0], end[1], 3.0, color, 30.0) >= 20,
+            "{}: dot at the last point",
+            run.label
+        );
+        // Frame k: a dot at point k, and no path yet beyond it.
+        for k in [0, 3, 6] {
+            let f = frame(&gif, k);
+            let p = px[k];
+            assert!(
+                f.count_near(p[0], p[1], 3.0, color, 30.0) >= 20,
+                "{}: dot at point {k} in frame {k}",
+                run.label
+            );
+            let far = px[px.len() - 1];
+            if (far[0] - p[0]).hypot(far[1] - p[1]) > 25.0 {
+                assert_eq!(
+                    f.count_near(far[0], far[1], 3.0, color, 30.0),
+                    0,
+                    "{}: path drawn ahead of frame {k}",
+                    run.label
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn legend_only_when_asked() {
+    let mut traj = run(THREE);
+    let mesh = mesh(&traj);
+    let without = decode_png(&plot::surface_figure(&traj, &mesh, false, None).unwrap().png);
+    traj.plot.legend = true;
+    let fig = plot::surface_figure(&traj, &mesh, false, None).unwrap();
+    keep("three-legend.png", &fig.png);
+    let with = decode_png(&fig.png);
+    let (mut differ, mut dark) = (0, 0);
+    for (a, b) in with.pixels().zip(without.pixels()) {
+        if a != b {
+            differ += 1;
+            if a.iter().all(|&c| c < 90) {
+                dark += 1;
+            }
+        }
+    }
+    assert!(differ > 1000, "the legend box is drawn: {differ} pixels changed");
+    assert!(dark > 150, "its text is dark: {dark} pixels");
+}
+
+#[test]
+fn loss_chart_shows_every_run() {
+    let traj = run(THREE);
+    let fig = plot::loss_figure(&traj, true, None).unwrap().expect("runs have points");
+    let png = decode_png(&fig.png);
+    assert_eq!((png.w, png.h), (720, 640));
+    for color in [[0x66, 0xc2, 0xa5], [0xfc, 0x8d, 0x62], [0x8d, 0xa0, 0xcb]] {
+        let n = png.pixels().filter(|&p| dist(p, color) < 12.0).count();
+        assert!(n > 60, "colour {color:?} drawn ({n} pixels)");
+    }
+    let gif = decode_gif(fig.gif.as_ref().unwrap(), |_| false);
+    assert_eq!(gif.delays.len(), 13);
+    // Given colours replace Set2.
+    let mut traj = traj;
+    traj.plot.colors = Some(vec!["#ff0000".into(), "#00aa00".into(), "#0000ff".into()]);
+    let fig = plot::loss_figure(&traj, false, None).unwrap().unwrap();
+    keep("three-loss-colors.png", &fig.png);
+    let png = decode_png(&fig.png);
+    for color in [[255, 0, 0], [0, 170, 0], [0, 0, 255]] {
+        assert!(
+            png.pixels().filter(|&p| dist(p, color) < 12.0).count() > 60,
+            "given colour {color:?} drawn"
+        );
+    }
+}
+
+#[test]
+fn auto_loss_limits_follow_the_post() {
+    // The figure itself cannot tell its limits; a loss chart with given limits that exclude
+    // every value shows no line pixels.
+    let mut traj = run(THREE);
+    traj.plot.loss_ylim = YLim::Range([50.0, 60.0]);
+    let png = decode_png(&plot::loss_figure(&traj, false, None).unwrap().unwrap().png);
+    let lines = png.pixels().filter(|&p| dist(p, [0x66, 0xc2, 0xa5]) < 12.0).count();
+    // Only the legend handle and the end label (outside the plot area) remain.
+    assert!(lines < 200, "lines are clipped to the limits ({lines} pixels)");
+}
+
+fn hand_run(label: &str, points: Vec<[f32; 2]>, loss: Vec<f32>) -> RunTrajectory {
+    let n = points.len();
+    RunTrajectory {
+        label: label.into(),
+        optimizer: "sgd".into(),
+        hyperparameters: serde_json::Map::new(),
+        grads: vec![[0.0, 0.0]; n.saturating_sub(1)],
+        points,
+        loss,
+        status: Status::Ok,
+        diverged_at: None,
+    }
+}
+
+fn hand_traj(runs: Vec<RunTrajectory>) -> Trajectories {
+    Trajectories {
+        name: "hand".into(),
+        title: None,
+        surface: "f0".into(),
+        steps: 5,
+        noise: Default::default(),
+        plot: PlotSpec {
+            size: [300, 300],
+            ..PlotSpec::default()
+        },
+        runs,
+    }
+}
+
+#[test]
+fn empty_experiment_draws_the_surface_alone() {
+    let traj = hand_traj(vec![]);
+    let dir = tempfile::tempdir().unwrap();
+    let written = plot::draw_all(&traj, &mesh(&traj), dir.path(), None).unwrap();
+    let names: Vec<String> = written
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["surface.png", "surface.gif"]);
+    let gif = decode_gif(&std::fs::read(dir.path().join("surface.gif")).unwrap(), |_| false);
+    assert_eq!(gif.delays.len(), 1);
+}
+
+#[test]
+fn diverged_and_odd_runs_still_draw() {
+    let long = hand_run(
+        "long",
+        vec![[9.0, 9.0], [8.0, 8.0], [7.0, 7.0], [6.0, 6.0], [5.0, 5.0], [4.0, 4.0]],
+        vec![1.6, 1.3, 1.0, 0.7, 0.5, 0.3],
+    );
+    let mut short = hand_run("diverged", vec![[-9.0, 9.0], [-9.5, 9.9]], vec![1.6, 1.8]);
+    short.status = Status::Diverged;
+    short.diverged_at = Some(2);
+    let huge = hand_run(
+        "huge",
+        vec![[0.0, 0.0], [1e30, -1e30], [f32::NAN, 0.0]],
+        vec![0.0, f32::INFINITY, f32::NAN],
+    );
+    let empty = hand_run("empty", vec![], vec![]);
+    let mut traj = hand_traj(vec![long, short, huge, empty]);
+    traj.plot.legend = true;
+    let dir = tempfile::tempdir().unwrap();
+    let written = plot::draw_all(&traj, &mesh(&traj), dir.path(), None).unwrap();
+    assert_eq!(written.len(), 4);
+    let gif = decode_gif(&std::fs::read(dir.path().join("loss.gif")).unwrap(), |_| false);
+    assert_eq!(gif.delays.len(), 6, "as many frames as the longest run has points");
+}
+
+#[test]
+fn bad_input_is_an_error_not_a_panic() {
+    let traj = hand_traj(vec![hand_run("a", vec![[1.0, 1.0]], vec![0.1])]);
+    let dir = tempfile::tempdir().unwrap();
+    let err = plot::draw_all(&traj, &[0.0; 10], dir.path(), None).unwrap_err();
+    assert!(matches!(err, optsurf::Error::Plot(_)), "{err}");
+    let mesh = mesh(&traj);
+    for bad in [
+        PlotSpec {
+            frame_ms: 0,
+            ..traj.plot.clone()
+        },
+        PlotSpec {
+            size: [10, 10],
+            ..traj.plot.clone()
+        },
+        PlotSpec {
+            view: [f64::NAN, 0.0],
+            ..traj.plot.clone()
+        },
+        PlotSpec {
+            zlim: YLim::Range([1.0, 0.0]),
+            ..traj.plot.clone()
+        },
+        PlotSpec {
+            colors: Some(vec!["teal".into()]),
+            ..traj.plot.clone()
+        },
+    ] {
+        let t = Trajectories {
+            plot: bad,
+            ..traj.clone()
+        };
+        let err = plot::draw_all(&t, &mesh, dir.path(), None).unwrap_err();
+        assert!(matches!(err, optsurf::Error::Plot(_)), "{err}");
+    }
+    let err = plot::draw_vectors(&[[1.0, 1.0]], &[], [-1.0, 1.0], [0.0, 1.0], &dir.path().join("a.png")).unwrap_err();
+    assert!(matches!(err, optsurf::Error::Plot(_)), "{err}");
+    let err = plot::draw_vectors(&[], &[], [1.0, -1.0], [0.0, 1.0], &dir.path().join("a.png")).unwrap_err();
+    assert!(matches!(err, optsurf::Error::Plot(_)), "{err}");
+    // An unwritable target is an I/O error.
+    let blocker = dir.path().join("file");
+    std::fs::write(&blocker, b"x").unwrap();
+    let err = plot::draw_all(&traj, &mesh, &blocker.join("sub"), None).unwrap_err();
+    assert!(matches!(err, optsurf::Error::Io { .. }), "{err}");
+}
+
+#[test]
+fn adagrad_arrows_are_grey_and_teal() {
+    let grads = [[0.3, 1.5], [0.45, 0.6], [0.1, 1.9], [0.5, 0.2]];
+    let updates = [[0.2, 0.98], [0.6, 0.3], [0.05, 0.7], [0.8, 0.1]];
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("arrows.png");
+    plot::draw_vectors(&grads, &updates, [-1.0, 1.0], [0.0, 2.0], &path).unwrap();
+    let img = decode_png(&std::fs::read(&path).unwrap());
+    assert_eq!((img.w, img.h), (900, 900));
+    let grey = img
+        .pixels()
+        .filter(|p| p[0] == p[1] && p[1] == p[2] && p[0] < 140)
+        .count();
+    let teal = img
+        .pixels()
+        .filter(|p| p[0] < 60 && p[1] > 100 && (p[1] as i32 - p[2] as i32).abs() < 4)
+        .count();
+    assert!(grey > 200, "grey gradient arrows ({grey} pixels)");
+    assert!(teal > 200, "teal update arrows ({teal} pixels)");
+}
