@@ -213,6 +213,112 @@ fn bad_input_names_file_and_field() {
     rejects(&good_with("\"label\": \"Adam\", ", ""), "runs[2].label", "missing");
 }
 
+/// An experiment with one run of `optimizer` and the given hyperparameters (a JSON fragment).
+fn one_run(optimizer: &str, hyper: &str) -> String {
+    format!(
+        r#"{{"name": "one", "surface": "f5", "start": [3.0, -4.0], "steps": 5,
+  "runs": [{{"label": "it", "optimizer": "{optimizer}"{hyper}}}]}}"#
+    )
+}
+
+#[test]
+fn optimizer_hyperparameters_are_checked_as_keras_does() {
+    // The run is valid without the bad value.
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "ok.json",
+        &one_run("ftrl", r#", "learning_rate_power": 0.0"#),
+    );
+    let out = optsurf(dir.path(), &["run", "ok.json", "--out", "o", "--no-plots"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    rejects(
+        &one_run("ftrl", r#", "learning_rate_power": 0.5"#),
+        "runs[0].learning_rate_power",
+        "<= 0",
+    );
+    for field in [
+        "initial_accumulator_value",
+        "l1_regularization_strength",
+        "l2_regularization_strength",
+        "l2_shrinkage_regularization_strength",
+    ] {
+        rejects(
+            &one_run("ftrl", &format!(r#", "{field}": -0.1"#)),
+            &format!("runs[0].{field}"),
+            ">= 0",
+        );
+    }
+    rejects(&one_run("lion", r#", "beta_1": 0.0"#), "runs[0].beta_1", "(0, 1]");
+    rejects(&one_run("lion", r#", "beta_1": 1.5"#), "runs[0].beta_1", "(0, 1]");
+    rejects(
+        &one_run("adagrad", r#", "initial_accumulator_value": -1.0"#),
+        "runs[0].initial_accumulator_value",
+        ">= 0",
+    );
+    rejects(&one_run("rmsprop", r#", "rho": 1.0"#), "runs[0].rho", "[0, 1)");
+    rejects(&one_run("adadelta", r#", "epsilon": -1e-7"#), "runs[0].epsilon", ">= 0");
+    rejects(&one_run("nadam", r#", "beta_2": 1.0"#), "runs[0].beta_2", "[0, 1)");
+    rejects(&one_run("lamb", r#", "beta_1": -0.5"#), "runs[0].beta_1", "[0, 1)");
+    rejects(
+        &one_run("adamax", r#", "learning_rate": 0.0"#),
+        "runs[0].learning_rate",
+        "positive",
+    );
+    rejects(&one_run("lars", r#", "momentum": 1.5"#), "runs[0].momentum", "[0, 1]");
+    rejects(
+        &one_run("lars", r#", "trust_coefficient": 0.0"#),
+        "runs[0].trust_coefficient",
+        "positive",
+    );
+    rejects(
+        &one_run("lars", r#", "weight_decay": -0.1"#),
+        "runs[0].weight_decay",
+        ">= 0",
+    );
+    // An unknown hyperparameter names the ones the optimizer accepts.
+    rejects(
+        &one_run("nadam", r#", "momentum": 0.9"#),
+        "runs[0].momentum",
+        "not a hyperparameter of nadam; it accepts: learning_rate, beta_1, beta_2, epsilon, weight_decay",
+    );
+    rejects(
+        &one_run("lars", r#", "epsilon": 1e-9"#),
+        "runs[0].epsilon",
+        "it accepts: learning_rate, momentum, nesterov, weight_decay, trust_coefficient, eps",
+    );
+    rejects(
+        &one_run("lion", r#", "epsilon": 1e-7"#),
+        "runs[0].epsilon",
+        "it accepts: learning_rate, beta_1, beta_2, weight_decay",
+    );
+}
+
+#[test]
+fn list_shows_every_optimizer_with_its_defaults() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = optsurf(dir.path(), &["list"]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    for name in [
+        "rmsprop", "adagrad", "adadelta", "adamax", "nadam", "lion", "lamb", "ftrl", "lars",
+    ] {
+        assert!(text.contains(&format!("  {name} ")), "list lacks {name}:\n{text}");
+    }
+    for default in [
+        "rho=0.95",
+        "initial_accumulator_value=0.1",
+        "learning_rate_power=-0.5",
+        "l2_shrinkage_regularization_strength=0.0",
+        "centered=false",
+        "trust_coefficient=0.001",
+        "beta_2=0.99",
+    ] {
+        assert!(text.contains(default), "list lacks {default}:\n{text}");
+    }
+}
+
 #[test]
 fn invalid_json_and_missing_files_are_reported() {
     let dir = tempfile::tempdir().unwrap();

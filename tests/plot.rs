@@ -472,21 +472,90 @@ fn bad_input_is_an_error_not_a_panic() {
 
 #[test]
 fn adagrad_arrows_are_grey_and_teal() {
-    let grads = [[0.3, 1.5], [0.45, 0.6], [0.1, 1.9], [0.5, 0.2]];
-    let updates = [[0.2, 0.98], [0.6, 0.3], [0.05, 0.7], [0.8, 0.1]];
+    // The post's diagonal AdaGrad: g_t uniform in [0, 0.5) x [0, 2), v_t = g_t / sqrt(sum g^2).
+    let mut x = 53u64;
+    let mut uniform = || {
+        x = x
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (x >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let (mut grads, mut updates, mut sum) = (Vec::new(), Vec::new(), [0.0f64; 2]);
+    for _ in 0..8 {
+        let g = [uniform() * 0.5, uniform() * 2.0];
+        sum = [sum[0] + g[0] * g[0], sum[1] + g[1] * g[1]];
+        updates.push([g[0] / (sum[0].sqrt() + 1e-5), g[1] / (sum[1].sqrt() + 1e-5)]);
+        grads.push(g);
+    }
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("arrows.png");
-    plot::draw_vectors(&grads, &updates, [-1.0, 1.0], [0.0, 2.0], &path).unwrap();
-    let img = decode_png(&std::fs::read(&path).unwrap());
+    plot::draw_vectors(&grads, &updates, [0.0, 1.2], [0.0, 1.2], &path).unwrap();
+    let bytes = std::fs::read(&path).unwrap();
+    keep("arrows.png", &bytes);
+    let img = decode_png(&bytes);
     assert_eq!((img.w, img.h), (900, 900));
     let grey = img
         .pixels()
-        .filter(|p| p[0] == p[1] && p[1] == p[2] && p[0] < 140)
+        .filter(|p| p[0] == p[1] && p[1] == p[2] && p[0] < 150)
         .count();
     let teal = img
         .pixels()
-        .filter(|p| p[0] < 60 && p[1] > 100 && (p[1] as i32 - p[2] as i32).abs() < 4)
+        .filter(|p| p[0] < 90 && p[1] > 100 && (p[1] as i32 - p[2] as i32).abs() < 4)
         .count();
     assert!(grey > 200, "grey gradient arrows ({grey} pixels)");
     assert!(teal > 200, "teal update arrows ({teal} pixels)");
+}
+
+#[test]
+fn stills_only_when_not_animated_and_no_loss_chart_when_off() {
+    let mut traj = run(THREE);
+    traj.plot.animate = false;
+    traj.plot.loss = false;
+    let dir = tempfile::tempdir().unwrap();
+    let bar = indicatif::ProgressBar::hidden();
+    let written = plot::draw_all(&traj, &mesh(&traj), dir.path(), Some(&bar)).unwrap();
+    let names: Vec<String> = written
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names, ["surface.png"]);
+    assert_eq!(bar.length(), Some(0));
+}
+
+#[test]
+fn any_view_and_odd_meshes_draw() {
+    let mut traj = run(THREE);
+    traj.plot.size = [360, 300];
+    let good = mesh(&traj);
+    for view in [
+        [90.0, 0.0],
+        [0.0, 0.0],
+        [-30.0, 45.0],
+        [30.0, 180.0],
+        [60.0, 270.0],
+        [10.0, -135.0],
+    ] {
+        traj.plot.view = view;
+        let fig = plot::surface_figure(&traj, &good, false, None).unwrap();
+        keep(&format!("view-{}-{}.png", view[0], view[1]), &fig.png);
+        let img = decode_png(&fig.png);
+        let colourful = img
+            .pixels()
+            .filter(|p| p.iter().max().unwrap() - p.iter().min().unwrap() > 40)
+            .count();
+        assert!(
+            colourful > img.w * img.h / 20,
+            "view {view:?}: the surface is visible ({colourful} pixels)"
+        );
+    }
+    // A mesh with holes and one with nothing finite: drawn without the missing quads.
+    let mut holes = good.clone();
+    for z in holes.iter_mut().step_by(7) {
+        *z = f32::NAN;
+    }
+    plot::surface_figure(&traj, &holes, false, None).unwrap();
+    plot::surface_figure(&traj, &vec![f32::NAN; good.len()], false, None).unwrap();
+    // A surface far outside given z limits is drawn where it falls, as matplotlib does.
+    traj.plot.zlim = YLim::Range([100.0, 101.0]);
+    plot::surface_figure(&traj, &good, false, None).unwrap();
 }

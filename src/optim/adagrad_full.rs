@@ -30,12 +30,15 @@ pub use numpy_random::RandomState as MersenneTwister;
 /// G <- G + g g^T
 /// w <- w - eta (G^{1/2} + delta I)^{-1} g
 /// ```
+/// With `weight_decay = lambda`, `w <- w - (w lambda) eta` comes first, as for every rule.
 /// `delta` is `epsilon`, added to the square roots of `G`'s eigenvalues. With `delta = 0` the
 /// inverse is the pseudo-inverse (`1/sqrt(lambda)` on the range of `G`, 0 on its null space),
 /// which is exact because `g` lies in that range. The first step is `w - eta g/(|g| + delta)`
 /// (with `initial_accumulator_value = 0`), so every first step has length about `eta`: on the
-/// post's surfaces (scale 10) useful learning rates are 0.1 to 1. The default 0.001 is Keras
-/// Adagrad's; the post's arrow figure uses `delta = 1e-5`.
+/// post's surfaces (scale 10) useful learning rates are 0.1 to 1. The defaults 0.001 and
+/// `epsilon = 1e-7` are Keras Adagrad's; the post's arrow figure uses `delta = 1e-5`, and the
+/// paper `G_0 = 0`. Hyperparameters are used in `f64` and each new parameter is rounded to
+/// `f32` once.
 ///
 /// Computed exactly, without forming `G` while there are fewer gradients than dimensions: with
 /// `U = [g_1 .. g_t]` and `K = U^T U` (t x t), `f(cI + U U^T) U = U f(cI + K)` for
@@ -156,19 +159,41 @@ impl Rule for AdagradFull {
                 .rows
                 .push(Accumulator::new(d, c.initial_accumulator_value, c.epsilon));
         }
-        let mut out = Vec::with_capacity(n * d);
-        for (i, accumulator) in state.rows.iter_mut().take(n).enumerate() {
-            let eta = self.row(i).learning_rate;
-            // A gradient of the wrong shape makes the row diverge (NaN) rather than panic.
-            let v = accumulator.update(g_host.get(i * d..(i + 1) * d).unwrap_or(&[]));
-            out.extend(
-                w_host[i * d..(i + 1) * d]
-                    .iter()
-                    .zip(v)
-                    .map(|(w, v)| (w - eta * v) as f32),
-            );
+        let rows = &mut state.rows[..n];
+        let mut out = vec![0.0f32; n * d];
+        // Rows are independent: split big batches over the cores (results do not change).
+        let cost: f64 = rows.iter().map(Accumulator::cost).sum();
+        let threads = std::thread::available_parallelism().map_or(1, |t| t.get()).min(n);
+        if threads > 1 && cost > 2e5 && d > 0 {
+            let chunk = n.div_ceil(threads);
+            std::thread::scope(|scope| {
+                for (k, (rows, out)) in rows.chunks_mut(chunk).zip(out.chunks_mut(chunk * d)).enumerate() {
+                    let (w, g) = (&w_host, &g_host);
+                    scope.spawn(move || self.step_rows(k * chunk, rows, w, g, out));
+                }
+            });
+        } else {
+            self.step_rows(0, rows, &w_host, &g_host, &mut out);
         }
         (Tensor::from_data(TensorData::new(out, [n, d]), &device), state)
+    }
+}
+
+impl AdagradFull {
+    /// Steps rows `first..first + rows.len()`: `out` receives their new parameters, `w` and `g`
+    /// are the whole batch's.
+    fn step_rows(&self, first: usize, rows: &mut [Accumulator], w: &[f64], g: &[f64], out: &mut [f32]) {
+        let d = out.len() / rows.len().max(1);
+        for (k, (accumulator, out)) in rows.iter_mut().zip(out.chunks_mut(d.max(1))).enumerate() {
+            let i = first + k;
+            let eta = self.row(i).learning_rate;
+            // A gradient of the wrong shape makes the row diverge (NaN) rather than panic.
+            let v = accumulator.update(g.get(i * d..(i + 1) * d).unwrap_or(&[]));
+            let w = w.get(i * d..(i + 1) * d).unwrap_or(&[]);
+            for ((o, w), v) in out.iter_mut().zip(w).zip(v) {
+                *o = (w - eta * v) as f32;
+            }
+        }
     }
 }
 
@@ -187,8 +212,8 @@ pub struct Accumulator {
 
 #[derive(Clone, Debug)]
 enum Form {
-    /// `t < d` gradients as rows (`t x d`) and their Gram matrix `K = U^T U`, packed lower
-    /// triangle (row `i` holds `K[i][0..=i]`).
+    /// The `t < d` gradients one after another (`U^T`, `t x d` row-major) and their Gram
+    /// matrix `K = U^T U` as a packed lower triangle (row `i` holds `K[i][0..=i]`).
     Span {
         grads: Vec<f64>,
         gram: Vec<f64>,
@@ -238,6 +263,20 @@ impl Accumulator {
     /// Whether `G` is held as a `d x d` matrix (after `d` non-zero gradients, or [`Self::direct`]).
     pub fn is_dense(&self) -> bool {
         matches!(self.form, Form::Dense { .. })
+    }
+
+    /// A rough cost of the next update in nanoseconds, to decide whether a batch is worth
+    /// splitting over threads.
+    pub fn cost(&self) -> f64 {
+        let d = self.dim as f64;
+        match &self.form {
+            Form::Span { count, .. } => {
+                let t = *count as f64 + 1.0;
+                300.0 + 2.0 * d * t + 10.0 * t * t * t
+            }
+            Form::Dense { .. } => 300.0 + 10.0 * d * d * d,
+            Form::Diverged => 10.0,
+        }
     }
 
     /// Whether a non-finite gradient was seen (every direction is NaN from then on).
@@ -542,7 +581,7 @@ mod tests {
         let g = Tensor::<2>::from_data(TensorData::new(vec![3.0f32, 4.0], [1, 2]), &device);
         let got: Vec<f32> = optimizer.step(w, g).into_data().iter::<f32>().collect();
         // w <- w - w * 0.1 * 0.5 (in f32, as WeightDecay does), then w - 0.5 g / (5 + 1e-7).
-        let decayed = [2.0f32 - 2.0 * 0.1f32 * 0.5f32, -1.0f32 - (-1.0f32 * 0.1f32) * 0.5f32];
+        let decayed = [2.0f32, -1.0f32].map(|w| w - w * 0.1f32 * 0.5f32);
         for (k, gk) in [3.0, 4.0].iter().enumerate() {
             let expected = (decayed[k] as f64 - 0.5 * gk / (5.0 + 1e-7)) as f32;
             assert_eq!(got[k], expected);

@@ -93,6 +93,9 @@ pub fn stateful<C: Config>(rows: &[C], device: &Device) -> Stateful<C::Rule> {
     }
 }
 
+/// A run's hyperparameters as JSON, by Keras name.
+pub type Hyperparameters = Map<String, Value>;
+
 /// A registry entry: an optimizer by name, with type-erased parsing and building.
 pub struct Entry {
     /// Name in experiment files.
@@ -100,8 +103,8 @@ pub struct Entry {
     /// One line for `optsurf list`.
     pub description: &'static str,
     defaults: fn() -> Map<String, Value>,
-    parse: fn(Map<String, Value>) -> Result<Map<String, Value>, (String, String)>,
-    build: fn(&[Map<String, Value>], &Device) -> Box<dyn Optimizer>,
+    parse: fn(Hyperparameters) -> Result<Hyperparameters, (String, String)>,
+    build: fn(&[Hyperparameters], &Device) -> Box<dyn Optimizer>,
 }
 
 impl std::fmt::Debug for Entry {

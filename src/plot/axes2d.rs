@@ -91,7 +91,7 @@ impl Axes2d {
             color: GRID,
             alpha: 1.0,
             width: lw,
-            dash: dashed.then(|| [3.7 * lw, 1.6 * lw]),
+            dash: dashed.then_some([3.7 * lw, 1.6 * lw]),
             cap: Cap::Butt,
         };
         for &t in &self.xticks {

@@ -95,7 +95,8 @@ pub struct Canvas {
     /// Row-major RGB bytes.
     pub px: Vec<u8>,
     clip: Rect,
-    dirty: Rect,
+    dirty: Vec<Rect>,
+    pending: Rect,
     mask: Vec<f32>,
     touched: Vec<u32>,
 }
@@ -113,7 +114,8 @@ impl Canvas {
                 x1: w,
                 y1: h,
             },
-            dirty: Rect::EMPTY,
+            dirty: Vec::new(),
+            pending: Rect::EMPTY,
             mask: Vec::new(),
             touched: Vec::new(),
         }
@@ -138,26 +140,24 @@ impl Canvas {
         };
     }
 
-    /// The rectangle drawn into since the last call (and resets it).
-    pub fn take_dirty(&mut self) -> Rect {
-        std::mem::replace(&mut self.dirty, Rect::EMPTY)
+    /// The rectangles drawn into since the last call (and resets them).
+    pub fn take_dirty(&mut self) -> Vec<Rect> {
+        self.flush_marks();
+        std::mem::take(&mut self.dirty)
     }
 
-    /// Copies the pixels of `r` from `src` (a canvas of the same size).
-    pub fn restore(&mut self, src: &Canvas, r: Rect) {
-        let r = Rect {
-            x0: r.x0,
-            y0: r.y0,
-            x1: r.x1.min(self.w),
-            y1: r.y1.min(self.h),
-        };
-        if r.is_empty() {
-            return;
-        }
-        for y in r.y0..r.y1 {
-            let a = (y * self.w + r.x0) * 3;
-            let b = (y * self.w + r.x1) * 3;
-            self.px[a..b].copy_from_slice(&src.px[a..b]);
+    /// Copies the pixels of the rectangles `rs` from `src` (a canvas of the same size).
+    pub fn restore(&mut self, src: &Canvas, rs: &[Rect]) {
+        for r in rs {
+            let (x1, y1) = (r.x1.min(self.w), r.y1.min(self.h));
+            if x1 <= r.x0 || y1 <= r.y0 {
+                continue;
+            }
+            for y in r.y0..y1 {
+                let a = (y * self.w + r.x0) * 3;
+                let b = (y * self.w + x1) * 3;
+                self.px[a..b].copy_from_slice(&src.px[a..b]);
+            }
         }
     }
 
@@ -177,19 +177,25 @@ impl Canvas {
         self.mark(x, y);
     }
 
+    /// Records the pixels [`blend`](Self::blend) touched as one changed rectangle.
+    pub fn flush_marks(&mut self) {
+        let p = std::mem::replace(&mut self.pending, Rect::EMPTY);
+        self.mark_rect(p);
+    }
+
     #[inline]
     fn blend_index(&mut self, i: usize, color: Rgb, a: f32) {
         let o = i * 3;
         let a = (a.min(1.0) * 255.0 + 0.5) as u32;
-        for k in 0..3 {
-            let v = self.px[o + k] as u32 * (255 - a) + color[k] as u32 * a + 128;
-            self.px[o + k] = ((v + (v >> 8)) >> 8) as u8;
+        for (p, &c) in self.px[o..o + 3].iter_mut().zip(&color) {
+            let v = *p as u32 * (255 - a) + c as u32 * a + 128;
+            *p = ((v + (v >> 8)) >> 8) as u8;
         }
     }
 
     #[inline]
     fn mark(&mut self, x: usize, y: usize) {
-        let d = &mut self.dirty;
+        let d = &mut self.pending;
         if d.is_empty() {
             *d = Rect {
                 x0: x,
@@ -205,9 +211,22 @@ impl Canvas {
         }
     }
 
-    /// Marks a whole rectangle as changed.
+    /// Records a changed rectangle, merged with those it touches (a few separate rectangles
+    /// are cheaper to copy and compare than their common bounding box).
     fn mark_rect(&mut self, r: Rect) {
-        self.dirty = self.dirty.union(r);
+        if r.is_empty() {
+            return;
+        }
+        let near = |a: &Rect, b: &Rect| a.x0 <= b.x1 + 4 && b.x0 <= a.x1 + 4 && a.y0 <= b.y1 + 4 && b.y0 <= a.y1 + 4;
+        let mut r = r;
+        while let Some(i) = self.dirty.iter().position(|d| near(d, &r)) {
+            r = r.union(self.dirty.swap_remove(i));
+        }
+        self.dirty.push(r);
+        if self.dirty.len() > 32 {
+            let all = self.dirty.drain(..).fold(Rect::EMPTY, Rect::union);
+            self.dirty.push(all);
+        }
     }
 
     /// The clip rectangle intersected with a float box grown by `pad` pixels.
@@ -379,6 +398,7 @@ impl Canvas {
                 canvas.mark(x, y);
             }
         });
+        self.flush_marks();
     }
 
     /// Blends the mask's coverage in `color` and clears it.
@@ -393,6 +413,7 @@ impl Canvas {
         }
         self.touched = touched;
         self.touched.clear();
+        self.flush_marks();
     }
 
     /// A filled anti-aliased disc.
@@ -480,15 +501,45 @@ impl Canvas {
             return;
         };
         let margin = ew + 1.5;
-        for y in bb.y0..bb.y1 {
-            for x in bb.x0..bb.x1 {
-                let (ix, iy) = (hx - (x as f64 + 0.5 - cx).abs(), hy - (y as f64 + 0.5 - cy).abs());
-                if ix > margin && iy > margin && (ix > r + margin || iy > r + margin) {
-                    if let Some((c, a)) = fill {
-                        self.blend_index(y * self.w + x, c, a);
-                    }
-                    continue;
+        // Interior pixels all get the same blend: a lookup table per channel.
+        let lut: Option<[[u8; 256]; 3]> = fill.map(|(c, a)| {
+            let a = (a.min(1.0) * 255.0 + 0.5) as u32;
+            let mut t = [[0u8; 256]; 3];
+            for (k, row) in t.iter_mut().enumerate() {
+                for (p, v) in row.iter_mut().enumerate() {
+                    let x = p as u32 * (255 - a) + c[k] as u32 * a + 128;
+                    *v = ((x + (x >> 8)) >> 8) as u8;
                 }
+            }
+            t
+        });
+        for y in bb.y0..bb.y1 {
+            let iy = hy - (y as f64 + 0.5 - cy).abs();
+            // The columns of this row that are well inside the shape (no edge, no corner).
+            let inner = if iy > r + margin {
+                hx - margin
+            } else if iy > margin {
+                hx - r - margin
+            } else {
+                -1.0
+            };
+            let (ix0, ix1) = if inner > 0.0 {
+                (
+                    ((cx - inner).ceil().max(bb.x0 as f64)) as usize,
+                    ((cx + inner - 1.0).floor().max(0.0) as usize + 1).min(bb.x1),
+                )
+            } else {
+                (bb.x0, bb.x0)
+            };
+            if let Some(t) = &lut {
+                for x in ix0..ix1.max(ix0) {
+                    let o = (y * self.w + x) * 3;
+                    for k in 0..3 {
+                        self.px[o + k] = t[k][self.px[o + k] as usize];
+                    }
+                }
+            }
+            for x in (bb.x0..bb.x1).filter(|x| !(ix0..ix1).contains(x)) {
                 let qx = (x as f64 + 0.5 - cx).abs() - (hx - r);
                 let qy = (y as f64 + 0.5 - cy).abs() - (hy - r);
                 let sd = (qx.max(0.0).powi(2) + qy.max(0.0).powi(2)).sqrt() + qx.max(qy).min(0.0) - r;

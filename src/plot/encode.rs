@@ -123,8 +123,9 @@ impl Palette {
 /// `prefix x symbol` table instead of a tree, and runs of one index (the transparent area around
 /// a frame's changes, the white background) taken a whole dictionary string at a time.
 struct Lzw {
-    /// `(generation << 12) | code` of the string `prefix + symbol`, at `prefix << 8 | symbol`.
-    table: Vec<u32>,
+    /// Open-addressed dictionary: `generation << 32 | (prefix << 8 | symbol) << 12 | code`, small
+    /// enough to stay in cache.
+    table: Vec<u64>,
     /// Per symbol `s`: the code of `s` repeated `len` times, at `s * RUN + len`.
     run_codes: Vec<u16>,
     /// Per symbol: the generation its run codes belong to, and the longest run with a code.
@@ -134,6 +135,8 @@ struct Lzw {
 }
 
 const RUN: usize = 4097;
+/// Slots of the dictionary (at most 3838 strings live at once).
+const TABLE: usize = 1 << 14;
 
 impl Lzw {
     const CLEAR: u32 = 256;
@@ -209,20 +212,33 @@ impl Lzw {
                 }
                 new_entry = None;
             } else {
-                let slot = (w as usize) << 8 | c as usize;
-                let e = self.table[slot];
-                if e >> 12 == self.generation {
-                    w = e & 0xfff;
+                let key = (w as u64) << 8 | c as u64;
+                let mut slot = (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 50) as usize;
+                let tag = (self.generation as u64) << 32 | key << 12;
+                let mut found = None;
+                loop {
+                    let e = self.table[slot];
+                    if e >> 32 != self.generation as u64 {
+                        break;
+                    }
+                    if e & !0xfff == tag {
+                        found = Some((e & 0xfff) as u32);
+                        break;
+                    }
+                    slot = (slot + 1) & (TABLE - 1);
+                }
+                if let Some(code) = found {
+                    w = code;
                     pure = false;
                     i += 1;
                     continue;
                 }
-                new_entry = Some(slot);
+                new_entry = Some((slot, tag));
             }
             bits.put(w, width);
             if next < 4096 {
                 match new_entry {
-                    Some(slot) => self.table[slot] = self.generation << 12 | next,
+                    Some((slot, tag)) => self.table[slot] = tag | next as u64,
                     None => {
                         let s = rs as usize;
                         if self.run_gen[s] != self.generation {
@@ -265,21 +281,6 @@ fn first_diff(a: &[u8], b: &[u8]) -> Option<usize> {
         i += 8;
     }
     (i..n).find(|&k| a[k] != b[k])
-}
-
-/// The index of the last byte where `a` and `b` differ.
-fn last_diff(a: &[u8], b: &[u8]) -> Option<usize> {
-    let n = a.len().min(b.len());
-    let mut end = n;
-    while end >= 8 {
-        let x = u64::from_le_bytes(a[end - 8..end].try_into().unwrap_or([0; 8]));
-        let y = u64::from_le_bytes(b[end - 8..end].try_into().unwrap_or([0; 8]));
-        if x != y {
-            return Some(end - 1 - ((x ^ y).leading_zeros() / 8) as usize);
-        }
-        end -= 8;
-    }
-    (0..end).rev().find(|&k| a[k] != b[k])
 }
 
 /// Least-significant-bit-first code packing.
@@ -356,8 +357,9 @@ impl GifWriter {
         })
     }
 
-    /// Appends `frame`; only pixels inside `region` may differ from the previous frame.
-    pub fn push(&mut self, frame: &Canvas, region: Rect) -> Result<()> {
+    /// Appends `frame`; only pixels inside the rectangles `regions` may differ from the previous
+    /// frame.
+    pub fn push(&mut self, frame: &Canvas, regions: &[Rect]) -> Result<()> {
         if frame.w != self.w || frame.h != self.h {
             return Err(Error::Plot("GIF frames must all have the same size".into()));
         }
@@ -379,12 +381,6 @@ impl GifWriter {
             self.frames = 1;
             return Ok(());
         }
-        let r = Rect {
-            x0: region.x0,
-            y0: region.y0,
-            x1: region.x1.min(w),
-            y1: region.y1.min(self.h),
-        };
         // Pass 1: which pixels change their palette index, and where.
         let mut changed = Rect {
             x0: usize::MAX,
@@ -393,21 +389,27 @@ impl GifWriter {
             y1: 0,
         };
         let mut new_idx: Vec<(usize, u8)> = Vec::new();
-        if !r.is_empty() {
+        for region in regions {
+            let r = Rect {
+                x0: region.x0,
+                y0: region.y0,
+                x1: region.x1.min(w),
+                y1: region.y1.min(self.h),
+            };
+            if r.is_empty() {
+                continue;
+            }
             for y in r.y0..r.y1 {
                 let row = y * w;
                 let (a, b) = ((row + r.x0) * 3, (row + r.x1) * 3);
-                let (cur, old) = (&frame.px[a..b], &self.prev[a..b]);
-                // The span of this row that differs at all.
-                let Some(first) = first_diff(cur, old) else { continue };
-                let last = last_diff(cur, old).unwrap_or(first);
-                for x in r.x0 + first / 3..=r.x0 + last / 3 {
+                // Jump from difference to difference, eight bytes at a time in between.
+                let mut from = 0;
+                while let Some(d) = first_diff(&frame.px[a + from..b], &self.prev[a + from..b]) {
+                    let x = r.x0 + (from + d) / 3;
+                    from = (x + 1 - r.x0) * 3;
                     let i = row + x;
                     let o = i * 3;
                     let c = [frame.px[o], frame.px[o + 1], frame.px[o + 2]];
-                    if c[..] == self.prev[o..o + 3] {
-                        continue;
-                    }
                     self.prev[o..o + 3].copy_from_slice(&c);
                     let idx = self.palette.index(&c);
                     if idx != self.shown[i] {
@@ -438,16 +440,6 @@ impl GifWriter {
             self.shown[i] = idx;
         }
         self.lzw.encode(&self.buf, &mut self.coded);
-        if std::env::var_os("OPTSURF_PLOT_DEBUG").is_some() {
-            let n = self.buf.iter().filter(|&&b| b != CLEAR).count();
-            eprintln!(
-                "frame {} rect {cw}x{ch}+{}+{} changed {n} bytes {}",
-                self.frames,
-                changed.x0,
-                changed.y0,
-                self.coded.len()
-            );
-        }
         let f = gif::Frame {
             left: changed.x0 as u16,
             top: changed.y0 as u16,
@@ -532,9 +524,7 @@ mod tests {
             let mut b = a;
             b[k] = 0;
             assert_eq!(first_diff(&a, &b), Some(k));
-            assert_eq!(last_diff(&a, &b), Some(k));
         }
         assert_eq!(first_diff(&a, &a), None);
-        assert_eq!(last_diff(&a, &a), None);
     }
 }

@@ -33,7 +33,7 @@ pub(crate) fn auto_ylim(series: &[Series]) -> [f64; 2] {
         .iter()
         .flat_map(|s| s.loss.iter())
         .filter(|v| v.is_finite())
-        .map(|&v| clip_loss(v) as f64)
+        .map(|&v| clip_loss(v))
         .collect();
     if all.is_empty() {
         return [-MARGIN, MARGIN];
@@ -97,7 +97,7 @@ impl<'a> LossChart<'a> {
     fn point(&self, s: &Series, i: usize) -> [f64; 2] {
         let v = s.loss[i];
         if v.is_finite() {
-            [self.axes.x(i as f64), self.axes.y(clip_loss(v) as f64)]
+            [self.axes.x(i as f64), self.axes.y(clip_loss(v))]
         } else {
             [f64::NAN, f64::NAN]
         }
@@ -137,7 +137,7 @@ impl<'a> LossChart<'a> {
             let last = k.min(s.loss.len() - 1);
             let v = s.loss[last];
             if v.is_finite() {
-                ends.push((a.y(clip_loss(v) as f64).clamp(a.area[1], a.area[3]), s, v));
+                ends.push((a.y(clip_loss(v)).clamp(a.area[1], a.area[3]), s, v));
             }
         }
         // Spread the end labels vertically: at least a line apart, inside the plot area.
@@ -153,7 +153,7 @@ impl<'a> LossChart<'a> {
         for i in (0..ys.len().saturating_sub(1)).rev() {
             ys[i] = ys[i].min(ys[i + 1] - gap);
         }
-        let x = a.x(self.frames.saturating_sub(1) as f64);
+        let x = a.x(self.frames.saturating_sub(1) as f64).max(a.area[2]);
         for ((_, s, v), y) in ends.iter().zip(ys) {
             let at = Place {
                 x: x + self.m.pt(3.0),

@@ -41,7 +41,7 @@ use indicatif::ProgressBar;
 use std::path::{Path, PathBuf};
 
 /// Losses are printed clipped to `±MAX_LOSS_VALUE`, as the post does.
-pub const MAX_LOSS_VALUE: f32 = 999.99999;
+pub const MAX_LOSS_VALUE: f64 = 999.99999;
 /// The post's margin around automatic limits.
 pub(crate) const MARGIN: f64 = 0.05;
 
@@ -71,12 +71,8 @@ impl Metrics {
 }
 
 /// A loss as the post prints it: clipped to `±MAX_LOSS_VALUE` (NaN stays NaN).
-pub(crate) fn clip_loss(v: f32) -> f32 {
-    if v.is_nan() {
-        v
-    } else {
-        v.clamp(-MAX_LOSS_VALUE, MAX_LOSS_VALUE)
-    }
+pub(crate) fn clip_loss(v: f32) -> f64 {
+    (v as f64).clamp(-MAX_LOSS_VALUE, MAX_LOSS_VALUE)
 }
 
 /// An encoded figure: the still (last frame) and, when animated, the GIF.
@@ -161,16 +157,18 @@ impl Animation<'_> {
         )?;
         let mut trail = self.base.clone();
         let mut cur = self.base.clone();
-        let mut prev = canvas::Rect::EMPTY;
+        let mut prev: Vec<canvas::Rect> = Vec::new();
         for k in 0..self.n {
             trail.take_dirty();
             (self.grow)(&mut trail, k);
-            let region = prev.union(trail.take_dirty());
-            cur.restore(&trail, region);
+            let mut region = prev;
+            region.extend(trail.take_dirty());
+            cur.restore(&trail, &region);
             cur.take_dirty();
             (self.marks)(&mut cur, k)?;
             let drawn = cur.take_dirty();
-            gif.push(&cur, region.union(drawn))?;
+            region.extend(drawn.iter().copied());
+            gif.push(&cur, &region)?;
             prev = drawn;
             if let Some(bar) = frames {
                 bar.inc(1);
@@ -347,4 +345,21 @@ pub fn draw_all(traj: &Trajectories, mesh: &[f32], dir: &Path, frames: Option<&P
         }
     }
     Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn losses_print_like_the_post() {
+        assert_eq!(format!("{:10.5}", clip_loss(5e8)), " 999.99999");
+        // As Python's `f"{-999.99999:.2f}"`.
+        assert_eq!(format!("{:.2}", clip_loss(-f32::INFINITY)), "-1000.00");
+        assert_eq!(
+            format!("{:<7} {:10.5}", "SGD", clip_loss(0.034_25)),
+            "SGD        0.03425"
+        );
+        assert!(clip_loss(f32::NAN).is_nan());
+    }
 }

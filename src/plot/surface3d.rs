@@ -15,8 +15,9 @@ use crate::surface::noise::{GRID, XY_RANGE, mesh_coord};
 
 /// Half extents of matplotlib's 4:4:3 box.
 const HALF: [f64; 3] = [2.0, 2.0, 1.5];
-/// Supersampling factor of the surface raster (per axis).
-const SS: usize = 3;
+/// Samples of the supersampled surface raster (about 3x3 per pixel at 900x900, fewer for very
+/// large figures so that the raster stays under ~10 million samples).
+const SAMPLES: f64 = 9.0e6;
 /// Every how many mesh rows the post's (matplotlib's default 50x50 stride) mesh lines fall.
 const STRIDE: usize = 4;
 
@@ -305,6 +306,10 @@ impl SurfaceLayout {
             let [lo, hi] = self.lim[k];
             let (a, b) = (self.px(at(lo)), self.px(at(hi)));
             lines.push((vec![a, b], axis_line));
+            // Seen end-on (a top or side view), an axis has no room for ticks or labels.
+            if (b[0] - a[0]).hypot(b[1] - a[1]) < 0.6 * HALF[k] * self.s {
+                continue;
+            }
             let mid = self.px(at((lo + hi) / 2.0));
             // Ticks point along the outward direction of the axis's tick axis.
             let away_from_centre = [mid[0] - self.cx, mid[1] - self.cy];
@@ -398,7 +403,8 @@ impl SurfaceLayout {
     /// Paints the mesh quads far to near into a supersampled raster and blends it over `c`.
     fn render_mesh(&self, c: &mut Canvas, mesh: &[f32]) {
         let g = GRID;
-        let ssf = SS as f64;
+        let ss = ((SAMPLES / (self.w * self.h) as f64).sqrt().floor() as usize).clamp(1, 3);
+        let ssf = ss as f64;
         let mut verts = Vec::with_capacity(g * g);
         let mut depth = Vec::with_capacity(g * g);
         for i in 0..g {
@@ -434,7 +440,7 @@ impl SurfaceLayout {
         }
         quads.sort_by(|a, b| a.0.total_cmp(&b.0));
         let span = (zmax - zmin).max(1e-30) as f64;
-        let mut r = Raster::new(self.w * SS, self.h * SS);
+        let mut r = Raster::new(self.w * ss, self.h * ss, ss);
         let seam_w = 0.33 * self.m.sc * ssf;
         for &(_, z, id) in &quads {
             let id = id as usize;
@@ -442,7 +448,7 @@ impl SurfaceLayout {
             let ids = [i * g + j, (i + 1) * g + j, (i + 1) * g + j + 1, i * g + j + 1];
             let color = colormap::cool((z - zmin) as f64 / span);
             r.fill_quad(&ids.map(|k| verts[k]), color);
-            let line_at = |k: usize| k % STRIDE == 0 || k == g - 1;
+            let line_at = |k: usize| k.is_multiple_of(STRIDE) || k == g - 1;
             if line_at(i) {
                 r.seam(verts[ids[0]], verts[ids[3]], seam_w);
             }
@@ -482,15 +488,18 @@ fn minmax(it: impl Iterator<Item = f64>) -> (f64, f64) {
 struct Raster {
     w: usize,
     h: usize,
+    ss: usize,
     rgb: Vec<u8>,
     covered: Vec<bool>,
 }
 
 impl Raster {
-    fn new(w: usize, h: usize) -> Self {
+    /// A `w` x `h` raster of samples for an image `ss` times smaller on each axis.
+    fn new(w: usize, h: usize, ss: usize) -> Self {
         Raster {
             w,
             h,
+            ss,
             rgb: vec![0; w * h * 3],
             covered: vec![false; w * h],
         }
@@ -562,20 +571,21 @@ impl Raster {
         }
     }
 
-    /// Averages each `SS` x `SS` block and blends it over the canvas by its coverage.
+    /// Averages each `ss` x `ss` block and blends it over the canvas by its coverage.
     fn resolve_onto(&self, c: &mut Canvas) {
-        let n = (SS * SS) as u32;
+        let ss = self.ss;
+        let n = (ss * ss) as u32;
         for y in 0..c.h {
             for x in 0..c.w {
                 let (mut cnt, mut sum) = (0u32, [0u32; 3]);
-                for sy in 0..SS {
-                    let row = (y * SS + sy) * self.w + x * SS;
-                    for sx in 0..SS {
+                for sy in 0..ss {
+                    let row = (y * ss + sy) * self.w + x * ss;
+                    for sx in 0..ss {
                         let i = row + sx;
                         if self.covered[i] {
                             cnt += 1;
-                            for k in 0..3 {
-                                sum[k] += self.rgb[i * 3 + k] as u32;
+                            for (acc, &v) in sum.iter_mut().zip(&self.rgb[i * 3..i * 3 + 3]) {
+                                *acc += v as u32;
                             }
                         }
                     }
@@ -584,9 +594,8 @@ impl Raster {
                     continue;
                 }
                 let o = (y * c.w + x) * 3;
-                for k in 0..3 {
-                    let bg = c.px[o + k] as u32 * (n - cnt);
-                    c.px[o + k] = ((sum[k] + bg + n / 2) / n) as u8;
+                for (p, &acc) in c.px[o..o + 3].iter_mut().zip(&sum) {
+                    *p = ((acc + *p as u32 * (n - cnt) + n / 2) / n) as u8;
                 }
             }
         }

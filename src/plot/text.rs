@@ -205,6 +205,7 @@ pub fn draw(canvas: &mut Canvas, spans: &[Span], em: f32, at: Place, color: Rgb,
             }
         }
     }
+    canvas.flush_marks();
     Ok([x0, base - cap, x0 + w, base + 0.25 * em as f64])
 }
 

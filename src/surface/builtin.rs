@@ -51,7 +51,10 @@ pub fn f3(x: Tensor<1>, y: Tensor<1>, r: Tensor<1>, c: Tensor<1>) -> Tensor<1> {
 /// f4, ramp: `((-sin(x/5) - cos(y/10)) + 2) / 2 + 0.05 r + 0.01 c`. Minimum 0 at
 /// `(5 pi / 2, 0)`.
 pub fn f4(x: Tensor<1>, y: Tensor<1>, r: Tensor<1>, c: Tensor<1>) -> Tensor<1> {
-    ((x.div_scalar(5.0).sin().neg() - y.div_scalar(10.0).cos()).add_scalar(2.0)).div_scalar(2.0)
+    // TensorFlow's graph optimizer computes the post's `x/5.`, `y/10.` and `/2` as products with
+    // the reciprocals; near the minimum cos(x/5) ~ 1e-8, so that last bit decides the gradient's
+    // sign, and we round as TensorFlow does.
+    ((x.mul_scalar(0.2).sin().neg() - y.mul_scalar(0.1).cos()).add_scalar(2.0)).mul_scalar(0.5)
         + r.mul_scalar(0.05)
         + c.mul_scalar(0.01)
 }

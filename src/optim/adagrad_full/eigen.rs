@@ -35,12 +35,14 @@ pub fn symmetric_eigen(mut a: Vec<f64>, n: usize) -> Option<SymmetricEigen> {
     if a.len() != n * n || a.iter().any(|v| !v.is_finite()) {
         return None;
     }
-    if n == 0 {
-        return Some(SymmetricEigen {
-            n,
-            values: Vec::new(),
-            vectors: a,
-        });
+    match n {
+        0 | 1 => {
+            let values = a.clone();
+            a.fill(1.0);
+            return Some(SymmetricEigen { n, values, vectors: a });
+        }
+        2 => return Some(two_by_two(a[0], a[1], a[3])),
+        _ => {}
     }
     let mut d = vec![0.0; n];
     let mut e = vec![0.0; n];
@@ -55,6 +57,33 @@ pub fn symmetric_eigen(mut a: Vec<f64>, n: usize) -> Option<SymmetricEigen> {
         values: d,
         vectors: a,
     })
+}
+
+/// `[[p, q], [q, r]]` by one Jacobi rotation (Numerical Recipes' form, accurate to round-off):
+/// the 2D surfaces' case, without the general reduction's overhead.
+fn two_by_two(p: f64, q: f64, r: f64) -> SymmetricEigen {
+    let (values, vectors) = if q == 0.0 {
+        ([p, r], [1.0, 0.0, 0.0, 1.0])
+    } else {
+        let theta = (r - p) / (2.0 * q);
+        let t = theta.signum() / (theta.abs() + theta.hypot(1.0));
+        let c = 1.0 / t.hypot(1.0);
+        let s = t * c;
+        ([p - t * q, r + t * q], [c, -s, s, c])
+    };
+    if values[0] <= values[1] {
+        SymmetricEigen {
+            n: 2,
+            values: values.to_vec(),
+            vectors: vectors.to_vec(),
+        }
+    } else {
+        SymmetricEigen {
+            n: 2,
+            values: vec![values[1], values[0]],
+            vectors: vec![vectors[2], vectors[3], vectors[0], vectors[1]],
+        }
+    }
 }
 
 /// Householder tridiagonalization with accumulated transformations. `z` holds `V^T`:
@@ -291,7 +320,7 @@ mod tests {
 
     #[test]
     fn decomposes_random_symmetric_matrices() {
-        for (n, seed) in [(1, 1), (2, 2), (3, 3), (7, 4), (16, 5), (50, 6)] {
+        for (n, seed) in [(1, 1), (2, 2), (2, 12), (2, 22), (3, 3), (7, 4), (16, 5), (50, 6)] {
             let a = random_symmetric(n, seed);
             let eig = symmetric_eigen(a.clone(), n).unwrap();
             let (reconstruction, orthogonality) = residuals(&a, &eig);
@@ -317,6 +346,20 @@ mod tests {
         let diagonal = vec![2.0, 0.0, 0.0, -1.0];
         let eig = symmetric_eigen(diagonal, 2).unwrap();
         assert_eq!(eig.values, vec![-1.0, 2.0]);
+        assert_eq!(eig.vector(0), &[0.0, 1.0]);
+        // 2 x 2: rank one, equal diagonal, and an off-diagonal tiny against the diagonal.
+        for a in [
+            vec![1.0, 2.0, 2.0, 4.0],
+            vec![3.0, 1.0, 1.0, 3.0],
+            vec![1e10, 1e-20, 1e-20, 1.0],
+        ] {
+            let eig = symmetric_eigen(a.clone(), 2).unwrap();
+            let (reconstruction, orthogonality) = residuals(&a, &eig);
+            assert!(
+                reconstruction <= 1e-14 * a[0].abs().max(4.0) && orthogonality < 1e-15,
+                "{a:?}"
+            );
+        }
     }
 
     #[test]
