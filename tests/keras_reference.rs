@@ -104,7 +104,7 @@ fn check(cases: &BTreeMap<String, Value>) -> Vec<String> {
                     let optimizer = case["optimizer"].as_str().unwrap().to_string();
                     let entry = worst.entry(optimizer).or_insert((0.0, String::new()));
                     let relative = err / (1.0 + k.abs());
-                    if !(relative <= entry.0) {
+                    if relative > entry.0 || relative.is_nan() {
                         *entry = (relative, format!("{name} step {t}"));
                     }
                     if err > TOLERANCE * (1.0 + k.abs()) {
