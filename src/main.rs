@@ -61,7 +61,7 @@ enum Command {
         #[arg(long, default_value_t = Tolerance::default().atol)]
         atol: f64,
     },
-    /// Print benchmark figures: stepping time, large-batch throughput.
+    /// Print benchmark figures: stepping time, large-batch throughput, full-matrix AdaGrad.
     Bench {
         /// Which benchmark.
         #[arg(value_enum, default_value_t = Which::All)]
@@ -83,6 +83,8 @@ enum Which {
     Stepping,
     /// 1,000,000 points through f4 with Adam.
     Throughput,
+    /// Full-matrix AdaGrad, d = 1024 features, 8 steps, against the direct O(d^3) method.
+    AdagradFull,
 }
 
 fn main() -> ExitCode {
@@ -154,6 +156,9 @@ fn execute(cli: Cli) -> Result<ExitCode> {
             }
             if matches!(which, Which::All | Which::Throughput) {
                 bench::throughput(points, 5, cli.backend)?;
+            }
+            if matches!(which, Which::All | Which::AdagradFull) {
+                bench::adagrad_full(1024, 8, cli.backend)?;
             }
             println!("peak memory {:.0} MB", bench::peak_rss_mb());
             Ok(ExitCode::SUCCESS)

@@ -535,11 +535,3 @@ fn runs_from_an_experiment_file() {
         assert!((length - eta).abs() < 1e-5 * (1.0 + eta), "{length} vs {eta}");
     }
 }
-
-/// The benchmark of `optsurf bench` on the post's problem (d = 1024, 8 steps); prints figures.
-/// `cargo test --release --test adagrad_full -- --ignored --nocapture`
-#[test]
-#[ignore = "a benchmark: takes tens of seconds for the direct O(d^3) reference"]
-fn benchmark_d1024_8_steps() {
-    optsurf::bench::adagrad_full(1024, 8, optsurf::backend::Backend::Ndarray).unwrap();
-}
