@@ -1,6 +1,6 @@
 //! Adam (with AMSGrad) and AdamW, as Keras's `Adam` and `AdamW`.
 
-use super::common::{check, check_learning_rate, column, one_minus_power};
+use super::common::{AdamColumns, check, check_learning_rate, ema, one_minus_power};
 use super::{Config, Rule};
 use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Serialize};
@@ -99,12 +99,7 @@ impl From<&AdamWConfig> for AdamConfig {
 
 /// Batched Adam.
 pub struct Adam {
-    lr: Tensor<2>,
-    beta_1: Tensor<2>,
-    beta_2: Tensor<2>,
-    one_minus_beta_1: Tensor<2>,
-    one_minus_beta_2: Tensor<2>,
-    epsilon: Tensor<2>,
+    h: AdamColumns,
     amsgrad: bool,
 }
 
@@ -139,14 +134,11 @@ impl Config for AdamConfig {
         check_betas(self.beta_1, self.beta_2, self.epsilon)
     }
     fn rule(rows: &[Self], device: &Device) -> Adam {
-        let col = |f: fn(&AdamConfig) -> f64| column(rows.iter().map(f), device);
         Adam {
-            lr: col(|c| c.learning_rate),
-            beta_1: col(|c| c.beta_1),
-            beta_2: col(|c| c.beta_2),
-            one_minus_beta_1: col(|c| 1.0 - c.beta_1),
-            one_minus_beta_2: col(|c| 1.0 - c.beta_2),
-            epsilon: col(|c| c.epsilon),
+            h: AdamColumns::new(
+                rows.iter().map(|c| (c.learning_rate, c.beta_1, c.beta_2, c.epsilon)),
+                device,
+            ),
             amsgrad: rows.iter().any(|c| c.amsgrad),
         }
     }
@@ -186,11 +178,12 @@ impl Rule for Adam {
 
     fn step(&self, w: Tensor<2>, g: Tensor<2>, s: AdamState) -> (Tensor<2>, AdamState) {
         let t = s.t + 1;
-        let alpha = self.lr.clone() * one_minus_power(&self.beta_2, t).sqrt() / one_minus_power(&self.beta_1, t);
-        let m = s.m.clone() + (g.clone() - s.m) * self.one_minus_beta_1.clone();
-        let v = s.v.clone() + (g.square() - s.v) * self.one_minus_beta_2.clone();
+        let h = &self.h;
+        let alpha = h.lr.clone() * one_minus_power(&h.beta_2, t).sqrt() / one_minus_power(&h.beta_1, t);
+        let m = ema(s.m, g.clone(), &h.one_minus_beta_1);
+        let v = ema(s.v, g.square(), &h.one_minus_beta_2);
         let v_max = s.v_max.map(|v_max| v_max.max_pair(v.clone()));
-        let denom = v_max.clone().unwrap_or_else(|| v.clone()).sqrt() + self.epsilon.clone();
+        let denom = v_max.clone().unwrap_or_else(|| v.clone()).sqrt() + h.epsilon.clone();
         let w = w - (m.clone() * alpha) / denom;
         (w, AdamState { t, m, v, v_max })
     }

@@ -1,7 +1,7 @@
 //! Adamax, Adam's infinity-norm variant, as Keras's `Adamax`.
 
 use super::adam::check_betas;
-use super::common::{check_learning_rate, column, one_minus_power};
+use super::common::{AdamColumns, check_learning_rate, ema, one_minus_power};
 use super::{Config, Rule};
 use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Serialize};
@@ -45,11 +45,7 @@ impl Default for AdamaxConfig {
 
 /// Batched Adamax.
 pub struct Adamax {
-    lr: Tensor<2>,
-    beta_1: Tensor<2>,
-    one_minus_beta_1: Tensor<2>,
-    beta_2: Tensor<2>,
-    epsilon: Tensor<2>,
+    h: AdamColumns,
 }
 
 /// Adamax's state.
@@ -75,13 +71,11 @@ impl Config for AdamaxConfig {
         check_betas(self.beta_1, self.beta_2, self.epsilon)
     }
     fn rule(rows: &[Self], device: &Device) -> Adamax {
-        let col = |f: fn(&AdamaxConfig) -> f64| column(rows.iter().map(f), device);
         Adamax {
-            lr: col(|c| c.learning_rate),
-            beta_1: col(|c| c.beta_1),
-            one_minus_beta_1: col(|c| 1.0 - c.beta_1),
-            beta_2: col(|c| c.beta_2),
-            epsilon: col(|c| c.epsilon),
+            h: AdamColumns::new(
+                rows.iter().map(|c| (c.learning_rate, c.beta_1, c.beta_2, c.epsilon)),
+                device,
+            ),
         }
     }
 }
@@ -99,10 +93,11 @@ impl Rule for Adamax {
 
     fn step(&self, w: Tensor<2>, g: Tensor<2>, s: AdamaxState) -> (Tensor<2>, AdamaxState) {
         let t = s.t + 1;
-        let m = s.m.clone() + (g.clone() - s.m) * self.one_minus_beta_1.clone();
-        let u = (s.u * self.beta_2.clone()).max_pair(g.abs());
-        let denominator = one_minus_power(&self.beta_1, t) * (u.clone() + self.epsilon.clone());
-        let w = w - (m.clone() * self.lr.clone()) / denominator;
+        let h = &self.h;
+        let m = ema(s.m, g.clone(), &h.one_minus_beta_1);
+        let u = (s.u * h.beta_2.clone()).max_pair(g.abs());
+        let denominator = one_minus_power(&h.beta_1, t) * (u.clone() + h.epsilon.clone());
+        let w = w - (m.clone() * h.lr.clone()) / denominator;
         (w, AdamaxState { t, m, u })
     }
 }

@@ -1,7 +1,7 @@
 //! LAMB (layer-wise adaptive moments), as Keras's `Lamb`.
 
 use super::adam::check_betas;
-use super::common::{check_learning_rate, column, one_minus_power, positive_or_one, row_norm};
+use super::common::{AdamColumns, check_learning_rate, ema, one_minus_power, positive_or_one, row_norm};
 use super::{Config, Rule};
 use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Serialize};
@@ -50,12 +50,7 @@ impl Default for LambConfig {
 
 /// Batched LAMB.
 pub struct Lamb {
-    lr: Tensor<2>,
-    beta_1: Tensor<2>,
-    beta_2: Tensor<2>,
-    one_minus_beta_1: Tensor<2>,
-    one_minus_beta_2: Tensor<2>,
-    epsilon: Tensor<2>,
+    h: AdamColumns,
 }
 
 /// LAMB's state.
@@ -81,14 +76,11 @@ impl Config for LambConfig {
         check_betas(self.beta_1, self.beta_2, self.epsilon)
     }
     fn rule(rows: &[Self], device: &Device) -> Lamb {
-        let col = |f: fn(&LambConfig) -> f64| column(rows.iter().map(f), device);
         Lamb {
-            lr: col(|c| c.learning_rate),
-            beta_1: col(|c| c.beta_1),
-            beta_2: col(|c| c.beta_2),
-            one_minus_beta_1: col(|c| 1.0 - c.beta_1),
-            one_minus_beta_2: col(|c| 1.0 - c.beta_2),
-            epsilon: col(|c| c.epsilon),
+            h: AdamColumns::new(
+                rows.iter().map(|c| (c.learning_rate, c.beta_1, c.beta_2, c.epsilon)),
+                device,
+            ),
         }
     }
 }
@@ -106,14 +98,15 @@ impl Rule for Lamb {
 
     fn step(&self, w: Tensor<2>, g: Tensor<2>, s: LambState) -> (Tensor<2>, LambState) {
         let t = s.t + 1;
-        let m = s.m.clone() + (g.clone() - s.m) * self.one_minus_beta_1.clone();
-        let v = s.v.clone() + (g.square() - s.v) * self.one_minus_beta_2.clone();
-        let m_hat = m.clone() / one_minus_power(&self.beta_1, t);
-        let v_sqrt = (v.clone() / one_minus_power(&self.beta_2, t)).sqrt() + self.epsilon.clone();
+        let h = &self.h;
+        let m = ema(s.m, g.clone(), &h.one_minus_beta_1);
+        let v = ema(s.v, g.square(), &h.one_minus_beta_2);
+        let m_hat = m.clone() / one_minus_power(&h.beta_1, t);
+        let v_sqrt = (v.clone() / one_minus_power(&h.beta_2, t)).sqrt() + h.epsilon.clone();
         let r = m_hat / v_sqrt;
         let (w_norm, r_norm) = (row_norm(w.clone()), row_norm(r.clone()));
         let ratio = positive_or_one(&w_norm, &r_norm, w_norm.clone() / r_norm.clone());
-        let w = w - r * (ratio * self.lr.clone());
+        let w = w - r * (ratio * h.lr.clone());
         (w, LambState { t, m, v })
     }
 }

@@ -1,7 +1,7 @@
 //! Nadam, Adam with Nesterov momentum, as Keras's `Nadam`.
 
 use super::adam::check_betas;
-use super::common::{check_learning_rate, column, one_minus_power};
+use super::common::{check_learning_rate, column, ema, one_minus_power};
 use super::{Config, Rule};
 use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Serialize};
@@ -122,8 +122,8 @@ impl Rule for Nadam {
         let u_next = self.beta_1.clone().mul_scalar(next);
         let product_next = product.clone() * u_next.clone();
 
-        let m = s.m.clone() + (g.clone() - s.m) * self.one_minus_beta_1.clone();
-        let v = s.v.clone() + (g.clone().square() - s.v) * self.one_minus_beta_2.clone();
+        let m = ema(s.m, g.clone(), &self.one_minus_beta_1);
+        let v = ema(s.v, g.clone().square(), &self.one_minus_beta_2);
         let m_hat = (m.clone() * u_next) / product_next.neg().add_scalar(1.0)
             + (g * u_t.neg().add_scalar(1.0)) / product.clone().neg().add_scalar(1.0);
         let v_hat = v.clone() / one_minus_power(&self.beta_2, t);
