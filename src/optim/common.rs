@@ -90,6 +90,46 @@ pub fn check_learning_rate(lr: f64) -> Result<(), (String, String)> {
     )
 }
 
+/// Keras's exponential moving average in increment form, `m + (1 - beta) (x - m)`, with
+/// `1 - beta` a per-row column (Adam's, Adamax's, LAMB's and Nadam's moments).
+pub fn ema(m: Tensor<2>, x: Tensor<2>, one_minus_beta: &Tensor<2>) -> Tensor<2> {
+    m.clone() + (x - m) * one_minus_beta.clone()
+}
+
+/// The per-row hyperparameters of the Adam family (Adam, Adamax, LAMB): `eta`, `beta_1`,
+/// `beta_2`, `1 - beta_1`, `1 - beta_2` (subtracted in `f64`, as Keras subtracts Python floats)
+/// and `eps`.
+pub struct AdamColumns {
+    /// `eta`.
+    pub lr: Tensor<2>,
+    /// `beta_1`.
+    pub beta_1: Tensor<2>,
+    /// `beta_2`.
+    pub beta_2: Tensor<2>,
+    /// `1 - beta_1`.
+    pub one_minus_beta_1: Tensor<2>,
+    /// `1 - beta_2`.
+    pub one_minus_beta_2: Tensor<2>,
+    /// `eps`.
+    pub epsilon: Tensor<2>,
+}
+
+impl AdamColumns {
+    /// From each row's `(learning_rate, beta_1, beta_2, epsilon)`.
+    pub fn new(rows: impl IntoIterator<Item = (f64, f64, f64, f64)>, device: &Device) -> Self {
+        let rows: Vec<(f64, f64, f64, f64)> = rows.into_iter().collect();
+        let col = |f: fn(&(f64, f64, f64, f64)) -> f64| column(rows.iter().map(f), device);
+        AdamColumns {
+            lr: col(|r| r.0),
+            beta_1: col(|r| r.1),
+            beta_2: col(|r| r.2),
+            one_minus_beta_1: col(|r| 1.0 - r.1),
+            one_minus_beta_2: col(|r| 1.0 - r.2),
+            epsilon: col(|r| r.3),
+        }
+    }
+}
+
 /// Helpers for the rules' unit tests: rows in, rows out, stepping through [`super::stateful`]
 /// (so the decoupled weight decay is included, as the runner steps them).
 #[cfg(test)]
@@ -139,46 +179,6 @@ pub mod test_util {
                     "{a:?} != {b:?} (tolerance {tol})"
                 );
             }
-        }
-    }
-}
-
-/// Keras's exponential moving average in increment form, `m + (1 - beta) (x - m)`, with
-/// `1 - beta` a per-row column (Adam's, Adamax's, LAMB's and Nadam's moments).
-pub fn ema(m: Tensor<2>, x: Tensor<2>, one_minus_beta: &Tensor<2>) -> Tensor<2> {
-    m.clone() + (x - m) * one_minus_beta.clone()
-}
-
-/// The per-row hyperparameters of the Adam family (Adam, Adamax, LAMB): `eta`, `beta_1`,
-/// `beta_2`, `1 - beta_1`, `1 - beta_2` (subtracted in `f64`, as Keras subtracts Python floats)
-/// and `eps`.
-pub struct AdamColumns {
-    /// `eta`.
-    pub lr: Tensor<2>,
-    /// `beta_1`.
-    pub beta_1: Tensor<2>,
-    /// `beta_2`.
-    pub beta_2: Tensor<2>,
-    /// `1 - beta_1`.
-    pub one_minus_beta_1: Tensor<2>,
-    /// `1 - beta_2`.
-    pub one_minus_beta_2: Tensor<2>,
-    /// `eps`.
-    pub epsilon: Tensor<2>,
-}
-
-impl AdamColumns {
-    /// From each row's `(learning_rate, beta_1, beta_2, epsilon)`.
-    pub fn new(rows: impl IntoIterator<Item = (f64, f64, f64, f64)>, device: &Device) -> Self {
-        let rows: Vec<(f64, f64, f64, f64)> = rows.into_iter().collect();
-        let col = |f: fn(&(f64, f64, f64, f64)) -> f64| column(rows.iter().map(f), device);
-        AdamColumns {
-            lr: col(|r| r.0),
-            beta_1: col(|r| r.1),
-            beta_2: col(|r| r.2),
-            one_minus_beta_1: col(|r| 1.0 - r.1),
-            one_minus_beta_2: col(|r| 1.0 - r.2),
-            epsilon: col(|r| r.3),
         }
     }
 }
