@@ -1,5 +1,6 @@
 //! Times the figure pair of the post's ten-optimizer comparison over f0 (10 runs x 101 points,
-//! 900x900): surface GIF + loss GIF, and prints seconds, bytes and peak memory.
+//! 900x900, `experiments/blog/all-f0.json`): surface GIF + loss GIF, and prints seconds, bytes
+//! and peak memory.
 //!
 //! `cargo bench --bench plot` (add a folder argument after `--` to keep the figures there).
 
@@ -8,35 +9,14 @@ use optsurf::experiment::{Experiment, runner};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-/// Ten runs like the post's comparison, with the optimizers the registry has.
-const EXPERIMENT: &str = r#"{"name": "bench-f0", "surface": "f0", "start": [9.0, 9.0], "steps": 100,
-  "plot": {"view": [50, -70], "zlim": [0.0, 1.5], "legend": true, "animate": true, "loss": true},
-  "runs": [
-    {"label": "SGD", "optimizer": "sgd", "learning_rate": 10.0},
-    {"label": "SGD lr: 1", "optimizer": "sgd", "learning_rate": 1.0},
-    {"label": "Momentum", "optimizer": "sgd", "learning_rate": 1.0, "momentum": 0.9},
-    {"label": "NAG", "optimizer": "sgd", "learning_rate": 1.0, "momentum": 0.9, "nesterov": true},
-    {"label": "Adam", "optimizer": "adam", "learning_rate": 1.0},
-    {"label": "Adam lr: 0.3", "optimizer": "adam", "learning_rate": 0.3},
-    {"label": "AMSGrad", "optimizer": "adam", "learning_rate": 1.0, "amsgrad": true},
-    {"label": "AdamW", "optimizer": "adamw", "learning_rate": 1.0},
-    {"label": "AdamW wd: 0.1", "optimizer": "adamw", "learning_rate": 1.0, "weight_decay": 0.1},
-    {"label": "SGD lr: 30", "optimizer": "sgd", "learning_rate": 30.0}
-  ]}"#;
-
-fn peak_rss_mb() -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kb: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb / 1024.0)
-}
-
 fn main() -> optsurf::Result<()> {
     let keep: Option<PathBuf> = std::env::args()
         .skip(1)
         .find(|a| !a.starts_with('-'))
         .map(PathBuf::from);
-    let experiment = Experiment::parse(EXPERIMENT, Path::new("bench-f0.json"))?;
+    // The post's ten-optimizer comparison over f0, with a legend so that every layer is drawn.
+    let mut experiment = Experiment::load(Path::new("experiments/blog/all-f0.json"))?;
+    experiment.plot.legend = true;
     let device = Backend::Ndarray.device()?;
     let traj = runner::run(&experiment, &device, &mut [])?;
     let surface = optsurf::surface::get(&traj.surface).expect("f0 is built in");
@@ -83,9 +63,7 @@ fn main() -> optsurf::Result<()> {
             .collect::<Vec<_>>()
             .join(", ")
     );
-    if let Some(mb) = peak_rss_mb() {
-        println!("  peak memory (VmHWM): {mb:.1} MB");
-    }
+    println!("  peak memory (VmHWM): {:.1} MB", optsurf::bench::peak_rss_mb());
     if keep.is_none() {
         let _ = std::fs::remove_dir_all(&dir);
     }
