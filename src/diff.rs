@@ -321,10 +321,10 @@ impl fmt::Display for Report {
     }
 }
 
-/// Compares two trajectory files.
-pub fn files(old: &Path, new: &Path, tol: Tolerance) -> Result<Report> {
-    let (a, b) = (Trajectories::load(old)?, Trajectories::load(new)?);
-    let changes = compare(&a, &b, tol);
+/// Compares two trajectory files, already read from `old` and `new`.
+pub fn files(old: (&Path, &Trajectories), new: (&Path, &Trajectories), tol: Tolerance) -> Result<Report> {
+    let ((old, a), (new, b)) = (old, new);
+    let changes = compare(a, b, tol);
     Ok(Report {
         entries: vec![Entry {
             name: format!("{} vs {}", old.display(), new.display()),

@@ -129,8 +129,13 @@ fn execute(cli: Cli) -> Result<ExitCode> {
             if !(rtol >= 0.0 && atol >= 0.0) {
                 return Err(Error::input("--rtol/--atol", "", "expected tolerances >= 0"));
             }
-            let report = if paths.len() == 2 && paths.iter().all(|p| is_trajectory_file(p)) {
-                diff::files(&paths[0], &paths[1], tol)?
+            // Two trajectory files compare directly; anything else names experiments.
+            let pair = match paths.as_slice() {
+                [a, b] if a.is_file() && b.is_file() => Trajectories::load(a).ok().zip(Trajectories::load(b).ok()),
+                _ => None,
+            };
+            let report = if let Some((a, b)) = &pair {
+                diff::files((&paths[0], a), (&paths[1], b), tol)?
             } else {
                 let paths = if paths.is_empty() {
                     vec![PathBuf::from("experiments")]
@@ -164,11 +169,6 @@ fn execute(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
-}
-
-/// A file whose runs carry points is a trajectory file (as opposed to an experiment file).
-fn is_trajectory_file(path: &Path) -> bool {
-    path.is_file() && Trajectories::load(path).is_ok()
 }
 
 /// Draws the figures of `trajectories` into `dir`.
