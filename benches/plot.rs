@@ -4,6 +4,7 @@
 //!
 //! `cargo bench --bench plot` (add a folder argument after `--` to keep the figures there).
 
+use optsurf::Registry;
 use optsurf::backend::Backend;
 use optsurf::experiment::{Experiment, runner};
 use std::path::{Path, PathBuf};
@@ -15,17 +16,16 @@ fn main() -> optsurf::Result<()> {
         .find(|a| !a.starts_with('-'))
         .map(PathBuf::from);
     // The post's ten-optimizer comparison over f0, with a legend so that every layer is drawn.
-    let mut experiment = Experiment::load(Path::new("experiments/blog/all-f0.json"))?;
+    let mut experiment = Experiment::load(Path::new("experiments/blog/all-f0.json"), &Registry::builtin())?;
     experiment.plot.legend = true;
     let device = Backend::Ndarray.device()?;
     let traj = runner::run(&experiment, &device, &mut [])?;
-    let surface = optsurf::surface::get(&traj.surface).expect("f0 is built in");
-    let noise = optsurf::surface::Noise::new(traj.noise, &device);
-    let mesh = surface.on_mesh(&noise, &device);
+    let surface = &experiment.surface;
+    let mesh = surface.on_mesh(&surface.noise(traj.noise, &device), &device);
     let frames = optsurf::plot::frame_count(&traj);
 
     let t = Instant::now();
-    let s = optsurf::plot::surface_figure(&traj, &mesh, true, None)?;
+    let s = optsurf::plot::surface_figure(&traj, surface, &mesh, true, None)?;
     let t_surface = t.elapsed().as_secs_f64();
     let t = Instant::now();
     let l = optsurf::plot::loss_figure(&traj, true, None)?.expect("runs have points");
@@ -36,7 +36,7 @@ fn main() -> optsurf::Result<()> {
         None => std::env::temp_dir().join(format!("optsurf-bench-{}", std::process::id())),
     };
     let t = Instant::now();
-    let written = optsurf::plot::draw_all(&traj, &mesh, &dir, None)?;
+    let written = optsurf::plot::draw_all(&traj, surface, &mesh, &dir, None)?;
     let t_all = t.elapsed().as_secs_f64();
     let size = |name: &str| std::fs::metadata(dir.join(name)).map(|m| m.len()).unwrap_or(0);
 
@@ -63,7 +63,7 @@ fn main() -> optsurf::Result<()> {
             .collect::<Vec<_>>()
             .join(", ")
     );
-    println!("  peak memory (VmHWM): {:.1} MB", optsurf::bench::peak_rss_mb());
+    println!("  peak memory (VmHWM): {:.1} MB", optsurf::cli::peak_rss_mb());
     if keep.is_none() {
         let _ = std::fs::remove_dir_all(&dir);
     }

@@ -22,10 +22,8 @@ impl Backend {
             #[cfg(feature = "flex")]
             Backend::Flex => Ok(Device::flex()),
             #[cfg(not(feature = "flex"))]
-            Backend::Flex => Err(Error::input(
-                "--backend",
-                "",
-                "this optsurf was built without the flex backend; rebuild with `cargo build --release --features flex`",
+            Backend::Flex => Err(Error::Environment(
+                "--backend flex: this optsurf was built without the flex backend; rebuild with `cargo build --release --features flex`".into(),
             )),
         }
     }

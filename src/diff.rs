@@ -8,6 +8,7 @@ use crate::error::Result;
 use crate::experiment::trajectory::{RunTrajectory, Trajectories};
 use crate::experiment::vectors::VectorsResult;
 use crate::experiment::{self, Job, runner};
+use crate::registry::Registry;
 use burn::tensor::Device;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -105,7 +106,8 @@ pub fn compare(baseline: &Trajectories, new: &Trajectories, tol: Tolerance) -> V
             changes.push(Change::Setting { name, old, new });
         }
     };
-    setting("surface", baseline.surface.clone(), new.surface.clone(), &mut changes);
+    setting("surface", json(&baseline.surface), json(&new.surface), &mut changes);
+    setting("domain", json(&baseline.domain), json(&new.domain), &mut changes);
     setting("steps", baseline.steps.to_string(), new.steps.to_string(), &mut changes);
     setting(
         "noise",
@@ -129,6 +131,11 @@ pub fn compare(baseline: &Trajectories, new: &Trajectories, tol: Tolerance) -> V
         }
     }
     changes
+}
+
+/// A value as compact JSON, to compare and show settings.
+fn json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).unwrap_or_default()
 }
 
 /// Differences between two AdaGrad-vectors results.
@@ -343,8 +350,14 @@ pub fn files(old: (&Path, &Trajectories), new: (&Path, &Trajectories), tol: Tole
 /// `baseline_root`, found where `optsurf run --out baseline_root` would write it. Baselines
 /// under the folders that mirror the given experiment folders, with no experiment, are
 /// reported too.
-pub fn experiments(paths: &[PathBuf], baseline_root: &Path, tol: Tolerance, device: &Device) -> Result<Report> {
-    let loaded = experiment::load_all(paths, baseline_root)?;
+pub fn experiments(
+    paths: &[PathBuf],
+    baseline_root: &Path,
+    tol: Tolerance,
+    registry: &Registry,
+    device: &Device,
+) -> Result<Report> {
+    let loaded = experiment::load_all(paths, baseline_root, registry)?;
     let mut report = Report::default();
     for (job, dir) in &loaded {
         let file = match job {

@@ -28,8 +28,10 @@ pub enum Error {
         /// The operating system's error.
         source: std::io::Error,
     },
-    /// Drawing or encoding a figure failed.
+    /// Drawing or encoding a figure failed (a setting that makes no figure).
     Plot(String),
+    /// The machine or the build cannot do what was asked (a backend feature not built in).
+    Environment(String),
 }
 
 /// Result type of optsurf.
@@ -51,6 +53,15 @@ impl Error {
             path: path.as_ref().display().to_string(),
             action,
             source,
+        }
+    }
+
+    /// The process exit code this error gives: 2 for bad input (the file's fault), 3 for I/O
+    /// and environment failures.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::Input { .. } | Error::Plot(_) => 2,
+            Error::Io { .. } | Error::Environment(_) => 3,
         }
     }
 
@@ -79,6 +90,7 @@ impl fmt::Display for Error {
             Error::Input { file, field, message } => write!(f, "{file}: field `{field}`: {message}"),
             Error::Io { path, action, source } => write!(f, "{path}: cannot {action}: {source}"),
             Error::Plot(message) => write!(f, "plot: {message}"),
+            Error::Environment(message) => write!(f, "{message}"),
         }
     }
 }

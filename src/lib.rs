@@ -1,17 +1,20 @@
 //! optsurf: watch gradient-based optimizers travel over loss surfaces.
 //!
-//! The path of data is one line: an experiment file ([`experiment`]) is stepped by the
-//! [`experiment::runner`] over a [`surface`] with the [`optim`] rules, which yields
+//! The path of data is one line: an experiment file ([`experiment`]) names a [`surface`] and
+//! [`optim`] rules from a [`Registry`]; the [`experiment::runner`] steps it, which yields
 //! [`experiment::trajectory::Trajectories`]; figures ([`plot`]) and baselines ([`diff`]) read
-//! those.
+//! those. [`cli::main`] is the whole command line, for the built-in registry or a user's own.
 
 pub mod backend;
-pub mod bench;
+pub mod cli;
 pub mod diff;
 pub mod error;
 pub mod experiment;
+pub mod io;
 pub mod optim;
 pub mod plot;
+pub mod registry;
 pub mod surface;
 
 pub use error::{Error, Result};
+pub use registry::Registry;

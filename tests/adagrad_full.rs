@@ -522,7 +522,7 @@ fn runs_from_an_experiment_file() {
       "runs": [{"label": "full lr 1", "optimizer": "adagrad_full", "learning_rate": 1.0},
                {"label": "full lr 0.1", "optimizer": "adagrad_full", "learning_rate": 0.1, "epsilon": 0.0},
                {"label": "adam", "optimizer": "adam", "learning_rate": 0.1}]}"#;
-    let experiment = Experiment::parse(text, Path::new("adagrad-full.json")).unwrap();
+    let experiment = Experiment::parse(text, Path::new("adagrad-full.json"), &optsurf::Registry::builtin()).unwrap();
     let result = runner::run(&experiment, &device(), &mut []).unwrap();
     for run in &result.runs[..2] {
         assert_eq!(run.points.len(), 61, "{}", run.label);

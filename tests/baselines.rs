@@ -25,10 +25,15 @@ fn matches<'a>(case: &Value, all: &'a [Trajectories]) -> Vec<(&'a str, &'a RunTr
         case["p0"][1].as_f64().unwrap() as f32,
     ];
     // The case's kwargs with Keras's defaults filled in, as a baseline run records them.
-    let entry = optsurf::optim::get(case["optimizer"].as_str().unwrap()).unwrap();
+    let entry = *optsurf::Registry::builtin()
+        .optimizer(case["optimizer"].as_str().unwrap())
+        .unwrap();
     let full = entry.parse(case["kwargs"].as_object().unwrap().clone()).unwrap();
     let mut found = Vec::new();
-    for t in all.iter().filter(|t| t.surface == case["surface"]) {
+    for t in all
+        .iter()
+        .filter(|t| serde_json::to_value(&t.surface).unwrap() == case["surface"])
+    {
         for run in &t.runs {
             let same_kwargs = run.hyperparameters == full;
             if run.optimizer == case["optimizer"] && same_kwargs && run.points.first() == Some(&start) {
@@ -88,7 +93,7 @@ fn every_blog_experiment_has_a_committed_baseline() {
     for entry in std::fs::read_dir("experiments/blog").unwrap() {
         let path = entry.unwrap().path();
         if path.extension().is_some_and(|e| e == "json") {
-            let job = optsurf::experiment::Job::load(&path).unwrap();
+            let job = optsurf::experiment::Job::load(&path, &optsurf::Registry::builtin()).unwrap();
             let dir = job.output_dir(Path::new("results"));
             let file = if matches!(job, optsurf::experiment::Job::Vectors(_)) {
                 "vectors.json"

@@ -60,7 +60,12 @@ fn check(cases: &BTreeMap<String, Value>) -> Vec<String> {
         // The fixtures are trajectories over the smooth surfaces: no noise.
         let experiment = json!({"name": "reference", "surface": surface, "noise": {"lookup": "off"},
                                 "start": [0, 0], "steps": steps, "runs": runs});
-        let experiment = Experiment::parse(&experiment.to_string(), Path::new("reference")).unwrap();
+        let experiment = Experiment::parse(
+            &experiment.to_string(),
+            Path::new("reference"),
+            &optsurf::Registry::builtin(),
+        )
+        .unwrap();
         let result = runner::run(&experiment, &device, &mut []).unwrap();
         for ((name, case), run) in cases.iter().zip(&result.runs) {
             let stable = case["stable_until"].as_u64().unwrap() as usize;
@@ -134,7 +139,7 @@ fn blog_cases_match_keras() {
     for (name, case) in &cases {
         let optimizer = case["optimizer"].as_str().unwrap();
         assert!(
-            optsurf::optim::get(optimizer).is_some(),
+            optsurf::Registry::builtin().optimizer(optimizer).is_some(),
             "{name}: {optimizer} is not registered"
         );
     }
@@ -157,7 +162,7 @@ fn extra_cases_match_keras_and_optax() {
     for (name, case) in &cases {
         let optimizer = case["optimizer"].as_str().unwrap();
         assert!(
-            optsurf::optim::get(optimizer).is_some(),
+            optsurf::Registry::builtin().optimizer(optimizer).is_some(),
             "{name}: {optimizer} is not registered"
         );
     }
@@ -182,7 +187,7 @@ fn replay(cases: &BTreeMap<String, Value>) -> (Vec<String>, BTreeMap<String, u32
     let mut worst = BTreeMap::new();
     for (name, case) in cases {
         let optimizer = case["optimizer"].as_str().unwrap();
-        let entry = optsurf::optim::get(optimizer).unwrap();
+        let entry = *optsurf::Registry::builtin().optimizer(optimizer).unwrap();
         let hyper = entry.parse(case["kwargs"].as_object().unwrap().clone()).unwrap();
         let mut stepper = entry.build(&[hyper], &device);
         let vector = |v: &Value| -> Option<Vec<f32>> {

@@ -1,10 +1,13 @@
 //! Figures: decode the PNGs and GIFs `optsurf::plot` writes and check what a reader would see.
 
+use optsurf::Registry;
 use optsurf::backend::Backend;
 use optsurf::experiment::trajectory::{RunTrajectory, Status, Trajectories};
-use optsurf::experiment::{Experiment, runner};
-use optsurf::plot::{self, PlotSpec, SurfaceLayout, YLim};
+use optsurf::experiment::{Experiment, SurfaceSpec, runner};
+use optsurf::plot::{self, FrameProgress, PlotSpec, SurfaceLayout, View, YLim};
+use optsurf::surface::{Domain, Surface};
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Three runs from three corners so their paths stay apart.
 const THREE: &str = r#"{"name": "three", "surface": "f0", "start": [9.0, 9.0], "steps": 12,
@@ -14,16 +17,61 @@ const THREE: &str = r#"{"name": "three", "surface": "f0", "start": [9.0, 9.0], "
            {"label": "AdamW", "optimizer": "adamw", "learning_rate": 0.8, "start": [6.0, -8.5]}]}"#;
 
 fn run(json: &str) -> Trajectories {
-    let exp = Experiment::parse(json, Path::new("test.json")).expect("valid experiment");
+    let exp = Experiment::parse(json, Path::new("test.json"), &Registry::builtin()).expect("valid experiment");
     let device = Backend::Ndarray.device().expect("ndarray device");
     runner::run(&exp, &device, &mut []).expect("runs")
 }
 
+fn surface(traj: &Trajectories) -> Surface {
+    traj.resolve_surface(&Registry::builtin(), Path::new("test.json"))
+        .expect("known surface")
+}
+
 fn mesh(traj: &Trajectories) -> Vec<f32> {
     let device = Backend::Ndarray.device().expect("ndarray device");
-    let s = optsurf::surface::get(&traj.surface).expect("known surface");
-    let noise = optsurf::surface::Noise::new(traj.noise, &device);
-    s.on_mesh(&noise, &device)
+    let s = surface(traj);
+    s.on_mesh(&s.noise(traj.noise, &device), &device)
+}
+
+/// `plot::draw_all` over the trajectories' own surface.
+fn draw_all(
+    traj: &Trajectories,
+    mesh: &[f32],
+    dir: &Path,
+    progress: Option<&dyn FrameProgress>,
+) -> optsurf::Result<Vec<std::path::PathBuf>> {
+    plot::draw_all(traj, &surface(traj), mesh, dir, progress)
+}
+
+/// `plot::surface_figure` over the trajectories' own surface.
+fn surface_figure(traj: &Trajectories, mesh: &[f32], animated: bool) -> optsurf::Result<plot::Figure> {
+    plot::surface_figure(traj, &surface(traj), mesh, animated, None)
+}
+
+/// Counts the frames figures report.
+#[derive(Default)]
+struct Count {
+    length: AtomicU64,
+    position: AtomicU64,
+}
+
+impl FrameProgress for Count {
+    fn start(&self, frames: u64) {
+        self.length.store(frames, Ordering::SeqCst);
+        self.position.store(0, Ordering::SeqCst);
+    }
+    fn advance(&self) {
+        self.position.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+impl Count {
+    fn length(&self) -> Option<u64> {
+        Some(self.length.load(Ordering::SeqCst))
+    }
+    fn position(&self) -> u64 {
+        self.position.load(Ordering::SeqCst)
+    }
 }
 
 struct Image {
@@ -158,8 +206,8 @@ fn frame(g: &Gif, i: usize) -> &Image {
 fn surface_and_loss_files_have_the_asked_shape() {
     let traj = run(THREE);
     let dir = tempfile::tempdir().unwrap();
-    let bar = indicatif::ProgressBar::hidden();
-    let written = plot::draw_all(&traj, &mesh(&traj), dir.path(), Some(&bar)).unwrap();
+    let bar = Count::default();
+    let written = draw_all(&traj, &mesh(&traj), dir.path(), Some(&bar)).unwrap();
     let names: Vec<String> = written
         .iter()
         .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
@@ -210,7 +258,7 @@ fn surface_pixels_lie_on_the_cool_colormap() {
     let mut traj = run(THREE);
     traj.runs.clear();
     traj.plot.size = [450, 450];
-    let fig = plot::surface_figure(&traj, &mesh(&traj), false, None).unwrap();
+    let fig = surface_figure(&traj, &mesh(&traj), false).unwrap();
     let img = decode_png(&fig.png);
     let (mut colourful, mut on_map, mut cyan, mut magenta) = (0usize, 0usize, 0usize, 0usize);
     for [r, g, b] in img.pixels() {
@@ -244,8 +292,8 @@ fn surface_pixels_lie_on_the_cool_colormap() {
 fn trajectories_appear_where_their_points_project_and_dots_move() {
     let traj = run(THREE);
     let mesh = mesh(&traj);
-    let layout = SurfaceLayout::new(&traj.plot, &mesh).unwrap();
-    let fig = plot::surface_figure(&traj, &mesh, true, None).unwrap();
+    let layout = SurfaceLayout::new(&traj.plot, &mesh, Domain::POST).unwrap();
+    let fig = surface_figure(&traj, &mesh, true).unwrap();
     keep("three-surface.png", &fig.png);
     keep("three-surface.gif", fig.gif.as_ref().unwrap());
     let png = decode_png(&fig.png);
@@ -299,9 +347,9 @@ fn trajectories_appear_where_their_points_project_and_dots_move() {
 fn legend_only_when_asked() {
     let mut traj = run(THREE);
     let mesh = mesh(&traj);
-    let without = decode_png(&plot::surface_figure(&traj, &mesh, false, None).unwrap().png);
+    let without = decode_png(&surface_figure(&traj, &mesh, false).unwrap().png);
     traj.plot.legend = true;
-    let fig = plot::surface_figure(&traj, &mesh, false, None).unwrap();
+    let fig = surface_figure(&traj, &mesh, false).unwrap();
     keep("three-legend.png", &fig.png);
     let with = decode_png(&fig.png);
     let (mut differ, mut dark) = (0, 0);
@@ -373,7 +421,8 @@ fn hand_traj(runs: Vec<RunTrajectory>) -> Trajectories {
     Trajectories {
         name: "hand".into(),
         title: None,
-        surface: "f0".into(),
+        surface: SurfaceSpec::Name("f0".into()),
+        domain: None,
         steps: 5,
         noise: Default::default(),
         plot: PlotSpec {
@@ -388,7 +437,7 @@ fn hand_traj(runs: Vec<RunTrajectory>) -> Trajectories {
 fn empty_experiment_draws_the_surface_alone() {
     let traj = hand_traj(vec![]);
     let dir = tempfile::tempdir().unwrap();
-    let written = plot::draw_all(&traj, &mesh(&traj), dir.path(), None).unwrap();
+    let written = draw_all(&traj, &mesh(&traj), dir.path(), None).unwrap();
     let names: Vec<String> = written
         .iter()
         .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
@@ -417,7 +466,7 @@ fn diverged_and_odd_runs_still_draw() {
     let mut traj = hand_traj(vec![long, short, huge, empty]);
     traj.plot.legend = true;
     let dir = tempfile::tempdir().unwrap();
-    let written = plot::draw_all(&traj, &mesh(&traj), dir.path(), None).unwrap();
+    let written = draw_all(&traj, &mesh(&traj), dir.path(), None).unwrap();
     assert_eq!(written.len(), 4);
     let gif = decode_gif(&std::fs::read(dir.path().join("loss.gif")).unwrap(), |_| false);
     assert_eq!(gif.delays.len(), 6, "as many frames as the longest run has points");
@@ -427,7 +476,7 @@ fn diverged_and_odd_runs_still_draw() {
 fn bad_input_is_an_error_not_a_panic() {
     let traj = hand_traj(vec![hand_run("a", vec![[1.0, 1.0]], vec![0.1])]);
     let dir = tempfile::tempdir().unwrap();
-    let err = plot::draw_all(&traj, &[0.0; 10], dir.path(), None).unwrap_err();
+    let err = draw_all(&traj, &[0.0; 10], dir.path(), None).unwrap_err();
     assert!(matches!(err, optsurf::Error::Plot(_)), "{err}");
     let mesh = mesh(&traj);
     for bad in [
@@ -440,7 +489,7 @@ fn bad_input_is_an_error_not_a_panic() {
             ..traj.plot.clone()
         },
         PlotSpec {
-            view: [f64::NAN, 0.0],
+            view: View::Camera([f64::NAN, 0.0]),
             ..traj.plot.clone()
         },
         PlotSpec {
@@ -456,7 +505,7 @@ fn bad_input_is_an_error_not_a_panic() {
             plot: bad,
             ..traj.clone()
         };
-        let err = plot::draw_all(&t, &mesh, dir.path(), None).unwrap_err();
+        let err = draw_all(&t, &mesh, dir.path(), None).unwrap_err();
         assert!(matches!(err, optsurf::Error::Plot(_)), "{err}");
     }
     let err = plot::draw_vectors(&[[1.0, 1.0]], &[], [-1.0, 1.0], [0.0, 1.0], &dir.path().join("a.png")).unwrap_err();
@@ -466,7 +515,7 @@ fn bad_input_is_an_error_not_a_panic() {
     // An unwritable target is an I/O error.
     let blocker = dir.path().join("file");
     std::fs::write(&blocker, b"x").unwrap();
-    let err = plot::draw_all(&traj, &mesh, &blocker.join("sub"), None).unwrap_err();
+    let err = draw_all(&traj, &mesh, &blocker.join("sub"), None).unwrap_err();
     assert!(matches!(err, optsurf::Error::Io { .. }), "{err}");
 }
 
@@ -512,8 +561,8 @@ fn stills_only_when_not_animated_and_no_loss_chart_when_off() {
     traj.plot.animate = false;
     traj.plot.loss = false;
     let dir = tempfile::tempdir().unwrap();
-    let bar = indicatif::ProgressBar::hidden();
-    let written = plot::draw_all(&traj, &mesh(&traj), dir.path(), Some(&bar)).unwrap();
+    let bar = Count::default();
+    let written = draw_all(&traj, &mesh(&traj), dir.path(), Some(&bar)).unwrap();
     let names: Vec<String> = written
         .iter()
         .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
@@ -535,8 +584,8 @@ fn any_view_and_odd_meshes_draw() {
         [60.0, 270.0],
         [10.0, -135.0],
     ] {
-        traj.plot.view = view;
-        let fig = plot::surface_figure(&traj, &good, false, None).unwrap();
+        traj.plot.view = View::Camera(view);
+        let fig = surface_figure(&traj, &good, false).unwrap();
         keep(&format!("view-{}-{}.png", view[0], view[1]), &fig.png);
         let img = decode_png(&fig.png);
         let colourful = img
@@ -553,9 +602,9 @@ fn any_view_and_odd_meshes_draw() {
     for z in holes.iter_mut().step_by(7) {
         *z = f32::NAN;
     }
-    plot::surface_figure(&traj, &holes, false, None).unwrap();
-    plot::surface_figure(&traj, &vec![f32::NAN; good.len()], false, None).unwrap();
+    surface_figure(&traj, &holes, false).unwrap();
+    surface_figure(&traj, &vec![f32::NAN; good.len()], false).unwrap();
     // A surface far outside given z limits is drawn where it falls, as matplotlib does.
     traj.plot.zlim = YLim::Range([100.0, 101.0]);
-    plot::surface_figure(&traj, &good, false, None).unwrap();
+    surface_figure(&traj, &good, false).unwrap();
 }

@@ -1,10 +1,24 @@
 //! Surfaces: autodiff gradients against finite differences, known stationary points, and the
-//! noise fields' shape, statistics, lookup and determinism.
+//! noise fields' shape, statistics, lookup, domains and determinism.
 
 use burn::tensor::{Device, Tensor, TensorData};
+use optsurf::Registry;
 use optsurf::backend::Backend;
 use optsurf::surface::noise::{COARSE, GRID, mesh_coord};
-use optsurf::surface::{self, Lookup, Noise, NoiseField, NoiseSpec, REGISTRY, to_vec};
+use optsurf::surface::{Domain, Lookup, Noise, NoiseField, NoiseSpec, Surface, to_vec};
+
+fn builtin(name: &str) -> Surface {
+    Registry::builtin().surface(name).unwrap().clone()
+}
+
+/// The post's surfaces (the ones that read the noise terms on the post's box).
+fn post_surfaces() -> Vec<Surface> {
+    ["f0", "f1", "f2", "f3", "f4", "f5", "quadric"].map(builtin).to_vec()
+}
+
+fn noise(seed: u64, lookup: Lookup, device: &Device) -> Noise {
+    Noise::new(NoiseSpec { seed, lookup }, Domain::POST, device)
+}
 
 fn device() -> Device {
     Backend::Ndarray.device().unwrap()
@@ -31,10 +45,10 @@ fn probe_points() -> Vec<[f32; 2]> {
 
 fn check_gradients(lookup: Lookup) {
     let device = device();
-    let noise = Noise::new(NoiseSpec { seed: 7, lookup }, &device);
+    let noise = noise(7, lookup, &device);
     let points = probe_points();
     let h = 0.005f32;
-    for s in REGISTRY {
+    for s in post_surfaces() {
         let (_, grad) = s.loss_and_grad(batch(&points, &device), &noise);
         let grad = to_vec(grad);
         for axis in 0..2 {
@@ -77,23 +91,11 @@ fn gradients_match_finite_differences_with_bilinear_noise() {
 #[test]
 fn nearest_noise_adds_to_the_loss_but_not_to_the_gradient() {
     let device = device();
-    let off = Noise::new(
-        NoiseSpec {
-            seed: 1,
-            lookup: Lookup::Off,
-        },
-        &device,
-    );
-    let near = Noise::new(
-        NoiseSpec {
-            seed: 1,
-            lookup: Lookup::Nearest,
-        },
-        &device,
-    );
+    let off = noise(1, Lookup::Off, &device);
+    let near = noise(1, Lookup::Nearest, &device);
     let field = NoiseField::generate(1);
     let points = probe_points();
-    for s in REGISTRY {
+    for s in post_surfaces() {
         let (loss_off, g_off) = s.loss_and_grad(batch(&points, &device), &off);
         let (loss_near, g_near) = s.loss_and_grad(batch(&points, &device), &near);
         assert_eq!(
@@ -110,10 +112,8 @@ fn nearest_noise_adds_to_the_loss_but_not_to_the_gradient() {
         );
     }
     // f0 adds 0.04 r + 0.01 c of the point's cell, found as the post finds it.
-    let (loss_off, _) = surface::get("f0").unwrap().loss_and_grad(batch(&points, &device), &off);
-    let (loss_near, _) = surface::get("f0")
-        .unwrap()
-        .loss_and_grad(batch(&points, &device), &near);
+    let (loss_off, _) = builtin("f0").loss_and_grad(batch(&points, &device), &off);
+    let (loss_near, _) = builtin("f0").loss_and_grad(batch(&points, &device), &near);
     for (k, p) in points.iter().enumerate() {
         let cell = |v: f32| (((v + 10.0) * 10.0).floor() as usize).min(GRID - 1);
         let at = cell(p[0]) * GRID + cell(p[1]);
@@ -126,15 +126,9 @@ fn nearest_noise_adds_to_the_loss_but_not_to_the_gradient() {
 #[test]
 fn nearest_lookup_clips_to_the_mesh() {
     let device = device();
-    let near = Noise::new(
-        NoiseSpec {
-            seed: 2,
-            lookup: Lookup::Nearest,
-        },
-        &device,
-    );
+    let near = noise(2, Lookup::Nearest, &device);
     let field = NoiseField::generate(2);
-    let f0 = surface::get("f0").unwrap();
+    let f0 = builtin("f0");
     let points = [[-30.0, 25.0], [9.99, -9.99], [-10.0, 10.0]];
     let loss = to_vec(f0.eval(batch(&points, &device), &near));
     let cells = [(0, GRID - 1), (GRID - 1, 0), (0, GRID - 1)];
@@ -152,28 +146,24 @@ fn nearest_lookup_clips_to_the_mesh() {
 #[test]
 fn stationary_points_have_zero_gradient_and_the_listed_value() {
     let device = device();
-    let off = Noise::new(
-        NoiseSpec {
-            seed: 0,
-            lookup: Lookup::Off,
-        },
-        &device,
-    );
-    for s in REGISTRY {
+    let off = noise(0, Lookup::Off, &device);
+    for s in Registry::builtin().surfaces() {
         assert!(!s.stationary.is_empty(), "{} lists no stationary point", s.name);
-        for st in s.stationary {
+        for st in &s.stationary {
             let p = [st.point[0] as f32, st.point[1] as f32];
             let (loss, grad) = s.loss_and_grad(batch(&[p], &device), &off);
             let (loss, grad) = (to_vec(loss)[0] as f64, to_vec(grad));
+            // f32 evaluation at the f32-rounded point: a few ulps of the value, and the
+            // curvature times half an ulp of the point for the gradient.
             assert!(
-                (loss - st.value).abs() < 1e-6,
+                (loss - st.value).abs() < 1e-6 + 2e-7 * st.value.abs(),
                 "{} at {:?}: value {loss} vs {}",
                 s.name,
                 st.point,
                 st.value
             );
             assert!(
-                grad.iter().all(|g| g.abs() < 1e-6),
+                grad.iter().all(|g| g.abs() < 5e-4),
                 "{} at {:?}: gradient {grad:?}",
                 s.name,
                 st.point

@@ -11,17 +11,21 @@
 //! ```
 
 pub mod runner;
+pub mod surface;
 pub mod trajectory;
 pub mod vectors;
 
 use crate::error::{Error, Result};
 use crate::optim;
 use crate::plot::PlotSpec;
-use crate::surface::{self, NoiseSpec, Surface};
+use crate::registry::Registry;
+use crate::surface::{Domain, NoiseSpec, Surface};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+pub use surface::SurfaceSpec;
+use surface::{parse_domain, parse_point};
 use vectors::Vectors;
 
 /// What an experiment file describes: runs over a surface, or the post's AdaGrad vectors
@@ -29,20 +33,21 @@ use vectors::Vectors;
 #[derive(Clone, Debug)]
 pub enum Job {
     /// Optimizer runs over a surface.
-    Runs(Experiment),
+    Runs(Box<Experiment>),
     /// AdaGrad's update directions for random gradients.
     Vectors(Vectors),
 }
 
 impl Job {
-    /// Reads and checks an experiment file of either kind.
-    pub fn load(path: &Path) -> Result<Self> {
+    /// Reads and checks an experiment file of either kind; `registry` says which surfaces and
+    /// optimizers it may name.
+    pub fn load(path: &Path, registry: &Registry) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, "read the experiment file", e))?;
         let kind = serde_json::from_str::<Value>(&text)
             .ok()
             .and_then(|v| v.get("kind").cloned());
         match kind {
-            None => Experiment::parse(&text, path).map(Job::Runs),
+            None => Experiment::parse(&text, path, registry).map(|e| Job::Runs(Box::new(e))),
             Some(Value::String(k)) if k == "adagrad_vectors" => Vectors::parse(&text, path).map(Job::Vectors),
             Some(other) => Err(Error::input(
                 path,
@@ -96,8 +101,12 @@ pub struct Experiment {
     pub name: String,
     /// Optional human title.
     pub title: Option<String>,
-    /// The surface.
-    pub surface: &'static Surface,
+    /// The surface, over the experiment's domain.
+    pub surface: Surface,
+    /// The surface as the file names it (recorded in trajectories).
+    pub surface_spec: SurfaceSpec,
+    /// The file's `domain`, when it overrides the surface's own.
+    pub domain: Option<Domain>,
     /// The noise draw and lookup.
     pub noise: NoiseSpec,
     /// Number of optimizer steps.
@@ -116,7 +125,7 @@ pub struct RunSpec {
     /// Label in legends and reports (unique within the experiment).
     pub label: String,
     /// The optimizer.
-    pub optimizer: &'static optim::Entry,
+    pub optimizer: optim::Entry,
     /// Every hyperparameter, defaults filled in.
     pub hyperparameters: Map<String, Value>,
     /// Start point.
@@ -130,7 +139,9 @@ struct ExperimentFile {
     name: String,
     #[serde(default)]
     title: Option<String>,
-    surface: String,
+    surface: Value,
+    #[serde(default)]
+    domain: Option<Value>,
     #[serde(default)]
     noise: NoiseSpec,
     start: Value,
@@ -142,13 +153,13 @@ struct ExperimentFile {
 
 impl Experiment {
     /// Reads and checks an experiment file.
-    pub fn load(path: &Path) -> Result<Self> {
+    pub fn load(path: &Path, registry: &Registry) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, "read the experiment file", e))?;
-        Self::parse(&text, path)
+        Self::parse(&text, path, registry)
     }
 
     /// Parses and checks experiment JSON; `path` is used in error messages.
-    pub fn parse(text: &str, path: &Path) -> Result<Self> {
+    pub fn parse(text: &str, path: &Path, registry: &Registry) -> Result<Self> {
         let mut de = serde_json::Deserializer::from_str(text);
         let file: ExperimentFile = serde_path_to_error::deserialize(&mut de).map_err(|e| {
             let field = e.path().to_string();
@@ -163,16 +174,22 @@ impl Experiment {
         let err = |field: &str, message: String| Error::input(path, field, message);
 
         check_name(&file.name).map_err(|m| err("name", m))?;
-        let surface = surface::get(&file.surface).ok_or_else(|| {
-            err(
-                "surface",
-                format!(
-                    "unknown surface {:?}; expected one of: {}",
-                    file.surface,
-                    surface::names().join(", ")
-                ),
-            )
+        let surface_spec = SurfaceSpec::from_value(file.surface).map_err(|m| err("surface", m))?;
+        let mut surface = surface_spec.resolve(registry).map_err(|(field, m)| {
+            let at = if field.is_empty() {
+                "surface".to_string()
+            } else {
+                format!("surface.{field}")
+            };
+            err(&at, m)
         })?;
+        let domain = match &file.domain {
+            Some(d) => Some(parse_domain(d).map_err(|m| err("domain", m))?),
+            None => None,
+        };
+        if let Some(d) = domain {
+            surface.domain = d;
+        }
         let steps = match file.steps.as_u64() {
             Some(s) if s > 0 && s <= 1_000_000 => s as usize,
             _ => {
@@ -185,11 +202,11 @@ impl Experiment {
                 ));
             }
         };
-        let start = parse_start(&file.start).map_err(|m| err("start", m))?;
+        let start = parse_point(&file.start).map_err(|m| err("start", m))?;
         let mut runs = Vec::with_capacity(file.runs.len());
         let mut labels = BTreeMap::new();
         for (i, run) in file.runs.into_iter().enumerate() {
-            let run = parse_run(run, start).map_err(|(field, message)| {
+            let run = parse_run(run, start, registry).map_err(|(field, message)| {
                 let at = if field.is_empty() {
                     format!("runs[{i}]")
                 } else {
@@ -215,6 +232,8 @@ impl Experiment {
             name: file.name,
             title: file.title,
             surface,
+            surface_spec,
+            domain,
             noise: file.noise,
             steps,
             runs,
@@ -224,15 +243,11 @@ impl Experiment {
     }
 }
 
-fn parse_start(value: &Value) -> std::result::Result<[f64; 2], String> {
-    let coords: Option<Vec<f64>> = value.as_array().and_then(|a| a.iter().map(Value::as_f64).collect());
-    match coords.as_deref() {
-        Some(&[x, y]) if x.is_finite() && y.is_finite() => Ok([x, y]),
-        _ => Err(format!("expected two finite numbers [x, y], got {value}")),
-    }
-}
-
-fn parse_run(mut run: Map<String, Value>, default_start: [f64; 2]) -> std::result::Result<RunSpec, (String, String)> {
+fn parse_run(
+    mut run: Map<String, Value>,
+    default_start: [f64; 2],
+    registry: &Registry,
+) -> std::result::Result<RunSpec, (String, String)> {
     let label = match run.remove("label") {
         Some(Value::String(s)) if !s.is_empty() => s,
         Some(other) => return Err(("label".into(), format!("expected a non-empty string, got {other}"))),
@@ -243,17 +258,11 @@ fn parse_run(mut run: Map<String, Value>, default_start: [f64; 2]) -> std::resul
         Some(other) => return Err(("optimizer".into(), format!("expected a string, got {other}"))),
         None => return Err(("optimizer".into(), "missing; every run needs an optimizer".into())),
     };
-    let optimizer = optim::get(&name).ok_or_else(|| {
-        (
-            "optimizer".to_string(),
-            format!(
-                "unknown optimizer {name:?}; expected one of: {}",
-                optim::names().join(", ")
-            ),
-        )
-    })?;
+    let optimizer = *registry
+        .require_optimizer(&name)
+        .map_err(|m| ("optimizer".to_string(), m))?;
     let start = match run.remove("start") {
-        Some(v) => parse_start(&v).map_err(|m| ("start".to_string(), m))?,
+        Some(v) => parse_point(&v).map_err(|m| ("start".to_string(), m))?,
         None => default_start,
     };
     let hyperparameters = optimizer.parse(run)?;
@@ -318,7 +327,7 @@ fn walk(dir: &Path, files: &mut Vec<PathBuf>) -> Result<()> {
 
 /// Loads every experiment under `paths` and checks that no two share an output folder; returns
 /// each with its output folder under `results`.
-pub fn load_all(paths: &[PathBuf], results: &Path) -> Result<Vec<(Job, PathBuf)>> {
+pub fn load_all(paths: &[PathBuf], results: &Path, registry: &Registry) -> Result<Vec<(Job, PathBuf)>> {
     let files = collect_files(paths)?;
     if files.is_empty() {
         let shown: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
@@ -327,7 +336,7 @@ pub fn load_all(paths: &[PathBuf], results: &Path) -> Result<Vec<(Job, PathBuf)>
     let mut seen: BTreeMap<PathBuf, PathBuf> = BTreeMap::new();
     let mut out = Vec::with_capacity(files.len());
     for file in files {
-        let job = Job::load(&file)?;
+        let job = Job::load(&file, registry)?;
         let dir = job.output_dir(results);
         if let Some(other) = seen.insert(dir.clone(), file.clone()) {
             return Err(Error::input(

@@ -27,7 +27,7 @@ pub trait Observer {
 
 /// All runs of an experiment as one batch of points `[N, 2]`, grouped by optimizer.
 pub struct Batch {
-    surface: &'static Surface,
+    surface: Surface,
     noise: Noise,
     points: Tensor<2>,
     groups: Vec<(Range<usize>, Box<dyn Optimizer>)>,
@@ -68,8 +68,8 @@ impl Batch {
             .collect();
         let points = Tensor::from_data(TensorData::new(starts, [order.len(), 2]), device);
         Batch {
-            surface: experiment.surface,
-            noise: Noise::new(experiment.noise, device),
+            surface: experiment.surface.clone(),
+            noise: experiment.surface.noise(experiment.noise, device),
             points,
             groups,
             order,
@@ -78,12 +78,7 @@ impl Batch {
 
     /// A batch of one optimizer configuration from many start points: the shape of a sweep over
     /// start points, and of the throughput benchmark.
-    pub fn from_points(
-        surface: &'static Surface,
-        noise: Noise,
-        points: Tensor<2>,
-        optimizer: Box<dyn Optimizer>,
-    ) -> Self {
+    pub fn from_points(surface: Surface, noise: Noise, points: Tensor<2>, optimizer: Box<dyn Optimizer>) -> Self {
         let n = points.dims()[0];
         Batch {
             surface,
@@ -230,7 +225,8 @@ pub fn run(experiment: &Experiment, device: &Device, observers: &mut [&mut dyn O
     let trajectories = Trajectories {
         name: experiment.name.clone(),
         title: experiment.title.clone(),
-        surface: experiment.surface.name.to_string(),
+        surface: experiment.surface_spec.clone(),
+        domain: experiment.domain,
         steps: experiment.steps,
         noise: experiment.noise,
         plot: experiment.plot.clone(),

@@ -4,9 +4,12 @@
 //! `f32`, and nothing depends on the clock or the machine, so the same experiment and seed give
 //! byte-identical files.
 
+use super::SurfaceSpec;
 use crate::error::{Error, Result};
+use crate::io::write_atomic;
 use crate::plot::PlotSpec;
-use crate::surface::NoiseSpec;
+use crate::registry::Registry;
+use crate::surface::{Domain, NoiseSpec, Surface};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::path::Path;
@@ -20,8 +23,11 @@ pub struct Trajectories {
     /// Experiment title.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
-    /// Surface name.
-    pub surface: String,
+    /// The surface as the experiment names it: a name, or an expression object as given.
+    pub surface: SurfaceSpec,
+    /// The experiment's `domain`, when it overrides the surface's own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub domain: Option<Domain>,
     /// Steps asked for.
     pub steps: usize,
     /// Noise draw and lookup.
@@ -92,6 +98,23 @@ impl Trajectories {
     pub fn write(&self, path: &Path) -> Result<()> {
         write_atomic(path, self.to_json().as_bytes())
     }
+
+    /// The surface these trajectories ran over, rebuilt from `registry` (with the experiment's
+    /// domain); `path` is the file they were read from, for error messages.
+    pub fn resolve_surface(&self, registry: &Registry, path: &Path) -> Result<Surface> {
+        let mut surface = self.surface.resolve(registry).map_err(|(field, message)| {
+            let at = if field.is_empty() {
+                "surface".to_string()
+            } else {
+                format!("surface.{field}")
+            };
+            Error::input(path, at, message)
+        })?;
+        if let Some(domain) = self.domain {
+            surface.domain = domain;
+        }
+        Ok(surface)
+    }
 }
 
 /// Folds serde_json's pretty arrays of two numbers onto one line: `[\n  1.0,\n  2.0\n]` becomes
@@ -122,22 +145,4 @@ fn compact_pairs(pretty: &str) -> String {
     }
     out.pop();
     out
-}
-
-/// Writes `bytes` to `path` through a temporary file in the same folder and a rename, so a
-/// reader (or an interrupted run) never sees a half-written file.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, "create the folder", e))?;
-    }
-    let file_name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{file_name}.tmp-{}", std::process::id()));
-    std::fs::write(&tmp, bytes).map_err(|e| Error::io(&tmp, "write", e))?;
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        Error::io(path, "write", e)
-    })
 }

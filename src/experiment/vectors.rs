@@ -8,7 +8,7 @@
 //! The gradients are the post's own draws, `np.random.RandomState(seed).rand(2) * scales`.
 
 use crate::error::{Error, Result};
-use crate::experiment::trajectory::write_atomic;
+use crate::io::write_atomic;
 use crate::optim::adagrad_full::{MersenneTwister, adagrad_vectors};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};

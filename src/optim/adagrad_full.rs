@@ -533,8 +533,8 @@ mod tests {
         assert_eq!(v, vec![[1.0, 0.0], [0.8, 1.0]]);
     }
 
-    fn entry() -> &'static optim::Entry {
-        optim::get("adagrad_full").expect("registered")
+    fn entry() -> optim::Entry {
+        optim::Entry::of::<AdagradFullConfig>()
     }
 
     fn parse(given: Value) -> Result<Map<String, Value>, (String, String)> {

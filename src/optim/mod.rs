@@ -96,7 +96,10 @@ pub fn stateful<C: Config>(rows: &[C], device: &Device) -> Stateful<C::Rule> {
 /// A run's hyperparameters as JSON, by Keras name.
 pub type Hyperparameters = Map<String, Value>;
 
-/// A registry entry: an optimizer by name, with type-erased parsing and building.
+/// A registry entry: an optimizer by name, with type-erased parsing and building. Make one
+/// for your own [`Config`] with [`Entry::of`] and register it with
+/// [`Registry::with_optimizer`](crate::Registry::with_optimizer).
+#[derive(Clone, Copy)]
 pub struct Entry {
     /// Name in experiment files.
     pub name: &'static str,
@@ -114,7 +117,8 @@ impl std::fmt::Debug for Entry {
 }
 
 impl Entry {
-    const fn of<C: Config>() -> Self {
+    /// The entry of config type `C`.
+    pub const fn of<C: Config>() -> Self {
         Entry {
             name: C::NAME,
             description: C::DESCRIPTION,
@@ -142,8 +146,8 @@ impl Entry {
     }
 }
 
-/// Every optimizer, in the order `optsurf list` shows them.
-pub const REGISTRY: &[Entry] = &[
+/// Every built-in optimizer, in the order `optsurf list` shows them.
+pub const BUILTIN: &[Entry] = &[
     Entry::of::<sgd::SgdConfig>(),
     Entry::of::<rmsprop::RmspropConfig>(),
     Entry::of::<adagrad::AdagradConfig>(),
@@ -158,16 +162,6 @@ pub const REGISTRY: &[Entry] = &[
     Entry::of::<lars::LarsConfig>(),
     Entry::of::<adagrad_full::AdagradFullConfig>(),
 ];
-
-/// The optimizer called `name`, if there is one.
-pub fn get(name: &str) -> Option<&'static Entry> {
-    REGISTRY.iter().find(|e| e.name == name)
-}
-
-/// The names of every optimizer, for error messages.
-pub fn names() -> Vec<&'static str> {
-    REGISTRY.iter().map(|e| e.name).collect()
-}
 
 /// Rows of one optimizer can share a batch when their boolean flags agree; this is the key.
 pub fn group_key(name: &str, hyper: &Map<String, Value>) -> String {

@@ -8,7 +8,7 @@ use super::colormap::Rgb;
 use super::text::{self, Face, HAlign, Place, Span, VAlign};
 use super::{Metrics, encode};
 use crate::error::{Error, Result};
-use crate::experiment::trajectory::write_atomic;
+use crate::io::write_atomic;
 use std::path::Path;
 
 /// matplotlib's "gray".

@@ -9,12 +9,12 @@
 //! ```no_run
 //! # fn main() -> optsurf::Result<()> {
 //! use optsurf::experiment::trajectory::Trajectories;
-//! let traj = Trajectories::load("results/f0/trajectories.json".as_ref())?;
+//! let path = std::path::Path::new("results/f0/trajectories.json");
+//! let traj = Trajectories::load(path)?;
 //! let device = optsurf::backend::Backend::Ndarray.device()?;
-//! let surface = optsurf::surface::get(&traj.surface).expect("a known surface");
-//! let noise = optsurf::surface::Noise::new(traj.noise, &device);
-//! let mesh = surface.on_mesh(&noise, &device);
-//! let written = optsurf::plot::draw_all(&traj, &mesh, "results/f0".as_ref(), None)?;
+//! let surface = traj.resolve_surface(&optsurf::Registry::builtin(), path)?;
+//! let mesh = surface.on_mesh(&surface.noise(traj.noise, &device), &device);
+//! let written = optsurf::plot::draw_all(&traj, &surface, &mesh, "results/f0".as_ref(), None)?;
 //! # let _ = written; Ok(()) }
 //! ```
 
@@ -22,6 +22,7 @@ mod arrows;
 mod axes2d;
 mod canvas;
 mod colormap;
+mod contour;
 mod encode;
 mod legend;
 mod loss;
@@ -31,14 +32,25 @@ mod text;
 mod ticks;
 
 pub use arrows::draw_vectors;
-pub use spec::{PlotSpec, YLim};
+pub use contour::ContourLayout;
+pub use spec::{PlotSpec, View, YLim};
 pub use surface3d::SurfaceLayout;
 
 use crate::error::{Error, Result};
-use crate::experiment::trajectory::{RunTrajectory, Trajectories, write_atomic};
+use crate::experiment::trajectory::{RunTrajectory, Trajectories};
+use crate::io::write_atomic;
+use crate::surface::Surface;
 use canvas::Canvas;
-use indicatif::ProgressBar;
 use std::path::{Path, PathBuf};
+
+/// Told how GIF frames progress while figures are drawn (a progress bar, say). Figures may be
+/// drawn on two threads at once, hence `Sync`.
+pub trait FrameProgress: Sync {
+    /// `frames` frames are about to be rendered in all.
+    fn start(&self, frames: u64);
+    /// One more frame was rendered.
+    fn advance(&self);
+}
 
 /// Losses are printed clipped to `±MAX_LOSS_VALUE`, as the post does.
 pub const MAX_LOSS_VALUE: f64 = 999.99999;
@@ -146,7 +158,7 @@ impl Animation<'_> {
         last: &Canvas,
         spec: &PlotSpec,
         colors: &[colormap::Rgb],
-        frames: Option<&ProgressBar>,
+        frames: Option<&dyn FrameProgress>,
     ) -> Result<Vec<u8>> {
         let mut gif = encode::GifWriter::new(
             self.base.w,
@@ -170,27 +182,47 @@ impl Animation<'_> {
             region.extend(drawn.iter().copied());
             gif.push(&cur, &region)?;
             prev = drawn;
-            if let Some(bar) = frames {
-                bar.inc(1);
+            if let Some(progress) = frames {
+                progress.advance();
             }
         }
         gif.finish()
     }
 }
 
+/// Where the surface figure puts a point, and its static part: the 3D camera or the contour view.
+enum Scene {
+    Camera(SurfaceLayout),
+    Contour(ContourLayout),
+}
+
+impl Scene {
+    fn to_pixel(&self, x: f64, y: f64, z: f64) -> [f64; 2] {
+        match self {
+            Scene::Camera(l) => l.to_pixel(x, y, z),
+            Scene::Contour(l) => l.to_pixel(x, y),
+        }
+    }
+}
+
 /// The surface figure: PNG of the last frame and, if `animated`, the GIF with one frame per point.
-/// `mesh` is the surface on the `GRID` x `GRID` mesh (`Surface::on_mesh`). Advances `frames` once
-/// per GIF frame.
+/// `mesh` is `surface` on the `GRID` x `GRID` mesh of its domain (`Surface::on_mesh`); the view
+/// is the spec's 3D camera, or the contour view with the surface's known minima and each run's
+/// start marked. Advances `frames` once per GIF frame.
 pub fn surface_figure(
     traj: &Trajectories,
+    surface: &Surface,
     mesh: &[f32],
     animated: bool,
-    frames: Option<&ProgressBar>,
+    frames: Option<&dyn FrameProgress>,
 ) -> Result<Figure> {
     let spec = checked_spec(traj)?;
-    let layout = SurfaceLayout::new(spec, mesh)?;
     let m = Metrics::new(spec.size[0] as usize, spec.size[1] as usize);
     let colors = colormap::run_colors(spec, traj.runs.len())?;
+    let scene = match spec.view {
+        View::Camera(_) => Scene::Camera(SurfaceLayout::new(spec, mesh, surface.domain)?),
+        View::Contour => Scene::Contour(ContourLayout::new(m.w, m.h, surface.domain)?),
+    };
     let runs: Vec<surface3d::RunView> = traj
         .runs
         .iter()
@@ -201,14 +233,26 @@ pub fn surface_figure(
                 color,
                 label: r.label.clone(),
                 px: (0..n)
-                    .map(|i| layout.to_pixel(r.points[i][0] as f64, r.points[i][1] as f64, r.loss[i] as f64))
+                    .map(|i| scene.to_pixel(r.points[i][0] as f64, r.points[i][1] as f64, r.loss[i] as f64))
                     .collect(),
                 loss: r.loss[..n].to_vec(),
             }
         })
         .collect();
     let n = frame_count(traj);
-    let base = layout.render_static(mesh)?;
+    let base = match &scene {
+        Scene::Camera(layout) => layout.render_static(mesh)?,
+        Scene::Contour(layout) => {
+            let minima: Vec<[f64; 2]> = surface.minima().map(|s| s.point).collect();
+            let starts: Vec<([f64; 2], colormap::Rgb)> = traj
+                .runs
+                .iter()
+                .zip(&colors)
+                .filter_map(|(r, &c)| r.points.first().map(|p| ([p[0] as f64, p[1] as f64], c)))
+                .collect();
+            layout.render_static(mesh, &minima, &starts)?
+        }
+    };
     let grow = |c: &mut Canvas, k: usize| surface3d::grow_runs(c, &m, &runs, k);
     let mut last = Animation {
         base: &base,
@@ -220,7 +264,11 @@ pub fn surface_figure(
     surface3d::draw_marks(&mut last, &m, &runs, n - 1)?;
     let legend_at = if spec.legend && !runs.is_empty() {
         let legend = surface3d::legend_at(&m, &runs, n - 1);
-        let at = legend.best_corner(&last, &base, [0.0, 0.0, m.w as f64, m.h as f64], 0.5 * m.pt(11.0))?;
+        let area = match &scene {
+            Scene::Camera(_) => [0.0, 0.0, m.w as f64, m.h as f64],
+            Scene::Contour(layout) => layout.area(),
+        };
+        let at = legend.best_corner(&last, &base, area, 0.5 * m.pt(11.0))?;
         legend.draw(&mut last, at.0, at.1)?;
         Some(at)
     } else {
@@ -251,7 +299,7 @@ pub fn surface_figure(
 
 /// The loss-over-time chart: PNG of the last frame and, if `animated`, the GIF with one frame
 /// per point. `None` when no run has a point to chart. Advances `frames` once per GIF frame.
-pub fn loss_figure(traj: &Trajectories, animated: bool, frames: Option<&ProgressBar>) -> Result<Option<Figure>> {
+pub fn loss_figure(traj: &Trajectories, animated: bool, frames: Option<&dyn FrameProgress>) -> Result<Option<Figure>> {
     let spec = checked_spec(traj)?;
     if traj.runs.iter().all(|r| drawable(r) == 0) {
         return Ok(None);
@@ -304,20 +352,25 @@ pub fn loss_figure(traj: &Trajectories, animated: bool, frames: Option<&Progress
 
 /// Draws every figure `traj.plot` asks for into `dir`: `surface.png` (last frame) and, if
 /// `plot.animate`, `surface.gif`; if `plot.loss` (and some run has points), `loss.png` and, if
-/// animated, `loss.gif`. Files are written atomically; returns their paths. `mesh` is the
-/// surface on the `GRID` x `GRID` mesh. `frames`, if given, gets its length set to the number of
-/// GIF frames and advances once per frame rendered. The two figures are drawn in parallel.
-pub fn draw_all(traj: &Trajectories, mesh: &[f32], dir: &Path, frames: Option<&ProgressBar>) -> Result<Vec<PathBuf>> {
+/// animated, `loss.gif`. Files are written atomically; returns their paths. `mesh` is `surface`
+/// on the `GRID` x `GRID` mesh of its domain. `frames`, if given, is told the number of GIF frames
+/// and each frame rendered. The two figures are drawn in parallel.
+pub fn draw_all(
+    traj: &Trajectories,
+    surface: &Surface,
+    mesh: &[f32],
+    dir: &Path,
+    frames: Option<&dyn FrameProgress>,
+) -> Result<Vec<PathBuf>> {
     let spec = checked_spec(traj)?;
     let with_loss = spec.loss && traj.runs.iter().any(|r| drawable(r) > 0);
-    if let Some(bar) = frames {
+    if let Some(progress) = frames {
         let per = if spec.animate { frame_count(traj) as u64 } else { 0 };
-        bar.set_length(per * if with_loss { 2 } else { 1 });
-        bar.set_position(0);
+        progress.start(per * if with_loss { 2 } else { 1 });
     }
     let (surface, loss) = std::thread::scope(|s| {
         let loss = with_loss.then(|| s.spawn(|| loss_figure(traj, spec.animate, frames)));
-        let surface = surface_figure(traj, mesh, spec.animate, frames);
+        let surface = surface_figure(traj, surface, mesh, spec.animate, frames);
         let loss = match loss {
             Some(h) => h
                 .join()

@@ -6,8 +6,9 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct PlotSpec {
-    /// Camera `[elevation, azimuth]` in degrees, matplotlib's `view_init` convention.
-    pub view: [f64; 2],
+    /// The view of the surface figure: a 3D camera `[elevation, azimuth]` in degrees
+    /// (matplotlib's `view_init` convention), or `"contour"` (from above).
+    pub view: View,
     /// z limits of the surface figure; `"auto"` fits the surface.
     pub zlim: YLim,
     /// Legend with each run's label and loss.
@@ -24,6 +25,40 @@ pub struct PlotSpec {
     pub size: [u32; 2],
     /// Trajectory colours as `"#rrggbb"`, one per run (seaborn's Set2 palette by default).
     pub colors: Option<Vec<String>>,
+}
+
+/// How the surface figure looks at the surface.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum View {
+    /// A 3D camera: `[elevation, azimuth]` in degrees.
+    Camera([f64; 2]),
+    /// Filled contours seen from above.
+    Contour,
+}
+
+impl Serialize for View {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            View::Camera(angles) => angles.serialize(s),
+            View::Contour => s.serialize_str("contour"),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for View {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let value = serde_json::Value::deserialize(d)?;
+        if value == "contour" {
+            return Ok(View::Contour);
+        }
+        serde_json::from_value::<[f64; 2]>(value.clone())
+            .map(View::Camera)
+            .map_err(|_| {
+                serde::de::Error::custom(format!(
+                    "expected [elevation, azimuth] in degrees or \"contour\", got {value}"
+                ))
+            })
+    }
 }
 
 /// Axis limits: fitted to the data, or given.
@@ -60,7 +95,7 @@ mod auto {
 impl Default for PlotSpec {
     fn default() -> Self {
         PlotSpec {
-            view: [30.0, -70.0],
+            view: View::Camera([30.0, -70.0]),
             zlim: YLim::Auto,
             legend: false,
             animate: true,
@@ -77,7 +112,9 @@ impl PlotSpec {
     /// Checks values that deserialize but make no figure: `Err((field, what was expected))`.
     pub fn validate(&self) -> Result<(), (String, String)> {
         let fail = |field: &str, message: String| Err((field.to_string(), message));
-        if !self.view.iter().all(|v| v.is_finite()) {
+        if let View::Camera(angles) = self.view
+            && !angles.iter().all(|v| v.is_finite())
+        {
             return fail(
                 "view",
                 "expected two finite angles [elevation, azimuth] in degrees".into(),

@@ -7,11 +7,12 @@
 use super::canvas::{Canvas, Cap, Stroke};
 use super::colormap::{self, GRID as GRID_RGB, PANE, Rgb, SPINE, TICK};
 use super::legend::{Handle, Legend};
-use super::spec::{PlotSpec, YLim};
+use super::spec::{PlotSpec, View, YLim};
 use super::text::{self, Face, HAlign, Place, Span, VAlign};
 use super::{Metrics, clip_loss};
 use crate::error::{Error, Result};
-use crate::surface::noise::{GRID, XY_RANGE, mesh_coord};
+use crate::surface::Domain;
+use crate::surface::noise::GRID;
 
 /// Half extents of matplotlib's 4:4:3 box.
 const HALF: [f64; 3] = [2.0, 2.0, 1.5];
@@ -25,6 +26,7 @@ const STRIDE: usize = 4;
 /// in the image.
 #[derive(Clone, Debug)]
 pub struct SurfaceLayout {
+    domain: Domain,
     w: usize,
     h: usize,
     lim: [[f64; 2]; 3],
@@ -77,8 +79,9 @@ fn half_size(t: &TextItem) -> Result<[f64; 2]> {
 }
 
 impl SurfaceLayout {
-    /// Fits the camera of `spec` (view, z limits, size) to a `GRID` x `GRID` mesh of values.
-    pub fn new(spec: &PlotSpec, mesh: &[f32]) -> Result<Self> {
+    /// Fits the camera of `spec` (view, z limits, size) to a `GRID` x `GRID` mesh of values over
+    /// `domain`.
+    pub fn new(spec: &PlotSpec, mesh: &[f32], domain: Domain) -> Result<Self> {
         if mesh.len() != GRID * GRID {
             return Err(Error::Plot(format!(
                 "expected a {GRID}x{GRID} mesh ({} values), got {}",
@@ -104,13 +107,16 @@ impl SurfaceLayout {
                 }
             }
         };
-        let (elev, azim) = (spec.view[0].to_radians(), spec.view[1].to_radians());
+        let [elev, azim] = match spec.view {
+            View::Camera(angles) => angles.map(f64::to_radians),
+            View::Contour => [90f64.to_radians(), -90f64.to_radians()],
+        };
         let (w, h) = (spec.size[0] as usize, spec.size[1] as usize);
-        let r = XY_RANGE as f64;
         let mut l = SurfaceLayout {
+            domain,
             w,
             h,
-            lim: [[-r, r], [-r, r], zlim],
+            lim: [domain.x, domain.y, zlim],
             u: [-azim.sin(), azim.cos(), 0.0],
             v: [-elev.sin() * azim.cos(), -elev.sin() * azim.sin(), elev.cos()],
             d: [elev.cos() * azim.cos(), elev.cos() * azim.sin(), elev.sin()],
@@ -409,7 +415,11 @@ impl SurfaceLayout {
         let mut depth = Vec::with_capacity(g * g);
         for i in 0..g {
             for j in 0..g {
-                let p = [mesh_coord(i) as f64, mesh_coord(j) as f64, mesh[i * g + j] as f64];
+                let p = [
+                    self.domain.mesh_coord(0, i) as f64,
+                    self.domain.mesh_coord(1, j) as f64,
+                    mesh[i * g + j] as f64,
+                ];
                 let q = self.px(p);
                 verts.push([q[0] * ssf, q[1] * ssf]);
                 depth.push(self.depth(p));

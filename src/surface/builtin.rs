@@ -1,19 +1,8 @@
 //! The post's surfaces f0..f5 and the quadric of its first figure, written exactly as its code
 //! defines them (same operation order and noise coefficients).
 
-use super::{Stationary, Surface};
+use super::Surface;
 use burn::tensor::Tensor;
-
-const ORIGIN_MIN: &[Stationary] = &[Stationary {
-    point: [0.0, 0.0],
-    value: 0.0,
-    kind: "minimum",
-}];
-const ORIGIN_SADDLE: &[Stationary] = &[Stationary {
-    point: [0.0, 0.0],
-    value: 0.0,
-    kind: "saddle",
-}];
 
 /// f0, quadratic bowl: `(x/10)^2 + (y/10)^2 + 0.04 r + 0.01 c`. Minimum 0 at the origin.
 pub fn f0(x: Tensor<1>, y: Tensor<1>, r: Tensor<1>, c: Tensor<1>) -> Tensor<1> {
@@ -69,71 +58,27 @@ pub fn quadric(x: Tensor<1>, y: Tensor<1>, _r: Tensor<1>, _c: Tensor<1>) -> Tens
     x.clone().square() - y.clone().square() - x * y
 }
 
-/// Registry entry of [`f0`].
-pub const F0: Surface = Surface {
-    name: "f0",
-    formula: "(x/10)^2 + (y/10)^2 + 0.04 r + 0.01 c",
-    f: f0,
-    stationary: ORIGIN_MIN,
-};
-/// Registry entry of [`f1`].
-pub const F1: Surface = Surface {
-    name: "f1",
-    formula: "(x^2 + y^2 + 0.5 y + 0.06 (x+1)^3 + 0.1 (y-1)^3) / 400 + 0.01 r + 0.01 c",
-    f: f1,
-    stationary: F1_STATIONARY,
-};
-/// Registry entry of [`f2`].
-pub const F2: Surface = Surface {
-    name: "f2",
-    formula: "(x^2/2 - y^2/2) / 40 + 0.01 r + 0.01 c",
-    f: f2,
-    stationary: ORIGIN_SADDLE,
-};
-/// Registry entry of [`f3`].
-pub const F3: Surface = Surface {
-    name: "f3",
-    formula: "(x^2/2 - y^2/2 - 1.5 x (0.5 y)) / 60 + 0.05 r + 0.01 c",
-    f: f3,
-    stationary: ORIGIN_SADDLE,
-};
-/// Registry entry of [`f4`].
-pub const F4: Surface = Surface {
-    name: "f4",
-    formula: "((-sin(x/5) - cos(y/10)) + 2) / 2 + 0.05 r + 0.01 c",
-    f: f4,
-    stationary: &[Stationary {
-        point: [5.0 * std::f64::consts::FRAC_PI_2, 0.0],
-        value: 0.0,
-        kind: "minimum",
-    }],
-};
-/// Registry entry of [`f5`].
-pub const F5: Surface = Surface {
-    name: "f5",
-    formula: "((x/8)^2 + (y/12)^2) / 2 + 0.04 r + 0.01 c",
-    f: f5,
-    stationary: ORIGIN_MIN,
-};
-/// Registry entry of [`quadric`].
-pub const QUADRIC: Surface = Surface {
-    name: "quadric",
-    formula: "x^2 - y^2 - x y",
-    f: quadric,
-    stationary: ORIGIN_SADDLE,
-};
-
-// f1's stationary points solve 2x + 0.18 (x+1)^2 = 0 and 2y + 0.5 + 0.3 (y-1)^2 = 0:
-// x = (-2.36 + sqrt(2.36^2 - 4 * 0.18^2)) / 0.36 and y in {-2/3, -4}.
-const F1_STATIONARY: &[Stationary] = &[
-    Stationary {
-        point: [-0.076_720_116_838_555_37, -2.0 / 3.0],
-        value: -7.468_577_879_589_362e-4,
-        kind: "minimum",
-    },
-    Stationary {
-        point: [-0.076_720_116_838_555_37, -4.0],
-        value: 3.882_771_841_670_696e-3,
-        kind: "saddle",
-    },
-];
+/// The post's surfaces with their stationary points, over the post's box `[-10, 10)^2`.
+pub fn surfaces() -> Vec<Surface> {
+    // f1's stationary points solve 2x + 0.18 (x+1)^2 = 0 and 2y + 0.5 + 0.3 (y-1)^2 = 0:
+    // x = (-2.36 + sqrt(2.36^2 - 4 * 0.18^2)) / 0.36 and y in {-2/3, -4}.
+    const F1_X: f64 = -0.076_720_116_838_555_37;
+    vec![
+        Surface::new("f0", "(x/10)^2 + (y/10)^2 + 0.04 r + 0.01 c", f0).with_minimum([0.0, 0.0], 0.0),
+        Surface::new(
+            "f1",
+            "(x^2 + y^2 + 0.5 y + 0.06 (x+1)^3 + 0.1 (y-1)^3) / 400 + 0.01 r + 0.01 c",
+            f1,
+        )
+        .with_minimum([F1_X, -2.0 / 3.0], -7.468_577_879_589_362e-4)
+        .with_saddle([F1_X, -4.0], 3.882_771_841_670_696e-3),
+        Surface::new("f2", "(x^2/2 - y^2/2) / 40 + 0.01 r + 0.01 c", f2).with_saddle([0.0, 0.0], 0.0),
+        Surface::new("f3", "(x^2/2 - y^2/2 - 1.5 x (0.5 y)) / 60 + 0.05 r + 0.01 c", f3).with_saddle([0.0, 0.0], 0.0),
+        Surface::new("f4", "((-sin(x/5) - cos(y/10)) + 2) / 2 + 0.05 r + 0.01 c", f4)
+            .with_minimum([5.0 * std::f64::consts::FRAC_PI_2, 0.0], 0.0),
+        Surface::new("f5", "((x/8)^2 + (y/12)^2) / 2 + 0.04 r + 0.01 c", f5).with_minimum([0.0, 0.0], 0.0),
+        Surface::new("quadric", "x^2 - y^2 - x y", quadric)
+            .with_saddle([0.0, 0.0], 0.0)
+            .noiseless(),
+    ]
+}

@@ -1,14 +1,18 @@
 //! The post's two noise fields and how a point looks them up.
 //!
-//! Both fields live on the 200x200 mesh over `[-10, 10)^2` with spacing 0.1 (cell `(i, j)` is the
-//! square whose lower corner is `(-10 + 0.1 i, -10 + 0.1 j)`; the first index follows `x`):
+//! Both fields live on a 200x200 mesh over the surface's domain (for the post's box
+//! `[-10, 10)^2`, spacing 0.1: cell `(i, j)` is the square whose lower corner is
+//! `(-10 + 0.1 i, -10 + 0.1 j)`; the first index follows `x`):
 //! - `r`, coarse: a standard normal draw on a 25x25 grid, resized bilinearly to 200x200 the way
 //!   `tf.image.resize(..., method="bilinear")` does (half-pixel centres);
-//! - `c`, fine: a standard normal draw on the mesh, times `|x| |y| / 100`.
+//! - `c`, fine: a standard normal draw on the mesh, times `|u| |v| / 100`, where `(u, v)` is the
+//!   mesh point carried to the post's box (`u = -10 + 0.1 i`).
 //!
+//! The fields depend on the seed alone; another domain stretches the same fields over itself.
 //! Draws come from our own seeded generator (splitmix64 + Box-Muller), so a seed gives the same
 //! fields on every backend, platform and release.
 
+use super::Domain;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
@@ -16,10 +20,6 @@ use serde::{Deserialize, Serialize};
 pub const GRID: usize = 200;
 /// Cells per side of the coarse draw before it is resized.
 pub const COARSE: usize = GRID / 8;
-/// The mesh covers `[-XY_RANGE, XY_RANGE)` on both axes.
-pub const XY_RANGE: f32 = 10.0;
-/// Mesh spacing.
-pub const SPACING: f32 = 2.0 * XY_RANGE / GRID as f32;
 
 /// How a point reads the noise fields.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -48,9 +48,9 @@ pub struct NoiseSpec {
     pub lookup: Lookup,
 }
 
-/// The mesh coordinate of cell `k` on either axis: `-10 + 0.1 k`.
+/// The post's mesh coordinate of cell `k` on either axis: `-10 + 0.1 k`.
 pub fn mesh_coord(k: usize) -> f32 {
-    -XY_RANGE + k as f32 * SPACING
+    Domain::POST.mesh_coord(0, k)
 }
 
 /// Both noise fields on the host, row-major with the `x` index first (`field[i * GRID + j]`).
@@ -147,22 +147,34 @@ pub struct Noise {
     lookup: Lookup,
     coarse: Tensor<1>,
     fine: Tensor<1>,
+    /// Per axis, `(-lo, GRID / (hi - lo))`: a coordinate's position in cell units is
+    /// `(v + -lo) * scale`.
+    axes: [(f32, f32); 2],
 }
 
 impl Noise {
-    /// Draws the fields of `spec` and uploads them to `device`.
-    pub fn new(spec: NoiseSpec, device: &Device) -> Self {
-        let field = NoiseField::generate(spec.seed);
-        Self::from_field(&field, spec.lookup, device)
+    /// Draws the fields of `spec`, spreads them over `domain` and uploads them to `device`.
+    pub fn new(spec: NoiseSpec, domain: Domain, device: &Device) -> Self {
+        let field = match spec.lookup {
+            // Nothing is looked up: no need to draw.
+            Lookup::Off => NoiseField {
+                coarse: vec![0.0],
+                fine: vec![0.0],
+            },
+            _ => NoiseField::generate(spec.seed),
+        };
+        Self::from_field(&field, spec.lookup, domain, device)
     }
 
-    /// Uploads an existing draw.
-    pub fn from_field(field: &NoiseField, lookup: Lookup, device: &Device) -> Self {
+    /// Uploads an existing draw, spread over `domain`.
+    pub fn from_field(field: &NoiseField, lookup: Lookup, domain: Domain, device: &Device) -> Self {
         let upload = |v: &Vec<f32>| Tensor::<1>::from_data(TensorData::new(v.clone(), [v.len()]), device);
+        let axis = |[lo, hi]: [f64; 2]| ((-lo) as f32, (GRID as f64 / (hi - lo)) as f32);
         Noise {
             lookup,
             coarse: upload(&field.coarse),
             fine: upload(&field.fine),
+            axes: [axis(domain.x), axis(domain.y)],
         }
     }
 
@@ -176,15 +188,15 @@ impl Noise {
         match self.lookup {
             Lookup::Off => (x.zeros_like(), x.zeros_like()),
             Lookup::Nearest => {
-                let flat = cell(x).mul_scalar(GRID as i64).add(cell(y));
+                let flat = cell(x, self.axes[0]).mul_scalar(GRID as i64).add(cell(y, self.axes[1]));
                 (
                     self.coarse.clone().select(0, flat.clone()),
                     self.fine.clone().select(0, flat),
                 )
             }
             Lookup::Bilinear => {
-                let (i0, fx) = corner(x);
-                let (j0, fy) = corner(y);
+                let (i0, fx) = corner(x, self.axes[0]);
+                let (j0, fy) = corner(y, self.axes[1]);
                 let flat = i0.mul_scalar(GRID as i64).add(j0);
                 let blend = |field: &Tensor<1>| {
                     let at = |di: i64, dj: i64| field.clone().select(0, flat.clone().add_scalar(di * GRID as i64 + dj));
@@ -201,9 +213,10 @@ impl Noise {
     }
 }
 
-/// Position of a coordinate in cell units, `(v + 10) / 0.1`, computed as the post does.
-fn cell_units(v: Tensor<1>) -> Tensor<1> {
-    v.add_scalar(XY_RANGE).mul_scalar(GRID as f32 / (2.0 * XY_RANGE))
+/// Position of a coordinate in cell units, `(v - lo) GRID / (hi - lo)`, computed as the post
+/// does for its box (`(v + 10) * 10`).
+fn cell_units(v: Tensor<1>, (neg_lo, scale): (f32, f32)) -> Tensor<1> {
+    v.add_scalar(neg_lo).mul_scalar(scale)
 }
 
 /// Clamps to `[lo, hi]`, sending NaN (a diverged point) to `lo`, so that indices stay valid.
@@ -212,14 +225,14 @@ fn clamp_finite(v: Tensor<1>, lo: f32, hi: f32) -> Tensor<1> {
 }
 
 /// The cell a coordinate falls in, clipped to the mesh; no gradient.
-fn cell(v: &Tensor<1>) -> Tensor<1, Int> {
-    clamp_finite(cell_units(v.clone().detach()).floor(), 0.0, (GRID - 1) as f32).int()
+fn cell(v: &Tensor<1>, axis: (f32, f32)) -> Tensor<1, Int> {
+    clamp_finite(cell_units(v.clone().detach(), axis).floor(), 0.0, (GRID - 1) as f32).int()
 }
 
 /// The lower mesh index around a coordinate (no gradient) and the fraction past it (with
 /// gradient), both clipped so that the four corners stay on the mesh.
-fn corner(v: &Tensor<1>) -> (Tensor<1, Int>, Tensor<1>) {
-    let units = clamp_finite(cell_units(v.clone()), 0.0, (GRID - 1) as f32);
+fn corner(v: &Tensor<1>, axis: (f32, f32)) -> (Tensor<1, Int>, Tensor<1>) {
+    let units = clamp_finite(cell_units(v.clone(), axis), 0.0, (GRID - 1) as f32);
     let lower = clamp_finite(units.clone().detach().floor(), 0.0, (GRID - 2) as f32);
     let frac = units - lower.clone();
     (lower.int(), frac)

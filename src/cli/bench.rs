@@ -6,32 +6,26 @@ use crate::error::Result;
 use crate::experiment::Experiment;
 use crate::experiment::runner::{self, Batch};
 use crate::optim::{self, adam::AdamConfig};
-use crate::surface::{self, Noise, NoiseSpec, to_vec};
+use crate::registry::Registry;
+use crate::surface::{NoiseSpec, to_vec};
 use burn::tensor::{Tensor, TensorData};
 use std::path::Path;
 use std::time::Instant;
 
-/// Peak resident memory of this process so far, in MB (Linux; 0 elsewhere).
-pub fn peak_rss_mb() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1).and_then(|kb| kb.parse::<f64>().ok()))
-        })
-        .map_or(0.0, |kb| kb / 1024.0)
+/// Steps an experiment file (no figures, no files) `repeats` times; prints the best time.
+pub fn stepping(path: &Path, backend: Backend, repeats: usize, registry: &Registry) -> Result<f64> {
+    let experiment = Experiment::load(path, registry)?;
+    best_stepping(&experiment, backend, repeats)
 }
 
-/// Steps an experiment file (no figures, no files) `repeats` times; prints the best time.
-pub fn stepping(path: &Path, backend: Backend, repeats: usize) -> Result<f64> {
-    let experiment = Experiment::load(path)?;
+/// Steps `experiment` `repeats` times (after a warm-up); prints and returns the best time.
+fn best_stepping(experiment: &Experiment, backend: Backend, repeats: usize) -> Result<f64> {
     let device = backend.device()?;
-    runner::run(&experiment, &device, &mut [])?; // warm-up
+    runner::run(experiment, &device, &mut [])?; // warm-up
     let mut best = f64::INFINITY;
     for _ in 0..repeats {
         let start = Instant::now();
-        runner::run(&experiment, &device, &mut [])?;
+        runner::run(experiment, &device, &mut [])?;
         best = best.min(start.elapsed().as_secs_f64());
     }
     let runs = experiment.runs.len();
@@ -45,12 +39,45 @@ pub fn stepping(path: &Path, backend: Backend, repeats: usize) -> Result<f64> {
     Ok(best)
 }
 
+/// The ten optimizers of the post over Rosenbrock (200 steps from (-2, 2)), once over the
+/// built-in `rosenbrock` and once over the same formula written as an expression; prints both
+/// and their ratio (an expression is compiled once, so it should step about as fast).
+pub fn expressions(backend: Backend, registry: &Registry) -> Result<f64> {
+    let runs = r#"[
+        {"label": "SGD", "optimizer": "sgd", "learning_rate": 0.0002},
+        {"label": "NAG", "optimizer": "sgd", "learning_rate": 0.0002, "momentum": 0.9, "nesterov": true},
+        {"label": "RMS", "optimizer": "rmsprop", "learning_rate": 0.01},
+        {"label": "AdaGrad", "optimizer": "adagrad", "learning_rate": 0.5},
+        {"label": "Adam", "optimizer": "adam", "learning_rate": 0.05},
+        {"label": "Adamax", "optimizer": "adamax", "learning_rate": 0.05},
+        {"label": "NAdam", "optimizer": "nadam", "learning_rate": 0.05},
+        {"label": "Lion", "optimizer": "lion", "learning_rate": 0.01},
+        {"label": "Lamb", "optimizer": "lamb", "learning_rate": 0.01},
+        {"label": "FTRL", "optimizer": "ftrl", "learning_rate": 0.5}]"#;
+    let experiment = |surface: &str| {
+        let text =
+            format!(r#"{{"name": "bench", "surface": {surface}, "start": [-2, 2], "steps": 200, "runs": {runs}}}"#);
+        Experiment::parse(&text, Path::new("bench"), registry)
+    };
+    let builtin = best_stepping(&experiment(r#""rosenbrock""#)?, backend, 10)?;
+    let expr = experiment(r#"{"expr": "(1 - x)^2 + 100 * (y - x^2)^2", "domain": [[-2, 2], [-1, 3]]}"#)?;
+    let compiled = best_stepping(&expr, backend, 10)?;
+    println!(
+        "expressions: {{\"expr\": <Rosenbrock>}} steps in {:.2}x the time of the built-in rosenbrock (target < 1.5x)",
+        compiled / builtin
+    );
+    Ok(compiled / builtin)
+}
+
 /// `n` points from a fixed spread over the mesh through f4 (nearest noise) with Adam, `steps`
 /// steps; prints point-steps per second.
-pub fn throughput(n: usize, steps: usize, backend: Backend) -> Result<f64> {
+pub fn throughput(n: usize, steps: usize, backend: Backend, registry: &Registry) -> Result<f64> {
     let device = backend.device()?;
-    let f4 = surface::get("f4").expect("f4 is built in");
-    let noise = Noise::new(NoiseSpec::default(), &device);
+    let f4 = registry
+        .require_surface("f4")
+        .map_err(|m| crate::Error::input("bench", "", m))?
+        .clone();
+    let noise = f4.noise(NoiseSpec::default(), &device);
     let side = (n as f64).sqrt().ceil() as usize;
     let starts: Vec<f32> = (0..n)
         .flat_map(|k| {

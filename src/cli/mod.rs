@@ -1,0 +1,369 @@
+//! The `optsurf` command line, for any [`Registry`]: `optsurf::cli::main(Registry::builtin())`
+//! is optsurf's own binary, and a crate with its own surfaces or optimizers gets every
+//! subcommand for them with the same call.
+//!
+//! Exit codes: 0 done, 1 drift (`diff`), 2 bad input (the file's fault), 3 I/O or environment
+//! failure (cannot write, disk full, missing backend feature).
+
+mod bench;
+
+use crate::backend::Backend;
+use crate::diff::{self, Tolerance};
+use crate::experiment::runner::{self, Observer};
+use crate::experiment::trajectory::Trajectories;
+use crate::experiment::{self, Experiment, Job};
+use crate::plot::{self, FrameProgress};
+use crate::registry::Registry;
+use crate::surface::Kind;
+use crate::{Error, Result};
+use burn::tensor::Device;
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// Watch gradient-based optimizers travel over loss surfaces.
+#[derive(Parser)]
+#[command(
+    name = "optsurf",
+    version,
+    about,
+    after_help = "Exit codes: 0 done, 1 drift (diff), 2 bad input (the file's fault), 3 I/O or environment failure (cannot write, disk full, missing backend feature)."
+)]
+struct Cli {
+    /// Tensor backend.
+    #[arg(long, value_enum, global = true, default_value_t = Backend::Ndarray)]
+    backend: Backend,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run experiment files (or every *.json under a folder) and write their trajectories.
+    Run {
+        /// Experiment files or folders.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Output folder (default: `results`, mirroring the `experiments` folder).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Skip the figures.
+        #[arg(long)]
+        no_plots: bool,
+    },
+    /// List the surfaces and optimizers with their hyperparameters and defaults.
+    List,
+    /// Redraw the figures of a trajectory file, next to it, without re-running.
+    Plot {
+        /// `trajectories.json` files.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
+    /// Re-run experiments in memory and compare them with their committed baselines; or compare
+    /// two trajectory files. Exit 0 when all agree, 1 on drift, 2 on bad input.
+    Diff {
+        /// Experiment files or folders (default: `experiments`), or two trajectory files.
+        paths: Vec<PathBuf>,
+        /// Root of the baselines, mirrored like `optsurf run` writes results.
+        #[arg(long, default_value = "results")]
+        baseline: PathBuf,
+        /// Relative tolerance.
+        #[arg(long, default_value_t = Tolerance::default().rtol)]
+        rtol: f64,
+        /// Absolute tolerance.
+        #[arg(long, default_value_t = Tolerance::default().atol)]
+        atol: f64,
+    },
+    /// Print benchmark figures: stepping time, large-batch throughput, full-matrix AdaGrad.
+    Bench {
+        /// Which benchmark.
+        #[arg(value_enum, default_value_t = Which::All)]
+        which: Which,
+        /// Points for the throughput benchmark.
+        #[arg(long, default_value_t = 1_000_000)]
+        points: usize,
+        /// Experiment for the stepping benchmark.
+        #[arg(long, default_value = "experiments/blog/all-f0.json")]
+        experiment: PathBuf,
+    },
+}
+
+/// The benchmarks of `optsurf bench`.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Which {
+    All,
+    /// The post's ten-optimizer comparison over f0: 10 runs x 100 steps.
+    Stepping,
+    /// Ten optimizers over Rosenbrock written as an expression against the built-in.
+    Expressions,
+    /// 1,000,000 points through f4 with Adam.
+    Throughput,
+    /// Full-matrix AdaGrad, d = 1024 features, 8 steps, against the direct O(d^3) method.
+    AdagradFull,
+}
+
+/// Peak resident memory of this process so far, in MB (Linux; 0 elsewhere).
+pub fn peak_rss_mb() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1).and_then(|kb| kb.parse::<f64>().ok()))
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+/// Runs the command line given to this process with `registry`'s surfaces and optimizers.
+pub fn main(registry: Registry) -> ExitCode {
+    main_with_args(registry, std::env::args_os())
+}
+
+/// Runs the command line `args` (the program name first) with `registry`.
+pub fn main_with_args<I, T>(registry: Registry, args: I) -> ExitCode
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+        }
+    };
+    match execute(cli, &registry) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+fn execute(cli: Cli, registry: &Registry) -> Result<ExitCode> {
+    match cli.command {
+        Command::Run { paths, out, no_plots } => {
+            run(&paths, out.as_deref(), no_plots, cli.backend, registry)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::List => {
+            print!("{}", list(registry));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Plot { paths } => {
+            let device = cli.backend.device()?;
+            for path in paths {
+                let trajectories = Trajectories::load(&path)?;
+                let dir = path.parent().unwrap_or(Path::new("."));
+                for written in draw(&trajectories, &path, dir, registry, &device, None)? {
+                    println!("{}", written.display());
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Diff {
+            paths,
+            baseline,
+            rtol,
+            atol,
+        } => {
+            let tol = Tolerance { rtol, atol };
+            if !(rtol >= 0.0 && atol >= 0.0) {
+                return Err(Error::input("--rtol/--atol", "", "expected tolerances >= 0"));
+            }
+            // Two trajectory files compare directly; anything else names experiments.
+            let pair = match paths.as_slice() {
+                [a, b] if a.is_file() && b.is_file() => Trajectories::load(a).ok().zip(Trajectories::load(b).ok()),
+                _ => None,
+            };
+            let report = if let Some((a, b)) = &pair {
+                diff::files((&paths[0], a), (&paths[1], b), tol)?
+            } else {
+                let paths = if paths.is_empty() {
+                    vec![PathBuf::from("experiments")]
+                } else {
+                    paths
+                };
+                diff::experiments(&paths, &baseline, tol, registry, &cli.backend.device()?)?
+            };
+            println!("{report}");
+            Ok(if report.clean() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
+        }
+        Command::Bench {
+            which,
+            points,
+            experiment,
+        } => {
+            if matches!(which, Which::All | Which::Stepping) {
+                bench::stepping(&experiment, cli.backend, 10, registry)?;
+            }
+            if matches!(which, Which::All | Which::Expressions) {
+                bench::expressions(cli.backend, registry)?;
+            }
+            if matches!(which, Which::All | Which::Throughput) {
+                bench::throughput(points, 5, cli.backend, registry)?;
+            }
+            if matches!(which, Which::All | Which::AdagradFull) {
+                bench::adagrad_full(1024, 8, cli.backend)?;
+            }
+            println!("peak memory {:.0} MB", peak_rss_mb());
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// Draws the figures of `trajectories` (read from `path`) into `dir`.
+fn draw(
+    trajectories: &Trajectories,
+    path: &Path,
+    dir: &Path,
+    registry: &Registry,
+    device: &Device,
+    frames: Option<&dyn FrameProgress>,
+) -> Result<Vec<PathBuf>> {
+    let surface = trajectories.resolve_surface(registry, path)?;
+    let mesh = surface.on_mesh(&surface.noise(trajectories.noise, device), device);
+    plot::draw_all(trajectories, &surface, &mesh, dir, frames)
+}
+
+/// A progress bar over GIF frames.
+struct FrameBar(ProgressBar);
+
+impl FrameProgress for FrameBar {
+    fn start(&self, frames: u64) {
+        self.0.set_length(frames);
+        self.0.set_position(0);
+    }
+    fn advance(&self) {
+        self.0.inc(1);
+    }
+}
+
+/// Writes `trajectories.json` into the experiment's output folder when a run finishes.
+struct JsonWriter {
+    dir: PathBuf,
+}
+
+impl Observer for JsonWriter {
+    fn on_finish(&mut self, _experiment: &Experiment, trajectories: &Trajectories) -> Result<()> {
+        trajectories.write(&self.dir.join("trajectories.json"))
+    }
+}
+
+/// Draws the figures into the experiment's output folder when a run finishes.
+struct Figures {
+    dir: PathBuf,
+    device: Device,
+    frames: FrameBar,
+}
+
+impl Observer for Figures {
+    fn on_finish(&mut self, experiment: &Experiment, trajectories: &Trajectories) -> Result<()> {
+        let mesh = experiment
+            .surface
+            .on_mesh(&experiment.surface.noise(experiment.noise, &self.device), &self.device);
+        plot::draw_all(trajectories, &experiment.surface, &mesh, &self.dir, Some(&self.frames)).map(|_| ())
+    }
+}
+
+/// A progress bar over the steps of one experiment.
+struct StepBar {
+    bar: ProgressBar,
+}
+
+impl Observer for StepBar {
+    fn on_start(&mut self, experiment: &Experiment) {
+        self.bar.set_length(experiment.steps as u64);
+        self.bar.set_position(0);
+        self.bar.set_message(experiment.name.clone());
+    }
+    fn on_step(&mut self, _experiment: &Experiment, step: usize) {
+        self.bar.set_position(step as u64);
+    }
+}
+
+fn run(paths: &[PathBuf], out: Option<&Path>, no_plots: bool, backend: Backend, registry: &Registry) -> Result<()> {
+    let results = out.map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("results"));
+    let experiments = experiment::load_all(paths, &results, registry)?;
+    let device = backend.device()?;
+    let style = ProgressStyle::with_template("{prefix:>12} [{bar:30}] {pos}/{len} {msg}")
+        .expect("valid template")
+        .progress_chars("=> ");
+    let overall = ProgressBar::new(experiments.len() as u64)
+        .with_style(style.clone())
+        .with_prefix("experiments");
+    let multi = indicatif::MultiProgress::new();
+    let overall = multi.add(overall);
+    let steps = multi.add(ProgressBar::new(0).with_style(style.clone()).with_prefix("steps"));
+    let frames = multi.add(ProgressBar::new(0).with_style(style).with_prefix("frames"));
+    let started = std::time::Instant::now();
+    for (job, dir) in &experiments {
+        overall.set_message(job.name().to_string());
+        match job {
+            Job::Runs(experiment) => {
+                let mut bar = StepBar { bar: steps.clone() };
+                let mut writer = JsonWriter { dir: dir.clone() };
+                let mut figures = Figures {
+                    dir: dir.clone(),
+                    device: device.clone(),
+                    frames: FrameBar(frames.clone()),
+                };
+                if no_plots {
+                    runner::run(experiment, &device, &mut [&mut bar, &mut writer])?;
+                } else {
+                    runner::run(experiment, &device, &mut [&mut bar, &mut writer, &mut figures])?;
+                }
+            }
+            Job::Vectors(vectors) => {
+                vectors.run(dir, !no_plots)?;
+            }
+        }
+        overall.inc(1);
+    }
+    frames.finish_and_clear();
+    steps.finish_and_clear();
+    overall.finish_and_clear();
+    println!(
+        "{} experiment(s) in {:.1} s (peak memory {:.0} MB); results{} in:",
+        experiments.len(),
+        started.elapsed().as_secs_f64(),
+        peak_rss_mb(),
+        if no_plots { "" } else { " and figures" }
+    );
+    for (_, dir) in &experiments {
+        println!("  {}", dir.display());
+    }
+    Ok(())
+}
+
+fn list(registry: &Registry) -> String {
+    let mut out = String::from("Surfaces (name, formula, domain, known stationary points):\n");
+    for s in registry.surfaces() {
+        out.push_str(&format!("  {:<17} {}\n", s.name, s.formula));
+        let points: Vec<String> = s
+            .stationary
+            .iter()
+            .map(|p| {
+                let kind = match p.kind {
+                    Kind::Minimum => "minimum",
+                    Kind::Saddle => "saddle",
+                };
+                format!("{kind} f({:.6}, {:.6}) = {:.6}", p.point[0], p.point[1], p.value)
+            })
+            .collect();
+        out.push_str(&format!("  {:<17} domain {}; {}\n", "", s.domain, points.join("; ")));
+    }
+    out.push_str("\nOptimizers (hyperparameter=default):\n");
+    for o in registry.optimizers() {
+        out.push_str(&format!("  {:<13} {}\n", o.name, o.description));
+        let params: Vec<String> = o.defaults().iter().map(|(k, v)| format!("{k}={v}")).collect();
+        out.push_str(&format!("  {:<13} {}\n", "", params.join(" ")));
+    }
+    out
+}

@@ -1,0 +1,99 @@
+//! The registry: which surfaces and optimizers experiment files may name.
+//!
+//! It is a value, passed through parsing, running, plotting and diffing, so a crate that uses
+//! optsurf adds its own surfaces and optimizers and gets the whole command line for them:
+//!
+//! ```no_run
+//! use optsurf::{Registry, surface::Surface};
+//! # use burn::tensor::Tensor;
+//! # fn bowl(x: Tensor<1>, y: Tensor<1>, _r: Tensor<1>, _c: Tensor<1>) -> Tensor<1> { x.square() + y.square() }
+//! fn main() -> std::process::ExitCode {
+//!     let registry = Registry::builtin().with_surface(Surface::new("bowl", "x^2 + y^2", bowl).noiseless());
+//!     optsurf::cli::main(registry)
+//! }
+//! ```
+
+use crate::optim::{self, Entry};
+use crate::surface::{self, Surface};
+
+/// The surfaces and optimizers experiment files may name.
+#[derive(Clone, Debug)]
+pub struct Registry {
+    surfaces: Vec<Surface>,
+    optimizers: Vec<Entry>,
+}
+
+impl Registry {
+    /// Nothing registered.
+    pub fn empty() -> Self {
+        Registry {
+            surfaces: Vec::new(),
+            optimizers: Vec::new(),
+        }
+    }
+
+    /// optsurf's own: the post's surfaces, the classic test functions and every built-in
+    /// optimizer.
+    pub fn builtin() -> Self {
+        Registry {
+            surfaces: surface::builtins(),
+            optimizers: optim::BUILTIN.to_vec(),
+        }
+    }
+
+    /// Adds a surface, replacing one of the same name.
+    pub fn with_surface(mut self, surface: Surface) -> Self {
+        self.surfaces.retain(|s| s.name != surface.name);
+        self.surfaces.push(surface);
+        self
+    }
+
+    /// Adds an optimizer (`Entry::of::<MyConfig>()`), replacing one of the same name.
+    pub fn with_optimizer(mut self, entry: Entry) -> Self {
+        self.optimizers.retain(|o| o.name != entry.name);
+        self.optimizers.push(entry);
+        self
+    }
+
+    /// The surface called `name`.
+    pub fn surface(&self, name: &str) -> Option<&Surface> {
+        self.surfaces.iter().find(|s| s.name == name)
+    }
+
+    /// Every surface, in registration order.
+    pub fn surfaces(&self) -> &[Surface] {
+        &self.surfaces
+    }
+
+    /// The optimizer called `name`.
+    pub fn optimizer(&self, name: &str) -> Option<&Entry> {
+        self.optimizers.iter().find(|o| o.name == name)
+    }
+
+    /// Every optimizer, in registration order.
+    pub fn optimizers(&self) -> &[Entry] {
+        &self.optimizers
+    }
+
+    /// The surface called `name`, or an error message that lists the known ones.
+    pub fn require_surface(&self, name: &str) -> Result<&Surface, String> {
+        self.surface(name).ok_or_else(|| {
+            let names: Vec<&str> = self.surfaces.iter().map(|s| s.name.as_str()).collect();
+            format!("unknown surface {name:?}; expected one of: {}", names.join(", "))
+        })
+    }
+
+    /// The optimizer called `name`, or an error message that lists the known ones.
+    pub fn require_optimizer(&self, name: &str) -> Result<&Entry, String> {
+        self.optimizer(name).ok_or_else(|| {
+            let names: Vec<&str> = self.optimizers.iter().map(|o| o.name).collect();
+            format!("unknown optimizer {name:?}; expected one of: {}", names.join(", "))
+        })
+    }
+}
+
+impl Default for Registry {
+    fn default() -> Self {
+        Registry::builtin()
+    }
+}
