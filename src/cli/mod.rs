@@ -54,6 +54,18 @@ enum Command {
     },
     /// List the surfaces and optimizers with their hyperparameters and defaults.
     List,
+    /// Check surfaces' autodiff gradients against central differences at random points of their
+    /// domains (noise off). Exit 1 when one is off by more than the tolerance.
+    Check {
+        /// Surface names (default: every registered surface).
+        surfaces: Vec<String>,
+        /// Random points per surface.
+        #[arg(long, default_value_t = 1000)]
+        points: usize,
+        /// Largest acceptable error `|autodiff - numeric| / (1 + |numeric| + 1e-5 |f| / h)`.
+        #[arg(long, default_value_t = 5e-2)]
+        tolerance: f64,
+    },
     /// Redraw the figures of a trajectory file, next to it, without re-running.
     Plot {
         /// `trajectories.json` files.
@@ -151,6 +163,32 @@ fn execute(cli: Cli, registry: &Registry) -> Result<ExitCode> {
         Command::List => {
             print!("{}", list(registry));
             Ok(ExitCode::SUCCESS)
+        }
+        Command::Check {
+            surfaces,
+            points,
+            tolerance,
+        } => {
+            let device = cli.backend.device()?;
+            let names: Vec<String> = if surfaces.is_empty() {
+                registry.surfaces().iter().map(|s| s.name.clone()).collect()
+            } else {
+                surfaces
+            };
+            let mut failed = 0;
+            for name in &names {
+                let surface = registry.require_surface(name).map_err(|m| Error::input("check", "", m))?;
+                let report = crate::surface::check_with(surface, points.max(1), 0, &device);
+                let verdict = if report.passes(tolerance) { "ok  " } else { "FAIL" };
+                failed += usize::from(!report.passes(tolerance));
+                println!("{verdict} {name:<18} {report}");
+            }
+            println!("{} ok, {failed} failed (tolerance {tolerance:e})", names.len() - failed);
+            Ok(if failed == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            })
         }
         Command::Plot { paths } => {
             let device = cli.backend.device()?;

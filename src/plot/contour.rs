@@ -131,6 +131,11 @@ impl ContourLayout {
         [self.axes.x(x), self.axes.y(y)]
     }
 
+    /// The plot area as a clip rectangle.
+    pub(crate) fn clip(&self) -> super::canvas::Rect {
+        self.axes.clip()
+    }
+
     /// The plot area `[x0, y0, x1, y1]` in pixels.
     pub fn area(&self) -> [f64; 4] {
         self.axes.area

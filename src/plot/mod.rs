@@ -253,7 +253,22 @@ pub fn surface_figure(
             layout.render_static(mesh, &minima, &starts)?
         }
     };
-    let grow = |c: &mut Canvas, k: usize| surface3d::grow_runs(c, &m, &runs, k);
+    // The contour view clips runs to its axes; the 3D view lets them leave the box, as matplotlib.
+    let clip = match &scene {
+        Scene::Camera(_) => None,
+        Scene::Contour(layout) => Some(layout.clip()),
+    };
+    let grow = |c: &mut Canvas, k: usize| {
+        c.set_clip(clip);
+        surface3d::grow_runs(c, &m, &runs, k);
+        c.set_clip(None);
+    };
+    let draw_marks = |c: &mut Canvas, k: usize| -> Result<()> {
+        c.set_clip(clip);
+        let drawn = surface3d::draw_marks(c, &m, &runs, k);
+        c.set_clip(None);
+        drawn
+    };
     let mut last = Animation {
         base: &base,
         n,
@@ -261,7 +276,7 @@ pub fn surface_figure(
         marks: &|_, _| Ok(()),
     }
     .trails();
-    surface3d::draw_marks(&mut last, &m, &runs, n - 1)?;
+    draw_marks(&mut last, n - 1)?;
     let legend_at = if spec.legend && !runs.is_empty() {
         let legend = surface3d::legend_at(&m, &runs, n - 1);
         let area = match &scene {
@@ -276,7 +291,7 @@ pub fn surface_figure(
     };
     let png = encode::png(&last)?;
     let marks = |c: &mut Canvas, k: usize| -> Result<()> {
-        surface3d::draw_marks(c, &m, &runs, k)?;
+        draw_marks(c, k)?;
         if let Some((x, y)) = legend_at {
             surface3d::legend_at(&m, &runs, k).draw(c, x, y)?;
         }

@@ -44,14 +44,29 @@ impl fmt::Display for GradientCheck {
     }
 }
 
+/// Compares `surface`'s autodiff gradient with central differences at 1,000 random points of its
+/// domain (seed 0, ndarray backend, noise off) and reports the worst error; see [`check_with`].
+///
+/// ```
+/// let surface = optsurf::Registry::builtin().surface("himmelblau").unwrap().clone();
+/// let report = optsurf::surface::check(&surface);
+/// assert!(report.passes(5e-2), "{report}");
+/// ```
+pub fn check(surface: &Surface) -> GradientCheck {
+    let device = crate::backend::Backend::Ndarray
+        .device()
+        .expect("the ndarray backend is always built");
+    check_with(surface, 1000, 0, &device)
+}
+
 /// Compares `surface`'s autodiff gradient with fourth-order central differences at `points`
 /// seeded random points of its domain, with the noise off, and reports the worst error.
 ///
-/// The differences are taken in `f32` (the surface's own arithmetic) with a step of `1e-3` of
-/// the domain's width, so the error of the estimate itself is about `1e-6 |f| / h`: a correct
-/// gradient stays well under `1e-2`, a wrong one (a sign, a factor, a missing term) shows as
-/// order 1.
-pub fn check(surface: &Surface, points: usize, seed: u64, device: &Device) -> GradientCheck {
+/// The differences are taken in `f32` (the surface's own arithmetic) with a step
+/// `h = 1e-3 max(1, |p|)` per coordinate; the error is measured against
+/// `1 + |numeric| + 1e-5 |f| / h` (the last term bounds the estimate's own f32 rounding), so a correct gradient stays
+/// well under `5e-2` and a wrong one (a sign, a factor, a missing term) shows as order 1.
+pub fn check_with(surface: &Surface, points: usize, seed: u64, device: &Device) -> GradientCheck {
     let noise = Noise::new(
         NoiseSpec {
             seed: 0,
@@ -91,12 +106,14 @@ pub fn check(surface: &Surface, points: usize, seed: u64, device: &Device) -> Gr
         autodiff: 0.0,
         numeric: 0.0,
     };
+    let values = to_vec(surface.eval(upload(&pts), &noise));
     for axis in 0..2 {
-        let h = (1e-3 * (d.axis(axis)[1] - d.axis(axis)[0])) as f32;
+        let h: Vec<f32> = pts.iter().map(|p| 1e-3 * p[axis].abs().max(1.0)).collect();
         let shifted = |k: f32| {
             let moved: Vec<[f32; 2]> = pts
                 .iter()
-                .map(|p| {
+                .zip(&h)
+                .map(|(p, h)| {
                     let mut p = *p;
                     p[axis] += k * h;
                     p
@@ -107,10 +124,11 @@ pub fn check(surface: &Surface, points: usize, seed: u64, device: &Device) -> Gr
         let (p2, p1, m1, m2) = (shifted(2.0), shifted(1.0), shifted(-1.0), shifted(-2.0));
         for (i, p) in pts.iter().enumerate() {
             // The step actually taken in f32, so that rounding of p +- h does not bias the estimate.
-            let step = (p[axis] + h) as f64 - (p[axis] - h) as f64;
+            let step = (p[axis] + h[i]) as f64 - (p[axis] - h[i]) as f64;
             let numeric = (8.0 * (p1[i] as f64 - m1[i] as f64) - (p2[i] as f64 - m2[i] as f64)) / (6.0 * step);
             let autodiff = grad[2 * i + axis] as f64;
-            let error = (autodiff - numeric).abs() / (1.0 + numeric.abs());
+            let floor = 1e-5 * (values[i] as f64).abs() / h[i] as f64;
+            let error = (autodiff - numeric).abs() / (1.0 + numeric.abs() + floor);
             let error = if error.is_nan() { f64::INFINITY } else { error };
             if error > worst.worst {
                 worst = GradientCheck {

@@ -37,7 +37,7 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::sync::Arc;
 
-pub use check::{GradientCheck, check};
+pub use check::{GradientCheck, check, check_with};
 pub use noise::{Lookup, Noise, NoiseField, NoiseSpec};
 
 /// A surface's formula over a batch: `f(x [N], y [N], r [N], c [N]) -> loss [N]`.
