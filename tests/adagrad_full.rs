@@ -221,7 +221,7 @@ fn optimizer_trajectories_match_the_direct_method() {
         let configs: Vec<AdagradFullConfig> = SETTINGS
             .iter()
             .map(|&(c, delta)| AdagradFullConfig {
-                learning_rate: 0.3,
+                learning_rate: 0.3.into(),
                 epsilon: delta,
                 initial_accumulator_value: c,
                 weight_decay: None,
@@ -243,7 +243,7 @@ fn optimizer_trajectories_match_the_direct_method() {
             for t in 0..steps {
                 let v = reference.update(&per_row[i][t]);
                 for k in 0..d {
-                    w[k] -= config.learning_rate * v[k];
+                    w[k] -= config.learning_rate.constant().unwrap() * v[k];
                 }
                 let ours = &got[t][i];
                 let scale = w.iter().fold(0.0f64, |m, x| m.max(x.abs()));
@@ -267,7 +267,7 @@ fn axis_aligned_gradients_give_diagonal_adagrad() {
         })
         .collect();
     let config = AdagradFullConfig {
-        learning_rate: eta,
+        learning_rate: eta.into(),
         epsilon: delta,
         ..AdagradFullConfig::default()
     };
@@ -340,7 +340,7 @@ fn first_step_is_g_over_its_norm_plus_delta() {
     let configs: Vec<AdagradFullConfig> = [(0.1, 0.0), (1.0, 1e-7), (2.0, 0.5)]
         .iter()
         .map(|&(eta, delta)| AdagradFullConfig {
-            learning_rate: eta,
+            learning_rate: eta.into(),
             epsilon: delta,
             ..AdagradFullConfig::default()
         })
@@ -353,7 +353,7 @@ fn first_step_is_g_over_its_norm_plus_delta() {
     ];
     let got = run(&configs, &w0, std::slice::from_ref(&g));
     for (i, config) in configs.iter().enumerate() {
-        let scale = config.learning_rate / (norm(&g[i]) + config.epsilon);
+        let scale = config.learning_rate.constant().unwrap() / (norm(&g[i]) + config.epsilon);
         for k in 0..d {
             let expected = (w0[i][k] - scale * g[i][k]) as f32 as f64;
             assert_eq!(got[0][i][k], expected, "row {i}");
@@ -371,7 +371,7 @@ fn batch_rows_are_independent() {
     ]
     .iter()
     .map(|&(eta, delta, c, wd)| AdagradFullConfig {
-        learning_rate: eta,
+        learning_rate: eta.into(),
         epsilon: delta,
         initial_accumulator_value: c,
         weight_decay: wd,

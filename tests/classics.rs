@@ -79,7 +79,10 @@ fn six_hump_camel(x: f64, y: f64) -> (f64, [f64; 2]) {
     let v = (4.0 - 2.1 * x * x + x.powi(4) / 3.0) * x * x + x * y + (-4.0 + 4.0 * y * y) * y * y;
     (
         v,
-        [8.0 * x - 8.4 * x.powi(3) + 2.0 * x.powi(5) + y, x - 8.0 * y + 16.0 * y.powi(3)],
+        [
+            8.0 * x - 8.4 * x.powi(3) + 2.0 * x.powi(5) + y,
+            x - 8.0 * y + 16.0 * y.powi(3),
+        ],
     )
 }
 
@@ -149,7 +152,9 @@ const CLASSICS: [(&str, Exact); 14] = [
 fn random_points(surface: &Surface, n: usize, seed: u64) -> Vec<[f32; 2]> {
     let mut state = seed;
     let mut uniform = move || {
-        state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
         (state >> 11) as f64 / (1u64 << 53) as f64
     };
     let d = surface.domain;
@@ -224,11 +229,20 @@ fn classic_minima_are_where_the_exact_functions_say() {
         let global = surface.global_minimum().unwrap();
         for m in surface.minima() {
             let (v, g) = exact(m.point[0], m.point[1]);
-            assert!((v - m.value).abs() < 1e-9, "{name}: f{:?} = {v}, listed {}", m.point, m.value);
+            assert!(
+                (v - m.value).abs() < 1e-9,
+                "{name}: f{:?} = {v}, listed {}",
+                m.point,
+                m.value
+            );
             assert!((v - global).abs() < 1e-9, "{name}: every listed minimum is global");
             // Ackley's minimum is a kink: its one-sided derivatives are +-2 / sqrt(2).
             if name != "ackley" {
-                assert!(g.iter().all(|c| c.abs() < 1e-6), "{name}: gradient {g:?} at {:?}", m.point);
+                assert!(
+                    g.iter().all(|c| c.abs() < 1e-6),
+                    "{name}: gradient {g:?} at {:?}",
+                    m.point
+                );
             }
             assert!(surface.domain.contains(m.point), "{name}: minimum outside the domain");
         }
@@ -242,37 +256,59 @@ fn expression_surfaces_match_hand_derived_values_and_gradients() {
     let cases: [(&str, Exact); 6] = [
         ("(1 - x)^2 + 100 * (y - x^2)^2", rosenbrock),
         ("rastrigin(x, y)", rastrigin),
-        ("sin(x) * cos(y) + tan(x / 4) + asin(y / 12) + acos(x / 12) + atan(x * y) / 2", |x, y| {
-            let v = x.sin() * y.cos() + (x / 4.0).tan() + (y / 12.0).asin() + (x / 12.0).acos() + (x * y).atan() / 2.0;
-            let dx = x.cos() * y.cos() + 0.25 / (x / 4.0).cos().powi(2) - (1.0 / 12.0) / (1.0 - (x / 12.0).powi(2)).sqrt()
-                + 0.5 * y / (1.0 + (x * y).powi(2));
-            let dy = -x.sin() * y.sin() + (1.0 / 12.0) / (1.0 - (y / 12.0).powi(2)).sqrt() + 0.5 * x / (1.0 + (x * y).powi(2));
-            (v, [dx, dy])
-        }),
-        ("tanh(x) + sinh(y / 5) + cosh(x / 5) + exp(-x^2 / 10) + ln(2 + x^2) + log10(3 + y^2)", |x, y| {
-            let v = x.tanh() + (y / 5.0).sinh() + (x / 5.0).cosh() + (-x * x / 10.0).exp() + (2.0 + x * x).ln()
-                + (3.0 + y * y).log10();
-            let dx = 1.0 - x.tanh().powi(2) + (x / 5.0).sinh() / 5.0 - x / 5.0 * (-x * x / 10.0).exp() + 2.0 * x / (2.0 + x * x);
-            let dy = (y / 5.0).cosh() / 5.0 + 2.0 * y / ((3.0 + y * y) * std::f64::consts::LN_10);
-            (v, [dx, dy])
-        }),
-        ("sqrt(1 + x^2 + y^2) + abs(x - 2 * y) + min(x, y) + max(x^2, 3 * y) - x^3 / 50 + 2^(y / 4)", |x, y| {
-            let s = (1.0 + x * x + y * y).sqrt();
-            let v = s + (x - 2.0 * y).abs() + x.min(y) + (x * x).max(3.0 * y) - x.powi(3) / 50.0 + 2f64.powf(y / 4.0);
-            let sign = (x - 2.0 * y).signum();
-            let (min_x, min_y) = if x < y { (1.0, 0.0) } else { (0.0, 1.0) };
-            let (max_x, max_y) = if x * x > 3.0 * y { (2.0 * x, 0.0) } else { (0.0, 3.0) };
-            let dx = x / s + sign + min_x + max_x - 3.0 * x * x / 50.0;
-            let dy = y / s - 2.0 * sign + min_y + max_y + 2f64.powf(y / 4.0) * 2f64.ln() / 4.0;
-            (v, [dx, dy])
-        }),
-        ("-x^2 / 4 + 3 / (1 + y^2) - (2 + x^2)^(y / 10) + 1e-3 * x * y + 2^3^2 / 512", |x, y| {
-            let p = (2.0 + x * x).powf(y / 10.0);
-            let v = -x * x / 4.0 + 3.0 / (1.0 + y * y) - p + 1e-3 * x * y + 1.0;
-            let dx = -x / 2.0 - p * (y / 10.0) * 2.0 * x / (2.0 + x * x) + 1e-3 * y;
-            let dy = -6.0 * y / (1.0 + y * y).powi(2) - p * (2.0 + x * x).ln() / 10.0 + 1e-3 * x;
-            (v, [dx, dy])
-        }),
+        (
+            "sin(x) * cos(y) + tan(x / 4) + asin(y / 12) + acos(x / 12) + atan(x * y) / 2",
+            |x, y| {
+                let v =
+                    x.sin() * y.cos() + (x / 4.0).tan() + (y / 12.0).asin() + (x / 12.0).acos() + (x * y).atan() / 2.0;
+                let dx = x.cos() * y.cos() + 0.25 / (x / 4.0).cos().powi(2)
+                    - (1.0 / 12.0) / (1.0 - (x / 12.0).powi(2)).sqrt()
+                    + 0.5 * y / (1.0 + (x * y).powi(2));
+                let dy = -x.sin() * y.sin()
+                    + (1.0 / 12.0) / (1.0 - (y / 12.0).powi(2)).sqrt()
+                    + 0.5 * x / (1.0 + (x * y).powi(2));
+                (v, [dx, dy])
+            },
+        ),
+        (
+            "tanh(x) + sinh(y / 5) + cosh(x / 5) + exp(-x^2 / 10) + ln(2 + x^2) + log10(3 + y^2)",
+            |x, y| {
+                let v = x.tanh()
+                    + (y / 5.0).sinh()
+                    + (x / 5.0).cosh()
+                    + (-x * x / 10.0).exp()
+                    + (2.0 + x * x).ln()
+                    + (3.0 + y * y).log10();
+                let dx = 1.0 - x.tanh().powi(2) + (x / 5.0).sinh() / 5.0 - x / 5.0 * (-x * x / 10.0).exp()
+                    + 2.0 * x / (2.0 + x * x);
+                let dy = (y / 5.0).cosh() / 5.0 + 2.0 * y / ((3.0 + y * y) * std::f64::consts::LN_10);
+                (v, [dx, dy])
+            },
+        ),
+        (
+            "sqrt(1 + x^2 + y^2) + abs(x - 2 * y) + min(x, y) + max(x^2, 3 * y) - x^3 / 50 + 2^(y / 4)",
+            |x, y| {
+                let s = (1.0 + x * x + y * y).sqrt();
+                let v =
+                    s + (x - 2.0 * y).abs() + x.min(y) + (x * x).max(3.0 * y) - x.powi(3) / 50.0 + 2f64.powf(y / 4.0);
+                let sign = (x - 2.0 * y).signum();
+                let (min_x, min_y) = if x < y { (1.0, 0.0) } else { (0.0, 1.0) };
+                let (max_x, max_y) = if x * x > 3.0 * y { (2.0 * x, 0.0) } else { (0.0, 3.0) };
+                let dx = x / s + sign + min_x + max_x - 3.0 * x * x / 50.0;
+                let dy = y / s - 2.0 * sign + min_y + max_y + 2f64.powf(y / 4.0) * 2f64.ln() / 4.0;
+                (v, [dx, dy])
+            },
+        ),
+        (
+            "-x^2 / 4 + 3 / (1 + y^2) - (2 + x^2)^(y / 10) + 1e-3 * x * y + 2^3^2 / 512",
+            |x, y| {
+                let p = (2.0 + x * x).powf(y / 10.0);
+                let v = -x * x / 4.0 + 3.0 / (1.0 + y * y) - p + 1e-3 * x * y + 1.0;
+                let dx = -x / 2.0 - p * (y / 10.0) * 2.0 * x / (2.0 + x * x) + 1e-3 * y;
+                let dy = -6.0 * y / (1.0 + y * y).powi(2) - p * (2.0 + x * x).ln() / 10.0 + 1e-3 * x;
+                (v, [dx, dy])
+            },
+        ),
     ];
     for (k, (text, exact)) in cases.iter().enumerate() {
         let expr = Expr::compile(text, registry.surfaces()).unwrap_or_else(|e| panic!("{text}: {e}"));

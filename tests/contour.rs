@@ -82,12 +82,25 @@ fn contour_view_draws_runs_minima_and_starts_where_they_are() {
         for p in &px {
             on_path += usize::from(png.count_near(p[0], p[1], 2.5, color, 40) > 0);
         }
-        assert!(on_path * 10 >= px.len() * 9, "{}: colour at {on_path} of {} points", run.label, px.len());
+        assert!(
+            on_path * 10 >= px.len() * 9,
+            "{}: colour at {on_path} of {} points",
+            run.label,
+            px.len()
+        );
         let end = px[px.len() - 1];
-        assert!(png.count_near(end[0], end[1], 4.0, color, 40) >= 20, "{}: dot at the end", run.label);
+        assert!(
+            png.count_near(end[0], end[1], 4.0, color, 40) >= 20,
+            "{}: dot at the end",
+            run.label
+        );
         // The start: a white-filled ring in the run's colour.
         let start = px[0];
-        assert!(png.count_near(start[0], start[1], 7.0, color, 40) >= 10, "{}: start ring", run.label);
+        assert!(
+            png.count_near(start[0], start[1], 7.0, color, 40) >= 10,
+            "{}: start ring",
+            run.label
+        );
     }
     // A black star at every minimum (the one a run ends on is under its dot).
     let ends: Vec<[f32; 2]> = traj.runs.iter().map(|r| *r.points.last().unwrap()).collect();
@@ -98,7 +111,11 @@ fn contour_view_draws_runs_minima_and_starts_where_they_are() {
             .iter()
             .any(|e| (e[0] as f64 - m.point[0]).hypot(e[1] as f64 - m.point[1]) < 0.2);
         if !covered {
-            assert!(png.count_near(q[0], q[1], 5.0, [0, 0, 0], 60) >= 6, "no marker at minimum {:?}", m.point);
+            assert!(
+                png.count_near(q[0], q[1], 5.0, [0, 0, 0], 60) >= 6,
+                "no marker at minimum {:?}",
+                m.point
+            );
             marked += 1;
         }
     }
@@ -167,8 +184,14 @@ fn the_3d_view_spans_the_domain_it_is_given() {
     let run = &traj.runs[0];
     for (p, l) in run.points.iter().zip(&run.loss) {
         let q = layout.to_pixel(p[0] as f64, p[1] as f64, *l as f64);
-        assert!(q[0] > 0.0 && q[0] < 900.0 && q[1] > 0.0 && q[1] < 900.0, "{p:?} lands at {q:?}");
-        assert!(png.count_near(q[0], q[1], 2.5, COLORS[0], 40) > 0, "no run colour at {p:?}");
+        assert!(
+            q[0] > 0.0 && q[0] < 900.0 && q[1] > 0.0 && q[1] < 900.0,
+            "{p:?} lands at {q:?}"
+        );
+        assert!(
+            png.count_near(q[0], q[1], 2.5, COLORS[0], 40) > 0,
+            "no run colour at {p:?}"
+        );
     }
     // The domain's corners are the box's: its floor spans most of the figure's width (over the
     // post's box the same corners would huddle in the middle).

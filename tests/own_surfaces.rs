@@ -64,7 +64,12 @@ fn expressions_written_with_a_builtins_operations_give_its_bits() {
     // With the post's noise, looked up at the expression's own points.
     let runs = json!([{"label": "SGD", "optimizer": "sgd", "learning_rate": 10.0},
                       {"label": "Adam", "optimizer": "adam", "learning_rate": 1.0}]);
-    same_bits("f5", "((x/8)^2 + (y/12)^2) / 2 + 0.04 * r + 0.01 * c", [9.0, 9.0], &runs);
+    same_bits(
+        "f5",
+        "((x/8)^2 + (y/12)^2) / 2 + 0.04 * r + 0.01 * c",
+        [9.0, 9.0],
+        &runs,
+    );
     same_bits("f2", "f2(x, y)", [7.5, -0.5], &runs);
 }
 
@@ -72,7 +77,8 @@ fn expressions_written_with_a_builtins_operations_give_its_bits() {
 fn an_expression_is_compiled_once_and_differs_where_it_should() {
     // Not the same bits as rosenbrock: another operation order.
     let runs = json!([{"label": "Adam", "optimizer": "adam", "learning_rate": 0.05}]);
-    let exp = |s: Value| json!({"name": "e", "surface": s, "start": [-1.5, 2.0], "steps": 30, "runs": runs}).to_string();
+    let exp =
+        |s: Value| json!({"name": "e", "surface": s, "start": [-1.5, 2.0], "steps": 30, "runs": runs}).to_string();
     let a = run(&exp(json!("rosenbrock")));
     let b = run(&exp(json!({"expr": "100 * (y - x*x)^2 + (x - 1)^2 + 0 * x"})));
     for (p, q) in a.runs[0].points.iter().zip(&b.runs[0].points) {
@@ -102,7 +108,10 @@ fn a_surface_from_another_crate_gets_the_whole_command_line() {
     );
     let out = dir.path().join("out");
     let args = |a: &[&str]| -> Vec<String> {
-        std::iter::once("optsurf").chain(a.iter().copied()).map(String::from).collect()
+        std::iter::once("optsurf")
+            .chain(a.iter().copied())
+            .map(String::from)
+            .collect()
     };
     let code = optsurf::cli::main_with_args(
         registry.clone(),
@@ -177,8 +186,10 @@ fn trajectories_record_the_expression_and_figures_and_diffs_use_it() {
 
 #[test]
 fn an_experiment_may_override_the_domain() {
-    let t = run(r#"{"name": "e", "surface": "rosenbrock", "domain": [[-3, 3], [-2, 4]], "start": [0, 0], "steps": 1,
-                    "runs": [{"label": "SGD", "optimizer": "sgd"}]}"#);
+    let t = run(
+        r#"{"name": "e", "surface": "rosenbrock", "domain": [[-3, 3], [-2, 4]], "start": [0, 0], "steps": 1,
+                    "runs": [{"label": "SGD", "optimizer": "sgd"}]}"#,
+    );
     assert_eq!(t.domain, Some(Domain::from([[-3.0, 3.0], [-2.0, 4.0]])));
     let json = t.to_json();
     assert!(json.contains("\"domain\": ["), "{json}");
@@ -209,18 +220,62 @@ fn minima_of_expressions_get_their_values() {
 fn bad_surfaces_and_domains_are_one_line_errors() {
     let dir = tempfile::tempdir().unwrap();
     let cases: &[(&str, &str, &[&str])] = &[
-        (r#"{"expr": "(1 - x)^2 + )"}"#, "surface.expr", &["unexpected ')' at column 13"]),
-        (r#"{"expr": "x + foo"}"#, "surface.expr", &["unknown name \"foo\"", "column 5", "rastrigin", "sin"]),
-        (r#"{"expr": "sin(x, y)"}"#, "surface.expr", &["sin takes 1 argument, got 2"]),
-        (r#"{"expr": "x ^"}"#, "surface.expr", &["unexpected end of expression", "column 4"]),
-        (r#"{"expr": "x $ y"}"#, "surface.expr", &["unexpected character '$'", "column 3"]),
-        (r#"{"expr": 3}"#, "surface.expr", &["expected the expression as a string"]),
-        (r#"{"exp": "x"}"#, "surface.exp", &["unknown field", "expr, name, domain, minima"]),
+        (
+            r#"{"expr": "(1 - x)^2 + )"}"#,
+            "surface.expr",
+            &["unexpected ')' at column 13"],
+        ),
+        (
+            r#"{"expr": "x + foo"}"#,
+            "surface.expr",
+            &["unknown name \"foo\"", "column 5", "rastrigin", "sin"],
+        ),
+        (
+            r#"{"expr": "sin(x, y)"}"#,
+            "surface.expr",
+            &["sin takes 1 argument, got 2"],
+        ),
+        (
+            r#"{"expr": "x ^"}"#,
+            "surface.expr",
+            &["unexpected end of expression", "column 4"],
+        ),
+        (
+            r#"{"expr": "x $ y"}"#,
+            "surface.expr",
+            &["unexpected character '$'", "column 3"],
+        ),
+        (
+            r#"{"expr": 3}"#,
+            "surface.expr",
+            &["expected the expression as a string"],
+        ),
+        (
+            r#"{"exp": "x"}"#,
+            "surface.exp",
+            &["unknown field", "expr, name, domain, minima"],
+        ),
         (r#"{"domain": [[0, 1], [0, 1]]}"#, "surface", &["needs \"expr\""]),
-        (r#"{"expr": "x", "domain": [[1, 0], [0, 1]]}"#, "surface.domain", &["min < max"]),
-        (r#"{"expr": "x", "domain": [0, 1]}"#, "surface.domain", &["[[x_min, x_max], [y_min, y_max]]"]),
-        (r#"{"expr": "x", "minima": [[1]]}"#, "surface.minima[0]", &["two finite numbers"]),
-        (r#""banana""#, "surface", &["unknown surface \"banana\"", "rosenbrock", "himmelblau"]),
+        (
+            r#"{"expr": "x", "domain": [[1, 0], [0, 1]]}"#,
+            "surface.domain",
+            &["min < max"],
+        ),
+        (
+            r#"{"expr": "x", "domain": [0, 1]}"#,
+            "surface.domain",
+            &["[[x_min, x_max], [y_min, y_max]]"],
+        ),
+        (
+            r#"{"expr": "x", "minima": [[1]]}"#,
+            "surface.minima[0]",
+            &["two finite numbers"],
+        ),
+        (
+            r#""banana""#,
+            "surface",
+            &["unknown surface \"banana\"", "rosenbrock", "himmelblau"],
+        ),
         (r#"12"#, "surface", &["expected a surface name or an object"]),
     ];
     for (surface, field, expected) in cases {
@@ -234,7 +289,10 @@ fn bad_surfaces_and_domains_are_one_line_errors() {
         assert_eq!(out.status.code(), Some(2), "{surface}: {err}");
         assert_eq!(err.trim_end().lines().count(), 1, "{surface}: one line: {err}");
         assert!(err.starts_with("error: e.json: "), "{surface}: {err}");
-        assert!(err.contains(&format!("`{field}`")), "{surface}: no field {field} in {err}");
+        assert!(
+            err.contains(&format!("`{field}`")),
+            "{surface}: no field {field} in {err}"
+        );
         for e in *expected {
             assert!(err.contains(e), "{surface}: no {e:?} in {err}");
         }
@@ -256,7 +314,10 @@ fn list_shows_domains_and_minima_and_check_reports() {
     let out = optsurf(dir.path(), &["list"]);
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("rosenbrock"), "{text}");
-    assert!(text.contains("domain [-2, 2] x [-1, 3]; minimum f(1.000000, 1.000000) = 0.000000"), "{text}");
+    assert!(
+        text.contains("domain [-2, 2] x [-1, 3]; minimum f(1.000000, 1.000000) = 0.000000"),
+        "{text}"
+    );
     assert!(text.contains("minimum f(-2.805118, 3.131313)"), "{text}");
     let out = optsurf(dir.path(), &["check", "himmelblau", "f4", "--points", "200"]);
     assert!(out.status.success(), "{}", stderr(&out));

@@ -90,7 +90,7 @@ pub fn throughput(n: usize, steps: usize, backend: Backend, registry: &Registry)
         .collect();
     let points = Tensor::<2>::from_data(TensorData::new(starts, [n, 2]), &device);
     let config = AdamConfig {
-        learning_rate: 0.1,
+        learning_rate: 0.1.into(),
         ..AdamConfig::default()
     };
     let optimizer = Box::new(optim::stateful(&vec![config; n], &device));
@@ -160,7 +160,7 @@ pub fn adagrad_full(features: usize, steps: usize, backend: Backend) -> Result<f
 
     // optsurf's optimizer, eta = 1 from w = 0, so w_T = -sum_t v_t.
     let config = AdagradFullConfig {
-        learning_rate: 1.0,
+        learning_rate: 1.0.into(),
         epsilon: POST_DELTA,
         ..AdagradFullConfig::default()
     };

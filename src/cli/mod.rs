@@ -12,6 +12,7 @@ use crate::diff::{self, Tolerance};
 use crate::experiment::runner::{self, Observer};
 use crate::experiment::trajectory::Trajectories;
 use crate::experiment::{self, Experiment, Job};
+use crate::optim::Source;
 use crate::plot::{self, FrameProgress};
 use crate::registry::Registry;
 use crate::surface::Kind;
@@ -177,7 +178,9 @@ fn execute(cli: Cli, registry: &Registry) -> Result<ExitCode> {
             };
             let mut failed = 0;
             for name in &names {
-                let surface = registry.require_surface(name).map_err(|m| Error::input("check", "", m))?;
+                let surface = registry
+                    .require_surface(name)
+                    .map_err(|m| Error::input("check", "", m))?;
                 let report = crate::surface::check_with(surface, points.max(1), 0, &device);
                 let verdict = if report.passes(tolerance) { "ok  " } else { "FAIL" };
                 failed += usize::from(!report.passes(tolerance));
@@ -397,11 +400,31 @@ fn list(registry: &Registry) -> String {
             .collect();
         out.push_str(&format!("  {:<17} domain {}; {}\n", "", s.domain, points.join("; ")));
     }
-    out.push_str("\nOptimizers (hyperparameter=default):\n");
-    for o in registry.optimizers() {
-        out.push_str(&format!("  {:<13} {}\n", o.name, o.description));
-        let params: Vec<String> = o.defaults().iter().map(|(k, v)| format!("{k}={v}")).collect();
-        out.push_str(&format!("  {:<13} {}\n", "", params.join(" ")));
+    for (source, title) in [
+        (Source::Keras, "Keras"),
+        (Source::Optax, "optax"),
+        (Source::Paper, "from the paper"),
+    ] {
+        let entries: Vec<_> = registry.optimizers().iter().filter(|o| o.source == source).collect();
+        if entries.is_empty() {
+            continue;
+        }
+        out.push_str(&format!(
+            "\nOptimizers ({title}): hyperparameter = default, allowed values, meaning\n"
+        ));
+        for o in entries {
+            out.push_str(&format!("  {:<13} {}\n", o.name, o.description));
+            let defaults = o.defaults();
+            for p in o.params {
+                let default = defaults.get(p.name).map_or(String::new(), |v| v.to_string());
+                let range = p.range.map_or(String::new(), |r| format!("; {r}"));
+                out.push_str(&format!(
+                    "                {}={default}{range}; {}\n",
+                    p.name,
+                    p.doc.trim()
+                ));
+            }
+        }
     }
     out
 }

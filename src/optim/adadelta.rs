@@ -1,48 +1,35 @@
 //! Adadelta in Keras's learning-rate-scaled form, as Keras's `Adadelta`.
 
-use super::common::{check, check_learning_rate, column};
-use super::{Config, Rule};
+use super::common::column;
+use super::{Config, LearningRate, Range, Rule, Step};
 use burn::tensor::{Device, Tensor};
-use serde::{Deserialize, Serialize};
 
-/// Keras `Adadelta(learning_rate=0.001, rho=0.95, epsilon=1e-7)` (Zeiler 2012).
-///
-/// With the running averages `E[g^2] = E[dx^2] = 0` at the start:
-/// ```text
-/// E[g^2]  <- rho E[g^2] + (1 - rho) g^2
-/// dx       = -sqrt(E[dx^2] + eps) g / sqrt(E[g^2] + eps)      (the old E[dx^2])
-/// E[dx^2] <- rho E[dx^2] + (1 - rho) dx^2
-/// w       <- w + eta dx
-/// ```
-/// Zeiler's method has no learning rate (it is this rule with `eta = 1`); Keras scales the
-/// applied step by `eta` (0.001 by default) while `E[dx^2]` still accumulates the unscaled `dx`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct AdadeltaConfig {
-    /// `eta` (1.0 gives the paper's method).
-    pub learning_rate: f64,
-    /// `rho`, decay of both running averages, in [0, 1).
-    pub rho: f64,
-    /// `eps`, inside both square roots.
-    pub epsilon: f64,
-    /// Decoupled weight decay `lambda` (none by default).
-    pub weight_decay: Option<f64>,
-}
-
-impl Default for AdadeltaConfig {
-    fn default() -> Self {
-        AdadeltaConfig {
-            learning_rate: 0.001,
-            rho: 0.95,
-            epsilon: 1e-7,
-            weight_decay: None,
-        }
+crate::hyperparameters! {
+    /// Keras `Adadelta(learning_rate=0.001, rho=0.95, epsilon=1e-7)` (Zeiler 2012).
+    ///
+    /// With the running averages `E[g^2] = E[dx^2] = 0` at the start:
+    /// ```text
+    /// E[g^2]  <- rho E[g^2] + (1 - rho) g^2
+    /// dx       = -sqrt(E[dx^2] + eps) g / sqrt(E[g^2] + eps)      (the old E[dx^2])
+    /// E[dx^2] <- rho E[dx^2] + (1 - rho) dx^2
+    /// w       <- w + eta dx
+    /// ```
+    /// Zeiler's method has no learning rate (it is this rule with `eta = 1`); Keras scales the
+    /// applied step by `eta` (0.001 by default) while `E[dx^2]` still accumulates the unscaled `dx`.
+    pub struct AdadeltaConfig {
+        /// `eta` (1.0 gives the paper's method).
+        learning_rate: LearningRate = 0.001, Range::POSITIVE;
+        /// `rho`, decay of both running averages, in [0, 1).
+        rho: f64 = 0.95, Range::UNIT;
+        /// `eps`, inside both square roots.
+        epsilon: f64 = 1e-7, Range::NON_NEGATIVE;
+        /// Decoupled weight decay `lambda` (none by default).
+        weight_decay: Option<f64> = None, Range::NON_NEGATIVE;
     }
 }
 
 /// Batched Adadelta.
 pub struct Adadelta {
-    lr: Tensor<2>,
     rho: Tensor<2>,
     one_minus_rho: Tensor<2>,
     epsilon: Tensor<2>,
@@ -59,21 +46,15 @@ impl Config for AdadeltaConfig {
     const NAME: &'static str = "adadelta";
     const DESCRIPTION: &'static str = "Adadelta: step sized by the RMS of past steps over the RMS of gradients";
 
-    fn learning_rate(&self) -> f64 {
-        self.learning_rate
+    fn learning_rate(&self) -> &LearningRate {
+        &self.learning_rate
     }
     fn weight_decay(&self) -> Option<f64> {
         self.weight_decay
     }
-    fn validate(&self) -> Result<(), (String, String)> {
-        check_learning_rate(self.learning_rate)?;
-        check((0.0..1.0).contains(&self.rho), "rho", "expected a number in [0, 1)")?;
-        check(self.epsilon >= 0.0, "epsilon", "expected a number >= 0")
-    }
     fn rule(rows: &[Self], device: &Device) -> Adadelta {
         let col = |f: fn(&AdadeltaConfig) -> f64| column(rows.iter().map(f), device);
         Adadelta {
-            lr: col(|c| c.learning_rate),
             rho: col(|c| c.rho),
             one_minus_rho: col(|c| 1.0 - c.rho),
             epsilon: col(|c| c.epsilon),
@@ -91,14 +72,14 @@ impl Rule for Adadelta {
         }
     }
 
-    fn step(&self, w: Tensor<2>, g: Tensor<2>, s: AdadeltaState) -> (Tensor<2>, AdadeltaState) {
+    fn step(&self, w: Tensor<2>, g: Tensor<2>, s: AdadeltaState, step: &Step) -> (Tensor<2>, AdadeltaState) {
         let rms = |x: Tensor<2>| (x + self.epsilon.clone()).sqrt();
         let eg = s.eg * self.rho.clone() + g.clone().square() * self.one_minus_rho.clone();
         // Keras divides by `rms(E[g^2])`; TensorFlow's graph optimizer multiplies by its `rsqrt`
         // instead, which rounds differently: followed here.
         let dx = ((rms(s.ex.clone()) * g) * rms(eg.clone()).recip()).neg();
         let ex = s.ex * self.rho.clone() + dx.clone().square() * self.one_minus_rho.clone();
-        let w = w + dx * self.lr.clone();
+        let w = w + dx * step.lr.clone();
         (w, AdadeltaState { eg, ex })
     }
 }
@@ -111,7 +92,7 @@ mod tests {
     #[test]
     fn first_step_is_tiny_and_second_uses_the_old_average() {
         let c = AdadeltaConfig {
-            learning_rate: 1.0,
+            learning_rate: 1.0.into(),
             rho: 0.9,
             epsilon: 1e-4,
             weight_decay: None,
@@ -130,7 +111,7 @@ mod tests {
     fn the_learning_rate_scales_the_applied_step_only() {
         let at = |lr: f64| {
             let c = AdadeltaConfig {
-                learning_rate: lr,
+                learning_rate: lr.into(),
                 ..Default::default()
             };
             steps(&[c], &[vec![0.0]], &vec![vec![vec![1.0f32]]; 3])

@@ -1,47 +1,34 @@
 //! Diagonal AdaGrad, as Keras's `Adagrad`.
 
-use super::common::{check, check_learning_rate, column};
-use super::{Config, Rule};
+use super::common::column;
+use super::{Config, LearningRate, Range, Rule, Step};
 use burn::tensor::{Device, Tensor};
-use serde::{Deserialize, Serialize};
 
-/// Keras `Adagrad(learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7)`
-/// (Duchi, Hazan & Singer 2011, diagonal form).
-///
-/// With the accumulator `A` filled with `initial_accumulator_value` at the start:
-/// ```text
-/// A <- A + g^2
-/// w <- w - eta g / sqrt(A + eps)
-/// ```
-/// The paper starts at `A = 0` and adds its `delta` outside the square root
-/// (`sqrt(A) + delta`); Keras starts at 0.1 and puts `eps` inside.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct AdagradConfig {
-    /// `eta`.
-    pub learning_rate: f64,
-    /// The accumulator's starting value, >= 0.
-    pub initial_accumulator_value: f64,
-    /// `eps`, inside the square root.
-    pub epsilon: f64,
-    /// Decoupled weight decay `lambda` (none by default).
-    pub weight_decay: Option<f64>,
-}
-
-impl Default for AdagradConfig {
-    fn default() -> Self {
-        AdagradConfig {
-            learning_rate: 0.001,
-            initial_accumulator_value: 0.1,
-            epsilon: 1e-7,
-            weight_decay: None,
-        }
+crate::hyperparameters! {
+    /// Keras `Adagrad(learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7)`
+    /// (Duchi, Hazan & Singer 2011, diagonal form).
+    ///
+    /// With the accumulator `A` filled with `initial_accumulator_value` at the start:
+    /// ```text
+    /// A <- A + g^2
+    /// w <- w - eta g / sqrt(A + eps)
+    /// ```
+    /// The paper starts at `A = 0` and adds its `delta` outside the square root
+    /// (`sqrt(A) + delta`); Keras starts at 0.1 and puts `eps` inside.
+    pub struct AdagradConfig {
+        /// `eta`.
+        learning_rate: LearningRate = 0.001, Range::POSITIVE;
+        /// The accumulator's starting value, >= 0.
+        initial_accumulator_value: f64 = 0.1, Range::NON_NEGATIVE;
+        /// `eps`, inside the square root.
+        epsilon: f64 = 1e-7, Range::NON_NEGATIVE;
+        /// Decoupled weight decay `lambda` (none by default).
+        weight_decay: Option<f64> = None, Range::NON_NEGATIVE;
     }
 }
 
 /// Batched AdaGrad.
 pub struct Adagrad {
-    lr: Tensor<2>,
     initial: Tensor<2>,
     epsilon: Tensor<2>,
 }
@@ -56,27 +43,15 @@ impl Config for AdagradConfig {
     const NAME: &'static str = "adagrad";
     const DESCRIPTION: &'static str = "AdaGrad: step scaled by the root of the summed squared gradients";
 
-    fn learning_rate(&self) -> f64 {
-        self.learning_rate
+    fn learning_rate(&self) -> &LearningRate {
+        &self.learning_rate
     }
     fn weight_decay(&self) -> Option<f64> {
         self.weight_decay
     }
-    fn validate(&self) -> Result<(), (String, String)> {
-        // Keras documents "must be non-negative" without checking it; a negative start can
-        // take the square root of a negative number, so it is rejected here.
-        check_learning_rate(self.learning_rate)?;
-        check(
-            self.initial_accumulator_value >= 0.0,
-            "initial_accumulator_value",
-            "expected a number >= 0",
-        )?;
-        check(self.epsilon >= 0.0, "epsilon", "expected a number >= 0")
-    }
     fn rule(rows: &[Self], device: &Device) -> Adagrad {
         let col = |f: fn(&AdagradConfig) -> f64| column(rows.iter().map(f), device);
         Adagrad {
-            lr: col(|c| c.learning_rate),
             initial: col(|c| c.initial_accumulator_value),
             epsilon: col(|c| c.epsilon),
         }
@@ -92,11 +67,11 @@ impl Rule for Adagrad {
         }
     }
 
-    fn step(&self, w: Tensor<2>, g: Tensor<2>, s: AdagradState) -> (Tensor<2>, AdagradState) {
+    fn step(&self, w: Tensor<2>, g: Tensor<2>, s: AdagradState, step: &Step) -> (Tensor<2>, AdagradState) {
         let a = s.a + g.clone().square();
         // Keras divides by the root; TensorFlow's graph optimizer multiplies by `rsqrt` instead,
         // which rounds differently: followed here.
-        let w = w - (g * self.lr.clone()) * (a.clone() + self.epsilon.clone()).sqrt().recip();
+        let w = w - (g * step.lr.clone()) * (a.clone() + self.epsilon.clone()).sqrt().recip();
         (w, AdagradState { a })
     }
 }
@@ -109,7 +84,7 @@ mod tests {
     #[test]
     fn steps_scale_by_the_accumulated_root() {
         let c = AdagradConfig {
-            learning_rate: 0.5,
+            learning_rate: 0.5.into(),
             ..Default::default()
         };
         let grads = vec![vec![vec![1.0f32, -2.0]], vec![vec![3.0, 0.0]]];
@@ -127,7 +102,7 @@ mod tests {
     #[test]
     fn a_zero_start_gives_a_sign_step_first() {
         let c = AdagradConfig {
-            learning_rate: 0.1,
+            learning_rate: 0.1.into(),
             initial_accumulator_value: 0.0,
             epsilon: 0.0,
             weight_decay: None,

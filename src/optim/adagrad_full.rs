@@ -11,64 +11,51 @@
 pub mod eigen;
 pub mod numpy_random;
 
-use super::common::{check, check_learning_rate};
-use super::{Config, Rule};
+use super::{Config, LearningRate, Range, Rule, Source, Step};
 use burn::tensor::{Device, Tensor, TensorData};
 use eigen::symmetric_eigen;
-use serde::{Deserialize, Serialize};
 
 /// numpy's `np.random.RandomState(seed)` (MT19937): `MersenneTwister::new(seed).rand()` is the
 /// post's `rand()`. The same type as [`numpy_random::RandomState`].
 pub use numpy_random::RandomState as MersenneTwister;
 
-/// Full-matrix AdaGrad, `adagrad_full(learning_rate=0.001, epsilon=1e-7,
-/// initial_accumulator_value=0.0)` (Duchi, Hazan & Singer 2011, "Adaptive subgradient methods
-/// for online learning and stochastic optimization", JMLR 12).
-///
-/// Per row, with `G = initial_accumulator_value * I` at the start:
-/// ```text
-/// G <- G + g g^T
-/// w <- w - eta (G^{1/2} + delta I)^{-1} g
-/// ```
-/// With `weight_decay = lambda`, `w <- w - (w lambda) eta` comes first, as for every rule.
-/// `delta` is `epsilon`, added to the square roots of `G`'s eigenvalues. With `delta = 0` the
-/// inverse is the pseudo-inverse (`1/sqrt(lambda)` on the range of `G`, 0 on its null space),
-/// which is exact because `g` lies in that range. The first step is `w - eta g/(|g| + delta)`
-/// (with `initial_accumulator_value = 0`), so every first step has length about `eta`: on the
-/// post's surfaces (scale 10) useful learning rates are 0.1 to 1. The defaults 0.001 and
-/// `epsilon = 1e-7` are Keras Adagrad's; the post's arrow figure uses `delta = 1e-5`, and the
-/// paper `G_0 = 0`. Hyperparameters are used in `f64` and each new parameter is rounded to
-/// `f32` once.
-///
-/// Computed exactly, without forming `G` while there are fewer gradients than dimensions: with
-/// `U = [g_1 .. g_t]` and `K = U^T U` (t x t), `f(cI + U U^T) U = U f(cI + K)` for
-/// `f(x) = (x^{1/2} + delta)^{-1}`, so the step is `U f(cI + K) e_t`, which costs O(d t) plus a
-/// t x t eigendecomposition per step instead of O(d^3). Once `t >= d`, `G` itself (d x d) is
-/// decomposed. Eigenvalues at round-off level (`<= n eps lambda_max`) count as 0. If every
-/// gradient is axis-aligned this is diagonal AdaGrad `w - eta g/(sqrt(A) + delta)` with
-/// `A_0 = 0`; Keras's `adagrad` is that diagonal form with epsilon inside the sqrt and
-/// `A_0 = 0.1`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct AdagradFullConfig {
-    /// `eta`.
-    pub learning_rate: f64,
-    /// `delta`, added to the square roots of `G`'s eigenvalues; `>= 0` (0: pseudo-inverse).
-    pub epsilon: f64,
-    /// `c` in `G_0 = c I`; `>= 0`. The paper starts at 0.
-    pub initial_accumulator_value: f64,
-    /// Decoupled weight decay `lambda` (none by default).
-    pub weight_decay: Option<f64>,
-}
-
-impl Default for AdagradFullConfig {
-    fn default() -> Self {
-        AdagradFullConfig {
-            learning_rate: 0.001,
-            epsilon: 1e-7,
-            initial_accumulator_value: 0.0,
-            weight_decay: None,
-        }
+crate::hyperparameters! {
+    /// Full-matrix AdaGrad, `adagrad_full(learning_rate=0.001, epsilon=1e-7,
+    /// initial_accumulator_value=0.0)` (Duchi, Hazan & Singer 2011, "Adaptive subgradient methods
+    /// for online learning and stochastic optimization", JMLR 12).
+    ///
+    /// Per row, with `G = initial_accumulator_value * I` at the start:
+    /// ```text
+    /// G <- G + g g^T
+    /// w <- w - eta (G^{1/2} + delta I)^{-1} g
+    /// ```
+    /// With `weight_decay = lambda`, `w <- w - (w lambda) eta` comes first, as for every rule.
+    /// `delta` is `epsilon`, added to the square roots of `G`'s eigenvalues. With `delta = 0` the
+    /// inverse is the pseudo-inverse (`1/sqrt(lambda)` on the range of `G`, 0 on its null space),
+    /// which is exact because `g` lies in that range. The first step is `w - eta g/(|g| + delta)`
+    /// (with `initial_accumulator_value = 0`), so every first step has length about `eta`: on the
+    /// post's surfaces (scale 10) useful learning rates are 0.1 to 1. The defaults 0.001 and
+    /// `epsilon = 1e-7` are Keras Adagrad's; the post's arrow figure uses `delta = 1e-5`, and the
+    /// paper `G_0 = 0`. Hyperparameters are used in `f64` and each new parameter is rounded to
+    /// `f32` once.
+    ///
+    /// Computed exactly, without forming `G` while there are fewer gradients than dimensions: with
+    /// `U = [g_1 .. g_t]` and `K = U^T U` (t x t), `f(cI + U U^T) U = U f(cI + K)` for
+    /// `f(x) = (x^{1/2} + delta)^{-1}`, so the step is `U f(cI + K) e_t`, which costs O(d t) plus a
+    /// t x t eigendecomposition per step instead of O(d^3). Once `t >= d`, `G` itself (d x d) is
+    /// decomposed. Eigenvalues at round-off level (`<= n eps lambda_max`) count as 0. If every
+    /// gradient is axis-aligned this is diagonal AdaGrad `w - eta g/(sqrt(A) + delta)` with
+    /// `A_0 = 0`; Keras's `adagrad` is that diagonal form with epsilon inside the sqrt and
+    /// `A_0 = 0.1`.
+    pub struct AdagradFullConfig {
+        /// `eta`.
+        learning_rate: LearningRate = 0.001, Range::POSITIVE;
+        /// `delta`, added to the square roots of `G`'s eigenvalues; `>= 0` (0: pseudo-inverse).
+        epsilon: f64 = 1e-7, Range::NON_NEGATIVE;
+        /// `c` in `G_0 = c I`; `>= 0`. The paper starts at 0.
+        initial_accumulator_value: f64 = 0.0, Range::NON_NEGATIVE;
+        /// Decoupled weight decay `lambda` (none by default).
+        weight_decay: Option<f64> = None, Range::NON_NEGATIVE;
     }
 }
 
@@ -77,33 +64,13 @@ impl Config for AdagradFullConfig {
     const NAME: &'static str = "adagrad_full";
     const DESCRIPTION: &'static str =
         "Full-matrix AdaGrad (Duchi et al. 2011): (G^1/2 + delta I)^-1 g with G = sum g g^T, exact, per row";
+    const SOURCE: Source = Source::Paper;
 
-    fn learning_rate(&self) -> f64 {
-        self.learning_rate
+    fn learning_rate(&self) -> &LearningRate {
+        &self.learning_rate
     }
     fn weight_decay(&self) -> Option<f64> {
         self.weight_decay
-    }
-    fn validate(&self) -> Result<(), (String, String)> {
-        check_learning_rate(self.learning_rate)?;
-        check(
-            self.epsilon.is_finite() && self.epsilon >= 0.0,
-            "epsilon",
-            "expected a finite number >= 0",
-        )?;
-        check(
-            self.initial_accumulator_value.is_finite() && self.initial_accumulator_value >= 0.0,
-            "initial_accumulator_value",
-            "expected a finite number >= 0",
-        )?;
-        match self.weight_decay {
-            Some(wd) => check(
-                wd.is_finite() && wd >= 0.0,
-                "weight_decay",
-                "expected a finite number >= 0",
-            ),
-            None => Ok(()),
-        }
     }
     fn rule(rows: &[Self], _device: &Device) -> AdagradFull {
         AdagradFull { rows: rows.to_vec() }
@@ -148,7 +115,13 @@ impl Rule for AdagradFull {
         }
     }
 
-    fn step(&self, w: Tensor<2>, g: Tensor<2>, mut state: AdagradFullState) -> (Tensor<2>, AdagradFullState) {
+    fn step(
+        &self,
+        w: Tensor<2>,
+        g: Tensor<2>,
+        mut state: AdagradFullState,
+        step: &Step,
+    ) -> (Tensor<2>, AdagradFullState) {
         let [n, d] = w.dims();
         let device = w.device();
         let w_host: Vec<f64> = w.into_data().iter::<f64>().collect();
@@ -169,24 +142,25 @@ impl Rule for AdagradFull {
             std::thread::scope(|scope| {
                 for (k, (rows, out)) in rows.chunks_mut(chunk).zip(out.chunks_mut(chunk * d)).enumerate() {
                     let (w, g) = (&w_host, &g_host);
-                    scope.spawn(move || self.step_rows(k * chunk, rows, w, g, out));
+                    scope.spawn(move || self.step_rows(k * chunk, rows, w, g, step.lr_host, out));
                 }
             });
         } else {
-            self.step_rows(0, rows, &w_host, &g_host, &mut out);
+            self.step_rows(0, rows, &w_host, &g_host, step.lr_host, &mut out);
         }
         (Tensor::from_data(TensorData::new(out, [n, d]), &device), state)
     }
 }
 
 impl AdagradFull {
-    /// Steps rows `first..first + rows.len()`: `out` receives their new parameters, `w` and `g`
-    /// are the whole batch's.
-    fn step_rows(&self, first: usize, rows: &mut [Accumulator], w: &[f64], g: &[f64], out: &mut [f32]) {
+    /// Steps rows `first..first + rows.len()`: `out` receives their new parameters, `w`, `g`
+    /// and this step's rates `lr` are the whole batch's.
+    fn step_rows(&self, first: usize, rows: &mut [Accumulator], w: &[f64], g: &[f64], lr: &[f32], out: &mut [f32]) {
         let d = out.len() / rows.len().max(1);
         for (k, (accumulator, out)) in rows.iter_mut().zip(out.chunks_mut(d.max(1))).enumerate() {
             let i = first + k;
-            let eta = self.row(i).learning_rate;
+            // A constant rate is used in f64, as every hyperparameter here; a schedule's is its f32 value.
+            let eta = self.row(i).learning_rate.constant().unwrap_or(lr[i] as f64);
             // A gradient of the wrong shape makes the row diverge (NaN) rather than panic.
             let v = accumulator.update(g.get(i * d..(i + 1) * d).unwrap_or(&[]));
             let w = w.get(i * d..(i + 1) * d).unwrap_or(&[]);
@@ -572,7 +546,7 @@ mod tests {
     fn weight_decay_is_decoupled() {
         let device = crate::backend::Backend::Ndarray.device().unwrap();
         let config = AdagradFullConfig {
-            learning_rate: 0.5,
+            learning_rate: 0.5.into(),
             weight_decay: Some(0.1),
             ..AdagradFullConfig::default()
         };

@@ -1,45 +1,31 @@
 //! Adamax, Adam's infinity-norm variant, as Keras's `Adamax`.
 
-use super::adam::check_betas;
-use super::common::{AdamColumns, check_learning_rate, ema, one_minus_power};
-use super::{Config, Rule};
+use super::common::{AdamColumns, ema, one_minus_power};
+use super::{Config, LearningRate, Range, Rule, Step};
 use burn::tensor::{Device, Tensor};
-use serde::{Deserialize, Serialize};
 
-/// Keras `Adamax(learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7)`
-/// (Kingma & Ba 2014, section 7.1).
-///
-/// With `t` the 1-based step and `m = u = 0` at the start:
-/// ```text
-/// m <- m + (1 - beta_1) (g - m)
-/// u <- max(beta_2 u, |g|)
-/// w <- w - eta m / ((1 - beta_1^t) (u + eps))
-/// ```
-/// The paper has no `eps`; Keras adds it to `u` (optax puts it inside the max instead).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct AdamaxConfig {
-    /// `eta`.
-    pub learning_rate: f64,
-    /// `beta_1`, decay of the first moment.
-    pub beta_1: f64,
-    /// `beta_2`, decay of the infinity norm.
-    pub beta_2: f64,
-    /// `eps`, added to `u`.
-    pub epsilon: f64,
-    /// Decoupled weight decay `lambda` (none by default).
-    pub weight_decay: Option<f64>,
-}
-
-impl Default for AdamaxConfig {
-    fn default() -> Self {
-        AdamaxConfig {
-            learning_rate: 0.001,
-            beta_1: 0.9,
-            beta_2: 0.999,
-            epsilon: 1e-7,
-            weight_decay: None,
-        }
+crate::hyperparameters! {
+    /// Keras `Adamax(learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7)`
+    /// (Kingma & Ba 2014, section 7.1).
+    ///
+    /// With `t` the 1-based step and `m = u = 0` at the start:
+    /// ```text
+    /// m <- m + (1 - beta_1) (g - m)
+    /// u <- max(beta_2 u, |g|)
+    /// w <- w - eta m / ((1 - beta_1^t) (u + eps))
+    /// ```
+    /// The paper has no `eps`; Keras adds it to `u` (optax puts it inside the max instead).
+    pub struct AdamaxConfig {
+        /// `eta`.
+        learning_rate: LearningRate = 0.001, Range::POSITIVE;
+        /// `beta_1`, decay of the first moment.
+        beta_1: f64 = 0.9, Range::UNIT;
+        /// `beta_2`, decay of the infinity norm.
+        beta_2: f64 = 0.999, Range::UNIT;
+        /// `eps`, added to `u`.
+        epsilon: f64 = 1e-7, Range::NON_NEGATIVE;
+        /// Decoupled weight decay `lambda` (none by default).
+        weight_decay: Option<f64> = None, Range::NON_NEGATIVE;
     }
 }
 
@@ -50,7 +36,6 @@ pub struct Adamax {
 
 /// Adamax's state.
 pub struct AdamaxState {
-    t: u64,
     m: Tensor<2>,
     u: Tensor<2>,
 }
@@ -60,22 +45,15 @@ impl Config for AdamaxConfig {
     const NAME: &'static str = "adamax";
     const DESCRIPTION: &'static str = "Adamax: Adam with an exponentially weighted infinity norm";
 
-    fn learning_rate(&self) -> f64 {
-        self.learning_rate
+    fn learning_rate(&self) -> &LearningRate {
+        &self.learning_rate
     }
     fn weight_decay(&self) -> Option<f64> {
         self.weight_decay
     }
-    fn validate(&self) -> Result<(), (String, String)> {
-        check_learning_rate(self.learning_rate)?;
-        check_betas(self.beta_1, self.beta_2, self.epsilon)
-    }
     fn rule(rows: &[Self], device: &Device) -> Adamax {
         Adamax {
-            h: AdamColumns::new(
-                rows.iter().map(|c| (c.learning_rate, c.beta_1, c.beta_2, c.epsilon)),
-                device,
-            ),
+            h: AdamColumns::new(rows.iter().map(|c| (c.beta_1, c.beta_2, c.epsilon)), device),
         }
     }
 }
@@ -85,20 +63,18 @@ impl Rule for Adamax {
 
     fn init(&self, params: &Tensor<2>) -> AdamaxState {
         AdamaxState {
-            t: 0,
             m: params.zeros_like(),
             u: params.zeros_like(),
         }
     }
 
-    fn step(&self, w: Tensor<2>, g: Tensor<2>, s: AdamaxState) -> (Tensor<2>, AdamaxState) {
-        let t = s.t + 1;
+    fn step(&self, w: Tensor<2>, g: Tensor<2>, s: AdamaxState, step: &Step) -> (Tensor<2>, AdamaxState) {
         let h = &self.h;
         let m = ema(s.m, g.clone(), &h.one_minus_beta_1);
         let u = (s.u * h.beta_2.clone()).max_pair(g.abs());
-        let denominator = one_minus_power(&h.beta_1, t) * (u.clone() + h.epsilon.clone());
-        let w = w - (m.clone() * h.lr.clone()) / denominator;
-        (w, AdamaxState { t, m, u })
+        let denominator = one_minus_power(&h.beta_1, step.t) * (u.clone() + h.epsilon.clone());
+        let w = w - (m.clone() * step.lr.clone()) / denominator;
+        (w, AdamaxState { m, u })
     }
 }
 
@@ -110,7 +86,7 @@ mod tests {
     #[test]
     fn first_step_has_magnitude_lr_and_u_keeps_the_max() {
         let c = AdamaxConfig {
-            learning_rate: 0.1,
+            learning_rate: 0.1.into(),
             epsilon: 0.0,
             ..Default::default()
         };

@@ -1,6 +1,7 @@
-//! Pieces every rule shares, written once: per-row hyperparameter columns, bias correction and
-//! Keras's decoupled weight decay.
+//! Pieces every rule shares, written once: per-row hyperparameter columns and learning rates,
+//! bias correction, the Adam-family moments and Keras's decoupled weight decay.
 
+use super::LearningRate;
 use burn::tensor::{Device, Tensor, TensorData};
 
 /// One value per row as an `[N, 1]` column of `f32`, so it broadcasts over a row's `d`
@@ -35,59 +36,81 @@ pub fn positive_or_one(a: &Tensor<2>, b: &Tensor<2>, value: Tensor<2>) -> Tensor
     value.ones_like().mask_where(both, value)
 }
 
+/// Every row's learning rate, as the `[N, 1]` column of each step: built once when all rows
+/// are constants, evaluated on the host each step when some row has a schedule.
+pub enum Rates {
+    /// The same every step.
+    Constant(Tensor<2>, Vec<f32>),
+    /// Some row is scheduled.
+    Scheduled(Vec<LearningRate>, Device),
+}
+
+impl Rates {
+    /// From each row's learning rate.
+    pub fn new(rows: Vec<LearningRate>, device: &Device) -> Self {
+        if rows.iter().all(|r| r.constant().is_some()) {
+            let host: Vec<f32> = rows.iter().map(|r| r.at(0)).collect();
+            Rates::Constant(column(host.iter().map(|&v| v as f64), device), host)
+        } else {
+            Rates::Scheduled(rows, device.clone())
+        }
+    }
+
+    /// The rates at iteration `k` (0-based): the column and its host values.
+    pub fn at(&self, k: u64) -> (Tensor<2>, Vec<f32>) {
+        match self {
+            Rates::Constant(col, host) => (col.clone(), host.clone()),
+            Rates::Scheduled(rows, device) => {
+                let host: Vec<f32> = rows.iter().map(|r| r.at(k)).collect();
+                (column(host.iter().map(|&v| v as f64), device), host)
+            }
+        }
+    }
+}
+
 /// Keras's decoupled weight decay, shared by every optimizer: before each update,
-/// `w <- w - (w * lambda) * eta`. Never added to the gradient; scaled by the learning rate.
-/// Rows without decay get `lambda = 0`, which leaves them bit-for-bit unchanged.
+/// `w <- w - (w * lambda) * eta_t`. Never added to the gradient; scaled by the step's learning
+/// rate. Rows without decay get `lambda = 0`, which leaves them bit-for-bit unchanged.
 ///
 /// In graph mode TensorFlow's optimizer reassociates Keras's `w * lambda * eta` to
 /// `w * (lambda * eta)` (one broadcast instead of two), so the factor is the `f32` product of
 /// the `f32` values, rounded once, as here.
-pub struct WeightDecay {
-    /// The `lambda * eta` column, or `None` when no row decays.
-    factor: Option<Tensor<2>>,
+pub enum WeightDecay {
+    /// No row decays.
+    None,
+    /// Constant rates: the `lambda * eta` column, computed once.
+    Constant(Tensor<2>),
+    /// Scheduled rates: each row's `lambda` in `f32`, multiplied by each step's rate.
+    Scheduled(Vec<f32>, Device),
 }
 
 impl WeightDecay {
-    /// From each row's `(weight_decay, learning_rate)`.
-    pub fn new(rows: impl IntoIterator<Item = (Option<f64>, f64)>, device: &Device) -> Self {
-        let rows: Vec<(Option<f64>, f64)> = rows.into_iter().collect();
-        if rows.iter().all(|(wd, _)| wd.is_none()) {
-            return WeightDecay { factor: None };
+    /// From each row's decay (`None`: no decay) and learning rates.
+    pub fn new(rows: impl IntoIterator<Item = Option<f64>>, rates: &Rates, device: &Device) -> Self {
+        let rows: Vec<Option<f64>> = rows.into_iter().collect();
+        if rows.iter().all(Option::is_none) {
+            return WeightDecay::None;
         }
-        let factor = rows
-            .iter()
-            .map(|(wd, lr)| (wd.unwrap_or(0.0) as f32 * *lr as f32) as f64);
-        WeightDecay {
-            factor: Some(column(factor, device)),
+        let lambda: Vec<f32> = rows.iter().map(|wd| wd.unwrap_or(0.0) as f32).collect();
+        match rates {
+            Rates::Constant(_, lr) => WeightDecay::Constant(factor(&lambda, lr, device)),
+            Rates::Scheduled(..) => WeightDecay::Scheduled(lambda, device.clone()),
         }
     }
 
-    /// Applies the decay to every row.
-    pub fn apply(&self, w: Tensor<2>) -> Tensor<2> {
-        match &self.factor {
-            None => w,
-            Some(factor) => w.clone() - w * factor.clone(),
+    /// Applies the decay to every row, with this step's learning rates.
+    pub fn apply(&self, w: Tensor<2>, lr_host: &[f32]) -> Tensor<2> {
+        match self {
+            WeightDecay::None => w,
+            WeightDecay::Constant(f) => w.clone() - w * f.clone(),
+            WeightDecay::Scheduled(lambda, device) => w.clone() - w * factor(lambda, lr_host, device),
         }
-    }
-}
-
-/// Validation helper: `Err((field, message))` unless `ok`.
-pub fn check(ok: bool, field: &str, message: &str) -> Result<(), (String, String)> {
-    if ok {
-        Ok(())
-    } else {
-        Err((field.to_string(), message.to_string()))
     }
 }
 
-/// Keras requires a positive learning rate in practice; a non-positive or non-finite one is
-/// always a mistake in an experiment.
-pub fn check_learning_rate(lr: f64) -> Result<(), (String, String)> {
-    check(
-        lr.is_finite() && lr > 0.0,
-        "learning_rate",
-        "expected a positive finite number",
-    )
+/// The `lambda * eta` column, each product rounded once in `f32`.
+fn factor(lambda: &[f32], lr: &[f32], device: &Device) -> Tensor<2> {
+    column(lambda.iter().zip(lr).map(|(l, r)| (l * r) as f64), device)
 }
 
 /// Keras's exponential moving average in increment form, `m + (1 - beta) (x - m)`, with
@@ -96,12 +119,10 @@ pub fn ema(m: Tensor<2>, x: Tensor<2>, one_minus_beta: &Tensor<2>) -> Tensor<2> 
     m.clone() + (x - m) * one_minus_beta.clone()
 }
 
-/// The per-row hyperparameters of the Adam family (Adam, Adamax, LAMB): `eta`, `beta_1`,
+/// The per-row hyperparameters of the Adam family (Adam, Adamax, Nadam, LAMB): `beta_1`,
 /// `beta_2`, `1 - beta_1`, `1 - beta_2` (subtracted in `f64`, as Keras subtracts Python floats)
 /// and `eps`.
 pub struct AdamColumns {
-    /// `eta`.
-    pub lr: Tensor<2>,
     /// `beta_1`.
     pub beta_1: Tensor<2>,
     /// `beta_2`.
@@ -115,18 +136,26 @@ pub struct AdamColumns {
 }
 
 impl AdamColumns {
-    /// From each row's `(learning_rate, beta_1, beta_2, epsilon)`.
-    pub fn new(rows: impl IntoIterator<Item = (f64, f64, f64, f64)>, device: &Device) -> Self {
-        let rows: Vec<(f64, f64, f64, f64)> = rows.into_iter().collect();
-        let col = |f: fn(&(f64, f64, f64, f64)) -> f64| column(rows.iter().map(f), device);
+    /// From each row's `(beta_1, beta_2, epsilon)`.
+    pub fn new(rows: impl IntoIterator<Item = (f64, f64, f64)>, device: &Device) -> Self {
+        let rows: Vec<(f64, f64, f64)> = rows.into_iter().collect();
+        let col = |f: fn(&(f64, f64, f64)) -> f64| column(rows.iter().map(f), device);
         AdamColumns {
-            lr: col(|r| r.0),
-            beta_1: col(|r| r.1),
-            beta_2: col(|r| r.2),
-            one_minus_beta_1: col(|r| 1.0 - r.1),
-            one_minus_beta_2: col(|r| 1.0 - r.2),
-            epsilon: col(|r| r.3),
+            beta_1: col(|r| r.0),
+            beta_2: col(|r| r.1),
+            one_minus_beta_1: col(|r| 1.0 - r.0),
+            one_minus_beta_2: col(|r| 1.0 - r.1),
+            epsilon: col(|r| r.2),
         }
+    }
+
+    /// Both moments after gradient `g`: `m + (1 - beta_1) (g - m)` and
+    /// `v + (1 - beta_2) (g^2 - v)`.
+    pub fn moments(&self, m: Tensor<2>, v: Tensor<2>, g: Tensor<2>) -> (Tensor<2>, Tensor<2>) {
+        (
+            ema(m, g.clone(), &self.one_minus_beta_1),
+            ema(v, g.square(), &self.one_minus_beta_2),
+        )
     }
 }
 
@@ -168,6 +197,33 @@ pub mod test_util {
                 rows(w.clone())
             })
             .collect()
+    }
+
+    /// The context of step `t` with learning rates `lr`, for calling a rule directly.
+    pub struct Ctx {
+        t: u64,
+        lr: Tensor<2>,
+        host: Vec<f32>,
+    }
+
+    impl Ctx {
+        /// Step `t` (1-based) with one rate per row.
+        pub fn new(t: u64, lr: &[f32]) -> Self {
+            Ctx {
+                t,
+                lr: super::column(lr.iter().map(|&v| v as f64), &device()),
+                host: lr.to_vec(),
+            }
+        }
+
+        /// As the rule sees it.
+        pub fn step(&self) -> super::super::Step<'_> {
+            super::super::Step {
+                t: self.t,
+                lr: &self.lr,
+                lr_host: &self.host,
+            }
+        }
     }
 
     /// `|a - b| <= tol (1 + |b|)` for every coordinate.

@@ -1,70 +1,53 @@
 //! FTRL-Proximal, as Keras's `Ftrl`.
 
-use super::common::{check, check_learning_rate, column};
-use super::{Config, Rule};
+use super::common::column;
+use super::{Config, LearningRate, Range, Rule, Step};
 use burn::tensor::{Device, Tensor};
-use serde::{Deserialize, Serialize};
 
-/// Keras `Ftrl(learning_rate=0.001, learning_rate_power=-0.5, initial_accumulator_value=0.1,
-/// l1_regularization_strength=0.0, l2_regularization_strength=0.0,
-/// l2_shrinkage_regularization_strength=0.0, beta=0.0)` (McMahan et al. 2013).
-///
-/// With `p = -learning_rate_power`, `n` filled with `initial_accumulator_value` and `z = 0` at
-/// the start, and `l1, l2, l2_s` the regularization strengths:
-/// ```text
-/// g~    = g + 2 l2_s w                       (shrinkage; n still sums the raw g)
-/// n'    = n + g^2
-/// sigma = (n'^p - n^p) / eta
-/// z    <- z + g~ - sigma w
-/// q     = n'^p / eta + 2 (l2 + beta / (2 eta))
-/// w    <- (clip(z, -l1, l1) - z) / q          (exactly 0 where |z| <= l1)
-/// n    <- n'
-/// ```
-/// The weight is rebuilt from `z` at every step; the old `w` (after the decoupled weight decay,
-/// which therefore only perturbs `sigma w` and `g~`) enters only through `sigma w` and the
-/// shrinkage. Keras's `l2` is half the paper's `lambda_2` (it enters as `2 l2`), its `beta`
-/// enters as `beta / eta`, and the shrinkage term is TensorFlow's addition. With
-/// `initial_accumulator_value = l2 = beta = 0`, a coordinate whose gradient is 0 gets
-/// `q = 0` and a NaN weight, as in Keras.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct FtrlConfig {
-    /// `eta`.
-    pub learning_rate: f64,
-    /// `-p`, <= 0 (0 gives a fixed learning rate).
-    pub learning_rate_power: f64,
-    /// `n`'s starting value, >= 0.
-    pub initial_accumulator_value: f64,
-    /// `l1`, >= 0.
-    pub l1_regularization_strength: f64,
-    /// `l2` (half the paper's `lambda_2`), >= 0.
-    pub l2_regularization_strength: f64,
-    /// `l2_s`, the shrinkage folded into the gradient, >= 0.
-    pub l2_shrinkage_regularization_strength: f64,
-    /// The paper's `beta`.
-    pub beta: f64,
-    /// Decoupled weight decay `lambda` (none by default).
-    pub weight_decay: Option<f64>,
-}
-
-impl Default for FtrlConfig {
-    fn default() -> Self {
-        FtrlConfig {
-            learning_rate: 0.001,
-            learning_rate_power: -0.5,
-            initial_accumulator_value: 0.1,
-            l1_regularization_strength: 0.0,
-            l2_regularization_strength: 0.0,
-            l2_shrinkage_regularization_strength: 0.0,
-            beta: 0.0,
-            weight_decay: None,
-        }
+crate::hyperparameters! {
+    /// Keras `Ftrl(learning_rate=0.001, learning_rate_power=-0.5, initial_accumulator_value=0.1,
+    /// l1_regularization_strength=0.0, l2_regularization_strength=0.0,
+    /// l2_shrinkage_regularization_strength=0.0, beta=0.0)` (McMahan et al. 2013).
+    ///
+    /// With `p = -learning_rate_power`, `n` filled with `initial_accumulator_value` and `z = 0` at
+    /// the start, and `l1, l2, l2_s` the regularization strengths:
+    /// ```text
+    /// g~    = g + 2 l2_s w                       (shrinkage; n still sums the raw g)
+    /// n'    = n + g^2
+    /// sigma = (n'^p - n^p) / eta
+    /// z    <- z + g~ - sigma w
+    /// q     = n'^p / eta + 2 (l2 + beta / (2 eta))
+    /// w    <- (clip(z, -l1, l1) - z) / q          (exactly 0 where |z| <= l1)
+    /// n    <- n'
+    /// ```
+    /// The weight is rebuilt from `z` at every step; the old `w` (after the decoupled weight decay,
+    /// which therefore only perturbs `sigma w` and `g~`) enters only through `sigma w` and the
+    /// shrinkage. Keras's `l2` is half the paper's `lambda_2` (it enters as `2 l2`), its `beta`
+    /// enters as `beta / eta`, and the shrinkage term is TensorFlow's addition. With
+    /// `initial_accumulator_value = l2 = beta = 0`, a coordinate whose gradient is 0 gets
+    /// `q = 0` and a NaN weight, as in Keras.
+    pub struct FtrlConfig {
+        /// `eta`.
+        learning_rate: LearningRate = 0.001, Range::POSITIVE;
+        /// `-p`, <= 0 (0 gives a fixed learning rate).
+        learning_rate_power: f64 = -0.5, Range::NON_POSITIVE;
+        /// `n`'s starting value, >= 0.
+        initial_accumulator_value: f64 = 0.1, Range::NON_NEGATIVE;
+        /// `l1`, >= 0.
+        l1_regularization_strength: f64 = 0.0, Range::NON_NEGATIVE;
+        /// `l2` (half the paper's `lambda_2`), >= 0.
+        l2_regularization_strength: f64 = 0.0, Range::NON_NEGATIVE;
+        /// `l2_s`, the shrinkage folded into the gradient, >= 0.
+        l2_shrinkage_regularization_strength: f64 = 0.0, Range::NON_NEGATIVE;
+        /// The paper's `beta`.
+        beta: f64 = 0.0, Range::ANY;
+        /// Decoupled weight decay `lambda` (none by default).
+        weight_decay: Option<f64> = None, Range::NON_NEGATIVE;
     }
 }
 
 /// Batched FTRL.
 pub struct Ftrl {
-    lr: Tensor<2>,
     power: Tensor<2>,
     initial: Tensor<2>,
     l1: Tensor<2>,
@@ -84,36 +67,15 @@ impl Config for FtrlConfig {
     const NAME: &'static str = "ftrl";
     const DESCRIPTION: &'static str = "FTRL-Proximal: weights rebuilt from accumulated gradients, with L1/L2/shrinkage";
 
-    fn learning_rate(&self) -> f64 {
-        self.learning_rate
+    fn learning_rate(&self) -> &LearningRate {
+        &self.learning_rate
     }
     fn weight_decay(&self) -> Option<f64> {
         self.weight_decay
     }
-    fn validate(&self) -> Result<(), (String, String)> {
-        check_learning_rate(self.learning_rate)?;
-        check(
-            self.learning_rate_power <= 0.0,
-            "learning_rate_power",
-            "expected a number <= 0",
-        )?;
-        for (field, value) in [
-            ("initial_accumulator_value", self.initial_accumulator_value),
-            ("l1_regularization_strength", self.l1_regularization_strength),
-            ("l2_regularization_strength", self.l2_regularization_strength),
-            (
-                "l2_shrinkage_regularization_strength",
-                self.l2_shrinkage_regularization_strength,
-            ),
-        ] {
-            check(value >= 0.0, field, "expected a number >= 0")?;
-        }
-        Ok(())
-    }
     fn rule(rows: &[Self], device: &Device) -> Ftrl {
         let col = |f: fn(&FtrlConfig) -> f64| column(rows.iter().map(f), device);
         Ftrl {
-            lr: col(|c| c.learning_rate),
             power: col(|c| -c.learning_rate_power),
             initial: col(|c| c.initial_accumulator_value),
             l1: col(|c| c.l1_regularization_strength),
@@ -135,8 +97,8 @@ impl Rule for Ftrl {
         }
     }
 
-    fn step(&self, w: Tensor<2>, g: Tensor<2>, s: FtrlState) -> (Tensor<2>, FtrlState) {
-        let lr = self.lr.clone();
+    fn step(&self, w: Tensor<2>, g: Tensor<2>, s: FtrlState, step: &Step) -> (Tensor<2>, FtrlState) {
+        let lr = step.lr.clone();
         // Keras: l2_reg = l2 + beta / (2 lr), in f32 since lr is a tensor; then 2 * l2_reg.
         let two_l2 = (self.l2.clone() + self.beta.clone() / lr.clone().mul_scalar(2.0)).mul_scalar(2.0);
         let g_shrunk = g.clone() + w.clone() * self.two_shrinkage.clone();
@@ -163,7 +125,7 @@ mod tests {
     #[test]
     fn first_step_by_hand() {
         let c = FtrlConfig {
-            learning_rate: 0.5,
+            learning_rate: 0.5.into(),
             ..Default::default()
         };
         let w = steps(&[c], &[vec![1.0, -2.0]], &[vec![vec![0.3, 0.0]]]);
@@ -178,7 +140,7 @@ mod tests {
     #[test]
     fn z_within_l1_gives_exactly_zero() {
         let c = FtrlConfig {
-            learning_rate: 1.0,
+            learning_rate: 1.0.into(),
             l1_regularization_strength: 0.5,
             ..Default::default()
         };
@@ -193,7 +155,7 @@ mod tests {
     #[test]
     fn l2_enters_twice_and_beta_over_lr() {
         let c = FtrlConfig {
-            learning_rate: 0.5,
+            learning_rate: 0.5.into(),
             l2_regularization_strength: 0.25,
             beta: 0.2,
             initial_accumulator_value: 0.0,
@@ -207,7 +169,7 @@ mod tests {
     #[test]
     fn shrinkage_adds_to_z_but_not_to_n() {
         let c = FtrlConfig {
-            learning_rate: 1.0,
+            learning_rate: 1.0.into(),
             l2_shrinkage_regularization_strength: 0.5,
             ..Default::default()
         };
@@ -220,7 +182,7 @@ mod tests {
     #[test]
     fn zero_accumulator_without_l2_is_nan_where_the_gradient_is_zero() {
         let c = FtrlConfig {
-            learning_rate: 0.1,
+            learning_rate: 0.1.into(),
             initial_accumulator_value: 0.0,
             ..Default::default()
         };
@@ -231,7 +193,7 @@ mod tests {
     #[test]
     fn rows_with_different_powers_share_a_batch() {
         let a = FtrlConfig {
-            learning_rate: 1.0,
+            learning_rate: 1.0.into(),
             ..Default::default()
         };
         let b = FtrlConfig {
@@ -241,7 +203,8 @@ mod tests {
         let rule = FtrlConfig::rule(&[a, b], &super::super::common::test_util::device());
         let w0 = tensor(&[vec![0.0], vec![0.0]]);
         let s = rule.init(&w0);
-        let (w, _) = rule.step(w0, tensor(&[vec![1.0], vec![1.0]]), s);
+        let ctx = super::super::common::test_util::Ctx::new(1, &[1.0, 1.0]);
+        let (w, _) = rule.step(w0, tensor(&[vec![1.0], vec![1.0]]), s, &ctx.step());
         // q = n'^p with n' = 1.1: sqrt(1.1) and 1.1.
         assert_close(&rows(w), &[vec![-1.0 / 1.1f64.sqrt()], vec![-1.0 / 1.1]], 1e-6);
     }

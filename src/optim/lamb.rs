@@ -1,50 +1,36 @@
 //! LAMB (layer-wise adaptive moments), as Keras's `Lamb`.
 
-use super::adam::check_betas;
-use super::common::{AdamColumns, check_learning_rate, ema, one_minus_power, positive_or_one, row_norm};
-use super::{Config, Rule};
+use super::common::{AdamColumns, one_minus_power, positive_or_one, row_norm};
+use super::{Config, LearningRate, Range, Rule, Step};
 use burn::tensor::{Device, Tensor};
-use serde::{Deserialize, Serialize};
 
-/// Keras `Lamb(learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7)`
-/// (You et al. 2019).
-///
-/// With `t` the 1-based step, `m = v = 0` at the start, and norms over the whole row:
-/// ```text
-/// m <- m + (1 - beta_1) (g - m);   v <- v + (1 - beta_2) (g^2 - v)
-/// r  = (m / (1 - beta_1^t)) / (sqrt(v / (1 - beta_2^t)) + eps)
-/// rho = ||w|| / ||r||   if ||w|| > 0 and ||r|| > 0, else 1
-/// w <- w - rho eta r
-/// ```
-/// `w` is the row after this step's decoupled weight decay, so while both norms are positive
-/// every step has norm exactly `eta ||w||`. The paper scales `r + lambda w` by
-/// `phi(||w||) / ||r + lambda w||`; Keras has no `phi` and no trust coefficient, applies the
-/// decay separately (unscaled by the ratio, before `||w||` is measured) and defaults `eps` to
-/// 1e-7 instead of 1e-6.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct LambConfig {
-    /// `eta`.
-    pub learning_rate: f64,
-    /// `beta_1`, decay of the first moment.
-    pub beta_1: f64,
-    /// `beta_2`, decay of the second moment.
-    pub beta_2: f64,
-    /// `eps`, outside the square root of the corrected second moment.
-    pub epsilon: f64,
-    /// Decoupled weight decay `lambda` (none by default).
-    pub weight_decay: Option<f64>,
-}
-
-impl Default for LambConfig {
-    fn default() -> Self {
-        LambConfig {
-            learning_rate: 0.001,
-            beta_1: 0.9,
-            beta_2: 0.999,
-            epsilon: 1e-7,
-            weight_decay: None,
-        }
+crate::hyperparameters! {
+    /// Keras `Lamb(learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7)`
+    /// (You et al. 2019).
+    ///
+    /// With `t` the 1-based step, `m = v = 0` at the start, and norms over the whole row:
+    /// ```text
+    /// m <- m + (1 - beta_1) (g - m);   v <- v + (1 - beta_2) (g^2 - v)
+    /// r  = (m / (1 - beta_1^t)) / (sqrt(v / (1 - beta_2^t)) + eps)
+    /// rho = ||w|| / ||r||   if ||w|| > 0 and ||r|| > 0, else 1
+    /// w <- w - rho eta r
+    /// ```
+    /// `w` is the row after this step's decoupled weight decay, so while both norms are positive
+    /// every step has norm exactly `eta ||w||`. The paper scales `r + lambda w` by
+    /// `phi(||w||) / ||r + lambda w||`; Keras has no `phi` and no trust coefficient, applies the
+    /// decay separately (unscaled by the ratio, before `||w||` is measured) and defaults `eps` to
+    /// 1e-7 instead of 1e-6.
+    pub struct LambConfig {
+        /// `eta`.
+        learning_rate: LearningRate = 0.001, Range::POSITIVE;
+        /// `beta_1`, decay of the first moment.
+        beta_1: f64 = 0.9, Range::UNIT;
+        /// `beta_2`, decay of the second moment.
+        beta_2: f64 = 0.999, Range::UNIT;
+        /// `eps`, outside the square root of the corrected second moment.
+        epsilon: f64 = 1e-7, Range::NON_NEGATIVE;
+        /// Decoupled weight decay `lambda` (none by default).
+        weight_decay: Option<f64> = None, Range::NON_NEGATIVE;
     }
 }
 
@@ -55,7 +41,6 @@ pub struct Lamb {
 
 /// LAMB's state.
 pub struct LambState {
-    t: u64,
     m: Tensor<2>,
     v: Tensor<2>,
 }
@@ -65,22 +50,15 @@ impl Config for LambConfig {
     const NAME: &'static str = "lamb";
     const DESCRIPTION: &'static str = "LAMB: Adam-like direction rescaled to a step of norm lr * |w| per row";
 
-    fn learning_rate(&self) -> f64 {
-        self.learning_rate
+    fn learning_rate(&self) -> &LearningRate {
+        &self.learning_rate
     }
     fn weight_decay(&self) -> Option<f64> {
         self.weight_decay
     }
-    fn validate(&self) -> Result<(), (String, String)> {
-        check_learning_rate(self.learning_rate)?;
-        check_betas(self.beta_1, self.beta_2, self.epsilon)
-    }
     fn rule(rows: &[Self], device: &Device) -> Lamb {
         Lamb {
-            h: AdamColumns::new(
-                rows.iter().map(|c| (c.learning_rate, c.beta_1, c.beta_2, c.epsilon)),
-                device,
-            ),
+            h: AdamColumns::new(rows.iter().map(|c| (c.beta_1, c.beta_2, c.epsilon)), device),
         }
     }
 }
@@ -90,24 +68,21 @@ impl Rule for Lamb {
 
     fn init(&self, params: &Tensor<2>) -> LambState {
         LambState {
-            t: 0,
             m: params.zeros_like(),
             v: params.zeros_like(),
         }
     }
 
-    fn step(&self, w: Tensor<2>, g: Tensor<2>, s: LambState) -> (Tensor<2>, LambState) {
-        let t = s.t + 1;
+    fn step(&self, w: Tensor<2>, g: Tensor<2>, s: LambState, step: &Step) -> (Tensor<2>, LambState) {
         let h = &self.h;
-        let m = ema(s.m, g.clone(), &h.one_minus_beta_1);
-        let v = ema(s.v, g.square(), &h.one_minus_beta_2);
-        let m_hat = m.clone() / one_minus_power(&h.beta_1, t);
-        let v_sqrt = (v.clone() / one_minus_power(&h.beta_2, t)).sqrt() + h.epsilon.clone();
+        let (m, v) = h.moments(s.m, s.v, g);
+        let m_hat = m.clone() / one_minus_power(&h.beta_1, step.t);
+        let v_sqrt = (v.clone() / one_minus_power(&h.beta_2, step.t)).sqrt() + h.epsilon.clone();
         let r = m_hat / v_sqrt;
         let (w_norm, r_norm) = (row_norm(w.clone()), row_norm(r.clone()));
         let ratio = positive_or_one(&w_norm, &r_norm, w_norm.clone() / r_norm.clone());
-        let w = w - r * (ratio * h.lr.clone());
-        (w, LambState { t, m, v })
+        let w = w - r * (ratio * step.lr.clone());
+        (w, LambState { m, v })
     }
 }
 
@@ -119,7 +94,7 @@ mod tests {
     #[test]
     fn steps_have_norm_lr_times_norm_w() {
         let c = LambConfig {
-            learning_rate: 0.1,
+            learning_rate: 0.1.into(),
             ..Default::default()
         };
         let w = steps(&[c], &[vec![3.0, 4.0]], &[vec![vec![1.0, -2.0]]]);
@@ -131,7 +106,7 @@ mod tests {
     #[test]
     fn ratio_falls_back_to_one_at_w_zero_and_zero_gradient_stays() {
         let c = LambConfig {
-            learning_rate: 0.1,
+            learning_rate: 0.1.into(),
             ..Default::default()
         };
         // Row 0 starts at w = 0: ratio 1, an Adam-like first step of about eta sign(g).
@@ -148,7 +123,7 @@ mod tests {
     #[test]
     fn the_norm_is_taken_after_the_decoupled_decay() {
         let c = LambConfig {
-            learning_rate: 0.1,
+            learning_rate: 0.1.into(),
             weight_decay: Some(0.5),
             ..Default::default()
         };

@@ -1,61 +1,46 @@
 //! LARS (layer-wise adaptive rate scaling), in the form of optax's `lars`; Keras has none.
 
-use super::common::{check, check_learning_rate, column, positive_or_one, row_norm};
-use super::{Config, Rule};
+use super::common::{column, positive_or_one, row_norm};
+use super::{Config, LearningRate, Range, Rule, Source, Step};
 use burn::tensor::{Device, Tensor};
-use serde::{Deserialize, Serialize};
 
-/// optax `lars(learning_rate, weight_decay=0.0, trust_coefficient=0.001, eps=0.0,
-/// momentum=0.9, nesterov=False)` (You, Gitman & Ginsburg 2017), with each row as one layer.
-///
-/// With `beta` the weight decay, `eta_tc` the trust coefficient, `mu` the momentum and the
-/// buffer `b = 0` at the start, norms over the whole row:
-/// ```text
-/// u    = g + beta w
-/// rho  = eta_tc ||w|| / (||u|| + eps)     (1 if ||w|| = 0 or ||u|| = 0)
-/// u   <- -eta rho u
-/// b   <- u + mu b
-/// w   <- w + b                  (nesterov = false)
-/// w   <- w + u + mu b           (nesterov = true, with the new b)
-/// ```
-/// The paper's ratio is `eta_tc ||w|| / (||g|| + beta ||w|| + eps)`; optax (and so this rule)
-/// divides by `||g + beta w||` instead, which is never larger, so its ratio is never smaller;
-/// the two agree when `beta = 0`. The L2 term `beta w` goes through the trust ratio and the
-/// momentum, so it is not Keras's decoupled decay: this config has no `Option` weight decay
-/// and [`Config::weight_decay`] is `None`, so [`super::Stateful`] adds none on top.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct LarsConfig {
-    /// `eta`, the global learning rate (optax has no default; 0.01 as Keras's SGD).
-    pub learning_rate: f64,
-    /// `mu`, in [0, 1].
-    pub momentum: f64,
-    /// Nesterov momentum.
-    pub nesterov: bool,
-    /// `beta`, the L2 weight decay inside the trust ratio, >= 0.
-    pub weight_decay: f64,
-    /// `eta_tc`, the trust coefficient, > 0.
-    pub trust_coefficient: f64,
-    /// `eps` in the ratio's denominator, >= 0.
-    pub eps: f64,
-}
-
-impl Default for LarsConfig {
-    fn default() -> Self {
-        LarsConfig {
-            learning_rate: 0.01,
-            momentum: 0.9,
-            nesterov: false,
-            weight_decay: 0.0,
-            trust_coefficient: 0.001,
-            eps: 0.0,
-        }
+crate::hyperparameters! {
+    /// optax `lars(learning_rate, weight_decay=0.0, trust_coefficient=0.001, eps=0.0,
+    /// momentum=0.9, nesterov=False)` (You, Gitman & Ginsburg 2017), with each row as one layer.
+    ///
+    /// With `beta` the weight decay, `eta_tc` the trust coefficient, `mu` the momentum and the
+    /// buffer `b = 0` at the start, norms over the whole row:
+    /// ```text
+    /// u    = g + beta w
+    /// rho  = eta_tc ||w|| / (||u|| + eps)     (1 if ||w|| = 0 or ||u|| = 0)
+    /// u   <- -eta rho u
+    /// b   <- u + mu b
+    /// w   <- w + b                  (nesterov = false)
+    /// w   <- w + u + mu b           (nesterov = true, with the new b)
+    /// ```
+    /// The paper's ratio is `eta_tc ||w|| / (||g|| + beta ||w|| + eps)`; optax (and so this rule)
+    /// divides by `||g + beta w||` instead, which is never larger, so its ratio is never smaller;
+    /// the two agree when `beta = 0`. The L2 term `beta w` goes through the trust ratio and the
+    /// momentum, so it is not Keras's decoupled decay: this config has no `Option` weight decay
+    /// and [`Config::weight_decay`] is `None`, so [`super::Stateful`] adds none on top.
+    pub struct LarsConfig {
+        /// `eta`, the global learning rate (optax has no default; 0.01 as Keras's SGD).
+        learning_rate: LearningRate = 0.01, Range::POSITIVE;
+        /// `mu`, in [0, 1].
+        momentum: f64 = 0.9, Range::UNIT_CLOSED;
+        /// Nesterov momentum.
+        nesterov: bool = false;
+        /// `beta`, the L2 weight decay inside the trust ratio, >= 0.
+        weight_decay: f64 = 0.0, Range::NON_NEGATIVE;
+        /// `eta_tc`, the trust coefficient, > 0.
+        trust_coefficient: f64 = 0.001, Range::POSITIVE;
+        /// `eps` in the ratio's denominator, >= 0.
+        eps: f64 = 0.0, Range::NON_NEGATIVE;
     }
 }
 
 /// Batched LARS.
 pub struct Lars {
-    neg_lr: Tensor<2>,
     momentum: Tensor<2>,
     nesterov: bool,
     weight_decay: Tensor<2>,
@@ -72,34 +57,18 @@ impl Config for LarsConfig {
     type Rule = Lars;
     const NAME: &'static str = "lars";
     const DESCRIPTION: &'static str = "LARS (optax form): momentum SGD with a per-row trust ratio |w| / |g + beta w|";
+    const SOURCE: Source = Source::Optax;
 
-    fn learning_rate(&self) -> f64 {
-        self.learning_rate
+    fn learning_rate(&self) -> &LearningRate {
+        &self.learning_rate
     }
     /// Always `None`: LARS's `weight_decay` is an L2 term inside the rule.
     fn weight_decay(&self) -> Option<f64> {
         None
     }
-    fn validate(&self) -> Result<(), (String, String)> {
-        check_learning_rate(self.learning_rate)?;
-        check(
-            (0.0..=1.0).contains(&self.momentum),
-            "momentum",
-            "expected a number in [0, 1]",
-        )?;
-        check(self.weight_decay >= 0.0, "weight_decay", "expected a number >= 0")?;
-        check(
-            self.trust_coefficient > 0.0,
-            "trust_coefficient",
-            "expected a positive number",
-        )?;
-        check(self.eps >= 0.0, "eps", "expected a number >= 0")
-    }
     fn rule(rows: &[Self], device: &Device) -> Lars {
         let col = |f: fn(&LarsConfig) -> f64| column(rows.iter().map(f), device);
         Lars {
-            // optax scales by the Python float `-learning_rate`.
-            neg_lr: col(|c| -c.learning_rate),
             momentum: col(|c| c.momentum),
             nesterov: rows.iter().any(|c| c.nesterov),
             weight_decay: col(|c| c.weight_decay),
@@ -116,7 +85,7 @@ impl Rule for Lars {
         LarsState { b: params.zeros_like() }
     }
 
-    fn step(&self, w: Tensor<2>, g: Tensor<2>, s: LarsState) -> (Tensor<2>, LarsState) {
+    fn step(&self, w: Tensor<2>, g: Tensor<2>, s: LarsState, step: &Step) -> (Tensor<2>, LarsState) {
         let u = g + w.clone() * self.weight_decay.clone();
         let (w_norm, u_norm) = (row_norm(w.clone()), row_norm(u.clone()));
         // optax: trust_coefficient * |w| / (|u| + eps), 1 where either norm is 0.
@@ -125,7 +94,8 @@ impl Rule for Lars {
             &u_norm,
             (w_norm.clone() * self.trust_coefficient.clone()) / (u_norm.clone() + self.eps.clone()),
         );
-        let u = (u * ratio) * self.neg_lr.clone();
+        // optax scales by `-learning_rate`: negation is exact, so this is the same product.
+        let u = (u * ratio) * step.lr.clone().neg();
         let b = u.clone() + s.b * self.momentum.clone();
         let step = if self.nesterov {
             u + b.clone() * self.momentum.clone()
@@ -144,7 +114,7 @@ mod tests {
     #[test]
     fn first_step_has_norm_lr_tc_norm_w() {
         let c = LarsConfig {
-            learning_rate: 10.0,
+            learning_rate: 10.0.into(),
             ..Default::default()
         };
         let w = steps(&[c], &[vec![3.0, 4.0]], &[vec![vec![0.6, 0.8]]]);
@@ -155,7 +125,7 @@ mod tests {
     #[test]
     fn momentum_and_nesterov() {
         let plain = LarsConfig {
-            learning_rate: 1.0,
+            learning_rate: 1.0.into(),
             momentum: 0.5,
             trust_coefficient: 1.0,
             ..Default::default()
@@ -180,7 +150,7 @@ mod tests {
     #[test]
     fn weight_decay_goes_through_the_ratio_and_no_decoupled_decay_is_added() {
         let c = LarsConfig {
-            learning_rate: 1.0,
+            learning_rate: 1.0.into(),
             momentum: 0.0,
             weight_decay: 0.5,
             trust_coefficient: 0.1,

@@ -1,48 +1,35 @@
 //! Lion (evolved sign momentum), as Keras's `Lion`.
 
-use super::common::{check, check_learning_rate, column};
-use super::{Config, Rule};
+use super::common::column;
+use super::{Config, LearningRate, Range, Rule, Step};
 use burn::tensor::{Device, Tensor};
-use serde::{Deserialize, Serialize};
 
-/// Keras `Lion(learning_rate=0.001, beta_1=0.9, beta_2=0.99)` (Chen et al. 2023).
-///
-/// With `m = 0` at the start:
-/// ```text
-/// c  = beta_1 m + (1 - beta_1) g
-/// w <- w - eta sign(c)              (sign(0) = 0: a coordinate with c = 0 does not move)
-/// m <- beta_2 m + (1 - beta_2) g
-/// ```
-/// The paper's decoupled decay `w <- w - eta (sign(c) + lambda w)` is Keras's shared
-/// `weight_decay` applied before the step, which is the same update since `sign(c)` does not
-/// depend on `w`. Keras rounds the betas to `f32` first (`1 - beta` is an `f32` subtraction).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct LionConfig {
-    /// `eta`.
-    pub learning_rate: f64,
-    /// `beta_1`, the interpolation that is signed, in (0, 1].
-    pub beta_1: f64,
-    /// `beta_2`, decay of the momentum, in [0, 1].
-    pub beta_2: f64,
-    /// Decoupled weight decay `lambda` (none by default).
-    pub weight_decay: Option<f64>,
-}
-
-impl Default for LionConfig {
-    fn default() -> Self {
-        LionConfig {
-            learning_rate: 0.001,
-            beta_1: 0.9,
-            beta_2: 0.99,
-            weight_decay: None,
-        }
+crate::hyperparameters! {
+    /// Keras `Lion(learning_rate=0.001, beta_1=0.9, beta_2=0.99)` (Chen et al. 2023).
+    ///
+    /// With `m = 0` at the start:
+    /// ```text
+    /// c  = beta_1 m + (1 - beta_1) g
+    /// w <- w - eta sign(c)              (sign(0) = 0: a coordinate with c = 0 does not move)
+    /// m <- beta_2 m + (1 - beta_2) g
+    /// ```
+    /// The paper's decoupled decay `w <- w - eta (sign(c) + lambda w)` is Keras's shared
+    /// `weight_decay` applied before the step, which is the same update since `sign(c)` does not
+    /// depend on `w`. Keras rounds the betas to `f32` first (`1 - beta` is an `f32` subtraction).
+    pub struct LionConfig {
+        /// `eta`.
+        learning_rate: LearningRate = 0.001, Range::POSITIVE;
+        /// `beta_1`, the interpolation that is signed, in (0, 1].
+        beta_1: f64 = 0.9, Range::UNIT_OPEN_BELOW;
+        /// `beta_2`, decay of the momentum, in [0, 1].
+        beta_2: f64 = 0.99, Range::UNIT_CLOSED;
+        /// Decoupled weight decay `lambda` (none by default).
+        weight_decay: Option<f64> = None, Range::NON_NEGATIVE;
     }
 }
 
 /// Batched Lion.
 pub struct Lion {
-    lr: Tensor<2>,
     beta_1: Tensor<2>,
     beta_2: Tensor<2>,
     one_minus_beta_1: Tensor<2>,
@@ -59,30 +46,15 @@ impl Config for LionConfig {
     const NAME: &'static str = "lion";
     const DESCRIPTION: &'static str = "Lion: signed interpolation of momentum and gradient, fixed-size steps";
 
-    fn learning_rate(&self) -> f64 {
-        self.learning_rate
+    fn learning_rate(&self) -> &LearningRate {
+        &self.learning_rate
     }
     fn weight_decay(&self) -> Option<f64> {
         self.weight_decay
     }
-    fn validate(&self) -> Result<(), (String, String)> {
-        check_learning_rate(self.learning_rate)?;
-        // Keras: beta_1 = 0 makes Lion SignSGD, and is refused.
-        check(
-            self.beta_1 > 0.0 && self.beta_1 <= 1.0,
-            "beta_1",
-            "expected a number in (0, 1]",
-        )?;
-        check(
-            (0.0..=1.0).contains(&self.beta_2),
-            "beta_2",
-            "expected a number in [0, 1]",
-        )
-    }
     fn rule(rows: &[Self], device: &Device) -> Lion {
         let col = |f: fn(&LionConfig) -> f64| column(rows.iter().map(f), device);
         Lion {
-            lr: col(|c| c.learning_rate),
             beta_1: col(|c| c.beta_1),
             beta_2: col(|c| c.beta_2),
             one_minus_beta_1: col(|c| (1.0f32 - c.beta_1 as f32) as f64),
@@ -98,9 +70,9 @@ impl Rule for Lion {
         LionState { m: params.zeros_like() }
     }
 
-    fn step(&self, w: Tensor<2>, g: Tensor<2>, s: LionState) -> (Tensor<2>, LionState) {
+    fn step(&self, w: Tensor<2>, g: Tensor<2>, s: LionState, step: &Step) -> (Tensor<2>, LionState) {
         let c = s.m.clone() * self.beta_1.clone() + g.clone() * self.one_minus_beta_1.clone();
-        let w = w - c.sign() * self.lr.clone();
+        let w = w - c.sign() * step.lr.clone();
         let m = s.m * self.beta_2.clone() + g * self.one_minus_beta_2.clone();
         (w, LionState { m })
     }
@@ -114,7 +86,7 @@ mod tests {
     #[test]
     fn steps_are_signs_of_the_interpolation() {
         let c = LionConfig {
-            learning_rate: 0.25,
+            learning_rate: 0.25.into(),
             ..Default::default()
         };
         // Step 1: c = 0.1 g. Step 2: m = 0.01 g1, c = 0.009 g1 + 0.1 g2.
@@ -130,7 +102,7 @@ mod tests {
         // beta_1 = 1 signs the momentum alone, which is 0 on the first step: no move at all,
         // whatever the gradient; the second step follows the sign of m = (1 - beta_2) g.
         let c = LionConfig {
-            learning_rate: 0.5,
+            learning_rate: 0.5.into(),
             beta_1: 1.0,
             ..Default::default()
         };

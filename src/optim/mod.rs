@@ -17,42 +17,74 @@ pub mod adam;
 pub mod adamax;
 pub mod common;
 pub mod ftrl;
+pub mod hyper;
 pub mod lamb;
 pub mod lars;
 pub mod lion;
 pub mod nadam;
 pub mod rmsprop;
+pub mod schedule;
 pub mod sgd;
 
 use burn::tensor::{Device, Tensor};
-use serde::Serialize;
-use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
+
+pub use hyper::{Bound, Checked, Hyperparameters, Param, Range};
+pub use schedule::{LearningRate, Schedule};
+
+/// What a rule is told at each step besides the parameters and their gradient.
+pub struct Step<'a> {
+    /// The 1-based step (Keras's iteration count after its increment).
+    pub t: u64,
+    /// This step's learning rate of every row, an `[N, 1]` column (a schedule's value at
+    /// iteration `t - 1`, or the constant).
+    pub lr: &'a Tensor<2>,
+    /// The same rates on the host.
+    pub lr_host: &'a [f32],
+}
 
 /// A pure, batched update rule.
 pub trait Rule {
-    /// What the rule carries from one step to the next (moments, accumulators, step count).
+    /// What the rule carries from one step to the next (moments, accumulators).
     type State;
     /// The state before the first step, for parameters shaped like `params`.
     fn init(&self, params: &Tensor<2>) -> Self::State;
     /// One update of every row: `(params, grad, state) -> (params, state)`.
-    fn step(&self, params: Tensor<2>, grad: Tensor<2>, state: Self::State) -> (Tensor<2>, Self::State);
+    fn step(&self, params: Tensor<2>, grad: Tensor<2>, state: Self::State, step: &Step) -> (Tensor<2>, Self::State);
 }
 
-/// One run's optimizer configuration: the Keras constructor arguments, with Keras's defaults.
-pub trait Config: Serialize + DeserializeOwned + Default + Clone + 'static {
+/// Where an optimizer's semantics come from, for `optsurf list`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    /// Keras 3's optimizers (the post's).
+    Keras,
+    /// optax's.
+    Optax,
+    /// Neither: written from the paper.
+    Paper,
+}
+
+/// One run's optimizer configuration, declared with [`hyperparameters!`](crate::hyperparameters)
+/// (names and defaults of the library it follows).
+pub trait Config: Hyperparameters {
     /// The rule that steps a batch of rows configured like this.
     type Rule: Rule + 'static;
-    /// Name in experiment files (the Keras class name in lower case).
+    /// Name in experiment files.
     const NAME: &'static str;
     /// One line for `optsurf list`.
     const DESCRIPTION: &'static str;
+    /// Whose semantics it follows.
+    const SOURCE: Source = Source::Keras;
     /// The learning rate of this run.
-    fn learning_rate(&self) -> f64;
-    /// Keras's decoupled weight decay `lambda`, if set (applied by [`Stateful`]).
-    fn weight_decay(&self) -> Option<f64>;
-    /// Checks the values as Keras's constructor does: `Err((field, what was expected))`.
-    fn validate(&self) -> Result<(), (String, String)>;
+    fn learning_rate(&self) -> &LearningRate;
+    /// Keras's decoupled weight decay `lambda`, applied by [`Stateful`] before each step, if set.
+    fn weight_decay(&self) -> Option<f64> {
+        None
+    }
+    /// Checks the values: the declared ranges, then anything more the library checks.
+    fn validate(&self) -> Result<(), (String, String)> {
+        self.check_ranges()
+    }
     /// The batched rule for `rows` (one config per row, same boolean flags).
     fn rule(rows: &[Self], device: &Device) -> Self::Rule;
 }
@@ -63,12 +95,14 @@ pub trait Optimizer {
     fn step(&mut self, params: Tensor<2>, grad: Tensor<2>) -> Tensor<2>;
 }
 
-/// A [`Rule`] carrying its state between steps, with Keras's decoupled weight decay applied
-/// before each update.
+/// A [`Rule`] carrying its state between steps, with each row's learning rate (constant or
+/// scheduled) and Keras's decoupled weight decay applied before each update.
 pub struct Stateful<R: Rule> {
     rule: R,
+    rates: common::Rates,
     decay: common::WeightDecay,
     state: Option<R::State>,
+    t: u64,
 }
 
 impl<R: Rule> Optimizer for Stateful<R> {
@@ -77,8 +111,15 @@ impl<R: Rule> Optimizer for Stateful<R> {
             Some(state) => state,
             None => self.rule.init(&params),
         };
-        let params = self.decay.apply(params);
-        let (params, state) = self.rule.step(params, grad, state);
+        let (lr, lr_host) = self.rates.at(self.t);
+        self.t += 1;
+        let params = self.decay.apply(params, &lr_host);
+        let step = Step {
+            t: self.t,
+            lr: &lr,
+            lr_host: &lr_host,
+        };
+        let (params, state) = self.rule.step(params, grad, state, &step);
         self.state = Some(state);
         params
     }
@@ -86,15 +127,21 @@ impl<R: Rule> Optimizer for Stateful<R> {
 
 /// Builds the batched optimizer for rows of one config type.
 pub fn stateful<C: Config>(rows: &[C], device: &Device) -> Stateful<C::Rule> {
+    let rates = common::Rates::new(rows.iter().map(|c| c.learning_rate().clone()).collect(), device);
     Stateful {
         rule: C::rule(rows, device),
-        decay: common::WeightDecay::new(rows.iter().map(|c| (c.weight_decay(), c.learning_rate())), device),
+        decay: common::WeightDecay::new(rows.iter().map(C::weight_decay), &rates, device),
+        rates,
         state: None,
+        t: 0,
     }
 }
 
-/// A run's hyperparameters as JSON, by Keras name.
-pub type Hyperparameters = Map<String, Value>;
+/// Checked hyperparameters with defaults filled in, or the field and what was expected.
+pub type Parsed = Result<Map<String, Value>, (String, String)>;
+
+/// A batched optimizer, type-erased.
+pub type Built = Box<dyn Optimizer>;
 
 /// A registry entry: an optimizer by name, with type-erased parsing and building. Make one
 /// for your own [`Config`] with [`Entry::of`] and register it with
@@ -105,9 +152,13 @@ pub struct Entry {
     pub name: &'static str,
     /// One line for `optsurf list`.
     pub description: &'static str,
+    /// Whose semantics it follows.
+    pub source: Source,
+    /// Every hyperparameter with its range and doc.
+    pub params: &'static [Param],
     defaults: fn() -> Map<String, Value>,
-    parse: fn(Hyperparameters) -> Result<Hyperparameters, (String, String)>,
-    build: fn(&[Hyperparameters], &Device) -> Box<dyn Optimizer>,
+    parse: fn(Map<String, Value>) -> Parsed,
+    build: fn(&[Map<String, Value>], &Device) -> Built,
 }
 
 impl std::fmt::Debug for Entry {
@@ -122,6 +173,8 @@ impl Entry {
         Entry {
             name: C::NAME,
             description: C::DESCRIPTION,
+            source: C::SOURCE,
+            params: C::PARAMS,
             defaults: defaults::<C>,
             parse: parse::<C>,
             build: build::<C>,
@@ -181,6 +234,10 @@ fn defaults<C: Config>() -> Map<String, Value> {
 }
 
 fn parse<C: Config>(given: Map<String, Value>) -> Result<Map<String, Value>, (String, String)> {
+    // A schedule's own errors name its argument (`learning_rate.decay_steps`).
+    if let Some(Value::Object(schedule)) = given.get("learning_rate") {
+        Schedule::from_json(schedule).map_err(|(field, m)| (format!("learning_rate.{field}"), m))?;
+    }
     let config: C = serde_path_to_error::deserialize(Value::Object(given)).map_err(|e| {
         let field = e.path().to_string();
         let message = e.into_inner().to_string();

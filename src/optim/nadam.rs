@@ -1,57 +1,43 @@
 //! Nadam, Adam with Nesterov momentum, as Keras's `Nadam`.
 
-use super::adam::check_betas;
-use super::common::{check_learning_rate, column, ema, one_minus_power};
-use super::{Config, Rule};
+use super::common::{column, ema, one_minus_power};
+use super::{Config, LearningRate, Range, Rule, Step};
 use burn::tensor::{Device, Tensor};
-use serde::{Deserialize, Serialize};
 
-/// Keras `Nadam(learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7)` (Dozat 2016).
-///
-/// With `t` the 1-based step, the momentum schedule `mu_t = beta_1 (1 - 0.5 * 0.96^t)` and its
-/// running product `P_t = mu_1 ... mu_t` (`P_0 = 1`), starting from `m = v = 0`:
-/// ```text
-/// m <- m + (1 - beta_1) (g - m)
-/// v <- v + (1 - beta_2) (g^2 - v)
-/// m_hat = mu_{t+1} m / (1 - P_t mu_{t+1}) + (1 - mu_t) g / (1 - P_t)
-/// v_hat = v / (1 - beta_2^t)
-/// w <- w - eta m_hat / (sqrt(v_hat) + eps)
-/// ```
-/// Dozat's schedule is `0.96^(t/250)` (`0.96^(0.004 t)`, also PyTorch's and Keras 2's); Keras 3
-/// uses `0.96^t`, so `mu_t` reaches 99% of `beta_1` within about 100 steps. `eps` is added to the
-/// bias-corrected root, unlike Keras's Adam. `P` is one scalar per run (per row here); as in
-/// Keras, it is updated once per step before the update, as `(P beta_1) (1 - 0.5 * 0.96^t)`, and
-/// every hyperparameter is rounded to `f32` before use (`1 - beta_1` is computed in `f32`).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct NadamConfig {
-    /// `eta`.
-    pub learning_rate: f64,
-    /// `beta_1`, decay of the first moment and scale of the momentum schedule.
-    pub beta_1: f64,
-    /// `beta_2`, decay of the second moment.
-    pub beta_2: f64,
-    /// `eps`, outside the square root of the corrected second moment.
-    pub epsilon: f64,
-    /// Decoupled weight decay `lambda` (none by default).
-    pub weight_decay: Option<f64>,
-}
-
-impl Default for NadamConfig {
-    fn default() -> Self {
-        NadamConfig {
-            learning_rate: 0.001,
-            beta_1: 0.9,
-            beta_2: 0.999,
-            epsilon: 1e-7,
-            weight_decay: None,
-        }
+crate::hyperparameters! {
+    /// Keras `Nadam(learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7)` (Dozat 2016).
+    ///
+    /// With `t` the 1-based step, the momentum schedule `mu_t = beta_1 (1 - 0.5 * 0.96^t)` and
+    /// its running product `P_t = mu_1 ... mu_t` (`P_0 = 1`), starting from `m = v = 0`:
+    /// ```text
+    /// m <- m + (1 - beta_1) (g - m)
+    /// v <- v + (1 - beta_2) (g^2 - v)
+    /// m_hat = mu_{t+1} m / (1 - P_t mu_{t+1}) + (1 - mu_t) g / (1 - P_t)
+    /// v_hat = v / (1 - beta_2^t)
+    /// w <- w - eta m_hat / (sqrt(v_hat) + eps)
+    /// ```
+    /// Dozat's schedule is `0.96^(t/250)` (`0.96^(0.004 t)`, also PyTorch's and Keras 2's);
+    /// Keras 3 uses `0.96^t`, so `mu_t` reaches 99% of `beta_1` within about 100 steps. `eps` is
+    /// added to the bias-corrected root, unlike Keras's Adam. `P` is one scalar per run (per row
+    /// here); as in Keras, it is updated once per step before the update, as
+    /// `(P beta_1) (1 - 0.5 * 0.96^t)`, and every hyperparameter is rounded to `f32` before use
+    /// (`1 - beta_1` is computed in `f32`).
+    pub struct NadamConfig {
+        /// `eta`.
+        learning_rate: LearningRate = 0.001, Range::POSITIVE;
+        /// `beta_1`, decay of the first moment and scale of the momentum schedule.
+        beta_1: f64 = 0.9, Range::UNIT;
+        /// `beta_2`, decay of the second moment.
+        beta_2: f64 = 0.999, Range::UNIT;
+        /// `eps`, outside the square root of the corrected second moment.
+        epsilon: f64 = 1e-7, Range::NON_NEGATIVE;
+        /// Decoupled weight decay `lambda` (none by default).
+        weight_decay: Option<f64> = None, Range::NON_NEGATIVE;
     }
 }
 
 /// Batched Nadam.
 pub struct Nadam {
-    lr: Tensor<2>,
     beta_1: Tensor<2>,
     beta_2: Tensor<2>,
     one_minus_beta_1: Tensor<2>,
@@ -61,7 +47,6 @@ pub struct Nadam {
 
 /// Nadam's state, with the per-row product `P` of the momentum schedule as an `[N, 1]` column.
 pub struct NadamState {
-    t: u64,
     m: Tensor<2>,
     v: Tensor<2>,
     product: Tensor<2>,
@@ -77,20 +62,15 @@ impl Config for NadamConfig {
     const NAME: &'static str = "nadam";
     const DESCRIPTION: &'static str = "Nadam: Adam with Nesterov momentum and Keras 3's 0.96^t momentum schedule";
 
-    fn learning_rate(&self) -> f64 {
-        self.learning_rate
+    fn learning_rate(&self) -> &LearningRate {
+        &self.learning_rate
     }
     fn weight_decay(&self) -> Option<f64> {
         self.weight_decay
     }
-    fn validate(&self) -> Result<(), (String, String)> {
-        check_learning_rate(self.learning_rate)?;
-        check_betas(self.beta_1, self.beta_2, self.epsilon)
-    }
     fn rule(rows: &[Self], device: &Device) -> Nadam {
         let col = |f: fn(&NadamConfig) -> f64| column(rows.iter().map(f), device);
         Nadam {
-            lr: col(|c| c.learning_rate),
             beta_1: col(|c| c.beta_1),
             beta_2: col(|c| c.beta_2),
             // Keras casts beta to the variable's dtype first: `1 - beta` is an f32 subtraction.
@@ -106,15 +86,14 @@ impl Rule for Nadam {
 
     fn init(&self, params: &Tensor<2>) -> NadamState {
         NadamState {
-            t: 0,
             m: params.zeros_like(),
             v: params.zeros_like(),
             product: self.beta_1.ones_like(),
         }
     }
 
-    fn step(&self, w: Tensor<2>, g: Tensor<2>, s: NadamState) -> (Tensor<2>, NadamState) {
-        let t = s.t + 1;
+    fn step(&self, w: Tensor<2>, g: Tensor<2>, s: NadamState, step: &Step) -> (Tensor<2>, NadamState) {
+        let t = step.t;
         let (now, next) = (schedule(t), schedule(t + 1));
         // The shared product, once per step before the update: P_t = (P_{t-1} beta_1) s_t.
         let product = (s.product * self.beta_1.clone()).mul_scalar(now);
@@ -127,8 +106,8 @@ impl Rule for Nadam {
         let m_hat = (m.clone() * u_next) / product_next.neg().add_scalar(1.0)
             + (g * u_t.neg().add_scalar(1.0)) / product.clone().neg().add_scalar(1.0);
         let v_hat = v.clone() / one_minus_power(&self.beta_2, t);
-        let w = w - (m_hat * self.lr.clone()) / (v_hat.sqrt() + self.epsilon.clone());
-        (w, NadamState { t, m, v, product })
+        let w = w - (m_hat * step.lr.clone()) / (v_hat.sqrt() + self.epsilon.clone());
+        (w, NadamState { m, v, product })
     }
 }
 
@@ -144,8 +123,9 @@ mod tests {
         let mut s = rule.init(&tensor(&[vec![0.0]]));
         let mut w = tensor(&[vec![0.0]]);
         let mut products = Vec::new();
-        for _ in 0..3 {
-            (w, s) = rule.step(w, tensor(&[vec![1.0]]), s);
+        for t in 1..=3 {
+            let ctx = super::super::common::test_util::Ctx::new(t, &[0.001]);
+            (w, s) = rule.step(w, tensor(&[vec![1.0]]), s, &ctx.step());
             products.push(rows(s.product.clone())[0][0] as f64);
         }
         assert_close(&[vec![products[0] as f32]], &[vec![0.468]], 1e-7);
@@ -156,7 +136,7 @@ mod tests {
     #[test]
     fn first_step() {
         let c = NadamConfig {
-            learning_rate: 0.1,
+            learning_rate: 0.1.into(),
             epsilon: 0.0,
             ..Default::default()
         };

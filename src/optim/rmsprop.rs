@@ -1,59 +1,44 @@
 //! RMSprop, plain or centered, with optional heavy-ball momentum, as Keras's `RMSprop`.
 
-use super::common::{check, check_learning_rate, column};
-use super::{Config, Rule};
+use super::common::column;
+use super::{Config, LearningRate, Range, Rule, Step};
 use burn::tensor::{Device, Tensor};
-use serde::{Deserialize, Serialize};
 
-/// Keras `RMSprop(learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False)`
-/// (Hinton 2012, lecture 6e; centered form: Graves 2013).
-///
-/// With `v = a = mom = 0` at the start:
-/// ```text
-/// v <- rho v + (1 - rho) g^2
-/// a <- rho a + (1 - rho) g;  D = v - a^2 + eps   (centered)
-///                            D = v + eps         (otherwise)
-/// delta = eta g / sqrt(D)
-/// mom <- mu mom + delta;  w <- w - mom           (momentum mu > 0)
-/// w <- w - delta                                 (otherwise)
-/// ```
-/// Keras departs from the lecture's form in putting `eps` inside the square root and starting
-/// `v` at 0 without bias correction (the first step is about `eta / sqrt(1 - rho)`); its
-/// momentum is heavy-ball on the already scaled step, and a negative `momentum` is silently
-/// ignored (treated as 0), as Keras does.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct RmspropConfig {
-    /// `eta`.
-    pub learning_rate: f64,
-    /// `rho`, decay of the squared-gradient average, in [0, 1).
-    pub rho: f64,
-    /// `mu`, heavy-ball momentum on the step (none unless > 0).
-    pub momentum: f64,
-    /// `eps`, inside the square root.
-    pub epsilon: f64,
-    /// Divide by the estimated variance `v - a^2` instead of the second moment `v`.
-    pub centered: bool,
-    /// Decoupled weight decay `lambda` (none by default).
-    pub weight_decay: Option<f64>,
-}
-
-impl Default for RmspropConfig {
-    fn default() -> Self {
-        RmspropConfig {
-            learning_rate: 0.001,
-            rho: 0.9,
-            momentum: 0.0,
-            epsilon: 1e-7,
-            centered: false,
-            weight_decay: None,
-        }
+crate::hyperparameters! {
+    /// Keras `RMSprop(learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7, centered=False)`
+    /// (Hinton 2012, lecture 6e; centered form: Graves 2013).
+    ///
+    /// With `v = a = mom = 0` at the start:
+    /// ```text
+    /// v <- rho v + (1 - rho) g^2
+    /// a <- rho a + (1 - rho) g;  D = v - a^2 + eps   (centered)
+    ///                            D = v + eps         (otherwise)
+    /// delta = eta g / sqrt(D)
+    /// mom <- mu mom + delta;  w <- w - mom           (momentum mu > 0)
+    /// w <- w - delta                                 (otherwise)
+    /// ```
+    /// Keras departs from the lecture's form in putting `eps` inside the square root and starting
+    /// `v` at 0 without bias correction (the first step is about `eta / sqrt(1 - rho)`); its
+    /// momentum is heavy-ball on the already scaled step, and a negative `momentum` is silently
+    /// ignored (treated as 0), as Keras does.
+    pub struct RmspropConfig {
+        /// `eta`.
+        learning_rate: LearningRate = 0.001, Range::POSITIVE;
+        /// `rho`, decay of the squared-gradient average, in [0, 1).
+        rho: f64 = 0.9, Range::UNIT;
+        /// `mu`, heavy-ball momentum on the step (none unless > 0).
+        momentum: f64 = 0.0, Range::ANY;
+        /// `eps`, inside the square root.
+        epsilon: f64 = 1e-7, Range::NON_NEGATIVE;
+        /// Divide by the estimated variance `v - a^2` instead of the second moment `v`.
+        centered: bool = false;
+        /// Decoupled weight decay `lambda` (none by default).
+        weight_decay: Option<f64> = None, Range::NON_NEGATIVE;
     }
 }
 
 /// Batched RMSprop.
 pub struct Rmsprop {
-    lr: Tensor<2>,
     rho: Tensor<2>,
     one_minus_rho: Tensor<2>,
     epsilon: Tensor<2>,
@@ -74,16 +59,11 @@ impl Config for RmspropConfig {
     const DESCRIPTION: &'static str =
         "RMSprop: step scaled by a running RMS of gradients (optionally centered, with momentum)";
 
-    fn learning_rate(&self) -> f64 {
-        self.learning_rate
+    fn learning_rate(&self) -> &LearningRate {
+        &self.learning_rate
     }
     fn weight_decay(&self) -> Option<f64> {
         self.weight_decay
-    }
-    fn validate(&self) -> Result<(), (String, String)> {
-        check_learning_rate(self.learning_rate)?;
-        check((0.0..1.0).contains(&self.rho), "rho", "expected a number in [0, 1)")?;
-        check(self.epsilon >= 0.0, "epsilon", "expected a number >= 0")
     }
     fn rule(rows: &[Self], device: &Device) -> Rmsprop {
         let col = |f: fn(&RmspropConfig) -> f64| column(rows.iter().map(f), device);
@@ -94,7 +74,6 @@ impl Config for RmspropConfig {
             .any(|c| c.momentum > 0.0)
             .then(|| col(|c| c.momentum.max(0.0)));
         Rmsprop {
-            lr: col(|c| c.learning_rate),
             rho: col(|c| c.rho),
             one_minus_rho: col(|c| 1.0 - c.rho),
             epsilon: col(|c| c.epsilon),
@@ -115,7 +94,7 @@ impl Rule for Rmsprop {
         }
     }
 
-    fn step(&self, w: Tensor<2>, g: Tensor<2>, s: RmspropState) -> (Tensor<2>, RmspropState) {
+    fn step(&self, w: Tensor<2>, g: Tensor<2>, s: RmspropState, step: &Step) -> (Tensor<2>, RmspropState) {
         let v = s.v * self.rho.clone() + g.clone().square() * self.one_minus_rho.clone();
         let a =
             s.a.map(|a| a * self.rho.clone() + g.clone() * self.one_minus_rho.clone());
@@ -126,7 +105,7 @@ impl Rule for Rmsprop {
             Some(a) => v.clone() - (a.clone().square() - self.epsilon.clone()),
             None => v.clone() + self.epsilon.clone(),
         };
-        let delta = (g * self.lr.clone()) * denominator.sqrt().recip();
+        let delta = (g * step.lr.clone()) * denominator.sqrt().recip();
         match (&self.momentum, s.mom) {
             (Some(mu), Some(mom)) => {
                 let mom = mom * mu.clone() + delta;
@@ -145,7 +124,7 @@ mod tests {
     #[test]
     fn first_step_is_about_lr_over_sqrt_one_minus_rho() {
         let c = RmspropConfig {
-            learning_rate: 0.1,
+            learning_rate: 0.1.into(),
             ..Default::default()
         };
         let w = steps(&[c], &[vec![1.0, -2.0]], &[vec![vec![3.0, -0.5]]]);
@@ -157,7 +136,7 @@ mod tests {
     #[test]
     fn rows_with_and_without_momentum_share_a_batch() {
         let plain = RmspropConfig {
-            learning_rate: 0.01,
+            learning_rate: 0.01.into(),
             ..Default::default()
         };
         let heavy = RmspropConfig {
@@ -182,7 +161,7 @@ mod tests {
     #[test]
     fn centered_divides_by_the_variance() {
         let c = RmspropConfig {
-            learning_rate: 0.01,
+            learning_rate: 0.01.into(),
             momentum: 0.5,
             centered: true,
             ..Default::default()
@@ -223,7 +202,7 @@ mod tests {
         );
         assert_eq!(
             bad(RmspropConfig {
-                learning_rate: 0.0,
+                learning_rate: 0.0.into(),
                 ..d
             }),
             "learning_rate"

@@ -1,47 +1,34 @@
 //! SGD with optional momentum and Nesterov momentum, as Keras's `SGD`.
 
-use super::common::{check, check_learning_rate, column};
-use super::{Config, Rule};
+use super::common::column;
+use super::{Config, LearningRate, Range, Rule, Step};
 use burn::tensor::{Device, Tensor};
-use serde::{Deserialize, Serialize};
 
-/// Keras `SGD(learning_rate=0.01, momentum=0.0, nesterov=False)`.
-///
-/// Without momentum: `w <- w - eta g`. With momentum `mu` (velocity `m`, starting at 0):
-/// ```text
-/// m <- mu m - eta g
-/// w <- w + m                  (nesterov = false)
-/// w <- w + mu m - eta g       (nesterov = true, with the new m)
-/// ```
-/// The velocity holds learning-rate-scaled steps (Sutskever et al. 2013), so it matches
-/// PyTorch's form only for a constant learning rate.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct SgdConfig {
-    /// `eta`.
-    pub learning_rate: f64,
-    /// `mu`, in [0, 1].
-    pub momentum: f64,
-    /// Nesterov momentum.
-    pub nesterov: bool,
-    /// Decoupled weight decay `lambda` (none by default).
-    pub weight_decay: Option<f64>,
-}
-
-impl Default for SgdConfig {
-    fn default() -> Self {
-        SgdConfig {
-            learning_rate: 0.01,
-            momentum: 0.0,
-            nesterov: false,
-            weight_decay: None,
-        }
+crate::hyperparameters! {
+    /// Keras `SGD(learning_rate=0.01, momentum=0.0, nesterov=False)`.
+    ///
+    /// Without momentum: `w <- w - eta g`. With momentum `mu` (velocity `m`, starting at 0):
+    /// ```text
+    /// m <- mu m - eta g
+    /// w <- w + m                  (nesterov = false)
+    /// w <- w + mu m - eta g       (nesterov = true, with the new m)
+    /// ```
+    /// The velocity holds learning-rate-scaled steps (Sutskever et al. 2013), so it matches
+    /// PyTorch's form only for a constant learning rate.
+    pub struct SgdConfig {
+        /// `eta`.
+        learning_rate: LearningRate = 0.01, Range::POSITIVE;
+        /// `mu`.
+        momentum: f64 = 0.0, Range::UNIT_CLOSED;
+        /// Nesterov momentum.
+        nesterov: bool = false;
+        /// Decoupled weight decay `lambda` (none by default).
+        weight_decay: Option<f64> = None, Range::NON_NEGATIVE;
     }
 }
 
 /// Batched SGD.
 pub struct Sgd {
-    lr: Tensor<2>,
     momentum: Option<Tensor<2>>,
     nesterov: bool,
 }
@@ -56,19 +43,11 @@ impl Config for SgdConfig {
     const NAME: &'static str = "sgd";
     const DESCRIPTION: &'static str = "Stochastic gradient descent, with optional (Nesterov) momentum";
 
-    fn learning_rate(&self) -> f64 {
-        self.learning_rate
+    fn learning_rate(&self) -> &LearningRate {
+        &self.learning_rate
     }
     fn weight_decay(&self) -> Option<f64> {
         self.weight_decay
-    }
-    fn validate(&self) -> Result<(), (String, String)> {
-        check_learning_rate(self.learning_rate)?;
-        check(
-            (0.0..=1.0).contains(&self.momentum),
-            "momentum",
-            "expected a number in [0, 1]",
-        )
     }
     fn rule(rows: &[Self], device: &Device) -> Sgd {
         // A row with momentum 0 steps exactly like plain SGD on the momentum path
@@ -78,7 +57,6 @@ impl Config for SgdConfig {
             .any(|c| c.momentum != 0.0)
             .then(|| column(rows.iter().map(|c| c.momentum), device));
         Sgd {
-            lr: column(rows.iter().map(|c| c.learning_rate), device),
             momentum,
             nesterov: rows.iter().any(|c| c.nesterov),
         }
@@ -94,8 +72,8 @@ impl Rule for Sgd {
         }
     }
 
-    fn step(&self, w: Tensor<2>, g: Tensor<2>, state: SgdState) -> (Tensor<2>, SgdState) {
-        let lr_g = g * self.lr.clone();
+    fn step(&self, w: Tensor<2>, g: Tensor<2>, state: SgdState, step: &Step) -> (Tensor<2>, SgdState) {
+        let lr_g = g * step.lr.clone();
         match (&self.momentum, state.m) {
             (Some(mu), Some(m)) => {
                 let m = m * mu.clone() - lr_g.clone();

@@ -1,0 +1,447 @@
+//! Learning rates: a constant, or one of Keras's learning-rate schedules.
+//!
+//! ```json
+//! "learning_rate": {"schedule": "CosineDecay", "initial_learning_rate": 0.5, "decay_steps": 80,
+//!                   "alpha": 0.0, "warmup_target": 2.0, "warmup_steps": 10}
+//! ```
+//! A schedule is evaluated as Keras evaluates it: at the optimizer's iteration count before the
+//! update (0 at the first step), in `float32`, with Keras's own operation order. The class names
+//! and constructor arguments are Keras's, with Keras's defaults.
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::{Map, Value};
+use std::f32::consts::PI;
+
+/// A run's learning rate.
+#[derive(Clone, Debug, PartialEq)]
+pub enum LearningRate {
+    /// The same at every step.
+    Constant(f64),
+    /// A Keras schedule of the iteration count.
+    Schedule(Schedule),
+}
+
+impl From<f64> for LearningRate {
+    fn from(v: f64) -> Self {
+        LearningRate::Constant(v)
+    }
+}
+
+impl LearningRate {
+    /// The rate at iteration `k` (0-based), in `f32` as Keras computes it.
+    pub fn at(&self, k: u64) -> f32 {
+        match self {
+            LearningRate::Constant(v) => *v as f32,
+            LearningRate::Schedule(s) => s.at(k),
+        }
+    }
+
+    /// The constant, if it is one.
+    pub fn constant(&self) -> Option<f64> {
+        match self {
+            LearningRate::Constant(v) => Some(*v),
+            LearningRate::Schedule(_) => None,
+        }
+    }
+}
+
+impl Serialize for LearningRate {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            LearningRate::Constant(v) => v.serialize(s),
+            LearningRate::Schedule(schedule) => schedule.serialize(s),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for LearningRate {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match Value::deserialize(d)? {
+            Value::Number(n) => Ok(LearningRate::Constant(n.as_f64().unwrap_or(f64::NAN))),
+            Value::Object(m) => Schedule::from_json(&m)
+                .map(LearningRate::Schedule)
+                .map_err(|(field, message)| serde::de::Error::custom(format!("{field}: {message}"))),
+            other => Err(serde::de::Error::custom(format!(
+                "expected f64 (a number) or a schedule object {{\"schedule\": \"ExponentialDecay\", ...}}, got {other}"
+            ))),
+        }
+    }
+}
+
+/// Keras's learning-rate schedules, with their constructor arguments (Keras's names and
+/// defaults; JSON `{"schedule": <class name>, <arguments>}`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "schedule", deny_unknown_fields)]
+pub enum Schedule {
+    /// `initial_learning_rate * decay_rate ^ (step / decay_steps)` (floored when `staircase`).
+    ExponentialDecay {
+        initial_learning_rate: f64,
+        decay_steps: f64,
+        decay_rate: f64,
+        #[serde(default)]
+        staircase: bool,
+    },
+    /// `values[i]` for `boundaries[i-1] < step <= boundaries[i]`.
+    PiecewiseConstantDecay { boundaries: Vec<f64>, values: Vec<f64> },
+    /// `(initial - end) (1 - step / decay_steps)^power + end`, optionally cycling.
+    PolynomialDecay {
+        initial_learning_rate: f64,
+        decay_steps: f64,
+        #[serde(default = "default_end_learning_rate")]
+        end_learning_rate: f64,
+        #[serde(default = "one")]
+        power: f64,
+        #[serde(default)]
+        cycle: bool,
+    },
+    /// `initial_learning_rate / (1 + decay_rate step / decay_steps)` (floored when `staircase`).
+    InverseTimeDecay {
+        initial_learning_rate: f64,
+        decay_steps: f64,
+        decay_rate: f64,
+        #[serde(default)]
+        staircase: bool,
+    },
+    /// A half cosine from the initial rate (or a linear warmup to `warmup_target`) down to
+    /// `alpha` times it over `decay_steps`.
+    CosineDecay {
+        initial_learning_rate: f64,
+        decay_steps: f64,
+        #[serde(default)]
+        alpha: f64,
+        #[serde(default)]
+        warmup_target: Option<f64>,
+        #[serde(default)]
+        warmup_steps: f64,
+    },
+    /// SGDR: cosine decays restarting after `first_decay_steps`, each period `t_mul` times
+    /// longer and `m_mul` times higher.
+    CosineDecayRestarts {
+        initial_learning_rate: f64,
+        first_decay_steps: f64,
+        #[serde(default = "two")]
+        t_mul: f64,
+        #[serde(default = "one")]
+        m_mul: f64,
+        #[serde(default)]
+        alpha: f64,
+    },
+}
+
+fn default_end_learning_rate() -> f64 {
+    0.0001
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+fn two() -> f64 {
+    2.0
+}
+
+/// The six class names.
+pub const CLASSES: [&str; 6] = [
+    "ExponentialDecay",
+    "PiecewiseConstantDecay",
+    "PolynomialDecay",
+    "InverseTimeDecay",
+    "CosineDecay",
+    "CosineDecayRestarts",
+];
+
+type FieldError = (String, String);
+
+impl Schedule {
+    /// Reads a schedule object and checks it; errors name the argument (`decay_steps`) and what
+    /// was expected.
+    pub fn from_json(map: &Map<String, Value>) -> Result<Schedule, FieldError> {
+        match map.get("schedule") {
+            Some(Value::String(s)) if CLASSES.contains(&s.as_str()) => {}
+            Some(Value::String(s)) => {
+                return Err((
+                    "schedule".into(),
+                    format!("unknown schedule {s:?}; expected one of: {}", CLASSES.join(", ")),
+                ));
+            }
+            Some(other) => return Err(("schedule".into(), format!("expected a class name, got {other}"))),
+            None => {
+                return Err((
+                    "schedule".into(),
+                    format!("missing; name one of Keras's schedules: {}", CLASSES.join(", ")),
+                ));
+            }
+        }
+        let schedule: Schedule = serde_path_to_error::deserialize(Value::Object(map.clone())).map_err(|e| {
+            let field = e.path().to_string();
+            let message = e.into_inner().to_string();
+            // serde names an unknown or missing argument in its message, not its path.
+            let named = message.split('`').nth(1).filter(|_| field == ".").map(str::to_string);
+            (named.unwrap_or(field), message)
+        })?;
+        schedule.validate()?;
+        Ok(schedule)
+    }
+
+    /// The object with every argument, defaults filled in (as trajectories record it).
+    pub fn to_json(&self) -> Value {
+        serde_json::to_value(self).expect("schedules serialize")
+    }
+
+    /// Checks what Keras checks, and what would make no learning rate: `Err((argument,
+    /// message))`.
+    pub fn validate(&self) -> Result<(), FieldError> {
+        let positive = |name: &str, v: f64| {
+            if v > 0.0 {
+                Ok(())
+            } else {
+                Err((name.to_string(), format!("expected a number > 0, got {v}")))
+            }
+        };
+        match self {
+            Schedule::ExponentialDecay { decay_steps, .. }
+            | Schedule::InverseTimeDecay { decay_steps, .. }
+            | Schedule::PolynomialDecay { decay_steps, .. }
+            | Schedule::CosineDecay { decay_steps, .. } => positive("decay_steps", *decay_steps)?,
+            Schedule::CosineDecayRestarts { first_decay_steps, .. } => {
+                positive("first_decay_steps", *first_decay_steps)?
+            }
+            Schedule::PiecewiseConstantDecay { boundaries, values } => {
+                if boundaries.is_empty() {
+                    return Err(("boundaries".into(), "expected at least one boundary".into()));
+                }
+                if let Some(i) = boundaries.windows(2).position(|w| w[1] <= w[0]) {
+                    return Err((
+                        "boundaries".into(),
+                        format!(
+                            "expected strictly increasing boundaries, but {} is followed by {}",
+                            boundaries[i],
+                            boundaries[i + 1]
+                        ),
+                    ));
+                }
+                if values.len() != boundaries.len() + 1 {
+                    return Err((
+                        "values".into(),
+                        format!(
+                            "expected one more value than boundaries ({}), got {}",
+                            boundaries.len() + 1,
+                            values.len()
+                        ),
+                    ));
+                }
+            }
+        }
+        if let Schedule::CosineDecay { warmup_steps, .. } = self
+            && *warmup_steps < 0.0
+        {
+            return Err((
+                "warmup_steps".into(),
+                format!("expected a number >= 0, got {warmup_steps}"),
+            ));
+        }
+        if let Schedule::CosineDecayRestarts { t_mul, .. } = self
+            && *t_mul <= 0.0
+        {
+            return Err(("t_mul".into(), format!("expected a number > 0, got {t_mul}")));
+        }
+        Ok(())
+    }
+
+    /// The rate at iteration `k`, in `f32`, in Keras's operation order (Python floats become
+    /// `float32` constants, as `ops.cast` makes them).
+    pub fn at(&self, k: u64) -> f32 {
+        let step = k as f32;
+        match self {
+            Schedule::ExponentialDecay {
+                initial_learning_rate,
+                decay_steps,
+                decay_rate,
+                staircase,
+            } => *initial_learning_rate as f32 * (*decay_rate as f32).powf(progress(step, *decay_steps, *staircase)),
+            Schedule::PiecewiseConstantDecay { boundaries, values } => {
+                // Keras compares the integer step with the boundaries cast to its type.
+                let k = k as i64;
+                let index = boundaries
+                    .iter()
+                    .position(|&b| k <= b as i64)
+                    .unwrap_or(boundaries.len());
+                values[index] as f32
+            }
+            Schedule::PolynomialDecay {
+                initial_learning_rate,
+                decay_steps,
+                end_learning_rate,
+                power,
+                cycle,
+            } => {
+                let (mut global, mut ds) = (step, *decay_steps as f32);
+                if *cycle {
+                    let multiplier = if global == 0.0 {
+                        1.0
+                    } else {
+                        (global / *decay_steps as f32).ceil()
+                    };
+                    ds *= multiplier;
+                } else {
+                    global = global.min(ds);
+                }
+                let p = global / ds;
+                let (init, end) = (*initial_learning_rate as f32, *end_learning_rate as f32);
+                (init - end) * (1.0 - p).powf(*power as f32) + end
+            }
+            Schedule::InverseTimeDecay {
+                initial_learning_rate,
+                decay_steps,
+                decay_rate,
+                staircase,
+            } => *initial_learning_rate as f32 / (1.0 + *decay_rate as f32 * progress(step, *decay_steps, *staircase)),
+            Schedule::CosineDecay {
+                initial_learning_rate,
+                decay_steps,
+                alpha,
+                warmup_target,
+                warmup_steps,
+            } => {
+                let init = *initial_learning_rate as f32;
+                let ds = *decay_steps as f32;
+                let decay = |global: f32, from: f32| {
+                    let fraction = global / ds;
+                    let cosine = 0.5 * (1.0 + (PI * fraction).cos());
+                    // Keras's `(1 - self.alpha)` is a Python float, rounded once.
+                    from * ((1.0 - *alpha) as f32 * cosine + *alpha as f32)
+                };
+                match warmup_target {
+                    None => decay(step.min(ds), init),
+                    Some(target) => {
+                        let (target, ws) = (*target as f32, *warmup_steps as f32);
+                        let global = step.min(ds + ws);
+                        if global < ws {
+                            (target - init) * (global / ws) + init
+                        } else {
+                            decay(global - ws, target)
+                        }
+                    }
+                }
+            }
+            Schedule::CosineDecayRestarts {
+                initial_learning_rate,
+                first_decay_steps,
+                t_mul,
+                m_mul,
+                alpha,
+            } => {
+                let (t_mul, m_mul, alpha) = (*t_mul as f32, *m_mul as f32, *alpha as f32);
+                let mut fraction = step / *first_decay_steps as f32;
+                let restart = if t_mul == 1.0 {
+                    let i = fraction.floor();
+                    fraction -= i;
+                    i
+                } else {
+                    let i = ((1.0 - fraction * (1.0 - t_mul)).ln() / t_mul.ln()).floor();
+                    let sum = (1.0 - t_mul.powf(i)) / (1.0 - t_mul);
+                    fraction = (fraction - sum) / t_mul.powf(i);
+                    i
+                };
+                let cosine = 0.5 * m_mul.powf(restart) * (1.0 + (PI * fraction).cos());
+                *initial_learning_rate as f32 * ((1.0 - alpha) * cosine + alpha)
+            }
+        }
+    }
+}
+
+/// `step / decay_steps` in `f32`, floored for a staircase (Exponential and InverseTime decay).
+fn progress(step: f32, decay_steps: f64, staircase: bool) -> f32 {
+    let p = step / decay_steps as f32;
+    if staircase { p.floor() } else { p }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn schedule(v: Value) -> Schedule {
+        Schedule::from_json(v.as_object().unwrap()).unwrap()
+    }
+
+    fn error(v: Value) -> FieldError {
+        Schedule::from_json(v.as_object().unwrap()).unwrap_err()
+    }
+
+    #[test]
+    fn shapes_of_the_six_schedules() {
+        let exp = schedule(json!({"schedule": "ExponentialDecay", "initial_learning_rate": 1.0,
+                                  "decay_steps": 10, "decay_rate": 0.5}));
+        assert_eq!(exp.at(0), 1.0);
+        assert_eq!(exp.at(10), 0.5);
+        assert!((exp.at(5) - 0.5f32.sqrt()).abs() < 1e-6);
+        let stairs = schedule(json!({"schedule": "ExponentialDecay", "initial_learning_rate": 1.0,
+                                     "decay_steps": 10, "decay_rate": 0.5, "staircase": true}));
+        assert_eq!(stairs.at(9), 1.0);
+        assert_eq!(stairs.at(19), 0.5);
+        let pieces = schedule(json!({"schedule": "PiecewiseConstantDecay", "boundaries": [3, 6],
+                                     "values": [1.0, 0.5, 0.1]}));
+        let got: Vec<f32> = (0..9).map(|k| pieces.at(k)).collect();
+        assert_eq!(got, [1.0, 1.0, 1.0, 1.0, 0.5, 0.5, 0.5, 0.1, 0.1]);
+        let poly = schedule(json!({"schedule": "PolynomialDecay", "initial_learning_rate": 1.0,
+                                   "decay_steps": 4, "end_learning_rate": 0.0}));
+        assert_eq!([poly.at(0), poly.at(2), poly.at(4), poly.at(9)], [1.0, 0.5, 0.0, 0.0]);
+        let cyc = schedule(json!({"schedule": "PolynomialDecay", "initial_learning_rate": 1.0,
+                                  "decay_steps": 4, "end_learning_rate": 0.0, "cycle": true}));
+        // Cycling stretches the horizon to the next multiple of decay_steps.
+        assert_eq!(cyc.at(6), 0.25);
+        let inv = schedule(json!({"schedule": "InverseTimeDecay", "initial_learning_rate": 1.0,
+                                  "decay_steps": 1, "decay_rate": 1.0}));
+        assert_eq!([inv.at(0), inv.at(1), inv.at(3)], [1.0, 0.5, 0.25]);
+        let cos = schedule(json!({"schedule": "CosineDecay", "initial_learning_rate": 2.0,
+                                  "decay_steps": 10, "alpha": 0.1}));
+        assert_eq!(cos.at(0), 2.0);
+        assert!((cos.at(5) - 2.0 * (0.9 * 0.5 + 0.1)).abs() < 1e-6);
+        assert!((cos.at(10) - 0.2).abs() < 1e-6);
+        assert!((cos.at(50) - 0.2).abs() < 1e-6);
+        let warm = schedule(json!({"schedule": "CosineDecay", "initial_learning_rate": 0.0,
+                                   "decay_steps": 10, "warmup_target": 1.0, "warmup_steps": 4}));
+        assert_eq!([warm.at(0), warm.at(2), warm.at(4)], [0.0, 0.5, 1.0]);
+        let sgdr = schedule(json!({"schedule": "CosineDecayRestarts", "initial_learning_rate": 1.0,
+                                   "first_decay_steps": 4, "m_mul": 0.5}));
+        assert_eq!(sgdr.at(0), 1.0);
+        // The second period is twice as long and starts at half the rate.
+        assert!((sgdr.at(4) - 0.5).abs() < 1e-6);
+        assert!((sgdr.at(8) - 0.5 * 0.5 * (1.0 + (PI * 0.5).cos())).abs() < 1e-6);
+        assert!((sgdr.at(12) - 0.25).abs() < 1e-6);
+    }
+
+    #[test]
+    fn defaults_are_filled_in_and_bad_schedules_name_the_argument() {
+        let poly = schedule(json!({"schedule": "PolynomialDecay", "initial_learning_rate": 1.0, "decay_steps": 4}));
+        assert_eq!(
+            poly.to_json(),
+            json!({"schedule": "PolynomialDecay", "initial_learning_rate": 1.0, "decay_steps": 4.0,
+                   "end_learning_rate": 0.0001, "power": 1.0, "cycle": false})
+        );
+        let e = error(json!({"schedule": "Cosine"}));
+        assert_eq!(e.0, "schedule");
+        assert!(e.1.contains("ExponentialDecay, PiecewiseConstantDecay"), "{}", e.1);
+        assert_eq!(
+            error(json!({"schedule": "CosineDecay", "decay_steps": 3})).0,
+            "initial_learning_rate"
+        );
+        let e = error(json!({"schedule": "CosineDecay", "initial_learning_rate": 1, "decay_steps": 0}));
+        assert_eq!(e, ("decay_steps".into(), "expected a number > 0, got 0".into()));
+        let e = error(json!({"schedule": "PiecewiseConstantDecay", "boundaries": [5, 5], "values": [1, 2, 3]}));
+        assert_eq!(e.0, "boundaries");
+        let e = error(json!({"schedule": "PiecewiseConstantDecay", "boundaries": [5], "values": [1]}));
+        assert_eq!(e.0, "values");
+        let e = error(
+            json!({"schedule": "ExponentialDecay", "initial_learning_rate": 1, "decay_steps": 3,
+                             "decay_rate": 0.5, "gamma": 2}),
+        );
+        assert_eq!(e.0, "gamma");
+        assert!(
+            e.1.contains("expected one of `initial_learning_rate`, `decay_steps`"),
+            "{}",
+            e.1
+        );
+    }
+}
