@@ -13,6 +13,7 @@ pub mod experiment;
 pub mod io;
 pub mod optim;
 pub mod plot;
+pub mod random;
 pub mod registry;
 pub mod surface;
 

@@ -3,13 +3,11 @@
 //! equivariance, the first step, independent batch rows, and the post's arrow figures.
 
 use burn::tensor::{Device, Tensor, TensorData};
+use optsurf::experiment::vectors::{POST_DELTA, POST_DIAGONAL_SEED, POST_FULL_SEED, POST_SCALES, POST_STEPS};
 use optsurf::experiment::{Experiment, runner};
-use optsurf::optim::adagrad_full::numpy_random::RandomState;
-use optsurf::optim::adagrad_full::{
-    Accumulator, AdagradFullConfig, POST_DELTA, POST_DIAGONAL_SEED, POST_FULL_SEED, POST_STEPS, adagrad_vectors,
-    post_gradients,
-};
+use optsurf::optim::adagrad_full::{Accumulator, AdagradFullConfig, adagrad_vectors};
 use optsurf::optim::{self, Optimizer};
+use optsurf::random::RandomState;
 use std::path::Path;
 
 fn device() -> Device {
@@ -499,7 +497,7 @@ fn reproduces_the_posts_arrow_figures() {
         (POST_FULL_SEED, true, &POST_FULL, 1e-8),
         (POST_DIAGONAL_SEED, false, &POST_DIAGONAL, 1e-15),
     ] {
-        let grads = post_gradients(seed, POST_STEPS);
+        let grads = optsurf::experiment::vectors::gradients(seed, POST_STEPS, POST_SCALES);
         let vectors = adagrad_vectors(&grads, POST_DELTA, full);
         for (t, (g, v)) in grads.iter().zip(&vectors).enumerate() {
             assert_eq!(*g, expected[t].0, "seed {seed} step {t}: the post's gradient");

@@ -121,9 +121,10 @@ pub fn throughput(n: usize, steps: usize, backend: Backend, registry: &Registry)
 /// once) and diagonal AdaGrad (`RandomState(53)`, host and tensors); prints them with the
 /// largest relative error against the direct method. Returns the optimizer's seconds.
 pub fn adagrad_full(features: usize, steps: usize, backend: Backend) -> Result<f64> {
+    use crate::experiment::vectors::POST_DELTA;
     use crate::optim::Optimizer;
-    use crate::optim::adagrad_full::numpy_random::RandomState;
-    use crate::optim::adagrad_full::{Accumulator, AdagradFullConfig, POST_DELTA};
+    use crate::optim::adagrad_full::{Accumulator, AdagradFullConfig};
+    use crate::random::RandomState;
 
     const REPEATS: usize = 20;
     let device = backend.device()?;

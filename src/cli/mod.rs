@@ -362,7 +362,16 @@ fn run(paths: &[PathBuf], out: Option<&Path>, no_plots: bool, backend: Backend, 
                 }
             }
             Job::Vectors(vectors) => {
-                vectors.run(dir, !no_plots)?;
+                let result = vectors.run(dir)?;
+                if !no_plots {
+                    plot::draw_vectors(
+                        &result.grads,
+                        &result.updates,
+                        vectors.xlim,
+                        vectors.ylim,
+                        &dir.join("vectors.png"),
+                    )?;
+                }
             }
         }
         overall.inc(1);

@@ -10,6 +10,7 @@
 //!            "momentum": 0.9, "nesterov": true, "start": [9, 9]}]}
 //! ```
 
+pub mod plot_spec;
 pub mod runner;
 pub mod surface;
 pub mod trajectory;
@@ -17,9 +18,9 @@ pub mod vectors;
 
 use crate::error::{Error, Result};
 use crate::optim;
-use crate::plot::PlotSpec;
 use crate::registry::Registry;
 use crate::surface::{Domain, NoiseSpec, Surface};
+pub use plot_spec::PlotSpec;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;

@@ -5,9 +5,9 @@
 //! byte-identical files.
 
 use super::SurfaceSpec;
+use super::plot_spec::PlotSpec;
 use crate::error::{Error, Result};
 use crate::io::write_atomic;
-use crate::plot::PlotSpec;
 use crate::registry::Registry;
 use crate::surface::{Domain, NoiseSpec, Surface};
 use serde::{Deserialize, Serialize};

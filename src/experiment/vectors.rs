@@ -9,9 +9,32 @@
 
 use crate::error::{Error, Result};
 use crate::io::write_atomic;
-use crate::optim::adagrad_full::{MersenneTwister, adagrad_vectors};
+use crate::optim::adagrad_full::adagrad_vectors;
+use crate::random::RandomState;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
+
+/// `delta` in the post's arrow figures (its `1e-5`).
+pub const POST_DELTA: f64 = 1e-5;
+/// Seed of the post's full-matrix arrow figure (`np.random.RandomState(32)`).
+pub const POST_FULL_SEED: u32 = 32;
+/// Seed of the post's diagonal arrow figure (`np.random.RandomState(53)`).
+pub const POST_DIAGONAL_SEED: u32 = 53;
+/// Number of gradients in the post's arrow figures.
+pub const POST_STEPS: usize = 8;
+
+/// The post's gradient scales.
+pub const POST_SCALES: [f64; 2] = [0.5, 2.0];
+
+/// `n` gradients `RandomState(seed).rand(2) * scales`, as the post draws them:
+/// `adagrad_vectors(&gradients(POST_FULL_SEED, POST_STEPS, POST_SCALES), POST_DELTA, true)` is
+/// its full-matrix figure, `POST_DIAGONAL_SEED` with `full = false` its diagonal one.
+pub fn gradients(seed: u32, n: usize, scales: [f64; 2]) -> Vec<[f64; 2]> {
+    let mut random = RandomState::new(seed);
+    (0..n)
+        .map(|_| [random.rand() * scales[0], random.rand() * scales[1]])
+        .collect()
+}
 
 /// A checked AdaGrad-vectors experiment.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -91,10 +114,7 @@ impl Vectors {
 
     /// Draws the gradients and computes the update directions.
     pub fn compute(&self) -> VectorsResult {
-        let mut rng = MersenneTwister::new(self.seed);
-        let grads: Vec<[f64; 2]> = (0..self.steps)
-            .map(|_| [rng.rand() * self.scales[0], rng.rand() * self.scales[1]])
-            .collect();
+        let grads = gradients(self.seed, self.steps, self.scales);
         let updates = adagrad_vectors(&grads, self.delta, self.full);
         VectorsResult {
             name: self.name.clone(),
@@ -104,20 +124,11 @@ impl Vectors {
         }
     }
 
-    /// Computes, writes `vectors.json` and (unless `plots` is false) `vectors.png` into `dir`.
-    pub fn run(&self, dir: &Path, plots: bool) -> Result<VectorsResult> {
+    /// Computes and writes `vectors.json` into `dir`.
+    pub fn run(&self, dir: &Path) -> Result<VectorsResult> {
         let result = self.compute();
         let json = serde_json::to_string_pretty(&result).expect("vectors serialize") + "\n";
         write_atomic(&dir.join("vectors.json"), json.as_bytes())?;
-        if plots {
-            crate::plot::draw_vectors(
-                &result.grads,
-                &result.updates,
-                self.xlim,
-                self.ylim,
-                &dir.join("vectors.png"),
-            )?;
-        }
         Ok(result)
     }
 }

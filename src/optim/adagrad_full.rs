@@ -9,15 +9,10 @@
 //! accuracy the small eigenvalues need.
 
 pub mod eigen;
-pub mod numpy_random;
 
 use super::{Config, LearningRate, Range, Rule, Source, Step};
 use burn::tensor::{Device, Tensor, TensorData};
 use eigen::symmetric_eigen;
-
-/// numpy's `np.random.RandomState(seed)` (MT19937): `MersenneTwister::new(seed).rand()` is the
-/// post's `rand()`. The same type as [`numpy_random::RandomState`].
-pub use numpy_random::RandomState as MersenneTwister;
 
 crate::hyperparameters! {
     /// Full-matrix AdaGrad, `adagrad_full(learning_rate=0.001, epsilon=1e-7,
@@ -416,28 +411,6 @@ pub fn adagrad_vectors(grads: &[[f64; 2]], delta: f64, full: bool) -> Vec<[f64; 
             })
             .collect()
     }
-}
-
-/// `delta` in the post's arrow figures (its `1e-5`).
-pub const POST_DELTA: f64 = 1e-5;
-/// Seed of the post's full-matrix arrow figure (`np.random.RandomState(32)`).
-pub const POST_FULL_SEED: u32 = 32;
-/// Seed of the post's diagonal arrow figure (`np.random.RandomState(53)`).
-pub const POST_DIAGONAL_SEED: u32 = 53;
-/// Number of gradients in the post's arrow figures.
-pub const POST_STEPS: usize = 8;
-
-/// The post's arrow-figure gradients: `n` draws of `RandomState(seed).rand(2) * (0.5, 2.0)`.
-/// `adagrad_vectors(&post_gradients(POST_FULL_SEED, POST_STEPS), POST_DELTA, true)` is its
-/// full-matrix figure, `POST_DIAGONAL_SEED` with `full = false` its diagonal one.
-pub fn post_gradients(seed: u32, n: usize) -> Vec<[f64; 2]> {
-    let mut random = numpy_random::RandomState::new(seed);
-    (0..n)
-        .map(|_| {
-            let g = random.rand_n(2);
-            [g[0] * 0.5, g[1] * 2.0]
-        })
-        .collect()
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! Colours: matplotlib's "cool" colormap, seaborn's Set2 palette and the figures' fixed greys.
 
-use super::spec::{PlotSpec, parse_hex};
 use crate::error::{Error, Result};
+use crate::experiment::plot_spec::{PlotSpec, parse_hex};
 
 /// An RGB colour, 8 bits a channel.
 pub type Rgb = [u8; 3];

@@ -6,10 +6,10 @@ use super::axes2d::Axes2d;
 use super::canvas::{Canvas, Stroke};
 use super::colormap::Rgb;
 use super::legend::{Handle, Legend};
-use super::spec::{PlotSpec, YLim};
 use super::text::{self, Face, HAlign, Place, VAlign};
 use super::{MARGIN, Metrics, clip_loss};
 use crate::error::Result;
+use crate::experiment::plot_spec::{PlotSpec, YLim};
 
 /// One run on the chart.
 pub(crate) struct Series {

@@ -26,14 +26,13 @@ mod contour;
 mod encode;
 mod legend;
 mod loss;
-mod spec;
 mod surface3d;
 mod text;
 mod ticks;
 
+pub use crate::experiment::plot_spec::{PlotSpec, View, YLim};
 pub use arrows::draw_vectors;
 pub use contour::ContourLayout;
-pub use spec::{PlotSpec, View, YLim};
 pub use surface3d::SurfaceLayout;
 
 use crate::error::{Error, Result};

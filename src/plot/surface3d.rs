@@ -7,10 +7,10 @@
 use super::canvas::{Canvas, Cap, Stroke};
 use super::colormap::{self, GRID as GRID_RGB, PANE, Rgb, SPINE, TICK};
 use super::legend::{Handle, Legend};
-use super::spec::{PlotSpec, View, YLim};
 use super::text::{self, Face, HAlign, Place, Span, VAlign};
 use super::{Metrics, clip_loss};
 use crate::error::{Error, Result};
+use crate::experiment::plot_spec::{PlotSpec, View, YLim};
 use crate::surface::Domain;
 use crate::surface::noise::GRID;
 

@@ -1,6 +1,7 @@
 //! Checking a surface's autodiff gradient against central differences.
 
 use super::{Lookup, Noise, NoiseSpec, Surface, to_vec};
+use crate::random::SplitMix64;
 use burn::tensor::{Device, Tensor, TensorData};
 use std::fmt;
 
@@ -75,15 +76,8 @@ pub fn check_with(surface: &Surface, points: usize, seed: u64, device: &Device) 
         surface.domain,
         device,
     );
-    let mut state = seed ^ 0x5DEE_CE66_D1CE_5EED;
-    let mut uniform = || {
-        // splitmix64, 24 random bits
-        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        ((z ^ (z >> 31)) >> 40) as f64 / (1u64 << 24) as f64
-    };
+    let mut bits = SplitMix64::new(seed ^ 0x5DEE_CE66_D1CE_5EED);
+    let mut uniform = || bits.uniform();
     let d = surface.domain;
     let pts: Vec<[f32; 2]> = (0..points.max(1))
         .map(|_| {

@@ -13,6 +13,7 @@
 //! fields on every backend, platform and release.
 
 use super::Domain;
+use crate::random::Normals;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
@@ -101,44 +102,6 @@ fn resize_bilinear(src: &[f32], n: usize, m: usize) -> Vec<f32> {
         }
     }
     out
-}
-
-/// Standard normal draws: splitmix64 for uniform bits, Box-Muller for the normals.
-struct Normals {
-    state: u64,
-    spare: Option<f32>,
-}
-
-impl Normals {
-    fn new(seed: u64) -> Self {
-        Normals {
-            state: seed,
-            spare: None,
-        }
-    }
-
-    fn next_u64(&mut self) -> u64 {
-        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in (0, 1]: 53 random bits, never 0 so the logarithm is finite.
-    fn uniform(&mut self) -> f64 {
-        ((self.next_u64() >> 11) + 1) as f64 / (1u64 << 53) as f64
-    }
-
-    fn next(&mut self) -> f32 {
-        if let Some(z) = self.spare.take() {
-            return z;
-        }
-        let radius = (-2.0 * self.uniform().ln()).sqrt();
-        let angle = 2.0 * std::f64::consts::PI * self.uniform();
-        self.spare = Some((radius * angle.sin()) as f32);
-        (radius * angle.cos()) as f32
-    }
 }
 
 /// The noise fields on a device, ready to be looked up by batches of points.
