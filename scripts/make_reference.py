@@ -226,6 +226,88 @@ LONG_STEPS = 300
 LONG_OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "fixtures", "keras-long.json")
 
 LONG_CASES = [
+    # --- SGD: plain GD is stable below lr = 2 / curvature (f5: 128 along x, f4: 100 along x at the minimum)
+    ("sgd-f1-lr120", "f1", "sgd", {"learning_rate": 120.0}, [-6.0, 7.0]),
+    ("sgd-f4-lr90", "f4", "sgd", {"learning_rate": 90.0}, [-7.5, -1.0]),
+    ("sgd-f5-lr120", "f5", "sgd", {"learning_rate": 120.0}, [3.0, -4.0]),
+    ("sgd-momentum-f5-lr200", "f5", "sgd", {"learning_rate": 200.0, "momentum": 0.9}, [-5.0, 8.0]),
+    ("sgd-momentum-f4-lr120", "f4", "sgd", {"learning_rate": 120.0, "momentum": 0.9}, [-7.5, -1.0]),
+    ("sgd-nesterov-f4-lr80", "f4", "sgd", {"learning_rate": 80.0, "momentum": 0.9, "nesterov": True}, [-3.0, 6.0]),
+    ("sgd-nesterov-f5-lr80", "f5", "sgd", {"learning_rate": 80.0, "momentum": 0.9, "nesterov": True}, [3.0, -4.0]),
+    # --- RMSprop (the centered rho 0.8 lr 0.3 over f1 first)
+    ("rmsprop-centered-rho0.8-f1-lr0.3", "f1", "rmsprop", {"learning_rate": 0.3, "rho": 0.8, "centered": True}, [-6.0, 7.0]),
+    ("rmsprop-centered-rho0.8-f4-lr8", "f4", "rmsprop", {"learning_rate": 8.0, "rho": 0.8, "centered": True}, [-7.5, -1.0]),
+    ("rmsprop-f4-lr8", "f4", "rmsprop", {"learning_rate": 8.0}, [-7.5, -1.0]),
+    ("rmsprop-f5-lr1", "f5", "rmsprop", {"learning_rate": 1.0}, [-5.0, 8.0]),
+    ("rmsprop-f2-lr0.3", "f2", "rmsprop", {"learning_rate": 0.3}, [7.5, -0.5]),
+    ("rmsprop-momentum-f1-lr0.2", "f1", "rmsprop", {"learning_rate": 0.2, "momentum": 0.5}, [-6.0, 7.0]),
+    ("rmsprop-momentum-f4-lr0.2", "f4", "rmsprop", {"learning_rate": 0.2, "momentum": 0.5}, [-7.5, -1.0]),
+    ("rmsprop-momentum-f5-lr0.1", "f5", "rmsprop", {"learning_rate": 0.1, "momentum": 0.5}, [3.0, -4.0]),
+    # --- Adagrad
+    ("adagrad-f1-lr50", "f1", "adagrad", {"learning_rate": 50.0}, [-6.0, 7.0]),
+    ("adagrad-f4-lr50", "f4", "adagrad", {"learning_rate": 50.0}, [-7.5, -1.0]),
+    ("adagrad-f5-lr80", "f5", "adagrad", {"learning_rate": 80.0}, [3.0, -4.0]),
+    ("adagrad-init0-f1-lr8", "f1", "adagrad", {"learning_rate": 8.0, "initial_accumulator_value": 0.0}, [-6.0, 7.0]),
+    ("adagrad-init0-f4-lr20", "f4", "adagrad", {"learning_rate": 20.0, "initial_accumulator_value": 0.0}, [-3.0, 6.0]),
+    ("adagrad-init0-f5-lr5", "f5", "adagrad", {"learning_rate": 5.0, "initial_accumulator_value": 0.0}, [3.0, -4.0]),
+    # --- Adadelta (its steps are tiny unless the learning rate is large)
+    ("adadelta-f1-lr500", "f1", "adadelta", {"learning_rate": 500.0}, [-6.0, 7.0]),
+    ("adadelta-f4-lr300", "f4", "adadelta", {"learning_rate": 300.0}, [-7.5, -1.0]),
+    ("adadelta-rho0.9-f1-lr200", "f1", "adadelta", {"learning_rate": 200.0, "rho": 0.9, "epsilon": 0.001}, [-6.0, 7.0]),
+    ("adadelta-rho0.9-f4-lr120", "f4", "adadelta", {"learning_rate": 120.0, "rho": 0.9, "epsilon": 0.001}, [-7.5, -1.0]),
+    ("adadelta-rho0.9-f5-lr200", "f5", "adadelta", {"learning_rate": 200.0, "rho": 0.9, "epsilon": 0.001}, [3.0, -4.0]),
+    ("adadelta-rho0.9-f2-lr300", "f2", "adadelta", {"learning_rate": 300.0, "rho": 0.9, "epsilon": 0.001}, [7.5, -0.5]),
+    # --- Adam
+    ("adam-f4-lr20", "f4", "adam", {"learning_rate": 20.0}, [-7.5, -1.0]),
+    ("adam-f5-lr8", "f5", "adam", {"learning_rate": 8.0}, [3.0, -4.0]),
+    ("adam-amsgrad-f4-lr20", "f4", "adam", {"learning_rate": 20.0, "amsgrad": True}, [-3.0, 6.0]),
+    ("adam-amsgrad-f5-lr8", "f5", "adam", {"learning_rate": 8.0, "amsgrad": True}, [-5.0, 8.0]),
+    ("adam-betas-f1-lr1.5", "f1", "adam", {"learning_rate": 1.5, "beta_1": 0.8, "beta_2": 0.99}, [-6.0, 7.0]),
+    ("adam-betas-f4-lr8", "f4", "adam", {"learning_rate": 8.0, "beta_1": 0.8, "beta_2": 0.99}, [-7.5, -1.0]),
+    ("adam-betas-f5-lr2", "f5", "adam", {"learning_rate": 2.0, "beta_1": 0.8, "beta_2": 0.99}, [3.0, -4.0]),
+    # --- AdamW
+    ("adamw-f5-lr30", "f5", "adamw", {"learning_rate": 30.0, "weight_decay": 0.05}, [3.0, -4.0]),
+    ("adamw-f5-lr8", "f5", "adamw", {"learning_rate": 8.0, "weight_decay": 0.05}, [-5.0, 8.0]),
+    ("adamw-f4-lr30", "f4", "adamw", {"learning_rate": 30.0, "weight_decay": 0.05}, [-7.5, -1.0]),
+    ("adamw-f2-lr30", "f2", "adamw", {"learning_rate": 30.0, "weight_decay": 0.05}, [7.5, -0.5]),
+    ("adamw-f3-lr30", "f3", "adamw", {"learning_rate": 30.0, "weight_decay": 0.05}, [-8.0, 3.0]),
+    ("adamw-wd0.004-f1-lr3", "f1", "adamw", {"learning_rate": 3.0}, [-6.0, 7.0]),
+    # --- Adamax (the lr 0.7 beta_1 0.7 beta_2 0.9 over f3 and f5 first)
+    ("adamax-betas-f3-lr0.7", "f3", "adamax", {"learning_rate": 0.7, "beta_1": 0.7, "beta_2": 0.9}, [-8.0, 3.0]),
+    ("adamax-betas-f5-lr0.7", "f5", "adamax", {"learning_rate": 0.7, "beta_1": 0.7, "beta_2": 0.9}, [-5.0, 8.0]),
+    ("adamax-betas-f5-lr0.5", "f5", "adamax", {"learning_rate": 0.5, "beta_1": 0.7, "beta_2": 0.9}, [3.0, -4.0]),
+    ("adamax-betas-f4-lr0.7", "f4", "adamax", {"learning_rate": 0.7, "beta_1": 0.7, "beta_2": 0.9}, [-7.5, -1.0]),
+    ("adamax-betas-f1-lr0.5", "f1", "adamax", {"learning_rate": 0.5, "beta_1": 0.7, "beta_2": 0.9}, [-6.0, 7.0]),
+    ("adamax-f4-lr30", "f4", "adamax", {"learning_rate": 30.0}, [-7.5, -1.0]),
+    ("adamax-f5-lr20", "f5", "adamax", {"learning_rate": 20.0}, [3.0, -4.0]),
+    # --- Nadam
+    ("nadam-f1-lr5", "f1", "nadam", {"learning_rate": 5.0}, [-6.0, 7.0]),
+    ("nadam-f4-lr5", "f4", "nadam", {"learning_rate": 5.0}, [-7.5, -1.0]),
+    ("nadam-f5-lr12", "f5", "nadam", {"learning_rate": 12.0}, [3.0, -4.0]),
+    ("nadam-betas-f1-lr2", "f1", "nadam", {"learning_rate": 2.0, "beta_1": 0.8, "beta_2": 0.99}, [-6.0, 7.0]),
+    ("nadam-betas-f4-lr20", "f4", "nadam", {"learning_rate": 20.0, "beta_1": 0.8, "beta_2": 0.99}, [-7.5, -1.0]),
+    ("nadam-betas-f5-lr8", "f5", "nadam", {"learning_rate": 8.0, "beta_1": 0.8, "beta_2": 0.99}, [3.0, -4.0]),
+    # --- Lion (every step is exactly lr per coordinate)
+    ("lion-f1-lr0.3", "f1", "lion", {"learning_rate": 0.3}, [-6.0, 7.0]),
+    ("lion-f4-lr2", "f4", "lion", {"learning_rate": 2.0}, [-7.5, -1.0]),
+    ("lion-f5-lr1.5", "f5", "lion", {"learning_rate": 1.5}, [-5.0, 8.0]),
+    ("lion-betas-f2-lr0.3", "f2", "lion", {"learning_rate": 0.3, "beta_1": 0.5, "beta_2": 0.9}, [7.5, -0.5]),
+    ("lion-betas-f4-lr2", "f4", "lion", {"learning_rate": 2.0, "beta_1": 0.5, "beta_2": 0.9}, [-7.5, -1.0]),
+    ("lion-betas-f5-lr0.7", "f5", "lion", {"learning_rate": 0.7, "beta_1": 0.5, "beta_2": 0.9}, [3.0, -4.0]),
+    # --- Lamb (every step has norm lr * |w|: chaotic early above small learning rates)
+    ("lamb-f1-lr0.02", "f1", "lamb", {"learning_rate": 0.02}, [-6.0, 7.0]),
+    ("lamb-f3-lr0.02", "f3", "lamb", {"learning_rate": 0.02}, [-8.0, 3.0]),
+    ("lamb-f4-lr0.05", "f4", "lamb", {"learning_rate": 0.05}, [-7.5, -1.0]),
+    ("lamb-f5-lr1", "f5", "lamb", {"learning_rate": 1.0}, [3.0, -4.0]),
+    ("lamb-betas-f4-lr0.2", "f4", "lamb", {"learning_rate": 0.2, "beta_1": 0.8, "beta_2": 0.99}, [-7.5, -1.0]),
+    ("lamb-betas-f5-lr1", "f5", "lamb", {"learning_rate": 1.0, "beta_1": 0.8, "beta_2": 0.99}, [-5.0, 8.0]),
+    # --- Ftrl
+    ("ftrl-f4-lr50", "f4", "ftrl", {"learning_rate": 50.0}, [-7.5, -1.0]),
+    ("ftrl-f5-lr80", "f5", "ftrl", {"learning_rate": 80.0}, [3.0, -4.0]),
+    ("ftrl-l1-f4-lr50", "f4", "ftrl", {"learning_rate": 50.0, "l1_regularization_strength": 0.01}, [-3.0, 6.0]),
+    ("ftrl-l1-f5-lr80", "f5", "ftrl", {"learning_rate": 80.0, "l1_regularization_strength": 0.01}, [3.0, -4.0]),
+    ("ftrl-beta-f4-lr120", "f4", "ftrl", {"learning_rate": 120.0, "beta": 0.5}, [-7.5, -1.0]),
+    ("ftrl-beta-f5-lr120", "f5", "ftrl", {"learning_rate": 120.0, "beta": 0.5}, [-5.0, 8.0]),
 ]
 
 KERAS_CLASSES = {
