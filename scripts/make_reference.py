@@ -1,15 +1,20 @@
 #!/usr/bin/env python3
-"""Regenerate tests/fixtures/keras-extra.json: reference optimizer trajectories
-computed with real TensorFlow/Keras (and optax for LARS, which Keras lacks).
+"""Regenerate tests/fixtures/keras-extra.json (and, with --set, keras-schedules.json or
+keras-long.json): reference optimizer trajectories computed with real TensorFlow/Keras (and optax
+for LARS, which Keras lacks).
 
 CI never runs this script (it does not install TensorFlow); it only reads the
 committed JSON.  To regenerate the fixture, from the repository root:
 
     python3.11 -m venv /tmp/refvenv
     /tmp/refvenv/bin/pip install -r scripts/requirements.txt
-    /tmp/refvenv/bin/python scripts/make_reference.py            # writes tests/fixtures/keras-extra.json
+    /tmp/refvenv/bin/python scripts/make_reference.py                  # writes tests/fixtures/keras-extra.json
+    /tmp/refvenv/bin/python scripts/make_reference.py --set schedules  # writes tests/fixtures/keras-schedules.json
+    /tmp/refvenv/bin/python scripts/make_reference.py --set long       # writes tests/fixtures/keras-long.json
 
 Options:
+    --set NAME              which cases: extra (default; 40 steps), schedules (Keras learning-rate
+                            schedules, 100 steps) or long (high learning rates, 300 steps)
     --out PATH              write somewhere else
     --only SUBSTRING        only run cases whose name contains SUBSTRING (does not write unless --out is given)
     --verify-against FILE   first re-run every case of an existing reference file of the same
@@ -30,6 +35,17 @@ the point before each step) and stable_until: the last step k such that a rerun 
 moved one float32 ulp toward +inf agrees on every coordinate of points[0..=k] to
 |a - b| <= 1e-4 * (1 + |b|) (== steps for non-chaotic cases; equal infinities or both NaN agree, which is
 how shared/reference/keras-blog-trajectories.json counts them: --verify-against reproduces all its values).
+
+Learning-rate schedules (--set schedules): a case's kwargs["learning_rate"] is the schedule as
+experiment files write it, {"schedule": <Keras class name>, <constructor arguments>...}; the script
+builds keras.optimizers.schedules.<class>(**arguments) from it. Such a case also records
+learning_rates: the rate the optimizer used at each step (float32; the schedule evaluated inside the
+step at the optimizer's iteration count before the update, i.e. schedule(0) on the first step), and
+replay_until: the last step k up to which Keras re-run with a plain float learning rate set to
+learning_rates[i] before step i reproduces points[0..=k] bit for bit (== steps unless grappler merges
+the schedule's final product into the optimizer's arithmetic; see schedule_checks). The script checks
+that the run reading the rate has the same points as the run that does not, and that the replay
+stays within REL_TOL / 10 of the trajectory everywhere.
 """
 
 import argparse
@@ -127,6 +143,173 @@ CASES = [
                                           "trust_coefficient": 0.05, "eps": 0.01}, P_B),
 ]
 
+# ---------------------------------------------------------------------------------------------
+# --set schedules: every Keras learning-rate schedule with several optimizers (all 11 Keras ones
+# across the set), 100 steps from starts other than the post's (9, 9).
+# kwargs["learning_rate"] is the schedule object exactly as experiment files write it.
+# ---------------------------------------------------------------------------------------------
+SCHEDULE_STEPS = 100
+SCHEDULE_OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "fixtures", "keras-schedules.json")
+
+
+def sched(name, **args):
+    return {"schedule": name, **args}
+
+
+SCHEDULE_CASES = [
+    # --- ExponentialDecay
+    ("exp-sgd-nesterov-f5", "f5", "sgd", {"learning_rate": sched("ExponentialDecay", initial_learning_rate=60.0, decay_steps=10,
+                                                                  decay_rate=0.8), "momentum": 0.9, "nesterov": True}, [-7.5, 6.0]),
+    ("exp-staircase-adam-f1", "f1", "adam", {"learning_rate": sched("ExponentialDecay", initial_learning_rate=0.5, decay_steps=7,
+                                                                     decay_rate=0.5, staircase=True)}, [7.5, -0.5]),
+    ("exp-ftrl-f4", "f4", "ftrl", {"learning_rate": sched("ExponentialDecay", initial_learning_rate=3.0, decay_steps=20,
+                                                           decay_rate=0.7)}, [-7.5, -1.0]),
+    # decay_steps=41: step * (1/41) at step 41 and 82 rounds below 1 and 2, so the stairs come one step late
+    ("exp-staircase41-lion-f3", "f3", "lion", {"learning_rate": sched("ExponentialDecay", initial_learning_rate=0.3, decay_steps=41,
+                                                                       decay_rate=0.5, staircase=True)}, [-9.0, -2.5]),
+    # --- PiecewiseConstantDecay
+    ("piecewise-sgd-f0", "f0", "sgd", {"learning_rate": sched("PiecewiseConstantDecay", boundaries=[20, 50],
+                                                              values=[60.0, 20.0, 5.0])}, [8.0, -6.0]),
+    ("piecewise-rmsprop-centered-f2", "f2", "rmsprop", {"learning_rate": sched("PiecewiseConstantDecay", boundaries=[30, 60],
+                                                                               values=[0.3, 0.1, 0.03]), "centered": True}, [7.5, -0.5]),
+    ("piecewise-adadelta-f5", "f5", "adadelta", {"learning_rate": sched("PiecewiseConstantDecay", boundaries=[40],
+                                                                        values=[20.0, 5.0]), "rho": 0.9}, [3.0, -4.0]),
+    ("piecewise-lamb-wd-f4", "f4", "lamb", {"learning_rate": sched("PiecewiseConstantDecay", boundaries=[25, 50, 75],
+                                                                   values=[0.05, 0.02, 0.01, 0.005]), "weight_decay": 0.01}, [-7.5, -1.0]),
+    # --- PolynomialDecay
+    ("poly-power2-adagrad-f3", "f3", "adagrad", {"learning_rate": sched("PolynomialDecay", initial_learning_rate=2.0, decay_steps=60,
+                                                                        end_learning_rate=0.1, power=2.0)}, [-8.0, 3.0]),
+    # cycle with decay_steps=7: step * (1/7) rounds above 3 at step 21, so Keras starts the next cycle there
+    ("poly-cycle-nadam-f1", "f1", "nadam", {"learning_rate": sched("PolynomialDecay", initial_learning_rate=0.5, decay_steps=7,
+                                                                   end_learning_rate=0.01, cycle=True)}, [-6.0, 7.0]),
+    ("poly-sqrt-adamw-f5", "f5", "adamw", {"learning_rate": sched("PolynomialDecay", initial_learning_rate=0.8, decay_steps=80,
+                                                                  end_learning_rate=0.05, power=0.5), "weight_decay": 0.05}, [-5.0, 8.0]),
+    ("poly-cube-adamax-f2", "f2", "adamax", {"learning_rate": sched("PolynomialDecay", initial_learning_rate=0.5, decay_steps=50,
+                                                                    power=3.0)}, [6.0, 0.5]),
+    # --- InverseTimeDecay
+    ("invtime-sgd-momentum-f4", "f4", "sgd", {"learning_rate": sched("InverseTimeDecay", initial_learning_rate=30.0, decay_steps=10,
+                                                                     decay_rate=0.5), "momentum": 0.5}, [-7.5, -1.0]),
+    ("invtime-staircase-adamax-f0", "f0", "adamax", {"learning_rate": sched("InverseTimeDecay", initial_learning_rate=1.0, decay_steps=5,
+                                                                            decay_rate=1.0, staircase=True)}, [8.0, -6.0]),
+    ("invtime-ftrl-l1-f1", "f1", "ftrl", {"learning_rate": sched("InverseTimeDecay", initial_learning_rate=3.0, decay_steps=10,
+                                                                 decay_rate=0.3), "l1_regularization_strength": 0.01}, [-6.0, 7.0]),
+    ("invtime-rmsprop-momentum-f5", "f5", "rmsprop", {"learning_rate": sched("InverseTimeDecay", initial_learning_rate=0.2, decay_steps=10,
+                                                                             decay_rate=0.5), "momentum": 0.5}, [3.0, -4.0]),
+    # --- CosineDecay (the issue's example schedule first)
+    ("cosine-warmup-nadam-f0", "f0", "nadam", {"learning_rate": sched("CosineDecay", initial_learning_rate=0.5, decay_steps=80, alpha=0.0,
+                                                                      warmup_target=2.0, warmup_steps=10)}, [8.0, -6.0]),
+    ("cosine-alpha-lamb-f5", "f5", "lamb", {"learning_rate": sched("CosineDecay", initial_learning_rate=0.1, decay_steps=100,
+                                                                   alpha=0.1)}, [-5.0, 8.0]),
+    ("cosine-warmup-adadelta-f3", "f3", "adadelta", {"learning_rate": sched("CosineDecay", initial_learning_rate=1.0, decay_steps=60,
+                                                                            alpha=0.05, warmup_target=5.0, warmup_steps=15)}, [-8.0, 3.0]),
+    ("cosine-adam-f4", "f4", "adam", {"learning_rate": sched("CosineDecay", initial_learning_rate=0.8, decay_steps=90)}, [-7.5, -1.0]),
+    # --- CosineDecayRestarts
+    ("restarts-sgd-f1", "f1", "sgd", {"learning_rate": sched("CosineDecayRestarts", initial_learning_rate=150.0, first_decay_steps=10,
+                                                             t_mul=2.0, m_mul=0.7)}, [-6.0, 7.0]),
+    ("restarts-tmul1-adagrad-f5", "f5", "adagrad", {"learning_rate": sched("CosineDecayRestarts", initial_learning_rate=2.0,
+                                                                           first_decay_steps=15, t_mul=1.0, m_mul=0.9, alpha=0.1)}, [3.0, -4.0]),
+    ("restarts-lion-wd-f0", "f0", "lion", {"learning_rate": sched("CosineDecayRestarts", initial_learning_rate=0.8, first_decay_steps=9,
+                                                                  t_mul=1.5, m_mul=0.8, alpha=0.05), "weight_decay": 0.02}, [8.0, -6.0]),
+    # first_decay_steps=41, t_mul=1: at steps 41 and 82 the restart index rounds down, so the rate is 0, not a restart
+    # (not with Ftrl: it divides by the rate, so a rate of 0 makes its point NaN)
+    ("restarts41-adam-f5", "f5", "adam", {"learning_rate": sched("CosineDecayRestarts", initial_learning_rate=1.0, first_decay_steps=41,
+                                                                 t_mul=1.0)}, [-5.0, 8.0]),
+    ("restarts-tmul3-adamw-f3", "f3", "adamw", {"learning_rate": sched("CosineDecayRestarts", initial_learning_rate=0.5, first_decay_steps=7,
+                                                                       t_mul=3.0, m_mul=1.2)}, [-8.0, 3.0]),
+]
+
+# ---------------------------------------------------------------------------------------------
+# --set long: high constant learning rates near each optimizer's edge of stability, over f1..f5,
+# 300 steps from starts other than the post's (9, 9).
+# ---------------------------------------------------------------------------------------------
+LONG_STEPS = 300
+LONG_OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "fixtures", "keras-long.json")
+
+LONG_CASES = [
+    # --- SGD: plain GD is stable below lr = 2 / curvature (f5: 128 along x, f4: 100 along x at the minimum)
+    ("sgd-f1-lr120", "f1", "sgd", {"learning_rate": 120.0}, [-6.0, 7.0]),
+    ("sgd-f4-lr90", "f4", "sgd", {"learning_rate": 90.0}, [-7.5, -1.0]),
+    ("sgd-f5-lr120", "f5", "sgd", {"learning_rate": 120.0}, [3.0, -4.0]),
+    ("sgd-momentum-f5-lr200", "f5", "sgd", {"learning_rate": 200.0, "momentum": 0.9}, [-5.0, 8.0]),
+    ("sgd-momentum-f4-lr120", "f4", "sgd", {"learning_rate": 120.0, "momentum": 0.9}, [-7.5, -1.0]),
+    ("sgd-nesterov-f4-lr80", "f4", "sgd", {"learning_rate": 80.0, "momentum": 0.9, "nesterov": True}, [-3.0, 6.0]),
+    ("sgd-nesterov-f5-lr80", "f5", "sgd", {"learning_rate": 80.0, "momentum": 0.9, "nesterov": True}, [3.0, -4.0]),
+    # --- RMSprop (the issue's centered rho 0.8 lr 0.3 over f1 first)
+    ("rmsprop-centered-rho0.8-f1-lr0.3", "f1", "rmsprop", {"learning_rate": 0.3, "rho": 0.8, "centered": True}, [-6.0, 7.0]),
+    ("rmsprop-centered-rho0.8-f4-lr8", "f4", "rmsprop", {"learning_rate": 8.0, "rho": 0.8, "centered": True}, [-7.5, -1.0]),
+    ("rmsprop-f4-lr8", "f4", "rmsprop", {"learning_rate": 8.0}, [-7.5, -1.0]),
+    ("rmsprop-f5-lr1", "f5", "rmsprop", {"learning_rate": 1.0}, [-5.0, 8.0]),
+    ("rmsprop-f2-lr0.3", "f2", "rmsprop", {"learning_rate": 0.3}, [7.5, -0.5]),
+    ("rmsprop-momentum-f1-lr0.2", "f1", "rmsprop", {"learning_rate": 0.2, "momentum": 0.5}, [-6.0, 7.0]),
+    ("rmsprop-momentum-f4-lr0.2", "f4", "rmsprop", {"learning_rate": 0.2, "momentum": 0.5}, [-7.5, -1.0]),
+    ("rmsprop-momentum-f5-lr0.1", "f5", "rmsprop", {"learning_rate": 0.1, "momentum": 0.5}, [3.0, -4.0]),
+    # --- Adagrad
+    ("adagrad-f1-lr50", "f1", "adagrad", {"learning_rate": 50.0}, [-6.0, 7.0]),
+    ("adagrad-f4-lr50", "f4", "adagrad", {"learning_rate": 50.0}, [-7.5, -1.0]),
+    ("adagrad-f5-lr80", "f5", "adagrad", {"learning_rate": 80.0}, [3.0, -4.0]),
+    ("adagrad-init0-f1-lr8", "f1", "adagrad", {"learning_rate": 8.0, "initial_accumulator_value": 0.0}, [-6.0, 7.0]),
+    ("adagrad-init0-f4-lr20", "f4", "adagrad", {"learning_rate": 20.0, "initial_accumulator_value": 0.0}, [-3.0, 6.0]),
+    ("adagrad-init0-f5-lr5", "f5", "adagrad", {"learning_rate": 5.0, "initial_accumulator_value": 0.0}, [3.0, -4.0]),
+    # --- Adadelta (its steps are tiny unless the learning rate is large)
+    ("adadelta-f1-lr500", "f1", "adadelta", {"learning_rate": 500.0}, [-6.0, 7.0]),
+    ("adadelta-f4-lr300", "f4", "adadelta", {"learning_rate": 300.0}, [-7.5, -1.0]),
+    ("adadelta-rho0.9-f1-lr200", "f1", "adadelta", {"learning_rate": 200.0, "rho": 0.9, "epsilon": 0.001}, [-6.0, 7.0]),
+    ("adadelta-rho0.9-f4-lr120", "f4", "adadelta", {"learning_rate": 120.0, "rho": 0.9, "epsilon": 0.001}, [-7.5, -1.0]),
+    ("adadelta-rho0.9-f5-lr200", "f5", "adadelta", {"learning_rate": 200.0, "rho": 0.9, "epsilon": 0.001}, [3.0, -4.0]),
+    ("adadelta-rho0.9-f2-lr300", "f2", "adadelta", {"learning_rate": 300.0, "rho": 0.9, "epsilon": 0.001}, [7.5, -0.5]),
+    # --- Adam
+    ("adam-f4-lr20", "f4", "adam", {"learning_rate": 20.0}, [-7.5, -1.0]),
+    ("adam-f5-lr8", "f5", "adam", {"learning_rate": 8.0}, [3.0, -4.0]),
+    ("adam-amsgrad-f4-lr20", "f4", "adam", {"learning_rate": 20.0, "amsgrad": True}, [-3.0, 6.0]),
+    ("adam-amsgrad-f5-lr8", "f5", "adam", {"learning_rate": 8.0, "amsgrad": True}, [-5.0, 8.0]),
+    ("adam-betas-f1-lr1.5", "f1", "adam", {"learning_rate": 1.5, "beta_1": 0.8, "beta_2": 0.99}, [-6.0, 7.0]),
+    ("adam-betas-f4-lr8", "f4", "adam", {"learning_rate": 8.0, "beta_1": 0.8, "beta_2": 0.99}, [-7.5, -1.0]),
+    ("adam-betas-f5-lr2", "f5", "adam", {"learning_rate": 2.0, "beta_1": 0.8, "beta_2": 0.99}, [3.0, -4.0]),
+    # --- AdamW
+    ("adamw-f5-lr30", "f5", "adamw", {"learning_rate": 30.0, "weight_decay": 0.05}, [3.0, -4.0]),
+    ("adamw-f5-lr8", "f5", "adamw", {"learning_rate": 8.0, "weight_decay": 0.05}, [-5.0, 8.0]),
+    ("adamw-f4-lr30", "f4", "adamw", {"learning_rate": 30.0, "weight_decay": 0.05}, [-7.5, -1.0]),
+    ("adamw-f2-lr30", "f2", "adamw", {"learning_rate": 30.0, "weight_decay": 0.05}, [7.5, -0.5]),
+    ("adamw-f3-lr30", "f3", "adamw", {"learning_rate": 30.0, "weight_decay": 0.05}, [-8.0, 3.0]),
+    ("adamw-wd0.004-f1-lr3", "f1", "adamw", {"learning_rate": 3.0}, [-6.0, 7.0]),
+    # --- Adamax (the issue's lr 0.7 beta_1 0.7 beta_2 0.9 over f3 and f5 first)
+    ("adamax-betas-f3-lr0.7", "f3", "adamax", {"learning_rate": 0.7, "beta_1": 0.7, "beta_2": 0.9}, [-8.0, 3.0]),
+    ("adamax-betas-f5-lr0.7", "f5", "adamax", {"learning_rate": 0.7, "beta_1": 0.7, "beta_2": 0.9}, [-5.0, 8.0]),
+    ("adamax-betas-f5-lr0.5", "f5", "adamax", {"learning_rate": 0.5, "beta_1": 0.7, "beta_2": 0.9}, [3.0, -4.0]),
+    ("adamax-betas-f4-lr0.7", "f4", "adamax", {"learning_rate": 0.7, "beta_1": 0.7, "beta_2": 0.9}, [-7.5, -1.0]),
+    ("adamax-betas-f1-lr0.5", "f1", "adamax", {"learning_rate": 0.5, "beta_1": 0.7, "beta_2": 0.9}, [-6.0, 7.0]),
+    ("adamax-f4-lr30", "f4", "adamax", {"learning_rate": 30.0}, [-7.5, -1.0]),
+    ("adamax-f5-lr20", "f5", "adamax", {"learning_rate": 20.0}, [3.0, -4.0]),
+    # --- Nadam
+    ("nadam-f1-lr5", "f1", "nadam", {"learning_rate": 5.0}, [-6.0, 7.0]),
+    ("nadam-f4-lr5", "f4", "nadam", {"learning_rate": 5.0}, [-7.5, -1.0]),
+    ("nadam-f5-lr12", "f5", "nadam", {"learning_rate": 12.0}, [3.0, -4.0]),
+    ("nadam-betas-f1-lr2", "f1", "nadam", {"learning_rate": 2.0, "beta_1": 0.8, "beta_2": 0.99}, [-6.0, 7.0]),
+    ("nadam-betas-f4-lr20", "f4", "nadam", {"learning_rate": 20.0, "beta_1": 0.8, "beta_2": 0.99}, [-7.5, -1.0]),
+    ("nadam-betas-f5-lr8", "f5", "nadam", {"learning_rate": 8.0, "beta_1": 0.8, "beta_2": 0.99}, [3.0, -4.0]),
+    # --- Lion (every step is exactly lr per coordinate)
+    ("lion-f1-lr0.3", "f1", "lion", {"learning_rate": 0.3}, [-6.0, 7.0]),
+    ("lion-f4-lr2", "f4", "lion", {"learning_rate": 2.0}, [-7.5, -1.0]),
+    ("lion-f5-lr1.5", "f5", "lion", {"learning_rate": 1.5}, [-5.0, 8.0]),
+    ("lion-betas-f2-lr0.3", "f2", "lion", {"learning_rate": 0.3, "beta_1": 0.5, "beta_2": 0.9}, [7.5, -0.5]),
+    ("lion-betas-f4-lr2", "f4", "lion", {"learning_rate": 2.0, "beta_1": 0.5, "beta_2": 0.9}, [-7.5, -1.0]),
+    ("lion-betas-f5-lr0.7", "f5", "lion", {"learning_rate": 0.7, "beta_1": 0.5, "beta_2": 0.9}, [3.0, -4.0]),
+    # --- Lamb (every step has norm lr * |w|: chaotic early above small learning rates)
+    ("lamb-f1-lr0.02", "f1", "lamb", {"learning_rate": 0.02}, [-6.0, 7.0]),
+    ("lamb-f3-lr0.02", "f3", "lamb", {"learning_rate": 0.02}, [-8.0, 3.0]),
+    ("lamb-f4-lr0.05", "f4", "lamb", {"learning_rate": 0.05}, [-7.5, -1.0]),
+    ("lamb-f5-lr1", "f5", "lamb", {"learning_rate": 1.0}, [3.0, -4.0]),
+    ("lamb-betas-f4-lr0.2", "f4", "lamb", {"learning_rate": 0.2, "beta_1": 0.8, "beta_2": 0.99}, [-7.5, -1.0]),
+    ("lamb-betas-f5-lr1", "f5", "lamb", {"learning_rate": 1.0, "beta_1": 0.8, "beta_2": 0.99}, [-5.0, 8.0]),
+    # --- Ftrl
+    ("ftrl-f4-lr50", "f4", "ftrl", {"learning_rate": 50.0}, [-7.5, -1.0]),
+    ("ftrl-f5-lr80", "f5", "ftrl", {"learning_rate": 80.0}, [3.0, -4.0]),
+    ("ftrl-l1-f4-lr50", "f4", "ftrl", {"learning_rate": 50.0, "l1_regularization_strength": 0.01}, [-3.0, 6.0]),
+    ("ftrl-l1-f5-lr80", "f5", "ftrl", {"learning_rate": 80.0, "l1_regularization_strength": 0.01}, [3.0, -4.0]),
+    ("ftrl-beta-f4-lr120", "f4", "ftrl", {"learning_rate": 120.0, "beta": 0.5}, [-7.5, -1.0]),
+    ("ftrl-beta-f5-lr120", "f5", "ftrl", {"learning_rate": 120.0, "beta": 0.5}, [-5.0, 8.0]),
+]
+
 KERAS_CLASSES = {
     "sgd": "SGD", "rmsprop": "RMSprop", "adagrad": "Adagrad", "adadelta": "Adadelta", "adam": "Adam",
     "adamw": "AdamW", "adamax": "Adamax", "nadam": "Nadam", "lion": "Lion", "lamb": "Lamb", "ftrl": "Ftrl",
@@ -150,33 +333,63 @@ def surfaces(sin, cos):
 # ---------------------------------------------------------------------------------------------
 # Keras (TensorFlow backend)
 # ---------------------------------------------------------------------------------------------
-def run_keras(surface, optimizer, kwargs, p0, steps):
+def keras_kwargs(kwargs):
+    """Constructor kwargs for Keras: a learning_rate {"schedule": name, ...} becomes the schedule object."""
+    import keras
+
+    kwargs = dict(kwargs)
+    lr = kwargs.get("learning_rate")
+    if isinstance(lr, dict):
+        args = {k: v for k, v in lr.items() if k != "schedule"}
+        kwargs["learning_rate"] = getattr(keras.optimizers.schedules, lr["schedule"])(**args)
+    return kwargs
+
+
+def run_keras(surface, optimizer, kwargs, p0, steps, record_lr=False, lr_per_step=None):
+    """Points, grads and losses of one Keras run (and, with record_lr, the rate used at each step).
+
+    lr_per_step: replace the learning rate (schedule or not) by a float variable set to
+    lr_per_step[i] before step i (a check that a recorded list of rates reproduces the run)."""
     import tensorflow as tf
     import keras
 
     f = surfaces(tf.sin, tf.cos)[surface]
-    opt = getattr(keras.optimizers, KERAS_CLASSES[optimizer])(**kwargs)
+    kw = keras_kwargs(kwargs)
+    if lr_per_step is not None:
+        kw["learning_rate"] = float(lr_per_step[0])
+    opt = getattr(keras.optimizers, KERAS_CLASSES[optimizer])(**kw)
     point = tf.Variable([[p0[0], p0[1]]], dtype=tf.float32)
     opt.build([point])
 
     # The whole step runs as one tf.function (graph mode, grappler on), as in the original post:
     # eager execution rounds differently in the last bit (e.g. grappler turns x / 10 into x * 0.1),
     # and only the graph-mode step reproduces shared/reference/keras-blog-trajectories.json bit for bit.
+    # The step returns values: without outputs grappler skips its constant push-down, which changes
+    # how a schedule rounds.
     @tf.function
     def step():
+        # A schedule is evaluated at the optimizer's iteration count before this update's increment,
+        # exactly as apply_gradients evaluates it below.
+        lr = opt.learning_rate if record_lr else None
         with tf.GradientTape() as tape:
             loss = f(point[..., 0], point[..., 1])
         grad = tape.gradient(loss, [point])
         opt.apply_gradients(zip(grad, [point]))
-        return loss, grad
+        return (loss, grad, lr) if record_lr else (loss, grad)
 
-    points, grads, losses = [point.numpy()[0].copy()], [], []
-    for _ in range(steps):
-        loss, grad = step()
+    points, grads, losses, rates = [point.numpy()[0].copy()], [], [], []
+    for i in range(steps):
+        if lr_per_step is not None:
+            opt.learning_rate = float(lr_per_step[i])
+        out = step()
+        loss, grad = out[0], out[1]
+        if record_lr:
+            rates.append(np.float32(out[2].numpy()))
         losses.append(loss.numpy()[0])
         grads.append(grad[0].numpy()[0].copy())
         points.append(point.numpy()[0].copy())
-    return np.array(points, np.float32), np.array(grads, np.float32), np.array(losses, np.float32)
+    result = (np.array(points, np.float32), np.array(grads, np.float32), np.array(losses, np.float32))
+    return result + (np.array(rates, np.float32),) if record_lr else result
 
 
 # ---------------------------------------------------------------------------------------------
@@ -258,8 +471,45 @@ def verify_against(path):
     return exact == len(cases)
 
 
+SETS = {  # --set NAME: (cases, steps, default output)
+    "extra": (CASES, STEPS, DEFAULT_OUT),
+    "schedules": (SCHEDULE_CASES, SCHEDULE_STEPS, SCHEDULE_OUT),
+    "long": (LONG_CASES, LONG_STEPS, LONG_OUT),
+}
+
+
+def schedule_checks(name, surface, optimizer, kwargs, p0, steps, pts, rates):
+    """(replay_until, problems) for a schedule case.
+
+    replay_until: the last step k such that Keras with a plain float learning rate set to
+    learning_rates[i] before step i reproduces points[0..=k] bit for bit (== steps for most cases).
+    Where a schedule ends in a product (ExponentialDecay, CosineDecay without warmup,
+    CosineDecayRestarts, PolynomialDecay with end_learning_rate=0), grappler may merge that product
+    into the optimizer's own (weight decay, Adagrad's and RMSprop's lr * g * rsqrt(.)), which rounds
+    differently in the last bit; the replay then drifts by a few ulps, which must stay small."""
+    problems = []
+    plain, _, _ = run(surface, optimizer, kwargs, p0, steps)  # the step without the extra output
+    if not np.array_equal(plain, pts, equal_nan=True):
+        problems.append(f"{name}: reading the rate inside the step changes the trajectory")
+    replay, _, _ = run_keras(surface, optimizer, kwargs, p0, steps, lr_per_step=rates)
+    same = np.all((replay == pts) | (np.isnan(replay) & np.isnan(pts)), axis=1)
+    replay_until = steps if np.all(same) else int(np.nonzero(~same)[0][0]) - 1
+    a, b = replay.astype(np.float64), pts.astype(np.float64)
+    with np.errstate(invalid="ignore"):
+        worst = float(np.nanmax(np.abs(a - b) / (1 + np.abs(b))))
+    if worst > REL_TOL / 10:
+        problems.append(f"{name}: replaying learning_rates leaves Keras's trajectory by {worst:.2e} (relative)")
+    return replay_until, worst, problems
+
+
+def largest_lr(kwargs, rates):
+    lr = kwargs.get("learning_rate", 0.001)
+    return float(np.max(rates)) if isinstance(lr, dict) else float(lr)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--set", default="extra", choices=sorted(SETS))
     ap.add_argument("--out", default=None)
     ap.add_argument("--only", default=None)
     ap.add_argument("--verify-against", default=None)
@@ -268,29 +518,42 @@ def main():
     if args.verify_against:
         verify_against(args.verify_against)
 
-    names = [c[0] for c in CASES]
+    cases, steps, default_out = SETS[args.set]
+    names = [c[0] for c in cases]
     assert len(set(names)) == len(names), "duplicate case names"
     result = {"_meta": versions()}
     problems = []
-    print(f"{'case':32s} {'opt':9s} {'surf':4s} {'p0':>13s} {'end point':>25s} {'loss0':>9s} {'lossN':>9s} stable")
-    for name, surface, optimizer, kwargs, p0 in CASES:
+    print(f"{'case':32s} {'opt':9s} {'surf':4s} {'p0':>13s} {'end point':>25s} {'loss0':>9s} {'lossN':>9s} "
+          f"{'max lr':>8s} stable")
+    for name, surface, optimizer, kwargs, p0 in cases:
         if args.only and args.only not in name:
             continue
         assert all(ch in "abcdefghijklmnopqrstuvwxyz0123456789_.-" for ch in name), name
-        pts, grads, losses = run(surface, optimizer, kwargs, p0, STEPS)
-        su = stable_until(pts, surface, optimizer, kwargs, p0, STEPS)
-        if pts.shape != (STEPS + 1, 2) or grads.shape != (STEPS, 2) or losses.shape != (STEPS,):
+        scheduled = isinstance(kwargs.get("learning_rate"), dict)
+        rates = None
+        if scheduled:
+            pts, grads, losses, rates = run_keras(surface, optimizer, kwargs, p0, steps, record_lr=True)
+            replay_until, replay_error, found = schedule_checks(name, surface, optimizer, kwargs, p0, steps, pts, rates)
+            problems += found
+        else:
+            pts, grads, losses = run(surface, optimizer, kwargs, p0, steps)
+        su = stable_until(pts, surface, optimizer, kwargs, p0, steps)
+        if pts.shape != (steps + 1, 2) or grads.shape != (steps, 2) or losses.shape != (steps,):
             problems.append(f"{name}: bad shapes {pts.shape} {grads.shape} {losses.shape}")
         if not (np.all(np.isfinite(pts)) and np.all(np.isfinite(grads)) and np.all(np.isfinite(losses))):
             problems.append(f"{name}: non-finite values")
         if np.max(np.abs(pts[-1] - pts[0])) < 1e-2:
             problems.append(f"{name}: barely moves ({pts[0]} -> {pts[-1]})")
         result[name] = {"surface": surface, "optimizer": optimizer, "kwargs": kwargs, "p0": [float(p0[0]), float(p0[1])],
-                        "steps": STEPS, "points": to_list(pts), "grads": to_list(grads),
+                        "steps": steps, "points": to_list(pts), "grads": to_list(grads),
                         "smooth_loss": to_list(losses), "stable_until": su}
+        if scheduled:
+            result[name]["learning_rates"] = to_list(rates)
+            result[name]["replay_until"] = replay_until
         end = f"[{pts[-1][0]:.4g}, {pts[-1][1]:.4g}]"
+        replay = "" if not scheduled or replay_until == steps else f"  (rates replay bit for bit to step {replay_until}, then within {replay_error:.1e})"
         print(f"{name:32s} {optimizer:9s} {surface:4s} {str(p0):>13s} {end:>25s} {losses[0]:9.4g} {losses[-1]:9.4g} "
-              f"{su}{'' if su == STEPS else '  <-- chaotic'}")
+              f"{largest_lr(kwargs, rates):8.4g} {su}{'' if su == steps else '  <-- chaotic'}{replay}")
 
     # Distinct trajectories: no two cases may have identical points.
     seen = {}
@@ -302,17 +565,24 @@ def main():
             problems.append(f"{name}: same trajectory as {seen[key]}")
         seen[key] = name
 
-    per_opt = {}
+    per_opt, per_schedule = {}, {}
     for name, c in result.items():
         if not name.startswith("_"):
             per_opt[c["optimizer"]] = per_opt.get(c["optimizer"], 0) + 1
+            lr = c["kwargs"].get("learning_rate")
+            if isinstance(lr, dict):
+                per_schedule.setdefault(lr["schedule"], set()).add(c["optimizer"])
+    chaotic = sum(1 for k, c in result.items() if not k.startswith("_") and c["stable_until"] < c["steps"])
     print("cases per optimizer:", ", ".join(f"{k}={v}" for k, v in per_opt.items()), f"(total {sum(per_opt.values())})")
+    if per_schedule:
+        print("optimizers per schedule:", "; ".join(f"{k}: {', '.join(sorted(v))}" for k, v in per_schedule.items()))
+    print(f"chaotic (stable_until < steps): {chaotic}")
     print("versions:", result["_meta"])
     if problems:
         print("PROBLEMS:\n  " + "\n  ".join(problems))
         sys.exit(1)
 
-    out = args.out or (None if args.only else DEFAULT_OUT)
+    out = args.out or (None if args.only else default_out)
     if out:
         os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
         with open(out, "w") as fh:  # one case per line, so diffs stay readable
