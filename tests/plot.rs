@@ -412,6 +412,7 @@ fn hand_run(label: &str, points: Vec<[f32; 2]>, loss: Vec<f32>) -> RunTrajectory
         grads: vec![[0.0, 0.0]; n.saturating_sub(1)],
         points,
         loss,
+        learning_rates: None,
         status: Status::Ok,
         diverged_at: None,
     }

@@ -8,7 +8,7 @@
 use super::Experiment;
 use super::trajectory::{RunTrajectory, Status, Trajectories};
 use crate::error::Result;
-use crate::optim::{self, Optimizer};
+use crate::optim::{self, Optimizer, Schedule};
 use crate::surface::{Noise, Surface, to_vec};
 use burn::tensor::{Device, Tensor, TensorData};
 use std::ops::Range;
@@ -154,6 +154,15 @@ impl Record {
     }
 }
 
+/// The rate of each of `steps` steps, when the run's `learning_rate` is a schedule.
+fn scheduled_rates(hyperparameters: &serde_json::Map<String, serde_json::Value>, steps: usize) -> Option<Vec<f32>> {
+    let Some(serde_json::Value::Object(schedule)) = hyperparameters.get("learning_rate") else {
+        return None;
+    };
+    let schedule = Schedule::from_json(schedule).ok()?;
+    Some((0..steps as u64).map(|k| schedule.at(k)).collect())
+}
+
 /// Runs an experiment on `device`, telling `observers` as it goes.
 pub fn run(experiment: &Experiment, device: &Device, observers: &mut [&mut dyn Observer]) -> Result<Trajectories> {
     for o in observers.iter_mut() {
@@ -208,6 +217,7 @@ pub fn run(experiment: &Experiment, device: &Device, observers: &mut [&mut dyn O
         .iter()
         .zip(records)
         .map(|(spec, record)| RunTrajectory {
+            learning_rates: scheduled_rates(&spec.hyperparameters, record.grads.len()),
             label: spec.label.clone(),
             optimizer: spec.optimizer.name.to_string(),
             hyperparameters: spec.hyperparameters.clone(),

@@ -65,6 +65,9 @@ pub struct RunTrajectory {
     pub grads: Vec<[f32; 2]>,
     /// The loss (noise included) at each point.
     pub loss: Vec<f32>,
+    /// The learning rate of each step, for a run whose rate is a schedule.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub learning_rates: Option<Vec<f32>>,
     /// `ok` or `diverged`.
     pub status: Status,
     /// The step whose point (or loss) was not finite; the arrays end just before it.

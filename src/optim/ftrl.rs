@@ -49,6 +49,8 @@ crate::hyperparameters! {
 /// Batched FTRL.
 pub struct Ftrl {
     power: Tensor<2>,
+    /// Rows whose `p` is 0.5 (Keras's default), where TensorFlow's graph takes a square root.
+    square_root: Option<burn::tensor::Tensor<2, burn::tensor::Bool>>,
     initial: Tensor<2>,
     l1: Tensor<2>,
     l2: Tensor<2>,
@@ -77,6 +79,10 @@ impl Config for FtrlConfig {
         let col = |f: fn(&FtrlConfig) -> f64| column(rows.iter().map(f), device);
         Ftrl {
             power: col(|c| -c.learning_rate_power),
+            square_root: rows
+                .iter()
+                .any(|c| c.learning_rate_power == -0.5)
+                .then(|| col(|c| -c.learning_rate_power).equal_elem(0.5)),
             initial: col(|c| c.initial_accumulator_value),
             l1: col(|c| c.l1_regularization_strength),
             l2: col(|c| c.l2_regularization_strength),
@@ -104,9 +110,18 @@ impl Rule for Ftrl {
         let g_shrunk = g.clone() + w.clone() * self.two_shrinkage.clone();
         let n_new = s.n.clone() + g.square();
         // The exponent is per row; expand it over the row for the elementwise power.
+        // TensorFlow's graph optimizer turns pow(n, 0.5) into sqrt(n), which rounds differently
+        // from powf now and then: those rows take the root.
         let power = self.power.clone().expand(w.shape());
-        let root_new = n_new.clone().powf(power.clone());
-        let root_old = s.n.powf(power);
+        let root = |n: Tensor<2>| match &self.square_root {
+            Some(mask) => n
+                .clone()
+                .powf(power.clone())
+                .mask_where(mask.clone().expand(n.shape()), n.sqrt()),
+            None => n.powf(power.clone()),
+        };
+        let root_new = root(n_new.clone());
+        let root_old = root(s.n);
         let sigma_w = ((root_new.clone() - root_old) / lr.clone()) * w;
         let z = s.z + (g_shrunk - sigma_w);
         let q = root_new / lr + two_l2;

@@ -248,23 +248,28 @@ impl Schedule {
         Ok(())
     }
 
-    /// The rate at iteration `k`, in `f32`, in Keras's operation order (Python floats become
-    /// `float32` constants, as `ops.cast` makes them).
+    /// The rate at iteration `k`, in `f32`, exactly as Keras's schedule computes it inside
+    /// TensorFlow's optimized graph (a `tf.function` train step, as the post runs it): every
+    /// value `float32`; `cos`, `ln` and `powf` are glibc's, as TensorFlow's kernels; and
+    /// grappler's rewrites are followed: `x / C` for a constant `C` becomes `x * f32(1/C)`,
+    /// constant factors are folded together, `pow(x, 2)` is `x * x`. The rewrites change which
+    /// step a staircase, cycle or restart lands on when `k` is an exact multiple of
+    /// `decay_steps`, so they matter beyond the last bit.
     pub fn at(&self, k: u64) -> f32 {
-        let step = k as f32;
+        let s = k as f32;
         match self {
             Schedule::ExponentialDecay {
                 initial_learning_rate,
                 decay_steps,
                 decay_rate,
                 staircase,
-            } => *initial_learning_rate as f32 * (*decay_rate as f32).powf(progress(step, *decay_steps, *staircase)),
+            } => *initial_learning_rate as f32 * (*decay_rate as f32).powf(progress(s, *decay_steps, *staircase)),
             Schedule::PiecewiseConstantDecay { boundaries, values } => {
-                // Keras compares the integer step with the boundaries cast to its type.
+                // The boundaries meet the integer step as int64 (a fraction is truncated).
                 let k = k as i64;
                 let index = boundaries
                     .iter()
-                    .position(|&b| k <= b as i64)
+                    .position(|&b| k <= b as f32 as i64)
                     .unwrap_or(boundaries.len());
                 values[index] as f32
             }
@@ -275,27 +280,43 @@ impl Schedule {
                 power,
                 cycle,
             } => {
-                let (mut global, mut ds) = (step, *decay_steps as f32);
-                if *cycle {
-                    let multiplier = if global == 0.0 {
+                let (end, d) = (*end_learning_rate as f32, *decay_steps as f32);
+                let c = *initial_learning_rate as f32 - end;
+                let p = if *cycle {
+                    let multiplier = if s == 0.0 {
                         1.0
                     } else {
-                        (global / *decay_steps as f32).ceil()
+                        (recip(*decay_steps) * s).ceil()
                     };
-                    ds *= multiplier;
+                    // The horizon is no constant: a true division.
+                    s / (d * multiplier)
                 } else {
-                    global = global.min(ds);
-                }
-                let p = global / ds;
-                let (init, end) = (*initial_learning_rate as f32, *end_learning_rate as f32);
-                (init - end) * (1.0 - p).powf(*power as f32) + end
+                    recip(*decay_steps) * s.min(d)
+                };
+                let x = 1.0 - p;
+                let y = if *power as f32 == 3.0 {
+                    // c (x x^2) regrouped as x^2 (c x).
+                    (x * x) * (c * x)
+                } else {
+                    c * pow_constant(x, *power as f32)
+                };
+                end + y
             }
             Schedule::InverseTimeDecay {
                 initial_learning_rate,
                 decay_steps,
                 decay_rate,
                 staircase,
-            } => *initial_learning_rate as f32 / (1.0 + *decay_rate as f32 * progress(step, *decay_steps, *staircase)),
+            } => {
+                let r = *decay_rate as f32;
+                let rp = if *staircase {
+                    r * progress(s, *decay_steps, true)
+                } else {
+                    // rate (s / d) with the constants folded: s (rate / d).
+                    s * (r * recip(*decay_steps))
+                };
+                *initial_learning_rate as f32 / (1.0 + rp)
+            }
             Schedule::CosineDecay {
                 initial_learning_rate,
                 decay_steps,
@@ -303,23 +324,28 @@ impl Schedule {
                 warmup_target,
                 warmup_steps,
             } => {
-                let init = *initial_learning_rate as f32;
-                let ds = *decay_steps as f32;
-                let decay = |global: f32, from: f32| {
-                    let fraction = global / ds;
-                    let cosine = 0.5 * (1.0 + (PI * fraction).cos());
-                    // Keras's `(1 - self.alpha)` is a Python float, rounded once.
-                    from * ((1.0 - *alpha) as f32 * cosine + *alpha as f32)
-                };
+                let (lr0, d, a) = (*initial_learning_rate as f32, *decay_steps as f32, *alpha as f32);
+                // `1 - self.alpha` is a Python float, rounded once; then halved in f32.
+                let half_one_minus_alpha = (1.0 - *alpha) as f32 * 0.5;
                 match warmup_target {
-                    None => decay(step.min(ds), init),
-                    Some(target) => {
-                        let (target, ws) = (*target as f32, *warmup_steps as f32);
-                        let global = step.min(ds + ws);
-                        if global < ws {
-                            (target - init) * (global / ws) + init
+                    None => {
+                        // pi (s / d) folded to s (pi / d).
+                        let big_a = 1.0 + ((PI * recip(*decay_steps)) * s.min(d)).cos();
+                        if a == 0.0 {
+                            big_a * (lr0 * 0.5)
                         } else {
-                            decay(global - ws, target)
+                            lr0 * (a + big_a * half_one_minus_alpha)
+                        }
+                    }
+                    Some(target) => {
+                        // Inside a tf.cond: the divisions stay divisions.
+                        let (target, w) = (*target as f32, *warmup_steps as f32);
+                        let s = s.min(d + w);
+                        if s < w {
+                            lr0 + (target - lr0) * (s / w)
+                        } else {
+                            let big_a = (PI * ((s - w) / d)).cos() + 1.0;
+                            (a + big_a * half_one_minus_alpha) * target
                         }
                     }
                 }
@@ -331,28 +357,59 @@ impl Schedule {
                 m_mul,
                 alpha,
             } => {
-                let (t_mul, m_mul, alpha) = (*t_mul as f32, *m_mul as f32, *alpha as f32);
-                let mut fraction = step / *first_decay_steps as f32;
-                let restart = if t_mul == 1.0 {
+                let (lr0, t, m, a) = (
+                    *initial_learning_rate as f32,
+                    *t_mul as f32,
+                    *m_mul as f32,
+                    *alpha as f32,
+                );
+                let mut fraction = recip(*first_decay_steps) * s;
+                let restart = if t == 1.0 {
                     let i = fraction.floor();
                     fraction -= i;
                     i
                 } else {
-                    let i = ((1.0 - fraction * (1.0 - t_mul)).ln() / t_mul.ln()).floor();
-                    let sum = (1.0 - t_mul.powf(i)) / (1.0 - t_mul);
-                    fraction = (fraction - sum) / t_mul.powf(i);
+                    let one_minus_t = 1.0 - t;
+                    let i = ((1.0 / t.ln()) * (1.0 - one_minus_t * fraction).ln()).floor();
+                    let t_i = t.powf(i);
+                    let sum = (1.0 / one_minus_t) * (1.0 - t_i);
+                    fraction = (fraction - sum) / t_i;
                     i
                 };
-                let cosine = 0.5 * m_mul.powf(restart) * (1.0 + (PI * fraction).cos());
-                *initial_learning_rate as f32 * ((1.0 - alpha) * cosine + alpha)
+                let m_fac = m.powf(restart);
+                let big_a = 1.0 + (PI * fraction).cos();
+                if a == 0.0 {
+                    big_a * (m_fac * (0.5 * lr0))
+                } else {
+                    (a + big_a * (m_fac * ((1.0 - a) * 0.5))) * lr0
+                }
             }
         }
     }
 }
 
-/// `step / decay_steps` in `f32`, floored for a staircase (Exponential and InverseTime decay).
+/// `f32(1 / c)`: the constant grappler multiplies by in place of dividing by `c`.
+fn recip(c: f64) -> f32 {
+    1.0 / c as f32
+}
+
+/// `pow(x, e)` for a constant exponent, as grappler rewrites the common ones.
+fn pow_constant(x: f32, e: f32) -> f32 {
+    match e {
+        2.0 => x * x,
+        1.0 => x,
+        0.5 => x.sqrt(),
+        0.0 => 1.0,
+        -0.5 => 1.0 / x.sqrt(),
+        -1.0 => 1.0 / x,
+        _ => x.powf(e),
+    }
+}
+
+/// `step / decay_steps` as the graph computes it (`step * f32(1 / decay_steps)`), floored for a
+/// staircase.
 fn progress(step: f32, decay_steps: f64, staircase: bool) -> f32 {
-    let p = step / decay_steps as f32;
+    let p = recip(decay_steps) * step;
     if staircase { p.floor() } else { p }
 }
 
