@@ -69,6 +69,33 @@ pub fn expressions(backend: Backend, registry: &Registry) -> Result<f64> {
     Ok(compiled / builtin)
 }
 
+/// The stepping experiment as given and with every run's learning rate turned into a Keras
+/// schedule (`CosineDecay` from the same rate over the run); prints both and their ratio (a
+/// schedule is evaluated once per step per row on the host, so it should cost little).
+pub fn schedules(path: &Path, backend: Backend, registry: &Registry) -> Result<f64> {
+    let text = std::fs::read_to_string(path).map_err(|e| crate::Error::io(path, "read", e))?;
+    let mut file: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| crate::Error::input(path, "", e.to_string()))?;
+    let steps = file["steps"].clone();
+    let plain = Experiment::parse(&file.to_string(), path, registry)?;
+    for run in file["runs"].as_array_mut().into_iter().flatten() {
+        let lr = run
+            .get("learning_rate")
+            .and_then(serde_json::Value::as_f64)
+            .unwrap_or(0.001);
+        run["learning_rate"] = serde_json::json!({"schedule": "CosineDecay", "initial_learning_rate": lr,
+                                                   "decay_steps": steps, "alpha": 0.1});
+    }
+    let scheduled = Experiment::parse(&file.to_string(), path, registry)?;
+    let constant = best_stepping(&plain, backend, 10)?;
+    let with = best_stepping(&scheduled, backend, 10)?;
+    println!(
+        "schedules: a CosineDecay on every run steps in {:.2}x the time of constant rates (target < 1.5x)",
+        with / constant
+    );
+    Ok(with / constant)
+}
+
 /// `n` points from a fixed spread over the mesh through f4 (nearest noise) with Adam, `steps`
 /// steps; prints point-steps per second.
 pub fn throughput(n: usize, steps: usize, backend: Backend, registry: &Registry) -> Result<f64> {

@@ -110,6 +110,8 @@ enum Which {
     Stepping,
     /// Ten optimizers over Rosenbrock written as an expression against the built-in.
     Expressions,
+    /// The stepping experiment with a learning-rate schedule on every run against without.
+    Schedules,
     /// 1,000,000 points through f4 with Adam.
     Throughput,
     /// Full-matrix AdaGrad, d = 1024 features, 8 steps, against the direct O(d^3) method.
@@ -243,6 +245,9 @@ fn execute(cli: Cli, registry: &Registry) -> Result<ExitCode> {
         } => {
             if matches!(which, Which::All | Which::Stepping) {
                 bench::stepping(&experiment, cli.backend, 10, registry)?;
+            }
+            if matches!(which, Which::All | Which::Schedules) {
+                bench::schedules(&experiment, cli.backend, registry)?;
             }
             if matches!(which, Which::All | Which::Expressions) {
                 bench::expressions(cli.backend, registry)?;
