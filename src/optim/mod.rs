@@ -236,7 +236,14 @@ fn defaults<C: Config>() -> Map<String, Value> {
 fn parse<C: Config>(given: Map<String, Value>) -> Result<Map<String, Value>, (String, String)> {
     // A schedule's own errors name its argument (`learning_rate.decay_steps`).
     if let Some(Value::Object(schedule)) = given.get("learning_rate") {
-        Schedule::from_json(schedule).map_err(|(field, m)| (format!("learning_rate.{field}"), m))?;
+        Schedule::from_json(schedule).map_err(|(field, m)| {
+            let at = if field.is_empty() {
+                "learning_rate".to_string()
+            } else {
+                format!("learning_rate.{field}")
+            };
+            (at, m)
+        })?;
     }
     let config: C = serde_path_to_error::deserialize(Value::Object(given)).map_err(|e| {
         let field = e.path().to_string();

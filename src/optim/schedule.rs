@@ -172,11 +172,20 @@ impl Schedule {
                 ));
             }
         }
+        // Arguments are numbers, flags or lists: anything else is named here (serde's message for
+        // a tagged enum would not say which argument it is).
+        if let Some((k, v)) = map
+            .iter()
+            .find(|(k, v)| *k != "schedule" && (v.is_string() || v.is_object()))
+        {
+            return Err((k.clone(), format!("expected f64 (a number), got {v}")));
+        }
         let schedule: Schedule = serde_path_to_error::deserialize(Value::Object(map.clone())).map_err(|e| {
             let field = e.path().to_string();
             let message = e.into_inner().to_string();
             // serde names an unknown or missing argument in its message, not its path.
             let named = message.split('`').nth(1).filter(|_| field == ".").map(str::to_string);
+            let field = if field == "." { String::new() } else { field };
             (named.unwrap_or(field), message)
         })?;
         schedule.validate()?;
