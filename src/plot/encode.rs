@@ -6,6 +6,8 @@ use super::canvas::{Canvas, Rect};
 use super::colormap::Rgb;
 use crate::error::{Error, Result};
 use std::borrow::Cow;
+use std::sync::mpsc::SyncSender;
+use std::thread::JoinHandle;
 
 /// A canvas as PNG bytes.
 pub fn png(canvas: &Canvas) -> Result<Vec<u8>> {
@@ -135,9 +137,13 @@ fn first_diff(a: &[u8], b: &[u8]) -> Option<usize> {
     (i..n).find(|&k| a[k] != b[k])
 }
 
-/// An animated GIF being written frame by frame.
+/// An animated GIF being written frame by frame. Frames are LZW-compressed and written by the
+/// `gif` crate's encoder on a thread of their own, while the next frame is drawn.
 pub struct GifWriter {
-    enc: gif::Encoder<Vec<u8>>,
+    /// Frames in order, to the encoder thread (dropped when the file is finished).
+    to_encoder: Option<SyncSender<gif::Frame<'static>>>,
+    /// The encoder thread: the file's bytes, or why it could not write them.
+    encoder: Option<JoinHandle<Result<Vec<u8>>>>,
     palette: Palette,
     shown: Vec<u8>,
     prev: Vec<u8>,
@@ -145,7 +151,6 @@ pub struct GifWriter {
     h: usize,
     delay: u16,
     frames: usize,
-    buf: Vec<u8>,
 }
 
 fn gif_err(e: gif::EncodingError) -> Error {
@@ -164,8 +169,21 @@ impl GifWriter {
         let palette = Palette::learn(palette_frames, reserved);
         let mut enc = gif::Encoder::new(Vec::new(), w as u16, h as u16, &palette.table()).map_err(gif_err)?;
         enc.set_repeat(gif::Repeat::Infinite).map_err(gif_err)?;
+        // A few frames in flight keep the encoder busy without holding the whole animation.
+        let (to_encoder, frames) = std::sync::mpsc::sync_channel::<gif::Frame<'static>>(4);
+        let encoder = std::thread::Builder::new()
+            .name("gif-encoder".into())
+            .spawn(move || {
+                for f in frames {
+                    enc.write_frame(&f).map_err(gif_err)?;
+                }
+                enc.into_inner()
+                    .map_err(|e| Error::Plot(format!("cannot finish GIF: {e}")))
+            })
+            .map_err(|e| Error::Plot(format!("cannot start the GIF encoder thread: {e}")))?;
         Ok(GifWriter {
-            enc,
+            to_encoder: Some(to_encoder),
+            encoder: Some(encoder),
             palette,
             shown: Vec::new(),
             prev: Vec::new(),
@@ -173,8 +191,21 @@ impl GifWriter {
             h,
             delay: ((frame_ms + 5) / 10).clamp(1, u16::MAX as u32) as u16,
             frames: 0,
-            buf: Vec::new(),
         })
+    }
+
+    /// Hands a frame to the encoder thread.
+    fn send(&mut self, f: gif::Frame<'static>) -> Result<()> {
+        let sent = self.to_encoder.as_ref().is_some_and(|tx| tx.send(f).is_ok());
+        if sent {
+            return Ok(());
+        }
+        // The encoder stopped: its error says why.
+        self.to_encoder = None;
+        match self.encoder.take().map(JoinHandle::join) {
+            Some(Ok(Err(e))) => Err(e),
+            _ => Err(Error::Plot("the GIF encoder stopped unexpectedly".into())),
+        }
     }
 
     /// Appends `frame`; only pixels inside the rectangles `regions` may differ from the previous
@@ -190,13 +221,13 @@ impl GifWriter {
             let f = gif::Frame {
                 width: w as u16,
                 height: self.h as u16,
-                buffer: Cow::Borrowed(&self.shown),
+                buffer: Cow::Owned(self.shown.clone()),
                 delay: self.delay,
                 dispose: gif::DisposalMethod::Keep,
                 transparent: None,
                 ..gif::Frame::default()
             };
-            self.enc.write_frame(&f).map_err(gif_err)?;
+            self.send(f)?;
             self.frames = 1;
             return Ok(());
         }
@@ -252,11 +283,10 @@ impl GifWriter {
         }
         // Pass 2: the changed rectangle, transparent where nothing changed.
         let (cw, ch) = (changed.x1 - changed.x0, changed.y1 - changed.y0);
-        self.buf.clear();
-        self.buf.resize(cw * ch, CLEAR);
+        let mut buf = vec![CLEAR; cw * ch];
         for (i, idx) in new_idx {
             let (x, y) = (i % w, i / w);
-            self.buf[(y - changed.y0) * cw + (x - changed.x0)] = idx;
+            buf[(y - changed.y0) * cw + (x - changed.x0)] = idx;
             self.shown[i] = idx;
         }
         let f = gif::Frame {
@@ -264,22 +294,24 @@ impl GifWriter {
             top: changed.y0 as u16,
             width: cw as u16,
             height: ch as u16,
-            buffer: Cow::Borrowed(&self.buf),
+            buffer: Cow::Owned(buf),
             delay: self.delay,
             dispose: gif::DisposalMethod::Keep,
             transparent: Some(CLEAR),
             ..gif::Frame::default()
         };
-        self.enc.write_frame(&f).map_err(gif_err)?;
+        self.send(f)?;
         self.frames += 1;
         Ok(())
     }
 
     /// Finishes the file and returns its bytes.
-    pub fn finish(self) -> Result<Vec<u8>> {
-        self.enc
-            .into_inner()
-            .map_err(|e| Error::Plot(format!("cannot finish GIF: {e}")))
+    pub fn finish(mut self) -> Result<Vec<u8>> {
+        self.to_encoder = None;
+        match self.encoder.take().map(JoinHandle::join) {
+            Some(Ok(done)) => done,
+            _ => Err(Error::Plot("the GIF encoder stopped unexpectedly".into())),
+        }
     }
 }
 
