@@ -112,12 +112,8 @@ impl Stroke {
 /// A solid anti-aliased paint.
 fn paint(color: Rgb, alpha: f32) -> Paint<'static> {
     let mut p = Paint::default();
-    p.set_color_rgba8(
-        color[0],
-        color[1],
-        color[2],
-        (alpha.clamp(0.0, 1.0) * 255.0 + 0.5) as u8,
-    );
+    let [r, g, b] = color.map(|c| c as f32 / 255.0);
+    p.set_color(tiny_skia::Color::from_rgba(r, g, b, alpha.clamp(0.0, 1.0)).unwrap_or(tiny_skia::Color::BLACK));
     p
 }
 
