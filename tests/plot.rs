@@ -609,3 +609,167 @@ fn any_view_and_odd_meshes_draw() {
     traj.plot.zlim = YLim::Range([100.0, 101.0]);
     surface_figure(&traj, &good, false).unwrap();
 }
+
+/// A GIF decoded frame by frame into what a viewer shows (Keep disposal, transparency).
+struct GifFrames<'a> {
+    d: gif::Decoder<&'a [u8]>,
+    screen: Image,
+}
+
+impl<'a> GifFrames<'a> {
+    fn new(bytes: &'a [u8]) -> Self {
+        let mut opts = gif::DecodeOptions::new();
+        opts.set_color_output(gif::ColorOutput::RGBA);
+        let d = opts.read_info(bytes).expect("a GIF");
+        let (w, h) = (d.width() as usize, d.height() as usize);
+        GifFrames {
+            d,
+            screen: Image {
+                w,
+                h,
+                rgb: vec![0; w * h * 3],
+            },
+        }
+    }
+
+    /// The screen after the next frame, `None` after the last.
+    fn next_screen(&mut self) -> Option<&Image> {
+        let f = self.d.read_next_frame().expect("a valid frame")?;
+        let (fw, w) = (f.width as usize, self.screen.w);
+        for y in 0..f.height as usize {
+            for x in 0..fw {
+                let s = (y * fw + x) * 4;
+                if f.buffer[s + 3] != 0 {
+                    let o = ((f.top as usize + y) * w + f.left as usize + x) * 3;
+                    self.screen.rgb[o..o + 3].copy_from_slice(&f.buffer[s..s + 3]);
+                }
+            }
+        }
+        Some(&self.screen)
+    }
+}
+
+/// How far apart two images of one size are.
+#[derive(Default)]
+struct PixelDiff {
+    /// Sum of absolute channel differences.
+    sum: f64,
+    /// Channels compared.
+    n: usize,
+    /// Largest channel difference.
+    max: u8,
+    /// Pixels with some channel more than 64 apart.
+    far: usize,
+}
+
+impl PixelDiff {
+    fn add(&mut self, a: &Image, b: &Image) {
+        assert_eq!((a.w, a.h), (b.w, b.h), "same size");
+        for (p, q) in a.rgb.chunks_exact(3).zip(b.rgb.chunks_exact(3)) {
+            let d = (0..3).map(|k| p[k].abs_diff(q[k])).max().unwrap_or(0);
+            self.sum += (0..3).map(|k| p[k].abs_diff(q[k]) as f64).sum::<f64>();
+            self.max = self.max.max(d);
+            self.far += (d > 64) as usize;
+        }
+        self.n += a.rgb.len();
+    }
+
+    fn mean(&self) -> f64 {
+        self.sum / self.n.max(1) as f64
+    }
+}
+
+/// The figures of a few of the post's experiments against reference figures drawn before a
+/// change of the drawing code: mean and largest absolute channel difference per file (every
+/// frame of a GIF). The reference is a folder of `<name>/` folders as `optsurf run
+/// experiments/blog --out DIR` writes them under `DIR/blog`, named by `OPTSURF_PLOT_REFERENCE`;
+/// without it the test has nothing to compare and says so. `OPTSURF_PLOT_KEEP` keeps the new
+/// figures.
+#[test]
+fn figures_match_reference_figures() {
+    let Some(reference) = std::env::var_os("OPTSURF_PLOT_REFERENCE") else {
+        eprintln!("OPTSURF_PLOT_REFERENCE is not set: no reference figures to compare with");
+        return;
+    };
+    let reference = Path::new(&reference);
+    let device = Backend::Ndarray.device().expect("ndarray device");
+    let out = tempfile::tempdir().unwrap();
+    let names = [
+        "all-f0",
+        "f5-sgd-lr01-50",
+        "f4-lion-lr001-1",
+        "f4-adagrad-lr001-10",
+        "adagrad-vectors-full",
+    ];
+    let (mut total, mut compared) = (PixelDiff::default(), 0);
+    eprintln!(
+        "{:<42} {:>7} {:>9} {:>4} {:>9}",
+        "figure", "frames", "mean", "max", ">64 px"
+    );
+    for name in names {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("experiments/blog/{name}.json"));
+        let dir = out.path().join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        match optsurf::experiment::Job::load(&path).expect("a blog experiment") {
+            optsurf::experiment::Job::Runs(e) => {
+                let traj = runner::run(&e, &device, &mut []).expect("runs");
+                plot::draw_all(&traj, &mesh(&traj), &dir, None).expect("figures");
+            }
+            optsurf::experiment::Job::Vectors(v) => {
+                v.run(&dir, true).expect("vectors");
+            }
+        }
+        for file in ["surface.png", "surface.gif", "loss.png", "loss.gif", "vectors.png"] {
+            let (new, old) = (dir.join(file), reference.join(name).join(file));
+            if !new.exists() {
+                continue;
+            }
+            assert!(old.exists(), "no reference figure {}", old.display());
+            let (new, old) = (std::fs::read(&new).unwrap(), std::fs::read(&old).unwrap());
+            keep(&format!("{name}-{file}"), &new);
+            let mut diff = PixelDiff::default();
+            let frames = if file.ends_with(".png") {
+                diff.add(&decode_png(&new), &decode_png(&old));
+                1
+            } else {
+                let (mut a, mut b) = (GifFrames::new(&new), GifFrames::new(&old));
+                let mut frames = 0;
+                loop {
+                    match (a.next_screen(), b.next_screen()) {
+                        (Some(p), Some(q)) => diff.add(p, q),
+                        (None, None) => break,
+                        _ => panic!("{name}/{file}: frame counts differ"),
+                    }
+                    frames += 1;
+                }
+                frames
+            };
+            eprintln!(
+                "{:<42} {:>7} {:>9.4} {:>4} {:>9}",
+                format!("{name}/{file}"),
+                frames,
+                diff.mean(),
+                diff.max,
+                diff.far
+            );
+            assert!(
+                diff.mean() < 1.0,
+                "{name}/{file} moved: mean difference {}",
+                diff.mean()
+            );
+            total.sum += diff.sum;
+            total.n += diff.n;
+            total.max = total.max.max(diff.max);
+            total.far += diff.far;
+            compared += 1;
+        }
+    }
+    eprintln!(
+        "{:<42} {:>7} {:>9.4} {:>4} {:>9}",
+        "all",
+        compared,
+        total.mean(),
+        total.max,
+        total.far
+    );
+}

@@ -1,8 +1,13 @@
-//! A small anti-aliased RGB rasterizer: strokes (solid or dashed), discs, convex polygons and
-//! rounded rectangles, alpha-blended over a white canvas, with a clip rectangle and a record of
-//! the rectangle touched since the last reset (what an animation frame changed).
+//! The image a figure is drawn into: a white RGBA pixmap that tiny-skia draws on (strokes, solid
+//! or dashed, discs, convex polygons and rounded rectangles, anti-aliased at float coordinates,
+//! alpha-blended, within a clip rectangle), with our record of the rectangles touched since the
+//! last reset (what an animation frame changed).
+//!
+//! The canvas is opaque: its background is white and everything is blended over it, so its
+//! premultiplied RGBA bytes are plain RGB plus an alpha of 255.
 
 use super::colormap::Rgb;
+use tiny_skia::{FillRule, LineCap, LineJoin, Mask, Paint, Path, PathBuilder, Pixmap, StrokeDash, Transform};
 
 /// A pixel rectangle `[x0, x1) x [y0, y1)`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -83,42 +88,92 @@ impl Stroke {
             cap: Cap::Round,
         }
     }
+
+    /// tiny-skia's stroke: round joins; dashes have butt ends.
+    fn skia(&self) -> Option<tiny_skia::Stroke> {
+        let dash = match self.dash {
+            Some([on, off]) if on > 0.0 && off >= 0.0 => Some(StrokeDash::new(vec![on as f32, off as f32], 0.0)?),
+            _ => None,
+        };
+        let line_cap = match (self.cap, dash.is_some()) {
+            (Cap::Round, false) => LineCap::Round,
+            _ => LineCap::Butt,
+        };
+        Some(tiny_skia::Stroke {
+            width: self.width as f32,
+            line_cap,
+            line_join: LineJoin::Round,
+            dash,
+            ..tiny_skia::Stroke::default()
+        })
+    }
 }
 
-/// An RGB image being drawn.
+/// A solid anti-aliased paint.
+fn paint(color: Rgb, alpha: f32) -> Paint<'static> {
+    let mut p = Paint::default();
+    let [r, g, b] = color.map(|c| c as f32 / 255.0);
+    p.set_color(tiny_skia::Color::from_rgba(r, g, b, alpha.clamp(0.0, 1.0)).unwrap_or(tiny_skia::Color::BLACK));
+    p
+}
+
+/// An RGBA image being drawn (opaque: alpha is always 255).
 #[derive(Clone)]
 pub struct Canvas {
     /// Width in pixels.
     pub w: usize,
     /// Height in pixels.
     pub h: usize,
-    /// Row-major RGB bytes.
-    pub px: Vec<u8>,
+    pix: Pixmap,
     clip: Rect,
+    /// The clip as a tiny-skia mask, while the clip is not the whole canvas (kept for reuse).
+    clip_mask: Option<(Rect, Mask)>,
     dirty: Vec<Rect>,
     pending: Rect,
-    mask: Vec<f32>,
-    touched: Vec<u32>,
 }
 
 impl Canvas {
     /// A white canvas.
+    ///
+    /// # Panics
+    /// When `w` or `h` is zero or too large for a pixmap (figure sizes are validated before).
     pub fn new(w: usize, h: usize) -> Self {
+        let mut pix = Pixmap::new(w as u32, h as u32).expect("a figure of a valid size");
+        pix.fill(tiny_skia::Color::WHITE);
         Canvas {
             w,
             h,
-            px: vec![255; w * h * 3],
+            pix,
             clip: Rect {
                 x0: 0,
                 y0: 0,
                 x1: w,
                 y1: h,
             },
+            clip_mask: None,
             dirty: Vec::new(),
             pending: Rect::EMPTY,
-            mask: Vec::new(),
-            touched: Vec::new(),
         }
+    }
+
+    /// The pixels as RGBA bytes, row by row (alpha is 255).
+    pub fn rgba(&self) -> &[u8] {
+        self.pix.data()
+    }
+
+    /// The pixels as RGB bytes, row by row.
+    pub fn rgb(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.w * self.h * 3);
+        for p in self.pix.data().chunks_exact(4) {
+            out.extend_from_slice(&p[..3]);
+        }
+        out
+    }
+
+    /// Writable RGBA bytes (whoever writes keeps alpha at 255; what is written this way is not
+    /// recorded as changed).
+    pub fn rgba_mut(&mut self) -> &mut [u8] {
+        self.pix.data_mut()
     }
 
     /// Limits drawing to `r` (within the canvas); `None` lifts the limit.
@@ -140,6 +195,32 @@ impl Canvas {
         };
     }
 
+    /// Runs a tiny-skia drawing call on the pixmap with the clip as its mask (none when the clip
+    /// is the whole canvas; the mask is built once per clip rectangle).
+    fn draw(&mut self, f: impl FnOnce(&mut Pixmap, Option<&Mask>)) {
+        let c = self.clip;
+        if c == (Rect {
+            x0: 0,
+            y0: 0,
+            x1: self.w,
+            y1: self.h,
+        }) {
+            return f(&mut self.pix, None);
+        }
+        if self.clip_mask.as_ref().is_none_or(|(r, _)| *r != c) {
+            let Some(mut m) = Mask::new(self.w as u32, self.h as u32) else {
+                return;
+            };
+            if !c.is_empty() {
+                for row in m.data_mut().chunks_exact_mut(self.w).take(c.y1).skip(c.y0) {
+                    row[c.x0..c.x1].fill(255);
+                }
+            }
+            self.clip_mask = Some((c, m));
+        }
+        f(&mut self.pix, self.clip_mask.as_ref().map(|(_, m)| m));
+    }
+
     /// The rectangles drawn into since the last call (and resets them).
     pub fn take_dirty(&mut self) -> Vec<Rect> {
         self.flush_marks();
@@ -148,20 +229,22 @@ impl Canvas {
 
     /// Copies the pixels of the rectangles `rs` from `src` (a canvas of the same size).
     pub fn restore(&mut self, src: &Canvas, rs: &[Rect]) {
+        let w = self.w;
+        let (dst, src) = (self.pix.data_mut(), src.pix.data());
         for r in rs {
-            let (x1, y1) = (r.x1.min(self.w), r.y1.min(self.h));
+            let (x1, y1) = (r.x1.min(w), r.y1.min(self.h));
             if x1 <= r.x0 || y1 <= r.y0 {
                 continue;
             }
             for y in r.y0..y1 {
-                let a = (y * self.w + r.x0) * 3;
-                let b = (y * self.w + x1) * 3;
-                self.px[a..b].copy_from_slice(&src.px[a..b]);
+                let (a, b) = ((y * w + r.x0) * 4, (y * w + x1) * 4);
+                dst[a..b].copy_from_slice(&src[a..b]);
             }
         }
     }
 
-    /// Blends `color` at opacity `a` over pixel `(x, y)`, if inside the clip.
+    /// Blends `color` at opacity `a` over pixel `(x, y)`, if inside the clip (text is drawn
+    /// this way, glyph coverage a pixel at a time).
     #[inline]
     pub fn blend(&mut self, x: i64, y: i64, color: Rgb, a: f32) {
         if x < self.clip.x0 as i64
@@ -185,9 +268,9 @@ impl Canvas {
 
     #[inline]
     fn blend_index(&mut self, i: usize, color: Rgb, a: f32) {
-        let o = i * 3;
+        let o = i * 4;
         let a = (a.min(1.0) * 255.0 + 0.5) as u32;
-        for (p, &c) in self.px[o..o + 3].iter_mut().zip(&color) {
+        for (p, &c) in self.pix.data_mut()[o..o + 3].iter_mut().zip(&color) {
             let v = *p as u32 * (255 - a) + c as u32 * a + 128;
             *p = ((v + (v >> 8)) >> 8) as u8;
         }
@@ -247,55 +330,57 @@ impl Canvas {
         })
     }
 
-    /// Strokes a polyline; non-finite points break it.
-    pub fn stroke(&mut self, pts: &[[f64; 2]], s: &Stroke) {
-        if s.width <= 0.0 || s.alpha <= 0.0 {
-            return;
+    /// Records the path's bounds grown by `pad` (within the clip) as changed.
+    fn mark_path(&mut self, path: &Path, pad: f64) {
+        let b = path.bounds();
+        let (x0, y0, x1, y1) = (b.left() as f64, b.top() as f64, b.right() as f64, b.bottom() as f64);
+        if let Some(r) = self.clipped_box(x0, y0, x1, y1, pad) {
+            self.mark_rect(r);
         }
-        if self.mask.len() != self.w * self.h {
-            self.mask = vec![0.0; self.w * self.h];
-        }
-        let mut phase = 0.0;
-        for pair in pts.windows(2) {
-            let (a, b) = (pair[0], pair[1]);
-            if !(a[0].is_finite() && a[1].is_finite() && b[0].is_finite() && b[1].is_finite()) {
-                phase = 0.0;
-                continue;
-            }
-            let len = ((b[0] - a[0]).powi(2) + (b[1] - a[1]).powi(2)).sqrt();
-            let Some((t0, t1)) = self.clip_segment(a, b, s.width / 2.0 + 2.0) else {
-                phase += len;
-                continue;
-            };
-            let at = |t: f64| [a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t];
-            match s.dash {
-                Some([on, off]) if on > 0.0 && off >= 0.0 && len > 0.0 => {
-                    let period = on + off;
-                    // Distance along the path at the clipped start, and the dash it falls in.
-                    let start = phase + t0 * len;
-                    let end = phase + t1 * len;
-                    let mut k = (start / period).floor();
-                    loop {
-                        let d0 = k * period;
-                        if d0 >= end {
-                            break;
-                        }
-                        let (s0, s1) = (d0.max(start), (d0 + on).min(end));
-                        if s1 > s0 {
-                            self.cover_segment(at((s0 - phase) / len), at((s1 - phase) / len), s.width, Cap::Butt);
-                        }
-                        k += 1.0;
-                    }
-                }
-                _ => self.cover_segment(at(t0), at(t1), s.width, s.cap),
-            }
-            phase += len;
-        }
-        self.composite(s.color, s.alpha);
     }
 
-    /// The parameter range of segment `a`-`b` inside the clip grown by `pad` (Liang-Barsky).
+    /// The part of polyline `pts` that can show: non-finite points break it, and each segment is
+    /// cut to the clip grown by `pad` (so that far-away points stay within float range).
+    fn polyline(&self, pts: &[[f64; 2]], pad: f64) -> Option<Path> {
+        let mut pb = PathBuilder::new();
+        let mut open = false;
+        for pair in pts.windows(2) {
+            let (a, b) = (pair[0], pair[1]);
+            let Some((t0, t1)) = self.clip_segment(a, b, pad) else {
+                open = false;
+                continue;
+            };
+            let at = |t: f64| [(a[0] + (b[0] - a[0]) * t) as f32, (a[1] + (b[1] - a[1]) * t) as f32];
+            let (p, q) = (at(t0), at(t1));
+            if !open || t0 > 0.0 {
+                pb.move_to(p[0], p[1]);
+            }
+            pb.line_to(q[0], q[1]);
+            open = t1 >= 1.0;
+        }
+        pb.finish()
+    }
+
+    /// Strokes a polyline; non-finite points break it.
+    pub fn stroke(&mut self, pts: &[[f64; 2]], s: &Stroke) {
+        if !(s.width > 0.0 && s.alpha > 0.0) {
+            return;
+        }
+        let pad = s.width / 2.0 + 2.0;
+        let (Some(path), Some(stroke)) = (self.polyline(pts, pad), s.skia()) else {
+            return;
+        };
+        let paint = paint(s.color, s.alpha);
+        self.draw(|pix, mask| pix.stroke_path(&path, &paint, &stroke, Transform::identity(), mask));
+        self.mark_path(&path, s.width / 2.0 + 1.0);
+    }
+
+    /// The parameter range of segment `a`-`b` inside the clip grown by `pad` (Liang-Barsky);
+    /// `None` when it is outside or not finite.
     fn clip_segment(&self, a: [f64; 2], b: [f64; 2], pad: f64) -> Option<(f64, f64)> {
+        if !(a[0].is_finite() && a[1].is_finite() && b[0].is_finite() && b[1].is_finite()) {
+            return None;
+        }
         let (xmin, ymin) = (self.clip.x0 as f64 - pad, self.clip.y0 as f64 - pad);
         let (xmax, ymax) = (self.clip.x1 as f64 + pad, self.clip.y1 as f64 + pad);
         let (dx, dy) = (b[0] - a[0], b[1] - a[1]);
@@ -322,320 +407,163 @@ impl Canvas {
         (t0 <= t1).then_some((t0, t1))
     }
 
-    /// Adds a segment's coverage to the mask (max with what is there).
-    fn cover_segment(&mut self, a: [f64; 2], b: [f64; 2], width: f64, cap: Cap) {
-        let seg = Segment::new(a, b, width, cap);
-        let w = self.w;
-        self.for_segment_pixels(&seg, |canvas, x, y, cov| {
-            let i = y * w + x;
-            let m = &mut canvas.mask[i];
-            if *m == 0.0 {
-                canvas.touched.push(i as u32);
-            }
-            if cov > *m {
-                *m = cov;
-            }
-        });
-    }
-
-    /// Calls `f(self, x, y, coverage)` for every pixel (inside the clip) the segment covers.
-    fn for_segment_pixels(&mut self, seg: &Segment, mut f: impl FnMut(&mut Self, usize, usize, f32)) {
-        let (a, b) = (seg.a, seg.b);
-        let reach = seg.hw + 1.0;
-        let Some(bb) = self.clipped_box(a[0].min(b[0]), a[1].min(b[1]), a[0].max(b[0]), a[1].max(b[1]), reach) else {
-            return;
-        };
-        let (dx, dy) = (b[0] - a[0], b[1] - a[1]);
-        for y in bb.y0..bb.y1 {
-            let py = y as f64 + 0.5;
-            // The columns this row can touch: the part of the segment within `reach` rows.
-            let (mut xa, mut xb) = (a[0].min(b[0]), a[0].max(b[0]));
-            if dy.abs() > 1e-12 {
-                let ta = ((py - reach - a[1]) / dy).clamp(0.0, 1.0);
-                let tb = ((py + reach - a[1]) / dy).clamp(0.0, 1.0);
-                let (x_a, x_b) = (a[0] + dx * ta, a[0] + dx * tb);
-                xa = x_a.min(x_b);
-                xb = x_a.max(x_b);
-            }
-            let x0 = ((xa - reach).floor().max(bb.x0 as f64)) as usize;
-            let x1 = ((xb + reach).ceil().min(bb.x1 as f64)) as usize;
-            for x in x0..x1 {
-                let cov = seg.coverage([x as f64 + 0.5, py]);
-                if cov > 0.0 {
-                    f(self, x, y, cov);
-                }
-            }
-        }
-    }
-
     /// Extends a stroked polyline by its segment `a`-`b`, given its previous segment: the result
-    /// is what stroking the whole polyline at once gives where the two segments meet (coverage
-    /// is the maximum of both, not blended twice), so a growing path can be drawn one segment
-    /// per frame.
+    /// is what stroking the whole polyline at once gives where the two segments meet (the
+    /// coverage of the joined path, not the two segments blended twice), so a growing path can be
+    /// drawn one segment per frame.
     pub fn extend(&mut self, prev: Option<([f64; 2], [f64; 2])>, a: [f64; 2], b: [f64; 2], s: &Stroke) {
-        let finite = |p: [f64; 2]| p[0].is_finite() && p[1].is_finite();
-        if !(finite(a) && finite(b)) || s.width <= 0.0 {
+        if !(s.width > 0.0 && s.alpha > 0.0) {
             return;
         }
-        let Some((t0, t1)) = self.clip_segment(a, b, s.width / 2.0 + 2.0) else {
+        let pad = s.width / 2.0 + 2.0;
+        let Some((t0, t1)) = self.clip_segment(a, b, pad) else {
             return;
         };
         let at = |t: f64| [a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t];
-        let seg = Segment::new(at(t0), at(t1), s.width, s.cap);
-        let prev = prev
-            .filter(|(p, q)| finite(*p) && finite(*q))
-            .map(|(p, q)| Segment::new(p, q, s.width, s.cap));
-        let (color, alpha) = (s.color, s.alpha);
-        let w = self.w;
-        self.for_segment_pixels(&seg, |canvas, x, y, cov| {
-            let before = prev
-                .as_ref()
-                .map_or(0.0, |p| p.coverage([x as f64 + 0.5, y as f64 + 0.5]));
-            let after = cov.max(before);
-            if after > before && before < 1.0 {
-                let add = (after - before) * alpha / (1.0 - before * alpha);
-                canvas.blend_index(y * w + x, color, add);
-                canvas.mark(x, y);
+        let (p, q) = (at(t0), at(t1));
+        let Some(bb) = self.clipped_box(
+            p[0].min(q[0]),
+            p[1].min(q[1]),
+            p[0].max(q[0]),
+            p[1].max(q[1]),
+            s.width / 2.0 + 1.0,
+        ) else {
+            return;
+        };
+        let Some(stroke) = Stroke { dash: None, ..*s }.skia() else {
+            return;
+        };
+        // Coverage over `bb` of the path up to `a` (its previous segment) and of the path up
+        // to `b`.
+        let (bw, bh) = (bb.x1 - bb.x0, bb.y1 - bb.y0);
+        let to_bb = Transform::from_translate(-(bb.x0 as f32), -(bb.y0 as f32));
+        let coverage = |pts: &[[f64; 2]]| -> Option<Mask> {
+            let outline = self.polyline(pts, pad)?.stroke(&stroke, 1.0)?;
+            let mut m = Mask::new(bw as u32, bh as u32)?;
+            m.fill_path(&outline, FillRule::Winding, true, to_bb);
+            Some(m)
+        };
+        let prev = prev.filter(|(u, v)| u[0].is_finite() && u[1].is_finite() && v[0].is_finite() && v[1].is_finite());
+        let (before, after) = match prev {
+            // The previous segment ends where this one starts (else they are drawn as two
+            // pieces: the NaN breaks the path).
+            Some((u, v)) if v == a => (coverage(&[u, v]), coverage(&[u, v, b])),
+            Some((u, v)) => (coverage(&[u, v]), coverage(&[u, v, [f64::NAN; 2], a, b])),
+            None => (None, coverage(&[a, b])),
+        };
+        let Some(after) = after else {
+            return;
+        };
+        let alpha = s.alpha.min(1.0);
+        for y in 0..bh {
+            for x in 0..bw {
+                let i = y * bw + x;
+                let cov_before = before.as_ref().map_or(0.0, |m| m.data()[i] as f32 / 255.0);
+                let cov_after = after.data()[i] as f32 / 255.0;
+                if cov_after > cov_before && cov_before < 1.0 {
+                    let add = (cov_after - cov_before) * alpha / (1.0 - cov_before * alpha);
+                    self.blend_index((bb.y0 + y) * self.w + bb.x0 + x, s.color, add);
+                    self.mark(bb.x0 + x, bb.y0 + y);
+                }
             }
-        });
-        self.flush_marks();
-    }
-
-    /// Blends the mask's coverage in `color` and clears it.
-    fn composite(&mut self, color: Rgb, alpha: f32) {
-        let touched = std::mem::take(&mut self.touched);
-        for &i in &touched {
-            let i = i as usize;
-            let a = self.mask[i] * alpha;
-            self.mask[i] = 0.0;
-            self.blend_index(i, color, a);
-            self.mark(i % self.w, i / self.w);
         }
-        self.touched = touched;
-        self.touched.clear();
         self.flush_marks();
     }
 
     /// A filled anti-aliased disc.
     pub fn disc(&mut self, c: [f64; 2], r: f64, color: Rgb, alpha: f32) {
-        if !(c[0].is_finite() && c[1].is_finite()) || r <= 0.0 {
+        if !(c[0].is_finite() && c[1].is_finite() && r > 0.0 && alpha > 0.0) {
             return;
         }
-        let Some(bb) = self.clipped_box(c[0], c[1], c[0], c[1], r + 1.0) else {
+        if self.clipped_box(c[0], c[1], c[0], c[1], r + 1.0).is_none() {
+            return;
+        }
+        let Some(path) = PathBuilder::from_circle(c[0] as f32, c[1] as f32, r as f32) else {
             return;
         };
-        for y in bb.y0..bb.y1 {
-            for x in bb.x0..bb.x1 {
-                let d = ((x as f64 + 0.5 - c[0]).powi(2) + (y as f64 + 0.5 - c[1]).powi(2)).sqrt();
-                let cov = (r + 0.5 - d).clamp(0.0, 1.0) as f32;
-                if cov > 0.0 {
-                    self.blend_index(y * self.w + x, color, cov * alpha);
-                }
-            }
-        }
-        self.mark_rect(bb);
+        self.fill(&path, color, alpha);
+    }
+
+    /// Fills `path` and records its bounds as changed.
+    fn fill(&mut self, path: &Path, color: Rgb, alpha: f32) {
+        let paint = paint(color, alpha);
+        self.draw(|pix, mask| pix.fill_path(path, &paint, FillRule::Winding, Transform::identity(), mask));
+        self.mark_path(path, 1.0);
     }
 
     /// A filled anti-aliased convex polygon.
     pub fn convex(&mut self, poly: &[[f64; 2]], color: Rgb, alpha: f32) {
-        if poly.len() < 3 || poly.iter().any(|p| !(p[0].is_finite() && p[1].is_finite())) {
+        if poly.len() < 3
+            || poly
+                .iter()
+                .any(|p| !(p[0].is_finite() && p[1].is_finite() && p[0].abs() < 1e7 && p[1].abs() < 1e7))
+        {
             return;
         }
-        let area: f64 = (0..poly.len())
-            .map(|i| {
-                let (p, q) = (poly[i], poly[(i + 1) % poly.len()]);
-                p[0] * q[1] - q[0] * p[1]
-            })
-            .sum();
-        if area.abs() < 1e-9 {
-            return;
+        let mut pb = PathBuilder::new();
+        pb.move_to(poly[0][0] as f32, poly[0][1] as f32);
+        for p in &poly[1..] {
+            pb.line_to(p[0] as f32, p[1] as f32);
         }
-        let sign = area.signum();
-        // Inward unit normals as (nx, ny, offset): signed distance = nx*x + ny*y + offset.
-        let edges: Vec<[f64; 3]> = (0..poly.len())
-            .filter_map(|i| {
-                let (p, q) = (poly[i], poly[(i + 1) % poly.len()]);
-                let (dx, dy) = (q[0] - p[0], q[1] - p[1]);
-                let l = (dx * dx + dy * dy).sqrt();
-                (l > 1e-12).then(|| {
-                    let (nx, ny) = (-dy * sign / l, dx * sign / l);
-                    [nx, ny, -(nx * p[0] + ny * p[1])]
-                })
-            })
-            .collect();
-        let (mut x0, mut y0, mut x1, mut y1) = (f64::MAX, f64::MAX, f64::MIN, f64::MIN);
-        for p in poly {
-            x0 = x0.min(p[0]);
-            y0 = y0.min(p[1]);
-            x1 = x1.max(p[0]);
-            y1 = y1.max(p[1]);
+        pb.close();
+        if let Some(path) = pb.finish() {
+            self.fill(&path, color, alpha);
         }
-        let Some(bb) = self.clipped_box(x0, y0, x1, y1, 1.0) else {
-            return;
-        };
-        for y in bb.y0..bb.y1 {
-            for x in bb.x0..bb.x1 {
-                let (px, py) = (x as f64 + 0.5, y as f64 + 0.5);
-                let d = edges
-                    .iter()
-                    .map(|e| e[0] * px + e[1] * py + e[2])
-                    .fold(f64::MAX, f64::min);
-                let cov = (d + 0.5).clamp(0.0, 1.0) as f32;
-                if cov > 0.0 {
-                    self.blend_index(y * self.w + x, color, cov * alpha);
-                }
-            }
-        }
-        self.mark_rect(bb);
     }
 
     /// A rounded rectangle `[x0, x1] x [y0, y1]` with corner radius `r`: filled, and/or outlined
     /// with a line of `edge.2` pixels.
     pub fn round_rect(&mut self, b: [f64; 4], r: f64, fill: Option<(Rgb, f32)>, edge: Option<(Rgb, f32, f64)>) {
-        let [x0, y0, x1, y1] = b;
-        let (cx, cy) = ((x0 + x1) / 2.0, (y0 + y1) / 2.0);
-        let (hx, hy) = ((x1 - x0) / 2.0, (y1 - y0) / 2.0);
-        let r = r.min(hx).min(hy).max(0.0);
-        let ew = edge.map_or(0.0, |e| e.2);
-        let Some(bb) = self.clipped_box(x0, y0, x1, y1, ew + 1.0) else {
+        let [x0, y0, x1, y1] = b.map(|v| v as f32);
+        if !(b.iter().all(|v| v.is_finite() && v.abs() < 1e7) && x0 < x1 && y0 < y1) {
+            return;
+        }
+        let r = (r as f32).min((x1 - x0) / 2.0).min((y1 - y0) / 2.0).max(0.0);
+        // A quarter circle as one cubic.
+        let k = r * 0.552_284_8;
+        let mut pb = PathBuilder::new();
+        pb.move_to(x0 + r, y0);
+        pb.line_to(x1 - r, y0);
+        pb.cubic_to(x1 - r + k, y0, x1, y0 + r - k, x1, y0 + r);
+        pb.line_to(x1, y1 - r);
+        pb.cubic_to(x1, y1 - r + k, x1 - r + k, y1, x1 - r, y1);
+        pb.line_to(x0 + r, y1);
+        pb.cubic_to(x0 + r - k, y1, x0, y1 - r + k, x0, y1 - r);
+        pb.line_to(x0, y0 + r);
+        pb.cubic_to(x0, y0 + r - k, x0 + r - k, y0, x0 + r, y0);
+        pb.close();
+        let Some(path) = pb.finish() else {
             return;
         };
-        let margin = ew + 1.5;
-        // Interior pixels all get the same blend: a lookup table per channel.
-        let lut: Option<[[u8; 256]; 3]> = fill.map(|(c, a)| {
-            let a = (a.min(1.0) * 255.0 + 0.5) as u32;
-            let mut t = [[0u8; 256]; 3];
-            for (k, row) in t.iter_mut().enumerate() {
-                for (p, v) in row.iter_mut().enumerate() {
-                    let x = p as u32 * (255 - a) + c[k] as u32 * a + 128;
-                    *v = ((x + (x >> 8)) >> 8) as u8;
-                }
-            }
-            t
-        });
-        for y in bb.y0..bb.y1 {
-            let iy = hy - (y as f64 + 0.5 - cy).abs();
-            // The columns of this row that are well inside the shape (no edge, no corner).
-            let inner = if iy > r + margin {
-                hx - margin
-            } else if iy > margin {
-                hx - r - margin
-            } else {
-                -1.0
-            };
-            let (ix0, ix1) = if inner > 0.0 {
-                (
-                    ((cx - inner).ceil().max(bb.x0 as f64)) as usize,
-                    ((cx + inner - 1.0).floor().max(0.0) as usize + 1).min(bb.x1),
-                )
-            } else {
-                (bb.x0, bb.x0)
-            };
-            if let Some(t) = &lut {
-                for x in ix0..ix1.max(ix0) {
-                    let o = (y * self.w + x) * 3;
-                    for k in 0..3 {
-                        self.px[o + k] = t[k][self.px[o + k] as usize];
-                    }
-                }
-            }
-            for x in (bb.x0..bb.x1).filter(|x| !(ix0..ix1).contains(x)) {
-                let qx = (x as f64 + 0.5 - cx).abs() - (hx - r);
-                let qy = (y as f64 + 0.5 - cy).abs() - (hy - r);
-                let sd = (qx.max(0.0).powi(2) + qy.max(0.0).powi(2)).sqrt() + qx.max(qy).min(0.0) - r;
-                let i = y * self.w + x;
-                if let Some((c, a)) = fill {
-                    let cov = (0.5 - sd).clamp(0.0, 1.0) as f32;
-                    if cov > 0.0 {
-                        self.blend_index(i, c, cov * a);
-                    }
-                }
-                if let Some((c, a, w)) = edge {
-                    let cov = (w / 2.0 + 0.5 - sd.abs()).clamp(0.0, 1.0) as f32;
-                    if cov > 0.0 {
-                        self.blend_index(i, c, cov * a);
-                    }
-                }
-            }
+        if let Some((c, a)) = fill {
+            self.fill(&path, c, a);
         }
-        self.mark_rect(bb);
+        if let Some((c, a, w)) = edge
+            && w > 0.0
+        {
+            let stroke = tiny_skia::Stroke {
+                width: w as f32,
+                line_join: LineJoin::Round,
+                ..tiny_skia::Stroke::default()
+            };
+            let paint = paint(c, a);
+            self.draw(|pix, mask| pix.stroke_path(&path, &paint, &stroke, Transform::identity(), mask));
+            self.mark_path(&path, w / 2.0 + 1.0);
+        }
     }
 
     /// Counts pixels in `r` that differ from `other` (a canvas of the same size).
     pub fn differing(&self, other: &Canvas, r: Rect) -> usize {
+        let (a, b) = (self.pix.data(), other.pix.data());
         let mut n = 0;
         for y in r.y0..r.y1.min(self.h) {
-            for x in r.x0..r.x1.min(self.w) {
-                let o = (y * self.w + x) * 3;
-                if self.px[o..o + 3] != other.px[o..o + 3] {
-                    n += 1;
-                }
-            }
+            let (s, e) = ((y * self.w + r.x0.min(self.w)) * 4, (y * self.w + r.x1.min(self.w)) * 4);
+            n += a[s..e]
+                .chunks_exact(4)
+                .zip(b[s..e].chunks_exact(4))
+                .filter(|(p, q)| p != q)
+                .count();
         }
         n
-    }
-}
-
-/// A stroked segment: its ends, half width and cap, and the coverage it gives a pixel centre.
-struct Segment {
-    a: [f64; 2],
-    b: [f64; 2],
-    hw: f64,
-    width: f64,
-    cap: Cap,
-    d: [f64; 2],
-    len: f64,
-    len2: f64,
-}
-
-impl Segment {
-    fn new(a: [f64; 2], b: [f64; 2], width: f64, cap: Cap) -> Self {
-        let d = [b[0] - a[0], b[1] - a[1]];
-        let len2 = d[0] * d[0] + d[1] * d[1];
-        Segment {
-            a,
-            b,
-            hw: width / 2.0,
-            width,
-            cap,
-            d,
-            len: len2.sqrt(),
-            len2,
-        }
-    }
-
-    /// Coverage of the pixel centred at `p`: `width` wide, anti-aliased over one pixel.
-    #[inline]
-    fn coverage(&self, p: [f64; 2]) -> f32 {
-        let profile = |dist: f64| -> f32 {
-            if self.width >= 1.0 {
-                (self.hw + 0.5 - dist).clamp(0.0, 1.0) as f32
-            } else {
-                (self.width * (1.0 - dist).clamp(0.0, 1.0)) as f32
-            }
-        };
-        let (ax, ay) = (p[0] - self.a[0], p[1] - self.a[1]);
-        let [dx, dy] = self.d;
-        if self.len2 < 1e-12 {
-            return if self.cap == Cap::Round {
-                profile((ax * ax + ay * ay).sqrt())
-            } else {
-                0.0
-            };
-        }
-        let t = (ax * dx + ay * dy) / self.len2;
-        match self.cap {
-            Cap::Round => {
-                let tc = t.clamp(0.0, 1.0);
-                let (ex, ey) = (ax - dx * tc, ay - dy * tc);
-                profile((ex * ex + ey * ey).sqrt())
-            }
-            Cap::Butt => {
-                let along = t * self.len;
-                let perp = (ax * dy - ay * dx).abs() / self.len;
-                let ends = ((along + 0.5).clamp(0.0, 1.0) * (self.len - along + 0.5).clamp(0.0, 1.0)) as f32;
-                profile(perp) * ends
-            }
-        }
     }
 }

@@ -1,10 +1,13 @@
-//! Encoding: PNG for still frames; GIF for animations with one global palette, only the changed
-//! rectangle written per frame (`DisposalMethod::Keep`) and unchanged pixels inside it transparent.
+//! Encoding: PNG for still frames (the `png` crate); GIF for animations (the `gif` crate's
+//! encoder) with one global palette, only the changed rectangle written per frame
+//! (`DisposalMethod::Keep`) and unchanged pixels inside it transparent.
 
 use super::canvas::{Canvas, Rect};
 use super::colormap::Rgb;
 use crate::error::{Error, Result};
 use std::borrow::Cow;
+use std::sync::mpsc::SyncSender;
+use std::thread::JoinHandle;
 
 /// A canvas as PNG bytes.
 pub fn png(canvas: &Canvas) -> Result<Vec<u8>> {
@@ -16,7 +19,7 @@ pub fn png(canvas: &Canvas) -> Result<Vec<u8>> {
         enc.set_depth(png::BitDepth::Eight);
         enc.set_compression(png::Compression::Fast);
         let mut writer = enc.write_header().map_err(err)?;
-        writer.write_image_data(&canvas.px).map_err(err)?;
+        writer.write_image_data(&canvas.rgb()).map_err(err)?;
         writer.finish().map_err(err)?;
     }
     Ok(out)
@@ -46,8 +49,8 @@ impl Palette {
         }
         let mut sample = Vec::new();
         for f in frames {
-            // Every 7th pixel (coprime with 3 channels and typical widths) is sample enough.
-            for p in f.px.chunks_exact(3).step_by(7) {
+            // Every 7th pixel (coprime with typical widths) is sample enough.
+            for p in f.rgba().chunks_exact(4).step_by(7) {
                 let c = [p[0], p[1], p[2]];
                 if !colors.contains(&c) {
                     sample.extend_from_slice(&[p[0], p[1], p[2], 255]);
@@ -119,155 +122,6 @@ impl Palette {
     }
 }
 
-/// GIF's LZW for 8-bit indices (minimum code size 8, no early change), with a direct
-/// `prefix x symbol` table instead of a tree, and runs of one index (the transparent area around
-/// a frame's changes, the white background) taken a whole dictionary string at a time.
-struct Lzw {
-    /// Open-addressed dictionary: `generation << 32 | (prefix << 8 | symbol) << 12 | code`, small
-    /// enough to stay in cache.
-    table: Vec<u64>,
-    /// Per symbol `s`: the code of `s` repeated `len` times, at `s * RUN + len`.
-    run_codes: Vec<u16>,
-    /// Per symbol: the generation its run codes belong to, and the longest run with a code.
-    run_gen: Vec<u32>,
-    run_max: Vec<u16>,
-    generation: u32,
-}
-
-const RUN: usize = 4097;
-/// Slots of the dictionary (at most 3838 strings live at once).
-const TABLE: usize = 1 << 14;
-
-impl Lzw {
-    const CLEAR: u32 = 256;
-    const END: u32 = 257;
-
-    fn new() -> Self {
-        Lzw {
-            table: vec![0; 4096 * 256],
-            run_codes: vec![0; 256 * RUN],
-            run_gen: vec![0; 256],
-            run_max: vec![1; 256],
-            generation: 0,
-        }
-    }
-
-    fn reset(&mut self) {
-        self.generation += 1;
-        if self.generation >= 1 << 19 {
-            self.table.fill(0);
-            self.run_gen.fill(0);
-            self.generation = 1;
-        }
-    }
-
-    /// The longest run of `s` that has a code.
-    #[inline]
-    fn run_max(&self, s: u8) -> usize {
-        if self.run_gen[s as usize] == self.generation {
-            self.run_max[s as usize] as usize
-        } else {
-            1
-        }
-    }
-
-    #[inline]
-    fn run_code(&self, s: u8, len: usize) -> u32 {
-        if len == 1 {
-            s as u32
-        } else {
-            self.run_codes[s as usize * RUN + len] as u32
-        }
-    }
-
-    /// The LZW data of `data` with its leading minimum-code-size byte, as GIF stores an image.
-    fn encode(&mut self, data: &[u8], out: &mut Vec<u8>) {
-        out.clear();
-        out.push(8);
-        let mut bits = Bits { acc: 0, n: 0, out };
-        let Some(&first) = data.first() else {
-            bits.put(Self::CLEAR, 9);
-            bits.put(Self::END, 9);
-            bits.flush();
-            return;
-        };
-        self.reset();
-        let (mut width, mut next) = (9u32, 258u32);
-        bits.put(Self::CLEAR, width);
-        // The current string: its code, and whether it is one symbol repeated (`rs` x `rlen`).
-        let (mut w, mut pure, mut rs, mut rlen) = (first as u32, true, first, 1usize);
-        let mut i = 1;
-        while i < data.len() {
-            let c = data[i];
-            let new_entry;
-            if pure && c == rs {
-                let max = self.run_max(rs);
-                if rlen < max {
-                    // Every shorter run has a code: take as much of the run as the dictionary knows.
-                    let more = data[i..].iter().take(max - rlen).take_while(|&&b| b == rs).count();
-                    rlen += more;
-                    i += more;
-                    w = self.run_code(rs, rlen);
-                    continue;
-                }
-                new_entry = None;
-            } else {
-                let key = (w as u64) << 8 | c as u64;
-                let mut slot = (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 50) as usize;
-                let tag = (self.generation as u64) << 32 | key << 12;
-                let mut found = None;
-                loop {
-                    let e = self.table[slot];
-                    if e >> 32 != self.generation as u64 {
-                        break;
-                    }
-                    if e & !0xfff == tag {
-                        found = Some((e & 0xfff) as u32);
-                        break;
-                    }
-                    slot = (slot + 1) & (TABLE - 1);
-                }
-                if let Some(code) = found {
-                    w = code;
-                    pure = false;
-                    i += 1;
-                    continue;
-                }
-                new_entry = Some((slot, tag));
-            }
-            bits.put(w, width);
-            if next < 4096 {
-                match new_entry {
-                    Some((slot, tag)) => self.table[slot] = tag | next as u64,
-                    None => {
-                        let s = rs as usize;
-                        if self.run_gen[s] != self.generation {
-                            self.run_gen[s] = self.generation;
-                            self.run_max[s] = 1;
-                        }
-                        self.run_codes[s * RUN + rlen + 1] = next as u16;
-                        self.run_max[s] = (rlen + 1) as u16;
-                    }
-                }
-                if next == 1 << width && width < 12 {
-                    width += 1;
-                }
-                next += 1;
-            } else {
-                bits.put(Self::CLEAR, width);
-                self.reset();
-                width = 9;
-                next = 258;
-            }
-            (w, pure, rs, rlen) = (c as u32, true, c, 1);
-            i += 1;
-        }
-        bits.put(w, width);
-        bits.put(Self::END, width);
-        bits.flush();
-    }
-}
-
 /// The index of the first byte where `a` and `b` differ (compared eight bytes at a time).
 fn first_diff(a: &[u8], b: &[u8]) -> Option<usize> {
     let n = a.len().min(b.len());
@@ -283,37 +137,13 @@ fn first_diff(a: &[u8], b: &[u8]) -> Option<usize> {
     (i..n).find(|&k| a[k] != b[k])
 }
 
-/// Least-significant-bit-first code packing.
-struct Bits<'a> {
-    acc: u64,
-    n: u32,
-    out: &'a mut Vec<u8>,
-}
-
-impl Bits<'_> {
-    #[inline]
-    fn put(&mut self, code: u32, width: u32) {
-        self.acc |= (code as u64) << self.n;
-        self.n += width;
-        while self.n >= 8 {
-            self.out.push(self.acc as u8);
-            self.acc >>= 8;
-            self.n -= 8;
-        }
-    }
-
-    fn flush(&mut self) {
-        if self.n > 0 {
-            self.out.push(self.acc as u8);
-            self.acc = 0;
-            self.n = 0;
-        }
-    }
-}
-
-/// An animated GIF being written frame by frame.
+/// An animated GIF being written frame by frame. Frames are LZW-compressed and written by the
+/// `gif` crate's encoder on a thread of their own, while the next frame is drawn.
 pub struct GifWriter {
-    enc: gif::Encoder<Vec<u8>>,
+    /// Frames in order, to the encoder thread (dropped when the file is finished).
+    to_encoder: Option<SyncSender<gif::Frame<'static>>>,
+    /// The encoder thread: the file's bytes, or why it could not write them.
+    encoder: Option<JoinHandle<Result<Vec<u8>>>>,
     palette: Palette,
     shown: Vec<u8>,
     prev: Vec<u8>,
@@ -321,9 +151,6 @@ pub struct GifWriter {
     h: usize,
     delay: u16,
     frames: usize,
-    buf: Vec<u8>,
-    lzw: Lzw,
-    coded: Vec<u8>,
 }
 
 fn gif_err(e: gif::EncodingError) -> Error {
@@ -342,8 +169,21 @@ impl GifWriter {
         let palette = Palette::learn(palette_frames, reserved);
         let mut enc = gif::Encoder::new(Vec::new(), w as u16, h as u16, &palette.table()).map_err(gif_err)?;
         enc.set_repeat(gif::Repeat::Infinite).map_err(gif_err)?;
+        // A few frames in flight keep the encoder busy without holding the whole animation.
+        let (to_encoder, frames) = std::sync::mpsc::sync_channel::<gif::Frame<'static>>(4);
+        let encoder = std::thread::Builder::new()
+            .name("gif-encoder".into())
+            .spawn(move || {
+                for f in frames {
+                    enc.write_frame(&f).map_err(gif_err)?;
+                }
+                enc.into_inner()
+                    .map_err(|e| Error::Plot(format!("cannot finish GIF: {e}")))
+            })
+            .map_err(|e| Error::Plot(format!("cannot start the GIF encoder thread: {e}")))?;
         Ok(GifWriter {
-            enc,
+            to_encoder: Some(to_encoder),
+            encoder: Some(encoder),
             palette,
             shown: Vec::new(),
             prev: Vec::new(),
@@ -351,10 +191,21 @@ impl GifWriter {
             h,
             delay: ((frame_ms + 5) / 10).clamp(1, u16::MAX as u32) as u16,
             frames: 0,
-            buf: Vec::new(),
-            lzw: Lzw::new(),
-            coded: Vec::new(),
         })
+    }
+
+    /// Hands a frame to the encoder thread.
+    fn send(&mut self, f: gif::Frame<'static>) -> Result<()> {
+        let sent = self.to_encoder.as_ref().is_some_and(|tx| tx.send(f).is_ok());
+        if sent {
+            return Ok(());
+        }
+        // The encoder stopped: its error says why.
+        self.to_encoder = None;
+        match self.encoder.take().map(JoinHandle::join) {
+            Some(Ok(Err(e))) => Err(e),
+            _ => Err(Error::Plot("the GIF encoder stopped unexpectedly".into())),
+        }
     }
 
     /// Appends `frame`; only pixels inside the rectangles `regions` may differ from the previous
@@ -365,19 +216,18 @@ impl GifWriter {
         }
         let w = self.w;
         if self.frames == 0 {
-            self.shown = frame.px.chunks_exact(3).map(|c| self.palette.index(c)).collect();
-            self.prev = frame.px.clone();
-            self.lzw.encode(&self.shown, &mut self.coded);
+            self.shown = frame.rgba().chunks_exact(4).map(|c| self.palette.index(c)).collect();
+            self.prev = frame.rgba().to_vec();
             let f = gif::Frame {
                 width: w as u16,
                 height: self.h as u16,
-                buffer: Cow::Borrowed(&self.coded),
+                buffer: Cow::Owned(self.shown.clone()),
                 delay: self.delay,
                 dispose: gif::DisposalMethod::Keep,
                 transparent: None,
                 ..gif::Frame::default()
             };
-            self.enc.write_lzw_pre_encoded_frame(&f).map_err(gif_err)?;
+            self.send(f)?;
             self.frames = 1;
             return Ok(());
         }
@@ -389,6 +239,7 @@ impl GifWriter {
             y1: 0,
         };
         let mut new_idx: Vec<(usize, u8)> = Vec::new();
+        let px = frame.rgba();
         for region in regions {
             let r = Rect {
                 x0: region.x0,
@@ -401,15 +252,15 @@ impl GifWriter {
             }
             for y in r.y0..r.y1 {
                 let row = y * w;
-                let (a, b) = ((row + r.x0) * 3, (row + r.x1) * 3);
+                let (a, b) = ((row + r.x0) * 4, (row + r.x1) * 4);
                 // Jump from difference to difference, eight bytes at a time in between.
                 let mut from = 0;
-                while let Some(d) = first_diff(&frame.px[a + from..b], &self.prev[a + from..b]) {
-                    let x = r.x0 + (from + d) / 3;
-                    from = (x + 1 - r.x0) * 3;
+                while let Some(d) = first_diff(&px[a + from..b], &self.prev[a + from..b]) {
+                    let x = r.x0 + (from + d) / 4;
+                    from = (x + 1 - r.x0) * 4;
                     let i = row + x;
-                    let o = i * 3;
-                    let c = [frame.px[o], frame.px[o + 1], frame.px[o + 2]];
+                    let o = i * 4;
+                    let c = [px[o], px[o + 1], px[o + 2]];
                     self.prev[o..o + 3].copy_from_slice(&c);
                     let idx = self.palette.index(&c);
                     if idx != self.shown[i] {
@@ -432,90 +283,41 @@ impl GifWriter {
         }
         // Pass 2: the changed rectangle, transparent where nothing changed.
         let (cw, ch) = (changed.x1 - changed.x0, changed.y1 - changed.y0);
-        self.buf.clear();
-        self.buf.resize(cw * ch, CLEAR);
+        let mut buf = vec![CLEAR; cw * ch];
         for (i, idx) in new_idx {
             let (x, y) = (i % w, i / w);
-            self.buf[(y - changed.y0) * cw + (x - changed.x0)] = idx;
+            buf[(y - changed.y0) * cw + (x - changed.x0)] = idx;
             self.shown[i] = idx;
         }
-        self.lzw.encode(&self.buf, &mut self.coded);
         let f = gif::Frame {
             left: changed.x0 as u16,
             top: changed.y0 as u16,
             width: cw as u16,
             height: ch as u16,
-            buffer: Cow::Borrowed(&self.coded),
+            buffer: Cow::Owned(buf),
             delay: self.delay,
             dispose: gif::DisposalMethod::Keep,
             transparent: Some(CLEAR),
             ..gif::Frame::default()
         };
-        self.enc.write_lzw_pre_encoded_frame(&f).map_err(gif_err)?;
+        self.send(f)?;
         self.frames += 1;
         Ok(())
     }
 
     /// Finishes the file and returns its bytes.
-    pub fn finish(self) -> Result<Vec<u8>> {
-        self.enc
-            .into_inner()
-            .map_err(|e| Error::Plot(format!("cannot finish GIF: {e}")))
+    pub fn finish(mut self) -> Result<Vec<u8>> {
+        self.to_encoder = None;
+        match self.encoder.take().map(JoinHandle::join) {
+            Some(Ok(done)) => done,
+            _ => Err(Error::Plot("the GIF encoder stopped unexpectedly".into())),
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// Encodes `data` as one `w`-wide GIF frame with our LZW and decodes it with the gif crate.
-    fn roundtrip(data: &[u8], w: usize) {
-        let h = data.len() / w;
-        let mut lzw = Lzw::new();
-        let mut coded = Vec::new();
-        lzw.encode(data, &mut coded);
-        assert_eq!(coded[0], 8);
-        let palette: Vec<u8> = (0..=255u8).flat_map(|i| [i, i, i]).collect();
-        let mut enc = gif::Encoder::new(Vec::new(), w as u16, h as u16, &palette).unwrap();
-        let frame = gif::Frame {
-            width: w as u16,
-            height: h as u16,
-            buffer: Cow::Borrowed(&coded),
-            ..Default::default()
-        };
-        enc.write_lzw_pre_encoded_frame(&frame).unwrap();
-        let bytes = enc.into_inner().unwrap();
-        let mut opts = gif::DecodeOptions::new();
-        opts.set_color_output(gif::ColorOutput::Indexed);
-        let mut dec = opts.read_info(&bytes[..]).unwrap();
-        let back = dec.read_next_frame().unwrap().expect("one frame");
-        assert_eq!(&back.buffer[..], data);
-    }
-
-    #[test]
-    fn lzw_roundtrips() {
-        roundtrip(&[7], 1);
-        roundtrip(&vec![255; 300_000], 600);
-        // Pseudo-random bytes fill the table many times over (clear codes).
-        let mut x = 12345u32;
-        let noise: Vec<u8> = (0..200_000)
-            .map(|_| {
-                x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
-                (x >> 16) as u8
-            })
-            .collect();
-        roundtrip(&noise, 400);
-        // Runs mixed with few symbols: long strings, width changes at every size.
-        let mixed: Vec<u8> = (0..150_000u32)
-            .map(|i| if (i / 37) % 5 == 0 { (i % 7) as u8 } else { 255 })
-            .collect();
-        roundtrip(&mixed, 500);
-        // Runs of several symbols, some longer than the dictionary's longest string.
-        let runs: Vec<u8> = (0..400_000u32)
-            .map(|i| [255u8, 0, 255, 3][((i / 997 + i / 7919) % 4) as usize])
-            .collect();
-        roundtrip(&runs, 800);
-    }
 
     #[test]
     fn diffs() {

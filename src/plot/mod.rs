@@ -2,9 +2,10 @@
 //! GIF) and the post's AdaGrad arrows.
 //!
 //! Figures observe a finished run: they read [`Trajectories`] and the experiment's `"plot"`
-//! settings ([`PlotSpec`]), never the runner's internals. Drawing is this module's own small
-//! anti-aliased rasterizer (text from the DejaVu fonts the build carries, so no system fonts);
-//! animations draw their static part once and encode only what each frame changes.
+//! settings ([`PlotSpec`]), never the runner's internals. Lines and shapes are drawn with
+//! tiny-skia, text with ab_glyph from the DejaVu fonts the build carries (so no system fonts),
+//! the surface mesh into its own supersampled raster; animations draw their static part once and
+//! encode only what each frame changes (the `gif` crate's encoder, one global palette).
 //!
 //! ```no_run
 //! # fn main() -> optsurf::Result<()> {

@@ -585,8 +585,10 @@ impl Raster {
     fn resolve_onto(&self, c: &mut Canvas) {
         let ss = self.ss;
         let n = (ss * ss) as u32;
-        for y in 0..c.h {
-            for x in 0..c.w {
+        let cw = c.w;
+        let px = c.rgba_mut();
+        for y in 0..self.h / ss {
+            for x in 0..cw {
                 let (mut cnt, mut sum) = (0u32, [0u32; 3]);
                 for sy in 0..ss {
                     let row = (y * ss + sy) * self.w + x * ss;
@@ -603,8 +605,8 @@ impl Raster {
                 if cnt == 0 {
                     continue;
                 }
-                let o = (y * c.w + x) * 3;
-                for (p, &acc) in c.px[o..o + 3].iter_mut().zip(&sum) {
+                let o = (y * cw + x) * 4;
+                for (p, &acc) in px[o..o + 3].iter_mut().zip(&sum) {
                     *p = ((acc + *p as u32 * (n - cnt) + n / 2) / n) as u8;
                 }
             }
