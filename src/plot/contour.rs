@@ -164,13 +164,14 @@ impl ContourLayout {
         let (xw, yh) = (self.domain.x[1] - self.domain.x[0], self.domain.y[1] - self.domain.y[0]);
         let (cx0, cy0) = (x0.ceil().max(0.0) as usize, y0.ceil().max(0.0) as usize);
         let (cx1, cy1) = ((x1.floor() as usize).min(w), (y1.floor() as usize).min(h));
+        let pixels = c.rgba_mut();
         for py in cy0..cy1 {
             let y = self.domain.y[1] - (py as f64 + 0.5 - y0) / (y1 - y0) * yh;
             for px in cx0..cx1 {
                 let x = self.domain.x[0] + (px as f64 + 0.5 - x0) / (x1 - x0) * xw;
                 let color = levels.band(self.sample(mesh, x, y)).map_or(WHITE, Levels::color);
-                let o = (py * w + px) * 3;
-                c.px[o..o + 3].copy_from_slice(&color);
+                let o = (py * w + px) * 4;
+                pixels[o..o + 3].copy_from_slice(&color);
             }
         }
         c.set_clip(Some(self.axes.clip()));
