@@ -4,10 +4,11 @@
 //! run, the first step where points or losses depart beyond `atol + rtol |baseline|`, a changed
 //! status, and runs added or removed.
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::experiment::trajectory::{RunTrajectory, Trajectories};
 use crate::experiment::vectors::VectorsResult;
 use crate::experiment::{self, Job, runner};
+use crate::io::write_atomic;
 use crate::registry::Registry;
 use burn::tensor::Device;
 use std::fmt;
@@ -256,6 +257,9 @@ pub struct Entry {
     pub baseline: PathBuf,
     /// The command that rewrites the baseline from the experiment, if there is one.
     pub accept: Option<String>,
+    /// The new result as its file would hold it, when it differs from the baseline or there is
+    /// none (what [`Report::write_new`] writes beside the baseline).
+    pub new: Option<String>,
     /// The verdict.
     pub verdict: Verdict,
 }
@@ -265,6 +269,15 @@ pub struct Entry {
 pub struct Report {
     /// Entries in a stable order.
     pub entries: Vec<Entry>,
+    /// The `.new` files written by [`Report::write_new`].
+    pub written: Vec<PathBuf>,
+}
+
+/// Where a new result waits for review: `trajectories.json` -> `trajectories.json.new`.
+pub fn new_path(baseline: &Path) -> PathBuf {
+    let mut name = baseline.as_os_str().to_owned();
+    name.push(".new");
+    PathBuf::from(name)
 }
 
 impl Report {
@@ -272,13 +285,53 @@ impl Report {
     pub fn clean(&self) -> bool {
         self.entries.iter().all(|e| matches!(e.verdict, Verdict::Ok))
     }
+
+    /// Writes each drifted or missing result beside its baseline as `<baseline>.new`, never
+    /// touching the baseline itself, for review and [`accept`].
+    pub fn write_new(&mut self) -> Result<()> {
+        for e in &self.entries {
+            if let Some(json) = &e.new {
+                let path = new_path(&e.baseline);
+                write_atomic(&path, json.as_bytes())?;
+                self.written.push(path);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Moves every `*.json.new` under `paths` (files or folders) onto the baseline it stands beside;
+/// returns the baselines replaced, in order.
+pub fn accept(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut pending = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            find_files(path, &mut pending, &|name| name.ends_with(".json.new"));
+        } else if path.is_file() && path.to_string_lossy().ends_with(".json.new") {
+            pending.push(path.clone());
+        } else if path.is_file() && new_path(path).is_file() {
+            pending.push(new_path(path));
+        } else {
+            return Err(Error::input(
+                path,
+                "",
+                "no such folder or pending result; expected a folder, a `*.json.new` file or a baseline with one beside it",
+            ));
+        }
+    }
+    let mut accepted = Vec::new();
+    for new in pending {
+        let baseline = new.with_extension("");
+        std::fs::rename(&new, &baseline).map_err(|e| Error::io(&baseline, "replace the baseline", e))?;
+        accepted.push(baseline);
+    }
+    Ok(accepted)
 }
 
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mut counts = [0usize; 4];
         for e in &self.entries {
-            let accept = || e.accept.clone().unwrap_or_else(|| "optsurf run <experiment>".into());
             match &e.verdict {
                 Verdict::Ok => {
                     counts[0] += 1;
@@ -290,23 +343,18 @@ impl fmt::Display for Report {
                     for c in changes {
                         writeln!(f, "           {c}")?;
                     }
-                    if e.accept.is_some() {
-                        writeln!(
-                            f,
-                            "           to accept: {} (rewrites {})",
-                            accept(),
-                            e.baseline.display()
-                        )?;
+                    if let Some(accept) = &e.accept {
+                        writeln!(f, "           to accept: {accept} (rewrites {})", e.baseline.display())?;
                     }
                 }
                 Verdict::MissingBaseline => {
                     counts[2] += 1;
+                    let create = e.accept.clone().unwrap_or_else(|| "optsurf run <experiment>".into());
                     writeln!(
                         f,
-                        "missing  {}: no baseline at {}; create it with {}",
+                        "missing  {}: no baseline at {}; create it with {create}",
                         e.name,
-                        e.baseline.display(),
-                        accept()
+                        e.baseline.display()
                     )?;
                 }
                 Verdict::Orphan => {
@@ -324,7 +372,29 @@ impl fmt::Display for Report {
             f,
             "{} ok, {} drift, {} missing baseline, {} baseline without experiment",
             counts[0], counts[1], counts[2], counts[3]
-        )
+        )?;
+        if !self.written.is_empty() {
+            let files: Vec<String> = self.written.iter().map(|p| p.display().to_string()).collect();
+            write!(
+                f,
+                "\nwrote {} new result(s) beside their baselines; review them, then accept with:\n  optsurf accept {}",
+                files.len(),
+                files.join(" ")
+            )?;
+        } else if self.entries.iter().any(|e| e.new.is_some()) {
+            let dirs: Vec<String> = self
+                .entries
+                .iter()
+                .filter(|e| e.new.is_some())
+                .map(|e| e.baseline.parent().unwrap_or(&e.baseline).display().to_string())
+                .collect();
+            write!(
+                f,
+                "\nto review: rerun with --write-new (each new result goes beside its baseline as *.new), then accept with:\n  optsurf accept {}",
+                dirs.join(" ")
+            )?;
+        }
+        Ok(())
     }
 }
 
@@ -337,12 +407,14 @@ pub fn files(old: (&Path, &Trajectories), new: (&Path, &Trajectories), tol: Tole
             name: format!("{} vs {}", old.display(), new.display()),
             baseline: old.to_path_buf(),
             accept: None,
+            new: None,
             verdict: if changes.is_empty() {
                 Verdict::Ok
             } else {
                 Verdict::Drift(changes)
             },
         }],
+        written: Vec::new(),
     })
 }
 
@@ -366,33 +438,35 @@ pub fn experiments(
         };
         let baseline = dir.join(file);
         let name = dir.strip_prefix(baseline_root).unwrap_or(dir).display().to_string();
-        let verdict = if !baseline.is_file() {
-            Verdict::MissingBaseline
-        } else {
-            let changes = match job {
-                Job::Runs(exp) => compare(
-                    &Trajectories::load(&baseline)?,
-                    &runner::run(exp, device, &mut [])?,
-                    tol,
-                ),
-                Job::Vectors(v) => compare_vectors(&VectorsResult::load(&baseline)?, &v.compute(), tol),
-            };
-            if changes.is_empty() {
-                Verdict::Ok
-            } else {
-                Verdict::Drift(changes)
+        let exists = baseline.is_file();
+        let (changes, json) = match job {
+            Job::Runs(exp) => {
+                let new = runner::run(exp, device, &mut [])?;
+                let changes = exists.then(|| Trajectories::load(&baseline).map(|old| compare(&old, &new, tol)));
+                (changes.transpose()?, new.to_json())
             }
+            Job::Vectors(v) => {
+                let new = v.compute();
+                let changes =
+                    exists.then(|| VectorsResult::load(&baseline).map(|old| compare_vectors(&old, &new, tol)));
+                (changes.transpose()?, new.to_json())
+            }
+        };
+        let verdict = match changes {
+            None => Verdict::MissingBaseline,
+            Some(c) if c.is_empty() => Verdict::Ok,
+            Some(c) => Verdict::Drift(c),
         };
         let out = if baseline_root == Path::new("results") {
             String::new()
         } else {
             format!(" --out {}", baseline_root.display())
         };
-        let accept = Some(format!("optsurf run {} --no-plots{out}", job.source().display()));
         report.entries.push(Entry {
             name,
             baseline,
-            accept,
+            accept: Some(format!("optsurf run {} --no-plots{out}", job.source().display())),
+            new: (!matches!(verdict, Verdict::Ok)).then_some(json),
             verdict,
         });
     }
@@ -409,6 +483,7 @@ pub fn experiments(
                     name,
                     baseline,
                     accept: None,
+                    new: None,
                     verdict: Verdict::Orphan,
                 });
             }
@@ -418,16 +493,18 @@ pub fn experiments(
 }
 
 fn find_baselines(dir: &Path, out: &mut Vec<PathBuf>) {
+    find_files(dir, out, &|n| n == "trajectories.json" || n == "vectors.json");
+}
+
+/// Every file under `dir` whose name `wanted` accepts, in sorted order.
+fn find_files(dir: &Path, out: &mut Vec<PathBuf>, wanted: &dyn Fn(&str) -> bool) {
     let Ok(entries) = std::fs::read_dir(dir) else { return };
     let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
     paths.sort();
     for path in paths {
         if path.is_dir() {
-            find_baselines(&path, out);
-        } else if path
-            .file_name()
-            .is_some_and(|n| n == "trajectories.json" || n == "vectors.json")
-        {
+            find_files(&path, out, wanted);
+        } else if path.file_name().is_some_and(|n| wanted(&n.to_string_lossy())) {
             out.push(path);
         }
     }

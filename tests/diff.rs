@@ -150,3 +150,63 @@ fn bad_input_exits_2() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("a.json: field `surface`"));
 }
+
+#[test]
+fn drift_is_reviewed_beside_the_baseline_and_accepted() {
+    let dir = project();
+    let baseline = dir.path().join("results/blog/a/trajectories.json");
+    let before = std::fs::read(&baseline).unwrap();
+    std::fs::write(dir.path().join("experiments/blog/a.json"), A.replace("0.5}", "0.51}")).unwrap();
+    std::fs::write(dir.path().join("experiments/blog/c.json"), B.replace("\"b\"", "\"c\"")).unwrap();
+    // Without --write-new nothing is written; the report ends with how to review and accept.
+    let out = optsurf(dir.path(), &["diff", "experiments"]);
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(!dir.path().join("results/blog/a/trajectories.json.new").exists());
+    let last = text.trim_end().lines().last().unwrap();
+    assert!(
+        last.starts_with("  optsurf accept results/blog/a results/blog/c"),
+        "{text}"
+    );
+    // --write-new writes the new results beside their baselines, never over them.
+    let out = optsurf(dir.path(), &["diff", "experiments", "--write-new"]);
+    let text = stdout(&out);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "still drift: CI asserts, it does not accept\n{text}"
+    );
+    let new = dir.path().join("results/blog/a/trajectories.json.new");
+    assert!(new.is_file() && dir.path().join("results/blog/c/trajectories.json.new").is_file());
+    assert!(
+        !dir.path().join("results/blog/b/trajectories.json.new").exists(),
+        "b agrees"
+    );
+    assert_eq!(std::fs::read(&baseline).unwrap(), before, "the baseline is untouched");
+    let last = text.trim_end().lines().last().unwrap();
+    assert!(
+        last.contains("optsurf accept") && last.contains("trajectories.json.new"),
+        "{text}"
+    );
+    // The .new file is what `optsurf run` would write.
+    let out = optsurf(
+        dir.path(),
+        &["run", "experiments/blog/a.json", "--no-plots", "--out", "fresh"],
+    );
+    assert!(out.status.success());
+    assert_eq!(
+        std::fs::read(&new).unwrap(),
+        std::fs::read(dir.path().join("fresh/blog/a/trajectories.json")).unwrap()
+    );
+    // Accepting moves them into place; then everything agrees.
+    let out = optsurf(dir.path(), &["accept"]);
+    let text = stdout(&out);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("accepted results/blog/a/trajectories.json"), "{text}");
+    assert!(!new.exists());
+    assert_eq!(optsurf(dir.path(), &["diff", "experiments"]).status.code(), Some(0));
+    let out = optsurf(dir.path(), &["accept", "results"]);
+    assert!(stdout(&out).contains("nothing to accept"));
+    let out = optsurf(dir.path(), &["accept", "nowhere"]);
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -710,3 +710,48 @@ fn figures_match_reference_figures() {
     assert_eq!(compared, 3, "every reference figure was compared");
     eprintln!("{:<42} {:>9.4} {:>4} {:>9}", "all", total.mean(), total.max, total.far);
 }
+
+#[test]
+fn long_runs_get_at_most_max_frames_evenly_spaced_with_the_first_and_last() {
+    assert_eq!(plot::shown_frames(5, 300), vec![0, 1, 2, 3, 4]);
+    let shown = plot::shown_frames(20_001, 300);
+    assert_eq!(shown.len(), 300);
+    assert_eq!((shown[0], shown[299]), (0, 20_000));
+    let gaps: Vec<usize> = shown.windows(2).map(|w| w[1] - w[0]).collect();
+    assert!(gaps.iter().all(|&g| g == 66 || g == 67), "even spacing: {gaps:?}");
+    // A 2,000-step run: the surface and loss GIFs have 300 frames, the last one the run's end.
+    let json = THREE
+        .replace("\"steps\": 12", "\"steps\": 2000")
+        .replace("20.0", "0.05");
+    let mut traj = run(&json);
+    traj.plot.size = [300, 300];
+    let count = Count::default();
+    let dir = tempfile::tempdir().unwrap();
+    draw_all(&traj, &mesh(&traj), dir.path(), Some(&count)).unwrap();
+    assert_eq!(count.length(), Some(2 * 300));
+    assert_eq!(count.position(), 2 * 300);
+    for file in ["surface.gif", "loss.gif"] {
+        let bytes = std::fs::read(dir.path().join(file)).unwrap();
+        let gif = decode_gif(&bytes, |k| k == 299);
+        assert_eq!(gif.delays.len(), 300, "{file}");
+        // The last frame is the still.
+        let png = decode_png(&std::fs::read(dir.path().join(file.replace("gif", "png"))).unwrap());
+        let last = frame(&gif, 299);
+        let differing = png
+            .rgb
+            .iter()
+            .zip(&last.rgb)
+            .filter(|(a, b)| a.abs_diff(**b) > 40)
+            .count();
+        assert!(
+            differing < png.rgb.len() / 100,
+            "{file}: last frame is not the still ({differing})"
+        );
+    }
+    // Asked for fewer, get fewer.
+    traj.plot.max_frames = 40;
+    let gif = plot::surface_figure(&traj, &surface(&traj), &mesh(&traj), true, None).unwrap();
+    assert_eq!(decode_gif(gif.gif.as_ref().unwrap(), |_| false).delays.len(), 40);
+    traj.plot.max_frames = 1;
+    assert!(draw_all(&traj, &mesh(&traj), dir.path(), None).is_err());
+}

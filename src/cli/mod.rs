@@ -87,6 +87,16 @@ enum Command {
         /// Absolute tolerance.
         #[arg(long, default_value_t = Tolerance::default().atol)]
         atol: f64,
+        /// Write each drifted or missing result beside its baseline as `<baseline>.new` (the
+        /// baseline itself is never touched), for review and `optsurf accept`.
+        #[arg(long)]
+        write_new: bool,
+    },
+    /// Accept reviewed results: move every `*.json.new` that `diff --write-new` wrote onto the
+    /// baseline beside it.
+    Accept {
+        /// Folders to search, `.new` files, or baselines with one beside them (default: `results`).
+        paths: Vec<PathBuf>,
     },
     /// Print benchmark figures: stepping time, large-batch throughput, full-matrix AdaGrad.
     Bench {
@@ -206,11 +216,27 @@ fn execute(cli: Cli, registry: &Registry) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Accept { paths } => {
+            let paths = if paths.is_empty() {
+                vec![PathBuf::from("results")]
+            } else {
+                paths
+            };
+            let accepted = diff::accept(&paths)?;
+            for path in &accepted {
+                println!("accepted {}", path.display());
+            }
+            if accepted.is_empty() {
+                println!("nothing to accept: no *.json.new under the given paths");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Diff {
             paths,
             baseline,
             rtol,
             atol,
+            write_new,
         } => {
             let tol = Tolerance { rtol, atol };
             if !(rtol >= 0.0 && atol >= 0.0) {
@@ -221,7 +247,7 @@ fn execute(cli: Cli, registry: &Registry) -> Result<ExitCode> {
                 [a, b] if a.is_file() && b.is_file() => Trajectories::load(a).ok().zip(Trajectories::load(b).ok()),
                 _ => None,
             };
-            let report = if let Some((a, b)) = &pair {
+            let mut report = if let Some((a, b)) = &pair {
                 diff::files((&paths[0], a), (&paths[1], b), tol)?
             } else {
                 let paths = if paths.is_empty() {
@@ -231,6 +257,9 @@ fn execute(cli: Cli, registry: &Registry) -> Result<ExitCode> {
                 };
                 diff::experiments(&paths, &baseline, tol, registry, &cli.backend.device()?)?
             };
+            if write_new {
+                report.write_new()?;
+            }
             println!("{report}");
             Ok(if report.clean() {
                 ExitCode::SUCCESS

@@ -25,6 +25,17 @@ pub struct PlotSpec {
     pub size: [u32; 2],
     /// Trajectory colours as `"#rrggbb"`, one per run (seaborn's Set2 palette by default).
     pub colors: Option<Vec<String>>,
+    /// At most this many GIF frames (evenly spaced steps, the first and last always shown);
+    /// written only when not the default 300.
+    #[serde(skip_serializing_if = "is_default_max_frames")]
+    pub max_frames: u32,
+}
+
+/// The default of [`PlotSpec::max_frames`].
+pub const MAX_FRAMES: u32 = 300;
+
+fn is_default_max_frames(v: &u32) -> bool {
+    *v == MAX_FRAMES
 }
 
 /// How the surface figure looks at the surface.
@@ -104,6 +115,7 @@ impl Default for PlotSpec {
             frame_ms: 100,
             size: [900, 900],
             colors: None,
+            max_frames: MAX_FRAMES,
         }
     }
 }
@@ -134,6 +146,15 @@ impl PlotSpec {
             return fail(
                 "frame_ms",
                 format!("expected 10 to 10000 milliseconds, got {}", self.frame_ms),
+            );
+        }
+        if self.max_frames < 2 {
+            return fail(
+                "max_frames",
+                format!(
+                    "expected at least 2 frames (the first and the last), got {}",
+                    self.max_frames
+                ),
             );
         }
         if !self.size.iter().all(|s| (100..=4000).contains(s)) {

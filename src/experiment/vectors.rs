@@ -127,13 +127,17 @@ impl Vectors {
     /// Computes and writes `vectors.json` into `dir`.
     pub fn run(&self, dir: &Path) -> Result<VectorsResult> {
         let result = self.compute();
-        let json = serde_json::to_string_pretty(&result).expect("vectors serialize") + "\n";
-        write_atomic(&dir.join("vectors.json"), json.as_bytes())?;
+        write_atomic(&dir.join("vectors.json"), result.to_json().as_bytes())?;
         Ok(result)
     }
 }
 
 impl VectorsResult {
+    /// The JSON text of `vectors.json`.
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("vectors serialize") + "\n"
+    }
+
     /// Reads a `vectors.json`.
     pub fn load(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, "read", e))?;

@@ -101,9 +101,26 @@ fn drawable(r: &RunTrajectory) -> usize {
     r.points.len().min(r.loss.len())
 }
 
-/// Frames of an animation: one per point of the longest run (at least one).
+/// Points of an animation: one per point of the longest run (at least one).
 pub fn frame_count(traj: &Trajectories) -> usize {
     traj.runs.iter().map(drawable).max().unwrap_or(0).max(1)
+}
+
+/// The points an animation of `n` points shows as frames: all of them, or `max` evenly spaced
+/// ones, the first and the last always among them.
+pub fn shown_frames(n: usize, max: usize) -> Vec<usize> {
+    if n <= max.max(2) {
+        return (0..n).collect();
+    }
+    let m = max.max(2);
+    let mut out: Vec<usize> = (0..m).map(|i| (i * (n - 1) + (m - 1) / 2) / (m - 1)).collect();
+    out.dedup();
+    out
+}
+
+/// The number of frames the GIFs of `traj` have.
+pub fn gif_frame_count(traj: &Trajectories) -> usize {
+    shown_frames(frame_count(traj), traj.plot.max_frames as usize).len()
 }
 
 fn checked_spec(traj: &Trajectories) -> Result<&PlotSpec> {
@@ -170,9 +187,15 @@ impl Animation<'_> {
         let mut trail = self.base.clone();
         let mut cur = self.base.clone();
         let mut prev: Vec<canvas::Rect> = Vec::new();
+        let shown = shown_frames(self.n, spec.max_frames as usize);
+        let mut next = shown.iter().copied().peekable();
         for k in 0..self.n {
-            trail.take_dirty();
+            // Paths grow at every point; only the shown points become frames.
             (self.grow)(&mut trail, k);
+            if next.peek() != Some(&k) {
+                continue;
+            }
+            next.next();
             let mut region = prev;
             region.extend(trail.take_dirty());
             cur.restore(&trail, &region);
@@ -380,7 +403,7 @@ pub fn draw_all(
     let spec = checked_spec(traj)?;
     let with_loss = spec.loss && traj.runs.iter().any(|r| drawable(r) > 0);
     if let Some(progress) = frames {
-        let per = if spec.animate { frame_count(traj) as u64 } else { 0 };
+        let per = if spec.animate { gif_frame_count(traj) as u64 } else { 0 };
         progress.start(per * if with_loss { 2 } else { 1 });
     }
     let (surface, loss) = std::thread::scope(|s| {
