@@ -44,7 +44,9 @@ The points: a 64 x 64 grid over [-10, 10)^2 (step 0.3125, exact in float32), 409
 (3072 uniform in [-10, 10)^2, 512 uniform in [-50, 50)^2, 512 with log-uniform magnitudes in
 [1e-6, 1) and random signs), the same for every surface; then per surface 2048 points near its
 stationary points and on the curves where gx or gy vanishes, each nudged by 0..4 float32 ulps
-(there the last bit decides a component's sign), plus signed zeros.
+(there the last bit decides a component's sign), plus signed zeros. No coordinate is subnormal or
+below 1e-15 in magnitude (other than 0): TensorFlow's CPU kernels flush denormals to zero and burn
+does not, so points whose intermediates leave the normal range differ for that reason alone.
 Before writing, the script checks on a few hundred points that the post's own noise-included
 step (its approximate_positional_noise: nearest cell through an int cast, no gradient) gives the
 same gradient bits as the smooth surface.
@@ -299,14 +301,29 @@ def f32_b64(a):
 
 
 def nudged(values, rng, ulps=4):
-    """float32 values moved by a random whole number of ulps in [-ulps, ulps]."""
+    """float32 values moved by a random whole number of ulps in [-ulps, ulps]; a zero becomes a
+    tiny normal number of either sign instead (ulps of zero are subnormal, see TINY)."""
     v = np.asarray(values, F32).copy()
     steps = rng.integers(-ulps, ulps + 1, size=v.shape)
     for k in range(v.size):
+        if v[k] == 0:
+            v[k] = F32(tiny(rng))
+            continue
         toward = F32(np.inf) if steps[k] > 0 else F32(-np.inf)
         for _ in range(abs(int(steps[k]))):
             v[k] = np.nextafter(v[k], toward)
     return v
+
+
+# TensorFlow's CPU kernels run with denormals flushed to zero (FTZ/DAZ), burn computes them, so
+# the fixture keeps every coordinate (and hence every intermediate) of the surfaces normal: the
+# smallest nonzero magnitude is TINY, whose squares times the surfaces' constants stay >= 1e-33.
+TINY = 1e-15
+
+
+def tiny(rng, size=None):
+    """Magnitudes log-uniform in [TINY, 1e-6], random signs."""
+    return 10.0 ** rng.uniform(np.log10(TINY), -6, size=size) * rng.choice([-1.0, 1.0], size=size)
 
 
 def common_points(rng):
@@ -323,7 +340,7 @@ def common_points(rng):
 
 def special_points(name, rng, n=2048):
     """Points where a last bit decides a sign: around the stationary points (offsets from 1 ulp
-    to 1e-2) and on the zero curves of gx and gy (nudged by up to 4 ulps), plus signed zeros."""
+    or TINY to 1e-2) and on the zero curves of gx and gy (nudged by up to 4 ulps), plus signed zeros."""
     d = np.sqrt(2.36 ** 2 - 4 * 0.18 ** 2)
     f1x = [(-2.36 + d) / 0.36, (-2.36 - d) / 0.36]
     f4x = [5 * np.pi / 2 + 5 * np.pi * k for k in range(-3, 3)]
@@ -341,13 +358,13 @@ def special_points(name, rng, n=2048):
     pts = []
     zeros = [0.0, -0.0]
     pts += [(a, b) for a in zeros for b in zeros]
-    # around each stationary point: 1-4 ulps, then offsets of log-uniform size in [1e-7, 1e-2]
+    # around each stationary point: 0-4 ulps, then offsets of log-uniform size in [TINY, 1e-2]
     per = (n // 2 - len(pts)) // len(stationary)
     for (sx, sy) in stationary:
-        base = np.full(per, [sx, sy][0], F32), np.full(per, sy, F32)
+        base = np.full(per, sx, F32), np.full(per, sy, F32)
         k = per // 4
         near = (nudged(base[0][:k], rng), nudged(base[1][:k], rng))
-        off = 10.0 ** rng.uniform(-7, -2, size=(per - k, 2)) * rng.choice([-1.0, 1.0], size=(per - k, 2))
+        off = 10.0 ** rng.uniform(np.log10(TINY), -2, size=(per - k, 2)) * rng.choice([-1.0, 1.0], size=(per - k, 2))
         far = ((sx + off[:, 0]).astype(F32), (sy + off[:, 1]).astype(F32))
         pts += list(zip(near[0], near[1])) + list(zip(far[0], far[1]))
     # on the zero curves: the other coordinate uniform in [-10, 10) (and a few anywhere in [-50, 50))
@@ -362,6 +379,7 @@ def special_points(name, rng, n=2048):
         pts += [(a, o) if axis == 0 else (o, a) for a, o in zip(on, other)]
     pts = np.array(pts, F32)
     assert pts.shape == (n, 2), pts.shape
+    assert np.all((pts == 0) | (np.abs(pts) >= TINY * 0.99)), "subnormal-prone coordinates"
     return pts[:, 0].copy(), pts[:, 1].copy()
 
 

@@ -1,5 +1,6 @@
-//! The post's surfaces f0..f5 and the quadric of its first figure, written exactly as its code
-//! defines them (same operation order and noise coefficients).
+//! The post's surfaces f0..f5 and the quadric of its first figure, with the post's formulas and
+//! noise coefficients, written in the float32 operation order of TensorFlow's graph (after
+//! grappler's rewrites) so that values and autodiff gradients round as the post's do.
 
 use super::{Stationary, Surface};
 use burn::tensor::Tensor;
@@ -16,57 +17,66 @@ const ORIGIN_SADDLE: &[Stationary] = &[Stationary {
 }];
 
 /// f0, quadratic bowl: `(x/10)^2 + (y/10)^2 + 0.04 r + 0.01 c`. Minimum 0 at the origin.
+/// TF's graph: `x/10` is `x * 0.1` (grappler), so `(x * 0.1)^2` and the gradient `0.2 (x * 0.1)`.
 pub fn f0(x: Tensor<1>, y: Tensor<1>, r: Tensor<1>, c: Tensor<1>) -> Tensor<1> {
-    (x.div_scalar(10.0).square() + y.div_scalar(10.0).square()) + r.mul_scalar(0.04) + c.mul_scalar(0.01)
+    (x.mul_scalar(0.1).square() + y.mul_scalar(0.1).square()) + r.mul_scalar(0.04) + c.mul_scalar(0.01)
 }
 
 /// f1, cubic: `(x^2 + y^2 + 0.5 y + 0.06 (x+1)^3 + 0.1 (y-1)^3) / 400 + 0.01 r + 0.01 c`.
 /// A local minimum at (-0.0767, -2/3) and a saddle at (-0.0767, -4); it falls away for very
 /// negative coordinates.
+/// TF's graph: one sum `0.5 y + 0.06 (x+1)^2 (x+1) + 0.1 (y-1)^2 (y-1) + x^2 + y^2`, then `* 0.0025`;
+/// operands ordered so that `y`'s gradient sums `0.00125 + 0.005 y` first, as TF's AddN does.
 pub fn f1(x: Tensor<1>, y: Tensor<1>, r: Tensor<1>, c: Tensor<1>) -> Tensor<1> {
-    (x.clone().square()
-        + y.clone().square()
-        + y.clone().mul_scalar(0.5)
-        + x.add_scalar(1.0).powi_scalar(3).mul_scalar(0.06)
-        + y.sub_scalar(1.0).powi_scalar(3).mul_scalar(0.1))
-    .div_scalar(400.0)
+    let (t, u) = (x.clone().add_scalar(1.0), y.clone().sub_scalar(1.0));
+    let cube_x = t.clone().square().mul_scalar(0.06) * t;
+    let cube_y = u.clone().square().mul_scalar(0.1) * u;
+    // `a + b` rounds as `b + a`; the right operand is differentiated first within a depth.
+    let sum = cube_y + (y.clone().mul_scalar(0.5) + cube_x);
+    ((sum + x.square()) + y.square()).mul_scalar(0.0025) + r.mul_scalar(0.01) + c.mul_scalar(0.01)
+}
+
+/// f2, saddle: `(x^2/2 - y^2/2) / 40 + 0.01 r + 0.01 c`. Saddle at the origin.
+/// TF's graph: the divisions are products with `0.5` and `0.025`; the gradient is `0.025 x`.
+pub fn f2(x: Tensor<1>, y: Tensor<1>, r: Tensor<1>, c: Tensor<1>) -> Tensor<1> {
+    (x.square().mul_scalar(0.5) - y.square().mul_scalar(0.5)).mul_scalar(0.025)
         + r.mul_scalar(0.01)
         + c.mul_scalar(0.01)
 }
 
-/// f2, saddle: `(x^2/2 - y^2/2) / 40 + 0.01 r + 0.01 c`. Saddle at the origin.
-pub fn f2(x: Tensor<1>, y: Tensor<1>, r: Tensor<1>, c: Tensor<1>) -> Tensor<1> {
-    (x.square().div_scalar(2.0) - y.square().div_scalar(2.0)).div_scalar(40.0) + r.mul_scalar(0.01) + c.mul_scalar(0.01)
-}
-
 /// f3, tilted saddle: `(x^2/2 - y^2/2 - 1.5 x (0.5 y)) / 60 + 0.05 r + 0.01 c`. Saddle at the
 /// origin.
+/// TF's graph: `((x^2 * 0.5 - y^2 * 0.5) - (1.5 x)(0.5 y)) * (1/60 in f32)`, written as
+/// `-cross + squares` so that autodiff sums each square's two halves before the cross term.
 pub fn f3(x: Tensor<1>, y: Tensor<1>, r: Tensor<1>, c: Tensor<1>) -> Tensor<1> {
-    (x.clone().square().div_scalar(2.0) - y.clone().square().div_scalar(2.0) - x.mul_scalar(1.5) * y.mul_scalar(0.5))
-        .div_scalar(60.0)
+    let cross = x.clone().mul_scalar(1.5) * y.clone().mul_scalar(0.5);
+    (cross.neg() + (x.square().mul_scalar(0.5) - y.square().mul_scalar(0.5))).mul_scalar(1.0f32 / 60.0)
         + r.mul_scalar(0.05)
         + c.mul_scalar(0.01)
 }
 
 /// f4, ramp: `((-sin(x/5) - cos(y/10)) + 2) / 2 + 0.05 r + 0.01 c`. Minimum 0 at
 /// `(5 pi / 2, 0)`.
+/// TF's graph: `((2 - cos(y * 0.1)) - sin(x * 0.2)) * 0.5` (grappler's reciprocals and reordering).
 pub fn f4(x: Tensor<1>, y: Tensor<1>, r: Tensor<1>, c: Tensor<1>) -> Tensor<1> {
-    // TensorFlow's graph optimizer computes the post's `x/5.`, `y/10.` and `/2` as products with
-    // the reciprocals; near the minimum cos(x/5) ~ 1e-8, so that last bit decides the gradient's
-    // sign, and we round as TensorFlow does.
-    ((x.mul_scalar(0.2).sin().neg() - y.mul_scalar(0.1).cos()).add_scalar(2.0)).mul_scalar(0.5)
+    // Near the minimum cos(x/5) ~ 1e-8, so the last bit of `x * 0.2` decides the gradient's sign.
+    (y.mul_scalar(0.1).cos().neg().add_scalar(2.0) - x.mul_scalar(0.2).sin()).mul_scalar(0.5)
         + r.mul_scalar(0.05)
         + c.mul_scalar(0.01)
 }
 
 /// f5, elliptic bowl: `((x/8)^2 + (y/12)^2) / 2 + 0.04 r + 0.01 c`. Minimum 0 at the origin.
+/// TF's graph: `((x * 0.125)^2 + (y * (1/12 in f32))^2) * 0.5`.
 pub fn f5(x: Tensor<1>, y: Tensor<1>, r: Tensor<1>, c: Tensor<1>) -> Tensor<1> {
-    (x.div_scalar(8.0).square() + y.div_scalar(12.0).square()).div_scalar(2.0) + r.mul_scalar(0.04) + c.mul_scalar(0.01)
+    (x.mul_scalar(0.125).square() + y.mul_scalar(1.0f32 / 12.0).square()).mul_scalar(0.5)
+        + r.mul_scalar(0.04)
+        + c.mul_scalar(0.01)
 }
 
 /// The quadric of the post's first figure: `x^2 - y^2 - x y`, no noise. Saddle at the origin.
+/// TF's graph sums `2x - y` in one rounding: `-xy + (x^2 - y^2)` differentiates the squares first.
 pub fn quadric(x: Tensor<1>, y: Tensor<1>, _r: Tensor<1>, _c: Tensor<1>) -> Tensor<1> {
-    x.clone().square() - y.clone().square() - x * y
+    (x.clone() * y.clone()).neg() + (x.square() - y.square())
 }
 
 /// Registry entry of [`f0`].
