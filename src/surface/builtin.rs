@@ -16,8 +16,23 @@ const ORIGIN_SADDLE: &[Stationary] = &[Stationary {
     kind: "saddle",
 }];
 
+// How TensorFlow's graph (the post's `tf.function`, after grappler) computes each surface, and
+// how burn's autodiff is made to round alike:
+// - grappler turns every division by a constant into a product with its float32 reciprocal
+//   (`x/10` -> `x * 0.1`, `/400` -> `* 0.0025`), `x**2` into `Square(x)` and `x**3` into
+//   `Square(x) * x`; here `square()` is `x * x` and a division is `mul_scalar` of the reciprocal
+//   (burn's `div_scalar` would divide forward and multiply by the reciprocal backward);
+// - TF's gradient of `Square(t) * c` is `t * (2c)` in one rounding; burn's is `c t + c t`, the same
+//   bits as long as the two halves are summed before anything else reaches `t`. burn
+//   differentiates the deepest nodes first and, within a depth, the right operand's subtree
+//   first, so the surfaces below put the squares where they are differentiated first;
+// - what cannot be matched: grappler also folds constants across the power rule (f1) and across
+//   a product (f3's `1.5 x`), rounding once where autodiff rounds twice, and TF's per-point sin
+//   and cos are the C library's `sinf`/`cosf` where burn-ndarray rounds f64 results (f4).
+//   tests/tf_gradients.rs counts the points where each differs.
+
 /// f0, quadratic bowl: `(x/10)^2 + (y/10)^2 + 0.04 r + 0.01 c`. Minimum 0 at the origin.
-/// TF's graph: `x/10` is `x * 0.1` (grappler), so `(x * 0.1)^2` and the gradient `0.2 (x * 0.1)`.
+/// Order: TF's graph, `(x * 0.1)^2 + (y * 0.1)^2`; gradient `0.2 (x * 0.1)`, as TF's, bit for bit.
 pub fn f0(x: Tensor<1>, y: Tensor<1>, r: Tensor<1>, c: Tensor<1>) -> Tensor<1> {
     (x.mul_scalar(0.1).square() + y.mul_scalar(0.1).square()) + r.mul_scalar(0.04) + c.mul_scalar(0.01)
 }
@@ -25,19 +40,20 @@ pub fn f0(x: Tensor<1>, y: Tensor<1>, r: Tensor<1>, c: Tensor<1>) -> Tensor<1> {
 /// f1, cubic: `(x^2 + y^2 + 0.5 y + 0.06 (x+1)^3 + 0.1 (y-1)^3) / 400 + 0.01 r + 0.01 c`.
 /// A local minimum at (-0.0767, -2/3) and a saddle at (-0.0767, -4); it falls away for very
 /// negative coordinates.
-/// TF's graph: one sum `0.5 y + 0.06 (x+1)^2 (x+1) + 0.1 (y-1)^2 (y-1) + x^2 + y^2`, then `* 0.0025`;
-/// operands ordered so that `y`'s gradient sums `0.00125 + 0.005 y` first, as TF's AddN does.
+/// Order: TF's graph, `(0.5 y + 0.06 (x+1)^2 (x+1) + 0.1 (y-1)^2 (y-1) + x^2 + y^2) * 0.0025` summed
+/// left to right; the cubes' gradients differ from TF's in the last bits (power rule folded).
 pub fn f1(x: Tensor<1>, y: Tensor<1>, r: Tensor<1>, c: Tensor<1>) -> Tensor<1> {
     let (t, u) = (x.clone().add_scalar(1.0), y.clone().sub_scalar(1.0));
     let cube_x = t.clone().square().mul_scalar(0.06) * t;
     let cube_y = u.clone().square().mul_scalar(0.1) * u;
-    // `a + b` rounds as `b + a`; the right operand is differentiated first within a depth.
+    // `a + b` rounds as `b + a`: swapped operands make autodiff reach `y` from `y^2`, then `0.5 y`,
+    // then the cube, which sums `y`'s gradient as TF's AddN does: `(0.00125 + 0.005 y) + cube`.
     let sum = cube_y + (y.clone().mul_scalar(0.5) + cube_x);
     ((sum + x.square()) + y.square()).mul_scalar(0.0025) + r.mul_scalar(0.01) + c.mul_scalar(0.01)
 }
 
 /// f2, saddle: `(x^2/2 - y^2/2) / 40 + 0.01 r + 0.01 c`. Saddle at the origin.
-/// TF's graph: the divisions are products with `0.5` and `0.025`; the gradient is `0.025 x`.
+/// Order: TF's graph, `(x^2 * 0.5 - y^2 * 0.5) * 0.025`; gradient `0.025 x`, bit for bit.
 pub fn f2(x: Tensor<1>, y: Tensor<1>, r: Tensor<1>, c: Tensor<1>) -> Tensor<1> {
     (x.square().mul_scalar(0.5) - y.square().mul_scalar(0.5)).mul_scalar(0.025)
         + r.mul_scalar(0.01)
@@ -46,10 +62,11 @@ pub fn f2(x: Tensor<1>, y: Tensor<1>, r: Tensor<1>, c: Tensor<1>) -> Tensor<1> {
 
 /// f3, tilted saddle: `(x^2/2 - y^2/2 - 1.5 x (0.5 y)) / 60 + 0.05 r + 0.01 c`. Saddle at the
 /// origin.
-/// TF's graph: `((x^2 * 0.5 - y^2 * 0.5) - (1.5 x)(0.5 y)) * (1/60 in f32)`, written as
-/// `-cross + squares` so that autodiff sums each square's two halves before the cross term.
+/// Order: TF's graph, `((x^2 * 0.5 - y^2 * 0.5) - (1.5 x)(0.5 y)) * (1/60)`; `gx` differs from TF's
+/// in the last bits (grappler folds the 1.5 into the constant that multiplies `0.5 y`).
 pub fn f3(x: Tensor<1>, y: Tensor<1>, r: Tensor<1>, c: Tensor<1>) -> Tensor<1> {
     let cross = x.clone().mul_scalar(1.5) * y.clone().mul_scalar(0.5);
+    // `a - b` rounds as `-b + a`, which autodiff enters from the squares, as TF's AddN sums.
     (cross.neg() + (x.square().mul_scalar(0.5) - y.square().mul_scalar(0.5))).mul_scalar(1.0f32 / 60.0)
         + r.mul_scalar(0.05)
         + c.mul_scalar(0.01)
@@ -57,7 +74,8 @@ pub fn f3(x: Tensor<1>, y: Tensor<1>, r: Tensor<1>, c: Tensor<1>) -> Tensor<1> {
 
 /// f4, ramp: `((-sin(x/5) - cos(y/10)) + 2) / 2 + 0.05 r + 0.01 c`. Minimum 0 at
 /// `(5 pi / 2, 0)`.
-/// TF's graph: `((2 - cos(y * 0.1)) - sin(x * 0.2)) * 0.5` (grappler's reciprocals and reordering).
+/// Order: TF's graph (grappler reorders the sum), `((2 - cos(y * 0.1)) - sin(x * 0.2)) * 0.5`;
+/// TF's sin/cos are the C library's `sinf`/`cosf`, 1 ulp off burn's at 1-2% of arguments.
 pub fn f4(x: Tensor<1>, y: Tensor<1>, r: Tensor<1>, c: Tensor<1>) -> Tensor<1> {
     // Near the minimum cos(x/5) ~ 1e-8, so the last bit of `x * 0.2` decides the gradient's sign.
     (y.mul_scalar(0.1).cos().neg().add_scalar(2.0) - x.mul_scalar(0.2).sin()).mul_scalar(0.5)
@@ -66,7 +84,7 @@ pub fn f4(x: Tensor<1>, y: Tensor<1>, r: Tensor<1>, c: Tensor<1>) -> Tensor<1> {
 }
 
 /// f5, elliptic bowl: `((x/8)^2 + (y/12)^2) / 2 + 0.04 r + 0.01 c`. Minimum 0 at the origin.
-/// TF's graph: `((x * 0.125)^2 + (y * (1/12 in f32))^2) * 0.5`.
+/// Order: TF's graph, `((x * 0.125)^2 + (y * (1/12))^2) * 0.5`; gradient bit for bit.
 pub fn f5(x: Tensor<1>, y: Tensor<1>, r: Tensor<1>, c: Tensor<1>) -> Tensor<1> {
     (x.mul_scalar(0.125).square() + y.mul_scalar(1.0f32 / 12.0).square()).mul_scalar(0.5)
         + r.mul_scalar(0.04)
@@ -74,7 +92,7 @@ pub fn f5(x: Tensor<1>, y: Tensor<1>, r: Tensor<1>, c: Tensor<1>) -> Tensor<1> {
 }
 
 /// The quadric of the post's first figure: `x^2 - y^2 - x y`, no noise. Saddle at the origin.
-/// TF's graph sums `2x - y` in one rounding: `-xy + (x^2 - y^2)` differentiates the squares first.
+/// Order: TF's graph, `(x^2 - y^2) - x y`, written `-xy + (..)` so that autodiff adds `2x - y` once.
 pub fn quadric(x: Tensor<1>, y: Tensor<1>, _r: Tensor<1>, _c: Tensor<1>) -> Tensor<1> {
     (x.clone() * y.clone()).neg() + (x.square() - y.square())
 }
