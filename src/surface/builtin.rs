@@ -40,16 +40,22 @@ pub fn f0(x: Tensor<1>, y: Tensor<1>, r: Tensor<1>, c: Tensor<1>) -> Tensor<1> {
 /// f1, cubic: `(x^2 + y^2 + 0.5 y + 0.06 (x+1)^3 + 0.1 (y-1)^3) / 400 + 0.01 r + 0.01 c`.
 /// A local minimum at (-0.0767, -2/3) and a saddle at (-0.0767, -4); it falls away for very
 /// negative coordinates.
-/// Order: TF's graph, `(0.5 y + 0.06 (x+1)^2 (x+1) + 0.1 (y-1)^2 (y-1) + x^2 + y^2) * 0.0025` summed
-/// left to right; the cubes' gradients differ from TF's in the last bits (power rule folded).
+/// Order: value as TF's graph, `(0.5 y + 0.06 (x+1)^2 (x+1) + 0.1 (y-1)^2 (y-1) + x^2 + y^2) * 0.0025`
+/// summed left to right; gradient from the formula with `powf` cubes, TF's in the last bit more often.
 pub fn f1(x: Tensor<1>, y: Tensor<1>, r: Tensor<1>, c: Tensor<1>) -> Tensor<1> {
     let (t, u) = (x.clone().add_scalar(1.0), y.clone().sub_scalar(1.0));
-    let cube_x = t.clone().square().mul_scalar(0.06) * t;
-    let cube_y = u.clone().square().mul_scalar(0.1) * u;
+    let cube_x = t.clone().square().mul_scalar(0.06) * t.clone();
+    let cube_y = u.clone().square().mul_scalar(0.1) * u.clone();
     // `a + b` rounds as `b + a`: swapped operands make autodiff reach `y` from `y^2`, then `0.5 y`,
     // then the cube, which sums `y`'s gradient as TF's AddN does: `(0.00125 + 0.005 y) + cube`.
-    let sum = cube_y + (y.clone().mul_scalar(0.5) + cube_x);
-    ((sum + x.square()) + y.square()).mul_scalar(0.0025) + r.mul_scalar(0.01) + c.mul_scalar(0.01)
+    let sum = |cube_x: Tensor<1>, cube_y: Tensor<1>| {
+        let partial = cube_y + (y.clone().mul_scalar(0.5) + cube_x);
+        ((partial + x.clone().square()) + y.clone().square()).mul_scalar(0.0025)
+    };
+    // TF differentiates a cube as `(t^2) * (3 * 0.06 * 0.0025)`, one rounding; autodiff through
+    // `t^2 * 0.06 * t` rounds three products, through `powf` two (`3 t^2`, then times 0.00015).
+    let slope = sum(t.powf_scalar(3.0).mul_scalar(0.06), u.powf_scalar(3.0).mul_scalar(0.1));
+    value_with_gradient_of(sum(cube_x, cube_y), slope) + r.mul_scalar(0.01) + c.mul_scalar(0.01)
 }
 
 /// f2, saddle: `(x^2/2 - y^2/2) / 40 + 0.01 r + 0.01 c`. Saddle at the origin.
@@ -95,6 +101,14 @@ pub fn f5(x: Tensor<1>, y: Tensor<1>, r: Tensor<1>, c: Tensor<1>) -> Tensor<1> {
 /// Order: TF's graph, `(x^2 - y^2) - x y`, written `-xy + (..)` so that autodiff adds `2x - y` once.
 pub fn quadric(x: Tensor<1>, y: Tensor<1>, _r: Tensor<1>, _c: Tensor<1>) -> Tensor<1> {
     (x.clone() * y.clone()).neg() + (x.square() - y.square())
+}
+
+/// `value`'s bits with the gradient of `slope`, the same formula in another order. TF's graph
+/// computes a loss and its gradient as two separately rewritten expressions, so one burn
+/// expression cannot always round like both. `slope.detach() - slope` is +0 for a finite slope,
+/// and `v - 0` is `v`, even for `v = -0`.
+fn value_with_gradient_of(value: Tensor<1>, slope: Tensor<1>) -> Tensor<1> {
+    value.detach() - (slope.clone().detach() - slope)
 }
 
 /// Registry entry of [`f0`].
