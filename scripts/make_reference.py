@@ -20,6 +20,9 @@ Options:
     --verify-against FILE   first re-run every case of an existing reference file of the same
                             format (e.g. shared/reference/keras-blog-trajectories.json) and report
                             whether this script's stepping reproduces it bit for bit
+    --gradients             instead, write tests/fixtures/tf-gradients.json (or --out): TensorFlow's
+                            graph-mode gradients and smooth values of f0..f5 and the quadric at >= 10,000
+                            points each (needs only tensorflow-cpu and numpy; see "Gradient fixture" below)
 
 How a trajectory is made (the original blog post's stepping, float32 throughout):
   Keras: point = tf.Variable([[x0, y0]]); opt.build([point]); each step, inside one @tf.function:
@@ -46,6 +49,30 @@ learning_rates[i] before step i reproduces points[0..=k] bit for bit (== steps u
 the schedule's final product into the optimizer's arithmetic; see schedule_checks). The script checks
 that the run reading the rate has the same points as the run that does not, and that the replay
 stays within REL_TOL / 10 of the trajectory everywhere.
+
+Gradient fixture (--gradients): for every surface, the float32 gradient (gx, gy) and smooth value
+(noise terms left out) that TensorFlow's graph computes, one point at a time, exactly as the post
+does: point = tf.Variable([[x, y]]), then inside one @tf.function
+    with tf.GradientTape() as tape: loss = f(point[..., 0], point[..., 1])    # shape [1]
+    grad = tape.gradient(loss, point)
+(a batched [N, 2] graph rounds some surfaces differently, so each point gets its own call.)
+The points: a 64 x 64 grid over [-10, 10)^2 (step 0.3125, exact in float32), 4096 seeded random points
+(3072 uniform in [-10, 10)^2, 512 uniform in [-50, 50)^2, 512 with log-uniform magnitudes in
+[1e-6, 1) and random signs), the same for every surface; then per surface 2048 points near its
+stationary points and on the curves where gx or gy vanishes, each nudged by 0..4 float32 ulps
+(there the last bit decides a component's sign), plus signed zeros. No coordinate is subnormal or
+below 1e-15 in magnitude (other than 0): TensorFlow's CPU kernels flush denormals to zero and burn
+does not, so points whose intermediates leave the normal range differ for that reason alone.
+Before writing, the script checks on a few hundred points that the post's own noise-included
+step (its approximate_positional_noise: nearest cell through an int cast, no gradient) gives the
+same gradient bits as the smooth surface.
+
+Format of tf-gradients.json (every array: base64 of little-endian float32, i.e. exact bits):
+  "_meta": versions, seed, this description
+  "common": {"x": ..., "y": ...}                      the shared grid + random points
+  "<surface>": {"formula": ..., "extra_x": ..., "extra_y": ...,   its own special points
+                "gx": ..., "gy": ..., "loss": ...,  one value per point: common points, then extra ones
+                "groups": {"grid": [start, end], "random": [...], "special": [...]}}
 """
 
 import argparse
@@ -327,6 +354,7 @@ def surfaces(sin, cos):
         "f3": lambda x, y: (x ** 2 / 2 - y ** 2 / 2 - 1.5 * x * (0.5 * y)) / 60,
         "f4": lambda x, y: ((-sin(x / 5.) - cos(y / 10.)) + 2) / 2,
         "f5": lambda x, y: ((x / 8) ** 2 + (y / 12) ** 2) / 2,
+        "quadric": lambda x, y: x ** 2 - y ** 2 - x * y,
     }
 
 
@@ -506,6 +534,221 @@ def largest_lr(kwargs, rates):
     lr = kwargs.get("learning_rate", 0.001)
     return float(np.max(rates)) if isinstance(lr, dict) else float(lr)
 
+# ---------------------------------------------------------------------------------------------
+# Gradient fixture (--gradients): TensorFlow's graph gradients of the smooth surfaces, point by point
+# ---------------------------------------------------------------------------------------------
+GRAD_SEED = 20250911
+GRAD_GRID = 64  # grid points per side over [-10, 10)
+GRAD_OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "fixtures", "tf-gradients.json")
+F32 = np.float32
+
+
+def f32_b64(a):
+    import base64
+    return base64.b64encode(np.ascontiguousarray(a, dtype="<f4").tobytes()).decode("ascii")
+
+
+def nudged(values, rng, ulps=4):
+    """float32 values moved by a random whole number of ulps in [-ulps, ulps]; a zero becomes a
+    tiny normal number of either sign instead (ulps of zero are subnormal, see TINY)."""
+    v = np.asarray(values, F32).copy()
+    steps = rng.integers(-ulps, ulps + 1, size=v.shape)
+    for k in range(v.size):
+        if v[k] == 0:
+            v[k] = F32(tiny(rng))
+            continue
+        toward = F32(np.inf) if steps[k] > 0 else F32(-np.inf)
+        for _ in range(abs(int(steps[k]))):
+            v[k] = np.nextafter(v[k], toward)
+    return v
+
+
+# TensorFlow's CPU kernels run with denormals flushed to zero (FTZ/DAZ), burn computes them, so
+# the fixture keeps every coordinate (and hence every intermediate) of the surfaces normal: the
+# smallest nonzero magnitude is TINY, whose squares times the surfaces' constants stay >= 1e-33.
+TINY = 1e-15
+
+
+def tiny(rng, size=None):
+    """Magnitudes log-uniform in [TINY, 1e-6], random signs."""
+    return 10.0 ** rng.uniform(np.log10(TINY), -6, size=size) * rng.choice([-1.0, 1.0], size=size)
+
+
+def common_points(rng):
+    g = (np.arange(GRAD_GRID) * (20.0 / GRAD_GRID) - 10.0).astype(F32)  # exact: 20/64 = 0.3125
+    gx, gy = np.meshgrid(g, g, indexing="ij")
+    uni = rng.uniform(-10, 10, size=(3072, 2))
+    wide = rng.uniform(-50, 50, size=(512, 2))
+    small = 10.0 ** rng.uniform(-6, 0, size=(512, 2)) * rng.choice([-1.0, 1.0], size=(512, 2))
+    rnd = np.concatenate([uni, wide, small]).astype(F32)
+    x = np.concatenate([gx.ravel(), rnd[:, 0]]).astype(F32)
+    y = np.concatenate([gy.ravel(), rnd[:, 1]]).astype(F32)
+    return x, y, {"grid": [0, GRAD_GRID ** 2], "random": [GRAD_GRID ** 2, len(x)]}
+
+
+def special_points(name, rng, n=2048):
+    """Points where a last bit decides a sign: around the stationary points (offsets from 1 ulp
+    or TINY to 1e-2) and on the zero curves of gx and gy (nudged by up to 4 ulps), plus signed zeros."""
+    d = np.sqrt(2.36 ** 2 - 4 * 0.18 ** 2)
+    f1x = [(-2.36 + d) / 0.36, (-2.36 - d) / 0.36]
+    f4x = [5 * np.pi / 2 + 5 * np.pi * k for k in range(-3, 3)]
+    f4y = [10 * np.pi * k for k in range(-2, 3)]
+    stationary, gx_zero, gy_zero = {
+        # gx_zero(y): the x values where gx vanishes; gy_zero(x): the y values where gy vanishes
+        "f0": ([(0, 0)], lambda y: [0.0], lambda x: [0.0]),
+        "f1": ([(f1x[0], -2.0 / 3.0), (f1x[0], -4.0)], lambda y: f1x, lambda x: [-2.0 / 3.0, -4.0]),
+        "f2": ([(0, 0)], lambda y: [0.0], lambda x: [0.0]),
+        "f3": ([(0, 0)], lambda y: [0.75 * y], lambda x: [-0.75 * x]),
+        "f4": ([(5 * np.pi / 2, 0)] + [(a, b) for a in f4x for b in f4y], lambda y: f4x, lambda x: f4y),
+        "f5": ([(0, 0)], lambda y: [0.0], lambda x: [0.0]),
+        "quadric": ([(0, 0)], lambda y: [0.5 * y], lambda x: [-0.5 * x]),
+    }[name]
+    pts = []
+    zeros = [0.0, -0.0]
+    pts += [(a, b) for a in zeros for b in zeros]
+    # around each stationary point: 0-4 ulps, then offsets of log-uniform size in [TINY, 1e-2]
+    per = (n // 2 - len(pts)) // len(stationary)
+    for (sx, sy) in stationary:
+        base = np.full(per, sx, F32), np.full(per, sy, F32)
+        k = per // 4
+        near = (nudged(base[0][:k], rng), nudged(base[1][:k], rng))
+        off = 10.0 ** rng.uniform(np.log10(TINY), -2, size=(per - k, 2)) * rng.choice([-1.0, 1.0], size=(per - k, 2))
+        far = ((sx + off[:, 0]).astype(F32), (sy + off[:, 1]).astype(F32))
+        pts += list(zip(near[0], near[1])) + list(zip(far[0], far[1]))
+    # on the zero curves: the other coordinate uniform in [-10, 10) (and a few anywhere in [-50, 50))
+    rest = n - len(pts)
+    for axis in (0, 1):
+        m = rest // 2 if axis == 0 else rest - rest // 2
+        other = np.concatenate([rng.uniform(-10, 10, size=m - m // 8), rng.uniform(-50, 50, size=m // 8)])
+        other = other.astype(F32)
+        curve = gx_zero if axis == 0 else gy_zero
+        roots = np.array([rng.choice(curve(float(o))) for o in other])
+        on = nudged(roots.astype(F32), rng)
+        pts += [(a, o) if axis == 0 else (o, a) for a, o in zip(on, other)]
+    pts = np.array(pts, F32)
+    assert pts.shape == (n, 2), pts.shape
+    assert np.all((pts == 0) | (np.abs(pts) >= TINY * 0.99)), "subnormal-prone coordinates"
+    return pts[:, 0].copy(), pts[:, 1].copy()
+
+
+def tf_gradients(name, x, y):
+    """TensorFlow's graph-mode gradient and smooth value at each point, one [1, 2] variable at a time."""
+    import tensorflow as tf
+
+    f = surfaces(tf.sin, tf.cos)[name]
+    point = tf.Variable([[0.0, 0.0]], dtype=tf.float32)
+
+    @tf.function(reduce_retracing=True)
+    def grad_and_loss(fn, point):  # the post's compute_grads_scratch without its noise lookup
+        with tf.GradientTape() as tape:
+            loss = fn(point[..., 0], point[..., 1])
+        return tape.gradient(loss, point), loss
+
+    gx, gy, loss = (np.empty(len(x), F32) for _ in range(3))
+    for k in range(len(x)):
+        point.assign([[x[k], y[k]]])
+        g, l = grad_and_loss(f, point)
+        g, l = g.numpy(), l.numpy()
+        gx[k], gy[k], loss[k] = g[0, 0], g[0, 1], l[0]
+    return gx, gy, loss
+
+
+def check_post_noise(name, x, y, gx, gy, loss):
+    """The post's own step, noise included (its r, c and approximate_positional_noise): the gradient
+    must be the smooth surface's, bit for bit. Returns the number of points checked."""
+    import tensorflow as tf
+
+    XY_RANGE, B = 10, 8
+    tf.random.set_seed(GRAD_SEED)
+    mesh = tf.reshape(tf.range(-XY_RANGE, XY_RANGE, 0.1, dtype=tf.float32), (-1, 1))
+    z = tf.stack(tf.meshgrid(mesh, mesh), axis=-1)
+    a, b = z.shape[:2]
+    r = tf.random.normal((a // B, b // B))
+    r = tf.image.resize(r[..., None], (a, b), method="bilinear")[..., 0]
+    c = tf.random.normal((a, b))
+    c *= tf.abs(z[..., 0]) * tf.abs(z[..., 1]) / 100.0
+
+    def approximate_positional_noise(z):
+        s = tf.shape(r)
+        indices = tf.cast((z + XY_RANGE) * tf.cast(s, tf.float32) / (2 * XY_RANGE), tf.int32)
+        indices = tf.clip_by_value(indices, 0, s[0] - 1)
+        return tf.gather_nd(r, indices), tf.gather_nd(c, indices)
+
+    smooth = surfaces(tf.sin, tf.cos)[name]
+    noises = {"f0": (0.04, 0.01), "f1": (0.01, 0.01), "f2": (0.01, 0.01), "f3": (0.05, 0.01),
+              "f4": (0.05, 0.01), "f5": (0.04, 0.01), "quadric": (0.0, 0.0)}
+    wr, wc = noises[name]
+
+    def fn(x, y, r, c):  # the post's f0..f5 (smooth part + 0.0w r + 0.01 c)
+        return smooth(x, y) + wr * r + wc * c
+
+    @tf.function(reduce_retracing=True)
+    def compute_grads_scratch(fn, point):  # verbatim from the post
+        with tf.GradientTape() as tape:
+            x, y = point[..., 0], point[..., 1]
+            noise = approximate_positional_noise(point)
+            loss = fn(x, y, *noise)
+            grad = tape.gradient(loss, point)
+        return grad, loss
+
+    point = tf.Variable([[0.0, 0.0]], dtype=tf.float32)
+    bad = 0
+    for k in range(len(x)):
+        point.assign([[x[k], y[k]]])
+        g = compute_grads_scratch(fn, point)[0].numpy()
+        same = np.array_equal(g.view(np.uint32), np.array([[gx[k], gy[k]]], F32).view(np.uint32))
+        if not same:
+            bad += 1
+            if bad <= 5:
+                print(f"  noise check {name}: ({x[k]}, {y[k]}): with noise {g[0]}, smooth ({gx[k]}, {gy[k]})")
+    if bad:
+        raise SystemExit(f"{name}: the post's noise-included gradient differs from the smooth one at {bad} points")
+    return len(x)
+
+
+def write_gradients(out):
+    import tensorflow as tf
+
+    rng = np.random.default_rng(GRAD_SEED)
+    cx, cy, groups = common_points(rng)
+    names = list(surfaces(tf.sin, tf.cos))
+    result = {"_meta": {
+        "tensorflow": tf.__version__, "numpy": np.__version__, "generated_by": "scripts/make_reference.py --gradients",
+        "seed": GRAD_SEED,
+        "how": "per point: point = tf.Variable([[x, y]]) (float32); in one @tf.function, "
+               "with tf.GradientTape() as tape: loss = f(point[..., 0], point[..., 1]); grad = tape.gradient(loss, point)",
+        "format": "every array is base64 of little-endian float32 (exact bits). common.x/common.y: points shared by "
+                  "all surfaces (grid, then random); per surface: extra_x/extra_y its special points; gx, gy, loss: one "
+                  "value per point, the common points first, then the extra ones; groups: index ranges [start, end) "
+                  "into that order. loss is the smooth surface (no noise terms).",
+    }}
+    result["common"] = {"x": f32_b64(cx), "y": f32_b64(cy)}
+    print(f"{'surface':8s} {'points':>6s} {'noise check':>11s}  {'|gx| max':>9s} {'|gy| max':>9s} {'gx=0':>5s} {'gy=0':>5s}")
+    for name in names:
+        ex, ey = special_points(name, rng)
+        x, y = np.concatenate([cx, ex]), np.concatenate([cy, ey])
+        gx, gy, loss = tf_gradients(name, x, y)
+        assert np.all(np.isfinite(gx)) and np.all(np.isfinite(gy)) and np.all(np.isfinite(loss)), name
+        # the post's noise-included step on a few hundred points (grid, random and special ones)
+        pick = np.concatenate([rng.choice(len(cx), 200, replace=False), len(cx) + rng.choice(len(ex), 100, replace=False)])
+        checked = check_post_noise(name, x[pick], y[pick], gx[pick], gy[pick], loss[pick])
+        result[name] = {
+            "formula": {"f0": "(x/10)**2 + (y/10)**2", "f1": "(x**2 + y**2 + 0.5*y + 0.06*(x+1)**3 + 0.1*(y-1)**3)/400",
+                        "f2": "(x**2/2 - y**2/2) / 40.", "f3": "(x**2/2 - y**2/2 - 1.5*x*(0.5*y))/60",
+                        "f4": "((-tf.sin(x/5.) - tf.cos(y/10.)) + 2)/2", "f5": "((x/8)**2 + (y/12)**2)/2",
+                        "quadric": "x**2 - y**2 - x*y"}[name],
+            "extra_x": f32_b64(ex), "extra_y": f32_b64(ey),
+            "gx": f32_b64(gx), "gy": f32_b64(gy), "loss": f32_b64(loss),
+            "groups": dict(groups, special=[len(cx), len(x)]),
+        }
+        print(f"{name:8s} {len(x):6d} {checked:6d} same  {np.abs(gx).max():9.3g} {np.abs(gy).max():9.3g} "
+              f"{int(np.sum(gx == 0)):5d} {int(np.sum(gy == 0)):5d}")
+    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+    with open(out, "w") as fh:  # one entry per line
+        fh.write("{\n" + ",\n".join(f"{json.dumps(k)}: {json.dumps(v)}" for k, v in result.items()) + "\n}\n")
+    json.load(open(out))
+    print("wrote", os.path.normpath(out), f"({os.path.getsize(out)} bytes)")
+
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -513,7 +756,12 @@ def main():
     ap.add_argument("--out", default=None)
     ap.add_argument("--only", default=None)
     ap.add_argument("--verify-against", default=None)
+    ap.add_argument("--gradients", action="store_true")
     args = ap.parse_args()
+
+    if args.gradients:
+        write_gradients(args.out or GRAD_OUT)
+        return
 
     if args.verify_against:
         verify_against(args.verify_against)

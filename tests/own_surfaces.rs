@@ -66,7 +66,7 @@ fn expressions_written_with_a_builtins_operations_give_its_bits() {
                       {"label": "Adam", "optimizer": "adam", "learning_rate": 1.0}]);
     same_bits(
         "f5",
-        "((x/8)^2 + (y/12)^2) / 2 + 0.04 * r + 0.01 * c",
+        "((x * 0.125)^2 + (y * (1/12))^2) * 0.5 + 0.04 * r + 0.01 * c",
         [9.0, 9.0],
         &runs,
     );
