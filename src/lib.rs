@@ -2,8 +2,8 @@
 //!
 //! The path of data is one line: an experiment file ([`experiment`]) names a [`surface`] and
 //! [`optim`] rules from a [`Registry`]; the [`experiment::runner`] steps it, which yields
-//! [`experiment::trajectory::Trajectories`]; figures ([`plot`]) and baselines ([`diff`]) read
-//! those. [`cli::main`] is the whole command line, for the built-in registry or a user's own.
+//! [`experiment::trajectory::Trajectories`]; figures ([`plot`]), baselines ([`diff`]) and the HTML
+//! [`report`] read those. [`cli::main`] is the whole command line, for the built-in registry or a user's own.
 
 pub mod backend;
 pub mod cli;
@@ -15,6 +15,7 @@ pub mod optim;
 pub mod plot;
 pub mod random;
 pub mod registry;
+pub mod report;
 pub mod surface;
 
 pub use error::{Error, Result};

@@ -52,6 +52,16 @@ enum Command {
         /// Skip the figures.
         #[arg(long)]
         no_plots: bool,
+        /// End by writing the HTML report of the results folder (`optsurf report`).
+        #[arg(long)]
+        report: bool,
+    },
+    /// Write `index.html` over every result under a folder, and an interactive view beside each
+    /// trajectory file (`view.html`, `contour.png`). Open the page from disk in any browser.
+    Report {
+        /// The results folder.
+        #[arg(default_value = "results")]
+        dir: PathBuf,
     },
     /// List the surfaces and optimizers with their hyperparameters and defaults.
     List,
@@ -169,8 +179,21 @@ where
 
 fn execute(cli: Cli, registry: &Registry) -> Result<ExitCode> {
     match cli.command {
-        Command::Run { paths, out, no_plots } => {
+        Command::Run {
+            paths,
+            out,
+            no_plots,
+            report: with_report,
+        } => {
             run(&paths, out.as_deref(), no_plots, cli.backend, registry)?;
+            if with_report {
+                let results = out.unwrap_or_else(|| PathBuf::from("results"));
+                report(&results, registry, &cli.backend.device()?)?;
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Report { dir } => {
+            report(&dir, registry, &cli.backend.device()?)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::List => {
@@ -291,6 +314,29 @@ fn execute(cli: Cli, registry: &Registry) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// Writes the report of `results` and says where it is and what it could not read.
+fn report(results: &Path, registry: &Registry, device: &Device) -> Result<()> {
+    let started = std::time::Instant::now();
+    let written = crate::report::write(results, registry, device)?;
+    let broken: Vec<_> = written.broken().collect();
+    println!(
+        "report of {} result(s) and {} interactive view(s) in {:.2} s{}: {}",
+        written.entries.len(),
+        written.views.len(),
+        started.elapsed().as_secs_f64(),
+        if broken.is_empty() {
+            String::new()
+        } else {
+            format!(", {} unreadable", broken.len())
+        },
+        written.index.display()
+    );
+    for (entry, reason) in broken {
+        println!("  unreadable: {}: {reason}", entry.dir.display());
+    }
+    Ok(())
 }
 
 /// Draws the figures of `trajectories` (read from `path`) into `dir`.

@@ -11,8 +11,8 @@ use super::axes2d::Axes2d;
 use super::canvas::{Canvas, Cap, Stroke};
 use super::colormap::{self, Rgb, WHITE};
 use crate::error::Result;
-use crate::surface::Domain;
 use crate::surface::noise::GRID;
+use crate::surface::{Domain, Surface};
 
 /// Number of filled bands.
 const BANDS: usize = 14;
@@ -229,6 +229,48 @@ impl ContourLayout {
             }
         }
     }
+}
+
+/// A surface seen from above as a PNG, and where its data coordinates land on the image: what
+/// the report's interactive views draw runs over.
+#[derive(Clone, Debug)]
+pub struct ContourImage {
+    /// PNG bytes.
+    pub png: Vec<u8>,
+    /// `[width, height]` in pixels.
+    pub size: [usize; 2],
+    /// The plot area `[x0, y0, x1, y1]` in pixels: `domain.x[0]` is at column `x0`,
+    /// `domain.x[1]` at `x1`, `domain.y[1]` at row `y0` (the top) and `domain.y[0]` at `y1`.
+    pub area: [f64; 4],
+    /// The data rectangle the area shows.
+    pub domain: Domain,
+}
+
+impl ContourImage {
+    /// The pixel of data point `(x, y)`.
+    pub fn to_pixel(&self, x: f64, y: f64) -> [f64; 2] {
+        let [x0, y0, x1, y1] = self.area;
+        let (d, e) = (self.domain.x, self.domain.y);
+        [
+            x0 + (x - d[0]) / (d[1] - d[0]) * (x1 - x0),
+            y1 - (y - e[0]) / (e[1] - e[0]) * (y1 - y0),
+        ]
+    }
+}
+
+/// `surface` from above over its domain as a `size[0]` x `size[1]` PNG: the contour view's
+/// filled contours, level lines, axes and a star at each known minimum, without runs. `mesh` is
+/// `surface` on the mesh of its domain (`Surface::on_mesh`).
+pub fn contour_image(surface: &Surface, mesh: &[f32], size: [usize; 2]) -> Result<ContourImage> {
+    let layout = ContourLayout::new(size[0], size[1], surface.domain)?;
+    let minima: Vec<[f64; 2]> = surface.minima().map(|s| s.point).collect();
+    let canvas = layout.render_static(mesh, &minima, &[])?;
+    Ok(ContourImage {
+        png: super::encode::png(&canvas)?,
+        size,
+        area: layout.area(),
+        domain: surface.domain,
+    })
 }
 
 /// A closed polyline approximating a circle.

@@ -33,7 +33,8 @@ mod ticks;
 
 pub use crate::experiment::plot_spec::{PlotSpec, View, YLim};
 pub use arrows::draw_vectors;
-pub use contour::ContourLayout;
+pub use colormap::{Rgb, run_colors};
+pub use contour::{ContourImage, ContourLayout, contour_image};
 pub use surface3d::SurfaceLayout;
 
 use crate::error::{Error, Result};

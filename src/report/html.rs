@@ -1,0 +1,567 @@
+//! The HTML of the report: the index over every result and each experiment's interactive view.
+//! Styles and scripts are the files beside this one, included at build time and inlined, so the
+//! pages need nothing but the figures beside them.
+
+use super::{Content, Entry, RunsEntry, StudyEntry};
+use crate::experiment::SurfaceSpec;
+use crate::experiment::trajectory::{Status, Trajectories};
+use crate::experiment::vectors::VectorsResult;
+use crate::plot::{self, ContourImage, PlotSpec};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::path::{Path, PathBuf};
+
+const STYLE: &str = include_str!("style.css");
+const INDEX_JS: &str = include_str!("index.js");
+const VIEW_JS: &str = include_str!("view.js");
+
+/// `s` with `& < > " '` escaped, for text and attribute values.
+pub fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// A relative URL to `rel` (a path below the page's folder), each segment percent-encoded.
+pub fn url(rel: &Path) -> String {
+    let mut out = String::new();
+    for (i, part) in rel.components().enumerate() {
+        if i > 0 {
+            out.push('/');
+        }
+        for b in part.as_os_str().to_string_lossy().bytes() {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                out.push(b as char);
+            } else {
+                let _ = write!(out, "%{b:02X}");
+            }
+        }
+    }
+    out
+}
+
+/// A number with six significant digits, in exponent form when very small or large.
+pub fn num(v: f64) -> String {
+    if !v.is_finite() {
+        return v.to_string();
+    }
+    if v == 0.0 {
+        return "0".into();
+    }
+    let a = v.abs();
+    if !(1e-4..1e6).contains(&a) {
+        let s = format!("{v:.5e}");
+        // Trim the mantissa's trailing zeros: 1.20000e-7 -> 1.2e-7.
+        match s.split_once('e') {
+            Some((m, e)) => format!("{}e{e}", trim_zeros(m)),
+            None => s,
+        }
+    } else {
+        let decimals = (5 - a.log10().floor() as i64).max(0) as usize;
+        trim_zeros(&format!("{v:.decimals$}")).to_string()
+    }
+}
+
+fn trim_zeros(s: &str) -> &str {
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.')
+    } else {
+        s
+    }
+}
+
+/// The surface as the page names it: the name, or the expression (with its name, if given).
+pub fn surface_text(spec: &SurfaceSpec) -> String {
+    match spec {
+        SurfaceSpec::Name(n) => n.clone(),
+        SurfaceSpec::Object(m) => {
+            let expr = m.get("expr").map_or_else(|| Value::Object(m.clone()).to_string(), super::value_text);
+            match m.get("name").and_then(Value::as_str) {
+                Some(name) => format!("{name}: {expr}"),
+                None => expr,
+            }
+        }
+    }
+}
+
+fn color_hex(c: plot::Rgb) -> String {
+    format!("#{:02x}{:02x}{:02x}", c[0], c[1], c[2])
+}
+
+/// The colour of each run, as its figures draw it.
+fn run_colors(t: &Trajectories) -> Vec<String> {
+    let n = t.runs.len();
+    plot::run_colors(&t.plot, n)
+        .or_else(|_| plot::run_colors(&PlotSpec::default(), n))
+        .unwrap_or_default()
+        .into_iter()
+        .map(color_hex)
+        .collect()
+}
+
+fn head(out: &mut String, title: &str) {
+    let _ = write!(
+        out,
+        "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <title>{}</title>\n<style>\n{STYLE}</style>\n</head>\n",
+        esc(title)
+    );
+}
+
+/// The index page over `entries` (sorted by folder), for a results folder called `title`.
+pub fn index(title: &str, entries: &[Entry]) -> String {
+    let mut groups: BTreeMap<PathBuf, Vec<&Entry>> = BTreeMap::new();
+    for e in entries {
+        groups.entry(e.group()).or_default().push(e);
+    }
+    let count = |f: fn(&Content) -> bool| entries.iter().filter(|e| f(&e.content)).count();
+    let experiments = count(|c| matches!(c, Content::Runs(_) | Content::Vectors(_)));
+    let studies = count(|c| matches!(c, Content::Study(_)));
+    let broken = entries
+        .iter()
+        .filter(|e| match &e.content {
+            Content::Broken { .. } => true,
+            Content::Study(s) => s.unreadable.is_some(),
+            _ => false,
+        })
+        .count();
+    let mut out = String::with_capacity(64 * 1024);
+    head(&mut out, &format!("optsurf report: {title}"));
+    let _ = write!(
+        out,
+        "<body class=\"index\">\n<header class=\"top\">\n<h1>optsurf report <span class=\"dim\">{}</span></h1>\n\
+         <p class=\"summary\"><span id=\"count-experiments\">{experiments}</span> experiment(s), \
+         <span id=\"count-studies\">{studies}</span> stud{} and <span id=\"count-broken\">{broken}</span> \
+         unreadable in {} folder(s). Open an experiment's interactive view to scrub through its steps.</p>\n<nav>",
+        esc(title),
+        if studies == 1 { "y" } else { "ies" },
+        groups.len()
+    );
+    for (group, members) in &groups {
+        let _ = write!(
+            out,
+            "<a href=\"#{}\">{}</a> <span class=\"dim\">({})</span> ",
+            esc(&group_id(group)),
+            esc(&group_name(group, title)),
+            members.len()
+        );
+    }
+    out.push_str("</nav>\n</header>\n<main>\n");
+    for (group, members) in &groups {
+        let _ = writeln!(
+            out,
+            "<section class=\"group\" id=\"{}\">\n<h2>{}</h2>",
+            esc(&group_id(group)),
+            esc(&group_name(group, title))
+        );
+        for e in members {
+            entry(&mut out, e);
+        }
+        out.push_str("</section>\n");
+    }
+    let _ = write!(
+        out,
+        "</main>\n<footer>Written by <code>optsurf report</code>. Figures are the files beside this page; \
+         rerun <code>optsurf report</code> after a run to refresh it.</footer>\n<script>\n{INDEX_JS}</script>\n</body>\n</html>\n"
+    );
+    out
+}
+
+fn group_id(group: &Path) -> String {
+    format!("group-{}", url(group))
+}
+
+fn group_name(group: &Path, title: &str) -> String {
+    if group.as_os_str().is_empty() {
+        title.to_string()
+    } else {
+        group.display().to_string()
+    }
+}
+
+fn entry(out: &mut String, e: &Entry) {
+    let kind = match &e.content {
+        Content::Runs(_) => "runs",
+        Content::Vectors(_) => "vectors",
+        Content::Study(s) if s.unreadable.is_some() => "study broken",
+        Content::Study(_) => "study",
+        Content::Broken { .. } => "broken",
+    };
+    let dir = url(&e.dir);
+    let _ = write!(
+        out,
+        "<article class=\"entry {kind}\" id=\"{}\" data-dir=\"{}\" data-name=\"{}\">\n",
+        esc(&format!("x-{dir}")),
+        esc(&e.dir.display().to_string()),
+        esc(&e.name())
+    );
+    match &e.content {
+        Content::Runs(r) => runs_entry(out, e, r),
+        Content::Vectors(v) => vectors_entry(out, e, v),
+        Content::Study(s) => study_entry(out, e, s),
+        Content::Broken { file, reason } => {
+            let _ = write!(
+                out,
+                "<h3>{} <span class=\"badge bad\">unreadable</span></h3>\n\
+                 <p class=\"reason\"><code>{}</code>: {}</p>\n",
+                esc(&e.name()),
+                esc(&file.display().to_string()),
+                esc(reason)
+            );
+            figures(out, e);
+        }
+    }
+    out.push_str("</article>\n");
+}
+
+/// `<dir>/<file>` as a URL relative to the index.
+fn link(e: &Entry, file: &str) -> String {
+    url(&e.dir.join(file))
+}
+
+fn figures(out: &mut String, e: &Entry) {
+    let has = |f: &str| e.figures.iter().any(|g| g == f);
+    let mut shown = Vec::new();
+    for (png, gif) in [
+        ("surface.png", "surface.gif"),
+        ("loss.png", "loss.gif"),
+        ("vectors.png", ""),
+        ("heatmap.png", ""),
+        ("basins.png", ""),
+        ("sensitivity.png", ""),
+    ] {
+        let (has_png, has_gif) = (has(png), !gif.is_empty() && has(gif));
+        if !has_png && !has_gif {
+            continue;
+        }
+        let still = if has_png { png } else { gif };
+        let mut caption = format!("<a href=\"{}\">{still}</a>", esc(&link(e, still)));
+        let mut attrs = String::new();
+        if has_png && has_gif {
+            let _ = write!(
+                caption,
+                " · <button type=\"button\" class=\"animate\">play GIF</button> <a href=\"{}\">{gif}</a>",
+                esc(&link(e, gif))
+            );
+            let _ = write!(
+                attrs,
+                " data-still=\"{}\" data-anim=\"{}\"",
+                esc(&link(e, png)),
+                esc(&link(e, gif))
+            );
+        }
+        shown.push(format!(
+            "<figure><img src=\"{}\" alt=\"{} of {}\"{attrs}><figcaption>{caption}</figcaption></figure>",
+            esc(&link(e, still)),
+            still,
+            esc(&e.name())
+        ));
+    }
+    if !shown.is_empty() {
+        let _ = writeln!(out, "<div class=\"figures\">{}</div>", shown.join(""));
+    }
+}
+
+fn runs_entry(out: &mut String, e: &Entry, r: &RunsEntry) {
+    let t = &r.trajectories;
+    let title = t.title.as_deref().unwrap_or(&t.name);
+    let _ = write!(
+        out,
+        "<h3>{} <span class=\"dim name\">{}</span></h3>\n<p class=\"meta\">surface <code class=\"surface\">{}</code>",
+        esc(title),
+        esc(&e.dir.display().to_string()),
+        esc(&surface_text(&t.surface))
+    );
+    if let Some(d) = t.domain {
+        let _ = write!(out, " over {}", esc(&d.to_string()));
+    }
+    let lookup = serde_json::to_value(t.noise.lookup).map_or_else(|_| String::new(), |v| super::value_text(&v));
+    let _ = write!(
+        out,
+        " · <span class=\"steps\">{}</span> steps · noise seed {}, {} · ",
+        t.steps,
+        t.noise.seed,
+        esc(&lookup)
+    );
+    match &r.view {
+        Ok(_) => {
+            let _ = write!(
+                out,
+                "<a class=\"view-link\" href=\"{}\">interactive view</a> · ",
+                esc(&link(e, "view.html"))
+            );
+        }
+        Err(reason) => {
+            let _ = write!(out, "<span class=\"dim\">no view: {}</span> · ", esc(reason));
+        }
+    }
+    let _ = writeln!(
+        out,
+        "<a href=\"{}\">trajectories.json</a></p>",
+        esc(&link(e, "trajectories.json"))
+    );
+    if let Some(reason) = &r.contour_error {
+        let _ = writeln!(
+            out,
+            "<p class=\"reason\">The view has no contour image: {}</p>",
+            esc(reason)
+        );
+    }
+    figures(out, e);
+    let colors = run_colors(t);
+    out.push_str(
+        "<table class=\"runs\">\n<thead><tr><th>run</th><th>optimizer</th><th>hyperparameters (not default)</th>\
+         <th class=\"num\">final loss</th><th>status</th></tr></thead>\n<tbody>\n",
+    );
+    for (i, (run, s)) in t.runs.iter().zip(&r.runs).enumerate() {
+        let status = match (run.status, run.diverged_at) {
+            (Status::Ok, _) => "ok".to_string(),
+            (Status::Diverged, Some(k)) => format!("diverged at step {k}"),
+            (Status::Diverged, None) => "diverged".to_string(),
+        };
+        let loss = match (s.final_loss, s.last) {
+            (Some(l), _) => num(l),
+            (None, Some((k, l))) => format!("<span class=\"dim\">— (last finite {} at step {k})</span>", num(l)),
+            (None, None) => "—".to_string(),
+        };
+        let mut hyper = s.hyper.iter().map(|h| esc(h)).collect::<Vec<_>>().join(", ");
+        if !s.known_optimizer {
+            hyper.push_str(" <span class=\"dim\">(optimizer not registered: all shown)</span>");
+        }
+        let _ = writeln!(
+            out,
+            "<tr class=\"run{}{}\" data-label=\"{}\"><td><span class=\"swatch\" style=\"background:{}\"></span>{}</td>\
+             <td>{}</td><td class=\"hyper\">{hyper}</td><td class=\"num loss\">{loss}{}</td><td class=\"status\">{}</td></tr>",
+            if s.best { " best" } else { "" },
+            if run.status == Status::Diverged { " diverged" } else { "" },
+            esc(&run.label),
+            colors.get(i).map_or("#999", String::as_str),
+            esc(&run.label),
+            esc(&run.optimizer),
+            if s.best { " <span class=\"badge\">best</span>" } else { "" },
+            esc(&status)
+        );
+    }
+    out.push_str("</tbody>\n</table>\n");
+}
+
+fn vectors_entry(out: &mut String, e: &Entry, v: &VectorsResult) {
+    let _ = writeln!(
+        out,
+        "<h3>{} AdaGrad's update directions <span class=\"dim name\">{}</span></h3>\n\
+         <p class=\"meta\">{} random gradients <var>g<sub>t</sub></var> and the directions <var>v<sub>t</sub></var> \
+         that {} AdaGrad makes of them · <a href=\"{}\">vectors.json</a></p>",
+        if v.full { "Full-matrix" } else { "Diagonal" },
+        esc(&e.dir.display().to_string()),
+        v.grads.len(),
+        if v.full { "full-matrix" } else { "diagonal" },
+        esc(&link(e, "vectors.json"))
+    );
+    figures(out, e);
+    out.push_str(
+        "<table class=\"runs vectors\">\n<thead><tr><th>t</th><th>gradient g<sub>t</sub></th>\
+         <th>direction v<sub>t</sub></th><th class=\"num\">|v<sub>t</sub>|</th></tr></thead>\n<tbody>\n",
+    );
+    for (t, (g, u)) in v.grads.iter().zip(&v.updates).enumerate() {
+        let _ = writeln!(
+            out,
+            "<tr><td>{t}</td><td>({}, {})</td><td>({}, {})</td><td class=\"num\">{}</td></tr>",
+            num(g[0]),
+            num(g[1]),
+            num(u[0]),
+            num(u[1]),
+            num(u[0].hypot(u[1]))
+        );
+    }
+    out.push_str("</tbody>\n</table>\n");
+}
+
+fn study_entry(out: &mut String, e: &Entry, s: &StudyEntry) {
+    let field = |k: &str| s.json.as_ref().and_then(|j| j.get(k)).map(super::value_text);
+    let title = field("title").or_else(|| field("name")).unwrap_or_else(|| e.name());
+    let _ = write!(
+        out,
+        "<h3>{} <span class=\"badge study\">study</span> <span class=\"dim name\">{}</span></h3>\n<p class=\"meta\">",
+        esc(&title),
+        esc(&e.dir.display().to_string())
+    );
+    if let Some(surface) = s.json.as_ref().and_then(|j| j.get("surface")) {
+        let text = SurfaceSpec::from_value(surface.clone()).map_or_else(|_| surface.to_string(), |s| surface_text(&s));
+        let _ = write!(out, "surface <code class=\"surface\">{}</code> · ", esc(&text));
+    }
+    if let Some(steps) = field("steps") {
+        let _ = write!(out, "<span class=\"steps\">{}</span> steps · ", esc(&steps));
+    }
+    let _ = write!(out, "<a href=\"{}\">study.json</a>", esc(&link(e, "study.json")));
+    let _ = writeln!(out, " · <a href=\"{}\">runs.csv</a></p>", esc(&link(e, "runs.csv")));
+    if let Some(reason) = &s.unreadable {
+        let _ = writeln!(
+            out,
+            "<p class=\"reason\"><span class=\"badge bad\">unreadable</span> {}</p>",
+            esc(reason)
+        );
+    }
+    figures(out, e);
+    if !s.best.is_empty() {
+        out.push_str(
+            "<table class=\"runs best-configs\">\n<thead><tr><th>best configuration of</th><th>settings and metrics</th></tr></thead>\n<tbody>\n",
+        );
+        for (name, fields) in &s.best {
+            let text: Vec<String> = fields
+                .iter()
+                .map(|(k, v)| {
+                    if k.is_empty() {
+                        esc(v)
+                    } else {
+                        format!("{}={}", esc(k), esc(v))
+                    }
+                })
+                .collect();
+            let _ = writeln!(
+                out,
+                "<tr class=\"config\"><td>{}</td><td class=\"hyper\">{}</td></tr>",
+                esc(name),
+                text.join(", ")
+            );
+        }
+        out.push_str("</tbody>\n</table>\n");
+    }
+}
+
+/// JSON to put inside `<script type="application/json">`: `<`, `>` and `&` escaped so that
+/// nothing in a label can close the element.
+fn script_json(v: &Value) -> String {
+    serde_json::to_string(v)
+        .expect("values serialize")
+        .replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('&', "\\u0026")
+}
+
+/// The interactive view of `r`, written `depth` folders below the index; `image` is its contour
+/// image (`contour.png` beside the page), when the surface could be rebuilt.
+pub fn view(r: &RunsEntry, image: Option<&ContourImage>, depth: usize, figures: &[String]) -> String {
+    let t = &r.trajectories;
+    let title = t.title.as_deref().unwrap_or(&t.name);
+    let colors = run_colors(t);
+    let runs: Vec<Value> = t
+        .runs
+        .iter()
+        .zip(&r.runs)
+        .enumerate()
+        .map(|(i, (run, s))| {
+            json!({
+                "label": run.label,
+                "optimizer": run.optimizer,
+                "hyper": s.hyper.join(", "),
+                "color": colors.get(i).cloned().unwrap_or_else(|| "#999999".into()),
+                "points": run.points,
+                "grads": run.grads,
+                "loss": run.loss,
+                "status": run.status,
+                "divergedAt": run.diverged_at,
+                "finalLoss": s.final_loss,
+                "best": s.best,
+            })
+        })
+        .collect();
+    let domain = image.map(|i| i.domain).or(t.domain);
+    let data = json!({
+        "name": t.name,
+        "title": title,
+        "surface": surface_text(&t.surface),
+        "steps": t.steps,
+        "frameMs": t.plot.frame_ms.clamp(16, 2000),
+        "domain": domain.map(<[[f64; 2]; 2]>::from),
+        "image": image.map(|i| json!({"src": "contour.png", "size": i.size, "area": i.area})),
+        "imageError": r.contour_error,
+        "runs": runs,
+    });
+    let up = "../".repeat(depth);
+    let [w, h] = image.map_or(super::VIEW_SIZE, |i| i.size);
+    let mut out = String::with_capacity(64 * 1024);
+    head(&mut out, &format!("{title} · optsurf"));
+    let _ = write!(
+        out,
+        "<body class=\"view\">\n<header class=\"top\">\n<p><a class=\"back\" href=\"{}index.html\">← all results</a></p>\n\
+         <h1>{} <span class=\"dim\">{}</span></h1>\n<p class=\"meta\">surface <code>{}</code> · {} steps · {} run(s)",
+        esc(&up),
+        esc(title),
+        esc(&t.name),
+        esc(&surface_text(&t.surface)),
+        t.steps,
+        t.runs.len()
+    );
+    for f in figures {
+        let _ = write!(out, " · <a href=\"{}\">{}</a>", esc(&url(Path::new(f))), esc(f));
+    }
+    out.push_str(" · <a href=\"trajectories.json\">trajectories.json</a></p>\n</header>\n");
+    if let Some(reason) = &r.contour_error {
+        let _ = writeln!(
+            out,
+            "<p class=\"reason\">No contour image: {}. The paths are drawn over the runs' own extent.</p>",
+            esc(reason)
+        );
+    }
+    let _ = write!(
+        out,
+        "<main class=\"view-main\">\n<section class=\"panel\">\n<div class=\"stage\" style=\"width:{w}px;height:{h}px\">\n{}\
+         <canvas id=\"paths\" width=\"{w}\" height=\"{h}\" aria-label=\"paths of the runs over the surface\"></canvas>\n</div>\n</section>\n\
+         <section class=\"panel side\">\n<div class=\"controls\">\
+         <button id=\"play\" type=\"button\">▶ play</button> \
+         <input id=\"step\" type=\"range\" min=\"0\" max=\"0\" value=\"0\" aria-label=\"step\"> \
+         <output id=\"step-label\" for=\"step\"></output></div>\n\
+         <canvas id=\"loss\" width=\"560\" height=\"300\" aria-label=\"loss over steps\"></canvas>\n\
+         <p class=\"hint dim\">Hover a path or a curve for its values; drag the slider or use the arrow keys to step.</p>\n\
+         <table id=\"run-list\" class=\"runs\"><thead><tr><th>show</th><th>run</th><th>hyperparameters (not default)</th>\
+         <th class=\"num\">loss at step</th><th class=\"num\">final loss</th></tr></thead><tbody></tbody></table>\n\
+         </section>\n</main>\n<div id=\"tooltip\" role=\"status\" hidden></div>\n",
+        match image {
+            Some(_) => format!(
+                "<img id=\"contour\" src=\"contour.png\" width=\"{w}\" height=\"{h}\" alt=\"{} from above\">\n",
+                esc(&surface_text(&t.surface))
+            ),
+            None => String::new(),
+        }
+    );
+    let _ = write!(
+        out,
+        "<script type=\"application/json\" id=\"optsurf-data\">{}</script>\n<script>\n{VIEW_JS}</script>\n</body>\n</html>\n",
+        script_json(&data)
+    );
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_keep_six_significant_digits() {
+        assert_eq!(num(0.0), "0");
+        assert_eq!(num(0.034_25), "0.03425");
+        assert_eq!(num(123.456_789), "123.457");
+        assert_eq!(num(1.2e-7), "1.2e-7");
+        assert_eq!(num(-2.5e7), "-2.5e7");
+        assert_eq!(num(10.0), "10");
+    }
+
+    #[test]
+    fn urls_and_text_are_escaped() {
+        assert_eq!(url(Path::new("blog/all f0/view.html")), "blog/all%20f0/view.html");
+        assert_eq!(esc("<a href=\"x\">&'"), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;");
+        let v = json!({"label": "</script><b>"});
+        assert!(!script_json(&v).contains('<'));
+    }
+}

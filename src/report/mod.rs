@@ -1,0 +1,551 @@
+//! The report: one HTML page over a results folder, and an interactive view per experiment.
+//!
+//! `optsurf report [RESULTS_DIR]` finds every result under the folder (each `trajectories.json`,
+//! each AdaGrad-vectors `vectors.json`, each study's `study.json`) and writes
+//! `RESULTS_DIR/index.html`: the results grouped by folder, each with its title, surface, steps,
+//! figures and a table of its runs (non-default hyperparameters, final loss, status, the best run
+//! marked). Beside each trajectory file it writes `view.html`, the runs drawn over a contour image
+//! of the surface (`contour.png`, drawn by [`plot::contour_image`]) with a step slider, a loss
+//! chart, hover and a toggle per run, in plain JavaScript with the data inline, so both pages work
+//! from `file://` with no network.
+//!
+//! A file that cannot be read is listed with the reason; nothing under the folder stops the
+//! report except failing to write it.
+//!
+//! ```no_run
+//! # fn main() -> optsurf::Result<()> {
+//! let device = optsurf::backend::Backend::Ndarray.device()?;
+//! let report = optsurf::report::write("results".as_ref(), &optsurf::Registry::builtin(), &device)?;
+//! println!("{}", report.index.display());
+//! # Ok(()) }
+//! ```
+
+mod html;
+
+use crate::error::{Error, Result};
+use crate::experiment::trajectory::{RunTrajectory, Status, Trajectories};
+use crate::experiment::vectors::VectorsResult;
+use crate::io::write_atomic;
+use crate::plot;
+use crate::registry::Registry;
+use burn::tensor::Device;
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Size of the contour image of an interactive view, in pixels.
+pub const VIEW_SIZE: [usize; 2] = [600, 600];
+/// The figures an experiment folder may hold, in the order the page shows them.
+pub const EXPERIMENT_FIGURES: [&str; 5] = ["surface.png", "surface.gif", "loss.png", "loss.gif", "vectors.png"];
+/// The figures a study folder may hold.
+pub const STUDY_FIGURES: [&str; 3] = ["heatmap.png", "basins.png", "sensitivity.png"];
+
+/// What the report wrote.
+#[derive(Debug)]
+pub struct Report {
+    /// The page: `RESULTS_DIR/index.html`.
+    pub index: PathBuf,
+    /// Everything listed, in page order.
+    pub entries: Vec<Entry>,
+    /// The interactive views written (`<experiment>/view.html`).
+    pub views: Vec<PathBuf>,
+}
+
+impl Report {
+    /// The entries that could not be read, with their reasons.
+    pub fn broken(&self) -> impl Iterator<Item = (&Entry, &str)> {
+        self.entries.iter().filter_map(|e| match &e.content {
+            Content::Broken { reason, .. } => Some((e, reason.as_str())),
+            Content::Study(s) => s.unreadable.as_deref().map(|r| (e, r)),
+            _ => None,
+        })
+    }
+}
+
+/// One result on the page.
+#[derive(Debug)]
+pub struct Entry {
+    /// Its folder, relative to the results folder (`blog/all-f0`).
+    pub dir: PathBuf,
+    /// What the folder holds.
+    pub content: Content,
+    /// The figures present in the folder, by file name.
+    pub figures: Vec<String>,
+}
+
+impl Entry {
+    /// The folder's name (the experiment's output folder).
+    pub fn name(&self) -> String {
+        self.dir
+            .file_name()
+            .map_or_else(|| ".".into(), |n| n.to_string_lossy().into_owned())
+    }
+
+    /// The group the page lists it under: its parent folder (`blog`), empty at the top.
+    pub fn group(&self) -> PathBuf {
+        self.dir.parent().map(Path::to_path_buf).unwrap_or_default()
+    }
+}
+
+/// What a result folder holds.
+#[derive(Debug)]
+pub enum Content {
+    /// An experiment's trajectories.
+    Runs(Box<RunsEntry>),
+    /// An AdaGrad-vectors experiment.
+    Vectors(VectorsResult),
+    /// A study (`study.json`).
+    Study(StudyEntry),
+    /// A trajectory file that is missing or cannot be read.
+    Broken {
+        /// The file, relative to the results folder.
+        file: PathBuf,
+        /// Why it cannot be shown.
+        reason: String,
+    },
+}
+
+/// An experiment's trajectories with what the page says about them.
+#[derive(Debug)]
+pub struct RunsEntry {
+    /// The trajectories as read.
+    pub trajectories: Trajectories,
+    /// One summary per run, in order.
+    pub runs: Vec<RunSummary>,
+    /// The view, or why there is none.
+    pub view: std::result::Result<PathBuf, String>,
+    /// Why the view has no contour image (the surface could not be rebuilt), if so.
+    pub contour_error: Option<String>,
+}
+
+/// The page's row for one run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunSummary {
+    /// The hyperparameters that differ from the optimizer's defaults, as `name=value`, in the
+    /// trajectory file's order; every hyperparameter when the optimizer is not registered.
+    pub hyper: Vec<String>,
+    /// False when the registry does not know the optimizer (then `hyper` lists them all).
+    pub known_optimizer: bool,
+    /// The last loss, for a run that did not diverge and whose last loss is finite.
+    pub final_loss: Option<f64>,
+    /// The last finite loss and its step, whatever the status.
+    pub last: Option<(usize, f64)>,
+    /// The lowest final loss among the experiment's finite ones (ties all marked).
+    pub best: bool,
+}
+
+/// A study's folder, read generically.
+#[derive(Debug)]
+pub struct StudyEntry {
+    /// `study.json` as read (when it parses).
+    pub json: Option<Value>,
+    /// The best configuration per optimizer: a name and its fields.
+    pub best: Vec<(String, Vec<(String, String)>)>,
+    /// Why `study.json` (or its `best`) could not be read, if so.
+    pub unreadable: Option<String>,
+}
+
+/// Writes `results/index.html`, and `view.html` and `contour.png` beside every trajectory file.
+/// `device` evaluates the surfaces for the contour images.
+pub fn write(results: &Path, registry: &Registry, device: &Device) -> Result<Report> {
+    if !results.is_dir() {
+        return Err(Error::input(
+            results,
+            "",
+            "expected a results folder (run `optsurf run <experiments>` first)",
+        ));
+    }
+    let mut entries = scan(results, registry);
+    let views = write_views(results, &mut entries, registry, device)?;
+    let index = results.join("index.html");
+    let title = results.display().to_string();
+    write_atomic(&index, html::index(&title, &entries).as_bytes())?;
+    Ok(Report { index, entries, views })
+}
+
+/// Every result under `results`, sorted by folder, read but nothing written.
+pub fn scan(results: &Path, registry: &Registry) -> Vec<Entry> {
+    let mut folders = Vec::new();
+    walk(results, Path::new(""), &mut folders);
+    let mut entries = Vec::new();
+    for (rel, files) in folders {
+        let dir = results.join(&rel);
+        let has = |name: &str| files.iter().any(|f| f == name);
+        let figures_of = |names: &[&str]| -> Vec<String> {
+            names.iter().filter(|n| has(n)).map(|n| n.to_string()).collect()
+        };
+        let mut found = false;
+        if has("study.json") {
+            found = true;
+            entries.push(Entry {
+                dir: rel.clone(),
+                content: Content::Study(read_study(&dir.join("study.json"))),
+                figures: figures_of(&STUDY_FIGURES),
+            });
+        }
+        if has("trajectories.json") {
+            found = true;
+            let path = dir.join("trajectories.json");
+            let content = match Trajectories::load(&path) {
+                Ok(t) => Content::Runs(Box::new(summarize(t, registry))),
+                Err(e) => Content::Broken {
+                    file: rel.join("trajectories.json"),
+                    reason: e.to_string(),
+                },
+            };
+            entries.push(Entry {
+                dir: rel.clone(),
+                content,
+                figures: figures_of(&EXPERIMENT_FIGURES),
+            });
+        }
+        if has("vectors.json") {
+            found = true;
+            let content = match VectorsResult::load(&dir.join("vectors.json")) {
+                Ok(v) => Content::Vectors(v),
+                Err(e) => Content::Broken {
+                    file: rel.join("vectors.json"),
+                    reason: e.to_string(),
+                },
+            };
+            entries.push(Entry {
+                dir: rel.clone(),
+                content,
+                figures: figures_of(&EXPERIMENT_FIGURES),
+            });
+        }
+        // Figures (or a baseline awaiting review) without their trajectories.
+        let leftovers: Vec<&String> = files
+            .iter()
+            .filter(|f| {
+                EXPERIMENT_FIGURES.contains(&f.as_str()) || *f == "trajectories.json.new" || *f == "view.html"
+            })
+            .collect();
+        if !found && !leftovers.is_empty() {
+            let list: Vec<&str> = leftovers.iter().map(|s| s.as_str()).collect();
+            let mut reason = format!("trajectories.json is missing (the folder holds {})", list.join(", "));
+            if has("trajectories.json.new") {
+                reason.push_str("; `optsurf accept` moves trajectories.json.new into place");
+            }
+            entries.push(Entry {
+                dir: rel.clone(),
+                content: Content::Broken {
+                    file: rel.join("trajectories.json"),
+                    reason,
+                },
+                figures: figures_of(&EXPERIMENT_FIGURES),
+            });
+        }
+    }
+    entries
+}
+
+/// Collects every folder under `root.join(rel)` (depth first, sorted) with its file names.
+/// Hidden entries and symbolic links to folders are skipped.
+fn walk(root: &Path, rel: &Path, out: &mut Vec<(PathBuf, Vec<String>)>) {
+    let Ok(read) = std::fs::read_dir(root.join(rel)) else {
+        return;
+    };
+    let mut files = Vec::new();
+    let mut dirs = Vec::new();
+    for entry in read.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') {
+            continue;
+        }
+        match entry.file_type() {
+            Ok(t) if t.is_dir() => dirs.push(name),
+            Ok(_) => files.push(name),
+            Err(_) => {}
+        }
+    }
+    files.sort();
+    dirs.sort();
+    out.push((rel.to_path_buf(), files));
+    for d in dirs {
+        walk(root, &rel.join(d), out);
+    }
+}
+
+/// Reads a study's `study.json` without knowing its exact shape: a `best` that is an object
+/// (optimizer -> configuration) or a list of configurations.
+fn read_study(path: &Path) -> StudyEntry {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) => {
+            return StudyEntry {
+                json: None,
+                best: Vec::new(),
+                unreadable: Some(format!("{}: cannot read: {e}", path.display())),
+            };
+        }
+    };
+    let json: Value = match serde_json::from_str(&text) {
+        Ok(v) => v,
+        Err(e) => {
+            return StudyEntry {
+                json: None,
+                best: Vec::new(),
+                unreadable: Some(format!("{}: not JSON: {e}", path.display())),
+            };
+        }
+    };
+    let fields = |v: &Value| -> Vec<(String, String)> {
+        match v {
+            Value::Object(m) => m.iter().map(|(k, v)| (k.clone(), value_text(v))).collect(),
+            other => vec![(String::new(), value_text(other))],
+        }
+    };
+    let (best, unreadable) = match json.get("best") {
+        Some(Value::Object(m)) => (m.iter().map(|(k, v)| (k.clone(), fields(v))).collect(), None),
+        Some(Value::Array(list)) => (
+            list.iter()
+                .enumerate()
+                .map(|(i, v)| {
+                    let name = v
+                        .get("optimizer")
+                        .and_then(Value::as_str)
+                        .map_or_else(|| format!("#{}", i + 1), str::to_string);
+                    (name, fields(v))
+                })
+                .collect(),
+            None,
+        ),
+        Some(other) => (
+            Vec::new(),
+            Some(format!(
+                "{}: field `best`: expected an object or a list of configurations, got {}",
+                path.display(),
+                kind_of(other)
+            )),
+        ),
+        None => (
+            Vec::new(),
+            Some(format!(
+                "{}: no field `best` (the best configuration per optimizer)",
+                path.display()
+            )),
+        ),
+    };
+    StudyEntry {
+        json: Some(json),
+        best,
+        unreadable,
+    }
+}
+
+fn kind_of(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// A JSON value as the page prints it: strings bare, numbers as JSON writes them, the rest as
+/// compact JSON.
+pub fn value_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// The hyperparameters of `run` that differ from `defaults`, as `name=value`.
+pub fn non_defaults(hyper: &Map<String, Value>, defaults: &Map<String, Value>) -> Vec<String> {
+    hyper
+        .iter()
+        .filter(|(k, v)| !defaults.get(*k).is_some_and(|d| same_value(d, v)))
+        .map(|(k, v)| format!("{k}={}", value_text(v)))
+        .collect()
+}
+
+/// Equal JSON values, numbers compared as numbers (`1` equals `1.0`).
+fn same_value(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
+        _ => a == b,
+    }
+}
+
+/// The last point a run has both a point and a loss for.
+fn drawable(r: &RunTrajectory) -> usize {
+    r.points.len().min(r.loss.len())
+}
+
+fn summarize(trajectories: Trajectories, registry: &Registry) -> RunsEntry {
+    let mut runs: Vec<RunSummary> = trajectories
+        .runs
+        .iter()
+        .map(|r| {
+            let (hyper, known_optimizer) = match registry.optimizer(&r.optimizer) {
+                Some(entry) => (non_defaults(&r.hyperparameters, &entry.defaults()), true),
+                None => (non_defaults(&r.hyperparameters, &Map::new()), false),
+            };
+            let n = drawable(r);
+            let last = r.loss[..n]
+                .iter()
+                .enumerate()
+                .rev()
+                .find(|(_, l)| l.is_finite())
+                .map(|(i, &l)| (i, l as f64));
+            let final_loss = match (r.status, r.loss[..n].last()) {
+                (Status::Ok, Some(&l)) if l.is_finite() => Some(l as f64),
+                _ => None,
+            };
+            RunSummary {
+                hyper,
+                known_optimizer,
+                final_loss,
+                last,
+                best: false,
+            }
+        })
+        .collect();
+    let best = runs.iter().filter_map(|r| r.final_loss).min_by(f64::total_cmp);
+    for r in &mut runs {
+        r.best = best.is_some() && r.final_loss == best;
+    }
+    RunsEntry {
+        trajectories,
+        runs,
+        view: Err("not written yet".into()),
+        contour_error: None,
+    }
+}
+
+/// Writes `contour.png` and `view.html` beside each trajectory file. A contour image is drawn
+/// once per distinct surface (surface, domain and noise), in parallel.
+fn write_views(results: &Path, entries: &mut [Entry], registry: &Registry, device: &Device) -> Result<Vec<PathBuf>> {
+    // Distinct surfaces, and the experiments over each.
+    let mut keys: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for (i, e) in entries.iter().enumerate() {
+        if let Content::Runs(r) = &e.content {
+            let t = &r.trajectories;
+            let key = serde_json::to_string(&(&t.surface, &t.domain, &t.noise)).expect("surfaces serialize");
+            keys.entry(key).or_default().push(i);
+        }
+    }
+    let jobs: Vec<(usize, Vec<usize>)> = keys.into_values().map(|v| (v[0], v)).collect();
+    let images = render_contours(results, entries, &jobs, registry, device);
+    let mut views = Vec::new();
+    for ((_, members), image) in jobs.iter().zip(images) {
+        for &i in members {
+            let entry = &mut entries[i];
+            let dir = results.join(&entry.dir);
+            let depth = entry.dir.components().count();
+            let figures = entry.figures.clone();
+            let Content::Runs(runs) = &mut entry.content else {
+                unreachable!("only experiments have views")
+            };
+            let image = match &image {
+                Ok(image) => {
+                    write_atomic(&dir.join("contour.png"), &image.png)?;
+                    Some(image)
+                }
+                Err(reason) => {
+                    runs.contour_error = Some(reason.clone());
+                    None
+                }
+            };
+            let page = html::view(runs, image, depth, &figures);
+            let path = dir.join("view.html");
+            write_atomic(&path, page.as_bytes())?;
+            runs.view = Ok(path.clone());
+            views.push(path);
+        }
+    }
+    Ok(views)
+}
+
+/// The contour image of each job's first experiment (or why there is none), on up to two
+/// threads.
+fn render_contours(
+    results: &Path,
+    entries: &[Entry],
+    jobs: &[(usize, Vec<usize>)],
+    registry: &Registry,
+    device: &Device,
+) -> Vec<std::result::Result<plot::ContourImage, String>> {
+    let render = |i: usize| -> std::result::Result<plot::ContourImage, String> {
+        let Content::Runs(r) = &entries[i].content else {
+            unreachable!("only experiments have views")
+        };
+        let t = &r.trajectories;
+        let path = results.join(&entries[i].dir).join("trajectories.json");
+        let surface = t.resolve_surface(registry, &path).map_err(|e| e.to_string())?;
+        let mesh = surface.on_mesh(&surface.noise(t.noise, device), device);
+        plot::contour_image(&surface, &mesh, VIEW_SIZE).map_err(|e| e.to_string())
+    };
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 2)
+        .min(jobs.len().max(1));
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut out: Vec<Option<std::result::Result<plot::ContourImage, String>>> = Vec::new();
+    out.resize_with(jobs.len(), || None);
+    let slots = std::sync::Mutex::new(&mut out);
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| {
+                loop {
+                    let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    if k >= jobs.len() {
+                        break;
+                    }
+                    let image = render(jobs[k].0);
+                    slots.lock().expect("no thread panicked holding the lock")[k] = Some(image);
+                }
+            });
+        }
+    });
+    out.into_iter()
+        .map(|o| o.unwrap_or_else(|| Err("the contour image was not drawn".into())))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn non_defaults_compare_numbers_as_numbers() {
+        let defaults = json!({"learning_rate": 0.01, "momentum": 0.0, "nesterov": false, "weight_decay": null});
+        let given = json!({"learning_rate": 0.5, "momentum": 0, "nesterov": true, "weight_decay": null});
+        let (Value::Object(d), Value::Object(g)) = (defaults, given) else {
+            unreachable!()
+        };
+        assert_eq!(non_defaults(&g, &d), ["learning_rate=0.5", "nesterov=true"]);
+    }
+
+    #[test]
+    fn studies_are_read_whatever_the_shape_of_best() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("study.json");
+        std::fs::write(&path, r#"{"best": {"adam": {"learning_rate": 0.1, "median_final_loss": 0.002}}}"#).unwrap();
+        let s = read_study(&path);
+        assert_eq!(s.unreadable, None);
+        assert_eq!(
+            s.best,
+            [(
+                "adam".to_string(),
+                vec![
+                    ("learning_rate".to_string(), "0.1".to_string()),
+                    ("median_final_loss".to_string(), "0.002".to_string())
+                ]
+            )]
+        );
+        std::fs::write(&path, r#"{"best": [{"optimizer": "sgd", "momentum": 0.9}, 3]}"#).unwrap();
+        let s = read_study(&path);
+        assert_eq!(s.best[0].0, "sgd");
+        assert_eq!(s.best[1], ("#2".to_string(), vec![(String::new(), "3".to_string())]));
+        std::fs::write(&path, r#"{"best": "adam"}"#).unwrap();
+        assert!(read_study(&path).unreadable.unwrap().contains("got a string"));
+        std::fs::write(&path, "{").unwrap();
+        assert!(read_study(&path).unreadable.unwrap().contains("not JSON"));
+    }
+}
