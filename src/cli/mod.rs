@@ -321,21 +321,21 @@ fn report(results: &Path, registry: &Registry, device: &Device) -> Result<()> {
     let started = std::time::Instant::now();
     let written = crate::report::write(results, registry, device)?;
     let broken: Vec<_> = written.broken().collect();
+    for (entry, reason) in &broken {
+        println!("unreadable: {}: {reason}", entry.dir.display());
+    }
     println!(
-        "report of {} result(s) and {} interactive view(s) in {:.2} s{}: {}",
+        "report of {} result(s), {} interactive view(s){} in {:.2} s: {}",
         written.entries.len(),
         written.views.len(),
-        started.elapsed().as_secs_f64(),
         if broken.is_empty() {
             String::new()
         } else {
             format!(", {} unreadable", broken.len())
         },
+        started.elapsed().as_secs_f64(),
         written.index.display()
     );
-    for (entry, reason) in broken {
-        println!("  unreadable: {}: {reason}", entry.dir.display());
-    }
     Ok(())
 }
 

@@ -7,7 +7,8 @@ use crate::experiment::SurfaceSpec;
 use crate::experiment::trajectory::{Status, Trajectories};
 use crate::experiment::vectors::VectorsResult;
 use crate::plot::{self, ContourImage, PlotSpec};
-use serde_json::{Value, json};
+use serde::Serialize;
+use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
@@ -440,13 +441,53 @@ fn study_entry(out: &mut String, e: &Entry, s: &StudyEntry) {
 }
 
 /// JSON to put inside `<script type="application/json">`: `<`, `>` and `&` escaped so that
-/// nothing in a label can close the element.
-fn script_json(v: &Value) -> String {
+/// nothing in a label can close the element. Floats keep their shortest text (`f32` as `f32`).
+fn script_json(v: &impl Serialize) -> String {
     serde_json::to_string(v)
         .expect("values serialize")
         .replace('<', "\\u003c")
         .replace('>', "\\u003e")
         .replace('&', "\\u0026")
+}
+
+/// What an interactive view's script reads (`<script id="optsurf-data">`).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ViewData<'a> {
+    name: &'a str,
+    title: &'a str,
+    surface: String,
+    steps: usize,
+    frame_ms: u32,
+    /// The data rectangle the image shows (`[[x_min, x_max], [y_min, y_max]]`).
+    domain: Option<[[f64; 2]; 2]>,
+    image: Option<ViewImage>,
+    image_error: Option<&'a str>,
+    runs: Vec<ViewRun<'a>>,
+}
+
+#[derive(Serialize)]
+struct ViewImage {
+    src: &'static str,
+    size: [usize; 2],
+    /// Plot area `[x0, y0, x1, y1]` in pixels.
+    area: [f64; 4],
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ViewRun<'a> {
+    label: &'a str,
+    optimizer: &'a str,
+    hyper: String,
+    color: String,
+    points: &'a [[f32; 2]],
+    grads: &'a [[f32; 2]],
+    loss: &'a [f32],
+    status: Status,
+    diverged_at: Option<usize>,
+    final_loss: Option<f64>,
+    best: bool,
 }
 
 /// The interactive view of `r`, written `depth` folders below the index; `image` is its contour
@@ -455,39 +496,40 @@ pub fn view(r: &RunsEntry, image: Option<&ContourImage>, depth: usize, figures: 
     let t = &r.trajectories;
     let title = t.title.as_deref().unwrap_or(&t.name);
     let colors = run_colors(t);
-    let runs: Vec<Value> = t
+    let runs = t
         .runs
         .iter()
         .zip(&r.runs)
         .enumerate()
-        .map(|(i, (run, s))| {
-            json!({
-                "label": run.label,
-                "optimizer": run.optimizer,
-                "hyper": s.hyper.join(", "),
-                "color": colors.get(i).cloned().unwrap_or_else(|| "#999999".into()),
-                "points": run.points,
-                "grads": run.grads,
-                "loss": run.loss,
-                "status": run.status,
-                "divergedAt": run.diverged_at,
-                "finalLoss": s.final_loss,
-                "best": s.best,
-            })
+        .map(|(i, (run, s))| ViewRun {
+            label: &run.label,
+            optimizer: &run.optimizer,
+            hyper: s.hyper.join(", "),
+            color: colors.get(i).cloned().unwrap_or_else(|| "#999999".into()),
+            points: &run.points,
+            grads: &run.grads,
+            loss: &run.loss,
+            status: run.status,
+            diverged_at: run.diverged_at,
+            final_loss: s.final_loss,
+            best: s.best,
         })
         .collect();
-    let domain = image.map(|i| i.domain).or(t.domain);
-    let data = json!({
-        "name": t.name,
-        "title": title,
-        "surface": surface_text(&t.surface),
-        "steps": t.steps,
-        "frameMs": t.plot.frame_ms.clamp(16, 2000),
-        "domain": domain.map(<[[f64; 2]; 2]>::from),
-        "image": image.map(|i| json!({"src": "contour.png", "size": i.size, "area": i.area})),
-        "imageError": r.contour_error,
-        "runs": runs,
-    });
+    let data = ViewData {
+        name: &t.name,
+        title,
+        surface: surface_text(&t.surface),
+        steps: t.steps,
+        frame_ms: t.plot.frame_ms.clamp(16, 2000),
+        domain: image.map(|i| i.domain).or(t.domain).map(Into::into),
+        image: image.map(|i| ViewImage {
+            src: "contour.png",
+            size: i.size,
+            area: i.area,
+        }),
+        image_error: r.contour_error.as_deref(),
+        runs,
+    };
     let up = "../".repeat(depth);
     let [w, h] = image.map_or(super::VIEW_SIZE, |i| i.size);
     let mut out = String::with_capacity(64 * 1024);
@@ -561,7 +603,7 @@ mod tests {
     fn urls_and_text_are_escaped() {
         assert_eq!(url(Path::new("blog/all f0/view.html")), "blog/all%20f0/view.html");
         assert_eq!(esc("<a href=\"x\">&'"), "&lt;a href=&quot;x&quot;&gt;&amp;&#39;");
-        let v = json!({"label": "</script><b>"});
+        let v = serde_json::json!({"label": "</script><b>"});
         assert!(!script_json(&v).contains('<'));
     }
 }
