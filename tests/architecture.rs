@@ -118,7 +118,10 @@ fn data_flows_one_way() {
     // Figures and baselines read trajectories; they do not know each other.
     assert!(!uses("plot", "diff") && !uses("diff", "plot"), "{graph:#?}");
     // The report reads trajectories and draws with plot; figures and baselines do not know it.
-    assert!(!uses("plot", "report") && !uses("diff", "report") && !uses("report", "diff"), "{graph:#?}");
+    assert!(
+        !uses("plot", "report") && !uses("diff", "report") && !uses("report", "diff"),
+        "{graph:#?}"
+    );
     // Every module is in a layer.
     let known: BTreeSet<&str> = layers.iter().flat_map(|l| l.iter().copied()).collect();
     for module in graph.keys() {

@@ -137,7 +137,10 @@ fn the_index_lists_every_experiment_with_its_runs() {
     for run in runs {
         let label = run["label"].as_str().unwrap();
         let r = row(mixed, label);
-        assert!(r.contains(&format!("<td>{}</td>", run["optimizer"].as_str().unwrap())), "{r}");
+        assert!(
+            r.contains(&format!("<td>{}</td>", run["optimizer"].as_str().unwrap())),
+            "{r}"
+        );
     }
 
     // Hyperparameters: only what differs from the optimizer's defaults.
@@ -190,11 +193,17 @@ fn the_index_lists_every_experiment_with_its_runs() {
 
     // An expression surface shows its expression; the vectors experiment its steps.
     let bowl = article(&html, "demo/bowl");
-    assert!(bowl.contains("<code class=\"surface\">x^2 + 2 * y^2 + 0.01 * r</code>"), "{bowl}");
+    assert!(
+        bowl.contains("<code class=\"surface\">x^2 + 2 * y^2 + 0.01 * r</code>"),
+        "{bowl}"
+    );
     let vec = article(&html, "demo/vec");
     assert!(vec.contains("Full-matrix AdaGrad"), "{vec}");
     assert_eq!(vec.matches("<tr><td>").count(), 8);
-    assert!(!vec.contains("view.html"), "vectors experiments have no interactive view");
+    assert!(
+        !vec.contains("view.html"),
+        "vectors experiments have no interactive view"
+    );
 }
 
 #[test]
@@ -231,7 +240,9 @@ fn unreadable_results_are_listed_with_the_reason() {
         "{sweep}"
     );
     assert!(
-        sweep.contains("<td>sgd</td><td class=\"hyper\">learning_rate=0.01, momentum=0.9, median_final_loss=0.0042</td>"),
+        sweep.contains(
+            "<td>sgd</td><td class=\"hyper\">learning_rate=0.01, momentum=0.9, median_final_loss=0.0042</td>"
+        ),
         "{sweep}"
     );
     assert!(sweep.contains("src=\"studies/sweep/heatmap.png\""), "{sweep}");
@@ -275,21 +286,37 @@ fn pages_need_no_network_and_every_link_resolves() {
     let mut pages = vec![(root.clone(), index)];
     for view in ["demo/mixed", "demo/bowl"] {
         let folder = root.join(view);
-        pages.push((folder.clone(), std::fs::read_to_string(folder.join("view.html")).unwrap()));
+        pages.push((
+            folder.clone(),
+            std::fs::read_to_string(folder.join("view.html")).unwrap(),
+        ));
     }
     for (folder, html) in &pages {
-        assert!(!html.contains("http://") && !html.contains("https://"), "a network address in a page");
-        assert!(!html.contains("<script src") && !html.contains("<link"), "scripts and styles are inline");
+        assert!(
+            !html.contains("http://") && !html.contains("https://"),
+            "a network address in a page"
+        );
+        assert!(
+            !html.contains("<script src") && !html.contains("<link"),
+            "scripts and styles are inline"
+        );
         let links = links(html);
         assert!(!links.is_empty());
         for link in links {
-            assert!(folder.join(&link).exists(), "{} links to missing {link}", folder.display());
+            assert!(
+                folder.join(&link).exists(),
+                "{} links to missing {link}",
+                folder.display()
+            );
         }
     }
     // The bowl ran with figures, so the index shows them, GIF included.
     let bowl = article(&pages[0].1, "demo/bowl");
     for figure in ["surface.png", "surface.gif", "loss.png", "loss.gif"] {
-        assert!(bowl.contains(&format!("demo/bowl/{figure}")), "{figure} missing: {bowl}");
+        assert!(
+            bowl.contains(&format!("demo/bowl/{figure}")),
+            "{figure} missing: {bowl}"
+        );
     }
 }
 
@@ -300,13 +327,20 @@ fn views_carry_their_runs_and_the_contour_images_mapping() {
     ok(&optsurf(d, &["report"]));
     let folder = d.join("results/demo/bowl");
     let html = std::fs::read_to_string(folder.join("view.html")).unwrap();
-    let start = html.find("<script type=\"application/json\" id=\"optsurf-data\">").unwrap();
+    let start = html
+        .find("<script type=\"application/json\" id=\"optsurf-data\">")
+        .unwrap();
     let json = &html[start..];
     let json = &json[json.find('>').unwrap() + 1..json.find("</script>").unwrap()];
     let data: Value = serde_json::from_str(json).unwrap();
     let t = read_json(&folder.join("trajectories.json"));
     assert_eq!(data["runs"].as_array().unwrap().len(), 2);
-    for (shown, run) in data["runs"].as_array().unwrap().iter().zip(t["runs"].as_array().unwrap()) {
+    for (shown, run) in data["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(t["runs"].as_array().unwrap())
+    {
         assert_eq!(shown["label"], run["label"]);
         assert_eq!(shown["points"], run["points"]);
         assert_eq!(shown["loss"], run["loss"]);
@@ -343,7 +377,11 @@ fn a_view_without_its_surface_still_shows_the_runs() {
     // Trajectories over a surface this registry does not have (a user's own, say).
     let path = d.join("results/demo/mixed/trajectories.json");
     let text = std::fs::read_to_string(&path).unwrap();
-    std::fs::write(&path, text.replacen("\"surface\": \"quadric\"", "\"surface\": \"my_own\"", 1)).unwrap();
+    std::fs::write(
+        &path,
+        text.replacen("\"surface\": \"quadric\"", "\"surface\": \"my_own\"", 1),
+    )
+    .unwrap();
     ok(&optsurf(d, &["report"]));
     let html = std::fs::read_to_string(d.join("results/index.html")).unwrap();
     let mixed = article(&html, "demo/mixed");
@@ -361,5 +399,8 @@ fn a_missing_results_folder_is_bad_input() {
     let out = optsurf(dir.path(), &["report", "nowhere"]);
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("nowhere") && stderr.contains("results folder"), "{stderr}");
+    assert!(
+        stderr.contains("nowhere") && stderr.contains("results folder"),
+        "{stderr}"
+    );
 }

@@ -86,7 +86,9 @@ pub fn surface_text(spec: &SurfaceSpec) -> String {
     match spec {
         SurfaceSpec::Name(n) => n.clone(),
         SurfaceSpec::Object(m) => {
-            let expr = m.get("expr").map_or_else(|| Value::Object(m.clone()).to_string(), super::value_text);
+            let expr = m
+                .get("expr")
+                .map_or_else(|| Value::Object(m.clone()).to_string(), super::value_text);
             match m.get("name").and_then(Value::as_str) {
                 Some(name) => format!("{name}: {expr}"),
                 None => expr,
@@ -345,12 +347,20 @@ fn runs_entry(out: &mut String, e: &Entry, r: &RunsEntry) {
             "<tr class=\"run{}{}\" data-label=\"{}\"><td><span class=\"swatch\" style=\"background:{}\"></span>{}</td>\
              <td>{}</td><td class=\"hyper\">{hyper}</td><td class=\"num loss\">{loss}{}</td><td class=\"status\">{}</td></tr>",
             if s.best { " best" } else { "" },
-            if run.status == Status::Diverged { " diverged" } else { "" },
+            if run.status == Status::Diverged {
+                " diverged"
+            } else {
+                ""
+            },
             esc(&run.label),
             colors.get(i).map_or("#999", String::as_str),
             esc(&run.label),
             esc(&run.optimizer),
-            if s.best { " <span class=\"badge\">best</span>" } else { "" },
+            if s.best {
+                " <span class=\"badge\">best</span>"
+            } else {
+                ""
+            },
             esc(&status)
         );
     }

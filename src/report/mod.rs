@@ -171,9 +171,8 @@ pub fn scan(results: &Path, registry: &Registry) -> Vec<Entry> {
     for (rel, files) in folders {
         let dir = results.join(&rel);
         let has = |name: &str| files.iter().any(|f| f == name);
-        let figures_of = |names: &[&str]| -> Vec<String> {
-            names.iter().filter(|n| has(n)).map(|n| n.to_string()).collect()
-        };
+        let figures_of =
+            |names: &[&str]| -> Vec<String> { names.iter().filter(|n| has(n)).map(|n| n.to_string()).collect() };
         let mut found = false;
         if has("study.json") {
             found = true;
@@ -217,9 +216,7 @@ pub fn scan(results: &Path, registry: &Registry) -> Vec<Entry> {
         // Figures (or a baseline awaiting review) without their trajectories.
         let leftovers: Vec<&String> = files
             .iter()
-            .filter(|f| {
-                EXPERIMENT_FIGURES.contains(&f.as_str()) || *f == "trajectories.json.new" || *f == "view.html"
-            })
+            .filter(|f| EXPERIMENT_FIGURES.contains(&f.as_str()) || *f == "trajectories.json.new" || *f == "view.html")
             .collect();
         if !found && !leftovers.is_empty() {
             let list: Vec<&str> = leftovers.iter().map(|s| s.as_str()).collect();
@@ -526,7 +523,11 @@ mod tests {
     fn studies_are_read_whatever_the_shape_of_best() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("study.json");
-        std::fs::write(&path, r#"{"best": {"adam": {"learning_rate": 0.1, "median_final_loss": 0.002}}}"#).unwrap();
+        std::fs::write(
+            &path,
+            r#"{"best": {"adam": {"learning_rate": 0.1, "median_final_loss": 0.002}}}"#,
+        )
+        .unwrap();
         let s = read_study(&path);
         assert_eq!(s.unreadable, None);
         assert_eq!(
