@@ -202,9 +202,9 @@ fn entry(out: &mut String, e: &Entry) {
         Content::Broken { .. } => "broken",
     };
     let dir = url(&e.dir);
-    let _ = write!(
+    let _ = writeln!(
         out,
-        "<article class=\"entry {kind}\" id=\"{}\" data-dir=\"{}\" data-name=\"{}\">\n",
+        "<article class=\"entry {kind}\" id=\"{}\" data-dir=\"{}\" data-name=\"{}\">",
         esc(&format!("x-{dir}")),
         esc(&e.dir.display().to_string()),
         esc(&e.name())
@@ -494,6 +494,8 @@ struct ViewRun<'a> {
     points: &'a [[f32; 2]],
     grads: &'a [[f32; 2]],
     loss: &'a [f32],
+    /// The rate of each step, for a run whose rate is a schedule.
+    learning_rates: Option<&'a [f32]>,
     status: Status,
     diverged_at: Option<usize>,
     final_loss: Option<f64>,
@@ -519,6 +521,7 @@ pub fn view(r: &RunsEntry, image: Option<&ContourImage>, depth: usize, figures: 
             points: &run.points,
             grads: &run.grads,
             loss: &run.loss,
+            learning_rates: run.learning_rates.as_deref(),
             status: run.status,
             diverged_at: run.diverged_at,
             final_loss: s.final_loss,

@@ -351,12 +351,23 @@ pub fn value_text(v: &Value) -> String {
     }
 }
 
-/// The hyperparameters of `run` that differ from `defaults`, as `name=value`.
+/// The hyperparameters of `run` that differ from `defaults`, as `name=value`; a learning-rate
+/// schedule as Keras writes its constructor, `CosineDecay(initial_learning_rate=0.5, ...)`.
 pub fn non_defaults(hyper: &Map<String, Value>, defaults: &Map<String, Value>) -> Vec<String> {
     hyper
         .iter()
         .filter(|(k, v)| !defaults.get(*k).is_some_and(|d| same_value(d, v)))
-        .map(|(k, v)| format!("{k}={}", value_text(v)))
+        .map(|(k, v)| match v {
+            Value::Object(m) if m.get("schedule").is_some_and(Value::is_string) => {
+                let args: Vec<String> = m
+                    .iter()
+                    .filter(|(a, _)| *a != "schedule")
+                    .map(|(a, x)| format!("{a}={}", value_text(x)))
+                    .collect();
+                format!("{k}={}({})", value_text(&m["schedule"]), args.join(", "))
+            }
+            _ => format!("{k}={}", value_text(v)),
+        })
         .collect()
 }
 
@@ -517,6 +528,13 @@ mod tests {
             unreachable!()
         };
         assert_eq!(non_defaults(&g, &d), ["learning_rate=0.5", "nesterov=true"]);
+        let scheduled = json!({"learning_rate": {"schedule": "ExponentialDecay", "initial_learning_rate": 50.0,
+                                                 "decay_steps": 30.0, "staircase": false}, "momentum": 0.0});
+        let Value::Object(s) = scheduled else { unreachable!() };
+        assert_eq!(
+            non_defaults(&s, &d),
+            ["learning_rate=ExponentialDecay(initial_learning_rate=50.0, decay_steps=30.0, staircase=false)"]
+        );
     }
 
     #[test]

@@ -410,6 +410,7 @@
       ['loss ', fmt(r.loss[k])],
       ['gradient ', g ? '(' + fmt(g[0]) + ', ' + fmt(g[1]) + ')' : '— (no step taken from this point)']
     ];
+    if (r.learningRates && k < r.learningRates.length) { lines.push(['learning rate ', fmt(r.learningRates[k])]); }
     lines.forEach(function (line, n) {
       var div = document.createElement('div');
       if (n === 0) {
