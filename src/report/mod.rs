@@ -504,7 +504,9 @@ fn render_contours(
                     if k >= jobs.len() {
                         break;
                     }
-                    let image = render(jobs[k].0);
+                    // A surface that fails to evaluate costs its view the image, not the report.
+                    let image = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| render(jobs[k].0)))
+                        .unwrap_or_else(|_| Err("evaluating the surface failed (see the message above)".into()));
                     slots.lock().expect("no thread panicked holding the lock")[k] = Some(image);
                 }
             });
