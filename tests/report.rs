@@ -404,3 +404,57 @@ fn a_missing_results_folder_is_bad_input() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_study_shows_its_figures_best_configurations_and_tuned_comparison() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(
+        d,
+        "experiments/studies/small.json",
+        r#"{"kind": "study", "name": "small", "surface": "himmelblau", "steps": 30,
+            "starts": {"grid": [6, 6]},
+            "optimizers": [{"optimizer": "adam", "learning_rate": {"logspace": [0.01, 1.0, 3]}},
+                           {"optimizer": "sgd", "learning_rate": [0.001, 0.01], "momentum": [0.0, 0.9]}],
+            "threshold": 0.001, "tune": {"objective": "median_final_loss"}}"#,
+    );
+    ok(&optsurf(d, &["run", "experiments", "--report"]));
+    let html = std::fs::read_to_string(d.join("results/index.html")).unwrap();
+    let study = article(&html, "studies/small");
+    assert!(study.contains("class=\"entry study\""), "{study}");
+    for figure in ["heatmap.png", "basins.png", "sensitivity.png"] {
+        assert!(
+            study.contains(&format!("src=\"studies/small/{figure}\"")),
+            "{figure}: {study}"
+        );
+    }
+    // The best configuration of each optimizer, as study.json has it.
+    let json = read_json(&d.join("results/studies/small/study.json"));
+    let best = json["best"].as_object().unwrap();
+    assert_eq!(best.len(), 2);
+    for (optimizer, config) in best {
+        let r = &study[study.find(&format!("<td>{optimizer}</td>")).unwrap()..];
+        let r = &r[..r.find("</tr>").unwrap()];
+        assert!(r.contains(&format!("config={}", config["config"])), "{r}");
+        for (name, value) in config["swept"].as_object().unwrap() {
+            let shown = r
+                .split(&format!("{name}="))
+                .nth(1)
+                .unwrap()
+                .split([',', '<'])
+                .next()
+                .unwrap();
+            let shown: f64 = shown.parse().unwrap();
+            assert!(
+                (shown - value.as_f64().unwrap()).abs() <= 1e-6 * shown.abs(),
+                "{name} in {r}"
+            );
+        }
+    }
+    // Its tuned comparison is an experiment of its own, linked from the study.
+    assert!(study.contains("href=\"#x-studies/small/tuned\""), "{study}");
+    let tuned = article(&html, "studies/small/tuned");
+    assert!(tuned.contains("class=\"entry runs\""), "{tuned}");
+    assert_eq!(tuned.matches("<tr class=\"run").count(), 2);
+    assert!(html.contains("id=\"x-studies/small/tuned\""));
+}

@@ -414,6 +414,18 @@ fn study_entry(out: &mut String, e: &Entry, s: &StudyEntry) {
     if let Some(steps) = field("steps") {
         let _ = write!(out, "<span class=\"steps\">{}</span> steps · ", esc(&steps));
     }
+    for (key, what) in [("runs", "runs"), ("objective", "objective")] {
+        if let Some(v) = field(key) {
+            let _ = write!(out, "{what} {} · ", esc(&v));
+        }
+    }
+    if s.tuned {
+        let _ = write!(
+            out,
+            "<a class=\"tuned-link\" href=\"#{}\">tuned comparison</a> · ",
+            esc(&format!("x-{}", url(&e.dir.join("tuned"))))
+        );
+    }
     let _ = write!(out, "<a href=\"{}\">study.json</a>", esc(&link(e, "study.json")));
     let _ = writeln!(out, " · <a href=\"{}\">runs.csv</a></p>", esc(&link(e, "runs.csv")));
     if let Some(reason) = &s.unreadable {

@@ -143,6 +143,8 @@ pub struct StudyEntry {
     pub best: Vec<(String, Vec<(String, String)>)>,
     /// Why `study.json` (or its `best`) could not be read, if so.
     pub unreadable: Option<String>,
+    /// The study has a tuned comparison (`tuned/trajectories.json`).
+    pub tuned: bool,
 }
 
 /// Writes `results/index.html`, and `view.html` and `contour.png` beside every trajectory file.
@@ -178,7 +180,10 @@ pub fn scan(results: &Path, registry: &Registry) -> Vec<Entry> {
             found = true;
             entries.push(Entry {
                 dir: rel.clone(),
-                content: Content::Study(read_study(&dir.join("study.json"))),
+                content: Content::Study(StudyEntry {
+                    tuned: dir.join("tuned/trajectories.json").is_file(),
+                    ..read_study(&dir.join("study.json"))
+                }),
                 figures: figures_of(&STUDY_FIGURES),
             });
         }
@@ -274,6 +279,7 @@ fn read_study(path: &Path) -> StudyEntry {
                 json: None,
                 best: Vec::new(),
                 unreadable: Some(format!("{}: cannot read: {e}", path.display())),
+                tuned: false,
             };
         }
     };
@@ -284,13 +290,26 @@ fn read_study(path: &Path) -> StudyEntry {
                 json: None,
                 best: Vec::new(),
                 unreadable: Some(format!("{}: not JSON: {e}", path.display())),
+                tuned: false,
             };
         }
     };
+    // A configuration's fields, metrics to six digits; an object inside it (the swept
+    // hyperparameters, say) gives its own fields in its place.
+    let text = |v: &Value| match v {
+        Value::Number(n) if n.is_f64() => html::num(n.as_f64().unwrap_or(f64::NAN)),
+        v => value_text(v),
+    };
     let fields = |v: &Value| -> Vec<(String, String)> {
         match v {
-            Value::Object(m) => m.iter().map(|(k, v)| (k.clone(), value_text(v))).collect(),
-            other => vec![(String::new(), value_text(other))],
+            Value::Object(m) => m
+                .iter()
+                .flat_map(|(k, v)| match v {
+                    Value::Object(inner) => inner.iter().map(|(k, v)| (k.clone(), text(v))).collect(),
+                    v => vec![(k.clone(), text(v))],
+                })
+                .collect(),
+            other => vec![(String::new(), text(other))],
         }
     };
     let (best, unreadable) = match json.get("best") {
@@ -328,6 +347,7 @@ fn read_study(path: &Path) -> StudyEntry {
         json: Some(json),
         best,
         unreadable,
+        tuned: false,
     }
 }
 
@@ -559,6 +579,22 @@ mod tests {
                     ("median_final_loss".to_string(), "0.002".to_string())
                 ]
             )]
+        );
+        // As optsurf's studies write it: the swept values inside.
+        std::fs::write(
+            &path,
+            r#"{"best": {"sgd": {"config": 5, "swept": {"learning_rate": 0.01, "momentum": 0.9}, "success_rate": 1.0}}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            read_study(&path).best[0].1,
+            [
+                ("config", "5"),
+                ("learning_rate", "0.01"),
+                ("momentum", "0.9"),
+                ("success_rate", "1")
+            ]
+            .map(|(k, v)| (k.to_string(), v.to_string()))
         );
         std::fs::write(&path, r#"{"best": [{"optimizer": "sgd", "momentum": 0.9}, 3]}"#).unwrap();
         let s = read_study(&path);
