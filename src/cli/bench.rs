@@ -96,6 +96,49 @@ pub fn schedules(path: &Path, backend: Backend, registry: &Registry) -> Result<f
     Ok(with / constant)
 }
 
+/// A wide experiment: `runs` runs (SGD, Adam and RMSprop from a spread of starts over f4) of
+/// `steps` steps, run and written as `optsurf run --no-plots` would, the file streamed; prints
+/// the time, the file size and the process's peak memory (run it alone: the peak is the
+/// process's).
+pub fn wide(runs: usize, steps: usize, backend: Backend, registry: &Registry) -> Result<f64> {
+    let side = (runs as f64).sqrt().ceil() as usize;
+    let optimizers = [
+        r#""optimizer": "sgd", "learning_rate": 10.0"#,
+        r#""optimizer": "adam", "learning_rate": 0.3"#,
+        r#""optimizer": "rmsprop", "learning_rate": 0.1"#,
+    ];
+    let list: Vec<String> = (0..runs)
+        .map(|k| {
+            let (x, y) = (
+                -9.5 + 19.0 * (k / side) as f64 / side as f64,
+                -9.5 + 19.0 * (k % side) as f64 / side as f64,
+            );
+            format!(r#"{{"label": "run {k}", {}, "start": [{x}, {y}]}}"#, optimizers[k % 3])
+        })
+        .collect();
+    let text = format!(
+        r#"{{"name": "wide", "surface": "f4", "start": [0, 0], "steps": {steps}, "runs": [{}]}}"#,
+        list.join(",")
+    );
+    let experiment = Experiment::parse(&text, Path::new("bench-wide"), registry)?;
+    drop(text);
+    let device = backend.device()?;
+    let dir = std::env::temp_dir().join(format!("optsurf-bench-wide-{}", std::process::id()));
+    let start = Instant::now();
+    let trajectories = runner::run(&experiment, &device, &mut [])?;
+    let path = dir.join("trajectories.json");
+    trajectories.write(&path)?;
+    let seconds = start.elapsed().as_secs_f64();
+    let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+    let _ = std::fs::remove_dir_all(&dir);
+    println!(
+        "wide      {runs} runs x {steps} steps over f4 on {backend:?}, run and written: {seconds:.2} s, {:.0} MB file, peak memory {:.0} MB (target < 250 MB)",
+        bytes as f64 / 1e6,
+        super::peak_rss_mb()
+    );
+    Ok(seconds)
+}
+
 /// `n` points from a fixed spread over the mesh through f4 (nearest noise) with Adam, `steps`
 /// steps; prints point-steps per second.
 pub fn throughput(n: usize, steps: usize, backend: Backend, registry: &Registry) -> Result<f64> {

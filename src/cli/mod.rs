@@ -122,6 +122,8 @@ enum Which {
     Expressions,
     /// The stepping experiment with a learning-rate schedule on every run against without.
     Schedules,
+    /// 20,000 runs x 100 steps run and written (peak memory; run it alone).
+    Wide,
     /// 1,000,000 points through f4 with Adam.
     Throughput,
     /// Full-matrix AdaGrad, d = 1024 features, 8 steps, against the direct O(d^3) method.
@@ -274,6 +276,9 @@ fn execute(cli: Cli, registry: &Registry) -> Result<ExitCode> {
         } => {
             if matches!(which, Which::All | Which::Stepping) {
                 bench::stepping(&experiment, cli.backend, 10, registry)?;
+            }
+            if which == Which::Wide {
+                bench::wide(20_000, 100, cli.backend, registry)?;
             }
             if matches!(which, Which::All | Which::Schedules) {
                 bench::schedules(&experiment, cli.backend, registry)?;
