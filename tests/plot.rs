@@ -413,6 +413,7 @@ fn hand_run(label: &str, points: Vec<[f32; 2]>, loss: Vec<f32>) -> RunTrajectory
         points,
         loss,
         learning_rates: None,
+        eval_points: None,
         status: Status::Ok,
         diverged_at: None,
     }

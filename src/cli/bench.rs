@@ -165,12 +165,12 @@ pub fn throughput(n: usize, steps: usize, backend: Backend, registry: &Registry)
     };
     let optimizer = Box::new(optim::stateful(&vec![config; n], &device));
     let mut batch = Batch::from_points(f4, noise, points, optimizer);
-    let (_, grad) = batch.evaluate(); // warm-up
-    batch.advance(grad);
+    let (loss, grad) = batch.evaluate(); // warm-up
+    batch.advance(loss, grad);
     let start = Instant::now();
     for _ in 0..steps {
-        let (_, grad) = batch.evaluate();
-        batch.advance(grad);
+        let (loss, grad) = batch.evaluate();
+        batch.advance(loss, grad);
     }
     let checksum = to_vec(batch.points().clone().sum())[0];
     let seconds = start.elapsed().as_secs_f64();
@@ -192,7 +192,6 @@ pub fn throughput(n: usize, steps: usize, backend: Backend, registry: &Registry)
 /// largest relative error against the direct method. Returns the optimizer's seconds.
 pub fn adagrad_full(features: usize, steps: usize, backend: Backend) -> Result<f64> {
     use crate::experiment::vectors::POST_DELTA;
-    use crate::optim::Optimizer;
     use crate::optim::adagrad_full::{Accumulator, AdagradFullConfig};
     use crate::random::RandomState;
 
@@ -240,7 +239,7 @@ pub fn adagrad_full(features: usize, steps: usize, backend: Backend) -> Result<f
         let mut optimizer = optim::stateful(std::slice::from_ref(&config), &device);
         let mut w = Tensor::<2>::zeros([1, d], &device);
         for g in &tensors {
-            w = optimizer.step(w, g.clone());
+            w = optim::step_with_gradient(&mut optimizer, w, g.clone());
         }
         w_fast = to_vec(w);
     });

@@ -114,6 +114,8 @@ pub struct Experiment {
     pub steps: usize,
     /// The runs, in file order (none for a figure of the surface alone).
     pub runs: Vec<RunSpec>,
+    /// The optimizers known where the file was read (wrappers such as Lookahead name others).
+    pub optimizers: Vec<optim::Entry>,
     /// Figure settings.
     pub plot: PlotSpec,
     /// The file it was read from.
@@ -235,6 +237,7 @@ impl Experiment {
             surface,
             surface_spec,
             domain,
+            optimizers: registry.optimizers().to_vec(),
             noise: file.noise,
             steps,
             runs,
@@ -266,7 +269,7 @@ fn parse_run(
         Some(v) => parse_point(&v).map_err(|m| ("start".to_string(), m))?,
         None => default_start,
     };
-    let hyperparameters = optimizer.parse(run)?;
+    let hyperparameters = optimizer.parse_in(registry.optimizers(), run)?;
     Ok(RunSpec {
         label,
         optimizer,

@@ -8,7 +8,7 @@
 use super::Experiment;
 use super::trajectory::{RunTrajectory, Status, Trajectories};
 use crate::error::Result;
-use crate::optim::{self, Optimizer, Schedule};
+use crate::optim::{self, Env, Optimizer, Schedule};
 use crate::surface::{Noise, Surface, to_vec};
 use burn::tensor::{Device, Tensor, TensorData};
 use std::ops::Range;
@@ -59,7 +59,10 @@ impl Batch {
                 .iter()
                 .map(|&i| experiment.runs[i].hyperparameters.clone())
                 .collect();
-            groups.push((at..at + rows.len(), first.optimizer.build(&hypers, device)));
+            groups.push((
+                at..at + rows.len(),
+                first.optimizer.build_in(&experiment.optimizers, &hypers, device),
+            ));
             at += rows.len();
         }
         let starts: Vec<f32> = order
@@ -104,10 +107,23 @@ impl Batch {
         self.surface.eval(self.points.clone(), &self.noise)
     }
 
-    /// One optimizer step of every row, given the gradient at the current points.
-    pub fn advance(&mut self, grad: Tensor<2>) {
+    /// One optimizer step of every row, given the loss `[N]` and gradient `[N, 2]` at the
+    /// current points.
+    pub fn advance(&mut self, loss: Tensor<1>, grad: Tensor<2>) {
+        let n = loss.dims()[0];
+        let loss = loss.reshape([n, 1]);
+        let (surface, noise) = (&self.surface, &self.noise);
+        let gradient_at = |p: Tensor<2>| {
+            let (loss, grad) = surface.loss_and_grad(p, noise);
+            let n = loss.dims()[0];
+            (loss.reshape([n, 1]), grad)
+        };
         if let [(_, optimizer)] = self.groups.as_mut_slice() {
-            self.points = optimizer.step(self.points.clone(), grad);
+            let env = Env {
+                loss: &loss,
+                gradient_at: &gradient_at,
+            };
+            self.points = optimizer.step(self.points.clone(), grad, &env);
             return;
         }
         let parts: Vec<Tensor<2>> = self
@@ -116,33 +132,66 @@ impl Batch {
             .map(|(rows, optimizer)| {
                 let p = self.points.clone().narrow(0, rows.start, rows.len());
                 let g = grad.clone().narrow(0, rows.start, rows.len());
-                optimizer.step(p, g)
+                let l = loss.clone().narrow(0, rows.start, rows.len());
+                optimizer.step(
+                    p,
+                    g,
+                    &Env {
+                        loss: &l,
+                        gradient_at: &gradient_at,
+                    },
+                )
             })
             .collect();
         self.points = Tensor::cat(parts, 0);
     }
+
+    /// Where each row's optimizer would evaluate the model, when some optimizer keeps such a
+    /// point apart from where it takes gradients (`[N, 2]`, the current point for the others),
+    /// with which rows have one.
+    pub fn eval_points(&self) -> Option<(Tensor<2>, Vec<bool>)> {
+        let eval: Vec<Option<Tensor<2>>> = self.groups.iter().map(|(_, o)| o.eval_points()).collect();
+        if eval.iter().all(Option::is_none) {
+            return None;
+        }
+        let mut has = Vec::with_capacity(self.order.len());
+        let parts: Vec<Tensor<2>> = self
+            .groups
+            .iter()
+            .zip(eval)
+            .map(|((rows, _), e)| {
+                has.extend(std::iter::repeat_n(e.is_some(), rows.len()));
+                e.unwrap_or_else(|| self.points.clone().narrow(0, rows.start, rows.len()))
+            })
+            .collect();
+        Some((Tensor::cat(parts, 0), has))
+    }
 }
 
 /// Host-side record of one run while it steps.
+#[derive(Default)]
 struct Record {
     points: Vec<[f32; 2]>,
     grads: Vec<[f32; 2]>,
     loss: Vec<f32>,
+    eval: Vec<[f32; 2]>,
+    has_eval: bool,
     diverged_at: Option<usize>,
 }
 
 impl Record {
-    /// Records point `k` with its loss and the gradient there (none after the last step), and
-    /// stops the record at the first non-finite value.
-    fn push(&mut self, k: usize, point: [f32; 2], loss: f32, grad: Option<[f32; 2]>) {
+    /// Records point `k` with its loss, the optimizer's evaluation point and the gradient there
+    /// (none after the last step), and stops the record at the first non-finite value.
+    fn push(&mut self, k: usize, point: [f32; 2], eval: [f32; 2], loss: f32, grad: Option<[f32; 2]>) {
         if self.diverged_at.is_some() {
             return;
         }
-        if !(point.iter().all(|v| v.is_finite()) && loss.is_finite()) {
+        if !(point.iter().chain(&eval).all(|v| v.is_finite()) && loss.is_finite()) {
             self.diverged_at = Some(k);
             return;
         }
         self.points.push(point);
+        self.eval.push(eval);
         self.loss.push(loss);
         if let Some(g) = grad {
             if g.iter().all(|v| v.is_finite()) {
@@ -180,7 +229,7 @@ pub fn run(experiment: &Experiment, device: &Device, observers: &mut [&mut dyn O
             points: Vec::with_capacity(experiment.steps + 1),
             grads: Vec::with_capacity(experiment.steps),
             loss: Vec::with_capacity(experiment.steps + 1),
-            diverged_at: None,
+            ..Record::default()
         })
         .collect();
     for step in 0..=steps {
@@ -194,19 +243,30 @@ pub fn run(experiment: &Experiment, device: &Device, observers: &mut [&mut dyn O
             let (loss, grad) = batch.evaluate();
             (loss, Some(grad))
         };
-        // One read-back per step: [points | grad | loss] as [N, 5] (or [N, 3] at the end).
+        // One read-back per step: [points | eval points? | grad? | loss].
+        let eval = batch.eval_points();
         let mut columns = vec![batch.points.clone()];
+        columns.extend(eval.as_ref().map(|(e, _)| e.clone()));
         columns.extend(grad.clone());
-        columns.push(loss.reshape([n, 1]));
-        let width = if last { 3 } else { 5 };
+        columns.push(loss.clone().reshape([n, 1]));
+        let width = 3 + 2 * usize::from(eval.is_some()) + 2 * usize::from(!last);
         let host = to_vec(Tensor::cat(columns, 1));
+        let g_at = 2 + 2 * usize::from(eval.is_some());
         for (row, &run) in batch.order.iter().enumerate() {
             let v = &host[row * width..(row + 1) * width];
-            let g = (!last).then(|| [v[2], v[3]]);
-            records[run].push(step, [v[0], v[1]], v[width - 1], g);
+            let point = [v[0], v[1]];
+            let e = match &eval {
+                Some((_, has)) if has[row] => {
+                    records[run].has_eval = true;
+                    [v[2], v[3]]
+                }
+                _ => point,
+            };
+            let g = (!last).then(|| [v[g_at], v[g_at + 1]]);
+            records[run].push(step, point, e, v[width - 1], g);
         }
         if let Some(grad) = grad {
-            batch.advance(grad);
+            batch.advance(loss, grad);
             for o in observers.iter_mut() {
                 o.on_step(experiment, step + 1);
             }
@@ -226,6 +286,7 @@ pub fn run(experiment: &Experiment, device: &Device, observers: &mut [&mut dyn O
             } else {
                 Status::Ok
             },
+            eval_points: record.has_eval.then_some(record.eval),
             points: record.points,
             grads: record.grads,
             loss: record.loss,

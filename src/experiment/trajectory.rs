@@ -60,8 +60,13 @@ pub struct RunTrajectory {
     pub optimizer: String,
     /// Every hyperparameter used, defaults filled in.
     pub hyperparameters: Map<String, Value>,
-    /// Points visited, the start first: `steps + 1` rows unless the run diverged.
+    /// Points visited (where the gradients are taken), the start first: `steps + 1` rows unless
+    /// the run diverged.
     pub points: Vec<[f32; 2]>,
+    /// Where the optimizer would evaluate the model at each point, for optimizers that keep it
+    /// apart (Lookahead's slow weights, schedule-free's averaged iterate); as long as `points`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eval_points: Option<Vec<[f32; 2]>>,
     /// The gradient used at each step (at `points[i]`).
     pub grads: Vec<[f32; 2]>,
     /// The loss (noise included) at each point.
@@ -208,6 +213,7 @@ mod tests {
                 .unwrap()
                 .clone(),
             points: (0..n).map(|k| [k as f32 * 0.5, -1.25]).collect(),
+            eval_points: None,
             grads: (1..n).map(|k| [k as f32, 2.0]).collect(),
             loss: (0..n).map(|k| k as f32 / 3.0).collect(),
             learning_rates: (n > 2).then(|| vec![0.1; n - 1]),
