@@ -180,6 +180,12 @@ pub type Parsed = Result<Map<String, Value>, (String, String)>;
 /// A batched optimizer, type-erased.
 pub type Built = Box<dyn Optimizer>;
 
+/// How an [`Entry`] checks a run's hyperparameters, given the optimizers known.
+pub type ParseFn = fn(&[Entry], Map<String, Value>) -> Parsed;
+
+/// How an [`Entry`] builds the batched optimizer of rows, given the optimizers known.
+pub type BuildFn = fn(&[Entry], &[Map<String, Value>], &Device) -> Built;
+
 /// A registry entry: an optimizer by name, with type-erased parsing and building. Make one
 /// for your own [`Config`] with [`Entry::of`] and register it with
 /// [`Registry::with_optimizer`](crate::Registry::with_optimizer).
@@ -194,8 +200,8 @@ pub struct Entry {
     /// Every hyperparameter with its range and doc.
     pub params: &'static [Param],
     defaults: fn() -> Map<String, Value>,
-    parse: fn(&[Entry], Map<String, Value>) -> Parsed,
-    build: fn(&[Entry], &[Map<String, Value>], &Device) -> Built,
+    parse: ParseFn,
+    build: BuildFn,
 }
 
 impl std::fmt::Debug for Entry {
@@ -226,8 +232,8 @@ impl Entry {
         source: Source,
         params: &'static [Param],
         defaults: fn() -> Map<String, Value>,
-        parse: fn(&[Entry], Map<String, Value>) -> Parsed,
-        build: fn(&[Entry], &[Map<String, Value>], &Device) -> Built,
+        parse: ParseFn,
+        build: BuildFn,
     ) -> Self {
         Entry {
             name,
