@@ -414,6 +414,10 @@ fn hand_run(label: &str, points: Vec<[f32; 2]>, loss: Vec<f32>) -> RunTrajectory
         loss,
         learning_rates: None,
         eval_points: None,
+        batch_loss: None,
+        batch_size: None,
+        seed: None,
+        sigma: None,
         status: Status::Ok,
         diverged_at: None,
     }

@@ -124,6 +124,8 @@ enum Which {
     Schedules,
     /// 20,000 runs x 100 steps run and written (peak memory; run it alone).
     Wide,
+    /// 64 runs x 1,000 minibatch steps over a 10,000-row CSV.
+    Data,
     /// 1,000,000 points through f4 with Adam.
     Throughput,
     /// Full-matrix AdaGrad, d = 1024 features, 8 steps, against the direct O(d^3) method.
@@ -279,6 +281,9 @@ fn execute(cli: Cli, registry: &Registry) -> Result<ExitCode> {
             }
             if which == Which::Wide {
                 bench::wide(20_000, 100, cli.backend, registry)?;
+            }
+            if matches!(which, Which::All | Which::Data) {
+                bench::data(cli.backend, registry)?;
             }
             if matches!(which, Which::All | Which::Schedules) {
                 bench::schedules(&experiment, cli.backend, registry)?;

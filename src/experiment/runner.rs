@@ -9,6 +9,8 @@ use super::Experiment;
 use super::trajectory::{RunTrajectory, Status, Trajectories};
 use crate::error::Result;
 use crate::optim::{self, Env, Optimizer, Schedule};
+use crate::random::Normals;
+use crate::surface::data::DataSurface;
 use crate::surface::{Noise, Surface, to_vec};
 use burn::tensor::{Device, Tensor, TensorData};
 use std::ops::Range;
@@ -33,7 +35,79 @@ pub struct Batch {
     groups: Vec<(Range<usize>, Box<dyn Optimizer>)>,
     /// Run index of each batch row (rows are ordered by group).
     order: Vec<usize>,
+    /// Each row's seed (minibatch order and gradient noise).
+    seeds: Vec<u64>,
+    /// Each row's seed with its batch size (`None`: the surface's), for a data surface.
+    minibatches: Vec<(u64, Option<usize>)>,
+    /// Additive gradient noise, when some row has it.
+    gradient_noise: Option<GradientNoise>,
+    /// Steps taken.
+    step: usize,
 }
+
+/// What one evaluation of the batch gives: the surface's loss (the full-data loss of a data
+/// surface), the gradient the optimizers step on (a minibatch's, noise added) and, for a data
+/// surface, the minibatch loss.
+pub struct Evaluation {
+    /// The surface's loss at each row's point, `[N]`.
+    pub loss: Tensor<1>,
+    /// The gradient each row's optimizer uses, `[N, 2]`.
+    pub grad: Tensor<2>,
+    /// The minibatch loss, `[N]`, for a data surface.
+    pub batch_loss: Option<Tensor<1>>,
+}
+
+/// `g + sigma xi` with `xi ~ N(0, I)` per step, drawn on the host from each row's seed so that
+/// rows with one seed see the same draws on every backend.
+struct GradientNoise {
+    /// `sigma` of each row, as an `[N, 1]` column.
+    sigma: Tensor<2>,
+    /// Rows with `sigma > 0` (the others keep their gradient bit for bit).
+    noisy: burn::tensor::Tensor<2, burn::tensor::Bool>,
+    /// One stream of normals per distinct seed.
+    streams: std::collections::BTreeMap<u64, Normals>,
+}
+
+impl GradientNoise {
+    /// For rows with `sigmas` and `seeds`; `None` when no row has noise.
+    fn new(sigmas: &[f64], seeds: &[u64], device: &Device) -> Option<Self> {
+        if sigmas.iter().all(|&s| s == 0.0) {
+            return None;
+        }
+        let column = |v: Vec<f32>| Tensor::<2>::from_data(TensorData::new(v, [sigmas.len(), 1]), device);
+        let sigma = column(sigmas.iter().map(|&s| s as f32).collect());
+        let streams = seeds
+            .iter()
+            .zip(sigmas)
+            .filter(|(_, s)| **s > 0.0)
+            .map(|(&seed, _)| (seed, Normals::new(seed ^ NOISE_SALT)))
+            .collect();
+        Some(GradientNoise {
+            noisy: sigma.clone().greater_elem(0.0),
+            sigma,
+            streams,
+        })
+    }
+
+    /// The gradient with this step's noise added.
+    fn add(&mut self, grad: Tensor<2>, seeds: &[u64]) -> Tensor<2> {
+        let draws: std::collections::BTreeMap<u64, [f32; 2]> = self
+            .streams
+            .iter_mut()
+            .map(|(&seed, normals)| (seed, [normals.next(), normals.next()]))
+            .collect();
+        let xi: Vec<f32> = seeds
+            .iter()
+            .flat_map(|s| draws.get(s).copied().unwrap_or([0.0, 0.0]))
+            .collect();
+        let xi = Tensor::<2>::from_data(TensorData::new(xi, [seeds.len(), 2]), &grad.device());
+        let noisy = grad.clone() + xi * self.sigma.clone();
+        grad.mask_where(self.noisy.clone().expand([seeds.len(), 2]), noisy)
+    }
+}
+
+/// Separates the gradient-noise stream of a seed from its minibatch order.
+const NOISE_SALT: u64 = 0x6E6F_6973_655F_7869;
 
 impl Batch {
     /// Uploads the start points and builds one batched optimizer per group of runs.
@@ -70,12 +144,22 @@ impl Batch {
             .flat_map(|&i| experiment.runs[i].start.map(|v| v as f32))
             .collect();
         let points = Tensor::from_data(TensorData::new(starts, [order.len(), 2]), device);
+        let seeds: Vec<u64> = order.iter().map(|&i| experiment.runs[i].seed).collect();
+        let minibatches = order
+            .iter()
+            .map(|&i| (experiment.runs[i].seed, experiment.runs[i].batch_size))
+            .collect();
+        let sigmas: Vec<f64> = order.iter().map(|&i| experiment.runs[i].sigma).collect();
         Batch {
             surface: experiment.surface.clone(),
             noise: experiment.surface.noise(experiment.noise, device),
             points,
             groups,
             order,
+            gradient_noise: GradientNoise::new(&sigmas, &seeds, device),
+            seeds,
+            minibatches,
+            step: 0,
         }
     }
 
@@ -89,6 +173,10 @@ impl Batch {
             points,
             groups: vec![(0..n, optimizer)],
             order: (0..n).collect(),
+            seeds: vec![0; n],
+            minibatches: vec![(0, None); n],
+            gradient_noise: None,
+            step: 0,
         }
     }
 
@@ -97,9 +185,25 @@ impl Batch {
         &self.points
     }
 
-    /// Loss `[N]` and gradient `[N, 2]` at the current points, in one autodiff pass.
-    pub fn evaluate(&self) -> (Tensor<1>, Tensor<2>) {
-        self.surface.loss_and_grad(self.points.clone(), &self.noise)
+    /// The loss and the gradient the optimizers use at the current points, in one autodiff
+    /// pass (two for a data surface: the minibatch's, and the full-data loss without gradient).
+    pub fn evaluate(&mut self) -> Evaluation {
+        let (loss, grad, batch_loss) = match &self.surface.data {
+            None => {
+                let (loss, grad) = self.surface.loss_and_grad(self.points.clone(), &self.noise);
+                (loss, grad, None)
+            }
+            Some(data) => {
+                let (batch_loss, grad) =
+                    minibatch_loss_and_grad(data, self.points.clone(), self.step, &self.minibatches);
+                (self.loss(), grad, Some(batch_loss))
+            }
+        };
+        let grad = match &mut self.gradient_noise {
+            Some(noise) => noise.add(grad, &self.seeds),
+            None => grad,
+        };
+        Evaluation { loss, grad, batch_loss }
     }
 
     /// Loss at the current points, without gradient.
@@ -107,17 +211,26 @@ impl Batch {
         self.surface.eval(self.points.clone(), &self.noise)
     }
 
-    /// One optimizer step of every row, given the loss `[N]` and gradient `[N, 2]` at the
-    /// current points.
-    pub fn advance(&mut self, loss: Tensor<1>, grad: Tensor<2>) {
+    /// One optimizer step of every row, given this step's evaluation at the current points
+    /// (optimizers that use the loss see the minibatch's on a data surface).
+    pub fn advance(&mut self, eval: Evaluation) {
+        let (loss, grad) = (eval.batch_loss.unwrap_or(eval.loss), eval.grad);
         let n = loss.dims()[0];
         let loss = loss.reshape([n, 1]);
-        let (surface, noise) = (&self.surface, &self.noise);
-        let gradient_at = |p: Tensor<2>| {
-            let (loss, grad) = surface.loss_and_grad(p, noise);
+        let (surface, noise, step) = (&self.surface, &self.noise, self.step);
+        self.step += 1;
+        let all_rows = &self.minibatches;
+        // Another gradient of some rows (SAM's): at the same minibatch, for a data surface.
+        let gradient_at_rows = |p: Tensor<2>, rows: Range<usize>| {
+            let (loss, grad) = match &surface.data {
+                None => surface.loss_and_grad(p, noise),
+                Some(data) => minibatch_loss_and_grad(data, p, step, &all_rows[rows]),
+            };
             let n = loss.dims()[0];
             (loss.reshape([n, 1]), grad)
         };
+        let everything = 0..n;
+        let gradient_at = |p: Tensor<2>| gradient_at_rows(p, everything.clone());
         if let [(_, optimizer)] = self.groups.as_mut_slice() {
             let env = Env {
                 loss: &loss,
@@ -133,12 +246,13 @@ impl Batch {
                 let p = self.points.clone().narrow(0, rows.start, rows.len());
                 let g = grad.clone().narrow(0, rows.start, rows.len());
                 let l = loss.clone().narrow(0, rows.start, rows.len());
+                let at = |p: Tensor<2>| gradient_at_rows(p, rows.clone());
                 optimizer.step(
                     p,
                     g,
                     &Env {
                         loss: &l,
-                        gradient_at: &gradient_at,
+                        gradient_at: &at,
                     },
                 )
             })
@@ -168,6 +282,24 @@ impl Batch {
     }
 }
 
+/// The minibatch loss `[N]` and its gradient `[N, 2]` at `points`, each row with the batch of
+/// its seed at `step`.
+fn minibatch_loss_and_grad(
+    data: &DataSurface,
+    points: Tensor<2>,
+    step: usize,
+    rows: &[(u64, Option<usize>)],
+) -> (Tensor<1>, Tensor<2>) {
+    let p = points.autodiff().require_grad();
+    let n = p.dims()[0];
+    let w = p.clone().narrow(1, 0, 1).reshape([n]);
+    let b = p.clone().narrow(1, 1, 1).reshape([n]);
+    let loss = data.batch_loss(w, b, step, rows);
+    let grads = loss.clone().sum().backward();
+    let grad = p.grad(&grads).expect("the points require grad");
+    (loss.inner(), grad)
+}
+
 /// Host-side record of one run while it steps.
 #[derive(Default)]
 struct Record {
@@ -176,6 +308,7 @@ struct Record {
     loss: Vec<f32>,
     eval: Vec<[f32; 2]>,
     has_eval: bool,
+    batch_loss: Vec<f32>,
     diverged_at: Option<usize>,
 }
 
@@ -237,21 +370,23 @@ pub fn run(experiment: &Experiment, device: &Device, observers: &mut [&mut dyn O
             break;
         }
         let last = step == steps;
-        let (loss, grad) = if last {
-            (batch.loss(), None)
-        } else {
-            let (loss, grad) = batch.evaluate();
-            (loss, Some(grad))
+        let evaluation = if last { None } else { Some(batch.evaluate()) };
+        let loss = match &evaluation {
+            Some(e) => e.loss.clone(),
+            None => batch.loss(),
         };
-        // One read-back per step: [points | eval points? | grad? | loss].
+        // One read-back per step: [points | eval points? | grad? | batch loss? | loss].
         let eval = batch.eval_points();
         let mut columns = vec![batch.points.clone()];
         columns.extend(eval.as_ref().map(|(e, _)| e.clone()));
-        columns.extend(grad.clone());
-        columns.push(loss.clone().reshape([n, 1]));
-        let width = 3 + 2 * usize::from(eval.is_some()) + 2 * usize::from(!last);
+        columns.extend(evaluation.as_ref().map(|e| e.grad.clone()));
+        let batch_loss = evaluation.as_ref().and_then(|e| e.batch_loss.clone());
+        columns.extend(batch_loss.map(|l| l.reshape([n, 1])));
+        columns.push(loss.reshape([n, 1]));
+        let width: usize = columns.iter().map(|c| c.dims()[1]).sum();
         let host = to_vec(Tensor::cat(columns, 1));
         let g_at = 2 + 2 * usize::from(eval.is_some());
+        let has_batch_loss = evaluation.as_ref().is_some_and(|e| e.batch_loss.is_some());
         for (row, &run) in batch.order.iter().enumerate() {
             let v = &host[row * width..(row + 1) * width];
             let point = [v[0], v[1]];
@@ -262,16 +397,21 @@ pub fn run(experiment: &Experiment, device: &Device, observers: &mut [&mut dyn O
                 }
                 _ => point,
             };
-            let g = (!last).then(|| [v[g_at], v[g_at + 1]]);
+            let g = evaluation.is_some().then(|| [v[g_at], v[g_at + 1]]);
+            if has_batch_loss && records[run].diverged_at.is_none() {
+                records[run].batch_loss.push(v[width - 2]);
+            }
             records[run].push(step, point, e, v[width - 1], g);
         }
-        if let Some(grad) = grad {
-            batch.advance(loss, grad);
+        if let Some(evaluation) = evaluation {
+            batch.advance(evaluation);
             for o in observers.iter_mut() {
                 o.on_step(experiment, step + 1);
             }
         }
     }
+    // Minibatches or gradient noise make the runs depend on their seeds: record them.
+    let stochastic = experiment.is_stochastic();
     let runs = experiment
         .runs
         .iter()
@@ -287,6 +427,18 @@ pub fn run(experiment: &Experiment, device: &Device, observers: &mut [&mut dyn O
                 Status::Ok
             },
             eval_points: record.has_eval.then_some(record.eval),
+            batch_loss: experiment.surface.data.is_some().then(|| {
+                let mut b = record.batch_loss;
+                b.truncate(record.grads.len());
+                b
+            }),
+            seed: stochastic.then_some(spec.seed),
+            batch_size: experiment.surface.data.as_ref().and_then(|d| {
+                spec.batch_size
+                    .or(d.batching.batch_size)
+                    .filter(|&b| b < d.data.u.len())
+            }),
+            sigma: stochastic.then_some(spec.sigma),
             points: record.points,
             grads: record.grads,
             loss: record.loss,

@@ -71,6 +71,19 @@ pub struct RunTrajectory {
     pub grads: Vec<[f32; 2]>,
     /// The loss (noise included) at each point.
     pub loss: Vec<f32>,
+    /// The loss of the minibatch each step's gradient came from, on a data surface (one per
+    /// step; `loss` is the full-data loss).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch_loss: Option<Vec<f32>>,
+    /// The run's minibatch size on a data surface (none: the full batch).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch_size: Option<usize>,
+    /// The run's seed (its minibatch order and gradient noise), when either is drawn.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+    /// The standard deviation of the run's additive gradient noise, when the experiment has any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sigma: Option<f64>,
     /// The learning rate of each step, for a run whose rate is a schedule.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub learning_rates: Option<Vec<f32>>,
@@ -153,7 +166,8 @@ impl Trajectories {
     /// The surface these trajectories ran over, rebuilt from `registry` (with the experiment's
     /// domain); `path` is the file they were read from, for error messages.
     pub fn resolve_surface(&self, registry: &Registry, path: &Path) -> Result<Surface> {
-        let mut surface = self.surface.resolve(registry).map_err(|(field, message)| {
+        let base = path.parent().unwrap_or(Path::new(""));
+        let mut surface = self.surface.resolve(registry, base).map_err(|(field, message)| {
             let at = if field.is_empty() {
                 "surface".to_string()
             } else {
@@ -214,6 +228,10 @@ mod tests {
                 .clone(),
             points: (0..n).map(|k| [k as f32 * 0.5, -1.25]).collect(),
             eval_points: None,
+            batch_loss: None,
+            batch_size: None,
+            seed: None,
+            sigma: None,
             grads: (1..n).map(|k| [k as f32, 2.0]).collect(),
             loss: (0..n).map(|k| k as f32 / 3.0).collect(),
             learning_rates: (n > 2).then(|| vec![0.1; n - 1]),
