@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Regenerate tests/fixtures/keras-extra.json: reference optimizer trajectories
-computed with real TensorFlow/Keras (and optax for LARS, which Keras lacks).
+computed with real TensorFlow/Keras (and optax for LARS, which Keras lacks), and, with
+--set optax, tests/fixtures/optax-reference.json: optax 0.2.8's newer optimizers.
 
 CI never runs this script (it does not install TensorFlow); it only reads the
 committed JSON.  To regenerate the fixture, from the repository root:
@@ -8,13 +9,19 @@ committed JSON.  To regenerate the fixture, from the repository root:
     python3.11 -m venv /tmp/refvenv
     /tmp/refvenv/bin/pip install -r scripts/requirements.txt
     /tmp/refvenv/bin/python scripts/make_reference.py            # writes tests/fixtures/keras-extra.json
+    /tmp/refvenv/bin/python scripts/make_reference.py --set optax --jobs 2   # tests/fixtures/optax-reference.json
 
 Options:
     --out PATH              write somewhere else
     --only SUBSTRING        only run cases whose name contains SUBSTRING (does not write unless --out is given)
     --verify-against FILE   first re-run every case of an existing reference file of the same
-                            format (e.g. shared/reference/keras-blog-trajectories.json) and report
-                            whether this script's stepping reproduces it bit for bit
+                            format (e.g. shared/reference/keras-blog-trajectories.json, or an optax set
+                            fixture) and report whether this script's stepping reproduces it bit for bit
+    --set keras|optax       keras (default): the Keras/LARS cases above, tests/fixtures/keras-extra.json;
+                            optax: the optax set below (optax 0.2.8's newer optimizers, 100 steps over
+                            f0, f1, f4 and Rosenbrock), tests/fixtures/optax-reference.json
+    --steps N               optax set only: steps per case (a trial: does not write unless --out is given)
+    --jobs N                optax set only: cases in N worker processes (nice -n 10 on a small machine)
 
 How a trajectory is made (the original blog post's stepping, float32 throughout):
   Keras: point = tf.Variable([[x0, y0]]); opt.build([point]); each step, inside one @tf.function:
@@ -24,6 +31,8 @@ How a trajectory is made (the original blog post's stepping, float32 throughout)
          reference trajectories bit for bit; eager mode does not)
   optax: params of shape [1, 2]; grads from jax.grad of sum(f(p[..., 0], p[..., 1]));
          updates, state = opt.update(grads, state, params); params = optax.apply_updates(params, updates)
+         (the optax set: run eagerly, plus value=loss, sam's grad_fn and lookahead's fast/slow
+         params where the optimizer needs them; see run_optax_case)
 
 Each case records points (steps + 1 rows, start first), grads (one per step), smooth_loss (loss at
 the point before each step) and stable_until: the last step k such that a rerun started with x0
@@ -144,6 +153,8 @@ def surfaces(sin, cos):
         "f3": lambda x, y: (x ** 2 / 2 - y ** 2 / 2 - 1.5 * x * (0.5 * y)) / 60,
         "f4": lambda x, y: ((-sin(x / 5.) - cos(y / 10.)) + 2) / 2,
         "f5": lambda x, y: ((x / 8) ** 2 + (y / 12) ** 2) / 2,
+        # not one of the post's surfaces: the optax fixture's fourth surface (smooth, unscaled)
+        "rosenbrock": lambda x, y: (1 - x) ** 2 + 100 * (y - x ** 2) ** 2,
     }
 
 
@@ -213,6 +224,298 @@ def run(surface, optimizer, kwargs, p0, steps):
 
 
 # ---------------------------------------------------------------------------------------------
+# The optax set (--set optax): tests/fixtures/optax-reference.json
+#
+# Every case runs optax 0.2.8 eagerly (op by op, no jax.jit around the step), float32, one [1, 2]
+# parameter array: each step
+#     loss, grad = jax.value_and_grad(lambda p: jnp.sum(f(p[..., 0], p[..., 1])))(point)
+#     updates, state = opt.update(grad, state, params[, value=loss][, grad_fn=...])
+#     params = optax.apply_updates(params, updates)
+# Eager on purpose: under jax.jit XLA fuses the step and contracts a * b + c into fused
+# multiply-adds, which moves the last bits (an op-by-op implementation cannot follow that).
+# ---------------------------------------------------------------------------------------------
+OPTAX_STEPS = 100
+DEFAULT_OPTAX_OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "fixtures",
+                                 "optax-reference.json")
+# optax function names: optax.<name> and optax.contrib.<name> (adam and sgd: the inner optimizers of
+# lookahead and sam, as optax.adam / optax.sgd with optax's argument names).
+OPTAX_CORE = ("adabelief", "radam", "yogi", "adan", "novograd", "rprop", "sign_sgd", "signum", "lookahead",
+              "polyak_sgd", "adam", "sgd")
+OPTAX_CONTRIB = ("schedule_free_adamw", "prodigy", "dadapt_adamw", "ademamix", "adopt", "sam", "dog", "cocob",
+                 "momo")
+OPTAX_NEEDS_VALUE = ("polyak_sgd", "momo")  # update(..., value=loss)
+OPTAX_SURFACES = {  # the exact jnp expressions (surfaces(jnp.sin, jnp.cos)), recorded in the fixture's _meta
+    "f0": "(x / 10) ** 2 + (y / 10) ** 2",
+    "f1": "(x ** 2 + y ** 2 + 0.5 * y + 0.06 * (x + 1) ** 3 + 0.1 * (y - 1) ** 3) / 400",
+    "f4": "((-jnp.sin(x / 5.) - jnp.cos(y / 10.)) + 2) / 2",
+    "rosenbrock": "(1 - x) ** 2 + 100 * (y - x ** 2) ** 2",
+}
+OPTAX_P0 = {"f0": [9.0, 9.0], "f1": [9.0, 9.0], "f4": [-7.5, -1.0], "rosenbrock": [-1.5, 2.0]}
+
+
+def optax_cases():
+    """(name, surface, optimizer, kwargs, p0) for the optax set, from OPTAX_SETTINGS below."""
+    cases = []
+    for optimizer, lrs, settings in OPTAX_SETTINGS:
+        for label, kwargs, surfs in settings:
+            for surface in surfs:
+                kw = dict(kwargs)
+                lr = lrs.get(surface) if isinstance(lrs, dict) else None
+                if lr is not None:
+                    kw = _with_lr(optimizer, kw, lr)
+                cases.append((f"{optimizer}-{label}-{surface}", surface, optimizer, kw, OPTAX_P0[surface]))
+    return cases
+
+
+def _with_lr(optimizer, kwargs, lr):
+    """Puts the surface's learning rate first (into the inner optimizer for lookahead and sam) unless the
+    setting gives one itself."""
+    if optimizer in ("lookahead", "sam"):
+        key = "fast" if optimizer == "lookahead" else "outer"
+        inner = kwargs[key]
+        if "learning_rate" not in inner:
+            inner = {"optimizer": inner["optimizer"], "learning_rate": lr[inner["optimizer"]],
+                     **{k: v for k, v in inner.items() if k != "optimizer"}}
+        return {key: inner, **{k: v for k, v in kwargs.items() if k != key}}
+    if "learning_rate" in kwargs:
+        return kwargs
+    return {"learning_rate": lr, **kwargs}
+
+
+def make_optax(optimizer, kwargs):
+    """The optax transformation of a case.
+
+    Plain optimizers: optax.<optimizer>(**kwargs) or optax.contrib.<optimizer>(**kwargs). The two wrappers
+    take their inner optimizer as an object {"optimizer": name, **its kwargs}:
+      lookahead  {"fast": {...}, "sync_period": k, "slow_step_size": a[, "reset_state": b]}
+                 -> optax.lookahead(fast_optimizer, sync_period=k, slow_step_size=a[, reset_state=b])
+      sam        {"outer": {...}, "rho": r}
+                 -> optax.contrib.sam(outer, optax.chain(optax.contrib.normalize(), optax.sgd(r)),
+                                      sync_period=2, opaque_mode=True)
+    """
+    import optax
+
+    kwargs = dict(kwargs)
+    if optimizer == "lookahead":
+        fast = kwargs.pop("fast")
+        return optax.lookahead(make_optax(fast["optimizer"], {k: v for k, v in fast.items() if k != "optimizer"}),
+                               **kwargs)
+    if optimizer == "sam":
+        outer = kwargs.pop("outer")
+        rho = kwargs.pop("rho")
+        assert not kwargs, kwargs
+        return optax.contrib.sam(make_optax(outer["optimizer"], {k: v for k, v in outer.items() if k != "optimizer"}),
+                                 optax.chain(optax.contrib.normalize(), optax.sgd(rho)),
+                                 sync_period=2, opaque_mode=True)
+    if optimizer in OPTAX_CORE:
+        return getattr(optax, optimizer)(**kwargs)
+    if optimizer in OPTAX_CONTRIB:
+        return getattr(optax.contrib, optimizer)(**kwargs)
+    raise ValueError(f"not an optimizer of the optax set: {optimizer}")
+
+
+def run_optax_case(surface, optimizer, kwargs, p0, steps):
+    """One optax case. Returns float32 arrays: points (steps + 1 rows: where the gradients are taken, the
+    start first), grads, smooth_loss (the loss at points[i]) and, by optimizer,
+      value        polyak_sgd, momo: the loss passed as update(..., value=...) (== smooth_loss)
+      eval_points  lookahead: the slow weights; schedule_free_adamw: schedule_free_eval_params(state, params)
+                   (steps + 1 rows, row 0 from the initial state)
+      adv_points   sam: the perturbed point of each step, point + rho g / |g| as optax computes it
+      adv_grads    sam: the gradient there, which the outer optimizer steps with
+    """
+    import jax
+    import jax.numpy as jnp
+    import optax
+
+    f = surfaces(jnp.sin, jnp.cos)[surface]
+    loss_fn = lambda p: jnp.sum(f(p[..., 0], p[..., 1]))  # noqa: E731
+    loss_and_grad = jax.value_and_grad(loss_fn)
+    opt = make_optax(optimizer, kwargs)
+    params = jnp.array([[p0[0], p0[1]]], dtype=jnp.float32)
+    if optimizer == "lookahead":
+        params = optax.LookaheadParams.init_synced(params)
+    state = opt.init(params)
+
+    def row(a):
+        a = np.asarray(a)
+        assert a.dtype == np.float32 and a.shape == (1, 2), (a.dtype, a.shape)
+        return a[0].copy()
+
+    def at(params):  # where the gradient is taken
+        return params.fast if optimizer == "lookahead" else params
+
+    def evaluated(params, state):
+        if optimizer == "lookahead":
+            return row(params.slow)
+        return row(optax.contrib.schedule_free_eval_params(state, params))
+
+    has_eval = optimizer in ("lookahead", "schedule_free_adamw")
+    out = {"points": [row(at(params))], "grads": [], "smooth_loss": []}
+    if has_eval:
+        out["eval_points"] = [evaluated(params, state)]
+    if optimizer in OPTAX_NEEDS_VALUE:
+        out["value"] = []
+    if optimizer == "sam":
+        out["adv_points"], out["adv_grads"] = [], []
+
+    def sam_grad_fn(p, i):
+        assert i == 0
+        loss, g = loss_and_grad(p)
+        out["adv_points"].append(row(p))
+        out["adv_grads"].append(row(g))
+        return g
+
+    for _ in range(steps):
+        loss, grad = loss_and_grad(at(params))
+        assert loss.dtype == jnp.float32
+        out["smooth_loss"].append(np.float32(loss))
+        out["grads"].append(row(grad))
+        extra = {}
+        if optimizer in OPTAX_NEEDS_VALUE:
+            extra["value"] = loss
+            out["value"].append(np.float32(loss))
+        if optimizer == "sam":
+            extra["grad_fn"] = sam_grad_fn
+        updates, state = opt.update(grad, state, params, **extra)
+        params = optax.apply_updates(params, updates)
+        out["points"].append(row(at(params)))
+        if has_eval:
+            out["eval_points"].append(evaluated(params, state))
+    return {k: np.array(v, np.float32) for k, v in out.items()}
+
+
+OPTAX_TRAJECTORIES = ("points", "eval_points", "adv_points")
+
+
+def optax_stable_until(res, surface, optimizer, kwargs, p0, steps):
+    """As stable_until, over every recorded trajectory of the case (points, eval_points, adv_points: row k
+    of each belongs to step k)."""
+    x0 = np.nextafter(np.float32(p0[0]), np.float32(np.inf))
+    other = run_optax_case(surface, optimizer, kwargs, [float(x0), p0[1]], steps)
+    ok = np.ones(steps + 1, bool)
+    for key in OPTAX_TRAJECTORIES:
+        if key not in res:
+            continue
+        a, b = other[key].astype(np.float64), res[key].astype(np.float64)
+        with np.errstate(invalid="ignore"):
+            close = (a == b) | (np.isnan(a) & np.isnan(b)) | (np.abs(a - b) <= REL_TOL * (1 + np.abs(b)))
+        ok[:len(b)] &= np.all(close, axis=1)
+    bad = np.nonzero(~ok)[0]
+    return steps if len(bad) == 0 else int(bad[0]) - 1
+
+
+def optax_versions():
+    import jax
+    import jaxlib
+    import optax
+    return {"optax": optax.__version__, "jax": jax.__version__, "jaxlib": jaxlib.__version__,
+            "numpy": np.__version__, "generated_by": "scripts/make_reference.py --set optax",
+            "float": "float32; optax run eagerly (op by op, no jax.jit), jax on CPU",
+            "surfaces": {k: v for k, v in OPTAX_SURFACES.items()},
+            "loss": "jnp.sum(f(p[..., 0], p[..., 1])) for params p of shape [1, 2]; grads = jax.grad of it",
+            "fields": {
+                "kwargs": "as passed to optax.<optimizer> / optax.contrib.<optimizer>; lookahead's 'fast' is "
+                          "fast_optimizer and sam's 'outer' its optimizer, both {'optimizer': name, **kwargs} of "
+                          "optax.<name>; sam is optax.contrib.sam(outer, optax.chain(optax.contrib.normalize(), "
+                          "optax.sgd(rho)), sync_period=2, opaque_mode=True)",
+                "points": "steps + 1 rows, where the gradients are taken (lookahead: the fast weights; "
+                          "schedule_free_adamw: optax's params y; sam: the outer iterates)",
+                "grads": "grads[i] = gradient at points[i]",
+                "smooth_loss": "loss at points[i]",
+                "value": "polyak_sgd, momo: the loss passed as update(..., value=value[i]) (== smooth_loss[i])",
+                "eval_points": "lookahead: the slow weights; schedule_free_adamw: "
+                               "optax.contrib.schedule_free_eval_params(state, params); steps + 1 rows",
+                "adv_points": "sam: step i's perturbed point points[i] + rho g / |g| (as optax rounds it)",
+                "adv_grads": "sam: the gradient at adv_points[i], which the outer optimizer steps with",
+                "stable_until": "last step k such that a rerun from x0 moved one float32 ulp toward +inf agrees "
+                                "on rows 0..=k of points, eval_points and adv_points to "
+                                "|a - b| <= 1e-4 * (1 + |b|)",
+            }}
+
+
+def _optax_job(job):
+    surface, optimizer, kwargs, p0, steps = job
+    res = run_optax_case(surface, optimizer, kwargs, p0, steps)
+    return res, optax_stable_until(res, surface, optimizer, kwargs, p0, steps)
+
+
+def main_optax(args):
+    cases = optax_cases()
+    names = [c[0] for c in cases]
+    assert len(set(names)) == len(names), "duplicate case names"
+    result = {"_meta": optax_versions()}
+    problems = []
+    steps = args.steps or OPTAX_STEPS
+    print(f"{'case':44s} {'surf':10s} {'end point':>25s} {'loss0':>9s} {'lossN':>9s} stable")
+    todo = [c for c in cases if not args.only or args.only in c[0]]
+    for c in todo:
+        assert all(ch in "abcdefghijklmnopqrstuvwxyz0123456789_.-" for ch in c[0]), c[0]
+    jobs = [(surface, optimizer, kwargs, p0, steps) for _, surface, optimizer, kwargs, p0 in todo]
+    if args.jobs > 1:
+        import multiprocessing
+        pool = multiprocessing.get_context("spawn").Pool(args.jobs)
+        done = pool.imap(_optax_job, jobs)
+    else:
+        done = map(_optax_job, jobs)
+    for (name, surface, optimizer, kwargs, p0), (res, su) in zip(todo, done):
+        pts, grads, losses = res["points"], res["grads"], res["smooth_loss"]
+        if pts.shape != (steps + 1, 2) or grads.shape != (steps, 2) or losses.shape != (steps,):
+            problems.append(f"{name}: bad shapes {pts.shape} {grads.shape} {losses.shape}")
+        if not all(np.all(np.isfinite(v)) for v in res.values()):
+            problems.append(f"{name}: non-finite values")
+        if np.max(np.abs(pts[-1] - pts[0])) < 1e-2:
+            problems.append(f"{name}: barely moves ({pts[0]} -> {pts[-1]})")
+        if "value" in res and not np.array_equal(res["value"], losses):
+            problems.append(f"{name}: value differs from smooth_loss")
+        case = {"surface": surface, "optimizer": optimizer, "kwargs": kwargs, "p0": [float(p0[0]), float(p0[1])],
+                "steps": steps, "points": to_list(pts), "grads": to_list(grads), "smooth_loss": to_list(losses)}
+        for key in ("value", "eval_points", "adv_points", "adv_grads"):
+            if key in res:
+                case[key] = to_list(res[key])
+        case["stable_until"] = su
+        result[name] = case
+        end = f"[{pts[-1][0]:.4g}, {pts[-1][1]:.4g}]"
+        print(f"{name:44s} {surface:10s} {end:>25s} {losses[0]:9.4g} {losses[-1]:9.4g} "
+              f"{su}{'' if su == steps else '  <-- chaotic'}", flush=True)
+
+    seen = {}
+    for name, c in result.items():
+        if name.startswith("_"):
+            continue
+        key = json.dumps(c["points"])
+        if key in seen:
+            problems.append(f"{name}: same trajectory as {seen[key]}")
+        seen[key] = name
+
+    per_opt, per_surface, chaotic = {}, {}, 0
+    for name, c in result.items():
+        if not name.startswith("_"):
+            per_opt[c["optimizer"]] = per_opt.get(c["optimizer"], 0) + 1
+            per_surface[c["surface"]] = per_surface.get(c["surface"], 0) + 1
+            chaotic += c["stable_until"] < c["steps"]
+    print("cases per optimizer:", ", ".join(f"{k}={v}" for k, v in per_opt.items()), f"(total {sum(per_opt.values())})")
+    print("cases per surface:", ", ".join(f"{k}={v}" for k, v in per_surface.items()), f"; chaotic: {chaotic}")
+    if problems:
+        print("PROBLEMS:\n  " + "\n  ".join(problems))
+        sys.exit(1)
+
+    out = args.out or (None if args.only or args.steps else DEFAULT_OPTAX_OUT)
+    if out:
+        write_fixture(out, result)
+
+
+def write_fixture(out, result):
+    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+    with open(out, "w") as fh:  # one case per line, so diffs stay readable
+        fh.write("{\n" + ",\n".join(f"{json.dumps(k)}: {json.dumps(v, allow_nan=False)}" for k, v in result.items()) + "\n}\n")
+    json.load(open(out))  # must round-trip
+    print("wrote", os.path.normpath(out))
+
+
+OPTAX_SETTINGS = []
+
+
+# ---------------------------------------------------------------------------------------------
 # Helpers
 # ---------------------------------------------------------------------------------------------
 def stable_until(points, surface, optimizer, kwargs, p0, steps):
@@ -243,6 +546,8 @@ def versions():
 def verify_against(path):
     """Re-run every case of an existing reference file; report bit-exact matches."""
     ref = json.load(open(path))
+    if "--set optax" in ref.get("_meta", {}).get("generated_by", ""):
+        return verify_against_optax(ref, path)
     exact = 0
     cases = [(k, v) for k, v in ref.items() if not k.startswith("_")]
     for name, c in cases:
@@ -258,15 +563,35 @@ def verify_against(path):
     return exact == len(cases)
 
 
+def verify_against_optax(ref, path):
+    """verify_against for a file of the optax set: every recorded array and stable_until."""
+    exact = 0
+    cases = [(k, v) for k, v in ref.items() if not k.startswith("_")]
+    for name, c in cases:
+        res = run_optax_case(c["surface"], c["optimizer"], c["kwargs"], c["p0"], c["steps"])
+        same = all(np.array_equal(v, np.array(c[k], np.float32), equal_nan=True) for k, v in res.items())
+        su = optax_stable_until(res, c["surface"], c["optimizer"], c["kwargs"], c["p0"], c["steps"])
+        exact += same
+        if not same or su != c["stable_until"]:
+            print(f"  verify: {name}: bit-exact={same} stable_until={su} (file: {c['stable_until']})")
+    print(f"verify: {exact}/{len(cases)} cases of {path} reproduced bit for bit")
+    return exact == len(cases)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default=None)
     ap.add_argument("--only", default=None)
     ap.add_argument("--verify-against", default=None)
+    ap.add_argument("--set", choices=("keras", "optax"), default="keras")
+    ap.add_argument("--steps", type=int, default=None)
+    ap.add_argument("--jobs", type=int, default=1)
     args = ap.parse_args()
 
     if args.verify_against:
         verify_against(args.verify_against)
+    if args.set == "optax":
+        return main_optax(args)
 
     names = [c[0] for c in CASES]
     assert len(set(names)) == len(names), "duplicate case names"
