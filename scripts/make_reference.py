@@ -260,8 +260,8 @@ def optax_cases():
         for label, kwargs, surfs in settings:
             for surface in surfs:
                 kw = dict(kwargs)
-                lr = lrs.get(surface) if isinstance(lrs, dict) else None
-                if lr is not None:
+                lr = lrs.get(surface)
+                if lr is not None and label != "all-defaults":
                     kw = _with_lr(optimizer, kw, lr)
                 cases.append((f"{optimizer}-{label}-{surface}", surface, optimizer, kw, OPTAX_P0[surface]))
     return cases
@@ -512,7 +512,160 @@ def write_fixture(out, result):
     print("wrote", os.path.normpath(out))
 
 
-OPTAX_SETTINGS = []
+# The optax set: (optimizer, learning rate per surface (injected as "learning_rate", or into the inner
+# optimizer of lookahead and sam, unless a setting gives one or is labelled "all-defaults"; {} for
+# optimizers whose own defaults move), [(label, kwargs, surfaces)]). "defaults" is every optional argument
+# at optax's default; each other setting changes one main hyperparameter (or two that go together) on two
+# surfaces.
+ALL4 = ("f0", "f1", "f4", "rosenbrock")
+OPTAX_SETTINGS = [
+    ("adabelief", {"f0": 0.3, "f1": 0.3, "f4": 0.3, "rosenbrock": 0.1}, [
+        ("defaults", {}, ALL4),
+        ("b1-0.5", {"b1": 0.5}, ("f0", "rosenbrock")),
+        ("b2-0.99", {"b2": 0.99}, ("f1", "f4")),
+        ("eps-paper", {"eps": 1e-8, "eps_root": 0.0}, ("f0", "f4")),
+        ("nesterov", {"nesterov": True}, ("f0", "f1")),
+    ]),
+    ("radam", {"f0": 1.0, "f1": 1.0, "f4": 1.0, "rosenbrock": 0.003}, [
+        ("defaults", {}, ALL4),
+        ("b1-0.5", {"b1": 0.5}, ("f0", "f4")),
+        ("b2-0.99", {"b2": 0.99}, ("f1", "rosenbrock")),
+        ("eps-0.1", {"eps": 0.1}, ("f0", "f4")),
+        ("threshold-20", {"threshold": 20.0}, ("f1", "f4")),
+        ("nesterov", {"nesterov": True}, ("f0", "f1")),
+    ]),
+    ("yogi", {"f0": 0.3, "f1": 0.3, "f4": 0.3, "rosenbrock": 0.3}, [
+        ("defaults", {}, ALL4),
+        ("b1-0.5", {"b1": 0.5}, ("f0", "rosenbrock")),
+        ("b2-0.9", {"b2": 0.9}, ("f1", "f4")),
+        ("eps-1e-6", {"eps": 1e-6}, ("f4", "rosenbrock")),
+    ]),
+    ("adan", {"f0": 0.1, "f1": 0.1, "f4": 0.3, "rosenbrock": 0.1}, [
+        ("defaults", {}, ALL4),
+        ("b1-0.9", {"b1": 0.9}, ("f0", "f4")),
+        ("b2-0.5", {"b2": 0.5}, ("f1", "rosenbrock")),
+        ("b3-0.9", {"b3": 0.9}, ("f0", "rosenbrock")),
+        ("eps", {"eps": 1e-3, "eps_root": 0.0}, ("f4", "f1")),
+        ("weight_decay-0.1", {"weight_decay": 0.1}, ("f1", "f4")),
+    ]),
+    ("novograd", {"f0": 0.1, "f1": 0.1, "f4": 0.1, "rosenbrock": 0.1}, [
+        ("defaults", {}, ALL4),
+        ("b1-0.5", {"b1": 0.5}, ("f0", "rosenbrock")),
+        ("b2-0.9", {"b2": 0.9}, ("f1", "f4")),
+        ("eps-0.1", {"eps": 0.1, "eps_root": 1e-4}, ("f1", "rosenbrock")),
+        ("weight_decay-0.1", {"weight_decay": 0.1}, ("f0", "f4")),
+    ]),
+    ("rprop", {"f0": 0.1, "f1": 0.1, "f4": 0.1, "rosenbrock": 0.01}, [
+        ("defaults", {}, ALL4),
+        ("etas", {"eta_minus": 0.3, "eta_plus": 1.5}, ("f0", "rosenbrock")),
+        ("step-bounds", {"min_step_size": 0.01, "max_step_size": 0.5}, ("f1", "f4")),
+    ]),
+    ("sign_sgd", {"f0": 0.1, "f1": 0.1, "f4": 0.1, "rosenbrock": 0.03}, [
+        ("defaults", {}, ALL4),
+        ("lr-0.03", {"learning_rate": 0.03}, ("f0", "f4")),
+        ("lr-0.3", {"learning_rate": 0.3}, ("f0", "f4")),
+    ]),
+    ("signum", {"f0": 0.1, "f1": 0.1, "f4": 0.1, "rosenbrock": 0.03}, [
+        ("defaults", {}, ALL4),
+        ("beta-0.5", {"beta": 0.5}, ("f0", "rosenbrock")),
+        ("beta-0.99", {"beta": 0.99}, ("f0", "f4")),
+    ]),
+    ("lookahead", {s: {"adam": 0.1 if s == "rosenbrock" else 0.3, "sgd": 0.001 if s == "rosenbrock" else 10.0}
+                   for s in ALL4}, [
+        ("adam", {"fast": {"optimizer": "adam"}, "sync_period": 6, "slow_step_size": 0.5}, ALL4),
+        ("sgd", {"fast": {"optimizer": "sgd", "momentum": 0.9}, "sync_period": 6, "slow_step_size": 0.5}, ("f4", "rosenbrock")),
+        ("sgd-nomomentum", {"fast": {"optimizer": "sgd"}, "sync_period": 6, "slow_step_size": 0.5}, ("f0", "f1")),
+        ("adam-sync2-slow0.8", {"fast": {"optimizer": "adam"}, "sync_period": 2, "slow_step_size": 0.8}, ("f1", "rosenbrock")),
+        ("sgd-sync5-slow0.3-reset", {"fast": {"optimizer": "sgd", "momentum": 0.5}, "sync_period": 5,
+                                     "slow_step_size": 0.3, "reset_state": True}, ("f0", "f4")),
+        ("adam-b1-reset", {"fast": {"optimizer": "adam", "b1": 0.5}, "sync_period": 4, "slow_step_size": 0.5,
+                           "reset_state": True}, ("f1", "rosenbrock")),
+    ]),
+    ("polyak_sgd", {}, [
+        ("defaults", {}, ALL4),
+        ("max_lr-10", {"max_learning_rate": 10.0}, ("f0", "f4")),
+        ("scaling-2", {"scaling": 2.0}, ("f0", "rosenbrock")),
+        ("f_min-0.5", {"f_min": 0.5}, ("f0", "f1")),  # above the minimum: sps climbs back when f < f_min
+        ("f_min-minus0.5", {"f_min": -0.5}, ("rosenbrock",)),
+        ("sps-plus", {"variant": "sps+", "f_min": 0.1}, ("f0", "rosenbrock")),
+        ("eps-10", {"eps": 10.0}, ("f4", "rosenbrock")),
+    ]),
+    ("schedule_free_adamw", {"f0": 0.3, "f1": 0.3, "f4": 0.3, "rosenbrock": 0.3}, [
+        ("defaults", {}, ALL4),
+        ("all-defaults", {}, ("rosenbrock",)),  # optax's own learning_rate=0.0025
+        ("b1-0.5", {"b1": 0.5}, ("f0", "rosenbrock")),
+        ("b2-0.99", {"b2": 0.99}, ("f1", "f4")),
+        ("weight_decay-0.1", {"weight_decay": 0.1}, ("f0", "f4")),
+        ("warmup-10", {"warmup_steps": 10}, ("f1", "rosenbrock")),
+        ("weight_lr_power-0", {"weight_lr_power": 0.0}, ("f0", "f4")),
+    ]),
+    ("prodigy", {}, [
+        ("defaults", {}, ("f0", "f4", "rosenbrock")),
+        ("safeguard_warmup", {"safeguard_warmup": True}, ("f1", "f4")),
+        ("betas", {"betas": [0.8, 0.99]}, ("f0", "rosenbrock")),
+        ("beta3-0.9", {"beta3": 0.9}, ("f4", "rosenbrock")),
+        ("estim_lr0-1e-3", {"estim_lr0": 1e-3}, ("f0", "f4")),
+        ("estim_lr_coef-0.5", {"estim_lr_coef": 0.5}, ("f0", "rosenbrock")),
+        ("weight_decay-0.1", {"weight_decay": 0.1}, ("f4", "rosenbrock")),
+        ("lr-0.5", {"learning_rate": 0.5}, ("f4",)),
+    ]),
+    ("dadapt_adamw", {}, [
+        ("defaults", {}, ("f0", "f4", "rosenbrock")),
+        ("lr-0.5", {"learning_rate": 0.5}, ("f1", "f4")),
+        ("betas", {"betas": [0.8, 0.99]}, ("f0", "rosenbrock")),
+        ("estim_lr0-1e-3", {"estim_lr0": 1e-3}, ("f0", "f4")),
+        ("weight_decay-0.1", {"weight_decay": 0.1}, ("f0", "rosenbrock")),
+    ]),
+    ("ademamix", {"f0": 0.3, "f1": 0.1, "f4": 0.3, "rosenbrock": 0.1}, [
+        ("defaults", {}, ALL4),
+        ("b1-0.5", {"b1": 0.5}, ("f0", "rosenbrock")),
+        ("b2-0.99", {"b2": 0.99}, ("f1", "f4")),
+        ("b3-0.999", {"b3": 0.999}, ("f0", "f4")),
+        ("alpha-2", {"alpha": 2.0}, ("f1", "rosenbrock")),
+        ("weight_decay-0.1", {"weight_decay": 0.1}, ("f0", "f4")),
+    ]),
+    ("adopt", {"f0": 0.3, "f1": 0.3, "f4": 0.3, "rosenbrock": 0.3}, [
+        ("defaults", {}, ALL4),
+        ("b1-0.5", {"b1": 0.5}, ("f0", "rosenbrock")),
+        ("b2-0.99", {"b2": 0.99}, ("f1", "f4")),
+        ("eps-0.1", {"eps": 0.1}, ("f1", "f4")),
+        ("nesterov", {"nesterov": True}, ("f1", "rosenbrock")),
+        ("no-clipping", {"use_clipping": False}, ("f4",)),  # the clip binds only where gradients grow
+    ]),
+    ("sam", {s: {"adam": 0.1 if s == "rosenbrock" else 0.3, "sgd": 0.001 if s == "rosenbrock" else 10.0}
+             for s in ALL4}, [
+        ("adam", {"outer": {"optimizer": "adam"}, "rho": 0.05}, ALL4),
+        ("sgd", {"outer": {"optimizer": "sgd"}, "rho": 0.05}, ("f0", "f1", "f4")),
+        ("sgd-momentum", {"outer": {"optimizer": "sgd", "momentum": 0.9}, "rho": 0.05}, ("f4", "rosenbrock")),
+        ("adam-rho-0.5", {"outer": {"optimizer": "adam"}, "rho": 0.5}, ("f0", "f4")),
+        ("adam-b1-rho-0.2", {"outer": {"optimizer": "adam", "b1": 0.5}, "rho": 0.2}, ("f1", "rosenbrock")),
+    ]),
+    ("dog", {}, [
+        ("defaults", {}, ALL4),
+        ("init-distance", {"init_step": ["distance", 0.5]}, ("f1", "rosenbrock")),
+        ("init-lr", {"init_step": ["learning_rate", 0.1]}, ("f0", "f1")),
+        ("weight_decay-0.01", {"weight_decay": 0.01}, ("f1", "f4")),
+        ("eps-0.01", {"eps": 0.01}, ("f0", "f1")),
+        ("lr-0.8", {"learning_rate": 0.8}, ("f0", "f4")),
+    ]),
+    ("cocob", {}, [
+        ("defaults", {}, ALL4),
+        ("alpha-10", {"alpha": 10.0}, ("f1", "rosenbrock")),
+        ("eps-0.3", {"eps": 0.3}, ("f0",)),
+        ("eps-0.1", {"eps": 0.1}, ("f4",)),
+        ("weight_decay-0.01", {"weight_decay": 0.01}, ("f1", "f4")),
+        ("lr-0.3", {"learning_rate": 0.3}, ("f0", "rosenbrock")),
+    ]),
+    ("momo", {}, [
+        ("defaults", {}, ALL4),
+        ("lr-10", {"learning_rate": 10.0}, ("f0", "f4")),
+        ("beta-0.5", {"beta": 0.5}, ("f1", "rosenbrock")),
+        ("lower_bound-0.5", {"lower_bound": 0.5}, ("f0",)),
+        ("lower_bound-minus0.5", {"lower_bound": -0.5}, ("rosenbrock",)),
+        ("weight_decay", {"learning_rate": 10.0, "weight_decay": 0.05}, ("f1", "f4")),
+        ("adapt_lower_bound", {"learning_rate": 3.0, "lower_bound": -1.0, "adapt_lower_bound": True}, ("f0", "f1")),
+    ]),
+]
 
 
 # ---------------------------------------------------------------------------------------------
