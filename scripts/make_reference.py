@@ -568,7 +568,7 @@ OPTAX_SETTINGS = [
     ("signum", {"f0": 0.1, "f1": 0.1, "f4": 0.1, "rosenbrock": 0.03}, [
         ("defaults", {}, ALL4),
         ("beta-0.5", {"beta": 0.5}, ("f0", "rosenbrock")),
-        ("beta-0.99", {"beta": 0.99}, ("f0", "f4")),
+        ("beta-0.99", {"beta": 0.99}, ("f4", "rosenbrock")),  # f0/f1 from (9, 9): the same straight line
     ]),
     ("lookahead", {s: {"adam": 0.1 if s == "rosenbrock" else 0.3, "sgd": 0.001 if s == "rosenbrock" else 10.0}
                    for s in ALL4}, [
