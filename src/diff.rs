@@ -58,6 +58,13 @@ pub enum Change {
         /// New value.
         new: f64,
     },
+    /// A study's summary or runs differ.
+    Study {
+        /// `study.json` or `runs.csv`.
+        file: &'static str,
+        /// What moved.
+        what: String,
+    },
     /// Experiment-level field differs (surface, steps, noise).
     Setting {
         name: &'static str,
@@ -95,6 +102,7 @@ impl fmt::Display for Change {
                 (new - old).abs()
             ),
             Change::Setting { name, old, new } => write!(f, "{name} {old} -> {new}"),
+            Change::Study { file, what } => write!(f, "{file}: {what}"),
         }
     }
 }
@@ -132,6 +140,91 @@ pub fn compare(baseline: &Trajectories, new: &Trajectories, tol: Tolerance) -> V
         }
     }
     changes
+}
+
+/// Differences between a study's new outcomes and its baselines: `study.json` compared value by
+/// value (numbers within the tolerance), `runs.csv` row by row.
+fn compare_study(
+    study: &crate::experiment::study::Study,
+    outcomes: &[crate::experiment::study::run::Outcome],
+    summary: &Path,
+    runs: &Path,
+    tol: Tolerance,
+) -> Result<Vec<Change>> {
+    let mut changes = Vec::new();
+    let text = std::fs::read_to_string(summary).map_err(|e| Error::io(summary, "read", e))?;
+    let old: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| Error::input(summary, "", format!("invalid JSON: {e}")))?;
+    if let Some(what) = json_difference(&old, &study.summary_json(outcomes), "", tol) {
+        changes.push(Change::Study {
+            file: "study.json",
+            what,
+        });
+    }
+    match study.read_runs(runs, 0) {
+        Err(e) => changes.push(Change::Study {
+            file: "runs.csv",
+            what: e.to_string(),
+        }),
+        Ok(old) if old.len() != outcomes.len() => changes.push(Change::Study {
+            file: "runs.csv",
+            what: format!("{} rows, baseline {}", outcomes.len(), old.len()),
+        }),
+        Ok(old) => {
+            let close = |a: f32, b: f32| (a == b) || (a as f64 - b as f64).abs() <= tol.atol + tol.rtol * (b as f64).abs();
+            if let Some((r, (o, n))) = old.iter().zip(outcomes).enumerate().find(|(_, (o, n))| {
+                !(close(n.final_point[0], o.final_point[0])
+                    && close(n.final_point[1], o.final_point[1])
+                    && close(n.final_loss, o.final_loss)
+                    && close(n.best_loss, o.best_loss)
+                    && n.steps_to_threshold == o.steps_to_threshold
+                    && n.diverged_at == o.diverged_at
+                    && n.basin == o.basin)
+            }) {
+                let (c, s, k) = study.row(r);
+                changes.push(Change::Study {
+                    file: "runs.csv",
+                    what: format!(
+                        "row {r} (config {c}, start {s}, seed {k}) moved: {:?} vs baseline {:?} (final point, final loss, steps to threshold, diverged at, basin)",
+                        (n.final_point, n.final_loss, n.steps_to_threshold, n.diverged_at, n.basin),
+                        (o.final_point, o.final_loss, o.steps_to_threshold, o.diverged_at, o.basin)
+                    ),
+                });
+            }
+        }
+    }
+    Ok(changes)
+}
+
+/// The first place where two JSON values differ (numbers within the tolerance), as `path: new vs
+/// baseline old`.
+fn json_difference(old: &serde_json::Value, new: &serde_json::Value, path: &str, tol: Tolerance) -> Option<String> {
+    use serde_json::Value;
+    match (old, new) {
+        (Value::Number(a), Value::Number(b)) => {
+            let (a, b) = (a.as_f64()?, b.as_f64()?);
+            ((b - a).abs() > tol.atol + tol.rtol * a.abs()).then(|| format!("{path}: {b} vs baseline {a}"))
+        }
+        (Value::Object(a), Value::Object(b)) => {
+            for (k, v) in b {
+                match a.get(k) {
+                    Some(w) => {
+                        if let Some(d) = json_difference(w, v, &format!("{path}.{k}"), tol) {
+                            return Some(d);
+                        }
+                    }
+                    None => return Some(format!("{path}.{k} is new")),
+                }
+            }
+            a.keys().find(|k| !b.contains_key(*k)).map(|k| format!("{path}.{k} is gone"))
+        }
+        (Value::Array(a), Value::Array(b)) if a.len() == b.len() => a
+            .iter()
+            .zip(b)
+            .enumerate()
+            .find_map(|(i, (x, y))| json_difference(x, y, &format!("{path}[{i}]"), tol)),
+        _ => (old != new).then(|| format!("{path}: {new} vs baseline {old}")),
+    }
 }
 
 /// A value as compact JSON, to compare and show settings.
@@ -257,9 +350,9 @@ pub struct Entry {
     pub baseline: PathBuf,
     /// The command that rewrites the baseline from the experiment, if there is one.
     pub accept: Option<String>,
-    /// The new result as its file would hold it, when it differs from the baseline or there is
-    /// none (what [`Report::write_new`] writes beside the baseline).
-    pub new: Option<String>,
+    /// The new result's files (`baseline`, and for a study its `runs.csv`) and their text, when it
+    /// differs from the baseline or there is none (what [`Report::write_new`] writes beside them).
+    pub new: Vec<(PathBuf, String)>,
     /// The verdict.
     pub verdict: Verdict,
 }
@@ -290,9 +383,9 @@ impl Report {
     /// touching the baseline itself, for review and [`accept`].
     pub fn write_new(&mut self) -> Result<()> {
         for e in &self.entries {
-            if let Some(json) = &e.new {
-                let path = new_path(&e.baseline);
-                write_atomic(&path, json.as_bytes())?;
+            for (file, text) in &e.new {
+                let path = new_path(file);
+                write_atomic(&path, text.as_bytes())?;
                 self.written.push(path);
             }
         }
@@ -306,8 +399,8 @@ pub fn accept(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     let mut pending = Vec::new();
     for path in paths {
         if path.is_dir() {
-            find_files(path, &mut pending, &|name| name.ends_with(".json.new"));
-        } else if path.is_file() && path.to_string_lossy().ends_with(".json.new") {
+            find_files(path, &mut pending, &|name| name.ends_with(".json.new") || name.ends_with(".csv.new"));
+        } else if path.is_file() && path.to_string_lossy().ends_with(".new") {
             pending.push(path.clone());
         } else if path.is_file() && new_path(path).is_file() {
             pending.push(new_path(path));
@@ -315,7 +408,7 @@ pub fn accept(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
             return Err(Error::input(
                 path,
                 "",
-                "no such folder or pending result; expected a folder, a `*.json.new` file or a baseline with one beside it",
+                "no such folder or pending result; expected a folder, a `*.new` file or a baseline with one beside it",
             ));
         }
     }
@@ -381,11 +474,11 @@ impl fmt::Display for Report {
                 files.len(),
                 files.join(" ")
             )?;
-        } else if self.entries.iter().any(|e| e.new.is_some()) {
+        } else if self.entries.iter().any(|e| !e.new.is_empty()) {
             let dirs: Vec<String> = self
                 .entries
                 .iter()
-                .filter(|e| e.new.is_some())
+                .filter(|e| !e.new.is_empty())
                 .map(|e| e.baseline.parent().unwrap_or(&e.baseline).display().to_string())
                 .collect();
             write!(
@@ -407,7 +500,7 @@ pub fn files(old: (&Path, &Trajectories), new: (&Path, &Trajectories), tol: Tole
             name: format!("{} vs {}", old.display(), new.display()),
             baseline: old.to_path_buf(),
             accept: None,
-            new: None,
+            new: Vec::new(),
             verdict: if changes.is_empty() {
                 Verdict::Ok
             } else {
@@ -435,21 +528,36 @@ pub fn experiments(
         let file = match job {
             Job::Runs(_) => "trajectories.json",
             Job::Vectors(_) => "vectors.json",
+            Job::Study(_) => "study.json",
         };
         let baseline = dir.join(file);
         let name = dir.strip_prefix(baseline_root).unwrap_or(dir).display().to_string();
         let exists = baseline.is_file();
-        let (changes, json) = match job {
+        let (changes, new) = match job {
             Job::Runs(exp) => {
                 let new = runner::run(exp, device, &mut [])?;
                 let changes = exists.then(|| Trajectories::load(&baseline).map(|old| compare(&old, &new, tol)));
-                (changes.transpose()?, new.to_json())
+                (changes.transpose()?, vec![(baseline.clone(), new.to_json())])
             }
             Job::Vectors(v) => {
                 let new = v.compute();
                 let changes =
                     exists.then(|| VectorsResult::load(&baseline).map(|old| compare_vectors(&old, &new, tol)));
-                (changes.transpose()?, new.to_json())
+                (changes.transpose()?, vec![(baseline.clone(), new.to_json())])
+            }
+            Job::Study(study) => {
+                let outcomes = study.run_rows(0..study.rows(), device, &mut |_| {});
+                let runs = dir.join("runs.csv");
+                let changes = match (exists, runs.is_file()) {
+                    (true, true) => Some(compare_study(study, &outcomes, &baseline, &runs, tol)?),
+                    _ => None,
+                };
+                let mut csv = Vec::new();
+                for (r, o) in outcomes.iter().enumerate() {
+                    csv.push(study.csv_line(r, o));
+                }
+                let csv = format!("{}\n{}\n", crate::experiment::study::results::HEADER, csv.join("\n"));
+                (changes, vec![(baseline.clone(), study.summary_text(&outcomes)), (runs, csv)])
             }
         };
         let verdict = match changes {
@@ -466,7 +574,7 @@ pub fn experiments(
             name,
             baseline,
             accept: Some(format!("optsurf run {} --no-plots{out}", job.source().display())),
-            new: (!matches!(verdict, Verdict::Ok)).then_some(json),
+            new: if matches!(verdict, Verdict::Ok) { Vec::new() } else { new },
             verdict,
         });
     }
@@ -483,7 +591,7 @@ pub fn experiments(
                     name,
                     baseline,
                     accept: None,
-                    new: None,
+                    new: Vec::new(),
                     verdict: Verdict::Orphan,
                 });
             }

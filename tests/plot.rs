@@ -674,6 +674,7 @@ fn figures_match_reference_figures() {
                 let r = v.run(&dir).expect("vectors");
                 plot::draw_vectors(&r.grads, &r.updates, v.xlim, v.ylim, &dir.join("vectors.png")).expect("arrows");
             }
+            optsurf::experiment::Job::Study(_) => unreachable!("the blog has no studies"),
         }
         for file in ["surface.png", "loss.png", "vectors.png"] {
             let new = dir.join(file);

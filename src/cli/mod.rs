@@ -6,6 +6,7 @@
 //! failure (cannot write, disk full, missing backend feature).
 
 mod bench;
+mod study;
 
 use crate::backend::Backend;
 use crate::diff::{self, Tolerance};
@@ -47,6 +48,23 @@ enum Command {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
         /// Output folder (default: `results`, mirroring the `experiments` folder).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Skip the figures.
+        #[arg(long)]
+        no_plots: bool,
+        /// Run only shard I of N (from 0) of each study: a deterministic slice of its runs,
+        /// written with a `shard.json` for `optsurf merge`.
+        #[arg(long, value_parser = study::parse_shard)]
+        shard: Option<[usize; 2]>,
+    },
+    /// Merge the folders `run --shard I/N` wrote for one study into its `runs.csv`,
+    /// `study.json`, figures and tuned comparison, as one whole run writes them.
+    Merge {
+        /// The shard folders, all N of them.
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        /// Output folder (default: where `optsurf run` writes the study).
         #[arg(long)]
         out: Option<PathBuf>,
         /// Skip the figures.
@@ -173,8 +191,28 @@ where
 
 fn execute(cli: Cli, registry: &Registry) -> Result<ExitCode> {
     match cli.command {
-        Command::Run { paths, out, no_plots } => {
-            run(&paths, out.as_deref(), no_plots, cli.backend, registry)?;
+        Command::Run {
+            paths,
+            out,
+            no_plots,
+            shard,
+        } => {
+            run(&paths, out.as_deref(), no_plots, shard, cli.backend, registry)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Merge { dirs, out, no_plots } => {
+            let device = cli.backend.device()?;
+            let bars = Bars::new(0);
+            let mut run_experiment = |e: &Experiment, dir: &Path| run_experiment(e, dir, no_plots, &device, &bars);
+            let finish = study::Finish {
+                plots: !no_plots,
+                device: &device,
+                registry,
+                run_experiment: &mut run_experiment,
+            };
+            let dir = study::merge(&dirs, out.as_deref(), registry, finish)?;
+            bars.clear();
+            println!("merged {} shards into {}", dirs.len(), dir.display());
             Ok(ExitCode::SUCCESS)
         }
         Command::List => {
@@ -373,38 +411,79 @@ impl Observer for StepBar {
     }
 }
 
-fn run(paths: &[PathBuf], out: Option<&Path>, no_plots: bool, backend: Backend, registry: &Registry) -> Result<()> {
+/// The progress bars of `run`: experiments, steps (or a study's row-steps) and GIF frames.
+struct Bars {
+    multi: indicatif::MultiProgress,
+    overall: ProgressBar,
+    steps: ProgressBar,
+    frames: ProgressBar,
+}
+
+impl Bars {
+    fn new(experiments: u64) -> Self {
+        let style = ProgressStyle::with_template("{prefix:>12} [{bar:30}] {pos}/{len} {msg} {eta}")
+            .expect("valid template")
+            .progress_chars("=> ");
+        let multi = indicatif::MultiProgress::new();
+        let overall = multi.add(
+            ProgressBar::new(experiments)
+                .with_style(style.clone())
+                .with_prefix("experiments"),
+        );
+        let steps = multi.add(ProgressBar::new(0).with_style(style.clone()).with_prefix("steps"));
+        let frames = multi.add(ProgressBar::new(0).with_style(style).with_prefix("frames"));
+        Bars {
+            multi,
+            overall,
+            steps,
+            frames,
+        }
+    }
+
+    fn clear(&self) {
+        self.frames.finish_and_clear();
+        self.steps.finish_and_clear();
+        self.overall.finish_and_clear();
+        let _ = self.multi.clear();
+    }
+}
+
+/// Runs one experiment into `dir`: trajectories, and figures unless `no_plots`.
+fn run_experiment(experiment: &Experiment, dir: &Path, no_plots: bool, device: &Device, bars: &Bars) -> Result<()> {
+    let mut bar = StepBar {
+        bar: bars.steps.clone(),
+    };
+    let mut writer = JsonWriter { dir: dir.to_path_buf() };
+    let mut figures = Figures {
+        dir: dir.to_path_buf(),
+        device: device.clone(),
+        frames: FrameBar(bars.frames.clone()),
+    };
+    if no_plots {
+        runner::run(experiment, device, &mut [&mut bar, &mut writer])?;
+    } else {
+        runner::run(experiment, device, &mut [&mut bar, &mut writer, &mut figures])?;
+    }
+    Ok(())
+}
+
+fn run(
+    paths: &[PathBuf],
+    out: Option<&Path>,
+    no_plots: bool,
+    shard: Option<[usize; 2]>,
+    backend: Backend,
+    registry: &Registry,
+) -> Result<()> {
     let results = out.map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("results"));
     let experiments = experiment::load_all(paths, &results, registry)?;
     let device = backend.device()?;
-    let style = ProgressStyle::with_template("{prefix:>12} [{bar:30}] {pos}/{len} {msg}")
-        .expect("valid template")
-        .progress_chars("=> ");
-    let overall = ProgressBar::new(experiments.len() as u64)
-        .with_style(style.clone())
-        .with_prefix("experiments");
-    let multi = indicatif::MultiProgress::new();
-    let overall = multi.add(overall);
-    let steps = multi.add(ProgressBar::new(0).with_style(style.clone()).with_prefix("steps"));
-    let frames = multi.add(ProgressBar::new(0).with_style(style).with_prefix("frames"));
+    let bars = Bars::new(experiments.len() as u64);
     let started = std::time::Instant::now();
     for (job, dir) in &experiments {
-        overall.set_message(job.name().to_string());
+        bars.overall.set_message(job.name().to_string());
         match job {
-            Job::Runs(experiment) => {
-                let mut bar = StepBar { bar: steps.clone() };
-                let mut writer = JsonWriter { dir: dir.clone() };
-                let mut figures = Figures {
-                    dir: dir.clone(),
-                    device: device.clone(),
-                    frames: FrameBar(frames.clone()),
-                };
-                if no_plots {
-                    runner::run(experiment, &device, &mut [&mut bar, &mut writer])?;
-                } else {
-                    runner::run(experiment, &device, &mut [&mut bar, &mut writer, &mut figures])?;
-                }
-            }
+            Job::Runs(experiment) => run_experiment(experiment, dir, no_plots, &device, &bars)?,
             Job::Vectors(vectors) => {
                 let result = vectors.run(dir)?;
                 if !no_plots {
@@ -417,12 +496,20 @@ fn run(paths: &[PathBuf], out: Option<&Path>, no_plots: bool, backend: Backend, 
                     )?;
                 }
             }
+            Job::Study(s) => {
+                let mut tuned = |e: &Experiment, dir: &Path| run_experiment(e, dir, no_plots, &device, &bars);
+                let finish = study::Finish {
+                    plots: !no_plots,
+                    device: &device,
+                    registry,
+                    run_experiment: &mut tuned,
+                };
+                study::run(s, dir, shard, &bars.steps, finish)?;
+            }
         }
-        overall.inc(1);
+        bars.overall.inc(1);
     }
-    frames.finish_and_clear();
-    steps.finish_and_clear();
-    overall.finish_and_clear();
+    bars.clear();
     println!(
         "{} experiment(s) in {:.1} s (peak memory {:.0} MB); results{} in:",
         experiments.len(),

@@ -12,6 +12,7 @@
 
 pub mod plot_spec;
 pub mod runner;
+pub mod study;
 pub mod surface;
 pub mod trajectory;
 pub mod vectors;
@@ -37,6 +38,8 @@ pub enum Job {
     Runs(Box<Experiment>),
     /// AdaGrad's update directions for random gradients.
     Vectors(Vectors),
+    /// Many runs summarised (`"kind": "study"`).
+    Study(Box<study::Study>),
 }
 
 impl Job {
@@ -50,10 +53,13 @@ impl Job {
         match kind {
             None => Experiment::parse(&text, path, registry).map(|e| Job::Runs(Box::new(e))),
             Some(Value::String(k)) if k == "adagrad_vectors" => Vectors::parse(&text, path).map(Job::Vectors),
+            Some(Value::String(k)) if k == "study" => {
+                study::Study::parse(&text, path, registry).map(|s| Job::Study(Box::new(s)))
+            }
             Some(other) => Err(Error::input(
                 path,
                 "kind",
-                format!("unknown kind {other}; expected \"adagrad_vectors\" or no kind (optimizer runs)"),
+                format!("unknown kind {other}; expected \"study\", \"adagrad_vectors\" or no kind (optimizer runs)"),
             )),
         }
     }
@@ -63,6 +69,7 @@ impl Job {
         match self {
             Job::Runs(e) => &e.name,
             Job::Vectors(v) => &v.name,
+            Job::Study(s) => &s.name,
         }
     }
 
@@ -71,6 +78,7 @@ impl Job {
         match self {
             Job::Runs(e) => &e.source,
             Job::Vectors(v) => &v.source,
+            Job::Study(s) => &s.source,
         }
     }
 
@@ -282,7 +290,7 @@ fn parse_seed(v: &Value) -> std::result::Result<u64, String> {
 
 /// `{"sigma": s}` with `s >= 0`: the standard deviation of additive gradient noise. Errors
 /// name the field below `gradient_noise` (`.sigma`).
-fn parse_gradient_noise(v: &Value) -> std::result::Result<f64, (String, String)> {
+pub(crate) fn parse_gradient_noise(v: &Value) -> std::result::Result<f64, (String, String)> {
     let Value::Object(m) = v else {
         return Err((String::new(), format!("expected {{\"sigma\": NUMBER}}, got {v}")));
     };

@@ -11,7 +11,7 @@ use crate::error::Result;
 use crate::optim::{self, Env, Optimizer, Schedule};
 use crate::random::Normals;
 use crate::surface::data::DataSurface;
-use crate::surface::{Noise, Surface, to_vec};
+use crate::surface::{Noise, NoiseSpec, Surface, to_vec};
 use burn::tensor::{Device, Tensor, TensorData};
 use std::ops::Range;
 
@@ -109,13 +109,50 @@ impl GradientNoise {
 /// Separates the gradient-noise stream of a seed from its minibatch order.
 const NOISE_SALT: u64 = 0x6E6F_6973_655F_7869;
 
+/// One row of a batch: an optimizer configuration from a start, with its seed, gradient noise
+/// and (on a data surface) batch size.
+#[derive(Clone, Copy, Debug)]
+pub struct Row<'a> {
+    /// The optimizer.
+    pub optimizer: &'a optim::Entry,
+    /// Its hyperparameters, defaults filled in.
+    pub hyperparameters: &'a serde_json::Map<String, serde_json::Value>,
+    /// Where it starts.
+    pub start: [f64; 2],
+    /// Its minibatch order and gradient noise.
+    pub seed: u64,
+    /// Its gradient noise's standard deviation (0: none).
+    pub sigma: f64,
+    /// Its minibatch size, when it sets its own.
+    pub batch_size: Option<usize>,
+}
+
 impl Batch {
-    /// Uploads the start points and builds one batched optimizer per group of runs.
+    /// Uploads the start points of an experiment's runs and builds one batched optimizer per
+    /// group of runs.
     pub fn new(experiment: &Experiment, device: &Device) -> Self {
+        let rows: Vec<Row> = experiment
+            .runs
+            .iter()
+            .map(|r| Row {
+                optimizer: &r.optimizer,
+                hyperparameters: &r.hyperparameters,
+                start: r.start,
+                seed: r.seed,
+                sigma: r.sigma,
+                batch_size: r.batch_size,
+            })
+            .collect();
+        Self::from_rows(&experiment.surface, experiment.noise, &rows, &experiment.optimizers, device)
+    }
+
+    /// A batch of any rows over `surface`: rows of one optimizer with the same boolean flags
+    /// form one batched group; `known` are the optimizers wrappers may name.
+    pub fn from_rows(surface: &Surface, noise: NoiseSpec, rows: &[Row], known: &[optim::Entry], device: &Device) -> Self {
         let mut keys: Vec<String> = Vec::new();
         let mut members: Vec<Vec<usize>> = Vec::new();
-        for (i, run) in experiment.runs.iter().enumerate() {
-            let key = optim::group_key(run.optimizer.name, &run.hyperparameters);
+        for (i, row) in rows.iter().enumerate() {
+            let key = optim::group_key(row.optimizer.name, row.hyperparameters);
             match keys.iter().position(|k| *k == key) {
                 Some(g) => members[g].push(i),
                 None => {
@@ -127,32 +164,20 @@ impl Batch {
         let order: Vec<usize> = members.iter().flatten().copied().collect();
         let mut groups = Vec::with_capacity(members.len());
         let mut at = 0;
-        for rows in &members {
-            let first = &experiment.runs[rows[0]];
-            let hypers: Vec<_> = rows
-                .iter()
-                .map(|&i| experiment.runs[i].hyperparameters.clone())
-                .collect();
-            groups.push((
-                at..at + rows.len(),
-                first.optimizer.build_in(&experiment.optimizers, &hypers, device),
-            ));
-            at += rows.len();
+        for group in &members {
+            let hypers: Vec<_> = group.iter().map(|&i| rows[i].hyperparameters.clone()).collect();
+            let optimizer = rows[group[0]].optimizer.build_in(known, &hypers, device);
+            groups.push((at..at + group.len(), optimizer));
+            at += group.len();
         }
-        let starts: Vec<f32> = order
-            .iter()
-            .flat_map(|&i| experiment.runs[i].start.map(|v| v as f32))
-            .collect();
+        let starts: Vec<f32> = order.iter().flat_map(|&i| rows[i].start.map(|v| v as f32)).collect();
         let points = Tensor::from_data(TensorData::new(starts, [order.len(), 2]), device);
-        let seeds: Vec<u64> = order.iter().map(|&i| experiment.runs[i].seed).collect();
-        let minibatches = order
-            .iter()
-            .map(|&i| (experiment.runs[i].seed, experiment.runs[i].batch_size))
-            .collect();
-        let sigmas: Vec<f64> = order.iter().map(|&i| experiment.runs[i].sigma).collect();
+        let seeds: Vec<u64> = order.iter().map(|&i| rows[i].seed).collect();
+        let sigmas: Vec<f64> = order.iter().map(|&i| rows[i].sigma).collect();
+        let minibatches = order.iter().map(|&i| (rows[i].seed, rows[i].batch_size)).collect();
         Batch {
-            surface: experiment.surface.clone(),
-            noise: experiment.surface.noise(experiment.noise, device),
+            surface: surface.clone(),
+            noise: surface.noise(noise, device),
             points,
             groups,
             order,
@@ -161,6 +186,11 @@ impl Batch {
             minibatches,
             step: 0,
         }
+    }
+
+    /// The input row of each batch row (rows are ordered by group).
+    pub fn order(&self) -> &[usize] {
+        &self.order
     }
 
     /// A batch of one optimizer configuration from many start points: the shape of a sweep over
