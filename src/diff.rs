@@ -5,9 +5,10 @@
 //! status, and runs added or removed.
 
 use crate::error::{Error, Result};
+use crate::experiment::study::run::Outcome;
 use crate::experiment::trajectory::{RunTrajectory, Trajectories};
 use crate::experiment::vectors::VectorsResult;
-use crate::experiment::{self, Job, runner};
+use crate::experiment::{self, Experiment, Job, runner};
 use crate::io::write_atomic;
 use crate::registry::Registry;
 use burn::tensor::Device;
@@ -146,7 +147,7 @@ pub fn compare(baseline: &Trajectories, new: &Trajectories, tol: Tolerance) -> V
 /// value (numbers within the tolerance), `runs.csv` row by row.
 fn compare_study(
     study: &crate::experiment::study::Study,
-    outcomes: &[crate::experiment::study::run::Outcome],
+    outcomes: &[Outcome],
     summary: &Path,
     runs: &Path,
     tol: Tolerance,
@@ -171,23 +172,55 @@ fn compare_study(
             what: format!("{} rows, baseline {}", outcomes.len(), old.len()),
         }),
         Ok(old) => {
-            let close = |a: f32, b: f32| (a == b) || (a as f64 - b as f64).abs() <= tol.atol + tol.rtol * (b as f64).abs();
-            if let Some((r, (o, n))) = old.iter().zip(outcomes).enumerate().find(|(_, (o, n))| {
-                !(close(n.final_point[0], o.final_point[0])
-                    && close(n.final_point[1], o.final_point[1])
-                    && close(n.final_loss, o.final_loss)
-                    && close(n.best_loss, o.best_loss)
-                    && n.steps_to_threshold == o.steps_to_threshold
-                    && n.diverged_at == o.diverged_at
-                    && n.basin == o.basin)
-            }) {
-                let (c, s, k) = study.row(r);
+            let close =
+                |a: f32, b: f32| (a == b) || (a as f64 - b as f64).abs() <= tol.atol + tol.rtol * (b as f64).abs();
+            let moved = |o: &Outcome, n: &Outcome| -> Vec<String> {
+                let mut what = Vec::new();
+                let mut number = |name: &str, a: f32, b: f32| {
+                    if !close(b, a) {
+                        what.push(format!("{name} {b} vs baseline {a}"));
+                    }
+                };
+                number("final_x", o.final_point[0], n.final_point[0]);
+                number("final_y", o.final_point[1], n.final_point[1]);
+                number("final_loss", o.final_loss, n.final_loss);
+                number("best_loss", o.best_loss, n.best_loss);
+                let mut step = |name: &str, a: Option<usize>, b: Option<usize>| {
+                    if a != b {
+                        let show = |v: Option<usize>| v.map_or("none".to_string(), |v| v.to_string());
+                        what.push(format!("{name} {} vs baseline {}", show(b), show(a)));
+                    }
+                };
+                step("steps_to_threshold", o.steps_to_threshold, n.steps_to_threshold);
+                step("diverged_at", o.diverged_at, n.diverged_at);
+                if o.basin != n.basin {
+                    what.push(format!("basin {} vs baseline {}", n.basin, o.basin));
+                }
+                what
+            };
+            let rows: Vec<(usize, Vec<String>)> = old
+                .iter()
+                .zip(outcomes)
+                .map(|(o, n)| moved(o, n))
+                .enumerate()
+                .filter(|(_, what)| !what.is_empty())
+                .collect();
+            if let Some((r, what)) = rows.first() {
+                let (c, s, k) = study.row(*r);
+                let config = &study.configs[c];
+                let swept: Vec<String> = config.swept.iter().map(|(k, v)| format!(" {k}={v}")).collect();
+                let [x, y] = study.starts[s];
                 changes.push(Change::Study {
                     file: "runs.csv",
                     what: format!(
-                        "row {r} (config {c}, start {s}, seed {k}) moved: {:?} vs baseline {:?} (final point, final loss, steps to threshold, diverged at, basin)",
-                        (n.final_point, n.final_loss, n.steps_to_threshold, n.diverged_at, n.basin),
-                        (o.final_point, o.final_loss, o.steps_to_threshold, o.diverged_at, o.basin)
+                        "{} of {} runs moved; first, line {} (config {c}: {}{}, start ({x}, {y}), seed {}): {}",
+                        rows.len(),
+                        outcomes.len(),
+                        r + 2,
+                        config.label,
+                        swept.concat(),
+                        study.seeds[k],
+                        what.join(", ")
                     ),
                 });
             }
@@ -216,7 +249,9 @@ fn json_difference(old: &serde_json::Value, new: &serde_json::Value, path: &str,
                     None => return Some(format!("{path}.{k} is new")),
                 }
             }
-            a.keys().find(|k| !b.contains_key(*k)).map(|k| format!("{path}.{k} is gone"))
+            a.keys()
+                .find(|k| !b.contains_key(*k))
+                .map(|k| format!("{path}.{k} is gone"))
         }
         (Value::Array(a), Value::Array(b)) if a.len() == b.len() => a
             .iter()
@@ -399,7 +434,9 @@ pub fn accept(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     let mut pending = Vec::new();
     for path in paths {
         if path.is_dir() {
-            find_files(path, &mut pending, &|name| name.ends_with(".json.new") || name.ends_with(".csv.new"));
+            find_files(path, &mut pending, &|name| {
+                name.ends_with(".json.new") || name.ends_with(".csv.new")
+            });
         } else if path.is_file() && path.to_string_lossy().ends_with(".new") {
             pending.push(path.clone());
         } else if path.is_file() && new_path(path).is_file() {
@@ -511,6 +548,21 @@ pub fn files(old: (&Path, &Trajectories), new: (&Path, &Trajectories), tol: Tole
     })
 }
 
+/// A re-run's baseline file, its changes (`None` without a baseline) and the new files' text.
+type Rerun = (PathBuf, Option<Vec<Change>>, Vec<(PathBuf, String)>);
+
+/// Re-runs an experiment whose baseline is `dir/trajectories.json`: the baseline, the changes
+/// (`None` when there is no baseline) and the new result's text.
+fn rerun(exp: &Experiment, dir: &Path, tol: Tolerance, device: &Device) -> Result<Rerun> {
+    let baseline = dir.join("trajectories.json");
+    let new = runner::run(exp, device, &mut [])?;
+    let changes = baseline
+        .is_file()
+        .then(|| Trajectories::load(&baseline).map(|old| compare(&old, &new, tol)))
+        .transpose()?;
+    Ok((baseline.clone(), changes, vec![(baseline, new.to_json())]))
+}
+
 /// Re-runs experiments in memory (no figures) and compares each with its baseline under
 /// `baseline_root`, found where `optsurf run --out baseline_root` would write it. Baselines
 /// under the folders that mirror the given experiment folders, with no experiment, are
@@ -524,59 +576,82 @@ pub fn experiments(
 ) -> Result<Report> {
     let loaded = experiment::load_all(paths, baseline_root, registry)?;
     let mut report = Report::default();
+    let out = if baseline_root == Path::new("results") {
+        String::new()
+    } else {
+        format!(" --out {}", baseline_root.display())
+    };
     for (job, dir) in &loaded {
-        let file = match job {
-            Job::Runs(_) => "trajectories.json",
-            Job::Vectors(_) => "vectors.json",
-            Job::Study(_) => "study.json",
+        let accept = Some(format!("optsurf run {} --no-plots{out}", job.source().display()));
+        let mut push = |dir: &Path, baseline: PathBuf, changes: Option<Vec<Change>>, new: Vec<(PathBuf, String)>| {
+            let verdict = match changes {
+                None => Verdict::MissingBaseline,
+                Some(c) if c.is_empty() => Verdict::Ok,
+                Some(c) => Verdict::Drift(c),
+            };
+            report.entries.push(Entry {
+                name: dir.strip_prefix(baseline_root).unwrap_or(dir).display().to_string(),
+                baseline,
+                accept: accept.clone(),
+                new: if matches!(verdict, Verdict::Ok) {
+                    Vec::new()
+                } else {
+                    new
+                },
+                verdict,
+            });
         };
-        let baseline = dir.join(file);
-        let name = dir.strip_prefix(baseline_root).unwrap_or(dir).display().to_string();
-        let exists = baseline.is_file();
-        let (changes, new) = match job {
+        match job {
             Job::Runs(exp) => {
-                let new = runner::run(exp, device, &mut [])?;
-                let changes = exists.then(|| Trajectories::load(&baseline).map(|old| compare(&old, &new, tol)));
-                (changes.transpose()?, vec![(baseline.clone(), new.to_json())])
+                let (baseline, changes, new) = rerun(exp, dir, tol, device)?;
+                push(dir, baseline, changes, new);
             }
             Job::Vectors(v) => {
+                let baseline = dir.join("vectors.json");
                 let new = v.compute();
-                let changes =
-                    exists.then(|| VectorsResult::load(&baseline).map(|old| compare_vectors(&old, &new, tol)));
-                (changes.transpose()?, vec![(baseline.clone(), new.to_json())])
+                let changes = baseline
+                    .is_file()
+                    .then(|| VectorsResult::load(&baseline).map(|old| compare_vectors(&old, &new, tol)));
+                push(
+                    dir,
+                    baseline.clone(),
+                    changes.transpose()?,
+                    vec![(baseline, new.to_json())],
+                );
             }
             Job::Study(study) => {
                 let outcomes = study.run_rows(0..study.rows(), device, &mut |_| {});
-                let runs = dir.join("runs.csv");
-                let changes = match (exists, runs.is_file()) {
+                let (baseline, runs) = (dir.join("study.json"), dir.join("runs.csv"));
+                let changes = match (baseline.is_file(), runs.is_file()) {
                     (true, true) => Some(compare_study(study, &outcomes, &baseline, &runs, tol)?),
                     _ => None,
                 };
-                let mut csv = Vec::new();
-                for (r, o) in outcomes.iter().enumerate() {
-                    csv.push(study.csv_line(r, o));
+                let csv: String = outcomes
+                    .iter()
+                    .enumerate()
+                    .map(|(r, o)| study.csv_line(r, o) + "\n")
+                    .collect();
+                let csv = format!("{}\n{csv}", crate::experiment::study::results::HEADER);
+                push(
+                    dir,
+                    baseline.clone(),
+                    changes,
+                    vec![(baseline, study.summary_text(&outcomes)), (runs, csv)],
+                );
+                // The tuned comparison is an experiment of its own, with its own baseline.
+                if study.tune.is_some() {
+                    let tuned = dir.join("tuned");
+                    let file = tuned.join("experiment.json");
+                    let text = serde_json::to_string_pretty(&study.tuned_experiment(&outcomes))
+                        .expect("experiments serialize")
+                        + "\n";
+                    let exp = Experiment::parse(&text, &file, registry)?;
+                    let (baseline, changes, mut new) = rerun(&exp, &tuned, tol, device)?;
+                    new.push((file, text));
+                    push(&tuned, baseline, changes, new);
                 }
-                let csv = format!("{}\n{}\n", crate::experiment::study::results::HEADER, csv.join("\n"));
-                (changes, vec![(baseline.clone(), study.summary_text(&outcomes)), (runs, csv)])
             }
-        };
-        let verdict = match changes {
-            None => Verdict::MissingBaseline,
-            Some(c) if c.is_empty() => Verdict::Ok,
-            Some(c) => Verdict::Drift(c),
-        };
-        let out = if baseline_root == Path::new("results") {
-            String::new()
-        } else {
-            format!(" --out {}", baseline_root.display())
-        };
-        report.entries.push(Entry {
-            name,
-            baseline,
-            accept: Some(format!("optsurf run {} --no-plots{out}", job.source().display())),
-            new: if matches!(verdict, Verdict::Ok) { Vec::new() } else { new },
-            verdict,
-        });
+        }
     }
     // Baselines without an experiment, under the result folders of the experiment folders given.
     let expected: Vec<PathBuf> = report.entries.iter().map(|e| e.baseline.clone()).collect();

@@ -368,3 +368,37 @@ pub fn adagrad_full(features: usize, steps: usize, backend: Backend) -> Result<f
     );
     Ok(optimizer_time)
 }
+
+/// A `side` x `side`-start study of Adam (lr 0.1) over Himmelblau, `steps` steps, run whole as
+/// `optsurf run` runs it: metrics, `runs.csv`, `study.json` and the figures written; prints the
+/// point-steps per second and the process's peak memory (run it alone: the peak is the
+/// process's). Targets: 256 x 256 x 200 at >= 4 million point-steps/s under 500 MB on ndarray;
+/// 1000 x 1000 under 1.5 GB.
+pub fn study(side: usize, steps: usize, backend: Backend, registry: &Registry) -> Result<f64> {
+    let text = format!(
+        r#"{{"kind": "study", "name": "bench-study", "surface": "himmelblau", "steps": {steps},
+            "starts": {{"grid": [{side}, {side}]}}, "optimizers": [{{"optimizer": "adam", "learning_rate": 0.1}}]}}"#
+    );
+    let study = crate::experiment::study::Study::parse(&text, Path::new("bench-study"), registry)?;
+    let device = backend.device()?;
+    let dir = std::env::temp_dir().join(format!("optsurf-bench-study-{}", std::process::id()));
+    let mut tuned = |e: &Experiment, _: &Path| runner::run(e, &device, &mut []).map(|_| ());
+    let finish = super::study::Finish {
+        plots: true,
+        device: &device,
+        registry,
+        run_experiment: &mut tuned,
+    };
+    let start = Instant::now();
+    super::study::run(&study, &dir, None, &indicatif::ProgressBar::hidden(), finish)?;
+    let seconds = start.elapsed().as_secs_f64();
+    let _ = std::fs::remove_dir_all(&dir);
+    let rate = (study.rows() * steps) as f64 / seconds;
+    println!(
+        "study     {side} x {side} starts ({} runs) x {steps} steps of Adam over Himmelblau on {backend:?}, files and figures included: {seconds:.2} s, {:.2} million point-steps/s, peak memory {:.0} MB",
+        study.rows(),
+        rate / 1e6,
+        super::peak_rss_mb()
+    );
+    Ok(rate)
+}

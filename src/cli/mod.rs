@@ -116,7 +116,8 @@ enum Command {
         /// Folders to search, `.new` files, or baselines with one beside them (default: `results`).
         paths: Vec<PathBuf>,
     },
-    /// Print benchmark figures: stepping time, large-batch throughput, full-matrix AdaGrad.
+    /// Print benchmark figures: stepping time, schedules, expressions, minibatches, large-batch
+    /// throughput, full-matrix AdaGrad and studies (`wide` and `study-million` run alone).
     Bench {
         /// Which benchmark.
         #[arg(value_enum, default_value_t = Which::All)]
@@ -148,6 +149,10 @@ enum Which {
     Throughput,
     /// Full-matrix AdaGrad, d = 1024 features, 8 steps, against the direct O(d^3) method.
     AdagradFull,
+    /// A 256 x 256-start study of Adam over Himmelblau, 200 steps, files and figures included.
+    Study,
+    /// A 1000 x 1000-start (1,000,000-run) study, 50 steps: its peak memory (run it alone).
+    StudyMillion,
 }
 
 /// Peak resident memory of this process so far, in MB (Linux; 0 elsewhere).
@@ -334,6 +339,12 @@ fn execute(cli: Cli, registry: &Registry) -> Result<ExitCode> {
             }
             if matches!(which, Which::All | Which::AdagradFull) {
                 bench::adagrad_full(1024, 8, cli.backend)?;
+            }
+            if matches!(which, Which::All | Which::Study) {
+                bench::study(256, 200, cli.backend, registry)?;
+            }
+            if which == Which::StudyMillion {
+                bench::study(1000, 50, cli.backend, registry)?;
             }
             println!("peak memory {:.0} MB", peak_rss_mb());
             Ok(ExitCode::SUCCESS)

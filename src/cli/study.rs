@@ -18,7 +18,9 @@ pub fn parse_shard(text: &str) -> std::result::Result<[usize; 2], String> {
         .and_then(|(i, n)| Some((i.trim().parse().ok()?, n.trim().parse().ok()?)));
     match parts {
         Some((i, n)) if n >= 1 && i < n => Ok([i, n]),
-        _ => Err(format!("expected I/N with 0 <= I < N (shard I of N, from 0), got {text:?}")),
+        _ => Err(format!(
+            "expected I/N with 0 <= I < N (shard I of N, from 0), got {text:?}"
+        )),
     }
 }
 
@@ -55,7 +57,12 @@ pub fn run(study: &Study, dir: &Path, shard: Option<[usize; 2]>, bar: &ProgressB
 }
 
 /// Writes a whole study's files: `runs.csv`, `study.json`, the figures and the tuned comparison.
-fn complete(study: &Study, outcomes: &[crate::experiment::study::run::Outcome], dir: &Path, finish: Finish) -> Result<()> {
+fn complete(
+    study: &Study,
+    outcomes: &[crate::experiment::study::run::Outcome],
+    dir: &Path,
+    finish: Finish,
+) -> Result<()> {
     study.write_runs(&dir.join("runs.csv"), 0, outcomes)?;
     write_atomic(&dir.join("study.json"), study.summary_text(outcomes).as_bytes())?;
     if finish.plots {
@@ -63,7 +70,8 @@ fn complete(study: &Study, outcomes: &[crate::experiment::study::run::Outcome], 
     }
     if study.tune.is_some() {
         let tuned = dir.join("tuned");
-        let text = serde_json::to_string_pretty(&study.tuned_experiment(outcomes)).expect("experiments serialize") + "\n";
+        let text =
+            serde_json::to_string_pretty(&study.tuned_experiment(outcomes)).expect("experiments serialize") + "\n";
         let file = tuned.join("experiment.json");
         write_atomic(&file, text.as_bytes())?;
         let experiment = Experiment::parse(&text, &file, finish.registry)?;
@@ -85,14 +93,23 @@ pub fn merge(dirs: &[PathBuf], out: Option<&Path>, registry: &Registry, finish: 
             return Err(Error::input(
                 s.dir.join("shard.json"),
                 "study",
-                format!("this shard is of another study than {}; merge shards of one study", first.dir.display()),
+                format!(
+                    "this shard is of another study than {}; merge shards of one study",
+                    first.dir.display()
+                ),
             ));
         }
         if s.shard[1] != first.shard[1] {
             return Err(Error::input(
                 s.dir.join("shard.json"),
                 "shard",
-                format!("shard {} of {}, but {} is of {}", s.shard[0], s.shard[1], first.dir.display(), first.shard[1]),
+                format!(
+                    "shard {} of {}, but {} is of {}",
+                    s.shard[0],
+                    s.shard[1],
+                    first.dir.display(),
+                    first.shard[1]
+                ),
             ));
         }
     }
@@ -103,12 +120,19 @@ pub fn merge(dirs: &[PathBuf], out: Option<&Path>, registry: &Registry, finish: 
             return Err(Error::input(
                 s.dir.join("shard.json"),
                 "shard",
-                format!("shard {} of {n} is given twice (also {})", s.shard[0], other.dir.display()),
+                format!(
+                    "shard {} of {n} is given twice (also {})",
+                    s.shard[0],
+                    other.dir.display()
+                ),
             ));
         }
         ordered[s.shard[0]] = Some(s);
     }
-    let missing: Vec<String> = (0..n).filter(|&i| ordered[i].is_none()).map(|i| format!("{i}/{n}")).collect();
+    let missing: Vec<String> = (0..n)
+        .filter(|&i| ordered[i].is_none())
+        .map(|i| format!("{i}/{n}"))
+        .collect();
     if !missing.is_empty() {
         return Err(Error::input(
             &first.dir,
@@ -121,9 +145,27 @@ pub fn merge(dirs: &[PathBuf], out: Option<&Path>, registry: &Registry, finish: 
     let mut outcomes = Vec::with_capacity(study.rows());
     for s in ordered.into_iter().flatten() {
         if s.rows != study.shard_rows(s.shard[0], n) {
-            return Err(Error::input(s.dir.join("shard.json"), "rows", "these rows are not this shard's"));
+            return Err(Error::input(
+                s.dir.join("shard.json"),
+                "rows",
+                "these rows are not this shard's",
+            ));
         }
-        outcomes.extend(study.read_runs(&s.dir.join("runs.csv"), s.rows.start)?);
+        let csv = s.dir.join("runs.csv");
+        let runs = study.read_runs(&csv, s.rows.start)?;
+        if runs.len() != s.rows.len() {
+            return Err(Error::input(
+                &csv,
+                "",
+                format!(
+                    "{} runs, but shard {}/{n} has {}; re-run that shard",
+                    runs.len(),
+                    s.shard[0],
+                    s.rows.len()
+                ),
+            ));
+        }
+        outcomes.extend(runs);
     }
     let dir = match out {
         Some(d) => d.to_path_buf(),

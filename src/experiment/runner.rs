@@ -143,12 +143,24 @@ impl Batch {
                 batch_size: r.batch_size,
             })
             .collect();
-        Self::from_rows(&experiment.surface, experiment.noise, &rows, &experiment.optimizers, device)
+        Self::from_rows(
+            &experiment.surface,
+            experiment.noise,
+            &rows,
+            &experiment.optimizers,
+            device,
+        )
     }
 
     /// A batch of any rows over `surface`: rows of one optimizer with the same boolean flags
     /// form one batched group; `known` are the optimizers wrappers may name.
-    pub fn from_rows(surface: &Surface, noise: NoiseSpec, rows: &[Row], known: &[optim::Entry], device: &Device) -> Self {
+    pub fn from_rows(
+        surface: &Surface,
+        noise: NoiseSpec,
+        rows: &[Row],
+        known: &[optim::Entry],
+        device: &Device,
+    ) -> Self {
         let mut keys: Vec<String> = Vec::new();
         let mut members: Vec<Vec<usize>> = Vec::new();
         for (i, row) in rows.iter().enumerate() {

@@ -23,7 +23,13 @@ impl Axes2d {
     /// Lays out a `w` x `h` chart of `xlim` x `ylim`, keeping `right_extra` pixels free on the
     /// right (for labels at line ends).
     pub fn new(w: usize, h: usize, xlim: [f64; 2], ylim: [f64; 2], right_extra: f64) -> Result<Self> {
-        Self::within([0.0, 0.0, w as f64, h as f64], Metrics::new(w, h), xlim, ylim, right_extra)
+        Self::within(
+            [0.0, 0.0, w as f64, h as f64],
+            Metrics::new(w, h),
+            xlim,
+            ylim,
+            right_extra,
+        )
     }
 
     /// Lays out a chart inside `frame` (`[x0, y0, x1, y1]` pixels of a larger figure whose sizes

@@ -32,6 +32,10 @@ use std::path::{Path, PathBuf};
 /// One configuration of a study: an optimizer with every hyperparameter set.
 #[derive(Clone, Debug)]
 pub struct Configuration {
+    /// The entry's `label` (its optimizer's name by default): configurations are grouped by it
+    /// when tuning, plotting and comparing, so `{"label": "NAG", "optimizer": "sgd", ...}` and
+    /// plain SGD are tuned apart.
+    pub label: String,
     /// The optimizer.
     pub optimizer: Entry,
     /// Every hyperparameter, defaults filled in.
@@ -140,7 +144,11 @@ impl Study {
     /// The `(config, start, seed)` of row `r`.
     pub fn row(&self, r: usize) -> (usize, usize, usize) {
         let per_config = self.starts.len() * self.seeds.len();
-        (r / per_config, (r % per_config) / self.seeds.len(), r % self.seeds.len())
+        (
+            r / per_config,
+            (r % per_config) / self.seeds.len(),
+            r % self.seeds.len(),
+        )
     }
 
     /// Reads and checks a study file; `registry` says which surfaces and optimizers it may name.
@@ -169,7 +177,10 @@ impl Study {
         if let Some(k) = file.keys().find(|k| !KEYS.contains(&k.as_str())) {
             return Err(err(k, format!("unknown field; a study takes: {}", KEYS.join(", "))));
         }
-        let get = |key: &str| file.get(key).ok_or_else(|| err(key, "missing; a study needs it".into()));
+        let get = |key: &str| {
+            file.get(key)
+                .ok_or_else(|| err(key, "missing; a study needs it".into()))
+        };
         let name = match get("name")? {
             Value::String(s) => s.clone(),
             other => return Err(err("name", format!("expected a string, got {other}"))),
@@ -183,7 +194,11 @@ impl Study {
         let surface_spec = SurfaceSpec::from_value(get("surface")?.clone()).map_err(|m| err("surface", m))?;
         let base = path.parent().unwrap_or(Path::new(""));
         let mut surface = surface_spec.resolve(registry, base).map_err(|(f, m)| {
-            let at = if f.is_empty() { "surface".into() } else { format!("surface.{f}") };
+            let at = if f.is_empty() {
+                "surface".into()
+            } else {
+                format!("surface.{f}")
+            };
             err(&at, m)
         })?;
         let domain = match file.get("domain") {
@@ -202,7 +217,10 @@ impl Study {
             _ => {
                 return Err(err(
                     "steps",
-                    format!("expected a whole number of steps from 1 to 1000000, got {}", file["steps"]),
+                    format!(
+                        "expected a whole number of steps from 1 to 1000000, got {}",
+                        file["steps"]
+                    ),
                 ));
             }
         };
@@ -229,7 +247,14 @@ impl Study {
                 for (i, entry) in entries.iter().enumerate() {
                     let field = format!("optimizers[{i}]");
                     configs.extend(expand(entry, registry).map_err(|(f, m)| {
-                        err(&if f.is_empty() { field.clone() } else { format!("{field}.{f}") }, m)
+                        err(
+                            &if f.is_empty() {
+                                field.clone()
+                            } else {
+                                format!("{field}.{f}")
+                            },
+                            m,
+                        )
                     })?);
                 }
                 configs
@@ -283,9 +308,12 @@ impl Study {
 
 type FieldError = (String, String);
 
+/// Start points, and the grid's shape when they are a grid.
+type Starts = (Vec<[f64; 2]>, Option<[usize; 2]>);
+
 /// `{"grid": [nx, ny]}` (cell centres over the domain), `{"random": n, "seed": s}` or a list of
 /// points. Errors name the field below `starts` (`.grid`, `[3]`).
-fn parse_starts(v: &Value, surface: &Surface) -> std::result::Result<(Vec<[f64; 2]>, Option<[usize; 2]>), FieldError> {
+fn parse_starts(v: &Value, surface: &Surface) -> std::result::Result<Starts, FieldError> {
     let d = surface.domain;
     match v {
         Value::Array(points) if !points.is_empty() => {
@@ -321,15 +349,25 @@ fn parse_starts(v: &Value, surface: &Surface) -> std::result::Result<(Vec<[f64; 
         }
         Value::Object(m) if m.contains_key("random") => {
             if let Some(k) = m.keys().find(|k| *k != "random" && *k != "seed") {
-                return Err((format!(".{k}"), "unknown field; random starts take: random, seed".into()));
+                return Err((
+                    format!(".{k}"),
+                    "unknown field; random starts take: random, seed".into(),
+                ));
             }
             let n = match m["random"].as_u64() {
-                Some(n) if n >= 1 && n <= MAX_RUNS => n as usize,
-                _ => return Err((".random".into(), format!("expected a whole number >= 1, got {}", m["random"]))),
+                Some(n) if (1..=MAX_RUNS).contains(&n) => n as usize,
+                _ => {
+                    return Err((
+                        ".random".into(),
+                        format!("expected a whole number >= 1, got {}", m["random"]),
+                    ));
+                }
             };
             let seed = match m.get("seed") {
                 None => 0,
-                Some(s) => s.as_u64().ok_or((".seed".to_string(), format!("expected a whole number >= 0, got {s}")))?,
+                Some(s) => s
+                    .as_u64()
+                    .ok_or((".seed".to_string(), format!("expected a whole number >= 0, got {s}")))?,
             };
             let mut bits = crate::random::SplitMix64::new(seed);
             let pts = (0..n)
@@ -342,7 +380,9 @@ fn parse_starts(v: &Value, surface: &Surface) -> std::result::Result<(Vec<[f64; 
         }
         other => Err((
             String::new(),
-            format!("expected {{\"grid\": [nx, ny]}}, {{\"random\": n, \"seed\": s}} or a non-empty list of points, got {other}"),
+            format!(
+                "expected {{\"grid\": [nx, ny]}}, {{\"random\": n, \"seed\": s}} or a non-empty list of points, got {other}"
+            ),
         )),
     }
 }
@@ -357,7 +397,9 @@ fn values(v: &Value) -> std::result::Result<(Vec<Value>, bool), String> {
             return Err(format!("expected {{\"{name}\": [start, stop, count]}}, got {spec}"));
         };
         if !(a.is_finite() && b.is_finite()) || n < 1.0 || n.fract() != 0.0 || n > 1e6 {
-            return Err(format!("{name} needs finite bounds and a whole count from 1 to 1000000, got [{a}, {b}, {n}]"));
+            return Err(format!(
+                "{name} needs finite bounds and a whole count from 1 to 1000000, got [{a}, {b}, {n}]"
+            ));
         }
         if log && (a <= 0.0 || b <= 0.0) {
             return Err(format!("logspace needs bounds > 0, got [{a}, {b}, {n}]"));
@@ -385,20 +427,31 @@ fn values(v: &Value) -> std::result::Result<(Vec<Value>, bool), String> {
     }
 }
 
-/// An optimizer entry's configurations: the Cartesian product of its lists, the last list
-/// varying fastest; each checked as an experiment's run would be.
+/// An optimizer entry's configurations (`{"label": ..., "optimizer": NAME, hyperparameters}`):
+/// the Cartesian product of its lists, the last list varying fastest; each checked as an
+/// experiment's run would be.
 fn expand(entry: &Value, registry: &Registry) -> std::result::Result<Vec<Configuration>, FieldError> {
     let Value::Object(m) = entry else {
-        return Err((String::new(), format!("expected an object {{\"optimizer\": NAME, ...}}, got {entry}")));
+        return Err((
+            String::new(),
+            format!("expected an object {{\"optimizer\": NAME, ...}}, got {entry}"),
+        ));
     };
     let name = match m.get("optimizer") {
         Some(Value::String(s)) => s.as_str(),
         Some(other) => return Err(("optimizer".into(), format!("expected a string, got {other}"))),
         None => return Err(("optimizer".into(), "missing; every entry names its optimizer".into())),
     };
-    let optimizer = *registry.require_optimizer(name).map_err(|m| ("optimizer".to_string(), m))?;
+    let optimizer = *registry
+        .require_optimizer(name)
+        .map_err(|m| ("optimizer".to_string(), m))?;
+    let label = match m.get("label") {
+        None => name.to_string(),
+        Some(Value::String(s)) if !s.trim().is_empty() => s.clone(),
+        Some(other) => return Err(("label".into(), format!("expected a non-empty string, got {other}"))),
+    };
     let mut axes: Vec<(String, Vec<Value>, bool)> = Vec::new();
-    for (k, v) in m.iter().filter(|(k, _)| *k != "optimizer") {
+    for (k, v) in m.iter().filter(|(k, _)| *k != "optimizer" && *k != "label") {
         let (vals, swept) = values(v).map_err(|msg| (k.clone(), msg))?;
         axes.push((k.clone(), vals, swept));
     }
@@ -433,6 +486,7 @@ fn expand(entry: &Value, registry: &Registry) -> std::result::Result<Vec<Configu
             (f, at)
         })?;
         configs.push(Configuration {
+            label: label.clone(),
             optimizer,
             hyperparameters,
             swept,
@@ -453,7 +507,10 @@ fn parse_tune(v: &Value) -> std::result::Result<Tune, FieldError> {
         Some(Value::String(s)) => Objective::from_name(s).ok_or_else(|| {
             (
                 ".objective".to_string(),
-                format!("unknown objective {s:?}; expected one of: {}", Objective::NAMES.join(", ")),
+                format!(
+                    "unknown objective {s:?}; expected one of: {}",
+                    Objective::NAMES.join(", ")
+                ),
             )
         })?,
         Some(other) => return Err((".objective".into(), format!("expected a string, got {other}"))),

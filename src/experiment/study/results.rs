@@ -16,9 +16,29 @@ use std::path::{Path, PathBuf};
 pub const HEADER: &str =
     "config,optimizer,start_x,start_y,seed,final_x,final_y,final_loss,best_loss,steps_to_threshold,diverged_at,basin";
 
-/// A number, or an empty cell when it is not finite.
+/// A number (shortest text that reads back to the same `f32`, exponent for very large or small
+/// magnitudes), or an empty cell when it is not finite.
 fn cell(v: f32) -> String {
-    if v.is_finite() { format!("{v}") } else { String::new() }
+    if v.is_finite() { format!("{v:?}") } else { String::new() }
+}
+
+/// A number to three significant digits for labels (`0.000464`, `1780`); other values as JSON.
+fn three_digits(v: &Value) -> String {
+    match v.as_f64() {
+        Some(x) if x.is_finite() && x != 0.0 && v.is_f64() => format!("{x:.2e}")
+            .parse::<f64>()
+            .map_or_else(|_| v.to_string(), |r| r.to_string()),
+        _ => v.to_string(),
+    }
+}
+
+/// A start coordinate as the study computed it (shortest round-trip text).
+struct Start(f64);
+
+impl std::fmt::Display for Start {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:?}", self.0)
+    }
 }
 
 fn optional(v: Option<usize>) -> String {
@@ -34,8 +54,8 @@ impl Study {
         format!(
             "{c},{},{},{},{},{},{},{},{},{},{},{}",
             self.configs[c].optimizer.name,
-            self.starts[s][0],
-            self.starts[s][1],
+            Start(self.starts[s][0]),
+            Start(self.starts[s][1]),
             self.seeds[k],
             end(o.final_point[0]),
             end(o.final_point[1]),
@@ -63,7 +83,11 @@ impl Study {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, "read", e))?;
         let mut lines = text.lines();
         if lines.next() != Some(HEADER) {
-            return Err(Error::input(path, "", format!("expected a runs.csv with the header {HEADER}")));
+            return Err(Error::input(
+                path,
+                "",
+                format!("expected a runs.csv with the header {HEADER}"),
+            ));
         }
         let bad = |line: usize, what: &str| Error::input(path, "", format!("line {}: {what}", line + 2));
         lines
@@ -73,7 +97,13 @@ impl Study {
                 if f.len() != 12 || f[0].parse::<usize>().ok() != Some(self.row(first + i).0) {
                     return Err(bad(i, "not the row this study has there"));
                 }
-                let num = |s: &str| -> f32 { if s.is_empty() { f32::INFINITY } else { s.parse().unwrap_or(f32::NAN) } };
+                let num = |s: &str| -> f32 {
+                    if s.is_empty() {
+                        f32::INFINITY
+                    } else {
+                        s.parse().unwrap_or(f32::NAN)
+                    }
+                };
                 let opt = |s: &str| -> Result<Option<usize>> {
                     if s.is_empty() {
                         Ok(None)
@@ -104,12 +134,12 @@ impl Study {
         outcomes.chunks(per).map(Summary::of).collect()
     }
 
-    /// The best configuration per optimizer, in the order optimizers first appear.
+    /// The best configuration per label (optimizer), in the order labels first appear.
     pub fn best(&self, summaries: &[Summary]) -> Vec<(String, usize)> {
         let objective = self.objective();
         let mut best: Vec<(String, usize)> = Vec::new();
         for (i, config) in self.configs.iter().enumerate() {
-            let name = config.optimizer.name.to_string();
+            let name = config.label.clone();
             match best.iter_mut().find(|(n, _)| *n == name) {
                 None => best.push((name, i)),
                 Some((_, b)) => {
@@ -132,9 +162,11 @@ impl Study {
             .zip(&summaries)
             .enumerate()
             .map(|(i, (c, s))| {
-                let mut v = json!({"config": i, "optimizer": c.optimizer.name, "swept": c.swept,
+                let mut v = json!({"config": i, "label": c.label, "optimizer": c.optimizer.name, "swept": c.swept,
                                    "hyperparameters": c.hyperparameters});
-                v.as_object_mut().expect("an object").append(s.to_json().as_object_mut().expect("an object"));
+                v.as_object_mut()
+                    .expect("an object")
+                    .append(s.to_json().as_object_mut().expect("an object"));
                 v
             })
             .collect();
@@ -152,7 +184,10 @@ impl Study {
         if let Some(t) = &self.title {
             o.insert("title".into(), json!(t));
         }
-        o.insert("surface".into(), serde_json::to_value(&self.surface_spec).expect("specs serialize"));
+        o.insert(
+            "surface".into(),
+            serde_json::to_value(&self.surface_spec).expect("specs serialize"),
+        );
         if let Some(d) = self.domain {
             o.insert("domain".into(), serde_json::to_value(d).expect("domains serialize"));
         }
@@ -183,7 +218,11 @@ impl Study {
             .into_iter()
             .map(|(name, i)| {
                 let c = &self.configs[i];
-                let swept: Vec<String> = c.swept.iter().map(|(k, v)| format!("{k}={v}")).collect();
+                let swept: Vec<String> = c
+                    .swept
+                    .iter()
+                    .map(|(k, v)| format!("{}={}", if k == "learning_rate" { "lr" } else { k }, three_digits(v)))
+                    .collect();
                 let label = if swept.is_empty() {
                     name.clone()
                 } else {
@@ -191,7 +230,7 @@ impl Study {
                 };
                 let mut run = Map::new();
                 run.insert("label".into(), json!(label));
-                run.insert("optimizer".into(), json!(name));
+                run.insert("optimizer".into(), json!(c.optimizer.name));
                 run.extend(c.hyperparameters.clone());
                 Value::Object(run)
             })
@@ -206,18 +245,28 @@ impl Study {
                 self.objective().name()
             )),
         );
-        e.insert("surface".into(), serde_json::to_value(&self.surface_spec).expect("specs serialize"));
+        e.insert(
+            "surface".into(),
+            serde_json::to_value(&self.surface_spec).expect("specs serialize"),
+        );
         if let Some(d) = self.domain {
             e.insert("domain".into(), serde_json::to_value(d).expect("domains serialize"));
         }
-        e.insert("noise".into(), serde_json::to_value(self.noise).expect("noise serializes"));
+        e.insert(
+            "noise".into(),
+            serde_json::to_value(self.noise).expect("noise serializes"),
+        );
         e.insert("seed".into(), json!(self.seeds[0]));
         if self.sigma > 0.0 {
             e.insert("gradient_noise".into(), json!({"sigma": self.sigma}));
         }
         e.insert("start".into(), json!(start));
         e.insert("steps".into(), json!(self.steps));
-        e.insert("plot".into(), json!({"view": "contour", "legend": true}));
+        let mut plot = json!({"view": "contour", "legend": true});
+        if runs.len() > 8 {
+            plot["colors"] = json!(crate::experiment::plot_spec::TEN_COLORS);
+        }
+        e.insert("plot".into(), plot);
         e.insert("runs".into(), Value::Array(runs));
         Value::Object(e)
     }
@@ -267,7 +316,13 @@ impl Summary {
         let n = outcomes.len();
         let mut losses: Vec<f64> = outcomes
             .iter()
-            .map(|o| if o.diverged_at.is_some() { f64::INFINITY } else { o.final_loss as f64 })
+            .map(|o| {
+                if o.diverged_at.is_some() {
+                    f64::INFINITY
+                } else {
+                    o.final_loss as f64
+                }
+            })
             .collect();
         losses.sort_by(f64::total_cmp);
         let mean = losses.iter().sum::<f64>() / n as f64;
@@ -296,15 +351,17 @@ impl Summary {
         }
     }
 
-    /// True when strictly better by `objective` (ties keep the earlier configuration); NaN
-    /// ranks last.
+    /// True when strictly better by `objective`; ties go to the fewer median steps to the
+    /// threshold, then the lower median final loss, then the earlier configuration. NaN ranks
+    /// last.
     pub fn better(&self, other: &Summary, objective: Objective) -> bool {
-        let (a, b) = (self.rank(objective), other.rank(objective));
-        match (a.is_nan(), b.is_nan()) {
-            (true, _) => false,
-            (false, true) => true,
-            _ => a < b,
-        }
+        let key = |s: &Summary| {
+            [objective, Objective::MedianStepsToThreshold, Objective::MedianFinalLoss].map(|o| {
+                let v = s.rank(o);
+                if v.is_nan() { f64::INFINITY } else { v }
+            })
+        };
+        key(self).partial_cmp(&key(other)) == Some(std::cmp::Ordering::Less)
     }
 
     /// The objective's value as `study.json` shows it.
@@ -348,16 +405,24 @@ impl Shard {
     pub fn load(dir: &Path) -> Result<Shard> {
         let path = dir.join("shard.json");
         let text = std::fs::read_to_string(&path).map_err(|e| {
-            Error::input(&path, "", format!("not a shard folder (no shard.json: {e}); expected the folder a `run --shard I/N` wrote"))
+            Error::input(
+                &path,
+                "",
+                format!("not a shard folder (no shard.json: {e}); expected the folder a `run --shard I/N` wrote"),
+            )
         })?;
-        let v: Value = serde_json::from_str(&text).map_err(|e| Error::input(&path, "", format!("invalid JSON: {e}")))?;
+        let v: Value =
+            serde_json::from_str(&text).map_err(|e| Error::input(&path, "", format!("invalid JSON: {e}")))?;
         let pair = |key: &str| -> Option<[usize; 2]> {
             let a = v.get(key)?.as_array()?;
             Some([a.first()?.as_u64()? as usize, a.get(1)?.as_u64()? as usize])
         };
-        let (Some(shard), Some(rows), Some(study), Some(source)) =
-            (pair("shard"), pair("rows"), v.get("study"), v.get("source").and_then(Value::as_str))
-        else {
+        let (Some(shard), Some(rows), Some(study), Some(source)) = (
+            pair("shard"),
+            pair("rows"),
+            v.get("study"),
+            v.get("source").and_then(Value::as_str),
+        ) else {
             return Err(Error::input(&path, "", "expected shard, rows, study and source"));
         };
         Ok(Shard {
