@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""Regenerate tests/fixtures/keras-extra.json (and, with --set, keras-schedules.json or
-keras-long.json): reference optimizer trajectories computed with real TensorFlow/Keras (and optax
-for LARS, which Keras lacks).
+"""Regenerate tests/fixtures/keras-extra.json (and, with --set, keras-schedules.json,
+keras-long.json or optax-reference.json): reference optimizer trajectories computed with real
+TensorFlow/Keras (and optax for LARS, which Keras lacks), and with optax 0.2.8 for its newer
+optimizers (--set optax).
 
 CI never runs this script (it does not install TensorFlow); it only reads the
 committed JSON.  To regenerate the fixture, from the repository root:
@@ -11,15 +12,29 @@ committed JSON.  To regenerate the fixture, from the repository root:
     /tmp/refvenv/bin/python scripts/make_reference.py                  # writes tests/fixtures/keras-extra.json
     /tmp/refvenv/bin/python scripts/make_reference.py --set schedules  # writes tests/fixtures/keras-schedules.json
     /tmp/refvenv/bin/python scripts/make_reference.py --set long       # writes tests/fixtures/keras-long.json
+    /tmp/refvenv/bin/python scripts/make_reference.py --set optax --jobs 2   # tests/fixtures/optax-reference.json
 
 Options:
-    --set NAME              which cases: extra (default; 40 steps), schedules (Keras learning-rate
-                            schedules, 100 steps) or long (high learning rates, 300 steps)
+    --set NAME              which cases (and which fixture they are written to by default):
+                              extra      (default) Keras's optimizers with non-default hyperparameters
+                                         and optax's LARS, 40 steps: keras-extra.json
+                              schedules  Keras learning-rate schedules, 100 steps: keras-schedules.json
+                              long       high learning rates, 300 steps: keras-long.json
+                              optax      optax 0.2.8's newer optimizers (19 of them, defaults and each
+                                         main hyperparameter), 100 steps over f0, f1, f4 and Rosenbrock:
+                                         optax-reference.json (needs only jax, optax and numpy; see
+                                         "The optax set" below)
     --out PATH              write somewhere else
-    --only SUBSTRING        only run cases whose name contains SUBSTRING (does not write unless --out is given)
+    --only SUBSTRING        only run cases whose name contains SUBSTRING (does not write unless --out is given);
+                            with --verify-against, only verify those cases of FILE
     --verify-against FILE   first re-run every case of an existing reference file of the same
-                            format (e.g. shared/reference/keras-blog-trajectories.json) and report
-                            whether this script's stepping reproduces it bit for bit
+                            format (e.g. shared/reference/keras-blog-trajectories.json, or
+                            tests/fixtures/optax-reference.json: a file written by --set optax is re-run
+                            with the optax set's stepping, every recorded array compared) and report
+                            whether this script's stepping reproduces it bit for bit (then runs --set as usual)
+    --steps N               steps per case instead of the set's own (a trial: does not write unless
+                            --out is given)
+    --jobs N                optax set only: cases in N worker processes (nice -n 10 on a small machine)
     --gradients             instead, write tests/fixtures/tf-gradients.json (or --out): TensorFlow's
                             graph-mode gradients and smooth values of f0..f5 and the quadric at >= 10,000
                             points each (needs only tensorflow-cpu and numpy; see "Gradient fixture" below)
@@ -32,6 +47,8 @@ How a trajectory is made (the original blog post's stepping, float32 throughout)
          reference trajectories bit for bit; eager mode does not)
   optax: params of shape [1, 2]; grads from jax.grad of sum(f(p[..., 0], p[..., 1]));
          updates, state = opt.update(grads, state, params); params = optax.apply_updates(params, updates)
+         (the optax set: run eagerly, plus value=loss, sam's grad_fn and lookahead's fast/slow
+         params where the optimizer needs them; see run_optax_case)
 
 Each case records points (steps + 1 rows, start first), grads (one per step), smooth_loss (loss at
 the point before each step) and stable_until: the last step k such that a rerun started with x0
@@ -50,7 +67,22 @@ the schedule's final product into the optimizer's arithmetic; see schedule_check
 that the run reading the rate has the same points as the run that does not, and that the replay
 stays within REL_TOL / 10 of the trajectory everywhere.
 
-Gradient fixture (--gradients): for every surface, the float32 gradient (gx, gy) and smooth value
+The optax set (--set optax): optax 0.2.8's adabelief, radam, yogi, adan, novograd, rprop, sign_sgd,
+signum, lookahead, polyak_sgd and optax.contrib's schedule_free_adamw, prodigy, dadapt_adamw,
+ademamix, adopt, sam, dog, cocob and momo (OPTAX_SETTINGS: each at its defaults and with each main
+hyperparameter changed), over f0 and f1 from (9, 9), f4 from (-7.5, -1) and Rosenbrock
+(1 - x)^2 + 100 (y - x^2)^2 from (-1.5, 2). Every step runs eagerly (op by op, no jax.jit: under
+jit XLA contracts a * b + c into fused multiply-adds, which moves the last bits). A case's kwargs
+are as passed to optax.<optimizer> or optax.contrib.<optimizer>; the wrappers take their inner
+optimizer as {"optimizer": name, **kwargs} (lookahead's "fast", sam's "outer"; see make_optax).
+Besides points, grads, smooth_loss and stable_until (over every recorded trajectory), a case
+records, by optimizer: value (polyak_sgd, momo: the loss passed as update(..., value=...)),
+eval_points (lookahead: the slow weights; schedule_free_adamw: schedule_free_eval_params),
+adv_points and adv_grads (sam: the perturbed point of each step and the gradient there). The
+fixture's _meta describes every field.
+
+Gradient fixture (--gradients): for every surface of the post and the quadric (f0..f5, quadric;
+not rosenbrock, which only the optax set uses), the float32 gradient (gx, gy) and smooth value
 (noise terms left out) that TensorFlow's graph computes, one point at a time, exactly as the post
 does: point = tf.Variable([[x, y]]), then inside one @tf.function
     with tf.GradientTape() as tape: loss = f(point[..., 0], point[..., 1])    # shape [1]
@@ -355,6 +387,9 @@ def surfaces(sin, cos):
         "f4": lambda x, y: ((-sin(x / 5.) - cos(y / 10.)) + 2) / 2,
         "f5": lambda x, y: ((x / 8) ** 2 + (y / 12) ** 2) / 2,
         "quadric": lambda x, y: x ** 2 - y ** 2 - x * y,
+        # not one of the post's surfaces: the optax fixture's fourth surface (smooth, unscaled; not in
+        # the gradient fixture, see GRAD_SURFACES)
+        "rosenbrock": lambda x, y: (1 - x) ** 2 + 100 * (y - x ** 2) ** 2,
     }
 
 
@@ -454,6 +489,455 @@ def run(surface, optimizer, kwargs, p0, steps):
 
 
 # ---------------------------------------------------------------------------------------------
+# The optax set (--set optax): tests/fixtures/optax-reference.json
+#
+# Every case runs optax 0.2.8 eagerly (op by op, no jax.jit around the step), float32, one [1, 2]
+# parameter array: each step
+#     loss, grad = jax.value_and_grad(lambda p: jnp.sum(f(p[..., 0], p[..., 1])))(point)
+#     updates, state = opt.update(grad, state, params[, value=loss][, grad_fn=...])
+#     params = optax.apply_updates(params, updates)
+# Eager on purpose: under jax.jit XLA fuses the step and contracts a * b + c into fused
+# multiply-adds, which moves the last bits (an op-by-op implementation cannot follow that).
+# ---------------------------------------------------------------------------------------------
+OPTAX_STEPS = 100
+DEFAULT_OPTAX_OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "fixtures",
+                                 "optax-reference.json")
+# optax function names: optax.<name> and optax.contrib.<name> (adam and sgd: the inner optimizers of
+# lookahead and sam, as optax.adam / optax.sgd with optax's argument names).
+OPTAX_CORE = ("adabelief", "radam", "yogi", "adan", "novograd", "rprop", "sign_sgd", "signum", "lookahead",
+              "polyak_sgd", "adam", "sgd")
+OPTAX_CONTRIB = ("schedule_free_adamw", "prodigy", "dadapt_adamw", "ademamix", "adopt", "sam", "dog", "cocob",
+                 "momo")
+OPTAX_NEEDS_VALUE = ("polyak_sgd", "momo")  # update(..., value=loss)
+OPTAX_SURFACES = {  # the exact jnp expressions (surfaces(jnp.sin, jnp.cos)), recorded in the fixture's _meta
+    "f0": "(x / 10) ** 2 + (y / 10) ** 2",
+    "f1": "(x ** 2 + y ** 2 + 0.5 * y + 0.06 * (x + 1) ** 3 + 0.1 * (y - 1) ** 3) / 400",
+    "f4": "((-jnp.sin(x / 5.) - jnp.cos(y / 10.)) + 2) / 2",
+    "rosenbrock": "(1 - x) ** 2 + 100 * (y - x ** 2) ** 2",
+}
+OPTAX_P0 = {"f0": [9.0, 9.0], "f1": [9.0, 9.0], "f4": [-7.5, -1.0], "rosenbrock": [-1.5, 2.0]}
+
+
+def optax_cases():
+    """(name, surface, optimizer, kwargs, p0) for the optax set, from OPTAX_SETTINGS below."""
+    cases = []
+    for optimizer, lrs, settings in OPTAX_SETTINGS:
+        for label, kwargs, surfs in settings:
+            for surface in surfs:
+                kw = dict(kwargs)
+                lr = lrs.get(surface)
+                if lr is not None and label != "all-defaults":
+                    kw = _with_lr(optimizer, kw, lr)
+                cases.append((f"{optimizer}-{label}-{surface}", surface, optimizer, kw, OPTAX_P0[surface]))
+    return cases
+
+
+def _with_lr(optimizer, kwargs, lr):
+    """Puts the surface's learning rate first (into the inner optimizer for lookahead and sam) unless the
+    setting gives one itself."""
+    if optimizer in ("lookahead", "sam"):
+        key = "fast" if optimizer == "lookahead" else "outer"
+        inner = kwargs[key]
+        if "learning_rate" not in inner:
+            inner = {"optimizer": inner["optimizer"], "learning_rate": lr[inner["optimizer"]],
+                     **{k: v for k, v in inner.items() if k != "optimizer"}}
+        return {key: inner, **{k: v for k, v in kwargs.items() if k != key}}
+    if "learning_rate" in kwargs:
+        return kwargs
+    return {"learning_rate": lr, **kwargs}
+
+
+def make_optax(optimizer, kwargs):
+    """The optax transformation of a case.
+
+    Plain optimizers: optax.<optimizer>(**kwargs) or optax.contrib.<optimizer>(**kwargs). The two wrappers
+    take their inner optimizer as an object {"optimizer": name, **its kwargs}:
+      lookahead  {"fast": {...}, "sync_period": k, "slow_step_size": a[, "reset_state": b]}
+                 -> optax.lookahead(fast_optimizer, sync_period=k, slow_step_size=a[, reset_state=b])
+      sam        {"outer": {...}, "rho": r}
+                 -> optax.contrib.sam(outer, optax.chain(optax.contrib.normalize(), optax.sgd(r)),
+                                      sync_period=2, opaque_mode=True)
+    """
+    import optax
+
+    kwargs = dict(kwargs)
+    if optimizer == "lookahead":
+        fast = kwargs.pop("fast")
+        return optax.lookahead(make_optax(fast["optimizer"], {k: v for k, v in fast.items() if k != "optimizer"}),
+                               **kwargs)
+    if optimizer == "sam":
+        outer = kwargs.pop("outer")
+        rho = kwargs.pop("rho")
+        assert not kwargs, kwargs
+        return optax.contrib.sam(make_optax(outer["optimizer"], {k: v for k, v in outer.items() if k != "optimizer"}),
+                                 optax.chain(optax.contrib.normalize(), optax.sgd(rho)),
+                                 sync_period=2, opaque_mode=True)
+    if optimizer in OPTAX_CORE:
+        return getattr(optax, optimizer)(**kwargs)
+    if optimizer in OPTAX_CONTRIB:
+        return getattr(optax.contrib, optimizer)(**kwargs)
+    raise ValueError(f"not an optimizer of the optax set: {optimizer}")
+
+
+def run_optax_case(surface, optimizer, kwargs, p0, steps):
+    """One optax case. Returns float32 arrays: points (steps + 1 rows: where the gradients are taken, the
+    start first), grads, smooth_loss (the loss at points[i]) and, by optimizer,
+      value        polyak_sgd, momo: the loss passed as update(..., value=...) (== smooth_loss)
+      eval_points  lookahead: the slow weights; schedule_free_adamw: schedule_free_eval_params(state, params)
+                   (steps + 1 rows, row 0 from the initial state)
+      adv_points   sam: the perturbed point of each step, point + rho g / |g| as optax computes it
+      adv_grads    sam: the gradient there, which the outer optimizer steps with
+    """
+    import jax
+    import jax.numpy as jnp
+    import optax
+
+    f = surfaces(jnp.sin, jnp.cos)[surface]
+    loss_fn = lambda p: jnp.sum(f(p[..., 0], p[..., 1]))  # noqa: E731
+    loss_and_grad = jax.value_and_grad(loss_fn)
+    opt = make_optax(optimizer, kwargs)
+    params = jnp.array([[p0[0], p0[1]]], dtype=jnp.float32)
+    if optimizer == "lookahead":
+        params = optax.LookaheadParams.init_synced(params)
+    state = opt.init(params)
+
+    def row(a):
+        a = np.asarray(a)
+        assert a.dtype == np.float32 and a.shape == (1, 2), (a.dtype, a.shape)
+        return a[0].copy()
+
+    def at(params):  # where the gradient is taken
+        return params.fast if optimizer == "lookahead" else params
+
+    def evaluated(params, state):
+        if optimizer == "lookahead":
+            return row(params.slow)
+        return row(optax.contrib.schedule_free_eval_params(state, params))
+
+    has_eval = optimizer in ("lookahead", "schedule_free_adamw")
+    out = {"points": [row(at(params))], "grads": [], "smooth_loss": []}
+    if has_eval:
+        out["eval_points"] = [evaluated(params, state)]
+    if optimizer in OPTAX_NEEDS_VALUE:
+        out["value"] = []
+    if optimizer == "sam":
+        out["adv_points"], out["adv_grads"] = [], []
+
+    def sam_grad_fn(p, i):
+        assert i == 0
+        loss, g = loss_and_grad(p)
+        out["adv_points"].append(row(p))
+        out["adv_grads"].append(row(g))
+        return g
+
+    for _ in range(steps):
+        loss, grad = loss_and_grad(at(params))
+        assert loss.dtype == jnp.float32
+        out["smooth_loss"].append(np.float32(loss))
+        out["grads"].append(row(grad))
+        extra = {}
+        if optimizer in OPTAX_NEEDS_VALUE:
+            extra["value"] = loss
+            out["value"].append(np.float32(loss))
+        if optimizer == "sam":
+            extra["grad_fn"] = sam_grad_fn
+        updates, state = opt.update(grad, state, params, **extra)
+        params = optax.apply_updates(params, updates)
+        out["points"].append(row(at(params)))
+        if has_eval:
+            out["eval_points"].append(evaluated(params, state))
+    return {k: np.array(v, np.float32) for k, v in out.items()}
+
+
+OPTAX_TRAJECTORIES = ("points", "eval_points", "adv_points")
+OPTAX_ARRAYS = ("points", "grads", "smooth_loss", "value", "eval_points", "adv_points", "adv_grads")
+
+
+def optax_stable_until(res, surface, optimizer, kwargs, p0, steps):
+    """As stable_until, over every recorded trajectory of the case (points, eval_points, adv_points: row k
+    of each belongs to step k)."""
+    x0 = np.nextafter(np.float32(p0[0]), np.float32(np.inf))
+    other = run_optax_case(surface, optimizer, kwargs, [float(x0), p0[1]], steps)
+    ok = np.ones(steps + 1, bool)
+    for key in OPTAX_TRAJECTORIES:
+        if key not in res:
+            continue
+        a, b = other[key].astype(np.float64), res[key].astype(np.float64)
+        with np.errstate(invalid="ignore"):
+            close = (a == b) | (np.isnan(a) & np.isnan(b)) | (np.abs(a - b) <= REL_TOL * (1 + np.abs(b)))
+        ok[:len(b)] &= np.all(close, axis=1)
+    bad = np.nonzero(~ok)[0]
+    return steps if len(bad) == 0 else int(bad[0]) - 1
+
+
+def optax_versions():
+    import jax
+    import jaxlib
+    import optax
+    return {"optax": optax.__version__, "jax": jax.__version__, "jaxlib": jaxlib.__version__,
+            "numpy": np.__version__, "generated_by": "scripts/make_reference.py --set optax",
+            "float": "float32; optax run eagerly (op by op, no jax.jit), jax on CPU",
+            "surfaces": {k: v for k, v in OPTAX_SURFACES.items()},
+            "loss": "jnp.sum(f(p[..., 0], p[..., 1])) for params p of shape [1, 2]; grads = jax.grad of it",
+            "fields": {
+                "kwargs": "as passed to optax.<optimizer> / optax.contrib.<optimizer>; lookahead's 'fast' is "
+                          "fast_optimizer and sam's 'outer' its optimizer, both {'optimizer': name, **kwargs} of "
+                          "optax.<name>; sam is optax.contrib.sam(outer, optax.chain(optax.contrib.normalize(), "
+                          "optax.sgd(rho)), sync_period=2, opaque_mode=True)",
+                "points": "steps + 1 rows, where the gradients are taken (lookahead: the fast weights; "
+                          "schedule_free_adamw: optax's params y; sam: the outer iterates)",
+                "grads": "grads[i] = gradient at points[i]",
+                "smooth_loss": "loss at points[i]",
+                "value": "polyak_sgd, momo: the loss passed as update(..., value=value[i]) (== smooth_loss[i])",
+                "eval_points": "lookahead: the slow weights; schedule_free_adamw: "
+                               "optax.contrib.schedule_free_eval_params(state, params); steps + 1 rows",
+                "adv_points": "sam: step i's perturbed point points[i] + rho g / |g| (as optax rounds it)",
+                "adv_grads": "sam: the gradient at adv_points[i], which the outer optimizer steps with",
+                "stable_until": "last step k such that a rerun from x0 moved one float32 ulp toward +inf agrees "
+                                "on rows 0..=k of points, eval_points and adv_points to "
+                                "|a - b| <= 1e-4 * (1 + |b|)",
+            }}
+
+
+def _optax_job(job):
+    surface, optimizer, kwargs, p0, steps = job
+    res = run_optax_case(surface, optimizer, kwargs, p0, steps)
+    return res, optax_stable_until(res, surface, optimizer, kwargs, p0, steps)
+
+
+def main_optax(args):
+    cases = optax_cases()
+    names = [c[0] for c in cases]
+    assert len(set(names)) == len(names), "duplicate case names"
+    result = {"_meta": optax_versions()}
+    problems = []
+    steps = args.steps or OPTAX_STEPS
+    print(f"{'case':44s} {'surf':10s} {'end point':>25s} {'loss0':>9s} {'lossN':>9s} stable")
+    todo = [c for c in cases if not args.only or args.only in c[0]]
+    for c in todo:
+        assert all(ch in "abcdefghijklmnopqrstuvwxyz0123456789_.-" for ch in c[0]), c[0]
+    jobs = [(surface, optimizer, kwargs, p0, steps) for _, surface, optimizer, kwargs, p0 in todo]
+    if args.jobs > 1:
+        import multiprocessing
+        pool = multiprocessing.get_context("spawn").Pool(args.jobs)
+        done = pool.imap(_optax_job, jobs)
+    else:
+        done = map(_optax_job, jobs)
+    for (name, surface, optimizer, kwargs, p0), (res, su) in zip(todo, done):
+        pts, grads, losses = res["points"], res["grads"], res["smooth_loss"]
+        if pts.shape != (steps + 1, 2) or grads.shape != (steps, 2) or losses.shape != (steps,):
+            problems.append(f"{name}: bad shapes {pts.shape} {grads.shape} {losses.shape}")
+        if not all(np.all(np.isfinite(v)) for v in res.values()):
+            problems.append(f"{name}: non-finite values")
+        if np.max(np.abs(pts[-1] - pts[0])) < 1e-2:
+            problems.append(f"{name}: barely moves ({pts[0]} -> {pts[-1]})")
+        if "value" in res and not np.array_equal(res["value"], losses):
+            problems.append(f"{name}: value differs from smooth_loss")
+        case = {"surface": surface, "optimizer": optimizer, "kwargs": kwargs, "p0": [float(p0[0]), float(p0[1])],
+                "steps": steps, "points": to_list(pts), "grads": to_list(grads), "smooth_loss": to_list(losses)}
+        for key in ("value", "eval_points", "adv_points", "adv_grads"):
+            if key in res:
+                case[key] = to_list(res[key])
+        case["stable_until"] = su
+        result[name] = case
+        end = f"[{pts[-1][0]:.4g}, {pts[-1][1]:.4g}]"
+        print(f"{name:44s} {surface:10s} {end:>25s} {losses[0]:9.4g} {losses[-1]:9.4g} "
+              f"{su}{'' if su == steps else '  <-- chaotic'}", flush=True)
+    if args.jobs > 1:
+        pool.close()
+        pool.join()
+
+    seen = {}
+    for name, c in result.items():
+        if name.startswith("_"):
+            continue
+        key = json.dumps(c["points"])
+        if key in seen:
+            problems.append(f"{name}: same trajectory as {seen[key]}")
+        seen[key] = name
+
+    per_opt, per_surface, chaotic = {}, {}, 0
+    for name, c in result.items():
+        if not name.startswith("_"):
+            per_opt[c["optimizer"]] = per_opt.get(c["optimizer"], 0) + 1
+            per_surface[c["surface"]] = per_surface.get(c["surface"], 0) + 1
+            chaotic += c["stable_until"] < c["steps"]
+    print("cases per optimizer:", ", ".join(f"{k}={v}" for k, v in per_opt.items()), f"(total {sum(per_opt.values())})")
+    print("cases per surface:", ", ".join(f"{k}={v}" for k, v in per_surface.items()), f"; chaotic: {chaotic}")
+    if problems:
+        print("PROBLEMS:\n  " + "\n  ".join(problems))
+        sys.exit(1)
+
+    out = args.out or (None if args.only or args.steps else DEFAULT_OPTAX_OUT)
+    if out:
+        write_fixture(out, result)
+
+
+def write_fixture(out, result):
+    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+    with open(out, "w") as fh:  # one case per line, so diffs stay readable
+        fh.write("{\n" + ",\n".join(f"{json.dumps(k)}: {json.dumps(v, allow_nan=False)}" for k, v in result.items()) + "\n}\n")
+    json.load(open(out))  # must round-trip
+    print("wrote", os.path.normpath(out))
+
+
+# The optax set: (optimizer, learning rate per surface (injected as "learning_rate", or into the inner
+# optimizer of lookahead and sam, unless a setting gives one or is labelled "all-defaults"; {} for
+# optimizers whose own defaults move), [(label, kwargs, surfaces)]). "defaults" is every optional argument
+# at optax's default; each other setting changes one main hyperparameter (or two that go together) on two
+# surfaces.
+ALL4 = ("f0", "f1", "f4", "rosenbrock")
+OPTAX_SETTINGS = [
+    ("adabelief", {"f0": 0.3, "f1": 0.3, "f4": 0.3, "rosenbrock": 0.1}, [
+        ("defaults", {}, ALL4),
+        ("b1-0.5", {"b1": 0.5}, ("f0", "rosenbrock")),
+        ("b2-0.99", {"b2": 0.99}, ("f1", "f4")),
+        ("eps-paper", {"eps": 1e-8, "eps_root": 0.0}, ("f0", "f4")),
+        ("nesterov", {"nesterov": True}, ("f0", "f1")),
+    ]),
+    ("radam", {"f0": 1.0, "f1": 1.0, "f4": 1.0, "rosenbrock": 0.003}, [
+        ("defaults", {}, ALL4),
+        ("b1-0.5", {"b1": 0.5}, ("f0", "f4")),
+        ("b2-0.99", {"b2": 0.99}, ("f1", "rosenbrock")),
+        ("eps-0.1", {"eps": 0.1}, ("f0", "f4")),
+        ("threshold-20", {"threshold": 20.0}, ("f1", "f4")),
+        ("nesterov", {"nesterov": True}, ("f0", "f1")),
+    ]),
+    ("yogi", {"f0": 0.3, "f1": 0.3, "f4": 0.3, "rosenbrock": 0.3}, [
+        ("defaults", {}, ALL4),
+        ("b1-0.5", {"b1": 0.5}, ("f0", "rosenbrock")),
+        ("b2-0.9", {"b2": 0.9}, ("f1", "f4")),
+        ("eps-1e-6", {"eps": 1e-6}, ("f4", "rosenbrock")),
+    ]),
+    ("adan", {"f0": 0.1, "f1": 0.1, "f4": 0.3, "rosenbrock": 0.1}, [
+        ("defaults", {}, ALL4),
+        ("b1-0.9", {"b1": 0.9}, ("f0", "f4")),
+        ("b2-0.5", {"b2": 0.5}, ("f1", "rosenbrock")),
+        ("b3-0.9", {"b3": 0.9}, ("f0", "rosenbrock")),
+        ("eps", {"eps": 1e-3, "eps_root": 0.0}, ("f4", "f1")),
+        ("weight_decay-0.1", {"weight_decay": 0.1}, ("f1", "f4")),
+    ]),
+    ("novograd", {"f0": 0.1, "f1": 0.1, "f4": 0.1, "rosenbrock": 0.1}, [
+        ("defaults", {}, ALL4),
+        ("b1-0.5", {"b1": 0.5}, ("f0", "rosenbrock")),
+        ("b2-0.9", {"b2": 0.9}, ("f1", "f4")),
+        ("eps-0.1", {"eps": 0.1, "eps_root": 1e-4}, ("f1", "rosenbrock")),
+        ("weight_decay-0.1", {"weight_decay": 0.1}, ("f0", "f4")),
+    ]),
+    ("rprop", {"f0": 0.1, "f1": 0.1, "f4": 0.1, "rosenbrock": 0.01}, [
+        ("defaults", {}, ALL4),
+        ("etas", {"eta_minus": 0.3, "eta_plus": 1.5}, ("f0", "rosenbrock")),
+        ("step-bounds", {"min_step_size": 0.01, "max_step_size": 0.5}, ("f1", "f4")),
+    ]),
+    ("sign_sgd", {"f0": 0.1, "f1": 0.1, "f4": 0.1, "rosenbrock": 0.03}, [
+        ("defaults", {}, ALL4),
+        ("lr-0.03", {"learning_rate": 0.03}, ("f0", "f4")),
+        ("lr-0.3", {"learning_rate": 0.3}, ("f0", "f4")),
+    ]),
+    ("signum", {"f0": 0.1, "f1": 0.1, "f4": 0.1, "rosenbrock": 0.03}, [
+        ("defaults", {}, ALL4),
+        ("beta-0.5", {"beta": 0.5}, ("f0", "rosenbrock")),
+        ("beta-0.99", {"beta": 0.99}, ("f4", "rosenbrock")),  # f0/f1 from (9, 9): the same straight line
+    ]),
+    ("lookahead", {s: {"adam": 0.1 if s == "rosenbrock" else 0.3, "sgd": 0.001 if s == "rosenbrock" else 10.0}
+                   for s in ALL4}, [
+        ("adam", {"fast": {"optimizer": "adam"}, "sync_period": 6, "slow_step_size": 0.5}, ALL4),
+        ("sgd", {"fast": {"optimizer": "sgd", "momentum": 0.9}, "sync_period": 6, "slow_step_size": 0.5}, ("f4", "rosenbrock")),
+        ("sgd-nomomentum", {"fast": {"optimizer": "sgd"}, "sync_period": 6, "slow_step_size": 0.5}, ("f0", "f1")),
+        ("adam-sync2-slow0.8", {"fast": {"optimizer": "adam"}, "sync_period": 2, "slow_step_size": 0.8}, ("f1", "rosenbrock")),
+        ("sgd-sync5-slow0.3-reset", {"fast": {"optimizer": "sgd", "momentum": 0.5}, "sync_period": 5,
+                                     "slow_step_size": 0.3, "reset_state": True}, ("f0", "f4")),
+        ("adam-b1-reset", {"fast": {"optimizer": "adam", "b1": 0.5}, "sync_period": 4, "slow_step_size": 0.5,
+                           "reset_state": True}, ("f1", "rosenbrock")),
+    ]),
+    ("polyak_sgd", {}, [
+        ("defaults", {}, ALL4),
+        ("max_lr-10", {"max_learning_rate": 10.0}, ("f0", "f4")),
+        ("scaling-2", {"scaling": 2.0}, ("f0", "rosenbrock")),
+        ("f_min-0.5", {"f_min": 0.5}, ("f0", "f1")),  # above the minimum: sps climbs back when f < f_min
+        ("f_min-minus0.5", {"f_min": -0.5}, ("rosenbrock",)),
+        ("sps-plus", {"variant": "sps+", "f_min": 0.1}, ("f0", "rosenbrock")),
+        ("eps-10", {"eps": 10.0}, ("f4", "rosenbrock")),
+    ]),
+    ("schedule_free_adamw", {"f0": 0.3, "f1": 0.3, "f4": 0.3, "rosenbrock": 0.3}, [
+        ("defaults", {}, ALL4),
+        ("all-defaults", {}, ("rosenbrock",)),  # optax's own learning_rate=0.0025
+        ("b1-0.5", {"b1": 0.5}, ("f0", "rosenbrock")),
+        ("b2-0.99", {"b2": 0.99}, ("f1", "f4")),
+        ("weight_decay-0.1", {"weight_decay": 0.1}, ("f0", "f4")),
+        ("warmup-10", {"warmup_steps": 10}, ("f1", "rosenbrock")),
+        ("weight_lr_power-0", {"weight_lr_power": 0.0}, ("f0", "f4")),
+    ]),
+    ("prodigy", {}, [
+        ("defaults", {}, ("f0", "f4", "rosenbrock")),
+        ("safeguard_warmup", {"safeguard_warmup": True}, ("f1", "f4")),
+        ("betas", {"betas": [0.8, 0.99]}, ("f0", "rosenbrock")),
+        ("beta3-0.9", {"beta3": 0.9}, ("f4", "rosenbrock")),
+        ("estim_lr0-1e-3", {"estim_lr0": 1e-3}, ("f0", "f4")),
+        ("estim_lr_coef-0.5", {"estim_lr_coef": 0.5}, ("f0", "rosenbrock")),
+        ("weight_decay-0.1", {"weight_decay": 0.1}, ("f4", "rosenbrock")),
+        ("lr-0.5", {"learning_rate": 0.5}, ("f4",)),
+    ]),
+    ("dadapt_adamw", {}, [
+        ("defaults", {}, ("f0", "f4", "rosenbrock")),
+        ("lr-0.5", {"learning_rate": 0.5}, ("f1", "f4")),
+        ("betas", {"betas": [0.8, 0.99]}, ("f0", "rosenbrock")),
+        ("estim_lr0-1e-3", {"estim_lr0": 1e-3}, ("f0", "f4")),
+        ("weight_decay-0.1", {"weight_decay": 0.1}, ("f0", "rosenbrock")),
+    ]),
+    ("ademamix", {"f0": 0.3, "f1": 0.1, "f4": 0.3, "rosenbrock": 0.1}, [
+        ("defaults", {}, ALL4),
+        ("b1-0.5", {"b1": 0.5}, ("f0", "rosenbrock")),
+        ("b2-0.99", {"b2": 0.99}, ("f1", "f4")),
+        ("b3-0.999", {"b3": 0.999}, ("f0", "f4")),
+        ("alpha-2", {"alpha": 2.0}, ("f1", "rosenbrock")),
+        ("weight_decay-0.1", {"weight_decay": 0.1}, ("f0", "f4")),
+    ]),
+    ("adopt", {"f0": 0.3, "f1": 0.3, "f4": 0.3, "rosenbrock": 0.3}, [
+        ("defaults", {}, ALL4),
+        ("b1-0.5", {"b1": 0.5}, ("f0", "rosenbrock")),
+        ("b2-0.99", {"b2": 0.99}, ("f1", "f4")),
+        ("eps-0.1", {"eps": 0.1}, ("f1", "f4")),
+        ("nesterov", {"nesterov": True}, ("f1", "rosenbrock")),
+        ("no-clipping", {"use_clipping": False}, ("f4",)),  # the clip binds only where gradients grow
+    ]),
+    ("sam", {s: {"adam": 0.1 if s == "rosenbrock" else 0.3, "sgd": 0.001 if s == "rosenbrock" else 10.0}
+             for s in ALL4}, [
+        ("adam", {"outer": {"optimizer": "adam"}, "rho": 0.05}, ALL4),
+        ("sgd", {"outer": {"optimizer": "sgd"}, "rho": 0.05}, ("f0", "f1", "f4")),
+        ("sgd-momentum", {"outer": {"optimizer": "sgd", "momentum": 0.9}, "rho": 0.05}, ("f4", "rosenbrock")),
+        ("adam-rho-0.5", {"outer": {"optimizer": "adam"}, "rho": 0.5}, ("f0", "f4")),
+        ("adam-b1-rho-0.2", {"outer": {"optimizer": "adam", "b1": 0.5}, "rho": 0.2}, ("f1", "rosenbrock")),
+    ]),
+    ("dog", {}, [
+        ("defaults", {}, ALL4),
+        ("init-distance", {"init_step": ["distance", 0.5]}, ("f1", "rosenbrock")),
+        ("init-lr", {"init_step": ["learning_rate", 0.1]}, ("f0", "f1")),
+        ("weight_decay-0.01", {"weight_decay": 0.01}, ("f1", "f4")),
+        ("eps-0.01", {"eps": 0.01}, ("f0", "f1")),
+        ("lr-0.8", {"learning_rate": 0.8}, ("f0", "f4")),
+    ]),
+    ("cocob", {}, [
+        ("defaults", {}, ALL4),
+        ("alpha-10", {"alpha": 10.0}, ("f1", "rosenbrock")),
+        ("eps-0.3", {"eps": 0.3}, ("f0",)),
+        ("eps-0.1", {"eps": 0.1}, ("f4",)),
+        ("weight_decay-0.01", {"weight_decay": 0.01}, ("f1", "f4")),
+        ("lr-0.3", {"learning_rate": 0.3}, ("f0", "rosenbrock")),
+    ]),
+    ("momo", {}, [
+        ("defaults", {}, ALL4),
+        ("lr-10", {"learning_rate": 10.0}, ("f0", "f4")),
+        ("beta-0.5", {"beta": 0.5}, ("f1", "rosenbrock")),
+        ("lower_bound-0.5", {"lower_bound": 0.5}, ("f0",)),
+        ("lower_bound-minus0.5", {"lower_bound": -0.5}, ("rosenbrock",)),
+        ("weight_decay", {"learning_rate": 10.0, "weight_decay": 0.05}, ("f1", "f4")),
+        ("adapt_lower_bound", {"learning_rate": 3.0, "lower_bound": -1.0, "adapt_lower_bound": True}, ("f0", "f1")),
+    ]),
+]
+
+
+# ---------------------------------------------------------------------------------------------
 # Helpers
 # ---------------------------------------------------------------------------------------------
 def stable_until(points, surface, optimizer, kwargs, p0, steps):
@@ -481,11 +965,14 @@ def versions():
             "jax": jax.__version__, "generated_by": "scripts/make_reference.py"}
 
 
-def verify_against(path):
-    """Re-run every case of an existing reference file; report bit-exact matches."""
+def verify_against(path, only=None):
+    """Re-run every case of an existing reference file (those whose name contains `only`, if given);
+    report bit-exact matches. A file of the optax set (its _meta.generated_by) goes to verify_against_optax."""
     ref = json.load(open(path))
+    if "--set optax" in ref.get("_meta", {}).get("generated_by", ""):
+        return verify_against_optax(ref, path, only)
     exact = 0
-    cases = [(k, v) for k, v in ref.items() if not k.startswith("_")]
+    cases = [(k, v) for k, v in ref.items() if not k.startswith("_") and (not only or only in k)]
     for name, c in cases:
         pts, grads, losses = run(c["surface"], c["optimizer"], c["kwargs"], c["p0"], c["steps"])
         same = (to_list(pts) == c["points"] or np.array_equal(pts, np.array(c["points"], np.float32), equal_nan=True)) \
@@ -499,11 +986,28 @@ def verify_against(path):
     return exact == len(cases)
 
 
-SETS = {  # --set NAME: (cases, steps, default output)
+def verify_against_optax(ref, path, only=None):
+    """verify_against for a file of the optax set: every recorded array and stable_until."""
+    exact = 0
+    cases = [(k, v) for k, v in ref.items() if not k.startswith("_") and (not only or only in k)]
+    for name, c in cases:
+        res = run_optax_case(c["surface"], c["optimizer"], c["kwargs"], c["p0"], c["steps"])
+        same = set(res) == {k for k in OPTAX_ARRAYS if k in c} \
+            and all(np.array_equal(v, np.array(c[k], np.float32), equal_nan=True) for k, v in res.items())
+        su = optax_stable_until(res, c["surface"], c["optimizer"], c["kwargs"], c["p0"], c["steps"])
+        exact += same
+        if not same or su != c["stable_until"]:
+            print(f"  verify: {name}: bit-exact={same} stable_until={su} (file: {c['stable_until']})")
+    print(f"verify: {exact}/{len(cases)} cases of {path} reproduced bit for bit")
+    return exact == len(cases)
+
+
+SETS = {  # --set NAME: (cases, steps, default output); optax: see main_optax
     "extra": (CASES, STEPS, DEFAULT_OUT),
     "schedules": (SCHEDULE_CASES, SCHEDULE_STEPS, SCHEDULE_OUT),
     "long": (LONG_CASES, LONG_STEPS, LONG_OUT),
 }
+SET_NAMES = ("extra", "schedules", "long", "optax")
 
 
 def schedule_checks(name, surface, optimizer, kwargs, p0, steps, pts, rates):
@@ -541,6 +1045,8 @@ GRAD_SEED = 20250911
 GRAD_GRID = 64  # grid points per side over [-10, 10)
 GRAD_OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "fixtures", "tf-gradients.json")
 F32 = np.float32
+# the surfaces of tf-gradients.json, in its order (not every entry of surfaces(): rosenbrock is the optax set's)
+GRAD_SURFACES = ("f0", "f1", "f2", "f3", "f4", "f5", "quadric")
 
 
 def f32_b64(a):
@@ -711,7 +1217,7 @@ def write_gradients(out):
 
     rng = np.random.default_rng(GRAD_SEED)
     cx, cy, groups = common_points(rng)
-    names = list(surfaces(tf.sin, tf.cos))
+    names = list(GRAD_SURFACES)
     result = {"_meta": {
         "tensorflow": tf.__version__, "numpy": np.__version__, "generated_by": "scripts/make_reference.py --gradients",
         "seed": GRAD_SEED,
@@ -752,21 +1258,32 @@ def write_gradients(out):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--set", default="extra", choices=sorted(SETS))
-    ap.add_argument("--out", default=None)
-    ap.add_argument("--only", default=None)
-    ap.add_argument("--verify-against", default=None)
+    ap.add_argument("--set", default="extra", choices=SET_NAMES, help="which cases (default: extra)")
+    ap.add_argument("--out", default=None, metavar="PATH")
+    ap.add_argument("--only", default=None, metavar="SUBSTRING")
+    ap.add_argument("--verify-against", default=None, metavar="FILE")
+    ap.add_argument("--steps", type=int, default=None, metavar="N")
+    ap.add_argument("--jobs", type=int, default=1, metavar="N")
     ap.add_argument("--gradients", action="store_true")
     args = ap.parse_args()
+    if args.steps is not None and args.steps < 1:
+        ap.error("--steps must be at least 1")
+    if args.jobs < 1:
+        ap.error("--jobs must be at least 1")
+    if args.jobs > 1 and args.set != "optax":
+        ap.error("--jobs is for --set optax only")
 
     if args.gradients:
         write_gradients(args.out or GRAD_OUT)
         return
 
     if args.verify_against:
-        verify_against(args.verify_against)
+        verify_against(args.verify_against, args.only)
+    if args.set == "optax":
+        return main_optax(args)
 
     cases, steps, default_out = SETS[args.set]
+    steps = args.steps or steps
     names = [c[0] for c in cases]
     assert len(set(names)) == len(names), "duplicate case names"
     result = {"_meta": versions()}
@@ -830,13 +1347,9 @@ def main():
         print("PROBLEMS:\n  " + "\n  ".join(problems))
         sys.exit(1)
 
-    out = args.out or (None if args.only else default_out)
+    out = args.out or (None if args.only or args.steps else default_out)
     if out:
-        os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
-        with open(out, "w") as fh:  # one case per line, so diffs stay readable
-            fh.write("{\n" + ",\n".join(f"{json.dumps(k)}: {json.dumps(v, allow_nan=False)}" for k, v in result.items()) + "\n}\n")
-        json.load(open(out))  # must round-trip
-        print("wrote", os.path.normpath(out))
+        write_fixture(out, result)
 
 
 if __name__ == "__main__":

@@ -5,9 +5,10 @@
 //! status, and runs added or removed.
 
 use crate::error::{Error, Result};
+use crate::experiment::study::run::Outcome;
 use crate::experiment::trajectory::{RunTrajectory, Trajectories};
 use crate::experiment::vectors::VectorsResult;
-use crate::experiment::{self, Job, runner};
+use crate::experiment::{self, Experiment, Job, runner};
 use crate::io::write_atomic;
 use crate::registry::Registry;
 use burn::tensor::Device;
@@ -58,6 +59,13 @@ pub enum Change {
         /// New value.
         new: f64,
     },
+    /// A study's summary or runs differ.
+    Study {
+        /// `study.json` or `runs.csv`.
+        file: &'static str,
+        /// What moved.
+        what: String,
+    },
     /// Experiment-level field differs (surface, steps, noise).
     Setting {
         name: &'static str,
@@ -95,6 +103,7 @@ impl fmt::Display for Change {
                 (new - old).abs()
             ),
             Change::Setting { name, old, new } => write!(f, "{name} {old} -> {new}"),
+            Change::Study { file, what } => write!(f, "{file}: {what}"),
         }
     }
 }
@@ -132,6 +141,125 @@ pub fn compare(baseline: &Trajectories, new: &Trajectories, tol: Tolerance) -> V
         }
     }
     changes
+}
+
+/// Differences between a study's new outcomes and its baselines: `study.json` compared value by
+/// value (numbers within the tolerance), `runs.csv` row by row.
+fn compare_study(
+    study: &crate::experiment::study::Study,
+    outcomes: &[Outcome],
+    summary: &Path,
+    runs: &Path,
+    tol: Tolerance,
+) -> Result<Vec<Change>> {
+    let mut changes = Vec::new();
+    let text = std::fs::read_to_string(summary).map_err(|e| Error::io(summary, "read", e))?;
+    let old: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| Error::input(summary, "", format!("invalid JSON: {e}")))?;
+    if let Some(what) = json_difference(&old, &study.summary_json(outcomes), "", tol) {
+        changes.push(Change::Study {
+            file: "study.json",
+            what,
+        });
+    }
+    match study.read_runs(runs, 0) {
+        Err(e) => changes.push(Change::Study {
+            file: "runs.csv",
+            what: e.to_string(),
+        }),
+        Ok(old) if old.len() != outcomes.len() => changes.push(Change::Study {
+            file: "runs.csv",
+            what: format!("{} rows, baseline {}", outcomes.len(), old.len()),
+        }),
+        Ok(old) => {
+            let close =
+                |a: f32, b: f32| (a == b) || (a as f64 - b as f64).abs() <= tol.atol + tol.rtol * (b as f64).abs();
+            let moved = |o: &Outcome, n: &Outcome| -> Vec<String> {
+                let mut what = Vec::new();
+                let mut number = |name: &str, a: f32, b: f32| {
+                    if !close(b, a) {
+                        what.push(format!("{name} {b} vs baseline {a}"));
+                    }
+                };
+                number("final_x", o.final_point[0], n.final_point[0]);
+                number("final_y", o.final_point[1], n.final_point[1]);
+                number("final_loss", o.final_loss, n.final_loss);
+                number("best_loss", o.best_loss, n.best_loss);
+                let mut step = |name: &str, a: Option<usize>, b: Option<usize>| {
+                    if a != b {
+                        let show = |v: Option<usize>| v.map_or("none".to_string(), |v| v.to_string());
+                        what.push(format!("{name} {} vs baseline {}", show(b), show(a)));
+                    }
+                };
+                step("steps_to_threshold", o.steps_to_threshold, n.steps_to_threshold);
+                step("diverged_at", o.diverged_at, n.diverged_at);
+                if o.basin != n.basin {
+                    what.push(format!("basin {} vs baseline {}", n.basin, o.basin));
+                }
+                what
+            };
+            let rows: Vec<(usize, Vec<String>)> = old
+                .iter()
+                .zip(outcomes)
+                .map(|(o, n)| moved(o, n))
+                .enumerate()
+                .filter(|(_, what)| !what.is_empty())
+                .collect();
+            if let Some((r, what)) = rows.first() {
+                let (c, s, k) = study.row(*r);
+                let config = &study.configs[c];
+                let swept: Vec<String> = config.swept.iter().map(|(k, v)| format!(" {k}={v}")).collect();
+                let [x, y] = study.starts[s];
+                changes.push(Change::Study {
+                    file: "runs.csv",
+                    what: format!(
+                        "{} of {} runs moved; first, line {} (config {c}: {}{}, start ({x}, {y}), seed {}): {}",
+                        rows.len(),
+                        outcomes.len(),
+                        r + 2,
+                        config.label,
+                        swept.concat(),
+                        study.seeds[k],
+                        what.join(", ")
+                    ),
+                });
+            }
+        }
+    }
+    Ok(changes)
+}
+
+/// The first place where two JSON values differ (numbers within the tolerance), as `path: new vs
+/// baseline old`.
+fn json_difference(old: &serde_json::Value, new: &serde_json::Value, path: &str, tol: Tolerance) -> Option<String> {
+    use serde_json::Value;
+    match (old, new) {
+        (Value::Number(a), Value::Number(b)) => {
+            let (a, b) = (a.as_f64()?, b.as_f64()?);
+            ((b - a).abs() > tol.atol + tol.rtol * a.abs()).then(|| format!("{path}: {b} vs baseline {a}"))
+        }
+        (Value::Object(a), Value::Object(b)) => {
+            for (k, v) in b {
+                match a.get(k) {
+                    Some(w) => {
+                        if let Some(d) = json_difference(w, v, &format!("{path}.{k}"), tol) {
+                            return Some(d);
+                        }
+                    }
+                    None => return Some(format!("{path}.{k} is new")),
+                }
+            }
+            a.keys()
+                .find(|k| !b.contains_key(*k))
+                .map(|k| format!("{path}.{k} is gone"))
+        }
+        (Value::Array(a), Value::Array(b)) if a.len() == b.len() => a
+            .iter()
+            .zip(b)
+            .enumerate()
+            .find_map(|(i, (x, y))| json_difference(x, y, &format!("{path}[{i}]"), tol)),
+        _ => (old != new).then(|| format!("{path}: {new} vs baseline {old}")),
+    }
 }
 
 /// A value as compact JSON, to compare and show settings.
@@ -257,9 +385,9 @@ pub struct Entry {
     pub baseline: PathBuf,
     /// The command that rewrites the baseline from the experiment, if there is one.
     pub accept: Option<String>,
-    /// The new result as its file would hold it, when it differs from the baseline or there is
-    /// none (what [`Report::write_new`] writes beside the baseline).
-    pub new: Option<String>,
+    /// The new result's files (`baseline`, and for a study its `runs.csv`) and their text, when it
+    /// differs from the baseline or there is none (what [`Report::write_new`] writes beside them).
+    pub new: Vec<(PathBuf, String)>,
     /// The verdict.
     pub verdict: Verdict,
 }
@@ -290,9 +418,9 @@ impl Report {
     /// touching the baseline itself, for review and [`accept`].
     pub fn write_new(&mut self) -> Result<()> {
         for e in &self.entries {
-            if let Some(json) = &e.new {
-                let path = new_path(&e.baseline);
-                write_atomic(&path, json.as_bytes())?;
+            for (file, text) in &e.new {
+                let path = new_path(file);
+                write_atomic(&path, text.as_bytes())?;
                 self.written.push(path);
             }
         }
@@ -306,8 +434,10 @@ pub fn accept(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     let mut pending = Vec::new();
     for path in paths {
         if path.is_dir() {
-            find_files(path, &mut pending, &|name| name.ends_with(".json.new"));
-        } else if path.is_file() && path.to_string_lossy().ends_with(".json.new") {
+            find_files(path, &mut pending, &|name| {
+                name.ends_with(".json.new") || name.ends_with(".csv.new")
+            });
+        } else if path.is_file() && path.to_string_lossy().ends_with(".new") {
             pending.push(path.clone());
         } else if path.is_file() && new_path(path).is_file() {
             pending.push(new_path(path));
@@ -315,7 +445,7 @@ pub fn accept(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
             return Err(Error::input(
                 path,
                 "",
-                "no such folder or pending result; expected a folder, a `*.json.new` file or a baseline with one beside it",
+                "no such folder or pending result; expected a folder, a `*.new` file or a baseline with one beside it",
             ));
         }
     }
@@ -381,11 +511,11 @@ impl fmt::Display for Report {
                 files.len(),
                 files.join(" ")
             )?;
-        } else if self.entries.iter().any(|e| e.new.is_some()) {
+        } else if self.entries.iter().any(|e| !e.new.is_empty()) {
             let dirs: Vec<String> = self
                 .entries
                 .iter()
-                .filter(|e| e.new.is_some())
+                .filter(|e| !e.new.is_empty())
                 .map(|e| e.baseline.parent().unwrap_or(&e.baseline).display().to_string())
                 .collect();
             write!(
@@ -407,7 +537,7 @@ pub fn files(old: (&Path, &Trajectories), new: (&Path, &Trajectories), tol: Tole
             name: format!("{} vs {}", old.display(), new.display()),
             baseline: old.to_path_buf(),
             accept: None,
-            new: None,
+            new: Vec::new(),
             verdict: if changes.is_empty() {
                 Verdict::Ok
             } else {
@@ -416,6 +546,21 @@ pub fn files(old: (&Path, &Trajectories), new: (&Path, &Trajectories), tol: Tole
         }],
         written: Vec::new(),
     })
+}
+
+/// A re-run's baseline file, its changes (`None` without a baseline) and the new files' text.
+type Rerun = (PathBuf, Option<Vec<Change>>, Vec<(PathBuf, String)>);
+
+/// Re-runs an experiment whose baseline is `dir/trajectories.json`: the baseline, the changes
+/// (`None` when there is no baseline) and the new result's text.
+fn rerun(exp: &Experiment, dir: &Path, tol: Tolerance, device: &Device) -> Result<Rerun> {
+    let baseline = dir.join("trajectories.json");
+    let new = runner::run(exp, device, &mut [])?;
+    let changes = baseline
+        .is_file()
+        .then(|| Trajectories::load(&baseline).map(|old| compare(&old, &new, tol)))
+        .transpose()?;
+    Ok((baseline.clone(), changes, vec![(baseline, new.to_json())]))
 }
 
 /// Re-runs experiments in memory (no figures) and compares each with its baseline under
@@ -431,44 +576,82 @@ pub fn experiments(
 ) -> Result<Report> {
     let loaded = experiment::load_all(paths, baseline_root, registry)?;
     let mut report = Report::default();
+    let out = if baseline_root == Path::new("results") {
+        String::new()
+    } else {
+        format!(" --out {}", baseline_root.display())
+    };
     for (job, dir) in &loaded {
-        let file = match job {
-            Job::Runs(_) => "trajectories.json",
-            Job::Vectors(_) => "vectors.json",
+        let accept = Some(format!("optsurf run {} --no-plots{out}", job.source().display()));
+        let mut push = |dir: &Path, baseline: PathBuf, changes: Option<Vec<Change>>, new: Vec<(PathBuf, String)>| {
+            let verdict = match changes {
+                None => Verdict::MissingBaseline,
+                Some(c) if c.is_empty() => Verdict::Ok,
+                Some(c) => Verdict::Drift(c),
+            };
+            report.entries.push(Entry {
+                name: dir.strip_prefix(baseline_root).unwrap_or(dir).display().to_string(),
+                baseline,
+                accept: accept.clone(),
+                new: if matches!(verdict, Verdict::Ok) {
+                    Vec::new()
+                } else {
+                    new
+                },
+                verdict,
+            });
         };
-        let baseline = dir.join(file);
-        let name = dir.strip_prefix(baseline_root).unwrap_or(dir).display().to_string();
-        let exists = baseline.is_file();
-        let (changes, json) = match job {
+        match job {
             Job::Runs(exp) => {
-                let new = runner::run(exp, device, &mut [])?;
-                let changes = exists.then(|| Trajectories::load(&baseline).map(|old| compare(&old, &new, tol)));
-                (changes.transpose()?, new.to_json())
+                let (baseline, changes, new) = rerun(exp, dir, tol, device)?;
+                push(dir, baseline, changes, new);
             }
             Job::Vectors(v) => {
+                let baseline = dir.join("vectors.json");
                 let new = v.compute();
-                let changes =
-                    exists.then(|| VectorsResult::load(&baseline).map(|old| compare_vectors(&old, &new, tol)));
-                (changes.transpose()?, new.to_json())
+                let changes = baseline
+                    .is_file()
+                    .then(|| VectorsResult::load(&baseline).map(|old| compare_vectors(&old, &new, tol)));
+                push(
+                    dir,
+                    baseline.clone(),
+                    changes.transpose()?,
+                    vec![(baseline, new.to_json())],
+                );
             }
-        };
-        let verdict = match changes {
-            None => Verdict::MissingBaseline,
-            Some(c) if c.is_empty() => Verdict::Ok,
-            Some(c) => Verdict::Drift(c),
-        };
-        let out = if baseline_root == Path::new("results") {
-            String::new()
-        } else {
-            format!(" --out {}", baseline_root.display())
-        };
-        report.entries.push(Entry {
-            name,
-            baseline,
-            accept: Some(format!("optsurf run {} --no-plots{out}", job.source().display())),
-            new: (!matches!(verdict, Verdict::Ok)).then_some(json),
-            verdict,
-        });
+            Job::Study(study) => {
+                let outcomes = study.run_rows(0..study.rows(), device, &mut |_| {});
+                let (baseline, runs) = (dir.join("study.json"), dir.join("runs.csv"));
+                let changes = match (baseline.is_file(), runs.is_file()) {
+                    (true, true) => Some(compare_study(study, &outcomes, &baseline, &runs, tol)?),
+                    _ => None,
+                };
+                let csv: String = outcomes
+                    .iter()
+                    .enumerate()
+                    .map(|(r, o)| study.csv_line(r, o) + "\n")
+                    .collect();
+                let csv = format!("{}\n{csv}", crate::experiment::study::results::HEADER);
+                push(
+                    dir,
+                    baseline.clone(),
+                    changes,
+                    vec![(baseline, study.summary_text(&outcomes)), (runs, csv)],
+                );
+                // The tuned comparison is an experiment of its own, with its own baseline.
+                if study.tune.is_some() {
+                    let tuned = dir.join("tuned");
+                    let file = tuned.join("experiment.json");
+                    let text = serde_json::to_string_pretty(&study.tuned_experiment(&outcomes))
+                        .expect("experiments serialize")
+                        + "\n";
+                    let exp = Experiment::parse(&text, &file, registry)?;
+                    let (baseline, changes, mut new) = rerun(&exp, &tuned, tol, device)?;
+                    new.push((file, text));
+                    push(&tuned, baseline, changes, new);
+                }
+            }
+        }
     }
     // Baselines without an experiment, under the result folders of the experiment folders given.
     let expected: Vec<PathBuf> = report.entries.iter().map(|e| e.baseline.clone()).collect();
@@ -483,7 +666,7 @@ pub fn experiments(
                     name,
                     baseline,
                     accept: None,
-                    new: None,
+                    new: Vec::new(),
                     verdict: Verdict::Orphan,
                 });
             }

@@ -1,11 +1,20 @@
 //! File helpers shared by everything that writes results.
 
 use crate::error::{Error, Result};
+use std::fs::File;
+use std::io::{BufWriter, Write};
 use std::path::Path;
 
 /// Writes `bytes` to `path` through a temporary file in the same folder and a rename, so a
 /// reader (or an interrupted run) never sees a half-written file.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_atomic_with(path, |w| w.write_all(bytes))
+}
+
+/// Writes what `fill` streams to `path` through a buffered temporary file in the same folder and
+/// a rename: a reader (or an interrupted run) never sees a half-written file, and a failed write
+/// leaves no temporary behind.
+pub fn write_atomic_with(path: &Path, fill: impl FnOnce(&mut BufWriter<File>) -> std::io::Result<()>) -> Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, "create the folder", e))?;
     }
@@ -14,7 +23,15 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let tmp = path.with_file_name(format!(".{file_name}.tmp-{}", std::process::id()));
-    std::fs::write(&tmp, bytes).map_err(|e| Error::io(&tmp, "write", e))?;
+    let written = File::create(&tmp).and_then(|file| {
+        let mut w = BufWriter::new(file);
+        fill(&mut w)?;
+        w.into_inner().map_err(|e| e.into_error())?.sync_all()
+    });
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(Error::io(&tmp, "write", e));
+    }
     std::fs::rename(&tmp, path).map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
         Error::io(path, "write", e)

@@ -5,8 +5,8 @@
 use burn::tensor::{Device, Tensor, TensorData};
 use optsurf::experiment::vectors::{POST_DELTA, POST_DIAGONAL_SEED, POST_FULL_SEED, POST_SCALES, POST_STEPS};
 use optsurf::experiment::{Experiment, runner};
+use optsurf::optim;
 use optsurf::optim::adagrad_full::{Accumulator, AdagradFullConfig, adagrad_vectors};
-use optsurf::optim::{self, Optimizer};
 use optsurf::random::RandomState;
 use std::path::Path;
 
@@ -162,7 +162,7 @@ fn run(configs: &[AdagradFullConfig], w0: &[Vec<f64>], grads: &[Vec<Vec<f64>>]) 
     let mut w = tensor(w0);
     let mut out = Vec::new();
     for step in grads {
-        w = optimizer.step(w, tensor(step));
+        w = optsurf::optim::step_with_gradient(&mut optimizer, w, tensor(step));
         let host: Vec<f64> = w.to_data().iter::<f64>().collect();
         out.push(host.chunks(d).map(|r| r.to_vec()).collect());
     }

@@ -265,7 +265,10 @@ fn replay(cases: &BTreeMap<String, Value>) -> (Vec<String>, BTreeMap<String, u32
             if !next.iter().all(|x| x.is_finite()) {
                 break;
             }
-            let ours: Vec<f32> = stepper.step(row(&w), row(&g)).into_data().iter::<f32>().collect();
+            let ours: Vec<f32> = optsurf::optim::step_with_gradient(stepper.as_mut(), row(&w), row(&g))
+                .into_data()
+                .iter::<f32>()
+                .collect();
             for (axis, (&a, &k)) in ours.iter().zip(&next).enumerate() {
                 let ulps = (a.to_bits() as i64 - k.to_bits() as i64)
                     .unsigned_abs()

@@ -413,6 +413,11 @@ fn hand_run(label: &str, points: Vec<[f32; 2]>, loss: Vec<f32>) -> RunTrajectory
         points,
         loss,
         learning_rates: None,
+        eval_points: None,
+        batch_loss: None,
+        batch_size: None,
+        seed: None,
+        sigma: None,
         status: Status::Ok,
         diverged_at: None,
     }
@@ -669,6 +674,7 @@ fn figures_match_reference_figures() {
                 let r = v.run(&dir).expect("vectors");
                 plot::draw_vectors(&r.grads, &r.updates, v.xlim, v.ylim, &dir.join("vectors.png")).expect("arrows");
             }
+            optsurf::experiment::Job::Study(_) => unreachable!("the blog has no studies"),
         }
         for file in ["surface.png", "loss.png", "vectors.png"] {
             let new = dir.join(file);

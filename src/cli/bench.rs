@@ -96,6 +96,96 @@ pub fn schedules(path: &Path, backend: Backend, registry: &Registry) -> Result<f
     Ok(with / constant)
 }
 
+/// A wide experiment: `runs` runs (SGD, Adam and RMSprop from a spread of starts over f4) of
+/// `steps` steps, run and written as `optsurf run --no-plots` would, the file streamed; prints
+/// the time, the file size and the process's peak memory (run it alone: the peak is the
+/// process's).
+pub fn wide(runs: usize, steps: usize, backend: Backend, registry: &Registry) -> Result<f64> {
+    let side = (runs as f64).sqrt().ceil() as usize;
+    let optimizers = [
+        r#""optimizer": "sgd", "learning_rate": 10.0"#,
+        r#""optimizer": "adam", "learning_rate": 0.3"#,
+        r#""optimizer": "rmsprop", "learning_rate": 0.1"#,
+    ];
+    let list: Vec<String> = (0..runs)
+        .map(|k| {
+            let (x, y) = (
+                -9.5 + 19.0 * (k / side) as f64 / side as f64,
+                -9.5 + 19.0 * (k % side) as f64 / side as f64,
+            );
+            format!(r#"{{"label": "run {k}", {}, "start": [{x}, {y}]}}"#, optimizers[k % 3])
+        })
+        .collect();
+    let text = format!(
+        r#"{{"name": "wide", "surface": "f4", "start": [0, 0], "steps": {steps}, "runs": [{}]}}"#,
+        list.join(",")
+    );
+    let experiment = Experiment::parse(&text, Path::new("bench-wide"), registry)?;
+    drop(text);
+    let device = backend.device()?;
+    let dir = std::env::temp_dir().join(format!("optsurf-bench-wide-{}", std::process::id()));
+    let start = Instant::now();
+    let trajectories = runner::run(&experiment, &device, &mut [])?;
+    let path = dir.join("trajectories.json");
+    trajectories.write(&path)?;
+    let seconds = start.elapsed().as_secs_f64();
+    let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+    let _ = std::fs::remove_dir_all(&dir);
+    println!(
+        "wide      {runs} runs x {steps} steps over f4 on {backend:?}, run and written: {seconds:.2} s, {:.0} MB file, peak memory {:.0} MB (target < 250 MB)",
+        bytes as f64 / 1e6,
+        super::peak_rss_mb()
+    );
+    Ok(seconds)
+}
+
+/// Minibatch stepping: 64 runs (SGD, Adam, RMSprop, Lion from a spread of starts) of linear
+/// regression over a 10,000-row CSV in batches of 64, 1,000 steps; prints the time (target:
+/// under 1 s on ndarray).
+pub fn data(backend: Backend, registry: &Registry) -> Result<f64> {
+    let dir = std::env::temp_dir().join(format!("optsurf-bench-data-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| crate::Error::io(&dir, "create the folder", e))?;
+    let data = crate::surface::data::Dataset::generate(
+        crate::surface::data::Model::LinearRegression,
+        10_000,
+        2.0,
+        -1.0,
+        0.5,
+        0,
+    );
+    let mut csv = String::from("u,v\n");
+    for (u, v) in data.u.iter().zip(&data.v) {
+        csv.push_str(&format!("{u},{v}\n"));
+    }
+    let file = dir.join("data.csv");
+    crate::io::write_atomic(&file, csv.as_bytes())?;
+    let optimizers = [
+        r#""optimizer": "sgd", "learning_rate": 0.1"#,
+        r#""optimizer": "adam", "learning_rate": 0.05"#,
+        r#""optimizer": "rmsprop", "learning_rate": 0.01"#,
+        r#""optimizer": "lion", "learning_rate": 0.01"#,
+    ];
+    let runs: Vec<String> = (0..64)
+        .map(|k| {
+            let (x, y) = (-2.5 + 5.0 * (k % 8) as f64 / 7.0, -2.5 + 5.0 * (k / 8) as f64 / 7.0);
+            format!(r#"{{"label": "run {k}", {}, "start": [{x}, {y}]}}"#, optimizers[k % 4])
+        })
+        .collect();
+    let text = format!(
+        r#"{{"name": "data", "surface": {{"model": "linear_regression", "data": {{"csv": {:?}, "x": "u", "y": "v"}},
+            "batch_size": 64}}, "start": [0, 0], "steps": 1000, "runs": [{}]}}"#,
+        file.display().to_string(),
+        runs.join(",")
+    );
+    let experiment = Experiment::parse(&text, Path::new("bench-data"), registry)?;
+    let _ = std::fs::remove_dir_all(&dir);
+    let seconds = best_stepping(&experiment, backend, 3)?;
+    println!(
+        "data      64 runs x 1000 steps, linear regression over 10,000 CSV rows in batches of 64: {seconds:.2} s (target < 1 s)"
+    );
+    Ok(seconds)
+}
+
 /// `n` points from a fixed spread over the mesh through f4 (nearest noise) with Adam, `steps`
 /// steps; prints point-steps per second.
 pub fn throughput(n: usize, steps: usize, backend: Backend, registry: &Registry) -> Result<f64> {
@@ -122,12 +212,12 @@ pub fn throughput(n: usize, steps: usize, backend: Backend, registry: &Registry)
     };
     let optimizer = Box::new(optim::stateful(&vec![config; n], &device));
     let mut batch = Batch::from_points(f4, noise, points, optimizer);
-    let (_, grad) = batch.evaluate(); // warm-up
-    batch.advance(grad);
+    let evaluation = batch.evaluate(); // warm-up
+    batch.advance(evaluation);
     let start = Instant::now();
     for _ in 0..steps {
-        let (_, grad) = batch.evaluate();
-        batch.advance(grad);
+        let evaluation = batch.evaluate();
+        batch.advance(evaluation);
     }
     let checksum = to_vec(batch.points().clone().sum())[0];
     let seconds = start.elapsed().as_secs_f64();
@@ -149,7 +239,6 @@ pub fn throughput(n: usize, steps: usize, backend: Backend, registry: &Registry)
 /// largest relative error against the direct method. Returns the optimizer's seconds.
 pub fn adagrad_full(features: usize, steps: usize, backend: Backend) -> Result<f64> {
     use crate::experiment::vectors::POST_DELTA;
-    use crate::optim::Optimizer;
     use crate::optim::adagrad_full::{Accumulator, AdagradFullConfig};
     use crate::random::RandomState;
 
@@ -197,7 +286,7 @@ pub fn adagrad_full(features: usize, steps: usize, backend: Backend) -> Result<f
         let mut optimizer = optim::stateful(std::slice::from_ref(&config), &device);
         let mut w = Tensor::<2>::zeros([1, d], &device);
         for g in &tensors {
-            w = optimizer.step(w, g.clone());
+            w = optim::step_with_gradient(&mut optimizer, w, g.clone());
         }
         w_fast = to_vec(w);
     });
@@ -278,4 +367,38 @@ pub fn adagrad_full(features: usize, steps: usize, backend: Backend) -> Result<f
         "  the post (numpy + scipy sqrtm/inv): 27.4 s full-matrix (72.6 s on this kind of machine), 619 us diagonal"
     );
     Ok(optimizer_time)
+}
+
+/// A `side` x `side`-start study of Adam (lr 0.1) over Himmelblau, `steps` steps, run whole as
+/// `optsurf run` runs it: metrics, `runs.csv`, `study.json` and the figures written; prints the
+/// point-steps per second and the process's peak memory (run it alone: the peak is the
+/// process's). Targets: 256 x 256 x 200 at >= 4 million point-steps/s under 500 MB on ndarray;
+/// 1000 x 1000 under 1.5 GB.
+pub fn study(side: usize, steps: usize, backend: Backend, registry: &Registry) -> Result<f64> {
+    let text = format!(
+        r#"{{"kind": "study", "name": "bench-study", "surface": "himmelblau", "steps": {steps},
+            "starts": {{"grid": [{side}, {side}]}}, "optimizers": [{{"optimizer": "adam", "learning_rate": 0.1}}]}}"#
+    );
+    let study = crate::experiment::study::Study::parse(&text, Path::new("bench-study"), registry)?;
+    let device = backend.device()?;
+    let dir = std::env::temp_dir().join(format!("optsurf-bench-study-{}", std::process::id()));
+    let mut tuned = |e: &Experiment, _: &Path| runner::run(e, &device, &mut []).map(|_| ());
+    let finish = super::study::Finish {
+        plots: true,
+        device: &device,
+        registry,
+        run_experiment: &mut tuned,
+    };
+    let start = Instant::now();
+    super::study::run(&study, &dir, None, &indicatif::ProgressBar::hidden(), finish)?;
+    let seconds = start.elapsed().as_secs_f64();
+    let _ = std::fs::remove_dir_all(&dir);
+    let rate = (study.rows() * steps) as f64 / seconds;
+    println!(
+        "study     {side} x {side} starts ({} runs) x {steps} steps of Adam over Himmelblau on {backend:?}, files and figures included: {seconds:.2} s, {:.2} million point-steps/s, peak memory {:.0} MB",
+        study.rows(),
+        rate / 1e6,
+        super::peak_rss_mb()
+    );
+    Ok(rate)
 }

@@ -6,6 +6,7 @@
 //! failure (cannot write, disk full, missing backend feature).
 
 mod bench;
+mod study;
 
 use crate::backend::Backend;
 use crate::diff::{self, Tolerance};
@@ -52,9 +53,26 @@ enum Command {
         /// Skip the figures.
         #[arg(long)]
         no_plots: bool,
+        /// Run only shard I of N (from 0) of each study: a deterministic slice of its runs,
+        /// written with a `shard.json` for `optsurf merge`.
+        #[arg(long, value_parser = study::parse_shard)]
+        shard: Option<[usize; 2]>,
         /// End by writing the HTML report of the results folder (`optsurf report`).
         #[arg(long)]
         report: bool,
+    },
+    /// Merge the folders `run --shard I/N` wrote for one study into its `runs.csv`,
+    /// `study.json`, figures and tuned comparison, as one whole run writes them.
+    Merge {
+        /// The shard folders, all N of them.
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+        /// Output folder (default: where `optsurf run` writes the study).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Skip the figures.
+        #[arg(long)]
+        no_plots: bool,
     },
     /// Write `index.html` over every result under a folder, and an interactive view beside each
     /// trajectory file (`view.html`, `contour.png`). Open the page from disk in any browser.
@@ -108,7 +126,8 @@ enum Command {
         /// Folders to search, `.new` files, or baselines with one beside them (default: `results`).
         paths: Vec<PathBuf>,
     },
-    /// Print benchmark figures: stepping time, large-batch throughput, full-matrix AdaGrad.
+    /// Print benchmark figures: stepping time, schedules, expressions, minibatches, large-batch
+    /// throughput, full-matrix AdaGrad and studies (`wide` and `study-million` run alone).
     Bench {
         /// Which benchmark.
         #[arg(value_enum, default_value_t = Which::All)]
@@ -132,10 +151,18 @@ enum Which {
     Expressions,
     /// The stepping experiment with a learning-rate schedule on every run against without.
     Schedules,
+    /// 20,000 runs x 100 steps run and written (peak memory; run it alone).
+    Wide,
+    /// 64 runs x 1,000 minibatch steps over a 10,000-row CSV.
+    Data,
     /// 1,000,000 points through f4 with Adam.
     Throughput,
     /// Full-matrix AdaGrad, d = 1024 features, 8 steps, against the direct O(d^3) method.
     AdagradFull,
+    /// A 256 x 256-start study of Adam over Himmelblau, 200 steps, files and figures included.
+    Study,
+    /// A 1000 x 1000-start (1,000,000-run) study, 50 steps: its peak memory (run it alone).
+    StudyMillion,
 }
 
 /// Peak resident memory of this process so far, in MB (Linux; 0 elsewhere).
@@ -183,9 +210,10 @@ fn execute(cli: Cli, registry: &Registry) -> Result<ExitCode> {
             paths,
             out,
             no_plots,
+            shard,
             report: with_report,
         } => {
-            run(&paths, out.as_deref(), no_plots, cli.backend, registry)?;
+            run(&paths, out.as_deref(), no_plots, shard, cli.backend, registry)?;
             if with_report {
                 let results = out.unwrap_or_else(|| PathBuf::from("results"));
                 report(&results, registry, &cli.backend.device()?)?;
@@ -194,6 +222,21 @@ fn execute(cli: Cli, registry: &Registry) -> Result<ExitCode> {
         }
         Command::Report { dir } => {
             report(&dir, registry, &cli.backend.device()?)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Merge { dirs, out, no_plots } => {
+            let device = cli.backend.device()?;
+            let bars = Bars::new(0);
+            let mut run_experiment = |e: &Experiment, dir: &Path| run_experiment(e, dir, no_plots, &device, &bars);
+            let finish = study::Finish {
+                plots: !no_plots,
+                device: &device,
+                registry,
+                run_experiment: &mut run_experiment,
+            };
+            let dir = study::merge(&dirs, out.as_deref(), registry, finish)?;
+            bars.clear();
+            println!("merged {} shards into {}", dirs.len(), dir.display());
             Ok(ExitCode::SUCCESS)
         }
         Command::List => {
@@ -298,6 +341,12 @@ fn execute(cli: Cli, registry: &Registry) -> Result<ExitCode> {
             if matches!(which, Which::All | Which::Stepping) {
                 bench::stepping(&experiment, cli.backend, 10, registry)?;
             }
+            if which == Which::Wide {
+                bench::wide(20_000, 100, cli.backend, registry)?;
+            }
+            if matches!(which, Which::All | Which::Data) {
+                bench::data(cli.backend, registry)?;
+            }
             if matches!(which, Which::All | Which::Schedules) {
                 bench::schedules(&experiment, cli.backend, registry)?;
             }
@@ -309,6 +358,12 @@ fn execute(cli: Cli, registry: &Registry) -> Result<ExitCode> {
             }
             if matches!(which, Which::All | Which::AdagradFull) {
                 bench::adagrad_full(1024, 8, cli.backend)?;
+            }
+            if matches!(which, Which::All | Which::Study) {
+                bench::study(256, 200, cli.backend, registry)?;
+            }
+            if which == Which::StudyMillion {
+                bench::study(1000, 50, cli.backend, registry)?;
             }
             println!("peak memory {:.0} MB", peak_rss_mb());
             Ok(ExitCode::SUCCESS)
@@ -409,38 +464,79 @@ impl Observer for StepBar {
     }
 }
 
-fn run(paths: &[PathBuf], out: Option<&Path>, no_plots: bool, backend: Backend, registry: &Registry) -> Result<()> {
+/// The progress bars of `run`: experiments, steps (or a study's row-steps) and GIF frames.
+struct Bars {
+    multi: indicatif::MultiProgress,
+    overall: ProgressBar,
+    steps: ProgressBar,
+    frames: ProgressBar,
+}
+
+impl Bars {
+    fn new(experiments: u64) -> Self {
+        let style = ProgressStyle::with_template("{prefix:>12} [{bar:30}] {pos}/{len} {msg} {eta}")
+            .expect("valid template")
+            .progress_chars("=> ");
+        let multi = indicatif::MultiProgress::new();
+        let overall = multi.add(
+            ProgressBar::new(experiments)
+                .with_style(style.clone())
+                .with_prefix("experiments"),
+        );
+        let steps = multi.add(ProgressBar::new(0).with_style(style.clone()).with_prefix("steps"));
+        let frames = multi.add(ProgressBar::new(0).with_style(style).with_prefix("frames"));
+        Bars {
+            multi,
+            overall,
+            steps,
+            frames,
+        }
+    }
+
+    fn clear(&self) {
+        self.frames.finish_and_clear();
+        self.steps.finish_and_clear();
+        self.overall.finish_and_clear();
+        let _ = self.multi.clear();
+    }
+}
+
+/// Runs one experiment into `dir`: trajectories, and figures unless `no_plots`.
+fn run_experiment(experiment: &Experiment, dir: &Path, no_plots: bool, device: &Device, bars: &Bars) -> Result<()> {
+    let mut bar = StepBar {
+        bar: bars.steps.clone(),
+    };
+    let mut writer = JsonWriter { dir: dir.to_path_buf() };
+    let mut figures = Figures {
+        dir: dir.to_path_buf(),
+        device: device.clone(),
+        frames: FrameBar(bars.frames.clone()),
+    };
+    if no_plots {
+        runner::run(experiment, device, &mut [&mut bar, &mut writer])?;
+    } else {
+        runner::run(experiment, device, &mut [&mut bar, &mut writer, &mut figures])?;
+    }
+    Ok(())
+}
+
+fn run(
+    paths: &[PathBuf],
+    out: Option<&Path>,
+    no_plots: bool,
+    shard: Option<[usize; 2]>,
+    backend: Backend,
+    registry: &Registry,
+) -> Result<()> {
     let results = out.map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("results"));
     let experiments = experiment::load_all(paths, &results, registry)?;
     let device = backend.device()?;
-    let style = ProgressStyle::with_template("{prefix:>12} [{bar:30}] {pos}/{len} {msg}")
-        .expect("valid template")
-        .progress_chars("=> ");
-    let overall = ProgressBar::new(experiments.len() as u64)
-        .with_style(style.clone())
-        .with_prefix("experiments");
-    let multi = indicatif::MultiProgress::new();
-    let overall = multi.add(overall);
-    let steps = multi.add(ProgressBar::new(0).with_style(style.clone()).with_prefix("steps"));
-    let frames = multi.add(ProgressBar::new(0).with_style(style).with_prefix("frames"));
+    let bars = Bars::new(experiments.len() as u64);
     let started = std::time::Instant::now();
     for (job, dir) in &experiments {
-        overall.set_message(job.name().to_string());
+        bars.overall.set_message(job.name().to_string());
         match job {
-            Job::Runs(experiment) => {
-                let mut bar = StepBar { bar: steps.clone() };
-                let mut writer = JsonWriter { dir: dir.clone() };
-                let mut figures = Figures {
-                    dir: dir.clone(),
-                    device: device.clone(),
-                    frames: FrameBar(frames.clone()),
-                };
-                if no_plots {
-                    runner::run(experiment, &device, &mut [&mut bar, &mut writer])?;
-                } else {
-                    runner::run(experiment, &device, &mut [&mut bar, &mut writer, &mut figures])?;
-                }
-            }
+            Job::Runs(experiment) => run_experiment(experiment, dir, no_plots, &device, &bars)?,
             Job::Vectors(vectors) => {
                 let result = vectors.run(dir)?;
                 if !no_plots {
@@ -453,12 +549,20 @@ fn run(paths: &[PathBuf], out: Option<&Path>, no_plots: bool, backend: Backend, 
                     )?;
                 }
             }
+            Job::Study(s) => {
+                let mut tuned = |e: &Experiment, dir: &Path| run_experiment(e, dir, no_plots, &device, &bars);
+                let finish = study::Finish {
+                    plots: !no_plots,
+                    device: &device,
+                    registry,
+                    run_experiment: &mut tuned,
+                };
+                study::run(s, dir, shard, &bars.steps, finish)?;
+            }
         }
-        overall.inc(1);
+        bars.overall.inc(1);
     }
-    frames.finish_and_clear();
-    steps.finish_and_clear();
-    overall.finish_and_clear();
+    bars.clear();
     println!(
         "{} experiment(s) in {:.1} s (peak memory {:.0} MB); results{} in:",
         experiments.len(),

@@ -12,6 +12,7 @@
 
 pub mod plot_spec;
 pub mod runner;
+pub mod study;
 pub mod surface;
 pub mod trajectory;
 pub mod vectors;
@@ -37,6 +38,8 @@ pub enum Job {
     Runs(Box<Experiment>),
     /// AdaGrad's update directions for random gradients.
     Vectors(Vectors),
+    /// Many runs summarised (`"kind": "study"`).
+    Study(Box<study::Study>),
 }
 
 impl Job {
@@ -50,10 +53,13 @@ impl Job {
         match kind {
             None => Experiment::parse(&text, path, registry).map(|e| Job::Runs(Box::new(e))),
             Some(Value::String(k)) if k == "adagrad_vectors" => Vectors::parse(&text, path).map(Job::Vectors),
+            Some(Value::String(k)) if k == "study" => {
+                study::Study::parse(&text, path, registry).map(|s| Job::Study(Box::new(s)))
+            }
             Some(other) => Err(Error::input(
                 path,
                 "kind",
-                format!("unknown kind {other}; expected \"adagrad_vectors\" or no kind (optimizer runs)"),
+                format!("unknown kind {other}; expected \"study\", \"adagrad_vectors\" or no kind (optimizer runs)"),
             )),
         }
     }
@@ -63,6 +69,7 @@ impl Job {
         match self {
             Job::Runs(e) => &e.name,
             Job::Vectors(v) => &v.name,
+            Job::Study(s) => &s.name,
         }
     }
 
@@ -71,6 +78,7 @@ impl Job {
         match self {
             Job::Runs(e) => &e.source,
             Job::Vectors(v) => &v.source,
+            Job::Study(s) => &s.source,
         }
     }
 
@@ -114,6 +122,8 @@ pub struct Experiment {
     pub steps: usize,
     /// The runs, in file order (none for a figure of the surface alone).
     pub runs: Vec<RunSpec>,
+    /// The optimizers known where the file was read (wrappers such as Lookahead name others).
+    pub optimizers: Vec<optim::Entry>,
     /// Figure settings.
     pub plot: PlotSpec,
     /// The file it was read from.
@@ -131,6 +141,12 @@ pub struct RunSpec {
     pub hyperparameters: Map<String, Value>,
     /// Start point.
     pub start: [f64; 2],
+    /// Seed of its minibatch order and gradient noise (the experiment's unless it sets one).
+    pub seed: u64,
+    /// Standard deviation of its additive gradient noise (0: none).
+    pub sigma: f64,
+    /// Its minibatch size on a data surface, when it sets its own.
+    pub batch_size: Option<usize>,
 }
 
 /// The file's shape, before checking.
@@ -145,6 +161,10 @@ struct ExperimentFile {
     domain: Option<Value>,
     #[serde(default)]
     noise: NoiseSpec,
+    #[serde(default)]
+    seed: Option<Value>,
+    #[serde(default)]
+    gradient_noise: Option<Value>,
     start: Value,
     steps: Value,
     runs: Vec<Map<String, Value>>,
@@ -176,7 +196,8 @@ impl Experiment {
 
         check_name(&file.name).map_err(|m| err("name", m))?;
         let surface_spec = SurfaceSpec::from_value(file.surface).map_err(|m| err("surface", m))?;
-        let mut surface = surface_spec.resolve(registry).map_err(|(field, m)| {
+        let base = path.parent().unwrap_or(Path::new(""));
+        let mut surface = surface_spec.resolve(registry, base).map_err(|(field, m)| {
             let at = if field.is_empty() {
                 "surface".to_string()
             } else {
@@ -204,10 +225,18 @@ impl Experiment {
             }
         };
         let start = parse_point(&file.start).map_err(|m| err("start", m))?;
+        let seed = match &file.seed {
+            Some(v) => parse_seed(v).map_err(|m| err("seed", m))?,
+            None => 0,
+        };
+        let sigma = match &file.gradient_noise {
+            Some(v) => parse_gradient_noise(v).map_err(|(f, m)| err(&format!("gradient_noise{f}"), m))?,
+            None => 0.0,
+        };
         let mut runs = Vec::with_capacity(file.runs.len());
         let mut labels = BTreeMap::new();
         for (i, run) in file.runs.into_iter().enumerate() {
-            let run = parse_run(run, start, registry).map_err(|(field, message)| {
+            let run = parse_run(run, (start, seed, sigma), registry).map_err(|(field, message)| {
                 let at = if field.is_empty() {
                     format!("runs[{i}]")
                 } else {
@@ -226,6 +255,14 @@ impl Experiment {
             }
             runs.push(run);
         }
+        if surface.data.is_none()
+            && let Some(i) = runs.iter().position(|r| r.batch_size.is_some())
+        {
+            return Err(err(
+                &format!("runs[{i}].batch_size"),
+                "a batch size needs a data surface ({\"model\": ..., \"data\": ...}); this surface has no data".into(),
+            ));
+        }
         file.plot
             .validate()
             .map_err(|(field, message)| err(&format!("plot.{field}"), message))?;
@@ -235,6 +272,7 @@ impl Experiment {
             surface,
             surface_spec,
             domain,
+            optimizers: registry.optimizers().to_vec(),
             noise: file.noise,
             steps,
             runs,
@@ -244,9 +282,31 @@ impl Experiment {
     }
 }
 
+/// A seed: a whole number from 0 to 2^64 - 1.
+fn parse_seed(v: &Value) -> std::result::Result<u64, String> {
+    v.as_u64()
+        .ok_or_else(|| format!("expected a whole number >= 0, got {v}"))
+}
+
+/// `{"sigma": s}` with `s >= 0`: the standard deviation of additive gradient noise. Errors
+/// name the field below `gradient_noise` (`.sigma`).
+pub(crate) fn parse_gradient_noise(v: &Value) -> std::result::Result<f64, (String, String)> {
+    let Value::Object(m) = v else {
+        return Err((String::new(), format!("expected {{\"sigma\": NUMBER}}, got {v}")));
+    };
+    if let Some(k) = m.keys().find(|k| *k != "sigma") {
+        return Err((format!(".{k}"), "unknown field; gradient_noise takes: sigma".into()));
+    }
+    match m.get("sigma").map(|s| (s, s.as_f64())) {
+        Some((_, Some(s))) if s.is_finite() && s >= 0.0 => Ok(s),
+        Some((s, _)) => Err((".sigma".into(), format!("expected a finite number >= 0, got {s}"))),
+        None => Err((".sigma".into(), "missing; gradient_noise needs sigma".into())),
+    }
+}
+
 fn parse_run(
     mut run: Map<String, Value>,
-    default_start: [f64; 2],
+    (default_start, default_seed, default_sigma): ([f64; 2], u64, f64),
     registry: &Registry,
 ) -> std::result::Result<RunSpec, (String, String)> {
     let label = match run.remove("label") {
@@ -266,13 +326,44 @@ fn parse_run(
         Some(v) => parse_point(&v).map_err(|m| ("start".to_string(), m))?,
         None => default_start,
     };
-    let hyperparameters = optimizer.parse(run)?;
+    let seed = match run.remove("seed") {
+        Some(v) => parse_seed(&v).map_err(|m| ("seed".to_string(), m))?,
+        None => default_seed,
+    };
+    let sigma = match run.remove("gradient_noise") {
+        Some(v) => parse_gradient_noise(&v).map_err(|(f, m)| (format!("gradient_noise{f}"), m))?,
+        None => default_sigma,
+    };
+    let batch_size = match run.remove("batch_size") {
+        Some(v) => match v.as_u64() {
+            Some(b) if b >= 1 => Some(b as usize),
+            _ => return Err(("batch_size".into(), format!("expected a whole number >= 1, got {v}"))),
+        },
+        None => None,
+    };
+    let hyperparameters = optimizer.parse_in(registry.optimizers(), run)?;
     Ok(RunSpec {
         label,
         optimizer,
         hyperparameters,
         start,
+        seed,
+        sigma,
+        batch_size,
     })
+}
+
+impl Experiment {
+    /// True when its runs depend on their seeds: minibatches are drawn, or gradients get noise.
+    pub fn is_stochastic(&self) -> bool {
+        let minibatches = self
+            .surface
+            .data
+            .as_ref()
+            .is_some_and(|d| d.batching.batch_size.is_some_and(|b| b < d.data.u.len()));
+        let own = self.runs.iter().any(|r| r.batch_size.is_some());
+        minibatches || own || self.runs.iter().any(|r| r.sigma > 0.0)
+    }
 }
 
 /// The results folder that mirrors an experiments folder: `experiments/<sub>` maps to

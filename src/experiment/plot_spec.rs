@@ -2,6 +2,12 @@
 
 use serde::{Deserialize, Serialize};
 
+/// Ten distinct trajectory colours (ColorBrewer Dark2, then grey, near-black and dark red), for
+/// figures with more runs than the post's eight-colour palette.
+pub const TEN_COLORS: [&str; 10] = [
+    "#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#666666", "#111111", "#b2182b",
+];
+
 /// Figure settings of an experiment (all optional).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]

@@ -8,8 +8,10 @@
 use super::Experiment;
 use super::trajectory::{RunTrajectory, Status, Trajectories};
 use crate::error::Result;
-use crate::optim::{self, Optimizer, Schedule};
-use crate::surface::{Noise, Surface, to_vec};
+use crate::optim::{self, Env, Optimizer, Schedule};
+use crate::random::Normals;
+use crate::surface::data::DataSurface;
+use crate::surface::{Noise, NoiseSpec, Surface, to_vec};
 use burn::tensor::{Device, Tensor, TensorData};
 use std::ops::Range;
 
@@ -33,15 +35,136 @@ pub struct Batch {
     groups: Vec<(Range<usize>, Box<dyn Optimizer>)>,
     /// Run index of each batch row (rows are ordered by group).
     order: Vec<usize>,
+    /// Each row's seed (minibatch order and gradient noise).
+    seeds: Vec<u64>,
+    /// Each row's seed with its batch size (`None`: the surface's), for a data surface.
+    minibatches: Vec<(u64, Option<usize>)>,
+    /// Additive gradient noise, when some row has it.
+    gradient_noise: Option<GradientNoise>,
+    /// Steps taken.
+    step: usize,
+}
+
+/// What one evaluation of the batch gives: the surface's loss (the full-data loss of a data
+/// surface), the gradient the optimizers step on (a minibatch's, noise added) and, for a data
+/// surface, the minibatch loss.
+pub struct Evaluation {
+    /// The surface's loss at each row's point, `[N]`.
+    pub loss: Tensor<1>,
+    /// The gradient each row's optimizer uses, `[N, 2]`.
+    pub grad: Tensor<2>,
+    /// The minibatch loss, `[N]`, for a data surface.
+    pub batch_loss: Option<Tensor<1>>,
+}
+
+/// `g + sigma xi` with `xi ~ N(0, I)` per step, drawn on the host from each row's seed so that
+/// rows with one seed see the same draws on every backend.
+struct GradientNoise {
+    /// `sigma` of each row, as an `[N, 1]` column.
+    sigma: Tensor<2>,
+    /// Rows with `sigma > 0` (the others keep their gradient bit for bit).
+    noisy: burn::tensor::Tensor<2, burn::tensor::Bool>,
+    /// One stream of normals per distinct seed.
+    streams: std::collections::BTreeMap<u64, Normals>,
+}
+
+impl GradientNoise {
+    /// For rows with `sigmas` and `seeds`; `None` when no row has noise.
+    fn new(sigmas: &[f64], seeds: &[u64], device: &Device) -> Option<Self> {
+        if sigmas.iter().all(|&s| s == 0.0) {
+            return None;
+        }
+        let column = |v: Vec<f32>| Tensor::<2>::from_data(TensorData::new(v, [sigmas.len(), 1]), device);
+        let sigma = column(sigmas.iter().map(|&s| s as f32).collect());
+        let streams = seeds
+            .iter()
+            .zip(sigmas)
+            .filter(|(_, s)| **s > 0.0)
+            .map(|(&seed, _)| (seed, Normals::new(seed ^ NOISE_SALT)))
+            .collect();
+        Some(GradientNoise {
+            noisy: sigma.clone().greater_elem(0.0),
+            sigma,
+            streams,
+        })
+    }
+
+    /// The gradient with this step's noise added.
+    fn add(&mut self, grad: Tensor<2>, seeds: &[u64]) -> Tensor<2> {
+        let draws: std::collections::BTreeMap<u64, [f32; 2]> = self
+            .streams
+            .iter_mut()
+            .map(|(&seed, normals)| (seed, [normals.next(), normals.next()]))
+            .collect();
+        let xi: Vec<f32> = seeds
+            .iter()
+            .flat_map(|s| draws.get(s).copied().unwrap_or([0.0, 0.0]))
+            .collect();
+        let xi = Tensor::<2>::from_data(TensorData::new(xi, [seeds.len(), 2]), &grad.device());
+        let noisy = grad.clone() + xi * self.sigma.clone();
+        grad.mask_where(self.noisy.clone().expand([seeds.len(), 2]), noisy)
+    }
+}
+
+/// Separates the gradient-noise stream of a seed from its minibatch order.
+const NOISE_SALT: u64 = 0x6E6F_6973_655F_7869;
+
+/// One row of a batch: an optimizer configuration from a start, with its seed, gradient noise
+/// and (on a data surface) batch size.
+#[derive(Clone, Copy, Debug)]
+pub struct Row<'a> {
+    /// The optimizer.
+    pub optimizer: &'a optim::Entry,
+    /// Its hyperparameters, defaults filled in.
+    pub hyperparameters: &'a serde_json::Map<String, serde_json::Value>,
+    /// Where it starts.
+    pub start: [f64; 2],
+    /// Its minibatch order and gradient noise.
+    pub seed: u64,
+    /// Its gradient noise's standard deviation (0: none).
+    pub sigma: f64,
+    /// Its minibatch size, when it sets its own.
+    pub batch_size: Option<usize>,
 }
 
 impl Batch {
-    /// Uploads the start points and builds one batched optimizer per group of runs.
+    /// Uploads the start points of an experiment's runs and builds one batched optimizer per
+    /// group of runs.
     pub fn new(experiment: &Experiment, device: &Device) -> Self {
+        let rows: Vec<Row> = experiment
+            .runs
+            .iter()
+            .map(|r| Row {
+                optimizer: &r.optimizer,
+                hyperparameters: &r.hyperparameters,
+                start: r.start,
+                seed: r.seed,
+                sigma: r.sigma,
+                batch_size: r.batch_size,
+            })
+            .collect();
+        Self::from_rows(
+            &experiment.surface,
+            experiment.noise,
+            &rows,
+            &experiment.optimizers,
+            device,
+        )
+    }
+
+    /// A batch of any rows over `surface`: rows of one optimizer with the same boolean flags
+    /// form one batched group; `known` are the optimizers wrappers may name.
+    pub fn from_rows(
+        surface: &Surface,
+        noise: NoiseSpec,
+        rows: &[Row],
+        known: &[optim::Entry],
+        device: &Device,
+    ) -> Self {
         let mut keys: Vec<String> = Vec::new();
         let mut members: Vec<Vec<usize>> = Vec::new();
-        for (i, run) in experiment.runs.iter().enumerate() {
-            let key = optim::group_key(run.optimizer.name, &run.hyperparameters);
+        for (i, row) in rows.iter().enumerate() {
+            let key = optim::group_key(row.optimizer.name, row.hyperparameters);
             match keys.iter().position(|k| *k == key) {
                 Some(g) => members[g].push(i),
                 None => {
@@ -53,27 +176,33 @@ impl Batch {
         let order: Vec<usize> = members.iter().flatten().copied().collect();
         let mut groups = Vec::with_capacity(members.len());
         let mut at = 0;
-        for rows in &members {
-            let first = &experiment.runs[rows[0]];
-            let hypers: Vec<_> = rows
-                .iter()
-                .map(|&i| experiment.runs[i].hyperparameters.clone())
-                .collect();
-            groups.push((at..at + rows.len(), first.optimizer.build(&hypers, device)));
-            at += rows.len();
+        for group in &members {
+            let hypers: Vec<_> = group.iter().map(|&i| rows[i].hyperparameters.clone()).collect();
+            let optimizer = rows[group[0]].optimizer.build_in(known, &hypers, device);
+            groups.push((at..at + group.len(), optimizer));
+            at += group.len();
         }
-        let starts: Vec<f32> = order
-            .iter()
-            .flat_map(|&i| experiment.runs[i].start.map(|v| v as f32))
-            .collect();
+        let starts: Vec<f32> = order.iter().flat_map(|&i| rows[i].start.map(|v| v as f32)).collect();
         let points = Tensor::from_data(TensorData::new(starts, [order.len(), 2]), device);
+        let seeds: Vec<u64> = order.iter().map(|&i| rows[i].seed).collect();
+        let sigmas: Vec<f64> = order.iter().map(|&i| rows[i].sigma).collect();
+        let minibatches = order.iter().map(|&i| (rows[i].seed, rows[i].batch_size)).collect();
         Batch {
-            surface: experiment.surface.clone(),
-            noise: experiment.surface.noise(experiment.noise, device),
+            surface: surface.clone(),
+            noise: surface.noise(noise, device),
             points,
             groups,
             order,
+            gradient_noise: GradientNoise::new(&sigmas, &seeds, device),
+            seeds,
+            minibatches,
+            step: 0,
         }
+    }
+
+    /// The input row of each batch row (rows are ordered by group).
+    pub fn order(&self) -> &[usize] {
+        &self.order
     }
 
     /// A batch of one optimizer configuration from many start points: the shape of a sweep over
@@ -86,6 +215,10 @@ impl Batch {
             points,
             groups: vec![(0..n, optimizer)],
             order: (0..n).collect(),
+            seeds: vec![0; n],
+            minibatches: vec![(0, None); n],
+            gradient_noise: None,
+            step: 0,
         }
     }
 
@@ -94,9 +227,25 @@ impl Batch {
         &self.points
     }
 
-    /// Loss `[N]` and gradient `[N, 2]` at the current points, in one autodiff pass.
-    pub fn evaluate(&self) -> (Tensor<1>, Tensor<2>) {
-        self.surface.loss_and_grad(self.points.clone(), &self.noise)
+    /// The loss and the gradient the optimizers use at the current points, in one autodiff
+    /// pass (two for a data surface: the minibatch's, and the full-data loss without gradient).
+    pub fn evaluate(&mut self) -> Evaluation {
+        let (loss, grad, batch_loss) = match &self.surface.data {
+            None => {
+                let (loss, grad) = self.surface.loss_and_grad(self.points.clone(), &self.noise);
+                (loss, grad, None)
+            }
+            Some(data) => {
+                let (batch_loss, grad) =
+                    minibatch_loss_and_grad(data, self.points.clone(), self.step, &self.minibatches);
+                (self.loss(), grad, Some(batch_loss))
+            }
+        };
+        let grad = match &mut self.gradient_noise {
+            Some(noise) => noise.add(grad, &self.seeds),
+            None => grad,
+        };
+        Evaluation { loss, grad, batch_loss }
     }
 
     /// Loss at the current points, without gradient.
@@ -104,10 +253,32 @@ impl Batch {
         self.surface.eval(self.points.clone(), &self.noise)
     }
 
-    /// One optimizer step of every row, given the gradient at the current points.
-    pub fn advance(&mut self, grad: Tensor<2>) {
+    /// One optimizer step of every row, given this step's evaluation at the current points
+    /// (optimizers that use the loss see the minibatch's on a data surface).
+    pub fn advance(&mut self, eval: Evaluation) {
+        let (loss, grad) = (eval.batch_loss.unwrap_or(eval.loss), eval.grad);
+        let n = loss.dims()[0];
+        let loss = loss.reshape([n, 1]);
+        let (surface, noise, step) = (&self.surface, &self.noise, self.step);
+        self.step += 1;
+        let all_rows = &self.minibatches;
+        // Another gradient of some rows (SAM's): at the same minibatch, for a data surface.
+        let gradient_at_rows = |p: Tensor<2>, rows: Range<usize>| {
+            let (loss, grad) = match &surface.data {
+                None => surface.loss_and_grad(p, noise),
+                Some(data) => minibatch_loss_and_grad(data, p, step, &all_rows[rows]),
+            };
+            let n = loss.dims()[0];
+            (loss.reshape([n, 1]), grad)
+        };
+        let everything = 0..n;
+        let gradient_at = |p: Tensor<2>| gradient_at_rows(p, everything.clone());
         if let [(_, optimizer)] = self.groups.as_mut_slice() {
-            self.points = optimizer.step(self.points.clone(), grad);
+            let env = Env {
+                loss: &loss,
+                gradient_at: &gradient_at,
+            };
+            self.points = optimizer.step(self.points.clone(), grad, &env);
             return;
         }
         let parts: Vec<Tensor<2>> = self
@@ -116,33 +287,86 @@ impl Batch {
             .map(|(rows, optimizer)| {
                 let p = self.points.clone().narrow(0, rows.start, rows.len());
                 let g = grad.clone().narrow(0, rows.start, rows.len());
-                optimizer.step(p, g)
+                let l = loss.clone().narrow(0, rows.start, rows.len());
+                let at = |p: Tensor<2>| gradient_at_rows(p, rows.clone());
+                optimizer.step(
+                    p,
+                    g,
+                    &Env {
+                        loss: &l,
+                        gradient_at: &at,
+                    },
+                )
             })
             .collect();
         self.points = Tensor::cat(parts, 0);
     }
+
+    /// Where each row's optimizer would evaluate the model, when some optimizer keeps such a
+    /// point apart from where it takes gradients (`[N, 2]`, the current point for the others),
+    /// with which rows have one.
+    pub fn eval_points(&self) -> Option<(Tensor<2>, Vec<bool>)> {
+        let eval: Vec<Option<Tensor<2>>> = self.groups.iter().map(|(_, o)| o.eval_points()).collect();
+        if eval.iter().all(Option::is_none) {
+            return None;
+        }
+        let mut has = Vec::with_capacity(self.order.len());
+        let parts: Vec<Tensor<2>> = self
+            .groups
+            .iter()
+            .zip(eval)
+            .map(|((rows, _), e)| {
+                has.extend(std::iter::repeat_n(e.is_some(), rows.len()));
+                e.unwrap_or_else(|| self.points.clone().narrow(0, rows.start, rows.len()))
+            })
+            .collect();
+        Some((Tensor::cat(parts, 0), has))
+    }
+}
+
+/// The minibatch loss `[N]` and its gradient `[N, 2]` at `points`, each row with the batch of
+/// its seed at `step`.
+fn minibatch_loss_and_grad(
+    data: &DataSurface,
+    points: Tensor<2>,
+    step: usize,
+    rows: &[(u64, Option<usize>)],
+) -> (Tensor<1>, Tensor<2>) {
+    let p = points.autodiff().require_grad();
+    let n = p.dims()[0];
+    let w = p.clone().narrow(1, 0, 1).reshape([n]);
+    let b = p.clone().narrow(1, 1, 1).reshape([n]);
+    let loss = data.batch_loss(w, b, step, rows);
+    let grads = loss.clone().sum().backward();
+    let grad = p.grad(&grads).expect("the points require grad");
+    (loss.inner(), grad)
 }
 
 /// Host-side record of one run while it steps.
+#[derive(Default)]
 struct Record {
     points: Vec<[f32; 2]>,
     grads: Vec<[f32; 2]>,
     loss: Vec<f32>,
+    eval: Vec<[f32; 2]>,
+    has_eval: bool,
+    batch_loss: Vec<f32>,
     diverged_at: Option<usize>,
 }
 
 impl Record {
-    /// Records point `k` with its loss and the gradient there (none after the last step), and
-    /// stops the record at the first non-finite value.
-    fn push(&mut self, k: usize, point: [f32; 2], loss: f32, grad: Option<[f32; 2]>) {
+    /// Records point `k` with its loss, the optimizer's evaluation point and the gradient there
+    /// (none after the last step), and stops the record at the first non-finite value.
+    fn push(&mut self, k: usize, point: [f32; 2], eval: [f32; 2], loss: f32, grad: Option<[f32; 2]>) {
         if self.diverged_at.is_some() {
             return;
         }
-        if !(point.iter().all(|v| v.is_finite()) && loss.is_finite()) {
+        if !(point.iter().chain(&eval).all(|v| v.is_finite()) && loss.is_finite()) {
             self.diverged_at = Some(k);
             return;
         }
         self.points.push(point);
+        self.eval.push(eval);
         self.loss.push(loss);
         if let Some(g) = grad {
             if g.iter().all(|v| v.is_finite()) {
@@ -180,7 +404,7 @@ pub fn run(experiment: &Experiment, device: &Device, observers: &mut [&mut dyn O
             points: Vec::with_capacity(experiment.steps + 1),
             grads: Vec::with_capacity(experiment.steps),
             loss: Vec::with_capacity(experiment.steps + 1),
-            diverged_at: None,
+            ..Record::default()
         })
         .collect();
     for step in 0..=steps {
@@ -188,30 +412,48 @@ pub fn run(experiment: &Experiment, device: &Device, observers: &mut [&mut dyn O
             break;
         }
         let last = step == steps;
-        let (loss, grad) = if last {
-            (batch.loss(), None)
-        } else {
-            let (loss, grad) = batch.evaluate();
-            (loss, Some(grad))
+        let evaluation = if last { None } else { Some(batch.evaluate()) };
+        let loss = match &evaluation {
+            Some(e) => e.loss.clone(),
+            None => batch.loss(),
         };
-        // One read-back per step: [points | grad | loss] as [N, 5] (or [N, 3] at the end).
+        // One read-back per step: [points | eval points? | grad? | batch loss? | loss].
+        let eval = batch.eval_points();
         let mut columns = vec![batch.points.clone()];
-        columns.extend(grad.clone());
+        columns.extend(eval.as_ref().map(|(e, _)| e.clone()));
+        columns.extend(evaluation.as_ref().map(|e| e.grad.clone()));
+        let batch_loss = evaluation.as_ref().and_then(|e| e.batch_loss.clone());
+        columns.extend(batch_loss.map(|l| l.reshape([n, 1])));
         columns.push(loss.reshape([n, 1]));
-        let width = if last { 3 } else { 5 };
+        let width: usize = columns.iter().map(|c| c.dims()[1]).sum();
         let host = to_vec(Tensor::cat(columns, 1));
+        let g_at = 2 + 2 * usize::from(eval.is_some());
+        let has_batch_loss = evaluation.as_ref().is_some_and(|e| e.batch_loss.is_some());
         for (row, &run) in batch.order.iter().enumerate() {
             let v = &host[row * width..(row + 1) * width];
-            let g = (!last).then(|| [v[2], v[3]]);
-            records[run].push(step, [v[0], v[1]], v[width - 1], g);
+            let point = [v[0], v[1]];
+            let e = match &eval {
+                Some((_, has)) if has[row] => {
+                    records[run].has_eval = true;
+                    [v[2], v[3]]
+                }
+                _ => point,
+            };
+            let g = evaluation.is_some().then(|| [v[g_at], v[g_at + 1]]);
+            if has_batch_loss && records[run].diverged_at.is_none() {
+                records[run].batch_loss.push(v[width - 2]);
+            }
+            records[run].push(step, point, e, v[width - 1], g);
         }
-        if let Some(grad) = grad {
-            batch.advance(grad);
+        if let Some(evaluation) = evaluation {
+            batch.advance(evaluation);
             for o in observers.iter_mut() {
                 o.on_step(experiment, step + 1);
             }
         }
     }
+    // Minibatches or gradient noise make the runs depend on their seeds: record them.
+    let stochastic = experiment.is_stochastic();
     let runs = experiment
         .runs
         .iter()
@@ -226,6 +468,19 @@ pub fn run(experiment: &Experiment, device: &Device, observers: &mut [&mut dyn O
             } else {
                 Status::Ok
             },
+            eval_points: record.has_eval.then_some(record.eval),
+            batch_loss: experiment.surface.data.is_some().then(|| {
+                let mut b = record.batch_loss;
+                b.truncate(record.grads.len());
+                b
+            }),
+            seed: stochastic.then_some(spec.seed),
+            batch_size: experiment.surface.data.as_ref().and_then(|d| {
+                spec.batch_size
+                    .or(d.batching.batch_size)
+                    .filter(|&b| b < d.data.u.len())
+            }),
+            sigma: stochastic.then_some(spec.sigma),
             points: record.points,
             grads: record.grads,
             loss: record.loss,

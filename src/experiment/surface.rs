@@ -4,16 +4,23 @@
 //! "surface": "rosenbrock"
 //! "surface": {"expr": "(1 - x)^2 + 100 * (y - x^2)^2 + 0.01 * r", "domain": [[-2, 2], [-1, 3]],
 //!             "minima": [[1, 1]]}
+//! "surface": {"model": "linear_regression",
+//!             "data": {"csv": "data/iris.csv", "x": "petal_length", "y": "petal_width"},
+//!             "batch_size": 16, "domain": [[-3, 3], [-3, 3]]}
 //! ```
+//! A data file's relative path is read from the current folder, or else from the experiment
+//! file's folder.
 //! Trajectory files record it as given, so figures and diffs rebuild the same surface.
 
 use crate::backend::Backend;
 use crate::registry::Registry;
+use crate::surface::data::{Batching, DataSurface, Dataset, Model};
 use crate::surface::expr::Expr;
 use crate::surface::{Domain, Lookup, NoiseSpec, Surface, to_vec};
 use burn::tensor::{Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use std::path::Path;
 
 /// A surface as an experiment names it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -53,13 +60,176 @@ impl SurfaceSpec {
         }
     }
 
-    /// The surface this names, from `registry`; errors name the field below `surface`.
-    pub fn resolve(&self, registry: &Registry) -> Result<Surface, FieldError> {
+    /// The surface this names, from `registry`; `base` is the folder of the file that names it
+    /// (data files may be relative to it). Errors name the field below `surface`.
+    pub fn resolve(&self, registry: &Registry, base: &Path) -> Result<Surface, FieldError> {
         match self {
             SurfaceSpec::Name(name) => registry.require_surface(name).cloned().map_err(|m| (String::new(), m)),
+            SurfaceSpec::Object(object) if object.contains_key("model") => data_surface(object, base),
             SurfaceSpec::Object(object) => expression(object, registry),
         }
     }
+}
+
+fn data_surface(object: &Map<String, Value>, base: &Path) -> Result<Surface, FieldError> {
+    const KEYS: &[&str] = &[
+        "model",
+        "data",
+        "batch_size",
+        "drop_remainder",
+        "standardize",
+        "domain",
+        "name",
+    ];
+    if let Some(unknown) = object.keys().find(|k| !KEYS.contains(&k.as_str())) {
+        return Err((
+            unknown.clone(),
+            format!("unknown field; a model surface takes: {}", KEYS.join(", ")),
+        ));
+    }
+    let model_name = object.get("model").and_then(Value::as_str).unwrap_or_default();
+    let model = Model::from_name(model_name).ok_or_else(|| {
+        (
+            "model".to_string(),
+            format!(
+                "unknown model {}; expected one of: {}",
+                object["model"],
+                Model::NAMES.join(", ")
+            ),
+        )
+    })?;
+    let flag = |key: &str, default: bool| match object.get(key) {
+        None => Ok(default),
+        Some(Value::Bool(b)) => Ok(*b),
+        Some(other) => Err((key.to_string(), format!("expected true or false, got {other}"))),
+    };
+    let (standardize, drop_remainder) = (flag("standardize", true)?, flag("drop_remainder", false)?);
+    let batch_size = match object.get("batch_size") {
+        None | Some(Value::Null) => None,
+        Some(v) => match v.as_u64() {
+            Some(b) if b >= 1 => Some(b as usize),
+            _ => return Err(("batch_size".into(), format!("expected a whole number >= 1, got {v}"))),
+        },
+    };
+    let data = match object.get("data") {
+        Some(Value::Object(d)) => dataset(d, base).map_err(|(f, m)| (format!("data.{f}"), m))?,
+        Some(other) => return Err(("data".into(), format!("expected an object, got {other}"))),
+        None => {
+            return Err((
+                "data".into(),
+                "missing; give {\"csv\": FILE, \"x\": COLUMN, \"y\": COLUMN} or {\"generate\": \"linear\", ...}".into(),
+            ));
+        }
+    };
+    let data = if standardize { data.standardized() } else { data };
+    data.check(model).map_err(|m| ("data".to_string(), m))?;
+    let name = match object.get("name") {
+        None => model_name.to_string(),
+        Some(Value::String(s)) if !s.is_empty() => s.clone(),
+        Some(other) => return Err(("name".into(), format!("expected a non-empty string, got {other}"))),
+    };
+    let batching = Batching {
+        batch_size,
+        drop_remainder,
+    };
+    let formula = match model {
+        Model::LinearRegression => "mean of 1/2 (x u + y - v)^2 over the data (x = w, y = b)",
+        Model::LogisticRegression => "mean cross-entropy of sigmoid(x u + y) against v (x = w, y = b)",
+    };
+    let mut surface = Surface::from_data(name, formula, DataSurface::new(model, data, batching));
+    surface.domain = match object.get("domain") {
+        Some(d) => parse_domain(d).map_err(|m| ("domain".to_string(), m))?,
+        // Around the optimum, or the origin, 3 on either side.
+        None => {
+            let c = surface.minima().next().map_or([0.0, 0.0], |m| m.point);
+            Domain::from([[c[0] - 3.0, c[0] + 3.0], [c[1] - 3.0, c[1] + 3.0]])
+        }
+    };
+    Ok(surface)
+}
+
+/// Reads the `data` object: a CSV file's two columns, or generated rows.
+fn dataset(d: &Map<String, Value>, base: &Path) -> Result<Dataset, FieldError> {
+    let text = |key: &str| match d.get(key) {
+        Some(Value::String(s)) => Ok(s.clone()),
+        Some(other) => Err((key.to_string(), format!("expected a string, got {other}"))),
+        None => Err((key.to_string(), "missing".to_string())),
+    };
+    if d.contains_key("csv") {
+        if let Some(k) = d.keys().find(|k| !["csv", "x", "y"].contains(&k.as_str())) {
+            return Err((k.clone(), "unknown field; CSV data takes: csv, x, y".into()));
+        }
+        let (file, x, y) = (text("csv")?, text("x")?, text("y")?);
+        let path = locate(&file, base);
+        return Dataset::from_csv(&path, &x, &y).map_err(|m| ("csv".to_string(), m));
+    }
+    if d.contains_key("generate") {
+        const KEYS: [&str; 6] = ["generate", "n", "w", "b", "noise", "seed"];
+        if let Some(k) = d.keys().find(|k| !KEYS.contains(&k.as_str())) {
+            return Err((
+                k.clone(),
+                format!("unknown field; generated data takes: {}", KEYS.join(", ")),
+            ));
+        }
+        let kind = match text("generate")?.as_str() {
+            "linear" => Model::LinearRegression,
+            "logistic" => Model::LogisticRegression,
+            other => {
+                return Err((
+                    "generate".into(),
+                    format!("expected \"linear\" or \"logistic\", got {other:?}"),
+                ));
+            }
+        };
+        let number = |key: &str, default: f64| match d.get(key) {
+            None => Ok(default),
+            Some(v) => v
+                .as_f64()
+                .filter(|x| x.is_finite())
+                .ok_or_else(|| (key.to_string(), format!("expected a finite number, got {v}"))),
+        };
+        let n = match d.get("n") {
+            None => 512,
+            Some(v) => match v.as_u64() {
+                Some(n) if (2..=10_000_000).contains(&n) => n as usize,
+                _ => {
+                    return Err((
+                        "n".into(),
+                        format!("expected a whole number of rows from 2 to 10000000, got {v}"),
+                    ));
+                }
+            },
+        };
+        let seed = match d.get("seed") {
+            None => 0,
+            Some(v) => v
+                .as_u64()
+                .ok_or_else(|| ("seed".to_string(), format!("expected a whole number >= 0, got {v}")))?,
+        };
+        return Ok(Dataset::generate(
+            kind,
+            n,
+            number("w", 2.0)?,
+            number("b", -1.0)?,
+            number("noise", 0.5)?,
+            seed,
+        ));
+    }
+    Err((
+        String::new(),
+        "expected {\"csv\": FILE, \"x\": COLUMN, \"y\": COLUMN} or {\"generate\": \"linear\" | \"logistic\", ...}"
+            .into(),
+    ))
+}
+
+/// A data file's path: as given when it exists from the current folder, else beside `base`.
+fn locate(file: &str, base: &Path) -> std::path::PathBuf {
+    let path = Path::new(file);
+    if path.is_absolute() || path.exists() {
+        return path.to_path_buf();
+    }
+    let beside = base.join(path);
+    if beside.exists() { beside } else { path.to_path_buf() }
 }
 
 fn expression(object: &Map<String, Value>, registry: &Registry) -> Result<Surface, FieldError> {

@@ -7,11 +7,12 @@
 use super::SurfaceSpec;
 use super::plot_spec::PlotSpec;
 use crate::error::{Error, Result};
-use crate::io::write_atomic;
+use crate::io::write_atomic_with;
 use crate::registry::Registry;
 use crate::surface::{Domain, NoiseSpec, Surface};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use std::io::Write;
 use std::path::Path;
 
 /// Everything one experiment produced.
@@ -59,12 +60,30 @@ pub struct RunTrajectory {
     pub optimizer: String,
     /// Every hyperparameter used, defaults filled in.
     pub hyperparameters: Map<String, Value>,
-    /// Points visited, the start first: `steps + 1` rows unless the run diverged.
+    /// Points visited (where the gradients are taken), the start first: `steps + 1` rows unless
+    /// the run diverged.
     pub points: Vec<[f32; 2]>,
+    /// Where the optimizer would evaluate the model at each point, for optimizers that keep it
+    /// apart (Lookahead's slow weights, schedule-free's averaged iterate); as long as `points`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub eval_points: Option<Vec<[f32; 2]>>,
     /// The gradient used at each step (at `points[i]`).
     pub grads: Vec<[f32; 2]>,
     /// The loss (noise included) at each point.
     pub loss: Vec<f32>,
+    /// The loss of the minibatch each step's gradient came from, on a data surface (one per
+    /// step; `loss` is the full-data loss).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch_loss: Option<Vec<f32>>,
+    /// The run's minibatch size on a data surface (none: the full batch).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch_size: Option<usize>,
+    /// The run's seed (its minibatch order and gradient noise), when either is drawn.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+    /// The standard deviation of the run's additive gradient noise, when the experiment has any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sigma: Option<f64>,
     /// The learning rate of each step, for a run whose rate is a schedule.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub learning_rates: Option<Vec<f32>>,
@@ -91,21 +110,64 @@ impl Trajectories {
 
     /// The JSON text: pretty-printed, one point per line.
     pub fn to_json(&self) -> String {
-        let mut out = serde_json::to_string_pretty(self).expect("trajectories serialize");
-        out = compact_pairs(&out);
-        out.push('\n');
-        out
+        let mut out = Vec::new();
+        self.write_json(&mut out).expect("writing to memory cannot fail");
+        String::from_utf8(out).expect("JSON is UTF-8")
     }
 
-    /// Writes the file atomically (temporary file, then rename).
+    /// Streams the JSON text to `w` one run at a time, so that a wide experiment never holds its
+    /// whole text in memory. The same bytes as pretty-printing the whole value at once.
+    pub fn write_json(&self, w: &mut impl Write) -> std::io::Result<()> {
+        let head = Trajectories {
+            runs: Vec::new(),
+            ..self.clone_without_runs()
+        };
+        let head = serde_json::to_string_pretty(&head).expect("trajectories serialize");
+        if self.runs.is_empty() {
+            return writeln!(w, "{}", compact_pairs(&head));
+        }
+        let open = head
+            .strip_suffix("[]\n}")
+            .expect("the runs come last and serialize as [] when empty");
+        write!(w, "{}", compact_pairs(open))?;
+        w.write_all(b"[\n")?;
+        for (i, run) in self.runs.iter().enumerate() {
+            let text = compact_pairs(&serde_json::to_string_pretty(run).expect("runs serialize"));
+            for (k, line) in text.lines().enumerate() {
+                if k > 0 {
+                    w.write_all(b"\n")?;
+                }
+                write!(w, "    {line}")?;
+            }
+            w.write_all(if i + 1 < self.runs.len() { b",\n" } else { b"\n" })?;
+        }
+        w.write_all(b"  ]\n}\n")
+    }
+
+    /// A copy of everything but the runs (which may be large).
+    fn clone_without_runs(&self) -> Trajectories {
+        Trajectories {
+            name: self.name.clone(),
+            title: self.title.clone(),
+            surface: self.surface.clone(),
+            domain: self.domain,
+            steps: self.steps,
+            noise: self.noise,
+            plot: self.plot.clone(),
+            runs: Vec::new(),
+        }
+    }
+
+    /// Writes the file atomically (temporary file, then rename), streaming the text.
     pub fn write(&self, path: &Path) -> Result<()> {
-        write_atomic(path, self.to_json().as_bytes())
+        write_atomic_with(path, |w| self.write_json(w))
     }
 
     /// The surface these trajectories ran over, rebuilt from `registry` (with the experiment's
     /// domain); `path` is the file they were read from, for error messages.
     pub fn resolve_surface(&self, registry: &Registry, path: &Path) -> Result<Surface> {
-        let mut surface = self.surface.resolve(registry).map_err(|(field, message)| {
+        let base = path.parent().unwrap_or(Path::new(""));
+        let mut surface = self.surface.resolve(registry, base).map_err(|(field, message)| {
             let at = if field.is_empty() {
                 "surface".to_string()
             } else {
@@ -148,4 +210,49 @@ fn compact_pairs(pretty: &str) -> String {
     }
     out.pop();
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::experiment::SurfaceSpec;
+
+    #[test]
+    fn streamed_json_is_the_pretty_printed_value() {
+        let run = |label: &str, n: usize| RunTrajectory {
+            label: label.into(),
+            optimizer: "sgd".into(),
+            hyperparameters: serde_json::json!({"learning_rate": 0.1, "nesterov": false})
+                .as_object()
+                .unwrap()
+                .clone(),
+            points: (0..n).map(|k| [k as f32 * 0.5, -1.25]).collect(),
+            eval_points: None,
+            batch_loss: None,
+            batch_size: None,
+            seed: None,
+            sigma: None,
+            grads: (1..n).map(|k| [k as f32, 2.0]).collect(),
+            loss: (0..n).map(|k| k as f32 / 3.0).collect(),
+            learning_rates: (n > 2).then(|| vec![0.1; n - 1]),
+            status: Status::Ok,
+            diverged_at: None,
+        };
+        for runs in [vec![], vec![run("a", 3)], vec![run("a", 4), run("b", 1), run("c", 2)]] {
+            let t = Trajectories {
+                name: "n".into(),
+                title: Some("t".into()),
+                surface: SurfaceSpec::Name("f0".into()),
+                domain: None,
+                steps: 3,
+                noise: NoiseSpec::default(),
+                plot: PlotSpec::default(),
+                runs,
+            };
+            let whole = compact_pairs(&serde_json::to_string_pretty(&t).unwrap()) + "\n";
+            assert_eq!(t.to_json(), whole);
+            let back: Trajectories = serde_json::from_str(&t.to_json()).unwrap();
+            assert_eq!(back, t);
+        }
+    }
 }

@@ -163,7 +163,7 @@ impl AdamColumns {
 /// (so the decoupled weight decay is included, as the runner steps them).
 #[cfg(test)]
 pub mod test_util {
-    use super::super::{Config, Optimizer, stateful};
+    use super::super::{Config, stateful};
     use burn::tensor::{Device, Tensor, TensorData};
 
     /// The CPU device the unit tests run on.
@@ -193,7 +193,7 @@ pub mod test_util {
         grads
             .iter()
             .map(|g| {
-                w = opt.step(w.clone(), tensor(g));
+                w = super::super::step_with_gradient(&mut opt, w.clone(), tensor(g));
                 rows(w.clone())
             })
             .collect()
@@ -204,6 +204,7 @@ pub mod test_util {
         t: u64,
         lr: Tensor<2>,
         host: Vec<f32>,
+        loss: Tensor<2>,
     }
 
     impl Ctx {
@@ -213,6 +214,7 @@ pub mod test_util {
                 t,
                 lr: super::column(lr.iter().map(|&v| v as f64), &device()),
                 host: lr.to_vec(),
+                loss: super::column(lr.iter().map(|_| f64::NAN), &device()),
             }
         }
 
@@ -222,6 +224,7 @@ pub mod test_util {
                 t: self.t,
                 lr: &self.lr,
                 lr_host: &self.host,
+                loss: &self.loss,
             }
         }
     }

@@ -41,6 +41,18 @@ pub struct Step<'a> {
     pub lr: &'a Tensor<2>,
     /// The same rates on the host.
     pub lr_host: &'a [f32],
+    /// The loss at the parameters, an `[N, 1]` column (from the same autodiff pass as the
+    /// gradient; Polyak's step size and MoMo use it).
+    pub loss: &'a Tensor<2>,
+}
+
+/// What the runner offers an optimizer besides the gradient, for the rows it steps.
+pub struct Env<'a> {
+    /// The loss at the current parameters, an `[N, 1]` column.
+    pub loss: &'a Tensor<2>,
+    /// Loss `[N, 1]` and gradient `[N, 2]` at other points of these rows (one more batched
+    /// autodiff pass: SAM's perturbed point).
+    pub gradient_at: &'a dyn Fn(Tensor<2>) -> (Tensor<2>, Tensor<2>),
 }
 
 /// A pure, batched update rule.
@@ -91,8 +103,13 @@ pub trait Config: Hyperparameters {
 
 /// A rule with its state and the shared decoupled weight decay: what the runner steps.
 pub trait Optimizer {
-    /// Updates every row of `params` given its gradient.
-    fn step(&mut self, params: Tensor<2>, grad: Tensor<2>) -> Tensor<2>;
+    /// Updates every row of `params` given its gradient (and what else `env` offers).
+    fn step(&mut self, params: Tensor<2>, grad: Tensor<2>, env: &Env) -> Tensor<2>;
+    /// Where the optimizer would evaluate the model now, when that is not where it takes
+    /// gradients (Lookahead's slow weights, schedule-free's averaged iterate): `[N, 2]`.
+    fn eval_points(&self) -> Option<Tensor<2>> {
+        None
+    }
 }
 
 /// A [`Rule`] carrying its state between steps, with each row's learning rate (constant or
@@ -106,7 +123,7 @@ pub struct Stateful<R: Rule> {
 }
 
 impl<R: Rule> Optimizer for Stateful<R> {
-    fn step(&mut self, params: Tensor<2>, grad: Tensor<2>) -> Tensor<2> {
+    fn step(&mut self, params: Tensor<2>, grad: Tensor<2>, env: &Env) -> Tensor<2> {
         let state = match self.state.take() {
             Some(state) => state,
             None => self.rule.init(&params),
@@ -118,11 +135,31 @@ impl<R: Rule> Optimizer for Stateful<R> {
             t: self.t,
             lr: &lr,
             lr_host: &lr_host,
+            loss: env.loss,
         };
         let (params, state) = self.rule.step(params, grad, state, &step);
         self.state = Some(state);
         params
     }
+}
+
+/// Steps `optimizer` with a gradient alone, as a replay of recorded gradients does: the loss is
+/// unknown (NaN) and no other gradient can be taken (NaN).
+pub fn step_with_gradient(optimizer: &mut dyn Optimizer, params: Tensor<2>, grad: Tensor<2>) -> Tensor<2> {
+    let [n, _] = params.dims();
+    let loss = Tensor::<2>::full([n, 1], f32::NAN, &params.device());
+    let nan = |p: Tensor<2>| {
+        let [n, _] = p.dims();
+        (Tensor::full([n, 1], f32::NAN, &p.device()), p.full_like(f32::NAN))
+    };
+    optimizer.step(
+        params,
+        grad,
+        &Env {
+            loss: &loss,
+            gradient_at: &nan,
+        },
+    )
 }
 
 /// Builds the batched optimizer for rows of one config type.
@@ -143,6 +180,12 @@ pub type Parsed = Result<Map<String, Value>, (String, String)>;
 /// A batched optimizer, type-erased.
 pub type Built = Box<dyn Optimizer>;
 
+/// How an [`Entry`] checks a run's hyperparameters, given the optimizers known.
+pub type ParseFn = fn(&[Entry], Map<String, Value>) -> Parsed;
+
+/// How an [`Entry`] builds the batched optimizer of rows, given the optimizers known.
+pub type BuildFn = fn(&[Entry], &[Map<String, Value>], &Device) -> Built;
+
 /// A registry entry: an optimizer by name, with type-erased parsing and building. Make one
 /// for your own [`Config`] with [`Entry::of`] and register it with
 /// [`Registry::with_optimizer`](crate::Registry::with_optimizer).
@@ -157,8 +200,8 @@ pub struct Entry {
     /// Every hyperparameter with its range and doc.
     pub params: &'static [Param],
     defaults: fn() -> Map<String, Value>,
-    parse: fn(Map<String, Value>) -> Parsed,
-    build: fn(&[Map<String, Value>], &Device) -> Built,
+    parse: ParseFn,
+    build: BuildFn,
 }
 
 impl std::fmt::Debug for Entry {
@@ -176,8 +219,30 @@ impl Entry {
             source: C::SOURCE,
             params: C::PARAMS,
             defaults: defaults::<C>,
-            parse: parse::<C>,
-            build: build::<C>,
+            parse: |_, given| parse::<C>(given),
+            build: |_, rows, device| build::<C>(rows, device),
+        }
+    }
+
+    /// An entry that wraps other optimizers (Lookahead, SAM): its parsing and building get the
+    /// optimizers known, to resolve the ones it names.
+    pub const fn wrapper(
+        name: &'static str,
+        description: &'static str,
+        source: Source,
+        params: &'static [Param],
+        defaults: fn() -> Map<String, Value>,
+        parse: ParseFn,
+        build: BuildFn,
+    ) -> Self {
+        Entry {
+            name,
+            description,
+            source,
+            params,
+            defaults,
+            parse,
+            build,
         }
     }
 
@@ -186,16 +251,27 @@ impl Entry {
         (self.defaults)()
     }
 
-    /// Checks a run's hyperparameters and fills in the defaults. On error, returns the field
-    /// and what was expected.
-    pub fn parse(&self, given: Map<String, Value>) -> Result<Map<String, Value>, (String, String)> {
-        (self.parse)(given)
+    /// Checks a run's hyperparameters and fills in the defaults, with the built-in optimizers
+    /// known (see [`Entry::parse_in`]). On error, returns the field and what was expected.
+    pub fn parse(&self, given: Map<String, Value>) -> Parsed {
+        self.parse_in(BUILTIN, given)
+    }
+
+    /// Checks a run's hyperparameters and fills in the defaults; `known` are the optimizers a
+    /// wrapper may name.
+    pub fn parse_in(&self, known: &[Entry], given: Map<String, Value>) -> Parsed {
+        (self.parse)(known, given)
     }
 
     /// The batched optimizer for rows whose hyperparameters came from [`Entry::parse`] and share
-    /// their boolean flags (see [`group_key`]).
-    pub fn build(&self, rows: &[Map<String, Value>], device: &Device) -> Box<dyn Optimizer> {
-        (self.build)(rows, device)
+    /// their boolean flags (see [`group_key`]), with the built-in optimizers known.
+    pub fn build(&self, rows: &[Map<String, Value>], device: &Device) -> Built {
+        self.build_in(BUILTIN, rows, device)
+    }
+
+    /// As [`Entry::build`], with `known` the optimizers a wrapper may name.
+    pub fn build_in(&self, known: &[Entry], rows: &[Map<String, Value>], device: &Device) -> Built {
+        (self.build)(known, rows, device)
     }
 }
 

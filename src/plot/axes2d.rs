@@ -23,6 +23,20 @@ impl Axes2d {
     /// Lays out a `w` x `h` chart of `xlim` x `ylim`, keeping `right_extra` pixels free on the
     /// right (for labels at line ends).
     pub fn new(w: usize, h: usize, xlim: [f64; 2], ylim: [f64; 2], right_extra: f64) -> Result<Self> {
+        Self::within(
+            [0.0, 0.0, w as f64, h as f64],
+            Metrics::new(w, h),
+            xlim,
+            ylim,
+            right_extra,
+        )
+    }
+
+    /// Lays out a chart inside `frame` (`[x0, y0, x1, y1]` pixels of a larger figure whose sizes
+    /// are `m`), as [`Axes2d::new`] does on a whole figure.
+    pub fn within(frame: [f64; 4], m: Metrics, xlim: [f64; 2], ylim: [f64; 2], right_extra: f64) -> Result<Self> {
+        let [fx0, fy0, fx1, fy1] = frame;
+        let (w, h) = (fx1 - fx0, fy1 - fy0);
         for (name, [lo, hi]) in [("x", xlim), ("y", ylim)] {
             if !(lo.is_finite() && hi.is_finite() && lo < hi) {
                 return Err(Error::Plot(format!(
@@ -30,7 +44,6 @@ impl Axes2d {
                 )));
             }
         }
-        let m = Metrics::new(w, h);
         let em = m.pt(11.0) as f32;
         let xticks = nice_ticks(xlim[0], xlim[1], 9.0);
         let yticks = nice_ticks(ylim[0], ylim[1], 9.0);
@@ -44,13 +57,13 @@ impl Axes2d {
             .last()
             .map_or(Ok(0.0), |l| text::text_width(l, Face::Sans, em))? as f64;
         let area = [
-            pad + label_w + gap,
-            pad,
-            w as f64 - pad - right_extra.max(last_x / 2.0),
-            h as f64 - pad - gap - 1.2 * em as f64,
+            fx0 + pad + label_w + gap,
+            fy0 + pad,
+            fx0 + w - pad - right_extra.max(last_x / 2.0),
+            fy0 + h - pad - gap - 1.2 * em as f64,
         ];
         if area[2] - area[0] < 20.0 || area[3] - area[1] < 20.0 {
-            return Err(Error::Plot(format!("a {w}x{h} figure leaves no room for the chart")));
+            return Err(Error::Plot(format!("a {w}x{h} frame leaves no room for the chart")));
         }
         Ok(Axes2d {
             area,

@@ -27,6 +27,7 @@ mod contour;
 mod encode;
 mod legend;
 mod loss;
+pub mod study;
 mod surface3d;
 mod text;
 mod ticks;

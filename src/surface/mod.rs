@@ -29,6 +29,7 @@
 pub mod builtin;
 pub mod check;
 pub mod classic;
+pub mod data;
 pub mod expr;
 pub mod noise;
 
@@ -154,6 +155,9 @@ pub struct Surface {
     pub stationary: Vec<Stationary>,
     /// Whether the formula reads the noise terms `r` and `c` (when not, they are not looked up).
     pub noisy: bool,
+    /// For a model's loss over data: its minibatches (the formula is then the full-data loss,
+    /// and optimizers step on minibatch gradients).
+    pub data: Option<Arc<data::DataSurface>>,
 }
 
 impl fmt::Debug for Surface {
@@ -164,6 +168,7 @@ impl fmt::Debug for Surface {
             .field("domain", &self.domain)
             .field("stationary", &self.stationary)
             .field("noisy", &self.noisy)
+            .field("data", &self.data)
             .finish()
     }
 }
@@ -183,7 +188,21 @@ impl Surface {
             domain: Domain::POST,
             stationary: Vec::new(),
             noisy: true,
+            data: None,
         }
+    }
+
+    /// The loss of a model over data, `name`d: the surface is the full-data loss (the data's
+    /// optimum, when there is one, its known minimum); optimizers step on minibatches.
+    pub fn from_data(name: impl Into<String>, formula: impl Into<String>, data: data::DataSurface) -> Self {
+        let data = Arc::new(data);
+        let full = Arc::clone(&data);
+        let mut surface = Surface::new(name, formula, move |x, y, _r, _c| full.full_loss(x, y)).noiseless();
+        if let Some((point, value)) = data.data.optimum(data.model) {
+            surface = surface.with_minimum(point, value);
+        }
+        surface.data = Some(data);
+        surface
     }
 
     /// The same surface over another domain `[[x_min, x_max], [y_min, y_max]]`.

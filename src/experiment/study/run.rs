@@ -1,0 +1,140 @@
+//! Running a study: its rows as tensor batches through the runner, in chunks of bounded size,
+//! keeping only streaming metrics per run (no trajectories), so memory grows with the runs,
+//! not with runs x steps.
+
+use super::Study;
+use crate::experiment::runner::{Batch, Row};
+use crate::surface::to_vec;
+use burn::tensor::Device;
+use std::ops::Range;
+
+/// Rows stepped together at most (memory stays bounded for any study size).
+pub const CHUNK_ROWS: usize = 1 << 17;
+
+/// What one run came to.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Outcome {
+    /// Where it ended (its last finite point when it diverged).
+    pub final_point: [f32; 2],
+    /// The loss there (infinite when it diverged).
+    pub final_loss: f32,
+    /// The lowest loss it saw.
+    pub best_loss: f32,
+    /// The first step at which the loss was within the threshold of the global minimum.
+    pub steps_to_threshold: Option<usize>,
+    /// The first step whose point or loss was not finite.
+    pub diverged_at: Option<usize>,
+    /// The known minimum it ended in (index), -1 for none near, -2 when it diverged.
+    pub basin: i64,
+}
+
+impl Study {
+    /// The loss a run must reach: the global minimum plus the threshold, or the threshold when
+    /// no minimum is known.
+    pub fn target(&self) -> f64 {
+        self.surface.global_minimum().unwrap_or(0.0) + self.threshold
+    }
+
+    /// The basin of a final point: the nearest known minimum within 5% of the domain's width,
+    /// -1 when none is that near.
+    pub fn basin(&self, p: [f32; 2]) -> i64 {
+        let reach = 0.05 * self.surface.domain.width();
+        self.surface
+            .minima()
+            .enumerate()
+            .map(|(i, m)| (i, (p[0] as f64 - m.point[0]).hypot(p[1] as f64 - m.point[1])))
+            .filter(|(_, d)| *d <= reach)
+            .min_by(|a, b| a.1.total_cmp(&b.1))
+            .map_or(-1, |(i, _)| i as i64)
+    }
+
+    /// Runs rows `range` (see [`Study::row`]) on `device`, `progress` told the row-steps done
+    /// so far; returns each row's outcome, in row order.
+    pub fn run_rows(&self, range: Range<usize>, device: &Device, progress: &mut dyn FnMut(u64)) -> Vec<Outcome> {
+        let mut outcomes = Vec::with_capacity(range.len());
+        let mut done = 0u64;
+        let mut at = range.start;
+        while at < range.end {
+            let end = (at + CHUNK_ROWS).min(range.end);
+            outcomes.extend(self.run_chunk(at..end, device, &mut |steps| progress(done + steps)));
+            done += ((end - at) * self.steps) as u64;
+            at = end;
+        }
+        outcomes
+    }
+
+    fn run_chunk(&self, range: Range<usize>, device: &Device, progress: &mut dyn FnMut(u64)) -> Vec<Outcome> {
+        let rows: Vec<Row> = range
+            .clone()
+            .map(|r| {
+                let (c, s, k) = self.row(r);
+                let config = &self.configs[c];
+                Row {
+                    optimizer: &config.optimizer,
+                    hyperparameters: &config.hyperparameters,
+                    start: self.starts[s],
+                    seed: self.seeds[k],
+                    sigma: self.sigma,
+                    batch_size: None,
+                }
+            })
+            .collect();
+        let mut batch = Batch::from_rows(&self.surface, self.noise, &rows, &self.optimizers, device);
+        let order = batch.order().to_vec();
+        let n = rows.len();
+        let target = self.target() as f32;
+        let mut metrics: Vec<Outcome> = rows
+            .iter()
+            .map(|r| Outcome {
+                final_point: [r.start[0] as f32, r.start[1] as f32],
+                final_loss: f32::INFINITY,
+                best_loss: f32::INFINITY,
+                steps_to_threshold: None,
+                diverged_at: None,
+                basin: -1,
+            })
+            .collect();
+        // Each step reads back only the losses; the points once, at the end.
+        let observe = |k: usize, loss: Vec<f32>, metrics: &mut Vec<Outcome>| {
+            for (row, &i) in order.iter().enumerate() {
+                let m = &mut metrics[i];
+                if m.diverged_at.is_some() {
+                    continue;
+                }
+                let l = loss[row];
+                if !l.is_finite() {
+                    m.diverged_at = Some(k);
+                    continue;
+                }
+                m.best_loss = m.best_loss.min(l);
+                m.final_loss = l;
+                if m.steps_to_threshold.is_none() && l <= target {
+                    m.steps_to_threshold = Some(k);
+                }
+            }
+        };
+        for k in 0..self.steps {
+            let evaluation = batch.evaluate();
+            observe(k, to_vec(evaluation.loss.clone()), &mut metrics);
+            batch.advance(evaluation);
+            progress(((k + 1) * n) as u64);
+        }
+        observe(self.steps, to_vec(batch.loss()), &mut metrics);
+        let points = to_vec(batch.points().clone());
+        for (row, &i) in order.iter().enumerate() {
+            let m = &mut metrics[i];
+            let p = [points[2 * row], points[2 * row + 1]];
+            if m.diverged_at.is_none() && !(p[0].is_finite() && p[1].is_finite()) {
+                m.diverged_at = Some(self.steps);
+            }
+            if m.diverged_at.is_some() {
+                m.final_loss = f32::INFINITY;
+                m.basin = -2;
+            } else {
+                m.final_point = p;
+                m.basin = self.basin(p);
+            }
+        }
+        metrics
+    }
+}

@@ -1,0 +1,260 @@
+//! Structured fuzzing of experiment files: thousands of mutations of valid files (wrong types,
+//! huge and tiny numbers, NaN/inf text, unicode, deep nesting, missing, unknown and duplicated
+//! fields, truncation) never panic; each is accepted or refused with one line naming the file.
+//! A sample goes through the binary to check the exit codes (0 or 2) and the one-line message.
+
+use optsurf::Registry;
+use optsurf::backend::Backend;
+use optsurf::experiment::{Experiment, runner};
+use optsurf::random::SplitMix64;
+use serde_json::{Map, Value, json};
+use std::path::Path;
+use std::process::Command;
+
+/// Valid files to start from: the post's kind, a classic with a contour view, an expression
+/// surface, schedules and a vectors experiment.
+fn seeds() -> Vec<Value> {
+    vec![
+        json!({"name": "a", "title": "t", "surface": "f0", "noise": {"seed": 3, "lookup": "nearest"},
+               "start": [9.0, 9.0], "steps": 6, "plot": {"view": [40, -70], "zlim": [0, 1.5], "legend": true},
+               "runs": [{"label": "SGD", "optimizer": "sgd", "learning_rate": 10.0, "momentum": 0.9, "nesterov": true},
+                        {"label": "Adam", "optimizer": "adamw", "learning_rate": 1.0, "weight_decay": 0.0, "start": [-5, 2]},
+                        {"label": "F", "optimizer": "ftrl", "learning_rate": 1.0, "l1_regularization_strength": 0.01}]}),
+        json!({"name": "b", "surface": "himmelblau", "domain": [[-5, 5], [-5, 5]], "start": [0, 0], "steps": 5,
+               "plot": {"view": "contour", "animate": false, "colors": ["#112233", "#445566"], "max_frames": 10},
+               "runs": [{"label": "L", "optimizer": "lion", "learning_rate": 0.05, "beta_1": 0.9},
+                        {"label": "N", "optimizer": "nadam", "learning_rate": {"schedule": "CosineDecay",
+                         "initial_learning_rate": 0.3, "decay_steps": 4, "warmup_target": 0.5, "warmup_steps": 1}}]}),
+        json!({"name": "c", "surface": {"expr": "(1 - x)^2 + 100 * (y - x^2)^2 + 0.01 * r", "domain": [[-2, 2], [-1, 3]],
+                                         "minima": [[1, 1]]},
+               "start": [-1.5, 2], "steps": 4,
+               "runs": [{"label": "R", "optimizer": "rmsprop", "learning_rate": {"schedule": "PiecewiseConstantDecay",
+                         "boundaries": [2], "values": [0.01, 0.001]}, "centered": true},
+                        {"label": "G", "optimizer": "adagrad_full", "learning_rate": 0.1}]}),
+        json!({"name": "v", "kind": "adagrad_vectors", "full": true, "seed": 32, "steps": 8, "scales": [0.5, 2.0],
+               "delta": 1e-5, "xlim": [-1, 1], "ylim": [0, 2]}),
+    ]
+}
+
+/// Replacement values for a node.
+fn odd_value(rng: &mut SplitMix64) -> Value {
+    let deep = (0..150).fold(json!(1), |v, _| json!([v]));
+    let choices = [
+        json!("fast"),
+        json!(""),
+        json!("αβγ \u{202e}émoji 😀"),
+        json!(0),
+        json!(-1),
+        json!(1e308),
+        json!(-1e308),
+        json!(1e-320),
+        json!(3.5),
+        json!(u64::MAX),
+        json!(-9_223_372_036_854_775_807i64),
+        json!(true),
+        Value::Null,
+        json!([]),
+        json!([1, 2, 3]),
+        json!({}),
+        json!({"schedule": "Nope"}),
+        json!({"expr": "x ^ ^"}),
+        deep,
+    ];
+    choices[(rng.next_u64() % choices.len() as u64) as usize].clone()
+}
+
+/// Every path to a node of `v` (object keys and array indices).
+fn paths(v: &Value, prefix: &mut Vec<Value>, out: &mut Vec<Vec<Value>>) {
+    out.push(prefix.clone());
+    match v {
+        Value::Object(m) => {
+            for (k, c) in m {
+                prefix.push(json!(k));
+                paths(c, prefix, out);
+                prefix.pop();
+            }
+        }
+        Value::Array(a) => {
+            for (i, c) in a.iter().enumerate() {
+                prefix.push(json!(i));
+                paths(c, prefix, out);
+                prefix.pop();
+            }
+        }
+        _ => {}
+    }
+}
+
+fn node<'a>(v: &'a mut Value, path: &[Value]) -> &'a mut Value {
+    path.iter().fold(v, |v, p| match p {
+        Value::String(k) => &mut v[k.as_str()],
+        Value::Number(i) => &mut v[i.as_u64().unwrap() as usize],
+        _ => unreachable!(),
+    })
+}
+
+/// One structured mutation of a valid file, as text.
+fn mutate(seed: &Value, rng: &mut SplitMix64) -> String {
+    let mut v = seed.clone();
+    let rounds = 1 + rng.next_u64() % 3;
+    for _ in 0..rounds {
+        let mut all = Vec::new();
+        paths(&v, &mut Vec::new(), &mut all);
+        let path = all[(rng.next_u64() % all.len() as u64) as usize].clone();
+        match rng.next_u64() % 5 {
+            0 | 1 => *node(&mut v, &path) = odd_value(rng),
+            2 => {
+                // Remove a field (or empty an array).
+                if let Some((last, parent)) = path.split_last() {
+                    match (node(&mut v, parent), last) {
+                        (Value::Object(m), Value::String(k)) => {
+                            m.remove(k);
+                        }
+                        (Value::Array(a), Value::Number(i)) => {
+                            a.remove(i.as_u64().unwrap() as usize);
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            3 => {
+                // An unknown field beside a known one.
+                if let Value::Object(m) = node(&mut v, &path) {
+                    m.insert("bogus_field".into(), json!(1));
+                }
+            }
+            _ => {
+                // Huge or tiny numbers where numbers are.
+                if let Value::Number(_) = node(&mut v, &path) {
+                    let n = [1e300, -1e300, 1e-300, 0.0, -0.0, 1e9, 123_456_789.0];
+                    *node(&mut v, &path) = json!(n[(rng.next_u64() % n.len() as u64) as usize]);
+                }
+            }
+        }
+    }
+    let mut text = serde_json::to_string(&v).unwrap();
+    // Textual mutations JSON values cannot carry: NaN/inf tokens, duplicated fields, truncation.
+    match rng.next_u64() % 8 {
+        0 => text = text.replacen("9.0", "NaN", 1),
+        1 => text = text.replacen("1.0", "Infinity", 1),
+        2 => text = text.replacen("{\"", "{\"name\": \"dup\", \"", 1),
+        3 => {
+            let cut = (rng.next_u64() % text.len() as u64) as usize;
+            text = text.chars().take(cut).collect();
+        }
+        4 => text = text.replacen('"', "\"\u{00e9}", 1),
+        _ => {}
+    }
+    text
+}
+
+/// Parses (and, when it parses, runs a few steps of) a mutated file; panics are caught.
+fn check_in_process(text: &str, registry: &Registry) -> Result<bool, String> {
+    let path = Path::new("fuzz-case.json");
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let is_vectors = serde_json::from_str::<Map<String, Value>>(text)
+            .map(|m| m.contains_key("kind"))
+            .unwrap_or(false);
+        if is_vectors {
+            return optsurf::experiment::vectors::Vectors::parse(text, path)
+                .map(|v| {
+                    v.compute();
+                })
+                .map_err(|e| e.to_string());
+        }
+        match Experiment::parse(text, path, registry) {
+            Ok(mut e) => {
+                e.steps = e.steps.min(5);
+                let device = Backend::Ndarray.device().unwrap();
+                runner::run(&e, &device, &mut []).map(|_| ()).map_err(|e| e.to_string())
+            }
+            Err(e) => Err(e.to_string()),
+        }
+    }));
+    match outcome {
+        Err(_) => Err(format!("panicked on: {text}")),
+        Ok(Ok(())) => Ok(true),
+        Ok(Err(message)) => {
+            if message.lines().count() != 1 || !message.starts_with("fuzz-case.json") {
+                return Err(format!("not one line naming the file: {message:?}\non: {text}"));
+            }
+            Ok(false)
+        }
+    }
+}
+
+#[test]
+fn thousands_of_mutated_files_never_panic_and_errors_name_the_file() {
+    let registry = Registry::builtin();
+    let seeds = seeds();
+    let mut rng = SplitMix64::new(2026);
+    let (mut accepted, mut refused) = (0, 0);
+    let previous = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {})); // panics are reported below, with their input
+    let mut failures = Vec::new();
+    for k in 0..3000 {
+        let text = mutate(&seeds[k % seeds.len()], &mut rng);
+        match check_in_process(&text, &registry) {
+            Ok(true) => accepted += 1,
+            Ok(false) => refused += 1,
+            Err(e) => failures.push(e),
+        }
+    }
+    std::panic::set_hook(previous);
+    assert!(
+        failures.is_empty(),
+        "{} failures, first: {}",
+        failures.len(),
+        failures[0]
+    );
+    // Both outcomes occur: the mutations are neither all harmless nor all fatal.
+    assert!(
+        accepted > 100 && refused > 1000,
+        "accepted {accepted}, refused {refused}"
+    );
+}
+
+#[test]
+fn the_binary_exits_0_or_2_with_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let seeds = seeds();
+    let mut rng = SplitMix64::new(7);
+    for k in 0..60 {
+        let mut text = mutate(&seeds[k % seeds.len()], &mut rng);
+        // Keep accepted runs short.
+        text = text.replace("\"steps\":6", "\"steps\":2");
+        let file = dir.path().join(format!("case{k}.json"));
+        std::fs::write(&file, &text).unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_optsurf"))
+            .args(["run", file.to_str().unwrap(), "--no-plots", "--out"])
+            .arg(dir.path().join("out"))
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        match out.status.code() {
+            Some(0) => {}
+            Some(2) => {
+                assert_eq!(err.trim_end().lines().count(), 1, "{text}\n{err}");
+                assert!(err.starts_with(&format!("error: {}", file.display())), "{text}\n{err}");
+            }
+            other => panic!("exit {other:?} for {text}\n{err}"),
+        }
+    }
+}
+
+#[test]
+fn an_unwritable_results_folder_exits_3() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("e.json");
+    std::fs::write(&file, seeds()[0].to_string()).unwrap();
+    let blocker = dir.path().join("blocker");
+    std::fs::write(&blocker, "a file, not a folder").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_optsurf"))
+        .args(["run", file.to_str().unwrap(), "--no-plots", "--out"])
+        .arg(blocker.join("sub"))
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(err.contains("blocker") && err.contains("cannot"), "{err}");
+}

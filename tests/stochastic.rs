@@ -1,0 +1,333 @@
+//! Stochastic gradients: data surfaces with minibatches against plain float64 computations, the
+//! additive gradient noise's statistics, seeds and determinism, and every data mistake a user can
+//! make.
+
+use optsurf::Registry;
+use optsurf::backend::Backend;
+use optsurf::experiment::trajectory::Trajectories;
+use optsurf::experiment::{Experiment, runner};
+use optsurf::surface::data::{Dataset, Model};
+use serde_json::{Value, json};
+use std::path::Path;
+use std::process::Command;
+
+fn run(experiment: &Value) -> Trajectories {
+    let exp = Experiment::parse(&experiment.to_string(), Path::new("s.json"), &Registry::builtin()).unwrap();
+    runner::run(&exp, &Backend::Ndarray.device().unwrap(), &mut []).unwrap()
+}
+
+const IRIS: &str = "data/iris.csv";
+
+fn iris(model: &str, y: &str) -> Value {
+    json!({"model": model, "data": {"csv": IRIS, "x": "petal_length", "y": y}})
+}
+
+/// The iris columns as the surface uses them (feature standardized).
+fn iris_data(y: &str) -> Dataset {
+    Dataset::from_csv(Path::new(IRIS), "petal_length", y)
+        .unwrap()
+        .standardized()
+}
+
+#[test]
+fn full_batch_runs_are_float64_gradient_descent() {
+    for (model, y, lr) in [
+        (Model::LinearRegression, "petal_width", 0.3),
+        (Model::LogisticRegression, "is_virginica", 2.0),
+    ] {
+        let name = ["linear_regression", "logistic_regression"][(model == Model::LogisticRegression) as usize];
+        let t = run(
+            &json!({"name": "e", "surface": iris(name, y), "start": [-1.5, 2.0], "steps": 60,
+                             "runs": [{"label": "SGD", "optimizer": "sgd", "learning_rate": lr}]}),
+        );
+        let data = iris_data(y);
+        let rows: Vec<usize> = (0..data.u.len()).collect();
+        let (mut w, mut b) = (-1.5f64, 2.0f64);
+        let r = &t.runs[0];
+        assert_eq!(r.points.len(), 61);
+        for (k, p) in r.points.iter().enumerate() {
+            for (ours, exact) in [(p[0] as f64, w), (p[1] as f64, b)] {
+                assert!(
+                    (ours - exact).abs() <= 1e-4 * (1.0 + exact.abs()),
+                    "{name} step {k}: {p:?} vs ({w}, {b})"
+                );
+            }
+            let loss = data.loss_f64(model, w, b);
+            assert!(
+                (r.loss[k] as f64 - loss).abs() <= 1e-4 * (1.0 + loss),
+                "{name} step {k}: loss"
+            );
+            let g = data.gradient_f64(model, w, b, &rows);
+            w -= lr * g[0];
+            b -= lr * g[1];
+        }
+        // The full batch is the surface: its loss is the recorded loss.
+        let batch = r.batch_loss.as_ref().unwrap();
+        for (k, l) in batch.iter().enumerate() {
+            assert!(
+                (l - r.loss[k]).abs() <= 1e-5 * (1.0 + l.abs()),
+                "{name} step {k}: batch loss {l} vs {}",
+                r.loss[k]
+            );
+        }
+        assert_eq!(r.seed, None, "a full batch draws nothing");
+    }
+}
+
+#[test]
+fn minibatch_gradients_average_to_the_full_gradient_over_an_epoch() {
+    // 150 rows in batches of 10: an epoch is 15 steps. A rate so small that the point stays put.
+    let t = run(
+        &json!({"name": "e", "surface": iris("logistic_regression", "is_versicolor"), "start": [0.7, -0.4],
+                         "steps": 45, "seed": 4,
+                         "runs": [{"label": "SGD", "optimizer": "sgd", "learning_rate": 1e-30, "batch_size": 10}]}),
+    );
+    let data = iris_data("is_versicolor");
+    let rows: Vec<usize> = (0..150).collect();
+    let full = data.gradient_f64(Model::LogisticRegression, 0.7, -0.4, &rows);
+    let grads = &t.runs[0].grads;
+    for epoch in 0..3 {
+        let slice = &grads[epoch * 15..(epoch + 1) * 15];
+        // Batches differ from one another...
+        assert!(slice.windows(2).any(|w| w[0] != w[1]));
+        // ...and average to the full-data gradient.
+        for axis in 0..2 {
+            let mean = slice.iter().map(|g| g[axis] as f64).sum::<f64>() / 15.0;
+            assert!(
+                (mean - full[axis]).abs() < 1e-5,
+                "epoch {epoch} axis {axis}: {mean} vs {}",
+                full[axis]
+            );
+        }
+    }
+    assert_eq!(t.runs[0].batch_size, Some(10));
+    assert_eq!(t.runs[0].seed, Some(4));
+}
+
+#[test]
+fn gradient_noise_has_mean_zero_and_standard_deviation_sigma() {
+    // A flat surface: every recorded gradient is pure noise. 64 runs with their own seeds.
+    let sigma = 0.7;
+    let runs: Vec<Value> = (0..64)
+        .map(|k| json!({"label": format!("r{k}"), "optimizer": "sgd", "learning_rate": 1e-30, "seed": 1000 + k}))
+        .collect();
+    let t = run(
+        &json!({"name": "e", "surface": {"expr": "0 * x + 0 * y"}, "start": [1, 1], "steps": 400,
+                         "gradient_noise": {"sigma": sigma}, "runs": runs}),
+    );
+    let samples: Vec<[f64; 2]> = t
+        .runs
+        .iter()
+        .flat_map(|r| r.grads.iter().map(|g| [g[0] as f64, g[1] as f64]))
+        .collect();
+    let n = samples.len() as f64;
+    assert_eq!(n, 64.0 * 400.0);
+    for axis in 0..2 {
+        let mean = samples.iter().map(|s| s[axis]).sum::<f64>() / n;
+        let std = (samples.iter().map(|s| (s[axis] - mean).powi(2)).sum::<f64>() / n).sqrt();
+        // Standard errors: sigma / sqrt(n) = 0.0044 for the mean, about sigma / sqrt(2 n) = 0.003
+        // for the deviation; the bounds are six of them, so only a wrong noise fails them.
+        assert!(mean.abs() < 6.0 * sigma / n.sqrt(), "axis {axis}: mean {mean}");
+        assert!(
+            (std - sigma).abs() < 6.0 * sigma / (2.0 * n).sqrt(),
+            "axis {axis}: std {std}"
+        );
+    }
+    // The two components and successive steps are uncorrelated.
+    let cross = samples.iter().map(|s| s[0] * s[1]).sum::<f64>() / n / (sigma * sigma);
+    assert!(cross.abs() < 6.0 / n.sqrt(), "correlation of x and y noise {cross}");
+    let lag: f64 = t
+        .runs
+        .iter()
+        .flat_map(|r| r.grads.windows(2).map(|w| w[0][0] as f64 * w[1][0] as f64))
+        .sum::<f64>()
+        / (64.0 * 399.0)
+        / (sigma * sigma);
+    assert!(lag.abs() < 6.0 / n.sqrt(), "lag-1 correlation {lag}");
+    assert!(t.runs.iter().all(|r| r.sigma == Some(sigma)));
+}
+
+#[test]
+fn no_noise_and_zero_noise_are_the_same_bits_and_seeds_decide_the_path() {
+    let base = json!({"name": "e", "surface": "f4", "start": [-7.5, -1.0], "steps": 50,
+                      "runs": [{"label": "Adam", "optimizer": "adam", "learning_rate": 0.5},
+                               {"label": "NAG", "optimizer": "sgd", "learning_rate": 5.0, "momentum": 0.9, "nesterov": true}]});
+    let plain = run(&base);
+    let mut zero = base.clone();
+    zero["gradient_noise"] = json!({"sigma": 0.0});
+    let zero = run(&zero);
+    for (a, b) in plain.runs.iter().zip(&zero.runs) {
+        assert_eq!((&a.points, &a.grads, &a.loss), (&b.points, &b.grads, &b.loss));
+    }
+    // With noise: the same seed gives the same path, another seed another one, and runs that
+    // share a seed share their noise (common random numbers).
+    let mut noisy = base.clone();
+    noisy["gradient_noise"] = json!({"sigma": 0.05});
+    noisy["runs"] = json!([{"label": "a", "optimizer": "adam", "learning_rate": 0.5},
+                           {"label": "b", "optimizer": "adam", "learning_rate": 0.5},
+                           {"label": "c", "optimizer": "adam", "learning_rate": 0.5, "seed": 9}]);
+    let (first, second) = (run(&noisy), run(&noisy));
+    assert_eq!(first.to_json(), second.to_json(), "same seed, same bytes");
+    assert_eq!(first.runs[0].points, first.runs[1].points, "common random numbers");
+    assert_ne!(first.runs[0].points, first.runs[2].points, "another seed, another path");
+    assert_eq!((first.runs[2].seed, first.runs[2].sigma), (Some(9), Some(0.05)));
+    // Minibatch order follows the seed too.
+    let batches = |seed: u64| {
+        run(
+            &json!({"name": "e", "surface": iris("linear_regression", "petal_width"), "start": [0, 0], "steps": 30, "seed": seed,
+                     "runs": [{"label": "SGD", "optimizer": "sgd", "learning_rate": 0.1, "batch_size": 4}]}),
+        )
+    };
+    assert_eq!(batches(1).to_json(), batches(1).to_json());
+    assert_ne!(batches(1).runs[0].points, batches(2).runs[0].points);
+}
+
+#[test]
+fn generated_data_follows_its_model() {
+    let linear = Dataset::generate(Model::LinearRegression, 4000, 2.0, -1.0, 0.1, 3);
+    let ((p, _), _) = (linear.optimum(Model::LinearRegression).unwrap(), ());
+    assert!((p[0] - 2.0).abs() < 0.02 && (p[1] + 1.0).abs() < 0.02, "{p:?}");
+    let logistic = Dataset::generate(Model::LogisticRegression, 4000, 2.0, -1.0, 0.0, 3);
+    assert!(logistic.v.iter().all(|&v| v == 0.0 || v == 1.0));
+    let (p, _) = logistic.optimum(Model::LogisticRegression).unwrap();
+    assert!((p[0] - 2.0).abs() < 0.3 && (p[1] + 1.0).abs() < 0.3, "{p:?}");
+    assert_ne!(
+        Dataset::generate(Model::LinearRegression, 10, 1.0, 0.0, 1.0, 1),
+        Dataset::generate(Model::LinearRegression, 10, 1.0, 0.0, 1.0, 2)
+    );
+}
+
+/// Each mistake exits 2 with one line naming the experiment file, the field and the problem.
+#[test]
+fn bad_data_is_a_one_line_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = |name: &str, text: &str| std::fs::write(dir.path().join(name), text).unwrap();
+    csv("words.csv", "u,v\n1,2\n3,abc\n");
+    csv("one.csv", "u,v\n1,2\n");
+    csv("labels.csv", "u,v\n1,0\n2,1\n3,2\n");
+    let data = |file: &str, x: &str, y: &str| json!({"csv": file, "x": x, "y": y});
+    let cases = [
+        (
+            json!({"model": "linear_regression", "data": data("missing.csv", "u", "v")}),
+            "surface.data.csv",
+            "missing.csv",
+        ),
+        (
+            json!({"model": "linear_regression", "data": data("words.csv", "u", "w")}),
+            "surface.data.csv",
+            "no column \"w\"; its columns are: u, v",
+        ),
+        (
+            json!({"model": "linear_regression", "data": data("words.csv", "u", "v")}),
+            "surface.data.csv",
+            "row 3, column \"v\": \"abc\" is not a finite number",
+        ),
+        (
+            json!({"model": "linear_regression", "data": data("one.csv", "u", "v")}),
+            "surface.data",
+            "at least 2 rows",
+        ),
+        (
+            json!({"model": "logistic_regression", "data": data("labels.csv", "u", "v")}),
+            "surface.data",
+            "labels 0 or 1",
+        ),
+        (
+            json!({"model": "linear_regression", "data": data("one.csv", "u", "v"), "batch_size": 0}),
+            "surface.batch_size",
+            ">= 1",
+        ),
+        (
+            json!({"model": "ridge", "data": data("one.csv", "u", "v")}),
+            "surface.model",
+            "linear_regression, logistic_regression",
+        ),
+        (
+            json!({"model": "linear_regression", "data": {"generate": "cubic"}}),
+            "surface.data.generate",
+            "\"linear\" or \"logistic\"",
+        ),
+        (
+            json!({"model": "linear_regression", "data": {"generate": "linear", "n": 1}}),
+            "surface.data.n",
+            "from 2",
+        ),
+        (json!({"model": "linear_regression"}), "surface.data", "missing"),
+        (
+            json!({"model": "linear_regression", "data": {"generate": "linear"}, "batchsize": 3}),
+            "surface.batchsize",
+            "unknown field",
+        ),
+    ];
+    for (surface, field, expected) in cases {
+        let text = json!({"name": "e", "surface": surface, "start": [0, 0], "steps": 3,
+                          "runs": [{"label": "SGD", "optimizer": "sgd"}]});
+        std::fs::write(dir.path().join("e.json"), text.to_string()).unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_optsurf"))
+            .args(["run", "e.json", "--no-plots", "--out", "o"])
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{surface}: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{surface}: {err}");
+        assert!(
+            err.contains(&format!("e.json: field `{field}`")),
+            "{surface}: no field {field} in {err}"
+        );
+        assert!(err.contains(expected), "{surface}: no {expected:?} in {err}");
+        assert!(!dir.path().join("o").exists());
+    }
+    // Run-level mistakes.
+    let runs = [
+        (
+            json!({"label": "a", "optimizer": "sgd", "batch_size": 0}),
+            "runs[0].batch_size",
+            ">= 1",
+        ),
+        (
+            json!({"label": "a", "optimizer": "sgd", "seed": -1}),
+            "runs[0].seed",
+            ">= 0",
+        ),
+        (
+            json!({"label": "a", "optimizer": "sgd", "gradient_noise": {"sigma": -0.1}}),
+            "runs[0].gradient_noise.sigma",
+            ">= 0",
+        ),
+        (
+            json!({"label": "a", "optimizer": "sgd", "gradient_noise": 0.1}),
+            "runs[0].gradient_noise",
+            "{\"sigma\": NUMBER}",
+        ),
+    ];
+    for (run, field, expected) in runs {
+        let text = json!({"name": "e", "surface": {"model": "linear_regression", "data": {"generate": "linear", "n": 20}},
+                          "start": [0, 0], "steps": 3, "runs": [run]});
+        std::fs::write(dir.path().join("e.json"), text.to_string()).unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_optsurf"))
+            .args(["run", "e.json", "--no-plots", "--out", "o"])
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{run}: {err}");
+        assert!(
+            err.contains(&format!("field `{field}`")) && err.contains(expected),
+            "{run}: {err}"
+        );
+    }
+    let text = json!({"name": "e", "surface": "f0", "start": [0, 0], "steps": 3,
+                      "runs": [{"label": "a", "optimizer": "sgd", "batch_size": 4}]});
+    std::fs::write(dir.path().join("e.json"), text.to_string()).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_optsurf"))
+        .args(["run", "e.json", "--no-plots"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("field `runs[0].batch_size`") && err.contains("needs a data surface"),
+        "{err}"
+    );
+}

@@ -1,0 +1,620 @@
+//! Studies: tuning finds the known best learning rate, basins agree with a float64
+//! gradient-descent simulation, study rows agree with ordinary experiment runs, shards merge
+//! into the unsharded files byte for byte, and every bad study file or shard is rejected with
+//! one line naming the file and field.
+
+use optsurf::Registry;
+use optsurf::backend::Backend;
+use optsurf::experiment::study::Study;
+use optsurf::experiment::study::run::Outcome;
+use optsurf::experiment::{Experiment, runner};
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn study(v: &Value) -> Study {
+    Study::parse(&v.to_string(), Path::new("study.json"), &Registry::builtin()).unwrap()
+}
+
+fn outcomes(s: &Study) -> Vec<Outcome> {
+    s.run_rows(0..s.rows(), &Backend::Ndarray.device().unwrap(), &mut |_| {})
+}
+
+fn optsurf(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_optsurf"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("optsurf runs")
+}
+
+fn write(dir: &Path, rel: &str, text: &str) -> PathBuf {
+    let path = dir.join(rel);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn read_json(path: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// SGD over f0 with the noise off: `f = (x/10)^2 + (y/10)^2` has gradient `x / 50`, so a learning
+/// rate of 50 lands on the minimum in one step from anywhere; every other rate does worse.
+#[test]
+fn tuning_picks_the_known_best_learning_rate() {
+    for objective in [
+        "median_final_loss",
+        "mean_final_loss",
+        "success_rate",
+        "median_steps_to_threshold",
+    ] {
+        let s = study(&json!({
+            "kind": "study", "name": "f0-sgd", "surface": "f0", "noise": {"lookup": "off"}, "steps": 8,
+            "starts": {"random": 9, "seed": 11}, "seeds": [0, 1],
+            "optimizers": [{"optimizer": "sgd", "learning_rate": [1, 5, 20, 40, 50, 60, 90]}],
+            "threshold": 1e-9, "tune": {"objective": objective}}));
+        let o = outcomes(&s);
+        let summaries = s.summaries(&o);
+        let best = s.best(&summaries);
+        assert_eq!(best.len(), 1);
+        assert_eq!(
+            s.configs[best[0].1].swept["learning_rate"],
+            json!(50),
+            "{objective}: {summaries:?}"
+        );
+        // lr 50: one step to the minimum, from every start and seed.
+        let at50 = &summaries[4];
+        assert_eq!(at50.runs, 18);
+        assert_eq!(at50.success_rate, 1.0, "{objective}");
+        assert_eq!(at50.median_steps, Some(1.0), "{objective}");
+        assert_eq!(at50.divergence_rate, 0.0);
+        // lr 1 creeps (x shrinks by 2% a step); lr 90 overshoots but still contracts.
+        assert_eq!(summaries[0].success_rate, 0.0);
+        assert!(summaries[0].final_loss[0] > 0.1, "{:?}", summaries[0]);
+    }
+}
+
+/// The tuned experiment the study writes runs the best configuration from the tune's start.
+#[test]
+fn the_tuned_experiment_is_an_ordinary_experiment_of_the_best_configurations() {
+    let s = study(&json!({
+        "kind": "study", "name": "two", "surface": "himmelblau", "steps": 60,
+        "starts": [[0.5, 0.5], [-1, 1], [1, -1]],
+        "optimizers": [{"optimizer": "sgd", "learning_rate": [0.001, 0.01], "momentum": [0.0, 0.5]},
+                       {"label": "NAG", "optimizer": "sgd", "learning_rate": [0.001, 0.005], "momentum": 0.9, "nesterov": true},
+                       {"optimizer": "adam", "learning_rate": {"logspace": [0.01, 1, 3]}}],
+        "tune": {"objective": "median_final_loss", "start": [0.25, -0.75]}}));
+    assert_eq!(s.configs.len(), 4 + 2 + 3);
+    assert_eq!(s.configs[4].label, "NAG");
+    assert_eq!(s.configs[4].hyperparameters["nesterov"], json!(true));
+    let o = outcomes(&s);
+    let summaries = s.summaries(&o);
+    let e = s.tuned_experiment(&o);
+    assert_eq!(e["start"], json!([0.25, -0.75]));
+    let runs = e["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 3);
+    let labels: Vec<&str> = runs.iter().map(|r| r["label"].as_str().unwrap()).collect();
+    assert!(
+        labels[0].starts_with("sgd lr=") && labels[1].starts_with("NAG lr=") && labels[2].starts_with("adam lr="),
+        "{labels:?}"
+    );
+    for (run, (name, i)) in runs.iter().zip(s.best(&summaries)) {
+        assert_eq!(run["optimizer"], json!(s.configs[i].optimizer.name));
+        assert_eq!(name, s.configs[i].label);
+        for (k, v) in &s.configs[i].hyperparameters {
+            assert_eq!(&run[k], v, "{name} {k}");
+        }
+        // No other configuration of this optimizer has a lower median final loss.
+        for (j, c) in s.configs.iter().enumerate() {
+            if c.label == name {
+                assert!(
+                    summaries[i].final_loss[0] <= summaries[j].final_loss[0],
+                    "{name}: {j} beats {i}"
+                );
+            }
+        }
+    }
+    Experiment::parse(&e.to_string(), Path::new("tuned/experiment.json"), &Registry::builtin()).unwrap();
+}
+
+/// Himmelblau's gradient in float64.
+fn himmelblau_grad(x: f64, y: f64) -> [f64; 2] {
+    let a = x * x + y - 11.0;
+    let b = x + y * y - 7.0;
+    [4.0 * x * a + 2.0 * b, 2.0 * a + 4.0 * y * b]
+}
+
+/// Keras SGD with momentum in float64 from `p`: the basin index as studies define it (nearest
+/// minimum within 5% of the domain's width, -1 none, -2 diverged).
+fn gd_basin(p: [f64; 2], lr: f64, momentum: f64, steps: usize, minima: &[[f64; 2]]) -> i64 {
+    let (mut p, mut v) = (p, [0.0f64; 2]);
+    for _ in 0..steps {
+        let g = himmelblau_grad(p[0], p[1]);
+        for k in 0..2 {
+            v[k] = momentum * v[k] - lr * g[k];
+            p[k] += v[k];
+        }
+        if !(p[0].is_finite() && p[1].is_finite()) || p[0].abs() > 1e18 || p[1].abs() > 1e18 {
+            return -2;
+        }
+    }
+    minima
+        .iter()
+        .enumerate()
+        .map(|(i, m)| (i, (p[0] - m[0]).hypot(p[1] - m[1])))
+        .filter(|(_, d)| *d <= 0.05 * 10.0)
+        .min_by(|a, b| a.1.total_cmp(&b.1))
+        .map_or(-1, |(i, _)| i as i64)
+}
+
+/// Every grid start whose neighbours (one cell away, diagonals included) all end in the same
+/// basin in float64 must end in that basin in the study too.
+#[test]
+fn basins_agree_with_float64_gradient_descent_away_from_boundaries() {
+    let n = 40;
+    let configs = [(0.01, 0.0), (0.002, 0.9), (0.005, 0.5)];
+    let s = study(&json!({
+        "kind": "study", "name": "basins", "surface": "himmelblau", "steps": 300,
+        "starts": {"grid": [n, n]},
+        "optimizers": [{"optimizer": "sgd", "learning_rate": 0.01},
+                       {"optimizer": "sgd", "learning_rate": 0.002, "momentum": 0.9},
+                       {"optimizer": "sgd", "learning_rate": 0.005, "momentum": 0.5}]}));
+    let minima: Vec<[f64; 2]> = s.surface.minima().map(|m| m.point).collect();
+    assert_eq!(minima.len(), 4);
+    let o = outcomes(&s);
+    assert_eq!(o.len(), configs.len() * n * n);
+    for (c, &(lr, momentum)) in configs.iter().enumerate() {
+        let exact: Vec<i64> = (0..n * n)
+            .map(|k| gd_basin(s.starts[k], lr, momentum, s.steps, &minima))
+            .collect();
+        let (mut compared, mut reached) = (0, [0usize; 4]);
+        for i in 0..n {
+            for j in 0..n {
+                let k = i * n + j;
+                let interior = (i.saturating_sub(1)..(i + 2).min(n))
+                    .all(|a| (j.saturating_sub(1)..(j + 2).min(n)).all(|b| exact[a * n + b] == exact[k]));
+                if !interior {
+                    continue;
+                }
+                compared += 1;
+                let ours = o[c * n * n + k].basin;
+                assert_eq!(ours, exact[k], "config {c} start {:?}", s.starts[k]);
+                if ours >= 0 {
+                    reached[ours as usize] += 1;
+                }
+            }
+        }
+        // Most starts are compared, and all four minima are reached from some.
+        assert!(
+            compared >= n * n / 2,
+            "config {c}: only {compared} starts away from boundaries"
+        );
+        if momentum == 0.0 && lr == 0.01 {
+            assert!(reached.iter().all(|&r| r > 20), "config {c}: {reached:?}");
+        }
+    }
+}
+
+/// A study's row is the same computation as an experiment's run: the same final point, best loss
+/// and first step under the threshold as the trajectory shows.
+#[test]
+fn study_rows_are_the_runs_of_an_experiment() {
+    let starts = [[0.5, 0.5], [-4.0, 4.5], [2.0, -3.0], [-0.3, -0.2]];
+    let s = study(&json!({
+        "kind": "study", "name": "rows", "surface": "himmelblau", "steps": 80,
+        "starts": starts, "seeds": [0, 7], "gradient_noise": {"sigma": 0.5}, "threshold": 0.01,
+        "optimizers": [{"optimizer": "adam", "learning_rate": [0.05, 0.2]},
+                       {"optimizer": "rmsprop", "learning_rate": 0.02, "momentum": [0.0, 0.5]}]}));
+    let o = outcomes(&s);
+    let device = Backend::Ndarray.device().unwrap();
+    for (r, outcome) in o.iter().enumerate() {
+        let (c, k, seed) = s.row(r);
+        let config = &s.configs[c];
+        let mut run = json!({"label": "r", "optimizer": config.optimizer.name});
+        run.as_object_mut().unwrap().extend(config.hyperparameters.clone());
+        let e = json!({"name": "e", "surface": "himmelblau", "start": starts[k], "steps": s.steps,
+                       "seed": s.seeds[seed], "gradient_noise": {"sigma": 0.5}, "runs": [run]});
+        let e = Experiment::parse(&e.to_string(), Path::new("e.json"), &Registry::builtin()).unwrap();
+        let t = runner::run(&e, &device, &mut []).unwrap();
+        let run = &t.runs[0];
+        let last = *run.points.last().unwrap();
+        assert_eq!(outcome.final_point, last, "row {r}");
+        assert_eq!(outcome.final_loss, *run.loss.last().unwrap(), "row {r}");
+        let best = run.loss.iter().copied().fold(f32::INFINITY, f32::min);
+        assert_eq!(outcome.best_loss, best, "row {r}");
+        let first = run.loss.iter().position(|&l| l as f64 <= s.target());
+        assert_eq!(outcome.steps_to_threshold, first, "row {r}");
+        assert_eq!(outcome.diverged_at, None);
+    }
+    assert!(o.iter().any(|r| r.steps_to_threshold.is_some()));
+}
+
+const SMALL: &str = r#"{"kind": "study", "name": "small", "surface": "himmelblau", "steps": 40,
+  "starts": {"grid": [7, 5]}, "seeds": [0, 3], "gradient_noise": {"sigma": 0.1},
+  "optimizers": [{"optimizer": "sgd", "learning_rate": {"logspace": [0.001, 0.05, 3]}, "momentum": [0.0, 0.8]},
+                 {"optimizer": "adam", "learning_rate": [0.1, 2.0]}],
+  "threshold": 0.01, "tune": {"objective": "success_rate", "start": [0.0, 0.0]}}"#;
+
+/// The files of a study run, by relative path, except the figures when `figures` is false.
+fn files(dir: &Path, figures: bool) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if figures || !matches!(path.extension().and_then(|e| e.to_str()), Some("png" | "gif")) {
+                let rel = path.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
+                out.push((rel, std::fs::read(&path).unwrap()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn shards_merge_into_the_unsharded_files_byte_for_byte() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(d, "small.json", SMALL);
+    let whole = optsurf(d, &["run", "small.json", "--out", "whole"]);
+    assert!(whole.status.success(), "{}", stderr(&whole));
+    let expected = files(&d.join("whole/small"), true);
+    let names: Vec<&str> = expected.iter().map(|(n, _)| n.as_str()).collect();
+    for f in [
+        "runs.csv",
+        "study.json",
+        "basins.png",
+        "sensitivity.png",
+        "heatmap.png",
+        "tuned/experiment.json",
+        "tuned/trajectories.json",
+    ] {
+        assert!(names.contains(&f), "{f} missing from {names:?}");
+    }
+    // 8 configurations x 35 starts x 2 seeds = 560 rows over 3 uneven shards; 5 shards of a
+    // 3-row study leave some empty.
+    for n in [3usize, 7] {
+        let mut dirs = Vec::new();
+        for i in 0..n {
+            let out = format!("s{n}-{i}");
+            let o = optsurf(d, &["run", "small.json", "--out", &out, "--shard", &format!("{i}/{n}")]);
+            assert!(o.status.success(), "{}", stderr(&o));
+            assert!(d.join(&out).join("small/shard.json").exists());
+            dirs.push(format!("{out}/small"));
+        }
+        // Any order of the folders.
+        dirs.reverse();
+        let merged = format!("merged{n}");
+        let mut args = vec!["merge"];
+        args.extend(dirs.iter().map(String::as_str));
+        args.extend(["--out", &merged]);
+        let o = optsurf(d, &args);
+        assert!(o.status.success(), "{}", stderr(&o));
+        let got = files(&d.join(&merged), true);
+        assert_eq!(
+            got.len(),
+            expected.len(),
+            "{:?}",
+            got.iter().map(|g| &g.0).collect::<Vec<_>>()
+        );
+        for ((name, a), (_, b)) in got.iter().zip(&expected) {
+            assert!(a == b, "{name} differs after merging {n} shards");
+        }
+    }
+    // The same study run twice gives the same bytes.
+    let again = optsurf(d, &["run", "small.json", "--out", "again", "--no-plots"]);
+    assert!(again.status.success());
+    assert_eq!(
+        files(&d.join("again/small"), false),
+        files(&d.join("whole/small"), false)
+    );
+}
+
+#[test]
+fn tiny_studies_shard_into_empty_slices() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(
+        d,
+        "tiny.json",
+        r#"{"kind": "study", "name": "tiny", "surface": "f2", "steps": 10, "starts": [[1, 1], [-2, 3], [4, -1]],
+            "optimizers": [{"optimizer": "adam", "learning_rate": 0.5}]}"#,
+    );
+    let whole = optsurf(d, &["run", "tiny.json", "--out", "whole", "--no-plots"]);
+    assert!(whole.status.success(), "{}", stderr(&whole));
+    let mut args = vec!["merge".to_string()];
+    for i in 0..5 {
+        let o = optsurf(
+            d,
+            &[
+                "run",
+                "tiny.json",
+                "--out",
+                &format!("s{i}"),
+                "--shard",
+                &format!("{i}/5"),
+                "--no-plots",
+            ],
+        );
+        assert!(o.status.success(), "{}", stderr(&o));
+        args.push(format!("s{i}/tiny"));
+    }
+    args.extend(["--out".into(), "merged".into(), "--no-plots".into()]);
+    let o = optsurf(d, &args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(files(&d.join("merged"), false), files(&d.join("whole/tiny"), false));
+}
+
+/// Runs a bad study and checks: exit 2, one line naming the file and `field` that mentions
+/// `expected`, and nothing written.
+fn rejects(text: &str, field: &str, expected: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "bad.json", text);
+    let out = optsurf(dir.path(), &["run", "bad.json", "--out", "o", "--no-plots"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "one line expected:\n{err}");
+    assert!(err.contains("bad.json"), "no file name in: {err}");
+    assert!(err.contains(&format!("`{field}`")), "no field `{field}` in: {err}");
+    assert!(err.contains(expected), "no {expected:?} in: {err}");
+    assert!(!dir.path().join("o").exists(), "something was written");
+}
+
+fn small_with(from: &str, to: &str) -> String {
+    assert!(SMALL.contains(from), "{from}");
+    SMALL.replacen(from, to, 1)
+}
+
+#[test]
+fn bad_study_files_name_the_file_and_field() {
+    rejects(
+        &small_with("[0.0, 0.8]", "[]"),
+        "optimizers[0].momentum",
+        "non-empty list",
+    );
+    rejects(
+        &small_with("[0.1, 2.0]", "[]"),
+        "optimizers[1].learning_rate",
+        "non-empty list",
+    );
+    rejects(
+        &small_with("[0.001, 0.05, 3]", "[0, 0.05, 3]"),
+        "optimizers[0].learning_rate",
+        "bounds > 0",
+    );
+    rejects(
+        &small_with("[0.001, 0.05, 3]", "[0.001, -1, 3]"),
+        "optimizers[0].learning_rate",
+        "bounds > 0",
+    );
+    rejects(
+        &small_with("[0.001, 0.05, 3]", "[0.001, 0.05, 0]"),
+        "optimizers[0].learning_rate",
+        "count from 1",
+    );
+    rejects(
+        &small_with("[0.001, 0.05, 3]", "[0.001, 0.05, 2.5]"),
+        "optimizers[0].learning_rate",
+        "count from 1",
+    );
+    rejects(
+        &small_with("[0.001, 0.05, 3]", "[0.001, 0.05]"),
+        "optimizers[0].learning_rate",
+        "[start, stop, count]",
+    );
+    rejects(
+        &small_with("[0.1, 2.0]", "{\"linspace\": [1, 2, -3]}"),
+        "optimizers[1].learning_rate",
+        "count from 1",
+    );
+    rejects(&small_with("[7, 5]", "[0, 5]"), "starts.grid", "whole numbers >= 1");
+    rejects(&small_with("[7, 5]", "[7]"), "starts.grid", "[nx, ny]");
+    rejects(
+        &small_with("{\"grid\": [7, 5]}", "[]"),
+        "starts",
+        "non-empty list of points",
+    );
+    rejects(
+        &small_with("{\"grid\": [7, 5]}", "{\"random\": 0}"),
+        "starts.random",
+        ">= 1",
+    );
+    rejects(
+        &small_with("\"success_rate\"", "\"fastest\""),
+        "tune.objective",
+        "expected one of: median_final_loss",
+    );
+    rejects(
+        &small_with("\"start\": [0.0, 0.0]", "\"start\": [0.0]"),
+        "tune.start",
+        "[x, y]",
+    );
+    rejects(&small_with("[0, 3]", "[]"), "seeds", "non-empty list");
+    rejects(&small_with("[0, 3]", "[0, -3]"), "seeds[1]", ">= 0");
+    rejects(
+        &small_with("\"sgd\"", "\"sgdd\""),
+        "optimizers[0].optimizer",
+        "expected one of",
+    );
+    rejects(
+        &small_with("\"momentum\"", "\"momentun\""),
+        "optimizers[0].momentun",
+        "not a hyperparameter of sgd",
+    );
+    rejects(
+        &small_with("[0.0, 0.8]", "[0.0, 1.5]"),
+        "optimizers[0].momentum",
+        "momentum=1.5",
+    );
+    rejects(
+        &small_with("{\"optimizer\": \"adam\"", "{\"label\": 3, \"optimizer\": \"adam\""),
+        "optimizers[1].label",
+        "non-empty string",
+    );
+    rejects(&small_with("\"steps\": 40", "\"steps\": 0"), "steps", "from 1");
+    rejects(
+        &small_with("\"threshold\": 0.01", "\"threshold\": -1"),
+        "threshold",
+        ">= 0",
+    );
+    rejects(
+        &small_with("\"threshold\"", "\"treshold\""),
+        "treshold",
+        "unknown field",
+    );
+    rejects(
+        &small_with("\"himmelblau\"", "\"himmelblou\""),
+        "surface",
+        "expected one of",
+    );
+    rejects(
+        r#"{"kind": "study", "name": "e", "surface": "f0", "steps": 5, "starts": [[1, 1]], "optimizers": []}"#,
+        "optimizers",
+        "non-empty list of optimizer entries",
+    );
+    rejects(
+        r#"{"kind": "study", "name": "e", "surface": "f0", "steps": 5, "optimizers": [{"optimizer": "sgd"}]}"#,
+        "starts",
+        "missing",
+    );
+}
+
+#[test]
+fn bad_shards_and_merges_say_which() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(d, "small.json", SMALL);
+    write(d, "other.json", &SMALL.replace("\"steps\": 40", "\"steps\": 30"));
+    for shard in ["3/3", "1/0", "-1/2", "2", "a/b"] {
+        let o = optsurf(d, &["run", "small.json", &format!("--shard={shard}"), "--out", "o"]);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{shard}: {err}");
+        assert!(err.contains("--shard") && err.contains("0 <= I < N"), "{shard}: {err}");
+        assert!(!d.join("o").exists());
+    }
+    for (file, i, n) in [
+        ("small.json", 0, 3),
+        ("small.json", 2, 3),
+        ("other.json", 1, 3),
+        ("small.json", 1, 2),
+    ] {
+        let out = format!("{}-{i}-{n}", &file[..5]);
+        let o = optsurf(
+            d,
+            &["run", file, "--out", &out, "--shard", &format!("{i}/{n}"), "--no-plots"],
+        );
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    let merge = |dirs: &[&str]| {
+        let mut args = vec!["merge"];
+        args.extend(dirs);
+        args.extend(["--out", "m", "--no-plots"]);
+        let o = optsurf(d, &args);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{err}");
+        assert!(!d.join("m").exists());
+        err
+    };
+    let err = merge(&["small-0-3/small", "small-2-3/small"]);
+    assert!(err.contains("shard 1/3 missing"), "{err}");
+    let err = merge(&["small-0-3/small", "other-1-3/small", "small-2-3/small"]);
+    assert!(err.contains("other-1-3") && err.contains("another study"), "{err}");
+    let err = merge(&["small-0-3/small", "small-1-2/small", "small-2-3/small"]);
+    assert!(err.contains("small-1-2") && err.contains("shard 1 of 2"), "{err}");
+    let err = merge(&["small-0-3/small", "small-0-3/small", "small-2-3/small"]);
+    assert!(err.contains("given twice"), "{err}");
+    let err = merge(&["small-0-3/small", "nowhere"]);
+    assert!(err.contains("nowhere") && err.contains("shard.json"), "{err}");
+    // A damaged runs.csv is named with its line.
+    let csv = d.join("small-2-3/small/runs.csv");
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let mut lines: Vec<&str> = text.lines().collect();
+    lines.remove(3);
+    std::fs::write(&csv, lines.join("\n") + "\n").unwrap();
+    let o = optsurf(
+        d,
+        &["run", "small.json", "--out", "fill", "--shard", "1/3", "--no-plots"],
+    );
+    assert!(o.status.success());
+    let err = merge(&["small-0-3/small", "fill/small", "small-2-3/small"]);
+    assert!(err.contains("runs.csv"), "{err}");
+}
+
+#[test]
+fn studies_report_divergence_per_run_and_go_on() {
+    let s = study(&json!({
+        "kind": "study", "name": "div", "surface": "rosenbrock", "steps": 50,
+        "starts": [[-1.5, 2.0], [0.5, 0.5], [1.2, 1.2]],
+        "optimizers": [{"optimizer": "sgd", "learning_rate": [0.0005, 0.5]}]}));
+    let o = outcomes(&s);
+    let summaries = s.summaries(&o);
+    assert_eq!(summaries[0].divergence_rate, 0.0);
+    assert_eq!(summaries[1].divergence_rate, 1.0);
+    for r in &o[3..] {
+        assert!(r.diverged_at.is_some_and(|k| k <= 50), "{r:?}");
+        assert_eq!(r.basin, -2);
+    }
+    let json = s.summary_json(&o);
+    assert_eq!(json["configurations"][1]["final_loss"]["median"], Value::Null);
+    assert_eq!(json["best"]["sgd"]["config"], json!(0));
+    // runs.csv leaves a diverged run's end empty.
+    let dir = tempfile::tempdir().unwrap();
+    s.write_runs(&dir.path().join("runs.csv"), 0, &o).unwrap();
+    let text = std::fs::read_to_string(dir.path().join("runs.csv")).unwrap();
+    let line = text.lines().nth(4).unwrap();
+    assert!(line.starts_with("1,sgd,-1.5,2.0,0,,,,"), "{line}");
+    assert!(line.ends_with(",-2"), "{line}");
+}
+
+#[test]
+fn missing_gpu_backends_exit_3_and_say_how_to_build_them() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "small.json", SMALL);
+    for (backend, built) in [
+        ("wgpu", cfg!(feature = "wgpu")),
+        ("cuda", cfg!(feature = "cuda")),
+        ("flex", cfg!(feature = "flex")),
+    ] {
+        if built {
+            continue;
+        }
+        let o = optsurf(dir.path(), &["--backend", backend, "run", "small.json", "--out", "o"]);
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(3), "{err}");
+        assert!(err.contains(&format!("--features {backend}")), "{err}");
+    }
+}
+
+#[test]
+fn diff_covers_studies() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(d, "experiments/s/small.json", SMALL);
+    let o = optsurf(d, &["run", "experiments", "--no-plots"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(d.join("results/s/small/runs.csv").exists());
+    let o = optsurf(d, &["diff", "experiments"]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stdout));
+    // Move one run's outcome in the baseline: the diff names the file, the row and the column.
+    let csv = d.join("results/s/small/runs.csv");
+    let text = std::fs::read_to_string(&csv).unwrap();
+    let line = text.lines().nth(17).unwrap().to_string();
+    let mut cells: Vec<String> = line.split(',').map(String::from).collect();
+    cells[7] = "123.5".into();
+    std::fs::write(&csv, text.replacen(&line, &cells.join(","), 1)).unwrap();
+    let o = optsurf(d, &["diff", "experiments"]);
+    let report = String::from_utf8_lossy(&o.stdout).into_owned();
+    assert_eq!(o.status.code(), Some(1), "{report}");
+    assert!(report.contains("runs.csv") && report.contains("final_loss"), "{report}");
+    let study = read_json(&d.join("results/s/small/study.json"));
+    assert_eq!(study["runs"], json!(560));
+}
