@@ -235,15 +235,15 @@ fn unreadable_results_are_listed_with_the_reason() {
     let sweep = article(&html, "studies/sweep");
     assert!(sweep.contains("class=\"entry study\""), "{sweep}");
     assert!(sweep.contains("<code class=\"surface\">himmelblau</code>"), "{sweep}");
-    assert!(
-        sweep.contains("<td>adam</td><td class=\"hyper\">learning_rate=0.1, median_final_loss=0.0021</td>"),
-        "{sweep}"
+    let adam = row(sweep, "adam");
+    assert_eq!(
+        cell(adam, "hyper metrics"),
+        "learning_rate=0.1, median_final_loss=0.0021"
     );
-    assert!(
-        sweep.contains(
-            "<td>sgd</td><td class=\"hyper\">learning_rate=0.01, momentum=0.9, median_final_loss=0.0042</td>"
-        ),
-        "{sweep}"
+    let sgd = row(sweep, "sgd");
+    assert_eq!(
+        cell(sgd, "hyper metrics"),
+        "learning_rate=0.01, momentum=0.9, median_final_loss=0.0042"
     );
     assert!(sweep.contains("src=\"studies/sweep/heatmap.png\""), "{sweep}");
     assert!(sweep.contains("href=\"studies/sweep/runs.csv\""), "{sweep}");
@@ -428,28 +428,45 @@ fn a_study_shows_its_figures_best_configurations_and_tuned_comparison() {
             "{figure}: {study}"
         );
     }
-    // The best configuration of each optimizer, as study.json has it.
+    // The best configuration of each optimizer, as study.json has it: the optimizer and the
+    // hyperparameters of the configuration it points to that differ from the defaults.
     let json = read_json(&d.join("results/studies/small/study.json"));
     let best = json["best"].as_object().unwrap();
     assert_eq!(best.len(), 2);
-    for (optimizer, config) in best {
-        let r = &study[study.find(&format!("<td>{optimizer}</td>")).unwrap()..];
-        let r = &r[..r.find("</tr>").unwrap()];
-        assert!(r.contains(&format!("config={}", config["config"])), "{r}");
-        for (name, value) in config["swept"].as_object().unwrap() {
-            let shown = r
-                .split(&format!("{name}="))
-                .nth(1)
-                .unwrap()
-                .split([',', '<'])
-                .next()
-                .unwrap();
-            let shown: f64 = shown.parse().unwrap();
-            assert!(
-                (shown - value.as_f64().unwrap()).abs() <= 1e-6 * shown.abs(),
-                "{name} in {r}"
-            );
-        }
+    let registry = optsurf::Registry::builtin();
+    for (label, entry) in best {
+        let config = &json["configurations"][entry["config"].as_u64().unwrap() as usize];
+        let optimizer = config["optimizer"].as_str().unwrap();
+        let defaults = registry.optimizer(optimizer).unwrap().defaults();
+        let differing: Vec<String> = config["hyperparameters"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .filter(|(k, v)| match (defaults[k.as_str()].as_f64(), v.as_f64()) {
+                (Some(a), Some(b)) => a != b,
+                _ => defaults[k.as_str()] != **v,
+            })
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        let r = row(study, label);
+        assert!(r.contains(&format!("<td>{optimizer}</td>")), "{r}");
+        assert_eq!(cell(r, "hyper\""), differing.join(", "), "{r}");
+        let objective = json["objective"].as_str().unwrap();
+        let shown = cell(r, "hyper metrics");
+        let value: f64 = shown
+            .split(&format!("{objective}="))
+            .nth(1)
+            .unwrap()
+            .split(',')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        let want = entry[objective].as_f64().unwrap();
+        assert!(
+            (value - want).abs() <= 1e-5 * want.abs().max(1e-300),
+            "{objective} in {r}"
+        );
     }
     // Its tuned comparison is an experiment of its own, linked from the study.
     assert!(study.contains("href=\"#x-studies/small/tuned\""), "{study}");

@@ -438,10 +438,12 @@ fn study_entry(out: &mut String, e: &Entry, s: &StudyEntry) {
     figures(out, e);
     if !s.best.is_empty() {
         out.push_str(
-            "<table class=\"runs best-configs\">\n<thead><tr><th>best configuration of</th><th>settings and metrics</th></tr></thead>\n<tbody>\n",
+            "<table class=\"runs best-configs\">\n<thead><tr><th>best of</th><th>optimizer</th>\
+             <th>hyperparameters (not default)</th><th>metrics</th></tr></thead>\n<tbody>\n",
         );
-        for (name, fields) in &s.best {
-            let text: Vec<String> = fields
+        for b in &s.best {
+            let fields: Vec<String> = b
+                .fields
                 .iter()
                 .map(|(k, v)| {
                     if k.is_empty() {
@@ -451,11 +453,17 @@ fn study_entry(out: &mut String, e: &Entry, s: &StudyEntry) {
                     }
                 })
                 .collect();
+            let (optimizer, hyper) = match &b.configuration {
+                Some((o, h)) => (esc(o), h.iter().map(|h| esc(h)).collect::<Vec<_>>().join(", ")),
+                None => ("—".to_string(), "—".to_string()),
+            };
             let _ = writeln!(
                 out,
-                "<tr class=\"config\"><td>{}</td><td class=\"hyper\">{}</td></tr>",
-                esc(name),
-                text.join(", ")
+                "<tr class=\"config\" data-label=\"{}\"><td>{}</td><td>{optimizer}</td><td class=\"hyper\">{hyper}</td>\
+                 <td class=\"hyper metrics\">{}</td></tr>",
+                esc(&b.name),
+                esc(&b.name),
+                fields.join(", ")
             );
         }
         out.push_str("</tbody>\n</table>\n");

@@ -139,12 +139,26 @@ pub struct RunSummary {
 pub struct StudyEntry {
     /// `study.json` as read (when it parses).
     pub json: Option<Value>,
-    /// The best configuration per optimizer: a name and its fields.
-    pub best: Vec<(String, Vec<(String, String)>)>,
+    /// The best configuration per optimizer.
+    pub best: Vec<BestConfig>,
     /// Why `study.json` (or its `best`) could not be read, if so.
     pub unreadable: Option<String>,
     /// The study has a tuned comparison (`tuned/trajectories.json`).
     pub tuned: bool,
+}
+
+/// One optimizer's best configuration in a study.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BestConfig {
+    /// What `best` calls it (the optimizer's label).
+    pub name: String,
+    /// The optimizer and its hyperparameters that differ from the defaults, from the entry of
+    /// `configurations` the best one points to (`"config": i`), when there is one.
+    pub configuration: Option<(String, Vec<String>)>,
+    /// The rest: the best entry's own fields (objects inside it flattened; the swept values
+    /// left out when the configuration is known) and the configuration's success and divergence
+    /// rates, numbers to six digits.
+    pub fields: Vec<(String, String)>,
 }
 
 /// Writes `results/index.html`, and `view.html` and `contour.png` beside every trajectory file.
@@ -182,7 +196,7 @@ pub fn scan(results: &Path, registry: &Registry) -> Vec<Entry> {
                 dir: rel.clone(),
                 content: Content::Study(StudyEntry {
                     tuned: dir.join("tuned/trajectories.json").is_file(),
-                    ..read_study(&dir.join("study.json"))
+                    ..read_study(&dir.join("study.json"), registry)
                 }),
                 figures: figures_of(&STUDY_FIGURES),
             });
@@ -270,8 +284,9 @@ fn walk(root: &Path, rel: &Path, out: &mut Vec<(PathBuf, Vec<String>)>) {
 }
 
 /// Reads a study's `study.json` without knowing its exact shape: a `best` that is an object
-/// (optimizer -> configuration) or a list of configurations.
-fn read_study(path: &Path) -> StudyEntry {
+/// (optimizer -> configuration) or a list of configurations; each may point into
+/// `configurations` (`"config": i`) for its optimizer and hyperparameters.
+fn read_study(path: &Path, registry: &Registry) -> StudyEntry {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) => {
@@ -312,8 +327,44 @@ fn read_study(path: &Path) -> StudyEntry {
             other => vec![(String::new(), text(other))],
         }
     };
+    let configurations = json.get("configurations").and_then(Value::as_array);
+    let entry = |name: String, v: &Value| -> BestConfig {
+        let config = v
+            .get("config")
+            .and_then(Value::as_u64)
+            .and_then(|i| configurations?.get(i as usize));
+        let known = config.and_then(|c| {
+            let optimizer = c.get("optimizer")?.as_str()?;
+            let Value::Object(hyper) = c.get("hyperparameters")? else {
+                return None;
+            };
+            let defaults = registry.optimizer(optimizer).map(|o| o.defaults()).unwrap_or_default();
+            Some((optimizer.to_string(), non_defaults(hyper, &defaults)))
+        });
+        let fields = match (&known, v, config) {
+            (Some(_), Value::Object(m), Some(c)) => {
+                let mut f: Vec<(String, String)> = m
+                    .iter()
+                    .filter(|(k, v)| *k != "config" && !v.is_object())
+                    .map(|(k, v)| (k.clone(), text(v)))
+                    .collect();
+                for key in ["success_rate", "divergence_rate"] {
+                    if let Some(x) = c.get(key).filter(|_| !m.contains_key(key)) {
+                        f.push((key.to_string(), text(x)));
+                    }
+                }
+                f
+            }
+            _ => fields(v),
+        };
+        BestConfig {
+            name,
+            configuration: known,
+            fields,
+        }
+    };
     let (best, unreadable) = match json.get("best") {
-        Some(Value::Object(m)) => (m.iter().map(|(k, v)| (k.clone(), fields(v))).collect(), None),
+        Some(Value::Object(m)) => (m.iter().map(|(k, v)| entry(k.clone(), v)).collect(), None),
         Some(Value::Array(list)) => (
             list.iter()
                 .enumerate()
@@ -322,7 +373,7 @@ fn read_study(path: &Path) -> StudyEntry {
                         .get("optimizer")
                         .and_then(Value::as_str)
                         .map_or_else(|| format!("#{}", i + 1), str::to_string);
-                    (name, fields(v))
+                    entry(name, v)
                 })
                 .collect(),
             None,
@@ -563,46 +614,69 @@ mod tests {
     fn studies_are_read_whatever_the_shape_of_best() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("study.json");
+        let registry = Registry::builtin();
+        let pairs = |p: &[(&str, &str)]| -> Vec<(String, String)> {
+            p.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        };
         std::fs::write(
             &path,
             r#"{"best": {"adam": {"learning_rate": 0.1, "median_final_loss": 0.002}}}"#,
         )
         .unwrap();
-        let s = read_study(&path);
+        let s = read_study(&path, &registry);
         assert_eq!(s.unreadable, None);
+        assert_eq!(s.best[0].name, "adam");
+        assert_eq!(s.best[0].configuration, None);
         assert_eq!(
-            s.best,
-            [(
-                "adam".to_string(),
-                vec![
-                    ("learning_rate".to_string(), "0.1".to_string()),
-                    ("median_final_loss".to_string(), "0.002".to_string())
-                ]
-            )]
+            s.best[0].fields,
+            pairs(&[("learning_rate", "0.1"), ("median_final_loss", "0.002")])
         );
-        // As optsurf's studies write it: the swept values inside.
+        // As optsurf's studies write it: the best entry points into `configurations`.
         std::fs::write(
             &path,
-            r#"{"best": {"sgd": {"config": 5, "swept": {"learning_rate": 0.01, "momentum": 0.9}, "success_rate": 1.0}}}"#,
+            r#"{"configurations": [
+                  {"config": 0, "optimizer": "sgd", "hyperparameters": {"learning_rate": 0.01, "momentum": 0.0}},
+                  {"config": 1, "optimizer": "sgd", "hyperparameters": {"learning_rate": 0.01, "momentum": 0.9},
+                   "success_rate": 1.0, "divergence_rate": 0.0}],
+                "best": {"NAG": {"config": 1, "swept": {"momentum": 0.9}, "median_final_loss": 0.0123456789}}}"#,
+        )
+        .unwrap();
+        let s = read_study(&path, &registry);
+        assert_eq!(
+            s.best[0].configuration,
+            Some(("sgd".to_string(), vec!["momentum=0.9".to_string()]))
+        );
+        assert_eq!(
+            s.best[0].fields,
+            pairs(&[
+                ("median_final_loss", "0.0123457"),
+                ("success_rate", "1"),
+                ("divergence_rate", "0")
+            ])
+        );
+        // Without a configuration to point to, nested objects are flattened.
+        std::fs::write(
+            &path,
+            r#"{"best": {"sgd": {"config": 5, "swept": {"learning_rate": 0.01, "momentum": 0.9}}}}"#,
         )
         .unwrap();
         assert_eq!(
-            read_study(&path).best[0].1,
-            [
-                ("config", "5"),
-                ("learning_rate", "0.01"),
-                ("momentum", "0.9"),
-                ("success_rate", "1")
-            ]
-            .map(|(k, v)| (k.to_string(), v.to_string()))
+            read_study(&path, &registry).best[0].fields,
+            pairs(&[("config", "5"), ("learning_rate", "0.01"), ("momentum", "0.9")])
         );
         std::fs::write(&path, r#"{"best": [{"optimizer": "sgd", "momentum": 0.9}, 3]}"#).unwrap();
-        let s = read_study(&path);
-        assert_eq!(s.best[0].0, "sgd");
-        assert_eq!(s.best[1], ("#2".to_string(), vec![(String::new(), "3".to_string())]));
+        let s = read_study(&path, &registry);
+        assert_eq!(s.best[0].name, "sgd");
+        assert_eq!(s.best[1].name, "#2");
+        assert_eq!(s.best[1].fields, pairs(&[("", "3")]));
         std::fs::write(&path, r#"{"best": "adam"}"#).unwrap();
-        assert!(read_study(&path).unreadable.unwrap().contains("got a string"));
+        assert!(
+            read_study(&path, &registry)
+                .unreadable
+                .unwrap()
+                .contains("got a string")
+        );
         std::fs::write(&path, "{").unwrap();
-        assert!(read_study(&path).unreadable.unwrap().contains("not JSON"));
+        assert!(read_study(&path, &registry).unreadable.unwrap().contains("not JSON"));
     }
 }
