@@ -81,10 +81,29 @@ fn trim_zeros(s: &str) -> &str {
     }
 }
 
-/// The surface as the page names it: the name, or the expression (with its name, if given).
+/// The surface as the page names it: the name, the expression (with its name, if given), or a
+/// model over its data.
 pub fn surface_text(spec: &SurfaceSpec) -> String {
     match spec {
         SurfaceSpec::Name(n) => n.clone(),
+        SurfaceSpec::Object(m) if m.contains_key("model") => {
+            let model = super::value_text(&m["model"]);
+            let text =
+                |k: &str, d: &serde_json::Map<String, Value>| d.get(k).map_or_else(String::new, super::value_text);
+            let data = match m.get("data") {
+                Some(Value::Object(d)) if d.contains_key("csv") => {
+                    format!(" on {} ({} → {})", text("csv", d), text("x", d), text("y", d))
+                }
+                Some(Value::Object(d)) if d.contains_key("generate") => {
+                    format!(" on generated {} data", text("generate", d))
+                }
+                _ => String::new(),
+            };
+            match m.get("name").and_then(Value::as_str) {
+                Some(name) => format!("{name}: {model}{data}"),
+                None => format!("{model}{data}"),
+            }
+        }
         SurfaceSpec::Object(m) => {
             let expr = m
                 .get("expr")
@@ -630,6 +649,31 @@ mod tests {
         assert_eq!(num(1.2e-7), "1.2e-7");
         assert_eq!(num(-2.5e7), "-2.5e7");
         assert_eq!(num(10.0), "10");
+    }
+
+    #[test]
+    fn surfaces_are_named_by_name_expression_or_model() {
+        let spec = |v: Value| SurfaceSpec::from_value(v).unwrap();
+        assert_eq!(surface_text(&spec(serde_json::json!("f0"))), "f0");
+        assert_eq!(
+            surface_text(&spec(serde_json::json!({"expr": "x^2 + y^2"}))),
+            "x^2 + y^2"
+        );
+        assert_eq!(
+            surface_text(&spec(serde_json::json!({"expr": "x^2", "name": "bowl"}))),
+            "bowl: x^2"
+        );
+        assert_eq!(
+            surface_text(&spec(serde_json::json!({"model": "linear_regression",
+                "data": {"csv": "data/iris.csv", "x": "petal_length", "y": "petal_width"}}))),
+            "linear_regression on data/iris.csv (petal_length → petal_width)"
+        );
+        assert_eq!(
+            surface_text(&spec(
+                serde_json::json!({"model": "logistic_regression", "data": {"generate": "logistic"}})
+            )),
+            "logistic_regression on generated logistic data"
+        );
     }
 
     #[test]
