@@ -165,7 +165,7 @@ fn check_in_process(text: &str, registry: &Registry) -> Result<bool, String> {
             .and_then(|m| m.get("kind").cloned());
         if kind == Some(json!("study")) {
             return Study::parse(text, path, registry)
-                .and_then(|mut s| {
+                .map(|mut s| {
                     s.steps = s.steps.min(5);
                     let rows = s.rows().min(2000);
                     let outcomes = s.run_rows(0..rows, &Backend::Ndarray.device().unwrap(), &mut |_| {});
@@ -176,7 +176,6 @@ fn check_in_process(text: &str, registry: &Registry) -> Result<bool, String> {
                         Experiment::parse(&tuned, Path::new("tuned.json"), registry)
                             .unwrap_or_else(|e| panic!("tuned experiment refused: {e}"));
                     }
-                    Ok(())
                 })
                 .map_err(|e| e.to_string());
         }
