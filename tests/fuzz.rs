@@ -1,10 +1,11 @@
-//! Structured fuzzing of experiment files: thousands of mutations of valid files (wrong types,
+//! Structured fuzzing of experiment and study files: thousands of mutations of valid files (wrong types,
 //! huge and tiny numbers, NaN/inf text, unicode, deep nesting, missing, unknown and duplicated
 //! fields, truncation) never panic; each is accepted or refused with one line naming the file.
 //! A sample goes through the binary to check the exit codes (0 or 2) and the one-line message.
 
 use optsurf::Registry;
 use optsurf::backend::Backend;
+use optsurf::experiment::study::Study;
 use optsurf::experiment::{Experiment, runner};
 use optsurf::random::SplitMix64;
 use serde_json::{Map, Value, json};
@@ -12,7 +13,7 @@ use std::path::Path;
 use std::process::Command;
 
 /// Valid files to start from: the post's kind, a classic with a contour view, an expression
-/// surface, schedules and a vectors experiment.
+/// surface, schedules, two studies and a vectors experiment.
 fn seeds() -> Vec<Value> {
     vec![
         json!({"name": "a", "title": "t", "surface": "f0", "noise": {"seed": 3, "lookup": "nearest"},
@@ -31,6 +32,13 @@ fn seeds() -> Vec<Value> {
                "runs": [{"label": "R", "optimizer": "rmsprop", "learning_rate": {"schedule": "PiecewiseConstantDecay",
                          "boundaries": [2], "values": [0.01, 0.001]}, "centered": true},
                         {"label": "G", "optimizer": "adagrad_full", "learning_rate": 0.1}]}),
+        json!({"kind": "study", "name": "s", "surface": "himmelblau", "steps": 6, "starts": {"grid": [3, 2]},
+               "seeds": [0, 4], "gradient_noise": {"sigma": 0.1}, "threshold": 0.01,
+               "optimizers": [{"optimizer": "sgd", "learning_rate": {"logspace": [0.001, 0.1, 3]}, "momentum": [0.0, 0.9]},
+                              {"label": "A", "optimizer": "adam", "learning_rate": {"linspace": [0.1, 1.0, 2]}}],
+               "tune": {"objective": "success_rate", "start": [1, 1]}}),
+        json!({"kind": "study", "name": "r", "surface": "f1", "noise": {"seed": 1}, "steps": 4,
+               "starts": {"random": 5, "seed": 9}, "optimizers": [{"optimizer": "lion", "learning_rate": [0.1, 1.0]}]}),
         json!({"name": "v", "kind": "adagrad_vectors", "full": true, "seed": 32, "steps": 8, "scales": [0.5, 2.0],
                "delta": 1e-5, "xlim": [-1, 1], "ylim": [0, 2]}),
     ]
@@ -152,10 +160,26 @@ fn mutate(seed: &Value, rng: &mut SplitMix64) -> String {
 fn check_in_process(text: &str, registry: &Registry) -> Result<bool, String> {
     let path = Path::new("fuzz-case.json");
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        let is_vectors = serde_json::from_str::<Map<String, Value>>(text)
-            .map(|m| m.contains_key("kind"))
-            .unwrap_or(false);
-        if is_vectors {
+        let kind = serde_json::from_str::<Map<String, Value>>(text)
+            .ok()
+            .and_then(|m| m.get("kind").cloned());
+        if kind == Some(json!("study")) {
+            return Study::parse(text, path, registry)
+                .map(|mut s| {
+                    s.steps = s.steps.min(5);
+                    let rows = s.rows().min(2000);
+                    let outcomes = s.run_rows(0..rows, &Backend::Ndarray.device().unwrap(), &mut |_| {});
+                    if rows == s.rows() {
+                        s.summary_json(&outcomes);
+                        // The tuned comparison a study writes is always a valid experiment.
+                        let tuned = s.tuned_experiment(&outcomes).to_string();
+                        Experiment::parse(&tuned, Path::new("tuned.json"), registry)
+                            .unwrap_or_else(|e| panic!("tuned experiment refused: {e}"));
+                    }
+                })
+                .map_err(|e| e.to_string());
+        }
+        if kind.is_some() {
             return optsurf::experiment::vectors::Vectors::parse(text, path)
                 .map(|v| {
                     v.compute();

@@ -133,6 +133,8 @@ pub struct Study {
 
 /// The largest number of runs a study may have.
 const MAX_RUNS: u64 = 100_000_000;
+/// The largest number of configurations a study may have.
+const MAX_CONFIGS: u64 = 1_000_000;
 
 impl Study {
     /// Every run: `(config, start, seed)` indices in row order (configuration-major, then
@@ -244,9 +246,12 @@ impl Study {
         let configs = match get("optimizers")? {
             Value::Array(entries) if !entries.is_empty() => {
                 let mut configs = Vec::new();
+                // Configurations are expanded up front: cap them before allocating.
+                let per_config = (starts.len() * seeds.len()) as u64;
+                let cap = MAX_CONFIGS.min(MAX_RUNS / per_config) as usize;
                 for (i, entry) in entries.iter().enumerate() {
                     let field = format!("optimizers[{i}]");
-                    configs.extend(expand(entry, registry).map_err(|(f, m)| {
+                    configs.extend(expand(entry, registry, cap - configs.len()).map_err(|(f, m)| {
                         err(
                             &if f.is_empty() {
                                 field.clone()
@@ -333,7 +338,7 @@ fn parse_starts(v: &Value, surface: &Surface) -> std::result::Result<Starts, Fie
                 (a.len() == 2 && n.len() == 2).then(|| [n[0] as usize, n[1] as usize])
             });
             match g {
-                Some([nx, ny]) if nx >= 1 && ny >= 1 && nx * ny <= MAX_RUNS as usize => {
+                Some([nx, ny]) if nx >= 1 && ny >= 1 && nx.checked_mul(ny).is_some_and(|n| n as u64 <= MAX_RUNS) => {
                     let centre = |k: usize, n: usize, [lo, hi]: [f64; 2]| lo + (k as f64 + 0.5) * (hi - lo) / n as f64;
                     let pts = (0..nx)
                         .flat_map(|i| (0..ny).map(move |j| (i, j)))
@@ -430,7 +435,7 @@ fn values(v: &Value) -> std::result::Result<(Vec<Value>, bool), String> {
 /// An optimizer entry's configurations (`{"label": ..., "optimizer": NAME, hyperparameters}`):
 /// the Cartesian product of its lists, the last list varying fastest; each checked as an
 /// experiment's run would be.
-fn expand(entry: &Value, registry: &Registry) -> std::result::Result<Vec<Configuration>, FieldError> {
+fn expand(entry: &Value, registry: &Registry, cap: usize) -> std::result::Result<Vec<Configuration>, FieldError> {
     let Value::Object(m) = entry else {
         return Err((
             String::new(),
@@ -455,7 +460,17 @@ fn expand(entry: &Value, registry: &Registry) -> std::result::Result<Vec<Configu
         let (vals, swept) = values(v).map_err(|msg| (k.clone(), msg))?;
         axes.push((k.clone(), vals, swept));
     }
-    let total: usize = axes.iter().map(|a| a.1.len()).product();
+    let total = axes
+        .iter()
+        .try_fold(1usize, |n, a| n.checked_mul(a.1.len()).filter(|&n| n <= cap))
+        .ok_or_else(|| {
+            (
+                String::new(),
+                format!(
+                    "too many configurations (the product of the lists): at most {MAX_CONFIGS} in all, and {MAX_RUNS} runs with the starts and seeds; split the study"
+                ),
+            )
+        })?;
     let mut configs = Vec::with_capacity(total);
     for index in 0..total {
         let mut given = Map::new();
