@@ -1,5 +1,5 @@
 //! The report in a real browser: headless Chromium driven through chromedriver (Debian's
-//! `chromium` and `chromium-driver` packages; `.ci/run` installs them). The page for the whole
+//! `chromium` and `chromium-driver` packages; `scripts/test.sh` installs them). The page for the whole
 //! post is loaded from `file://`; every experiment must be listed and every figure load; one
 //! interactive view is driven (slider, hover, toggle, play) and its drawing checked against
 //! positions computed here from the trajectory file; every view is opened; and any console
@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
 
 const INSTALL: &str = "the report's browser test needs Chromium and ChromeDriver: on Debian or Ubuntu, \
-     `apt-get install chromium chromium-driver` (as root; CI's .ci/run does it)";
+     `apt-get install chromium chromium-driver` (as root; `scripts/test.sh` does it)";
 
 /// The first of `names` found on the `PATH` (or in /usr/bin).
 fn program(names: &[&str]) -> Option<PathBuf> {
