@@ -19,7 +19,7 @@ pub enum Backend {
     /// burn-wgpu on the best GPU wgpu finds (Vulkan, Metal or DirectX; the `wgpu` cargo
     /// feature). `CUBECL_WGPU_DEFAULT_DEVICE` picks another adapter.
     Wgpu,
-    /// burn-cuda on CUDA device 0 (the `cuda` cargo feature; needs the CUDA toolkit).
+    /// burn-cuda on the default CUDA device (the `cuda` cargo feature; needs the CUDA toolkit).
     Cuda,
 }
 
@@ -45,7 +45,7 @@ impl Backend {
             #[cfg(feature = "wgpu")]
             Backend::Wgpu => Ok(Device::wgpu(burn::tensor::DeviceKind::DefaultDevice)),
             #[cfg(feature = "cuda")]
-            Backend::Cuda => Ok(Device::cuda(0)),
+            Backend::Cuda => Ok(Device::cuda(burn::tensor::DeviceIndex::Default)),
             #[allow(unreachable_patterns)] // every backend may be built in
             missing => {
                 let feature = missing.feature().unwrap_or("ndarray");
