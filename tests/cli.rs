@@ -1,26 +1,9 @@
 //! The command line itself: `run`, `list`, bad input, divergence and determinism.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
 
-fn optsurf(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_optsurf"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("optsurf runs")
-}
-
-fn write(dir: &Path, rel: &str, text: &str) -> PathBuf {
-    let path = dir.join(rel);
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(&path, text).unwrap();
-    path
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
+mod common;
+use common::*;
 
 const GOOD: &str = r#"{"name": "f0-sgd", "title": "SGD over f0", "surface": "f0",
   "noise": {"seed": 3, "lookup": "nearest"}, "start": [9.0, 9.0], "steps": 20,
@@ -126,21 +109,6 @@ fn list_shows_surfaces_and_optimizers_with_defaults() {
     }
     assert!(text.contains("learning_rate=0.01"), "{text}");
     assert!(text.contains("beta_2=0.999"), "{text}");
-}
-
-/// Runs a bad experiment and checks: exit code 2, one line naming the file and `field`, that
-/// mentions `expected`, and nothing written.
-fn rejects(text: &str, field: &str, expected: &str) {
-    let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "bad.json", text);
-    let out = optsurf(dir.path(), &["run", "bad.json", "--out", "o", "--no-plots"]);
-    let err = stderr(&out);
-    assert_eq!(out.status.code(), Some(2), "{err}");
-    assert_eq!(err.trim_end().lines().count(), 1, "one line expected:\n{err}");
-    assert!(err.contains("bad.json"), "no file name in: {err}");
-    assert!(err.contains(&format!("`{field}`")), "no field `{field}` in: {err}");
-    assert!(err.contains(expected), "no {expected:?} in: {err}");
-    assert!(!dir.path().join("o").exists(), "something was written");
 }
 
 fn good_with(from: &str, to: &str) -> String {

@@ -1,19 +1,7 @@
 //! `optsurf diff`: deliberate changes are caught with the right message and exit code.
 
-use std::path::Path;
-use std::process::{Command, Output};
-
-fn optsurf(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_optsurf"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("optsurf runs")
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
+mod common;
+use common::*;
 
 const A: &str = r#"{"name": "a", "surface": "f5", "start": [9.0, 9.0], "steps": 30,
   "runs": [{"label": "SGD", "optimizer": "sgd", "learning_rate": 10.0},

@@ -3,23 +3,10 @@
 //! unreadable files with the reason, and every file the pages point to exists.
 
 use serde_json::Value;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
-fn optsurf(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_optsurf"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("optsurf runs")
-}
-
-fn write(dir: &Path, rel: &str, text: &str) -> PathBuf {
-    let path = dir.join(rel);
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(&path, text).unwrap();
-    path
-}
+mod common;
+use common::*;
 
 fn ok(out: &Output) -> String {
     assert!(
@@ -30,10 +17,6 @@ fn ok(out: &Output) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn read_json(path: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
 /// Three runs that end apart, one of them with only default hyperparameters besides the rate,

@@ -2,16 +2,9 @@
 //! user can make in a schedule object (exit 2, one line naming the field).
 
 use serde_json::{Value, json};
-use std::path::Path;
-use std::process::{Command, Output};
 
-fn optsurf(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_optsurf"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("optsurf runs")
-}
+mod common;
+use common::*;
 
 fn experiment(rate: Value) -> String {
     json!({"name": "s", "surface": "f0", "start": [9, 9], "steps": 12,

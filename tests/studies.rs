@@ -9,8 +9,10 @@ use optsurf::experiment::study::Study;
 use optsurf::experiment::study::run::Outcome;
 use optsurf::experiment::{Experiment, runner};
 use serde_json::{Value, json};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
+
+mod common;
+use common::*;
 
 fn study(v: &Value) -> Study {
     Study::parse(&v.to_string(), Path::new("study.json"), &Registry::builtin()).unwrap()
@@ -18,29 +20,6 @@ fn study(v: &Value) -> Study {
 
 fn outcomes(s: &Study) -> Vec<Outcome> {
     s.run_rows(0..s.rows(), &Backend::Ndarray.device().unwrap(), &mut |_| {})
-}
-
-fn optsurf(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_optsurf"))
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("optsurf runs")
-}
-
-fn write(dir: &Path, rel: &str, text: &str) -> PathBuf {
-    let path = dir.join(rel);
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(&path, text).unwrap();
-    path
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn read_json(path: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
 /// SGD over f0 with the noise off: `f = (x/10)^2 + (y/10)^2` has gradient `x / 50`, so a learning
@@ -351,21 +330,6 @@ fn tiny_studies_shard_into_empty_slices() {
     let o = optsurf(d, &args.iter().map(String::as_str).collect::<Vec<_>>());
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(files(&d.join("merged"), false), files(&d.join("whole/tiny"), false));
-}
-
-/// Runs a bad study and checks: exit 2, one line naming the file and `field` that mentions
-/// `expected`, and nothing written.
-fn rejects(text: &str, field: &str, expected: &str) {
-    let dir = tempfile::tempdir().unwrap();
-    write(dir.path(), "bad.json", text);
-    let out = optsurf(dir.path(), &["run", "bad.json", "--out", "o", "--no-plots"]);
-    let err = stderr(&out);
-    assert_eq!(out.status.code(), Some(2), "{err}");
-    assert_eq!(err.trim_end().lines().count(), 1, "one line expected:\n{err}");
-    assert!(err.contains("bad.json"), "no file name in: {err}");
-    assert!(err.contains(&format!("`{field}`")), "no field `{field}` in: {err}");
-    assert!(err.contains(expected), "no {expected:?} in: {err}");
-    assert!(!dir.path().join("o").exists(), "something was written");
 }
 
 fn small_with(from: &str, to: &str) -> String {

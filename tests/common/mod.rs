@@ -1,0 +1,54 @@
+//! Helpers the integration tests share: running the binary, writing files, reading its output,
+//! and the check that a bad file is refused as it should be.
+#![allow(dead_code)] // each test crate uses some of them
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// Runs the `optsurf` binary in `dir`.
+pub fn optsurf(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_optsurf"))
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("optsurf runs")
+}
+
+/// Writes `text` to `dir/rel`, creating folders; returns the path.
+pub fn write(dir: &Path, rel: &str, text: &str) -> PathBuf {
+    let path = dir.join(rel);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// The process's standard error.
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// The process's standard output.
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// A JSON file's value.
+pub fn read_json(path: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// Runs a bad experiment or study file and checks: exit code 2, one line naming the file and
+/// `field`, that mentions `expected`, and nothing written.
+pub fn rejects(text: &str, field: &str, expected: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "bad.json", text);
+    let out = optsurf(dir.path(), &["run", "bad.json", "--out", "o", "--no-plots"]);
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "one line expected:\n{err}");
+    assert!(err.contains("bad.json"), "no file name in: {err}");
+    assert!(err.contains(&format!("`{field}`")), "no field `{field}` in: {err}");
+    assert!(err.contains(expected), "no {expected:?} in: {err}");
+    assert!(!dir.path().join("o").exists(), "something was written");
+}
