@@ -17,6 +17,8 @@ pub mod adabelief;
 pub mod adam;
 pub mod adam_optax;
 pub mod adamax;
+pub mod ademamix;
+pub mod adan;
 pub mod common;
 pub mod ftrl;
 pub mod hyper;
@@ -24,10 +26,12 @@ pub mod lamb;
 pub mod lars;
 pub mod lion;
 pub mod nadam;
+pub mod radam;
 pub mod rmsprop;
 pub mod schedule;
 pub mod sgd;
 pub mod sgd_optax;
+pub mod yogi;
 
 use burn::tensor::{Device, Tensor};
 use serde::Serialize;
@@ -354,6 +358,10 @@ pub const BUILTIN: &[Entry] = &[
     Entry::of::<adam_optax::AdamOptaxConfig>(),
     Entry::of::<sgd_optax::SgdOptaxConfig>(),
     Entry::of::<adabelief::AdabeliefConfig>(),
+    Entry::of::<radam::RadamConfig>(),
+    Entry::of::<yogi::YogiConfig>(),
+    Entry::of::<adan::AdanConfig>(),
+    Entry::of::<ademamix::AdemamixConfig>(),
 ];
 
 /// Rows of one optimizer can share a batch when their boolean flags, their whole-number
