@@ -26,11 +26,15 @@ pub mod lamb;
 pub mod lars;
 pub mod lion;
 pub mod nadam;
+pub mod novograd;
 pub mod radam;
 pub mod rmsprop;
+pub mod rprop;
 pub mod schedule;
 pub mod sgd;
 pub mod sgd_optax;
+pub mod sign_sgd;
+pub mod signum;
 pub mod yogi;
 
 use burn::tensor::{Device, Tensor};
@@ -361,6 +365,10 @@ pub const BUILTIN: &[Entry] = &[
     Entry::of::<radam::RadamConfig>(),
     Entry::of::<yogi::YogiConfig>(),
     Entry::of::<adan::AdanConfig>(),
+    Entry::of::<novograd::NovogradConfig>(),
+    Entry::of::<rprop::RpropConfig>(),
+    Entry::of::<sign_sgd::SignSgdConfig>(),
+    Entry::of::<signum::SignumConfig>(),
     Entry::of::<ademamix::AdemamixConfig>(),
 ];
 
