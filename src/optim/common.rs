@@ -413,6 +413,32 @@ pub mod test_util {
             .collect()
     }
 
+    /// As [`steps`], with the loss of every row at every step (`losses[step][row]`), for the
+    /// rules that use it.
+    pub fn steps_with_loss<C: Config>(
+        configs: &[C],
+        w0: &[Vec<f32>],
+        grads: &[Vec<Vec<f32>>],
+        losses: &[Vec<f32>],
+    ) -> Vec<Vec<Vec<f32>>> {
+        let mut opt = stateful(configs, &device());
+        let mut w = tensor(w0);
+        let nan = |p: Tensor<2>| (p.clone().sum_dim(1).mul_scalar(f32::NAN), p.full_like(f32::NAN));
+        grads
+            .iter()
+            .zip(losses)
+            .map(|(g, l)| {
+                let loss = super::column(l.iter().map(|&v| f64::from(v)), &device());
+                let env = super::super::Env {
+                    loss: &loss,
+                    gradient_at: &nan,
+                };
+                w = super::super::Optimizer::step(&mut opt, w.clone(), tensor(g), &env);
+                rows(w.clone())
+            })
+            .collect()
+    }
+
     /// The context of step `t` with learning rates `lr`, for calling a rule directly.
     pub struct Ctx {
         t: u64,

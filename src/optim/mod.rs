@@ -25,7 +25,9 @@ pub mod hyper;
 pub mod lamb;
 pub mod lars;
 pub mod lion;
+pub mod momo;
 pub mod nadam;
+pub mod polyak_sgd;
 pub mod novograd;
 pub mod radam;
 pub mod rmsprop;
@@ -369,6 +371,8 @@ pub const BUILTIN: &[Entry] = &[
     Entry::of::<rprop::RpropConfig>(),
     Entry::of::<sign_sgd::SignSgdConfig>(),
     Entry::of::<signum::SignumConfig>(),
+    Entry::of::<polyak_sgd::PolyakSgdConfig>(),
+    Entry::of::<momo::MomoConfig>(),
     Entry::of::<ademamix::AdemamixConfig>(),
 ];
 
