@@ -33,6 +33,7 @@ pub mod radam;
 pub mod rmsprop;
 pub mod rprop;
 pub mod schedule;
+pub mod schedule_free_adamw;
 pub mod sgd;
 pub mod sgd_optax;
 pub mod sign_sgd;
@@ -373,6 +374,7 @@ pub const BUILTIN: &[Entry] = &[
     Entry::of::<signum::SignumConfig>(),
     Entry::of::<polyak_sgd::PolyakSgdConfig>(),
     Entry::of::<momo::MomoConfig>(),
+    Entry::of::<schedule_free_adamw::ScheduleFreeAdamwConfig>(),
     Entry::of::<ademamix::AdemamixConfig>(),
 ];
 
