@@ -252,6 +252,12 @@ pub fn ipow(mut x: f32, mut n: u64) -> f32 {
     acc.unwrap_or(1.0)
 }
 
+/// Adam's step correction `sqrt(1 - b2^n) / (1 - b1^n)` as prodigy and dadapt_adamw compute it
+/// eagerly: the integer powers are jax's `integer_pow` ([`ipow`]), the root `powf(x, 0.5)`.
+pub fn adam_correction(b1: f32, b2: f32, n: u64) -> f32 {
+    (1.0 - ipow(b2, n)).powf(0.5) / (1.0 - ipow(b1, n))
+}
+
 /// `jnp.maximum(a, b)`: the larger, NaN if either is NaN (burn's `max_pair` keeps `a` when `b`
 /// is NaN). Same shapes.
 pub fn maximum(a: Tensor<2>, b: Tensor<2>) -> Tensor<2> {

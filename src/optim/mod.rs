@@ -20,6 +20,7 @@ pub mod adamax;
 pub mod ademamix;
 pub mod adan;
 pub mod common;
+pub mod dadapt_adamw;
 pub mod ftrl;
 pub mod hyper;
 pub mod lamb;
@@ -28,6 +29,7 @@ pub mod lion;
 pub mod momo;
 pub mod nadam;
 pub mod polyak_sgd;
+pub mod prodigy;
 pub mod novograd;
 pub mod radam;
 pub mod rmsprop;
@@ -375,6 +377,8 @@ pub const BUILTIN: &[Entry] = &[
     Entry::of::<polyak_sgd::PolyakSgdConfig>(),
     Entry::of::<momo::MomoConfig>(),
     Entry::of::<schedule_free_adamw::ScheduleFreeAdamwConfig>(),
+    Entry::of::<prodigy::ProdigyConfig>(),
+    Entry::of::<dadapt_adamw::DadaptAdamwConfig>(),
     Entry::of::<ademamix::AdemamixConfig>(),
 ];
 
