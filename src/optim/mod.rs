@@ -19,8 +19,11 @@ pub mod adam_optax;
 pub mod adamax;
 pub mod ademamix;
 pub mod adan;
+pub mod adopt;
+pub mod cocob;
 pub mod common;
 pub mod dadapt_adamw;
+pub mod dog;
 pub mod ftrl;
 pub mod hyper;
 pub mod lamb;
@@ -375,11 +378,14 @@ pub const BUILTIN: &[Entry] = &[
     Entry::of::<sign_sgd::SignSgdConfig>(),
     Entry::of::<signum::SignumConfig>(),
     Entry::of::<polyak_sgd::PolyakSgdConfig>(),
-    Entry::of::<momo::MomoConfig>(),
     Entry::of::<schedule_free_adamw::ScheduleFreeAdamwConfig>(),
     Entry::of::<prodigy::ProdigyConfig>(),
     Entry::of::<dadapt_adamw::DadaptAdamwConfig>(),
     Entry::of::<ademamix::AdemamixConfig>(),
+    Entry::of::<adopt::AdoptConfig>(),
+    Entry::of::<dog::DogConfig>(),
+    Entry::of::<cocob::CocobConfig>(),
+    Entry::of::<momo::MomoConfig>(),
 ];
 
 /// Rows of one optimizer can share a batch when their boolean flags, their whole-number
