@@ -29,6 +29,7 @@ pub mod hyper;
 pub mod lamb;
 pub mod lars;
 pub mod lion;
+pub mod lookahead;
 pub mod momo;
 pub mod nadam;
 pub mod polyak_sgd;
@@ -37,6 +38,7 @@ pub mod novograd;
 pub mod radam;
 pub mod rmsprop;
 pub mod rprop;
+pub mod sam;
 pub mod schedule;
 pub mod schedule_free_adamw;
 pub mod sgd;
@@ -377,12 +379,14 @@ pub const BUILTIN: &[Entry] = &[
     Entry::of::<rprop::RpropConfig>(),
     Entry::of::<sign_sgd::SignSgdConfig>(),
     Entry::of::<signum::SignumConfig>(),
+    lookahead::ENTRY,
     Entry::of::<polyak_sgd::PolyakSgdConfig>(),
     Entry::of::<schedule_free_adamw::ScheduleFreeAdamwConfig>(),
     Entry::of::<prodigy::ProdigyConfig>(),
     Entry::of::<dadapt_adamw::DadaptAdamwConfig>(),
     Entry::of::<ademamix::AdemamixConfig>(),
     Entry::of::<adopt::AdoptConfig>(),
+    sam::ENTRY,
     Entry::of::<dog::DogConfig>(),
     Entry::of::<cocob::CocobConfig>(),
     Entry::of::<momo::MomoConfig>(),
@@ -450,6 +454,35 @@ pub fn parse_fields<C: Hyperparameters>(name: &str, given: Map<String, Value>) -
         }
     })?;
     Ok(config)
+}
+
+/// The optimizer a wrapper names (Lookahead's `fast`, SAM's `outer`): `{"optimizer": name,
+/// ...}`, checked against the optimizers known by [`parse_wrapper`] (none before).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, serde::Deserialize)]
+#[serde(transparent)]
+pub struct Wrapped(pub Option<Map<String, Value>>);
+
+impl Checked for Wrapped {
+    fn check(&self, _field: &str, _range: Option<Range>) -> Result<(), (String, String)> {
+        Ok(())
+    }
+}
+
+/// Checks a wrapper's hyperparameters: its own (config `C`, named `name` in messages) and the
+/// optimizer object in `field`, resolved among `known` ([`parse_wrapped`]), which the result
+/// holds with its defaults filled in.
+pub fn parse_wrapper<C: Hyperparameters>(
+    name: &str,
+    field: &str,
+    known: &[Entry],
+    mut given: Map<String, Value>,
+) -> Parsed {
+    let inner = given.remove(field);
+    let config: C = parse_fields(name, given)?;
+    config.check_ranges()?;
+    let mut out = to_map(&config);
+    out.insert(field.into(), parse_wrapped(known, field, inner)?);
+    Ok(out)
 }
 
 /// Checks the optimizer object a wrapper names in `field` (`{"optimizer": name, ...}`) among
