@@ -98,8 +98,8 @@ impl Rule for Ademamix {
         let nu = self.b2.update_squared(g, s.nu);
         let m1_hat = self.b1.debias(m1.clone(), step.t);
         let nu_hat = self.b2.debias(nu.clone(), step.t);
-        let u = (m1_hat + m2.clone() * self.alpha.clone())
-            / ((nu_hat + self.eps_root.clone()).sqrt() + self.eps.clone());
+        let u =
+            (m1_hat + m2.clone() * self.alpha.clone()) / ((nu_hat + self.eps_root.clone()).sqrt() + self.eps.clone());
         let u = lr_scale(self.decay.apply(u, w), step.lr);
         (u, AdemamixState { m1, m2, nu })
     }
@@ -121,7 +121,7 @@ mod tests {
         };
         // Step 1: m1_hat = g, nu_hat = g^2, m2 = g / 2: u = (g + g) / |g| = 2 sign(g) (up to
         // float32's 1 - 0.999 = 0.00099998713 in the correction of nu).
-        let w = steps(&[c.clone()], &[vec![0.0, 0.0]], &[vec![vec![3.0, -0.5]]]);
+        let w = steps(std::slice::from_ref(&c), &[vec![0.0, 0.0]], &[vec![vec![3.0, -0.5]]]);
         assert_close(&w[0], &[vec![-2.0, 2.0]], 2e-5);
         // alpha = 0 is Adam (optax's, eps outside the corrected root).
         let adam = AdemamixConfig { alpha: 0.0, ..c };

@@ -215,7 +215,12 @@ pub fn linalg_norm(x: Tensor<2>) -> Tensor<2> {
     let device = x.device();
     let out = crate::surface::to_vec(x)
         .chunks(d)
-        .map(|x| (0..d - 1).rev().fold(x[d - 1] * x[d - 1], |acc, i| x[i].mul_add(x[i], acc)).sqrt())
+        .map(|x| {
+            (0..d - 1)
+                .rev()
+                .fold(x[d - 1] * x[d - 1], |acc, i| x[i].mul_add(x[i], acc))
+                .sqrt()
+        })
         .collect();
     from_host(out, [n, 1], &device)
 }

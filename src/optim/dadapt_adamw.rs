@@ -67,7 +67,8 @@ pub struct DadaptAdamwState {
 impl Config for DadaptAdamwConfig {
     type Rule = DadaptAdamw;
     const NAME: &'static str = "dadapt_adamw";
-    const DESCRIPTION: &'static str = "D-Adaptation AdamW: Adam at a rate from a growing lower bound of the distance to the solution";
+    const DESCRIPTION: &'static str =
+        "D-Adaptation AdamW: Adam at a rate from a growing lower bound of the distance to the solution";
     const SOURCE: Source = Source::Optax;
 
     fn learning_rate(&self) -> &LearningRate {
@@ -107,13 +108,15 @@ impl Rule for DadaptAdamw {
     }
 
     fn increment(&self, w: Tensor<2>, g: Tensor<2>, s: DadaptAdamwState, step: &Step) -> (Tensor<2>, DadaptAdamwState) {
-        let bc = column32(self.betas.iter().map(|b| adam_correction(b[0], b[1], step.t)), &self.device);
+        let bc = column32(
+            self.betas.iter().map(|b| adam_correction(b[0], b[1], step.t)),
+            &self.device,
+        );
         let dlr = (s.d.clone() * step.lr.clone()) * bc;
         let weighted = s.grad_sum.clone() / (s.exp_avg_sq.clone().sqrt() + self.eps.clone());
         let numerator_acum = vdot(g.clone(), weighted);
         let exp_avg = s.exp_avg * self.beta1.clone() + (self.one_minus_beta1.clone() * dlr.clone()) * g.clone();
-        let exp_avg_sq =
-            s.exp_avg_sq * self.beta2.clone() + (g.clone() * self.one_minus_beta2.clone()) * g.clone();
+        let exp_avg_sq = s.exp_avg_sq * self.beta2.clone() + (g.clone() * self.one_minus_beta2.clone()) * g.clone();
         let step_sb2 = self.one_minus_sb2.clone() * dlr.clone();
         let grad_sum = s.grad_sum * self.sb2.clone() + step_sb2.clone() * g;
         let l1 = grad_sum.clone().abs().sum_dim(1);

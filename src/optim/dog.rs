@@ -80,7 +80,8 @@ pub struct DogState {
 impl Config for DogConfig {
     type Rule = Dog;
     const NAME: &'static str = "dog";
-    const DESCRIPTION: &'static str = "DoG: SGD at the distance travelled over the root of the summed |g|^2 (learning-rate free)";
+    const DESCRIPTION: &'static str =
+        "DoG: SGD at the distance travelled over the root of the summed |g|^2 (learning-rate free)";
     const SOURCE: Source = Source::Optax;
 
     fn learning_rate(&self) -> &LearningRate {
@@ -119,7 +120,11 @@ impl Rule for Dog {
         let eta = max_dist.clone() / (sum_sq.clone() + self.eps.clone()).sqrt();
         let eta = if step.t == 1 {
             let given: Vec<bool> = self.init.iter().map(|i| i.0 == InitKind::LearningRate).collect();
-            where_rows(&given, column32(self.init.iter().map(|i| i.1 as f32), &self.device), eta)
+            where_rows(
+                &given,
+                column32(self.init.iter().map(|i| i.1 as f32), &self.device),
+                eta,
+            )
         } else {
             eta
         };

@@ -178,12 +178,24 @@ mod tests {
         assert_eq!(ok["fast"]["b2"], 0.999);
         assert_eq!(ok["sync_period"], 5);
         let err = |v: Value| parse(v).unwrap_err();
-        assert_eq!(err(json!({"fast": {"optimizer": "adam", "learning_rate": -1.0}})).0, "fast.learning_rate");
+        assert_eq!(
+            err(json!({"fast": {"optimizer": "adam", "learning_rate": -1.0}})).0,
+            "fast.learning_rate"
+        );
         let (field, message) = err(json!({"fast": {"optimizer": "adamm"}}));
         assert_eq!(field, "fast.optimizer");
-        assert!(message.contains("expected one of: sgd") && message.contains("adam_optax"), "{message}");
+        assert!(
+            message.contains("expected one of: sgd") && message.contains("adam_optax"),
+            "{message}"
+        );
         assert_eq!(err(json!({})).0, "fast");
-        assert_eq!(err(json!({"fast": {"optimizer": "sgd"}, "sync_period": 0})).0, "sync_period");
-        assert_eq!(err(json!({"fast": {"optimizer": "sgd"}, "slow_step_size": 1.5})).0, "slow_step_size");
+        assert_eq!(
+            err(json!({"fast": {"optimizer": "sgd"}, "sync_period": 0})).0,
+            "sync_period"
+        );
+        assert_eq!(
+            err(json!({"fast": {"optimizer": "sgd"}, "slow_step_size": 1.5})).0,
+            "slow_step_size"
+        );
     }
 }

@@ -10,15 +10,15 @@
 //! per-row hyperparameter columns, bias correction and Keras's decoupled weight decay, which
 //! [`Stateful`] applies before every rule's own step (`w <- w - (w * lambda) * eta`).
 
+pub mod adabelief;
 pub mod adadelta;
 pub mod adagrad;
 pub mod adagrad_full;
-pub mod adabelief;
 pub mod adam;
 pub mod adam_optax;
 pub mod adamax;
-pub mod ademamix;
 pub mod adan;
+pub mod ademamix;
 pub mod adopt;
 pub mod cocob;
 pub mod common;
@@ -32,9 +32,9 @@ pub mod lion;
 pub mod lookahead;
 pub mod momo;
 pub mod nadam;
+pub mod novograd;
 pub mod polyak_sgd;
 pub mod prodigy;
-pub mod novograd;
 pub mod radam;
 pub mod rmsprop;
 pub mod rprop;
@@ -174,16 +174,13 @@ pub struct Stateful<R: Rule> {
     t: u64,
 }
 
+/// [`Rule::step`] or [`Rule::increment`] of a rule `R`.
+type RuleFn<R> = fn(&R, Tensor<2>, Tensor<2>, <R as Rule>::State, &Step) -> (Tensor<2>, <R as Rule>::State);
+
 impl<R: Rule> Stateful<R> {
     /// Applies `update` (the rule's step or increment) to the decayed parameters with this
     /// step's context, carrying the state.
-    fn advance(
-        &mut self,
-        params: Tensor<2>,
-        grad: Tensor<2>,
-        env: &Env,
-        update: fn(&R, Tensor<2>, Tensor<2>, R::State, &Step) -> (Tensor<2>, R::State),
-    ) -> Tensor<2> {
+    fn advance(&mut self, params: Tensor<2>, grad: Tensor<2>, env: &Env, update: RuleFn<R>) -> Tensor<2> {
         let state = match self.state.take() {
             Some(state) => state,
             None => self.rule.init(&params),
@@ -492,8 +489,18 @@ pub fn parse_wrapped(known: &[Entry], field: &str, value: Option<Value>) -> Resu
     let example = r#"{"optimizer": "adam_optax", "learning_rate": 0.1}"#;
     let mut inner = match value {
         Some(Value::Object(inner)) => inner,
-        Some(other) => return Err((field.into(), format!("expected an optimizer object such as {example}, got {other}"))),
-        None => return Err((field.into(), format!("missing; the optimizer it wraps, such as {example}"))),
+        Some(other) => {
+            return Err((
+                field.into(),
+                format!("expected an optimizer object such as {example}, got {other}"),
+            ));
+        }
+        None => {
+            return Err((
+                field.into(),
+                format!("missing; the optimizer it wraps, such as {example}"),
+            ));
+        }
     };
     let at = |f: &str| format!("{field}.{f}");
     let name = match inner.remove("optimizer") {
@@ -549,4 +556,87 @@ fn build<C: Config>(rows: &[Map<String, Value>], device: &Device) -> Box<dyn Opt
         .map(|m| serde_json::from_value(Value::Object(m.clone())).expect("rows were checked by Entry::parse"))
         .collect();
     Box::new(stateful(&configs, device))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn key(name: &str, given: Value) -> String {
+        let entry = BUILTIN.iter().find(|e| e.name == name).unwrap();
+        group_key(name, &entry.parse(given.as_object().unwrap().clone()).unwrap())
+    }
+
+    #[test]
+    fn batches_split_on_flags_whole_numbers_and_wrapped_optimizers_only() {
+        // Rates and decays may differ per row; flags may not.
+        assert_eq!(
+            key("adam_optax", json!({"learning_rate": 0.1})),
+            key("adam_optax", json!({"b1": 0.5}))
+        );
+        assert_ne!(
+            key("adam_optax", json!({})),
+            key("adam_optax", json!({"nesterov": true}))
+        );
+        // Whole numbers (periods, step counts) are shared by a batch.
+        let lookahead = |fast: Value, k: u64| key("lookahead", json!({"fast": fast, "sync_period": k}));
+        let adam = json!({"optimizer": "adam_optax", "learning_rate": 0.3});
+        assert_eq!(
+            lookahead(adam.clone(), 6),
+            lookahead(json!({"optimizer": "adam_optax", "b2": 0.9}), 6)
+        );
+        assert_ne!(lookahead(adam.clone(), 6), lookahead(adam.clone(), 2));
+        // So are the wrapped optimizer and its flags.
+        assert_ne!(lookahead(adam, 6), lookahead(json!({"optimizer": "sgd_optax"}), 6));
+        assert_ne!(
+            lookahead(json!({"optimizer": "sgd_optax"}), 6),
+            lookahead(json!({"optimizer": "sgd_optax", "nesterov": true}), 6)
+        );
+        // The keys of the post's optimizers are unchanged: flags only.
+        assert_eq!(
+            key("sgd", json!({"momentum": 0.9, "nesterov": true})),
+            "sgd[nesterov=true]"
+        );
+    }
+
+    #[test]
+    fn every_optax_optimizer_is_registered_once_with_its_source() {
+        let optax: Vec<&str> = BUILTIN
+            .iter()
+            .filter(|e| e.source == Source::Optax)
+            .map(|e| e.name)
+            .collect();
+        for name in [
+            "adabelief",
+            "radam",
+            "yogi",
+            "adan",
+            "novograd",
+            "rprop",
+            "sign_sgd",
+            "signum",
+            "lookahead",
+            "polyak_sgd",
+            "schedule_free_adamw",
+            "prodigy",
+            "dadapt_adamw",
+            "ademamix",
+            "adopt",
+            "sam",
+            "dog",
+            "cocob",
+            "momo",
+            "lars",
+            "adam_optax",
+            "sgd_optax",
+        ] {
+            assert_eq!(optax.iter().filter(|&&n| n == name).count(), 1, "{name}");
+        }
+        assert_eq!(optax.len(), 22);
+        let mut names: Vec<&str> = BUILTIN.iter().map(|e| e.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), BUILTIN.len());
+    }
 }

@@ -59,7 +59,8 @@ pub struct MomoState {
 impl Config for MomoConfig {
     type Rule = Momo;
     const NAME: &'static str = "momo";
-    const DESCRIPTION: &'static str = "MoMo: momentum with Polyak-type adaptive steps from a model of the loss (needs the loss)";
+    const DESCRIPTION: &'static str =
+        "MoMo: momentum with Polyak-type adaptive steps from a model of the loss (needs the loss)";
     const SOURCE: Source = Source::Optax;
 
     fn learning_rate(&self) -> &LearningRate {
@@ -105,19 +106,28 @@ impl Rule for Momo {
         // -(eta lambda) / (1 + eta lambda), each rounded once.
         let rates = rates_f64(&self.constant_rates, step.lr_host);
         let per_row = |f: &dyn Fn(f64, f64) -> f64| {
-            col(rates.iter().zip(&self.weight_decay).map(|(&a, &l)| f(a, l) as f32).collect())
+            col(rates
+                .iter()
+                .zip(&self.weight_decay)
+                .map(|(&a, &l)| f(a, l) as f32)
+                .collect())
         };
         let k = per_row(&|a, l| 1.0 + a * l);
         let this_lb = if self.adapt {
             let cap = (barf.clone() - gamma.clone()) * k.clone() + iprod.clone();
-            let lowered = maximum(cap.clone() / per_row(&|a, l| 2.0 * (1.0 + a * l)), self.lower_bound.clone());
+            let lowered = maximum(
+                cap.clone() / per_row(&|a, l| 2.0 * (1.0 + a * l)),
+                self.lower_bound.clone(),
+            );
             s.lb.clone().mask_where(cap.lower(s.lb.clone() * k.clone()), lowered)
         } else {
             s.lb.clone()
         };
         let t1 = ((barf.clone() - this_lb) - gamma.clone()) * k + iprod.clone();
         let t1 = maximum(t1.clone(), t1.zeros_like()) / norm2.clone();
-        let t1 = t1.clone().mask_where(norm2.clone().lower_equal_elem(f64::EPSILON as f32), t1.zeros_like());
+        let t1 = t1
+            .clone()
+            .mask_where(norm2.clone().lower_equal_elem(f64::EPSILON as f32), t1.zeros_like());
         let tau = minimum(step.lr.clone(), t1);
         let u = w * per_row(&|a, l| -(a * l) / (1.0 + a * l)) - exp_avg.clone() * tau.clone();
         let lb = if self.adapt {

@@ -98,11 +98,7 @@ impl Rule for Novograd {
         let r = ((nu.clone() + self.eps_root.clone()).sqrt() + self.eps.clone()).recip();
         // g / denom + lambda w, fused by XLA as fma(g, 1 / denom, lambda w) (also for lambda = 0).
         let a = fma(g, r, w * self.weight_decay.clone());
-        let mu = if step.t == 1 {
-            a
-        } else {
-            fma(self.b1.clone(), s.mu, a)
-        };
+        let mu = if step.t == 1 { a } else { fma(self.b1.clone(), s.mu, a) };
         (lr_scale(mu.clone(), step.lr), NovogradState { mu, nu })
     }
 }

@@ -74,7 +74,8 @@ pub struct ProdigyState {
 impl Config for ProdigyConfig {
     type Rule = Prodigy;
     const NAME: &'static str = "prodigy";
-    const DESCRIPTION: &'static str = "Prodigy: Adam at a rate it estimates from the distance travelled (learning-rate free)";
+    const DESCRIPTION: &'static str =
+        "Prodigy: Adam at a rate it estimates from the distance travelled (learning-rate free)";
     const SOURCE: Source = Source::Optax;
 
     fn learning_rate(&self) -> &LearningRate {
@@ -114,16 +115,23 @@ impl Rule for Prodigy {
     }
 
     fn increment(&self, w: Tensor<2>, g: Tensor<2>, s: ProdigyState, step: &Step) -> (Tensor<2>, ProdigyState) {
-        let bc = column32(self.betas.iter().map(|b| adam_correction(b[0], b[1], step.t)), &self.device);
+        let bc = column32(
+            self.betas.iter().map(|b| adam_correction(b[0], b[1], step.t)),
+            &self.device,
+        );
         let d = s.d;
         let dlr = (d.clone() * step.lr.clone()) * bc;
         let dg = g.clone() * d.clone();
         let numerator_acum = vdot(g, s.w0.clone() - w.clone());
         let exp_avg = self.beta1.update(dg.clone(), s.exp_avg);
-        let exp_avg_sq = (dg.clone() * self.beta2.complement().clone()) * dg.clone()
-            + s.exp_avg_sq * self.beta2.decay().clone();
+        let exp_avg_sq =
+            (dg.clone() * self.beta2.complement().clone()) * dg.clone() + s.exp_avg_sq * self.beta2.decay().clone();
         // A division of the row by the Python float d0 is a product with float32's 1 / d0.
-        let added = if self.safeguard { dg * d.clone() } else { dg * dlr.clone() };
+        let added = if self.safeguard {
+            dg * d.clone()
+        } else {
+            dg * dlr.clone()
+        };
         let grad_sum = s.grad_sum * self.beta3.clone() + added * self.inv_d0.clone();
         let numerator =
             s.numerator * self.beta3.clone() + ((d.clone() / self.d0.clone()) * dlr.clone()) * numerator_acum;
@@ -145,7 +153,7 @@ impl Rule for Prodigy {
 
 #[cfg(test)]
 mod tests {
-    use super::super::common::test_util::{assert_close, device, rows, steps, tensor, Ctx};
+    use super::super::common::test_util::{Ctx, assert_close, device, rows, steps, tensor};
     use super::*;
 
     #[test]

@@ -61,7 +61,8 @@ pub struct RadamState {
 impl Config for RadamConfig {
     type Rule = Radam;
     const NAME: &'static str = "radam";
-    const DESCRIPTION: &'static str = "RAdam: Adam with the variance of its adaptive rate rectified (momentum SGD at first)";
+    const DESCRIPTION: &'static str =
+        "RAdam: Adam with the variance of its adaptive rate rectified (momentum SGD at first)";
     const SOURCE: Source = Source::Optax;
 
     fn learning_rate(&self) -> &LearningRate {

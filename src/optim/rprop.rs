@@ -55,8 +55,7 @@ pub struct RpropState {
 impl Config for RpropConfig {
     type Rule = Rprop;
     const NAME: &'static str = "rprop";
-    const DESCRIPTION: &'static str =
-        "Rprop: per-coordinate steps of fixed size, grown while the gradient's sign holds (moves one step late, as optax)";
+    const DESCRIPTION: &'static str = "Rprop: per-coordinate steps of fixed size, grown while the gradient's sign holds (moves one step late, as optax)";
     const SOURCE: Source = Source::Optax;
 
     fn learning_rate(&self) -> &LearningRate {
@@ -109,7 +108,9 @@ impl Rule for Rprop {
         let c = g.clone() * s.prev.clone();
         let factor = wide(&self.eta_minus).mask_where(c.clone().greater_elem(0.0), wide(&self.eta_plus));
         // jnp.clip(x, lo, hi) = min(max(x, lo), hi).
-        let grown = (sizes.clone() * factor).max_pair(wide(&self.min_step)).min_pair(wide(&self.max_step));
+        let grown = (sizes.clone() * factor)
+            .max_pair(wide(&self.min_step))
+            .min_pair(wide(&self.max_step));
         let sizes = grown.mask_where(c.clone().equal_elem(0.0), sizes);
         let flipped = c.lower_elem(0.0);
         let zero = g.zeros_like();
@@ -172,8 +173,20 @@ mod tests {
     fn validation() {
         let bad = |c: RpropConfig| c.validate().unwrap_err().0;
         let d = RpropConfig::default();
-        assert_eq!(bad(RpropConfig { eta_minus: 1.5, ..d.clone() }), "eta_minus");
-        assert_eq!(bad(RpropConfig { eta_plus: 0.9, ..d.clone() }), "eta_plus");
+        assert_eq!(
+            bad(RpropConfig {
+                eta_minus: 1.5,
+                ..d.clone()
+            }),
+            "eta_minus"
+        );
+        assert_eq!(
+            bad(RpropConfig {
+                eta_plus: 0.9,
+                ..d.clone()
+            }),
+            "eta_plus"
+        );
         assert_eq!(
             bad(RpropConfig {
                 min_step_size: 1.0,

@@ -108,8 +108,8 @@ impl Optimizer for Sam {
 
 #[cfg(test)]
 mod tests {
-    use super::super::common::test_util::{assert_close, device, rows, tensor};
     use super::super::BUILTIN;
+    use super::super::common::test_util::{assert_close, device, rows, tensor};
     use super::*;
     use serde_json::json;
     use std::cell::RefCell;
@@ -163,8 +163,16 @@ mod tests {
     #[test]
     fn the_outer_optimizer_is_checked() {
         let parse = |v: Value| ENTRY.parse_in(BUILTIN, v.as_object().unwrap().clone());
-        assert_eq!(parse(json!({"outer": {"optimizer": "sgd"}, "rho": -1.0})).unwrap_err().0, "rho");
-        assert_eq!(parse(json!({"outer": {"optimizer": "nope"}})).unwrap_err().0, "outer.optimizer");
+        assert_eq!(
+            parse(json!({"outer": {"optimizer": "sgd"}, "rho": -1.0}))
+                .unwrap_err()
+                .0,
+            "rho"
+        );
+        assert_eq!(
+            parse(json!({"outer": {"optimizer": "nope"}})).unwrap_err().0,
+            "outer.optimizer"
+        );
         assert_eq!(parse(json!({"outer": 3})).unwrap_err().0, "outer");
         let nested = json!({"outer": {"optimizer": "lookahead", "fast": {"optimizer": "sgd", "momentum": 2.0}}});
         assert_eq!(parse(nested).unwrap_err().0, "outer.fast.momentum");

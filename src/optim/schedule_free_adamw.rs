@@ -126,7 +126,13 @@ impl Rule for ScheduleFreeAdamw {
         }
     }
 
-    fn increment(&self, y: Tensor<2>, g: Tensor<2>, s: ScheduleFreeAdamwState, step: &Step) -> (Tensor<2>, ScheduleFreeAdamwState) {
+    fn increment(
+        &self,
+        y: Tensor<2>,
+        g: Tensor<2>,
+        s: ScheduleFreeAdamwState,
+        step: &Step,
+    ) -> (Tensor<2>, ScheduleFreeAdamwState) {
         let t = step.t;
         let (mut max_lr, mut weight_sum) = (s.max_lr, s.weight_sum);
         let mut ck = Vec::with_capacity(self.rows.len());
@@ -138,12 +144,20 @@ impl Rule for ScheduleFreeAdamw {
                 (Some(w), Some(lr)) => (warmup(lr, w, t), warmup(lr, w, t - 1)),
                 _ => (step.lr_host[i], step.lr_host[i]),
             };
-            max_lr[i] = if max_lr[i].is_nan() || lr.is_nan() { f32::NAN } else { max_lr[i].max(lr) };
+            max_lr[i] = if max_lr[i].is_nan() || lr.is_nan() {
+                f32::NAN
+            } else {
+                max_lr[i].max(lr)
+            };
             let weight = max_lr[i].powf(power);
             let total = weight_sum[i] + weight;
             let c = weight / total;
             // jnp.nan_to_num: 0 / 0 is 0, a NaN weight stays NaN.
-            ck.push(if c.is_nan() && !weight.is_nan() && !total.is_nan() { 0.0 } else { c });
+            ck.push(if c.is_nan() && !weight.is_nan() && !total.is_nan() {
+                0.0
+            } else {
+                c
+            });
             weight_sum[i] = total;
             base_lr.push(base);
         }

@@ -42,7 +42,8 @@ pub struct SgdOptaxState {
 impl Config for SgdOptaxConfig {
     type Rule = SgdOptax;
     const NAME: &'static str = "sgd_optax";
-    const DESCRIPTION: &'static str = "SGD as optax's sgd (the trace holds raw gradients): the inner optimizer of optax's examples";
+    const DESCRIPTION: &'static str =
+        "SGD as optax's sgd (the trace holds raw gradients): the inner optimizer of optax's examples";
     const SOURCE: Source = Source::Optax;
 
     fn learning_rate(&self) -> &LearningRate {
@@ -112,7 +113,11 @@ mod tests {
         assert_close(&w[0], &[vec![-1.0, 0.0], vec![-1.0, 0.0]], 1e-7);
         assert_close(&w[1], &[vec![-2.0, 0.0], vec![-2.5, 0.0]], 1e-7);
         // Nesterov steps g + mu b: 2 + 1 = 3, then 2 + 1.5 = 3.5.
-        let w = steps(&[nesterov], &[vec![0.0, 0.0]], &[vec![vec![2.0, 0.0]], vec![vec![2.0, 0.0]]]);
+        let w = steps(
+            &[nesterov],
+            &[vec![0.0, 0.0]],
+            &[vec![vec![2.0, 0.0]], vec![vec![2.0, 0.0]]],
+        );
         assert_close(&w[0], &[vec![-1.5, 0.0]], 1e-7);
         assert_close(&w[1], &[vec![-3.25, 0.0]], 1e-7);
     }

@@ -54,7 +54,11 @@ mod tests {
         let c = SignSgdConfig {
             learning_rate: 0.25.into(),
         };
-        let w = steps(&[c], &[vec![1.0, 1.0]], &[vec![vec![-100.0, 0.0]], vec![vec![1e-9, 3.0]]]);
+        let w = steps(
+            &[c],
+            &[vec![1.0, 1.0]],
+            &[vec![vec![-100.0, 0.0]], vec![vec![1e-9, 3.0]]],
+        );
         assert_close(&w[0], &[vec![1.25, 1.0]], 0.0);
         assert_close(&w[1], &[vec![1.0, 0.75]], 0.0);
     }

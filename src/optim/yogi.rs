@@ -98,7 +98,7 @@ mod tests {
         // Step 1: m = (g + 1e-6) / 2, v = 1e-6 + g^2 / 2 (v < g^2); corrected by 1/2 each:
         // m_hat = g + 1e-6, v_hat = g^2 + 2e-6.
         let g = 3.0f64;
-        let w = steps(&[c.clone()], &[vec![0.0, 0.0]], &[vec![vec![3.0, 0.0]]]);
+        let w = steps(std::slice::from_ref(&c), &[vec![0.0, 0.0]], &[vec![vec![3.0, 0.0]]]);
         let step_x = (g + 1e-6) / (g * g + 2e-6).sqrt();
         // y: g = 0, m_hat = 1e-6, v = 1e-6 (sign(v - 0) g^2 = 0): v_hat = 2e-6.
         let step_y = 1e-6 / 2e-6f64.sqrt();
