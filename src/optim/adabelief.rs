@@ -95,7 +95,7 @@ impl Rule for Adabelief {
 
 #[cfg(test)]
 mod tests {
-    use super::super::common::test_util::{assert_close, steps};
+    use super::super::common::test_util::{assert_close, device, increments, rows, steps};
     use super::*;
 
     #[test]
@@ -129,15 +129,11 @@ mod tests {
             eps_root: 1.0,
             ..Default::default()
         };
-        let rule = AdabeliefConfig::rule(std::slice::from_ref(&c), &super::super::common::test_util::device());
-        let w = super::super::common::test_util::tensor(&[vec![1.0, 1.0]]);
-        let g = w.zeros_like();
-        let mut s = rule.init(&w);
-        for t in 1..=3 {
-            let ctx = super::super::common::test_util::Ctx::new(t, &[1.0]);
-            s = rule.increment(w.clone(), g.clone(), s, &ctx.step()).1;
-        }
+        let rule = AdabeliefConfig::rule(std::slice::from_ref(&c), &device());
+        let trace = increments(&rule, &[vec![1.0, 1.0]], &[vec![0.0, 0.0]], 3, 1.0, |s| {
+            rows(s.nu.clone())
+        });
         // 1, 1.5, 1.75.
-        assert_close(&super::super::common::test_util::rows(s.nu), &[vec![1.75, 1.75]], 1e-7);
+        assert_close(&trace[2].1, &[vec![1.75, 1.75]], 1e-7);
     }
 }

@@ -450,6 +450,32 @@ pub mod test_util {
             .collect()
     }
 
+    /// Calls `rule` directly `n` times from `w0` with the same gradient `g` and rate `lr` for
+    /// every row (steps 1 to `n`, each moving by its increment): each step's increment, with
+    /// `observe` of the state after it.
+    pub fn increments<R: super::super::Rule, T>(
+        rule: &R,
+        w0: &[Vec<f32>],
+        g: &[Vec<f32>],
+        n: u64,
+        lr: f32,
+        observe: impl Fn(&R::State) -> T,
+    ) -> Vec<(Vec<Vec<f32>>, T)> {
+        let (mut w, g) = (tensor(w0), tensor(g));
+        let mut state = Some(rule.init(&w));
+        (1..=n)
+            .map(|t| {
+                let ctx = Ctx::new(t, &vec![lr; w0.len()]);
+                let before = state.take().expect("put back every step");
+                let (u, next) = rule.increment(w.clone(), g.clone(), before, &ctx.step());
+                let seen = observe(&next);
+                state = Some(next);
+                w = w.clone() + u.clone();
+                (rows(u), seen)
+            })
+            .collect()
+    }
+
     /// The context of step `t` with learning rates `lr`, for calling a rule directly.
     pub struct Ctx {
         t: u64,

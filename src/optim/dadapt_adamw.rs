@@ -137,7 +137,7 @@ impl Rule for DadaptAdamw {
 
 #[cfg(test)]
 mod tests {
-    use super::super::common::test_util::{Ctx, assert_close, device, rows, steps, tensor};
+    use super::super::common::test_util::{assert_close, device, increments, rows, steps};
     use super::*;
 
     #[test]
@@ -147,20 +147,11 @@ mod tests {
             ..Default::default()
         };
         let rule = DadaptAdamwConfig::rule(std::slice::from_ref(&c), &device());
-        let mut w = tensor(&[vec![1.0, -1.0]]);
-        let g = tensor(&[vec![0.5, -2.0]]);
-        let mut s = rule.init(&w);
-        let mut ds = Vec::new();
-        for t in 1..=5 {
-            let ctx = Ctx::new(t, &[1.0]);
-            let (u, next) = rule.increment(w.clone(), g.clone(), s, &ctx.step());
-            if t == 1 {
-                assert_close(&rows(u.clone()), &[vec![-0.01, 0.01]], 1e-4);
-            }
-            w = w + u;
-            ds.push(rows(next.d.clone())[0][0]);
-            s = next;
-        }
+        let trace = increments(&rule, &[vec![1.0, -1.0]], &[vec![0.5, -2.0]], 5, 1.0, |s| {
+            rows(s.d.clone())[0][0]
+        });
+        assert_close(&trace[0].0, &[vec![-0.01, 0.01]], 1e-4);
+        let ds: Vec<f32> = trace.iter().map(|(_, d)| *d).collect();
         // The numerator uses the gradient sums, not the displacement: d grows from step 2.
         assert_eq!(ds[0], 0.01);
         assert!(ds[1] > 0.01 && ds.windows(2).all(|p| p[1] >= p[0]), "{ds:?}");

@@ -1,7 +1,9 @@
 //! Lookahead, as optax's `lookahead`, around any registered optimizer.
 
 use super::common::column;
-use super::{Built, Entry, Env, Optimizer, Parsed, Range, Source, Wrapped, build_wrapped, parse_wrapper, to_map};
+use super::{
+    Built, Entry, Env, Optimizer, Parsed, Range, Source, Wrapped, build_wrapped, configs, parse_wrapper, to_map,
+};
 use burn::tensor::{Device, Tensor};
 use serde_json::{Map, Value};
 
@@ -54,10 +56,7 @@ fn parse(known: &[Entry], given: Map<String, Value>) -> Parsed {
 }
 
 fn build(known: &[Entry], rows: &[Map<String, Value>], device: &Device) -> Built {
-    let configs: Vec<LookaheadConfig> = rows
-        .iter()
-        .map(|m| serde_json::from_value(Value::Object(m.clone())).expect("rows were checked by parse"))
-        .collect();
+    let configs: Vec<LookaheadConfig> = configs(rows);
     let (known, rows, device) = (known.to_vec(), rows.to_vec(), device.clone());
     let fast = build_wrapped(&known, "fast", &rows, &device);
     Box::new(Lookahead {
@@ -86,10 +85,10 @@ pub struct Lookahead {
     steps_since_sync: u64,
 }
 
-impl Lookahead {
+impl Optimizer for Lookahead {
     /// One step of the fast weights `params`: returns their update, and moves the slow weights
     /// on a sync step.
-    fn advance(&mut self, params: Tensor<2>, grad: Tensor<2>, env: &Env) -> Tensor<2> {
+    fn increment(&mut self, params: Tensor<2>, grad: Tensor<2>, env: &Env) -> Tensor<2> {
         let slow = self.slow.take().unwrap_or_else(|| params.clone());
         let u = self.fast.increment(params.clone(), grad, env);
         let sync = self.steps_since_sync + 1 == self.sync_period;
@@ -105,17 +104,6 @@ impl Lookahead {
             self.fast = (self.rebuild)();
         }
         u - diff * self.one_minus_alpha.clone()
-    }
-}
-
-impl Optimizer for Lookahead {
-    fn step(&mut self, params: Tensor<2>, grad: Tensor<2>, env: &Env) -> Tensor<2> {
-        let u = self.advance(params.clone(), grad, env);
-        params + u
-    }
-
-    fn increment(&mut self, params: Tensor<2>, grad: Tensor<2>, env: &Env) -> Tensor<2> {
-        self.advance(params, grad, env)
     }
 
     fn eval_points(&self) -> Option<Tensor<2>> {

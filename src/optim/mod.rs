@@ -148,9 +148,14 @@ pub trait Config: Hyperparameters {
 }
 
 /// A rule with its state and the shared decoupled weight decay: what the runner steps.
+/// Implement [`Optimizer::step`] or [`Optimizer::increment`], or both.
 pub trait Optimizer {
-    /// Updates every row of `params` given its gradient (and what else `env` offers).
-    fn step(&mut self, params: Tensor<2>, grad: Tensor<2>, env: &Env) -> Tensor<2>;
+    /// Updates every row of `params` given its gradient (and what else `env` offers); by
+    /// default `params + u` with `u` from [`Optimizer::increment`].
+    fn step(&mut self, params: Tensor<2>, grad: Tensor<2>, env: &Env) -> Tensor<2> {
+        let u = self.increment(params.clone(), grad, env);
+        params + u
+    }
     /// As [`Optimizer::step`], returning the increment `u` (the new parameters are
     /// `params + u`) instead of the new parameters; see [`Rule::increment`].
     fn increment(&mut self, params: Tensor<2>, grad: Tensor<2>, env: &Env) -> Tensor<2> {
@@ -551,11 +556,14 @@ fn defaults_of<C: Config>(config: &C) -> Result<Map<String, Value>, (String, Str
 }
 
 fn build<C: Config>(rows: &[Map<String, Value>], device: &Device) -> Box<dyn Optimizer> {
-    let configs: Vec<C> = rows
-        .iter()
+    Box::new(stateful(&configs::<C>(rows), device))
+}
+
+/// The configs of rows whose hyperparameters their entry's parse checked.
+pub fn configs<C: serde::de::DeserializeOwned>(rows: &[Map<String, Value>]) -> Vec<C> {
+    rows.iter()
         .map(|m| serde_json::from_value(Value::Object(m.clone())).expect("rows were checked by Entry::parse"))
-        .collect();
-    Box::new(stateful(&configs, device))
+        .collect()
 }
 
 #[cfg(test)]

@@ -2,7 +2,9 @@
 //! optimizer.
 
 use super::common::{column, div_s, norm};
-use super::{Built, Entry, Env, Optimizer, Parsed, Range, Source, Wrapped, build_wrapped, parse_wrapper, to_map};
+use super::{
+    Built, Entry, Env, Optimizer, Parsed, Range, Source, Wrapped, build_wrapped, configs, parse_wrapper, to_map,
+};
 use burn::tensor::{Device, Tensor};
 use serde_json::{Map, Value};
 
@@ -54,10 +56,7 @@ fn parse(known: &[Entry], given: Map<String, Value>) -> Parsed {
 }
 
 fn build(known: &[Entry], rows: &[Map<String, Value>], device: &Device) -> Built {
-    let configs: Vec<SamConfig> = rows
-        .iter()
-        .map(|m| serde_json::from_value(Value::Object(m.clone())).expect("rows were checked by parse"))
-        .collect();
+    let configs: Vec<SamConfig> = configs(rows);
     Box::new(Sam {
         outer: build_wrapped(known, "outer", rows, device),
         minus_rho: column(configs.iter().map(|c| -c.rho), device),
@@ -73,9 +72,9 @@ pub struct Sam {
     sync_period: u64,
 }
 
-impl Sam {
+impl Optimizer for Sam {
     /// The outer optimizer's update of `params`, with the gradient at the last perturbed point.
-    fn advance(&mut self, params: Tensor<2>, grad: Tensor<2>, env: &Env) -> Tensor<2> {
+    fn increment(&mut self, params: Tensor<2>, grad: Tensor<2>, env: &Env) -> Tensor<2> {
         let (mut adv, mut grad, mut loss) = (params.clone(), grad, env.loss.clone());
         for _ in 1..self.sync_period {
             // normalize: g * (1 / |g|); sgd(rho): -rho times that; sam negates the update.
@@ -88,17 +87,6 @@ impl Sam {
             gradient_at: env.gradient_at,
         };
         self.outer.increment(params, grad, &env)
-    }
-}
-
-impl Optimizer for Sam {
-    fn step(&mut self, params: Tensor<2>, grad: Tensor<2>, env: &Env) -> Tensor<2> {
-        let u = self.advance(params.clone(), grad, env);
-        params + u
-    }
-
-    fn increment(&mut self, params: Tensor<2>, grad: Tensor<2>, env: &Env) -> Tensor<2> {
-        self.advance(params, grad, env)
     }
 
     fn eval_points(&self) -> Option<Tensor<2>> {
