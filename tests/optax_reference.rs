@@ -497,3 +497,52 @@ fn bad_hyperparameters_exit_2_naming_the_field() {
         assert_eq!(code, Some(0), "{run}: {err}");
     }
 }
+
+#[test]
+fn list_shows_them_under_optax() {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_optsurf"))
+        .arg("list")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let optax = text.split("Optimizers (optax)").nth(1).expect("an optax section");
+    let optax = optax.split("\nOptimizers (").next().unwrap();
+    let keras = text
+        .split("Optimizers (Keras)")
+        .nth(1)
+        .unwrap()
+        .split("\nOptimizers (")
+        .next()
+        .unwrap();
+    for name in [
+        "adabelief",
+        "radam",
+        "yogi",
+        "adan",
+        "novograd",
+        "rprop",
+        "sign_sgd",
+        "signum",
+        "lookahead",
+        "polyak_sgd",
+        "schedule_free_adamw",
+        "prodigy",
+        "dadapt_adamw",
+        "ademamix",
+        "adopt",
+        "sam",
+        "dog",
+        "cocob",
+        "momo",
+        "adam_optax",
+        "sgd_optax",
+    ] {
+        assert!(
+            optax.contains(&format!("\n  {name} ")),
+            "{name} not under optax:\n{text}"
+        );
+        assert!(!keras.contains(&format!("\n  {name} ")), "{name} under Keras");
+    }
+    assert!(optax.contains("sync_period=5"), "{optax}");
+    assert!(optax.contains("init_step=[\"heuristic\",1e-6]"), "{optax}");
+}

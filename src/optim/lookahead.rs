@@ -26,7 +26,7 @@ crate::hyperparameters! {
     /// `reset_state` (the paper discusses both). optax has no defaults for `sync_period` and
     /// `slow_step_size`: these are the paper's (`k = 5`, `alpha = 0.5`).
     pub struct LookaheadConfig {
-        /// The fast optimizer, any registered one with its hyperparameters
+        /// Required: the fast optimizer, any registered one with its hyperparameters
         /// (`{"optimizer": name, ...}`).
         fast: Wrapped = Wrapped::default();
         /// `k`, fast steps per slow step, >= 1.

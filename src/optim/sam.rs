@@ -28,7 +28,7 @@ crate::hyperparameters! {
     /// an outer optimizer that uses the loss sees the loss at the last perturbed point. A zero
     /// gradient has no direction: as in optax, the step is NaN.
     pub struct SamConfig {
-        /// The outer optimizer, any registered one with its hyperparameters
+        /// Required: the outer optimizer, any registered one with its hyperparameters
         /// (`{"optimizer": name, ...}`).
         outer: Wrapped = Wrapped::default();
         /// `rho`, the radius of the adversarial step, >= 0.
