@@ -427,9 +427,10 @@ fn parse<C: Config>(given: Map<String, Value>) -> Result<Map<String, Value>, (St
 /// schedule's own errors name its argument, `learning_rate.decay_steps`). The ranges are
 /// checked by the caller ([`Config::validate`]).
 pub fn parse_fields<C: Hyperparameters>(name: &str, given: Map<String, Value>) -> Result<C, (String, String)> {
+    // `learning_rate`, or another rate written as a schedule (polyak_sgd's `scaling`).
     for (key, value) in &given {
         if let Value::Object(schedule) = value
-            && schedule.contains_key("schedule")
+            && (key == "learning_rate" || schedule.contains_key("schedule"))
         {
             Schedule::from_json(schedule).map_err(|(field, m)| {
                 let at = if field.is_empty() {
