@@ -546,3 +546,51 @@ fn list_shows_them_under_optax() {
     assert!(optax.contains("sync_period=5"), "{optax}");
     assert!(optax.contains("init_step=[\"heuristic\",1e-6]"), "{optax}");
 }
+
+#[test]
+fn every_rate_comes_from_the_step_so_keras_schedules_work() {
+    // Each optimizer three times: a constant rate, a schedule that stays at it (the same
+    // trajectory, bit for bit) and one that halves it every step (another trajectory).
+    let device = optsurf::backend::Backend::Ndarray.device().unwrap();
+    let optimizers = [
+        ("adabelief", "learning_rate"),
+        ("radam", "learning_rate"),
+        ("yogi", "learning_rate"),
+        ("adan", "learning_rate"),
+        ("novograd", "learning_rate"),
+        ("sign_sgd", "learning_rate"),
+        ("signum", "learning_rate"),
+        ("polyak_sgd", "scaling"),
+        ("schedule_free_adamw", "learning_rate"),
+        ("prodigy", "learning_rate"),
+        ("dadapt_adamw", "learning_rate"),
+        ("ademamix", "learning_rate"),
+        ("adopt", "learning_rate"),
+        ("dog", "learning_rate"),
+        ("cocob", "learning_rate"),
+        ("momo", "learning_rate"),
+        ("adam_optax", "learning_rate"),
+        ("sgd_optax", "learning_rate"),
+    ];
+    let rates = [
+        json!(0.5),
+        json!({"schedule": "PiecewiseConstantDecay", "boundaries": [1000], "values": [0.5, 0.5]}),
+        json!({"schedule": "ExponentialDecay", "initial_learning_rate": 0.5, "decay_steps": 1, "decay_rate": 0.5}),
+    ];
+    let mut runs = Vec::new();
+    for (name, field) in optimizers {
+        for (k, rate) in rates.iter().enumerate() {
+            runs.push(json!({"label": format!("{name} {k}"), "optimizer": name, field: rate}));
+        }
+    }
+    let experiment = json!({"name": "schedules", "surface": "f1", "noise": {"lookup": "off"}, "start": [9, 9],
+                            "steps": 20, "runs": runs});
+    let experiment = Experiment::parse(&experiment.to_string(), Path::new("s"), &optsurf::Registry::builtin()).unwrap();
+    let result = runner::run(&experiment, &device, &mut []).unwrap();
+    for (k, (name, _)) in optimizers.iter().enumerate() {
+        let [constant, flat, halving] = [0, 1, 2].map(|j| &result.runs[3 * k + j].points);
+        assert_eq!(constant.len(), 21, "{name}");
+        assert_eq!(constant, flat, "{name}: a constant schedule is the constant");
+        assert_ne!(constant, halving, "{name}: the decaying schedule changes nothing");
+    }
+}
