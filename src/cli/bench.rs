@@ -39,6 +39,38 @@ fn best_stepping(experiment: &Experiment, backend: Backend, repeats: usize) -> R
     Ok(best)
 }
 
+/// Every registered optimizer in one comparison over f0 (the post's noise, from (9, 9), 100
+/// steps): each with its defaults, the wrappers (Lookahead, SAM) around optax's Adam at 0.3.
+/// Prints the best stepping time (target: under 100 ms on ndarray) and returns it.
+pub fn all_optimizers(backend: Backend, registry: &Registry) -> Result<f64> {
+    let runs: Vec<String> = registry
+        .optimizers()
+        .iter()
+        .map(|o| {
+            let wrapped = r#"{"optimizer": "adam_optax", "learning_rate": 0.3}"#;
+            let inner = o
+                .params
+                .iter()
+                .find(|p| p.name == "fast" || p.name == "outer")
+                .map_or(String::new(), |p| format!(r#", "{}": {wrapped}"#, p.name));
+            format!(r#"{{"label": "{0}", "optimizer": "{0}"{inner}}}"#, o.name)
+        })
+        .collect();
+    let text = format!(
+        r#"{{"name": "all-optimizers", "surface": "f0", "noise": {{"seed": 0, "lookup": "nearest"}},
+            "start": [9, 9], "steps": 100, "runs": [{}]}}"#,
+        runs.join(",")
+    );
+    let experiment = Experiment::parse(&text, Path::new("bench-all-optimizers"), registry)?;
+    let seconds = best_stepping(&experiment, backend, 10)?;
+    println!(
+        "all optimizers: the {} registered optimizers over f0 step 100 times in {:.1} ms (target < 100 ms)",
+        runs.len(),
+        seconds * 1e3
+    );
+    Ok(seconds)
+}
+
 /// The ten optimizers of the post over Rosenbrock (200 steps from (-2, 2)), once over the
 /// built-in `rosenbrock` and once over the same formula written as an expression; prints both
 /// and their ratio (an expression is compiled once, so it should step about as fast).

@@ -147,6 +147,8 @@ enum Which {
     All,
     /// The post's ten-optimizer comparison over f0: 10 runs x 100 steps.
     Stepping,
+    /// Every registered optimizer (Keras's and optax's) over f0: one run each x 100 steps.
+    AllOptimizers,
     /// Ten optimizers over Rosenbrock written as an expression against the built-in.
     Expressions,
     /// The stepping experiment with a learning-rate schedule on every run against without.
@@ -340,6 +342,9 @@ fn execute(cli: Cli, registry: &Registry) -> Result<ExitCode> {
         } => {
             if matches!(which, Which::All | Which::Stepping) {
                 bench::stepping(&experiment, cli.backend, 10, registry)?;
+            }
+            if matches!(which, Which::All | Which::AllOptimizers) {
+                bench::all_optimizers(cli.backend, registry)?;
             }
             if which == Which::Wide {
                 bench::wide(20_000, 100, cli.backend, registry)?;
@@ -606,7 +611,7 @@ fn list(registry: &Registry) -> String {
             "\nOptimizers ({title}): hyperparameter = default, allowed values, meaning\n"
         ));
         for o in entries {
-            out.push_str(&format!("  {:<13} {}\n", o.name, o.description));
+            out.push_str(&format!("  {:<19} {}\n", o.name, o.description));
             let defaults = o.defaults();
             for p in o.params {
                 let default = defaults.get(p.name).map_or(String::new(), |v| v.to_string());

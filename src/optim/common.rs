@@ -1,5 +1,7 @@
 //! Pieces every rule shares, written once: per-row hyperparameter columns and learning rates,
-//! bias correction, the Adam-family moments and Keras's decoupled weight decay.
+//! bias correction, the Adam-family moments and Keras's decoupled weight decay; then optax's
+//! numerics (its moving averages, bias correction, norms and fused operations, rounded as jax
+//! rounds them eagerly in `float32`: see [`Ema`]).
 
 use super::LearningRate;
 use burn::tensor::{Device, Tensor, TensorData};
@@ -159,6 +161,229 @@ impl AdamColumns {
     }
 }
 
+// ---------------------------------------------------------------------------------------------
+// optax's numerics. optax runs op by op in float32 (the fixture's jax is eager); these follow its
+// rounding: Python-float hyperparameters are combined in f64 and rounded once (`f32(1 - b)`),
+// `b ** count` inside `bias_correction` is glibc's `powf` (XLA calls it; `f32::powf` on linux-gnu
+// is the same function) but jax's `integer_pow` where optax writes it eagerly ([`ipow`]), a
+// division of a row by a scalar is a multiplication by the scalar's reciprocal ([`div_s`]), and
+// dots and `jnp.linalg.norm` are fused multiply-adds ([`vdot`], [`linalg_norm`], [`fma`]).
+// ---------------------------------------------------------------------------------------------
+
+/// One `f32` value per row as an `[N, 1]` column, for values already rounded as optax rounds
+/// them (per-row scalars computed on the host).
+pub fn column32(values: impl IntoIterator<Item = f32>, device: &Device) -> Tensor<2> {
+    column(values.into_iter().map(f64::from), device)
+}
+
+/// A batch from its values, row after row.
+fn from_host(values: Vec<f32>, shape: [usize; 2], device: &Device) -> Tensor<2> {
+    Tensor::from_data(TensorData::new(values, shape), device)
+}
+
+/// `a * b + c` rounded once, elementwise (`[N, 1]` columns broadcast over the rows): XLA's fused
+/// multiply-add where it fuses optax's arithmetic. burn has no fused multiply-add, so it is
+/// computed on the host with [`f32::mul_add`] (a round trip of an `[N, 2]` batch costs about a
+/// microsecond on the CPU backends).
+pub fn fma(a: Tensor<2>, b: Tensor<2>, c: Tensor<2>) -> Tensor<2> {
+    let shape = [0, 1].map(|k| a.dims()[k].max(b.dims()[k]).max(c.dims()[k]));
+    let device = c.device();
+    let host = |t: Tensor<2>| crate::surface::to_vec(t.expand(shape));
+    let (a, b, c) = (host(a), host(b), host(c));
+    let out = a.iter().zip(&b).zip(&c).map(|((a, b), c)| a.mul_add(*b, *c)).collect();
+    from_host(out, shape, &device)
+}
+
+/// `optax.tree.vdot` of each pair of rows, an `[N, 1]` column: XLA's dot, `a0 b0` then
+/// `fma(a_i, b_i, acc)` for each further coordinate (`fma(a1, b1, a0 b0)` for two).
+pub fn vdot(a: Tensor<2>, b: Tensor<2>) -> Tensor<2> {
+    let [n, d] = a.dims();
+    let device = a.device();
+    let (a, b) = (crate::surface::to_vec(a), crate::surface::to_vec(b));
+    let out = a
+        .chunks(d)
+        .zip(b.chunks(d))
+        .map(|(a, b)| (1..d).fold(a[0] * b[0], |acc, i| a[i].mul_add(b[i], acc)))
+        .collect();
+    from_host(out, [n, 1], &device)
+}
+
+/// `jnp.linalg.norm` of each row, an `[N, 1]` column: a jitted reduction, `sqrt(fma(x0, x0,
+/// x1 x1))` for two coordinates (the last square first, then fused from the end).
+pub fn linalg_norm(x: Tensor<2>) -> Tensor<2> {
+    let [n, d] = x.dims();
+    let device = x.device();
+    let out = crate::surface::to_vec(x)
+        .chunks(d)
+        .map(|x| {
+            (0..d - 1)
+                .rev()
+                .fold(x[d - 1] * x[d - 1], |acc, i| x[i].mul_add(x[i], acc))
+                .sqrt()
+        })
+        .collect();
+    from_host(out, [n, 1], &device)
+}
+
+/// `optax.tree.norm(x, squared=True)` of each row, an `[N, 1]` column: `x0 x0 + x1 x1`, each
+/// product rounded (not fused).
+pub fn sumsq(x: Tensor<2>) -> Tensor<2> {
+    (x.clone() * x).sum_dim(1)
+}
+
+/// `optax.tree.norm(x)` of each row: `sqrt(x0 x0 + x1 x1)`, not fused.
+pub fn norm(x: Tensor<2>) -> Tensor<2> {
+    sumsq(x).sqrt()
+}
+
+/// `x / s` for a per-row scalar `s` (`[N, 1]`) as XLA computes it: `x * (1 / s)`.
+pub fn div_s(x: Tensor<2>, s: Tensor<2>) -> Tensor<2> {
+    x * s.recip()
+}
+
+/// `jax.lax.integer_pow(x, n)`, `n >= 1`: binary exponentiation in `f32` (the lowest set bit
+/// first, squaring between bits), as jax computes `x ** n` for a concrete integer `n`.
+pub fn ipow(mut x: f32, mut n: u64) -> f32 {
+    let mut acc: Option<f32> = None;
+    while n > 0 {
+        if n & 1 == 1 {
+            acc = Some(acc.map_or(x, |a| a * x));
+        }
+        n >>= 1;
+        if n > 0 {
+            x *= x;
+        }
+    }
+    acc.unwrap_or(1.0)
+}
+
+/// Adam's step correction `sqrt(1 - b2^n) / (1 - b1^n)` as prodigy and dadapt_adamw compute it
+/// eagerly: the integer powers are jax's `integer_pow` ([`ipow`]), the root `powf(x, 0.5)`.
+pub fn adam_correction(b1: f32, b2: f32, n: u64) -> f32 {
+    (1.0 - ipow(b2, n)).powf(0.5) / (1.0 - ipow(b1, n))
+}
+
+/// `jnp.maximum(a, b)`: the larger, NaN if either is NaN (burn's `max_pair` keeps `a` when `b`
+/// is NaN). Same shapes.
+pub fn maximum(a: Tensor<2>, b: Tensor<2>) -> Tensor<2> {
+    let nan = b.clone().is_nan();
+    a.max_pair(b.clone()).mask_where(nan, b)
+}
+
+/// `jnp.minimum(a, b)`: the smaller, NaN if either is NaN. Same shapes.
+pub fn minimum(a: Tensor<2>, b: Tensor<2>) -> Tensor<2> {
+    let nan = b.clone().is_nan();
+    a.min_pair(b.clone()).mask_where(nan, b)
+}
+
+/// `jnp.where(mask, yes, no)` with an `[N, 1]` mask of rows (host booleans) over `[N, d]` values.
+pub fn where_rows(rows: &[bool], yes: Tensor<2>, no: Tensor<2>) -> Tensor<2> {
+    if rows.iter().all(|&r| r) {
+        return yes;
+    }
+    if !rows.iter().any(|&r| r) {
+        return no;
+    }
+    let dims = no.dims();
+    let mask = column32(rows.iter().map(|&r| f32::from(u8::from(r))), &no.device()).equal_elem(1.0);
+    no.mask_where(mask.expand(dims), yes.expand(dims))
+}
+
+/// `scale_by_learning_rate`: `(-lr) u`, with this step's rate of every row (optax scales by the
+/// Python float `-lr`; negation is exact, so this is the same product).
+pub fn lr_scale(u: Tensor<2>, lr: &Tensor<2>) -> Tensor<2> {
+    u * lr.clone().neg()
+}
+
+/// optax's exponential moving average with per-row decay `b` (`optax.tree.update_moment`):
+/// `(1 - b) x + b m`, with `b` and `1 - b` Python floats (`1 - b` in `f64`, rounded once), and
+/// its bias correction (`optax.tree.bias_correction`).
+pub struct Ema {
+    decay: Tensor<2>,
+    complement: Tensor<2>,
+    host: Vec<f32>,
+}
+
+impl Ema {
+    /// From each row's decay.
+    pub fn new(decays: impl IntoIterator<Item = f64>, device: &Device) -> Self {
+        let decays: Vec<f64> = decays.into_iter().collect();
+        Ema {
+            decay: column(decays.iter().copied(), device),
+            complement: column(decays.iter().map(|b| 1.0 - b), device),
+            host: decays.iter().map(|&b| b as f32).collect(),
+        }
+    }
+
+    /// `b`, an `[N, 1]` column.
+    pub fn decay(&self) -> &Tensor<2> {
+        &self.decay
+    }
+
+    /// `1 - b` (rounded once from `f64`), an `[N, 1]` column.
+    pub fn complement(&self) -> &Tensor<2> {
+        &self.complement
+    }
+
+    /// `(1 - b) x + b m` (`update_moment(x, m, b, 1)`).
+    pub fn update(&self, x: Tensor<2>, m: Tensor<2>) -> Tensor<2> {
+        x * self.complement.clone() + m * self.decay.clone()
+    }
+
+    /// `(1 - b) x^2 + b m` (`update_moment_per_elem_norm(x, m, b, 2)`, `x ** 2` being `x * x`).
+    pub fn update_squared(&self, x: Tensor<2>, m: Tensor<2>) -> Tensor<2> {
+        (x.clone() * x) * self.complement.clone() + m * self.decay.clone()
+    }
+
+    /// `m / (1 - b^n)` as `bias_correction` computes it: `m * (1 / (1 - powf(b, n)))`, the power
+    /// glibc's `powf` (the function is jitted, `n` traced).
+    pub fn debias(&self, m: Tensor<2>, n: u64) -> Tensor<2> {
+        let factor = self.host.iter().map(|&b| 1.0 / (1.0 - b.powf(n as f32)));
+        m * column32(factor, &self.decay.device())
+    }
+
+    /// Adam's corrected first moment `mu_hat` after `n` updates, with optax's Nesterov form
+    /// `b debias(mu, n + 1) + (1 - b) debias(g, n)` when `nesterov`.
+    pub fn debias_momentum(&self, mu: Tensor<2>, g: Tensor<2>, n: u64, nesterov: bool) -> Tensor<2> {
+        if nesterov {
+            self.debias(mu, n + 1) * self.decay.clone() + self.debias(g, n) * self.complement.clone()
+        } else {
+            self.debias(mu, n)
+        }
+    }
+}
+
+/// `add_decayed_weights(weight_decay)`: `u + lambda p` per row, skipped altogether when no row
+/// decays (optax skips it for the constant `0.0`; a row with `lambda = 0` batched with decaying
+/// rows adds `0 p`, which can only change the sign of a zero).
+pub struct AddDecayed(Option<Tensor<2>>);
+
+impl AddDecayed {
+    /// From each row's `lambda`.
+    pub fn new(lambdas: impl IntoIterator<Item = f64>, device: &Device) -> Self {
+        let lambdas: Vec<f64> = lambdas.into_iter().collect();
+        AddDecayed(lambdas.iter().any(|&l| l != 0.0).then(|| column(lambdas, device)))
+    }
+
+    /// `u + lambda p`.
+    pub fn apply(&self, u: Tensor<2>, p: Tensor<2>) -> Tensor<2> {
+        match &self.0 {
+            Some(lambda) => u + p * lambda.clone(),
+            None => u,
+        }
+    }
+}
+
+/// This step's rate of every row in `f64`: the constant as written (so Python-float expressions
+/// of it such as MoMo's `1 + lr lambda` round as optax's do), or a schedule's `f32` value.
+pub fn rates_f64(constants: &[Option<f64>], lr_host: &[f32]) -> Vec<f64> {
+    constants
+        .iter()
+        .zip(lr_host)
+        .map(|(c, &lr)| c.unwrap_or(f64::from(lr)))
+        .collect()
+}
+
 /// Helpers for the rules' unit tests: rows in, rows out, stepping through [`super::stateful`]
 /// (so the decoupled weight decay is included, as the runner steps them).
 #[cfg(test)]
@@ -195,6 +420,58 @@ pub mod test_util {
             .map(|g| {
                 w = super::super::step_with_gradient(&mut opt, w.clone(), tensor(g));
                 rows(w.clone())
+            })
+            .collect()
+    }
+
+    /// As [`steps`], with the loss of every row at every step (`losses[step][row]`), for the
+    /// rules that use it.
+    pub fn steps_with_loss<C: Config>(
+        configs: &[C],
+        w0: &[Vec<f32>],
+        grads: &[Vec<Vec<f32>>],
+        losses: &[Vec<f32>],
+    ) -> Vec<Vec<Vec<f32>>> {
+        let mut opt = stateful(configs, &device());
+        let mut w = tensor(w0);
+        let nan = |p: Tensor<2>| (p.clone().sum_dim(1).mul_scalar(f32::NAN), p.full_like(f32::NAN));
+        grads
+            .iter()
+            .zip(losses)
+            .map(|(g, l)| {
+                let loss = super::column(l.iter().map(|&v| f64::from(v)), &device());
+                let env = super::super::Env {
+                    loss: &loss,
+                    gradient_at: &nan,
+                };
+                w = super::super::Optimizer::step(&mut opt, w.clone(), tensor(g), &env);
+                rows(w.clone())
+            })
+            .collect()
+    }
+
+    /// Calls `rule` directly `n` times from `w0` with the same gradient `g` and rate `lr` for
+    /// every row (steps 1 to `n`, each moving by its increment): each step's increment, with
+    /// `observe` of the state after it.
+    pub fn increments<R: super::super::Rule, T>(
+        rule: &R,
+        w0: &[Vec<f32>],
+        g: &[Vec<f32>],
+        n: u64,
+        lr: f32,
+        observe: impl Fn(&R::State) -> T,
+    ) -> Vec<(Vec<Vec<f32>>, T)> {
+        let (mut w, g) = (tensor(w0), tensor(g));
+        let mut state = Some(rule.init(&w));
+        (1..=n)
+            .map(|t| {
+                let ctx = Ctx::new(t, &vec![lr; w0.len()]);
+                let before = state.take().expect("put back every step");
+                let (u, next) = rule.increment(w.clone(), g.clone(), before, &ctx.step());
+                let seen = observe(&next);
+                state = Some(next);
+                w = w.clone() + u.clone();
+                (rows(u), seen)
             })
             .collect()
     }

@@ -62,6 +62,10 @@ impl Range {
     pub const UNIT_CLOSED: Range = Range::new(Bound::Inclusive(0.0), Bound::Inclusive(1.0));
     /// `(0, 1]`.
     pub const UNIT_OPEN_BELOW: Range = Range::new(Bound::Exclusive(0.0), Bound::Inclusive(1.0));
+    /// `(0, 1)`: a decay something is divided by.
+    pub const UNIT_OPEN: Range = Range::new(Bound::Exclusive(0.0), Bound::Exclusive(1.0));
+    /// `[1, inf)`: periods and step counts.
+    pub const AT_LEAST_ONE: Range = Range::new(Bound::Inclusive(1.0), Bound::Open);
 
     /// The range between `lo` and `hi`.
     pub const fn new(lo: Bound, hi: Bound) -> Self {
@@ -163,6 +167,22 @@ impl Checked for bool {
 impl Checked for u64 {
     fn check(&self, field: &str, range: Option<Range>) -> Result<(), (String, String)> {
         (*self as f64).check(field, range)
+    }
+}
+
+impl Checked for Option<u64> {
+    fn check(&self, field: &str, range: Option<Range>) -> Result<(), (String, String)> {
+        self.map_or(Ok(()), |v| v.check(field, range))
+    }
+}
+
+/// A pair such as optax's `betas`: each checked against the range (`betas[1]`).
+impl Checked for [f64; 2] {
+    fn check(&self, field: &str, range: Option<Range>) -> Result<(), (String, String)> {
+        for (i, v) in self.iter().enumerate() {
+            v.check(&format!("{field}[{i}]"), range)?;
+        }
+        Ok(())
     }
 }
 
