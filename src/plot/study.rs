@@ -30,6 +30,8 @@ const TAB10: [Rgb; 10] = [
     [0xbc, 0xbd, 0x22],
     [0x17, 0xbe, 0xcf],
 ];
+/// The most basin panels drawn, one per configuration; more configurations show the best per label.
+const MAX_PANELS: usize = 16;
 /// Diverged runs.
 pub const DIVERGED: Rgb = [150, 150, 150];
 /// Runs that ended near no known minimum.
@@ -418,7 +420,12 @@ fn heatmap(study: &Study, summaries: &[Summary]) -> Result<Option<Canvas>> {
 
 fn basins(study: &Study, outcomes: &[Outcome], summaries: &[Summary], _device: &Device) -> Result<Canvas> {
     let [nx, ny] = study.grid.expect("basins need grid starts");
-    let panels: Vec<usize> = study.best(summaries).into_iter().map(|(_, i)| i).collect();
+    // One panel per configuration while they fit, else the best of each label.
+    let panels: Vec<usize> = if study.configs.len() <= MAX_PANELS {
+        (0..study.configs.len()).collect()
+    } else {
+        study.best(summaries).into_iter().map(|(_, i)| i).collect()
+    };
     let cols = (panels.len() as f64).sqrt().ceil().max(1.0) as usize;
     let rows = panels.len().div_ceil(cols);
     let side = (900 / cols).clamp(260, 450);
