@@ -204,3 +204,47 @@ fn the_3d_view_spans_the_domain_it_is_given() {
     let huddle = [[-2.0, -1.0], [2.0, 3.0]].map(|c| post.to_pixel(c[0], c[1], zlo));
     assert!((huddle[0][0] - huddle[1][0]).abs() < 0.25 * span, "{huddle:?}");
 }
+
+/// `"plot": {"points": "eval"}` draws Lookahead's slow weights (its `eval_points`) instead of the
+/// fast weights where gradients are taken; runs without evaluation points draw their points.
+#[test]
+fn eval_points_are_drawn_when_asked() {
+    let text = |points: &str| {
+        format!(
+            r##"{{"name": "e", "surface": "himmelblau", "start": [-4.5, -1], "steps": 12,
+              "plot": {{"view": "contour", "size": [600, 600], "colors": ["#d95f02", "#1b9e77"]{points}}},
+              "runs": [{{"label": "LA", "optimizer": "lookahead", "sync_period": 8, "slow_step_size": 0.3,
+                         "fast": {{"optimizer": "adam_optax", "learning_rate": 0.4}}}},
+                       {{"label": "SGD", "optimizer": "sgd", "learning_rate": 0.01, "start": [4.5, 4.5]}}]}}"##
+        )
+    };
+    let mut ends = Vec::new();
+    for (points, eval) in [("", false), (r#", "points": "eval""#, true)] {
+        let (exp, traj) = run(&text(points));
+        assert_eq!(exp.plot.points == plot::Shown::Eval, eval);
+        let layout = ContourLayout::new(600, 600, exp.surface.domain).unwrap();
+        let la = &traj.runs[0];
+        let slow = la.eval_points.as_ref().expect("lookahead records its slow weights");
+        let (fast_end, slow_end) = (la.points[la.points.len() - 1], slow[slow.len() - 1]);
+        let (f, s) = (
+            layout.to_pixel(fast_end[0] as f64, fast_end[1] as f64),
+            layout.to_pixel(slow_end[0] as f64, slow_end[1] as f64),
+        );
+        assert!(
+            (f[0] - s[0]).hypot(f[1] - s[1]) > 12.0,
+            "the two ends must be apart to tell them: {f:?} {s:?}"
+        );
+        let fig = plot::surface_figure(&traj, &exp.surface, &mesh(&exp.surface, &traj), false, None).unwrap();
+        let png = Image::decode(&fig.png);
+        let (drawn, other) = if eval { (s, f) } else { (f, s) };
+        let dot = |p: [f64; 2]| png.count_near(p[0], p[1], 3.0, COLORS[0], 30);
+        assert!(dot(drawn) >= 15, "eval {eval}: no dot at {drawn:?}");
+        assert!(dot(other) < 15, "eval {eval}: a dot at {other:?} too");
+        // SGD has no evaluation points: drawn the same either way.
+        let sgd = traj.runs[1].points.last().unwrap();
+        let p = layout.to_pixel(sgd[0] as f64, sgd[1] as f64);
+        assert!(png.count_near(p[0], p[1], 3.0, COLORS[1], 30) >= 15);
+        ends.push(traj.plot.points);
+    }
+    assert_eq!(ends, [plot::Shown::Points, plot::Shown::Eval]);
+}

@@ -35,6 +35,28 @@ pub struct PlotSpec {
     /// written only when not the default 300.
     #[serde(skip_serializing_if = "is_default_max_frames")]
     pub max_frames: u32,
+    /// Which points the figures draw for runs that have two sets: `"points"` (where gradients
+    /// are taken, the default) or `"eval"` (the evaluation points of Lookahead's slow weights and
+    /// schedule-free's average; runs without them draw their points). Written only when `"eval"`.
+    #[serde(skip_serializing_if = "Shown::is_points")]
+    pub points: Shown,
+}
+
+/// The points a figure draws of each run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Shown {
+    /// Where the gradients are taken (`points`).
+    #[default]
+    Points,
+    /// The evaluation points (`eval_points`) where a run has them.
+    Eval,
+}
+
+impl Shown {
+    fn is_points(&self) -> bool {
+        *self == Shown::Points
+    }
 }
 
 /// The default of [`PlotSpec::max_frames`].
@@ -122,6 +144,7 @@ impl Default for PlotSpec {
             size: [900, 900],
             colors: None,
             max_frames: MAX_FRAMES,
+            points: Shown::Points,
         }
     }
 }

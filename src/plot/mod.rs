@@ -32,7 +32,7 @@ mod surface3d;
 mod text;
 mod ticks;
 
-pub use crate::experiment::plot_spec::{PlotSpec, View, YLim};
+pub use crate::experiment::plot_spec::{PlotSpec, Shown, View, YLim};
 pub use arrows::draw_vectors;
 pub use colormap::{Rgb, run_colors};
 pub use contour::{ContourImage, ContourLayout, contour_image};
@@ -101,6 +101,15 @@ pub struct Figure {
 /// How many points of a run can be drawn (both its point and its loss are known).
 fn drawable(r: &RunTrajectory) -> usize {
     r.points.len().min(r.loss.len())
+}
+
+/// The points a figure draws of run `r`: its evaluation points when the spec asks for them and
+/// the run has them, else where its gradients were taken.
+fn shown<'a>(r: &'a RunTrajectory, spec: &PlotSpec) -> &'a [[f32; 2]] {
+    match (&r.eval_points, spec.points) {
+        (Some(eval), Shown::Eval) => eval,
+        _ => &r.points,
+    }
 }
 
 /// Points of an animation: one per point of the longest run (at least one).
@@ -253,12 +262,13 @@ pub fn surface_figure(
         .iter()
         .zip(&colors)
         .map(|(r, &color)| {
-            let n = drawable(r);
+            let points = shown(r, spec);
+            let n = drawable(r).min(points.len());
             surface3d::RunView {
                 color,
                 label: r.label.clone(),
                 px: (0..n)
-                    .map(|i| scene.to_pixel(r.points[i][0] as f64, r.points[i][1] as f64, r.loss[i] as f64))
+                    .map(|i| scene.to_pixel(points[i][0] as f64, points[i][1] as f64, r.loss[i] as f64))
                     .collect(),
                 loss: r.loss[..n].to_vec(),
             }
@@ -273,7 +283,7 @@ pub fn surface_figure(
                 .runs
                 .iter()
                 .zip(&colors)
-                .filter_map(|(r, &c)| r.points.first().map(|p| ([p[0] as f64, p[1] as f64], c)))
+                .filter_map(|(r, &c)| shown(r, spec).first().map(|p| ([p[0] as f64, p[1] as f64], c)))
                 .collect();
             layout.render_static(mesh, &minima, &starts)?
         }
