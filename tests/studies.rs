@@ -179,25 +179,22 @@ fn basins_agree_with_float64_gradient_descent_away_from_boundaries() {
     }
 }
 
-/// A study's row is the same computation as an experiment's run: the same final point, best loss
-/// and first step under the threshold as the trajectory shows.
-#[test]
-fn study_rows_are_the_runs_of_an_experiment() {
-    let starts = [[0.5, 0.5], [-4.0, 4.5], [2.0, -3.0], [-0.3, -0.2]];
-    let s = study(&json!({
-        "kind": "study", "name": "rows", "surface": "himmelblau", "steps": 80,
-        "starts": starts, "seeds": [0, 7], "gradient_noise": {"sigma": 0.5}, "threshold": 0.01,
-        "optimizers": [{"optimizer": "adam", "learning_rate": [0.05, 0.2]},
-                       {"optimizer": "rmsprop", "learning_rate": 0.02, "momentum": [0.0, 0.5]}]}));
-    let o = outcomes(&s);
+/// Checks every row of `s` against the same run made as an experiment over `surface` with the
+/// study's `gradient_noise` sigma: the same final point and loss, best loss and first step under
+/// the threshold as the trajectory shows.
+fn assert_rows_are_experiment_runs(s: &Study, surface: Value, sigma: f64) {
+    let o = outcomes(s);
     let device = Backend::Ndarray.device().unwrap();
     for (r, outcome) in o.iter().enumerate() {
         let (c, k, seed) = s.row(r);
         let config = &s.configs[c];
         let mut run = json!({"label": "r", "optimizer": config.optimizer.name});
         run.as_object_mut().unwrap().extend(config.hyperparameters.clone());
-        let e = json!({"name": "e", "surface": "himmelblau", "start": starts[k], "steps": s.steps,
-                       "seed": s.seeds[seed], "gradient_noise": {"sigma": 0.5}, "runs": [run]});
+        if let Some(b) = config.batch_size {
+            run["batch_size"] = json!(b);
+        }
+        let e = json!({"name": "e", "surface": surface, "start": s.starts[k], "steps": s.steps,
+                       "seed": s.seeds[seed], "gradient_noise": {"sigma": sigma}, "runs": [run]});
         let e = Experiment::parse(&e.to_string(), Path::new("e.json"), &Registry::builtin()).unwrap();
         let t = runner::run(&e, &device, &mut []).unwrap();
         let run = &t.runs[0];
@@ -211,6 +208,43 @@ fn study_rows_are_the_runs_of_an_experiment() {
         assert_eq!(outcome.diverged_at, None);
     }
     assert!(o.iter().any(|r| r.steps_to_threshold.is_some()));
+}
+
+/// A study's row is the same computation as an experiment's run.
+#[test]
+fn study_rows_are_the_runs_of_an_experiment() {
+    let s = study(&json!({
+        "kind": "study", "name": "rows", "surface": "himmelblau", "steps": 80,
+        "starts": [[0.5, 0.5], [-4.0, 4.5], [2.0, -3.0], [-0.3, -0.2]], "seeds": [0, 7],
+        "gradient_noise": {"sigma": 0.5}, "threshold": 0.01,
+        "optimizers": [{"optimizer": "adam", "learning_rate": [0.05, 0.2]},
+                       {"optimizer": "rmsprop", "learning_rate": 0.02, "momentum": [0.0, 0.5]}]}));
+    assert_rows_are_experiment_runs(&s, json!("himmelblau"), 0.5);
+}
+
+/// On a data surface, `batch_size` sweeps like a hyperparameter and seeds reorder the
+/// minibatches, as in experiments.
+#[test]
+fn study_rows_on_data_are_minibatch_runs() {
+    let surface = json!({"model": "linear_regression", "data": {"csv": "data/iris.csv", "x": "petal_length", "y": "petal_width"}});
+    let s = study(&json!({
+        "kind": "study", "name": "iris", "surface": surface, "steps": 60,
+        "starts": [[-1.5, 2.0], [1.0, -1.0]], "seeds": [0, 5], "threshold": 0.01,
+        "optimizers": [{"optimizer": "sgd", "learning_rate": 0.1, "batch_size": [8, 150]},
+                       {"optimizer": "adam", "learning_rate": 0.05, "batch_size": 16}]}));
+    assert_eq!(
+        s.configs.iter().map(|c| c.batch_size).collect::<Vec<_>>(),
+        [Some(8), Some(150), Some(16)]
+    );
+    assert_eq!(s.configs[0].swept["batch_size"], json!(8));
+    assert!(!s.configs[0].hyperparameters.contains_key("batch_size"));
+    assert_rows_are_experiment_runs(&s, surface, 0.0);
+    // Seeds matter with minibatches of 8, not with the full batch of 150.
+    let o = outcomes(&s);
+    assert_ne!(o[0].final_point, o[1].final_point);
+    assert_eq!(o[4].final_point, o[5].final_point);
+    let e = s.tuned_experiment(&o);
+    assert_eq!(e["runs"][0]["batch_size"].as_u64().is_some(), true);
 }
 
 const SMALL: &str = r#"{"kind": "study", "name": "small", "surface": "himmelblau", "steps": 40,
@@ -422,6 +456,11 @@ fn bad_study_files_name_the_file_and_field() {
         &small_with("{\"optimizer\": \"adam\"", "{\"label\": 3, \"optimizer\": \"adam\""),
         "optimizers[1].label",
         "non-empty string",
+    );
+    rejects(
+        &small_with("\"optimizer\": \"adam\"", "\"optimizer\": \"adam\", \"batch_size\": 8"),
+        "optimizers[1].batch_size",
+        "needs a data surface",
     );
     rejects(&small_with("\"steps\": 40", "\"steps\": 0"), "steps", "from 1");
     rejects(

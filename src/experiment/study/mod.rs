@@ -42,6 +42,9 @@ pub struct Configuration {
     pub hyperparameters: Map<String, Value>,
     /// The swept hyperparameters' values (those given as lists or ranges).
     pub swept: Map<String, Value>,
+    /// The minibatch size of its runs on a data surface (`batch_size`, sweepable like a
+    /// hyperparameter; the surface's own by default).
+    pub batch_size: Option<usize>,
 }
 
 /// What tuning optimizes.
@@ -271,6 +274,21 @@ impl Study {
                 ));
             }
         };
+        if surface.data.is_none()
+            && let Some(c) = configs.iter().find(|c| c.batch_size.is_some())
+        {
+            let i = file["optimizers"]
+                .as_array()
+                .and_then(|a| a.iter().position(|e| e.get("batch_size").is_some()))
+                .unwrap_or(0);
+            return Err(err(
+                &format!("optimizers[{i}].batch_size"),
+                format!(
+                    "a batch size ({}) needs a data surface ({{\"model\": ..., \"data\": ...}}); this surface has no data",
+                    c.batch_size.unwrap_or(0)
+                ),
+            ));
+        }
         let runs = configs.len() as u64 * starts.len() as u64 * seeds.len() as u64;
         if runs > MAX_RUNS {
             return Err(err(
@@ -491,20 +509,37 @@ fn expand(entry: &Value, registry: &Registry, cap: usize) -> std::result::Result
             .filter(|(k, _, _)| swept.contains_key(k))
             .map(|(k, _, _)| (k.clone(), swept[k].clone()))
             .collect();
-        let hyperparameters = optimizer.parse_in(registry.optimizers(), given).map_err(|(f, msg)| {
+        let with = |msg: String| {
             let values: Vec<String> = swept.iter().map(|(k, v)| format!("{k}={v}")).collect();
-            let at = if values.is_empty() {
+            if values.is_empty() {
                 msg
             } else {
                 format!("{msg} (with {})", values.join(", "))
-            };
-            (f, at)
-        })?;
+            }
+        };
+        let mut given = given;
+        // A run setting, not a hyperparameter: the minibatch size on a data surface.
+        let batch_size = match given.remove("batch_size") {
+            None => None,
+            Some(v) => match v.as_u64() {
+                Some(b) if b >= 1 => Some(b as usize),
+                _ => {
+                    return Err((
+                        "batch_size".into(),
+                        with(format!("expected a whole number >= 1, got {v}")),
+                    ));
+                }
+            },
+        };
+        let hyperparameters = optimizer
+            .parse_in(registry.optimizers(), given)
+            .map_err(|(f, msg)| (f, with(msg)))?;
         configs.push(Configuration {
             label: label.clone(),
             optimizer,
             hyperparameters,
             swept,
+            batch_size,
         });
     }
     Ok(configs)

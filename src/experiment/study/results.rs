@@ -164,6 +164,9 @@ impl Study {
             .map(|(i, (c, s))| {
                 let mut v = json!({"config": i, "label": c.label, "optimizer": c.optimizer.name, "swept": c.swept,
                                    "hyperparameters": c.hyperparameters});
+                if let Some(b) = c.batch_size {
+                    v["batch_size"] = json!(b);
+                }
                 v.as_object_mut()
                     .expect("an object")
                     .append(s.to_json().as_object_mut().expect("an object"));
@@ -232,6 +235,9 @@ impl Study {
                 run.insert("label".into(), json!(label));
                 run.insert("optimizer".into(), json!(c.optimizer.name));
                 run.extend(c.hyperparameters.clone());
+                if let Some(b) = c.batch_size {
+                    run.insert("batch_size".into(), json!(b));
+                }
                 Value::Object(run)
             })
             .collect();

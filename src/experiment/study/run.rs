@@ -75,7 +75,7 @@ impl Study {
                     start: self.starts[s],
                     seed: self.seeds[k],
                     sigma: self.sigma,
-                    batch_size: None,
+                    batch_size: config.batch_size,
                 }
             })
             .collect();
