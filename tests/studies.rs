@@ -244,7 +244,7 @@ fn study_rows_on_data_are_minibatch_runs() {
     assert_ne!(o[0].final_point, o[1].final_point);
     assert_eq!(o[4].final_point, o[5].final_point);
     let e = s.tuned_experiment(&o);
-    assert_eq!(e["runs"][0]["batch_size"].as_u64().is_some(), true);
+    assert!(e["runs"][0]["batch_size"].as_u64().is_some());
 }
 
 const SMALL: &str = r#"{"kind": "study", "name": "small", "surface": "himmelblau", "steps": 40,
