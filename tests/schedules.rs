@@ -113,3 +113,40 @@ fn bad_schedules_name_the_field() {
         assert!(!dir.path().join("o").exists(), "{rate}: nothing is written");
     }
 }
+
+/// Pixels of `png` within 12 (per channel) of `color`.
+fn count_color(png: &[u8], color: [u8; 3]) -> usize {
+    let mut r = png::Decoder::new(std::io::Cursor::new(png)).read_info().unwrap();
+    let mut buf = vec![0; r.output_buffer_size().unwrap()];
+    let info = r.next_frame(&mut buf).unwrap();
+    buf[..info.buffer_size()]
+        .chunks(info.color_type.samples())
+        .filter(|p| (0..3).all(|k| (p[k] as i32 - color[k] as i32).abs() <= 12))
+        .count()
+}
+
+/// `learning_rate.png` draws each scheduled run's rates in its colour, and is only written when
+/// some run has a schedule.
+#[test]
+fn the_learning_rate_figure_shows_scheduled_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let rate = json!({"schedule": "CosineDecay", "initial_learning_rate": 1.0, "decay_steps": 10});
+    let mut e: Value = serde_json::from_str(&experiment(rate)).unwrap();
+    e["plot"] = json!({"animate": false, "colors": ["#ff0000", "#0000ff"]});
+    std::fs::write(dir.path().join("s.json"), e.to_string()).unwrap();
+    let mut constant = e.clone();
+    constant["name"] = json!("c");
+    constant["runs"][1]["learning_rate"] = json!(0.5);
+    std::fs::write(dir.path().join("c.json"), constant.to_string()).unwrap();
+    let out = optsurf(dir.path(), &["run", "s.json", "c.json", "--out", "o"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let png = std::fs::read(dir.path().join("o/s/learning_rate.png")).unwrap();
+    // The scheduled run's line (blue, with its legend dot); the constant run has none.
+    assert!(
+        count_color(&png, [0, 0, 255]) > 400,
+        "{}",
+        count_color(&png, [0, 0, 255])
+    );
+    assert!(count_color(&png, [255, 0, 0]) < 5);
+    assert!(!dir.path().join("o/c/learning_rate.png").exists());
+}

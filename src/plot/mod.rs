@@ -27,6 +27,7 @@ mod contour;
 mod encode;
 mod legend;
 mod loss;
+mod rates;
 pub mod study;
 mod surface3d;
 mod text;
@@ -446,6 +447,11 @@ pub fn draw_all(
         if let Some(gif) = &loss.gif {
             write("loss.gif", gif)?;
         }
+    }
+    if spec.loss
+        && let Some(c) = rates::learning_rate_figure(traj)?
+    {
+        write("learning_rate.png", &encode::png(&c)?)?;
     }
     Ok(written)
 }

@@ -258,6 +258,7 @@ fn figures(out: &mut String, e: &Entry) {
     for (png, gif) in [
         ("surface.png", "surface.gif"),
         ("loss.png", "loss.gif"),
+        ("learning_rate.png", ""),
         ("vectors.png", ""),
         ("heatmap.png", ""),
         ("basins.png", ""),

@@ -36,7 +36,14 @@ use std::path::{Path, PathBuf};
 /// Size of the contour image of an interactive view, in pixels.
 pub const VIEW_SIZE: [usize; 2] = [600, 600];
 /// The figures an experiment folder may hold, in the order the page shows them.
-pub const EXPERIMENT_FIGURES: [&str; 5] = ["surface.png", "surface.gif", "loss.png", "loss.gif", "vectors.png"];
+pub const EXPERIMENT_FIGURES: [&str; 6] = [
+    "surface.png",
+    "surface.gif",
+    "loss.png",
+    "loss.gif",
+    "learning_rate.png",
+    "vectors.png",
+];
 /// The figures a study folder may hold.
 pub const STUDY_FIGURES: [&str; 3] = ["heatmap.png", "basins.png", "sensitivity.png"];
 
