@@ -178,7 +178,55 @@ fn bad_input_names_file_and_field() {
         "runs[2].label",
         "unique",
     );
-    rejects(&good_with("\"label\": \"Adam\", ", ""), "runs[2].label", "missing");
+    // Without an experiment start, every run needs its own.
+    rejects(
+        &good_with("\"start\": [9.0, 9.0], ", ""),
+        "runs[0].start",
+        "missing; give the run a \"start\"",
+    );
+    // Default labels that collide ask for labels.
+    rejects(
+        &good_with(
+            "\"label\": \"Adam\", \"optimizer\": \"adam\", \"learning_rate\": 1.0",
+            "\"optimizer\": \"sgd\", \"learning_rate\": 10.0",
+        )
+        .replacen("\"label\": \"SGD lr: 10\", ", "", 1),
+        "runs[2].label",
+        "label \"sgd lr=10.0\" is already used by runs[0]; labels must be unique (give the runs distinct \"label\"s)",
+    );
+}
+
+#[test]
+fn runs_without_labels_are_named_by_their_settings_and_may_carry_their_own_starts() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "exp.json",
+        r#"{"name": "unlabelled", "surface": "quadric", "steps": 3,
+            "runs": [{"optimizer": "adam", "learning_rate": 0.1, "beta_1": 0.8, "start": [1, 2]},
+                     {"optimizer": "sgd", "start": [-1, 0.5]},
+                     {"optimizer": "lookahead", "fast": {"optimizer": "adam"}, "start": [0, 1]},
+                     {"optimizer": "sgd", "learning_rate": {"schedule": "ExponentialDecay", "initial_learning_rate": 0.1, "decay_steps": 2, "decay_rate": 0.5}, "start": [0, 1]}]}"#,
+    );
+    let out = optsurf(dir.path(), &["run", "exp.json", "--out", "o", "--no-plots"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let t = trajectories(&dir.path().join("o/unlabelled/trajectories.json"));
+    let labels: Vec<&str> = t["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["label"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        labels,
+        [
+            "adam lr=0.1 beta_1=0.8 start=[1,2]",
+            "sgd start=[-1,0.5]",
+            "lookahead fast=adam start=[0,1]",
+            "sgd lr=ExponentialDecay start=[0,1]"
+        ]
+    );
+    assert_eq!(t["runs"][1]["points"][0], serde_json::json!([-1.0, 0.5]));
 }
 
 /// An experiment with one run of `optimizer` and the given hyperparameters (a JSON fragment).

@@ -165,7 +165,8 @@ struct ExperimentFile {
     seed: Option<Value>,
     #[serde(default)]
     gradient_noise: Option<Value>,
-    start: Value,
+    #[serde(default)]
+    start: Option<Value>,
     steps: Value,
     runs: Vec<Map<String, Value>>,
     #[serde(default)]
@@ -224,7 +225,10 @@ impl Experiment {
                 ));
             }
         };
-        let start = parse_point(&file.start).map_err(|m| err("start", m))?;
+        let start = match &file.start {
+            Some(v) => Some(parse_point(v).map_err(|m| err("start", m))?),
+            None => None,
+        };
         let seed = match &file.seed {
             Some(v) => parse_seed(v).map_err(|m| err("seed", m))?,
             None => 0,
@@ -248,7 +252,7 @@ impl Experiment {
                 return Err(err(
                     &format!("runs[{i}].label"),
                     format!(
-                        "label {:?} is already used by runs[{first}]; labels must be unique",
+                        "label {:?} is already used by runs[{first}]; labels must be unique (give the runs distinct \"label\"s)",
                         run.label
                     ),
                 ));
@@ -304,15 +308,37 @@ pub(crate) fn parse_gradient_noise(v: &Value) -> std::result::Result<f64, (Strin
     }
 }
 
+/// The label of a run that gives none: its optimizer and the settings it states, in file order
+/// (`"adam lr=0.1 beta_1=0.8"`; a schedule or a wrapped optimizer by its class or name).
+fn default_label(run: &Map<String, Value>) -> String {
+    let mut label = match run.get("optimizer") {
+        Some(Value::String(s)) => s.clone(),
+        _ => String::new(),
+    };
+    for (key, value) in run.iter().filter(|(k, _)| *k != "optimizer") {
+        let key = if key == "learning_rate" { "lr" } else { key.as_str() };
+        let value = match value {
+            Value::String(s) => s.clone(),
+            Value::Object(m) => match m.get("schedule").or_else(|| m.get("optimizer")) {
+                Some(Value::String(s)) => s.clone(),
+                _ => value.to_string(),
+            },
+            other => other.to_string(),
+        };
+        label.push_str(&format!(" {key}={value}"));
+    }
+    label
+}
+
 fn parse_run(
     mut run: Map<String, Value>,
-    (default_start, default_seed, default_sigma): ([f64; 2], u64, f64),
+    (default_start, default_seed, default_sigma): (Option<[f64; 2]>, u64, f64),
     registry: &Registry,
 ) -> std::result::Result<RunSpec, (String, String)> {
     let label = match run.remove("label") {
         Some(Value::String(s)) if !s.is_empty() => s,
         Some(other) => return Err(("label".into(), format!("expected a non-empty string, got {other}"))),
-        None => return Err(("label".into(), "missing; every run needs a label".into())),
+        None => default_label(&run),
     };
     let name = match run.remove("optimizer") {
         Some(Value::String(s)) => s,
@@ -324,7 +350,12 @@ fn parse_run(
         .map_err(|m| ("optimizer".to_string(), m))?;
     let start = match run.remove("start") {
         Some(v) => parse_point(&v).map_err(|m| ("start".to_string(), m))?,
-        None => default_start,
+        None => default_start.ok_or_else(|| {
+            (
+                "start".to_string(),
+                "missing; give the run a \"start\": [x, y], or the experiment one for all its runs".to_string(),
+            )
+        })?,
     };
     let seed = match run.remove("seed") {
         Some(v) => parse_seed(&v).map_err(|m| ("seed".to_string(), m))?,
