@@ -229,8 +229,13 @@ fn bad_data_is_a_one_line_error() {
         ),
         (
             json!({"model": "logistic_regression", "data": data("labels.csv", "u", "v")}),
-            "surface.data",
-            "labels 0 or 1",
+            "surface.data.y",
+            "labels.csv: row 4, column \"v\": 2 is not a label; logistic_regression needs targets 0 or 1",
+        ),
+        (
+            json!({"model": "logistic_regression", "data": {"generate": "linear", "noise": 0.5}}),
+            "surface.data.generate",
+            "has target",
         ),
         (
             json!({"model": "linear_regression", "data": data("one.csv", "u", "v"), "batch_size": 0}),

@@ -14,7 +14,7 @@
 
 use crate::backend::Backend;
 use crate::registry::Registry;
-use crate::surface::data::{Batching, DataSurface, Dataset, Model};
+use crate::surface::data::{Batching, DataSurface, Dataset, Model, Unfit};
 use crate::surface::expr::Expr;
 use crate::surface::{Domain, Lookup, NoiseSpec, Surface, to_vec};
 use burn::tensor::{Tensor, TensorData};
@@ -122,7 +122,8 @@ fn data_surface(object: &Map<String, Value>, base: &Path) -> Result<Surface, Fie
         }
     };
     let data = if standardize { data.standardized() } else { data };
-    data.check(model).map_err(|m| ("data".to_string(), m))?;
+    data.check(model)
+        .map_err(|unfit| unfit_message(unfit, object.get("data")))?;
     let name = match object.get("name") {
         None => model_name.to_string(),
         Some(Value::String(s)) if !s.is_empty() => s.clone(),
@@ -149,6 +150,29 @@ fn data_surface(object: &Map<String, Value>, base: &Path) -> Result<Surface, Fie
 }
 
 /// Reads the `data` object: a CSV file's two columns, or generated rows.
+/// Names where a dataset's unfitness shows: a CSV's target column and row as a spreadsheet
+/// counts them (the header is row 1), or the generated data.
+fn unfit_message(unfit: Unfit, data: Option<&Value>) -> FieldError {
+    let csv = data.and_then(|d| Some((d.get("csv")?.as_str()?, d.get("y")?.as_str()?)));
+    match (unfit, csv) {
+        (Unfit::TooFewRows(n), _) => ("data".into(), format!("expected at least 2 rows of data, got {n}")),
+        (Unfit::NotALabel { row, value }, Some((file, y))) => (
+            "data.y".into(),
+            format!(
+                "{file}: row {}, column {y:?}: {value} is not a label; logistic_regression needs targets 0 or 1",
+                row + 2
+            ),
+        ),
+        (Unfit::NotALabel { row, value }, None) => (
+            "data.generate".into(),
+            format!(
+                "generated row {} has target {value}; logistic_regression needs targets 0 or 1 (generate \"logistic\" data)",
+                row + 1
+            ),
+        ),
+    }
+}
+
 fn dataset(d: &Map<String, Value>, base: &Path) -> Result<Dataset, FieldError> {
     let text = |key: &str| match d.get(key) {
         Some(Value::String(s)) => Ok(s.clone()),

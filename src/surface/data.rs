@@ -57,6 +57,20 @@ impl Model {
 }
 
 /// A dataset of features `u` and targets `v`, rows in order.
+/// Why a dataset does not suit a model (see [`Dataset::check`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Unfit {
+    /// Fewer than two rows.
+    TooFewRows(usize),
+    /// Logistic regression's target of row `row` (0-based) is not 0 or 1.
+    NotALabel {
+        /// The row, counting from 0.
+        row: usize,
+        /// Its target.
+        value: f64,
+    },
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct Dataset {
     /// The feature of each row (standardized when asked).
@@ -136,18 +150,17 @@ impl Dataset {
 
     /// Checks what a model needs: at least two rows, and labels in {0, 1} for logistic
     /// regression.
-    pub fn check(&self, model: Model) -> Result<(), String> {
+    pub fn check(&self, model: Model) -> Result<(), Unfit> {
         if self.u.len() < 2 {
-            return Err(format!("expected at least 2 rows of data, got {}", self.u.len()));
+            return Err(Unfit::TooFewRows(self.u.len()));
         }
         if model == Model::LogisticRegression
-            && let Some(i) = self.v.iter().position(|&v| v != 0.0 && v != 1.0)
+            && let Some(row) = self.v.iter().position(|&v| v != 0.0 && v != 1.0)
         {
-            return Err(format!(
-                "logistic_regression needs labels 0 or 1, but row {} (counting the first data row as 1) has {}",
-                i + 1,
-                self.v[i]
-            ));
+            return Err(Unfit::NotALabel {
+                row,
+                value: self.v[row],
+            });
         }
         Ok(())
     }
