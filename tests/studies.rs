@@ -218,8 +218,49 @@ fn study_rows_are_the_runs_of_an_experiment() {
         "starts": [[0.5, 0.5], [-4.0, 4.5], [2.0, -3.0], [-0.3, -0.2]], "seeds": [0, 7],
         "gradient_noise": {"sigma": 0.5}, "threshold": 0.01,
         "optimizers": [{"optimizer": "adam", "learning_rate": [0.05, 0.2]},
-                       {"optimizer": "rmsprop", "learning_rate": 0.02, "momentum": [0.0, 0.5]}]}));
+                       {"optimizer": "rmsprop", "learning_rate": 0.02, "momentum": [0.0, 0.5]},
+                       {"optimizer": "lookahead", "fast": {"optimizer": "adam", "learning_rate": [0.1, 0.3]}, "sync_period": 4}]}));
     assert_rows_are_experiment_runs(&s, json!("himmelblau"), 0.5);
+}
+
+/// Lists inside a wrapped optimizer sweep too, named by their path; the learning rate found
+/// there is the one the figures plot and the tuned label shows.
+#[test]
+fn sweeps_reach_inside_wrapped_optimizers() {
+    let s = study(&json!({
+        "kind": "study", "name": "nested", "surface": "himmelblau", "steps": 5, "starts": [[1, 1]],
+        "optimizers": [{"optimizer": "lookahead", "sync_period": [4, 8],
+                        "fast": {"optimizer": "sgd", "learning_rate": {"logspace": [0.001, 0.1, 3]}, "momentum": [0.0, 0.9]}},
+                       {"optimizer": "sam", "outer": {"optimizer": "adam", "learning_rate": 0.1}, "rho": [0.01, 0.1]}]}));
+    assert_eq!(s.configs.len(), 2 * 3 * 2 + 2);
+    // The last list varies fastest: sync_period, then fast.learning_rate, then fast.momentum.
+    let c = &s.configs[3];
+    assert_eq!(
+        c.swept,
+        *json!({"sync_period": 4, "fast.learning_rate": 0.01, "fast.momentum": 0.9})
+            .as_object()
+            .unwrap()
+    );
+    assert_eq!(c.hyperparameters["fast"]["learning_rate"], 0.01);
+    assert_eq!(c.hyperparameters["fast"]["momentum"], 0.9);
+    assert_eq!(
+        c.hyperparameters["fast"]["nesterov"], false,
+        "defaults filled in below the wrapper"
+    );
+    assert_eq!(c.swept_rate(), Some(0.01));
+    let sam = &s.configs[13];
+    assert_eq!(sam.swept, *json!({"rho": 0.1}).as_object().unwrap());
+    assert_eq!(sam.hyperparameters["outer"]["learning_rate"], 0.1);
+    assert_eq!(sam.swept_rate(), None);
+    // A bad value below the wrapper names its path and the configuration.
+    let bad = json!({"kind": "study", "name": "nested", "surface": "himmelblau", "steps": 5, "starts": [[1, 1]],
+        "optimizers": [{"optimizer": "lookahead", "fast": {"optimizer": "sgd", "learning_rate": {"logspace": [0.0, 0.1, 3]}}}]});
+    let err = Study::parse(&bad.to_string(), Path::new("study.json"), &Registry::builtin()).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("field `optimizers[0].fast.learning_rate`: logspace needs bounds > 0"),
+        "{err}"
+    );
 }
 
 /// On a data surface, `batch_size` sweeps like a hyperparameter and seeds reorder the

@@ -10,7 +10,7 @@ use super::{Metrics, encode};
 use crate::error::Result;
 use crate::experiment::study::results::Summary;
 use crate::experiment::study::run::Outcome;
-use crate::experiment::study::{Objective, Study};
+use crate::experiment::study::{Configuration, Objective, Study, is_rate};
 use crate::io::write_atomic;
 use crate::surface::Kind;
 use burn::tensor::Device;
@@ -60,7 +60,11 @@ fn short(v: f64) -> String {
 }
 
 fn value_label(v: &Value) -> String {
-    v.as_f64().map_or_else(|| v.to_string(), short)
+    match v {
+        // Whole numbers as written (`sync_period=5`, not `5.00`).
+        Value::Number(n) if n.is_i64() || n.is_u64() => n.to_string(),
+        _ => v.as_f64().map_or_else(|| v.to_string(), short),
+    }
 }
 
 /// A configuration's label: its optimizer and swept values.
@@ -120,7 +124,7 @@ fn heatmap_grid(study: &Study, summaries: &[Summary]) -> Option<Grid> {
     if let Some(c0) = study.configs.iter().position(|c| c.swept.len() >= 2) {
         let name = &study.configs[c0].label;
         let mut keys: Vec<&String> = study.configs[c0].swept.keys().collect();
-        if let Some(p) = keys.iter().position(|k| *k == "learning_rate") {
+        if let Some(p) = keys.iter().position(|k| is_rate(k)) {
             keys.swap(0, p);
         }
         let (kx, ky) = (keys[0].clone(), keys[1].clone());
@@ -169,11 +173,7 @@ fn heatmap_grid(study: &Study, summaries: &[Summary]) -> Option<Grid> {
             cells,
         ));
     }
-    let mut xs: Vec<f64> = study
-        .configs
-        .iter()
-        .filter_map(|c| c.swept.get("learning_rate").and_then(Value::as_f64))
-        .collect();
+    let mut xs: Vec<f64> = study.configs.iter().filter_map(Configuration::swept_rate).collect();
     xs.sort_by(f64::total_cmp);
     xs.dedup();
     if xs.len() < 2 {
@@ -193,7 +193,7 @@ fn heatmap_grid(study: &Study, summaries: &[Summary]) -> Option<Grid> {
                     (0..study.configs.len())
                         .filter(|&i| {
                             let c = &study.configs[i];
-                            c.label == *name && c.swept.get("learning_rate").and_then(Value::as_f64) == Some(*x)
+                            c.label == *name && c.swept_rate() == Some(*x)
                         })
                         .reduce(|a, b| {
                             if summaries[b].better(&summaries[a], objective) {
@@ -593,13 +593,13 @@ fn sensitivity(study: &Study, outcomes: &[Outcome]) -> Result<Option<Canvas>> {
     let floor = study.surface.global_minimum().unwrap_or(0.0);
     let mut lines: Vec<Line> = Vec::new();
     for (i, c) in study.configs.iter().enumerate() {
-        let Some(lr) = c.swept.get("learning_rate").and_then(Value::as_f64) else {
+        let Some(lr) = c.swept_rate() else {
             continue;
         };
         let others: Vec<String> = c
             .swept
             .iter()
-            .filter(|(k, _)| *k != "learning_rate")
+            .filter(|(k, _)| !is_rate(k))
             .map(|(k, v)| format!("{k}={}", value_label(v)))
             .collect();
         let label = std::iter::once(c.label.clone())

@@ -47,6 +47,21 @@ pub struct Configuration {
     pub batch_size: Option<usize>,
 }
 
+/// True for the name of a swept learning rate: `learning_rate`, or a wrapped optimizer's
+/// (`fast.learning_rate`, `outer.learning_rate`).
+pub fn is_rate(key: &str) -> bool {
+    key == "learning_rate" || key.ends_with(".learning_rate")
+}
+
+impl Configuration {
+    /// The swept learning rate (the entry's own, else a wrapped optimizer's), when one is swept.
+    pub fn swept_rate(&self) -> Option<f64> {
+        let own = self.swept.get("learning_rate");
+        own.or_else(|| self.swept.iter().find(|(k, _)| is_rate(k)).map(|(_, v)| v))
+            .and_then(Value::as_f64)
+    }
+}
+
 /// What tuning optimizes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Objective {
@@ -473,11 +488,15 @@ fn expand(entry: &Value, registry: &Registry, cap: usize) -> std::result::Result
         Some(Value::String(s)) if !s.trim().is_empty() => s.clone(),
         Some(other) => return Err(("label".into(), format!("expected a non-empty string, got {other}"))),
     };
-    let mut axes: Vec<(String, Vec<Value>, bool)> = Vec::new();
-    for (k, v) in m.iter().filter(|(k, _)| *k != "optimizer" && *k != "label") {
-        let (vals, swept) = values(v).map_err(|msg| (k.clone(), msg))?;
-        axes.push((k.clone(), vals, swept));
-    }
+    // Each axis: its path (a wrapped optimizer's fields below its key), its values, and whether
+    // the file sweeps it.
+    let mut axes: Vec<Axis> = Vec::new();
+    let own: Map<String, Value> = m
+        .iter()
+        .filter(|(k, _)| *k != "optimizer" && *k != "label")
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    collect_axes(&own, &mut Vec::new(), &mut axes)?;
     let total = axes
         .iter()
         .try_fold(1usize, |n, a| n.checked_mul(a.1.len()).filter(|&n| n <= cap))
@@ -491,24 +510,20 @@ fn expand(entry: &Value, registry: &Registry, cap: usize) -> std::result::Result
         })?;
     let mut configs = Vec::with_capacity(total);
     for index in 0..total {
-        let mut given = Map::new();
-        let mut swept = Map::new();
+        let mut given = own.clone();
+        let mut chosen = vec![0; axes.len()];
         let mut rest = index;
-        for (k, vals, is_swept) in axes.iter().rev() {
-            let v = vals[rest % vals.len()].clone();
+        for (a, (_, vals, _)) in axes.iter().enumerate().rev() {
+            chosen[a] = rest % vals.len();
             rest /= vals.len();
-            if *is_swept {
-                swept.insert(k.clone(), v.clone());
-            }
-            given.insert(k.clone(), v);
         }
-        // Keep the file's order of keys.
-        let given: Map<String, Value> = axes.iter().map(|(k, _, _)| (k.clone(), given[k].clone())).collect();
-        let swept: Map<String, Value> = axes
-            .iter()
-            .filter(|(k, _, _)| swept.contains_key(k))
-            .map(|(k, _, _)| (k.clone(), swept[k].clone()))
-            .collect();
+        let mut swept = Map::new();
+        for ((path, vals, is_swept), &c) in axes.iter().zip(&chosen) {
+            set_path(&mut given, path, vals[c].clone());
+            if *is_swept {
+                swept.insert(path.join("."), vals[c].clone());
+            }
+        }
         let with = |msg: String| {
             let values: Vec<String> = swept.iter().map(|(k, v)| format!("{k}={v}")).collect();
             if values.is_empty() {
@@ -517,7 +532,6 @@ fn expand(entry: &Value, registry: &Registry, cap: usize) -> std::result::Result
                 format!("{msg} (with {})", values.join(", "))
             }
         };
-        let mut given = given;
         // A run setting, not a hyperparameter: the minibatch size on a data surface.
         let batch_size = match given.remove("batch_size") {
             None => None,
@@ -543,6 +557,45 @@ fn expand(entry: &Value, registry: &Registry, cap: usize) -> std::result::Result
         });
     }
     Ok(configs)
+}
+
+/// The axes of an entry's fields: a field's values (see [`values`]), and, inside a wrapped
+/// optimizer (an object naming an `optimizer`), its own fields' under the wrapper's key.
+type Axis = (Vec<String>, Vec<Value>, bool);
+
+fn collect_axes(
+    m: &Map<String, Value>,
+    path: &mut Vec<String>,
+    axes: &mut Vec<Axis>,
+) -> std::result::Result<(), FieldError> {
+    for (k, v) in m {
+        path.push(k.clone());
+        match v {
+            Value::Object(inner) if inner.contains_key("optimizer") => collect_axes(inner, path, axes)?,
+            _ if path.len() > 1 && k == "optimizer" => {}
+            _ => {
+                let (vals, swept) = values(v).map_err(|msg| (path.join("."), msg))?;
+                axes.push((path.clone(), vals, swept));
+            }
+        }
+        path.pop();
+    }
+    Ok(())
+}
+
+/// Sets the field at `path` (a wrapped optimizer's below its key) to `value`.
+fn set_path(m: &mut Map<String, Value>, path: &[String], value: Value) {
+    match path {
+        [] => {}
+        [last] => {
+            m.insert(last.clone(), value);
+        }
+        [first, rest @ ..] => {
+            if let Some(Value::Object(inner)) = m.get_mut(first) {
+                set_path(inner, rest, value);
+            }
+        }
+    }
 }
 
 fn parse_tune(v: &Value) -> std::result::Result<Tune, FieldError> {

@@ -224,7 +224,7 @@ impl Study {
                 let swept: Vec<String> = c
                     .swept
                     .iter()
-                    .map(|(k, v)| format!("{}={}", if k == "learning_rate" { "lr" } else { k }, three_digits(v)))
+                    .map(|(k, v)| format!("{}={}", k.replace("learning_rate", "lr"), three_digits(v)))
                     .collect();
                 let label = if swept.is_empty() {
                     name.clone()

@@ -14,7 +14,7 @@ pub const CHUNK_ROWS: usize = 1 << 17;
 /// What one run came to.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Outcome {
-    /// Where it ended (its last finite point when it diverged).
+    /// Where it ended (left at the start, and not written, when it diverged).
     pub final_point: [f32; 2],
     /// The loss there (infinite when it diverged).
     pub final_loss: f32,
