@@ -252,6 +252,14 @@ fn sweeps_reach_inside_wrapped_optimizers() {
     assert_eq!(sam.swept, *json!({"rho": 0.1}).as_object().unwrap());
     assert_eq!(sam.hyperparameters["outer"]["learning_rate"], 0.1);
     assert_eq!(sam.swept_rate(), None);
+    let polyak = study(&json!({
+        "kind": "study", "name": "cap", "surface": "himmelblau", "steps": 5, "starts": [[1, 1]],
+        "optimizers": [{"optimizer": "polyak_sgd", "max_learning_rate": [0.5, 2.0]}]}));
+    assert_eq!(
+        polyak.configs[1].swept_rate(),
+        Some(2.0),
+        "Polyak SGD's cap is its learning rate"
+    );
     // A bad value below the wrapper names its path and the configuration.
     let bad = json!({"kind": "study", "name": "nested", "surface": "himmelblau", "steps": 5, "starts": [[1, 1]],
         "optimizers": [{"optimizer": "lookahead", "fast": {"optimizer": "sgd", "learning_rate": {"logspace": [0.0, 0.1, 3]}}}]});

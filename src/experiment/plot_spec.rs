@@ -8,6 +8,14 @@ pub const TEN_COLORS: [&str; 10] = [
     "#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#666666", "#111111", "#b2182b",
 ];
 
+/// Twenty-one trajectory colours (matplotlib's tab20, its dark and light shades in pairs, then
+/// near-black), for figures with more than ten runs.
+pub const MANY_COLORS: [&str; 21] = [
+    "#1f77b4", "#aec7e8", "#ff7f0e", "#ffbb78", "#2ca02c", "#98df8a", "#d62728", "#ff9896", "#9467bd", "#c5b0d5",
+    "#8c564b", "#c49c94", "#e377c2", "#f7b6d2", "#7f7f7f", "#c7c7c7", "#bcbd22", "#dbdb8d", "#17becf", "#9edae5",
+    "#111111",
+];
+
 /// Figure settings of an experiment (all optional).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]

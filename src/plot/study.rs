@@ -8,6 +8,7 @@ use super::colormap::{self, LABEL, Rgb, WHITE};
 use super::text::{self, Face, HAlign, Place, VAlign};
 use super::{Metrics, encode};
 use crate::error::Result;
+use crate::experiment::plot_spec::{MANY_COLORS, parse_hex};
 use crate::experiment::study::results::Summary;
 use crate::experiment::study::run::Outcome;
 use crate::experiment::study::{Configuration, Objective, Study, is_rate};
@@ -30,6 +31,58 @@ const TAB10: [Rgb; 10] = [
     [0xbc, 0xbd, 0x22],
     [0x17, 0xbe, 0xcf],
 ];
+/// Line colours of a figure with `n` lines: tab10, or for more than ten lines the 21 colours of
+/// [`MANY_COLORS`] (tab20 and near-black), cycled.
+fn line_colors(n: usize) -> Vec<Rgb> {
+    if n <= TAB10.len() {
+        return TAB10.to_vec();
+    }
+    MANY_COLORS
+        .iter()
+        .filter_map(|c| parse_hex(c).map(|(r, g, b)| [r, g, b]))
+        .collect()
+}
+/// The heatmap's colour scale over its finite values.
+#[derive(Debug, PartialEq)]
+struct ColourRange {
+    lo: f64,
+    hi: f64,
+    /// Log scale (positive values spanning more than two decades).
+    log: bool,
+    /// `hi` is below the largest value, whose cells take the top colour.
+    capped: bool,
+}
+
+/// The lowest and highest value, on a log scale when they span more than two decades. A few
+/// cells far above the rest (a rate that all but diverged) would flatten every other colour, so
+/// on a log scale the top stops at the 95th percentile when the largest value is over 1000
+/// times it.
+fn colour_range(finite: &[f64]) -> ColourRange {
+    let (lo, hi) = finite
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
+    let log = lo > 0.0 && hi / lo > 100.0;
+    let mut sorted = finite.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let p95 = sorted
+        .get((sorted.len().saturating_sub(1) as f64 * 0.95).round() as usize)
+        .copied();
+    match p95 {
+        Some(p) if log && p > lo && hi > 1e3 * p => ColourRange {
+            lo,
+            hi: p,
+            log,
+            capped: true,
+        },
+        _ => ColourRange {
+            lo,
+            hi,
+            log,
+            capped: false,
+        },
+    }
+}
+
 /// The most basin panels drawn, one per configuration; more configurations show the best per label.
 const MAX_PANELS: usize = 16;
 /// Diverged runs.
@@ -235,17 +288,14 @@ fn heatmap(study: &Study, summaries: &[Summary]) -> Result<Option<Canvas>> {
         .copied()
         .filter(|v| v.is_finite())
         .collect();
-    let (lo, hi) = finite
-        .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
-    let log = lo > 0.0 && hi / lo > 100.0;
+    let ColourRange { lo, hi, log, capped } = colour_range(&finite);
     let scale = |v: f64| {
         let (v, lo, hi) = if log {
             (v.log10(), lo.log10(), hi.log10())
         } else {
             (v, lo, hi)
         };
-        if hi > lo { (v - lo) / (hi - lo) } else { 0.5 }
+        if hi > lo { ((v - lo) / (hi - lo)).min(1.0) } else { 0.5 }
     };
     let (w, h) = (900usize, (200 + 46 * ys.len()).clamp(360, 1400));
     let m = Metrics::new(w, h);
@@ -389,7 +439,12 @@ fn heatmap(study: &Study, summaries: &[Summary]) -> Result<Option<Canvas>> {
                 h: HAlign::Left,
                 v: VAlign::Center,
             };
-            text::label(&mut c, &short(v), Face::Sans, tick, at, colormap::TICK)?;
+            let label = if capped && t == 1.0 {
+                format!(">= {}", short(v))
+            } else {
+                short(v)
+            };
+            text::label(&mut c, &label, Face::Sans, tick, at, colormap::TICK)?;
         }
     }
     for (r, l) in ys.iter().enumerate() {
@@ -662,9 +717,13 @@ fn sensitivity(study: &Study, outcomes: &[Outcome]) -> Result<Option<Canvas>> {
     let ylo = gaps.iter().cloned().fold(f64::INFINITY, f64::min).max(-12.0);
     let yhi = gaps.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
     let glim = if yhi > ylo { [ylo - 0.2, yhi + 0.2] } else { [-1.0, 1.0] };
-    let (w, h) = (900usize, 900usize);
+    // Up to ten lines, the legend sits in the top panel; more go in four columns below the figure.
+    let below = lines.len() > 10;
+    let legend_rows = if below { lines.len().div_ceil(4) } else { 0 };
+    let (w, h) = (900usize, 900 + 18 * legend_rows + if below { 10 } else { 0 });
     let m = Metrics::new(w, h);
     let mut c = Canvas::new(w, h);
+    let palette = line_colors(lines.len());
     let top = Axes2d::within([0.0, 30.0, w as f64, 430.0], m, xlim, [-0.05, 1.05], 0.0)?;
     let bottom = Axes2d::within([0.0, 460.0, w as f64, 880.0], m, xlim, glim, 0.0)?;
     top.draw_frame(&mut c, true)?;
@@ -699,7 +758,7 @@ fn sensitivity(study: &Study, outcomes: &[Outcome]) -> Result<Option<Canvas>> {
         448.0,
     )?;
     for (k, line) in lines.iter().enumerate() {
-        let color = TAB10[k % 10];
+        let color = palette[k % palette.len()];
         // The band of the middle half, then the median and the success rate.
         let (lo, hi): (Vec<[f64; 2]>, Vec<[f64; 2]>) = line
             .points
@@ -740,11 +799,20 @@ fn sensitivity(study: &Study, outcomes: &[Outcome]) -> Result<Option<Canvas>> {
         for q in success.iter().chain(&median) {
             c.disc(*q, 3.0, color, 1.0);
         }
-        let at = Place {
-            x: top.area[0] + 10.0,
-            y: top.area[1] + 14.0 + 18.0 * k as f64,
-            h: HAlign::Left,
-            v: VAlign::Center,
+        let at = if below {
+            Place {
+                x: 40.0 + 215.0 * (k % 4) as f64,
+                y: 905.0 + 18.0 * (k / 4) as f64,
+                h: HAlign::Left,
+                v: VAlign::Center,
+            }
+        } else {
+            Place {
+                x: top.area[0] + 10.0,
+                y: top.area[1] + 14.0 + 18.0 * k as f64,
+                h: HAlign::Left,
+                v: VAlign::Center,
+            }
         };
         c.disc([at.x, at.y], 4.0, color, 1.0);
         text::label(
@@ -757,4 +825,44 @@ fn sensitivity(study: &Study, outcomes: &[Outcome]) -> Result<Option<Canvas>> {
         )?;
     }
     Ok(Some(c))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_few_huge_cells_do_not_flatten_the_heatmap_colours() {
+        // 40 cells from 1e-3 to 10, and one at 1e31: the bar stops at the 95th percentile.
+        let mut v: Vec<f64> = (0..40).map(|k| 10f64.powf(-3.0 + 4.0 * k as f64 / 39.0)).collect();
+        v.push(1e31);
+        let r = colour_range(&v);
+        assert!(r.log && r.capped, "{r:?}");
+        assert_eq!(r.lo, 1e-3);
+        assert!(r.hi > 1.0 && r.hi < 10.0, "{r:?}");
+        // Without the outlier, the whole range; a narrow range stays linear.
+        v.pop();
+        let r = colour_range(&v);
+        assert!(r.log && !r.capped && (r.hi - 10.0).abs() < 1e-9, "{r:?}");
+        let r = colour_range(&[1.0, 2.0, 3.0]);
+        assert_eq!(
+            r,
+            ColourRange {
+                lo: 1.0,
+                hi: 3.0,
+                log: false,
+                capped: false
+            }
+        );
+    }
+
+    #[test]
+    fn more_than_ten_lines_get_distinct_colours() {
+        assert_eq!(line_colors(10), TAB10.to_vec());
+        let many = line_colors(21);
+        assert_eq!(many.len(), 21);
+        for (i, a) in many.iter().enumerate() {
+            assert!(!many[..i].contains(a), "colour {i} repeats");
+        }
+    }
 }

@@ -47,10 +47,12 @@ pub struct Configuration {
     pub batch_size: Option<usize>,
 }
 
-/// True for the name of a swept learning rate: `learning_rate`, or a wrapped optimizer's
-/// (`fast.learning_rate`, `outer.learning_rate`).
+/// True for the name of a swept learning rate: `learning_rate`, a cap such as Polyak SGD's
+/// `max_learning_rate`, or a wrapped optimizer's (`fast.learning_rate`, `outer.learning_rate`).
 pub fn is_rate(key: &str) -> bool {
-    key == "learning_rate" || key.ends_with(".learning_rate")
+    key.rsplit('.')
+        .next()
+        .is_some_and(|name| name.ends_with("learning_rate"))
 }
 
 impl Configuration {

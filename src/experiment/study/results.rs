@@ -269,8 +269,10 @@ impl Study {
         e.insert("start".into(), json!(start));
         e.insert("steps".into(), json!(self.steps));
         let mut plot = json!({"view": "contour", "legend": true});
-        if runs.len() > 8 {
-            plot["colors"] = json!(crate::experiment::plot_spec::TEN_COLORS);
+        match runs.len() {
+            0..=8 => {}
+            9..=10 => plot["colors"] = json!(crate::experiment::plot_spec::TEN_COLORS),
+            _ => plot["colors"] = json!(crate::experiment::plot_spec::MANY_COLORS),
         }
         e.insert("plot".into(), plot);
         e.insert("runs".into(), Value::Array(runs));
