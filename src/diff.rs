@@ -626,12 +626,9 @@ pub fn experiments(
                     (true, true) => Some(compare_study(study, &outcomes, &baseline, &runs, tol)?),
                     _ => None,
                 };
-                let csv: String = outcomes
-                    .iter()
-                    .enumerate()
-                    .map(|(r, o)| study.csv_line(r, o) + "\n")
-                    .collect();
-                let csv = format!("{}\n{csv}", crate::experiment::study::results::HEADER);
+                let mut csv = Vec::new();
+                study.write_csv(&mut csv, 0, &outcomes).expect("writing to memory");
+                let csv = String::from_utf8(csv).expect("CSV is UTF-8");
                 push(
                     dir,
                     baseline.clone(),
@@ -642,9 +639,7 @@ pub fn experiments(
                 if study.tune.is_some() {
                     let tuned = dir.join("tuned");
                     let file = tuned.join("experiment.json");
-                    let text = serde_json::to_string_pretty(&study.tuned_experiment(&outcomes))
-                        .expect("experiments serialize")
-                        + "\n";
+                    let text = study.tuned_text(&outcomes);
                     let exp = Experiment::parse(&text, &file, registry)?;
                     let (baseline, changes, mut new) = rerun(&exp, &tuned, tol, device)?;
                     new.push((file, text));

@@ -236,7 +236,7 @@ fn execute(cli: Cli, registry: &Registry) -> Result<ExitCode> {
                 registry,
                 run_experiment: &mut run_experiment,
             };
-            let dir = study::merge(&dirs, out.as_deref(), registry, finish)?;
+            let dir = study::merge(&dirs, out.as_deref(), finish)?;
             bars.clear();
             println!("merged {} shards into {}", dirs.len(), dir.display());
             Ok(ExitCode::SUCCESS)

@@ -66,12 +66,11 @@ fn complete(
     study.write_runs(&dir.join("runs.csv"), 0, outcomes)?;
     write_atomic(&dir.join("study.json"), study.summary_text(outcomes).as_bytes())?;
     if finish.plots {
-        crate::plot::study::draw_all(study, outcomes, dir, finish.device)?;
+        crate::plot::study::draw_all(study, outcomes, dir)?;
     }
     if study.tune.is_some() {
         let tuned = dir.join("tuned");
-        let text =
-            serde_json::to_string_pretty(&study.tuned_experiment(outcomes)).expect("experiments serialize") + "\n";
+        let text = study.tuned_text(outcomes);
         let file = tuned.join("experiment.json");
         write_atomic(&file, text.as_bytes())?;
         let experiment = Experiment::parse(&text, &file, finish.registry)?;
@@ -82,7 +81,7 @@ fn complete(
 
 /// Merges shard folders into the study's files, as one unsharded run writes them; returns the
 /// folder written (`out`, or where `optsurf run` would write the study under `results`).
-pub fn merge(dirs: &[PathBuf], out: Option<&Path>, registry: &Registry, finish: Finish) -> Result<PathBuf> {
+pub fn merge(dirs: &[PathBuf], out: Option<&Path>, finish: Finish) -> Result<PathBuf> {
     if dirs.is_empty() {
         return Err(Error::input("merge", "", "name the shard folders to merge"));
     }
@@ -141,7 +140,7 @@ pub fn merge(dirs: &[PathBuf], out: Option<&Path>, registry: &Registry, finish: 
         ));
     }
     let text = serde_json::to_string(&first.study).expect("studies serialize");
-    let study = Study::parse(&text, &first.source, registry)?;
+    let study = Study::parse(&text, &first.source, finish.registry)?;
     let mut outcomes = Vec::with_capacity(study.rows());
     for s in ordered.into_iter().flatten() {
         if s.rows != study.shard_rows(s.shard[0], n) {

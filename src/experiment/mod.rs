@@ -197,15 +197,7 @@ impl Experiment {
 
         check_name(&file.name).map_err(|m| err("name", m))?;
         let surface_spec = SurfaceSpec::from_value(file.surface).map_err(|m| err("surface", m))?;
-        let base = path.parent().unwrap_or(Path::new(""));
-        let mut surface = surface_spec.resolve(registry, base).map_err(|(field, m)| {
-            let at = if field.is_empty() {
-                "surface".to_string()
-            } else {
-                format!("surface.{field}")
-            };
-            err(&at, m)
-        })?;
+        let mut surface = surface_spec.resolve_in(registry, path)?;
         let domain = match &file.domain {
             Some(d) => Some(parse_domain(d).map_err(|m| err("domain", m))?),
             None => None,
@@ -287,7 +279,7 @@ impl Experiment {
 }
 
 /// A seed: a whole number from 0 to 2^64 - 1.
-fn parse_seed(v: &Value) -> std::result::Result<u64, String> {
+pub(crate) fn parse_seed(v: &Value) -> std::result::Result<u64, String> {
     v.as_u64()
         .ok_or_else(|| format!("expected a whole number >= 0, got {v}"))
 }

@@ -60,6 +60,14 @@ impl SurfaceSpec {
         }
     }
 
+    /// The surface this names in the file at `path` (data files may be relative to its folder);
+    /// errors name the file and the field, `surface` or below it.
+    pub fn resolve_in(&self, registry: &Registry, path: &Path) -> crate::error::Result<Surface> {
+        let base = path.parent().unwrap_or(Path::new(""));
+        self.resolve(registry, base)
+            .map_err(|(field, m)| crate::error::Error::input(path, field, m).within("surface"))
+    }
+
     /// The surface this names, from `registry`; `base` is the folder of the file that names it
     /// (data files may be relative to it). Errors name the field below `surface`.
     pub fn resolve(&self, registry: &Registry, base: &Path) -> Result<Surface, FieldError> {
@@ -226,9 +234,7 @@ fn dataset(d: &Map<String, Value>, base: &Path) -> Result<Dataset, FieldError> {
         };
         let seed = match d.get("seed") {
             None => 0,
-            Some(v) => v
-                .as_u64()
-                .ok_or_else(|| ("seed".to_string(), format!("expected a whole number >= 0, got {v}")))?,
+            Some(v) => super::parse_seed(v).map_err(|m| ("seed".to_string(), m))?,
         };
         return Ok(Dataset::generate(
             kind,

@@ -93,6 +93,13 @@ pub struct RunTrajectory {
     pub diverged_at: Option<usize>,
 }
 
+impl RunTrajectory {
+    /// How many points of the run can be drawn (both its point and its loss are known).
+    pub fn drawable(&self) -> usize {
+        self.points.len().min(self.loss.len())
+    }
+}
+
 impl Trajectories {
     /// Reads a trajectory file.
     pub fn load(path: &Path) -> Result<Self> {
@@ -118,11 +125,7 @@ impl Trajectories {
     /// Streams the JSON text to `w` one run at a time, so that a wide experiment never holds its
     /// whole text in memory. The same bytes as pretty-printing the whole value at once.
     pub fn write_json(&self, w: &mut impl Write) -> std::io::Result<()> {
-        let head = Trajectories {
-            runs: Vec::new(),
-            ..self.clone_without_runs()
-        };
-        let head = serde_json::to_string_pretty(&head).expect("trajectories serialize");
+        let head = serde_json::to_string_pretty(&self.clone_without_runs()).expect("trajectories serialize");
         if self.runs.is_empty() {
             return writeln!(w, "{}", compact_pairs(&head));
         }
@@ -166,15 +169,7 @@ impl Trajectories {
     /// The surface these trajectories ran over, rebuilt from `registry` (with the experiment's
     /// domain); `path` is the file they were read from, for error messages.
     pub fn resolve_surface(&self, registry: &Registry, path: &Path) -> Result<Surface> {
-        let base = path.parent().unwrap_or(Path::new(""));
-        let mut surface = self.surface.resolve(registry, base).map_err(|(field, message)| {
-            let at = if field.is_empty() {
-                "surface".to_string()
-            } else {
-                format!("surface.{field}")
-            };
-            Error::input(path, at, message)
-        })?;
+        let mut surface = self.surface.resolve_in(registry, path)?;
         if let Some(domain) = self.domain {
             surface.domain = domain;
         }

@@ -1,6 +1,6 @@
 //! LARS (layer-wise adaptive rate scaling), in the form of optax's `lars`; Keras has none.
 
-use super::common::{column, positive_or_one, row_norm};
+use super::common::{column, lr_scale, positive_or_one, row_norm};
 use super::{Config, LearningRate, Range, Rule, Source, Step};
 use burn::tensor::{Device, Tensor};
 
@@ -94,8 +94,7 @@ impl Rule for Lars {
             &u_norm,
             (w_norm.clone() * self.trust_coefficient.clone()) / (u_norm.clone() + self.eps.clone()),
         );
-        // optax scales by `-learning_rate`: negation is exact, so this is the same product.
-        let u = (u * ratio) * step.lr.clone().neg();
+        let u = lr_scale(u * ratio, step.lr);
         let b = u.clone() + s.b * self.momentum.clone();
         let step = if self.nesterov {
             u + b.clone() * self.momentum.clone()

@@ -420,7 +420,7 @@ fn defaults<C: Config>() -> Map<String, Value> {
 fn parse<C: Config>(given: Map<String, Value>) -> Result<Map<String, Value>, (String, String)> {
     let config: C = parse_fields(C::NAME, given)?;
     config.validate()?;
-    defaults_of(&config)
+    Ok(to_map(&config))
 }
 
 /// Reads a config of `name` from a run's fields: serde with the field named on error (a
@@ -550,10 +550,6 @@ pub fn to_map<C: Serialize>(config: &C) -> Map<String, Value> {
         Ok(Value::Object(map)) => map,
         _ => unreachable!("configs serialize to JSON objects"),
     }
-}
-
-fn defaults_of<C: Config>(config: &C) -> Result<Map<String, Value>, (String, String)> {
-    Ok(to_map(config))
 }
 
 fn build<C: Config>(rows: &[Map<String, Value>], device: &Device) -> Box<dyn Optimizer> {

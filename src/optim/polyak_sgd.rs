@@ -1,6 +1,6 @@
 //! SGD with Polyak's step size, as optax's `polyak_sgd`.
 
-use super::common::{column, minimum, sumsq, where_rows};
+use super::common::{column, lr_scale, minimum, sumsq, where_rows};
 use super::{Config, LearningRate, Range, Rule, Source, Step};
 use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Serialize};
@@ -87,7 +87,7 @@ impl Rule for PolyakSgd {
 
     fn increment(&self, _w: Tensor<2>, g: Tensor<2>, _s: (), step: &Step) -> (Tensor<2>, ()) {
         // sgd(scaling): -scaling g; the Polyak step is on the norm of that.
-        let u = g * step.lr.clone().neg();
+        let u = lr_scale(g, step.lr);
         let gap = step.loss.clone() - self.f_min.clone();
         let gap = where_rows(&self.plus, gap.clone().max_pair(gap.zeros_like()), gap);
         let denom = sumsq(u.clone()) + self.eps.clone();

@@ -295,13 +295,15 @@ pub fn iso_segments(mesh: &[f32], domain: Domain, level: f64) -> Vec<[[f64; 2]; 
         for j in 0..GRID - 1 {
             // Corners counter-clockwise from (i, j): values and positions in mesh units.
             let corners = [(i, j), (i + 1, j), (i + 1, j + 1), (i, j + 1)];
-            let z: Vec<f64> = corners.iter().map(|&(a, b)| mesh[a * GRID + b] as f64).collect();
+            let z = corners.map(|(a, b)| mesh[a * GRID + b] as f64);
             if z.iter().any(|v| !v.is_finite()) {
                 continue;
             }
-            let above: Vec<bool> = z.iter().map(|&v| v > level).collect();
-            // Crossing points on the edges whose ends disagree.
-            let mut cross = Vec::with_capacity(4);
+            let above = z.map(|v| v > level);
+            // Crossing points on the edges whose ends disagree (none allocated: this runs for
+            // every cell of every level).
+            let mut cross = [[0.0; 2]; 4];
+            let mut n = 0;
             for e in 0..4 {
                 let (a, b) = (e, (e + 1) % 4);
                 if above[a] != above[b] {
@@ -309,10 +311,11 @@ pub fn iso_segments(mesh: &[f32], domain: Domain, level: f64) -> Vec<[[f64; 2]; 
                     let (pa, pb) = (corners[a], corners[b]);
                     let u = pa.0 as f64 + t * (pb.0 as f64 - pa.0 as f64);
                     let v = pa.1 as f64 + t * (pb.1 as f64 - pa.1 as f64);
-                    cross.push([coord(0, u), coord(1, v)]);
+                    cross[n] = [coord(0, u), coord(1, v)];
+                    n += 1;
                 }
             }
-            match cross.len() {
+            match n {
                 2 => out.push([cross[0], cross[1]]),
                 4 => {
                     // A saddle cell: pair the crossings so that the mean's side stays connected.

@@ -99,11 +99,6 @@ pub struct Figure {
     pub gif: Option<Vec<u8>>,
 }
 
-/// How many points of a run can be drawn (both its point and its loss are known).
-fn drawable(r: &RunTrajectory) -> usize {
-    r.points.len().min(r.loss.len())
-}
-
 /// The points a figure draws of run `r`: its evaluation points when the spec asks for them and
 /// the run has them, else where its gradients were taken.
 fn shown<'a>(r: &'a RunTrajectory, spec: &PlotSpec) -> &'a [[f32; 2]] {
@@ -115,7 +110,7 @@ fn shown<'a>(r: &'a RunTrajectory, spec: &PlotSpec) -> &'a [[f32; 2]] {
 
 /// Points of an animation: one per point of the longest run (at least one).
 pub fn frame_count(traj: &Trajectories) -> usize {
-    traj.runs.iter().map(drawable).max().unwrap_or(0).max(1)
+    traj.runs.iter().map(RunTrajectory::drawable).max().unwrap_or(0).max(1)
 }
 
 /// The points an animation of `n` points shows as frames: all of them, or `max` evenly spaced
@@ -264,7 +259,7 @@ pub fn surface_figure(
         .zip(&colors)
         .map(|(r, &color)| {
             let points = shown(r, spec);
-            let n = drawable(r).min(points.len());
+            let n = r.drawable().min(points.len());
             surface3d::RunView {
                 color,
                 label: r.label.clone(),
@@ -352,7 +347,7 @@ pub fn surface_figure(
 /// per point. `None` when no run has a point to chart. Advances `frames` once per GIF frame.
 pub fn loss_figure(traj: &Trajectories, animated: bool, frames: Option<&dyn FrameProgress>) -> Result<Option<Figure>> {
     let spec = checked_spec(traj)?;
-    if traj.runs.iter().all(|r| drawable(r) == 0) {
+    if traj.runs.iter().all(|r| r.drawable() == 0) {
         return Ok(None);
     }
     let colors = colormap::run_colors(spec, traj.runs.len())?;
@@ -363,7 +358,7 @@ pub fn loss_figure(traj: &Trajectories, animated: bool, frames: Option<&dyn Fram
         .map(|(r, &color)| loss::Series {
             color,
             label: r.label.clone(),
-            loss: r.loss[..drawable(r)].to_vec(),
+            loss: r.loss[..r.drawable()].to_vec(),
         })
         .collect();
     let n = frame_count(traj);
@@ -414,7 +409,7 @@ pub fn draw_all(
     frames: Option<&dyn FrameProgress>,
 ) -> Result<Vec<PathBuf>> {
     let spec = checked_spec(traj)?;
-    let with_loss = spec.loss && traj.runs.iter().any(|r| drawable(r) > 0);
+    let with_loss = spec.loss && traj.runs.iter().any(|r| r.drawable() > 0);
     if let Some(progress) = frames {
         let per = if spec.animate { gif_frame_count(traj) as u64 } else { 0 };
         progress.start(per * if with_loss { 2 } else { 1 });

@@ -14,7 +14,6 @@ use crate::experiment::study::run::Outcome;
 use crate::experiment::study::{Configuration, Objective, Study, is_rate};
 use crate::io::write_atomic;
 use crate::surface::Kind;
-use burn::tensor::Device;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
@@ -135,7 +134,7 @@ fn config_label(study: &Study, i: usize) -> String {
 }
 
 /// Draws every figure the study's shape allows into `dir`; returns the files written.
-pub fn draw_all(study: &Study, outcomes: &[Outcome], dir: &Path, device: &Device) -> Result<Vec<PathBuf>> {
+pub fn draw_all(study: &Study, outcomes: &[Outcome], dir: &Path) -> Result<Vec<PathBuf>> {
     let summaries = study.summaries(outcomes);
     let mut written = Vec::new();
     let mut write = |name: &str, c: &Canvas| -> Result<()> {
@@ -148,9 +147,9 @@ pub fn draw_all(study: &Study, outcomes: &[Outcome], dir: &Path, device: &Device
         write("heatmap.png", &c)?;
     }
     if study.grid.is_some() {
-        write("basins.png", &basins(study, outcomes, &summaries, device)?)?;
+        write("basins.png", &basins(study, outcomes, &summaries)?)?;
     }
-    if let Some(c) = sensitivity(study, outcomes)? {
+    if let Some(c) = sensitivity(study, outcomes, &summaries)? {
         write("sensitivity.png", &c)?;
     }
     Ok(written)
@@ -159,10 +158,8 @@ pub fn draw_all(study: &Study, outcomes: &[Outcome], dir: &Path, device: &Device
 /// The objective's value for the heatmap (lower is better except for the success rate).
 fn metric(s: &Summary, objective: Objective) -> f64 {
     match objective {
-        Objective::MedianFinalLoss => s.final_loss[0],
-        Objective::MeanFinalLoss => s.final_loss[1],
         Objective::SuccessRate => s.success_rate,
-        Objective::MedianStepsToThreshold => s.median_steps.unwrap_or(f64::INFINITY),
+        _ => s.rank(objective),
     }
 }
 
@@ -473,7 +470,7 @@ fn heatmap(study: &Study, summaries: &[Summary]) -> Result<Option<Canvas>> {
     Ok(Some(c))
 }
 
-fn basins(study: &Study, outcomes: &[Outcome], summaries: &[Summary], _device: &Device) -> Result<Canvas> {
+fn basins(study: &Study, outcomes: &[Outcome], summaries: &[Summary]) -> Result<Canvas> {
     let [nx, ny] = study.grid.expect("basins need grid starts");
     // One panel per configuration while they fit, else the best of each label.
     let panels: Vec<usize> = if study.configs.len() <= MAX_PANELS {
@@ -643,7 +640,7 @@ struct Line {
     points: Vec<(f64, f64, f64, [f64; 2])>,
 }
 
-fn sensitivity(study: &Study, outcomes: &[Outcome]) -> Result<Option<Canvas>> {
+fn sensitivity(study: &Study, outcomes: &[Outcome], summaries: &[Summary]) -> Result<Option<Canvas>> {
     let per = study.starts.len() * study.seeds.len();
     let floor = study.surface.global_minimum().unwrap_or(0.0);
     let mut lines: Vec<Line> = Vec::new();
@@ -674,12 +671,7 @@ fn sensitivity(study: &Study, outcomes: &[Outcome]) -> Result<Option<Canvas>> {
             .collect();
         gaps.sort_by(f64::total_cmp);
         let q = |f: f64| gaps[((gaps.len() - 1) as f64 * f).round() as usize];
-        let success = runs
-            .iter()
-            .filter(|o| o.diverged_at.is_none() && o.steps_to_threshold.is_some())
-            .count() as f64
-            / per as f64;
-        let point = (lr, success, q(0.5), [q(0.25), q(0.75)]);
+        let point = (lr, summaries[i].success_rate, q(0.5), [q(0.25), q(0.75)]);
         match lines.iter_mut().find(|l| l.label == label) {
             Some(l) => l.points.push(point),
             None => lines.push(Line {

@@ -23,7 +23,7 @@
 mod html;
 
 use crate::error::{Error, Result};
-use crate::experiment::trajectory::{RunTrajectory, Status, Trajectories};
+use crate::experiment::trajectory::{Status, Trajectories};
 use crate::experiment::vectors::VectorsResult;
 use crate::io::write_atomic;
 use crate::plot;
@@ -457,11 +457,6 @@ fn same_value(a: &Value, b: &Value) -> bool {
     }
 }
 
-/// The last point a run has both a point and a loss for.
-fn drawable(r: &RunTrajectory) -> usize {
-    r.points.len().min(r.loss.len())
-}
-
 fn summarize(trajectories: Trajectories, registry: &Registry) -> RunsEntry {
     let mut runs: Vec<RunSummary> = trajectories
         .runs
@@ -471,7 +466,7 @@ fn summarize(trajectories: Trajectories, registry: &Registry) -> RunsEntry {
                 Some(entry) => (non_defaults(&r.hyperparameters, &entry.defaults()), true),
                 None => (non_defaults(&r.hyperparameters, &Map::new()), false),
             };
-            let n = drawable(r);
+            let n = r.drawable();
             let last = r.loss[..n]
                 .iter()
                 .enumerate()

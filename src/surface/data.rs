@@ -407,9 +407,7 @@ impl DataSurface {
     /// batch size are computed together, and those that also share a seed share one gather.
     pub fn batch_loss(&self, w: Tensor<1>, b: Tensor<1>, step: usize, rows: &[(u64, Option<usize>)]) -> Tensor<1> {
         let sizes: Vec<Option<usize>> = rows.iter().map(|r| r.1.or(self.batching.batch_size)).collect();
-        let mut distinct = sizes.clone();
-        distinct.dedup();
-        if distinct.len() <= 1 || sizes.iter().all(|s| *s == sizes[0]) {
+        if sizes.iter().all(|s| *s == sizes[0]) {
             let batching = Batching {
                 batch_size: sizes.first().copied().flatten(),
                 ..self.batching

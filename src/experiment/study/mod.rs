@@ -21,7 +21,7 @@ pub mod results;
 pub mod run;
 
 use super::surface::{parse_domain, parse_point};
-use super::{SurfaceSpec, check_name};
+use super::{SurfaceSpec, check_name, parse_seed};
 use crate::error::{Error, Result};
 use crate::optim::Entry;
 use crate::registry::Registry;
@@ -214,15 +214,7 @@ impl Study {
             Some(other) => return Err(err("title", format!("expected a string, got {other}"))),
         };
         let surface_spec = SurfaceSpec::from_value(get("surface")?.clone()).map_err(|m| err("surface", m))?;
-        let base = path.parent().unwrap_or(Path::new(""));
-        let mut surface = surface_spec.resolve(registry, base).map_err(|(f, m)| {
-            let at = if f.is_empty() {
-                "surface".into()
-            } else {
-                format!("surface.{f}")
-            };
-            err(&at, m)
-        })?;
+        let mut surface = surface_spec.resolve_in(registry, path)?;
         let domain = match file.get("domain") {
             Some(d) => Some(parse_domain(d).map_err(|m| err("domain", m))?),
             None => None,
@@ -252,10 +244,7 @@ impl Study {
             Some(Value::Array(a)) if !a.is_empty() => a
                 .iter()
                 .enumerate()
-                .map(|(i, v)| {
-                    v.as_u64()
-                        .ok_or_else(|| err(&format!("seeds[{i}]"), format!("expected a whole number >= 0, got {v}")))
-                })
+                .map(|(i, v)| parse_seed(v).map_err(|m| err(&format!("seeds[{i}]"), m)))
                 .collect::<Result<Vec<u64>>>()?,
             Some(other) => return Err(err("seeds", format!("expected a non-empty list of seeds, got {other}"))),
         };
@@ -405,9 +394,7 @@ fn parse_starts(v: &Value, surface: &Surface) -> std::result::Result<Starts, Fie
             };
             let seed = match m.get("seed") {
                 None => 0,
-                Some(s) => s
-                    .as_u64()
-                    .ok_or((".seed".to_string(), format!("expected a whole number >= 0, got {s}")))?,
+                Some(s) => parse_seed(s).map_err(|m| (".seed".to_string(), m))?,
             };
             let mut bits = crate::random::SplitMix64::new(seed);
             let pts = (0..n)

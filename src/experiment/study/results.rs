@@ -67,15 +67,23 @@ impl Study {
         )
     }
 
+    /// Writes `runs.csv`'s text for rows `first..` with their outcomes to `w`.
+    pub fn write_csv(&self, w: &mut impl Write, first: usize, outcomes: &[Outcome]) -> std::io::Result<()> {
+        writeln!(w, "{HEADER}")?;
+        for (i, o) in outcomes.iter().enumerate() {
+            writeln!(w, "{}", self.csv_line(first + i, o))?;
+        }
+        Ok(())
+    }
+
     /// Writes `runs.csv` for rows `first..` with their outcomes.
     pub fn write_runs(&self, path: &Path, first: usize, outcomes: &[Outcome]) -> Result<()> {
-        write_atomic_with(path, |w| {
-            writeln!(w, "{HEADER}")?;
-            for (i, o) in outcomes.iter().enumerate() {
-                writeln!(w, "{}", self.csv_line(first + i, o))?;
-            }
-            Ok(())
-        })
+        write_atomic_with(path, |w| self.write_csv(w, first, outcomes))
+    }
+
+    /// The text of `tuned/experiment.json`: [`Study::tuned_experiment`], pretty-printed.
+    pub fn tuned_text(&self, outcomes: &[Outcome]) -> String {
+        serde_json::to_string_pretty(&self.tuned_experiment(outcomes)).expect("experiments serialize") + "\n"
     }
 
     /// Reads the outcomes back from a `runs.csv` of rows `first..` (a shard's, or the whole).
@@ -350,7 +358,7 @@ impl Summary {
     }
 
     /// The value ranked by `objective` (lower is better; success rate negated).
-    fn rank(&self, objective: Objective) -> f64 {
+    pub fn rank(&self, objective: Objective) -> f64 {
         match objective {
             Objective::MedianFinalLoss => self.final_loss[0],
             Objective::MeanFinalLoss => self.final_loss[1],
