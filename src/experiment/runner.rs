@@ -35,8 +35,6 @@ pub struct Batch {
     groups: Vec<(Range<usize>, Box<dyn Optimizer>)>,
     /// Run index of each batch row (rows are ordered by group).
     order: Vec<usize>,
-    /// Each row's seed (minibatch order and gradient noise).
-    seeds: Vec<u64>,
     /// Each row's seed with its batch size (`None`: the surface's), for a data surface.
     minibatches: Vec<(u64, Option<usize>)>,
     /// Additive gradient noise, when some row has it.
@@ -64,8 +62,10 @@ struct GradientNoise {
     sigma: Tensor<2>,
     /// Rows with `sigma > 0` (the others keep their gradient bit for bit).
     noisy: burn::tensor::Tensor<2, burn::tensor::Bool>,
-    /// One stream of normals per distinct seed.
-    streams: std::collections::BTreeMap<u64, Normals>,
+    /// One stream of normals per distinct seed of a noisy row.
+    streams: Vec<Normals>,
+    /// Each row's stream (`None`: no noisy row has its seed; it keeps its gradient anyway).
+    row_stream: Vec<Option<usize>>,
 }
 
 impl GradientNoise {
@@ -76,33 +76,34 @@ impl GradientNoise {
         }
         let column = |v: Vec<f32>| Tensor::<2>::from_data(TensorData::new(v, [sigmas.len(), 1]), device);
         let sigma = column(sigmas.iter().map(|&s| s as f32).collect());
-        let streams = seeds
+        let mut noisy_seeds: Vec<u64> = seeds
             .iter()
             .zip(sigmas)
             .filter(|(_, s)| **s > 0.0)
-            .map(|(&seed, _)| (seed, Normals::new(seed ^ NOISE_SALT)))
+            .map(|(&k, _)| k)
             .collect();
+        noisy_seeds.sort_unstable();
+        noisy_seeds.dedup();
         Some(GradientNoise {
             noisy: sigma.clone().greater_elem(0.0),
             sigma,
-            streams,
+            streams: noisy_seeds.iter().map(|&k| Normals::new(k ^ NOISE_SALT)).collect(),
+            row_stream: seeds.iter().map(|k| noisy_seeds.binary_search(k).ok()).collect(),
         })
     }
 
     /// The gradient with this step's noise added.
-    fn add(&mut self, grad: Tensor<2>, seeds: &[u64]) -> Tensor<2> {
-        let draws: std::collections::BTreeMap<u64, [f32; 2]> = self
-            .streams
-            .iter_mut()
-            .map(|(&seed, normals)| (seed, [normals.next(), normals.next()]))
-            .collect();
-        let xi: Vec<f32> = seeds
+    fn add(&mut self, grad: Tensor<2>) -> Tensor<2> {
+        let draws: Vec<[f32; 2]> = self.streams.iter_mut().map(|n| [n.next(), n.next()]).collect();
+        let xi: Vec<f32> = self
+            .row_stream
             .iter()
-            .flat_map(|s| draws.get(s).copied().unwrap_or([0.0, 0.0]))
+            .flat_map(|s| s.map_or([0.0, 0.0], |s| draws[s]))
             .collect();
-        let xi = Tensor::<2>::from_data(TensorData::new(xi, [seeds.len(), 2]), &grad.device());
+        let n = self.row_stream.len();
+        let xi = Tensor::<2>::from_data(TensorData::new(xi, [n, 2]), &grad.device());
         let noisy = grad.clone() + xi * self.sigma.clone();
-        grad.mask_where(self.noisy.clone().expand([seeds.len(), 2]), noisy)
+        grad.mask_where(self.noisy.clone().expand([n, 2]), noisy)
     }
 }
 
@@ -194,7 +195,6 @@ impl Batch {
             groups,
             order,
             gradient_noise: GradientNoise::new(&sigmas, &seeds, device),
-            seeds,
             minibatches,
             step: 0,
         }
@@ -215,7 +215,6 @@ impl Batch {
             points,
             groups: vec![(0..n, optimizer)],
             order: (0..n).collect(),
-            seeds: vec![0; n],
             minibatches: vec![(0, None); n],
             gradient_noise: None,
             step: 0,
@@ -242,7 +241,7 @@ impl Batch {
             }
         };
         let grad = match &mut self.gradient_noise {
-            Some(noise) => noise.add(grad, &self.seeds),
+            Some(noise) => noise.add(grad),
             None => grad,
         };
         Evaluation { loss, grad, batch_loss }

@@ -157,7 +157,6 @@ fn data_surface(object: &Map<String, Value>, base: &Path) -> Result<Surface, Fie
     Ok(surface)
 }
 
-/// Reads the `data` object: a CSV file's two columns, or generated rows.
 /// Names where a dataset's unfitness shows: a CSV's target column and row as a spreadsheet
 /// counts them (the header is row 1), or the generated data.
 fn unfit_message(unfit: Unfit, data: Option<&Value>) -> FieldError {
@@ -181,6 +180,7 @@ fn unfit_message(unfit: Unfit, data: Option<&Value>) -> FieldError {
     }
 }
 
+/// Reads the `data` object: a CSV file's two columns, or generated rows.
 fn dataset(d: &Map<String, Value>, base: &Path) -> Result<Dataset, FieldError> {
     let text = |key: &str| match d.get(key) {
         Some(Value::String(s)) => Ok(s.clone()),

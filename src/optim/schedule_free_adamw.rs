@@ -49,8 +49,10 @@ pub struct ScheduleFreeAdamw {
     b2: Ema,
     eps: Tensor<2>,
     decay: AddDecayed,
-    /// Per row: `(warmup_steps, constant eta, weight_lr_power, b1)`.
-    rows: Vec<(Option<u64>, Option<f64>, f32, f32)>,
+    /// Per row: `(warmup_steps, constant eta, weight_lr_power)`.
+    rows: Vec<(Option<u64>, Option<f64>, f32)>,
+    /// `1 - b1` and `b1` in float32, for the evaluation point.
+    eval_b1: (Tensor<2>, Tensor<2>),
     device: Device,
 }
 
@@ -92,15 +94,12 @@ impl Config for ScheduleFreeAdamwConfig {
             decay: AddDecayed::new(rows.iter().map(|c| c.weight_decay), device),
             rows: rows
                 .iter()
-                .map(|c| {
-                    (
-                        c.warmup_steps,
-                        c.learning_rate.constant(),
-                        c.weight_lr_power as f32,
-                        c.b1 as f32,
-                    )
-                })
+                .map(|c| (c.warmup_steps, c.learning_rate.constant(), c.weight_lr_power as f32))
                 .collect(),
+            eval_b1: (
+                column32(rows.iter().map(|c| 1.0 - c.b1 as f32), device),
+                column32(rows.iter().map(|c| c.b1 as f32), device),
+            ),
             device: device.clone(),
         }
     }
@@ -137,7 +136,7 @@ impl Rule for ScheduleFreeAdamw {
         let (mut max_lr, mut weight_sum) = (s.max_lr, s.weight_sum);
         let mut ck = Vec::with_capacity(self.rows.len());
         let mut base_lr = Vec::with_capacity(self.rows.len());
-        for (i, &(warmup_steps, constant, power, _)) in self.rows.iter().enumerate() {
+        for (i, &(warmup_steps, constant, power)) in self.rows.iter().enumerate() {
             // The averaging weight sees the schedule at optax's step_count (from 1), the base
             // optimizer's rate at its own count (from 0).
             let (lr, base) = match (warmup_steps, constant) {
@@ -185,9 +184,8 @@ impl Rule for ScheduleFreeAdamw {
     /// float32 (the state's `b1` is a float32 array), not the Python float of the update.
     fn eval_points(&self, s: &ScheduleFreeAdamwState) -> Option<Tensor<2>> {
         let y = s.y.clone()?;
-        let b1: Vec<f32> = self.rows.iter().map(|r| r.3).collect();
-        let one_minus = column32(b1.iter().map(|b| 1.0 - b), &self.device);
-        Some(div_s(y - s.z.clone() * one_minus, column32(b1, &self.device)))
+        let (one_minus, b1) = &self.eval_b1;
+        Some(div_s(y - s.z.clone() * one_minus.clone(), b1.clone()))
     }
 }
 

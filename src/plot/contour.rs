@@ -215,18 +215,28 @@ impl ContourLayout {
     /// A star of four strokes, black with a white halo, at a known minimum.
     fn minimum_marker(&self, c: &mut Canvas, p: [f64; 2]) {
         let q = self.to_pixel(p[0], p[1]);
-        let r = self.m.pt(5.0);
-        let arms: Vec<[[f64; 2]; 2]> = (0..4)
-            .map(|k| {
-                let a = std::f64::consts::FRAC_PI_4 * k as f64;
-                let (s, co) = a.sin_cos();
-                [[q[0] - r * co, q[1] - r * s], [q[0] + r * co, q[1] + r * s]]
-            })
-            .collect();
-        for (color, width) in [(WHITE, self.m.pt(3.2)), (MINIMUM, self.m.pt(1.4))] {
-            for arm in &arms {
-                c.stroke(arm, &Stroke::solid(color, width));
-            }
+        star(
+            c,
+            q,
+            self.m.pt(5.0),
+            [(WHITE, self.m.pt(3.2)), (MINIMUM, self.m.pt(1.4))],
+        );
+    }
+}
+
+/// A star of four strokes of radius `r` at pixel `q`, each `(colour, width)` layer over the last
+/// (a halo, then the mark): how figures mark a known minimum.
+pub(super) fn star(c: &mut Canvas, q: [f64; 2], r: f64, layers: [(Rgb, f64); 2]) {
+    let arms: Vec<[[f64; 2]; 2]> = (0..4)
+        .map(|k| {
+            let a = std::f64::consts::FRAC_PI_4 * k as f64;
+            let (s, co) = a.sin_cos();
+            [[q[0] - r * co, q[1] - r * s], [q[0] + r * co, q[1] + r * s]]
+        })
+        .collect();
+    for (color, width) in layers {
+        for arm in &arms {
+            c.stroke(arm, &Stroke::solid(color, width));
         }
     }
 }

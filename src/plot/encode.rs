@@ -201,10 +201,15 @@ impl GifWriter {
             return Ok(());
         }
         // The encoder stopped: its error says why.
+        Err(self.join().err().unwrap_or_else(stopped))
+    }
+
+    /// Closes the frame channel and waits for the encoder: the file's bytes, or why it failed.
+    fn join(&mut self) -> Result<Vec<u8>> {
         self.to_encoder = None;
         match self.encoder.take().map(JoinHandle::join) {
-            Some(Ok(Err(e))) => Err(e),
-            _ => Err(Error::Plot("the GIF encoder stopped unexpectedly".into())),
+            Some(Ok(done)) => done,
+            _ => Err(stopped()),
         }
     }
 
@@ -307,12 +312,12 @@ impl GifWriter {
 
     /// Finishes the file and returns its bytes.
     pub fn finish(mut self) -> Result<Vec<u8>> {
-        self.to_encoder = None;
-        match self.encoder.take().map(JoinHandle::join) {
-            Some(Ok(done)) => done,
-            _ => Err(Error::Plot("the GIF encoder stopped unexpectedly".into())),
-        }
+        self.join()
     }
+}
+
+fn stopped() -> Error {
+    Error::Plot("the GIF encoder stopped unexpectedly".into())
 }
 
 #[cfg(test)]

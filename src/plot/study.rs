@@ -57,12 +57,13 @@ struct ColourRange {
 /// on a log scale the top stops at the 95th percentile when the largest value is over 1000
 /// times it.
 fn colour_range(finite: &[f64]) -> ColourRange {
-    let (lo, hi) = finite
-        .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
-    let log = lo > 0.0 && hi / lo > 100.0;
     let mut sorted = finite.to_vec();
     sorted.sort_by(f64::total_cmp);
+    let (lo, hi) = match (sorted.first(), sorted.last()) {
+        (Some(&lo), Some(&hi)) => (lo, hi),
+        _ => (f64::INFINITY, f64::NEG_INFINITY),
+    };
+    let log = lo > 0.0 && hi / lo > 100.0;
     let p95 = sorted
         .get((sorted.len().saturating_sub(1) as f64 * 0.95).round() as usize)
         .copied();
@@ -560,17 +561,7 @@ fn basins(study: &Study, outcomes: &[Outcome], summaries: &[Summary]) -> Result<
             ]
         };
         for q in &minima {
-            let q = to_px(*q);
-            for (color, width) in [(WHITE, 3.4), (colormap::LABEL, 1.6)] {
-                for k in 0..4 {
-                    let a = std::f64::consts::FRAC_PI_4 * k as f64;
-                    let (s, co) = a.sin_cos();
-                    c.stroke(
-                        &[[q[0] - 6.0 * co, q[1] - 6.0 * s], [q[0] + 6.0 * co, q[1] + 6.0 * s]],
-                        &Stroke::solid(color, width),
-                    );
-                }
-            }
+            super::contour::star(&mut c, to_px(*q), 6.0, [(WHITE, 3.4), (colormap::LABEL, 1.6)]);
         }
         for q in study.surface.stationary.iter().filter(|s| s.kind == Kind::Saddle) {
             let q = to_px(q.point);
@@ -749,6 +740,14 @@ fn sensitivity(study: &Study, outcomes: &[Outcome], summaries: &[Summary]) -> Re
         "log10 of the final loss above the minimum: median, and the middle half of starts and seeds",
         448.0,
     )?;
+    // A gap's pixel height in the bottom panel: its log10, clamped; infinite ones at the top.
+    let gap_y = |g: f64| {
+        bottom.y(if g.is_finite() {
+            g.log10().clamp(glim[0], glim[1])
+        } else {
+            glim[1]
+        })
+    };
     for (k, line) in lines.iter().enumerate() {
         let color = palette[k % palette.len()];
         // The band of the middle half, then the median and the success rate.
@@ -757,14 +756,7 @@ fn sensitivity(study: &Study, outcomes: &[Outcome], summaries: &[Summary]) -> Re
             .iter()
             .map(|p| {
                 let x = bottom.x(p.0.log10());
-                let y = |g: f64| {
-                    if g.is_finite() {
-                        g.log10().clamp(glim[0], glim[1])
-                    } else {
-                        glim[1]
-                    }
-                };
-                ([x, bottom.y(y(p.3[0]))], [x, bottom.y(y(p.3[1]))])
+                ([x, gap_y(p.3[0])], [x, gap_y(p.3[1])])
             })
             .unzip();
         c.set_clip(Some(bottom.clip()));
@@ -774,14 +766,7 @@ fn sensitivity(study: &Study, outcomes: &[Outcome], summaries: &[Summary]) -> Re
         let median: Vec<[f64; 2]> = line
             .points
             .iter()
-            .map(|p| {
-                let g = if p.2.is_finite() {
-                    p.2.log10().clamp(glim[0], glim[1])
-                } else {
-                    glim[1]
-                };
-                [bottom.x(p.0.log10()), bottom.y(g)]
-            })
+            .map(|p| [bottom.x(p.0.log10()), gap_y(p.2)])
             .collect();
         c.stroke(&median, &Stroke::solid(color, 2.0));
         c.set_clip(Some(top.clip()));

@@ -255,16 +255,12 @@ fn link(e: &Entry, file: &str) -> String {
 fn figures(out: &mut String, e: &Entry) {
     let has = |f: &str| e.figures.iter().any(|g| g == f);
     let mut shown = Vec::new();
-    for (png, gif) in [
-        ("surface.png", "surface.gif"),
-        ("loss.png", "loss.gif"),
-        ("learning_rate.png", ""),
-        ("vectors.png", ""),
-        ("heatmap.png", ""),
-        ("basins.png", ""),
-        ("sensitivity.png", ""),
-    ] {
-        let (has_png, has_gif) = (has(png), !gif.is_empty() && has(gif));
+    // Each still with its animation beside it, when the folder has one.
+    let stills = super::EXPERIMENT_FIGURES.iter().chain(&super::STUDY_FIGURES);
+    for png in stills.filter(|f| f.ends_with(".png")) {
+        let gif = png.replace(".png", ".gif");
+        let (png, gif) = (*png, gif.as_str());
+        let (has_png, has_gif) = (has(png), has(gif));
         if !has_png && !has_gif {
             continue;
         }
