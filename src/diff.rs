@@ -551,6 +551,12 @@ pub fn files(old: (&Path, &Trajectories), new: (&Path, &Trajectories), tol: Tole
 /// A re-run's baseline file, its changes (`None` without a baseline) and the new files' text.
 type Rerun = (PathBuf, Option<Vec<Change>>, Vec<(PathBuf, String)>);
 
+/// True when a result agrees with its baseline: then its new text is not needed (it is only
+/// written with `--write-new` for results that moved), so it is not built.
+fn agrees(changes: &Option<Vec<Change>>) -> bool {
+    matches!(changes, Some(c) if c.is_empty())
+}
+
 /// Re-runs an experiment whose baseline is `dir/trajectories.json`: the baseline, the changes
 /// (`None` when there is no baseline) and the new result's text.
 fn rerun(exp: &Experiment, dir: &Path, tol: Tolerance, device: &Device) -> Result<Rerun> {
@@ -560,7 +566,12 @@ fn rerun(exp: &Experiment, dir: &Path, tol: Tolerance, device: &Device) -> Resul
         .is_file()
         .then(|| Trajectories::load(&baseline).map(|old| compare(&old, &new, tol)))
         .transpose()?;
-    Ok((baseline.clone(), changes, vec![(baseline, new.to_json())]))
+    let text = if agrees(&changes) {
+        Vec::new()
+    } else {
+        vec![(baseline.clone(), new.to_json())]
+    };
+    Ok((baseline, changes, text))
 }
 
 /// Re-runs experiments in memory (no figures) and compares each with its baseline under
@@ -611,13 +622,14 @@ pub fn experiments(
                 let new = v.compute();
                 let changes = baseline
                     .is_file()
-                    .then(|| VectorsResult::load(&baseline).map(|old| compare_vectors(&old, &new, tol)));
-                push(
-                    dir,
-                    baseline.clone(),
-                    changes.transpose()?,
-                    vec![(baseline, new.to_json())],
-                );
+                    .then(|| VectorsResult::load(&baseline).map(|old| compare_vectors(&old, &new, tol)))
+                    .transpose()?;
+                let text = if agrees(&changes) {
+                    Vec::new()
+                } else {
+                    vec![(baseline.clone(), new.to_json())]
+                };
+                push(dir, baseline, changes, text);
             }
             Job::Study(study) => {
                 let outcomes = study.run_rows(0..study.rows(), device, &mut |_| {});
@@ -626,15 +638,15 @@ pub fn experiments(
                     (true, true) => Some(compare_study(study, &outcomes, &baseline, &runs, tol)?),
                     _ => None,
                 };
-                let mut csv = Vec::new();
-                study.write_csv(&mut csv, 0, &outcomes).expect("writing to memory");
-                let csv = String::from_utf8(csv).expect("CSV is UTF-8");
-                push(
-                    dir,
-                    baseline.clone(),
-                    changes,
-                    vec![(baseline, study.summary_text(&outcomes)), (runs, csv)],
-                );
+                let text = if agrees(&changes) {
+                    Vec::new()
+                } else {
+                    let mut csv = Vec::new();
+                    study.write_csv(&mut csv, 0, &outcomes).expect("writing to memory");
+                    let csv = String::from_utf8(csv).expect("CSV is UTF-8");
+                    vec![(baseline.clone(), study.summary_text(&outcomes)), (runs, csv)]
+                };
+                push(dir, baseline, changes, text);
                 // The tuned comparison is an experiment of its own, with its own baseline.
                 if study.tune.is_some() {
                     let tuned = dir.join("tuned");

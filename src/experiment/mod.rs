@@ -284,6 +284,14 @@ pub(crate) fn parse_seed(v: &Value) -> std::result::Result<u64, String> {
         .ok_or_else(|| format!("expected a whole number >= 0, got {v}"))
 }
 
+/// A minibatch size: a whole number >= 1.
+pub(crate) fn parse_batch_size(v: &Value) -> std::result::Result<usize, String> {
+    match v.as_u64() {
+        Some(b) if b >= 1 => Ok(b as usize),
+        _ => Err(format!("expected a whole number >= 1, got {v}")),
+    }
+}
+
 /// `{"sigma": s}` with `s >= 0`: the standard deviation of additive gradient noise. Errors
 /// name the field below `gradient_noise` (`.sigma`).
 pub(crate) fn parse_gradient_noise(v: &Value) -> std::result::Result<f64, (String, String)> {
@@ -358,10 +366,7 @@ fn parse_run(
         None => default_sigma,
     };
     let batch_size = match run.remove("batch_size") {
-        Some(v) => match v.as_u64() {
-            Some(b) if b >= 1 => Some(b as usize),
-            _ => return Err(("batch_size".into(), format!("expected a whole number >= 1, got {v}"))),
-        },
+        Some(v) => Some(parse_batch_size(&v).map_err(|m| ("batch_size".to_string(), m))?),
         None => None,
     };
     let hyperparameters = optimizer.parse_in(registry.optimizers(), run)?;

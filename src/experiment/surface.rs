@@ -114,10 +114,7 @@ fn data_surface(object: &Map<String, Value>, base: &Path) -> Result<Surface, Fie
     let (standardize, drop_remainder) = (flag("standardize", true)?, flag("drop_remainder", false)?);
     let batch_size = match object.get("batch_size") {
         None | Some(Value::Null) => None,
-        Some(v) => match v.as_u64() {
-            Some(b) if b >= 1 => Some(b as usize),
-            _ => return Err(("batch_size".into(), format!("expected a whole number >= 1, got {v}"))),
-        },
+        Some(v) => Some(super::parse_batch_size(v).map_err(|m| ("batch_size".to_string(), m))?),
     };
     let data = match object.get("data") {
         Some(Value::Object(d)) => dataset(d, base).map_err(|(f, m)| (format!("data.{f}"), m))?,

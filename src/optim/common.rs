@@ -257,10 +257,15 @@ pub fn ipow(mut x: f32, mut n: u64) -> f32 {
     acc.unwrap_or(1.0)
 }
 
-/// Adam's step correction `sqrt(1 - b2^n) / (1 - b1^n)` as prodigy and dadapt_adamw compute it
-/// eagerly: the integer powers are jax's `integer_pow` ([`ipow`]), the root `powf(x, 0.5)`.
-pub fn adam_correction(b1: f32, b2: f32, n: u64) -> f32 {
-    (1.0 - ipow(b2, n)).powf(0.5) / (1.0 - ipow(b1, n))
+/// Adam's step correction `sqrt(1 - b2^n) / (1 - b1^n)` of each row (an `[N, 1]` column) as
+/// prodigy and dadapt_adamw compute it eagerly, from the float32 betas: the integer powers are
+/// jax's `integer_pow` ([`ipow`]), the root `powf(x, 0.5)`.
+pub fn adam_correction(b1: &Ema, b2: &Ema, n: u64) -> Tensor<2> {
+    let rows = b1.host.iter().zip(&b2.host);
+    column32(
+        rows.map(|(&b1, &b2)| (1.0 - ipow(b2, n)).powf(0.5) / (1.0 - ipow(b1, n))),
+        &b1.decay.device(),
+    )
 }
 
 /// `jnp.maximum(a, b)`: the larger, NaN if either is NaN (burn's `max_pair` keeps `a` when `b`

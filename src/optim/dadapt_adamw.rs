@@ -1,6 +1,6 @@
 //! D-Adaptation's AdamW, as optax's `contrib.dadapt_adamw`.
 
-use super::common::{adam_correction, column, column32, maximum, vdot};
+use super::common::{Ema, adam_correction, column, maximum, vdot};
 use super::{Config, LearningRate, Range, Rule, Source, Step};
 use burn::tensor::{Device, Tensor};
 
@@ -40,18 +40,13 @@ crate::hyperparameters! {
 
 /// Batched D-Adaptation AdamW.
 pub struct DadaptAdamw {
-    /// `beta1, 1 - beta1, beta2, 1 - beta2, sqrt(beta2), 1 - sqrt(beta2)`, Python floats.
-    beta1: Tensor<2>,
-    one_minus_beta1: Tensor<2>,
-    beta2: Tensor<2>,
-    one_minus_beta2: Tensor<2>,
-    sb2: Tensor<2>,
-    one_minus_sb2: Tensor<2>,
-    betas: Vec<[f32; 2]>,
+    /// `beta1`, `beta2` and `sqrt(beta2)` with their complements, Python floats.
+    beta1: Ema,
+    beta2: Ema,
+    sb2: Ema,
     eps: Tensor<2>,
     d0: Tensor<2>,
     minus_weight_decay: Tensor<2>,
-    device: Device,
 }
 
 /// Adam's moments (the first holds rate-scaled gradients), the sums behind `d` and `d`
@@ -79,17 +74,12 @@ impl Config for DadaptAdamwConfig {
         // beta2 ** 0.5, a Python float (glibc's pow).
         let sb2 = |c: &DadaptAdamwConfig| c.betas[1].powf(0.5);
         DadaptAdamw {
-            beta1: col(&|c| c.betas[0]),
-            one_minus_beta1: col(&|c| 1.0 - c.betas[0]),
-            beta2: col(&|c| c.betas[1]),
-            one_minus_beta2: col(&|c| 1.0 - c.betas[1]),
-            sb2: col(&sb2),
-            one_minus_sb2: col(&|c| 1.0 - sb2(c)),
-            betas: rows.iter().map(|c| c.betas.map(|b| b as f32)).collect(),
+            beta1: Ema::new(rows.iter().map(|c| c.betas[0]), device),
+            beta2: Ema::new(rows.iter().map(|c| c.betas[1]), device),
+            sb2: Ema::new(rows.iter().map(sb2), device),
             eps: col(&|c| c.eps),
             d0: col(&|c| c.estim_lr0),
             minus_weight_decay: col(&|c| -c.weight_decay),
-            device: device.clone(),
         }
     }
 }
@@ -108,20 +98,19 @@ impl Rule for DadaptAdamw {
     }
 
     fn increment(&self, w: Tensor<2>, g: Tensor<2>, s: DadaptAdamwState, step: &Step) -> (Tensor<2>, DadaptAdamwState) {
-        let bc = column32(
-            self.betas.iter().map(|b| adam_correction(b[0], b[1], step.t)),
-            &self.device,
-        );
+        let bc = adam_correction(&self.beta1, &self.beta2, step.t);
         let dlr = (s.d.clone() * step.lr.clone()) * bc;
         let weighted = s.grad_sum.clone() / (s.exp_avg_sq.clone().sqrt() + self.eps.clone());
         let numerator_acum = vdot(g.clone(), weighted);
-        let exp_avg = s.exp_avg * self.beta1.clone() + (self.one_minus_beta1.clone() * dlr.clone()) * g.clone();
-        let exp_avg_sq = s.exp_avg_sq * self.beta2.clone() + (g.clone() * self.one_minus_beta2.clone()) * g.clone();
-        let step_sb2 = self.one_minus_sb2.clone() * dlr.clone();
-        let grad_sum = s.grad_sum * self.sb2.clone() + step_sb2.clone() * g;
+        let exp_avg =
+            s.exp_avg * self.beta1.decay().clone() + (self.beta1.complement().clone() * dlr.clone()) * g.clone();
+        let exp_avg_sq =
+            s.exp_avg_sq * self.beta2.decay().clone() + (g.clone() * self.beta2.complement().clone()) * g.clone();
+        let step_sb2 = self.sb2.complement().clone() * dlr.clone();
+        let grad_sum = s.grad_sum * self.sb2.decay().clone() + step_sb2.clone() * g;
         let l1 = grad_sum.clone().abs().sum_dim(1);
-        let numerator = s.numerator * self.sb2.clone() + step_sb2 * numerator_acum;
-        let d = maximum(s.d, numerator.clone() / (self.one_minus_sb2.clone() * l1));
+        let numerator = s.numerator * self.sb2.decay().clone() + step_sb2 * numerator_acum;
+        let d = maximum(s.d, numerator.clone() / (self.sb2.complement().clone() * l1));
         let u = w * (dlr * self.minus_weight_decay.clone())
             - exp_avg.clone() / (exp_avg_sq.clone().sqrt() + self.eps.clone());
         let state = DadaptAdamwState {

@@ -51,14 +51,12 @@ pub struct Prodigy {
     beta1: Ema,
     beta2: Ema,
     beta3: Tensor<2>,
-    betas: Vec<[f32; 2]>,
     eps: Tensor<2>,
     d0: Tensor<2>,
     inv_d0: Tensor<2>,
     coef: Tensor<2>,
     minus_weight_decay: Tensor<2>,
     safeguard: bool,
-    device: Device,
 }
 
 /// Adam's moments, the sums behind `d`, `d` itself (`[N, 1]`) and the start.
@@ -88,14 +86,12 @@ impl Config for ProdigyConfig {
             beta2: Ema::new(rows.iter().map(|c| c.betas[1]), device),
             // beta2 ** 0.5, a Python float (glibc's pow).
             beta3: col(&|c| c.beta3.unwrap_or(c.betas[1].powf(0.5))),
-            betas: rows.iter().map(|c| c.betas.map(|b| b as f32)).collect(),
             eps: col(&|c| c.eps),
             d0: col(&|c| c.estim_lr0),
             inv_d0: column32(rows.iter().map(|c| 1.0 / c.estim_lr0 as f32), device),
             coef: col(&|c| c.estim_lr_coef),
             minus_weight_decay: col(&|c| -c.weight_decay),
             safeguard: rows.iter().any(|c| c.safeguard_warmup),
-            device: device.clone(),
         }
     }
 }
@@ -115,10 +111,7 @@ impl Rule for Prodigy {
     }
 
     fn increment(&self, w: Tensor<2>, g: Tensor<2>, s: ProdigyState, step: &Step) -> (Tensor<2>, ProdigyState) {
-        let bc = column32(
-            self.betas.iter().map(|b| adam_correction(b[0], b[1], step.t)),
-            &self.device,
-        );
+        let bc = adam_correction(&self.beta1, &self.beta2, step.t);
         let d = s.d;
         let dlr = (d.clone() * step.lr.clone()) * bc;
         let dg = g.clone() * d.clone();

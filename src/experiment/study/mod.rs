@@ -21,7 +21,7 @@ pub mod results;
 pub mod run;
 
 use super::surface::{parse_domain, parse_point};
-use super::{SurfaceSpec, check_name, parse_seed};
+use super::{SurfaceSpec, check_name, parse_batch_size, parse_seed};
 use crate::error::{Error, Result};
 use crate::optim::Entry;
 use crate::registry::Registry;
@@ -524,15 +524,7 @@ fn expand(entry: &Value, registry: &Registry, cap: usize) -> std::result::Result
         // A run setting, not a hyperparameter: the minibatch size on a data surface.
         let batch_size = match given.remove("batch_size") {
             None => None,
-            Some(v) => match v.as_u64() {
-                Some(b) if b >= 1 => Some(b as usize),
-                _ => {
-                    return Err((
-                        "batch_size".into(),
-                        with(format!("expected a whole number >= 1, got {v}")),
-                    ));
-                }
-            },
+            Some(v) => Some(parse_batch_size(&v).map_err(|m| ("batch_size".to_string(), with(m)))?),
         };
         let hyperparameters = optimizer
             .parse_in(registry.optimizers(), given)
