@@ -188,9 +188,11 @@ fn from_host(values: Vec<f32>, shape: [usize; 2], device: &Device) -> Tensor<2> 
 pub fn fma(a: Tensor<2>, b: Tensor<2>, c: Tensor<2>) -> Tensor<2> {
     let shape = [0, 1].map(|k| a.dims()[k].max(b.dims()[k]).max(c.dims()[k]));
     let device = c.device();
-    let host = |t: Tensor<2>| crate::surface::to_vec(t.expand(shape));
-    let (a, b, c) = (host(a), host(b), host(c));
-    let out = a.iter().zip(&b).zip(&c).map(|((a, b), c)| a.mul_add(*b, *c)).collect();
+    // One read-back of the three (each a sync on a GPU backend).
+    let host = crate::surface::to_vec(Tensor::cat(vec![a.expand(shape), b.expand(shape), c.expand(shape)], 0));
+    let (a, rest) = host.split_at(shape[0] * shape[1]);
+    let (b, c) = rest.split_at(a.len());
+    let out = a.iter().zip(b).zip(c).map(|((a, b), c)| a.mul_add(*b, *c)).collect();
     from_host(out, shape, &device)
 }
 
@@ -199,7 +201,8 @@ pub fn fma(a: Tensor<2>, b: Tensor<2>, c: Tensor<2>) -> Tensor<2> {
 pub fn vdot(a: Tensor<2>, b: Tensor<2>) -> Tensor<2> {
     let [n, d] = a.dims();
     let device = a.device();
-    let (a, b) = (crate::surface::to_vec(a), crate::surface::to_vec(b));
+    let host = crate::surface::to_vec(Tensor::cat(vec![a, b], 0));
+    let (a, b) = host.split_at(n * d);
     let out = a
         .chunks(d)
         .zip(b.chunks(d))
