@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Regenerate tests/fixtures/keras-extra.json (and, with --set, keras-schedules.json,
-keras-long.json or optax-reference.json): reference optimizer trajectories computed with real
-TensorFlow/Keras (and optax for LARS, which Keras lacks), and with optax 0.2.8 for its newer
-optimizers (--set optax).
+keras-long.json, optax-reference.json or keras-mlp.json): reference optimizer trajectories computed
+with real TensorFlow/Keras (and optax for LARS, which Keras lacks), with optax 0.2.8 for its newer
+optimizers (--set optax), and MLPs trained by every Keras optimizer and optax's LARS (--set mlp).
 
 CI never runs this script (it does not install TensorFlow); it only reads the
 committed JSON.  To regenerate the fixture, from the repository root:
@@ -13,6 +13,7 @@ committed JSON.  To regenerate the fixture, from the repository root:
     /tmp/refvenv/bin/python scripts/make_reference.py --set schedules  # writes tests/fixtures/keras-schedules.json
     /tmp/refvenv/bin/python scripts/make_reference.py --set long       # writes tests/fixtures/keras-long.json
     /tmp/refvenv/bin/python scripts/make_reference.py --set optax --jobs 2   # tests/fixtures/optax-reference.json
+    nice -n 10 /tmp/refvenv/bin/python scripts/make_reference.py --set mlp   # tests/fixtures/keras-mlp.json (~4 min)
 
 Options:
     --set NAME              which cases (and which fixture they are written to by default):
@@ -24,6 +25,9 @@ Options:
                                          main hyperparameter), 100 steps over f0, f1, f4 and Rosenbrock:
                                          optax-reference.json (needs only jax, optax and numpy; see
                                          "The optax set" below)
+                              mlp        multilayer perceptrons over iris and two moons, every Keras
+                                         optimizer and optax.lars, 200 full-batch steps: keras-mlp.json
+                                         (see "The MLP set" below)
     --out PATH              write somewhere else
     --only SUBSTRING        only run cases whose name contains SUBSTRING (does not write unless --out is given);
                             with --verify-against, only verify those cases of FILE
@@ -80,6 +84,56 @@ records, by optimizer: value (polyak_sgd, momo: the loss passed as update(..., v
 eval_points (lookahead: the slow weights; schedule_free_adamw: schedule_free_eval_params),
 adv_points and adv_grads (sam: the perturbed point of each step and the gradient there). The
 fixture's _meta describes every field.
+
+The MLP set (--set mlp): 39 cases (MLP_CASES), each an MLP trained full batch for 200 steps:
+iris (data/iris.csv: the four measurements -> species_id, cross_entropy) with [16, 16] tanh under
+every optimizer (sgd plain, momentum, nesterov + weight decay; rmsprop plain and centered + momentum;
+adagrad; adadelta; adam and amsgrad; adamw; adamax; nadam; lion; lamb x2; ftrl x2; lars x2), then
+relu, gelu and sigmoid hidden layers, widths and depths [4], [32], [8, 8, 8], residual [8, 8, 8]
+(skip), unstandardized iris, binary_cross_entropy (iris is_virginica from 2 or 3 measurements; a
+200-row two-moons table made with numpy, moons_data) and mse (petal_width from the other three
+measurements); lamb at 6 settings and lars at 5, since their trust ratios are per variable (per
+kernel and per bias). Keras: a functional keras.Model of Dense layers (a residual layer is
+keras.layers.Add()([h, Dense(h)])), its trainable_variables set to the case's init, the loss Keras's
+loss class; each step, inside one @tf.function (graph mode, as the other sets):
+    with tf.GradientTape() as tape: loss = loss_fn(y, model(X, training=True))
+    grads = tape.gradient(loss, model.trainable_variables); opt.apply_gradients(zip(grads, ...))
+lars: optax.lars(**kwargs) eagerly (no jax.jit), params = [k0, b0, k1, b1, ...] (a leaf per kernel
+and bias: its trust ratio is per leaf), the same forward pass and losses in jax.numpy (run_mlp_lars).
+What the Rust side must compute (the fixture's _meta describes every field):
+  data      standardize: per feature column, mean and population std (ddof=0) in float64, then
+            (u - mean) * (1.0 / std) in float64 (a constant column is only centred), cast to float32;
+            targets: int labels (cross_entropy), float32 (binary_cross_entropy, mse)
+  model     hidden layer k: h = act(h @ W_k + b_k); with skip, a hidden layer k > 0 whose input width
+            equals its width is h = h + act(h @ W_k + b_k); logits = h @ W_out + b_out (linear), width
+            max(label) + 1 for cross_entropy, else 1. gelu is the exact form as Keras's
+            activations.gelu (approximate=False; careful: Keras's backend op ops.gelu defaults to the
+            tanh approximation) computes it through tf.nn.gelu: 0.5 * x * erfc(-x * 0.70710677f)
+            (erfc, not 1 + erf: the same value, more exact for negative x)
+  losses    mean over the batch (Keras's sum_over_batch_size: sum / N); cross_entropy is
+            tf.nn.sparse_softmax_cross_entropy_with_logits (log-sum-exp with the row max subtracted,
+            gradient softmax - onehot); binary_cross_entropy is tf.nn.sigmoid_cross_entropy_with_logits,
+            max(z, 0) - z * t + log1p(exp(-|z|)) (at z = 0 the gradient takes the z >= 0 branch);
+            mse: mean((y - z)^2)
+  optimizer each kernel and each bias is its own Keras variable: the elementwise optimizers are as on a
+            surface, but Lamb's w_norm = ||var||_2 and g_norm = ||m_hat / (sqrt(v_hat) + eps)||_2 are
+            per variable, ratio = w_norm / g_norm (1 where either is 0), var -= ratio * lr * update.
+            Keras's weight_decay (every optimizer, Lamb included) is applied first, to every variable
+            (biases too: exclude_from_weight_decay is empty by default): var -= var * wd * lr; only then
+            the update step, so Lamb's w_norm is the norm after that decay. optax.lars, per leaf:
+            u = g + wd * w; trust = tc * ||w|| / (||u|| + eps) (1 where ||w|| or ||u|| is 0); u *= trust;
+            u *= -lr; then m = u + momentum * m and the update is m (nesterov: u + momentum * m, the new
+            m); the trust ratio is taken before the momentum
+Each case records its data inline (columns, rows as in the source, x, y), standardize, model, init
+(Keras layout {layers: [{kernel: [in][out], bias: [out]}]}), optimizer ({optimizer: optsurf's name,
+...kwargs}), steps, loss (steps + 1: the tape's loss of each step, then the loss at the final weights),
+final (the weights after the last step) and stable_until (over loss, init nudged one ulp toward +inf).
+Before writing, each case is run twice (bit-identical), its loss[0] is recomputed in numpy float64
+(within 1e-5 relative), Keras's trainable_variables are checked to be k0, b0, k1, b1, ... with the
+layout's shapes, and every case must lose 30% of its loss. The rates were chosen so that, besides
+stable_until == steps, the run stays within ~1e-5 of itself under other roundings (TF eager instead
+of graph, oneDNN off, jax.jit for lars, init nudged either way): normalised steps (Lamb, LARS) and
+RMSprop bounce chaotically once the loss flattens, so their rates stop short of that.
 
 Gradient fixture (--gradients): for every surface of the post and the quadric (f0..f5, quadric;
 not rosenbrock, which only the optax set uses), the float32 gradient (gx, gy) and smooth value
@@ -971,6 +1025,8 @@ def verify_against(path, only=None):
     ref = json.load(open(path))
     if "--set optax" in ref.get("_meta", {}).get("generated_by", ""):
         return verify_against_optax(ref, path, only)
+    if "--set mlp" in ref.get("_meta", {}).get("generated_by", ""):
+        return verify_against_mlp(ref, path, only)
     exact = 0
     cases = [(k, v) for k, v in ref.items() if not k.startswith("_") and (not only or only in k)]
     for name, c in cases:
@@ -1002,12 +1058,482 @@ def verify_against_optax(ref, path, only=None):
     return exact == len(cases)
 
 
+# ---------------------------------------------------------------------------------------------
+# The MLP set (--set mlp): tests/fixtures/keras-mlp.json
+#
+# A multilayer perceptron over a small table, full batch, every optimizer stepping the whole
+# parameter vector (one variable per kernel and per bias). Keras (TensorFlow graph mode: the step
+# inside one @tf.function, as in the other sets) for Keras's optimizers; optax.lars eagerly (params a
+# list of per-layer leaves [k0, b0, k1, b1, ...]), for LARS. See the module docstring, "The MLP set".
+# ---------------------------------------------------------------------------------------------
+MLP_STEPS = 200
+MLP_OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "fixtures", "keras-mlp.json")
+MLP_ACTIVATIONS = ("relu", "tanh", "gelu", "sigmoid")
+MLP_LOSSES = ("cross_entropy", "binary_cross_entropy", "mse")
+IRIS_CSV = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "iris.csv")
+IRIS_X = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
+
+
+def _iris_table():
+    """(columns, rows) of data/iris.csv: numbers as in the source (int where the text is an integer)."""
+    import csv
+    with open(IRIS_CSV, newline="") as fh:
+        reader = csv.reader(fh)
+        header = next(reader)
+        rows = [r for r in reader]
+    def num(t):
+        return int(t) if t.lstrip("-").isdigit() else float(t)
+    return header, rows, num
+
+
+def iris_data(x, y):
+    """The data object of a case over iris: only the columns it uses (x, then y), rows in the source's order."""
+    header, rows, num = _iris_table()
+    cols = list(x) + [y]
+    idx = [header.index(c) for c in cols]
+    return {"columns": cols, "rows": [[num(r[i]) for i in idx] for r in rows], "x": list(x), "y": y}
+
+
+def moons_data(n=200, noise=0.15, seed=7):
+    """Two interleaving half circles (scikit-learn's make_moons, written out with numpy), coordinates
+    rounded to 3 decimals so that the inline table is what the source is; label 0 (upper) / 1 (lower)."""
+    rng = np.random.default_rng(seed)
+    n0 = n // 2
+    t0, t1 = rng.uniform(0, np.pi, n0), rng.uniform(0, np.pi, n - n0)
+    pts = np.concatenate([np.stack([np.cos(t0), np.sin(t0)], 1),
+                          np.stack([1 - np.cos(t1), 0.5 - np.sin(t1)], 1)]) + rng.normal(0, noise, (n, 2))
+    labels = np.concatenate([np.zeros(n0, int), np.ones(n - n0, int)])
+    order = rng.permutation(n)
+    rows = [[round(float(pts[k, 0]), 3), round(float(pts[k, 1]), 3), int(labels[k])] for k in order]
+    return {"columns": ["x1", "x2", "label"], "rows": rows, "x": ["x1", "x2"], "y": "label"}
+
+
+MLP_DATA = {  # name -> (data builder, standardize)
+    "iris": (lambda: iris_data(IRIS_X, "species_id"), True),
+    "iris-raw": (lambda: iris_data(IRIS_X, "species_id"), False),
+    "iris-virginica": (lambda: iris_data(["petal_length", "petal_width"], "is_virginica"), True),
+    "iris-virginica-sepal": (lambda: iris_data(["sepal_length", "sepal_width", "petal_length"], "is_virginica"), True),
+    "iris-petal-width": (lambda: iris_data(["sepal_length", "sepal_width", "petal_length"], "petal_width"), True),
+    "moons": (moons_data, True),
+    "moons-raw": (moons_data, False),
+}
+
+# (name, data, hidden layers, activation, loss, skip, optimizer (optsurf name), kwargs, init seed)
+# kwargs: Keras constructor kwargs exactly as passed (lars: optax.lars's, every argument explicit).
+MLP_CASES = [
+    # --- iris, [16, 16] tanh, cross_entropy: every optimizer
+    ("iris-sgd", "iris", [16, 16], "tanh", "cross_entropy", False, "sgd", {"learning_rate": 0.1}, 1),
+    ("iris-sgd-momentum", "iris", [16, 16], "tanh", "cross_entropy", False, "sgd",
+     {"learning_rate": 0.02, "momentum": 0.9}, 2),
+    ("iris-sgd-nesterov-wd", "iris", [16, 16], "tanh", "cross_entropy", False, "sgd",
+     {"learning_rate": 0.02, "momentum": 0.9, "nesterov": True, "weight_decay": 0.01}, 3),
+    ("iris-rmsprop", "iris", [16, 16], "tanh", "cross_entropy", False, "rmsprop", {"learning_rate": 0.001}, 4),
+    ("iris-rmsprop-centered-momentum", "iris", [16, 16], "tanh", "cross_entropy", False, "rmsprop",
+     {"learning_rate": 0.0005, "rho": 0.95, "momentum": 0.5, "centered": True}, 5),
+    ("iris-adagrad", "iris", [16, 16], "tanh", "cross_entropy", False, "adagrad", {"learning_rate": 0.05}, 6),
+    ("iris-adadelta", "iris", [16, 16], "tanh", "cross_entropy", False, "adadelta",
+     {"learning_rate": 1.0, "rho": 0.9}, 7),
+    ("iris-adam", "iris", [16, 16], "tanh", "cross_entropy", False, "adam", {"learning_rate": 0.005}, 8),
+    ("iris-adam-amsgrad", "iris", [16, 16], "tanh", "cross_entropy", False, "adam",
+     {"learning_rate": 0.005, "beta_2": 0.99, "amsgrad": True}, 9),
+    ("iris-adamw", "iris", [16, 16], "tanh", "cross_entropy", False, "adamw",
+     {"learning_rate": 0.005, "weight_decay": 0.1}, 10),
+    ("iris-adamax", "iris", [16, 16], "tanh", "cross_entropy", False, "adamax", {"learning_rate": 0.01}, 11),
+    ("iris-nadam", "iris", [16, 16], "tanh", "cross_entropy", False, "nadam", {"learning_rate": 0.005}, 12),
+    ("iris-lion-wd", "iris", [16, 16], "tanh", "cross_entropy", False, "lion",
+     {"learning_rate": 0.001, "weight_decay": 0.1}, 13),
+    ("iris-lamb", "iris", [16, 16], "tanh", "cross_entropy", False, "lamb", {"learning_rate": 0.005}, 14),
+    ("iris-lamb-betas-wd", "iris", [16, 16], "tanh", "cross_entropy", False, "lamb",
+     {"learning_rate": 0.005, "beta_1": 0.8, "beta_2": 0.99, "weight_decay": 0.05}, 15),
+    ("iris-ftrl", "iris", [16, 16], "tanh", "cross_entropy", False, "ftrl", {"learning_rate": 0.1}, 16),
+    ("iris-ftrl-l1-l2", "iris", [16, 16], "tanh", "cross_entropy", False, "ftrl",
+     {"learning_rate": 0.1, "l1_regularization_strength": 0.001, "l2_regularization_strength": 0.01,
+      "l2_shrinkage_regularization_strength": 0.01, "beta": 0.5}, 17),
+    ("iris-lars", "iris", [16, 16], "tanh", "cross_entropy", False, "lars",
+     {"learning_rate": 0.5, "weight_decay": 0.0, "trust_coefficient": 0.001, "eps": 0.0, "momentum": 0.9,
+      "nesterov": False}, 18),
+    ("iris-lars-nesterov-wd", "iris", [16, 16], "tanh", "cross_entropy", False, "lars",
+     {"learning_rate": 0.5, "weight_decay": 0.001, "trust_coefficient": 0.001, "eps": 0.001, "momentum": 0.9,
+      "nesterov": True}, 19),
+    # --- other activations, widths, depths, skip connections
+    ("iris-relu-adam", "iris", [16, 16], "relu", "cross_entropy", False, "adam", {"learning_rate": 0.005}, 20),
+    ("iris-gelu-rmsprop-wd", "iris", [16, 16], "gelu", "cross_entropy", False, "rmsprop",
+     {"learning_rate": 0.001, "weight_decay": 0.01}, 21),
+    ("iris-sigmoid-sgd-momentum", "iris", [16, 16], "sigmoid", "cross_entropy", False, "sgd",
+     {"learning_rate": 0.1, "momentum": 0.9}, 22),
+    ("iris-w4-sgd", "iris", [4], "tanh", "cross_entropy", False, "sgd", {"learning_rate": 0.2}, 23),
+    ("iris-w32-nadam-wd", "iris", [32], "relu", "cross_entropy", False, "nadam",
+     {"learning_rate": 0.003, "weight_decay": 0.02}, 24),
+    ("iris-d3-adamax", "iris", [8, 8, 8], "tanh", "cross_entropy", False, "adamax", {"learning_rate": 0.01}, 25),
+    ("iris-skip-adam", "iris", [8, 8, 8], "tanh", "cross_entropy", True, "adam", {"learning_rate": 0.005}, 26),
+    ("iris-skip-relu-lamb", "iris", [8, 8, 8], "relu", "cross_entropy", True, "lamb",
+     {"learning_rate": 0.005, "epsilon": 1e-4}, 27),
+    ("iris-skip-gelu-lars", "iris", [8, 8, 8], "gelu", "cross_entropy", True, "lars",
+     {"learning_rate": 0.2, "weight_decay": 0.0, "trust_coefficient": 0.01, "eps": 0.0, "momentum": 0.0,
+      "nesterov": False}, 28),
+    ("iris-raw-adam", "iris-raw", [16, 16], "tanh", "cross_entropy", False, "adam", {"learning_rate": 0.005}, 29),
+    ("iris-raw-lamb", "iris-raw", [16, 16], "relu", "cross_entropy", False, "lamb", {"learning_rate": 0.003}, 30),
+    # --- binary cross-entropy
+    ("virginica-adam", "iris-virginica", [16, 16], "tanh", "binary_cross_entropy", False, "adam",
+     {"learning_rate": 0.005}, 31),
+    ("virginica-sepal-sgd", "iris-virginica-sepal", [8], "sigmoid", "binary_cross_entropy", False, "sgd",
+     {"learning_rate": 0.5, "momentum": 0.5}, 32),
+    ("moons-relu-adam", "moons", [16, 16], "relu", "binary_cross_entropy", False, "adam",
+     {"learning_rate": 0.01}, 33),
+    ("moons-gelu-lamb-wd", "moons", [32], "gelu", "binary_cross_entropy", False, "lamb",
+     {"learning_rate": 0.01, "weight_decay": 0.01}, 34),
+    ("moons-raw-tanh-lars", "moons-raw", [16, 16], "tanh", "binary_cross_entropy", False, "lars",
+     {"learning_rate": 0.5, "weight_decay": 0.0001, "trust_coefficient": 0.002, "eps": 0.0, "momentum": 0.9,
+      "nesterov": False}, 35),
+    # --- mean squared error
+    ("petal-width-adam", "iris-petal-width", [16], "tanh", "mse", False, "adam", {"learning_rate": 0.005}, 36),
+    ("petal-width-sgd-nesterov", "iris-petal-width", [8, 8], "relu", "mse", False, "sgd",
+     {"learning_rate": 0.01, "momentum": 0.9, "nesterov": True}, 37),
+    ("petal-width-lamb", "iris-petal-width", [16, 16], "sigmoid", "mse", False, "lamb",
+     {"learning_rate": 0.01, "beta_1": 0.95}, 38),
+    ("petal-width-lars", "iris-petal-width", [16], "tanh", "mse", False, "lars",
+     {"learning_rate": 0.5, "weight_decay": 0.0, "trust_coefficient": 0.001, "eps": 0.0, "momentum": 0.9,
+      "nesterov": True}, 39),
+]
+
+
+def mlp_arrays(data, standardize, loss):
+    """(X float32 [N, d], y) exactly as the Rust side builds them: features standardized per column in
+    float64 ((u - mean) * (1 / std), population std; a constant column only centred), then cast to
+    float32; y int32 labels (cross_entropy) or float32 [N, 1] (binary_cross_entropy, mse)."""
+    cols = data["columns"]
+    table = np.array(data["rows"], dtype=np.float64)
+    u = table[:, [cols.index(c) for c in data["x"]]]
+    if standardize:
+        mean = u.mean(axis=0)
+        std = u.std(axis=0)  # ddof=0
+        scale = np.array([1.0 / s if s > 0 else 1.0 for s in std])
+        u = (u - mean) * scale
+    X = u.astype(np.float32)
+    t = table[:, cols.index(data["y"])]
+    if loss == "cross_entropy":
+        assert np.all(t == np.round(t)) and t.min() >= 0, "cross_entropy needs labels 0..k-1"
+        return X, t.astype(np.int32)
+    if loss == "binary_cross_entropy":
+        assert set(np.unique(t)) <= {0.0, 1.0}, "binary_cross_entropy needs 0/1 labels"
+    return X, t.astype(np.float32)[:, None]
+
+
+def mlp_widths(model, n_features, y):
+    """Every layer's (in, out), the output layer last."""
+    n_out = int(y.max()) + 1 if model["loss"] == "cross_entropy" else 1
+    widths = [n_features] + list(model["layers"]) + [n_out]
+    return list(zip(widths[:-1], widths[1:]))
+
+
+def mlp_init(shapes, seed):
+    """Initial weights, Keras layout: kernels glorot-uniform (limit sqrt(6 / (in + out))), biases uniform
+    in [-0.1, 0.1] (not zero, so that they are exercised, LAMB's and LARS's bias norms included)."""
+    rng = np.random.default_rng(seed)
+    layers = []
+    for fan_in, fan_out in shapes:
+        limit = np.sqrt(6.0 / (fan_in + fan_out))
+        layers.append({"kernel": rng.uniform(-limit, limit, (fan_in, fan_out)).astype(np.float32),
+                       "bias": rng.uniform(-0.1, 0.1, fan_out).astype(np.float32)})
+    return layers
+
+
+def mlp_residual(model, k, fan_in, fan_out):
+    return bool(model.get("skip")) and k > 0 and fan_in == fan_out
+
+
+def _erf64(v):
+    import math
+    return np.vectorize(math.erf, otypes=[np.float64])(v)
+
+
+def mlp_loss_numpy(model, X, y, layers):
+    """The loss in plain numpy float64 (the self-check of the fixture's loss[0])."""
+    acts = {"relu": lambda a: np.maximum(a, 0.0), "tanh": np.tanh, "sigmoid": lambda a: 1.0 / (1.0 + np.exp(-a)),
+            "gelu": lambda a: 0.5 * a * (1.0 + _erf64(a / np.sqrt(2.0)))}
+    act = acts[model["activation"]]
+    h = X.astype(np.float64)
+    hidden = layers[:-1]
+    for k, layer in enumerate(hidden):
+        W, b = layer["kernel"].astype(np.float64), layer["bias"].astype(np.float64)
+        out = act(h @ W + b)
+        h = h + out if mlp_residual(model, k, W.shape[0], W.shape[1]) else out
+    z = h @ layers[-1]["kernel"].astype(np.float64) + layers[-1]["bias"].astype(np.float64)
+    if model["loss"] == "cross_entropy":
+        m = z.max(axis=1, keepdims=True)
+        lse = m[:, 0] + np.log(np.exp(z - m).sum(axis=1))
+        return float(np.mean(lse - z[np.arange(len(y)), y]))
+    if model["loss"] == "binary_cross_entropy":
+        t = y.astype(np.float64)
+        return float(np.mean(np.maximum(z, 0) - z * t + np.log1p(np.exp(-np.abs(z)))))
+    return float(np.mean((z - y.astype(np.float64)) ** 2))
+
+
+def run_mlp_keras(model, X, y, layers, optimizer, kwargs, steps):
+    """Keras: losses (steps + 1, float32) and the final weights. The model is a functional Keras model
+    of Dense layers (activation by name; gelu is keras.activations.gelu, approximate=False), a residual
+    layer as keras.layers.Add()([h, Dense(h)]); the loss is Keras's loss class, reduction
+    sum_over_batch_size; every step is one @tf.function: tape, loss, gradient, apply_gradients."""
+    import tensorflow as tf
+    import keras
+
+    keras.backend.clear_session()
+    act = model["activation"]
+    activation = (lambda a: keras.activations.gelu(a, approximate=False)) if act == "gelu" else act
+    inp = keras.Input((X.shape[1],), dtype="float32")
+    h = inp
+    for k, layer in enumerate(layers[:-1]):
+        fan_in, fan_out = layer["kernel"].shape
+        out = keras.layers.Dense(fan_out, activation=activation, name=f"hidden_{k}")(h)
+        h = keras.layers.Add(name=f"skip_{k}")([h, out]) if mlp_residual(model, k, fan_in, fan_out) else out
+    logits = keras.layers.Dense(layers[-1]["kernel"].shape[1], name="output")(h)
+    net = keras.Model(inp, logits)
+    tv = net.trainable_variables
+    expected = [s for layer in layers for s in (layer["kernel"].shape, layer["bias"].shape)]
+    if [tuple(v.shape) for v in tv] != [tuple(s) for s in expected]:
+        raise SystemExit(f"Keras's trainable_variables {[tuple(v.shape) for v in tv]} are not the layout {expected}")
+    for v, w in zip(tv, [a for layer in layers for a in (layer["kernel"], layer["bias"])]):
+        v.assign(w)
+    # the order is layer by layer, kernel then bias: check it by name too
+    names = [v.path for v in tv]
+    want = [f"{n}/{p}" for n in [f"hidden_{k}" for k in range(len(layers) - 1)] + ["output"] for p in ("kernel", "bias")]
+    if names != want:
+        raise SystemExit(f"Keras's trainable_variables are {names}, expected {want}")
+    loss_fn = {"cross_entropy": lambda: keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+               "binary_cross_entropy": lambda: keras.losses.BinaryCrossentropy(from_logits=True),
+               "mse": lambda: keras.losses.MeanSquaredError()}[model["loss"]]()
+    opt = getattr(keras.optimizers, KERAS_CLASSES[optimizer])(**keras_kwargs(kwargs))
+    opt.build(tv)
+    Xt, yt = tf.constant(X), tf.constant(y)
+
+    @tf.function
+    def step():
+        with tf.GradientTape() as tape:
+            loss = loss_fn(yt, net(Xt, training=True))
+        grads = tape.gradient(loss, tv)
+        opt.apply_gradients(zip(grads, tv))
+        return loss
+
+    @tf.function
+    def forward():
+        return loss_fn(yt, net(Xt, training=True))
+
+    losses = [step().numpy() for _ in range(steps)]
+    losses.append(forward().numpy())
+    final = [{"kernel": tv[2 * i].numpy().copy(), "bias": tv[2 * i + 1].numpy().copy()} for i in range(len(layers))]
+    return np.array(losses, np.float32), final
+
+
+def run_mlp_lars(model, X, y, layers, kwargs, steps):
+    """optax.lars, eagerly, float32; params a list [k0, b0, k1, b1, ...] (the trust ratio is per leaf).
+    The forward pass as Keras's: h = act(h @ W + b) (h + act(...) when residual), logits = h @ W + b;
+    losses as TensorFlow writes them (sparse softmax cross-entropy as max-shifted log-sum-exp minus the
+    label's logit; sigmoid cross-entropy as max(z, 0) - z t + log1p(exp(-|z|)); squared error), mean
+    over the batch; gelu as 0.5 x erfc(-x sqrt(1/2))."""
+    import jax
+    import jax.numpy as jnp
+    import optax
+
+    acts = {"relu": jax.nn.relu, "tanh": jnp.tanh, "sigmoid": jax.nn.sigmoid,
+            "gelu": lambda a: 0.5 * a * jax.lax.erfc(-a * np.float32(np.sqrt(0.5)))}
+    act = acts[model["activation"]]
+    n = len(layers)
+    Xj = jnp.asarray(X)
+    yj = jnp.asarray(y)
+
+    def loss_fn(params):
+        h = Xj
+        for k in range(n - 1):
+            W, b = params[2 * k], params[2 * k + 1]
+            out = act(h @ W + b)
+            h = h + out if mlp_residual(model, k, W.shape[0], W.shape[1]) else out
+        z = h @ params[-2] + params[-1]
+        if model["loss"] == "cross_entropy":
+            m = jax.lax.stop_gradient(jnp.max(z, axis=1, keepdims=True))
+            lse = jnp.log(jnp.sum(jnp.exp(z - m), axis=1)) + m[:, 0]
+            return jnp.mean(lse - jnp.take_along_axis(z, yj[:, None], axis=1)[:, 0])
+        if model["loss"] == "binary_cross_entropy":
+            return jnp.mean(jnp.maximum(z, 0) - z * yj + jnp.log1p(jnp.exp(-jnp.abs(z))))
+        return jnp.mean(jnp.square(yj - z))
+
+    opt = optax.lars(**kwargs)
+    params = [jnp.asarray(a) for layer in layers for a in (layer["kernel"], layer["bias"])]
+    state = opt.init(params)
+    value_and_grad = jax.value_and_grad(loss_fn)
+    losses = []
+    for _ in range(steps):
+        loss, grads = value_and_grad(params)
+        updates, state = opt.update(grads, state, params)
+        params = optax.apply_updates(params, updates)
+        assert all(p.dtype == jnp.float32 for p in params)
+        losses.append(np.float32(loss))
+    losses.append(np.float32(loss_fn(params)))
+    final = [{"kernel": np.asarray(params[2 * i]).copy(), "bias": np.asarray(params[2 * i + 1]).copy()}
+             for i in range(n)]
+    return np.array(losses, np.float32), final
+
+
+def run_mlp(model, X, y, layers, optimizer, kwargs, steps):
+    if optimizer == "lars":
+        return run_mlp_lars(model, X, y, layers, kwargs, steps)
+    return run_mlp_keras(model, X, y, layers, optimizer, kwargs, steps)
+
+
+def mlp_case_inputs(case):
+    """(model, data, standardize, X, y, init layers) of an MLP_CASES entry."""
+    name, data_key, hidden, activation, loss, skip, optimizer, kwargs, seed = case
+    build, standardize = MLP_DATA[data_key]
+    data = build()
+    model = {"model": "mlp", "layers": list(hidden), "activation": activation, "loss": loss, "skip": skip}
+    X, y = mlp_arrays(data, standardize, loss)
+    init = mlp_init(mlp_widths(model, X.shape[1], y), seed)
+    return model, data, standardize, X, y, init
+
+
+def mlp_layout(layers):
+    return {"layers": [{"kernel": to_list(layer["kernel"]), "bias": to_list(layer["bias"])} for layer in layers]}
+
+
+def mlp_from_layout(layout):
+    return [{"kernel": np.array(layer["kernel"], np.float32), "bias": np.array(layer["bias"], np.float32)}
+            for layer in layout["layers"]]
+
+
+def mlp_stable_until(losses, model, X, y, init, optimizer, kwargs, steps):
+    """Last step k such that a rerun from the initial weights all nudged one float32 ulp toward +inf
+    agrees on loss[0..=k] to |a - b| <= 1e-4 (1 + |b|)."""
+    up = [{k: np.nextafter(v, np.float32(np.inf)) for k, v in layer.items()} for layer in init]
+    other, _ = run_mlp(model, X, y, up, optimizer, kwargs, steps)
+    a, b = other.astype(np.float64), losses.astype(np.float64)
+    with np.errstate(invalid="ignore"):
+        ok = (a == b) | (np.isnan(a) & np.isnan(b)) | (np.abs(a - b) <= REL_TOL * (1 + np.abs(b)))
+    bad = np.nonzero(~ok)[0]
+    return steps if len(bad) == 0 else int(bad[0]) - 1
+
+
+def mlp_versions():
+    import tensorflow as tf
+    import keras
+    import jax
+    import optax
+    return {
+        "tensorflow": tf.__version__, "keras": keras.__version__, "optax": optax.__version__, "jax": jax.__version__,
+        "numpy": np.__version__, "generated_by": "scripts/make_reference.py --set mlp",
+        "how": "Keras optimizers: a functional keras.Model of Dense layers (float32) built from the case, its "
+               "trainable_variables set to init; each step one @tf.function (graph mode): with tf.GradientTape() "
+               "as tape: loss = loss_fn(y, model(X, training=True)); grads = tape.gradient(loss, "
+               "model.trainable_variables); opt.apply_gradients(zip(grads, model.trainable_variables)); returns "
+               "loss. lars: optax.lars(**kwargs) run eagerly (no jax.jit) on params = [k0, b0, k1, b1, ...] (one "
+               "leaf per kernel and bias, so its trust ratio is per leaf), loss and grads from jax.value_and_grad "
+               "of the same forward pass written in jax.numpy (float32).",
+        "fields": {
+            "name": "the case's name (also its key)",
+            "data": "the table, self-contained: columns (names), rows (raw values as in the source, one list per "
+                    "row, in columns' order), x (feature columns, in order), y (target column)",
+            "standardize": "true: each feature column u becomes (u - mean) * (1 / std) in float64, mean and "
+                           "population std (ddof=0) over the rows (a constant column is only centred), then cast "
+                           "to float32; false: the values cast to float32. Targets: int labels for "
+                           "cross_entropy, float32 for binary_cross_entropy and mse",
+            "model": "{model: 'mlp', layers: hidden widths, activation: relu|tanh|gelu|sigmoid (gelu exact: "
+                     "0.5 x erfc(-x * float32(sqrt(1/2))), as tf.nn.gelu(approximate=False)), loss: "
+                     "cross_entropy|binary_cross_entropy|mse, skip}. Hidden layer k: h = act(h @ W_k + b_k); with "
+                     "skip, a hidden layer k > 0 whose input width equals its width is h = h + act(h @ W_k + b_k). "
+                     "Output: logits = h @ W + b, width max(label) + 1 (cross_entropy) or 1. Losses, mean over "
+                     "the batch (sum / N): keras.losses.SparseCategoricalCrossentropy(from_logits=True), "
+                     "BinaryCrossentropy(from_logits=True) (= max(z, 0) - z t + log1p(exp(-|z|))), "
+                     "MeanSquaredError()",
+            "init": "initial weights, Keras layout {layers: [{kernel: [in][out], bias: [out]}, ...]}, hidden "
+                    "layers then the output layer; Keras's trainable_variables order is k0, b0, k1, b1, ...",
+            "optimizer": "{optimizer: optsurf's name (Keras class in lower case, or lars = optax.lars), ...the "
+                         "constructor kwargs exactly as passed}",
+            "steps": "number of optimizer steps (full batch: every row each step)",
+            "loss": "steps + 1 float32 values: loss[t] for t < steps is the loss the step t + 1 computed (the "
+                    "tape's, at the weights before that step); loss[steps] the same forward at the final weights",
+            "final": "the weights after the last step, Keras layout as init",
+            "stable_until": "last step k such that a rerun whose initial weights are all moved one float32 ulp "
+                            "toward +inf agrees on loss[0..=k] to |a - b| <= 1e-4 (1 + |b|) (== steps: not chaotic)",
+        },
+    }
+
+
+def main_mlp(args):
+    steps = args.steps or MLP_STEPS
+    names = [c[0] for c in MLP_CASES]
+    assert len(set(names)) == len(names), "duplicate case names"
+    result = {"_meta": mlp_versions()}
+    problems = []
+    print(f"{'case':32s} {'opt':8s} {'layers':>10s} {'act':7s} {'loss':5s} {'loss0':>9s} {'loss/2':>9s} "
+          f"{'lossN':>9s} {'|dw|':>7s} stable")
+    for case in MLP_CASES:
+        name, optimizer, kwargs = case[0], case[6], case[7]
+        if args.only and args.only not in name:
+            continue
+        assert all(ch in "abcdefghijklmnopqrstuvwxyz0123456789_.-" for ch in name), name
+        model, data, standardize, X, y, init = mlp_case_inputs(case)
+        losses, final = run_mlp(model, X, y, init, optimizer, kwargs, steps)
+        again, final_again = run_mlp(model, X, y, init, optimizer, kwargs, steps)
+        if not (np.array_equal(again, losses) and all(np.array_equal(a[k], b[k]) for a, b in zip(final, final_again)
+                                                        for k in ("kernel", "bias"))):
+            problems.append(f"{name}: a second run differs (nondeterminism)")
+        check = mlp_loss_numpy(model, X, y, init)
+        if abs(check - float(losses[0])) > 1e-5 * abs(check):
+            problems.append(f"{name}: loss[0] {losses[0]} but numpy float64 gives {check}")
+        su = mlp_stable_until(losses, model, X, y, init, optimizer, kwargs, steps)
+        if losses.shape != (steps + 1,) or not np.all(np.isfinite(losses)):
+            problems.append(f"{name}: bad losses (shape {losses.shape}, finite {np.all(np.isfinite(losses))})")
+        for layer in final:
+            if not all(np.all(np.isfinite(v)) for v in layer.values()):
+                problems.append(f"{name}: non-finite final weights")
+        if losses[-1] > 0.7 * losses[0]:
+            problems.append(f"{name}: trains too little ({losses[0]:.4g} -> {losses[-1]:.4g})")
+        moved = max(float(np.max(np.abs(f[k] - i[k]))) for f, i in zip(final, init) for k in ("kernel", "bias"))
+        result[name] = {"name": name, "data": data, "standardize": standardize, "model": model,
+                        "init": mlp_layout(init), "optimizer": {"optimizer": optimizer, **kwargs}, "steps": steps,
+                        "loss": to_list(losses), "final": mlp_layout(final), "stable_until": su}
+        print(f"{name:32s} {optimizer:8s} {str(model['layers']):>10s} {model['activation']:7s} "
+              f"{model['loss'][:5]:5s} {losses[0]:9.4g} {losses[steps // 2]:9.4g} {losses[-1]:9.4g} {moved:7.3g} "
+              f"{su}{'' if su == steps else '  <-- chaotic'}", flush=True)
+
+    per_opt = {}
+    for name, c in result.items():
+        if not name.startswith("_"):
+            per_opt[c["optimizer"]["optimizer"]] = per_opt.get(c["optimizer"]["optimizer"], 0) + 1
+    chaotic = sum(1 for k, c in result.items() if not k.startswith("_") and c["stable_until"] < c["steps"])
+    print("cases per optimizer:", ", ".join(f"{k}={v}" for k, v in per_opt.items()), f"(total {sum(per_opt.values())})")
+    print(f"chaotic (stable_until < steps): {chaotic}")
+    if problems:
+        print("PROBLEMS:\n  " + "\n  ".join(problems))
+        sys.exit(1)
+    out = args.out or (None if args.only or args.steps else MLP_OUT)
+    if out:
+        write_fixture(out, result)
+
+
+def verify_against_mlp(ref, path, only=None):
+    """verify_against for a file of the MLP set: loss, final weights and stable_until, bit for bit."""
+    exact = 0
+    cases = [(k, v) for k, v in ref.items() if not k.startswith("_") and (not only or only in k)]
+    for name, c in cases:
+        X, y = mlp_arrays(c["data"], c["standardize"], c["model"]["loss"])
+        init = mlp_from_layout(c["init"])
+        opt = dict(c["optimizer"])
+        optimizer = opt.pop("optimizer")
+        losses, final = run_mlp(c["model"], X, y, init, optimizer, opt, c["steps"])
+        same = to_list(losses) == c["loss"] and mlp_layout(final) == c["final"]
+        su = mlp_stable_until(losses, c["model"], X, y, init, optimizer, opt, c["steps"])
+        exact += same
+        if not same or su != c["stable_until"]:
+            print(f"  verify: {name}: bit-exact={same} stable_until={su} (file: {c['stable_until']})")
+    print(f"verify: {exact}/{len(cases)} cases of {path} reproduced bit for bit")
+    return exact == len(cases)
+
+
 SETS = {  # --set NAME: (cases, steps, default output); optax: see main_optax
     "extra": (CASES, STEPS, DEFAULT_OUT),
     "schedules": (SCHEDULE_CASES, SCHEDULE_STEPS, SCHEDULE_OUT),
     "long": (LONG_CASES, LONG_STEPS, LONG_OUT),
 }
-SET_NAMES = ("extra", "schedules", "long", "optax")
+SET_NAMES = ("extra", "schedules", "long", "optax", "mlp")
 
 
 def schedule_checks(name, surface, optimizer, kwargs, p0, steps, pts, rates):
@@ -1281,6 +1807,8 @@ def main():
         verify_against(args.verify_against, args.only)
     if args.set == "optax":
         return main_optax(args)
+    if args.set == "mlp":
+        return main_mlp(args)
 
     cases, steps, default_out = SETS[args.set]
     steps = args.steps or steps
