@@ -6,7 +6,7 @@
 
 use optsurf::Registry;
 use optsurf::backend::Backend;
-use optsurf::experiment::{Experiment, runner};
+use optsurf::experiment::Experiment;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -16,10 +16,14 @@ fn main() -> optsurf::Result<()> {
         .find(|a| !a.starts_with('-'))
         .map(PathBuf::from);
     // The post's ten-optimizer comparison over f0, with a legend so that every layer is drawn.
-    let mut experiment = Experiment::load(Path::new("experiments/blog/all-f0.json"), &Registry::builtin())?;
+    let mut experiment = Experiment::load(
+        Path::new("experiments/blog/all-f0.json"),
+        &Registry::builtin(),
+        &optsurf::backend::Backend::default().device().unwrap(),
+    )?;
     experiment.plot.legend = true;
     let device = Backend::Ndarray.device()?;
-    let traj = runner::run(&experiment, &device, &mut [])?;
+    let traj = experiment.run(&device);
     let surface = &experiment.surface;
     let mesh = surface.on_mesh(&surface.noise(traj.noise, &device), &device);
     let frames = optsurf::plot::frame_count(&traj);

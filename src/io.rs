@@ -37,3 +37,29 @@ pub fn write_atomic_with(path: &Path, fill: impl FnOnce(&mut BufWriter<File>) ->
         Error::io(path, "write", e)
     })
 }
+
+/// Every file under `dir` (recursively, folders in name order, then their files in name order
+/// within each folder's listing) that `keep` accepts: the one folder walker of experiments,
+/// baselines and reports. Symbolic links to folders are not followed.
+pub fn walk(dir: &Path, keep: impl Fn(&Path) -> bool + Copy) -> Result<Vec<std::path::PathBuf>> {
+    let mut out = Vec::new();
+    walk_into(dir, keep, &mut out)?;
+    Ok(out)
+}
+
+fn walk_into(dir: &Path, keep: impl Fn(&Path) -> bool + Copy, out: &mut Vec<std::path::PathBuf>) -> Result<()> {
+    let mut entries: Vec<std::path::PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| Error::io(dir, "list the folder", e))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    entries.sort();
+    for path in entries {
+        let is_dir = std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir());
+        if is_dir {
+            walk_into(&path, keep, out)?;
+        } else if keep(&path) {
+            out.push(path);
+        }
+    }
+    Ok(())
+}

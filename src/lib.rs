@@ -12,11 +12,14 @@ pub mod error;
 pub mod experiment;
 pub mod io;
 pub mod optim;
+pub mod pipeline;
 pub mod plot;
 pub mod random;
 pub mod registry;
 pub mod report;
+pub mod results;
 pub mod surface;
+pub mod tensor;
 
 pub use error::{Error, Result};
 pub use registry::Registry;

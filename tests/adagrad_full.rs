@@ -3,8 +3,8 @@
 //! equivariance, the first step, independent batch rows, and the post's arrow figures.
 
 use burn::tensor::{Device, Tensor, TensorData};
+use optsurf::experiment::Experiment;
 use optsurf::experiment::vectors::{POST_DELTA, POST_DIAGONAL_SEED, POST_FULL_SEED, POST_SCALES, POST_STEPS};
-use optsurf::experiment::{Experiment, runner};
 use optsurf::optim;
 use optsurf::optim::adagrad_full::{Accumulator, AdagradFullConfig, adagrad_vectors};
 use optsurf::random::RandomState;
@@ -520,8 +520,14 @@ fn runs_from_an_experiment_file() {
       "runs": [{"label": "full lr 1", "optimizer": "adagrad_full", "learning_rate": 1.0},
                {"label": "full lr 0.1", "optimizer": "adagrad_full", "learning_rate": 0.1, "epsilon": 0.0},
                {"label": "adam", "optimizer": "adam", "learning_rate": 0.1}]}"#;
-    let experiment = Experiment::parse(text, Path::new("adagrad-full.json"), &optsurf::Registry::builtin()).unwrap();
-    let result = runner::run(&experiment, &device(), &mut []).unwrap();
+    let experiment = Experiment::parse(
+        text,
+        Path::new("adagrad-full.json"),
+        &optsurf::Registry::builtin(),
+        &optsurf::backend::Backend::default().device().unwrap(),
+    )
+    .unwrap();
+    let result = experiment.run(&device());
     for run in &result.runs[..2] {
         assert_eq!(run.points.len(), 61, "{}", run.label);
         assert!(run.points.iter().flatten().all(|v| v.is_finite()));

@@ -4,17 +4,23 @@
 
 use optsurf::Registry;
 use optsurf::backend::Backend;
-use optsurf::experiment::trajectory::Trajectories;
-use optsurf::experiment::{Experiment, runner};
+use optsurf::experiment::Experiment;
 use optsurf::plot::{self, ContourLayout, SurfaceLayout};
+use optsurf::results::Trajectories;
 use optsurf::surface::Surface;
 use std::path::Path;
 
 const COLORS: [[u8; 3]; 3] = [[0xd9, 0x5f, 0x02], [0x1b, 0x9e, 0x77], [0x75, 0x70, 0xb3]];
 
 fn run(json: &str) -> (Experiment, Trajectories) {
-    let exp = Experiment::parse(json, Path::new("c.json"), &Registry::builtin()).unwrap();
-    let traj = runner::run(&exp, &Backend::Ndarray.device().unwrap(), &mut []).unwrap();
+    let exp = Experiment::parse(
+        json,
+        Path::new("c.json"),
+        &Registry::builtin(),
+        &optsurf::backend::Backend::default().device().unwrap(),
+    )
+    .unwrap();
+    let traj = exp.run(&Backend::Ndarray.device().unwrap());
     (exp, traj)
 }
 

@@ -164,20 +164,30 @@ fn check_in_process(text: &str, registry: &Registry) -> Result<bool, String> {
             .ok()
             .and_then(|m| m.get("kind").cloned());
         if kind == Some(json!("study")) {
-            return Study::parse(text, path, registry)
-                .map(|mut s| {
-                    s.steps = s.steps.min(5);
-                    let rows = s.rows().min(2000);
-                    let outcomes = s.run_rows(0..rows, &Backend::Ndarray.device().unwrap(), &mut |_| {});
-                    if rows == s.rows() {
-                        s.summary_json(&outcomes);
-                        // The tuned comparison a study writes is always a valid experiment.
-                        let tuned = s.tuned_experiment(&outcomes).to_string();
-                        Experiment::parse(&tuned, Path::new("tuned.json"), registry)
-                            .unwrap_or_else(|e| panic!("tuned experiment refused: {e}"));
-                    }
-                })
-                .map_err(|e| e.to_string());
+            return Study::parse(
+                text,
+                path,
+                registry,
+                &optsurf::backend::Backend::default().device().unwrap(),
+            )
+            .map(|mut s| {
+                s.steps = s.steps.min(5);
+                let rows = s.rows().min(2000);
+                let outcomes = s.run_rows(0..rows, &Backend::Ndarray.device().unwrap(), &mut |_| {});
+                if rows == s.rows() {
+                    optsurf::results::StudySummary::new(&s, &outcomes).to_text();
+                    // The tuned comparison a study writes is always a valid experiment.
+                    let tuned = s.tuned_experiment(&outcomes).to_text();
+                    Experiment::parse(
+                        &tuned,
+                        Path::new("tuned.json"),
+                        registry,
+                        &optsurf::backend::Backend::default().device().unwrap(),
+                    )
+                    .unwrap_or_else(|e| panic!("tuned experiment refused: {e}"));
+                }
+            })
+            .map_err(|e| e.to_string());
         }
         if kind.is_some() {
             return optsurf::experiment::vectors::Vectors::parse(text, path)
@@ -186,11 +196,17 @@ fn check_in_process(text: &str, registry: &Registry) -> Result<bool, String> {
                 })
                 .map_err(|e| e.to_string());
         }
-        match Experiment::parse(text, path, registry) {
+        match Experiment::parse(
+            text,
+            path,
+            registry,
+            &optsurf::backend::Backend::default().device().unwrap(),
+        ) {
             Ok(mut e) => {
                 e.steps = e.steps.min(5);
                 let device = Backend::Ndarray.device().unwrap();
-                runner::run(&e, &device, &mut []).map(|_| ()).map_err(|e| e.to_string())
+                runner::run(&e, &device, &mut []);
+                Ok(())
             }
             Err(e) => Err(e.to_string()),
         }

@@ -2,9 +2,9 @@
 
 use optsurf::Registry;
 use optsurf::backend::Backend;
-use optsurf::experiment::trajectory::{RunTrajectory, Status, Trajectories};
-use optsurf::experiment::{Experiment, SurfaceSpec, runner};
+use optsurf::experiment::{Experiment, SurfaceSpec};
 use optsurf::plot::{self, FrameProgress, PlotSpec, SurfaceLayout, View, YLim};
+use optsurf::results::{RunTrajectory, Status, Trajectories};
 use optsurf::surface::{Domain, Surface};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -17,14 +17,24 @@ const THREE: &str = r#"{"name": "three", "surface": "f0", "start": [9.0, 9.0], "
            {"label": "AdamW", "optimizer": "adamw", "learning_rate": 0.8, "start": [6.0, -8.5]}]}"#;
 
 fn run(json: &str) -> Trajectories {
-    let exp = Experiment::parse(json, Path::new("test.json"), &Registry::builtin()).expect("valid experiment");
+    let exp = Experiment::parse(
+        json,
+        Path::new("test.json"),
+        &Registry::builtin(),
+        &optsurf::backend::Backend::default().device().unwrap(),
+    )
+    .expect("valid experiment");
     let device = Backend::Ndarray.device().expect("ndarray device");
-    runner::run(&exp, &device, &mut []).expect("runs")
+    exp.run(&device)
 }
 
 fn surface(traj: &Trajectories) -> Surface {
-    traj.resolve_surface(&Registry::builtin(), Path::new("test.json"))
-        .expect("known surface")
+    traj.resolve_surface(
+        &Registry::builtin(),
+        Path::new("test.json"),
+        &optsurf::backend::Backend::default().device().unwrap(),
+    )
+    .expect("known surface")
 }
 
 fn mesh(traj: &Trajectories) -> Vec<f32> {
@@ -665,9 +675,15 @@ fn figures_match_reference_figures() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("experiments/blog/{name}.json"));
         let dir = out.path().join(name);
         std::fs::create_dir_all(&dir).unwrap();
-        match optsurf::experiment::Job::load(&path, &Registry::builtin()).expect("a blog experiment") {
+        match optsurf::experiment::Job::load(
+            &path,
+            &Registry::builtin(),
+            &optsurf::backend::Backend::default().device().unwrap(),
+        )
+        .expect("a blog experiment")
+        {
             optsurf::experiment::Job::Runs(e) => {
-                let traj = runner::run(&e, &device, &mut []).expect("runs");
+                let traj = e.run(&device);
                 draw_all(&traj, &mesh(&traj), &dir, None).expect("figures");
             }
             optsurf::experiment::Job::Vectors(v) => {

@@ -420,7 +420,7 @@ fn a_study_shows_its_figures_best_configurations_and_tuned_comparison() {
     for (label, entry) in best {
         let config = &json["configurations"][entry["config"].as_u64().unwrap() as usize];
         let optimizer = config["optimizer"].as_str().unwrap();
-        let defaults = registry.optimizer(optimizer).unwrap().defaults();
+        let defaults = registry.optimizer(optimizer).unwrap().defaults().hyperparameters();
         let differing: Vec<String> = config["hyperparameters"]
             .as_object()
             .unwrap()

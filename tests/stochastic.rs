@@ -4,16 +4,22 @@
 
 use optsurf::Registry;
 use optsurf::backend::Backend;
-use optsurf::experiment::trajectory::Trajectories;
-use optsurf::experiment::{Experiment, runner};
+use optsurf::experiment::Experiment;
+use optsurf::results::Trajectories;
 use optsurf::surface::data::{Dataset, Model};
 use serde_json::{Value, json};
 use std::path::Path;
 use std::process::Command;
 
 fn run(experiment: &Value) -> Trajectories {
-    let exp = Experiment::parse(&experiment.to_string(), Path::new("s.json"), &Registry::builtin()).unwrap();
-    runner::run(&exp, &Backend::Ndarray.device().unwrap(), &mut []).unwrap()
+    let exp = Experiment::parse(
+        &experiment.to_string(),
+        Path::new("s.json"),
+        &Registry::builtin(),
+        &optsurf::backend::Backend::default().device().unwrap(),
+    )
+    .unwrap();
+    exp.run(&Backend::Ndarray.device().unwrap())
 }
 
 const IRIS: &str = "data/iris.csv";

@@ -1,5 +1,6 @@
 //! The `"plot"` object of an experiment file.
 
+use crate::error::{FieldError, Parsed};
 use serde::{Deserialize, Serialize};
 
 /// Ten distinct trajectory colours (ColorBrewer Dark2, then grey, near-black and dark red), for
@@ -158,9 +159,25 @@ impl Default for PlotSpec {
 }
 
 impl PlotSpec {
-    /// Checks values that deserialize but make no figure: `Err((field, what was expected))`.
-    pub fn validate(&self) -> Result<(), (String, String)> {
-        let fail = |field: &str, message: String| Err((field.to_string(), message));
+    /// True when every setting is the default.
+    pub fn is_default(&self) -> bool {
+        *self == PlotSpec::default()
+    }
+
+    /// Writes the settings that differ from the defaults (an experiment file's `plot` as a
+    /// person would write it).
+    pub fn serialize_given<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let (Ok(serde_json::Value::Object(given)), Ok(serde_json::Value::Object(defaults))) =
+            (serde_json::to_value(self), serde_json::to_value(PlotSpec::default()))
+        else {
+            unreachable!("plot settings serialize to JSON objects")
+        };
+        s.collect_map(given.iter().filter(|(k, v)| defaults.get(*k) != Some(v)))
+    }
+
+    /// Checks values that deserialize but make no figure; the error names the setting.
+    pub fn validate(&self) -> Parsed<()> {
+        let fail = |field: &str, message: String| Err(FieldError::new(message).at(field));
         if let View::Camera(angles) = self.view
             && !angles.iter().all(|v| v.is_finite())
         {

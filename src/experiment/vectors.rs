@@ -41,7 +41,7 @@ pub fn gradients(seed: u32, n: usize, scales: [f64; 2]) -> Vec<[f64; 2]> {
 #[serde(deny_unknown_fields)]
 pub struct Vectors {
     /// Name (`[a-z0-9_-]+`).
-    pub name: String,
+    pub name: super::file::Name,
     /// Optional title.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
@@ -83,17 +83,8 @@ pub struct VectorsResult {
 impl Vectors {
     /// Parses and checks a vectors experiment; `path` is used in error messages.
     pub fn parse(text: &str, path: &Path) -> Result<Self> {
-        let mut de = serde_json::Deserializer::from_str(text);
-        let mut v: Vectors = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-            let field = e.path().to_string();
-            Error::input(
-                path,
-                if field == "." { String::new() } else { field },
-                e.into_inner().to_string(),
-            )
-        })?;
+        let mut v: Vectors = super::file::read(text, path)?;
         let err = |field: &str, message: String| Err(Error::input(path, field, message));
-        super::check_name(&v.name).map_err(|m| Error::input(path, "name", m))?;
         if !(1..=1000).contains(&v.steps) {
             return err("steps", format!("expected 1 to 1000 gradients, got {}", v.steps));
         }
@@ -117,7 +108,7 @@ impl Vectors {
         let grads = gradients(self.seed, self.steps, self.scales);
         let updates = adagrad_vectors(&grads, self.delta, self.full);
         VectorsResult {
-            name: self.name.clone(),
+            name: self.name.as_str().to_string(),
             full: self.full,
             grads,
             updates,

@@ -1,7 +1,7 @@
 //! AdaBelief, as optax's `adabelief`.
 
 use super::common::{Ema, column, lr_scale};
-use super::{Config, LearningRate, Range, Rule, Source, Step};
+use super::{Config, LearningRate, Range, Rule, Source, Step, Update};
 use burn::tensor::{Device, Tensor};
 
 crate::hyperparameters! {
@@ -33,7 +33,7 @@ crate::hyperparameters! {
         /// `eps_root`, added to `s` every step.
         eps_root: f64 = 1e-16, Range::NON_NEGATIVE;
         /// Nesterov momentum (NAdam's correction).
-        nesterov: bool = false;
+        nesterov: bool = false => shared;
     }
 }
 
@@ -82,14 +82,14 @@ impl Rule for Adabelief {
         }
     }
 
-    fn increment(&self, _w: Tensor<2>, g: Tensor<2>, s: AdabeliefState, step: &Step) -> (Tensor<2>, AdabeliefState) {
+    fn update(&self, _w: Tensor<2>, g: Tensor<2>, s: AdabeliefState, step: &Step) -> (Update, AdabeliefState) {
         let mu = self.b1.update(g.clone(), s.mu);
         // optax stores s with eps_root added, so eps_root accumulates (also when it is 0: + 0).
         let nu = self.b2.update_squared(g.clone() - mu.clone(), s.nu) + self.eps_root.clone();
         let mu_hat = self.b1.debias_momentum(mu.clone(), g, step.t, self.nesterov);
         let nu_hat = self.b2.debias(nu.clone(), step.t);
         let u = mu_hat / (nu_hat.sqrt() + self.eps.clone());
-        (lr_scale(u, step.lr), AdabeliefState { mu, nu })
+        (Update::Increment(lr_scale(u, step.lr)), AdabeliefState { mu, nu })
     }
 }
 

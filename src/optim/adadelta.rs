@@ -1,7 +1,7 @@
 //! Adadelta in Keras's learning-rate-scaled form, as Keras's `Adadelta`.
 
 use super::common::column;
-use super::{Config, LearningRate, Range, Rule, Step};
+use super::{Config, LearningRate, Range, Rule, Step, Update};
 use burn::tensor::{Device, Tensor};
 
 crate::hyperparameters! {
@@ -72,7 +72,7 @@ impl Rule for Adadelta {
         }
     }
 
-    fn step(&self, w: Tensor<2>, g: Tensor<2>, s: AdadeltaState, step: &Step) -> (Tensor<2>, AdadeltaState) {
+    fn update(&self, w: Tensor<2>, g: Tensor<2>, s: AdadeltaState, step: &Step) -> (Update, AdadeltaState) {
         let rms = |x: Tensor<2>| (x + self.epsilon.clone()).sqrt();
         let eg = s.eg * self.rho.clone() + g.clone().square() * self.one_minus_rho.clone();
         // Keras divides by `rms(E[g^2])`; TensorFlow's graph optimizer multiplies by its `rsqrt`
@@ -80,7 +80,7 @@ impl Rule for Adadelta {
         let dx = ((rms(s.ex.clone()) * g) * rms(eg.clone()).recip()).neg();
         let ex = s.ex * self.rho.clone() + dx.clone().square() * self.one_minus_rho.clone();
         let w = w + dx * step.lr.clone();
-        (w, AdadeltaState { eg, ex })
+        (Update::Next(w), AdadeltaState { eg, ex })
     }
 }
 
@@ -126,11 +126,11 @@ mod tests {
     fn validation() {
         let d = AdadeltaConfig::default();
         assert_eq!(
-            AdadeltaConfig { rho: -0.1, ..d.clone() }.validate().unwrap_err().0,
+            AdadeltaConfig { rho: -0.1, ..d.clone() }.validate().unwrap_err().path(),
             "rho"
         );
         assert_eq!(
-            AdadeltaConfig { epsilon: -1.0, ..d }.validate().unwrap_err().0,
+            AdadeltaConfig { epsilon: -1.0, ..d }.validate().unwrap_err().path(),
             "epsilon"
         );
     }

@@ -1,7 +1,7 @@
 //! Diagonal AdaGrad, as Keras's `Adagrad`.
 
 use super::common::column;
-use super::{Config, LearningRate, Range, Rule, Step};
+use super::{Config, LearningRate, Range, Rule, Step, Update};
 use burn::tensor::{Device, Tensor};
 
 crate::hyperparameters! {
@@ -67,12 +67,12 @@ impl Rule for Adagrad {
         }
     }
 
-    fn step(&self, w: Tensor<2>, g: Tensor<2>, s: AdagradState, step: &Step) -> (Tensor<2>, AdagradState) {
+    fn update(&self, w: Tensor<2>, g: Tensor<2>, s: AdagradState, step: &Step) -> (Update, AdagradState) {
         let a = s.a + g.clone().square();
         // Keras divides by the root; TensorFlow's graph optimizer multiplies by `rsqrt` instead,
         // which rounds differently: followed here.
         let w = w - (g * step.lr.clone()) * (a.clone() + self.epsilon.clone()).sqrt().recip();
-        (w, AdagradState { a })
+        (Update::Next(w), AdagradState { a })
     }
 }
 
@@ -113,7 +113,7 @@ mod tests {
 
     #[test]
     fn validation() {
-        let bad = |c: AdagradConfig| c.validate().unwrap_err().0;
+        let bad = |c: AdagradConfig| c.validate().unwrap_err().path().to_string();
         let d = AdagradConfig::default();
         assert_eq!(
             bad(AdagradConfig {

@@ -10,7 +10,7 @@
 
 pub mod eigen;
 
-use super::{Config, LearningRate, Range, Rule, Source, Step};
+use super::{Config, LearningRate, Range, Rule, Source, Step, Update};
 use burn::tensor::{Device, Tensor, TensorData};
 use eigen::symmetric_eigen;
 
@@ -110,13 +110,13 @@ impl Rule for AdagradFull {
         }
     }
 
-    fn step(
+    fn update(
         &self,
         w: Tensor<2>,
         g: Tensor<2>,
         mut state: AdagradFullState,
         step: &Step,
-    ) -> (Tensor<2>, AdagradFullState) {
+    ) -> (Update, AdagradFullState) {
         let [n, d] = w.dims();
         let device = w.device();
         let w_host: Vec<f64> = w.into_data().iter::<f64>().collect();
@@ -143,7 +143,10 @@ impl Rule for AdagradFull {
         } else {
             self.step_rows(0, rows, &w_host, &g_host, step.lr_host, &mut out);
         }
-        (Tensor::from_data(TensorData::new(out, [n, d]), &device), state)
+        (
+            Update::Next(Tensor::from_data(TensorData::new(out, [n, d]), &device)),
+            state,
+        )
     }
 }
 
@@ -417,7 +420,7 @@ pub fn adagrad_vectors(grads: &[[f64; 2]], delta: f64, full: bool) -> Vec<[f64; 
 mod tests {
     use super::*;
     use crate::optim;
-    use serde_json::{Map, Value, json};
+    use serde_json::{Value, json};
 
     #[test]
     fn first_step_is_normalized() {
@@ -484,13 +487,13 @@ mod tests {
         optim::Entry::of::<AdagradFullConfig>()
     }
 
-    fn parse(given: Value) -> Result<Map<String, Value>, (String, String)> {
+    fn parse(given: Value) -> crate::error::Parsed<optim::OptimizerSpec> {
         entry().parse(given.as_object().unwrap().clone())
     }
 
     #[test]
     fn defaults_and_validation() {
-        let defaults = entry().defaults();
+        let defaults = entry().defaults().hyperparameters();
         assert_eq!(
             Value::Object(defaults),
             json!({"learning_rate": 0.001, "epsilon": 1e-7, "initial_accumulator_value": 0.0, "weight_decay": null})
@@ -504,10 +507,11 @@ mod tests {
             (json!({"weight_decay": -0.1}), "weight_decay"),
             (json!({"epsilon": "small"}), "epsilon"),
         ] {
-            let (got, _) = parse(given.clone()).expect_err(&given.to_string());
-            assert_eq!(got, field, "{given}");
+            let got = parse(given.clone()).expect_err(&given.to_string());
+            assert_eq!(got.path(), field, "{given}");
         }
-        let (field, message) = parse(json!({"rho": 0.9})).unwrap_err();
+        let e = parse(json!({"rho": 0.9})).unwrap_err();
+        let (field, message) = (e.path(), e.message());
         assert_eq!(field, "rho");
         assert!(
             message.contains("learning_rate, epsilon, initial_accumulator_value, weight_decay"),

@@ -1,7 +1,7 @@
 //! Adam (with AMSGrad) and AdamW, as Keras's `Adam` and `AdamW`.
 
 use super::common::{AdamColumns, one_minus_power};
-use super::{Config, LearningRate, Range, Rule, Step};
+use super::{Config, LearningRate, Range, Rule, Step, Update};
 use burn::tensor::{Device, Tensor};
 
 crate::hyperparameters! {
@@ -29,7 +29,7 @@ crate::hyperparameters! {
         /// `eps`.
         epsilon: f64 = 1e-7, Range::NON_NEGATIVE;
         /// Use the running maximum of `v` (AMSGrad).
-        amsgrad: bool = false;
+        amsgrad: bool = false => shared;
         /// Decoupled weight decay `lambda` (none by default).
         weight_decay: Option<f64> = None, Range::NON_NEGATIVE;
     }
@@ -52,7 +52,7 @@ crate::hyperparameters! {
         /// `eps`.
         epsilon: f64 = 1e-7, Range::NON_NEGATIVE;
         /// AMSGrad.
-        amsgrad: bool = false;
+        amsgrad: bool = false => shared;
     }
 }
 
@@ -129,13 +129,13 @@ impl Rule for Adam {
         }
     }
 
-    fn step(&self, w: Tensor<2>, g: Tensor<2>, s: AdamState, step: &Step) -> (Tensor<2>, AdamState) {
+    fn update(&self, w: Tensor<2>, g: Tensor<2>, s: AdamState, step: &Step) -> (Update, AdamState) {
         let h = &self.h;
         let alpha = step.lr.clone() * one_minus_power(&h.beta_2, step.t).sqrt() / one_minus_power(&h.beta_1, step.t);
         let (m, v) = h.moments(s.m, s.v, g);
         let v_max = s.v_max.map(|v_max| v_max.max_pair(v.clone()));
         let denom = v_max.clone().unwrap_or_else(|| v.clone()).sqrt() + h.epsilon.clone();
         let w = w - (m.clone() * alpha) / denom;
-        (w, AdamState { m, v, v_max })
+        (Update::Next(w), AdamState { m, v, v_max })
     }
 }

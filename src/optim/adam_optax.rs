@@ -2,7 +2,7 @@
 //! as `adam_optax` beside Keras's `adam`.
 
 use super::common::{Ema, column, lr_scale};
-use super::{Config, LearningRate, Range, Rule, Source, Step};
+use super::{Config, LearningRate, Range, Rule, Source, Step, Update};
 use burn::tensor::{Device, Tensor};
 
 crate::hyperparameters! {
@@ -32,7 +32,7 @@ crate::hyperparameters! {
         /// `eps_root`, added under the root.
         eps_root: f64 = 0.0, Range::NON_NEGATIVE;
         /// Nesterov momentum (NAdam's correction).
-        nesterov: bool = false;
+        nesterov: bool = false => shared;
     }
 }
 
@@ -82,13 +82,13 @@ impl Rule for AdamOptax {
         }
     }
 
-    fn increment(&self, _w: Tensor<2>, g: Tensor<2>, s: AdamOptaxState, step: &Step) -> (Tensor<2>, AdamOptaxState) {
+    fn update(&self, _w: Tensor<2>, g: Tensor<2>, s: AdamOptaxState, step: &Step) -> (Update, AdamOptaxState) {
         let mu = self.b1.update(g.clone(), s.mu);
         let nu = self.b2.update_squared(g.clone(), s.nu);
         let mu_hat = self.b1.debias_momentum(mu.clone(), g, step.t, self.nesterov);
         let nu_hat = self.b2.debias(nu.clone(), step.t);
         let u = mu_hat / ((nu_hat + self.eps_root.clone()).sqrt() + self.eps.clone());
-        (lr_scale(u, step.lr), AdamOptaxState { mu, nu })
+        (Update::Increment(lr_scale(u, step.lr)), AdamOptaxState { mu, nu })
     }
 }
 

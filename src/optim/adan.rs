@@ -1,7 +1,7 @@
 //! Adan, as optax's `adan`.
 
 use super::common::{AddDecayed, Ema, column, lr_scale};
-use super::{Config, LearningRate, Range, Rule, Source, Step};
+use super::{Config, LearningRate, Range, Rule, Source, Step, Update};
 use burn::tensor::{Device, Tensor};
 
 crate::hyperparameters! {
@@ -91,7 +91,7 @@ impl Rule for Adan {
         }
     }
 
-    fn increment(&self, w: Tensor<2>, g: Tensor<2>, s: AdanState, step: &Step) -> (Tensor<2>, AdanState) {
+    fn update(&self, w: Tensor<2>, g: Tensor<2>, s: AdanState, step: &Step) -> (Update, AdanState) {
         let diff = if step.t == 1 {
             g.zeros_like()
         } else {
@@ -107,7 +107,7 @@ impl Rule for Adan {
         let u = (m_hat + v_hat * self.b2.complement().clone())
             / ((n_hat + self.eps_root.clone()).sqrt() + self.eps.clone());
         let u = lr_scale(self.decay.apply(u, w), step.lr);
-        (u, AdanState { m, v, n, g_prev: g })
+        (Update::Increment(u), AdanState { m, v, n, g_prev: g })
     }
 }
 

@@ -1,7 +1,7 @@
 //! AdEMAMix, as optax's `contrib.ademamix`.
 
 use super::common::{AddDecayed, Ema, column, lr_scale};
-use super::{Config, LearningRate, Range, Rule, Source, Step};
+use super::{Config, LearningRate, Range, Rule, Source, Step, Update};
 use burn::tensor::{Device, Tensor};
 
 crate::hyperparameters! {
@@ -92,7 +92,7 @@ impl Rule for Ademamix {
         }
     }
 
-    fn increment(&self, w: Tensor<2>, g: Tensor<2>, s: AdemamixState, step: &Step) -> (Tensor<2>, AdemamixState) {
+    fn update(&self, w: Tensor<2>, g: Tensor<2>, s: AdemamixState, step: &Step) -> (Update, AdemamixState) {
         let m1 = self.b1.update(g.clone(), s.m1);
         let m2 = self.b3.update(g.clone(), s.m2);
         let nu = self.b2.update_squared(g, s.nu);
@@ -101,7 +101,7 @@ impl Rule for Ademamix {
         let u =
             (m1_hat + m2.clone() * self.alpha.clone()) / ((nu_hat + self.eps_root.clone()).sqrt() + self.eps.clone());
         let u = lr_scale(self.decay.apply(u, w), step.lr);
-        (u, AdemamixState { m1, m2, nu })
+        (Update::Increment(u), AdemamixState { m1, m2, nu })
     }
 }
 

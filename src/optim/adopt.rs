@@ -1,7 +1,7 @@
 //! ADOPT, as optax's `contrib.adopt`.
 
 use super::common::{column, column32, lr_scale, maximum};
-use super::{Config, LearningRate, Range, Rule, Source, Step};
+use super::{Config, LearningRate, Range, Rule, Source, Step, Update};
 use burn::tensor::{Device, Tensor};
 
 crate::hyperparameters! {
@@ -31,9 +31,9 @@ crate::hyperparameters! {
         /// `eps`, the floor of `sqrt(v)`, > 0.
         eps: f64 = 1e-6, Range::POSITIVE;
         /// Nesterov momentum.
-        nesterov: bool = false;
+        nesterov: bool = false => shared;
         /// Clip the normalised gradient to `(t - 1)^(1/4)`.
-        use_clipping: bool = true;
+        use_clipping: bool = true => shared;
     }
 }
 
@@ -84,7 +84,7 @@ impl Rule for Adopt {
         }
     }
 
-    fn increment(&self, _w: Tensor<2>, g: Tensor<2>, s: AdoptState, step: &Step) -> (Tensor<2>, AdoptState) {
+    fn update(&self, _w: Tensor<2>, g: Tensor<2>, s: AdoptState, step: &Step) -> (Update, AdoptState) {
         // jnp.where(count > 0, b, 0 or 1): float32 arrays, so 1 - b is float32's.
         let first = step.t == 1;
         let pair = |b: &[f32], at_first: f32| {
@@ -108,7 +108,7 @@ impl Rule for Adopt {
         } else {
             mu.clone()
         };
-        (lr_scale(u, step.lr), AdoptState { mu, nu })
+        (Update::Increment(lr_scale(u, step.lr)), AdoptState { mu, nu })
     }
 }
 

@@ -1,7 +1,7 @@
 //! COCOB-Backprop, as optax's `contrib.cocob`.
 
 use super::common::{AddDecayed, column, maximum};
-use super::{Config, LearningRate, Range, Rule, Source, Step};
+use super::{Config, LearningRate, Range, Rule, Source, Step, Update};
 use burn::tensor::{Device, Tensor};
 
 crate::hyperparameters! {
@@ -82,7 +82,7 @@ impl Rule for Cocob {
         }
     }
 
-    fn increment(&self, w: Tensor<2>, g: Tensor<2>, s: CocobState, step: &Step) -> (Tensor<2>, CocobState) {
+    fn update(&self, w: Tensor<2>, g: Tensor<2>, s: CocobState, step: &Step) -> (Update, CocobState) {
         // scale_by_learning_rate(lr, flip_sign=False): + lr.
         let c = self.decay.apply(g, w.clone()) * step.lr.clone();
         let l = maximum(s.l, c.clone().abs());
@@ -99,7 +99,7 @@ impl Rule for Cocob {
             r,
             c: big_c,
         };
-        (u, state)
+        (Update::Increment(u), state)
     }
 }
 

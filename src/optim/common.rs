@@ -189,7 +189,7 @@ pub fn fma(a: Tensor<2>, b: Tensor<2>, c: Tensor<2>) -> Tensor<2> {
     let shape = [0, 1].map(|k| a.dims()[k].max(b.dims()[k]).max(c.dims()[k]));
     let device = c.device();
     // One read-back of the three (each a sync on a GPU backend).
-    let host = crate::surface::to_vec(Tensor::cat(vec![a.expand(shape), b.expand(shape), c.expand(shape)], 0));
+    let host = crate::tensor::to_vec(Tensor::cat(vec![a.expand(shape), b.expand(shape), c.expand(shape)], 0));
     let (a, rest) = host.split_at(shape[0] * shape[1]);
     let (b, c) = rest.split_at(a.len());
     let out = a.iter().zip(b).zip(c).map(|((a, b), c)| a.mul_add(*b, *c)).collect();
@@ -201,7 +201,7 @@ pub fn fma(a: Tensor<2>, b: Tensor<2>, c: Tensor<2>) -> Tensor<2> {
 pub fn vdot(a: Tensor<2>, b: Tensor<2>) -> Tensor<2> {
     let [n, d] = a.dims();
     let device = a.device();
-    let host = crate::surface::to_vec(Tensor::cat(vec![a, b], 0));
+    let host = crate::tensor::to_vec(Tensor::cat(vec![a, b], 0));
     let (a, b) = host.split_at(n * d);
     let out = a
         .chunks(d)
@@ -216,7 +216,7 @@ pub fn vdot(a: Tensor<2>, b: Tensor<2>) -> Tensor<2> {
 pub fn linalg_norm(x: Tensor<2>) -> Tensor<2> {
     let [n, d] = x.dims();
     let device = x.device();
-    let out = crate::surface::to_vec(x)
+    let out = crate::tensor::to_vec(x)
         .chunks(d)
         .map(|x| {
             (0..d - 1)
@@ -475,7 +475,8 @@ pub mod test_util {
             .map(|t| {
                 let ctx = Ctx::new(t, &vec![lr; w0.len()]);
                 let before = state.take().expect("put back every step");
-                let (u, next) = rule.increment(w.clone(), g.clone(), before, &ctx.step());
+                let (u, next) = rule.update(w.clone(), g.clone(), before, &ctx.step());
+                let u = u.increment(w.clone());
                 let seen = observe(&next);
                 state = Some(next);
                 w = w.clone() + u.clone();

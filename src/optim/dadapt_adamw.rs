@@ -1,7 +1,7 @@
 //! D-Adaptation's AdamW, as optax's `contrib.dadapt_adamw`.
 
 use super::common::{Ema, adam_correction, column, maximum, vdot};
-use super::{Config, LearningRate, Range, Rule, Source, Step};
+use super::{Config, LearningRate, Range, Rule, Source, Step, Update};
 use burn::tensor::{Device, Tensor};
 
 crate::hyperparameters! {
@@ -97,7 +97,7 @@ impl Rule for DadaptAdamw {
         }
     }
 
-    fn increment(&self, w: Tensor<2>, g: Tensor<2>, s: DadaptAdamwState, step: &Step) -> (Tensor<2>, DadaptAdamwState) {
+    fn update(&self, w: Tensor<2>, g: Tensor<2>, s: DadaptAdamwState, step: &Step) -> (Update, DadaptAdamwState) {
         let bc = adam_correction(&self.beta1, &self.beta2, step.t);
         let dlr = (s.d.clone() * step.lr.clone()) * bc;
         let weighted = s.grad_sum.clone() / (s.exp_avg_sq.clone().sqrt() + self.eps.clone());
@@ -120,7 +120,7 @@ impl Rule for DadaptAdamw {
             numerator,
             d,
         };
-        (u, state)
+        (Update::Increment(u), state)
     }
 }
 

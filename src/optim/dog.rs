@@ -1,7 +1,7 @@
 //! DoG, as optax's `contrib.dog`.
 
 use super::common::{AddDecayed, column, column32, lr_scale, maximum, norm, sumsq, where_rows};
-use super::{Checked, Config, LearningRate, Range, Rule, Source, Step};
+use super::{Checked, Config, LearningRate, Range, Rule, Source, Step, Update};
 use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
@@ -28,7 +28,7 @@ impl From<(InitKind, f64)> for InitStep {
 }
 
 impl Checked for InitStep {
-    fn check(&self, field: &str, _range: Option<Range>) -> Result<(), (String, String)> {
+    fn check(&self, field: &str, _range: Option<Range>) -> crate::error::Parsed<()> {
         self.1.check(&format!("{field}[1]"), Some(Range::POSITIVE))
     }
 }
@@ -113,7 +113,7 @@ impl Rule for Dog {
         }
     }
 
-    fn increment(&self, w: Tensor<2>, g: Tensor<2>, s: DogState, step: &Step) -> (Tensor<2>, DogState) {
+    fn update(&self, w: Tensor<2>, g: Tensor<2>, s: DogState, step: &Step) -> (Update, DogState) {
         let g = self.decay.apply(g, w.clone());
         let max_dist = maximum(s.max_dist, norm(s.w0.clone() - w));
         let sum_sq = s.sum_sq + sumsq(g.clone());
@@ -133,7 +133,7 @@ impl Rule for Dog {
             max_dist,
             sum_sq,
         };
-        (lr_scale(g * eta, step.lr), state)
+        (Update::Increment(lr_scale(g * eta, step.lr)), state)
     }
 }
 
@@ -181,6 +181,6 @@ mod tests {
             init_step: InitStep(InitKind::Distance, 0.0),
             ..Default::default()
         };
-        assert_eq!(bad.validate().unwrap_err().0, "init_step[1]");
+        assert_eq!(bad.validate().unwrap_err().path(), "init_step[1]");
     }
 }

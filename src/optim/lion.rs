@@ -1,7 +1,7 @@
 //! Lion (evolved sign momentum), as Keras's `Lion`.
 
 use super::common::column;
-use super::{Config, LearningRate, Range, Rule, Step};
+use super::{Config, LearningRate, Range, Rule, Step, Update};
 use burn::tensor::{Device, Tensor};
 
 crate::hyperparameters! {
@@ -70,11 +70,11 @@ impl Rule for Lion {
         LionState { m: params.zeros_like() }
     }
 
-    fn step(&self, w: Tensor<2>, g: Tensor<2>, s: LionState, step: &Step) -> (Tensor<2>, LionState) {
+    fn update(&self, w: Tensor<2>, g: Tensor<2>, s: LionState, step: &Step) -> (Update, LionState) {
         let c = s.m.clone() * self.beta_1.clone() + g.clone() * self.one_minus_beta_1.clone();
         let w = w - c.sign() * step.lr.clone();
         let m = s.m * self.beta_2.clone() + g * self.one_minus_beta_2.clone();
-        (w, LionState { m })
+        (Update::Next(w), LionState { m })
     }
 }
 
@@ -128,7 +128,7 @@ mod tests {
             }
             .validate()
             .unwrap_err()
-            .0,
+            .path(),
             "beta_1"
         );
         assert_eq!(
@@ -138,7 +138,7 @@ mod tests {
             }
             .validate()
             .unwrap_err()
-            .0,
+            .path(),
             "beta_1"
         );
         assert!(
@@ -149,6 +149,6 @@ mod tests {
             .validate()
             .is_ok()
         );
-        assert_eq!(LionConfig { beta_2: 1.1, ..d }.validate().unwrap_err().0, "beta_2");
+        assert_eq!(LionConfig { beta_2: 1.1, ..d }.validate().unwrap_err().path(), "beta_2");
     }
 }

@@ -1,7 +1,7 @@
 //! MoMo, as optax's `contrib.momo`.
 
 use super::common::{column, column32, maximum, minimum, rates_f64, sumsq, vdot};
-use super::{Config, LearningRate, Range, Rule, Source, Step};
+use super::{Config, LearningRate, Range, Rule, Source, Step, Update};
 use burn::tensor::{Device, Tensor};
 
 crate::hyperparameters! {
@@ -34,7 +34,7 @@ crate::hyperparameters! {
         /// `lambda`, weight decay (a proximal step).
         weight_decay: f64 = 0.0, Range::NON_NEGATIVE;
         /// Re-estimate the lower bound each step.
-        adapt_lower_bound: bool = false;
+        adapt_lower_bound: bool = false => shared;
     }
 }
 
@@ -91,7 +91,7 @@ impl Rule for Momo {
         }
     }
 
-    fn increment(&self, w: Tensor<2>, g: Tensor<2>, s: MomoState, step: &Step) -> (Tensor<2>, MomoState) {
+    fn update(&self, w: Tensor<2>, g: Tensor<2>, s: MomoState, step: &Step) -> (Update, MomoState) {
         let col = |v: Vec<f32>| column32(v, &self.device);
         // optax's beta_t is a float32 array (0 on the first step), so 1 - beta_t is float32's.
         let bt: Vec<f32> = self.beta.iter().map(|&b| if step.t == 1 { 0.0 } else { b }).collect();
@@ -137,7 +137,7 @@ impl Rule for Momo {
             s.lb
         };
         (
-            u,
+            Update::Increment(u),
             MomoState {
                 exp_avg,
                 barf,

@@ -1,7 +1,7 @@
 //! Nadam, Adam with Nesterov momentum, as Keras's `Nadam`.
 
 use super::common::{column, ema, one_minus_power};
-use super::{Config, LearningRate, Range, Rule, Step};
+use super::{Config, LearningRate, Range, Rule, Step, Update};
 use burn::tensor::{Device, Tensor};
 
 crate::hyperparameters! {
@@ -92,7 +92,7 @@ impl Rule for Nadam {
         }
     }
 
-    fn step(&self, w: Tensor<2>, g: Tensor<2>, s: NadamState, step: &Step) -> (Tensor<2>, NadamState) {
+    fn update(&self, w: Tensor<2>, g: Tensor<2>, s: NadamState, step: &Step) -> (Update, NadamState) {
         let t = step.t;
         let (now, next) = (schedule(t), schedule(t + 1));
         // The shared product, once per step before the update: P_t = (P_{t-1} beta_1) s_t.
@@ -107,7 +107,7 @@ impl Rule for Nadam {
             + (g * u_t.neg().add_scalar(1.0)) / product.clone().neg().add_scalar(1.0);
         let v_hat = v.clone() / one_minus_power(&self.beta_2, t);
         let w = w - (m_hat * step.lr.clone()) / (v_hat.sqrt() + self.epsilon.clone());
-        (w, NadamState { m, v, product })
+        (Update::Next(w), NadamState { m, v, product })
     }
 }
 
@@ -125,7 +125,8 @@ mod tests {
         let mut products = Vec::new();
         for t in 1..=3 {
             let ctx = super::super::common::test_util::Ctx::new(t, &[0.001]);
-            (w, s) = rule.step(w, tensor(&[vec![1.0]]), s, &ctx.step());
+            let (u, next) = rule.update(w.clone(), tensor(&[vec![1.0]]), s, &ctx.step());
+            (w, s) = (u.apply(w), next);
             products.push(rows(s.product.clone())[0][0] as f64);
         }
         assert_close(&[vec![products[0] as f32]], &[vec![0.468]], 1e-7);
@@ -156,9 +157,12 @@ mod tests {
             }
             .validate()
             .unwrap_err()
-            .0,
+            .path(),
             "beta_1"
         );
-        assert_eq!(NadamConfig { epsilon: -1.0, ..d }.validate().unwrap_err().0, "epsilon");
+        assert_eq!(
+            NadamConfig { epsilon: -1.0, ..d }.validate().unwrap_err().path(),
+            "epsilon"
+        );
     }
 }

@@ -1,7 +1,7 @@
 //! NovoGrad, as optax's `novograd`.
 
 use super::common::{column, fma, linalg_norm, lr_scale};
-use super::{Config, LearningRate, Range, Rule, Source, Step};
+use super::{Config, LearningRate, Range, Rule, Source, Step, Update};
 use burn::tensor::{Device, Tensor};
 
 crate::hyperparameters! {
@@ -86,7 +86,7 @@ impl Rule for Novograd {
         }
     }
 
-    fn increment(&self, w: Tensor<2>, g: Tensor<2>, s: NovogradState, step: &Step) -> (Tensor<2>, NovogradState) {
+    fn update(&self, w: Tensor<2>, g: Tensor<2>, s: NovogradState, step: &Step) -> (Update, NovogradState) {
         // jnp.linalg.norm(g) ** 2: the fused norm, rounded, then squared.
         let gn = linalg_norm(g.clone());
         let gn2 = gn.clone() * gn;
@@ -99,7 +99,10 @@ impl Rule for Novograd {
         // g / denom + lambda w, fused by XLA as fma(g, 1 / denom, lambda w) (also for lambda = 0).
         let a = fma(g, r, w * self.weight_decay.clone());
         let mu = if step.t == 1 { a } else { fma(self.b1.clone(), s.mu, a) };
-        (lr_scale(mu.clone(), step.lr), NovogradState { mu, nu })
+        (
+            Update::Increment(lr_scale(mu.clone(), step.lr)),
+            NovogradState { mu, nu },
+        )
     }
 }
 

@@ -1,7 +1,7 @@
 //! SGD with Polyak's step size, as optax's `polyak_sgd`.
 
 use super::common::{column, lr_scale, minimum, sumsq, where_rows};
-use super::{Config, LearningRate, Range, Rule, Source, Step};
+use super::{Config, LearningRate, Range, Rule, Source, Step, Update};
 use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
@@ -17,7 +17,7 @@ pub enum Variant {
 }
 
 impl super::Checked for Variant {
-    fn check(&self, _field: &str, _range: Option<Range>) -> Result<(), (String, String)> {
+    fn check(&self, _field: &str, _range: Option<Range>) -> crate::error::Parsed<()> {
         Ok(())
     }
 }
@@ -85,7 +85,7 @@ impl Rule for PolyakSgd {
 
     fn init(&self, _params: &Tensor<2>) {}
 
-    fn increment(&self, _w: Tensor<2>, g: Tensor<2>, _s: (), step: &Step) -> (Tensor<2>, ()) {
+    fn update(&self, _w: Tensor<2>, g: Tensor<2>, _s: (), step: &Step) -> (Update, ()) {
         // sgd(scaling): -scaling g; the Polyak step is on the norm of that.
         let u = lr_scale(g, step.lr);
         let gap = step.loss.clone() - self.f_min.clone();
@@ -95,7 +95,7 @@ impl Rule for PolyakSgd {
         let tiny = denom.clone().lower_equal_elem(f64::EPSILON as f32);
         let gamma = minimum(gap / denom, self.max_lr.clone());
         let gamma = gamma.clone().mask_where(tiny, gamma.zeros_like());
-        (u * gamma, ())
+        (Update::Increment(u * gamma), ())
     }
 }
 

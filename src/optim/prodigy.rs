@@ -1,7 +1,7 @@
 //! Prodigy, as optax's `contrib.prodigy`.
 
 use super::common::{Ema, adam_correction, column, column32, maximum, vdot};
-use super::{Config, LearningRate, Range, Rule, Source, Step};
+use super::{Config, LearningRate, Range, Rule, Source, Step, Update};
 use burn::tensor::{Device, Tensor};
 
 crate::hyperparameters! {
@@ -42,7 +42,7 @@ crate::hyperparameters! {
         /// `lambda`, decoupled weight decay.
         weight_decay: f64 = 0.0, Range::NON_NEGATIVE;
         /// Leave the rate out of the sum `s` (for the first steps).
-        safeguard_warmup: bool = false;
+        safeguard_warmup: bool = false => shared;
     }
 }
 
@@ -110,7 +110,7 @@ impl Rule for Prodigy {
         }
     }
 
-    fn increment(&self, w: Tensor<2>, g: Tensor<2>, s: ProdigyState, step: &Step) -> (Tensor<2>, ProdigyState) {
+    fn update(&self, w: Tensor<2>, g: Tensor<2>, s: ProdigyState, step: &Step) -> (Update, ProdigyState) {
         let bc = adam_correction(&self.beta1, &self.beta2, step.t);
         let d = s.d;
         let dlr = (d.clone() * step.lr.clone()) * bc;
@@ -140,7 +140,7 @@ impl Rule for Prodigy {
             d: d_new,
             w0: s.w0,
         };
-        (u, state)
+        (Update::Increment(u), state)
     }
 }
 

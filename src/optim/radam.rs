@@ -1,7 +1,7 @@
 //! Rectified Adam, as optax's `radam`.
 
 use super::common::{Ema, column, column32, ipow, lr_scale, where_rows};
-use super::{Config, LearningRate, Range, Rule, Source, Step};
+use super::{Config, LearningRate, Range, Rule, Source, Step, Update};
 use burn::tensor::{Device, Tensor};
 
 crate::hyperparameters! {
@@ -36,7 +36,7 @@ crate::hyperparameters! {
         /// NaN, on the first steps).
         threshold: f64 = 5.0, Range::ANY;
         /// Nesterov momentum (NAdam's correction).
-        nesterov: bool = false;
+        nesterov: bool = false => shared;
     }
 }
 
@@ -115,7 +115,7 @@ impl Rule for Radam {
         }
     }
 
-    fn increment(&self, _w: Tensor<2>, g: Tensor<2>, s: RadamState, step: &Step) -> (Tensor<2>, RadamState) {
+    fn update(&self, _w: Tensor<2>, g: Tensor<2>, s: RadamState, step: &Step) -> (Update, RadamState) {
         let mu = self.b1.update(g.clone(), s.mu);
         let nu = self.b2.update_squared(g.clone(), s.nu);
         let mu_hat = self.b1.debias_momentum(mu.clone(), g, step.t, self.nesterov);
@@ -127,7 +127,7 @@ impl Rule for Radam {
         } else {
             mu_hat
         };
-        (lr_scale(u, step.lr), RadamState { mu, nu })
+        (Update::Increment(lr_scale(u, step.lr)), RadamState { mu, nu })
     }
 }
 

@@ -1,7 +1,7 @@
 //! Schedule-free AdamW, as optax's `contrib.schedule_free_adamw`.
 
 use super::common::{AddDecayed, Ema, column, column32, div_s};
-use super::{Config, Hyperparameters, LearningRate, Range, Rule, Source, Step};
+use super::{Config, Hyperparameters, LearningRate, Range, Rule, Source, Step, Update};
 use burn::tensor::{Device, Tensor};
 
 crate::hyperparameters! {
@@ -29,7 +29,7 @@ crate::hyperparameters! {
         /// `eta`.
         learning_rate: LearningRate = 0.0025, Range::POSITIVE;
         /// Steps of linear warmup from 0 (none by default), >= 1; only with a constant rate.
-        warmup_steps: Option<u64> = None, Range::AT_LEAST_ONE;
+        warmup_steps: Option<u64> = None, Range::AT_LEAST_ONE => shared;
         /// `b1`, the interpolation between `x` and `z`, in (0, 1).
         b1: f64 = 0.9, Range::UNIT_OPEN;
         /// `b2`, decay of the second moment.
@@ -76,13 +76,13 @@ impl Config for ScheduleFreeAdamwConfig {
     fn learning_rate(&self) -> &LearningRate {
         &self.learning_rate
     }
-    fn validate(&self) -> Result<(), (String, String)> {
+    fn validate(&self) -> crate::error::Parsed<()> {
         self.check_ranges()?;
         if self.warmup_steps.is_some() && self.learning_rate.constant().is_none() {
-            return Err((
-                "warmup_steps".into(),
-                "expected none with a learning-rate schedule (optax warms up a constant rate)".into(),
-            ));
+            return Err(crate::error::FieldError::new(
+                "expected none with a learning-rate schedule (optax warms up a constant rate)",
+            )
+            .at("warmup_steps"));
         }
         Ok(())
     }
@@ -125,13 +125,13 @@ impl Rule for ScheduleFreeAdamw {
         }
     }
 
-    fn increment(
+    fn update(
         &self,
         y: Tensor<2>,
         g: Tensor<2>,
         s: ScheduleFreeAdamwState,
         step: &Step,
-    ) -> (Tensor<2>, ScheduleFreeAdamwState) {
+    ) -> (Update, ScheduleFreeAdamwState) {
         let t = step.t;
         let (mut max_lr, mut weight_sum) = (s.max_lr, s.weight_sum);
         let mut ck = Vec::with_capacity(self.rows.len());
@@ -177,7 +177,7 @@ impl Rule for ScheduleFreeAdamw {
             weight_sum,
             y: Some(y + update.clone()),
         };
-        (update, state)
+        (Update::Increment(update), state)
     }
 
     /// optax's `schedule_free_eval_params`: `(y - (1 - b1) z) / b1`, here with `1 - b1` in
@@ -236,7 +236,7 @@ mod tests {
 
     #[test]
     fn validation() {
-        let bad = |c: ScheduleFreeAdamwConfig| c.validate().unwrap_err().0;
+        let bad = |c: ScheduleFreeAdamwConfig| c.validate().unwrap_err().path().to_string();
         let d = ScheduleFreeAdamwConfig::default();
         assert_eq!(bad(ScheduleFreeAdamwConfig { b1: 0.0, ..d.clone() }), "b1");
         assert_eq!(

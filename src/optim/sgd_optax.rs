@@ -2,7 +2,7 @@
 //! as `sgd_optax` beside Keras's `sgd`.
 
 use super::common::{column, lr_scale};
-use super::{Config, LearningRate, Range, Rule, Source, Step};
+use super::{Config, LearningRate, Range, Rule, Source, Step, Update};
 use burn::tensor::{Device, Tensor};
 
 crate::hyperparameters! {
@@ -24,7 +24,7 @@ crate::hyperparameters! {
         /// `mu`, the momentum (none by default: no trace at all).
         momentum: Option<f64> = None, Range::UNIT_CLOSED;
         /// Nesterov momentum.
-        nesterov: bool = false;
+        nesterov: bool = false => shared;
     }
 }
 
@@ -71,7 +71,7 @@ impl Rule for SgdOptax {
         }
     }
 
-    fn increment(&self, _w: Tensor<2>, g: Tensor<2>, s: SgdOptaxState, step: &Step) -> (Tensor<2>, SgdOptaxState) {
+    fn update(&self, _w: Tensor<2>, g: Tensor<2>, s: SgdOptaxState, step: &Step) -> (Update, SgdOptaxState) {
         match (&self.momentum, s.trace) {
             (Some(mu), Some(trace)) => {
                 let trace = g.clone() + trace * mu.clone();
@@ -80,9 +80,12 @@ impl Rule for SgdOptax {
                 } else {
                     trace.clone()
                 };
-                (lr_scale(u, step.lr), SgdOptaxState { trace: Some(trace) })
+                (
+                    Update::Increment(lr_scale(u, step.lr)),
+                    SgdOptaxState { trace: Some(trace) },
+                )
             }
-            _ => (lr_scale(g, step.lr), SgdOptaxState { trace: None }),
+            _ => (Update::Increment(lr_scale(g, step.lr)), SgdOptaxState { trace: None }),
         }
     }
 }

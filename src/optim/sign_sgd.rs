@@ -1,7 +1,7 @@
 //! signSGD, as optax's `sign_sgd`.
 
 use super::common::lr_scale;
-use super::{Config, LearningRate, Range, Rule, Source, Step};
+use super::{Config, LearningRate, Range, Rule, Source, Step, Update};
 use burn::tensor::{Device, Tensor};
 
 crate::hyperparameters! {
@@ -39,8 +39,8 @@ impl Rule for SignSgd {
 
     fn init(&self, _params: &Tensor<2>) {}
 
-    fn increment(&self, _w: Tensor<2>, g: Tensor<2>, _s: (), step: &Step) -> (Tensor<2>, ()) {
-        (lr_scale(g.sign(), step.lr), ())
+    fn update(&self, _w: Tensor<2>, g: Tensor<2>, _s: (), step: &Step) -> (Update, ()) {
+        (Update::Increment(lr_scale(g.sign(), step.lr)), ())
     }
 }
 

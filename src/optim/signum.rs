@@ -1,7 +1,7 @@
 //! Signum, as optax's `signum`.
 
 use super::common::{Ema, lr_scale};
-use super::{Config, LearningRate, Range, Rule, Source, Step};
+use super::{Config, LearningRate, Range, Rule, Source, Step, Update};
 use burn::tensor::{Device, Tensor};
 
 crate::hyperparameters! {
@@ -54,9 +54,12 @@ impl Rule for Signum {
         SignumState { m: params.zeros_like() }
     }
 
-    fn increment(&self, _w: Tensor<2>, g: Tensor<2>, s: SignumState, step: &Step) -> (Tensor<2>, SignumState) {
+    fn update(&self, _w: Tensor<2>, g: Tensor<2>, s: SignumState, step: &Step) -> (Update, SignumState) {
         let m = self.beta.update(g, s.m);
-        (lr_scale(m.clone().sign(), step.lr), SignumState { m })
+        (
+            Update::Increment(lr_scale(m.clone().sign(), step.lr)),
+            SignumState { m },
+        )
     }
 }
 

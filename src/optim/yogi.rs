@@ -1,7 +1,7 @@
 //! Yogi, as optax's `yogi`.
 
 use super::common::{Ema, column, lr_scale};
-use super::{Config, LearningRate, Range, Rule, Source, Step};
+use super::{Config, LearningRate, Range, Rule, Source, Step, Update};
 use burn::tensor::{Device, Tensor};
 
 crate::hyperparameters! {
@@ -70,7 +70,7 @@ impl Rule for Yogi {
         }
     }
 
-    fn increment(&self, _w: Tensor<2>, g: Tensor<2>, s: YogiState, step: &Step) -> (Tensor<2>, YogiState) {
+    fn update(&self, _w: Tensor<2>, g: Tensor<2>, s: YogiState, step: &Step) -> (Update, YogiState) {
         let mu = self.b1.update(g.clone(), s.mu);
         let g2 = g.clone() * g;
         let nu = s.nu.clone() - ((s.nu - g2.clone()).sign() * self.b2.complement().clone()) * g2;
@@ -78,7 +78,7 @@ impl Rule for Yogi {
         let nu_hat = self.b2.debias(nu.clone(), step.t);
         // optax's eps_root = 0 is still added under the root (x + 0 = x).
         let u = mu_hat / (nu_hat.sqrt() + self.eps.clone());
-        (lr_scale(u, step.lr), YogiState { mu, nu })
+        (Update::Increment(lr_scale(u, step.lr)), YogiState { mu, nu })
     }
 }
 

@@ -40,8 +40,8 @@ pub use contour::{ContourImage, ContourLayout, contour_image};
 pub use surface3d::SurfaceLayout;
 
 use crate::error::{Error, Result};
-use crate::experiment::trajectory::{RunTrajectory, Trajectories};
 use crate::io::write_atomic;
+use crate::results::trajectory::{RunTrajectory, Trajectories};
 use crate::surface::Surface;
 use canvas::Canvas;
 use std::path::{Path, PathBuf};
@@ -133,7 +133,7 @@ pub fn gif_frame_count(traj: &Trajectories) -> usize {
 fn checked_spec(traj: &Trajectories) -> Result<&PlotSpec> {
     traj.plot
         .validate()
-        .map_err(|(field, message)| Error::Plot(format!("plot.{field}: {message}")))?;
+        .map_err(|e| Error::Plot(format!("plot.{}: {}", e.path(), e.message())))?;
     Ok(&traj.plot)
 }
 

@@ -8,7 +8,7 @@ use super::canvas::{Canvas, Stroke};
 use super::colormap::{self, LABEL};
 use super::text::{self, Face, HAlign, Place, VAlign};
 use crate::error::Result;
-use crate::experiment::trajectory::Trajectories;
+use crate::results::trajectory::Trajectories;
 
 /// The chart, or `None` when no run has a schedule.
 pub fn learning_rate_figure(traj: &Trajectories) -> Result<Option<Canvas>> {

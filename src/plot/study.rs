@@ -9,12 +9,11 @@ use super::text::{self, Face, HAlign, Place, VAlign};
 use super::{Metrics, encode};
 use crate::error::Result;
 use crate::experiment::plot_spec::{MANY_COLORS, parse_hex};
-use crate::experiment::study::results::Summary;
 use crate::experiment::study::run::Outcome;
-use crate::experiment::study::{Configuration, Objective, Study, is_rate};
+use crate::experiment::study::summary::Summary;
+use crate::experiment::study::{Configuration, Objective, Study, SweptValue, is_rate};
 use crate::io::write_atomic;
 use crate::surface::Kind;
-use serde_json::Value;
 use std::path::{Path, PathBuf};
 
 /// Distinct, dark-enough colours for basins and lines (matplotlib's "tab10").
@@ -112,10 +111,10 @@ fn short(v: f64) -> String {
     }
 }
 
-fn value_label(v: &Value) -> String {
+fn value_label(v: &SweptValue) -> String {
     match v {
         // Whole numbers as written (`sync_period=5`, not `5.00`).
-        Value::Number(n) if n.is_i64() || n.is_u64() => n.to_string(),
+        SweptValue::Int(i) => i.to_string(),
         _ => v.as_f64().map_or_else(|| v.to_string(), short),
     }
 }
@@ -171,26 +170,26 @@ type Grid = (String, Vec<String>, String, Vec<String>, Vec<Vec<Option<usize>>>);
 /// else the learning rate across and the optimizers down.
 fn heatmap_grid(study: &Study, summaries: &[Summary]) -> Option<Grid> {
     let objective = study.objective();
-    let key = |v: &Value| v.to_string();
+    let key = |v: Option<&SweptValue>| v.map(SweptValue::to_string);
     if let Some(c0) = study.configs.iter().position(|c| c.swept.len() >= 2) {
         let name = &study.configs[c0].label;
-        let mut keys: Vec<&String> = study.configs[c0].swept.keys().collect();
+        let mut keys: Vec<&str> = study.configs[c0].swept.keys().collect();
         if let Some(p) = keys.iter().position(|k| is_rate(k)) {
             keys.swap(0, p);
         }
-        let (kx, ky) = (keys[0].clone(), keys[1].clone());
+        let (kx, ky) = (keys[0].to_string(), keys[1].to_string());
         let members: Vec<usize> = (0..study.configs.len())
             .filter(|&i| study.configs[i].label == *name && study.configs[i].swept.len() >= 2)
             .collect();
-        let mut xs: Vec<Value> = Vec::new();
-        let mut ys: Vec<Value> = Vec::new();
+        let mut xs: Vec<SweptValue> = Vec::new();
+        let mut ys: Vec<SweptValue> = Vec::new();
         for &i in &members {
             let s = &study.configs[i].swept;
-            if !xs.contains(&s[&kx]) {
-                xs.push(s[&kx].clone());
+            if let Some(x) = s.get(&kx).filter(|x| !xs.contains(x)) {
+                xs.push(x.clone());
             }
-            if !ys.contains(&s[&ky]) {
-                ys.push(s[&ky].clone());
+            if let Some(y) = s.get(&ky).filter(|y| !ys.contains(y)) {
+                ys.push(y.clone());
             }
         }
         let cells = ys
@@ -202,8 +201,8 @@ fn heatmap_grid(study: &Study, summaries: &[Summary]) -> Option<Grid> {
                             .iter()
                             .copied()
                             .filter(|&i| {
-                                key(&study.configs[i].swept[&kx]) == key(x)
-                                    && key(&study.configs[i].swept[&ky]) == key(y)
+                                key(study.configs[i].swept.get(&kx)) == key(Some(x))
+                                    && key(study.configs[i].swept.get(&ky)) == key(Some(y))
                             })
                             .reduce(|a, b| {
                                 if summaries[b].better(&summaries[a], objective) {

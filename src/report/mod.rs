@@ -23,11 +23,12 @@
 mod html;
 
 use crate::error::{Error, Result};
-use crate::experiment::trajectory::{Status, Trajectories};
 use crate::experiment::vectors::VectorsResult;
 use crate::io::write_atomic;
 use crate::plot;
 use crate::registry::Registry;
+use crate::results::ResultDir;
+use crate::results::trajectory::{Status, Trajectories};
 use burn::tensor::Device;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
@@ -180,7 +181,7 @@ pub fn write(results: &Path, registry: &Registry, device: &Device) -> Result<Rep
     }
     let mut entries = scan(results, registry);
     let views = write_views(results, &mut entries, registry, device)?;
-    let index = results.join("index.html");
+    let index = results.join(ResultDir::INDEX);
     let title = results.display().to_string();
     write_atomic(&index, html::index(&title, &entries).as_bytes())?;
     Ok(Report { index, entries, views })
@@ -188,33 +189,31 @@ pub fn write(results: &Path, registry: &Registry, device: &Device) -> Result<Rep
 
 /// Every result under `results`, sorted by folder, read but nothing written.
 pub fn scan(results: &Path, registry: &Registry) -> Vec<Entry> {
-    let mut folders = Vec::new();
-    walk(results, Path::new(""), &mut folders);
     let mut entries = Vec::new();
-    for (rel, files) in folders {
+    for (rel, files) in crate::results::folders(results) {
         let dir = results.join(&rel);
         let has = |name: &str| files.iter().any(|f| f == name);
         let figures_of =
             |names: &[&str]| -> Vec<String> { names.iter().filter(|n| has(n)).map(|n| n.to_string()).collect() };
         let mut found = false;
-        if has("study.json") {
+        let dir = ResultDir::new(dir);
+        if has(ResultDir::STUDY) {
             found = true;
             entries.push(Entry {
                 dir: rel.clone(),
                 content: Content::Study(StudyEntry {
-                    tuned: dir.join("tuned/trajectories.json").is_file(),
-                    ..read_study(&dir.join("study.json"), registry)
+                    tuned: dir.tuned().trajectories().is_file(),
+                    ..read_study(&dir.study(), registry)
                 }),
                 figures: figures_of(&STUDY_FIGURES),
             });
         }
-        if has("trajectories.json") {
+        if has(ResultDir::TRAJECTORIES) {
             found = true;
-            let path = dir.join("trajectories.json");
-            let content = match Trajectories::load(&path) {
+            let content = match Trajectories::load(&dir.trajectories()) {
                 Ok(t) => Content::Runs(Box::new(summarize(t, registry))),
                 Err(e) => Content::Broken {
-                    file: rel.join("trajectories.json"),
+                    file: rel.join(ResultDir::TRAJECTORIES),
                     reason: e.to_string(),
                 },
             };
@@ -224,12 +223,12 @@ pub fn scan(results: &Path, registry: &Registry) -> Vec<Entry> {
                 figures: figures_of(&EXPERIMENT_FIGURES),
             });
         }
-        if has("vectors.json") {
+        if has(ResultDir::VECTORS) {
             found = true;
-            let content = match VectorsResult::load(&dir.join("vectors.json")) {
+            let content = match VectorsResult::load(&dir.vectors()) {
                 Ok(v) => Content::Vectors(v),
                 Err(e) => Content::Broken {
-                    file: rel.join("vectors.json"),
+                    file: rel.join(ResultDir::VECTORS),
                     reason: e.to_string(),
                 },
             };
@@ -240,20 +239,22 @@ pub fn scan(results: &Path, registry: &Registry) -> Vec<Entry> {
             });
         }
         // Figures (or a baseline awaiting review) without their trajectories.
+        let pending = crate::results::new_file(Path::new(ResultDir::TRAJECTORIES));
+        let pending = pending.to_string_lossy();
         let leftovers: Vec<&String> = files
             .iter()
-            .filter(|f| EXPERIMENT_FIGURES.contains(&f.as_str()) || *f == "trajectories.json.new" || *f == "view.html")
+            .filter(|f| EXPERIMENT_FIGURES.contains(&f.as_str()) || **f == pending || *f == ResultDir::VIEW)
             .collect();
         if !found && !leftovers.is_empty() {
             let list: Vec<&str> = leftovers.iter().map(|s| s.as_str()).collect();
             let mut reason = format!("trajectories.json is missing (the folder holds {})", list.join(", "));
-            if has("trajectories.json.new") {
+            if has(&pending) {
                 reason.push_str("; `optsurf accept` moves trajectories.json.new into place");
             }
             entries.push(Entry {
                 dir: rel.clone(),
                 content: Content::Broken {
-                    file: rel.join("trajectories.json"),
+                    file: rel.join(ResultDir::TRAJECTORIES),
                     reason,
                 },
                 figures: figures_of(&EXPERIMENT_FIGURES),
@@ -261,33 +262,6 @@ pub fn scan(results: &Path, registry: &Registry) -> Vec<Entry> {
         }
     }
     entries
-}
-
-/// Collects every folder under `root.join(rel)` (depth first, sorted) with its file names.
-/// Hidden entries and symbolic links to folders are skipped.
-fn walk(root: &Path, rel: &Path, out: &mut Vec<(PathBuf, Vec<String>)>) {
-    let Ok(read) = std::fs::read_dir(root.join(rel)) else {
-        return;
-    };
-    let mut files = Vec::new();
-    let mut dirs = Vec::new();
-    for entry in read.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if name.starts_with('.') {
-            continue;
-        }
-        match entry.file_type() {
-            Ok(t) if t.is_dir() => dirs.push(name),
-            Ok(_) => files.push(name),
-            Err(_) => {}
-        }
-    }
-    files.sort();
-    dirs.sort();
-    out.push((rel.to_path_buf(), files));
-    for d in dirs {
-        walk(root, &rel.join(d), out);
-    }
 }
 
 /// Reads a study's `study.json` without knowing its exact shape: a `best` that is an object
@@ -345,7 +319,10 @@ fn read_study(path: &Path, registry: &Registry) -> StudyEntry {
             let Value::Object(hyper) = c.get("hyperparameters")? else {
                 return None;
             };
-            let defaults = registry.optimizer(optimizer).map(|o| o.defaults()).unwrap_or_default();
+            let defaults = registry
+                .optimizer(optimizer)
+                .map(|o| o.defaults().hyperparameters())
+                .unwrap_or_default();
             Some((optimizer.to_string(), non_defaults(hyper, &defaults)))
         });
         let fields = match (&known, v, config) {
@@ -463,7 +440,10 @@ fn summarize(trajectories: Trajectories, registry: &Registry) -> RunsEntry {
         .iter()
         .map(|r| {
             let (hyper, known_optimizer) = match registry.optimizer(&r.optimizer) {
-                Some(entry) => (non_defaults(&r.hyperparameters, &entry.defaults()), true),
+                Some(entry) => (
+                    non_defaults(&r.hyperparameters, &entry.defaults().hyperparameters()),
+                    true,
+                ),
                 None => (non_defaults(&r.hyperparameters, &Map::new()), false),
             };
             let n = r.drawable();
@@ -524,7 +504,7 @@ fn write_views(results: &Path, entries: &mut [Entry], registry: &Registry, devic
             };
             let image = match &image {
                 Ok(image) => {
-                    write_atomic(&dir.join("contour.png"), &image.png)?;
+                    write_atomic(&dir.join(ResultDir::CONTOUR), &image.png)?;
                     Some(image)
                 }
                 Err(reason) => {
@@ -533,7 +513,7 @@ fn write_views(results: &Path, entries: &mut [Entry], registry: &Registry, devic
                 }
             };
             let page = html::view(runs, image, depth, &figures);
-            let path = dir.join("view.html");
+            let path = dir.join(ResultDir::VIEW);
             write_atomic(&path, page.as_bytes())?;
             runs.view = Ok(path.clone());
             views.push(path);
@@ -556,8 +536,8 @@ fn render_contours(
             unreachable!("only experiments have views")
         };
         let t = &r.trajectories;
-        let path = results.join(&entries[i].dir).join("trajectories.json");
-        let surface = t.resolve_surface(registry, &path).map_err(|e| e.to_string())?;
+        let path = ResultDir::new(results.join(&entries[i].dir)).trajectories();
+        let surface = t.resolve_surface(registry, &path, device).map_err(|e| e.to_string())?;
         let mesh = surface.on_mesh(&surface.noise(t.noise, device), device);
         plot::contour_image(&surface, &mesh, VIEW_SIZE).map_err(|e| e.to_string())
     };

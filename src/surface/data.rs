@@ -10,6 +10,7 @@
 //! cut into batches of `batch_size` in order (the last one smaller, or dropped); all of it is
 //! burn tensor code over `[runs, batch]`, so minibatch gradients come from autodiff.
 
+use crate::error::FieldError;
 use crate::random::{Normals, SplitMix64};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use std::sync::Mutex;
@@ -26,6 +27,14 @@ pub enum Model {
 impl Model {
     /// The names experiment files use.
     pub const NAMES: [&'static str; 2] = ["linear_regression", "logistic_regression"];
+
+    /// Its name in experiment files.
+    pub fn name(self) -> &'static str {
+        match self {
+            Model::LinearRegression => "linear_regression",
+            Model::LogisticRegression => "logistic_regression",
+        }
+    }
 
     /// The model called `name`.
     pub fn from_name(name: &str) -> Option<Model> {
@@ -82,20 +91,23 @@ pub struct Dataset {
 impl Dataset {
     /// Reads columns `x` (feature) and `y` (target) of a CSV file with a header row. Errors say
     /// what is wrong: the file, the column, the row.
-    pub fn from_csv(path: &std::path::Path, x: &str, y: &str) -> Result<Dataset, String> {
+    pub fn from_csv(path: &std::path::Path, x: &str, y: &str) -> crate::error::Parsed<Dataset> {
         let shown = path.display();
         let mut reader = csv::ReaderBuilder::new()
             .trim(csv::Trim::All)
             .from_path(path)
-            .map_err(|e| format!("{shown}: cannot read it: {e}"))?;
+            .map_err(|e| FieldError::new(format!("{shown}: cannot read it: {e}")))?;
         let headers = reader
             .headers()
-            .map_err(|e| format!("{shown}: cannot read its header row: {e}"))?
+            .map_err(|e| FieldError::new(format!("{shown}: cannot read its header row: {e}")))?
             .clone();
         let column = |name: &str| {
             headers.iter().position(|h| h == name).ok_or_else(|| {
                 let known: Vec<&str> = headers.iter().collect();
-                format!("{shown}: no column {name:?}; its columns are: {}", known.join(", "))
+                FieldError::new(format!(
+                    "{shown}: no column {name:?}; its columns are: {}",
+                    known.join(", ")
+                ))
             })
         };
         let (cx, cy) = (column(x)?, column(y)?);
@@ -103,13 +115,14 @@ impl Dataset {
         for (i, record) in reader.records().enumerate() {
             // Row numbers as a spreadsheet shows them: the header is row 1.
             let row = i + 2;
-            let record = record.map_err(|e| format!("{shown}: row {row}: {e}"))?;
-            let cell = |c: usize, name: &str| -> Result<f64, String> {
+            let record = record.map_err(|e| FieldError::new(format!("{shown}: row {row}: {e}")))?;
+            let cell = |c: usize, name: &str| -> crate::error::Parsed<f64> {
                 let text = record.get(c).unwrap_or("");
-                text.parse::<f64>()
-                    .ok()
-                    .filter(|v| v.is_finite())
-                    .ok_or_else(|| format!("{shown}: row {row}, column {name:?}: {text:?} is not a finite number"))
+                text.parse::<f64>().ok().filter(|v| v.is_finite()).ok_or_else(|| {
+                    FieldError::new(format!(
+                        "{shown}: row {row}, column {name:?}: {text:?} is not a finite number"
+                    ))
+                })
             };
             u.push(cell(cx, x)?);
             v.push(cell(cy, y)?);

@@ -38,6 +38,7 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::sync::Arc;
 
+pub use crate::tensor::to_vec;
 pub use check::{GradientCheck, check, check_with};
 pub use noise::{Lookup, Noise, NoiseField, NoiseSpec};
 
@@ -297,11 +298,6 @@ impl Surface {
     pub fn noise(&self, spec: NoiseSpec, device: &Device) -> Noise {
         Noise::new(spec, self.domain, device)
     }
-}
-
-/// Reads a float tensor back to the host as `f32`.
-pub fn to_vec<const D: usize>(t: Tensor<D>) -> Vec<f32> {
-    t.into_data().iter::<f32>().collect()
 }
 
 /// Every built-in surface: the post's, then the classic test functions.

@@ -4,7 +4,7 @@
 
 use super::Study;
 use crate::experiment::runner::{Batch, Row};
-use crate::surface::to_vec;
+use crate::tensor::to_vec;
 use burn::tensor::Device;
 use std::ops::Range;
 
@@ -71,7 +71,6 @@ impl Study {
                 let config = &self.configs[c];
                 Row {
                     optimizer: &config.optimizer,
-                    hyperparameters: &config.hyperparameters,
                     start: self.starts[s],
                     seed: self.seeds[k],
                     sigma: self.sigma,
@@ -79,7 +78,7 @@ impl Study {
                 }
             })
             .collect();
-        let mut batch = Batch::from_rows(&self.surface, self.noise, &rows, &self.optimizers, device);
+        let mut batch = Batch::from_rows(&self.surface, self.noise, &rows, device);
         let order = batch.order().to_vec();
         let n = rows.len();
         let target = self.target() as f32;

@@ -4,12 +4,13 @@
 //! `f32`, and nothing depends on the clock or the machine, so the same experiment and seed give
 //! byte-identical files.
 
-use super::SurfaceSpec;
-use super::plot_spec::PlotSpec;
-use crate::error::{Error, Result};
+use crate::error::{Error, FieldError, Result};
+use crate::experiment::runner::RunRecord;
+use crate::experiment::{Experiment, PlotSpec, SurfaceSpec, resolve_surface};
 use crate::io::write_atomic_with;
 use crate::registry::Registry;
 use crate::surface::{Domain, NoiseSpec, Surface};
+use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::io::Write;
@@ -100,19 +101,67 @@ impl RunTrajectory {
     }
 }
 
+impl Experiment {
+    /// Runs the experiment on `device` and returns its trajectories (no files written; see
+    /// [`Job::run_into`](crate::experiment::Job::run_into) for that).
+    pub fn run(&self, device: &Device) -> Trajectories {
+        Trajectories::new(self, crate::experiment::runner::run(self, device, &mut []))
+    }
+}
+
 impl Trajectories {
+    /// What `experiment`'s runs came to, as the file records them: each run's label, optimizer
+    /// and every hyperparameter with its record; the seed, noise and batch size of runs that
+    /// depend on them.
+    pub fn new(experiment: &Experiment, records: Vec<RunRecord>) -> Self {
+        // Minibatches or gradient noise make the runs depend on their seeds: record them.
+        let stochastic = experiment.is_stochastic();
+        let runs = experiment
+            .runs
+            .iter()
+            .zip(records)
+            .map(|(spec, record)| RunTrajectory {
+                label: spec.label.clone(),
+                optimizer: spec.optimizer.name().to_string(),
+                hyperparameters: spec.optimizer.hyperparameters(),
+                status: if record.diverged_at.is_some() {
+                    Status::Diverged
+                } else {
+                    Status::Ok
+                },
+                seed: stochastic.then_some(spec.seed),
+                batch_size: experiment.surface.data.as_ref().and_then(|d| {
+                    spec.batch_size
+                        .or(d.batching.batch_size)
+                        .filter(|&b| b < d.data.u.len())
+                }),
+                sigma: stochastic.then_some(spec.sigma),
+                points: record.points,
+                eval_points: record.eval_points,
+                grads: record.grads,
+                loss: record.loss,
+                batch_loss: record.batch_loss,
+                learning_rates: record.learning_rates,
+                diverged_at: record.diverged_at,
+            })
+            .collect();
+        Trajectories {
+            name: experiment.name.clone(),
+            title: experiment.title.clone(),
+            surface: experiment.surface_spec.clone(),
+            domain: experiment.domain,
+            steps: experiment.steps,
+            noise: experiment.noise,
+            plot: experiment.plot.clone(),
+            runs,
+        }
+    }
+
     /// Reads a trajectory file.
     pub fn load(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, "read the trajectory file", e))?;
         let mut de = serde_json::Deserializer::from_str(&text);
-        serde_path_to_error::deserialize(&mut de).map_err(|e| {
-            let field = e.path().to_string();
-            Error::input(
-                path,
-                if field == "." { String::new() } else { field },
-                e.into_inner().to_string(),
-            )
-        })
+        serde_path_to_error::deserialize(&mut de).map_err(|e| FieldError::from_serde(e).in_file(path))
     }
 
     /// The JSON text: pretty-printed, one point per line.
@@ -167,13 +216,9 @@ impl Trajectories {
     }
 
     /// The surface these trajectories ran over, rebuilt from `registry` (with the experiment's
-    /// domain); `path` is the file they were read from, for error messages.
-    pub fn resolve_surface(&self, registry: &Registry, path: &Path) -> Result<Surface> {
-        let mut surface = self.surface.resolve_in(registry, path)?;
-        if let Some(domain) = self.domain {
-            surface.domain = domain;
-        }
-        Ok(surface)
+    /// domain); `path` is the file they were read from, for error messages and data files.
+    pub fn resolve_surface(&self, registry: &Registry, path: &Path, device: &Device) -> Result<Surface> {
+        resolve_surface(&self.surface, self.domain, path, registry, device)
     }
 }
 
@@ -210,7 +255,6 @@ fn compact_pairs(pretty: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::experiment::SurfaceSpec;
 
     #[test]
     fn streamed_json_is_the_pretty_printed_value() {
