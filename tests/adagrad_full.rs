@@ -158,11 +158,11 @@ fn run(configs: &[AdagradFullConfig], w0: &[Vec<f64>], grads: &[Vec<Vec<f64>>]) 
         let flat: Vec<f32> = rows.iter().flatten().map(|&v| v as f32).collect();
         Tensor::<2>::from_data(TensorData::new(flat, [n, d]), &device)
     };
-    let mut optimizer = optim::stateful(configs, &device);
+    let mut optimizer = <AdagradFullConfig as optim::Config>::build(configs, &device);
     let mut w = tensor(w0);
     let mut out = Vec::new();
     for step in grads {
-        w = optsurf::optim::step_with_gradient(&mut optimizer, w, tensor(step));
+        w = optsurf::optim::step_with_gradient(optimizer.as_mut(), w, tensor(step));
         let host: Vec<f64> = w.to_data().iter::<f64>().collect();
         out.push(host.chunks(d).map(|r| r.to_vec()).collect());
     }

@@ -505,7 +505,7 @@ fn throughput(n: usize, steps: usize, backend: Backend, registry: &Registry) -> 
         learning_rate: 0.1.into(),
         ..adam::AdamConfig::default()
     };
-    let optimizer = Box::new(optim::stateful(&vec![config; n], &device));
+    let optimizer = <adam::AdamConfig as optim::Config>::build(&vec![config; n], &device);
     let mut batch = Batch::from_points(f4, noise, points, optimizer);
     let evaluation = batch.evaluate(); // warm-up
     batch.advance(evaluation);
@@ -578,10 +578,10 @@ fn adagrad_full(features: usize, steps: usize, backend: Backend) -> Result<f64> 
     };
     let mut w_fast = Vec::new();
     let optimizer_time = best_of(&mut || {
-        let mut optimizer = optim::stateful(std::slice::from_ref(&config), &device);
+        let mut optimizer = <AdagradFullConfig as optim::Config>::build(std::slice::from_ref(&config), &device);
         let mut w = Tensor::<2>::zeros([1, d], &device);
         for g in &tensors {
-            w = optim::step_with_gradient(&mut optimizer, w, g.clone());
+            w = optim::step_with_gradient(optimizer.as_mut(), w, g.clone());
         }
         w_fast = to_vec(w);
     });

@@ -166,14 +166,16 @@ pub(crate) enum Which {
 }
 
 /// Parses `I/N` (0 <= I < N): `--shard 2/8`.
-fn parse_shard(text: &str) -> std::result::Result<[usize; 2], String> {
+fn parse_shard(text: &str) -> Result<[usize; 2]> {
     let parts: Option<(usize, usize)> = text
         .split_once('/')
         .and_then(|(i, n)| Some((i.trim().parse().ok()?, n.trim().parse().ok()?)));
     match parts {
         Some((i, n)) if n >= 1 && i < n => Ok([i, n]),
-        _ => Err(format!(
-            "expected I/N with 0 <= I < N (shard I of N, from 0), got {text:?}"
+        _ => Err(Error::input(
+            "--shard",
+            "",
+            format!("expected I/N with 0 <= I < N (shard I of N, from 0), got {text:?}"),
         )),
     }
 }

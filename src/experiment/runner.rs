@@ -3,7 +3,7 @@
 //! Each step evaluates the surface at all runs' points in one autodiff pass, then lets each
 //! optimizer update its own rows (runs of one optimizer with the same shared settings form one
 //! batched group). What it yields is a [`RunRecord`] per run; writing them
-//! ([`crate::results`]), progress bars and figures are done by others: the runner only loops.
+//! (the results module), progress bars and figures are done by others: the runner only loops.
 
 use super::{Experiment, RunSpec};
 use crate::optim::{Env, Optimizer, OptimizerSpec};

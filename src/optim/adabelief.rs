@@ -1,7 +1,7 @@
 //! AdaBelief, as optax's `adabelief`.
 
 use super::common::{Ema, column, lr_scale};
-use super::{Config, LearningRate, Range, Rule, Source, Step, Update};
+use super::{LearningRate, Range, Rule, RuleConfig, Source, Step, Update};
 use burn::tensor::{Device, Tensor};
 
 crate::hyperparameters! {
@@ -52,7 +52,7 @@ pub struct AdabeliefState {
     nu: Tensor<2>,
 }
 
-impl Config for AdabeliefConfig {
+impl RuleConfig for AdabeliefConfig {
     type Rule = Adabelief;
     const NAME: &'static str = "adabelief";
     const DESCRIPTION: &'static str = "AdaBelief: Adam scaled by the variance of g around its moving average";

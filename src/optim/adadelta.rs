@@ -1,7 +1,7 @@
 //! Adadelta in Keras's learning-rate-scaled form, as Keras's `Adadelta`.
 
 use super::common::column;
-use super::{Config, LearningRate, Range, Rule, Step, Update};
+use super::{LearningRate, Range, Rule, RuleConfig, Step, Update};
 use burn::tensor::{Device, Tensor};
 
 crate::hyperparameters! {
@@ -41,7 +41,7 @@ pub struct AdadeltaState {
     ex: Tensor<2>,
 }
 
-impl Config for AdadeltaConfig {
+impl RuleConfig for AdadeltaConfig {
     type Rule = Adadelta;
     const NAME: &'static str = "adadelta";
     const DESCRIPTION: &'static str = "Adadelta: step sized by the RMS of past steps over the RMS of gradients";

@@ -1,7 +1,7 @@
 //! Diagonal AdaGrad, as Keras's `Adagrad`.
 
 use super::common::column;
-use super::{Config, LearningRate, Range, Rule, Step, Update};
+use super::{LearningRate, Range, Rule, RuleConfig, Step, Update};
 use burn::tensor::{Device, Tensor};
 
 crate::hyperparameters! {
@@ -38,7 +38,7 @@ pub struct AdagradState {
     a: Tensor<2>,
 }
 
-impl Config for AdagradConfig {
+impl RuleConfig for AdagradConfig {
     type Rule = Adagrad;
     const NAME: &'static str = "adagrad";
     const DESCRIPTION: &'static str = "AdaGrad: step scaled by the root of the summed squared gradients";

@@ -10,7 +10,7 @@
 
 pub mod eigen;
 
-use super::{Config, LearningRate, Range, Rule, Source, Step, Update};
+use super::{LearningRate, Range, Rule, RuleConfig, Source, Step, Update};
 use burn::tensor::{Device, Tensor, TensorData};
 use eigen::symmetric_eigen;
 
@@ -54,7 +54,7 @@ crate::hyperparameters! {
     }
 }
 
-impl Config for AdagradFullConfig {
+impl RuleConfig for AdagradFullConfig {
     type Rule = AdagradFull;
     const NAME: &'static str = "adagrad_full";
     const DESCRIPTION: &'static str =
@@ -527,10 +527,10 @@ mod tests {
             weight_decay: Some(0.1),
             ..AdagradFullConfig::default()
         };
-        let mut optimizer = optim::stateful(&[config], &device);
+        let mut optimizer = <AdagradFullConfig as optim::Config>::build(&[config], &device);
         let w = Tensor::<2>::from_data(TensorData::new(vec![2.0f32, -1.0], [1, 2]), &device);
         let g = Tensor::<2>::from_data(TensorData::new(vec![3.0f32, 4.0], [1, 2]), &device);
-        let got: Vec<f32> = crate::optim::step_with_gradient(&mut optimizer, w, g)
+        let got: Vec<f32> = crate::optim::step_with_gradient(optimizer.as_mut(), w, g)
             .into_data()
             .iter::<f32>()
             .collect();

@@ -1,7 +1,7 @@
 //! Adam (with AMSGrad) and AdamW, as Keras's `Adam` and `AdamW`.
 
 use super::common::{AdamColumns, one_minus_power};
-use super::{Config, LearningRate, Range, Rule, Step, Update};
+use super::{LearningRate, Range, Rule, RuleConfig, Step, Update};
 use burn::tensor::{Device, Tensor};
 
 crate::hyperparameters! {
@@ -82,7 +82,7 @@ pub struct AdamState {
     v_max: Option<Tensor<2>>,
 }
 
-impl Config for AdamConfig {
+impl RuleConfig for AdamConfig {
     type Rule = Adam;
     const NAME: &'static str = "adam";
     const DESCRIPTION: &'static str = "Adam: bias-corrected first and second moments (optionally AMSGrad)";
@@ -101,7 +101,7 @@ impl Config for AdamConfig {
     }
 }
 
-impl Config for AdamWConfig {
+impl RuleConfig for AdamWConfig {
     type Rule = Adam;
     const NAME: &'static str = "adamw";
     const DESCRIPTION: &'static str = "AdamW: Adam with decoupled weight decay (default 0.004)";

@@ -2,7 +2,7 @@
 //! as `adam_optax` beside Keras's `adam`.
 
 use super::common::{Ema, column, lr_scale};
-use super::{Config, LearningRate, Range, Rule, Source, Step, Update};
+use super::{LearningRate, Range, Rule, RuleConfig, Source, Step, Update};
 use burn::tensor::{Device, Tensor};
 
 crate::hyperparameters! {
@@ -51,7 +51,7 @@ pub struct AdamOptaxState {
     nu: Tensor<2>,
 }
 
-impl Config for AdamOptaxConfig {
+impl RuleConfig for AdamOptaxConfig {
     type Rule = AdamOptax;
     const NAME: &'static str = "adam_optax";
     const DESCRIPTION: &'static str =

@@ -1,7 +1,7 @@
 //! Adamax, Adam's infinity-norm variant, as Keras's `Adamax`.
 
 use super::common::{AdamColumns, ema, one_minus_power};
-use super::{Config, LearningRate, Range, Rule, Step, Update};
+use super::{LearningRate, Range, Rule, RuleConfig, Step, Update};
 use burn::tensor::{Device, Tensor};
 
 crate::hyperparameters! {
@@ -40,7 +40,7 @@ pub struct AdamaxState {
     u: Tensor<2>,
 }
 
-impl Config for AdamaxConfig {
+impl RuleConfig for AdamaxConfig {
     type Rule = Adamax;
     const NAME: &'static str = "adamax";
     const DESCRIPTION: &'static str = "Adamax: Adam with an exponentially weighted infinity norm";

@@ -1,7 +1,7 @@
 //! Adan, as optax's `adan`.
 
 use super::common::{AddDecayed, Ema, column, lr_scale};
-use super::{Config, LearningRate, Range, Rule, Source, Step, Update};
+use super::{LearningRate, Range, Rule, RuleConfig, Source, Step, Update};
 use burn::tensor::{Device, Tensor};
 
 crate::hyperparameters! {
@@ -58,7 +58,7 @@ pub struct AdanState {
     g_prev: Tensor<2>,
 }
 
-impl Config for AdanConfig {
+impl RuleConfig for AdanConfig {
     type Rule = Adan;
     const NAME: &'static str = "adan";
     const DESCRIPTION: &'static str = "Adan: Adam with a Nesterov-like average of gradient differences";

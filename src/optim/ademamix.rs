@@ -1,7 +1,7 @@
 //! AdEMAMix, as optax's `contrib.ademamix`.
 
 use super::common::{AddDecayed, Ema, column, lr_scale};
-use super::{Config, LearningRate, Range, Rule, Source, Step, Update};
+use super::{LearningRate, Range, Rule, RuleConfig, Source, Step, Update};
 use burn::tensor::{Device, Tensor};
 
 crate::hyperparameters! {
@@ -59,7 +59,7 @@ pub struct AdemamixState {
     nu: Tensor<2>,
 }
 
-impl Config for AdemamixConfig {
+impl RuleConfig for AdemamixConfig {
     type Rule = Ademamix;
     const NAME: &'static str = "ademamix";
     const DESCRIPTION: &'static str = "AdEMAMix: Adam plus alpha times a much slower gradient average";

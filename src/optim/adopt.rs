@@ -1,7 +1,7 @@
 //! ADOPT, as optax's `contrib.adopt`.
 
 use super::common::{column, column32, lr_scale, maximum};
-use super::{Config, LearningRate, Range, Rule, Source, Step, Update};
+use super::{LearningRate, Range, Rule, RuleConfig, Source, Step, Update};
 use burn::tensor::{Device, Tensor};
 
 crate::hyperparameters! {
@@ -53,7 +53,7 @@ pub struct AdoptState {
     nu: Tensor<2>,
 }
 
-impl Config for AdoptConfig {
+impl RuleConfig for AdoptConfig {
     type Rule = Adopt;
     const NAME: &'static str = "adopt";
     const DESCRIPTION: &'static str = "ADOPT: momentum of g normalised by the previous second moment, clipped";

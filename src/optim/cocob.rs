@@ -1,7 +1,7 @@
 //! COCOB-Backprop, as optax's `contrib.cocob`.
 
 use super::common::{AddDecayed, column, maximum};
-use super::{Config, LearningRate, Range, Rule, Source, Step, Update};
+use super::{LearningRate, Range, Rule, RuleConfig, Source, Step, Update};
 use burn::tensor::{Device, Tensor};
 
 crate::hyperparameters! {
@@ -50,7 +50,7 @@ pub struct CocobState {
     c: Tensor<2>,
 }
 
-impl Config for CocobConfig {
+impl RuleConfig for CocobConfig {
     type Rule = Cocob;
     const NAME: &'static str = "cocob";
     const DESCRIPTION: &'static str = "COCOB: coin betting on each coordinate (learning-rate free)";

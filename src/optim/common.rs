@@ -396,7 +396,7 @@ pub fn rates_f64(constants: &[Option<f64>], lr_host: &[f32]) -> Vec<f64> {
 /// (so the decoupled weight decay is included, as the runner steps them).
 #[cfg(test)]
 pub mod test_util {
-    use super::super::{Config, stateful};
+    use super::super::Config;
     use burn::tensor::{Device, Tensor, TensorData};
 
     /// The CPU device the unit tests run on.
@@ -421,12 +421,12 @@ pub mod test_util {
     /// Steps rows configured by `configs` from `w0` with the given gradients (one batch per
     /// step) and returns the rows after every step.
     pub fn steps<C: Config>(configs: &[C], w0: &[Vec<f32>], grads: &[Vec<Vec<f32>>]) -> Vec<Vec<Vec<f32>>> {
-        let mut opt = stateful(configs, &device());
+        let mut opt = C::build(configs, &device());
         let mut w = tensor(w0);
         grads
             .iter()
             .map(|g| {
-                w = super::super::step_with_gradient(&mut opt, w.clone(), tensor(g));
+                w = super::super::step_with_gradient(opt.as_mut(), w.clone(), tensor(g));
                 rows(w.clone())
             })
             .collect()
@@ -440,7 +440,7 @@ pub mod test_util {
         grads: &[Vec<Vec<f32>>],
         losses: &[Vec<f32>],
     ) -> Vec<Vec<Vec<f32>>> {
-        let mut opt = stateful(configs, &device());
+        let mut opt = C::build(configs, &device());
         let mut w = tensor(w0);
         let nan = |p: Tensor<2>| (p.clone().sum_dim(1).mul_scalar(f32::NAN), p.full_like(f32::NAN));
         grads
@@ -452,7 +452,7 @@ pub mod test_util {
                     loss: &loss,
                     gradient_at: &nan,
                 };
-                w = super::super::Optimizer::step(&mut opt, w.clone(), tensor(g), &env);
+                w = opt.step(w.clone(), tensor(g), &env);
                 rows(w.clone())
             })
             .collect()

@@ -1,7 +1,7 @@
 //! D-Adaptation's AdamW, as optax's `contrib.dadapt_adamw`.
 
 use super::common::{Ema, adam_correction, column, maximum, vdot};
-use super::{Config, LearningRate, Range, Rule, Source, Step, Update};
+use super::{LearningRate, Range, Rule, RuleConfig, Source, Step, Update};
 use burn::tensor::{Device, Tensor};
 
 crate::hyperparameters! {
@@ -59,7 +59,7 @@ pub struct DadaptAdamwState {
     d: Tensor<2>,
 }
 
-impl Config for DadaptAdamwConfig {
+impl RuleConfig for DadaptAdamwConfig {
     type Rule = DadaptAdamw;
     const NAME: &'static str = "dadapt_adamw";
     const DESCRIPTION: &'static str =

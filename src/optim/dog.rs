@@ -1,7 +1,7 @@
 //! DoG, as optax's `contrib.dog`.
 
 use super::common::{AddDecayed, column, column32, lr_scale, maximum, norm, sumsq, where_rows};
-use super::{Checked, Config, LearningRate, Range, Rule, Source, Step, Update};
+use super::{Checked, LearningRate, Range, Rule, RuleConfig, Source, Step, Update};
 use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
@@ -77,7 +77,7 @@ pub struct DogState {
     sum_sq: Tensor<2>,
 }
 
-impl Config for DogConfig {
+impl RuleConfig for DogConfig {
     type Rule = Dog;
     const NAME: &'static str = "dog";
     const DESCRIPTION: &'static str =

@@ -1,7 +1,7 @@
 //! FTRL-Proximal, as Keras's `Ftrl`.
 
 use super::common::column;
-use super::{Config, LearningRate, Range, Rule, Step, Update};
+use super::{LearningRate, Range, Rule, RuleConfig, Step, Update};
 use burn::tensor::{Device, Tensor};
 
 crate::hyperparameters! {
@@ -64,7 +64,7 @@ pub struct FtrlState {
     z: Tensor<2>,
 }
 
-impl Config for FtrlConfig {
+impl RuleConfig for FtrlConfig {
     type Rule = Ftrl;
     const NAME: &'static str = "ftrl";
     const DESCRIPTION: &'static str = "FTRL-Proximal: weights rebuilt from accumulated gradients, with L1/L2/shrinkage";

@@ -1,7 +1,7 @@
 //! LAMB (layer-wise adaptive moments), as Keras's `Lamb`.
 
 use super::common::{AdamColumns, one_minus_power, positive_or_one, row_norm};
-use super::{Config, LearningRate, Range, Rule, Step, Update};
+use super::{LearningRate, Range, Rule, RuleConfig, Step, Update};
 use burn::tensor::{Device, Tensor};
 
 crate::hyperparameters! {
@@ -45,7 +45,7 @@ pub struct LambState {
     v: Tensor<2>,
 }
 
-impl Config for LambConfig {
+impl RuleConfig for LambConfig {
     type Rule = Lamb;
     const NAME: &'static str = "lamb";
     const DESCRIPTION: &'static str = "LAMB: Adam-like direction rescaled to a step of norm lr * |w| per row";

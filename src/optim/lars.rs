@@ -1,7 +1,7 @@
 //! LARS (layer-wise adaptive rate scaling), in the form of optax's `lars`; Keras has none.
 
 use super::common::{column, lr_scale, positive_or_one, row_norm};
-use super::{Config, LearningRate, Range, Rule, Source, Step, Update};
+use super::{LearningRate, Range, Rule, RuleConfig, Source, Step, Update};
 use burn::tensor::{Device, Tensor};
 
 crate::hyperparameters! {
@@ -53,7 +53,7 @@ pub struct LarsState {
     b: Tensor<2>,
 }
 
-impl Config for LarsConfig {
+impl RuleConfig for LarsConfig {
     type Rule = Lars;
     const NAME: &'static str = "lars";
     const DESCRIPTION: &'static str = "LARS (optax form): momentum SGD with a per-row trust ratio |w| / |g + beta w|";

@@ -1,7 +1,7 @@
 //! Lion (evolved sign momentum), as Keras's `Lion`.
 
 use super::common::column;
-use super::{Config, LearningRate, Range, Rule, Step, Update};
+use super::{LearningRate, Range, Rule, RuleConfig, Step, Update};
 use burn::tensor::{Device, Tensor};
 
 crate::hyperparameters! {
@@ -41,7 +41,7 @@ pub struct LionState {
     m: Tensor<2>,
 }
 
-impl Config for LionConfig {
+impl RuleConfig for LionConfig {
     type Rule = Lion;
     const NAME: &'static str = "lion";
     const DESCRIPTION: &'static str = "Lion: signed interpolation of momentum and gradient, fixed-size steps";

@@ -1,7 +1,9 @@
 //! Lookahead, as optax's `lookahead`, around any registered optimizer.
 
 use super::common::column;
-use super::{Built, Env, Hyperparameters, Optimizer, OptimizerSpec, Range, Update, Wrapped, WrapperConfig};
+use super::{
+    Built, Config, Env, Hyperparameters, LearningRate, Optimizer, OptimizerSpec, Range, Source, Update, Wrapped,
+};
 use crate::error::Parsed;
 use burn::tensor::{Device, Tensor};
 
@@ -36,13 +38,14 @@ crate::hyperparameters! {
     }
 }
 
-impl WrapperConfig for LookaheadConfig {
+impl Config for LookaheadConfig {
     const NAME: &'static str = "lookahead";
+    const SOURCE: Source = Source::Optax;
     const DESCRIPTION: &'static str =
         "Lookahead: k steps of a fast optimizer, then the slow weights (eval_points) move alpha of the way";
 
-    fn inner(&self) -> &Wrapped {
-        &self.fast
+    fn learning_rate(&self) -> &LearningRate {
+        self.fast.spec().learning_rate()
     }
     fn validate(&self) -> Parsed<()> {
         self.check_ranges()?;
@@ -113,7 +116,7 @@ mod tests {
     use serde_json::{Value, json};
 
     fn parse(given: Value) -> Parsed<OptimizerSpec> {
-        Entry::wrapper::<LookaheadConfig>().parse(given.as_object().unwrap().clone())
+        Entry::of::<LookaheadConfig>().parse(given.as_object().unwrap().clone())
     }
 
     fn lookahead(given: Value) -> Built {

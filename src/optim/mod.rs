@@ -137,9 +137,39 @@ pub enum Source {
     Paper,
 }
 
-/// One run's configuration of a rule, declared with [`hyperparameters!`](crate::hyperparameters)
-/// (names and defaults of the library it follows). Register it with [`Entry::of`].
+/// One run's configuration of an optimizer, declared with
+/// [`hyperparameters!`](crate::hyperparameters) (names and defaults of the library it follows).
+/// Register it with [`Entry::of`].
+///
+/// A rule's config builds its rows' optimizer with [`stateful`]: the rule (a [`Rule`], written
+/// as tensor operations) with each row's learning rate and Keras's decoupled weight decay.
+/// A wrapper's (Lookahead, SAM) builds its own [`Optimizer`] around the [`OptimizerSpec`] it
+/// wraps.
 pub trait Config: Hyperparameters {
+    /// Name in experiment files.
+    const NAME: &'static str;
+    /// One line for `optsurf list`.
+    const DESCRIPTION: &'static str;
+    /// Whose semantics it follows.
+    const SOURCE: Source = Source::Keras;
+    /// The rate it steps with (a schedule gives each step's); a wrapper's is the wrapped one's.
+    fn learning_rate(&self) -> &LearningRate;
+    /// Keras's decoupled weight decay `lambda`, applied by [`stateful`] before each step, if set.
+    fn weight_decay(&self) -> Option<f64> {
+        None
+    }
+    /// Checks the values: the declared ranges, then anything more the library checks.
+    fn validate(&self) -> Parsed<()> {
+        self.check_ranges()
+    }
+    /// The batched optimizer for `rows` (one config per row, the same
+    /// [shared](Shared) settings).
+    fn build(rows: &[Self], device: &Device) -> Built;
+}
+
+/// The config of one of optsurf's own rules: [`Config`] with the rule it steps, which
+/// [`stateful`] carries (the rules' types stay inside the crate).
+pub(crate) trait RuleConfig: Hyperparameters {
     /// The rule that steps a batch of rows configured like this.
     type Rule: Rule + 'static;
     /// Name in experiment files.
@@ -148,9 +178,9 @@ pub trait Config: Hyperparameters {
     const DESCRIPTION: &'static str;
     /// Whose semantics it follows.
     const SOURCE: Source = Source::Keras;
-    /// The learning rate of this run (the rate a schedule gives each step).
+    /// The learning rate of this run.
     fn learning_rate(&self) -> &LearningRate;
-    /// Keras's decoupled weight decay `lambda`, applied by [`Stateful`] before each step, if set.
+    /// Keras's decoupled weight decay `lambda`, if set.
     fn weight_decay(&self) -> Option<f64> {
         None
     }
@@ -158,27 +188,26 @@ pub trait Config: Hyperparameters {
     fn validate(&self) -> Parsed<()> {
         self.check_ranges()
     }
-    /// The batched rule for `rows` (one config per row, same [shared](Shared) settings).
+    /// The batched rule for `rows` (one config per row, same shared settings).
     fn rule(rows: &[Self], device: &Device) -> Self::Rule;
 }
 
-/// The configuration of an optimizer that wraps another (Lookahead, SAM): it builds a whole
-/// [`Optimizer`] around the wrapped one's. Register it with [`Entry::wrapper`].
-pub trait WrapperConfig: Hyperparameters {
-    /// Name in experiment files.
-    const NAME: &'static str;
-    /// One line for `optsurf list`.
-    const DESCRIPTION: &'static str;
-    /// Whose semantics it follows.
-    const SOURCE: Source = Source::Optax;
-    /// The optimizer it wraps.
-    fn inner(&self) -> &Wrapped;
-    /// Checks the values: the declared ranges, then anything more.
-    fn validate(&self) -> Parsed<()> {
-        self.check_ranges()
+impl<C: RuleConfig> Config for C {
+    const NAME: &'static str = <C as RuleConfig>::NAME;
+    const DESCRIPTION: &'static str = <C as RuleConfig>::DESCRIPTION;
+    const SOURCE: Source = <C as RuleConfig>::SOURCE;
+    fn learning_rate(&self) -> &LearningRate {
+        RuleConfig::learning_rate(self)
     }
-    /// The batched optimizer for `rows` (one config per row, same shared settings).
-    fn build(rows: &[Self], device: &Device) -> Built;
+    fn weight_decay(&self) -> Option<f64> {
+        RuleConfig::weight_decay(self)
+    }
+    fn validate(&self) -> Parsed<()> {
+        RuleConfig::validate(self)
+    }
+    fn build(rows: &[Self], device: &Device) -> Built {
+        stateful(rows, C::rule(rows, device), device)
+    }
 }
 
 /// A rule with its state and the shared decoupled weight decay, or a wrapper around such: what
@@ -203,7 +232,7 @@ pub trait Optimizer {
 
 /// A [`Rule`] carrying its state between steps, with each row's learning rate (constant or
 /// scheduled) and Keras's decoupled weight decay applied before each update.
-pub struct Stateful<R: Rule> {
+pub(crate) struct Stateful<R: Rule> {
     rule: R,
     rates: common::Rates,
     decay: common::WeightDecay,
@@ -259,15 +288,24 @@ pub fn step_with_gradient(optimizer: &mut dyn Optimizer, params: Tensor<2>, grad
     )
 }
 
-/// Builds the batched optimizer for rows of one config type.
-pub fn stateful<C: Config>(rows: &[C], device: &Device) -> Stateful<C::Rule> {
-    let rates = common::Rates::new(rows.iter().map(|c| c.learning_rate().clone()).collect(), device);
-    Stateful {
-        rule: C::rule(rows, device),
-        decay: common::WeightDecay::new(rows.iter().map(C::weight_decay), &rates, device),
-        rates,
-        state: None,
-        t: 0,
+/// The batched optimizer of `rows` that steps by `rule`: the rule's state carried from step to
+/// step, each row's learning rate (constant or scheduled) and Keras's decoupled weight decay
+/// (`w <- w - (w lambda) eta`, before the rule's update) from its config.
+pub fn stateful<C: Config, R: Rule + 'static>(rows: &[C], rule: R, device: &Device) -> Built {
+    Box::new(Stateful::new(rows, rule, device))
+}
+
+impl<R: Rule> Stateful<R> {
+    /// `rule` over `rows`, before the first step.
+    pub(crate) fn new<C: Config>(rows: &[C], rule: R, device: &Device) -> Self {
+        let rates = common::Rates::new(rows.iter().map(|c| c.learning_rate().clone()).collect(), device);
+        Stateful {
+            rule,
+            decay: common::WeightDecay::new(rows.iter().map(C::weight_decay), &rates, device),
+            rates,
+            state: None,
+            t: 0,
+        }
     }
 }
 
@@ -304,35 +342,19 @@ impl PartialEq for Entry {
 }
 
 impl Entry {
-    /// The entry of rule config type `C`.
+    /// The entry of config type `C` (a wrapper's wrapped optimizer is read with the optimizers
+    /// known where the file is read).
     pub const fn of<C: Config>() -> Self {
         Entry {
             name: C::NAME,
             description: C::DESCRIPTION,
             source: C::SOURCE,
             params: C::PARAMS,
-            defaults: || Arc::new(Plain(C::default())),
+            defaults: || Arc::new(C::default()),
             read: |fields| {
                 let config: C = read_fields(C::NAME, C::PARAMS, fields)?;
                 config.validate()?;
-                Ok(Arc::new(Plain(config)))
-            },
-        }
-    }
-
-    /// The entry of a wrapper's config type `W` (its wrapped optimizer is read with the
-    /// optimizers known where the file is read).
-    pub const fn wrapper<W: WrapperConfig>() -> Self {
-        Entry {
-            name: W::NAME,
-            description: W::DESCRIPTION,
-            source: W::SOURCE,
-            params: W::PARAMS,
-            defaults: || Arc::new(Wrapping(W::default())),
-            read: |fields| {
-                let config: W = read_fields(W::NAME, W::PARAMS, fields)?;
-                config.validate()?;
-                Ok(Arc::new(Wrapping(config)))
+                Ok(Arc::new(config))
             },
         }
     }
@@ -365,21 +387,12 @@ pub struct OptimizerSpec {
 }
 
 impl OptimizerSpec {
-    /// A rule config `config` registered as [`Entry::of`]`::<C>()`, checked.
+    /// `config`, registered as [`Entry::of`]`::<C>()`, checked.
     pub fn new<C: Config>(config: C) -> Parsed<Self> {
         config.validate()?;
         Ok(OptimizerSpec {
             entry: Entry::of::<C>(),
-            config: Arc::new(Plain(config)),
-        })
-    }
-
-    /// A wrapper config `config` registered as [`Entry::wrapper`]`::<W>()`, checked.
-    pub fn wrapping<W: WrapperConfig>(config: W) -> Parsed<Self> {
-        config.validate()?;
-        Ok(OptimizerSpec {
-            entry: Entry::wrapper::<W>(),
-            config: Arc::new(Wrapping(config)),
+            config: Arc::new(config),
         })
     }
 
@@ -581,12 +594,6 @@ trait Erased: Send + Sync {
     fn build(&self, rows: &[&dyn Erased], device: &Device) -> Built;
 }
 
-/// A rule config as an [`Erased`].
-struct Plain<C>(C);
-
-/// A wrapper config as an [`Erased`].
-struct Wrapping<W>(W);
-
 /// The configs of rows that [`OptimizerSpec::batch_key`] put in one batch: one entry, one type.
 fn typed<'a, T: 'static>(rows: &[&'a dyn Erased]) -> Vec<&'a T> {
     rows.iter()
@@ -598,48 +605,25 @@ fn typed<'a, T: 'static>(rows: &[&'a dyn Erased]) -> Vec<&'a T> {
         .collect()
 }
 
-fn to_map(config: &impl Serialize) -> Map<String, Value> {
-    match serde_json::to_value(config) {
-        Ok(Value::Object(map)) => map,
-        _ => unreachable!("hyperparameters! structs serialize to JSON objects"),
-    }
-}
-
-impl<C: Config> Erased for Plain<C> {
+impl<C: Config> Erased for C {
     fn as_any(&self) -> &dyn Any {
-        &self.0
+        self
     }
     fn learning_rate(&self) -> &LearningRate {
-        self.0.learning_rate()
+        Config::learning_rate(self)
     }
     fn batch_key(&self) -> String {
-        self.0.batch_key()
+        Hyperparameters::batch_key(self)
     }
     fn to_map(&self) -> Map<String, Value> {
-        to_map(&self.0)
+        match serde_json::to_value(self) {
+            Ok(Value::Object(map)) => map,
+            _ => unreachable!("hyperparameters! structs serialize to JSON objects"),
+        }
     }
     fn build(&self, rows: &[&dyn Erased], device: &Device) -> Built {
         let rows: Vec<C> = typed::<C>(rows).into_iter().cloned().collect();
-        Box::new(stateful(&rows, device))
-    }
-}
-
-impl<W: WrapperConfig> Erased for Wrapping<W> {
-    fn as_any(&self) -> &dyn Any {
-        &self.0
-    }
-    fn learning_rate(&self) -> &LearningRate {
-        self.0.inner().spec().learning_rate()
-    }
-    fn batch_key(&self) -> String {
-        self.0.batch_key()
-    }
-    fn to_map(&self) -> Map<String, Value> {
-        to_map(&self.0)
-    }
-    fn build(&self, rows: &[&dyn Erased], device: &Device) -> Built {
-        let rows: Vec<W> = typed::<W>(rows).into_iter().cloned().collect();
-        W::build(&rows, device)
+        C::build(&rows, device)
     }
 }
 
@@ -668,14 +652,14 @@ pub const BUILTIN: &[Entry] = &[
     Entry::of::<rprop::RpropConfig>(),
     Entry::of::<sign_sgd::SignSgdConfig>(),
     Entry::of::<signum::SignumConfig>(),
-    Entry::wrapper::<lookahead::LookaheadConfig>(),
+    Entry::of::<lookahead::LookaheadConfig>(),
     Entry::of::<polyak_sgd::PolyakSgdConfig>(),
     Entry::of::<schedule_free_adamw::ScheduleFreeAdamwConfig>(),
     Entry::of::<prodigy::ProdigyConfig>(),
     Entry::of::<dadapt_adamw::DadaptAdamwConfig>(),
     Entry::of::<ademamix::AdemamixConfig>(),
     Entry::of::<adopt::AdoptConfig>(),
-    Entry::wrapper::<sam::SamConfig>(),
+    Entry::of::<sam::SamConfig>(),
     Entry::of::<dog::DogConfig>(),
     Entry::of::<cocob::CocobConfig>(),
     Entry::of::<momo::MomoConfig>(),

@@ -1,7 +1,7 @@
 //! MoMo, as optax's `contrib.momo`.
 
 use super::common::{column, column32, maximum, minimum, rates_f64, sumsq, vdot};
-use super::{Config, LearningRate, Range, Rule, Source, Step, Update};
+use super::{LearningRate, Range, Rule, RuleConfig, Source, Step, Update};
 use burn::tensor::{Device, Tensor};
 
 crate::hyperparameters! {
@@ -56,7 +56,7 @@ pub struct MomoState {
     lb: Tensor<2>,
 }
 
-impl Config for MomoConfig {
+impl RuleConfig for MomoConfig {
     type Rule = Momo;
     const NAME: &'static str = "momo";
     const DESCRIPTION: &'static str =

@@ -1,7 +1,7 @@
 //! Nadam, Adam with Nesterov momentum, as Keras's `Nadam`.
 
 use super::common::{column, ema, one_minus_power};
-use super::{Config, LearningRate, Range, Rule, Step, Update};
+use super::{LearningRate, Range, Rule, RuleConfig, Step, Update};
 use burn::tensor::{Device, Tensor};
 
 crate::hyperparameters! {
@@ -57,7 +57,7 @@ fn schedule(t: u64) -> f32 {
     1.0f32 - 0.5f32 * 0.96f32.powf(t as f32)
 }
 
-impl Config for NadamConfig {
+impl RuleConfig for NadamConfig {
     type Rule = Nadam;
     const NAME: &'static str = "nadam";
     const DESCRIPTION: &'static str = "Nadam: Adam with Nesterov momentum and Keras 3's 0.96^t momentum schedule";

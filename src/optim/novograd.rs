@@ -1,7 +1,7 @@
 //! NovoGrad, as optax's `novograd`.
 
 use super::common::{column, fma, linalg_norm, lr_scale};
-use super::{Config, LearningRate, Range, Rule, Source, Step, Update};
+use super::{LearningRate, Range, Rule, RuleConfig, Source, Step, Update};
 use burn::tensor::{Device, Tensor};
 
 crate::hyperparameters! {
@@ -54,7 +54,7 @@ pub struct NovogradState {
     nu: Tensor<2>,
 }
 
-impl Config for NovogradConfig {
+impl RuleConfig for NovogradConfig {
     type Rule = Novograd;
     const NAME: &'static str = "novograd";
     const DESCRIPTION: &'static str = "NovoGrad: momentum of g normalised by a moving average of the layer's |g|^2";

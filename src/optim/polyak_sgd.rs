@@ -1,7 +1,7 @@
 //! SGD with Polyak's step size, as optax's `polyak_sgd`.
 
 use super::common::{column, lr_scale, minimum, sumsq, where_rows};
-use super::{Config, LearningRate, Range, Rule, Source, Step, Update};
+use super::{LearningRate, Range, Rule, RuleConfig, Source, Step, Update};
 use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
@@ -61,7 +61,7 @@ pub struct PolyakSgd {
     plus: Vec<bool>,
 }
 
-impl Config for PolyakSgdConfig {
+impl RuleConfig for PolyakSgdConfig {
     type Rule = PolyakSgd;
     const NAME: &'static str = "polyak_sgd";
     const DESCRIPTION: &'static str = "Polyak SGD: step size (f - f_min) / |g|^2, capped (needs the loss)";

@@ -1,7 +1,7 @@
 //! Prodigy, as optax's `contrib.prodigy`.
 
 use super::common::{Ema, adam_correction, column, column32, maximum, vdot};
-use super::{Config, LearningRate, Range, Rule, Source, Step, Update};
+use super::{LearningRate, Range, Rule, RuleConfig, Source, Step, Update};
 use burn::tensor::{Device, Tensor};
 
 crate::hyperparameters! {
@@ -69,7 +69,7 @@ pub struct ProdigyState {
     w0: Tensor<2>,
 }
 
-impl Config for ProdigyConfig {
+impl RuleConfig for ProdigyConfig {
     type Rule = Prodigy;
     const NAME: &'static str = "prodigy";
     const DESCRIPTION: &'static str =

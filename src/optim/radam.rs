@@ -1,7 +1,7 @@
 //! Rectified Adam, as optax's `radam`.
 
 use super::common::{Ema, column, column32, ipow, lr_scale, where_rows};
-use super::{Config, LearningRate, Range, Rule, Source, Step, Update};
+use super::{LearningRate, Range, Rule, RuleConfig, Source, Step, Update};
 use burn::tensor::{Device, Tensor};
 
 crate::hyperparameters! {
@@ -58,7 +58,7 @@ pub struct RadamState {
     nu: Tensor<2>,
 }
 
-impl Config for RadamConfig {
+impl RuleConfig for RadamConfig {
     type Rule = Radam;
     const NAME: &'static str = "radam";
     const DESCRIPTION: &'static str =

@@ -1,7 +1,7 @@
 //! RMSprop, plain or centered, with optional heavy-ball momentum, as Keras's `RMSprop`.
 
 use super::common::column;
-use super::{Config, LearningRate, Range, Rule, Step, Update};
+use super::{LearningRate, Range, Rule, RuleConfig, Step, Update};
 use burn::tensor::{Device, Tensor};
 
 crate::hyperparameters! {
@@ -53,7 +53,7 @@ pub struct RmspropState {
     mom: Option<Tensor<2>>,
 }
 
-impl Config for RmspropConfig {
+impl RuleConfig for RmspropConfig {
     type Rule = Rmsprop;
     const NAME: &'static str = "rmsprop";
     const DESCRIPTION: &'static str =

@@ -1,7 +1,7 @@
 //! Rprop, as optax's `rprop`.
 
 use super::common::column;
-use super::{Config, Hyperparameters, LearningRate, Range, Rule, Source, Step, Update};
+use super::{Hyperparameters, LearningRate, Range, Rule, RuleConfig, Source, Step, Update};
 use burn::tensor::{Device, Tensor};
 
 crate::hyperparameters! {
@@ -52,7 +52,7 @@ pub struct RpropState {
     prev: Tensor<2>,
 }
 
-impl Config for RpropConfig {
+impl RuleConfig for RpropConfig {
     type Rule = Rprop;
     const NAME: &'static str = "rprop";
     const DESCRIPTION: &'static str = "Rprop: per-coordinate steps of fixed size, grown while the gradient's sign holds (moves one step late, as optax)";

@@ -2,7 +2,9 @@
 //! optimizer.
 
 use super::common::{column, div_s, norm};
-use super::{Built, Env, Hyperparameters, Optimizer, OptimizerSpec, Range, Update, Wrapped, WrapperConfig};
+use super::{
+    Built, Config, Env, Hyperparameters, LearningRate, Optimizer, OptimizerSpec, Range, Source, Update, Wrapped,
+};
 use crate::error::Parsed;
 use burn::tensor::{Device, Tensor};
 
@@ -36,13 +38,14 @@ crate::hyperparameters! {
     }
 }
 
-impl WrapperConfig for SamConfig {
+impl Config for SamConfig {
     const NAME: &'static str = "sam";
+    const SOURCE: Source = Source::Optax;
     const DESCRIPTION: &'static str =
         "SAM: the outer optimizer stepped with the gradient rho up the normalised gradient (one more gradient a step)";
 
-    fn inner(&self) -> &Wrapped {
-        &self.outer
+    fn learning_rate(&self) -> &LearningRate {
+        self.outer.spec().learning_rate()
     }
     fn validate(&self) -> Parsed<()> {
         self.check_ranges()?;
@@ -97,7 +100,7 @@ mod tests {
     use std::cell::RefCell;
 
     fn parse(given: Value) -> Parsed<OptimizerSpec> {
-        Entry::wrapper::<SamConfig>().parse(given.as_object().unwrap().clone())
+        Entry::of::<SamConfig>().parse(given.as_object().unwrap().clone())
     }
 
     fn sam(given: Value) -> Built {

@@ -1,7 +1,7 @@
 //! Schedule-free AdamW, as optax's `contrib.schedule_free_adamw`.
 
 use super::common::{AddDecayed, Ema, column, column32, div_s};
-use super::{Config, Hyperparameters, LearningRate, Range, Rule, Source, Step, Update};
+use super::{Hyperparameters, LearningRate, Range, Rule, RuleConfig, Source, Step, Update};
 use burn::tensor::{Device, Tensor};
 
 crate::hyperparameters! {
@@ -66,7 +66,7 @@ pub struct ScheduleFreeAdamwState {
     y: Option<Tensor<2>>,
 }
 
-impl Config for ScheduleFreeAdamwConfig {
+impl RuleConfig for ScheduleFreeAdamwConfig {
     type Rule = ScheduleFreeAdamw;
     const NAME: &'static str = "schedule_free_adamw";
     const DESCRIPTION: &'static str =
@@ -192,7 +192,7 @@ impl Rule for ScheduleFreeAdamw {
 #[cfg(test)]
 mod tests {
     use super::super::common::test_util::{assert_close, device, tensor};
-    use super::super::{Optimizer, stateful, step_with_gradient};
+    use super::super::step_with_gradient;
     use super::*;
 
     #[test]
@@ -203,16 +203,16 @@ mod tests {
             eps: 0.0,
             ..Default::default()
         };
-        let mut opt = stateful(&[c], &device());
+        let mut opt = super::super::Config::build(&[c], &device());
         // Step 1: z = w0 - sign(g) = (-1, 1), c = 1: x = z, y = z.
-        let w = step_with_gradient(&mut opt, tensor(&[vec![0.0, 0.0]]), tensor(&[vec![2.0, -2.0]]));
+        let w = step_with_gradient(opt.as_mut(), tensor(&[vec![0.0, 0.0]]), tensor(&[vec![2.0, -2.0]]));
         let rows = |t: Tensor<2>| super::super::common::test_util::rows(t);
         // (float32's 1 - 0.999 corrects v to within 2e-5.)
         assert_close(&rows(w.clone()), &[vec![-1.0, 1.0]], 2e-5);
         assert_close(&rows(opt.eval_points().unwrap()), &[vec![-1.0, 1.0]], 2e-5);
         // Step 2, the same g (v_hat = g^2): z = (-2, 2), c = 1/2: x = (-1.5, 1.5),
         // y = (x + z) / 2 = (-1.75, 1.75).
-        let w = step_with_gradient(&mut opt, w, tensor(&[vec![2.0, -2.0]]));
+        let w = step_with_gradient(opt.as_mut(), w, tensor(&[vec![2.0, -2.0]]));
         assert_close(&rows(w), &[vec![-1.75, 1.75]], 2e-5);
         assert_close(&rows(opt.eval_points().unwrap()), &[vec![-1.5, 1.5]], 2e-5);
     }
@@ -229,8 +229,8 @@ mod tests {
             warmup_steps: Some(10),
             ..Default::default()
         };
-        let mut opt = stateful(&[c], &device());
-        let w = step_with_gradient(&mut opt, tensor(&[vec![1.0, 2.0]]), tensor(&[vec![1.0, 1.0]]));
+        let mut opt = super::super::Config::build(&[c], &device());
+        let w = step_with_gradient(opt.as_mut(), tensor(&[vec![1.0, 2.0]]), tensor(&[vec![1.0, 1.0]]));
         assert_close(&super::super::common::test_util::rows(w), &[vec![1.0, 2.0]], 0.0);
     }
 

@@ -1,7 +1,7 @@
 //! SGD with optional momentum and Nesterov momentum, as Keras's `SGD`.
 
 use super::common::column;
-use super::{Config, LearningRate, Range, Rule, Step, Update};
+use super::{LearningRate, Range, Rule, RuleConfig, Step, Update};
 use burn::tensor::{Device, Tensor};
 
 crate::hyperparameters! {
@@ -38,7 +38,7 @@ pub struct SgdState {
     m: Option<Tensor<2>>,
 }
 
-impl Config for SgdConfig {
+impl RuleConfig for SgdConfig {
     type Rule = Sgd;
     const NAME: &'static str = "sgd";
     const DESCRIPTION: &'static str = "Stochastic gradient descent, with optional (Nesterov) momentum";

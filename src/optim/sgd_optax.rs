@@ -2,7 +2,7 @@
 //! as `sgd_optax` beside Keras's `sgd`.
 
 use super::common::{column, lr_scale};
-use super::{Config, LearningRate, Range, Rule, Source, Step, Update};
+use super::{LearningRate, Range, Rule, RuleConfig, Source, Step, Update};
 use burn::tensor::{Device, Tensor};
 
 crate::hyperparameters! {
@@ -39,7 +39,7 @@ pub struct SgdOptaxState {
     trace: Option<Tensor<2>>,
 }
 
-impl Config for SgdOptaxConfig {
+impl RuleConfig for SgdOptaxConfig {
     type Rule = SgdOptax;
     const NAME: &'static str = "sgd_optax";
     const DESCRIPTION: &'static str =

@@ -1,7 +1,7 @@
 //! signSGD, as optax's `sign_sgd`.
 
 use super::common::lr_scale;
-use super::{Config, LearningRate, Range, Rule, Source, Step, Update};
+use super::{LearningRate, Range, Rule, RuleConfig, Source, Step, Update};
 use burn::tensor::{Device, Tensor};
 
 crate::hyperparameters! {
@@ -20,7 +20,7 @@ crate::hyperparameters! {
 /// Batched signSGD (no state).
 pub struct SignSgd;
 
-impl Config for SignSgdConfig {
+impl RuleConfig for SignSgdConfig {
     type Rule = SignSgd;
     const NAME: &'static str = "sign_sgd";
     const DESCRIPTION: &'static str = "signSGD: steps of eta along the sign of each coordinate of g";

@@ -1,7 +1,7 @@
 //! Signum, as optax's `signum`.
 
 use super::common::{Ema, lr_scale};
-use super::{Config, LearningRate, Range, Rule, Source, Step, Update};
+use super::{LearningRate, Range, Rule, RuleConfig, Source, Step, Update};
 use burn::tensor::{Device, Tensor};
 
 crate::hyperparameters! {
@@ -31,7 +31,7 @@ pub struct SignumState {
     m: Tensor<2>,
 }
 
-impl Config for SignumConfig {
+impl RuleConfig for SignumConfig {
     type Rule = Signum;
     const NAME: &'static str = "signum";
     const DESCRIPTION: &'static str = "Signum: signSGD on a moving average of the gradient";

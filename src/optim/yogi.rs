@@ -1,7 +1,7 @@
 //! Yogi, as optax's `yogi`.
 
 use super::common::{Ema, column, lr_scale};
-use super::{Config, LearningRate, Range, Rule, Source, Step, Update};
+use super::{LearningRate, Range, Rule, RuleConfig, Source, Step, Update};
 use burn::tensor::{Device, Tensor};
 
 crate::hyperparameters! {
@@ -42,7 +42,7 @@ pub struct YogiState {
     nu: Tensor<2>,
 }
 
-impl Config for YogiConfig {
+impl RuleConfig for YogiConfig {
     type Rule = Yogi;
     const NAME: &'static str = "yogi";
     const DESCRIPTION: &'static str = "Yogi: Adam whose second moment moves additively, by (1 - b2) g^2 at most";

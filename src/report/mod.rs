@@ -508,7 +508,7 @@ fn write_views(results: &Path, entries: &mut [Entry], registry: &Registry, devic
                     Some(image)
                 }
                 Err(reason) => {
-                    runs.contour_error = Some(reason.clone());
+                    runs.contour_error = Some(reason.to_string());
                     None
                 }
             };
@@ -530,23 +530,23 @@ fn render_contours(
     jobs: &[(usize, Vec<usize>)],
     registry: &Registry,
     device: &Device,
-) -> Vec<std::result::Result<plot::ContourImage, String>> {
-    let render = |i: usize| -> std::result::Result<plot::ContourImage, String> {
+) -> Vec<Result<plot::ContourImage>> {
+    let render = |i: usize| -> Result<plot::ContourImage> {
         let Content::Runs(r) = &entries[i].content else {
             unreachable!("only experiments have views")
         };
         let t = &r.trajectories;
         let path = ResultDir::new(results.join(&entries[i].dir)).trajectories();
-        let surface = t.resolve_surface(registry, &path, device).map_err(|e| e.to_string())?;
+        let surface = t.resolve_surface(registry, &path, device)?;
         let mesh = surface.on_mesh(&surface.noise(t.noise, device), device);
-        plot::contour_image(&surface, &mesh, VIEW_SIZE).map_err(|e| e.to_string())
+        plot::contour_image(&surface, &mesh, VIEW_SIZE)
     };
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .clamp(1, 2)
         .min(jobs.len().max(1));
     let next = std::sync::atomic::AtomicUsize::new(0);
-    let mut out: Vec<Option<std::result::Result<plot::ContourImage, String>>> = Vec::new();
+    let mut out: Vec<Option<Result<plot::ContourImage>>> = Vec::new();
     out.resize_with(jobs.len(), || None);
     let slots = std::sync::Mutex::new(&mut out);
     std::thread::scope(|s| {
@@ -559,14 +559,18 @@ fn render_contours(
                     }
                     // A surface that fails to evaluate costs its view the image, not the report.
                     let image = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| render(jobs[k].0)))
-                        .unwrap_or_else(|_| Err("evaluating the surface failed (see the message above)".into()));
+                        .unwrap_or_else(|_| {
+                            Err(Error::Plot(
+                                "evaluating the surface failed (see the message above)".into(),
+                            ))
+                        });
                     slots.lock().expect("no thread panicked holding the lock")[k] = Some(image);
                 }
             });
         }
     });
     out.into_iter()
-        .map(|o| o.unwrap_or_else(|| Err("the contour image was not drawn".into())))
+        .map(|o| o.unwrap_or_else(|| Err(Error::Plot("the contour image was not drawn".into()))))
         .collect()
 }
 

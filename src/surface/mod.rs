@@ -92,15 +92,15 @@ impl Domain {
     }
 
     /// Checks that both sides are finite, ordered and of positive length; says what is wrong.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> crate::error::Parsed<()> {
         let ok = |[lo, hi]: [f64; 2]| lo.is_finite() && hi.is_finite() && lo < hi;
         if ok(self.x) && ok(self.y) {
             Ok(())
         } else {
-            Err(format!(
+            Err(crate::error::FieldError::new(format!(
                 "expected [[x_min, x_max], [y_min, y_max]] with finite limits and min < max, got {:?}",
                 [self.x, self.y]
-            ))
+            )))
         }
     }
 

@@ -21,15 +21,15 @@ pub mod run;
 pub mod summary;
 
 pub use super::file::Objective;
-use super::file::{self, BatchSize, FromJson, Label, Starts, StudyFile, TuneSpec};
+use super::file::{self, Starts, StudyFile, TuneSpec};
 use super::{SurfaceSpec, resolve_surface};
-use crate::error::{Error, FieldError, Parsed, Result};
+use crate::error::{Error, FieldError, Result};
 use crate::optim::OptimizerSpec;
 use crate::registry::Registry;
 use crate::surface::{Domain, NoiseSpec, Surface};
 use burn::tensor::Device;
 use serde::{Serialize, Serializer};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -69,7 +69,7 @@ impl Configuration {
 /// The values a configuration takes on a study's swept axes, by path (`learning_rate`,
 /// `fast.learning_rate`), in file order.
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct Swept(Vec<(String, SweptValue)>);
+pub struct Swept(pub(crate) Vec<(String, SweptValue)>);
 
 impl Swept {
     /// The value on axis `key`.
@@ -120,7 +120,7 @@ pub enum SweptValue {
 }
 
 impl SweptValue {
-    fn of(v: &Value) -> Self {
+    pub(crate) fn of(v: &Value) -> Self {
         match v {
             Value::Number(n) if n.is_i64() => SweptValue::Int(n.as_i64().unwrap_or_default()),
             Value::Number(n) => SweptValue::Float(n.as_f64().unwrap_or(f64::NAN)),
@@ -329,167 +329,5 @@ fn starts(spec: &Starts, d: Domain) -> (Vec<[f64; 2]>, Option<[usize; 2]>) {
                 .collect();
             (pts, None)
         }
-    }
-}
-
-/// The values a hyperparameter takes: a value, a list, `{"logspace": [a, b, n]}` or
-/// `{"linspace": [a, b, n]}` (a schedule object is one value), and whether it is swept.
-fn values(v: &Value) -> Parsed<(Vec<Value>, bool)> {
-    let range = |spec: &Value, log: bool| -> Parsed<Vec<Value>> {
-        let name = if log { "logspace" } else { "linspace" };
-        let parts: Option<Vec<f64>> = spec.as_array().and_then(|a| a.iter().map(Value::as_f64).collect());
-        let Some(&[a, b, n]) = parts.as_deref() else {
-            return Err(FieldError::new(format!(
-                "expected {{\"{name}\": [start, stop, count]}}, got {spec}"
-            )));
-        };
-        if !(a.is_finite() && b.is_finite()) || n < 1.0 || n.fract() != 0.0 || n > 1e6 {
-            return Err(FieldError::new(format!(
-                "{name} needs finite bounds and a whole count from 1 to 1000000, got [{a}, {b}, {n}]"
-            )));
-        }
-        if log && (a <= 0.0 || b <= 0.0) {
-            return Err(FieldError::new(format!(
-                "logspace needs bounds > 0, got [{a}, {b}, {n}]"
-            )));
-        }
-        let n = n as usize;
-        Ok((0..n)
-            .map(|k| {
-                let f = if n == 1 { 0.0 } else { k as f64 / (n - 1) as f64 };
-                let x = if log {
-                    (a.ln() + f * (b.ln() - a.ln())).exp()
-                } else {
-                    a + f * (b - a)
-                };
-                // Round to 12 significant digits, so the configurations print as people write them.
-                Value::from(format!("{x:.11e}").parse::<f64>().unwrap_or(x))
-            })
-            .collect())
-    };
-    match v {
-        Value::Array(a) if a.is_empty() => Err(FieldError::new("expected a non-empty list of values")),
-        Value::Array(a) => Ok((a.clone(), true)),
-        Value::Object(m) if m.len() == 1 && m.contains_key("logspace") => Ok((range(&m["logspace"], true)?, true)),
-        Value::Object(m) if m.len() == 1 && m.contains_key("linspace") => Ok((range(&m["linspace"], false)?, true)),
-        other => Ok((vec![other.clone()], false)),
-    }
-}
-
-/// One axis of an entry: its path (a wrapped optimizer's fields below its key), its values, and
-/// whether the file sweeps it.
-struct Axis {
-    path: Vec<String>,
-    values: Vec<Value>,
-    swept: bool,
-}
-
-impl StudyEntry {
-    /// An entry's configurations (`{"label": ..., "optimizer": NAME, hyperparameters}`): the
-    /// Cartesian product of its lists, the last list varying fastest, each checked as an
-    /// experiment's run would be; at most `budget` of them.
-    pub(crate) fn expand(entry: Value, budget: usize) -> Parsed<StudyEntry> {
-        let Value::Object(mut m) = entry else {
-            return Err(FieldError::new(format!(
-                "expected an object {{\"optimizer\": NAME, ...}}, got {entry}"
-            )));
-        };
-        let name = match m.get("optimizer") {
-            Some(Value::String(s)) => s.clone(),
-            Some(other) => return Err(FieldError::new(format!("expected a string, got {other}")).at("optimizer")),
-            None => return Err(FieldError::new("missing; every entry names its optimizer").at("optimizer")),
-        };
-        let label = file::take::<Label>(&mut m, "label")?.map_or_else(|| name.clone(), |l| l.0);
-        m.remove("optimizer");
-        let mut axes = Vec::new();
-        collect_axes(&m, &mut Vec::new(), &mut axes)?;
-        let total = axes
-            .iter()
-            .try_fold(1usize, |n, a| n.checked_mul(a.values.len()).filter(|&n| n <= budget))
-            .ok_or_else(|| {
-                FieldError::new(format!(
-                    "too many configurations (the product of the lists): at most {MAX_CONFIGS} in all, and {MAX_RUNS} runs with the starts and seeds; split the study"
-                ))
-            })?;
-        let mut configs = Vec::with_capacity(total);
-        for index in 0..total {
-            let mut given = m.clone();
-            let mut chosen = vec![0; axes.len()];
-            let mut rest = index;
-            for (a, axis) in axes.iter().enumerate().rev() {
-                chosen[a] = rest % axis.values.len();
-                rest /= axis.values.len();
-            }
-            let mut swept = Vec::new();
-            for (axis, &c) in axes.iter().zip(&chosen) {
-                set_path(&mut given, &axis.path, axis.values[c].clone());
-                if axis.swept {
-                    swept.push((axis.path.join("."), SweptValue::of(&axis.values[c])));
-                }
-            }
-            let with = |e: FieldError| {
-                let values: Vec<String> = swept.iter().map(|(k, v)| format!("{k}={v}")).collect();
-                if values.is_empty() {
-                    e
-                } else {
-                    let path = e.path().to_string();
-                    let message = format!("{} (with {})", e.message(), values.join(", "));
-                    let e = FieldError::new(message);
-                    if path.is_empty() { e } else { e.at(&path) }
-                }
-            };
-            // A run setting, not a hyperparameter: the minibatch size on a data surface.
-            let batch_size = file::take::<BatchSize>(&mut given, "batch_size").map_err(with)?;
-            given.insert("optimizer".into(), Value::String(name.clone()));
-            let optimizer = OptimizerSpec::from_fields(given).map_err(with)?;
-            configs.push(Configuration {
-                label: label.clone(),
-                optimizer,
-                swept: Swept(swept),
-                batch_size: batch_size.map(|b| b.0),
-            });
-        }
-        Ok(StudyEntry { label, configs })
-    }
-}
-
-fn collect_axes(m: &Map<String, Value>, path: &mut Vec<String>, axes: &mut Vec<Axis>) -> Parsed<()> {
-    for (k, v) in m {
-        path.push(k.clone());
-        match v {
-            Value::Object(inner) if inner.contains_key("optimizer") => collect_axes(inner, path, axes)?,
-            _ if path.len() > 1 && k == "optimizer" => {}
-            _ => {
-                let (values, swept) = values(v).map_err(|e| FieldError::new(e.message()).at(&path.join(".")))?;
-                axes.push(Axis {
-                    path: path.clone(),
-                    values,
-                    swept,
-                });
-            }
-        }
-        path.pop();
-    }
-    Ok(())
-}
-
-/// Sets the field at `path` (a wrapped optimizer's below its key) to `value`.
-fn set_path(m: &mut Map<String, Value>, path: &[String], value: Value) {
-    match path {
-        [] => {}
-        [last] => {
-            m.insert(last.clone(), value);
-        }
-        [first, rest @ ..] => {
-            if let Some(Value::Object(inner)) = m.get_mut(first) {
-                set_path(inner, rest, value);
-            }
-        }
-    }
-}
-
-impl FromJson for StudyEntry {
-    fn from_json(v: Value) -> Parsed<Self> {
-        StudyEntry::expand(v, MAX_CONFIGS)
     }
 }
