@@ -154,19 +154,25 @@ impl FieldError {
     pub(crate) fn from_serde(e: serde_path_to_error::Error<serde_json::Error>) -> Self {
         let outer = e.path().to_string();
         let inner = e.into_inner();
+        if inner.is_syntax() || inner.is_eof() {
+            return FieldError::new(format!("invalid JSON: {inner}"));
+        }
         let text = inner.to_string();
-        let mut error = match text.strip_prefix(MARK).and_then(|t| t.split_once(MARK)) {
+        let error = match text.strip_prefix(MARK).and_then(|t| t.split_once(MARK)) {
             Some((path, message)) => FieldError {
                 path: path.to_string(),
                 message: strip_position(message).to_string(),
             },
-            None if inner.is_syntax() || inner.is_eof() => FieldError::new(format!("invalid JSON: {inner}")),
-            None => FieldError::new(text),
+            None => named_field(strip_position(&text)),
         };
-        if outer != "." && !outer.is_empty() {
-            error = prefixed(error, &outer);
+        if outer == "." || outer == "?" || outer.is_empty() {
+            error
+        } else if !error.path.is_empty() && (outer == error.path || outer.ends_with(&format!(".{}", error.path))) {
+            // serde's path already ends at the field its message names.
+            FieldError { path: outer, ..error }
+        } else {
+            prefixed(error, &outer)
         }
-        error
     }
 }
 
@@ -179,6 +185,25 @@ fn strip_position(message: &str) -> &str {
         Some(i) if message[i..].contains(" column ") => &message[..i],
         _ => message,
     }
+}
+
+/// serde's own messages name an unknown or missing field in the text (`unknown field `exp`,
+/// expected one of `expr`, `name``); the field goes into the path, the list into the message.
+fn named_field(message: &str) -> FieldError {
+    let quoted: Vec<&str> = message.split('`').skip(1).step_by(2).collect();
+    if let (Some(rest), Some(field)) = (message.strip_prefix("unknown field"), quoted.first()) {
+        let known = &quoted[1..];
+        let message = if known.is_empty() || rest.contains("there are no fields") {
+            "unknown field; this object takes none".to_string()
+        } else {
+            format!("unknown field; expected one of: {}", known.join(", "))
+        };
+        return FieldError::new(message).at(field);
+    }
+    if let (true, Some(field)) = (message.starts_with("missing field"), quoted.first()) {
+        return FieldError::new("missing").at(field);
+    }
+    FieldError::new(message)
 }
 
 /// `error` with the JSON path `outer` (`runs[2].fast`) in front.

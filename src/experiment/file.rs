@@ -617,7 +617,7 @@ impl RunFile {
 /// Removes `key` from `fields` and reads it as `T`.
 pub(crate) fn take<T: FromJson>(fields: &mut Map<String, Value>, key: &str) -> Parsed<Option<T>> {
     fields
-        .remove(key)
+        .shift_remove(key)
         .map(|v| T::from_json(v).map_err(|e| e.at(key)))
         .transpose()
 }
@@ -765,7 +765,7 @@ impl StudyEntry {
             None => return Err(FieldError::new("missing; every entry names its optimizer").at("optimizer")),
         };
         let label = take::<Label>(&mut m, "label")?.map_or_else(|| name.clone(), |l| l.0);
-        m.remove("optimizer");
+        m.shift_remove("optimizer");
         let mut axes = Vec::new();
         collect_axes(&m, &mut Vec::new(), &mut axes)?;
         let total = axes

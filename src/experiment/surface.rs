@@ -180,16 +180,32 @@ pub struct Finite(pub Written);
 #[serde(transparent)]
 pub struct Minima(pub Vec<MinimumSpec>);
 
+/// A point `[x, y]` as the file wrote it.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[serde(transparent)]
+pub struct WrittenPoint(pub [Written; 2]);
+
+impl FromJson for WrittenPoint {
+    fn from_json(v: Value) -> Parsed<Self> {
+        let p = Point::from_json(v.clone())?;
+        let mut out = p.0.map(Written::from);
+        for (k, w) in out.iter_mut().enumerate() {
+            w.whole = v[k].is_i64() || v[k].is_u64();
+        }
+        Ok(WrittenPoint(out))
+    }
+}
+
 /// A known minimum: `[x, y]`, or `{"point": [x, y], "value": v}`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(untagged)]
 pub enum MinimumSpec {
     /// Its value computed from the surface.
-    Point(Point),
+    Point(WrittenPoint),
     /// With its value.
     Valued {
         /// Where.
-        point: Point,
+        point: WrittenPoint,
         /// The smooth surface's value there (computed when absent or not finite).
         #[serde(skip_serializing_if = "Option::is_none")]
         value: Option<f64>,
@@ -206,10 +222,16 @@ impl FromJson for SurfaceSpec {
         match v {
             Value::String(s) => Ok(SurfaceSpec::Name(s)),
             Value::Object(m) if m.contains_key("model") => typed(Value::Object(m)).map(SurfaceSpec::Model),
-            Value::Object(m) if m.contains_key("expr") => typed(Value::Object(m)).map(SurfaceSpec::Expr),
-            Value::Object(_) => Err(FieldError::new(
-                "a surface object needs \"expr\", e.g. {\"expr\": \"(1 - x)^2 + 100 * (y - x^2)^2\"}, or \"model\"",
-            )),
+            // An expression's own mistakes first (an unknown field), then a missing `expr`.
+            Value::Object(m) => typed(Value::Object(m)).map(SurfaceSpec::Expr).map_err(|e| {
+                if e.path() == "expr" && e.message() == "missing" {
+                    FieldError::new(
+                        "a surface object needs \"expr\", e.g. {\"expr\": \"(1 - x)^2 + 100 * (y - x^2)^2\"}, or \"model\"",
+                    )
+                } else {
+                    e
+                }
+            }),
             other => Err(FieldError::new(format!(
                 "expected a surface name or an object such as {{\"expr\": \"x^2 + y^2\"}}, got {other}"
             ))),
@@ -301,13 +323,13 @@ impl FromJson for Minima {
         let minimum = |p: Value| match p {
             Value::Object(mut m) => {
                 let point = match m.remove("point") {
-                    Some(p) => Point::from_json(p).at("point")?,
+                    Some(p) => WrittenPoint::from_json(p).at("point")?,
                     None => return Err(FieldError::new("missing").at("point")),
                 };
                 let value = m.get("value").and_then(Value::as_f64).filter(|v| v.is_finite());
                 Ok(MinimumSpec::Valued { point, value })
             }
-            other => Point::from_json(other).map(MinimumSpec::Point),
+            other => WrittenPoint::from_json(other).map(MinimumSpec::Point),
         };
         points
             .into_iter()
@@ -457,8 +479,8 @@ impl ExprSpec {
         }
         for m in self.minima.iter().flat_map(|m| &m.0) {
             let (point, value) = match m {
-                MinimumSpec::Point(p) => (p.0, None),
-                MinimumSpec::Valued { point, value } => (point.0, *value),
+                MinimumSpec::Point(p) => (p.0.map(|w| w.value), None),
+                MinimumSpec::Valued { point, value } => (point.0.map(|w| w.value), *value),
             };
             let value = value.unwrap_or_else(|| smooth_value(&surface, point, device));
             surface = surface.with_minimum(point, value);
