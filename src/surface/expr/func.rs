@@ -9,6 +9,7 @@
 use burn::tensor::Tensor;
 use burn::tensor::activation::sigmoid;
 use std::f64::consts::{LN_2, LN_10};
+use std::ops;
 
 type T = Tensor<1>;
 
@@ -56,6 +57,13 @@ pub(super) enum Binary {
     Max,
     Atan2,
     Hypot,
+    /// 1.0 where the comparison holds, else 0.0.
+    Compare(Cmp),
+}
+
+/// A comparison.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Cmp {
     Lt,
     Le,
     Gt,
@@ -231,27 +239,49 @@ fn expm1(t: T) -> T {
     t.exp().sub_scalar(1.0).mask_where(near, small)
 }
 
+impl Cmp {
+    /// Whether it holds between two constants.
+    fn holds(self, a: f64, b: f64) -> bool {
+        match self {
+            Cmp::Lt => a < b,
+            Cmp::Le => a <= b,
+            Cmp::Gt => a > b,
+            Cmp::Ge => a >= b,
+            Cmp::Eq => a == b,
+            Cmp::Ne => a != b,
+        }
+    }
+
+    /// Where it holds between two tensors, as 1.0 and 0.0.
+    fn mask(self, a: T, b: T) -> T {
+        let holds = match self {
+            Cmp::Lt => a.lower(b),
+            Cmp::Le => a.lower_equal(b),
+            Cmp::Gt => a.greater(b),
+            Cmp::Ge => a.greater_equal(b),
+            Cmp::Eq => a.equal(b),
+            Cmp::Ne => a.not_equal(b),
+        };
+        holds.float()
+    }
+}
+
 impl Binary {
     /// The operation on two constants.
     pub(super) fn fold(self, a: f64, b: f64) -> f64 {
-        let mask = |m: bool| if m { 1.0 } else { 0.0 };
-        match self {
-            Binary::Add => a + b,
-            Binary::Sub => a - b,
-            Binary::Mul => a * b,
-            Binary::Div => a / b,
-            Binary::Pow => a.powf(b),
-            Binary::Min => a.min(b),
-            Binary::Max => a.max(b),
-            Binary::Atan2 => a.atan2(b),
-            Binary::Hypot => a.hypot(b),
-            Binary::Lt => mask(a < b),
-            Binary::Le => mask(a <= b),
-            Binary::Gt => mask(a > b),
-            Binary::Ge => mask(a >= b),
-            Binary::Eq => mask(a == b),
-            Binary::Ne => mask(a != b),
-        }
+        let f: fn(f64, f64) -> f64 = match self {
+            Binary::Add => ops::Add::add,
+            Binary::Sub => ops::Sub::sub,
+            Binary::Mul => ops::Mul::mul,
+            Binary::Div => ops::Div::div,
+            Binary::Pow => f64::powf,
+            Binary::Min => f64::min,
+            Binary::Max => f64::max,
+            Binary::Atan2 => f64::atan2,
+            Binary::Hypot => f64::hypot,
+            Binary::Compare(cmp) => return if cmp.holds(a, b) { 1.0 } else { 0.0 },
+        };
+        f(a, b)
     }
 
     /// The operation on two tensors.
@@ -266,12 +296,7 @@ impl Binary {
             Binary::Max => a.max_pair(b),
             Binary::Atan2 => a.atan2(b),
             Binary::Hypot => a.hypot(b),
-            Binary::Lt => a.lower(b).float(),
-            Binary::Le => a.lower_equal(b).float(),
-            Binary::Gt => a.greater(b).float(),
-            Binary::Ge => a.greater_equal(b).float(),
-            Binary::Eq => a.equal(b).float(),
-            Binary::Ne => a.not_equal(b).float(),
+            Binary::Compare(cmp) => cmp.mask(a, b),
         }
     }
 
@@ -285,37 +310,26 @@ impl Binary {
             Binary::Pow => power(t, k),
             Binary::Min => t.clamp_max(k),
             Binary::Max => t.clamp_min(k),
-            Binary::Atan2 | Binary::Hypot => {
+            Binary::Atan2 | Binary::Hypot | Binary::Compare(_) => {
                 let k = t.full_like(k);
                 self.apply(t, k)
             }
-            Binary::Lt => t.lower_elem(k).float(),
-            Binary::Le => t.lower_equal_elem(k).float(),
-            Binary::Gt => t.greater_elem(k).float(),
-            Binary::Ge => t.greater_equal_elem(k).float(),
-            Binary::Eq => t.equal_elem(k).float(),
-            Binary::Ne => t.not_equal_elem(k).float(),
         }
     }
 
-    /// `k op t` for a constant `k`: the symmetric operations as [`Binary::apply_scalar`] (IEEE
-    /// addition and multiplication commute exactly), comparisons mirrored, the others exactly as
-    /// written.
+    /// `k op t` for a constant `k`: the commutative arithmetic as [`Binary::apply_scalar`] (IEEE
+    /// addition and multiplication commute exactly), the others exactly as written.
     pub(super) fn scalar_apply(self, k: f64, t: T) -> T {
         match self {
-            Binary::Add | Binary::Mul | Binary::Min | Binary::Max | Binary::Hypot | Binary::Eq | Binary::Ne => {
-                self.apply_scalar(t, k)
-            }
-            Binary::Lt => Binary::Gt.apply_scalar(t, k),
-            Binary::Le => Binary::Ge.apply_scalar(t, k),
-            Binary::Gt => Binary::Lt.apply_scalar(t, k),
-            Binary::Ge => Binary::Le.apply_scalar(t, k),
+            Binary::Add | Binary::Mul | Binary::Min | Binary::Max => self.apply_scalar(t, k),
             // k - t == -t + k exactly: negation is exact and addition commutes.
             Binary::Sub => t.neg().add_scalar(k),
             Binary::Div if k == 1.0 => t.recip(),
             // k^t = exp(t ln k) for k > 0, as burn's pow computes it.
             Binary::Pow if k > 0.0 => t.mul_scalar(k.ln()).exp(),
-            Binary::Div | Binary::Pow | Binary::Atan2 => self.apply(t.full_like(k), t),
+            Binary::Div | Binary::Pow | Binary::Atan2 | Binary::Hypot | Binary::Compare(_) => {
+                self.apply(t.full_like(k), t)
+            }
         }
     }
 }

@@ -2,7 +2,7 @@
 //! that no input, however deep, recurses; nesting deeper than [`MAX_NESTING`] is an error.
 
 use super::error::{ExprError, unknown_name_hint};
-use super::func::{Binary, Call, FUNCTIONS, Function, Unary};
+use super::func::{Binary, Call, Cmp, FUNCTIONS, Function, Unary};
 use super::lex::{Kind, Sym, Token};
 use super::program::{Item, Var};
 use crate::surface::Surface;
@@ -29,12 +29,12 @@ fn infix(sym: Sym) -> Option<(Binary, u8)> {
         Sym::Star => (Binary::Mul, PRODUCT),
         Sym::Slash => (Binary::Div, PRODUCT),
         Sym::Power => (Binary::Pow, POWER),
-        Sym::Lt => (Binary::Lt, COMPARISON),
-        Sym::Le => (Binary::Le, COMPARISON),
-        Sym::Gt => (Binary::Gt, COMPARISON),
-        Sym::Ge => (Binary::Ge, COMPARISON),
-        Sym::EqEq => (Binary::Eq, COMPARISON),
-        Sym::Ne => (Binary::Ne, COMPARISON),
+        Sym::Lt => (Binary::Compare(Cmp::Lt), COMPARISON),
+        Sym::Le => (Binary::Compare(Cmp::Le), COMPARISON),
+        Sym::Gt => (Binary::Compare(Cmp::Gt), COMPARISON),
+        Sym::Ge => (Binary::Compare(Cmp::Ge), COMPARISON),
+        Sym::EqEq => (Binary::Compare(Cmp::Eq), COMPARISON),
+        Sym::Ne => (Binary::Compare(Cmp::Ne), COMPARISON),
         Sym::Open | Sym::Close | Sym::Comma => return None,
     })
 }
