@@ -82,6 +82,16 @@ impl fmt::Display for ExprError {
     }
 }
 
+/// `text` quoted, cut to its first 30 characters when longer (an error line stays short).
+pub(super) fn quoted(text: &str) -> String {
+    const MAX: usize = 30;
+    if text.chars().count() <= MAX {
+        format!("{text:?}")
+    } else {
+        format!("{:?}...", text.chars().take(MAX).collect::<String>())
+    }
+}
+
 /// The hint for an unknown `name`: the closest of `known` by edit distance ("did you mean
 /// atan2?"), or else the known names, cut to about 120 characters.
 pub(super) fn unknown_name_hint<'a>(name: &str, known: impl Iterator<Item = &'a str> + Clone) -> String {
@@ -107,6 +117,7 @@ pub(super) fn unknown_name_hint<'a>(name: &str, known: impl Iterator<Item = &'a 
     // The nearest, and of those the one closest in length (atan3 is atan2 rather than atan).
     let closest = known
         .clone()
+        .filter(|k| k.len().abs_diff(name.len()) <= limit)
         .map(|k| (distance(&lower, &k.to_lowercase()), k.len().abs_diff(name.len()), k))
         .filter(|&(d, ..)| d <= limit)
         .min_by_key(|&(d, len, _)| (d, len));

@@ -1,6 +1,6 @@
 //! Lexing: an expression's characters into numbers, names and symbols, each with its column.
 
-use super::error::ExprError;
+use super::error::{ExprError, quoted};
 use std::fmt;
 
 /// An operator or punctuation.
@@ -53,7 +53,7 @@ impl fmt::Display for Token {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.kind {
             Kind::Number(v) => write!(f, "number {v}"),
-            Kind::Name(n) => write!(f, "name {n:?}"),
+            Kind::Name(n) => write!(f, "name {}", quoted(n)),
             Kind::Sym(_) => write!(f, "'{}'", self.text),
         }
     }
@@ -122,7 +122,7 @@ pub(super) fn lex(chars: &[char]) -> Result<Vec<Token>, ExprError> {
             let literal = text(start, i);
             let value = literal
                 .parse::<f64>()
-                .map_err(|_| ExprError::new(column, i - start, format!("malformed number {literal:?}")))?;
+                .map_err(|_| ExprError::new(column, i - start, format!("malformed number {}", quoted(&literal))))?;
             Kind::Number(value)
         } else if ch.is_ascii_alphabetic() || ch == '_' {
             while i < chars.len() && (chars[i].is_ascii_alphanumeric() || chars[i] == '_') {

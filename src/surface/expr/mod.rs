@@ -171,6 +171,14 @@ mod tests {
             "{line}"
         );
         assert!(err("x +").to_string().ends_with("\"x +\" -> \"x + <- here\""));
+        // However long the offending name or number, the line stays short.
+        for text in [
+            format!("x + {}", "a".repeat(100_000)),
+            format!("x {}", "1.".repeat(50_000)),
+        ] {
+            let line = err(&text).to_string();
+            assert!(line.len() < 300, "{line}");
+        }
     }
 
     #[test]

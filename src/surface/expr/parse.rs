@@ -1,7 +1,7 @@
 //! Parsing: tokens into a postfix program, with an explicit operator stack (shunting-yard), so
 //! that no input, however deep, recurses; nesting deeper than [`MAX_NESTING`] is an error.
 
-use super::error::{ExprError, unknown_name_hint};
+use super::error::{ExprError, quoted, unknown_name_hint};
 use super::func::{Binary, Call, Cmp, FUNCTIONS, Function, Unary};
 use super::lex::{Kind, Sym, Token};
 use super::program::{Item, Var};
@@ -135,12 +135,14 @@ pub(super) fn parse(tokens: &[Token], end: usize, surfaces: &[Surface]) -> Resul
                     p.comma(i)?;
                     want_operand = true;
                 }
-                Kind::Sym(sym) if infix(*sym).is_some() => {
-                    let (op, prec) = infix(*sym).expect("an infix operator");
+                Kind::Sym(sym) => {
+                    let Some((op, prec)) = infix(*sym) else {
+                        return Err(p.unexpected(i, None));
+                    };
                     p.infix(op, prec, t)?;
                     want_operand = true;
                 }
-                _ => return Err(p.unexpected(i, None)),
+                Kind::Number(_) | Kind::Name(_) => return Err(p.unexpected(i, None)),
             }
         }
         i += 1;
@@ -313,7 +315,8 @@ impl Parser<'_> {
         let known = values
             .chain(FUNCTIONS.iter().map(|f| f.name))
             .chain(self.surfaces.iter().map(|s| s.name.as_str()));
-        ExprError::new(at.column, at.width(), format!("unknown name {name:?}")).hint(unknown_name_hint(name, known))
+        ExprError::new(at.column, at.width(), format!("unknown name {}", quoted(name)))
+            .hint(unknown_name_hint(name, known))
     }
 
     /// "unexpected TOKEN" for token `i`, with a hint for the usual slips.
