@@ -168,7 +168,7 @@ fn hostile_expression(rng: &mut SplitMix64) -> String {
 /// One structured mutation of a valid file, as text.
 fn mutate(seed: &Value, rng: &mut SplitMix64) -> String {
     let mut v = seed.clone();
-    if v.get("surface").is_some() && rng.next_u64() % 4 == 0 {
+    if v.get("surface").is_some() && rng.next_u64().is_multiple_of(4) {
         v["surface"] = json!({"expr": hostile_expression(rng)});
     }
     let rounds = 1 + rng.next_u64() % 3;
