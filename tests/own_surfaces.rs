@@ -213,7 +213,16 @@ fn bad_surfaces_and_domains_are_one_line_errors() {
         (
             r#"{"expr": "x + foo"}"#,
             "surface.expr",
-            &["unknown name \"foo\"", "column 5", "rastrigin", "sin"],
+            &[
+                "unknown name \"foo\"",
+                "column 5",
+                "known names: x, y, r, c, pi, e, sin",
+            ],
+        ),
+        (
+            r#"{"expr": "rastrign(x, y)"}"#,
+            "surface.expr",
+            &["unknown name \"rastrign\"", "column 1", "did you mean rastrigin?"],
         ),
         (
             r#"{"expr": "sin(x, y)"}"#,

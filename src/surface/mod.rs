@@ -269,13 +269,19 @@ impl Surface {
 
     /// Loss and gradient at a batch of points `[N, 2]` in one autodiff pass. `points` may live on
     /// a plain device. Returns `(loss [N], grad [N, 2])`, both without autodiff.
+    ///
+    /// A loss that does not depend on the points (a constant surface such as `{"expr": "3"}`,
+    /// or one built only from operations autodiff does not track) has a zero gradient.
     pub fn loss_and_grad(&self, points: Tensor<2>, noise: &Noise) -> (Tensor<1>, Tensor<2>) {
         let p = points.autodiff().require_grad();
         let loss = self.eval(p.clone(), noise);
-        let grads = loss.clone().sum().backward();
-        let grad = p
-            .grad(&grads)
-            .expect("the points require grad, so backward yields their gradient");
+        let total = loss.clone().sum();
+        let grad = if total.is_tracked() {
+            p.grad(&total.backward())
+        } else {
+            None
+        };
+        let grad = grad.unwrap_or_else(|| p.inner().zeros_like());
         (loss.inner(), grad)
     }
 
