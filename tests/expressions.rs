@@ -5,7 +5,7 @@
 use burn::tensor::{Device, Tensor, TensorData};
 use optsurf::Registry;
 use optsurf::backend::Backend;
-use optsurf::experiment::trajectory::{Status, Trajectories};
+use optsurf::results::{Status, Trajectories};
 use optsurf::random::SplitMix64;
 use optsurf::surface::expr::{Expr, FUNCTIONS, MAX_NESTING};
 use optsurf::surface::{Domain, Lookup, NoiseSpec, Surface, to_vec};
