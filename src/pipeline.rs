@@ -3,13 +3,20 @@
 //! ([`crate::results`]) and drawn ([`crate::plot`]). The command line's `run` and `merge` are
 //! this; a library user calls it the same way:
 //!
-//! ```no_run
-//! use optsurf::{Registry, experiment::Job, pipeline::Run, results::ResultDir};
+//! ```
+//! use optsurf::{Registry, experiment::Job, pipeline::Run, results::{ResultDir, Trajectories}};
 //! # fn main() -> optsurf::Result<()> {
 //! let registry = Registry::builtin();
 //! let device = optsurf::backend::Backend::default().device()?;
-//! let job = Job::load("experiments/blog/all-f0.json".as_ref(), &registry, &device)?;
-//! job.run_into(&ResultDir::new("out/all-f0"), &Run::new(&registry, &device))?;
+//! let text = r#"{"name": "bowl", "surface": {"expr": "x^2 + y^2"}, "start": [3, 4], "steps": 20,
+//!                "runs": [{"label": "SGD", "optimizer": "sgd", "learning_rate": 0.1}]}"#;
+//! let job = Job::parse(text, "bowl.json".as_ref(), &registry, &device)?;
+//! let dir = ResultDir::new(std::env::temp_dir().join(format!("optsurf-doc-{}", std::process::id())));
+//! job.run_into(&dir, &Run { figures: false, ..Run::new(&registry, &device) })?;
+//! let trajectories = Trajectories::load(&dir.trajectories())?;
+//! assert_eq!(trajectories.runs[0].points.len(), 21);
+//! assert!(trajectories.runs[0].loss[20] < 0.01 * trajectories.runs[0].loss[0]);
+//! # std::fs::remove_dir_all(dir.path()).ok();
 //! # Ok(())
 //! # }
 //! ```
