@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 
 /// Tolerances of a comparison: values agree when `|new - old| <= atol + rtol |old|`.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Tolerance {
+pub(crate) struct Tolerance {
     /// Relative tolerance.
     pub rtol: f64,
     /// Absolute tolerance.
@@ -32,7 +32,7 @@ impl Default for Tolerance {
 
 /// One difference between a run and its baseline.
 #[derive(Clone, Debug, PartialEq)]
-pub enum Change {
+pub(crate) enum Change {
     /// The run is new.
     Added { label: String },
     /// The baseline has a run this one lacks.
@@ -109,7 +109,7 @@ impl fmt::Display for Change {
 }
 
 /// Every difference between `new` and `baseline`, runs matched by label.
-pub fn compare(baseline: &Trajectories, new: &Trajectories, tol: Tolerance) -> Vec<Change> {
+pub(crate) fn compare(baseline: &Trajectories, new: &Trajectories, tol: Tolerance) -> Vec<Change> {
     let mut changes = Vec::new();
     let setting = |name: &'static str, old: String, new: String, changes: &mut Vec<Change>| {
         if old != new {
@@ -269,7 +269,7 @@ fn json<T: serde::Serialize>(value: &T) -> String {
 }
 
 /// Differences between two AdaGrad-vectors results.
-pub fn compare_vectors(old: &VectorsResult, new: &VectorsResult, tol: Tolerance) -> Vec<Change> {
+pub(crate) fn compare_vectors(old: &VectorsResult, new: &VectorsResult, tol: Tolerance) -> Vec<Change> {
     let mut changes = Vec::new();
     let close = |a: f64, b: f64| (a - b).abs() <= tol.atol + tol.rtol * b.abs();
     for (label, a, b) in [("g_t", &old.grads, &new.grads), ("v_t", &old.updates, &new.updates)] {
@@ -366,7 +366,7 @@ fn compare_run(old: &RunTrajectory, new: &RunTrajectory, tol: Tolerance, changes
 
 /// The verdict on one experiment (or one pair of trajectory files).
 #[derive(Debug)]
-pub enum Verdict {
+pub(crate) enum Verdict {
     /// Agrees with its baseline.
     Ok,
     /// Differs from its baseline: what moved.
@@ -379,7 +379,7 @@ pub enum Verdict {
 
 /// One line of a diff report.
 #[derive(Debug)]
-pub struct Entry {
+pub(crate) struct Entry {
     /// What was compared (output folder relative to the baseline root, or file names).
     pub name: String,
     /// The baseline file.
@@ -395,7 +395,7 @@ pub struct Entry {
 
 /// A whole diff: one entry per experiment or baseline.
 #[derive(Debug, Default)]
-pub struct Report {
+pub(crate) struct Report {
     /// Entries in a stable order.
     pub entries: Vec<Entry>,
     /// The `.new` files written by [`Report::write_new`].
@@ -404,13 +404,13 @@ pub struct Report {
 
 impl Report {
     /// True when every entry agrees.
-    pub fn clean(&self) -> bool {
+    pub(crate) fn clean(&self) -> bool {
         self.entries.iter().all(|e| matches!(e.verdict, Verdict::Ok))
     }
 
     /// Writes each drifted or missing result beside its baseline as `<baseline>.new`, never
     /// touching the baseline itself, for review and [`accept`].
-    pub fn write_new(&mut self) -> Result<()> {
+    pub(crate) fn write_new(&mut self) -> Result<()> {
         for e in &self.entries {
             for (file, text) in &e.new {
                 let path = new_file(file);
@@ -424,7 +424,7 @@ impl Report {
 
 /// Moves every `*.json.new` under `paths` (files or folders) onto the baseline it stands beside;
 /// returns the baselines replaced, in order.
-pub fn accept(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+pub(crate) fn accept(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     let mut pending = Vec::new();
     for path in paths {
         if path.is_dir() {
@@ -524,7 +524,7 @@ impl fmt::Display for Report {
 }
 
 /// Compares two trajectory files, already read from `old` and `new`.
-pub fn files(old: (&Path, &Trajectories), new: (&Path, &Trajectories), tol: Tolerance) -> Result<Report> {
+pub(crate) fn files(old: (&Path, &Trajectories), new: (&Path, &Trajectories), tol: Tolerance) -> Result<Report> {
     let ((old, a), (new, b)) = (old, new);
     let changes = compare(a, b, tol);
     Ok(Report {
@@ -573,7 +573,7 @@ fn rerun(exp: &Experiment, dir: &ResultDir, tol: Tolerance, device: &Device) -> 
 /// `baseline_root`, found where `optsurf run --out baseline_root` would write it. Baselines
 /// under the folders that mirror the given experiment folders, with no experiment, are
 /// reported too.
-pub fn experiments(
+pub(crate) fn experiments(
     paths: &[PathBuf],
     baseline_root: &Path,
     tol: Tolerance,

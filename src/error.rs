@@ -42,7 +42,7 @@ pub type Result<T> = std::result::Result<T, Error>;
 
 impl Error {
     /// Bad input in `file` at `field`.
-    pub fn input(file: impl AsRef<Path>, field: impl Into<String>, message: impl Into<String>) -> Self {
+    pub(crate) fn input(file: impl AsRef<Path>, field: impl Into<String>, message: impl Into<String>) -> Self {
         Error::Input {
             file: file.as_ref().display().to_string(),
             field: field.into(),
@@ -51,7 +51,7 @@ impl Error {
     }
 
     /// An I/O failure on `path`.
-    pub fn io(path: impl AsRef<Path>, action: &'static str, source: std::io::Error) -> Self {
+    pub(crate) fn io(path: impl AsRef<Path>, action: &'static str, source: std::io::Error) -> Self {
         Error::Io {
             path: path.as_ref().display().to_string(),
             action,
@@ -61,7 +61,7 @@ impl Error {
 
     /// The process exit code this error gives: 2 for bad input (the file's fault), 3 for I/O
     /// and environment failures.
-    pub fn exit_code(&self) -> u8 {
+    pub(crate) fn exit_code(&self) -> u8 {
         match self {
             Error::Input { .. } | Error::Plot(_) => 2,
             Error::Io { .. } | Error::Environment(_) => 3,
@@ -139,7 +139,7 @@ impl FieldError {
     }
 
     /// The error of this mistake in `file`.
-    pub fn in_file(self, file: impl AsRef<Path>) -> Error {
+    pub(crate) fn in_file(self, file: impl AsRef<Path>) -> Error {
         Error::input(file, self.path, self.message)
     }
 
@@ -230,7 +230,7 @@ impl fmt::Display for FieldError {
 pub type Parsed<T> = std::result::Result<T, FieldError>;
 
 /// [`FieldError::at`] and [`FieldError::index`] on a result: `parse_point(v).at("start")?`.
-pub trait FieldContext<T> {
+pub(crate) trait FieldContext<T> {
     /// The error, if any, found inside field `key`.
     fn at(self, key: &str) -> Parsed<T>;
     /// The error, if any, found inside item `i`.

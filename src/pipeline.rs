@@ -30,7 +30,8 @@ use crate::experiment::{Experiment, Job};
 use crate::io::write_atomic;
 use crate::plot::{self, FrameProgress};
 use crate::registry::Registry;
-use crate::results::{ResultDir, Shard, StudySummary, Trajectories};
+use crate::results::study::Shard;
+use crate::results::{ResultDir, StudySummary, Trajectories};
 use burn::tensor::Device;
 use std::path::{Path, PathBuf};
 
@@ -103,7 +104,7 @@ impl Job {
 }
 
 /// Runs an experiment into `dir`: its trajectories, and its figures when asked.
-pub fn run_experiment(experiment: &Experiment, dir: &ResultDir, run: &Run) -> Result<Trajectories> {
+pub(crate) fn run_experiment(experiment: &Experiment, dir: &ResultDir, run: &Run) -> Result<Trajectories> {
     let records = runner::run(experiment, run.device, &mut [&mut Steps(run.progress)]);
     let trajectories = Trajectories::new(experiment, records);
     trajectories.write(&dir.trajectories())?;

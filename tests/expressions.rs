@@ -5,10 +5,10 @@
 use burn::tensor::{Device, Tensor, TensorData};
 use optsurf::Registry;
 use optsurf::backend::Backend;
-use optsurf::results::{Status, Trajectories};
 use optsurf::random::SplitMix64;
-use optsurf::surface::expr::{Expr, FUNCTIONS, MAX_NESTING};
+use optsurf::results::{Status, Trajectories};
 use optsurf::surface::{Domain, Lookup, NoiseSpec, Surface, to_vec};
+use optsurf::surface::{Expr, FUNCTIONS, MAX_NESTING};
 use serde_json::json;
 use std::path::Path;
 

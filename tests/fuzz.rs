@@ -257,7 +257,7 @@ fn check_in_process(text: &str, registry: &Registry) -> Result<bool, String> {
             .map_err(|e| e.to_string());
         }
         if kind.is_some() {
-            return optsurf::experiment::vectors::Vectors::parse(text, path)
+            return optsurf::experiment::Vectors::parse(text, path)
                 .map(|v| {
                     v.compute();
                 })

@@ -687,7 +687,7 @@ fn figures_match_reference_figures() {
                 draw_all(&traj, &mesh(&traj), &dir, None).expect("figures");
             }
             optsurf::experiment::Job::Vectors(v) => {
-                let r = v.run(&dir).expect("vectors");
+                let r = v.compute();
                 plot::draw_vectors(&r.grads, &r.updates, v.xlim, v.ylim, &dir.join("vectors.png")).expect("arrows");
             }
             optsurf::experiment::Job::Study(_) => unreachable!("the blog has no studies"),

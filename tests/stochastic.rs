@@ -6,7 +6,7 @@ use optsurf::Registry;
 use optsurf::backend::Backend;
 use optsurf::experiment::Experiment;
 use optsurf::results::Trajectories;
-use optsurf::surface::data::{Dataset, Model};
+use optsurf::surface::{Dataset, Model};
 use serde_json::{Value, json};
 use std::path::Path;
 use std::process::Command;

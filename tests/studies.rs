@@ -6,8 +6,8 @@
 use optsurf::Registry;
 use optsurf::backend::Backend;
 use optsurf::experiment::Experiment;
+use optsurf::experiment::study::Outcome;
 use optsurf::experiment::study::Study;
-use optsurf::experiment::study::run::Outcome;
 use serde_json::{Value, json};
 use std::path::Path;
 

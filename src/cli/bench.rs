@@ -23,7 +23,7 @@ use std::time::Instant;
 
 /// Runs the benchmark `which` (`All`: every one but those that measure the process's peak
 /// memory, which run alone) and prints its figures.
-pub fn run(which: Which, points: usize, experiment: &Path, backend: Backend, registry: &Registry) -> Result<()> {
+pub(crate) fn run(which: Which, points: usize, experiment: &Path, backend: Backend, registry: &Registry) -> Result<()> {
     let device = backend.device()?;
     let bench = Bench {
         backend,

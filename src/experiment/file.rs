@@ -46,11 +46,11 @@ pub(crate) use deserialize_from_json;
 /// An experiment's name, `[a-z0-9_-]+`: it names the output folder.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(transparent)]
-pub struct Name(String);
+pub(crate) struct Name(String);
 
 impl Name {
     /// Checks `name`.
-    pub fn new(name: impl Into<String>) -> Parsed<Self> {
+    pub(crate) fn new(name: impl Into<String>) -> Parsed<Self> {
         let name = name.into();
         let ok = !name.is_empty()
             && name
@@ -66,7 +66,7 @@ impl Name {
     }
 
     /// The name.
-    pub fn as_str(&self) -> &str {
+    pub(crate) fn as_str(&self) -> &str {
         &self.0
     }
 }
@@ -83,7 +83,7 @@ impl FromJson for Name {
 /// A point `[x, y]` of finite numbers.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 #[serde(transparent)]
-pub struct Point(pub [f64; 2]);
+pub(crate) struct Point(pub [f64; 2]);
 
 impl FromJson for Point {
     fn from_json(v: Value) -> Parsed<Self> {
@@ -98,7 +98,7 @@ impl FromJson for Point {
 /// A seed: a whole number from 0 to 2^64 - 1.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(transparent)]
-pub struct Seed(pub u64);
+pub(crate) struct Seed(pub u64);
 
 impl FromJson for Seed {
     fn from_json(v: Value) -> Parsed<Self> {
@@ -111,7 +111,7 @@ impl FromJson for Seed {
 /// A minibatch size: a whole number >= 1.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(transparent)]
-pub struct BatchSize(pub usize);
+pub(crate) struct BatchSize(pub usize);
 
 impl FromJson for BatchSize {
     fn from_json(v: Value) -> Parsed<Self> {
@@ -123,12 +123,12 @@ impl FromJson for BatchSize {
 }
 
 /// The most steps a run may take.
-pub const MAX_STEPS: u64 = 1_000_000;
+pub(crate) const MAX_STEPS: u64 = 1_000_000;
 
 /// A number of optimizer steps, 1 to [`MAX_STEPS`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(transparent)]
-pub struct Steps(pub usize);
+pub(crate) struct Steps(pub usize);
 
 impl FromJson for Steps {
     fn from_json(v: Value) -> Parsed<Self> {
@@ -143,7 +143,7 @@ impl FromJson for Steps {
 
 /// `{"sigma": s}`, `s >= 0`: the standard deviation of additive gradient noise.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
-pub struct GradientNoise {
+pub(crate) struct GradientNoise {
     /// The standard deviation.
     pub sigma: f64,
 }
@@ -167,7 +167,7 @@ impl FromJson for GradientNoise {
 /// A label: a non-empty string.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(transparent)]
-pub struct Label(pub String);
+pub(crate) struct Label(pub String);
 
 impl FromJson for Label {
     fn from_json(v: Value) -> Parsed<Self> {
@@ -181,7 +181,7 @@ impl FromJson for Label {
 /// A number as a file wrote it, so that it is written back the same way (`3`, not `3.0`): the
 /// recorded surface of a trajectory file is the file's own.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Written {
+pub(crate) struct Written {
     /// The value.
     pub value: f64,
     /// Written as a whole number.
@@ -219,11 +219,11 @@ impl FromJson for Written {
 /// A domain `[[x_min, x_max], [y_min, y_max]]` with finite, ordered limits, as the file wrote it.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 #[serde(transparent)]
-pub struct DomainField(pub [[Written; 2]; 2]);
+pub(crate) struct DomainField(pub [[Written; 2]; 2]);
 
 impl DomainField {
     /// The domain.
-    pub fn domain(&self) -> Domain {
+    pub(crate) fn domain(&self) -> Domain {
         Domain::from(self.0.map(|axis| axis.map(|w| w.value)))
     }
 }
@@ -272,18 +272,18 @@ macro_rules! shared_fields {
         #[serde(deny_unknown_fields)]
         pub struct $name {
             /// Name (`[a-z0-9_-]+`); names the output folder.
-            pub name: Name,
+            pub(crate) name: Name,
             /// A human title.
             #[serde(default, skip_serializing_if = "Option::is_none")]
-            pub title: Option<String>,
+            pub(crate) title: Option<String>,
             /// The surface: a registered name, an expression or a model over data.
-            pub surface: SurfaceSpec,
+            pub(crate) surface: SurfaceSpec,
             /// Overrides the surface's own domain.
             #[serde(default, skip_serializing_if = "Option::is_none")]
-            pub domain: Option<DomainField>,
+            pub(crate) domain: Option<DomainField>,
             /// The noise draw and lookup.
             #[serde(default)]
-            pub noise: NoiseSpec,
+            pub(crate) noise: NoiseSpec,
             $($own)*
         }
     };
@@ -303,20 +303,20 @@ shared_fields! {
     pub struct ExperimentFile {
         /// The seed of every run's minibatches and gradient noise, unless a run sets its own.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        pub seed: Option<Seed>,
+        pub(crate) seed: Option<Seed>,
         /// Additive gradient noise of every run, unless a run sets its own.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        pub gradient_noise: Option<GradientNoise>,
+        pub(crate) gradient_noise: Option<GradientNoise>,
         /// Where every run starts, unless a run sets its own.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        pub start: Option<Point>,
+        pub(crate) start: Option<Point>,
         /// Optimizer steps of every run.
-        pub steps: Steps,
+        pub(crate) steps: Steps,
         /// Figure settings (only those that differ from the defaults are written).
         #[serde(default, skip_serializing_if = "PlotSpec::is_default", serialize_with = "PlotSpec::serialize_given")]
-        pub plot: PlotSpec,
+        pub(crate) plot: PlotSpec,
         /// The runs, in order.
-        pub runs: Vec<RunFile>,
+        pub(crate) runs: Vec<RunFile>,
     }
 }
 
@@ -324,40 +324,41 @@ shared_fields! {
     /// A study file (`"kind": "study"`): every configuration of its optimizer entries from
     /// every start with every seed, summarised.
     pub struct StudyFile {
-        /// `"study"`.
-        pub kind: StudyKind,
+        /// `"study"` (read to check that the file says it is one).
+        #[allow(dead_code)]
+        pub(crate) kind: StudyKind,
         /// Optimizer steps of every run.
-        pub steps: Steps,
+        pub(crate) steps: Steps,
         /// The start points: a grid, random points or a list.
-        pub starts: Starts,
+        pub(crate) starts: Starts,
         /// The seeds of every configuration and start (`[0]` by default).
         #[serde(default = "one_seed")]
-        pub seeds: Seeds,
+        pub(crate) seeds: Seeds,
         /// Additive gradient noise of every run.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        pub gradient_noise: Option<GradientNoise>,
+        pub(crate) gradient_noise: Option<GradientNoise>,
         /// The optimizer entries, each swept over its lists and ranges.
-        pub optimizers: Entries,
+        pub(crate) optimizers: Entries,
         /// The loss margin that counts as reaching the minimum.
         #[serde(default = "default_threshold")]
-        pub threshold: Threshold,
+        pub(crate) threshold: Threshold,
         /// Pick the best configuration per label and run them as an experiment.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        pub tune: Option<TuneSpec>,
+        pub(crate) tune: Option<TuneSpec>,
     }
 }
 
 /// The `kind` of a study file: `"study"`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum StudyKind {
+pub(crate) enum StudyKind {
     /// A study.
     Study,
 }
 
 /// How a study's start points are given.
 #[derive(Clone, Debug, PartialEq)]
-pub enum Starts {
+pub(crate) enum Starts {
     /// `{"grid": [nx, ny]}`: cell centres over the domain.
     Grid([usize; 2]),
     /// `{"random": n, "seed": s}`: uniform over the domain.
@@ -372,7 +373,7 @@ pub enum Starts {
 }
 
 /// The most runs a study may have (configurations x starts x seeds).
-pub const MAX_RUNS: u64 = 100_000_000;
+pub(crate) const MAX_RUNS: u64 = 100_000_000;
 
 impl FromJson for Starts {
     fn from_json(v: Value) -> Parsed<Self> {
@@ -430,7 +431,7 @@ impl FromJson for Starts {
 
 /// A study's seeds: a non-empty list.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Seeds(pub Vec<u64>);
+pub(crate) struct Seeds(pub Vec<u64>);
 
 fn one_seed() -> Seeds {
     Seeds(vec![0])
@@ -454,7 +455,7 @@ impl FromJson for Seeds {
 
 /// A study's loss margin: a finite number >= 0.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Threshold(pub f64);
+pub(crate) struct Threshold(pub f64);
 
 fn default_threshold() -> Threshold {
     Threshold(1e-3)
@@ -471,7 +472,7 @@ impl FromJson for Threshold {
 
 /// A study's optimizer entries: a non-empty list, each expanded into its configurations.
 #[derive(Clone, Debug)]
-pub struct Entries(pub Vec<StudyEntry>);
+pub(crate) struct Entries(pub Vec<StudyEntry>);
 
 impl FromJson for Entries {
     fn from_json(v: Value) -> Parsed<Self> {
@@ -510,7 +511,7 @@ pub enum Objective {
 
 impl Objective {
     /// The names study files use.
-    pub const NAMES: [&'static str; 4] = [
+    pub(crate) const NAMES: [&'static str; 4] = [
         "median_final_loss",
         "mean_final_loss",
         "success_rate",
@@ -518,14 +519,14 @@ impl Objective {
     ];
 
     /// Its name.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         Self::NAMES[self as usize]
     }
 }
 
 /// The `tune` object: pick the best configuration per label and run them as an experiment.
 #[derive(Clone, Debug, PartialEq)]
-pub struct TuneSpec {
+pub(crate) struct TuneSpec {
     /// What "best" means.
     pub objective: Objective,
     /// Where the tuned comparison starts (the study's first start by default).
@@ -567,17 +568,17 @@ deserialize_from_json!(Starts, Seeds, Threshold, Entries, TuneSpec);
 pub struct RunFile {
     /// Label in legends and reports (by default the optimizer and the settings the run states,
     /// in file order: `"adam lr=0.1 beta_1=0.8"`).
-    pub label: String,
+    pub(crate) label: String,
     /// The optimizer and its hyperparameters.
-    pub optimizer: OptimizerSpec,
+    pub(crate) optimizer: OptimizerSpec,
     /// Its start, when not the experiment's.
-    pub start: Option<Point>,
+    pub(crate) start: Option<Point>,
     /// Its seed, when not the experiment's.
-    pub seed: Option<Seed>,
+    pub(crate) seed: Option<Seed>,
     /// Its gradient noise, when not the experiment's.
-    pub gradient_noise: Option<GradientNoise>,
+    pub(crate) gradient_noise: Option<GradientNoise>,
     /// Its minibatch size on a data surface, when not the surface's.
-    pub batch_size: Option<BatchSize>,
+    pub(crate) batch_size: Option<BatchSize>,
 }
 
 impl RunFile {

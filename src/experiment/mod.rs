@@ -10,25 +10,27 @@
 //!            "momentum": 0.9, "nesterov": true, "start": [9, 9]}]}
 //! ```
 
-pub mod file;
-pub mod plot_spec;
+pub(crate) mod file;
+pub(crate) mod plot_spec;
 pub mod runner;
 pub mod study;
-pub mod surface;
-pub mod vectors;
+pub(crate) mod surface;
+pub(crate) mod vectors;
 
+pub use self::{
+    file::{ExperimentFile, Objective, RunFile, StudyFile},
+    plot_spec::{PlotSpec, Shown, View, YLim},
+    surface::{ExprSpec, ModelSpec, SurfaceSpec},
+    vectors::{Vectors, VectorsResult},
+};
 use crate::error::{Error, FieldContext, FieldError, Result};
 use crate::optim::OptimizerSpec;
 use crate::registry::Registry;
 use crate::surface::{Domain, NoiseSpec, Surface};
 use burn::tensor::Device;
-pub use file::{ExperimentFile, RunFile, StudyFile};
-pub use plot_spec::PlotSpec;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-pub use surface::SurfaceSpec;
-use vectors::Vectors;
 
 /// What an experiment file describes: runs over a surface, a study of many runs, or the post's
 /// AdaGrad vectors (`"kind": "adagrad_vectors"`).
@@ -69,7 +71,7 @@ impl Job {
     }
 
     /// The experiment's name.
-    pub fn name(&self) -> &str {
+    pub(crate) fn name(&self) -> &str {
         match self {
             Job::Runs(e) => &e.name,
             Job::Vectors(v) => v.name.as_str(),
@@ -78,7 +80,7 @@ impl Job {
     }
 
     /// The file it was read from.
-    pub fn source(&self) -> &Path {
+    pub(crate) fn source(&self) -> &Path {
         match self {
             Job::Runs(e) => &e.source,
             Job::Vectors(v) => &v.source,
@@ -219,7 +221,7 @@ impl Experiment {
     }
 
     /// True when its runs depend on their seeds: minibatches are drawn, or gradients get noise.
-    pub fn is_stochastic(&self) -> bool {
+    pub(crate) fn is_stochastic(&self) -> bool {
         let minibatches = self
             .surface
             .data
@@ -232,7 +234,7 @@ impl Experiment {
 
 /// Every experiment file named by `paths`: files as given, folders searched recursively for
 /// `*.json`, in sorted order.
-pub fn collect_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+pub(crate) fn collect_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     for path in paths {
         if path.is_dir() {

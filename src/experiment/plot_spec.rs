@@ -5,13 +5,13 @@ use serde::{Deserialize, Serialize};
 
 /// Ten distinct trajectory colours (ColorBrewer Dark2, then grey, near-black and dark red), for
 /// figures with more runs than the post's eight-colour palette.
-pub const TEN_COLORS: [&str; 10] = [
+pub(crate) const TEN_COLORS: [&str; 10] = [
     "#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#666666", "#111111", "#b2182b",
 ];
 
 /// Twenty-one trajectory colours (matplotlib's tab20, its dark and light shades in pairs, then
 /// near-black), for figures with more than ten runs.
-pub const MANY_COLORS: [&str; 21] = [
+pub(crate) const MANY_COLORS: [&str; 21] = [
     "#1f77b4", "#aec7e8", "#ff7f0e", "#ffbb78", "#2ca02c", "#98df8a", "#d62728", "#ff9896", "#9467bd", "#c5b0d5",
     "#8c564b", "#c49c94", "#e377c2", "#f7b6d2", "#7f7f7f", "#c7c7c7", "#bcbd22", "#dbdb8d", "#17becf", "#9edae5",
     "#111111",
@@ -69,7 +69,7 @@ impl Shown {
 }
 
 /// The default of [`PlotSpec::max_frames`].
-pub const MAX_FRAMES: u32 = 300;
+pub(crate) const MAX_FRAMES: u32 = 300;
 
 fn is_default_max_frames(v: &u32) -> bool {
     *v == MAX_FRAMES
@@ -124,11 +124,11 @@ pub enum YLim {
 mod auto {
     use serde::{Deserialize, Deserializer, Serializer};
 
-    pub fn serialize<S: Serializer>(s: S) -> Result<S::Ok, S::Error> {
+    pub(crate) fn serialize<S: Serializer>(s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str("auto")
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<(), D::Error> {
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<(), D::Error> {
         let s = String::deserialize(d)?;
         if s == "auto" {
             Ok(())
@@ -160,13 +160,13 @@ impl Default for PlotSpec {
 
 impl PlotSpec {
     /// True when every setting is the default.
-    pub fn is_default(&self) -> bool {
+    pub(crate) fn is_default(&self) -> bool {
         *self == PlotSpec::default()
     }
 
     /// Writes the settings that differ from the defaults (an experiment file's `plot` as a
     /// person would write it).
-    pub fn serialize_given<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+    pub(crate) fn serialize_given<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let (Ok(serde_json::Value::Object(given)), Ok(serde_json::Value::Object(defaults))) =
             (serde_json::to_value(self), serde_json::to_value(PlotSpec::default()))
         else {
@@ -176,7 +176,7 @@ impl PlotSpec {
     }
 
     /// Checks values that deserialize but make no figure; the error names the setting.
-    pub fn validate(&self) -> Parsed<()> {
+    pub(crate) fn validate(&self) -> Parsed<()> {
         let fail = |field: &str, message: String| Err(FieldError::new(message).at(field));
         if let View::Camera(angles) = self.view
             && !angles.iter().all(|v| v.is_finite())
@@ -235,7 +235,7 @@ impl PlotSpec {
 }
 
 /// `"#rrggbb"` to RGB.
-pub fn parse_hex(s: &str) -> Option<(u8, u8, u8)> {
+pub(crate) fn parse_hex(s: &str) -> Option<(u8, u8, u8)> {
     let hex = s.strip_prefix('#')?;
     if hex.len() != 6 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
         return None;

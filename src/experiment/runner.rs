@@ -44,7 +44,7 @@ pub struct RunRecord {
 }
 
 /// All runs of an experiment as one batch of points `[N, 2]`, grouped by optimizer.
-pub struct Batch {
+pub(crate) struct Batch {
     surface: Surface,
     noise: Noise,
     points: Tensor<2>,
@@ -62,7 +62,7 @@ pub struct Batch {
 /// What one evaluation of the batch gives: the surface's loss (the full-data loss of a data
 /// surface), the gradient the optimizers step on (a minibatch's, noise added) and, for a data
 /// surface, the minibatch loss.
-pub struct Evaluation {
+pub(crate) struct Evaluation {
     /// The surface's loss at each row's point, `[N]`.
     pub loss: Tensor<1>,
     /// The gradient each row's optimizer uses, `[N, 2]`.
@@ -129,7 +129,7 @@ const NOISE_SALT: u64 = 0x6E6F_6973_655F_7869;
 /// One row of a batch: an optimizer configuration from a start, with its seed, gradient noise
 /// and (on a data surface) batch size.
 #[derive(Clone, Copy, Debug)]
-pub struct Row<'a> {
+pub(crate) struct Row<'a> {
     /// The optimizer.
     pub optimizer: &'a OptimizerSpec,
     /// Where it starts.
@@ -145,7 +145,7 @@ pub struct Row<'a> {
 impl Batch {
     /// Uploads the start points of an experiment's runs and builds one batched optimizer per
     /// group of runs.
-    pub fn new(experiment: &Experiment, device: &Device) -> Self {
+    pub(crate) fn new(experiment: &Experiment, device: &Device) -> Self {
         let rows: Vec<Row> = experiment
             .runs
             .iter()
@@ -162,7 +162,7 @@ impl Batch {
 
     /// A batch of any rows over `surface`: rows of one optimizer with the same shared settings
     /// form one batched group.
-    pub fn from_rows(surface: &Surface, noise: NoiseSpec, rows: &[Row], device: &Device) -> Self {
+    pub(crate) fn from_rows(surface: &Surface, noise: NoiseSpec, rows: &[Row], device: &Device) -> Self {
         let mut keys: Vec<String> = Vec::new();
         let mut members: Vec<Vec<usize>> = Vec::new();
         for (i, row) in rows.iter().enumerate() {
@@ -202,13 +202,18 @@ impl Batch {
     }
 
     /// The input row of each batch row (rows are ordered by group).
-    pub fn order(&self) -> &[usize] {
+    pub(crate) fn order(&self) -> &[usize] {
         &self.order
     }
 
     /// A batch of one optimizer configuration from many start points: the shape of a sweep over
     /// start points, and of the throughput benchmark.
-    pub fn from_points(surface: Surface, noise: Noise, points: Tensor<2>, optimizer: Box<dyn Optimizer>) -> Self {
+    pub(crate) fn from_points(
+        surface: Surface,
+        noise: Noise,
+        points: Tensor<2>,
+        optimizer: Box<dyn Optimizer>,
+    ) -> Self {
         let n = points.dims()[0];
         Batch {
             surface,
@@ -223,13 +228,13 @@ impl Batch {
     }
 
     /// The current points `[N, 2]`, in batch order.
-    pub fn points(&self) -> &Tensor<2> {
+    pub(crate) fn points(&self) -> &Tensor<2> {
         &self.points
     }
 
     /// The loss and the gradient the optimizers use at the current points, in one autodiff
     /// pass (two for a data surface: the minibatch's, and the full-data loss without gradient).
-    pub fn evaluate(&mut self) -> Evaluation {
+    pub(crate) fn evaluate(&mut self) -> Evaluation {
         let (loss, grad, batch_loss) = match &self.surface.data {
             None => {
                 let (loss, grad) = self.surface.loss_and_grad(self.points.clone(), &self.noise);
@@ -249,13 +254,13 @@ impl Batch {
     }
 
     /// Loss at the current points, without gradient.
-    pub fn loss(&self) -> Tensor<1> {
+    pub(crate) fn loss(&self) -> Tensor<1> {
         self.surface.eval(self.points.clone(), &self.noise)
     }
 
     /// One optimizer step of every row, given this step's evaluation at the current points
     /// (optimizers that use the loss see the minibatch's on a data surface).
-    pub fn advance(&mut self, eval: Evaluation) {
+    pub(crate) fn advance(&mut self, eval: Evaluation) {
         let (loss, grad) = (eval.batch_loss.unwrap_or(eval.loss), eval.grad);
         let n = loss.dims()[0];
         let loss = loss.reshape([n, 1]);
@@ -305,7 +310,7 @@ impl Batch {
     /// Where each row's optimizer would evaluate the model, when some optimizer keeps such a
     /// point apart from where it takes gradients (`[N, 2]`, the current point for the others),
     /// with which rows have one.
-    pub fn eval_points(&self) -> Option<(Tensor<2>, Vec<bool>)> {
+    pub(crate) fn eval_points(&self) -> Option<(Tensor<2>, Vec<bool>)> {
         let eval: Vec<Option<Tensor<2>>> = self.groups.iter().map(|(_, o)| o.eval_points()).collect();
         if eval.iter().all(Option::is_none) {
             return None;

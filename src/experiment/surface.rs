@@ -44,16 +44,16 @@ pub enum SurfaceSpec {
 #[serde(deny_unknown_fields)]
 pub struct ExprSpec {
     /// The formula of `x`, `y`, `r` and `c`.
-    pub expr: ExprText,
+    pub(crate) expr: ExprText,
     /// Its name in figures (`expr` by default).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<SurfaceName>,
+    pub(crate) name: Option<SurfaceName>,
     /// Its domain (the post's box by default).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub domain: Option<DomainField>,
+    pub(crate) domain: Option<DomainField>,
     /// Its known minima: `[x, y]` (the value computed) or `{"point": [x, y], "value": v}`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub minima: Option<Minima>,
+    pub(crate) minima: Option<Minima>,
 }
 
 /// `{"model": ..., "data": ..., ...}`: the loss of a model over a dataset, with minibatches.
@@ -61,30 +61,30 @@ pub struct ExprSpec {
 #[serde(deny_unknown_fields)]
 pub struct ModelSpec {
     /// The model.
-    pub model: ModelName,
+    pub(crate) model: ModelName,
     /// The data.
-    pub data: DataSpec,
+    pub(crate) data: DataSpec,
     /// The domain of its figures (around the optimum by default).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub domain: Option<DomainField>,
+    pub(crate) domain: Option<DomainField>,
     /// Rows per minibatch (the full batch by default).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub batch_size: Option<BatchSize>,
+    pub(crate) batch_size: Option<BatchSize>,
     /// Drop an epoch's last, smaller batch.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub drop_remainder: Option<bool>,
+    pub(crate) drop_remainder: Option<bool>,
     /// Scale the feature to mean 0 and standard deviation 1 (by default).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub standardize: Option<bool>,
+    pub(crate) standardize: Option<bool>,
     /// Its name in figures (the model's by default).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub name: Option<SurfaceName>,
+    pub(crate) name: Option<SurfaceName>,
 }
 
 /// A model's data: a CSV file's columns, or rows generated from a seed.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(untagged)]
-pub enum DataSpec {
+pub(crate) enum DataSpec {
     /// `{"csv": FILE, "x": COLUMN, "y": COLUMN}`.
     Csv(CsvSpec),
     /// `{"generate": "linear" | "logistic", "n": ..., "w": ..., "b": ..., "noise": ..., "seed": ...}`.
@@ -94,42 +94,42 @@ pub enum DataSpec {
 /// A CSV file's feature and target columns.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct CsvSpec {
+pub(crate) struct CsvSpec {
     /// The file (relative to the working folder, else to the experiment file's).
-    pub csv: String,
+    pub(crate) csv: String,
     /// The feature column.
-    pub x: String,
+    pub(crate) x: String,
     /// The target column.
-    pub y: String,
+    pub(crate) y: String,
 }
 
 /// Rows drawn from a seed (see [`Dataset::generate`]).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct GenerateSpec {
+pub(crate) struct GenerateSpec {
     /// `"linear"` or `"logistic"` targets.
-    pub generate: Generated,
+    pub(crate) generate: Generated,
     /// Rows, 2 to 10,000,000 (512 by default).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub n: Option<Rows>,
+    pub(crate) n: Option<Rows>,
     /// The slope (2 by default).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub w: Option<Finite>,
+    pub(crate) w: Option<Finite>,
     /// The intercept (-1 by default).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub b: Option<Finite>,
+    pub(crate) b: Option<Finite>,
     /// The noise's standard deviation (0.5 by default).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub noise: Option<Finite>,
+    pub(crate) noise: Option<Finite>,
     /// The seed (0 by default).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub seed: Option<Seed>,
+    pub(crate) seed: Option<Seed>,
 }
 
 /// The kind of generated targets.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Generated {
+pub(crate) enum Generated {
     /// `v = w u + b + noise`.
     Linear,
     /// `v = 1` with probability `sigmoid(w u + b + noise)`.
@@ -138,7 +138,7 @@ pub enum Generated {
 
 impl Generated {
     /// Its name in files.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Generated::Linear => "linear",
             Generated::Logistic => "logistic",
@@ -149,17 +149,17 @@ impl Generated {
 /// An expression's text.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(transparent)]
-pub struct ExprText(pub String);
+pub(crate) struct ExprText(pub String);
 
 /// A surface's own name: a non-empty string.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(transparent)]
-pub struct SurfaceName(pub String);
+pub(crate) struct SurfaceName(pub String);
 
 /// A model's name (see [`Model::NAMES`]).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 #[serde(transparent)]
-pub struct ModelName(#[serde(serialize_with = "model_name")] pub Model);
+pub(crate) struct ModelName(#[serde(serialize_with = "model_name")] pub Model);
 
 fn model_name<S: serde::Serializer>(m: &Model, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(m.name())
@@ -168,22 +168,22 @@ fn model_name<S: serde::Serializer>(m: &Model, s: S) -> Result<S::Ok, S::Error> 
 /// A number of generated rows, 2 to 10,000,000.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 #[serde(transparent)]
-pub struct Rows(pub usize);
+pub(crate) struct Rows(pub usize);
 
 /// A finite number, as written.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 #[serde(transparent)]
-pub struct Finite(pub Written);
+pub(crate) struct Finite(pub Written);
 
 /// An expression surface's known minima.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(transparent)]
-pub struct Minima(pub Vec<MinimumSpec>);
+pub(crate) struct Minima(pub Vec<MinimumSpec>);
 
 /// A point `[x, y]` as the file wrote it.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 #[serde(transparent)]
-pub struct WrittenPoint(pub [Written; 2]);
+pub(crate) struct WrittenPoint(pub [Written; 2]);
 
 impl FromJson for WrittenPoint {
     fn from_json(v: Value) -> Parsed<Self> {
@@ -199,7 +199,7 @@ impl FromJson for WrittenPoint {
 /// A known minimum: `[x, y]`, or `{"point": [x, y], "value": v}`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(untagged)]
-pub enum MinimumSpec {
+pub(crate) enum MinimumSpec {
     /// Its value computed from the surface.
     Point(WrittenPoint),
     /// With its value.
@@ -353,22 +353,10 @@ deserialize_from_json!(
 );
 
 impl SurfaceSpec {
-    /// A short label for reports: the name, or the expression.
-    pub fn label(&self) -> String {
-        match self {
-            SurfaceSpec::Name(n) => n.clone(),
-            SurfaceSpec::Expr(e) => e.name.as_ref().map_or_else(|| e.expr.0.clone(), |n| n.0.clone()),
-            SurfaceSpec::Model(m) => m
-                .name
-                .as_ref()
-                .map_or_else(|| m.model.0.name().to_string(), |n| n.0.clone()),
-        }
-    }
-
     /// The surface this names, from `registry`; `base` is the folder of the file that names it
     /// (data files may be relative to it), and `device` evaluates what must be computed (the
     /// value of a minimum given without one). Errors name the field below `surface`.
-    pub fn resolve(&self, registry: &Registry, base: &Path, device: &Device) -> Parsed<Surface> {
+    pub(crate) fn resolve(&self, registry: &Registry, base: &Path, device: &Device) -> Parsed<Surface> {
         match self {
             SurfaceSpec::Name(name) => registry.require_surface(name).cloned(),
             SurfaceSpec::Model(spec) => spec.resolve(base),

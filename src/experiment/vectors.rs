@@ -8,28 +8,31 @@
 //! The gradients are the post's own draws, `np.random.RandomState(seed).rand(2) * scales`.
 
 use crate::error::{Error, Result};
-use crate::io::write_atomic;
 use crate::optim::adagrad_full::adagrad_vectors;
 use crate::random::RandomState;
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
 /// `delta` in the post's arrow figures (its `1e-5`).
-pub const POST_DELTA: f64 = 1e-5;
+pub(crate) const POST_DELTA: f64 = 1e-5;
 /// Seed of the post's full-matrix arrow figure (`np.random.RandomState(32)`).
-pub const POST_FULL_SEED: u32 = 32;
+#[cfg(test)]
+pub(crate) const POST_FULL_SEED: u32 = 32;
 /// Seed of the post's diagonal arrow figure (`np.random.RandomState(53)`).
-pub const POST_DIAGONAL_SEED: u32 = 53;
+#[cfg(test)]
+pub(crate) const POST_DIAGONAL_SEED: u32 = 53;
 /// Number of gradients in the post's arrow figures.
-pub const POST_STEPS: usize = 8;
+#[cfg(test)]
+pub(crate) const POST_STEPS: usize = 8;
 
 /// The post's gradient scales.
-pub const POST_SCALES: [f64; 2] = [0.5, 2.0];
+#[cfg(test)]
+pub(crate) const POST_SCALES: [f64; 2] = [0.5, 2.0];
 
 /// `n` gradients `RandomState(seed).rand(2) * scales`, as the post draws them:
 /// `adagrad_vectors(&gradients(POST_FULL_SEED, POST_STEPS, POST_SCALES), POST_DELTA, true)` is
 /// its full-matrix figure, `POST_DIAGONAL_SEED` with `full = false` its diagonal one.
-pub fn gradients(seed: u32, n: usize, scales: [f64; 2]) -> Vec<[f64; 2]> {
+pub(crate) fn gradients(seed: u32, n: usize, scales: [f64; 2]) -> Vec<[f64; 2]> {
     let mut random = RandomState::new(seed);
     (0..n)
         .map(|_| [random.rand() * scales[0], random.rand() * scales[1]])
@@ -41,7 +44,7 @@ pub fn gradients(seed: u32, n: usize, scales: [f64; 2]) -> Vec<[f64; 2]> {
 #[serde(deny_unknown_fields)]
 pub struct Vectors {
     /// Name (`[a-z0-9_-]+`).
-    pub name: super::file::Name,
+    pub(crate) name: super::file::Name,
     /// Optional title.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub title: Option<String>,
@@ -114,23 +117,16 @@ impl Vectors {
             updates,
         }
     }
-
-    /// Computes and writes `vectors.json` into `dir`.
-    pub fn run(&self, dir: &Path) -> Result<VectorsResult> {
-        let result = self.compute();
-        write_atomic(&dir.join("vectors.json"), result.to_json().as_bytes())?;
-        Ok(result)
-    }
 }
 
 impl VectorsResult {
     /// The JSON text of `vectors.json`.
-    pub fn to_json(&self) -> String {
+    pub(crate) fn to_json(&self) -> String {
         serde_json::to_string_pretty(self).expect("vectors serialize") + "\n"
     }
 
     /// Reads a `vectors.json`.
-    pub fn load(path: &Path) -> Result<Self> {
+    pub(crate) fn load(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, "read", e))?;
         serde_json::from_str(&text).map_err(|e| Error::input(path, "", e.to_string()))
     }

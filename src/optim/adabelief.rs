@@ -21,7 +21,7 @@ crate::hyperparameters! {
     /// its defaults differ: `eps = eps_root = 1e-16` where the paper uses 1e-8 for both (so with
     /// the defaults the epsilons are invisible for gradients above ~1e-7). Nesterov is optax's
     /// addition.
-    pub struct AdabeliefConfig {
+    pub(crate) struct AdabeliefConfig {
         /// `eta` (optax has no default; 0.001 as Adam's).
         learning_rate: LearningRate = 0.001, Range::POSITIVE;
         /// `b1`, decay of the first moment.
@@ -38,7 +38,7 @@ crate::hyperparameters! {
 }
 
 /// Batched AdaBelief.
-pub struct Adabelief {
+pub(crate) struct Adabelief {
     b1: Ema,
     b2: Ema,
     eps: Tensor<2>,
@@ -47,7 +47,7 @@ pub struct Adabelief {
 }
 
 /// The first moment and the belief.
-pub struct AdabeliefState {
+pub(crate) struct AdabeliefState {
     mu: Tensor<2>,
     nu: Tensor<2>,
 }

@@ -16,7 +16,7 @@ crate::hyperparameters! {
     /// ```
     /// Zeiler's method has no learning rate (it is this rule with `eta = 1`); Keras scales the
     /// applied step by `eta` (0.001 by default) while `E[dx^2]` still accumulates the unscaled `dx`.
-    pub struct AdadeltaConfig {
+    pub(crate) struct AdadeltaConfig {
         /// `eta` (1.0 gives the paper's method).
         learning_rate: LearningRate = 0.001, Range::POSITIVE;
         /// `rho`, decay of both running averages, in [0, 1).
@@ -29,14 +29,14 @@ crate::hyperparameters! {
 }
 
 /// Batched Adadelta.
-pub struct Adadelta {
+pub(crate) struct Adadelta {
     rho: Tensor<2>,
     one_minus_rho: Tensor<2>,
     epsilon: Tensor<2>,
 }
 
 /// Adadelta's state: the running averages of squared gradients and of squared steps.
-pub struct AdadeltaState {
+pub(crate) struct AdadeltaState {
     eg: Tensor<2>,
     ex: Tensor<2>,
 }

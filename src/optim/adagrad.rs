@@ -15,7 +15,7 @@ crate::hyperparameters! {
     /// ```
     /// The paper starts at `A = 0` and adds its `delta` outside the square root
     /// (`sqrt(A) + delta`); Keras starts at 0.1 and puts `eps` inside.
-    pub struct AdagradConfig {
+    pub(crate) struct AdagradConfig {
         /// `eta`.
         learning_rate: LearningRate = 0.001, Range::POSITIVE;
         /// The accumulator's starting value, >= 0.
@@ -28,13 +28,13 @@ crate::hyperparameters! {
 }
 
 /// Batched AdaGrad.
-pub struct Adagrad {
+pub(crate) struct Adagrad {
     initial: Tensor<2>,
     epsilon: Tensor<2>,
 }
 
 /// AdaGrad's state: the accumulated squared gradients.
-pub struct AdagradState {
+pub(crate) struct AdagradState {
     a: Tensor<2>,
 }
 

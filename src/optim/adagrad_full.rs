@@ -8,7 +8,9 @@
 //! tensor round trip would cost more than the arithmetic, and `f32` products would lose the
 //! accuracy the small eigenvalues need.
 
-pub mod eigen;
+pub(crate) mod eigen;
+#[cfg(test)]
+mod reference;
 
 use super::{LearningRate, Range, Rule, RuleConfig, Source, Step, Update};
 use burn::tensor::{Device, Tensor, TensorData};
@@ -42,7 +44,7 @@ crate::hyperparameters! {
     /// gradient is axis-aligned this is diagonal AdaGrad `w - eta g/(sqrt(A) + delta)` with
     /// `A_0 = 0`; Keras's `adagrad` is that diagonal form with epsilon inside the sqrt and
     /// `A_0 = 0.1`.
-    pub struct AdagradFullConfig {
+    pub(crate) struct AdagradFullConfig {
         /// `eta`.
         learning_rate: LearningRate = 0.001, Range::POSITIVE;
         /// `delta`, added to the square roots of `G`'s eigenvalues; `>= 0` (0: pseudo-inverse).
@@ -73,7 +75,7 @@ impl RuleConfig for AdagradFullConfig {
 }
 
 /// Batched full-matrix AdaGrad: one [`Accumulator`] per row.
-pub struct AdagradFull {
+pub(crate) struct AdagradFull {
     rows: Vec<AdagradFullConfig>,
 }
 
@@ -84,15 +86,8 @@ impl AdagradFull {
 }
 
 /// Full-matrix AdaGrad's state: each row's accumulator.
-pub struct AdagradFullState {
+pub(crate) struct AdagradFullState {
     rows: Vec<Accumulator>,
-}
-
-impl AdagradFullState {
-    /// Row `i`'s accumulator.
-    pub fn row(&self, i: usize) -> Option<&Accumulator> {
-        self.rows.get(i)
-    }
 }
 
 impl Rule for AdagradFull {
@@ -174,7 +169,7 @@ impl AdagradFull {
 ///
 /// [`Accumulator::update`] adds `g g^T` and returns `v = (G^{1/2} + delta I)^{-1} g`.
 #[derive(Clone, Debug)]
-pub struct Accumulator {
+pub(crate) struct Accumulator {
     dim: usize,
     initial: f64,
     delta: f64,
@@ -200,7 +195,7 @@ enum Form {
 impl Accumulator {
     /// An empty accumulator (`G = initial_accumulator_value * I`) for vectors of dimension `dim`,
     /// with `delta` added to the square roots of the eigenvalues.
-    pub fn new(dim: usize, initial_accumulator_value: f64, delta: f64) -> Self {
+    pub(crate) fn new(dim: usize, initial_accumulator_value: f64, delta: f64) -> Self {
         Accumulator {
             dim,
             initial: initial_accumulator_value,
@@ -216,7 +211,7 @@ impl Accumulator {
 
     /// The direct O(d^3) method from the first step: `G` is formed and decomposed every step.
     /// The same results as [`Accumulator::new`], for reference and benchmarks.
-    pub fn direct(dim: usize, initial_accumulator_value: f64, delta: f64) -> Self {
+    pub(crate) fn direct(dim: usize, initial_accumulator_value: f64, delta: f64) -> Self {
         let mut matrix = vec![0.0; dim * dim];
         for i in 0..dim {
             matrix[i * dim + i] = initial_accumulator_value;
@@ -227,19 +222,15 @@ impl Accumulator {
         }
     }
 
-    /// The dimension `d`.
-    pub fn dim(&self) -> usize {
-        self.dim
-    }
-
     /// Whether `G` is held as a `d x d` matrix (after `d` non-zero gradients, or [`Self::direct`]).
-    pub fn is_dense(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_dense(&self) -> bool {
         matches!(self.form, Form::Dense { .. })
     }
 
     /// A rough cost of the next update in nanoseconds, to decide whether a batch is worth
     /// splitting over threads.
-    pub fn cost(&self) -> f64 {
+    pub(crate) fn cost(&self) -> f64 {
         let d = self.dim as f64;
         match &self.form {
             Form::Span { count, .. } => {
@@ -252,14 +243,15 @@ impl Accumulator {
     }
 
     /// Whether a non-finite gradient was seen (every direction is NaN from then on).
-    pub fn is_diverged(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_diverged(&self) -> bool {
         matches!(self.form, Form::Diverged)
     }
 
     /// `G <- G + g g^T`, then returns `v = (G^{1/2} + delta I)^{-1} g`. A zero gradient leaves
     /// `G` as it is and gives `v = 0`; a non-finite one, or one of the wrong length, makes this
     /// and every later `v` NaN.
-    pub fn update(&mut self, g: &[f64]) -> &[f64] {
+    pub(crate) fn update(&mut self, g: &[f64]) -> &[f64] {
         let d = self.dim;
         self.direction.clear();
         self.direction.resize(d, 0.0);
@@ -389,7 +381,7 @@ fn dense_direction(matrix: &[f64], g: &[f64], delta: f64, out: &mut [f64]) -> bo
 /// `v_t = (G_t^{1/2} + delta I)^{-1} g_t` (`full`, through [`Accumulator`], the optimizer's own
 /// code) or `v_t = g_t / (sqrt(diag G_t) + delta)` (diagonal), with `G_0 = 0`. With `delta = 0`
 /// a coordinate whose accumulator is still 0 gets 0 (pseudo-inverse).
-pub fn adagrad_vectors(grads: &[[f64; 2]], delta: f64, full: bool) -> Vec<[f64; 2]> {
+pub(crate) fn adagrad_vectors(grads: &[[f64; 2]], delta: f64, full: bool) -> Vec<[f64; 2]> {
     if full {
         let mut accumulator = Accumulator::new(2, 0.0, delta);
         grads

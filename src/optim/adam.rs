@@ -19,7 +19,7 @@ crate::hyperparameters! {
     /// Keras departs from the paper's Algorithm 1 in two places, kept here: epsilon is added to
     /// the uncorrected `sqrt(v)` ("epsilon hat"), and AMSGrad keeps the maximum of the raw `v`
     /// and still bias-corrects through `alpha`.
-    pub struct AdamConfig {
+    pub(crate) struct AdamConfig {
         /// `eta`.
         learning_rate: LearningRate = 0.001, Range::POSITIVE;
         /// `beta_1`, decay of the first moment.
@@ -40,7 +40,7 @@ crate::hyperparameters! {
     /// exactly [`AdamConfig`]'s rule, preceded by the decoupled decay `w <- w - (w lambda) eta`.
     /// Keras scales the decay by the full learning rate, as PyTorch does, not by the schedule
     /// multiplier alone as the paper does.
-    pub struct AdamWConfig {
+    pub(crate) struct AdamWConfig {
         /// `eta`.
         learning_rate: LearningRate = 0.001, Range::POSITIVE;
         /// Decoupled weight decay `lambda`.
@@ -70,13 +70,13 @@ impl From<&AdamWConfig> for AdamConfig {
 }
 
 /// Batched Adam.
-pub struct Adam {
+pub(crate) struct Adam {
     h: AdamColumns,
     amsgrad: bool,
 }
 
 /// Adam's state.
-pub struct AdamState {
+pub(crate) struct AdamState {
     m: Tensor<2>,
     v: Tensor<2>,
     v_max: Option<Tensor<2>>,

@@ -20,7 +20,7 @@ crate::hyperparameters! {
     /// This is the paper's Algorithm 1 (with `eps_root`, and Nesterov momentum as in Dozat's
     /// NAdam), and not Keras's `adam`: Keras adds its epsilon to the uncorrected `sqrt(v)`,
     /// defaults it to 1e-7 and names the arguments `beta_1, beta_2, epsilon`.
-    pub struct AdamOptaxConfig {
+    pub(crate) struct AdamOptaxConfig {
         /// `eta` (optax has no default; 0.001 as Keras's).
         learning_rate: LearningRate = 0.001, Range::POSITIVE;
         /// `b1`, decay of the first moment.
@@ -37,7 +37,7 @@ crate::hyperparameters! {
 }
 
 /// Batched optax Adam.
-pub struct AdamOptax {
+pub(crate) struct AdamOptax {
     b1: Ema,
     b2: Ema,
     eps: Tensor<2>,
@@ -46,7 +46,7 @@ pub struct AdamOptax {
 }
 
 /// The two moments.
-pub struct AdamOptaxState {
+pub(crate) struct AdamOptaxState {
     mu: Tensor<2>,
     nu: Tensor<2>,
 }

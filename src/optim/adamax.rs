@@ -15,7 +15,7 @@ crate::hyperparameters! {
     /// w <- w - eta m / ((1 - beta_1^t) (u + eps))
     /// ```
     /// The paper has no `eps`; Keras adds it to `u` (optax puts it inside the max instead).
-    pub struct AdamaxConfig {
+    pub(crate) struct AdamaxConfig {
         /// `eta`.
         learning_rate: LearningRate = 0.001, Range::POSITIVE;
         /// `beta_1`, decay of the first moment.
@@ -30,12 +30,12 @@ crate::hyperparameters! {
 }
 
 /// Batched Adamax.
-pub struct Adamax {
+pub(crate) struct Adamax {
     h: AdamColumns,
 }
 
 /// Adamax's state.
-pub struct AdamaxState {
+pub(crate) struct AdamaxState {
     m: Tensor<2>,
     u: Tensor<2>,
 }

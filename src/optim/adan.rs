@@ -22,7 +22,7 @@ crate::hyperparameters! {
     /// algorithm does not), and decays the weights as AdamW does, inside the step, where the
     /// paper takes a proximal step `w <- (w - eta u) / (1 + lambda eta)`. The alias's
     /// `eps_root = 1e-8` differs from its `scale_by_adan`'s 0.
-    pub struct AdanConfig {
+    pub(crate) struct AdanConfig {
         /// `eta` (optax has no default; 0.001 as the paper's).
         learning_rate: LearningRate = 0.001, Range::POSITIVE;
         /// `b1`, decay of the gradient average.
@@ -41,7 +41,7 @@ crate::hyperparameters! {
 }
 
 /// Batched Adan.
-pub struct Adan {
+pub(crate) struct Adan {
     b1: Ema,
     b2: Ema,
     b3: Ema,
@@ -51,7 +51,7 @@ pub struct Adan {
 }
 
 /// The three moments and the previous gradient.
-pub struct AdanState {
+pub(crate) struct AdanState {
     m: Tensor<2>,
     v: Tensor<2>,
     n: Tensor<2>,

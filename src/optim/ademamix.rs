@@ -21,7 +21,7 @@ crate::hyperparameters! {
     /// this rule) uses constants. optax's alias defaults `alpha = 5` (its `scale_by_ademamix`,
     /// 6). With `b3 = 0.9999` the uncorrected slow average is about `t / 10^4` of the gradient,
     /// so in 100 steps it barely contributes.
-    pub struct AdemamixConfig {
+    pub(crate) struct AdemamixConfig {
         /// `eta` (optax has no default; 0.001 as Adam's).
         learning_rate: LearningRate = 0.001, Range::POSITIVE;
         /// `b1`, decay of the fast average.
@@ -42,7 +42,7 @@ crate::hyperparameters! {
 }
 
 /// Batched AdEMAMix.
-pub struct Ademamix {
+pub(crate) struct Ademamix {
     b1: Ema,
     b2: Ema,
     b3: Ema,
@@ -53,7 +53,7 @@ pub struct Ademamix {
 }
 
 /// The fast and slow averages and the second moment.
-pub struct AdemamixState {
+pub(crate) struct AdemamixState {
     m1: Tensor<2>,
     m2: Tensor<2>,
     nu: Tensor<2>,

@@ -21,7 +21,7 @@ crate::hyperparameters! {
     /// being the paper's initialisation; `use_clipping = false` is the unclipped ADOPT and
     /// Nesterov is optax's addition. optax holds `b1` and `b2` as float32 arrays here, so
     /// `1 - b` is float32 arithmetic.
-    pub struct AdoptConfig {
+    pub(crate) struct AdoptConfig {
         /// `eta` (optax has no default; 0.001 as the paper's).
         learning_rate: LearningRate = 0.001, Range::POSITIVE;
         /// `b1`, decay of the momentum.
@@ -38,7 +38,7 @@ crate::hyperparameters! {
 }
 
 /// Batched ADOPT.
-pub struct Adopt {
+pub(crate) struct Adopt {
     b1: Vec<f32>,
     b2: Vec<f32>,
     eps: Tensor<2>,
@@ -48,7 +48,7 @@ pub struct Adopt {
 }
 
 /// The momentum and the second moment.
-pub struct AdoptState {
+pub(crate) struct AdoptState {
     mu: Tensor<2>,
     nu: Tensor<2>,
 }

@@ -21,7 +21,7 @@ crate::hyperparameters! {
     /// optax follows the paper exactly, with `L_0 = eps`. `learning_rate` scales `c`, hence
     /// `L, G, R, C` alike, and the step is invariant to that: it only moves results through
     /// `eps` and rounding. The update is the new point minus the old, as optax returns it.
-    pub struct CocobConfig {
+    pub(crate) struct CocobConfig {
         /// `eta`, a scale of the gradients (almost no effect).
         learning_rate: LearningRate = 1.0, Range::POSITIVE;
         /// `alpha`, the bound on the early bets, > 0.
@@ -34,7 +34,7 @@ crate::hyperparameters! {
 }
 
 /// Batched COCOB.
-pub struct Cocob {
+pub(crate) struct Cocob {
     alpha: Tensor<2>,
     eps: Tensor<2>,
     decay: AddDecayed,
@@ -42,7 +42,7 @@ pub struct Cocob {
 
 /// The start, the largest gradient, the sums of |gradient|, the reward and the sum of negative
 /// gradients.
-pub struct CocobState {
+pub(crate) struct CocobState {
     w0: Tensor<2>,
     l: Tensor<2>,
     g: Tensor<2>,

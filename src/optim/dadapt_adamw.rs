@@ -24,7 +24,7 @@ crate::hyperparameters! {
     /// there), the weight decay always decoupled (coupled L2 by default there), no
     /// `growth_rate`, and no early return when `|s|_1 = 0` (from a stationary start it is NaN
     /// from step 2).
-    pub struct DadaptAdamwConfig {
+    pub(crate) struct DadaptAdamwConfig {
         /// `eta`, a multiplier of the estimated rate.
         learning_rate: LearningRate = 1.0, Range::POSITIVE;
         /// `(beta1, beta2)`, decays of Adam's moments.
@@ -39,7 +39,7 @@ crate::hyperparameters! {
 }
 
 /// Batched D-Adaptation AdamW.
-pub struct DadaptAdamw {
+pub(crate) struct DadaptAdamw {
     /// `beta1`, `beta2` and `sqrt(beta2)` with their complements, Python floats.
     beta1: Ema,
     beta2: Ema,
@@ -51,7 +51,7 @@ pub struct DadaptAdamw {
 
 /// Adam's moments (the first holds rate-scaled gradients), the sums behind `d` and `d`
 /// (`[N, 1]`).
-pub struct DadaptAdamwState {
+pub(crate) struct DadaptAdamwState {
     exp_avg: Tensor<2>,
     exp_avg_sq: Tensor<2>,
     grad_sum: Tensor<2>,

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 /// How DoG's first step is set: optax's `init_step`, written `[kind, value]`.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum InitKind {
+pub(crate) enum InitKind {
     /// `r_eps = value (1 + |w_0|)`.
     Heuristic,
     /// `r_eps = value`: the first step's distance.
@@ -19,7 +19,7 @@ pub enum InitKind {
 
 /// optax's `init_step` pair: a kind and its value (> 0).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-pub struct InitStep(pub InitKind, pub f64);
+pub(crate) struct InitStep(pub InitKind, pub f64);
 
 impl From<(InitKind, f64)> for InitStep {
     fn from((kind, value): (InitKind, f64)) -> Self {
@@ -50,7 +50,7 @@ crate::hyperparameters! {
     /// r_0]` or `["learning_rate", v]`. optax adds `eps` under the root and the factor `eta`
     /// (the paper has neither: `eta < 1` slows DoG's geometric start a lot), and does not do the
     /// paper's iterate averaging.
-    pub struct DogConfig {
+    pub(crate) struct DogConfig {
         /// `eta`, a multiplier of DoG's step size.
         learning_rate: LearningRate = 1.0, Range::POSITIVE;
         /// `[kind, value]`: "heuristic", "distance" or "learning_rate", value > 0.
@@ -63,7 +63,7 @@ crate::hyperparameters! {
 }
 
 /// Batched DoG.
-pub struct Dog {
+pub(crate) struct Dog {
     init: Vec<InitStep>,
     eps: Tensor<2>,
     decay: AddDecayed,
@@ -71,7 +71,7 @@ pub struct Dog {
 }
 
 /// The start, the largest distance from it and the sum of squared gradient norms (`[N, 1]`).
-pub struct DogState {
+pub(crate) struct DogState {
     w0: Tensor<2>,
     max_dist: Tensor<2>,
     sum_sq: Tensor<2>,

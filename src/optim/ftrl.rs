@@ -26,7 +26,7 @@ crate::hyperparameters! {
     /// enters as `beta / eta`, and the shrinkage term is TensorFlow's addition. With
     /// `initial_accumulator_value = l2 = beta = 0`, a coordinate whose gradient is 0 gets
     /// `q = 0` and a NaN weight, as in Keras.
-    pub struct FtrlConfig {
+    pub(crate) struct FtrlConfig {
         /// `eta`.
         learning_rate: LearningRate = 0.001, Range::POSITIVE;
         /// `-p`, <= 0 (0 gives a fixed learning rate).
@@ -47,7 +47,7 @@ crate::hyperparameters! {
 }
 
 /// Batched FTRL.
-pub struct Ftrl {
+pub(crate) struct Ftrl {
     power: Tensor<2>,
     /// Rows whose `p` is 0.5 (Keras's default), where TensorFlow's graph takes a square root.
     square_root: Option<burn::tensor::Tensor<2, burn::tensor::Bool>>,
@@ -59,7 +59,7 @@ pub struct Ftrl {
 }
 
 /// FTRL's state: the accumulator `n` and the linear term `z`.
-pub struct FtrlState {
+pub(crate) struct FtrlState {
     n: Tensor<2>,
     z: Tensor<2>,
 }

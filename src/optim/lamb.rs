@@ -20,7 +20,7 @@ crate::hyperparameters! {
     /// `phi(||w||) / ||r + lambda w||`; Keras has no `phi` and no trust coefficient, applies the
     /// decay separately (unscaled by the ratio, before `||w||` is measured) and defaults `eps` to
     /// 1e-7 instead of 1e-6.
-    pub struct LambConfig {
+    pub(crate) struct LambConfig {
         /// `eta`.
         learning_rate: LearningRate = 0.001, Range::POSITIVE;
         /// `beta_1`, decay of the first moment.
@@ -35,12 +35,12 @@ crate::hyperparameters! {
 }
 
 /// Batched LAMB.
-pub struct Lamb {
+pub(crate) struct Lamb {
     h: AdamColumns,
 }
 
 /// LAMB's state.
-pub struct LambState {
+pub(crate) struct LambState {
     m: Tensor<2>,
     v: Tensor<2>,
 }

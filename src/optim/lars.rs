@@ -23,7 +23,7 @@ crate::hyperparameters! {
     /// the two agree when `beta = 0`. The L2 term `beta w` goes through the trust ratio and the
     /// momentum, so it is not Keras's decoupled decay: this config has no `Option` weight decay
     /// and [`Config::weight_decay`] is `None`, so [`super::Stateful`] adds none on top.
-    pub struct LarsConfig {
+    pub(crate) struct LarsConfig {
         /// `eta`, the global learning rate (optax has no default; 0.01 as Keras's SGD).
         learning_rate: LearningRate = 0.01, Range::POSITIVE;
         /// `mu`, in [0, 1].
@@ -40,7 +40,7 @@ crate::hyperparameters! {
 }
 
 /// Batched LARS.
-pub struct Lars {
+pub(crate) struct Lars {
     momentum: Tensor<2>,
     nesterov: bool,
     weight_decay: Tensor<2>,
@@ -49,7 +49,7 @@ pub struct Lars {
 }
 
 /// LARS's state: the momentum buffer (of learning-rate-scaled, signed steps).
-pub struct LarsState {
+pub(crate) struct LarsState {
     b: Tensor<2>,
 }
 

@@ -16,7 +16,7 @@ crate::hyperparameters! {
     /// The paper's decoupled decay `w <- w - eta (sign(c) + lambda w)` is Keras's shared
     /// `weight_decay` applied before the step, which is the same update since `sign(c)` does not
     /// depend on `w`. Keras rounds the betas to `f32` first (`1 - beta` is an `f32` subtraction).
-    pub struct LionConfig {
+    pub(crate) struct LionConfig {
         /// `eta`.
         learning_rate: LearningRate = 0.001, Range::POSITIVE;
         /// `beta_1`, the interpolation that is signed, in (0, 1].
@@ -29,7 +29,7 @@ crate::hyperparameters! {
 }
 
 /// Batched Lion.
-pub struct Lion {
+pub(crate) struct Lion {
     beta_1: Tensor<2>,
     beta_2: Tensor<2>,
     one_minus_beta_1: Tensor<2>,
@@ -37,7 +37,7 @@ pub struct Lion {
 }
 
 /// Lion's state: the momentum.
-pub struct LionState {
+pub(crate) struct LionState {
     m: Tensor<2>,
 }
 

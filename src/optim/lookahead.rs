@@ -25,7 +25,7 @@ crate::hyperparameters! {
     /// with `alpha = slow_step_size`. The fast optimizer keeps its state across syncs unless
     /// `reset_state` (the paper discusses both). optax has no defaults for `sync_period` and
     /// `slow_step_size`: these are the paper's (`k = 5`, `alpha = 0.5`).
-    pub struct LookaheadConfig {
+    pub(crate) struct LookaheadConfig {
         /// Required: the fast optimizer, any registered one with its hyperparameters
         /// (`{"optimizer": name, ...}`).
         fast: Wrapped = Wrapped::default() => shared;
@@ -70,7 +70,7 @@ impl Config for LookaheadConfig {
 }
 
 /// Batched Lookahead.
-pub struct Lookahead {
+pub(crate) struct Lookahead {
     fast: Built,
     alpha: Tensor<2>,
     one_minus_alpha: Tensor<2>,

@@ -10,42 +10,42 @@
 //! per-row hyperparameter columns, bias correction and Keras's decoupled weight decay, which
 //! [`Stateful`] applies before every rule's own step (`w <- w - (w * lambda) * eta`).
 
-pub mod adabelief;
-pub mod adadelta;
-pub mod adagrad;
-pub mod adagrad_full;
-pub mod adam;
-pub mod adam_optax;
-pub mod adamax;
-pub mod adan;
-pub mod ademamix;
-pub mod adopt;
-pub mod cocob;
-pub mod common;
-pub mod dadapt_adamw;
-pub mod dog;
-pub mod ftrl;
-pub mod hyper;
-pub mod lamb;
-pub mod lars;
-pub mod lion;
-pub mod lookahead;
-pub mod momo;
-pub mod nadam;
-pub mod novograd;
-pub mod polyak_sgd;
-pub mod prodigy;
-pub mod radam;
-pub mod rmsprop;
-pub mod rprop;
-pub mod sam;
-pub mod schedule;
-pub mod schedule_free_adamw;
-pub mod sgd;
-pub mod sgd_optax;
-pub mod sign_sgd;
-pub mod signum;
-pub mod yogi;
+pub(crate) mod adabelief;
+pub(crate) mod adadelta;
+pub(crate) mod adagrad;
+pub(crate) mod adagrad_full;
+pub(crate) mod adam;
+pub(crate) mod adam_optax;
+pub(crate) mod adamax;
+pub(crate) mod adan;
+pub(crate) mod ademamix;
+pub(crate) mod adopt;
+pub(crate) mod cocob;
+pub(crate) mod common;
+pub(crate) mod dadapt_adamw;
+pub(crate) mod dog;
+pub(crate) mod ftrl;
+pub(crate) mod hyper;
+pub(crate) mod lamb;
+pub(crate) mod lars;
+pub(crate) mod lion;
+pub(crate) mod lookahead;
+pub(crate) mod momo;
+pub(crate) mod nadam;
+pub(crate) mod novograd;
+pub(crate) mod polyak_sgd;
+pub(crate) mod prodigy;
+pub(crate) mod radam;
+pub(crate) mod rmsprop;
+pub(crate) mod rprop;
+pub(crate) mod sam;
+pub(crate) mod schedule;
+pub(crate) mod schedule_free_adamw;
+pub(crate) mod sgd;
+pub(crate) mod sgd_optax;
+pub(crate) mod sign_sgd;
+pub(crate) mod signum;
+pub(crate) mod yogi;
 
 use crate::error::{FieldError, Parsed};
 use burn::tensor::{Device, Tensor};
@@ -56,8 +56,10 @@ use std::cell::RefCell;
 use std::fmt;
 use std::sync::Arc;
 
-pub use hyper::{Bound, Checked, Hyperparameters, Param, Range, Shared};
-pub use schedule::{LearningRate, Schedule};
+pub use self::{
+    hyper::{Bound, Checked, Hyperparameters, Param, Range, Shared},
+    schedule::{LearningRate, Schedule},
+};
 
 /// What a rule is told at each step besides the parameters and their gradient.
 pub struct Step<'a> {
@@ -425,26 +427,16 @@ impl OptimizerSpec {
 
     /// Runs `read` with `known` as the optimizers a file may name (its runs, and the optimizers
     /// wrappers wrap); outside it they are the built-in ones.
-    pub fn reading<T>(known: &[Entry], read: impl FnOnce() -> T) -> T {
+    pub(crate) fn reading<T>(known: &[Entry], read: impl FnOnce() -> T) -> T {
         let before = KNOWN.with(|k| k.replace(Some(known.to_vec())));
         let out = read();
         KNOWN.with(|k| *k.borrow_mut() = before);
         out
     }
 
-    /// The optimizer.
-    pub fn entry(&self) -> &Entry {
-        &self.entry
-    }
-
     /// The optimizer's name.
     pub fn name(&self) -> &'static str {
         self.entry.name
-    }
-
-    /// The config, if it is of type `C`.
-    pub fn config<C: Hyperparameters>(&self) -> Option<&C> {
-        self.config.as_any().downcast_ref::<C>()
     }
 
     /// The rate it steps with (a wrapper's is its wrapped optimizer's).
@@ -455,7 +447,7 @@ impl OptimizerSpec {
     /// Which rows can share one batch: rows of one optimizer whose [shared](Shared) settings
     /// (flags, whole numbers, the optimizers they wrap) agree have the same key. Other values
     /// (rates, decays) may differ per row.
-    pub fn batch_key(&self) -> String {
+    pub(crate) fn batch_key(&self) -> String {
         format!("{}[{}]", self.name(), self.config.batch_key())
     }
 

@@ -24,7 +24,7 @@ crate::hyperparameters! {
     /// from the model, the paper's online estimate (MoMo*). optax's update is the paper's
     /// algorithm with its weight-decay form; the first step is the Polyak step `(f - lb) / |g|^2`
     /// capped at `eta`.
-    pub struct MomoConfig {
+    pub(crate) struct MomoConfig {
         /// `eta`, the cap on the step size.
         learning_rate: LearningRate = 1.0, Range::POSITIVE;
         /// `beta`, decay of the averages.
@@ -39,7 +39,7 @@ crate::hyperparameters! {
 }
 
 /// Batched MoMo.
-pub struct Momo {
+pub(crate) struct Momo {
     beta: Vec<f32>,
     lower_bound: Tensor<2>,
     weight_decay: Vec<f64>,
@@ -49,7 +49,7 @@ pub struct Momo {
 }
 
 /// The averages (`f_bar`, `gamma`, `lb` are `[N, 1]`).
-pub struct MomoState {
+pub(crate) struct MomoState {
     exp_avg: Tensor<2>,
     barf: Tensor<2>,
     gamma: Tensor<2>,

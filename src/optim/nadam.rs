@@ -22,7 +22,7 @@ crate::hyperparameters! {
     /// here); as in Keras, it is updated once per step before the update, as
     /// `(P beta_1) (1 - 0.5 * 0.96^t)`, and every hyperparameter is rounded to `f32` before use
     /// (`1 - beta_1` is computed in `f32`).
-    pub struct NadamConfig {
+    pub(crate) struct NadamConfig {
         /// `eta`.
         learning_rate: LearningRate = 0.001, Range::POSITIVE;
         /// `beta_1`, decay of the first moment and scale of the momentum schedule.
@@ -37,7 +37,7 @@ crate::hyperparameters! {
 }
 
 /// Batched Nadam.
-pub struct Nadam {
+pub(crate) struct Nadam {
     beta_1: Tensor<2>,
     beta_2: Tensor<2>,
     one_minus_beta_1: Tensor<2>,
@@ -46,7 +46,7 @@ pub struct Nadam {
 }
 
 /// Nadam's state, with the per-row product `P` of the momentum schedule as an `[N, 1]` column.
-pub struct NadamState {
+pub(crate) struct NadamState {
     m: Tensor<2>,
     v: Tensor<2>,
     product: Tensor<2>,

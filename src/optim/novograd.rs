@@ -22,7 +22,7 @@ crate::hyperparameters! {
     /// that `eps` is added at the first step too (the paper's `m_1 = g_1 / sqrt(v_1) + lambda w`).
     /// optax picks the first or a later step with `lax.cond`, whose branches XLA compiles with
     /// fused multiply-adds; this rule fuses where XLA does.
-    pub struct NovogradConfig {
+    pub(crate) struct NovogradConfig {
         /// `eta` (optax has no default; 0.01 as the paper's).
         learning_rate: LearningRate = 0.01, Range::POSITIVE;
         /// `b1`, the momentum.
@@ -39,7 +39,7 @@ crate::hyperparameters! {
 }
 
 /// Batched NovoGrad.
-pub struct Novograd {
+pub(crate) struct Novograd {
     b1: Tensor<2>,
     b2: Tensor<2>,
     one_minus_b2: Tensor<2>,
@@ -49,7 +49,7 @@ pub struct Novograd {
 }
 
 /// The momentum and each row's second moment (`[N, 1]`).
-pub struct NovogradState {
+pub(crate) struct NovogradState {
     mu: Tensor<2>,
     nu: Tensor<2>,
 }

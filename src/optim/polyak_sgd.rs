@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 /// Which of the stochastic Polyak step sizes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Variant {
+pub(crate) enum Variant {
     /// `SPS_max`: the gap `f - f_min` as is (negative below `f_min`: the step climbs).
     #[serde(rename = "sps")]
     Sps,
@@ -39,7 +39,7 @@ crate::hyperparameters! {
     /// multiplies it. `scaling` may be a schedule (it is optax's `ScalarOrSchedule`): it is the
     /// rate this optimizer takes from `learning_rate` schedules. With `sps` and `f < f_min` the
     /// step is negative and the point climbs to the level set `f = f_min`.
-    pub struct PolyakSgdConfig {
+    pub(crate) struct PolyakSgdConfig {
         /// `gamma_b`, the cap on the step size, > 0.
         max_learning_rate: f64 = 1.0, Range::POSITIVE;
         /// `c`, the scaling of the gradient (optax's learning rate of the inner `sgd`).
@@ -54,7 +54,7 @@ crate::hyperparameters! {
 }
 
 /// Batched Polyak SGD (no state).
-pub struct PolyakSgd {
+pub(crate) struct PolyakSgd {
     max_lr: Tensor<2>,
     f_min: Tensor<2>,
     eps: Tensor<2>,

@@ -26,7 +26,7 @@ crate::hyperparameters! {
     /// start prodigy is NaN after one step). Its first step moves each coordinate by about
     /// `eta d0`; when that is below half an ulp of every coordinate the point never moves and `d`
     /// never grows (from (9, 9), any `eta < 0.477`).
-    pub struct ProdigyConfig {
+    pub(crate) struct ProdigyConfig {
         /// `eta`, a multiplier of the estimated rate.
         learning_rate: LearningRate = 1.0, Range::POSITIVE;
         /// `(beta1, beta2)`, decays of Adam's moments.
@@ -47,7 +47,7 @@ crate::hyperparameters! {
 }
 
 /// Batched Prodigy.
-pub struct Prodigy {
+pub(crate) struct Prodigy {
     beta1: Ema,
     beta2: Ema,
     beta3: Tensor<2>,
@@ -60,7 +60,7 @@ pub struct Prodigy {
 }
 
 /// Adam's moments, the sums behind `d`, `d` itself (`[N, 1]`) and the start.
-pub struct ProdigyState {
+pub(crate) struct ProdigyState {
     exp_avg: Tensor<2>,
     exp_avg_sq: Tensor<2>,
     grad_sum: Tensor<2>,

@@ -21,7 +21,7 @@ crate::hyperparameters! {
     /// The paper switches on `rho_t > 4`; optax on `rho_t >= threshold` (5, the authors' code).
     /// Until then the step is bias-corrected momentum with no normalisation at all (the first
     /// five steps with b2 = 0.999), so it needs SGD-sized rates on steep surfaces.
-    pub struct RadamConfig {
+    pub(crate) struct RadamConfig {
         /// `eta` (optax has no default; 0.001 as Adam's).
         learning_rate: LearningRate = 0.001, Range::POSITIVE;
         /// `b1`, decay of the first moment.
@@ -41,7 +41,7 @@ crate::hyperparameters! {
 }
 
 /// Batched RAdam.
-pub struct Radam {
+pub(crate) struct Radam {
     b1: Ema,
     b2: Ema,
     eps: Tensor<2>,
@@ -53,7 +53,7 @@ pub struct Radam {
 }
 
 /// The two moments.
-pub struct RadamState {
+pub(crate) struct RadamState {
     mu: Tensor<2>,
     nu: Tensor<2>,
 }

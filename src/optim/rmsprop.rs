@@ -21,7 +21,7 @@ crate::hyperparameters! {
     /// `v` at 0 without bias correction (the first step is about `eta / sqrt(1 - rho)`); its
     /// momentum is heavy-ball on the already scaled step, and a negative `momentum` is silently
     /// ignored (treated as 0), as Keras does.
-    pub struct RmspropConfig {
+    pub(crate) struct RmspropConfig {
         /// `eta`.
         learning_rate: LearningRate = 0.001, Range::POSITIVE;
         /// `rho`, decay of the squared-gradient average, in [0, 1).
@@ -38,7 +38,7 @@ crate::hyperparameters! {
 }
 
 /// Batched RMSprop.
-pub struct Rmsprop {
+pub(crate) struct Rmsprop {
     rho: Tensor<2>,
     one_minus_rho: Tensor<2>,
     epsilon: Tensor<2>,
@@ -47,7 +47,7 @@ pub struct Rmsprop {
 }
 
 /// RMSprop's state.
-pub struct RmspropState {
+pub(crate) struct RmspropState {
     v: Tensor<2>,
     a: Option<Tensor<2>>,
     mom: Option<Tensor<2>>,

@@ -24,7 +24,7 @@ crate::hyperparameters! {
     /// forms the update reads the old state), so it moves one step late: the first step does not
     /// move at all, and each later move uses the last gradient's sign. This rule does the same.
     /// `learning_rate` is only the initial step size and, as in optax, must be a number.
-    pub struct RpropConfig {
+    pub(crate) struct RpropConfig {
         /// `eta`, the initial step size (optax has no default; 0.001).
         learning_rate: LearningRate = 0.001, Range::POSITIVE;
         /// `eta_minus`, the factor after a sign change, in (0, 1].
@@ -39,7 +39,7 @@ crate::hyperparameters! {
 }
 
 /// Batched Rprop.
-pub struct Rprop {
+pub(crate) struct Rprop {
     eta_minus: Tensor<2>,
     eta_plus: Tensor<2>,
     min_step: Tensor<2>,
@@ -47,7 +47,7 @@ pub struct Rprop {
 }
 
 /// Each coordinate's step size (the learning rate until the first step) and previous move.
-pub struct RpropState {
+pub(crate) struct RpropState {
     step_sizes: Option<Tensor<2>>,
     prev: Tensor<2>,
 }

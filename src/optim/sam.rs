@@ -27,7 +27,7 @@ crate::hyperparameters! {
     /// adversarial `sgd` (0.05, the paper's). The trajectory's `points` are the outer iterates;
     /// an outer optimizer that uses the loss sees the loss at the last perturbed point. A zero
     /// gradient has no direction: as in optax, the step is NaN.
-    pub struct SamConfig {
+    pub(crate) struct SamConfig {
         /// Required: the outer optimizer, any registered one with its hyperparameters
         /// (`{"optimizer": name, ...}`).
         outer: Wrapped = Wrapped::default() => shared;
@@ -63,7 +63,7 @@ impl Config for SamConfig {
 }
 
 /// Batched SAM.
-pub struct Sam {
+pub(crate) struct Sam {
     outer: Built,
     minus_rho: Tensor<2>,
     sync_period: u64,

@@ -75,54 +75,82 @@ impl<'de> Deserialize<'de> for LearningRate {
 pub enum Schedule {
     /// `initial_learning_rate * decay_rate ^ (step / decay_steps)` (floored when `staircase`).
     ExponentialDecay {
+        /// The rate at step 0.
         initial_learning_rate: f64,
+        /// Steps of one decay period.
         decay_steps: f64,
+        /// The decay per period.
         decay_rate: f64,
+        /// Decay in whole periods (the floor of `step / decay_steps`).
         #[serde(default)]
         staircase: bool,
     },
     /// `values[i]` for `boundaries[i-1] < step <= boundaries[i]`.
-    PiecewiseConstantDecay { boundaries: Vec<f64>, values: Vec<f64> },
+    PiecewiseConstantDecay {
+        /// The steps where the rate changes.
+        boundaries: Vec<f64>,
+        /// The rate in each interval (one more than boundaries).
+        values: Vec<f64>,
+    },
     /// `(initial - end) (1 - step / decay_steps)^power + end`, optionally cycling.
     PolynomialDecay {
+        /// The rate at step 0.
         initial_learning_rate: f64,
+        /// Steps of one decay period.
         decay_steps: f64,
+        /// The rate at the end.
         #[serde(default = "default_end_learning_rate")]
         end_learning_rate: f64,
+        /// The polynomial's power.
         #[serde(default = "one")]
         power: f64,
+        /// Restart the decay after `decay_steps`.
         #[serde(default)]
         cycle: bool,
     },
     /// `initial_learning_rate / (1 + decay_rate step / decay_steps)` (floored when `staircase`).
     InverseTimeDecay {
+        /// The rate at step 0.
         initial_learning_rate: f64,
+        /// Steps of one decay period.
         decay_steps: f64,
+        /// The decay per period.
         decay_rate: f64,
+        /// Decay in whole periods (the floor of `step / decay_steps`).
         #[serde(default)]
         staircase: bool,
     },
     /// A half cosine from the initial rate (or a linear warmup to `warmup_target`) down to
     /// `alpha` times it over `decay_steps`.
     CosineDecay {
+        /// The rate at step 0.
         initial_learning_rate: f64,
+        /// Steps of one decay period.
         decay_steps: f64,
+        /// The final rate as a fraction of the initial one.
         #[serde(default)]
         alpha: f64,
+        /// The rate a linear warmup reaches, if any.
         #[serde(default)]
         warmup_target: Option<f64>,
+        /// Steps of the warmup.
         #[serde(default)]
         warmup_steps: f64,
     },
     /// SGDR: cosine decays restarting after `first_decay_steps`, each period `t_mul` times
     /// longer and `m_mul` times higher.
     CosineDecayRestarts {
+        /// The rate at step 0.
         initial_learning_rate: f64,
+        /// Steps of the first period.
         first_decay_steps: f64,
+        /// Each period's length over the one before.
         #[serde(default = "two")]
         t_mul: f64,
+        /// Each period's initial rate over the one before.
         #[serde(default = "one")]
         m_mul: f64,
+        /// The final rate as a fraction of the initial one.
         #[serde(default)]
         alpha: f64,
     },
@@ -141,7 +169,7 @@ fn two() -> f64 {
 }
 
 /// The six class names.
-pub const CLASSES: [&str; 6] = [
+pub(crate) const CLASSES: [&str; 6] = [
     "ExponentialDecay",
     "PiecewiseConstantDecay",
     "PolynomialDecay",
@@ -155,7 +183,7 @@ use crate::error::{FieldError, Parsed};
 impl Schedule {
     /// Reads a schedule object and checks it; errors name the argument (`decay_steps`) and what
     /// was expected.
-    pub fn from_json(map: &Map<String, Value>) -> Parsed<Schedule> {
+    pub(crate) fn from_json(map: &Map<String, Value>) -> Parsed<Schedule> {
         match map.get("schedule") {
             Some(Value::String(s)) if CLASSES.contains(&s.as_str()) => {}
             Some(Value::String(s)) => {
@@ -194,14 +222,9 @@ impl Schedule {
         Ok(schedule)
     }
 
-    /// The object with every argument, defaults filled in (as trajectories record it).
-    pub fn to_json(&self) -> Value {
-        serde_json::to_value(self).expect("schedules serialize")
-    }
-
     /// Checks what Keras checks, and what would make no learning rate; the error names the
     /// argument.
-    pub fn validate(&self) -> Parsed<()> {
+    pub(crate) fn validate(&self) -> Parsed<()> {
         let positive = |name: &str, v: f64| {
             if v > 0.0 {
                 Ok(())
@@ -477,7 +500,7 @@ mod tests {
     fn defaults_are_filled_in_and_bad_schedules_name_the_argument() {
         let poly = schedule(json!({"schedule": "PolynomialDecay", "initial_learning_rate": 1.0, "decay_steps": 4}));
         assert_eq!(
-            poly.to_json(),
+            serde_json::to_value(&poly).unwrap(),
             json!({"schedule": "PolynomialDecay", "initial_learning_rate": 1.0, "decay_steps": 4.0,
                    "end_learning_rate": 0.0001, "power": 1.0, "cycle": false})
         );

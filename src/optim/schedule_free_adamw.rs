@@ -25,7 +25,7 @@ crate::hyperparameters! {
     /// / b1`, which is why `b1` must be in (0, 1). With `warmup_steps` the averaging weight and
     /// the `z` step see the warmup one step apart, as in optax. optax's `state_dtype` is not
     /// offered (float32 only).
-    pub struct ScheduleFreeAdamwConfig {
+    pub(crate) struct ScheduleFreeAdamwConfig {
         /// `eta`.
         learning_rate: LearningRate = 0.0025, Range::POSITIVE;
         /// Steps of linear warmup from 0 (none by default), >= 1; only with a constant rate.
@@ -44,7 +44,7 @@ crate::hyperparameters! {
 }
 
 /// Batched schedule-free AdamW.
-pub struct ScheduleFreeAdamw {
+pub(crate) struct ScheduleFreeAdamw {
     b1: Ema,
     b2: Ema,
     eps: Tensor<2>,
@@ -58,7 +58,7 @@ pub struct ScheduleFreeAdamw {
 
 /// The base optimizer's second moment, `z`, the averaging weights (host: they depend on the
 /// rates alone) and the last `y`, for the evaluation point.
-pub struct ScheduleFreeAdamwState {
+pub(crate) struct ScheduleFreeAdamwState {
     nu: Tensor<2>,
     z: Tensor<2>,
     max_lr: Vec<f32>,

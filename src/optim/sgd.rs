@@ -15,7 +15,7 @@ crate::hyperparameters! {
     /// ```
     /// The velocity holds learning-rate-scaled steps (Sutskever et al. 2013), so it matches
     /// PyTorch's form only for a constant learning rate.
-    pub struct SgdConfig {
+    pub(crate) struct SgdConfig {
         /// `eta`.
         learning_rate: LearningRate = 0.01, Range::POSITIVE;
         /// `mu`.
@@ -28,13 +28,13 @@ crate::hyperparameters! {
 }
 
 /// Batched SGD.
-pub struct Sgd {
+pub(crate) struct Sgd {
     momentum: Option<Tensor<2>>,
     nesterov: bool,
 }
 
 /// SGD's state: the velocity, when any row has momentum.
-pub struct SgdState {
+pub(crate) struct SgdState {
     m: Option<Tensor<2>>,
 }
 

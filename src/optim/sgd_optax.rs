@@ -18,7 +18,7 @@ crate::hyperparameters! {
     /// The trace holds raw gradients and the rate is applied after it, unlike Keras's `sgd`,
     /// whose velocity holds rate-scaled steps (the two agree for a constant rate, up to
     /// rounding).
-    pub struct SgdOptaxConfig {
+    pub(crate) struct SgdOptaxConfig {
         /// `eta` (optax has no default; 0.01 as Keras's).
         learning_rate: LearningRate = 0.01, Range::POSITIVE;
         /// `mu`, the momentum (none by default: no trace at all).
@@ -29,13 +29,13 @@ crate::hyperparameters! {
 }
 
 /// Batched optax SGD.
-pub struct SgdOptax {
+pub(crate) struct SgdOptax {
     momentum: Option<Tensor<2>>,
     nesterov: bool,
 }
 
 /// The trace, when some row has momentum.
-pub struct SgdOptaxState {
+pub(crate) struct SgdOptaxState {
     trace: Option<Tensor<2>>,
 }
 

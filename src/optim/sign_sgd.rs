@@ -11,14 +11,14 @@ crate::hyperparameters! {
     /// w <- w - eta sign(g)        (sign(0) = 0)
     /// ```
     /// optax follows the paper. Each coordinate moves by `eta` before rounding.
-    pub struct SignSgdConfig {
+    pub(crate) struct SignSgdConfig {
         /// `eta` (optax has no default; 0.001).
         learning_rate: LearningRate = 0.001, Range::POSITIVE;
     }
 }
 
 /// Batched signSGD (no state).
-pub struct SignSgd;
+pub(crate) struct SignSgd;
 
 impl RuleConfig for SignSgdConfig {
     type Rule = SignSgd;

@@ -13,7 +13,7 @@ crate::hyperparameters! {
     /// ```
     /// optax follows the paper (momentum as an average, no bias correction: the sign does not
     /// need one).
-    pub struct SignumConfig {
+    pub(crate) struct SignumConfig {
         /// `eta` (optax has no default; 0.001).
         learning_rate: LearningRate = 0.001, Range::POSITIVE;
         /// `beta`, decay of the momentum.
@@ -22,12 +22,12 @@ crate::hyperparameters! {
 }
 
 /// Batched Signum.
-pub struct Signum {
+pub(crate) struct Signum {
     beta: Ema,
 }
 
 /// The momentum.
-pub struct SignumState {
+pub(crate) struct SignumState {
     m: Tensor<2>,
 }
 

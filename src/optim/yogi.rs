@@ -17,7 +17,7 @@ crate::hyperparameters! {
     /// optax starts both moments at 1e-6 (its `scale_by_yogi`'s `initial_accumulator_value`,
     /// which `optax.yogi` cannot change, nor `eps_root = 0`) and bias-corrects both as Adam
     /// does; `eps = 1e-3` is the paper's recommendation and matters whenever |g| < ~1e-2.
-    pub struct YogiConfig {
+    pub(crate) struct YogiConfig {
         /// `eta` (optax has no default; 0.01 as the paper's).
         learning_rate: LearningRate = 0.01, Range::POSITIVE;
         /// `b1`, decay of the first moment.
@@ -30,14 +30,14 @@ crate::hyperparameters! {
 }
 
 /// Batched Yogi.
-pub struct Yogi {
+pub(crate) struct Yogi {
     b1: Ema,
     b2: Ema,
     eps: Tensor<2>,
 }
 
 /// The two moments.
-pub struct YogiState {
+pub(crate) struct YogiState {
     mu: Tensor<2>,
     nu: Tensor<2>,
 }

@@ -2,9 +2,9 @@
 //! Box-Muller normals (noise fields, random points), and numpy's legacy `RandomState` for the
 //! post's own draws.
 
-pub mod numpy;
+pub(crate) mod numpy;
 
-pub use numpy::RandomState;
+pub(crate) use numpy::RandomState;
 
 /// splitmix64: a tiny, well-mixed 64-bit generator (Steele, Lea & Flood 2014).
 #[derive(Clone, Debug)]
@@ -35,14 +35,14 @@ impl SplitMix64 {
 
 /// Standard normal draws: splitmix64 for uniform bits, Box-Muller for the normals (the cosine
 /// first, then the sine of each pair).
-pub struct Normals {
+pub(crate) struct Normals {
     bits: SplitMix64,
     spare: Option<f32>,
 }
 
 impl Normals {
     /// The draws of `seed`.
-    pub fn new(seed: u64) -> Self {
+    pub(crate) fn new(seed: u64) -> Self {
         Normals {
             bits: SplitMix64::new(seed),
             spare: None,
@@ -51,7 +51,7 @@ impl Normals {
 
     /// The next standard normal draw, as `f32`.
     #[allow(clippy::should_implement_trait)]
-    pub fn next(&mut self) -> f32 {
+    pub(crate) fn next(&mut self) -> f32 {
         if let Some(z) = self.spare.take() {
             return z;
         }

@@ -18,7 +18,7 @@ const INDEX_JS: &str = include_str!("index.js");
 const VIEW_JS: &str = include_str!("view.js");
 
 /// `s` with `& < > " '` escaped, for text and attribute values.
-pub fn esc(s: &str) -> String {
+pub(crate) fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -34,7 +34,7 @@ pub fn esc(s: &str) -> String {
 }
 
 /// A relative URL to `rel` (a path below the page's folder), each segment percent-encoded.
-pub fn url(rel: &Path) -> String {
+pub(crate) fn url(rel: &Path) -> String {
     let mut out = String::new();
     for (i, part) in rel.components().enumerate() {
         if i > 0 {
@@ -52,7 +52,7 @@ pub fn url(rel: &Path) -> String {
 }
 
 /// A number with six significant digits, in exponent form when very small or large.
-pub fn num(v: f64) -> String {
+pub(crate) fn num(v: f64) -> String {
     if !v.is_finite() {
         return v.to_string();
     }
@@ -83,7 +83,7 @@ fn trim_zeros(s: &str) -> &str {
 
 /// The surface as the page names it: the name, the expression (with its name, if given), or a
 /// model over its data.
-pub fn surface_text(spec: &SurfaceSpec) -> String {
+pub(crate) fn surface_text(spec: &SurfaceSpec) -> String {
     match spec {
         SurfaceSpec::Name(n) => n.clone(),
         SurfaceSpec::Model(m) => {
@@ -130,7 +130,7 @@ fn head(out: &mut String, title: &str) {
 }
 
 /// The index page over `entries` (sorted by folder), for a results folder called `title`.
-pub fn index(title: &str, entries: &[Entry]) -> String {
+pub(crate) fn index(title: &str, entries: &[Entry]) -> String {
     let mut groups: BTreeMap<PathBuf, Vec<&Entry>> = BTreeMap::new();
     for e in entries {
         groups.entry(e.group()).or_default().push(e);
@@ -529,7 +529,7 @@ struct ViewRun<'a> {
 
 /// The interactive view of `r`, written `depth` folders below the index; `image` is its contour
 /// image (`contour.png` beside the page), when the surface could be rebuilt.
-pub fn view(r: &RunsEntry, image: Option<&ContourImage>, depth: usize, figures: &[String]) -> String {
+pub(crate) fn view(r: &RunsEntry, image: Option<&ContourImage>, depth: usize, figures: &[String]) -> String {
     let t = &r.trajectories;
     let title = t.title.as_deref().unwrap_or(&t.name);
     let colors = run_colors(t);

@@ -35,9 +35,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// Size of the contour image of an interactive view, in pixels.
-pub const VIEW_SIZE: [usize; 2] = [600, 600];
+pub(crate) const VIEW_SIZE: [usize; 2] = [600, 600];
 /// The figures an experiment folder may hold, in the order the page shows them.
-pub const EXPERIMENT_FIGURES: [&str; 6] = [
+pub(crate) const EXPERIMENT_FIGURES: [&str; 6] = [
     "surface.png",
     "surface.gif",
     "loss.png",
@@ -46,7 +46,7 @@ pub const EXPERIMENT_FIGURES: [&str; 6] = [
     "vectors.png",
 ];
 /// The figures a study folder may hold.
-pub const STUDY_FIGURES: [&str; 3] = ["heatmap.png", "basins.png", "sensitivity.png"];
+pub(crate) const STUDY_FIGURES: [&str; 3] = ["heatmap.png", "basins.png", "sensitivity.png"];
 
 /// What the report wrote.
 #[derive(Debug)]
@@ -54,14 +54,14 @@ pub struct Report {
     /// The page: `RESULTS_DIR/index.html`.
     pub index: PathBuf,
     /// Everything listed, in page order.
-    pub entries: Vec<Entry>,
+    pub(crate) entries: Vec<Entry>,
     /// The interactive views written (`<experiment>/view.html`).
-    pub views: Vec<PathBuf>,
+    pub(crate) views: Vec<PathBuf>,
 }
 
 impl Report {
     /// The entries that could not be read, with their reasons.
-    pub fn broken(&self) -> impl Iterator<Item = (&Entry, &str)> {
+    pub(crate) fn broken(&self) -> impl Iterator<Item = (&Entry, &str)> {
         self.entries.iter().filter_map(|e| match &e.content {
             Content::Broken { reason, .. } => Some((e, reason.as_str())),
             Content::Study(s) => s.unreadable.as_deref().map(|r| (e, r)),
@@ -72,7 +72,7 @@ impl Report {
 
 /// One result on the page.
 #[derive(Debug)]
-pub struct Entry {
+pub(crate) struct Entry {
     /// Its folder, relative to the results folder (`blog/all-f0`).
     pub dir: PathBuf,
     /// What the folder holds.
@@ -83,21 +83,21 @@ pub struct Entry {
 
 impl Entry {
     /// The folder's name (the experiment's output folder).
-    pub fn name(&self) -> String {
+    pub(crate) fn name(&self) -> String {
         self.dir
             .file_name()
             .map_or_else(|| ".".into(), |n| n.to_string_lossy().into_owned())
     }
 
     /// The group the page lists it under: its parent folder (`blog`), empty at the top.
-    pub fn group(&self) -> PathBuf {
+    pub(crate) fn group(&self) -> PathBuf {
         self.dir.parent().map(Path::to_path_buf).unwrap_or_default()
     }
 }
 
 /// What a result folder holds.
 #[derive(Debug)]
-pub enum Content {
+pub(crate) enum Content {
     /// An experiment's trajectories.
     Runs(Box<RunsEntry>),
     /// An AdaGrad-vectors experiment.
@@ -115,7 +115,7 @@ pub enum Content {
 
 /// An experiment's trajectories with what the page says about them.
 #[derive(Debug)]
-pub struct RunsEntry {
+pub(crate) struct RunsEntry {
     /// The trajectories as read.
     pub trajectories: Trajectories,
     /// One summary per run, in order.
@@ -128,7 +128,7 @@ pub struct RunsEntry {
 
 /// The page's row for one run.
 #[derive(Clone, Debug, PartialEq)]
-pub struct RunSummary {
+pub(crate) struct RunSummary {
     /// The hyperparameters that differ from the optimizer's defaults, as `name=value`, in the
     /// trajectory file's order; every hyperparameter when the optimizer is not registered.
     pub hyper: Vec<String>,
@@ -144,7 +144,7 @@ pub struct RunSummary {
 
 /// A study's folder, read generically.
 #[derive(Debug)]
-pub struct StudyEntry {
+pub(crate) struct StudyEntry {
     /// `study.json` as read (when it parses).
     pub json: Option<Value>,
     /// The best configuration per optimizer.
@@ -157,7 +157,7 @@ pub struct StudyEntry {
 
 /// One optimizer's best configuration in a study.
 #[derive(Clone, Debug, PartialEq)]
-pub struct BestConfig {
+pub(crate) struct BestConfig {
     /// What `best` calls it (the optimizer's label).
     pub name: String,
     /// The optimizer and its hyperparameters that differ from the defaults, from the entry of
@@ -188,7 +188,7 @@ pub fn write(results: &Path, registry: &Registry, device: &Device) -> Result<Rep
 }
 
 /// Every result under `results`, sorted by folder, read but nothing written.
-pub fn scan(results: &Path, registry: &Registry) -> Vec<Entry> {
+pub(crate) fn scan(results: &Path, registry: &Registry) -> Vec<Entry> {
     let mut entries = Vec::new();
     for (rel, files) in crate::results::folders(results) {
         let dir = results.join(&rel);
@@ -399,7 +399,7 @@ fn kind_of(v: &Value) -> &'static str {
 
 /// A JSON value as the page prints it: strings bare, numbers as JSON writes them, the rest as
 /// compact JSON.
-pub fn value_text(v: &Value) -> String {
+pub(crate) fn value_text(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
         other => other.to_string(),
@@ -408,7 +408,7 @@ pub fn value_text(v: &Value) -> String {
 
 /// The hyperparameters of `run` that differ from `defaults`, as `name=value`; a learning-rate
 /// schedule as Keras writes its constructor, `CosineDecay(initial_learning_rate=0.5, ...)`.
-pub fn non_defaults(hyper: &Map<String, Value>, defaults: &Map<String, Value>) -> Vec<String> {
+pub(crate) fn non_defaults(hyper: &Map<String, Value>, defaults: &Map<String, Value>) -> Vec<String> {
     hyper
         .iter()
         .filter(|(k, v)| !defaults.get(*k).is_some_and(|d| same_value(d, v)))

@@ -8,8 +8,8 @@
 //! `vectors.json` of the AdaGrad vectors; `shard.json` of a shard; a reviewed baseline's
 //! `<file>.new`. `run`, `merge`, `diff`, `accept` and `report` all find files through it.
 
-pub mod study;
-pub mod trajectory;
+pub(crate) mod study;
+pub(crate) mod trajectory;
 
 use crate::error::{Error, Result};
 use crate::experiment::Job;
@@ -18,11 +18,13 @@ use burn::tensor::Device;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-pub use study::{Shard, StudySummary};
-pub use trajectory::{RunTrajectory, Status, Trajectories};
+pub use self::{
+    study::StudySummary,
+    trajectory::{RunTrajectory, Status, Trajectories},
+};
 
 /// The default results folder.
-pub const RESULTS: &str = "results";
+pub(crate) const RESULTS: &str = "results";
 
 /// The folder of one result, and the names of its files.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -30,27 +32,27 @@ pub struct ResultDir(PathBuf);
 
 impl ResultDir {
     /// The trajectories of an experiment's runs.
-    pub const TRAJECTORIES: &'static str = "trajectories.json";
+    pub(crate) const TRAJECTORIES: &'static str = "trajectories.json";
     /// A study's summary.
-    pub const STUDY: &'static str = "study.json";
+    pub(crate) const STUDY: &'static str = "study.json";
     /// A study's runs, one per line.
-    pub const RUNS: &'static str = "runs.csv";
+    pub(crate) const RUNS: &'static str = "runs.csv";
     /// What a shard of a study says of itself.
-    pub const SHARD: &'static str = "shard.json";
+    pub(crate) const SHARD: &'static str = "shard.json";
     /// The AdaGrad vectors.
-    pub const VECTORS: &'static str = "vectors.json";
+    pub(crate) const VECTORS: &'static str = "vectors.json";
     /// The tuned comparison's folder inside a study's.
-    pub const TUNED: &'static str = "tuned";
+    pub(crate) const TUNED: &'static str = "tuned";
     /// The tuned comparison's experiment file.
-    pub const EXPERIMENT: &'static str = "experiment.json";
+    pub(crate) const EXPERIMENT: &'static str = "experiment.json";
     /// The interactive view the report writes beside trajectories.
-    pub const VIEW: &'static str = "view.html";
+    pub(crate) const VIEW: &'static str = "view.html";
     /// The contour image of the interactive view.
-    pub const CONTOUR: &'static str = "contour.png";
+    pub(crate) const CONTOUR: &'static str = "contour.png";
     /// The report's index, at the top of a results folder.
-    pub const INDEX: &'static str = "index.html";
+    pub(crate) const INDEX: &'static str = "index.html";
     /// The suffix of a result that `diff --write-new` wrote beside its baseline.
-    pub const NEW: &'static str = ".new";
+    pub(crate) const NEW: &'static str = ".new";
 
     /// The folder `dir`.
     pub fn new(dir: impl Into<PathBuf>) -> Self {
@@ -83,42 +85,42 @@ impl ResultDir {
     }
 
     /// `shard.json`.
-    pub fn shard(&self) -> PathBuf {
+    pub(crate) fn shard(&self) -> PathBuf {
         self.file(Self::SHARD)
     }
 
     /// `vectors.json`.
-    pub fn vectors(&self) -> PathBuf {
+    pub(crate) fn vectors(&self) -> PathBuf {
         self.file(Self::VECTORS)
     }
 
     /// The tuned comparison's folder.
-    pub fn tuned(&self) -> ResultDir {
+    pub(crate) fn tuned(&self) -> ResultDir {
         ResultDir(self.file(Self::TUNED))
     }
 
     /// The tuned comparison's experiment file (in [`ResultDir::tuned`]).
-    pub fn experiment(&self) -> PathBuf {
+    pub(crate) fn experiment(&self) -> PathBuf {
         self.file(Self::EXPERIMENT)
     }
 }
 
 /// `<file>.new`: where `diff --write-new` puts a moved result beside its baseline.
-pub fn new_file(baseline: &Path) -> PathBuf {
+pub(crate) fn new_file(baseline: &Path) -> PathBuf {
     let mut name = baseline.as_os_str().to_owned();
     name.push(ResultDir::NEW);
     PathBuf::from(name)
 }
 
 /// The baseline a `.new` file stands beside, if `path` is one.
-pub fn baseline_of(path: &Path) -> Option<PathBuf> {
+pub(crate) fn baseline_of(path: &Path) -> Option<PathBuf> {
     let name = path.to_str()?;
     name.strip_suffix(ResultDir::NEW).map(PathBuf::from)
 }
 
 /// The results folder that mirrors an experiments folder: `experiments/<sub>` maps to
 /// `<results>/<sub>`; a folder outside `experiments` maps to `<results>`.
-pub fn mirror(folder: &Path, results: &Path) -> PathBuf {
+pub(crate) fn mirror(folder: &Path, results: &Path) -> PathBuf {
     let mut sub = PathBuf::new();
     let mut found = false;
     for part in folder.components() {
@@ -132,7 +134,7 @@ pub fn mirror(folder: &Path, results: &Path) -> PathBuf {
 }
 
 /// Where a job read from `source` and called `name` writes its results under `results`.
-pub fn output_dir(source: &Path, name: &str, results: &Path) -> ResultDir {
+pub(crate) fn output_dir(source: &Path, name: &str, results: &Path) -> ResultDir {
     ResultDir(mirror(source.parent().unwrap_or(Path::new("")), results).join(name))
 }
 
@@ -145,7 +147,7 @@ impl Job {
 
 /// Loads every experiment under `paths` and checks that no two share an output folder; returns
 /// each with its output folder under `results`.
-pub fn load_all(
+pub(crate) fn load_all(
     paths: &[PathBuf],
     results: &Path,
     registry: &Registry,
@@ -178,7 +180,7 @@ pub fn load_all(
 }
 
 /// Every baseline file (`trajectories.json`, `vectors.json`) under `dir`, in sorted order.
-pub fn baselines(dir: &Path) -> Vec<PathBuf> {
+pub(crate) fn baselines(dir: &Path) -> Vec<PathBuf> {
     if !dir.is_dir() {
         return Vec::new();
     }
@@ -191,7 +193,7 @@ pub fn baselines(dir: &Path) -> Vec<PathBuf> {
 
 /// Every folder under `root` (itself first, then depth first in name order) with the names of
 /// its files; hidden entries are skipped.
-pub fn folders(root: &Path) -> Vec<(PathBuf, Vec<String>)> {
+pub(crate) fn folders(root: &Path) -> Vec<(PathBuf, Vec<String>)> {
     let mut files: BTreeMap<PathBuf, Vec<String>> = BTreeMap::new();
     files.insert(PathBuf::new(), Vec::new());
     let hidden = |p: &Path| p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.'));

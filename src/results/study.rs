@@ -20,7 +20,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// The columns of `runs.csv`.
-pub const HEADER: &str =
+pub(crate) const HEADER: &str =
     "config,optimizer,start_x,start_y,seed,final_x,final_y,final_loss,best_loss,steps_to_threshold,diverged_at,basin";
 
 /// A number (shortest text that reads back to the same `f32`, exponent for very large or small
@@ -45,7 +45,7 @@ fn optional(v: Option<usize>) -> String {
 
 /// One configuration of `study.json`: what it is and how it did.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ConfigSummary {
+pub(crate) struct ConfigSummary {
     /// Its index among the study's configurations.
     pub config: usize,
     /// Its entry's label.
@@ -73,7 +73,7 @@ pub struct ConfigSummary {
 
 /// The final losses of a configuration's runs (null when not finite).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-pub struct FinalLoss {
+pub(crate) struct FinalLoss {
     /// Median.
     pub median: Option<f64>,
     /// Mean.
@@ -86,7 +86,7 @@ pub struct FinalLoss {
 
 /// The best configuration of a label.
 #[derive(Clone, Debug, PartialEq)]
-pub struct BestConfig {
+pub(crate) struct BestConfig {
     /// Its index among the configurations.
     pub config: usize,
     /// Its swept values.
@@ -99,38 +99,38 @@ pub struct BestConfig {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct StudySummary {
     /// The study's name.
-    pub name: String,
+    pub(crate) name: String,
     /// Its title.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub title: Option<String>,
+    pub(crate) title: Option<String>,
     /// The surface as the file names it.
-    pub surface: SurfaceSpec,
+    pub(crate) surface: SurfaceSpec,
     /// The file's domain, when it overrides the surface's.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub domain: Option<Domain>,
+    pub(crate) domain: Option<Domain>,
     /// Steps per run.
-    pub steps: usize,
+    pub(crate) steps: usize,
     /// Runs in all.
-    pub runs: usize,
+    pub(crate) runs: usize,
     /// Start points.
-    pub starts: usize,
+    pub(crate) starts: usize,
     /// The seeds.
-    pub seeds: Vec<u64>,
+    pub(crate) seeds: Vec<u64>,
     /// The loss margin.
-    pub threshold: f64,
+    pub(crate) threshold: f64,
     /// The loss a run must reach.
-    pub target: f64,
+    pub(crate) target: f64,
     /// What tuning optimizes.
-    pub objective: Objective,
+    pub(crate) objective: Objective,
     /// Every configuration.
-    pub configurations: Vec<ConfigSummary>,
+    pub(crate) configurations: Vec<ConfigSummary>,
     /// The best configuration per label, in the order labels first appear.
-    pub best: Labelled<BestConfig>,
+    pub(crate) best: Labelled<BestConfig>,
 }
 
 /// A map from label to value that keeps its order (labels in the order they first appear).
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct Labelled<T>(pub Vec<(String, T)>);
+pub(crate) struct Labelled<T>(pub Vec<(String, T)>);
 
 impl<T: Serialize> Serialize for Labelled<T> {
     fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
@@ -276,17 +276,11 @@ impl StudySummary {
     pub fn to_text(&self) -> String {
         serde_json::to_string_pretty(self).expect("summaries serialize") + "\n"
     }
-
-    /// Reads a `study.json`.
-    pub fn load(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, "read", e))?;
-        crate::experiment::file::read(&text, path)
-    }
 }
 
 impl Study {
     /// The `runs.csv` line of row `r` (without the newline).
-    pub fn csv_line(&self, r: usize, o: &Outcome) -> String {
+    pub(crate) fn csv_line(&self, r: usize, o: &Outcome) -> String {
         let (c, s, k) = self.row(r);
         let diverged = o.diverged_at.is_some();
         let end = |v: f32| if diverged { String::new() } else { cell(v) };
@@ -307,7 +301,7 @@ impl Study {
     }
 
     /// Writes `runs.csv`'s text for rows `first..` with their outcomes to `w`.
-    pub fn write_csv(&self, w: &mut impl Write, first: usize, outcomes: &[Outcome]) -> std::io::Result<()> {
+    pub(crate) fn write_csv(&self, w: &mut impl Write, first: usize, outcomes: &[Outcome]) -> std::io::Result<()> {
         writeln!(w, "{HEADER}")?;
         for (i, o) in outcomes.iter().enumerate() {
             writeln!(w, "{}", self.csv_line(first + i, o))?;
@@ -321,7 +315,7 @@ impl Study {
     }
 
     /// Reads the outcomes back from a `runs.csv` of rows `first..` (a shard's, or the whole).
-    pub fn read_runs(&self, path: &Path, first: usize) -> Result<Vec<Outcome>> {
+    pub(crate) fn read_runs(&self, path: &Path, first: usize) -> Result<Vec<Outcome>> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, "read", e))?;
         let mut lines = text.lines();
         if lines.next() != Some(HEADER) {
@@ -424,7 +418,7 @@ impl Study {
     }
 
     /// What shard `[i, n]` of rows `rows` says of itself.
-    pub fn shard(&self, shard: [usize; 2], rows: std::ops::Range<usize>) -> Shard {
+    pub(crate) fn shard(&self, shard: [usize; 2], rows: std::ops::Range<usize>) -> Shard {
         Shard {
             study: self.text.clone(),
             source: self.source.clone(),
@@ -435,7 +429,7 @@ impl Study {
     }
 
     /// Rows of shard `i` of `n`: a contiguous, deterministic slice.
-    pub fn shard_rows(&self, i: usize, n: usize) -> std::ops::Range<usize> {
+    pub(crate) fn shard_rows(&self, i: usize, n: usize) -> std::ops::Range<usize> {
         let r = self.rows() as u128;
         let (i, n) = (i as u128, n as u128);
         ((i * r / n) as usize)..(((i + 1) * r / n) as usize)
@@ -445,7 +439,7 @@ impl Study {
 /// `shard.json`: which shard of which study a folder holds.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Shard {
+pub(crate) struct Shard {
     /// The study file's text.
     pub study: String,
     /// The study file's path.
@@ -460,12 +454,12 @@ pub struct Shard {
 
 impl Shard {
     /// The text of `shard.json`.
-    pub fn to_text(&self) -> String {
+    pub(crate) fn to_text(&self) -> String {
         serde_json::to_string_pretty(self).expect("shards serialize") + "\n"
     }
 
     /// Reads `shard.json` in `dir`.
-    pub fn load(dir: &Path) -> Result<Shard> {
+    pub(crate) fn load(dir: &Path) -> Result<Shard> {
         let path = super::ResultDir::new(dir).shard();
         let text = std::fs::read_to_string(&path).map_err(|e| {
             Error::input(

@@ -96,7 +96,7 @@ pub struct RunTrajectory {
 
 impl RunTrajectory {
     /// How many points of the run can be drawn (both its point and its loss are known).
-    pub fn drawable(&self) -> usize {
+    pub(crate) fn drawable(&self) -> usize {
         self.points.len().min(self.loss.len())
     }
 }
@@ -113,7 +113,7 @@ impl Trajectories {
     /// What `experiment`'s runs came to, as the file records them: each run's label, optimizer
     /// and every hyperparameter with its record; the seed, noise and batch size of runs that
     /// depend on them.
-    pub fn new(experiment: &Experiment, records: Vec<RunRecord>) -> Self {
+    pub(crate) fn new(experiment: &Experiment, records: Vec<RunRecord>) -> Self {
         // Minibatches or gradient noise make the runs depend on their seeds: record them.
         let stochastic = experiment.is_stochastic();
         let runs = experiment
@@ -173,7 +173,7 @@ impl Trajectories {
 
     /// Streams the JSON text to `w` one run at a time, so that a wide experiment never holds its
     /// whole text in memory. The same bytes as pretty-printing the whole value at once.
-    pub fn write_json(&self, w: &mut impl Write) -> std::io::Result<()> {
+    pub(crate) fn write_json(&self, w: &mut impl Write) -> std::io::Result<()> {
         let head = serde_json::to_string_pretty(&self.clone_without_runs()).expect("trajectories serialize");
         if self.runs.is_empty() {
             return writeln!(w, "{}", compact_pairs(&head));
@@ -211,7 +211,7 @@ impl Trajectories {
     }
 
     /// Writes the file atomically (temporary file, then rename), streaming the text.
-    pub fn write(&self, path: &Path) -> Result<()> {
+    pub(crate) fn write(&self, path: &Path) -> Result<()> {
         write_atomic_with(path, |w| self.write_json(w))
     }
 

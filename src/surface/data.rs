@@ -26,10 +26,10 @@ pub enum Model {
 
 impl Model {
     /// The names experiment files use.
-    pub const NAMES: [&'static str; 2] = ["linear_regression", "logistic_regression"];
+    pub(crate) const NAMES: [&'static str; 2] = ["linear_regression", "logistic_regression"];
 
     /// Its name in experiment files.
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Model::LinearRegression => "linear_regression",
             Model::LogisticRegression => "logistic_regression",
@@ -37,7 +37,7 @@ impl Model {
     }
 
     /// The model called `name`.
-    pub fn from_name(name: &str) -> Option<Model> {
+    pub(crate) fn from_name(name: &str) -> Option<Model> {
         match name {
             "linear_regression" => Some(Model::LinearRegression),
             "logistic_regression" => Some(Model::LogisticRegression),
@@ -65,10 +65,9 @@ impl Model {
     }
 }
 
-/// A dataset of features `u` and targets `v`, rows in order.
 /// Why a dataset does not suit a model (see [`Dataset::check`]).
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Unfit {
+pub(crate) enum Unfit {
     /// Fewer than two rows.
     TooFewRows(usize),
     /// Logistic regression's target of row `row` (0-based) is not 0 or 1.
@@ -80,6 +79,7 @@ pub enum Unfit {
     },
 }
 
+/// A dataset of features `u` and targets `v`, rows in order.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Dataset {
     /// The feature of each row (standardized when asked).
@@ -163,7 +163,7 @@ impl Dataset {
 
     /// Checks what a model needs: at least two rows, and labels in {0, 1} for logistic
     /// regression.
-    pub fn check(&self, model: Model) -> Result<(), Unfit> {
+    pub(crate) fn check(&self, model: Model) -> Result<(), Unfit> {
         if self.u.len() < 2 {
             return Err(Unfit::TooFewRows(self.u.len()));
         }
@@ -255,7 +255,7 @@ impl Dataset {
 
 /// How minibatches are drawn.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Batching {
+pub(crate) struct Batching {
     /// Rows per batch; `None` (or at least the rows) is the full batch, in data order.
     pub batch_size: Option<usize>,
     /// Drop an epoch's last, smaller batch.
@@ -279,7 +279,7 @@ impl Batching {
 
     /// The rows of the batch of step `step` (0-based) for `seed`: the step's place in its
     /// epoch's seeded permutation.
-    pub fn rows(&self, n: usize, step: usize, seed: u64) -> Vec<usize> {
+    pub(crate) fn rows(&self, n: usize, step: usize, seed: u64) -> Vec<usize> {
         let Some(b) = self.size(n) else {
             return (0..n).collect();
         };
@@ -303,7 +303,7 @@ fn permutation(n: usize, seed: u64, epoch: u64) -> Vec<usize> {
 }
 
 /// A data surface: a model, its data and how minibatches are drawn.
-pub struct DataSurface {
+pub(crate) struct DataSurface {
     /// The model.
     pub model: Model,
     /// The data (feature already standardized when asked).
@@ -342,7 +342,7 @@ const CHUNK: usize = 1 << 22;
 
 impl DataSurface {
     /// A data surface of `model` over `data`.
-    pub fn new(model: Model, data: Dataset, batching: Batching) -> Self {
+    pub(crate) fn new(model: Model, data: Dataset, batching: Batching) -> Self {
         let quadratic = match model {
             Model::LinearRegression => data.optimum(model).map(|(optimum, minimum)| {
                 let n = data.u.len() as f64;
@@ -383,7 +383,7 @@ impl DataSurface {
     /// The mean loss over every row at points `(w [P], b [P])`: `[P]`, differentiable; for
     /// linear regression the quadratic it is, otherwise a pass over the rows in chunks of at
     /// most [`CHUNK`] elements.
-    pub fn full_loss(&self, w: Tensor<1>, b: Tensor<1>) -> Tensor<1> {
+    pub(crate) fn full_loss(&self, w: Tensor<1>, b: Tensor<1>) -> Tensor<1> {
         if let Some(q) = &self.quadratic {
             let (dw, db) = (w.sub_scalar(q.optimum[0]), b.sub_scalar(q.optimum[1]));
             let form =
@@ -418,7 +418,13 @@ impl DataSurface {
     /// The mean loss over the minibatch each row uses at step `step` (0-based): `rows` gives each
     /// row's seed and batch size (`None`: the surface's). `[R]`, differentiable. Rows with one
     /// batch size are computed together, and those that also share a seed share one gather.
-    pub fn batch_loss(&self, w: Tensor<1>, b: Tensor<1>, step: usize, rows: &[(u64, Option<usize>)]) -> Tensor<1> {
+    pub(crate) fn batch_loss(
+        &self,
+        w: Tensor<1>,
+        b: Tensor<1>,
+        step: usize,
+        rows: &[(u64, Option<usize>)],
+    ) -> Tensor<1> {
         let sizes: Vec<Option<usize>> = rows.iter().map(|r| r.1.or(self.batching.batch_size)).collect();
         if sizes.iter().all(|s| *s == sizes[0]) {
             let batching = Batching {

@@ -26,21 +26,32 @@
 //! assert_eq!(surface.domain.x, [-2.0, 2.0]);
 //! ```
 
-pub mod builtin;
-pub mod check;
-pub mod classic;
-pub mod data;
-pub mod expr;
-pub mod noise;
+pub(crate) mod builtin;
+pub(crate) mod check;
+pub(crate) mod classic;
+pub(crate) mod data;
+pub(crate) mod expr;
+pub(crate) mod noise;
+#[cfg(test)]
+mod tests;
 
 use burn::tensor::{Device, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::sync::Arc;
 
+pub use self::{
+    check::{GradientCheck, check, check_with},
+    data::{Dataset, Model},
+    expr::{
+        Expr,
+        error::ExprError,
+        func::{FUNCTIONS, Function},
+        parse::MAX_NESTING,
+    },
+    noise::{Lookup, Noise, NoiseSpec},
+};
 pub use crate::tensor::to_vec;
-pub use check::{GradientCheck, check, check_with};
-pub use noise::{Lookup, Noise, NoiseField, NoiseSpec};
 
 /// A surface's formula over a batch: `f(x [N], y [N], r [N], c [N]) -> loss [N]`.
 pub type Formula = dyn Fn(Tensor<1>, Tensor<1>, Tensor<1>, Tensor<1>) -> Tensor<1> + Send + Sync;
@@ -77,7 +88,7 @@ impl Domain {
     };
 
     /// The limits of axis `k` (0 for x, 1 for y).
-    pub fn axis(&self, k: usize) -> [f64; 2] {
+    pub(crate) fn axis(&self, k: usize) -> [f64; 2] {
         if k == 0 { self.x } else { self.y }
     }
 
@@ -92,7 +103,7 @@ impl Domain {
     }
 
     /// Checks that both sides are finite, ordered and of positive length; says what is wrong.
-    pub fn validate(&self) -> crate::error::Parsed<()> {
+    pub(crate) fn validate(&self) -> crate::error::Parsed<()> {
         let ok = |[lo, hi]: [f64; 2]| lo.is_finite() && hi.is_finite() && lo < hi;
         if ok(self.x) && ok(self.y) {
             Ok(())
@@ -106,7 +117,7 @@ impl Domain {
 
     /// The mesh coordinate of cell `k` (of [`noise::GRID`]) on axis `axis`: `lo + k (hi - lo) /
     /// GRID`, in `f32` (for the post's box exactly `-10 + 0.1 k`, as the post's `np.arange`).
-    pub fn mesh_coord(&self, axis: usize, k: usize) -> f32 {
+    pub(crate) fn mesh_coord(&self, axis: usize, k: usize) -> f32 {
         let [lo, hi] = self.axis(axis);
         let spacing = (hi - lo) as f32 / noise::GRID as f32;
         lo as f32 + k as f32 * spacing
@@ -158,7 +169,7 @@ pub struct Surface {
     pub noisy: bool,
     /// For a model's loss over data: its minibatches (the formula is then the full-data loss,
     /// and optimizers step on minibatch gradients).
-    pub data: Option<Arc<data::DataSurface>>,
+    pub(crate) data: Option<Arc<data::DataSurface>>,
 }
 
 impl fmt::Debug for Surface {
@@ -195,7 +206,7 @@ impl Surface {
 
     /// The loss of a model over data, `name`d: the surface is the full-data loss (the data's
     /// optimum, when there is one, its known minimum); optimizers step on minibatches.
-    pub fn from_data(name: impl Into<String>, formula: impl Into<String>, data: data::DataSurface) -> Self {
+    pub(crate) fn from_data(name: impl Into<String>, formula: impl Into<String>, data: data::DataSurface) -> Self {
         let data = Arc::new(data);
         let full = Arc::clone(&data);
         let mut surface = Surface::new(name, formula, move |x, y, _r, _c| full.full_loss(x, y)).noiseless();
@@ -250,7 +261,7 @@ impl Surface {
 
     /// The formula applied to coordinate columns `x`, `y` `[N]`, with the noise terms at those
     /// points (zeros for a noiseless surface).
-    pub fn apply(&self, x: Tensor<1>, y: Tensor<1>, noise: &Noise) -> Tensor<1> {
+    pub(crate) fn apply(&self, x: Tensor<1>, y: Tensor<1>, noise: &Noise) -> Tensor<1> {
         let (r, c) = if self.noisy {
             noise.terms(&x, &y)
         } else {
@@ -260,7 +271,7 @@ impl Surface {
     }
 
     /// The loss at a batch of points `[N, 2]`, noise included: `[N]`.
-    pub fn eval(&self, points: Tensor<2>, noise: &Noise) -> Tensor<1> {
+    pub(crate) fn eval(&self, points: Tensor<2>, noise: &Noise) -> Tensor<1> {
         let n = points.dims()[0];
         let x = points.clone().narrow(1, 0, 1).reshape([n]);
         let y = points.narrow(1, 1, 1).reshape([n]);
@@ -307,7 +318,7 @@ impl Surface {
 }
 
 /// Every built-in surface: the post's, then the classic test functions.
-pub fn builtins() -> Vec<Surface> {
+pub(crate) fn builtins() -> Vec<Surface> {
     let mut all = builtin::surfaces();
     all.extend(classic::surfaces());
     all

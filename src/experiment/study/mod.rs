@@ -17,10 +17,11 @@
 //! configuration x start x seed. Surface, noise, domain, gradient noise and every
 //! hyperparameter's name and check are those of experiment files.
 
-pub mod run;
-pub mod summary;
+pub(crate) mod run;
+pub(crate) mod summary;
 
-pub use super::file::Objective;
+pub use self::{run::Outcome, summary::Summary};
+pub(crate) use super::file::Objective;
 use super::file::{self, Starts, StudyFile, TuneSpec};
 use super::{SurfaceSpec, resolve_surface};
 use crate::error::{Error, FieldError, Result};
@@ -51,7 +52,7 @@ pub struct Configuration {
 
 /// True for the name of a swept learning rate: `learning_rate`, a cap such as Polyak SGD's
 /// `max_learning_rate`, or a wrapped optimizer's (`fast.learning_rate`, `outer.learning_rate`).
-pub fn is_rate(key: &str) -> bool {
+pub(crate) fn is_rate(key: &str) -> bool {
     key.rsplit('.')
         .next()
         .is_some_and(|name| name.ends_with("learning_rate"))
@@ -73,22 +74,22 @@ pub struct Swept(pub(crate) Vec<(String, SweptValue)>);
 
 impl Swept {
     /// The value on axis `key`.
-    pub fn get(&self, key: &str) -> Option<&SweptValue> {
+    pub(crate) fn get(&self, key: &str) -> Option<&SweptValue> {
         self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v)
     }
 
     /// Every axis and value, in file order.
-    pub fn iter(&self) -> impl Iterator<Item = (&str, &SweptValue)> {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&str, &SweptValue)> {
         self.0.iter().map(|(k, v)| (k.as_str(), v))
     }
 
     /// The axes.
-    pub fn keys(&self) -> impl Iterator<Item = &str> {
+    pub(crate) fn keys(&self) -> impl Iterator<Item = &str> {
         self.0.iter().map(|(k, _)| k.as_str())
     }
 
     /// How many axes.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.0.len()
     }
 
@@ -131,7 +132,7 @@ impl SweptValue {
     }
 
     /// The number, if it is one.
-    pub fn as_f64(&self) -> Option<f64> {
+    pub(crate) fn as_f64(&self) -> Option<f64> {
         match self {
             SweptValue::Int(i) => Some(*i as f64),
             SweptValue::Float(f) => Some(*f),
@@ -224,9 +225,9 @@ pub struct Study {
 }
 
 /// The largest number of runs a study may have.
-pub const MAX_RUNS: u64 = file::MAX_RUNS;
+pub(crate) const MAX_RUNS: u64 = file::MAX_RUNS;
 /// The largest number of configurations a study may have.
-pub const MAX_CONFIGS: usize = 1_000_000;
+pub(crate) const MAX_CONFIGS: usize = 1_000_000;
 
 impl Study {
     /// Every run: `(config, start, seed)` indices in row order (configuration-major, then

@@ -9,7 +9,7 @@ use burn::tensor::Device;
 use std::ops::Range;
 
 /// Rows stepped together at most (memory stays bounded for any study size).
-pub const CHUNK_ROWS: usize = 1 << 17;
+pub(crate) const CHUNK_ROWS: usize = 1 << 17;
 
 /// What one run came to.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -37,7 +37,7 @@ impl Study {
 
     /// The basin of a final point: the nearest known minimum within 5% of the domain's width,
     /// -1 when none is that near.
-    pub fn basin(&self, p: [f32; 2]) -> i64 {
+    pub(crate) fn basin(&self, p: [f32; 2]) -> i64 {
         let reach = 0.05 * self.surface.domain.width();
         self.surface
             .minima()

@@ -7,7 +7,7 @@ use super::{Objective, Study};
 
 impl Study {
     /// The objective tuning uses (the tune's, or the median final loss).
-    pub fn objective(&self) -> Objective {
+    pub(crate) fn objective(&self) -> Objective {
         self.tune.as_ref().map_or(Objective::MedianFinalLoss, |t| t.objective)
     }
 
@@ -65,7 +65,7 @@ fn median(sorted: &[f64]) -> f64 {
 
 impl Summary {
     /// The summary of one configuration's outcomes.
-    pub fn of(outcomes: &[Outcome]) -> Summary {
+    pub(crate) fn of(outcomes: &[Outcome]) -> Summary {
         let n = outcomes.len();
         let mut losses: Vec<f64> = outcomes
             .iter()
@@ -95,7 +95,7 @@ impl Summary {
     }
 
     /// The value ranked by `objective` (lower is better; success rate negated).
-    pub fn rank(&self, objective: Objective) -> f64 {
+    pub(crate) fn rank(&self, objective: Objective) -> f64 {
         match objective {
             Objective::MedianFinalLoss => self.final_loss[0],
             Objective::MeanFinalLoss => self.final_loss[1],
@@ -107,7 +107,7 @@ impl Summary {
     /// True when strictly better by `objective`; ties go to the fewer median steps to the
     /// threshold, then the lower median final loss, then the earlier configuration. NaN ranks
     /// last.
-    pub fn better(&self, other: &Summary, objective: Objective) -> bool {
+    pub(crate) fn better(&self, other: &Summary, objective: Objective) -> bool {
         let key = |s: &Summary| {
             [objective, Objective::MedianStepsToThreshold, Objective::MedianFinalLoss].map(|o| {
                 let v = s.rank(o);

@@ -15,7 +15,7 @@ type T = Tensor<1>;
 
 /// The largest whole exponent `a^n` computes as exact repeated products (`powi`); larger ones,
 /// and infinite ones, use the general power.
-pub const MAX_EXACT_POWER: f64 = 64.0;
+pub(crate) const MAX_EXACT_POWER: f64 = 64.0;
 
 /// An operation of one argument.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -109,7 +109,7 @@ impl Function {
     }
 
     /// How many arguments it takes.
-    pub fn arity(&self) -> usize {
+    pub(crate) fn arity(&self) -> usize {
         match self.call {
             Call::Unary(_) => 1,
             Call::Binary(_) => 2,
@@ -118,7 +118,7 @@ impl Function {
     }
 
     /// The function called `name`, if there is one.
-    pub fn named(name: &str) -> Option<&'static Function> {
+    pub(crate) fn named(name: &str) -> Option<&'static Function> {
         FUNCTIONS.iter().find(|f| f.name == name)
     }
 }

@@ -40,11 +40,11 @@ pub(super) struct Token {
 
 impl Token {
     /// Its width in characters.
-    pub fn width(&self) -> usize {
+    pub(crate) fn width(&self) -> usize {
         self.text.chars().count()
     }
 
-    pub fn is(&self, sym: Sym) -> bool {
+    pub(crate) fn is(&self, sym: Sym) -> bool {
         self.kind == Kind::Sym(sym)
     }
 }

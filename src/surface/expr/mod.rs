@@ -28,15 +28,13 @@
 //! exactly. A constant expression (`3`, `sin(1)`) is a flat surface: its value everywhere, a zero
 //! gradient; a non-finite one (`1 / 0`) is an error.
 
-mod error;
-mod func;
+pub(crate) mod error;
+pub(crate) mod func;
 mod lex;
-mod parse;
+pub(crate) mod parse;
 mod program;
 
-pub use error::ExprError;
-pub use func::{FUNCTIONS, Function, MAX_EXACT_POWER};
-pub use parse::MAX_NESTING;
+pub(crate) use error::ExprError;
 
 use super::Surface;
 use burn::tensor::Tensor;
@@ -106,6 +104,7 @@ impl Expr {
 
 #[cfg(test)]
 mod tests {
+    use super::parse::MAX_NESTING;
     use super::*;
 
     fn compile(text: &str) -> Result<Expr, ExprError> {

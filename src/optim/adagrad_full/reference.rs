@@ -1,17 +1,17 @@
-//! Full-matrix AdaGrad against a direct O(d^3) reference written plainly here (cyclic Jacobi on
+//! Tests of full-matrix AdaGrad against a direct O(d^3) reference written plainly here (cyclic Jacobi on
 //! the d x d accumulator in f64), and its properties: the diagonal special case, rotation
 //! equivariance, the first step, independent batch rows, and the post's arrow figures.
 
+use super::{Accumulator, AdagradFullConfig, adagrad_vectors};
+use crate::experiment::Experiment;
+use crate::experiment::vectors::{POST_DELTA, POST_DIAGONAL_SEED, POST_FULL_SEED, POST_SCALES, POST_STEPS};
+use crate::optim;
+use crate::random::RandomState;
 use burn::tensor::{Device, Tensor, TensorData};
-use optsurf::experiment::Experiment;
-use optsurf::experiment::vectors::{POST_DELTA, POST_DIAGONAL_SEED, POST_FULL_SEED, POST_SCALES, POST_STEPS};
-use optsurf::optim;
-use optsurf::optim::adagrad_full::{Accumulator, AdagradFullConfig, adagrad_vectors};
-use optsurf::random::RandomState;
 use std::path::Path;
 
 fn device() -> Device {
-    optsurf::backend::Backend::Ndarray.device().unwrap()
+    crate::backend::Backend::Ndarray.device().unwrap()
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -162,7 +162,7 @@ fn run(configs: &[AdagradFullConfig], w0: &[Vec<f64>], grads: &[Vec<Vec<f64>>]) 
     let mut w = tensor(w0);
     let mut out = Vec::new();
     for step in grads {
-        w = optsurf::optim::step_with_gradient(optimizer.as_mut(), w, tensor(step));
+        w = crate::optim::step_with_gradient(optimizer.as_mut(), w, tensor(step));
         let host: Vec<f64> = w.to_data().iter::<f64>().collect();
         out.push(host.chunks(d).map(|r| r.to_vec()).collect());
     }
@@ -497,7 +497,7 @@ fn reproduces_the_posts_arrow_figures() {
         (POST_FULL_SEED, true, &POST_FULL, 1e-8),
         (POST_DIAGONAL_SEED, false, &POST_DIAGONAL, 1e-15),
     ] {
-        let grads = optsurf::experiment::vectors::gradients(seed, POST_STEPS, POST_SCALES);
+        let grads = crate::experiment::vectors::gradients(seed, POST_STEPS, POST_SCALES);
         let vectors = adagrad_vectors(&grads, POST_DELTA, full);
         for (t, (g, v)) in grads.iter().zip(&vectors).enumerate() {
             assert_eq!(*g, expected[t].0, "seed {seed} step {t}: the post's gradient");
@@ -523,8 +523,8 @@ fn runs_from_an_experiment_file() {
     let experiment = Experiment::parse(
         text,
         Path::new("adagrad-full.json"),
-        &optsurf::Registry::builtin(),
-        &optsurf::backend::Backend::default().device().unwrap(),
+        &crate::Registry::builtin(),
+        &crate::backend::Backend::default().device().unwrap(),
     )
     .unwrap();
     let result = experiment.run(&device());
