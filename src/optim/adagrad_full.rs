@@ -8,6 +8,9 @@
 //! tensor round trip would cost more than the arithmetic, and `f32` products would lose the
 //! accuracy the small eigenvalues need.
 
+/// `delta` in the post's arrow figures and its full-matrix benchmark (its `1e-5`).
+pub(crate) const POST_DELTA: f64 = 1e-5;
+
 pub(crate) mod eigen;
 #[cfg(test)]
 mod reference;

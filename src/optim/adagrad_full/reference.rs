@@ -2,13 +2,10 @@
 //! the d x d accumulator in f64), and its properties: the diagonal special case, rotation
 //! equivariance, the first step, independent batch rows, and the post's arrow figures.
 
-use super::{Accumulator, AdagradFullConfig, adagrad_vectors};
-use crate::experiment::Experiment;
-use crate::experiment::vectors::{POST_DELTA, POST_DIAGONAL_SEED, POST_FULL_SEED, POST_SCALES, POST_STEPS};
+use super::{Accumulator, AdagradFullConfig};
 use crate::optim;
 use crate::random::RandomState;
 use burn::tensor::{Device, Tensor, TensorData};
-use std::path::Path;
 
 fn device() -> Device {
     crate::backend::Backend::Ndarray.device().unwrap()
@@ -417,125 +414,3 @@ fn a_diverged_row_leaves_the_others_alone() {
 
 // ---------------------------------------------------------------------------------------------
 // The post's arrow figures.
-
-/// The post's code (scipy `sqrtm` + `inv`, delta = 1e-5) run with numpy 2.4.6 / scipy 1.17.1:
-/// `(g_t, v_t)` for `RandomState(32)`, full matrix.
-const POST_FULL: [([f64; 2], [f64; 2]); 8] = [
-    (
-        [0.42944463364651986, 0.7454223099505599],
-        [0.49918743451957476, 0.866480615650998],
-    ),
-    (
-        [0.27756438899929836, 1.9113130979835353],
-        [-0.19598571549519006, 0.9805973285756806],
-    ),
-    (
-        [0.3683347990056119, 1.6324102782249617],
-        [0.19275691705615736, 0.5971949345536467],
-    ),
-    (
-        [0.050543280154312364, 1.856976140815874],
-        [-0.4738932953913434, 0.6460052528997556],
-    ),
-    (
-        [0.30455458449565465, 1.1931068722465499],
-        [0.3063452943845492, 0.30747005583820103],
-    ),
-    (
-        [0.04589206739810103, 0.6903724866107153],
-        [-0.1185507047827664, 0.2161934873398418],
-    ),
-    (
-        [0.3313762615927938, 0.8834269769224716],
-        [0.4148264968188548, 0.18476283361971402],
-    ),
-    (
-        [0.2757438931969803, 1.4074249828541672],
-        [0.11791609138118582, 0.3496000628307952],
-    ),
-];
-
-/// The same for `RandomState(53)`, diagonal.
-const POST_DIAGONAL: [([f64; 2], [f64; 2]); 8] = [
-    (
-        [0.42333120360506693, 1.1223310805300684],
-        [0.9999763783919098, 0.9999910900525931],
-    ),
-    (
-        [0.22743770120287643, 0.7043498273839235],
-        [0.47326725507601414, 0.5315640000064139],
-    ),
-    (
-        [0.29292569206741864, 1.0714994885461515],
-        [0.5204709046689108, 0.6287855646270566],
-    ),
-    (
-        [0.41372813838967304, 0.5290843974440689],
-        [0.592294033487499, 0.29651808541315616],
-    ),
-    (
-        [0.23918953066935789, 0.6955700456914438],
-        [0.3239575626055194, 0.3632017435882561],
-    ),
-    (
-        [0.06723916115448686, 0.5199547006861183],
-        [0.09069320309749807, 0.26201632118292517],
-    ),
-    (
-        [0.02381733808464287, 0.7885866094581555],
-        [0.03210862336322526, 0.36929521161280143],
-    ),
-    (
-        [0.18580809604410575, 1.1134658465710856],
-        [0.24298428326262816, 0.4623546426224884],
-    ),
-];
-
-#[test]
-fn reproduces_the_posts_arrow_figures() {
-    for (seed, full, expected, tolerance) in [
-        (POST_FULL_SEED, true, &POST_FULL, 1e-8),
-        (POST_DIAGONAL_SEED, false, &POST_DIAGONAL, 1e-15),
-    ] {
-        let grads = crate::experiment::vectors::gradients(seed, POST_STEPS, POST_SCALES);
-        let vectors = adagrad_vectors(&grads, POST_DELTA, full);
-        for (t, (g, v)) in grads.iter().zip(&vectors).enumerate() {
-            assert_eq!(*g, expected[t].0, "seed {seed} step {t}: the post's gradient");
-            let error = relative(v, &expected[t].1);
-            assert!(
-                error < tolerance,
-                "seed {seed} step {t}: {v:?} vs {:?} ({error:e})",
-                expected[t].1
-            );
-        }
-        // |v_0| = |g_0| / (|g_0| + delta) for the full form, sqrt(2) for the diagonal one.
-        let v0 = norm(&vectors[0]);
-        assert!((v0 - if full { 1.0 } else { 2.0f64.sqrt() }).abs() < 1e-4);
-    }
-}
-
-#[test]
-fn runs_from_an_experiment_file() {
-    let text = r#"{"name": "adagrad-full", "surface": "f0", "start": [9.0, 9.0], "steps": 60,
-      "runs": [{"label": "full lr 1", "optimizer": "adagrad_full", "learning_rate": 1.0},
-               {"label": "full lr 0.1", "optimizer": "adagrad_full", "learning_rate": 0.1, "epsilon": 0.0},
-               {"label": "adam", "optimizer": "adam", "learning_rate": 0.1}]}"#;
-    let experiment = Experiment::parse(
-        text,
-        Path::new("adagrad-full.json"),
-        &crate::Registry::builtin(),
-        &crate::backend::Backend::default().device().unwrap(),
-    )
-    .unwrap();
-    let result = experiment.run(&device());
-    for run in &result.runs[..2] {
-        assert_eq!(run.points.len(), 61, "{}", run.label);
-        assert!(run.points.iter().flatten().all(|v| v.is_finite()));
-        // The first step has length eta.
-        let [x0, y0] = run.points[0];
-        let [x1, y1] = run.points[1];
-        let eta = run.hyperparameters["learning_rate"].as_f64().unwrap();
-        let length = ((x1 - x0) as f64).hypot((y1 - y0) as f64);
-        assert!((length - eta).abs() < 1e-5 * (1.0 + eta), "{length} vs {eta}");
-    }
-}
