@@ -340,7 +340,7 @@ async fn drive(c: &Client, results: &Path, expected: &BTreeSet<String>) -> Res<(
     let path = results.join("blog/all-f0/trajectories.json");
     let t = Trajectories::load(&path)?;
     let surface = t.resolve_surface(&optsurf::Registry::builtin(), &path)?;
-    let layout = ContourLayout::new(600, 600, surface.domain)?;
+    let layout = ContourLayout::new(600, 600, surface.domain);
     let colors = optsurf::plot::run_colors(&t.plot, t.runs.len())?;
     let n = t.runs.len();
     let at = |i: usize, k: usize| {
