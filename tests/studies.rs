@@ -670,3 +670,66 @@ fn diff_covers_studies() {
     let study = read_json(&d.join("results/s/small/study.json"));
     assert_eq!(study["runs"], json!(560));
 }
+
+/// A PNG's width, height and RGB bytes.
+fn decode_rgb(bytes: &[u8]) -> (usize, usize, Vec<u8>) {
+    let mut r = png::Decoder::new(std::io::Cursor::new(bytes)).read_info().unwrap();
+    let mut buf = vec![0; r.output_buffer_size().unwrap()];
+    let info = r.next_frame(&mut buf).unwrap();
+    buf.truncate(info.buffer_size());
+    (info.width as usize, info.height as usize, buf)
+}
+
+#[test]
+fn heatmap_rows_of_different_grids_have_no_gaps_and_readable_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    // Rates every decade against every third of a decade: one shared axis, no empty columns.
+    write(
+        d,
+        "grids.json",
+        r#"{"kind": "study", "name": "grids", "surface": "f0", "steps": 20,
+            "starts": [[3, 3], [-4, 2]],
+            "optimizers": [{"label": "SGD", "optimizer": "sgd", "learning_rate": {"logspace": [0.0001, 1.0, 5]}},
+                           {"label": "Adam", "optimizer": "adam", "learning_rate": {"logspace": [0.0001, 1.0, 13]}}]}"#,
+    );
+    let o = optsurf(d, &["run", "grids.json", "--out", "o"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let (w, h, rgb) = decode_rgb(&std::fs::read(d.join("o/grids/heatmap.png")).unwrap());
+    let px = |x: usize, y: usize| [rgb[(y * w + x) * 3], rgb[(y * w + x) * 3 + 1], rgb[(y * w + x) * 3 + 2]];
+    // The cool colormap is (t, 1 - t, 1): far from grey. The colour bar is right of x = 0.85 w.
+    let colourful = |p: [u8; 3]| p.iter().max().unwrap() - p.iter().min().unwrap() > 100;
+    // Each row of cells: the pixel rows where the cells span the same columns.
+    let mut bands: Vec<(usize, usize, usize, usize)> = Vec::new();
+    for y in 0..h {
+        let cells: Vec<usize> = (0..w * 85 / 100).filter(|&x| colourful(px(x, y))).collect();
+        let (Some(&x0), Some(&x1)) = (cells.first(), cells.last()) else {
+            continue;
+        };
+        match bands.last_mut() {
+            Some(b) if b.3 + 1 == y && b.0.abs_diff(x0) <= 1 && b.1.abs_diff(x1) <= 1 => b.3 = y,
+            _ => bands.push((x0, x1, y, y)),
+        }
+    }
+    bands.retain(|b| b.3 - b.2 >= 10 && b.1 - b.0 > 100);
+    assert_eq!(bands.len(), 2, "two rows of cells: {bands:?}");
+    let first_x = bands.iter().map(|b| b.0).min().unwrap();
+    for (x0, x1, y0, y1) in bands {
+        // Across the middle of the row (clear of the best cell's white frame).
+        let y = (y0 + y1) / 2;
+        let (mut run, mut longest) = (0, 0);
+        for x in x0..=x1 {
+            run = if px(x, y) == [255, 255, 255] { run + 1 } else { 0 };
+            longest = longest.max(run);
+        }
+        assert!(longest <= 5, "row {y}: a white gap of {longest} pixels between cells");
+    }
+    // Row names at matplotlib's 10 points at 100 dpi: capitals about 10 pixels high.
+    let dark = |y: usize| (40..first_x.saturating_sub(4)).any(|x| px(x, y).iter().all(|&c| c < 150));
+    let (mut run, mut tallest) = (0, 0);
+    for y in 0..h {
+        run = if dark(y) { run + 1 } else { 0 };
+        tallest = tallest.max(run);
+    }
+    assert!((9..=20).contains(&tallest), "row names {tallest} pixels high");
+}

@@ -473,7 +473,7 @@ impl HeatLayout {
         let bottom = 0.5 * tick_em + 1.3 * tick_em + 0.6 * tick_em + 1.3 * tick_em + EDGE;
         let rows = grid.rows.len().max(1);
         let row_h = ((1400.0 - top - bottom) / rows as f64).clamp(16.0, 46.0);
-        let h = (top + bottom + row_h * rows as f64).ceil().max(360.0) as usize;
+        let h = (top + bottom + row_h * rows as f64).ceil() as usize;
         let m = metrics(w, h);
         let name_em = tick_em.min(0.62 * row_h);
         let names: Vec<String> = grid
