@@ -842,6 +842,16 @@ fn svg_of(bytes: &str) -> roxmltree::Document<'_> {
     roxmltree::Document::parse(bytes).expect("well-formed SVG")
 }
 
+/// A figure's still, kept as `name`, decoded, and its SVG, whose texts are checked to stay
+/// apart.
+fn still(name: &str, fig: plot::Figure) -> (Image, String) {
+    keep(name, &fig.png);
+    let png = decode_png(&fig.png);
+    let svg = fig.svg.expect("an SVG");
+    assert_texts_apart(name, &svg_texts(&svg_of(&svg)), png.w as f64, png.h as f64);
+    (png, svg)
+}
+
 /// `n` hand-made runs with labels of `len` characters (distinct at both ends), ending near one
 /// another.
 fn many(n: usize, len: usize) -> Trajectories {
@@ -1045,13 +1055,9 @@ fn end_labels_keep_apart_with_leaders() {
     let mut traj = many(10, 5);
     traj.plot.size = [900, 900];
     traj.plot.format = vec![plot::Format::Svg];
-    let fig = plot::loss_figure(&traj, false, None).unwrap().unwrap();
-    keep("ten-loss.png", &fig.png);
-    let png = decode_png(&fig.png);
-    let svg = fig.svg.unwrap();
+    let (png, svg) = still("ten-loss.png", plot::loss_figure(&traj, false, None).unwrap().unwrap());
     let doc = svg_of(&svg);
     let texts = svg_texts(&doc);
-    assert_texts_apart("loss", &texts, 900.0, 900.0);
     let colors = plot::run_colors(&traj.plot, 10).unwrap();
     let ends: Vec<&SvgText> = texts
         .iter()
@@ -1088,12 +1094,9 @@ fn the_3d_box_keeps_corner_ticks_and_the_legend_clear() {
     let device = Backend::Ndarray.device().unwrap();
     let mesh = exp.surface.on_mesh(&exp.surface.noise(traj.noise, &device), &device);
     let fig = plot::surface_figure(&traj, &exp.surface, &mesh, false, None).unwrap();
-    keep("f5-sgd-surface.png", &fig.png);
-    let png = decode_png(&fig.png);
-    let svg = fig.svg.unwrap();
+    let (png, svg) = still("f5-sgd-surface.png", fig);
     let doc = svg_of(&svg);
     let texts = svg_texts(&doc);
-    assert_texts_apart("f5", &texts, 900.0, 900.0);
     let ticks: Vec<&SvgText> = texts.iter().filter(|t| t.fill == "#555555").collect();
     assert!(ticks.iter().any(|t| t.text == "1.4"), "the top z tick is drawn");
     let legend = doc

@@ -680,19 +680,18 @@ fn decode_rgb(bytes: &[u8]) -> (usize, usize, Vec<u8>) {
     (info.width as usize, info.height as usize, buf)
 }
 
+/// Rates every decade against every third of a decade.
+const GRIDS: &str = r#"{"kind": "study", "name": "grids", "surface": "f0", "steps": 20,
+  "starts": [[3, 3], [-4, 2]],
+  "optimizers": [{"label": "SGD", "optimizer": "sgd", "learning_rate": {"logspace": [0.0001, 1.0, 5]}},
+                 {"label": "Adam", "optimizer": "adam", "learning_rate": {"logspace": [0.0001, 1.0, 13]}}]}"#;
+
 #[test]
 fn heatmap_rows_of_different_grids_have_no_gaps_and_readable_text() {
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    // Rates every decade against every third of a decade: one shared axis, no empty columns.
-    write(
-        d,
-        "grids.json",
-        r#"{"kind": "study", "name": "grids", "surface": "f0", "steps": 20,
-            "starts": [[3, 3], [-4, 2]],
-            "optimizers": [{"label": "SGD", "optimizer": "sgd", "learning_rate": {"logspace": [0.0001, 1.0, 5]}},
-                           {"label": "Adam", "optimizer": "adam", "learning_rate": {"logspace": [0.0001, 1.0, 13]}}]}"#,
-    );
+    // One shared axis, no empty columns.
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    write(d, "grids.json", GRIDS);
     let o = optsurf(d, &["run", "grids.json", "--out", "o"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let (w, h, rgb) = decode_rgb(&std::fs::read(d.join("o/grids/heatmap.png")).unwrap());

@@ -37,15 +37,21 @@ pub(crate) struct LegendRoom {
     pub avoid: Vec<[f64; 4]>,
 }
 
+/// What every figure tells its renderer besides its drawing steps.
+pub(crate) struct Sheet {
+    /// Width and height in pixels.
+    pub size: [usize; 2],
+    /// Points to show (at least one).
+    pub points: usize,
+    /// The runs' colours (kept exact in GIF palettes).
+    pub colors: Vec<Rgb>,
+}
+
 /// A figure's layout as drawing steps. Point `k` is the state after step `k`: the still shows
 /// the last point, an animation one point a frame.
 pub(crate) trait Plot {
-    /// Width and height in pixels.
-    fn size(&self) -> [usize; 2];
-    /// Points to show (at least one).
-    fn points(&self) -> usize;
-    /// The runs' colours (kept exact in GIF palettes).
-    fn colors(&self) -> &[Rgb];
+    /// Size, points and colours.
+    fn sheet(&self) -> &Sheet;
     /// Everything that does not move: axes, panes, the surface.
     fn draw_static(&self, t: &mut dyn Target);
     /// Every path from its start to point `k`.
@@ -66,7 +72,7 @@ pub(crate) trait Plot {
     }
     /// Where the legend may go.
     fn legend_room(&self) -> LegendRoom {
-        let [w, h] = self.size();
+        let [w, h] = self.sheet().size;
         LegendRoom {
             area: [0.0, 0.0, w as f64, h as f64],
             pad: 0.0,
@@ -108,8 +114,8 @@ pub(crate) fn render(
     animated: bool,
     frames: Option<&dyn FrameProgress>,
 ) -> Result<Figure> {
-    let [w, h] = p.size();
-    let last_k = p.points().max(1) - 1;
+    let [w, h] = p.sheet().size;
+    let last_k = p.sheet().points.max(1) - 1;
     let mut base = Canvas::new(w, h);
     p.draw_static(&mut base);
     base.take_dirty();
@@ -168,11 +174,17 @@ fn animate(
     legend_at: Option<(f64, f64)>,
     frames: Option<&dyn FrameProgress>,
 ) -> Result<Vec<u8>> {
-    let mut gif = encode::GifWriter::new(base.w, base.h, &[base, last], &reserved(p.colors()), spec.frame_ms)?;
+    let mut gif = encode::GifWriter::new(
+        base.w,
+        base.h,
+        &[base, last],
+        &reserved(&p.sheet().colors),
+        spec.frame_ms,
+    )?;
     let mut trail = base.clone();
     let mut cur = base.clone();
     let mut prev: Vec<Rect> = Vec::new();
-    let n = p.points().max(1);
+    let n = p.sheet().points.max(1);
     let avoid = legend_box(p, legend_at);
     let shown = super::shown_frames(n, spec.max_frames as usize);
     let mut next = shown.iter().copied().peekable();

@@ -7,7 +7,7 @@ use super::axes2d::{Axes2d, Room};
 use super::canvas::{Canvas, Stroke};
 use super::colormap::Rgb;
 use super::declutter::spread;
-use super::figure::{LegendRoom, Plot};
+use super::figure::{LegendRoom, Plot, Sheet};
 use super::legend::{Fitted, Handle, Legend};
 use super::target::Target;
 use super::text::{self, Cut, Face, HAlign, Place, VAlign};
@@ -26,9 +26,8 @@ pub(crate) struct LossChart<'a> {
     pub axes: Axes2d,
     m: Metrics,
     series: &'a [Series],
-    colors: Vec<Rgb>,
+    sheet: Sheet,
     label_em: f64,
-    frames: usize,
     /// Each run's name in its end label (shortened when long).
     names: Vec<String>,
     /// Left edge of the end labels' column.
@@ -107,9 +106,12 @@ impl<'a> LossChart<'a> {
             axes,
             m,
             series,
-            colors: series.iter().map(|s| s.color).collect(),
+            sheet: Sheet {
+                size: [w, h],
+                points: frames,
+                colors: series.iter().map(|s| s.color).collect(),
+            },
             label_em,
-            frames,
             names,
             column,
             legend: None,
@@ -160,16 +162,8 @@ impl<'a> LossChart<'a> {
 }
 
 impl Plot for LossChart<'_> {
-    fn size(&self) -> [usize; 2] {
-        [self.m.w, self.m.h]
-    }
-
-    fn points(&self) -> usize {
-        self.frames
-    }
-
-    fn colors(&self) -> &[Rgb] {
-        &self.colors
+    fn sheet(&self) -> &Sheet {
+        &self.sheet
     }
 
     /// The frame with no lines: grid, spines, tick labels, axis titles.

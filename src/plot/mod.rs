@@ -1,11 +1,14 @@
-//! Figures: the surface with trajectories (PNG, animated GIF), the loss over time (PNG, animated
-//! GIF) and the post's AdaGrad arrows.
+//! Figures: the surface with trajectories (PNG, SVG, animated GIF), the loss over time (PNG,
+//! SVG, animated GIF), the learning rates of scheduled runs, the post's AdaGrad arrows, and the
+//! study figures ([`study`]).
 //!
 //! Figures observe a finished run: they read [`Trajectories`] and the experiment's `"plot"`
-//! settings ([`PlotSpec`]), never the runner's internals. Lines and shapes are drawn with
-//! tiny-skia, text with ab_glyph from the DejaVu fonts the build carries (so no system fonts),
-//! the surface mesh into its own supersampled raster; animations draw their static part once and
-//! encode only what each frame changes (the `gif` crate's encoder, one global palette).
+//! settings ([`PlotSpec`]), never the runner's internals. A figure's layout draws into a drawing
+//! target: the raster (lines and shapes with tiny-skia, text with ab_glyph from the DejaVu fonts
+//! the build carries, so no system fonts; the surface mesh in its own supersampled raster) or an
+//! SVG document (`plot.format`). Animations draw their static part once and encode only what
+//! each frame changes (the `gif` crate's encoder, one global palette). Labels of any length and
+//! any number of runs are fitted, never refused.
 //!
 //! ```no_run
 //! # fn main() -> optsurf::Result<()> {

@@ -5,7 +5,7 @@
 use super::axes2d::{Axes2d, Room};
 use super::canvas::{Canvas, Stroke};
 use super::colormap::{self, LABEL, Rgb};
-use super::figure::{Figure, LegendRoom, Plot, render};
+use super::figure::{Figure, LegendRoom, Plot, Sheet, render};
 use super::legend::{Fitted, Handle, Legend};
 use super::target::Target;
 use super::text::{self, Cut, Face, HAlign, Place, VAlign};
@@ -23,7 +23,7 @@ struct RatesChart<'a> {
     title: &'static str,
     /// `(label, rates, colour)` of each scheduled run.
     lines: Vec<(&'a str, &'a [f32], Rgb)>,
-    colors: Vec<Rgb>,
+    sheet: Sheet,
     log: bool,
     legend: Option<Fitted>,
 }
@@ -96,7 +96,11 @@ impl<'a> RatesChart<'a> {
             } else {
                 "learning rate at each step"
             },
-            colors: lines.iter().map(|l| l.2).collect(),
+            sheet: Sheet {
+                size: [w, h],
+                points: 1,
+                colors: lines.iter().map(|l| l.2).collect(),
+            },
             lines,
             log,
             legend,
@@ -110,16 +114,8 @@ impl<'a> RatesChart<'a> {
 }
 
 impl Plot for RatesChart<'_> {
-    fn size(&self) -> [usize; 2] {
-        [self.m.w, self.m.h]
-    }
-
-    fn points(&self) -> usize {
-        1
-    }
-
-    fn colors(&self) -> &[Rgb] {
-        &self.colors
+    fn sheet(&self) -> &Sheet {
+        &self.sheet
     }
 
     /// The frame and the title above it.

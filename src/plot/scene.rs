@@ -6,7 +6,7 @@ use super::canvas::{Canvas, Rect, Stroke};
 use super::colormap::{self, Rgb};
 use super::contour::ContourLayout;
 use super::declutter::{Beside, beside};
-use super::figure::{LegendRoom, Plot};
+use super::figure::{LegendRoom, Plot, Sheet};
 use super::legend::{Fitted, Handle, Legend, overlaps};
 use super::surface3d::SurfaceLayout;
 use super::target::Target;
@@ -62,8 +62,7 @@ pub(crate) struct SurfacePlot<'a> {
     scene: Scene,
     mesh: &'a [f32],
     runs: Vec<RunView>,
-    colors: Vec<Rgb>,
-    n: usize,
+    sheet: Sheet,
     /// Known minima and each run's start with its colour (marked on the contour view).
     minima: Vec<[f64; 2]>,
     starts: Vec<([f64; 2], Rgb)>,
@@ -135,8 +134,11 @@ impl<'a> SurfacePlot<'a> {
             scene,
             mesh,
             runs,
-            colors,
-            n: frame_count(traj),
+            sheet: Sheet {
+                size: [m.w, m.h],
+                points: frame_count(traj),
+                colors,
+            },
             minima: surface.minima().map(|s| s.point).collect(),
             starts,
             legend,
@@ -261,16 +263,8 @@ fn leader(c: &mut dyn Target, at: [f64; 2], r: f64, bbox: [f64; 4], color: Rgb, 
 }
 
 impl Plot for SurfacePlot<'_> {
-    fn size(&self) -> [usize; 2] {
-        [self.m.w, self.m.h]
-    }
-
-    fn points(&self) -> usize {
-        self.n
-    }
-
-    fn colors(&self) -> &[Rgb] {
-        &self.colors
+    fn sheet(&self) -> &Sheet {
+        &self.sheet
     }
 
     /// The 3D box and the surface, or the contour view with minima and start rings.
