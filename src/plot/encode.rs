@@ -172,7 +172,7 @@ impl GifWriter {
     pub fn new(w: usize, h: usize, palette_frames: &[&Canvas], reserved: &[Rgb], frame_ms: u32) -> Result<Self> {
         if w > u16::MAX as usize || h > u16::MAX as usize {
             return Err(Error::Plot(format!(
-                "a GIF holds at most 65535x65535 pixels, got {w}x{h}"
+                "plot.size: a GIF holds at most 65535x65535 pixels, got {w}x{h}"
             )));
         }
         let palette = Palette::learn(palette_frames, reserved);

@@ -365,20 +365,6 @@ fn rate_grid(study: &Study, summaries: &[Summary]) -> Option<Grid> {
         .iter()
         .flat_map(|r| r.cells.iter().map(|c| c.x[1]))
         .fold(f64::NEG_INFINITY, f64::max);
-    let xlim = [lo, hi];
-    let ticks = if log {
-        let decades: Vec<(f64, String)> = ((lo.ceil() as i32)..=(hi.floor() as i32))
-            .map(|k| (k as f64, decade(k)))
-            .collect();
-        if decades.len() >= 2 {
-            decades
-        } else {
-            all.iter().map(|&r| (r.log10(), short(r))).collect()
-        }
-    } else {
-        let t = super::ticks::nice_ticks(lo, hi, 8.0);
-        t.iter().copied().zip(super::ticks::tick_labels(&t)).collect()
-    };
     Some(Grid {
         xlabel: if log {
             "learning rate (log scale)"
@@ -388,9 +374,27 @@ fn rate_grid(study: &Study, summaries: &[Summary]) -> Option<Grid> {
         .into(),
         ylabel: "optimizer".into(),
         rows,
-        xlim,
-        ticks,
+        xlim: [lo, hi],
+        ticks: rate_ticks(&all, [lo, hi], log),
     })
+}
+
+/// Ticks of the learning-rate axis over `xlim`: every decade on a log axis (each rate when
+/// fewer than two decades show), matplotlib's ticks on a linear one.
+fn rate_ticks(rates: &[f64], xlim: [f64; 2], log: bool) -> Vec<(f64, String)> {
+    let [lo, hi] = xlim;
+    if !log {
+        let t = super::ticks::nice_ticks(lo, hi, 8.0);
+        return t.iter().copied().zip(super::ticks::tick_labels(&t)).collect();
+    }
+    let decades: Vec<(f64, String)> = ((lo.ceil() as i32)..=(hi.floor() as i32))
+        .map(|k| (k as f64, decade(k)))
+        .collect();
+    if decades.len() >= 2 {
+        decades
+    } else {
+        rates.iter().map(|&r| (r.log10(), short(r))).collect()
+    }
 }
 
 /// The edges of cells centred at increasing positions `xs`: halfway between neighbours, the
@@ -1041,7 +1045,15 @@ fn sensitivity(study: &Study, outcomes: &[Outcome], summaries: &[Summary]) -> Op
         .enumerate()
         .map(|(k, l)| (palette[k % palette.len()], l.label.as_str()))
         .collect();
+    draw_sensitivity_legend(&mut c, &m, &labels, &top, below);
+    Some(c)
+}
+
+/// The lines' legend: a dot and a label (shortened to its room) each, in the top panel, or in
+/// four columns under the figure when `below`.
+fn draw_sensitivity_legend(c: &mut dyn Target, m: &Metrics, labels: &[(Rgb, &str)], top: &Axes2d, below: bool) {
     let em = m.pt(10.0) as f32;
+    let pitch = 1.35 * m.pt(10.0);
     let places: Vec<(f64, f64, f64)> = (0..labels.len())
         .map(|k| match below {
             true => (40.0 + 215.0 * (k % 4) as f64, 905.0 + pitch * (k / 4) as f64, 195.0),
@@ -1052,7 +1064,7 @@ fn sensitivity(study: &Study, outcomes: &[Outcome], summaries: &[Summary]) -> Op
             ),
         })
         .collect();
-    for ((color, label), (x, y, room)) in labels.into_iter().zip(places) {
+    for (&(color, label), (x, y, room)) in labels.iter().zip(places) {
         c.disc([x, y], 4.0, color, 1.0);
         let label = text::ellipsize(label, Face::Sans, em, room - 10.0, Cut::Middle);
         let at = Place {
@@ -1061,9 +1073,8 @@ fn sensitivity(study: &Study, outcomes: &[Outcome], summaries: &[Summary]) -> Op
             h: HAlign::Left,
             v: VAlign::Center,
         };
-        text::label(&mut c, &label, Face::Sans, em, at, LABEL);
+        text::label(c, &label, Face::Sans, em, at, LABEL);
     }
-    Some(c)
 }
 
 /// A panel's title centred at height `y`, shortened to the figure's width.
