@@ -732,3 +732,26 @@ fn heatmap_rows_of_different_grids_have_no_gaps_and_readable_text() {
     }
     assert!((9..=20).contains(&tallest), "row names {tallest} pixels high");
 }
+
+#[test]
+fn study_figures_take_labels_of_any_length() {
+    let long: String = "Lookahead (Adam) with a long description "
+        .chars()
+        .cycle()
+        .take(300)
+        .collect();
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let study = json!({"kind": "study", "name": "long", "title": long.clone(), "surface": "himmelblau", "steps": 10,
+        "starts": {"grid": [4, 4]},
+        "optimizers": [{"label": long.clone(), "optimizer": "sgd", "learning_rate": {"logspace": [0.001, 0.1, 3]}},
+                       {"label": format!("{long} 2"), "optimizer": "adam", "learning_rate": {"logspace": [0.01, 1.0, 4]}},
+                       {"label": "x", "optimizer": "adam", "learning_rate": [0.1, 0.2], "beta_1": [0.8, 0.9]}]});
+    write(d, "long.json", &study.to_string());
+    let o = optsurf(d, &["run", "long.json", "--out", "o"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    for f in ["heatmap.png", "basins.png", "sensitivity.png"] {
+        let (w, h, _) = decode_rgb(&std::fs::read(d.join("o/long").join(f)).unwrap());
+        assert!(w >= 300 && h >= 100, "{f}: {w}x{h}");
+    }
+}

@@ -424,3 +424,55 @@ fn bitmap(f: &FontRef<'static>, face: Face, scale: PxScale, id: GlyphId, frac: u
 pub fn label(canvas: &mut dyn Target, text: &str, face: Face, em: f32, at: Place, color: Rgb) -> [f64; 4] {
     draw(canvas, &[Span::plain(text, face)], em, at, color, 1.0)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Labels of 1 to 300 characters.
+    fn labels() -> impl Iterator<Item = String> {
+        let words = "adam lr=CosineDecayRestarts beta_1=0.8 beta_2=0.99 epsilon=1e-06 amsgrad=true ";
+        [1, 2, 7, 30, 90, 97, 150, 300]
+            .into_iter()
+            .map(move |n| words.chars().cycle().take(n).collect())
+    }
+
+    #[test]
+    fn shortened_text_fits_and_keeps_both_ends() {
+        for face in [Face::Sans, Face::Mono] {
+            for label in labels() {
+                for max in [0.0, 5.0, 40.0, 150.0, 600.0] {
+                    for cut in [Cut::Middle, Cut::End] {
+                        let s = ellipsize(&label, face, 15.0, max, cut);
+                        assert!(text_width(&s, face, 15.0) <= max + 1e-6, "{s:?} wider than {max}");
+                        if text_width(&label, face, 15.0) <= max {
+                            assert_eq!(s, label);
+                        }
+                    }
+                }
+            }
+        }
+        let long = "adam lr=CosineDecayRestarts beta_1=0.8 beta_2=0.99 epsilon=1e-06 amsgrad=true weight_decay=0.01";
+        let s = ellipsize(long, Face::Sans, 15.0, 200.0, Cut::Middle);
+        assert!(
+            s.starts_with("adam lr=") && s.ends_with("0.01") && s.contains('\u{2026}'),
+            "{s}"
+        );
+    }
+
+    #[test]
+    fn wrapped_titles_fit_their_lines() {
+        let title: String = labels().last().unwrap_or_default();
+        assert_eq!(title.chars().count(), 300);
+        for max in [20.0, 120.0, 880.0] {
+            for lines in [1, 2, 3] {
+                let out = wrap(&title, Face::Sans, 16.0, max, lines);
+                assert!(!out.is_empty() && out.len() <= lines, "{out:?}");
+                for l in &out {
+                    assert!(text_width(l, Face::Sans, 16.0) <= max + 1e-6, "{l:?} wider than {max}");
+                }
+            }
+        }
+        assert_eq!(wrap("short title", Face::Sans, 16.0, 500.0, 2), ["short title"]);
+    }
+}
