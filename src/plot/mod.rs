@@ -88,7 +88,7 @@ impl Metrics {
     }
 
     /// Sizes of a `w` x `h` figure at `dpi` dots per inch whatever its size (matplotlib's own
-    /// rule; the study figures' text).
+    /// rule; the study figures and the learning-rate chart).
     fn at_dpi(w: usize, h: usize, dpi: f64) -> Self {
         Metrics { w, h, sc: dpi / 100.0 }
     }

@@ -15,6 +15,8 @@ use crate::experiment::trajectory::Trajectories;
 
 /// Size of the figure.
 const SIZE: [usize; 2] = [900, 480];
+/// Pixels above the title.
+const TOP: f64 = 8.0;
 
 /// The learning-rate chart's layout.
 struct RatesChart<'a> {
@@ -67,10 +69,11 @@ impl<'a> RatesChart<'a> {
         };
         let steps = lines.iter().map(|(_, l, _)| l.len()).max().unwrap_or(1);
         let [w, h] = SIZE;
-        let m = Metrics::new(w, h);
+        // Text at 100 dpi whatever the height, as the study figures: readable in a short figure.
+        let m = Metrics::at_dpi(w, h, 100.0);
         let ylabel = if log { "log10 learning rate" } else { "learning rate" };
         let axes = Axes2d::within(
-            [0.0, 30.0, w as f64, h as f64],
+            [0.0, TOP + 1.4 * m.pt(11.0), w as f64, h as f64],
             m,
             [0.0, (steps.max(2) - 1) as f64],
             [ylo - pad, yhi + pad],
@@ -82,8 +85,8 @@ impl<'a> RatesChart<'a> {
             rows: lines.iter().map(|(l, _, c)| (*c, l.to_string())).collect(),
             value_chars: 0,
             handle: Handle::Line,
-            em: m.pt(9.5),
-            title_em: m.pt(9.5),
+            em: m.pt(10.0),
+            title_em: m.pt(10.0),
             line_width: 2.0,
             dot_radius: 4.0,
         }
@@ -125,7 +128,7 @@ impl Plot for RatesChart<'_> {
         let title = text::ellipsize(self.title, Face::Sans, em, self.m.w as f64 - 20.0, Cut::End);
         let at = Place {
             x: self.m.w as f64 / 2.0,
-            y: 16.0,
+            y: TOP + 0.7 * self.m.pt(11.0),
             h: HAlign::Center,
             v: VAlign::Center,
         };
