@@ -686,15 +686,22 @@ const GRIDS: &str = r#"{"kind": "study", "name": "grids", "surface": "f0", "step
   "optimizers": [{"label": "SGD", "optimizer": "sgd", "learning_rate": {"logspace": [0.0001, 1.0, 5]}},
                  {"label": "Adam", "optimizer": "adam", "learning_rate": {"logspace": [0.0001, 1.0, 13]}}]}"#;
 
+/// Runs study `text` with its figures into a temporary folder; returns the folder and the study's
+/// results folder in it.
+fn figures_of(text: &str, name: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    write(tmp.path(), "study.json", text);
+    let o = optsurf(tmp.path(), &["run", "study.json", "--out", "o"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = tmp.path().join("o").join(name);
+    (tmp, out)
+}
+
 #[test]
 fn heatmap_rows_of_different_grids_have_no_gaps_and_readable_text() {
     // One shared axis, no empty columns.
-    let tmp = tempfile::tempdir().unwrap();
-    let d = tmp.path();
-    write(d, "grids.json", GRIDS);
-    let o = optsurf(d, &["run", "grids.json", "--out", "o"]);
-    assert!(o.status.success(), "{}", stderr(&o));
-    let (w, h, rgb) = decode_rgb(&std::fs::read(d.join("o/grids/heatmap.png")).unwrap());
+    let (_tmp, out) = figures_of(GRIDS, "grids");
+    let (w, h, rgb) = decode_rgb(&std::fs::read(out.join("heatmap.png")).unwrap());
     let px = |x: usize, y: usize| [rgb[(y * w + x) * 3], rgb[(y * w + x) * 3 + 1], rgb[(y * w + x) * 3 + 2]];
     // The cool colormap is (t, 1 - t, 1): far from grey. The colour bar is right of x = 0.85 w.
     let colourful = |p: [u8; 3]| p.iter().max().unwrap() - p.iter().min().unwrap() > 100;
@@ -740,18 +747,14 @@ fn study_figures_take_labels_of_any_length() {
         .cycle()
         .take(300)
         .collect();
-    let tmp = tempfile::tempdir().unwrap();
-    let d = tmp.path();
     let study = json!({"kind": "study", "name": "long", "title": long.clone(), "surface": "himmelblau", "steps": 10,
         "starts": {"grid": [4, 4]},
         "optimizers": [{"label": long.clone(), "optimizer": "sgd", "learning_rate": {"logspace": [0.001, 0.1, 3]}},
                        {"label": format!("{long} 2"), "optimizer": "adam", "learning_rate": {"logspace": [0.01, 1.0, 4]}},
                        {"label": "x", "optimizer": "adam", "learning_rate": [0.1, 0.2], "beta_1": [0.8, 0.9]}]});
-    write(d, "long.json", &study.to_string());
-    let o = optsurf(d, &["run", "long.json", "--out", "o"]);
-    assert!(o.status.success(), "{}", stderr(&o));
+    let (_tmp, out) = figures_of(&study.to_string(), "long");
     for f in ["heatmap.png", "basins.png", "sensitivity.png"] {
-        let (w, h, _) = decode_rgb(&std::fs::read(d.join("o/long").join(f)).unwrap());
+        let (w, h, _) = decode_rgb(&std::fs::read(out.join(f)).unwrap());
         assert!(w >= 300 && h >= 100, "{f}: {w}x{h}");
     }
 }

@@ -14,11 +14,11 @@ use super::ticks::{nice_ticks, tick_labels};
 #[derive(Clone, Debug, Default)]
 pub struct Room {
     /// Pixels free on the right (labels at line ends); at most a third of the frame is kept.
-    pub right: f64,
+    pub(crate) right: f64,
     /// Title of the x axis, under its tick labels.
-    pub xlabel: Option<String>,
+    pub(crate) xlabel: Option<String>,
     /// Title of the y axis, left of its tick labels, reading upwards.
-    pub ylabel: Option<String>,
+    pub(crate) ylabel: Option<String>,
 }
 
 impl Room {

@@ -40,21 +40,15 @@ fn hex(c: Rgb) -> String {
     format!("#{:02x}{:02x}{:02x}", c[0], c[1], c[2])
 }
 
-/// `text` with XML's special characters escaped.
+/// `text` with XML's special characters escaped, and the control characters XML 1.0 cannot hold
+/// replaced.
 fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for ch in text.chars() {
-        match ch {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            // Characters XML 1.0 cannot hold.
-            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => out.push('\u{fffd}'),
-            c => out.push(c),
-        }
-    }
-    out
+    let held = |c: char| (c as u32) >= 0x20 || matches!(c, '\t' | '\n' | '\r');
+    let text: String = text.chars().map(|c| if held(c) { c } else { '\u{fffd}' }).collect();
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 fn points(pts: &[[f64; 2]]) -> String {
@@ -369,12 +363,10 @@ mod tests {
 
     #[test]
     fn numbers_escapes_and_base64() {
-        assert_eq!(num(3.0), "3");
-        assert_eq!(num(2.5), "2.5");
-        assert_eq!(num(-0.125), "-0.13");
+        let numbers = [3.0, 2.5, -0.125].map(num);
+        assert_eq!(numbers, ["3", "2.5", "-0.13"]);
         assert_eq!(escape("a<b & \"c\""), "a&lt;b &amp; &quot;c&quot;");
-        assert_eq!(base64(b"Man"), "TWFu");
-        assert_eq!(base64(b"Ma"), "TWE=");
-        assert_eq!(base64(b"M"), "TQ==");
+        let encoded = [&b"Man"[..], b"Ma", b"M"].map(base64);
+        assert_eq!(encoded, ["TWFu", "TWE=", "TQ=="]);
     }
 }
