@@ -76,7 +76,7 @@ fn contour_view_draws_runs_minima_and_starts_where_they_are() {
     let fig = plot::surface_figure(&traj, surface, &mesh(surface, &traj), true, None).unwrap();
     let png = Image::decode(&fig.png);
     assert_eq!((png.w, png.h), (700, 600));
-    let layout = ContourLayout::new(700, 600, surface.domain).unwrap();
+    let layout = ContourLayout::new(700, 600, surface.domain);
     // Each run's colour along its path, and its dot at its last point.
     for (run, color) in traj.runs.iter().zip(COLORS) {
         let px: Vec<[f64; 2]> = run
@@ -158,7 +158,7 @@ fn runs_leaving_the_domain_are_clipped_in_the_contour_view() {
     assert_eq!(surface.domain.x, [-2.0, 2.0]);
     let fig = plot::surface_figure(&traj, surface, &mesh(surface, &traj), false, None).unwrap();
     let png = Image::decode(&fig.png);
-    let layout = ContourLayout::new(900, 900, surface.domain).unwrap();
+    let layout = ContourLayout::new(900, 900, surface.domain);
     let area = layout.area();
     // The run heads for (1, 3), outside the domain: nothing of its colour above the axes.
     let mut outside = 0;
@@ -228,7 +228,7 @@ fn eval_points_are_drawn_when_asked() {
     for (points, eval) in [("", false), (r#", "points": "eval""#, true)] {
         let (exp, traj) = run(&text(points));
         assert_eq!(exp.plot.points == plot::Shown::Eval, eval);
-        let layout = ContourLayout::new(600, 600, exp.surface.domain).unwrap();
+        let layout = ContourLayout::new(600, 600, exp.surface.domain);
         let la = &traj.runs[0];
         let slow = la.eval_points.as_ref().expect("lookahead records its slow weights");
         let (fast_end, slow_end) = (la.points[la.points.len() - 1], slow[slow.len() - 1]);

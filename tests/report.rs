@@ -336,7 +336,7 @@ fn views_carry_their_runs_and_the_contour_images_mapping() {
     // pixels as the contour layout does.
     assert_eq!(data["domain"], serde_json::json!([[-3.0, 3.0], [-2.0, 4.0]]));
     let domain = optsurf::surface::Domain::from([[-3.0, 3.0], [-2.0, 4.0]]);
-    let layout = optsurf::plot::ContourLayout::new(600, 600, domain).unwrap();
+    let layout = optsurf::plot::ContourLayout::new(600, 600, domain);
     let area: Vec<f64> = data["image"]["area"]
         .as_array()
         .unwrap()

@@ -344,7 +344,7 @@ async fn drive(c: &Client, results: &Path, expected: &BTreeSet<String>) -> Res<(
         &path,
         &optsurf::backend::Backend::default().device().unwrap(),
     )?;
-    let layout = ContourLayout::new(600, 600, surface.domain)?;
+    let layout = ContourLayout::new(600, 600, surface.domain);
     let colors = optsurf::plot::run_colors(&t.plot, t.runs.len())?;
     let n = t.runs.len();
     let at = |i: usize, k: usize| {

@@ -5,9 +5,9 @@
 
 use optsurf::Registry;
 use optsurf::backend::Backend;
-use optsurf::experiment::Experiment;
-use optsurf::experiment::study::Outcome;
 use optsurf::experiment::study::Study;
+use optsurf::experiment::study::Outcome;
+use optsurf::experiment::Experiment;
 use serde_json::{Value, json};
 use std::path::Path;
 
@@ -15,13 +15,7 @@ mod common;
 use common::*;
 
 fn study(v: &Value) -> Study {
-    Study::parse(
-        &v.to_string(),
-        Path::new("study.json"),
-        &Registry::builtin(),
-        &optsurf::backend::Backend::default().device().unwrap(),
-    )
-    .unwrap()
+    Study::parse(&v.to_string(), Path::new("study.json"), &Registry::builtin(), &optsurf::backend::Backend::default().device().unwrap()).unwrap()
 }
 
 fn outcomes(s: &Study) -> Vec<Outcome> {
@@ -104,13 +98,7 @@ fn the_tuned_experiment_is_an_ordinary_experiment_of_the_best_configurations() {
             }
         }
     }
-    Experiment::parse(
-        &e.to_string(),
-        Path::new("tuned/experiment.json"),
-        &Registry::builtin(),
-        &optsurf::backend::Backend::default().device().unwrap(),
-    )
-    .unwrap();
+    Experiment::parse(&e.to_string(), Path::new("tuned/experiment.json"), &Registry::builtin(), &optsurf::backend::Backend::default().device().unwrap()).unwrap();
 }
 
 /// Himmelblau's gradient in float64.
@@ -207,13 +195,7 @@ fn assert_rows_are_experiment_runs(s: &Study, surface: Value, sigma: f64) {
         }
         let e = json!({"name": "e", "surface": surface, "start": s.starts[k], "steps": s.steps,
                        "seed": s.seeds[seed], "gradient_noise": {"sigma": sigma}, "runs": [run]});
-        let e = Experiment::parse(
-            &e.to_string(),
-            Path::new("e.json"),
-            &Registry::builtin(),
-            &optsurf::backend::Backend::default().device().unwrap(),
-        )
-        .unwrap();
+        let e = Experiment::parse(&e.to_string(), Path::new("e.json"), &Registry::builtin(), &optsurf::backend::Backend::default().device().unwrap()).unwrap();
         let t = e.run(&device);
         let run = &t.runs[0];
         let last = *run.points.last().unwrap();
@@ -260,8 +242,7 @@ fn sweeps_reach_inside_wrapped_optimizers() {
     assert_eq!(c.optimizer.hyperparameters()["fast"]["learning_rate"], 0.01);
     assert_eq!(c.optimizer.hyperparameters()["fast"]["momentum"], 0.9);
     assert_eq!(
-        c.optimizer.hyperparameters()["fast"]["nesterov"],
-        false,
+        c.optimizer.hyperparameters()["fast"]["nesterov"], false,
         "defaults filled in below the wrapper"
     );
     assert_eq!(c.swept_rate(), Some(0.01));
@@ -280,13 +261,7 @@ fn sweeps_reach_inside_wrapped_optimizers() {
     // A bad value below the wrapper names its path and the configuration.
     let bad = json!({"kind": "study", "name": "nested", "surface": "himmelblau", "steps": 5, "starts": [[1, 1]],
         "optimizers": [{"optimizer": "lookahead", "fast": {"optimizer": "sgd", "learning_rate": {"logspace": [0.0, 0.1, 3]}}}]});
-    let err = Study::parse(
-        &bad.to_string(),
-        Path::new("study.json"),
-        &Registry::builtin(),
-        &optsurf::backend::Backend::default().device().unwrap(),
-    )
-    .unwrap_err();
+    let err = Study::parse(&bad.to_string(), Path::new("study.json"), &Registry::builtin(), &optsurf::backend::Backend::default().device().unwrap()).unwrap_err();
     assert!(
         err.to_string()
             .contains("field `optimizers[0].fast.learning_rate`: logspace needs bounds > 0"),
@@ -692,6 +667,94 @@ fn diff_covers_studies() {
     assert!(report.contains("runs.csv") && report.contains("final_loss"), "{report}");
     let study = read_json(&d.join("results/s/small/study.json"));
     assert_eq!(study["runs"], json!(560));
+}
+
+/// A PNG's width, height and RGB bytes.
+fn decode_rgb(bytes: &[u8]) -> (usize, usize, Vec<u8>) {
+    let mut r = png::Decoder::new(std::io::Cursor::new(bytes)).read_info().unwrap();
+    let mut buf = vec![0; r.output_buffer_size().unwrap()];
+    let info = r.next_frame(&mut buf).unwrap();
+    buf.truncate(info.buffer_size());
+    (info.width as usize, info.height as usize, buf)
+}
+
+/// Rates every decade against every third of a decade.
+const GRIDS: &str = r#"{"kind": "study", "name": "grids", "surface": "f0", "steps": 20,
+  "starts": [[3, 3], [-4, 2]],
+  "optimizers": [{"label": "SGD", "optimizer": "sgd", "learning_rate": {"logspace": [0.0001, 1.0, 5]}},
+                 {"label": "Adam", "optimizer": "adam", "learning_rate": {"logspace": [0.0001, 1.0, 13]}}]}"#;
+
+/// Runs study `text` with its figures into a temporary folder; returns the folder and the study's
+/// results folder in it.
+fn figures_of(text: &str, name: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    write(tmp.path(), "study.json", text);
+    let o = optsurf(tmp.path(), &["run", "study.json", "--out", "o"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = tmp.path().join("o").join(name);
+    (tmp, out)
+}
+
+#[test]
+fn heatmap_rows_of_different_grids_have_no_gaps_and_readable_text() {
+    // One shared axis, no empty columns.
+    let (_tmp, out) = figures_of(GRIDS, "grids");
+    let (w, h, rgb) = decode_rgb(&std::fs::read(out.join("heatmap.png")).unwrap());
+    let px = |x: usize, y: usize| [rgb[(y * w + x) * 3], rgb[(y * w + x) * 3 + 1], rgb[(y * w + x) * 3 + 2]];
+    // The cool colormap is (t, 1 - t, 1): far from grey. The colour bar is right of x = 0.85 w.
+    let colourful = |p: [u8; 3]| p.iter().max().unwrap() - p.iter().min().unwrap() > 100;
+    // Each row of cells: the pixel rows where the cells span the same columns.
+    let mut bands: Vec<(usize, usize, usize, usize)> = Vec::new();
+    for y in 0..h {
+        let cells: Vec<usize> = (0..w * 85 / 100).filter(|&x| colourful(px(x, y))).collect();
+        let (Some(&x0), Some(&x1)) = (cells.first(), cells.last()) else {
+            continue;
+        };
+        match bands.last_mut() {
+            Some(b) if b.3 + 1 == y && b.0.abs_diff(x0) <= 1 && b.1.abs_diff(x1) <= 1 => b.3 = y,
+            _ => bands.push((x0, x1, y, y)),
+        }
+    }
+    bands.retain(|b| b.3 - b.2 >= 10 && b.1 - b.0 > 100);
+    assert_eq!(bands.len(), 2, "two rows of cells: {bands:?}");
+    let first_x = bands.iter().map(|b| b.0).min().unwrap();
+    for (x0, x1, y0, y1) in bands {
+        // Across the middle of the row (clear of the best cell's white frame).
+        let y = (y0 + y1) / 2;
+        let (mut run, mut longest) = (0, 0);
+        for x in x0..=x1 {
+            run = if px(x, y) == [255, 255, 255] { run + 1 } else { 0 };
+            longest = longest.max(run);
+        }
+        assert!(longest <= 5, "row {y}: a white gap of {longest} pixels between cells");
+    }
+    // Row names at matplotlib's 10 points at 100 dpi: capitals about 10 pixels high.
+    let dark = |y: usize| (40..first_x.saturating_sub(4)).any(|x| px(x, y).iter().all(|&c| c < 150));
+    let (mut run, mut tallest) = (0, 0);
+    for y in 0..h {
+        run = if dark(y) { run + 1 } else { 0 };
+        tallest = tallest.max(run);
+    }
+    assert!((9..=20).contains(&tallest), "row names {tallest} pixels high");
+}
+
+#[test]
+fn study_figures_take_labels_of_any_length() {
+    let long: String = "Lookahead (Adam) with a long description "
+        .chars()
+        .cycle()
+        .take(300)
+        .collect();
+    let study = json!({"kind": "study", "name": "long", "title": long.clone(), "surface": "himmelblau", "steps": 10,
+        "starts": {"grid": [4, 4]},
+        "optimizers": [{"label": long.clone(), "optimizer": "sgd", "learning_rate": {"logspace": [0.001, 0.1, 3]}},
+                       {"label": format!("{long} 2"), "optimizer": "adam", "learning_rate": {"logspace": [0.01, 1.0, 4]}},
+                       {"label": "x", "optimizer": "adam", "learning_rate": [0.1, 0.2], "beta_1": [0.8, 0.9]}]});
+    let (_tmp, out) = figures_of(&study.to_string(), "long");
+    for f in ["heatmap.png", "basins.png", "sensitivity.png"] {
+        let (w, h, _) = decode_rgb(&std::fs::read(out.join(f)).unwrap());
+        assert!(w >= 300 && h >= 100, "{f}: {w}x{h}");
+    }
 }
 
 /// A configuration's swept values as `study.json` records them.

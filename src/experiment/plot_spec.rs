@@ -49,6 +49,67 @@ pub struct PlotSpec {
     /// schedule-free's average; runs without them draw their points). Written only when `"eval"`.
     #[serde(skip_serializing_if = "Shown::is_points")]
     pub points: Shown,
+    /// The formats stills are written in: `"png"` (the default) and/or `"svg"` (`surface.svg`
+    /// beside `surface.png`, from the same layout); GIFs are unaffected. Written only when not
+    /// the default.
+    #[serde(
+        skip_serializing_if = "Format::is_png_only",
+        deserialize_with = "Format::one_or_many"
+    )]
+    pub format: Vec<Format>,
+}
+
+/// A file format of still figures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    /// A PNG raster.
+    Png,
+    /// An SVG document: vector lines, markers and text; the surface mesh embedded as a raster.
+    Svg,
+}
+
+impl Format {
+    /// Every format, as experiment files name them.
+    pub const ALL: [(&'static str, Format); 2] = [("png", Format::Png), ("svg", Format::Svg)];
+
+    /// The file extension (and name in experiment files).
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Png => "png",
+            Format::Svg => "svg",
+        }
+    }
+
+    fn is_png_only(v: &[Format]) -> bool {
+        v == [Format::Png]
+    }
+
+    /// A format name or a list of them.
+    fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Format>, D::Error> {
+        let value = serde_json::Value::deserialize(d)?;
+        let items = match &value {
+            serde_json::Value::Array(items) => items.iter().collect(),
+            one => vec![one],
+        };
+        items
+            .into_iter()
+            .map(|item| {
+                let name = item.as_str().unwrap_or_default();
+                Format::ALL
+                    .iter()
+                    .find(|(n, _)| *n == name)
+                    .map(|(_, f)| *f)
+                    .ok_or_else(|| {
+                        let allowed: Vec<String> = Format::ALL.iter().map(|(n, _)| format!("{n:?}")).collect();
+                        serde::de::Error::custom(format!(
+                            "expected one or more of {} (a name or a list of names), got {item}",
+                            allowed.join(", ")
+                        ))
+                    })
+            })
+            .collect()
+    }
 }
 
 /// The points a figure draws of each run.
@@ -154,6 +215,7 @@ impl Default for PlotSpec {
             colors: None,
             max_frames: MAX_FRAMES,
             points: Shown::Points,
+            format: vec![Format::Png],
         }
     }
 }
@@ -218,6 +280,12 @@ impl PlotSpec {
                     "expected [width, height] of 100 to 4000 pixels each, got {:?}",
                     self.size
                 ),
+            );
+        }
+        if self.format.is_empty() {
+            return fail(
+                "format",
+                "expected one or more of \"png\", \"svg\", got an empty list".into(),
             );
         }
         if let Some(colors) = &self.colors {

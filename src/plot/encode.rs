@@ -11,15 +11,24 @@ use std::thread::JoinHandle;
 
 /// A canvas as PNG bytes.
 pub fn png(canvas: &Canvas) -> Result<Vec<u8>> {
+    encode_png(canvas.w, canvas.h, png::ColorType::Rgb, &canvas.rgb())
+}
+
+/// A straight-alpha RGBA image as PNG bytes (an SVG's embedded raster layer).
+pub fn png_rgba(w: usize, h: usize, rgba: &[u8]) -> Result<Vec<u8>> {
+    encode_png(w, h, png::ColorType::Rgba, rgba)
+}
+
+fn encode_png(w: usize, h: usize, color: png::ColorType, data: &[u8]) -> Result<Vec<u8>> {
     let err = |e: png::EncodingError| Error::Plot(format!("cannot encode PNG: {e}"));
     let mut out = Vec::new();
     {
-        let mut enc = png::Encoder::new(&mut out, canvas.w as u32, canvas.h as u32);
-        enc.set_color(png::ColorType::Rgb);
+        let mut enc = png::Encoder::new(&mut out, w as u32, h as u32);
+        enc.set_color(color);
         enc.set_depth(png::BitDepth::Eight);
         enc.set_compression(png::Compression::Fast);
         let mut writer = enc.write_header().map_err(err)?;
-        writer.write_image_data(&canvas.rgb()).map_err(err)?;
+        writer.write_image_data(data).map_err(err)?;
         writer.finish().map_err(err)?;
     }
     Ok(out)
@@ -163,7 +172,7 @@ impl GifWriter {
     pub fn new(w: usize, h: usize, palette_frames: &[&Canvas], reserved: &[Rgb], frame_ms: u32) -> Result<Self> {
         if w > u16::MAX as usize || h > u16::MAX as usize {
             return Err(Error::Plot(format!(
-                "a GIF holds at most 65535x65535 pixels, got {w}x{h}"
+                "plot.size: a GIF holds at most 65535x65535 pixels, got {w}x{h}"
             )));
         }
         let palette = Palette::learn(palette_frames, reserved);
