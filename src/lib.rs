@@ -1,6 +1,6 @@
 //! optsurf: watch gradient-based optimizers travel over loss surfaces.
 //!
-//! The path of data is one line: an experiment file is read into types ([`experiment::file`]),
+//! The path of data is one line: an experiment file is read into types (`experiment::file`),
 //! checked against a [`Registry`] of [`surface`]s and [`optim`]izers into an
 //! [`experiment::Experiment`] (or a study), stepped by the [`experiment::runner`]; its
 //! [`results`] (trajectories, a study's summary) are written by the [`pipeline`] and read by the
@@ -11,18 +11,18 @@
 pub mod backend;
 pub mod cli;
 pub(crate) mod diff;
-pub mod error;
+pub(crate) mod error;
 pub mod experiment;
 pub(crate) mod io;
 pub mod optim;
 pub mod pipeline;
 pub mod plot;
-pub mod random;
+pub(crate) mod random;
 pub(crate) mod registry;
 pub mod report;
 pub mod results;
 pub mod surface;
 pub(crate) mod tensor;
 
-pub use error::{Error, FieldError, Result};
+pub use error::{Error, FieldError, Parsed, Result};
 pub use registry::Registry;

@@ -154,7 +154,7 @@ fn complete(study: &Study, outcomes: &[Outcome], dir: &ResultDir, run: &Run) -> 
     study.write_runs(&dir.runs(), 0, outcomes)?;
     write_atomic(&dir.study(), StudySummary::new(study, outcomes).to_text().as_bytes())?;
     if run.figures {
-        plot::study::draw_all(study, outcomes, dir.path())?;
+        plot::draw_study(study, outcomes, dir.path())?;
     }
     if study.tune.is_some() {
         let tuned = dir.tuned();
@@ -169,7 +169,7 @@ fn complete(study: &Study, outcomes: &[Outcome], dir: &ResultDir, run: &Run) -> 
 
 /// Merges shard folders into the study's files, as one unsharded run writes them; returns the
 /// folder written (`out`, or where `optsurf run` would write the study under `results`).
-pub fn merge(dirs: &[PathBuf], out: Option<&Path>, run: &Run) -> Result<ResultDir> {
+pub(crate) fn merge(dirs: &[PathBuf], out: Option<&Path>, run: &Run) -> Result<ResultDir> {
     if dirs.is_empty() {
         return Err(Error::input("merge", "", "name the shard folders to merge"));
     }

@@ -5,10 +5,9 @@
 use burn::tensor::{Device, Tensor, TensorData};
 use optsurf::Registry;
 use optsurf::backend::Backend;
-use optsurf::random::SplitMix64;
+
 use optsurf::results::{Status, Trajectories};
-use optsurf::surface::{Domain, Lookup, NoiseSpec, Surface, to_vec};
-use optsurf::surface::{Expr, FUNCTIONS, MAX_NESTING};
+use optsurf::surface::{FUNCTIONS, Lookup, MAX_NESTING, NoiseSpec, Surface, to_vec};
 use serde_json::json;
 use std::path::Path;
 
@@ -73,7 +72,7 @@ fn a_sum_of_100000_terms_compiles_and_steps_through_the_binary() {
     let text = vec!["x * y"; 100_000].join(" + ");
     // In this test's thread (2 MB of stack): compiling, evaluating, autodiff's backward and
     // dropping recurse nowhere. Multiples of 1/8 below 2^24 / 8 add exactly in f32.
-    let surface = Expr::compile(&text, &[]).unwrap().into_surface("sum", "sum");
+    let surface = self::surface(&text);
     let (loss, grad) = loss_and_grad(&surface, &[[0.5, -0.25], [2.0, 1.0]]);
     assert_eq!(loss, [-12_500.0, 200_000.0]);
     assert_eq!(grad, [-25_000.0, 50_000.0, 100_000.0, 200_000.0]);
@@ -302,11 +301,12 @@ fn trajectories(dir: &Path) -> Trajectories {
     Trajectories::load(&dir.join("o/e/trajectories.json")).unwrap()
 }
 
+/// The surface an experiment file's `{"expr": text}` is, over [-3, 3]^2.
 fn surface(text: &str) -> Surface {
-    let registry = Registry::builtin();
-    let expr = Expr::compile(text, registry.surfaces()).unwrap_or_else(|e| panic!("{text}: {e}"));
-    expr.into_surface("expr", text)
-        .with_domain(Domain::from([[-3.0, 3.0], [-3.0, 3.0]]))
+    let file = json!({"name": "e", "surface": {"expr": text, "domain": [[-3, 3], [-3, 3]]}, "steps": 1, "runs": []});
+    optsurf::experiment::Experiment::parse(&file.to_string(), Path::new("e.json"), &Registry::builtin(), &device())
+        .unwrap_or_else(|e| panic!("{text}: {e}"))
+        .surface
 }
 
 /// Loss and gradient (flattened) at `points`, noise off.

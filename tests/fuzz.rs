@@ -4,11 +4,13 @@
 //! one line naming the file. A sample goes through the binary to check the exit codes (0 or 2) and
 //! the one-line message.
 
+mod common;
+use common::SplitMix64;
 use optsurf::Registry;
 use optsurf::backend::Backend;
 use optsurf::experiment::study::Study;
 use optsurf::experiment::{Experiment, runner};
-use optsurf::random::SplitMix64;
+
 use serde_json::{Map, Value, json};
 use std::path::Path;
 use std::process::Command;

@@ -5,9 +5,9 @@
 
 use optsurf::Registry;
 use optsurf::backend::Backend;
-use optsurf::experiment::study::Study;
-use optsurf::experiment::study::Outcome;
 use optsurf::experiment::Experiment;
+use optsurf::experiment::study::Outcome;
+use optsurf::experiment::study::Study;
 use serde_json::{Value, json};
 use std::path::Path;
 
@@ -15,7 +15,13 @@ mod common;
 use common::*;
 
 fn study(v: &Value) -> Study {
-    Study::parse(&v.to_string(), Path::new("study.json"), &Registry::builtin(), &optsurf::backend::Backend::default().device().unwrap()).unwrap()
+    Study::parse(
+        &v.to_string(),
+        Path::new("study.json"),
+        &Registry::builtin(),
+        &optsurf::backend::Backend::default().device().unwrap(),
+    )
+    .unwrap()
 }
 
 fn outcomes(s: &Study) -> Vec<Outcome> {
@@ -98,7 +104,13 @@ fn the_tuned_experiment_is_an_ordinary_experiment_of_the_best_configurations() {
             }
         }
     }
-    Experiment::parse(&e.to_string(), Path::new("tuned/experiment.json"), &Registry::builtin(), &optsurf::backend::Backend::default().device().unwrap()).unwrap();
+    Experiment::parse(
+        &e.to_string(),
+        Path::new("tuned/experiment.json"),
+        &Registry::builtin(),
+        &optsurf::backend::Backend::default().device().unwrap(),
+    )
+    .unwrap();
 }
 
 /// Himmelblau's gradient in float64.
@@ -195,7 +207,13 @@ fn assert_rows_are_experiment_runs(s: &Study, surface: Value, sigma: f64) {
         }
         let e = json!({"name": "e", "surface": surface, "start": s.starts[k], "steps": s.steps,
                        "seed": s.seeds[seed], "gradient_noise": {"sigma": sigma}, "runs": [run]});
-        let e = Experiment::parse(&e.to_string(), Path::new("e.json"), &Registry::builtin(), &optsurf::backend::Backend::default().device().unwrap()).unwrap();
+        let e = Experiment::parse(
+            &e.to_string(),
+            Path::new("e.json"),
+            &Registry::builtin(),
+            &optsurf::backend::Backend::default().device().unwrap(),
+        )
+        .unwrap();
         let t = e.run(&device);
         let run = &t.runs[0];
         let last = *run.points.last().unwrap();
@@ -242,7 +260,8 @@ fn sweeps_reach_inside_wrapped_optimizers() {
     assert_eq!(c.optimizer.hyperparameters()["fast"]["learning_rate"], 0.01);
     assert_eq!(c.optimizer.hyperparameters()["fast"]["momentum"], 0.9);
     assert_eq!(
-        c.optimizer.hyperparameters()["fast"]["nesterov"], false,
+        c.optimizer.hyperparameters()["fast"]["nesterov"],
+        false,
         "defaults filled in below the wrapper"
     );
     assert_eq!(c.swept_rate(), Some(0.01));
@@ -261,7 +280,13 @@ fn sweeps_reach_inside_wrapped_optimizers() {
     // A bad value below the wrapper names its path and the configuration.
     let bad = json!({"kind": "study", "name": "nested", "surface": "himmelblau", "steps": 5, "starts": [[1, 1]],
         "optimizers": [{"optimizer": "lookahead", "fast": {"optimizer": "sgd", "learning_rate": {"logspace": [0.0, 0.1, 3]}}}]});
-    let err = Study::parse(&bad.to_string(), Path::new("study.json"), &Registry::builtin(), &optsurf::backend::Backend::default().device().unwrap()).unwrap_err();
+    let err = Study::parse(
+        &bad.to_string(),
+        Path::new("study.json"),
+        &Registry::builtin(),
+        &optsurf::backend::Backend::default().device().unwrap(),
+    )
+    .unwrap_err();
     assert!(
         err.to_string()
             .contains("field `optimizers[0].fast.learning_rate`: logspace needs bounds > 0"),

@@ -61,6 +61,9 @@ pub(crate) fn run(which: Which, points: usize, experiment: &Path, backend: Backe
     if which == Which::StudyMillion {
         bench.study(1000, 50)?;
     }
+    if all || which == Which::Figures {
+        bench.figures()?;
+    }
     println!("peak memory {:.0} MB", peak_rss_mb());
     Ok(())
 }
@@ -176,6 +179,37 @@ fn experiment(name: &str, surface: SurfaceSpec, start: [f64; 2], steps: usize, r
 }
 
 impl Bench<'_> {
+    /// The figure pair of the post's ten-optimizer comparison over f0 (10 runs x 101 points,
+    /// 900x900, all-f0 with a legend so that every layer is drawn): the surface and the loss
+    /// figures (PNG + GIF) each on one thread, then `draw_all` (both in parallel, files
+    /// written); prints seconds and bytes (targets: 1.5 s, GIFs under 1 MB).
+    fn figures(&self) -> Result<f64> {
+        let mut experiment = Experiment::load(Path::new("experiments/blog/all-f0.json"), self.registry, self.device)?;
+        experiment.plot.legend = true;
+        let traj = experiment.run(self.device);
+        let surface = &experiment.surface;
+        let mesh = surface.on_mesh(&surface.noise(traj.noise, self.device), self.device);
+        let t = Instant::now();
+        let s = crate::plot::surface_figure(&traj, surface, &mesh, true, None)?;
+        let t_surface = t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        let l = crate::plot::loss_figure(&traj, true, None)?.expect("runs have points");
+        let t_loss = t.elapsed().as_secs_f64();
+        let dir = std::env::temp_dir().join(format!("optsurf-bench-figures-{}", std::process::id()));
+        let t = Instant::now();
+        crate::plot::draw_all(&traj, surface, &mesh, &dir, None)?;
+        let t_all = t.elapsed().as_secs_f64();
+        let _ = std::fs::remove_dir_all(&dir);
+        let bytes = |gif: &Option<Vec<u8>>| gif.as_ref().map_or(0, Vec::len) as f64 / 1e6;
+        println!(
+            "figures   all-f0, 10 runs x {} points, 900x900: surface {t_surface:.3} s, loss {t_loss:.3} s (PNG + GIF, one thread each), draw_all {t_all:.3} s with files (target 1.5 s); surface.gif {:.2} MB, loss.gif {:.2} MB (target 1 MB each)",
+            crate::plot::frame_count(&traj),
+            bytes(&s.gif),
+            bytes(&l.gif)
+        );
+        Ok(t_all)
+    }
+
     /// Checks `file` as an experiment read from `name`.
     fn check(&self, file: ExperimentFile, name: &str) -> Result<Experiment> {
         Experiment::from_file(file, Path::new(name), self.registry, self.device)

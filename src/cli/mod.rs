@@ -163,6 +163,8 @@ pub(crate) enum Which {
     Study,
     /// A 1000 x 1000-start (1,000,000-run) study, 50 steps: its peak memory (run it alone).
     StudyMillion,
+    /// The figure pair of the post's ten-optimizer comparison (surface and loss, PNG + GIF).
+    Figures,
 }
 
 /// Parses `I/N` (0 <= I < N): `--shard 2/8`.
@@ -181,7 +183,7 @@ fn parse_shard(text: &str) -> Result<[usize; 2]> {
 }
 
 /// Peak resident memory of this process so far, in MB (Linux; 0 elsewhere).
-pub fn peak_rss_mb() -> f64 {
+pub(crate) fn peak_rss_mb() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {

@@ -71,10 +71,10 @@ pub enum Format {
 
 impl Format {
     /// Every format, as experiment files name them.
-    pub const ALL: [(&'static str, Format); 2] = [("png", Format::Png), ("svg", Format::Svg)];
+    pub(crate) const ALL: [(&'static str, Format); 2] = [("png", Format::Png), ("svg", Format::Svg)];
 
     /// The file extension (and name in experiment files).
-    pub fn extension(self) -> &'static str {
+    pub(crate) fn extension(self) -> &'static str {
         match self {
             Format::Png => "png",
             Format::Svg => "svg",

@@ -39,7 +39,7 @@ pub enum SurfaceSpec {
 }
 
 /// `{"expr": ..., "name": ..., "domain": ..., "minima": ...}`: a formula compiled into tensor
-/// operations (see [`crate::surface::expr`]).
+/// operations (see `crate::surface::expr`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExprSpec {

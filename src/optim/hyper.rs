@@ -80,7 +80,7 @@ impl Range {
     }
 
     /// True when `v` is finite and inside.
-    pub fn contains(&self, v: f64) -> bool {
+    pub(crate) fn contains(&self, v: f64) -> bool {
         let above = match self.lo {
             Bound::Open => true,
             Bound::Inclusive(l) => v >= l,
@@ -231,7 +231,8 @@ impl Checked for LearningRate {
 
 /// Declares an optimizer's config once: the struct (serde with defaults, unknown fields
 /// refused) and its [`Hyperparameters`] table. Each field is
-/// `/// doc` `name: Type = default[, range][ => shared];` (see the [module](crate::optim::hyper)).
+/// `/// doc` `name: Type = default[, range][ => shared];`; fields marked `=> shared` must agree in
+/// every row of a batch.
 #[macro_export]
 macro_rules! hyperparameters {
     (
@@ -265,7 +266,7 @@ macro_rules! hyperparameters {
                 }, )*
             ];
 
-            fn check_ranges(&self) -> $crate::error::Parsed<()> {
+            fn check_ranges(&self) -> $crate::Parsed<()> {
                 $(
                     $crate::optim::Checked::check(
                         &self.$field,

@@ -5,10 +5,15 @@
 //! row. Numeric hyperparameters may differ per row, so a learning-rate sweep is one batched
 //! computation; boolean ones (`nesterov`, `amsgrad`, `centered`) are shared by a batch.
 //!
-//! One file per rule holds its [`Config`] (Keras constructor names and defaults, serde), its
-//! state and a pure [`Rule::step`]. What all rules share is written once in [`common`]:
-//! per-row hyperparameter columns, bias correction and Keras's decoupled weight decay, which
-//! [`Stateful`] applies before every rule's own step (`w <- w - (w * lambda) * eta`).
+//! One file per rule holds its config (Keras constructor names and defaults, declared once with
+//! [`hyperparameters!`](crate::hyperparameters)), its state and a pure [`Rule::update`]. What all
+//! rules share is written once in `common.rs`: per-row hyperparameter columns, bias correction
+//! and Keras's decoupled weight decay, which [`stateful`] applies before every rule's own update
+//! (`w <- w - (w * lambda) * eta`).
+//!
+//! Your own optimizer is a config type implementing [`Config`] (its `build` usually
+//! [`stateful`] around a [`Rule`]), registered with
+//! `Registry::builtin().with_optimizer(Entry::of::<MyConfig>())`.
 
 pub(crate) mod adabelief;
 pub(crate) mod adadelta;
@@ -96,7 +101,7 @@ pub enum Update {
 
 impl Update {
     /// The new parameters from `params`.
-    pub fn apply(self, params: Tensor<2>) -> Tensor<2> {
+    pub(crate) fn apply(self, params: Tensor<2>) -> Tensor<2> {
         match self {
             Update::Increment(u) => params + u,
             Update::Next(w) => w,
@@ -105,7 +110,7 @@ impl Update {
 
     /// The increment from `params` (wrappers such as Lookahead combine increments: `(p + u) - p`
     /// is not `u` bit for bit, so a rule that has `u` gives it).
-    pub fn increment(self, params: Tensor<2>) -> Tensor<2> {
+    pub(crate) fn increment(self, params: Tensor<2>) -> Tensor<2> {
         match self {
             Update::Increment(u) => u,
             Update::Next(w) => w - params,
@@ -314,6 +319,9 @@ impl<R: Rule> Stateful<R> {
 /// A batched optimizer, type-erased.
 pub type Built = Box<dyn Optimizer>;
 
+/// How an [`Entry`] reads a run's fields into its config.
+type Reader = fn(Map<String, Value>) -> Parsed<Arc<dyn Erased>>;
+
 /// A registry entry: an optimizer by name, with how to read its configuration from a file and
 /// how to build the batched optimizer of rows. Make one for your own [`Config`] with
 /// [`Entry::of`] and register it with [`Registry::with_optimizer`](crate::Registry::with_optimizer).
@@ -328,7 +336,7 @@ pub struct Entry {
     /// Every hyperparameter with its range and doc.
     pub params: &'static [Param],
     defaults: fn() -> Arc<dyn Erased>,
-    read: fn(Map<String, Value>) -> Parsed<Arc<dyn Erased>>,
+    read: Reader,
 }
 
 impl fmt::Debug for Entry {
@@ -371,7 +379,7 @@ impl Entry {
 
     /// Reads a run's hyperparameters (the file's fields other than `optimizer`), checks them and
     /// fills in the defaults. Wrapped optimizers are resolved among the optimizers known (see
-    /// [`OptimizerSpec::reading`]).
+    /// `OptimizerSpec::reading`).
     pub fn parse(&self, fields: Map<String, Value>) -> Parsed<OptimizerSpec> {
         Ok(OptimizerSpec {
             entry: *self,
@@ -400,7 +408,7 @@ impl OptimizerSpec {
 
     /// Reads `{"optimizer": NAME, ...}` from a file's object, resolving the name among the
     /// optimizers known (see [`OptimizerSpec::reading`]). Errors name the field below the object.
-    pub fn from_fields(mut fields: Map<String, Value>) -> Parsed<Self> {
+    pub(crate) fn from_fields(mut fields: Map<String, Value>) -> Parsed<Self> {
         let name = match fields.remove("optimizer") {
             Some(Value::String(name)) => name,
             Some(other) => return Err(FieldError::new(format!("expected a string, got {other}")).at("optimizer")),
@@ -451,7 +459,7 @@ impl OptimizerSpec {
         format!("{}[{}]", self.name(), self.config.batch_key())
     }
 
-    /// The batched optimizer of `rows`, which share their [`OptimizerSpec::batch_key`].
+    /// The batched optimizer of `rows`, which share their `OptimizerSpec::batch_key`.
     pub fn build(rows: &[&OptimizerSpec], device: &Device) -> Built {
         let configs: Vec<&dyn Erased> = rows.iter().map(|r| r.config.as_ref()).collect();
         configs[0].build(&configs, device)

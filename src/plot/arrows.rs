@@ -13,9 +13,9 @@ use crate::io::write_atomic;
 use std::path::Path;
 
 /// matplotlib's "gray".
-pub const GRAY: Rgb = [0x80, 0x80, 0x80];
+pub(crate) const GRAY: Rgb = [0x80, 0x80, 0x80];
 /// matplotlib's "teal".
-pub const TEAL: Rgb = [0x00, 0x80, 0x80];
+pub(crate) const TEAL: Rgb = [0x00, 0x80, 0x80];
 
 /// Figure size of the arrow figure.
 const SIZE: usize = 900;

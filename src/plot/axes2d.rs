@@ -12,7 +12,7 @@ use super::ticks::{nice_ticks, tick_labels};
 
 /// What a chart keeps room for besides its tick labels.
 #[derive(Clone, Debug, Default)]
-pub struct Room {
+pub(crate) struct Room {
     /// Pixels free on the right (labels at line ends); at most a third of the frame is kept.
     pub(crate) right: f64,
     /// Title of the x axis, under its tick labels.
@@ -23,7 +23,7 @@ pub struct Room {
 
 impl Room {
     /// Room for axis titles `x` and `y`.
-    pub fn titles(x: &str, y: &str) -> Self {
+    pub(crate) fn titles(x: &str, y: &str) -> Self {
         Room {
             right: 0.0,
             xlabel: Some(x.into()),
@@ -33,7 +33,7 @@ impl Room {
 }
 
 /// The plot area of a chart and its data-to-pixel mapping.
-pub struct Axes2d {
+pub(crate) struct Axes2d {
     /// Plot area `[x0, y0, x1, y1]` in pixels.
     pub area: [f64; 4],
     frame: [f64; 4],
@@ -58,7 +58,7 @@ fn usable(lim: [f64; 2]) -> [f64; 2] {
 
 impl Axes2d {
     /// Lays out a `w` x `h` chart of `xlim` x `ylim` with `room` besides its tick labels.
-    pub fn new(w: usize, h: usize, xlim: [f64; 2], ylim: [f64; 2], room: Room) -> Self {
+    pub(crate) fn new(w: usize, h: usize, xlim: [f64; 2], ylim: [f64; 2], room: Room) -> Self {
         Self::within([0.0, 0.0, w as f64, h as f64], Metrics::new(w, h), xlim, ylim, room)
     }
 
@@ -66,7 +66,7 @@ impl Axes2d {
     /// are `m`), as [`Axes2d::new`] does on a whole figure. Limits that are not finite and
     /// increasing are replaced by a unit range (callers validate them); the plot area keeps at
     /// least half of the frame whatever the labels need.
-    pub fn within(frame: [f64; 4], m: Metrics, xlim: [f64; 2], ylim: [f64; 2], room: Room) -> Self {
+    pub(crate) fn within(frame: [f64; 4], m: Metrics, xlim: [f64; 2], ylim: [f64; 2], room: Room) -> Self {
         let (xlim, ylim) = (usable(xlim), usable(ylim));
         let [fx0, fy0, fx1, fy1] = frame;
         let (w, h) = (fx1 - fx0, fy1 - fy0);
@@ -116,17 +116,17 @@ impl Axes2d {
     }
 
     /// Pixel column of data `x`.
-    pub fn x(&self, x: f64) -> f64 {
+    pub(crate) fn x(&self, x: f64) -> f64 {
         self.area[0] + (x - self.xlim[0]) / (self.xlim[1] - self.xlim[0]) * (self.area[2] - self.area[0])
     }
 
     /// Pixel row of data `y`.
-    pub fn y(&self, y: f64) -> f64 {
+    pub(crate) fn y(&self, y: f64) -> f64 {
         self.area[3] - (y - self.ylim[0]) / (self.ylim[1] - self.ylim[0]) * (self.area[3] - self.area[1])
     }
 
     /// The plot area as a clip rectangle.
-    pub fn clip(&self) -> Rect {
+    pub(crate) fn clip(&self) -> Rect {
         Rect {
             x0: self.area[0].floor().max(0.0) as usize,
             y0: self.area[1].floor().max(0.0) as usize,
@@ -136,7 +136,7 @@ impl Axes2d {
     }
 
     /// Grid (dashed or solid), spines, tick labels and axis titles.
-    pub fn draw_frame(&self, c: &mut dyn Target, dashed: bool) {
+    pub(crate) fn draw_frame(&self, c: &mut dyn Target, dashed: bool) {
         self.draw_grid(c, dashed);
         self.draw_tick_labels(c);
         self.draw_titles(c);

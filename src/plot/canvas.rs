@@ -12,7 +12,7 @@ use tiny_skia::{FillRule, LineCap, LineJoin, Mask, Paint, Path, PathBuilder, Pix
 
 /// A pixel rectangle `[x0, x1) x [y0, y1)`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Rect {
+pub(crate) struct Rect {
     /// Left column.
     pub x0: usize,
     /// Top row.
@@ -25,7 +25,7 @@ pub struct Rect {
 
 impl Rect {
     /// The smallest rectangle holding both.
-    pub fn union(self, o: Rect) -> Rect {
+    pub(crate) fn union(self, o: Rect) -> Rect {
         if self.is_empty() {
             return o;
         }
@@ -41,12 +41,12 @@ impl Rect {
     }
 
     /// True when it holds no pixel.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.x1 <= self.x0 || self.y1 <= self.y0
     }
 
     /// The empty rectangle.
-    pub const EMPTY: Rect = Rect {
+    pub(crate) const EMPTY: Rect = Rect {
         x0: 0,
         y0: 0,
         x1: 0,
@@ -56,7 +56,7 @@ impl Rect {
 
 /// Line end style.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Cap {
+pub(crate) enum Cap {
     /// Round ends and joins (trajectories, chart lines).
     Round,
     /// Square-cut ends (dashes, ticks).
@@ -65,7 +65,7 @@ pub enum Cap {
 
 /// How to stroke a path.
 #[derive(Clone, Copy, Debug)]
-pub struct Stroke {
+pub(crate) struct Stroke {
     /// Colour.
     pub color: Rgb,
     /// Opacity in `[0, 1]`.
@@ -80,7 +80,7 @@ pub struct Stroke {
 
 impl Stroke {
     /// A solid, opaque, round-capped stroke.
-    pub fn solid(color: Rgb, width: f64) -> Self {
+    pub(crate) fn solid(color: Rgb, width: f64) -> Self {
         Stroke {
             color,
             alpha: 1.0,
@@ -120,7 +120,7 @@ fn paint(color: Rgb, alpha: f32) -> Paint<'static> {
 
 /// An RGBA image being drawn (opaque: alpha is always 255).
 #[derive(Clone)]
-pub struct Canvas {
+pub(crate) struct Canvas {
     /// Width in pixels.
     pub w: usize,
     /// Height in pixels.
@@ -138,7 +138,7 @@ impl Canvas {
     ///
     /// # Panics
     /// When `w` or `h` is zero or too large for a pixmap (figure sizes are validated before).
-    pub fn new(w: usize, h: usize) -> Self {
+    pub(crate) fn new(w: usize, h: usize) -> Self {
         let mut pix = Pixmap::new(w as u32, h as u32).expect("a figure of a valid size");
         pix.fill(tiny_skia::Color::WHITE);
         Canvas {
@@ -158,12 +158,12 @@ impl Canvas {
     }
 
     /// The pixels as RGBA bytes, row by row (alpha is 255).
-    pub fn rgba(&self) -> &[u8] {
+    pub(crate) fn rgba(&self) -> &[u8] {
         self.pix.data()
     }
 
     /// The pixels as RGB bytes, row by row.
-    pub fn rgb(&self) -> Vec<u8> {
+    pub(crate) fn rgb(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(self.w * self.h * 3);
         for p in self.pix.data().chunks_exact(4) {
             out.extend_from_slice(&p[..3]);
@@ -198,13 +198,13 @@ impl Canvas {
     }
 
     /// The rectangles drawn into since the last call (and resets them).
-    pub fn take_dirty(&mut self) -> Vec<Rect> {
+    pub(crate) fn take_dirty(&mut self) -> Vec<Rect> {
         self.flush_marks();
         std::mem::take(&mut self.dirty)
     }
 
     /// Copies the pixels of the rectangles `rs` from `src` (a canvas of the same size).
-    pub fn restore(&mut self, src: &Canvas, rs: &[Rect]) {
+    pub(crate) fn restore(&mut self, src: &Canvas, rs: &[Rect]) {
         let w = self.w;
         let (dst, src) = (self.pix.data_mut(), src.pix.data());
         for r in rs {
@@ -222,7 +222,7 @@ impl Canvas {
     /// Blends `color` at opacity `a` over pixel `(x, y)`, if inside the clip (text is drawn
     /// this way, glyph coverage a pixel at a time).
     #[inline]
-    pub fn blend(&mut self, x: i64, y: i64, color: Rgb, a: f32) {
+    pub(crate) fn blend(&mut self, x: i64, y: i64, color: Rgb, a: f32) {
         if x < self.clip.x0 as i64
             || y < self.clip.y0 as i64
             || x >= self.clip.x1 as i64
@@ -237,7 +237,7 @@ impl Canvas {
     }
 
     /// Records the pixels [`blend`](Self::blend) touched as one changed rectangle.
-    pub fn flush_marks(&mut self) {
+    pub(crate) fn flush_marks(&mut self) {
         let p = std::mem::replace(&mut self.pending, Rect::EMPTY);
         self.mark_rect(p);
     }
@@ -333,7 +333,7 @@ impl Canvas {
     /// is what stroking the whole polyline at once gives where the two segments meet (the
     /// coverage of the joined path, not the two segments blended twice), so a growing path can be
     /// drawn one segment per frame.
-    pub fn extend(&mut self, prev: Option<([f64; 2], [f64; 2])>, a: [f64; 2], b: [f64; 2], s: &Stroke) {
+    pub(crate) fn extend(&mut self, prev: Option<([f64; 2], [f64; 2])>, a: [f64; 2], b: [f64; 2], s: &Stroke) {
         if !(s.width > 0.0 && s.alpha > 0.0) {
             return;
         }
@@ -428,7 +428,7 @@ impl Canvas {
     }
 
     /// Counts pixels in `r` that differ from `other` (a canvas of the same size).
-    pub fn differing(&self, other: &Canvas, r: Rect) -> usize {
+    pub(crate) fn differing(&self, other: &Canvas, r: Rect) -> usize {
         let (a, b) = (self.pix.data(), other.pix.data());
         let mut n = 0;
         for y in r.y0..r.y1.min(self.h) {

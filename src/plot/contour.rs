@@ -18,7 +18,7 @@ use crate::surface::{Domain, Surface};
 /// Number of filled bands.
 const BANDS: usize = 14;
 /// Minimum markers: black.
-pub const MINIMUM: Rgb = [0, 0, 0];
+pub(crate) const MINIMUM: Rgb = [0, 0, 0];
 
 /// How values map to level positions.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -33,7 +33,7 @@ enum Scale {
 
 /// The level boundaries of a mesh: `BANDS + 1` values of the scaled surface.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Levels {
+pub(crate) struct Levels {
     scale: Scale,
     bounds: Vec<f64>,
 }
@@ -41,7 +41,7 @@ pub struct Levels {
 impl Levels {
     /// Levels for a mesh: logarithmic when the 5th percentile lies more than two decades below
     /// the range above the minimum, linear otherwise.
-    pub fn new(mesh: &[f32]) -> Levels {
+    pub(crate) fn new(mesh: &[f32]) -> Levels {
         let mut finite: Vec<f64> = mesh.iter().filter(|z| z.is_finite()).map(|&z| z as f64).collect();
         if finite.is_empty() {
             finite.push(0.0);
@@ -84,7 +84,7 @@ impl Levels {
     }
 
     /// The band of value `z` (0 to `BANDS - 1`), `None` for NaN.
-    pub fn band(&self, z: f64) -> Option<usize> {
+    pub(crate) fn band(&self, z: f64) -> Option<usize> {
         if z.is_nan() {
             return None;
         }
@@ -94,12 +94,12 @@ impl Levels {
     }
 
     /// The fill colour of band `k`.
-    pub fn color(k: usize) -> Rgb {
+    pub(crate) fn color(k: usize) -> Rgb {
         colormap::cool((k as f64 + 0.5) / BANDS as f64)
     }
 
     /// The inner level values (between bands), in the surface's own units.
-    pub fn lines(&self) -> Vec<f64> {
+    pub(crate) fn lines(&self) -> Vec<f64> {
         self.bounds[1..BANDS]
             .iter()
             .map(|&s| match self.scale {
@@ -266,17 +266,7 @@ pub struct ContourImage {
     pub domain: Domain,
 }
 
-impl ContourImage {
-    /// The pixel of data point `(x, y)`.
-    pub fn to_pixel(&self, x: f64, y: f64) -> [f64; 2] {
-        let [x0, y0, x1, y1] = self.area;
-        let (d, e) = (self.domain.x, self.domain.y);
-        [
-            x0 + (x - d[0]) / (d[1] - d[0]) * (x1 - x0),
-            y1 - (y - e[0]) / (e[1] - e[0]) * (y1 - y0),
-        ]
-    }
-}
+impl ContourImage {}
 
 /// `surface` from above over its domain as a `size[0]` x `size[1]` PNG: the contour view's
 /// filled contours, level lines, axes and a star at each known minimum, without runs. `mesh` is
@@ -307,7 +297,7 @@ fn circle(c: [f64; 2], r: f64) -> Vec<[f64; 2]> {
 
 /// The segments where the mesh crosses `level`, by marching squares (saddle cells resolved by
 /// the cell's mean), in data coordinates.
-pub fn iso_segments(mesh: &[f32], domain: Domain, level: f64) -> Vec<[[f64; 2]; 2]> {
+pub(crate) fn iso_segments(mesh: &[f32], domain: Domain, level: f64) -> Vec<[[f64; 2]; 2]> {
     let coord = |axis: usize, k: f64| {
         let [lo, hi] = domain.axis(axis);
         lo + k * (hi - lo) / GRID as f64

@@ -8,7 +8,7 @@ use super::legend::overlaps;
 /// Where labels wanting the centres `want` (any order) go in a column from `lo` to `hi`, at least
 /// `gap` apart and each as near its wish as the others allow. When the column cannot hold them
 /// all, the highest, the lowest and evenly spaced ones between are kept, the rest `None`.
-pub fn spread(want: &[f64], gap: f64, lo: f64, hi: f64) -> Vec<Option<f64>> {
+pub(crate) fn spread(want: &[f64], gap: f64, lo: f64, hi: f64) -> Vec<Option<f64>> {
     let mut order: Vec<usize> = (0..want.len()).filter(|&i| want[i].is_finite()).collect();
     order.sort_by(|&a, &b| want[a].total_cmp(&want[b]));
     let room = if hi >= lo && gap > 0.0 {
@@ -48,7 +48,7 @@ pub fn spread(want: &[f64], gap: f64, lo: f64, hi: f64) -> Vec<Option<f64>> {
 
 /// A label to put beside a marker.
 #[derive(Clone, Copy, Debug)]
-pub struct Beside {
+pub(crate) struct Beside {
     /// The marker's centre.
     pub at: [f64; 2],
     /// The marker's radius.
@@ -62,7 +62,7 @@ pub struct Beside {
 /// Where a label went: its box `[x0, y0, x1, y1]` and whether it moved off its first place
 /// (then a leader line joins it to its marker).
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Spot {
+pub(crate) struct Spot {
     /// The label's box.
     pub bbox: [f64; 4],
     /// Moved away from the marker.
@@ -73,7 +73,7 @@ pub struct Spot {
 /// right of the marker, `lift` above its centre, then nudged up or down a label's height
 /// at a time, then the same on the left, up to `steps` heights away; never overlapping an
 /// earlier label, another marker or an `avoid` box, and inside `bounds`.
-pub fn beside(labels: &[Beside], bounds: [f64; 4], avoid: &[[f64; 4]], steps: usize) -> Vec<Option<Spot>> {
+pub(crate) fn beside(labels: &[Beside], bounds: [f64; 4], avoid: &[[f64; 4]], steps: usize) -> Vec<Option<Spot>> {
     // Markers as boxes a little inside their discs: a label may graze a disc's edge.
     let markers: Vec<[f64; 4]> = labels
         .iter()

@@ -10,12 +10,12 @@ use std::sync::mpsc::SyncSender;
 use std::thread::JoinHandle;
 
 /// A canvas as PNG bytes.
-pub fn png(canvas: &Canvas) -> Result<Vec<u8>> {
+pub(crate) fn png(canvas: &Canvas) -> Result<Vec<u8>> {
     encode_png(canvas.w, canvas.h, png::ColorType::Rgb, &canvas.rgb())
 }
 
 /// A straight-alpha RGBA image as PNG bytes (an SVG's embedded raster layer).
-pub fn png_rgba(w: usize, h: usize, rgba: &[u8]) -> Result<Vec<u8>> {
+pub(crate) fn png_rgba(w: usize, h: usize, rgba: &[u8]) -> Result<Vec<u8>> {
     encode_png(w, h, png::ColorType::Rgba, rgba)
 }
 
@@ -148,7 +148,7 @@ fn first_diff(a: &[u8], b: &[u8]) -> Option<usize> {
 
 /// An animated GIF being written frame by frame. Frames are LZW-compressed and written by the
 /// `gif` crate's encoder on a thread of their own, while the next frame is drawn.
-pub struct GifWriter {
+pub(crate) struct GifWriter {
     /// Frames in order, to the encoder thread (dropped when the file is finished).
     to_encoder: Option<SyncSender<gif::Frame<'static>>>,
     /// The encoder thread: the file's bytes, or why it could not write them.
@@ -169,7 +169,7 @@ fn gif_err(e: gif::EncodingError) -> Error {
 impl GifWriter {
     /// Starts a looping GIF of `w` x `h` whose palette is learnt from `palette_frames` (the
     /// static background and the fullest frame), keeping `reserved` colours exact.
-    pub fn new(w: usize, h: usize, palette_frames: &[&Canvas], reserved: &[Rgb], frame_ms: u32) -> Result<Self> {
+    pub(crate) fn new(w: usize, h: usize, palette_frames: &[&Canvas], reserved: &[Rgb], frame_ms: u32) -> Result<Self> {
         if w > u16::MAX as usize || h > u16::MAX as usize {
             return Err(Error::Plot(format!(
                 "plot.size: a GIF holds at most 65535x65535 pixels, got {w}x{h}"
@@ -224,7 +224,7 @@ impl GifWriter {
 
     /// Appends `frame`; only pixels inside the rectangles `regions` may differ from the previous
     /// frame.
-    pub fn push(&mut self, frame: &Canvas, regions: &[Rect]) -> Result<()> {
+    pub(crate) fn push(&mut self, frame: &Canvas, regions: &[Rect]) -> Result<()> {
         if frame.w != self.w || frame.h != self.h {
             return Err(Error::Plot("GIF frames must all have the same size".into()));
         }
@@ -320,7 +320,7 @@ impl GifWriter {
     }
 
     /// Finishes the file and returns its bytes.
-    pub fn finish(mut self) -> Result<Vec<u8>> {
+    pub(crate) fn finish(mut self) -> Result<Vec<u8>> {
         self.join()
     }
 }

@@ -17,7 +17,7 @@ use crate::experiment::plot_spec::{Format, PlotSpec};
 /// An encoded figure: the still (last frame) as PNG and, when asked, SVG, and, when animated,
 /// the GIF.
 #[derive(Clone, Debug)]
-pub struct Figure {
+pub(crate) struct Figure {
     /// PNG bytes of the last frame.
     pub png: Vec<u8>,
     /// GIF bytes, one frame per point, when animated.

@@ -13,7 +13,7 @@ use super::text::{self, Cut, Face, HAlign, Place, VAlign};
 
 /// What stands before each row's text.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Handle {
+pub(crate) enum Handle {
     /// A short line (line charts).
     Line,
     /// A dot (markers).
@@ -21,7 +21,7 @@ pub enum Handle {
 }
 
 /// A legend's content and text sizes.
-pub struct Legend {
+pub(crate) struct Legend {
     /// Title above the rows.
     pub title: String,
     /// `(colour, label)` of each row.
@@ -46,7 +46,7 @@ const SCALES: [f64; 4] = [1.0, 0.9, 0.8, 0.7];
 const MIN_LABEL_CHARS: f64 = 8.0;
 
 /// A legend fitted to its room: sizes, columns and the text of each row shown.
-pub struct Fitted {
+pub(crate) struct Fitted {
     em: f64,
     title_em: f64,
     title: String,
@@ -68,7 +68,7 @@ pub struct Fitted {
 
 impl Legend {
     /// Fits the legend into `max_w` x `max_h` pixels; `None` when not even its title fits.
-    pub fn fit(&self, max_w: f64, max_h: f64) -> Option<Fitted> {
+    pub(crate) fn fit(&self, max_w: f64, max_h: f64) -> Option<Fitted> {
         let n = self.rows.len();
         let natural = self
             .rows
@@ -205,13 +205,13 @@ impl Geometry {
 
 impl Fitted {
     /// Width and height of the box.
-    pub fn size(&self) -> (f64, f64) {
+    pub(crate) fn size(&self) -> (f64, f64) {
         (self.w, self.h)
     }
 
     /// Draws the legend with its top-left corner at `(x0, y0)`; `value(i)` is run `i`'s value
     /// (drawn right-aligned after its label when the legend has a value column).
-    pub fn draw(&self, c: &mut dyn Target, x0: f64, y0: f64, value: &dyn Fn(usize) -> String) {
+    pub(crate) fn draw(&self, c: &mut dyn Target, x0: f64, y0: f64, value: &dyn Fn(usize) -> String) {
         let (w, h) = (self.w, self.h);
         let bp = 0.4 * self.em;
         c.round_rect(
@@ -280,7 +280,7 @@ impl Fitted {
     /// edges: as matplotlib's "best", the corner (upper right first) whose box hides the fewest
     /// pixels of the data drawn over the static `base` in `canvas`, among those that cover none
     /// of the boxes `avoid` (tick labels) if any does not.
-    pub fn best_corner(
+    pub(crate) fn best_corner(
         &self,
         canvas: &Canvas,
         base: &Canvas,
@@ -309,7 +309,7 @@ impl Fitted {
     }
 
     /// The four corners the legend may take in `area`, upper right first.
-    pub fn corners(&self, area: [f64; 4], pad: f64) -> [(f64, f64); 4] {
+    pub(crate) fn corners(&self, area: [f64; 4], pad: f64) -> [(f64, f64); 4] {
         let [ax0, ay0, ax1, ay1] = area;
         let (w, h) = (self.w, self.h);
         [
@@ -322,6 +322,6 @@ impl Fitted {
 }
 
 /// True when boxes `[x0, y0, x1, y1]` share some area.
-pub fn overlaps(a: [f64; 4], b: [f64; 4]) -> bool {
+pub(crate) fn overlaps(a: [f64; 4], b: [f64; 4]) -> bool {
     a[0] < b[2] && b[0] < a[2] && a[1] < b[3] && b[1] < a[3]
 }

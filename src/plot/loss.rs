@@ -66,7 +66,7 @@ const COLUMN_SHARE: f64 = 0.22;
 impl<'a> LossChart<'a> {
     /// Lays out the chart for `frames` steps of `series`: the end labels' column (names
     /// shortened to fit it), the axes left of it, and the legend fitted inside the axes.
-    pub fn new(spec: &PlotSpec, series: &'a [Series], frames: usize) -> Self {
+    pub(crate) fn new(spec: &PlotSpec, series: &'a [Series], frames: usize) -> Self {
         let (w, h) = (spec.size[0] as usize, spec.size[1] as usize);
         let m = Metrics::new(w, h);
         let label_em = m.pt(11.0);
@@ -156,7 +156,7 @@ impl<'a> LossChart<'a> {
     }
 
     /// Pixels between the legend and the plot area's edges.
-    pub fn legend_pad(&self) -> f64 {
+    pub(crate) fn legend_pad(&self) -> f64 {
         0.5 * self.m.pt(11.0)
     }
 }

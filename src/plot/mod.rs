@@ -1,6 +1,6 @@
 //! Figures: the surface with trajectories (PNG, SVG, animated GIF), the loss over time (PNG,
 //! SVG, animated GIF), the learning rates of scheduled runs, the post's AdaGrad arrows, and the
-//! study figures ([`study`]).
+//! study figures (`study`).
 //!
 //! Figures observe a finished run: they read [`Trajectories`] and the experiment's `"plot"`
 //! settings ([`PlotSpec`]), never the runner's internals. A figure's layout draws into a drawing
@@ -34,19 +34,21 @@ mod legend;
 mod loss;
 mod rates;
 mod scene;
-pub mod study;
+pub(crate) mod study;
 mod surface3d;
 mod svg;
 mod target;
 mod text;
 mod ticks;
 
-pub use crate::experiment::plot_spec::{Format, PlotSpec, Shown, View, YLim};
-pub use arrows::draw_vectors;
-pub use colormap::{Rgb, run_colors};
-pub use contour::{ContourImage, ContourLayout, contour_image};
-pub use figure::Figure;
-pub use surface3d::SurfaceLayout;
+pub(crate) use figure::Figure;
+pub use {
+    self::arrows::draw_vectors,
+    self::colormap::{Rgb, run_colors},
+    self::contour::{ContourImage, ContourLayout, contour_image},
+    self::study::draw_all as draw_study,
+    crate::experiment::plot_spec::{Format, PlotSpec, Shown, View, YLim},
+};
 
 use crate::error::{Error, Result};
 use crate::io::write_atomic;
@@ -64,7 +66,7 @@ pub trait FrameProgress: Sync {
 }
 
 /// Losses are printed clipped to `±MAX_LOSS_VALUE`, as the post does.
-pub const MAX_LOSS_VALUE: f64 = 999.99999;
+pub(crate) const MAX_LOSS_VALUE: f64 = 999.99999;
 /// The post's margin around automatic limits.
 pub(crate) const MARGIN: f64 = 0.05;
 
@@ -114,13 +116,13 @@ fn shown<'a>(r: &'a RunTrajectory, spec: &PlotSpec) -> &'a [[f32; 2]] {
 }
 
 /// Points of an animation: one per point of the longest run (at least one).
-pub fn frame_count(traj: &Trajectories) -> usize {
+pub(crate) fn frame_count(traj: &Trajectories) -> usize {
     traj.runs.iter().map(RunTrajectory::drawable).max().unwrap_or(0).max(1)
 }
 
 /// The points an animation of `n` points shows as frames: all of them, or `max` evenly spaced
 /// ones, the first and the last always among them.
-pub fn shown_frames(n: usize, max: usize) -> Vec<usize> {
+pub(crate) fn shown_frames(n: usize, max: usize) -> Vec<usize> {
     if n <= max.max(2) {
         return (0..n).collect();
     }
@@ -131,7 +133,7 @@ pub fn shown_frames(n: usize, max: usize) -> Vec<usize> {
 }
 
 /// The number of frames the GIFs of `traj` have.
-pub fn gif_frame_count(traj: &Trajectories) -> usize {
+pub(crate) fn gif_frame_count(traj: &Trajectories) -> usize {
     shown_frames(frame_count(traj), traj.plot.max_frames as usize).len()
 }
 
@@ -148,7 +150,7 @@ fn checked_spec(traj: &Trajectories) -> Result<&PlotSpec> {
 /// `animated`, the GIF with one frame per point. `mesh` is `surface` on the `GRID` x `GRID` mesh
 /// of its domain (`Surface::on_mesh`); the view is the spec's 3D camera, or the contour view with
 /// the surface's known minima and each run's start marked. Advances `frames` once per GIF frame.
-pub fn surface_figure(
+pub(crate) fn surface_figure(
     traj: &Trajectories,
     surface: &Surface,
     mesh: &[f32],
@@ -163,7 +165,11 @@ pub fn surface_figure(
 /// The loss-over-time chart: PNG of the last frame (and SVG when `plot.format` asks), and, if
 /// `animated`, the GIF with one frame per point. `None` when no run has a point to chart.
 /// Advances `frames` once per GIF frame.
-pub fn loss_figure(traj: &Trajectories, animated: bool, frames: Option<&dyn FrameProgress>) -> Result<Option<Figure>> {
+pub(crate) fn loss_figure(
+    traj: &Trajectories,
+    animated: bool,
+    frames: Option<&dyn FrameProgress>,
+) -> Result<Option<Figure>> {
     let spec = checked_spec(traj)?;
     if traj.runs.iter().all(|r| r.drawable() == 0) {
         return Ok(None);
@@ -248,7 +254,12 @@ fn write(dir: &Path, name: &str, bytes: &[u8]) -> Result<PathBuf> {
 
 #[cfg(test)]
 mod tests {
+    //! The figures drawn and read back: their layout, pixels, SVG and animations
+    //! (`figures.rs`), and the contour view (`contour.rs`).
     use super::*;
+
+    mod contour;
+    mod figures;
 
     #[test]
     fn losses_print_like_the_post() {

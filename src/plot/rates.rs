@@ -31,7 +31,7 @@ struct RatesChart<'a> {
 }
 
 /// The chart, or `None` when no run has a schedule.
-pub fn learning_rate_figure(traj: &Trajectories) -> Result<Option<Figure>> {
+pub(crate) fn learning_rate_figure(traj: &Trajectories) -> Result<Option<Figure>> {
     let spec = checked_spec(traj)?;
     let colors = colormap::run_colors(spec, traj.runs.len())?;
     let lines: Vec<(&str, &[f32], Rgb)> = traj

@@ -75,7 +75,7 @@ impl<'a> SurfacePlot<'a> {
     /// Lays out the figure: the scene for the spec's view, the legend fitted to the figure (on
     /// the 3D view, a band at the top is left free for it when every corner would cover tick
     /// labels), then each run projected.
-    pub fn new(traj: &Trajectories, surface: &Surface, mesh: &'a [f32]) -> Result<Self> {
+    pub(crate) fn new(traj: &Trajectories, surface: &Surface, mesh: &'a [f32]) -> Result<Self> {
         let spec = &traj.plot;
         let m = Metrics::new(spec.size[0] as usize, spec.size[1] as usize);
         let colors = colormap::run_colors(spec, traj.runs.len())?;

@@ -102,9 +102,9 @@ fn colour_range(finite: &[f64]) -> ColourRange {
 /// The most basin panels drawn, one per configuration; more configurations show the best per label.
 const MAX_PANELS: usize = 16;
 /// Diverged runs.
-pub const DIVERGED: Rgb = [150, 150, 150];
+pub(crate) const DIVERGED: Rgb = [150, 150, 150];
 /// Runs that ended near no known minimum.
-pub const NO_BASIN: Rgb = [228, 228, 228];
+pub(crate) const NO_BASIN: Rgb = [228, 228, 228];
 
 /// `c` blended towards white by `t` in [0, 1].
 fn lighten(c: Rgb, t: f64) -> Rgb {

@@ -26,7 +26,7 @@ const STRIDE: usize = 4;
 /// The camera of a surface figure and its fit to the canvas: where a point of the surface lands
 /// in the image.
 #[derive(Clone, Debug)]
-pub struct SurfaceLayout {
+pub(crate) struct SurfaceLayout {
     domain: Domain,
     w: usize,
     h: usize,
@@ -96,7 +96,7 @@ fn item_box(t: &TextItem) -> [f64; 4] {
 impl SurfaceLayout {
     /// Fits the camera of `spec` (view, z limits, size) to a `GRID` x `GRID` mesh of values over
     /// `domain`. Fails only when `mesh` is not such a mesh.
-    pub fn new(spec: &PlotSpec, mesh: &[f32], domain: Domain) -> Result<Self> {
+    pub(crate) fn new(spec: &PlotSpec, mesh: &[f32], domain: Domain) -> Result<Self> {
         if mesh.len() != GRID * GRID {
             return Err(Error::Plot(format!(
                 "expected a {GRID}x{GRID} mesh ({} values), got {}",
@@ -167,7 +167,7 @@ impl SurfaceLayout {
     }
 
     /// The pixel where data point `(x, y, z)` is drawn (NaN for non-finite input).
-    pub fn to_pixel(&self, x: f64, y: f64, z: f64) -> [f64; 2] {
+    pub(crate) fn to_pixel(&self, x: f64, y: f64, z: f64) -> [f64; 2] {
         let b = self.boxed([x, y, z]);
         [self.cx + self.s * dot(b, self.u), self.cy - self.s * dot(b, self.v)]
     }

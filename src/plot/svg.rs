@@ -13,7 +13,7 @@ use crate::error::Result;
 use std::fmt::Write;
 
 /// An SVG document being drawn.
-pub struct Svg {
+pub(crate) struct Svg {
     w: usize,
     h: usize,
     defs: String,
@@ -89,7 +89,7 @@ fn family(face: Face) -> &'static str {
 
 impl Svg {
     /// An empty `w` x `h` figure on white.
-    pub fn new(w: usize, h: usize) -> Self {
+    pub(crate) fn new(w: usize, h: usize) -> Self {
         Svg {
             w,
             h,
@@ -102,7 +102,7 @@ impl Svg {
     }
 
     /// The document.
-    pub fn finish(self) -> Result<String> {
+    pub(crate) fn finish(self) -> Result<String> {
         if let Some(e) = self.failed {
             return Err(e);
         }

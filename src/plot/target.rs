@@ -15,7 +15,7 @@ use super::text::Span;
 /// em, reading left to right, or bottom to top when `up` (turned a quarter anticlockwise about
 /// `(x, base)`).
 #[derive(Clone, Copy, Debug)]
-pub struct Glyphs<'a> {
+pub(crate) struct Glyphs<'a> {
     /// The runs of text, each in its face, size and baseline shift.
     pub spans: &'a [Span<'a>],
     /// Pixels per em.
@@ -34,7 +34,7 @@ pub struct Glyphs<'a> {
 
 /// A raster layer placed at whole pixels: straight (not premultiplied) RGBA, row by row.
 #[derive(Clone, Debug)]
-pub struct Image {
+pub(crate) struct Image {
     /// Left column on the figure.
     pub x0: usize,
     /// Top row on the figure.
@@ -49,7 +49,7 @@ pub struct Image {
 
 impl Image {
     /// A transparent `w` x `h` image at `(x0, y0)`.
-    pub fn new(x0: usize, y0: usize, w: usize, h: usize) -> Self {
+    pub(crate) fn new(x0: usize, y0: usize, w: usize, h: usize) -> Self {
         Image {
             x0,
             y0,
@@ -60,7 +60,7 @@ impl Image {
     }
 
     /// The smallest part holding every pixel that is not fully transparent (none when all are).
-    pub fn trimmed(&self) -> Option<Image> {
+    pub(crate) fn trimmed(&self) -> Option<Image> {
         let opaque = |x: usize, y: usize| self.rgba[(y * self.w + x) * 4 + 3] != 0;
         let rows: Vec<usize> = (0..self.h).filter(|&y| (0..self.w).any(|x| opaque(x, y))).collect();
         let (&y0, &y1) = (rows.first()?, rows.last()?);
@@ -83,7 +83,7 @@ impl Image {
 }
 
 /// A surface a figure is drawn on. Coordinates are pixels of the figure, y down.
-pub trait Target {
+pub(crate) trait Target {
     /// Limits drawing to `r`; `None` lifts the limit.
     fn set_clip(&mut self, r: Option<Rect>);
     /// Strokes a polyline; non-finite points break it.

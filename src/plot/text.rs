@@ -13,7 +13,7 @@ use std::sync::OnceLock;
 
 /// A typeface.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Face {
+pub(crate) enum Face {
     /// DejaVu Sans, matplotlib's default.
     Sans,
     /// DejaVu Sans Oblique, for mathtext variables.
@@ -24,7 +24,7 @@ pub enum Face {
 
 /// Horizontal anchor.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum HAlign {
+pub(crate) enum HAlign {
     /// Text starts at x.
     Left,
     /// Text is centred on x.
@@ -35,7 +35,7 @@ pub enum HAlign {
 
 /// Vertical anchor.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum VAlign {
+pub(crate) enum VAlign {
     /// y is the baseline.
     Baseline,
     /// y is the middle of a capital letter.
@@ -46,7 +46,7 @@ pub enum VAlign {
 
 /// A run of text in one face: size relative to the label's and baseline shift (em, up).
 #[derive(Clone, Copy, Debug)]
-pub struct Span<'a> {
+pub(crate) struct Span<'a> {
     /// The characters.
     pub text: &'a str,
     /// Typeface.
@@ -59,7 +59,7 @@ pub struct Span<'a> {
 
 impl<'a> Span<'a> {
     /// Plain text in `face` at full size.
-    pub fn plain(text: &'a str, face: Face) -> Self {
+    pub(crate) fn plain(text: &'a str, face: Face) -> Self {
         Span {
             text,
             face,
@@ -69,7 +69,7 @@ impl<'a> Span<'a> {
     }
 
     /// A subscript (mathtext's `_{...}`).
-    pub fn sub(text: &'a str) -> Self {
+    pub(crate) fn sub(text: &'a str) -> Self {
         Span {
             text,
             face: Face::Sans,
@@ -107,7 +107,7 @@ fn fonts() -> Result<&'static Fonts> {
 
 /// Checks that the embedded fonts load (they always do unless the build is broken); figures
 /// call it once before measuring or drawing any text, which then cannot fail.
-pub fn check_fonts() -> Result<()> {
+pub(crate) fn check_fonts() -> Result<()> {
     fonts().map(|_| ())
 }
 
@@ -127,7 +127,7 @@ fn scale_for(f: &FontRef<'static>, em: f32) -> PxScale {
 }
 
 /// Width in pixels of `spans` at `em` pixels per em.
-pub fn width(spans: &[Span], em: f32) -> f64 {
+pub(crate) fn width(spans: &[Span], em: f32) -> f64 {
     let mut w = 0.0f32;
     for s in spans {
         let Some(f) = font(s.face) else {
@@ -148,13 +148,13 @@ pub fn width(spans: &[Span], em: f32) -> f64 {
 }
 
 /// Width of one plain string.
-pub fn text_width(text: &str, face: Face, em: f32) -> f64 {
+pub(crate) fn text_width(text: &str, face: Face, em: f32) -> f64 {
     width(&[Span::plain(text, face)], em)
 }
 
 /// Where [`ellipsize`] cuts a text that is too wide.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Cut {
+pub(crate) enum Cut {
     /// Keeps both ends (`adam lr=0.1 b…decay=0.01`): labels that differ at either end stay apart.
     Middle,
     /// Keeps the start (`Rosenbrock, each optimizer at…`).
@@ -166,7 +166,7 @@ const ELLIPSIS: char = '\u{2026}';
 
 /// `text` shortened with an ellipsis to at most `max` pixels in `face` at `em` (as it is when it
 /// fits; empty when not even the ellipsis fits).
-pub fn ellipsize(text: &str, face: Face, em: f32, max: f64, cut: Cut) -> String {
+pub(crate) fn ellipsize(text: &str, face: Face, em: f32, max: f64, cut: Cut) -> String {
     if text_width(text, face, em) <= max {
         return text.to_string();
     }
@@ -200,7 +200,7 @@ pub fn ellipsize(text: &str, face: Face, em: f32, max: f64, cut: Cut) -> String 
 /// `text` broken at spaces into at most `lines` lines of at most `max` pixels each; a word wider
 /// than a line is cut (middle ellipsis), and what does not fit in the last line is cut off
 /// (ellipsis at its end).
-pub fn wrap(text: &str, face: Face, em: f32, max: f64, lines: usize) -> Vec<String> {
+pub(crate) fn wrap(text: &str, face: Face, em: f32, max: f64, lines: usize) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     let mut line = String::new();
     let mut words = text.split_whitespace().peekable();
@@ -240,7 +240,7 @@ pub fn wrap(text: &str, face: Face, em: f32, max: f64, lines: usize) -> Vec<Stri
 
 /// How to place a label.
 #[derive(Clone, Copy, Debug)]
-pub struct Place {
+pub(crate) struct Place {
     /// Anchor x.
     pub x: f64,
     /// Anchor y.
@@ -270,7 +270,7 @@ fn origin(w: f64, em: f32, at: Place) -> (f64, f64) {
 
 /// The box `[x0, y0, x1, y1]` that `spans` at `em` pixels per em take when anchored `at` (cap
 /// height to baseline, plus descenders), without drawing them.
-pub fn bounds(spans: &[Span], em: f32, at: Place) -> [f64; 4] {
+pub(crate) fn bounds(spans: &[Span], em: f32, at: Place) -> [f64; 4] {
     let w = width(spans, em);
     let (x0, base) = origin(w, em, at);
     text_box(x0, base, w, em)
@@ -282,7 +282,7 @@ fn text_box(x0: f64, base: f64, w: f64, em: f32) -> [f64; 4] {
 
 /// Draws `spans` at `em` pixels per em; returns the box `[x0, y0, x1, y1]` it occupies (cap
 /// height to baseline, plus descenders).
-pub fn draw(t: &mut dyn Target, spans: &[Span], em: f32, at: Place, color: Rgb, alpha: f32) -> [f64; 4] {
+pub(crate) fn draw(t: &mut dyn Target, spans: &[Span], em: f32, at: Place, color: Rgb, alpha: f32) -> [f64; 4] {
     let w = width(spans, em);
     let (x0, base) = origin(w, em, at);
     if !(x0.is_finite() && base.is_finite() && x0.abs() < 1e7 && base.abs() < 1e7) {
@@ -302,7 +302,7 @@ pub fn draw(t: &mut dyn Target, spans: &[Span], em: f32, at: Place, color: Rgb, 
 
 /// Draws one plain string reading bottom to top, centred on `(x, y)` (a y-axis title); returns
 /// the box it occupies.
-pub fn label_up(t: &mut dyn Target, text: &str, face: Face, em: f32, x: f64, y: f64, color: Rgb) -> [f64; 4] {
+pub(crate) fn label_up(t: &mut dyn Target, text: &str, face: Face, em: f32, x: f64, y: f64, color: Rgb) -> [f64; 4] {
     let spans = [Span::plain(text, face)];
     let w = width(&spans, em);
     let cap = (CAP * em) as f64;
@@ -421,7 +421,7 @@ fn bitmap(f: &FontRef<'static>, face: Face, scale: PxScale, id: GlyphId, frac: u
 }
 
 /// Draws one plain string; returns its box.
-pub fn label(canvas: &mut dyn Target, text: &str, face: Face, em: f32, at: Place, color: Rgb) -> [f64; 4] {
+pub(crate) fn label(canvas: &mut dyn Target, text: &str, face: Face, em: f32, at: Place, color: Rgb) -> [f64; 4] {
     draw(canvas, &[Span::plain(text, face)], em, at, color, 1.0)
 }
 

@@ -1,9 +1,9 @@
 //! The results folder: where each kind of result lives, what its files are called, and the
-//! file formats themselves ([`trajectory`] for runs, [`study`] for studies).
+//! file formats themselves (`trajectory` for runs, `study` for studies).
 //!
 //! `optsurf run experiments/blog/all-f0.json` writes `results/blog/all-f0/`: the results
 //! folder mirrors the experiments folder, and each job has a folder named after it
-//! ([`output_dir`]). Inside, a [`ResultDir`] names every file: `trajectories.json` and the
+//! (`output_dir`). Inside, a [`ResultDir`] names every file: `trajectories.json` and the
 //! figures of runs; `study.json`, `runs.csv`, the study figures and `tuned/` of a study;
 //! `vectors.json` of the AdaGrad vectors; `shard.json` of a shard; a reviewed baseline's
 //! `<file>.new`. `run`, `merge`, `diff`, `accept` and `report` all find files through it.
@@ -75,12 +75,12 @@ impl ResultDir {
     }
 
     /// `study.json`.
-    pub fn study(&self) -> PathBuf {
+    pub(crate) fn study(&self) -> PathBuf {
         self.file(Self::STUDY)
     }
 
     /// `runs.csv`.
-    pub fn runs(&self) -> PathBuf {
+    pub(crate) fn runs(&self) -> PathBuf {
         self.file(Self::RUNS)
     }
 
@@ -139,7 +139,7 @@ pub(crate) fn output_dir(source: &Path, name: &str, results: &Path) -> ResultDir
 }
 
 impl Job {
-    /// Where its results go under `results` (see [`output_dir`]).
+    /// Where its results go under `results` (see `output_dir`).
     pub fn output_dir(&self, results: &Path) -> ResultDir {
         output_dir(self.source(), self.name(), results)
     }

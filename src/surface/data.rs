@@ -17,7 +17,7 @@ use std::sync::Mutex;
 
 /// The model whose loss the surface is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Model {
+pub(crate) enum Model {
     /// `1/2 (w u + b - v)^2`.
     LinearRegression,
     /// Binary cross-entropy of `sigmoid(w u + b)` against `v` in {0, 1}.
@@ -57,7 +57,7 @@ impl Model {
     }
 
     /// The loss of one row in `f64` (for the optimum and the tests).
-    pub fn loss_f64(self, z: f64, v: f64) -> f64 {
+    pub(crate) fn loss_f64(self, z: f64, v: f64) -> f64 {
         match self {
             Model::LinearRegression => 0.5 * (z - v) * (z - v),
             Model::LogisticRegression => z.max(0.0) - z * v + (-z.abs()).exp().ln_1p(),
@@ -81,7 +81,7 @@ pub(crate) enum Unfit {
 
 /// A dataset of features `u` and targets `v`, rows in order.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Dataset {
+pub(crate) struct Dataset {
     /// The feature of each row (standardized when asked).
     pub u: Vec<f64>,
     /// The target of each row.
@@ -91,7 +91,7 @@ pub struct Dataset {
 impl Dataset {
     /// Reads columns `x` (feature) and `y` (target) of a CSV file with a header row. Errors say
     /// what is wrong: the file, the column, the row.
-    pub fn from_csv(path: &std::path::Path, x: &str, y: &str) -> crate::error::Parsed<Dataset> {
+    pub(crate) fn from_csv(path: &std::path::Path, x: &str, y: &str) -> crate::error::Parsed<Dataset> {
         let shown = path.display();
         let mut reader = csv::ReaderBuilder::new()
             .trim(csv::Trim::All)
@@ -132,7 +132,7 @@ impl Dataset {
 
     /// `n` rows drawn from `seed`: `u ~ N(0, 1)`; for `linear`, `v = w u + b + noise N(0, 1)`; for
     /// `logistic`, `v = 1` with probability `sigmoid(w u + b + noise N(0, 1))`, else 0.
-    pub fn generate(model: Model, n: usize, w: f64, b: f64, noise: f64, seed: u64) -> Dataset {
+    pub(crate) fn generate(model: Model, n: usize, w: f64, b: f64, noise: f64, seed: u64) -> Dataset {
         let mut normals = Normals::new(seed);
         let mut bits = SplitMix64::new(seed ^ 0xD1B5_4A32_D192_ED03);
         let (mut u, mut v) = (Vec::with_capacity(n), Vec::with_capacity(n));
@@ -150,7 +150,7 @@ impl Dataset {
 
     /// The feature scaled to mean 0 and (population) standard deviation 1; a constant feature
     /// is only centred.
-    pub fn standardized(mut self) -> Dataset {
+    pub(crate) fn standardized(mut self) -> Dataset {
         let n = self.u.len() as f64;
         let mean = self.u.iter().sum::<f64>() / n;
         let std = (self.u.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n).sqrt();
@@ -179,7 +179,7 @@ impl Dataset {
     }
 
     /// The mean loss of `model` at `(w, b)` over all rows, in `f64`.
-    pub fn loss_f64(&self, model: Model, w: f64, b: f64) -> f64 {
+    pub(crate) fn loss_f64(&self, model: Model, w: f64, b: f64) -> f64 {
         let sum: f64 = self
             .u
             .iter()
@@ -190,7 +190,8 @@ impl Dataset {
     }
 
     /// The mean loss's gradient at `(w, b)` over the rows `rows`, in `f64`.
-    pub fn gradient_f64(&self, model: Model, w: f64, b: f64, rows: &[usize]) -> [f64; 2] {
+    #[cfg(test)]
+    pub(crate) fn gradient_f64(&self, model: Model, w: f64, b: f64, rows: &[usize]) -> [f64; 2] {
         let (mut gw, mut gb) = (0.0, 0.0);
         for &i in rows {
             let (u, v) = (self.u[i], self.v[i]);
@@ -208,7 +209,7 @@ impl Dataset {
 
     /// The minimizing `(w, b)` and the loss there: least squares in closed form; Newton's
     /// method for logistic regression, `None` when the classes are separable (no minimum).
-    pub fn optimum(&self, model: Model) -> Option<([f64; 2], f64)> {
+    pub(crate) fn optimum(&self, model: Model) -> Option<([f64; 2], f64)> {
         let n = self.u.len() as f64;
         let mean = |f: &dyn Fn(usize) -> f64| (0..self.u.len()).map(f).sum::<f64>() / n;
         let (mu, mv) = (mean(&|i| self.u[i]), mean(&|i| self.v[i]));

@@ -1,14 +1,14 @@
 //! Surfaces: loss functions of two parameters, written as burn tensor code.
 //!
-//! A surface is a [`Formula`], `f(x, y, r, c)`, over batches: `x` and `y` are the two
+//! A surface is a `Formula`, `f(x, y, r, c)`, over batches: `x` and `y` are the two
 //! coordinates of `N` points and `r`, `c` the coarse and fine noise terms at those points (see
-//! [`noise`]). Its gradient comes from burn's autodiff, never from hand-written derivatives.
+//! `noise`). Its gradient comes from burn's autodiff, never from hand-written derivatives.
 //!
 //! A [`Surface`] is that formula with a name, a domain and its known stationary points. The
-//! built-in ones are the post's ([`builtin`]) and the classic test functions ([`classic`]);
+//! built-in ones are the post's (`builtin`) and the classic test functions (`classic`);
 //! a user's own surface is a value registered with
 //! [`Registry::with_surface`](crate::Registry::with_surface), and an experiment file may write
-//! one as an expression ([`expr`]):
+//! one as an expression (`expr`):
 //!
 //! ```
 //! use burn::tensor::Tensor;
@@ -40,21 +40,19 @@ use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::sync::Arc;
 
-pub use self::{
-    check::{GradientCheck, check, check_with},
-    data::{Dataset, Model},
-    expr::{
-        Expr,
-        error::ExprError,
+pub(crate) use self::check::check_with;
+pub use {
+    self::check::{GradientCheck, check},
+    self::expr::{
         func::{FUNCTIONS, Function},
         parse::MAX_NESTING,
     },
-    noise::{Lookup, Noise, NoiseSpec},
+    self::noise::{Lookup, Noise, NoiseSpec},
+    crate::tensor::to_vec,
 };
-pub use crate::tensor::to_vec;
 
 /// A surface's formula over a batch: `f(x [N], y [N], r [N], c [N]) -> loss [N]`.
-pub type Formula = dyn Fn(Tensor<1>, Tensor<1>, Tensor<1>, Tensor<1>) -> Tensor<1> + Send + Sync;
+pub(crate) type Formula = dyn Fn(Tensor<1>, Tensor<1>, Tensor<1>, Tensor<1>) -> Tensor<1> + Send + Sync;
 
 /// The rectangle a surface is drawn over: `[[x_min, x_max], [y_min, y_max]]`. The mesh of
 /// figures and the noise fields span it; points outside it still have a loss (the noise is
@@ -93,12 +91,13 @@ impl Domain {
     }
 
     /// The larger of the two side lengths.
-    pub fn width(&self) -> f64 {
+    pub(crate) fn width(&self) -> f64 {
         (self.x[1] - self.x[0]).max(self.y[1] - self.y[0])
     }
 
     /// True when `p` lies in the closed rectangle.
-    pub fn contains(&self, p: [f64; 2]) -> bool {
+    #[cfg(test)]
+    pub(crate) fn contains(&self, p: [f64; 2]) -> bool {
         (self.x[0]..=self.x[1]).contains(&p[0]) && (self.y[0]..=self.y[1]).contains(&p[1])
     }
 
@@ -160,7 +159,7 @@ pub struct Surface {
     /// Its formula as text.
     pub formula: String,
     /// The tensor code.
-    pub f: Arc<Formula>,
+    pub(crate) f: Arc<Formula>,
     /// The rectangle figures show and the noise spans.
     pub domain: Domain,
     /// Known stationary points of the smooth part.
@@ -298,7 +297,7 @@ impl Surface {
 
     /// The loss over the 200 x 200 mesh of the surface's domain, row-major with the `x` index
     /// first, as the post computes it for its surface figures.
-    pub fn on_mesh(&self, noise: &Noise, device: &Device) -> Vec<f32> {
+    pub(crate) fn on_mesh(&self, noise: &Noise, device: &Device) -> Vec<f32> {
         let g = noise::GRID;
         let mut xy = Vec::with_capacity(g * g * 2);
         for i in 0..g {

@@ -92,11 +92,6 @@ impl Swept {
     pub(crate) fn len(&self) -> usize {
         self.0.len()
     }
-
-    /// True when nothing is swept.
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
 }
 
 impl Serialize for Swept {
@@ -255,7 +250,7 @@ impl Study {
     }
 
     /// Checks a study file's contents, read from `path`.
-    pub fn from_file(file: StudyFile, path: &Path, registry: &Registry, device: &Device) -> Result<Study> {
+    pub(crate) fn from_file(file: StudyFile, path: &Path, registry: &Registry, device: &Device) -> Result<Study> {
         let domain = file.domain.map(|d| d.domain());
         let surface = resolve_surface(&file.surface, domain, path, registry, device)?;
         let (starts, grid) = starts(&file.starts, surface.domain);

@@ -6,7 +6,7 @@ use std::fmt;
 /// line, with at most ~40 characters of the expression around the column:
 /// `unexpected ')' at column 8; expected ...: "(x + y))^2" -> "(x + y)) <- here"`.
 #[derive(Clone, Debug, PartialEq)]
-pub struct ExprError {
+pub(crate) struct ExprError {
     /// 1-based character column of the offending token (one past the end for a missing one).
     pub column: usize,
     /// What was wrong.

@@ -45,7 +45,7 @@ type T = Tensor<1>;
 
 /// A compiled expression: evaluate it with [`Expr::eval`], or make it a [`Surface`].
 #[derive(Clone)]
-pub struct Expr {
+pub(crate) struct Expr {
     program: Program,
 }
 
@@ -60,7 +60,7 @@ impl fmt::Debug for Expr {
 
 impl Expr {
     /// Parses and compiles `text`; `surfaces` are callable by name.
-    pub fn compile(text: &str, surfaces: &[Surface]) -> Result<Expr, ExprError> {
+    pub(crate) fn compile(text: &str, surfaces: &[Surface]) -> Result<Expr, ExprError> {
         let chars: Vec<char> = text.chars().collect();
         let compiled = || {
             let tokens = lex::lex(&chars)?;
@@ -79,22 +79,23 @@ impl Expr {
     }
 
     /// Whether the expression reads the noise terms (directly or through a noisy surface).
-    pub fn is_noisy(&self) -> bool {
+    pub(crate) fn is_noisy(&self) -> bool {
         self.program.is_noisy()
     }
 
     /// The expression's value when it does not depend on the point.
-    pub fn constant(&self) -> Option<f64> {
+    #[cfg(test)]
+    pub(crate) fn constant(&self) -> Option<f64> {
         self.program.constant()
     }
 
     /// The expression at a batch: coordinates `x`, `y` and noise terms `r`, `c`, each `[N]`.
-    pub fn eval(&self, x: T, y: T, r: T, c: T) -> T {
+    pub(crate) fn eval(&self, x: T, y: T, r: T, c: T) -> T {
         self.program.eval([x, y, r, c])
     }
 
     /// A surface named `name` whose formula is this expression (and whose text is `text`).
-    pub fn into_surface(self, name: impl Into<String>, text: impl Into<String>) -> Surface {
+    pub(crate) fn into_surface(self, name: impl Into<String>, text: impl Into<String>) -> Surface {
         let noisy = self.is_noisy();
         let mut surface = Surface::new(name, text, move |x, y, r, c| self.eval(x, y, r, c));
         surface.noisy = noisy;

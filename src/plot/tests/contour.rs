@@ -2,12 +2,13 @@
 //! the pixels (each run's colour where its points project, minima markers where the minima are,
 //! start rings at the starts).
 
-use optsurf::Registry;
-use optsurf::backend::Backend;
-use optsurf::experiment::Experiment;
-use optsurf::plot::{self, ContourLayout, SurfaceLayout};
-use optsurf::results::Trajectories;
-use optsurf::surface::Surface;
+use crate::Registry;
+use crate::backend::Backend;
+use crate::experiment::Experiment;
+use crate::plot::surface3d::SurfaceLayout;
+use crate::plot::{self, ContourLayout};
+use crate::results::Trajectories;
+use crate::surface::Surface;
 use std::path::Path;
 
 const COLORS: [[u8; 3]; 3] = [[0xd9, 0x5f, 0x02], [0x1b, 0x9e, 0x77], [0x75, 0x70, 0xb3]];
@@ -17,7 +18,7 @@ fn run(json: &str) -> (Experiment, Trajectories) {
         json,
         Path::new("c.json"),
         &Registry::builtin(),
-        &optsurf::backend::Backend::default().device().unwrap(),
+        &crate::backend::Backend::default().device().unwrap(),
     )
     .unwrap();
     let traj = exp.run(&Backend::Ndarray.device().unwrap());
@@ -206,7 +207,7 @@ fn the_3d_view_spans_the_domain_it_is_given() {
     let xs: Vec<f64> = corners.iter().map(|c| c[0]).collect();
     let span = xs.iter().cloned().fold(f64::MIN, f64::max) - xs.iter().cloned().fold(f64::MAX, f64::min);
     assert!(span > 0.6 * 900.0, "the floor spans {span} px: {corners:?}");
-    let post = SurfaceLayout::new(&traj.plot, &mesh, optsurf::surface::Domain::POST).unwrap();
+    let post = SurfaceLayout::new(&traj.plot, &mesh, crate::surface::Domain::POST).unwrap();
     let huddle = [[-2.0, -1.0], [2.0, 3.0]].map(|c| post.to_pixel(c[0], c[1], zlo));
     assert!((huddle[0][0] - huddle[1][0]).abs() < 0.25 * span, "{huddle:?}");
 }

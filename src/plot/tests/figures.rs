@@ -1,13 +1,12 @@
-//! Figures: decode the PNGs and GIFs `optsurf::plot` writes and check what a reader would see.
+//! Figures: decode the PNGs and GIFs `crate::plot` writes and check what a reader would see.
 
-mod common;
-
-use optsurf::Registry;
-use optsurf::backend::Backend;
-use optsurf::experiment::{Experiment, SurfaceSpec};
-use optsurf::plot::{self, FrameProgress, PlotSpec, SurfaceLayout, View, YLim};
-use optsurf::results::{RunTrajectory, Status, Trajectories};
-use optsurf::surface::{Domain, Surface};
+use crate::Registry;
+use crate::backend::Backend;
+use crate::experiment::{Experiment, SurfaceSpec};
+use crate::plot::surface3d::SurfaceLayout;
+use crate::plot::{self, FrameProgress, PlotSpec, View, YLim};
+use crate::results::{RunTrajectory, Status, Trajectories};
+use crate::surface::{Domain, Surface};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -23,7 +22,7 @@ fn run(json: &str) -> Trajectories {
         json,
         Path::new("test.json"),
         &Registry::builtin(),
-        &optsurf::backend::Backend::default().device().unwrap(),
+        &crate::backend::Backend::default().device().unwrap(),
     )
     .expect("valid experiment");
     let device = Backend::Ndarray.device().expect("ndarray device");
@@ -34,7 +33,7 @@ fn surface(traj: &Trajectories) -> Surface {
     traj.resolve_surface(
         &Registry::builtin(),
         Path::new("test.json"),
-        &optsurf::backend::Backend::default().device().unwrap(),
+        &crate::backend::Backend::default().device().unwrap(),
     )
     .expect("known surface")
 }
@@ -51,12 +50,12 @@ fn draw_all(
     mesh: &[f32],
     dir: &Path,
     progress: Option<&dyn FrameProgress>,
-) -> optsurf::Result<Vec<std::path::PathBuf>> {
+) -> crate::Result<Vec<std::path::PathBuf>> {
     plot::draw_all(traj, &surface(traj), mesh, dir, progress)
 }
 
 /// `plot::surface_figure` over the trajectories' own surface.
-fn surface_figure(traj: &Trajectories, mesh: &[f32], animated: bool) -> optsurf::Result<plot::Figure> {
+fn surface_figure(traj: &Trajectories, mesh: &[f32], animated: bool) -> crate::Result<plot::Figure> {
     plot::surface_figure(traj, &surface(traj), mesh, animated, None)
 }
 
@@ -495,7 +494,7 @@ fn bad_input_is_an_error_not_a_panic() {
     let traj = hand_traj(vec![hand_run("a", vec![[1.0, 1.0]], vec![0.1])]);
     let dir = tempfile::tempdir().unwrap();
     let err = draw_all(&traj, &[0.0; 10], dir.path(), None).unwrap_err();
-    assert!(matches!(err, optsurf::Error::Plot(_)), "{err}");
+    assert!(matches!(err, crate::Error::Plot(_)), "{err}");
     let mesh = mesh(&traj);
     for bad in [
         PlotSpec {
@@ -524,17 +523,17 @@ fn bad_input_is_an_error_not_a_panic() {
             ..traj.clone()
         };
         let err = draw_all(&t, &mesh, dir.path(), None).unwrap_err();
-        assert!(matches!(err, optsurf::Error::Plot(_)), "{err}");
+        assert!(matches!(err, crate::Error::Plot(_)), "{err}");
     }
     let err = plot::draw_vectors(&[[1.0, 1.0]], &[], [-1.0, 1.0], [0.0, 1.0], &dir.path().join("a.png")).unwrap_err();
-    assert!(matches!(err, optsurf::Error::Plot(_)), "{err}");
+    assert!(matches!(err, crate::Error::Plot(_)), "{err}");
     let err = plot::draw_vectors(&[], &[], [1.0, -1.0], [0.0, 1.0], &dir.path().join("a.png")).unwrap_err();
-    assert!(matches!(err, optsurf::Error::Plot(_)), "{err}");
+    assert!(matches!(err, crate::Error::Plot(_)), "{err}");
     // An unwritable target is an I/O error.
     let blocker = dir.path().join("file");
     std::fs::write(&blocker, b"x").unwrap();
     let err = draw_all(&traj, &mesh, &blocker.join("sub"), None).unwrap_err();
-    assert!(matches!(err, optsurf::Error::Io { .. }), "{err}");
+    assert!(matches!(err, crate::Error::Io { .. }), "{err}");
 }
 
 #[test]
@@ -677,22 +676,22 @@ fn figures_match_reference_figures() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("experiments/blog/{name}.json"));
         let dir = out.path().join(name);
         std::fs::create_dir_all(&dir).unwrap();
-        match optsurf::experiment::Job::load(
+        match crate::experiment::Job::load(
             &path,
             &Registry::builtin(),
-            &optsurf::backend::Backend::default().device().unwrap(),
+            &crate::backend::Backend::default().device().unwrap(),
         )
         .expect("a blog experiment")
         {
-            optsurf::experiment::Job::Runs(e) => {
+            crate::experiment::Job::Runs(e) => {
                 let traj = e.run(&device);
                 draw_all(&traj, &mesh(&traj), &dir, None).expect("figures");
             }
-            optsurf::experiment::Job::Vectors(v) => {
+            crate::experiment::Job::Vectors(v) => {
                 let r = v.compute();
                 plot::draw_vectors(&r.grads, &r.updates, v.xlim, v.ylim, &dir.join("vectors.png")).expect("arrows");
             }
-            optsurf::experiment::Job::Study(_) => unreachable!("the blog has no studies"),
+            crate::experiment::Job::Study(_) => unreachable!("the blog has no studies"),
         }
         for file in ["surface.png", "loss.png", "vectors.png"] {
             let new = dir.join(file);
@@ -1040,31 +1039,6 @@ fn svg_has_the_png_layout() {
 }
 
 #[test]
-fn formats_are_checked() {
-    let good = r#"{"name": "f", "surface": "f0", "start": [1, 1], "steps": 3,
-        "runs": [{"optimizer": "sgd", "learning_rate": 0.1}], "plot": {"format": FORMAT}}"#;
-    common::rejects(
-        &good.replace("FORMAT", r#"["png", "pdf"]"#),
-        "plot.format",
-        r#""png", "svg""#,
-    );
-    common::rejects(&good.replace("FORMAT", "[]"), "plot.format", r#""png", "svg""#);
-    common::rejects(&good.replace("FORMAT", "3"), "plot.format", r#""png", "svg""#);
-    let path = Path::new("f.json");
-    let one = Experiment::parse(&good.replace("FORMAT", r#""svg""#), path, &Registry::builtin(), &optsurf::backend::Backend::default().device().unwrap()).unwrap();
-    assert_eq!(one.plot.format, [plot::Format::Svg]);
-    // The default is left out of trajectories, so baselines do not change.
-    let exp = Experiment::parse(
-        &good.replace(r#", "plot": {"format": FORMAT}"#, ""),
-        path,
-        &Registry::builtin(), &optsurf::backend::Backend::default().device().unwrap())
-    .unwrap();
-    assert_eq!(exp.plot.format, [plot::Format::Png]);
-    let json = serde_json::to_string(&exp.plot).unwrap();
-    assert!(!json.contains("format"), "{json}");
-}
-
-#[test]
 fn end_labels_keep_apart_with_leaders() {
     // Ten runs ending within a pixel of one another, as the post's comparison does.
     let mut traj = many(10, 5);
@@ -1103,7 +1077,12 @@ fn end_labels_keep_apart_with_leaders() {
 #[test]
 fn the_3d_box_keeps_corner_ticks_and_the_legend_clear() {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments/blog/f5-sgd-lr01-50.json");
-    let exp = Experiment::load(&path, &Registry::builtin(), &optsurf::backend::Backend::default().device().unwrap()).unwrap();
+    let exp = Experiment::load(
+        &path,
+        &Registry::builtin(),
+        &crate::backend::Backend::default().device().unwrap(),
+    )
+    .unwrap();
     let mut traj = exp.run(&Backend::Ndarray.device().unwrap());
     traj.plot.format = vec![plot::Format::Svg];
     let device = Backend::Ndarray.device().unwrap();

@@ -1,0 +1,3 @@
+//! Experiments run whole, against plain computations.
+
+mod stochastic;
