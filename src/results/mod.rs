@@ -9,6 +9,8 @@
 //! `<file>.new`. `run`, `merge`, `diff`, `accept` and `report` all find files through it.
 
 pub(crate) mod study;
+#[cfg(test)]
+mod tests;
 pub(crate) mod trajectory;
 
 use crate::error::{Error, Result};

@@ -25,7 +25,7 @@ pub struct GradientCheck {
 
 impl GradientCheck {
     /// True when the worst error is at most `tolerance` (and finite).
-    pub(crate) fn passes(&self, tolerance: f64) -> bool {
+    pub fn passes(&self, tolerance: f64) -> bool {
         self.worst <= tolerance
     }
 }

@@ -297,7 +297,7 @@ impl Surface {
 
     /// The loss over the 200 x 200 mesh of the surface's domain, row-major with the `x` index
     /// first, as the post computes it for its surface figures.
-    pub(crate) fn on_mesh(&self, noise: &Noise, device: &Device) -> Vec<f32> {
+    pub fn on_mesh(&self, noise: &Noise, device: &Device) -> Vec<f32> {
         let g = noise::GRID;
         let mut xy = Vec::with_capacity(g * g * 2);
         for i in 0..g {

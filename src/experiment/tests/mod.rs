@@ -1,3 +1,0 @@
-//! Experiments run whole, against plain computations.
-
-mod stochastic;
