@@ -15,8 +15,6 @@ pub(crate) mod plot_spec;
 pub mod runner;
 pub mod study;
 pub(crate) mod surface;
-#[cfg(test)]
-mod tests;
 pub(crate) mod vectors;
 
 pub use self::{
