@@ -25,7 +25,7 @@ pub enum Backend {
 
 impl Backend {
     /// The cargo feature that builds this backend in (none for ndarray).
-    pub fn feature(self) -> Option<&'static str> {
+    pub(crate) fn feature(self) -> Option<&'static str> {
         match self {
             Backend::Ndarray => None,
             Backend::Flex => Some("flex"),

@@ -6,18 +6,18 @@
 
 use crate::error::{Error, Result};
 use crate::experiment::study::run::Outcome;
-use crate::experiment::trajectory::{RunTrajectory, Trajectories};
 use crate::experiment::vectors::VectorsResult;
-use crate::experiment::{self, Experiment, Job, runner};
+use crate::experiment::{Experiment, Job, runner};
 use crate::io::write_atomic;
 use crate::registry::Registry;
+use crate::results::{self, ResultDir, RunTrajectory, StudySummary, Trajectories, baseline_of, new_file};
 use burn::tensor::Device;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 /// Tolerances of a comparison: values agree when `|new - old| <= atol + rtol |old|`.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Tolerance {
+pub(crate) struct Tolerance {
     /// Relative tolerance.
     pub rtol: f64,
     /// Absolute tolerance.
@@ -32,7 +32,7 @@ impl Default for Tolerance {
 
 /// One difference between a run and its baseline.
 #[derive(Clone, Debug, PartialEq)]
-pub enum Change {
+pub(crate) enum Change {
     /// The run is new.
     Added { label: String },
     /// The baseline has a run this one lacks.
@@ -109,7 +109,7 @@ impl fmt::Display for Change {
 }
 
 /// Every difference between `new` and `baseline`, runs matched by label.
-pub fn compare(baseline: &Trajectories, new: &Trajectories, tol: Tolerance) -> Vec<Change> {
+pub(crate) fn compare(baseline: &Trajectories, new: &Trajectories, tol: Tolerance) -> Vec<Change> {
     let mut changes = Vec::new();
     let setting = |name: &'static str, old: String, new: String, changes: &mut Vec<Change>| {
         if old != new {
@@ -156,7 +156,8 @@ fn compare_study(
     let text = std::fs::read_to_string(summary).map_err(|e| Error::io(summary, "read", e))?;
     let old: serde_json::Value =
         serde_json::from_str(&text).map_err(|e| Error::input(summary, "", format!("invalid JSON: {e}")))?;
-    if let Some(what) = json_difference(&old, &study.summary_json(outcomes), "", tol) {
+    let new = serde_json::to_value(StudySummary::new(study, outcomes)).expect("summaries serialize");
+    if let Some(what) = json_difference(&old, &new, "", tol) {
         changes.push(Change::Study {
             file: "study.json",
             what,
@@ -268,7 +269,7 @@ fn json<T: serde::Serialize>(value: &T) -> String {
 }
 
 /// Differences between two AdaGrad-vectors results.
-pub fn compare_vectors(old: &VectorsResult, new: &VectorsResult, tol: Tolerance) -> Vec<Change> {
+pub(crate) fn compare_vectors(old: &VectorsResult, new: &VectorsResult, tol: Tolerance) -> Vec<Change> {
     let mut changes = Vec::new();
     let close = |a: f64, b: f64| (a - b).abs() <= tol.atol + tol.rtol * b.abs();
     for (label, a, b) in [("g_t", &old.grads, &new.grads), ("v_t", &old.updates, &new.updates)] {
@@ -365,7 +366,7 @@ fn compare_run(old: &RunTrajectory, new: &RunTrajectory, tol: Tolerance, changes
 
 /// The verdict on one experiment (or one pair of trajectory files).
 #[derive(Debug)]
-pub enum Verdict {
+pub(crate) enum Verdict {
     /// Agrees with its baseline.
     Ok,
     /// Differs from its baseline: what moved.
@@ -378,7 +379,7 @@ pub enum Verdict {
 
 /// One line of a diff report.
 #[derive(Debug)]
-pub struct Entry {
+pub(crate) struct Entry {
     /// What was compared (output folder relative to the baseline root, or file names).
     pub name: String,
     /// The baseline file.
@@ -394,32 +395,25 @@ pub struct Entry {
 
 /// A whole diff: one entry per experiment or baseline.
 #[derive(Debug, Default)]
-pub struct Report {
+pub(crate) struct Report {
     /// Entries in a stable order.
     pub entries: Vec<Entry>,
     /// The `.new` files written by [`Report::write_new`].
     pub written: Vec<PathBuf>,
 }
 
-/// Where a new result waits for review: `trajectories.json` -> `trajectories.json.new`.
-pub fn new_path(baseline: &Path) -> PathBuf {
-    let mut name = baseline.as_os_str().to_owned();
-    name.push(".new");
-    PathBuf::from(name)
-}
-
 impl Report {
     /// True when every entry agrees.
-    pub fn clean(&self) -> bool {
+    pub(crate) fn clean(&self) -> bool {
         self.entries.iter().all(|e| matches!(e.verdict, Verdict::Ok))
     }
 
     /// Writes each drifted or missing result beside its baseline as `<baseline>.new`, never
     /// touching the baseline itself, for review and [`accept`].
-    pub fn write_new(&mut self) -> Result<()> {
+    pub(crate) fn write_new(&mut self) -> Result<()> {
         for e in &self.entries {
             for (file, text) in &e.new {
-                let path = new_path(file);
+                let path = new_file(file);
                 write_atomic(&path, text.as_bytes())?;
                 self.written.push(path);
             }
@@ -430,17 +424,18 @@ impl Report {
 
 /// Moves every `*.json.new` under `paths` (files or folders) onto the baseline it stands beside;
 /// returns the baselines replaced, in order.
-pub fn accept(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+pub(crate) fn accept(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     let mut pending = Vec::new();
     for path in paths {
         if path.is_dir() {
-            find_files(path, &mut pending, &|name| {
+            pending.extend(crate::io::walk(path, |p| {
+                let name = p.to_string_lossy();
                 name.ends_with(".json.new") || name.ends_with(".csv.new")
-            });
-        } else if path.is_file() && path.to_string_lossy().ends_with(".new") {
+            })?);
+        } else if path.is_file() && baseline_of(path).is_some() {
             pending.push(path.clone());
-        } else if path.is_file() && new_path(path).is_file() {
-            pending.push(new_path(path));
+        } else if path.is_file() && new_file(path).is_file() {
+            pending.push(new_file(path));
         } else {
             return Err(Error::input(
                 path,
@@ -451,7 +446,7 @@ pub fn accept(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     }
     let mut accepted = Vec::new();
     for new in pending {
-        let baseline = new.with_extension("");
+        let baseline = baseline_of(&new).unwrap_or_else(|| new.with_extension(""));
         std::fs::rename(&new, &baseline).map_err(|e| Error::io(&baseline, "replace the baseline", e))?;
         accepted.push(baseline);
     }
@@ -529,7 +524,7 @@ impl fmt::Display for Report {
 }
 
 /// Compares two trajectory files, already read from `old` and `new`.
-pub fn files(old: (&Path, &Trajectories), new: (&Path, &Trajectories), tol: Tolerance) -> Result<Report> {
+pub(crate) fn files(old: (&Path, &Trajectories), new: (&Path, &Trajectories), tol: Tolerance) -> Result<Report> {
     let ((old, a), (new, b)) = (old, new);
     let changes = compare(a, b, tol);
     Ok(Report {
@@ -559,9 +554,9 @@ fn agrees(changes: &Option<Vec<Change>>) -> bool {
 
 /// Re-runs an experiment whose baseline is `dir/trajectories.json`: the baseline, the changes
 /// (`None` when there is no baseline) and the new result's text.
-fn rerun(exp: &Experiment, dir: &Path, tol: Tolerance, device: &Device) -> Result<Rerun> {
-    let baseline = dir.join("trajectories.json");
-    let new = runner::run(exp, device, &mut [])?;
+fn rerun(exp: &Experiment, dir: &ResultDir, tol: Tolerance, device: &Device) -> Result<Rerun> {
+    let baseline = dir.trajectories();
+    let new = Trajectories::new(exp, runner::run(exp, device, &mut []));
     let changes = baseline
         .is_file()
         .then(|| Trajectories::load(&baseline).map(|old| compare(&old, &new, tol)))
@@ -578,14 +573,14 @@ fn rerun(exp: &Experiment, dir: &Path, tol: Tolerance, device: &Device) -> Resul
 /// `baseline_root`, found where `optsurf run --out baseline_root` would write it. Baselines
 /// under the folders that mirror the given experiment folders, with no experiment, are
 /// reported too.
-pub fn experiments(
+pub(crate) fn experiments(
     paths: &[PathBuf],
     baseline_root: &Path,
     tol: Tolerance,
     registry: &Registry,
     device: &Device,
 ) -> Result<Report> {
-    let loaded = experiment::load_all(paths, baseline_root, registry)?;
+    let loaded = results::load_all(paths, baseline_root, registry, device)?;
     let mut report = Report::default();
     let out = if baseline_root == Path::new("results") {
         String::new()
@@ -594,31 +589,33 @@ pub fn experiments(
     };
     for (job, dir) in &loaded {
         let accept = Some(format!("optsurf run {} --no-plots{out}", job.source().display()));
-        let mut push = |dir: &Path, baseline: PathBuf, changes: Option<Vec<Change>>, new: Vec<(PathBuf, String)>| {
-            let verdict = match changes {
-                None => Verdict::MissingBaseline,
-                Some(c) if c.is_empty() => Verdict::Ok,
-                Some(c) => Verdict::Drift(c),
+        let mut push =
+            |dir: &ResultDir, baseline: PathBuf, changes: Option<Vec<Change>>, new: Vec<(PathBuf, String)>| {
+                let dir = dir.path();
+                let verdict = match changes {
+                    None => Verdict::MissingBaseline,
+                    Some(c) if c.is_empty() => Verdict::Ok,
+                    Some(c) => Verdict::Drift(c),
+                };
+                report.entries.push(Entry {
+                    name: dir.strip_prefix(baseline_root).unwrap_or(dir).display().to_string(),
+                    baseline,
+                    accept: accept.clone(),
+                    new: if matches!(verdict, Verdict::Ok) {
+                        Vec::new()
+                    } else {
+                        new
+                    },
+                    verdict,
+                });
             };
-            report.entries.push(Entry {
-                name: dir.strip_prefix(baseline_root).unwrap_or(dir).display().to_string(),
-                baseline,
-                accept: accept.clone(),
-                new: if matches!(verdict, Verdict::Ok) {
-                    Vec::new()
-                } else {
-                    new
-                },
-                verdict,
-            });
-        };
         match job {
             Job::Runs(exp) => {
                 let (baseline, changes, new) = rerun(exp, dir, tol, device)?;
                 push(dir, baseline, changes, new);
             }
             Job::Vectors(v) => {
-                let baseline = dir.join("vectors.json");
+                let baseline = dir.vectors();
                 let new = v.compute();
                 let changes = baseline
                     .is_file()
@@ -633,7 +630,7 @@ pub fn experiments(
             }
             Job::Study(study) => {
                 let outcomes = study.run_rows(0..study.rows(), device, &mut |_| {});
-                let (baseline, runs) = (dir.join("study.json"), dir.join("runs.csv"));
+                let (baseline, runs) = (dir.study(), dir.runs());
                 let changes = match (baseline.is_file(), runs.is_file()) {
                     (true, true) => Some(compare_study(study, &outcomes, &baseline, &runs, tol)?),
                     _ => None,
@@ -644,17 +641,21 @@ pub fn experiments(
                     let mut csv = Vec::new();
                     study.write_csv(&mut csv, 0, &outcomes).expect("writing to memory");
                     let csv = String::from_utf8(csv).expect("CSV is UTF-8");
-                    vec![(baseline.clone(), study.summary_text(&outcomes)), (runs, csv)]
+                    vec![
+                        (baseline.clone(), StudySummary::new(study, &outcomes).to_text()),
+                        (runs, csv),
+                    ]
                 };
                 push(dir, baseline, changes, text);
                 // The tuned comparison is an experiment of its own, with its own baseline.
                 if study.tune.is_some() {
-                    let tuned = dir.join("tuned");
-                    let file = tuned.join("experiment.json");
-                    let text = study.tuned_text(&outcomes);
-                    let exp = Experiment::parse(&text, &file, registry)?;
+                    let tuned = dir.tuned();
+                    let path = tuned.experiment();
+                    let file = study.tuned_experiment(&outcomes);
+                    let text = file.to_text();
+                    let exp = Experiment::from_file(file, &path, registry, device)?;
                     let (baseline, changes, mut new) = rerun(&exp, &tuned, tol, device)?;
-                    new.push((file, text));
+                    new.push((path, text));
                     push(&tuned, baseline, changes, new);
                 }
             }
@@ -663,9 +664,7 @@ pub fn experiments(
     // Baselines without an experiment, under the result folders of the experiment folders given.
     let expected: Vec<PathBuf> = report.entries.iter().map(|e| e.baseline.clone()).collect();
     for path in paths.iter().filter(|p| p.is_dir()) {
-        let mut found = Vec::new();
-        find_baselines(&experiment::mirror(path, baseline_root), &mut found);
-        for baseline in found {
+        for baseline in results::baselines(&results::mirror(path, baseline_root)) {
             if !expected.contains(&baseline) {
                 let dir = baseline.parent().unwrap_or(&baseline);
                 let name = dir.strip_prefix(baseline_root).unwrap_or(dir).display().to_string();
@@ -680,22 +679,4 @@ pub fn experiments(
         }
     }
     Ok(report)
-}
-
-fn find_baselines(dir: &Path, out: &mut Vec<PathBuf>) {
-    find_files(dir, out, &|n| n == "trajectories.json" || n == "vectors.json");
-}
-
-/// Every file under `dir` whose name `wanted` accepts, in sorted order.
-fn find_files(dir: &Path, out: &mut Vec<PathBuf>, wanted: &dyn Fn(&str) -> bool) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
-    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
-    paths.sort();
-    for path in paths {
-        if path.is_dir() {
-            find_files(&path, out, wanted);
-        } else if path.file_name().is_some_and(|n| wanted(&n.to_string_lossy())) {
-            out.push(path);
-        }
-    }
 }

@@ -1,7 +1,10 @@
-//! The one error type of optsurf.
+//! The one error type of optsurf, and the one shape of a mistake inside a file.
 //!
 //! Every message says what was wrong, where (file and field when there is one) and what was
-//! expected, so a user can fix the input without reading the code.
+//! expected, so a user can fix the input without reading the code. Code that reads part of a
+//! file returns a [`FieldError`] (the path below the part and the message); the caller that knows
+//! where the part sits prefixes the path ([`FieldError::at`], [`FieldError::index`]), and the one
+//! that knows the file turns it into [`Error::Input`] ([`FieldError::in_file`]).
 
 use std::fmt;
 use std::path::Path;
@@ -39,7 +42,7 @@ pub type Result<T> = std::result::Result<T, Error>;
 
 impl Error {
     /// Bad input in `file` at `field`.
-    pub fn input(file: impl AsRef<Path>, field: impl Into<String>, message: impl Into<String>) -> Self {
+    pub(crate) fn input(file: impl AsRef<Path>, field: impl Into<String>, message: impl Into<String>) -> Self {
         Error::Input {
             file: file.as_ref().display().to_string(),
             field: field.into(),
@@ -48,7 +51,7 @@ impl Error {
     }
 
     /// An I/O failure on `path`.
-    pub fn io(path: impl AsRef<Path>, action: &'static str, source: std::io::Error) -> Self {
+    pub(crate) fn io(path: impl AsRef<Path>, action: &'static str, source: std::io::Error) -> Self {
         Error::Io {
             path: path.as_ref().display().to_string(),
             action,
@@ -58,27 +61,10 @@ impl Error {
 
     /// The process exit code this error gives: 2 for bad input (the file's fault), 3 for I/O
     /// and environment failures.
-    pub fn exit_code(&self) -> u8 {
+    pub(crate) fn exit_code(&self) -> u8 {
         match self {
             Error::Input { .. } | Error::Plot(_) => 2,
             Error::Io { .. } | Error::Environment(_) => 3,
-        }
-    }
-
-    /// The same error, with `prefix.` prepended to its field (for nested input such as a run
-    /// inside an experiment).
-    pub fn within(self, prefix: &str) -> Self {
-        match self {
-            Error::Input { file, field, message } => Error::Input {
-                file,
-                field: if field.is_empty() {
-                    prefix.to_string()
-                } else {
-                    format!("{prefix}.{field}")
-                },
-                message,
-            },
-            other => other,
         }
     }
 }
@@ -101,5 +87,206 @@ impl std::error::Error for Error {
             Error::Io { source, .. } => Some(source),
             _ => None,
         }
+    }
+}
+
+/// A mistake inside a file: where (a JSON path below whatever was being read, empty for the
+/// value itself) and what was wrong.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FieldError {
+    path: String,
+    message: String,
+}
+
+impl FieldError {
+    /// A mistake in the value being read itself.
+    pub fn new(message: impl Into<String>) -> Self {
+        FieldError {
+            path: String::new(),
+            message: message.into(),
+        }
+    }
+
+    /// The same mistake, found inside the value of field `key` (`runs` then `beta_1`: the path
+    /// `runs.beta_1`; prefixes compose from the inside out).
+    pub fn at(mut self, key: &str) -> Self {
+        self.path = match self.path.as_str() {
+            "" => key.to_string(),
+            p if p.starts_with('[') => format!("{key}{p}"),
+            p => format!("{key}.{p}"),
+        };
+        self
+    }
+
+    /// The same mistake, found inside item `i` of a list (`.index(2).at("runs")` is `runs[2]`).
+    pub fn index(mut self, i: usize) -> Self {
+        self.path = match self.path.as_str() {
+            "" => format!("[{i}]"),
+            p if p.starts_with('[') => format!("[{i}]{p}"),
+            p => format!("[{i}].{p}"),
+        };
+        self
+    }
+
+    /// The path below the value that was read (`runs[2].learning_rate`), empty for the value.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// What was wrong.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The error of this mistake in `file`.
+    pub(crate) fn in_file(self, file: impl AsRef<Path>) -> Error {
+        Error::input(file, self.path, self.message)
+    }
+
+    /// The mistake as a serde error, so that it can travel through a `Deserialize` impl and keep
+    /// its path below the value (see [`FieldError::from_serde`]).
+    pub(crate) fn to_serde<E: serde::de::Error>(&self) -> E {
+        E::custom(format_args!("{MARK}{}{MARK}{}", self.path, self.message))
+    }
+
+    /// The mistake serde reports while reading a value: its path (from `serde_path_to_error`),
+    /// extended by the path a [`FieldError`] carried through a `Deserialize` impl.
+    pub(crate) fn from_serde(e: serde_path_to_error::Error<serde_json::Error>) -> Self {
+        let outer = e.path().to_string();
+        let inner = e.into_inner();
+        if inner.is_syntax() || inner.is_eof() {
+            return FieldError::new(format!("invalid JSON: {inner}"));
+        }
+        let text = inner.to_string();
+        let error = match text.strip_prefix(MARK).and_then(|t| t.split_once(MARK)) {
+            Some((path, message)) => FieldError {
+                path: path.to_string(),
+                message: strip_position(message).to_string(),
+            },
+            None => named_field(strip_position(&text)),
+        };
+        if outer == "." || outer == "?" || outer.is_empty() {
+            error
+        } else if !error.path.is_empty() && (outer == error.path || outer.ends_with(&format!(".{}", error.path))) {
+            // serde's path already ends at the field its message names.
+            FieldError { path: outer, ..error }
+        } else {
+            prefixed(error, &outer)
+        }
+    }
+}
+
+/// Marks a [`FieldError`] carried inside a serde message.
+const MARK: char = '\u{1f}';
+
+/// serde_json appends ` at line L column C` to the messages of text it parses.
+fn strip_position(message: &str) -> &str {
+    match message.rfind(" at line ") {
+        Some(i) if message[i..].contains(" column ") => &message[..i],
+        _ => message,
+    }
+}
+
+/// serde's own messages name an unknown or missing field in the text (`unknown field `exp`,
+/// expected one of `expr`, `name``); the field goes into the path, the list into the message.
+fn named_field(message: &str) -> FieldError {
+    let quoted: Vec<&str> = message.split('`').skip(1).step_by(2).collect();
+    if let (Some(rest), Some(field)) = (message.strip_prefix("unknown field"), quoted.first()) {
+        let known = &quoted[1..];
+        let message = if known.is_empty() || rest.contains("there are no fields") {
+            "unknown field; this object takes none".to_string()
+        } else {
+            format!("unknown field; expected one of: {}", known.join(", "))
+        };
+        return FieldError::new(message).at(field);
+    }
+    if let (true, Some(field)) = (message.starts_with("missing field"), quoted.first()) {
+        return FieldError::new("missing").at(field);
+    }
+    FieldError::new(message)
+}
+
+/// `error` with the JSON path `outer` (`runs[2].fast`) in front.
+fn prefixed(error: FieldError, outer: &str) -> FieldError {
+    let path = match error.path.as_str() {
+        "" => outer.to_string(),
+        p if p.starts_with('[') => format!("{outer}{p}"),
+        p => format!("{outer}.{p}"),
+    };
+    FieldError { path, ..error }
+}
+
+impl fmt::Display for FieldError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.path.is_empty() {
+            write!(f, "{}", self.message)
+        } else {
+            write!(f, "field `{}`: {}", self.path, self.message)
+        }
+    }
+}
+
+/// Reading part of a file.
+pub type Parsed<T> = std::result::Result<T, FieldError>;
+
+/// [`FieldError::at`] and [`FieldError::index`] on a result: `parse_point(v).at("start")?`.
+pub(crate) trait FieldContext<T> {
+    /// The error, if any, found inside field `key`.
+    fn at(self, key: &str) -> Parsed<T>;
+    /// The error, if any, found inside item `i`.
+    fn index(self, i: usize) -> Parsed<T>;
+    /// The error, if any, as an [`Error::Input`] of `file`.
+    fn in_file(self, file: impl AsRef<Path>) -> Result<T>;
+}
+
+impl<T> FieldContext<T> for Parsed<T> {
+    fn at(self, key: &str) -> Parsed<T> {
+        self.map_err(|e| e.at(key))
+    }
+    fn index(self, i: usize) -> Parsed<T> {
+        self.map_err(|e| e.index(i))
+    }
+    fn in_file(self, file: impl AsRef<Path>) -> Result<T> {
+        self.map_err(|e| e.in_file(file))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_compose_from_the_inside_out() {
+        let e = FieldError::new("expected a positive number")
+            .at("decay_steps")
+            .at("learning_rate");
+        assert_eq!(e.path(), "learning_rate.decay_steps");
+        let e = e.index(2).at("runs");
+        assert_eq!(e.path(), "runs[2].learning_rate.decay_steps");
+        assert_eq!(FieldError::new("m").index(3).at("starts").path(), "starts[3]");
+        let whole = FieldError::new("bad").in_file("e.json");
+        assert_eq!(whole.to_string(), "e.json: bad");
+    }
+
+    #[test]
+    fn a_field_error_survives_a_trip_through_serde() {
+        #[derive(Debug)]
+        struct Inner;
+        impl<'de> serde::Deserialize<'de> for Inner {
+            fn deserialize<D: serde::Deserializer<'de>>(_: D) -> std::result::Result<Self, D::Error> {
+                Err(FieldError::new("expected 1").at("beta_1").to_serde())
+            }
+        }
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Outer {
+            runs: Vec<Inner>,
+        }
+        let text = r#"{"runs": [{"beta_1": 2}]}"#;
+        let e =
+            serde_path_to_error::deserialize::<_, Outer>(&mut serde_json::Deserializer::from_str(text)).unwrap_err();
+        let e = FieldError::from_serde(e);
+        assert_eq!(e.path(), "runs[0].beta_1");
+        assert_eq!(e.message(), "expected 1");
     }
 }

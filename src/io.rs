@@ -7,14 +7,17 @@ use std::path::Path;
 
 /// Writes `bytes` to `path` through a temporary file in the same folder and a rename, so a
 /// reader (or an interrupted run) never sees a half-written file.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     write_atomic_with(path, |w| w.write_all(bytes))
 }
 
 /// Writes what `fill` streams to `path` through a buffered temporary file in the same folder and
 /// a rename: a reader (or an interrupted run) never sees a half-written file, and a failed write
 /// leaves no temporary behind.
-pub fn write_atomic_with(path: &Path, fill: impl FnOnce(&mut BufWriter<File>) -> std::io::Result<()>) -> Result<()> {
+pub(crate) fn write_atomic_with(
+    path: &Path,
+    fill: impl FnOnce(&mut BufWriter<File>) -> std::io::Result<()>,
+) -> Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, "create the folder", e))?;
     }
@@ -36,4 +39,30 @@ pub fn write_atomic_with(path: &Path, fill: impl FnOnce(&mut BufWriter<File>) ->
         let _ = std::fs::remove_file(&tmp);
         Error::io(path, "write", e)
     })
+}
+
+/// Every file under `dir` (recursively, folders in name order, then their files in name order
+/// within each folder's listing) that `keep` accepts: the one folder walker of experiments,
+/// baselines and reports. Symbolic links to folders are not followed.
+pub(crate) fn walk(dir: &Path, keep: impl Fn(&Path) -> bool + Copy) -> Result<Vec<std::path::PathBuf>> {
+    let mut out = Vec::new();
+    walk_into(dir, keep, &mut out)?;
+    Ok(out)
+}
+
+fn walk_into(dir: &Path, keep: impl Fn(&Path) -> bool + Copy, out: &mut Vec<std::path::PathBuf>) -> Result<()> {
+    let mut entries: Vec<std::path::PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| Error::io(dir, "list the folder", e))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    entries.sort();
+    for path in entries {
+        let is_dir = std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir());
+        if is_dir {
+            walk_into(&path, keep, out)?;
+        } else if keep(&path) {
+            out.push(path);
+        }
+    }
+    Ok(())
 }

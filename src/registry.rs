@@ -13,6 +13,7 @@
 //! }
 //! ```
 
+use crate::error::{FieldError, Parsed};
 use crate::optim::{self, Entry};
 use crate::surface::{self, Surface};
 
@@ -75,19 +76,25 @@ impl Registry {
         &self.optimizers
     }
 
-    /// The surface called `name`, or an error message that lists the known ones.
-    pub fn require_surface(&self, name: &str) -> Result<&Surface, String> {
+    /// The surface called `name`, or an error that lists the known ones.
+    pub fn require_surface(&self, name: &str) -> Parsed<&Surface> {
         self.surface(name).ok_or_else(|| {
             let names: Vec<&str> = self.surfaces.iter().map(|s| s.name.as_str()).collect();
-            format!("unknown surface {name:?}; expected one of: {}", names.join(", "))
+            FieldError::new(format!(
+                "unknown surface {name:?}; expected one of: {}",
+                names.join(", ")
+            ))
         })
     }
 
-    /// The optimizer called `name`, or an error message that lists the known ones.
-    pub fn require_optimizer(&self, name: &str) -> Result<&Entry, String> {
+    /// The optimizer called `name`, or an error that lists the known ones.
+    pub fn require_optimizer(&self, name: &str) -> Parsed<&Entry> {
         self.optimizer(name).ok_or_else(|| {
             let names: Vec<&str> = self.optimizers.iter().map(|o| o.name).collect();
-            format!("unknown optimizer {name:?}; expected one of: {}", names.join(", "))
+            FieldError::new(format!(
+                "unknown optimizer {name:?}; expected one of: {}",
+                names.join(", ")
+            ))
         })
     }
 }

@@ -2,7 +2,7 @@
 //! `tests/fixtures/keras-blog-trajectories.json` is found among them and agrees with Keras to
 //! |ours - keras| <= 1e-4 (1 + |keras|) up to the case's `stable_until`.
 
-use optsurf::experiment::trajectory::{RunTrajectory, Trajectories};
+use optsurf::results::{RunTrajectory, Trajectories};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -35,7 +35,7 @@ fn matches<'a>(case: &Value, all: &'a [Trajectories]) -> Vec<(&'a str, &'a RunTr
         .filter(|t| serde_json::to_value(&t.surface).unwrap() == case["surface"])
     {
         for run in &t.runs {
-            let same_kwargs = run.hyperparameters == full;
+            let same_kwargs = run.hyperparameters == full.hyperparameters();
             if run.optimizer == case["optimizer"] && same_kwargs && run.points.first() == Some(&start) {
                 found.push((t.name.as_str(), run));
             }
@@ -93,7 +93,12 @@ fn every_blog_experiment_has_a_committed_baseline() {
     for entry in std::fs::read_dir("experiments/blog").unwrap() {
         let path = entry.unwrap().path();
         if path.extension().is_some_and(|e| e == "json") {
-            let job = optsurf::experiment::Job::load(&path, &optsurf::Registry::builtin()).unwrap();
+            let job = optsurf::experiment::Job::load(
+                &path,
+                &optsurf::Registry::builtin(),
+                &optsurf::backend::Backend::default().device().unwrap(),
+            )
+            .unwrap();
             let dir = job.output_dir(Path::new("results"));
             let file = if matches!(job, optsurf::experiment::Job::Vectors(_)) {
                 "vectors.json"
@@ -101,10 +106,10 @@ fn every_blog_experiment_has_a_committed_baseline() {
                 "trajectories.json"
             };
             assert!(
-                dir.join(file).is_file(),
+                dir.file(file).is_file(),
                 "{} has no baseline at {}",
                 path.display(),
-                dir.display()
+                dir.path().display()
             );
         }
     }

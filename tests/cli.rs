@@ -360,3 +360,36 @@ fn two_experiments_with_one_output_folder_are_an_error() {
     assert!(err.contains("b.json: field `name`") && err.contains("a.json"), "{err}");
     assert!(!dir.path().join("o").exists());
 }
+
+#[test]
+fn formats_are_checked() {
+    let good = r#"{"name": "f", "surface": "f0", "start": [1, 1], "steps": 3,
+        "runs": [{"optimizer": "sgd", "learning_rate": 0.1}], "plot": {"format": FORMAT}}"#;
+    rejects(
+        &good.replace("FORMAT", r#"["png", "pdf"]"#),
+        "plot.format",
+        r#""png", "svg""#,
+    );
+    rejects(&good.replace("FORMAT", "[]"), "plot.format", r#""png", "svg""#);
+    rejects(&good.replace("FORMAT", "3"), "plot.format", r#""png", "svg""#);
+    let path = std::path::Path::new("f.json");
+    let one = optsurf::experiment::Experiment::parse(
+        &good.replace("FORMAT", r#""svg""#),
+        path,
+        &optsurf::Registry::builtin(),
+        &optsurf::backend::Backend::default().device().unwrap(),
+    )
+    .unwrap();
+    assert_eq!(one.plot.format, [optsurf::plot::Format::Svg]);
+    // The default is left out of trajectories, so baselines do not change.
+    let exp = optsurf::experiment::Experiment::parse(
+        &good.replace(r#", "plot": {"format": FORMAT}"#, ""),
+        path,
+        &optsurf::Registry::builtin(),
+        &optsurf::backend::Backend::default().device().unwrap(),
+    )
+    .unwrap();
+    assert_eq!(exp.plot.format, [optsurf::plot::Format::Png]);
+    let json = serde_json::to_string(&exp.plot).unwrap();
+    assert!(!json.contains("format"), "{json}");
+}

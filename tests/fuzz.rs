@@ -1,13 +1,16 @@
 //! Structured fuzzing of experiment and study files: thousands of mutations of valid files (wrong types,
 //! huge and tiny numbers, NaN/inf text, unicode, deep nesting, missing, unknown and duplicated
-//! fields, truncation) never panic; each is accepted or refused with one line naming the file.
-//! A sample goes through the binary to check the exit codes (0 or 2) and the one-line message.
+//! fields, truncation, hostile expression surfaces) never panic; each is accepted or refused with
+//! one line naming the file. A sample goes through the binary to check the exit codes (0 or 2) and
+//! the one-line message.
 
+mod common;
+use common::SplitMix64;
 use optsurf::Registry;
 use optsurf::backend::Backend;
 use optsurf::experiment::study::Study;
 use optsurf::experiment::{Experiment, runner};
-use optsurf::random::SplitMix64;
+
 use serde_json::{Map, Value, json};
 use std::path::Path;
 use std::process::Command;
@@ -101,9 +104,75 @@ fn node<'a>(v: &'a mut Value, path: &[Value]) -> &'a mut Value {
     })
 }
 
+/// Expressions that used to crash the binary (deep nesting, long sums, constants, huge powers),
+/// at depths around and far past the nesting limit, and the NumPy-style functions and slips.
+fn hostile_expression(rng: &mut SplitMix64) -> String {
+    let mut pick = |n: usize| (rng.next_u64() % n as u64) as usize;
+    let depth = [1, 255, 256, 257, 3_000, 20_000][pick(6)];
+    let one = |list: &[&str], k: usize| list[k % list.len()].to_string();
+    match pick(8) {
+        0 => format!("{}x{}", "(".repeat(depth), ")".repeat(depth)),
+        1 => format!("{}x", "-".repeat(depth)),
+        2 => vec!["x"; depth + 1].join(["^", "**"][pick(2)]),
+        3 => format!("{}y{}", "sin(".repeat(depth), ")".repeat(depth)),
+        4 => {
+            let terms = ["x * y", "sin(x)", "0.01 * r", "y / 3"];
+            let n = [1, 10, 1_000, 3_000][pick(4)];
+            (0..n)
+                .map(|k| terms[k % 4])
+                .collect::<Vec<_>>()
+                .join([" + ", " - ", " * "][pick(3)])
+        }
+        5 => one(
+            &[
+                "3",
+                "pi",
+                "1+2",
+                "sin(1)",
+                "min(1,2)",
+                "-e",
+                "where(0, x, 2)",
+                "1/0",
+                "ln(0)",
+                "0 * r",
+            ],
+            pick(10),
+        ),
+        6 => one(
+            &[
+                "x^1e19",
+                "x^-1e300",
+                "y^1e400 + x",
+                "2^1e19",
+                "x ** -65",
+                "(x - 1)^65 * y",
+                "x^(0/0)",
+                "x^9.2e18",
+            ],
+            pick(8),
+        ),
+        _ => one(
+            &[
+                "where(x > y, log(1 + x^2), atan2(y, x))",
+                "sigmoid(x * y) + hypot(x, y) - (x <= 0) * expm1(y)",
+                "pow(abs(x), 1.5) + floor(y) + ceil(x) * sign(y)",
+                "log2(1 + square(x)) + log1p(abs(y)) == 1",
+                "x < y < 1",
+                "x^^2",
+                "atan3(y, x)",
+                "np.sin(x)",
+            ],
+            pick(8),
+        ),
+    }
+}
+
 /// One structured mutation of a valid file, as text.
 fn mutate(seed: &Value, rng: &mut SplitMix64) -> String {
     let mut v = seed.clone();
+    if v.get("surface").is_some() && rng.next_u64().is_multiple_of(4) {
+        v["surface"] = json!({"expr": hostile_expression(rng)});
+    }
     let rounds = 1 + rng.next_u64() % 3;
     for _ in 0..rounds {
         let mut all = Vec::new();
@@ -164,33 +233,49 @@ fn check_in_process(text: &str, registry: &Registry) -> Result<bool, String> {
             .ok()
             .and_then(|m| m.get("kind").cloned());
         if kind == Some(json!("study")) {
-            return Study::parse(text, path, registry)
-                .map(|mut s| {
-                    s.steps = s.steps.min(5);
-                    let rows = s.rows().min(2000);
-                    let outcomes = s.run_rows(0..rows, &Backend::Ndarray.device().unwrap(), &mut |_| {});
-                    if rows == s.rows() {
-                        s.summary_json(&outcomes);
-                        // The tuned comparison a study writes is always a valid experiment.
-                        let tuned = s.tuned_experiment(&outcomes).to_string();
-                        Experiment::parse(&tuned, Path::new("tuned.json"), registry)
-                            .unwrap_or_else(|e| panic!("tuned experiment refused: {e}"));
-                    }
-                })
-                .map_err(|e| e.to_string());
+            return Study::parse(
+                text,
+                path,
+                registry,
+                &optsurf::backend::Backend::default().device().unwrap(),
+            )
+            .map(|mut s| {
+                s.steps = s.steps.min(5);
+                let rows = s.rows().min(2000);
+                let outcomes = s.run_rows(0..rows, &Backend::Ndarray.device().unwrap(), &mut |_| {});
+                if rows == s.rows() {
+                    optsurf::results::StudySummary::new(&s, &outcomes).to_text();
+                    // The tuned comparison a study writes is always a valid experiment.
+                    let tuned = s.tuned_experiment(&outcomes).to_text();
+                    Experiment::parse(
+                        &tuned,
+                        Path::new("tuned.json"),
+                        registry,
+                        &optsurf::backend::Backend::default().device().unwrap(),
+                    )
+                    .unwrap_or_else(|e| panic!("tuned experiment refused: {e}"));
+                }
+            })
+            .map_err(|e| e.to_string());
         }
         if kind.is_some() {
-            return optsurf::experiment::vectors::Vectors::parse(text, path)
+            return optsurf::experiment::Vectors::parse(text, path)
                 .map(|v| {
                     v.compute();
                 })
                 .map_err(|e| e.to_string());
         }
-        match Experiment::parse(text, path, registry) {
+        match Experiment::parse(
+            text,
+            path,
+            registry,
+            &optsurf::backend::Backend::default().device().unwrap(),
+        ) {
             Ok(mut e) => {
                 e.steps = e.steps.min(5);
                 let device = Backend::Ndarray.device().unwrap();
-                runner::run(&e, &device, &mut []).map(|_| ()).map_err(|e| e.to_string())
+                runner::run(&e, &device, &mut []);
+                Ok(())
             }
             Err(e) => Err(e.to_string()),
         }

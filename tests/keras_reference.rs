@@ -13,7 +13,7 @@
 
 use burn::tensor::{Tensor, TensorData};
 use optsurf::experiment::Experiment;
-use optsurf::experiment::runner;
+
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -64,9 +64,10 @@ fn check(cases: &BTreeMap<String, Value>) -> Vec<String> {
             &experiment.to_string(),
             Path::new("reference"),
             &optsurf::Registry::builtin(),
+            &optsurf::backend::Backend::default().device().unwrap(),
         )
         .unwrap();
-        let result = runner::run(&experiment, &device, &mut []).unwrap();
+        let result = experiment.run(&device);
         for ((name, case), run) in cases.iter().zip(&result.runs) {
             // A scheduled run records the rate of every step: Keras's, bit for bit.
             if let Some(rates) = case.get("learning_rates").and_then(Value::as_array) {
@@ -246,7 +247,7 @@ fn replay(cases: &BTreeMap<String, Value>) -> (Vec<String>, BTreeMap<String, u32
         let optimizer = case["optimizer"].as_str().unwrap();
         let entry = *optsurf::Registry::builtin().optimizer(optimizer).unwrap();
         let hyper = entry.parse(case["kwargs"].as_object().unwrap().clone()).unwrap();
-        let mut stepper = entry.build(&[hyper], &device);
+        let mut stepper = optsurf::optim::OptimizerSpec::build(&[&hyper], &device);
         let vector = |v: &Value| -> Option<Vec<f32>> {
             v.as_array()
                 .unwrap()

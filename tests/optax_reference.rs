@@ -3,7 +3,7 @@
 //! Rosenbrock, 100 steps each, optax run eagerly in float32).
 
 use burn::tensor::{Tensor, TensorData};
-use optsurf::experiment::{Experiment, runner};
+use optsurf::experiment::Experiment;
 use optsurf::optim::Env;
 use serde_json::{Map, Value, json};
 use std::cell::RefCell;
@@ -109,8 +109,14 @@ fn trajectories(cases: &BTreeMap<String, Value>) -> (BTreeMap<String, (f64, Stri
         let experiment = json!({"name": "optax", "surface": surface, "noise": {"lookup": "off"},
                                 "start": [0, 0], "steps": 100, "runs": runs});
         let registry = optsurf::Registry::builtin();
-        let experiment = Experiment::parse(&experiment.to_string(), Path::new("optax"), &registry).unwrap();
-        let result = runner::run(&experiment, &device, &mut []).unwrap();
+        let experiment = Experiment::parse(
+            &experiment.to_string(),
+            Path::new("optax"),
+            &registry,
+            &optsurf::backend::Backend::default().device().unwrap(),
+        )
+        .unwrap();
+        let result = experiment.run(&device);
         for ((name, case), run) in cases.iter().zip(&result.runs) {
             let optimizer = case["optimizer"].as_str().unwrap().to_string();
             let drift = F4_DRIFTS.iter().find(|(n, _)| n == name).map(|&(_, until)| until);
@@ -219,7 +225,7 @@ fn replay(cases: &BTreeMap<String, Value>, allowed: u64) -> Replay {
         let hyper = entry
             .parse(hyperparameters(case))
             .unwrap_or_else(|e| panic!("{name}: {e:?}"));
-        let mut stepper = entry.build(&[hyper], &device);
+        let mut stepper = optsurf::optim::OptimizerSpec::build(&[&hyper], &device);
         let points = case["points"].as_array().unwrap();
         let eval = case.get("eval_points").and_then(Value::as_array);
         for (k, grad) in case["grads"].as_array().unwrap().iter().enumerate() {
@@ -571,8 +577,14 @@ fn every_rate_comes_from_the_step_so_keras_schedules_work() {
     }
     let experiment = json!({"name": "schedules", "surface": "f1", "noise": {"lookup": "off"}, "start": [9, 9],
                             "steps": 20, "runs": runs});
-    let experiment = Experiment::parse(&experiment.to_string(), Path::new("s"), &optsurf::Registry::builtin()).unwrap();
-    let result = runner::run(&experiment, &device, &mut []).unwrap();
+    let experiment = Experiment::parse(
+        &experiment.to_string(),
+        Path::new("s"),
+        &optsurf::Registry::builtin(),
+        &optsurf::backend::Backend::default().device().unwrap(),
+    )
+    .unwrap();
+    let result = experiment.run(&device);
     for (k, (name, _)) in optimizers.iter().enumerate() {
         let [constant, flat, halving] = [0, 1, 2].map(|j| &result.runs[3 * k + j].points);
         assert_eq!(constant.len(), 21, "{name}");

@@ -5,8 +5,8 @@
 use burn::tensor::Tensor;
 use optsurf::Registry;
 use optsurf::backend::Backend;
-use optsurf::experiment::trajectory::Trajectories;
-use optsurf::experiment::{Experiment, runner};
+use optsurf::experiment::Experiment;
+use optsurf::results::Trajectories;
 use optsurf::surface::{Domain, Surface};
 use serde_json::{Value, json};
 use std::path::Path;
@@ -16,8 +16,14 @@ mod common;
 use common::*;
 
 fn run(json: &str) -> Trajectories {
-    let exp = Experiment::parse(json, Path::new("e.json"), &Registry::builtin()).unwrap();
-    runner::run(&exp, &Backend::Ndarray.device().unwrap(), &mut []).unwrap()
+    let exp = Experiment::parse(
+        json,
+        Path::new("e.json"),
+        &Registry::builtin(),
+        &optsurf::backend::Backend::default().device().unwrap(),
+    )
+    .unwrap();
+    exp.run(&Backend::Ndarray.device().unwrap())
 }
 
 /// Runs `experiment` with the built-in surface and with an expression; the trajectories must be
@@ -132,7 +138,7 @@ fn registries_add_and_replace_by_name() {
     let entry = *registry.optimizer("adam").unwrap();
     let only = Registry::empty().with_optimizer(entry);
     assert_eq!(only.optimizers().len(), 1);
-    let err = only.require_optimizer("sgd").unwrap_err();
+    let err = only.require_optimizer("sgd").unwrap_err().to_string();
     assert!(err.contains("expected one of: adam"), "{err}");
 }
 
@@ -185,8 +191,7 @@ fn minima_of_expressions_get_their_values() {
         r#"{"name": "e", "surface": {"expr": "(x - 1)^2 + (y + 2)^2 + 3", "minima": [[1, -2], {"point": [0, 0], "value": 7.5}]},
             "start": [0, 0], "steps": 1, "runs": []}"#,
         Path::new("e.json"),
-        &Registry::builtin(),
-    )
+        &Registry::builtin(), &optsurf::backend::Backend::default().device().unwrap())
     .unwrap();
     let minima: Vec<([f64; 2], f64)> = exp.surface.minima().map(|m| (m.point, m.value)).collect();
     assert_eq!(minima, vec![([1.0, -2.0], 3.0), ([0.0, 0.0], 7.5)]);
@@ -208,7 +213,16 @@ fn bad_surfaces_and_domains_are_one_line_errors() {
         (
             r#"{"expr": "x + foo"}"#,
             "surface.expr",
-            &["unknown name \"foo\"", "column 5", "rastrigin", "sin"],
+            &[
+                "unknown name \"foo\"",
+                "column 5",
+                "known names: x, y, r, c, pi, e, sin",
+            ],
+        ),
+        (
+            r#"{"expr": "rastrign(x, y)"}"#,
+            "surface.expr",
+            &["unknown name \"rastrign\"", "column 1", "did you mean rastrigin?"],
         ),
         (
             r#"{"expr": "sin(x, y)"}"#,

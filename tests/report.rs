@@ -336,7 +336,7 @@ fn views_carry_their_runs_and_the_contour_images_mapping() {
     // pixels as the contour layout does.
     assert_eq!(data["domain"], serde_json::json!([[-3.0, 3.0], [-2.0, 4.0]]));
     let domain = optsurf::surface::Domain::from([[-3.0, 3.0], [-2.0, 4.0]]);
-    let layout = optsurf::plot::ContourLayout::new(600, 600, domain).unwrap();
+    let layout = optsurf::plot::ContourLayout::new(600, 600, domain);
     let area: Vec<f64> = data["image"]["area"]
         .as_array()
         .unwrap()
@@ -420,7 +420,7 @@ fn a_study_shows_its_figures_best_configurations_and_tuned_comparison() {
     for (label, entry) in best {
         let config = &json["configurations"][entry["config"].as_u64().unwrap() as usize];
         let optimizer = config["optimizer"].as_str().unwrap();
-        let defaults = registry.optimizer(optimizer).unwrap().defaults();
+        let defaults = registry.optimizer(optimizer).unwrap().defaults().hyperparameters();
         let differing: Vec<String> = config["hyperparameters"]
             .as_object()
             .unwrap()

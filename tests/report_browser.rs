@@ -10,8 +10,8 @@
 use fantoccini::actions::{InputSource, MouseActions, PointerAction};
 use fantoccini::key::Key;
 use fantoccini::{Client, ClientBuilder, Locator};
-use optsurf::experiment::trajectory::Trajectories;
 use optsurf::plot::ContourLayout;
+use optsurf::results::Trajectories;
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::net::{TcpListener, TcpStream};
@@ -339,8 +339,12 @@ async fn drive(c: &Client, results: &Path, expected: &BTreeSet<String>) -> Res<(
     .await?;
     let path = results.join("blog/all-f0/trajectories.json");
     let t = Trajectories::load(&path)?;
-    let surface = t.resolve_surface(&optsurf::Registry::builtin(), &path)?;
-    let layout = ContourLayout::new(600, 600, surface.domain)?;
+    let surface = t.resolve_surface(
+        &optsurf::Registry::builtin(),
+        &path,
+        &optsurf::backend::Backend::default().device().unwrap(),
+    )?;
+    let layout = ContourLayout::new(600, 600, surface.domain);
     let colors = optsurf::plot::run_colors(&t.plot, t.runs.len())?;
     let n = t.runs.len();
     let at = |i: usize, k: usize| {

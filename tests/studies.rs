@@ -5,9 +5,9 @@
 
 use optsurf::Registry;
 use optsurf::backend::Backend;
+use optsurf::experiment::Experiment;
+use optsurf::experiment::study::Outcome;
 use optsurf::experiment::study::Study;
-use optsurf::experiment::study::run::Outcome;
-use optsurf::experiment::{Experiment, runner};
 use serde_json::{Value, json};
 use std::path::Path;
 
@@ -15,7 +15,13 @@ mod common;
 use common::*;
 
 fn study(v: &Value) -> Study {
-    Study::parse(&v.to_string(), Path::new("study.json"), &Registry::builtin()).unwrap()
+    Study::parse(
+        &v.to_string(),
+        Path::new("study.json"),
+        &Registry::builtin(),
+        &optsurf::backend::Backend::default().device().unwrap(),
+    )
+    .unwrap()
 }
 
 fn outcomes(s: &Study) -> Vec<Outcome> {
@@ -42,7 +48,7 @@ fn tuning_picks_the_known_best_learning_rate() {
         let best = s.best(&summaries);
         assert_eq!(best.len(), 1);
         assert_eq!(
-            s.configs[best[0].1].swept["learning_rate"],
+            swept(&s.configs[best[0].1])["learning_rate"],
             json!(50),
             "{objective}: {summaries:?}"
         );
@@ -70,10 +76,10 @@ fn the_tuned_experiment_is_an_ordinary_experiment_of_the_best_configurations() {
         "tune": {"objective": "median_final_loss", "start": [0.25, -0.75]}}));
     assert_eq!(s.configs.len(), 4 + 2 + 3);
     assert_eq!(s.configs[4].label, "NAG");
-    assert_eq!(s.configs[4].hyperparameters["nesterov"], json!(true));
+    assert_eq!(s.configs[4].optimizer.hyperparameters()["nesterov"], json!(true));
     let o = outcomes(&s);
     let summaries = s.summaries(&o);
-    let e = s.tuned_experiment(&o);
+    let e = serde_json::to_value(s.tuned_experiment(&o)).unwrap();
     assert_eq!(e["start"], json!([0.25, -0.75]));
     let runs = e["runs"].as_array().unwrap();
     assert_eq!(runs.len(), 3);
@@ -83,9 +89,9 @@ fn the_tuned_experiment_is_an_ordinary_experiment_of_the_best_configurations() {
         "{labels:?}"
     );
     for (run, (name, i)) in runs.iter().zip(s.best(&summaries)) {
-        assert_eq!(run["optimizer"], json!(s.configs[i].optimizer.name));
+        assert_eq!(run["optimizer"], json!(s.configs[i].optimizer.name()));
         assert_eq!(name, s.configs[i].label);
-        for (k, v) in &s.configs[i].hyperparameters {
+        for (k, v) in &s.configs[i].optimizer.hyperparameters() {
             assert_eq!(&run[k], v, "{name} {k}");
         }
         // No other configuration of this optimizer has a lower median final loss.
@@ -98,7 +104,13 @@ fn the_tuned_experiment_is_an_ordinary_experiment_of_the_best_configurations() {
             }
         }
     }
-    Experiment::parse(&e.to_string(), Path::new("tuned/experiment.json"), &Registry::builtin()).unwrap();
+    Experiment::parse(
+        &e.to_string(),
+        Path::new("tuned/experiment.json"),
+        &Registry::builtin(),
+        &optsurf::backend::Backend::default().device().unwrap(),
+    )
+    .unwrap();
 }
 
 /// Himmelblau's gradient in float64.
@@ -188,15 +200,21 @@ fn assert_rows_are_experiment_runs(s: &Study, surface: Value, sigma: f64) {
     for (r, outcome) in o.iter().enumerate() {
         let (c, k, seed) = s.row(r);
         let config = &s.configs[c];
-        let mut run = json!({"label": "r", "optimizer": config.optimizer.name});
-        run.as_object_mut().unwrap().extend(config.hyperparameters.clone());
+        let mut run = json!({"label": "r", "optimizer": config.optimizer.name()});
+        run.as_object_mut().unwrap().extend(config.optimizer.hyperparameters());
         if let Some(b) = config.batch_size {
             run["batch_size"] = json!(b);
         }
         let e = json!({"name": "e", "surface": surface, "start": s.starts[k], "steps": s.steps,
                        "seed": s.seeds[seed], "gradient_noise": {"sigma": sigma}, "runs": [run]});
-        let e = Experiment::parse(&e.to_string(), Path::new("e.json"), &Registry::builtin()).unwrap();
-        let t = runner::run(&e, &device, &mut []).unwrap();
+        let e = Experiment::parse(
+            &e.to_string(),
+            Path::new("e.json"),
+            &Registry::builtin(),
+            &optsurf::backend::Backend::default().device().unwrap(),
+        )
+        .unwrap();
+        let t = e.run(&device);
         let run = &t.runs[0];
         let last = *run.points.last().unwrap();
         assert_eq!(outcome.final_point, last, "row {r}");
@@ -236,21 +254,20 @@ fn sweeps_reach_inside_wrapped_optimizers() {
     // The last list varies fastest: sync_period, then fast.learning_rate, then fast.momentum.
     let c = &s.configs[3];
     assert_eq!(
-        c.swept,
-        *json!({"sync_period": 4, "fast.learning_rate": 0.01, "fast.momentum": 0.9})
-            .as_object()
-            .unwrap()
+        swept(c),
+        json!({"sync_period": 4, "fast.learning_rate": 0.01, "fast.momentum": 0.9})
     );
-    assert_eq!(c.hyperparameters["fast"]["learning_rate"], 0.01);
-    assert_eq!(c.hyperparameters["fast"]["momentum"], 0.9);
+    assert_eq!(c.optimizer.hyperparameters()["fast"]["learning_rate"], 0.01);
+    assert_eq!(c.optimizer.hyperparameters()["fast"]["momentum"], 0.9);
     assert_eq!(
-        c.hyperparameters["fast"]["nesterov"], false,
+        c.optimizer.hyperparameters()["fast"]["nesterov"],
+        false,
         "defaults filled in below the wrapper"
     );
     assert_eq!(c.swept_rate(), Some(0.01));
     let sam = &s.configs[13];
-    assert_eq!(sam.swept, *json!({"rho": 0.1}).as_object().unwrap());
-    assert_eq!(sam.hyperparameters["outer"]["learning_rate"], 0.1);
+    assert_eq!(swept(sam), json!({"rho": 0.1}));
+    assert_eq!(sam.optimizer.hyperparameters()["outer"]["learning_rate"], 0.1);
     assert_eq!(sam.swept_rate(), None);
     let polyak = study(&json!({
         "kind": "study", "name": "cap", "surface": "himmelblau", "steps": 5, "starts": [[1, 1]],
@@ -263,7 +280,13 @@ fn sweeps_reach_inside_wrapped_optimizers() {
     // A bad value below the wrapper names its path and the configuration.
     let bad = json!({"kind": "study", "name": "nested", "surface": "himmelblau", "steps": 5, "starts": [[1, 1]],
         "optimizers": [{"optimizer": "lookahead", "fast": {"optimizer": "sgd", "learning_rate": {"logspace": [0.0, 0.1, 3]}}}]});
-    let err = Study::parse(&bad.to_string(), Path::new("study.json"), &Registry::builtin()).unwrap_err();
+    let err = Study::parse(
+        &bad.to_string(),
+        Path::new("study.json"),
+        &Registry::builtin(),
+        &optsurf::backend::Backend::default().device().unwrap(),
+    )
+    .unwrap_err();
     assert!(
         err.to_string()
             .contains("field `optimizers[0].fast.learning_rate`: logspace needs bounds > 0"),
@@ -285,14 +308,14 @@ fn study_rows_on_data_are_minibatch_runs() {
         s.configs.iter().map(|c| c.batch_size).collect::<Vec<_>>(),
         [Some(8), Some(150), Some(16)]
     );
-    assert_eq!(s.configs[0].swept["batch_size"], json!(8));
-    assert!(!s.configs[0].hyperparameters.contains_key("batch_size"));
+    assert_eq!(swept(&s.configs[0])["batch_size"], json!(8));
+    assert!(!s.configs[0].optimizer.hyperparameters().contains_key("batch_size"));
     assert_rows_are_experiment_runs(&s, surface, 0.0);
     // Seeds matter with minibatches of 8, not with the full batch of 150.
     let o = outcomes(&s);
     assert_ne!(o[0].final_point, o[1].final_point);
     assert_eq!(o[4].final_point, o[5].final_point);
-    let e = s.tuned_experiment(&o);
+    let e = serde_json::to_value(s.tuned_experiment(&o)).unwrap();
     assert!(e["runs"][0]["batch_size"].as_u64().is_some());
 }
 
@@ -615,7 +638,7 @@ fn studies_report_divergence_per_run_and_go_on() {
         assert!(r.diverged_at.is_some_and(|k| k <= 50), "{r:?}");
         assert_eq!(r.basin, -2);
     }
-    let json = s.summary_json(&o);
+    let json = serde_json::to_value(optsurf::results::StudySummary::new(&s, &o)).unwrap();
     assert_eq!(json["configurations"][1]["final_loss"]["median"], Value::Null);
     assert_eq!(json["best"]["sgd"]["config"], json!(0));
     // runs.csv leaves a diverged run's end empty.
@@ -669,4 +692,97 @@ fn diff_covers_studies() {
     assert!(report.contains("runs.csv") && report.contains("final_loss"), "{report}");
     let study = read_json(&d.join("results/s/small/study.json"));
     assert_eq!(study["runs"], json!(560));
+}
+
+/// A PNG's width, height and RGB bytes.
+fn decode_rgb(bytes: &[u8]) -> (usize, usize, Vec<u8>) {
+    let mut r = png::Decoder::new(std::io::Cursor::new(bytes)).read_info().unwrap();
+    let mut buf = vec![0; r.output_buffer_size().unwrap()];
+    let info = r.next_frame(&mut buf).unwrap();
+    buf.truncate(info.buffer_size());
+    (info.width as usize, info.height as usize, buf)
+}
+
+/// Rates every decade against every third of a decade.
+const GRIDS: &str = r#"{"kind": "study", "name": "grids", "surface": "f0", "steps": 20,
+  "starts": [[3, 3], [-4, 2]],
+  "optimizers": [{"label": "SGD", "optimizer": "sgd", "learning_rate": {"logspace": [0.0001, 1.0, 5]}},
+                 {"label": "Adam", "optimizer": "adam", "learning_rate": {"logspace": [0.0001, 1.0, 13]}}]}"#;
+
+/// Runs study `text` with its figures into a temporary folder; returns the folder and the study's
+/// results folder in it.
+fn figures_of(text: &str, name: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let tmp = tempfile::tempdir().unwrap();
+    write(tmp.path(), "study.json", text);
+    let o = optsurf(tmp.path(), &["run", "study.json", "--out", "o"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = tmp.path().join("o").join(name);
+    (tmp, out)
+}
+
+#[test]
+fn heatmap_rows_of_different_grids_have_no_gaps_and_readable_text() {
+    // One shared axis, no empty columns.
+    let (_tmp, out) = figures_of(GRIDS, "grids");
+    let (w, h, rgb) = decode_rgb(&std::fs::read(out.join("heatmap.png")).unwrap());
+    let px = |x: usize, y: usize| [rgb[(y * w + x) * 3], rgb[(y * w + x) * 3 + 1], rgb[(y * w + x) * 3 + 2]];
+    // The cool colormap is (t, 1 - t, 1): far from grey. The colour bar is right of x = 0.85 w.
+    let colourful = |p: [u8; 3]| p.iter().max().unwrap() - p.iter().min().unwrap() > 100;
+    // Each row of cells: the pixel rows where the cells span the same columns.
+    let mut bands: Vec<(usize, usize, usize, usize)> = Vec::new();
+    for y in 0..h {
+        let cells: Vec<usize> = (0..w * 85 / 100).filter(|&x| colourful(px(x, y))).collect();
+        let (Some(&x0), Some(&x1)) = (cells.first(), cells.last()) else {
+            continue;
+        };
+        match bands.last_mut() {
+            Some(b) if b.3 + 1 == y && b.0.abs_diff(x0) <= 1 && b.1.abs_diff(x1) <= 1 => b.3 = y,
+            _ => bands.push((x0, x1, y, y)),
+        }
+    }
+    bands.retain(|b| b.3 - b.2 >= 10 && b.1 - b.0 > 100);
+    assert_eq!(bands.len(), 2, "two rows of cells: {bands:?}");
+    let first_x = bands.iter().map(|b| b.0).min().unwrap();
+    for (x0, x1, y0, y1) in bands {
+        // Across the middle of the row (clear of the best cell's white frame).
+        let y = (y0 + y1) / 2;
+        let (mut run, mut longest) = (0, 0);
+        for x in x0..=x1 {
+            run = if px(x, y) == [255, 255, 255] { run + 1 } else { 0 };
+            longest = longest.max(run);
+        }
+        assert!(longest <= 5, "row {y}: a white gap of {longest} pixels between cells");
+    }
+    // Row names at matplotlib's 10 points at 100 dpi: capitals about 10 pixels high.
+    let dark = |y: usize| (40..first_x.saturating_sub(4)).any(|x| px(x, y).iter().all(|&c| c < 150));
+    let (mut run, mut tallest) = (0, 0);
+    for y in 0..h {
+        run = if dark(y) { run + 1 } else { 0 };
+        tallest = tallest.max(run);
+    }
+    assert!((9..=20).contains(&tallest), "row names {tallest} pixels high");
+}
+
+#[test]
+fn study_figures_take_labels_of_any_length() {
+    let long: String = "Lookahead (Adam) with a long description "
+        .chars()
+        .cycle()
+        .take(300)
+        .collect();
+    let study = json!({"kind": "study", "name": "long", "title": long.clone(), "surface": "himmelblau", "steps": 10,
+        "starts": {"grid": [4, 4]},
+        "optimizers": [{"label": long.clone(), "optimizer": "sgd", "learning_rate": {"logspace": [0.001, 0.1, 3]}},
+                       {"label": format!("{long} 2"), "optimizer": "adam", "learning_rate": {"logspace": [0.01, 1.0, 4]}},
+                       {"label": "x", "optimizer": "adam", "learning_rate": [0.1, 0.2], "beta_1": [0.8, 0.9]}]});
+    let (_tmp, out) = figures_of(&study.to_string(), "long");
+    for f in ["heatmap.png", "basins.png", "sensitivity.png"] {
+        let (w, h, _) = decode_rgb(&std::fs::read(out.join(f)).unwrap());
+        assert!(w >= 300 && h >= 100, "{f}: {w}x{h}");
+    }
+}
+
+/// A configuration's swept values as `study.json` records them.
+fn swept(c: &optsurf::experiment::study::Configuration) -> Value {
+    serde_json::to_value(&c.swept).unwrap()
 }

@@ -1,231 +1,528 @@
 //! Benchmarks that print figures (`optsurf bench`): speed targets are checked here, not in
-//! timed unit tests.
+//! timed unit tests. Their experiments are built as typed values, as a library user builds them.
 
+use super::{Which, peak_rss_mb};
 use crate::backend::Backend;
-use crate::error::Result;
-use crate::experiment::Experiment;
+use crate::error::{FieldContext, Result};
+use crate::experiment::file::{ExperimentFile, Name, Point, Seeds, Starts, Steps, StudyKind, Threshold};
 use crate::experiment::runner::{self, Batch};
-use crate::optim::{self, adam::AdamConfig};
+use crate::experiment::study::{Configuration, Study, StudyEntry, Swept};
+use crate::experiment::surface::{CsvSpec, DataSpec, ModelName, ModelSpec};
+use crate::experiment::{Experiment, RunFile, StudyFile, SurfaceSpec};
+use crate::optim::{self, LearningRate, OptimizerSpec, Schedule, Wrapped};
+use crate::optim::{adagrad, adam, adamax, ftrl, lamb, lion, nadam, rmsprop, sgd};
+use crate::pipeline::{self, Run};
 use crate::registry::Registry;
-use crate::surface::{NoiseSpec, to_vec};
-use burn::tensor::{Tensor, TensorData};
+use crate::results::ResultDir;
+use crate::surface::NoiseSpec;
+use crate::surface::data::{Dataset, Model};
+use crate::tensor::to_vec;
+use burn::tensor::{Device, Tensor, TensorData};
 use std::path::Path;
 use std::time::Instant;
 
-/// Steps an experiment file (no figures, no files) `repeats` times; prints the best time.
-pub fn stepping(path: &Path, backend: Backend, repeats: usize, registry: &Registry) -> Result<f64> {
-    let experiment = Experiment::load(path, registry)?;
-    best_stepping(&experiment, backend, repeats)
-}
-
-/// Steps `experiment` `repeats` times (after a warm-up); prints and returns the best time.
-fn best_stepping(experiment: &Experiment, backend: Backend, repeats: usize) -> Result<f64> {
+/// Runs the benchmark `which` (`All`: every one but those that measure the process's peak
+/// memory, which run alone) and prints its figures.
+pub(crate) fn run(which: Which, points: usize, experiment: &Path, backend: Backend, registry: &Registry) -> Result<()> {
     let device = backend.device()?;
-    runner::run(experiment, &device, &mut [])?; // warm-up
-    let mut best = f64::INFINITY;
-    for _ in 0..repeats {
-        let start = Instant::now();
-        runner::run(experiment, &device, &mut [])?;
-        best = best.min(start.elapsed().as_secs_f64());
-    }
-    let runs = experiment.runs.len();
-    println!(
-        "stepping  {:<28} {runs} runs x {} steps on {backend:?}: {:.1} ms (best of {repeats}), {:.1} us per step",
-        experiment.name,
-        experiment.steps,
-        best * 1e3,
-        best * 1e6 / experiment.steps as f64
-    );
-    Ok(best)
-}
-
-/// Every registered optimizer in one comparison over f0 (the post's noise, from (9, 9), 100
-/// steps): each with its defaults, the wrappers (Lookahead, SAM) around optax's Adam at 0.3.
-/// Prints the best stepping time (target: under 100 ms on ndarray) and returns it.
-pub fn all_optimizers(backend: Backend, registry: &Registry) -> Result<f64> {
-    let runs: Vec<String> = registry
-        .optimizers()
-        .iter()
-        .map(|o| {
-            let wrapped = r#"{"optimizer": "adam_optax", "learning_rate": 0.3}"#;
-            let inner = o
-                .params
-                .iter()
-                .find(|p| p.name == "fast" || p.name == "outer")
-                .map_or(String::new(), |p| format!(r#", "{}": {wrapped}"#, p.name));
-            format!(r#"{{"label": "{0}", "optimizer": "{0}"{inner}}}"#, o.name)
-        })
-        .collect();
-    let text = format!(
-        r#"{{"name": "all-optimizers", "surface": "f0", "noise": {{"seed": 0, "lookup": "nearest"}},
-            "start": [9, 9], "steps": 100, "runs": [{}]}}"#,
-        runs.join(",")
-    );
-    let experiment = Experiment::parse(&text, Path::new("bench-all-optimizers"), registry)?;
-    let seconds = best_stepping(&experiment, backend, 10)?;
-    println!(
-        "all optimizers: the {} registered optimizers over f0 step 100 times in {:.1} ms (target < 100 ms)",
-        runs.len(),
-        seconds * 1e3
-    );
-    Ok(seconds)
-}
-
-/// The ten optimizers of the post over Rosenbrock (200 steps from (-2, 2)), once over the
-/// built-in `rosenbrock` and once over the same formula written as an expression; prints both
-/// and their ratio (an expression is compiled once, so it should step about as fast).
-pub fn expressions(backend: Backend, registry: &Registry) -> Result<f64> {
-    let runs = r#"[
-        {"label": "SGD", "optimizer": "sgd", "learning_rate": 0.0002},
-        {"label": "NAG", "optimizer": "sgd", "learning_rate": 0.0002, "momentum": 0.9, "nesterov": true},
-        {"label": "RMS", "optimizer": "rmsprop", "learning_rate": 0.01},
-        {"label": "AdaGrad", "optimizer": "adagrad", "learning_rate": 0.5},
-        {"label": "Adam", "optimizer": "adam", "learning_rate": 0.05},
-        {"label": "Adamax", "optimizer": "adamax", "learning_rate": 0.05},
-        {"label": "NAdam", "optimizer": "nadam", "learning_rate": 0.05},
-        {"label": "Lion", "optimizer": "lion", "learning_rate": 0.01},
-        {"label": "Lamb", "optimizer": "lamb", "learning_rate": 0.01},
-        {"label": "FTRL", "optimizer": "ftrl", "learning_rate": 0.5}]"#;
-    let experiment = |surface: &str| {
-        let text =
-            format!(r#"{{"name": "bench", "surface": {surface}, "start": [-2, 2], "steps": 200, "runs": {runs}}}"#);
-        Experiment::parse(&text, Path::new("bench"), registry)
+    let bench = Bench {
+        backend,
+        device: &device,
+        registry,
     };
-    let builtin = best_stepping(&experiment(r#""rosenbrock""#)?, backend, 10)?;
-    let expr = experiment(r#"{"expr": "(1 - x)^2 + 100 * (y - x^2)^2", "domain": [[-2, 2], [-1, 3]]}"#)?;
-    let compiled = best_stepping(&expr, backend, 10)?;
-    println!(
-        "expressions: {{\"expr\": <Rosenbrock>}} steps in {:.2}x the time of the built-in rosenbrock (target < 1.5x)",
-        compiled / builtin
-    );
-    Ok(compiled / builtin)
-}
-
-/// The stepping experiment as given and with every run's learning rate turned into a Keras
-/// schedule (`CosineDecay` from the same rate over the run); prints both and their ratio (a
-/// schedule is evaluated once per step per row on the host, so it should cost little).
-pub fn schedules(path: &Path, backend: Backend, registry: &Registry) -> Result<f64> {
-    let text = std::fs::read_to_string(path).map_err(|e| crate::Error::io(path, "read", e))?;
-    let mut file: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| crate::Error::input(path, "", e.to_string()))?;
-    let steps = file["steps"].clone();
-    let plain = Experiment::parse(&file.to_string(), path, registry)?;
-    for run in file["runs"].as_array_mut().into_iter().flatten() {
-        let lr = run
-            .get("learning_rate")
-            .and_then(serde_json::Value::as_f64)
-            .unwrap_or(0.001);
-        run["learning_rate"] = serde_json::json!({"schedule": "CosineDecay", "initial_learning_rate": lr,
-                                                   "decay_steps": steps, "alpha": 0.1});
+    let all = which == Which::All;
+    if all || which == Which::Stepping {
+        bench.stepping(experiment, 10)?;
     }
-    let scheduled = Experiment::parse(&file.to_string(), path, registry)?;
-    let constant = best_stepping(&plain, backend, 10)?;
-    let with = best_stepping(&scheduled, backend, 10)?;
-    println!(
-        "schedules: a CosineDecay on every run steps in {:.2}x the time of constant rates (target < 1.5x)",
-        with / constant
-    );
-    Ok(with / constant)
+    if all || which == Which::AllOptimizers {
+        bench.all_optimizers()?;
+    }
+    if which == Which::Wide {
+        bench.wide(20_000, 100)?;
+    }
+    if all || which == Which::Data {
+        bench.data()?;
+    }
+    if all || which == Which::Schedules {
+        bench.schedules()?;
+    }
+    if all || which == Which::Expressions {
+        bench.expressions()?;
+    }
+    if all || which == Which::Throughput {
+        throughput(points, 5, backend, registry)?;
+    }
+    if all || which == Which::AdagradFull {
+        adagrad_full(1024, 8, backend)?;
+    }
+    if all || which == Which::Study {
+        bench.study(256, 200)?;
+    }
+    if which == Which::StudyMillion {
+        bench.study(1000, 50)?;
+    }
+    if all || which == Which::Figures {
+        bench.figures()?;
+    }
+    println!("peak memory {:.0} MB", peak_rss_mb());
+    Ok(())
 }
 
-/// A wide experiment: `runs` runs (SGD, Adam and RMSprop from a spread of starts over f4) of
-/// `steps` steps, run and written as `optsurf run --no-plots` would, the file streamed; prints
-/// the time, the file size and the process's peak memory (run it alone: the peak is the
-/// process's).
-pub fn wide(runs: usize, steps: usize, backend: Backend, registry: &Registry) -> Result<f64> {
-    let side = (runs as f64).sqrt().ceil() as usize;
-    let optimizers = [
-        r#""optimizer": "sgd", "learning_rate": 10.0"#,
-        r#""optimizer": "adam", "learning_rate": 0.3"#,
-        r#""optimizer": "rmsprop", "learning_rate": 0.1"#,
+/// What every benchmark runs on.
+struct Bench<'a> {
+    backend: Backend,
+    device: &'a Device,
+    registry: &'a Registry,
+}
+
+/// A checked optimizer, for the benchmarks' own (valid) settings.
+fn spec<C: optim::Config>(config: C) -> OptimizerSpec {
+    OptimizerSpec::new(config).expect("the benchmarks' settings are valid")
+}
+
+/// The post's ten optimizers (SGD, NAG, RMSprop, AdaGrad, Adam, Adamax, NAdam, Lion, LAMB,
+/// FTRL), each at the rate `rate` gives the rate of `rates`.
+fn post_ten(rates: [f64; 10], rate: impl Fn(f64) -> LearningRate) -> Vec<RunFile> {
+    let lr = |k: usize| rate(rates[k]);
+    let runs = [
+        (
+            "SGD",
+            spec(sgd::SgdConfig {
+                learning_rate: lr(0),
+                ..Default::default()
+            }),
+        ),
+        (
+            "NAG",
+            spec(sgd::SgdConfig {
+                learning_rate: lr(1),
+                momentum: 0.9,
+                nesterov: true,
+                ..Default::default()
+            }),
+        ),
+        (
+            "RMS",
+            spec(rmsprop::RmspropConfig {
+                learning_rate: lr(2),
+                ..Default::default()
+            }),
+        ),
+        (
+            "AdaGrad",
+            spec(adagrad::AdagradConfig {
+                learning_rate: lr(3),
+                ..Default::default()
+            }),
+        ),
+        (
+            "Adam",
+            spec(adam::AdamConfig {
+                learning_rate: lr(4),
+                ..Default::default()
+            }),
+        ),
+        (
+            "Adamax",
+            spec(adamax::AdamaxConfig {
+                learning_rate: lr(5),
+                ..Default::default()
+            }),
+        ),
+        (
+            "NAdam",
+            spec(nadam::NadamConfig {
+                learning_rate: lr(6),
+                ..Default::default()
+            }),
+        ),
+        (
+            "Lion",
+            spec(lion::LionConfig {
+                learning_rate: lr(7),
+                ..Default::default()
+            }),
+        ),
+        (
+            "Lamb",
+            spec(lamb::LambConfig {
+                learning_rate: lr(8),
+                ..Default::default()
+            }),
+        ),
+        (
+            "FTRL",
+            spec(ftrl::FtrlConfig {
+                learning_rate: lr(9),
+                ..Default::default()
+            }),
+        ),
     ];
-    let list: Vec<String> = (0..runs)
-        .map(|k| {
-            let (x, y) = (
-                -9.5 + 19.0 * (k / side) as f64 / side as f64,
-                -9.5 + 19.0 * (k % side) as f64 / side as f64,
+    runs.into_iter().map(|(label, s)| RunFile::new(label, s)).collect()
+}
+
+/// An experiment of `runs` over `surface` from `start`, `steps` steps.
+fn experiment(name: &str, surface: SurfaceSpec, start: [f64; 2], steps: usize, runs: Vec<RunFile>) -> ExperimentFile {
+    ExperimentFile {
+        name: Name::new(name).expect("the benchmarks' names are names"),
+        title: None,
+        surface,
+        domain: None,
+        noise: NoiseSpec::default(),
+        seed: None,
+        gradient_noise: None,
+        start: Some(Point(start)),
+        steps: Steps(steps),
+        plot: Default::default(),
+        runs,
+    }
+}
+
+impl Bench<'_> {
+    /// The figure pair of the post's ten-optimizer comparison over f0 (10 runs x 101 points,
+    /// 900x900, all-f0 with a legend so that every layer is drawn): the surface and the loss
+    /// figures (PNG + GIF) each on one thread, then `draw_all` (both in parallel, files
+    /// written); prints seconds and bytes (targets: 1.5 s, GIFs under 1 MB).
+    fn figures(&self) -> Result<f64> {
+        let mut experiment = Experiment::load(Path::new("experiments/blog/all-f0.json"), self.registry, self.device)?;
+        experiment.plot.legend = true;
+        let traj = experiment.run(self.device);
+        let surface = &experiment.surface;
+        let mesh = surface.on_mesh(&surface.noise(traj.noise, self.device), self.device);
+        let t = Instant::now();
+        let s = crate::plot::surface_figure(&traj, surface, &mesh, true, None)?;
+        let t_surface = t.elapsed().as_secs_f64();
+        let t = Instant::now();
+        let l = crate::plot::loss_figure(&traj, true, None)?.expect("runs have points");
+        let t_loss = t.elapsed().as_secs_f64();
+        let dir = std::env::temp_dir().join(format!("optsurf-bench-figures-{}", std::process::id()));
+        let t = Instant::now();
+        crate::plot::draw_all(&traj, surface, &mesh, &dir, None)?;
+        let t_all = t.elapsed().as_secs_f64();
+        let _ = std::fs::remove_dir_all(&dir);
+        let bytes = |gif: &Option<Vec<u8>>| gif.as_ref().map_or(0, Vec::len) as f64 / 1e6;
+        println!(
+            "figures   all-f0, 10 runs x {} points, 900x900: surface {t_surface:.3} s, loss {t_loss:.3} s (PNG + GIF, one thread each), draw_all {t_all:.3} s with files (target 1.5 s); surface.gif {:.2} MB, loss.gif {:.2} MB (target 1 MB each)",
+            crate::plot::frame_count(&traj),
+            bytes(&s.gif),
+            bytes(&l.gif)
+        );
+        Ok(t_all)
+    }
+
+    /// Checks `file` as an experiment read from `name`.
+    fn check(&self, file: ExperimentFile, name: &str) -> Result<Experiment> {
+        Experiment::from_file(file, Path::new(name), self.registry, self.device)
+    }
+
+    /// Steps an experiment file (no figures, no files) `repeats` times; prints the best time.
+    fn stepping(&self, path: &Path, repeats: usize) -> Result<f64> {
+        let experiment = Experiment::load(path, self.registry, self.device)?;
+        self.best_stepping(&experiment, repeats)
+    }
+
+    /// Steps `experiment` `repeats` times (after a warm-up); prints and returns the best time.
+    fn best_stepping(&self, experiment: &Experiment, repeats: usize) -> Result<f64> {
+        runner::run(experiment, self.device, &mut []); // warm-up
+        let mut best = f64::INFINITY;
+        for _ in 0..repeats {
+            let start = Instant::now();
+            runner::run(experiment, self.device, &mut []);
+            best = best.min(start.elapsed().as_secs_f64());
+        }
+        println!(
+            "stepping  {:<28} {} runs x {} steps on {:?}: {:.1} ms (best of {repeats}), {:.1} us per step",
+            experiment.name,
+            experiment.runs.len(),
+            experiment.steps,
+            self.backend,
+            best * 1e3,
+            best * 1e6 / experiment.steps as f64
+        );
+        Ok(best)
+    }
+
+    /// Every registered optimizer in one comparison over f0 (the post's noise, from (9, 9), 100
+    /// steps): each with its defaults, a wrapper (Lookahead, SAM) around optax's Adam at 0.3.
+    /// Prints the best stepping time (target: under 100 ms on ndarray) and returns it.
+    fn all_optimizers(&self) -> Result<f64> {
+        let inner = spec(optim::adam_optax::AdamOptaxConfig {
+            learning_rate: 0.3.into(),
+            ..Default::default()
+        });
+        let runs: Vec<RunFile> = self
+            .registry
+            .optimizers()
+            .iter()
+            .map(|o| {
+                let wrapped = o.params.iter().find(|p| p.name == "fast" || p.name == "outer");
+                let optimizer = match wrapped {
+                    None => o.defaults(),
+                    Some(p) => {
+                        let given = serde_json::to_value(Wrapped::of(inner.clone())).expect("optimizers serialize");
+                        o.parse([(p.name.to_string(), given)].into_iter().collect())
+                            .in_file("bench")?
+                    }
+                };
+                Ok(RunFile::new(o.name, optimizer))
+            })
+            .collect::<Result<_>>()?;
+        let n = runs.len();
+        let file = ExperimentFile {
+            noise: NoiseSpec {
+                seed: 0,
+                lookup: crate::surface::Lookup::Nearest,
+            },
+            ..experiment("all-optimizers", SurfaceSpec::Name("f0".into()), [9.0, 9.0], 100, runs)
+        };
+        let seconds = self.best_stepping(&self.check(file, "bench-all-optimizers")?, 10)?;
+        println!(
+            "all optimizers: the {n} registered optimizers over f0 step 100 times in {:.1} ms (target < 100 ms)",
+            seconds * 1e3
+        );
+        Ok(seconds)
+    }
+
+    /// The ten optimizers of the post over Rosenbrock (200 steps from (-2, 2)), once over the
+    /// built-in `rosenbrock` and once over the same formula written as an expression; prints both
+    /// and their ratio (an expression is compiled once, so it should step about as fast).
+    fn expressions(&self) -> Result<f64> {
+        let rates = [0.0002, 0.0002, 0.01, 0.5, 0.05, 0.05, 0.05, 0.01, 0.01, 0.5];
+        let over = |surface: SurfaceSpec| {
+            let file = experiment(
+                "bench",
+                surface,
+                [-2.0, 2.0],
+                200,
+                post_ten(rates, LearningRate::Constant),
             );
-            format!(r#"{{"label": "run {k}", {}, "start": [{x}, {y}]}}"#, optimizers[k % 3])
-        })
-        .collect();
-    let text = format!(
-        r#"{{"name": "wide", "surface": "f4", "start": [0, 0], "steps": {steps}, "runs": [{}]}}"#,
-        list.join(",")
-    );
-    let experiment = Experiment::parse(&text, Path::new("bench-wide"), registry)?;
-    drop(text);
-    let device = backend.device()?;
-    let dir = std::env::temp_dir().join(format!("optsurf-bench-wide-{}", std::process::id()));
-    let start = Instant::now();
-    let trajectories = runner::run(&experiment, &device, &mut [])?;
-    let path = dir.join("trajectories.json");
-    trajectories.write(&path)?;
-    let seconds = start.elapsed().as_secs_f64();
-    let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
-    let _ = std::fs::remove_dir_all(&dir);
-    println!(
-        "wide      {runs} runs x {steps} steps over f4 on {backend:?}, run and written: {seconds:.2} s, {:.0} MB file, peak memory {:.0} MB (target < 250 MB)",
-        bytes as f64 / 1e6,
-        super::peak_rss_mb()
-    );
-    Ok(seconds)
-}
-
-/// Minibatch stepping: 64 runs (SGD, Adam, RMSprop, Lion from a spread of starts) of linear
-/// regression over a 10,000-row CSV in batches of 64, 1,000 steps; prints the time (target:
-/// under 1 s on ndarray).
-pub fn data(backend: Backend, registry: &Registry) -> Result<f64> {
-    let dir = std::env::temp_dir().join(format!("optsurf-bench-data-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).map_err(|e| crate::Error::io(&dir, "create the folder", e))?;
-    let data = crate::surface::data::Dataset::generate(
-        crate::surface::data::Model::LinearRegression,
-        10_000,
-        2.0,
-        -1.0,
-        0.5,
-        0,
-    );
-    let mut csv = String::from("u,v\n");
-    for (u, v) in data.u.iter().zip(&data.v) {
-        csv.push_str(&format!("{u},{v}\n"));
+            self.check(file, "bench")
+        };
+        let builtin = self.best_stepping(&over(SurfaceSpec::Name("rosenbrock".into()))?, 10)?;
+        let expression = serde_json::from_str::<SurfaceSpec>(
+            r#"{"expr": "(1 - x)^2 + 100 * (y - x^2)^2", "domain": [[-2, 2], [-1, 3]]}"#,
+        )
+        .expect("a valid expression surface");
+        let compiled = self.best_stepping(&over(expression)?, 10)?;
+        println!(
+            "expressions: {{\"expr\": <Rosenbrock>}} steps in {:.2}x the time of the built-in rosenbrock (target < 1.5x)",
+            compiled / builtin
+        );
+        Ok(compiled / builtin)
     }
-    let file = dir.join("data.csv");
-    crate::io::write_atomic(&file, csv.as_bytes())?;
-    let optimizers = [
-        r#""optimizer": "sgd", "learning_rate": 0.1"#,
-        r#""optimizer": "adam", "learning_rate": 0.05"#,
-        r#""optimizer": "rmsprop", "learning_rate": 0.01"#,
-        r#""optimizer": "lion", "learning_rate": 0.01"#,
-    ];
-    let runs: Vec<String> = (0..64)
-        .map(|k| {
-            let (x, y) = (-2.5 + 5.0 * (k % 8) as f64 / 7.0, -2.5 + 5.0 * (k / 8) as f64 / 7.0);
-            format!(r#"{{"label": "run {k}", {}, "start": [{x}, {y}]}}"#, optimizers[k % 4])
-        })
-        .collect();
-    let text = format!(
-        r#"{{"name": "data", "surface": {{"model": "linear_regression", "data": {{"csv": {:?}, "x": "u", "y": "v"}},
-            "batch_size": 64}}, "start": [0, 0], "steps": 1000, "runs": [{}]}}"#,
-        file.display().to_string(),
-        runs.join(",")
-    );
-    let experiment = Experiment::parse(&text, Path::new("bench-data"), registry)?;
-    let _ = std::fs::remove_dir_all(&dir);
-    let seconds = best_stepping(&experiment, backend, 3)?;
-    println!(
-        "data      64 runs x 1000 steps, linear regression over 10,000 CSV rows in batches of 64: {seconds:.2} s (target < 1 s)"
-    );
-    Ok(seconds)
+
+    /// The post's ten-optimizer comparison over f0 (all-f0's rates) with constant rates and with
+    /// every rate a Keras `CosineDecay` from the same rate over the run; prints both and their
+    /// ratio (a schedule is evaluated once per step per row on the host, so it should cost little).
+    fn schedules(&self) -> Result<f64> {
+        let rates = [10.0, 10.0, 1.0, 10.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0];
+        let steps = 100;
+        let over = |rate: &dyn Fn(f64) -> LearningRate| {
+            let file = ExperimentFile {
+                noise: NoiseSpec {
+                    seed: 0,
+                    lookup: crate::surface::Lookup::Nearest,
+                },
+                ..experiment(
+                    "schedules",
+                    SurfaceSpec::Name("f0".into()),
+                    [9.0, 9.0],
+                    steps,
+                    post_ten(rates, rate),
+                )
+            };
+            self.check(file, "bench-schedules")
+        };
+        let cosine = |lr: f64| {
+            LearningRate::Schedule(Schedule::CosineDecay {
+                initial_learning_rate: lr,
+                decay_steps: steps as f64,
+                alpha: 0.1,
+                warmup_target: None,
+                warmup_steps: 0.0,
+            })
+        };
+        let constant = self.best_stepping(&over(&LearningRate::Constant)?, 10)?;
+        let with = self.best_stepping(&over(&cosine)?, 10)?;
+        println!(
+            "schedules: a CosineDecay on every run steps in {:.2}x the time of constant rates (target < 1.5x)",
+            with / constant
+        );
+        Ok(with / constant)
+    }
+
+    /// A wide experiment: `runs` runs (SGD, Adam and RMSprop from a spread of starts over f4) of
+    /// `steps` steps, run and written as `optsurf run --no-plots` would, the file streamed; prints
+    /// the time, the file size and the process's peak memory (run it alone: the peak is the
+    /// process's).
+    fn wide(&self, runs: usize, steps: usize) -> Result<f64> {
+        let side = (runs as f64).sqrt().ceil() as usize;
+        let optimizers = [
+            spec(sgd::SgdConfig {
+                learning_rate: 10.0.into(),
+                ..Default::default()
+            }),
+            spec(adam::AdamConfig {
+                learning_rate: 0.3.into(),
+                ..Default::default()
+            }),
+            spec(rmsprop::RmspropConfig {
+                learning_rate: 0.1.into(),
+                ..Default::default()
+            }),
+        ];
+        let list: Vec<RunFile> = (0..runs)
+            .map(|k| {
+                let start = [
+                    -9.5 + 19.0 * (k / side) as f64 / side as f64,
+                    -9.5 + 19.0 * (k % side) as f64 / side as f64,
+                ];
+                RunFile {
+                    start: Some(Point(start)),
+                    ..RunFile::new(format!("run {k}"), optimizers[k % 3].clone())
+                }
+            })
+            .collect();
+        let file = experiment("wide", SurfaceSpec::Name("f4".into()), [0.0, 0.0], steps, list);
+        let experiment = self.check(file, "bench-wide")?;
+        let dir = ResultDir::new(std::env::temp_dir().join(format!("optsurf-bench-wide-{}", std::process::id())));
+        let run = Run {
+            figures: false,
+            ..Run::new(self.registry, self.device)
+        };
+        let start = Instant::now();
+        pipeline::run_experiment(&experiment, &dir, &run)?;
+        let seconds = start.elapsed().as_secs_f64();
+        let bytes = std::fs::metadata(dir.trajectories()).map(|m| m.len()).unwrap_or(0);
+        let _ = std::fs::remove_dir_all(dir.path());
+        println!(
+            "wide      {runs} runs x {steps} steps over f4 on {:?}, run and written: {seconds:.2} s, {:.0} MB file, peak memory {:.0} MB (target < 250 MB)",
+            self.backend,
+            bytes as f64 / 1e6,
+            peak_rss_mb()
+        );
+        Ok(seconds)
+    }
+
+    /// Minibatch stepping: 64 runs (SGD, Adam, RMSprop, Lion from a spread of starts) of linear
+    /// regression over a 10,000-row CSV in batches of 64, 1,000 steps; prints the time (target:
+    /// under 1 s on ndarray).
+    fn data(&self) -> Result<f64> {
+        let dir = std::env::temp_dir().join(format!("optsurf-bench-data-{}", std::process::id()));
+        let data = Dataset::generate(Model::LinearRegression, 10_000, 2.0, -1.0, 0.5, 0);
+        let mut csv = String::from("u,v\n");
+        for (u, v) in data.u.iter().zip(&data.v) {
+            csv.push_str(&format!("{u},{v}\n"));
+        }
+        let path = dir.join("data.csv");
+        crate::io::write_atomic(&path, csv.as_bytes())?;
+        let optimizers = [
+            spec(sgd::SgdConfig {
+                learning_rate: 0.1.into(),
+                ..Default::default()
+            }),
+            spec(adam::AdamConfig {
+                learning_rate: 0.05.into(),
+                ..Default::default()
+            }),
+            spec(rmsprop::RmspropConfig {
+                learning_rate: 0.01.into(),
+                ..Default::default()
+            }),
+            spec(lion::LionConfig {
+                learning_rate: 0.01.into(),
+                ..Default::default()
+            }),
+        ];
+        let runs: Vec<RunFile> = (0..64)
+            .map(|k| {
+                let start = [-2.5 + 5.0 * (k % 8) as f64 / 7.0, -2.5 + 5.0 * (k / 8) as f64 / 7.0];
+                RunFile {
+                    start: Some(Point(start)),
+                    ..RunFile::new(format!("run {k}"), optimizers[k % 4].clone())
+                }
+            })
+            .collect();
+        let surface = SurfaceSpec::Model(ModelSpec {
+            model: ModelName(Model::LinearRegression),
+            data: DataSpec::Csv(CsvSpec {
+                csv: path.display().to_string(),
+                x: "u".into(),
+                y: "v".into(),
+            }),
+            domain: None,
+            batch_size: Some(crate::experiment::file::BatchSize(64)),
+            drop_remainder: None,
+            standardize: None,
+            name: None,
+        });
+        let experiment = self.check(experiment("data", surface, [0.0, 0.0], 1000, runs), "bench-data");
+        let _ = std::fs::remove_dir_all(&dir);
+        let seconds = self.best_stepping(&experiment?, 3)?;
+        println!(
+            "data      64 runs x 1000 steps, linear regression over 10,000 CSV rows in batches of 64: {seconds:.2} s (target < 1 s)"
+        );
+        Ok(seconds)
+    }
+
+    /// A `side` x `side`-start study of Adam (lr 0.1) over Himmelblau, `steps` steps, run whole as
+    /// `optsurf run` runs it: metrics, `runs.csv`, `study.json` and the figures written; prints
+    /// the point-steps per second and the process's peak memory (run it alone: the peak is the
+    /// process's). Targets: 256 x 256 x 200 at >= 4 million point-steps/s under 500 MB on
+    /// ndarray; 1000 x 1000 under 1.5 GB.
+    fn study(&self, side: usize, steps: usize) -> Result<f64> {
+        let adam = spec(adam::AdamConfig {
+            learning_rate: 0.1.into(),
+            ..Default::default()
+        });
+        let entry = StudyEntry {
+            label: "adam".into(),
+            configs: vec![Configuration {
+                label: "adam".into(),
+                optimizer: adam,
+                swept: Swept::default(),
+                batch_size: None,
+            }],
+        };
+        let file = StudyFile {
+            name: Name::new("bench-study").expect("a name"),
+            title: None,
+            surface: SurfaceSpec::Name("himmelblau".into()),
+            domain: None,
+            noise: NoiseSpec::default(),
+            kind: StudyKind::Study,
+            steps: Steps(steps),
+            starts: Starts::Grid([side, side]),
+            seeds: Seeds(vec![0]),
+            gradient_noise: None,
+            optimizers: crate::experiment::file::Entries(vec![entry]),
+            threshold: Threshold(1e-3),
+            tune: None,
+        };
+        let study = Study::from_file(file, Path::new("bench-study"), self.registry, self.device)?;
+        let job = crate::experiment::Job::Study(Box::new(study));
+        let dir = ResultDir::new(std::env::temp_dir().join(format!("optsurf-bench-study-{}", std::process::id())));
+        let start = Instant::now();
+        job.run_into(&dir, &Run::new(self.registry, self.device))?;
+        let seconds = start.elapsed().as_secs_f64();
+        let _ = std::fs::remove_dir_all(dir.path());
+        let rows = side * side;
+        let rate = (rows * steps) as f64 / seconds;
+        println!(
+            "study     {side} x {side} starts ({rows} runs) x {steps} steps of Adam over Himmelblau on {:?}, files and figures included: {seconds:.2} s, {:.2} million point-steps/s, peak memory {:.0} MB",
+            self.backend,
+            rate / 1e6,
+            peak_rss_mb()
+        );
+        Ok(rate)
+    }
 }
 
 /// `n` points from a fixed spread over the mesh through f4 (nearest noise) with Adam, `steps`
 /// steps; prints point-steps per second.
-pub fn throughput(n: usize, steps: usize, backend: Backend, registry: &Registry) -> Result<f64> {
+fn throughput(n: usize, steps: usize, backend: Backend, registry: &Registry) -> Result<f64> {
     let device = backend.device()?;
-    let f4 = registry
-        .require_surface("f4")
-        .map_err(|m| crate::Error::input("bench", "", m))?
-        .clone();
+    let f4 = registry.require_surface("f4").in_file("bench")?.clone();
     let noise = f4.noise(NoiseSpec::default(), &device);
     let side = (n as f64).sqrt().ceil() as usize;
     let starts: Vec<f32> = (0..n)
@@ -238,11 +535,11 @@ pub fn throughput(n: usize, steps: usize, backend: Backend, registry: &Registry)
         })
         .collect();
     let points = Tensor::<2>::from_data(TensorData::new(starts, [n, 2]), &device);
-    let config = AdamConfig {
+    let config = adam::AdamConfig {
         learning_rate: 0.1.into(),
-        ..AdamConfig::default()
+        ..adam::AdamConfig::default()
     };
-    let optimizer = Box::new(optim::stateful(&vec![config; n], &device));
+    let optimizer = <adam::AdamConfig as optim::Config>::build(&vec![config; n], &device);
     let mut batch = Batch::from_points(f4, noise, points, optimizer);
     let evaluation = batch.evaluate(); // warm-up
     batch.advance(evaluation);
@@ -269,7 +566,7 @@ pub fn throughput(n: usize, steps: usize, backend: Backend, registry: &Registry)
 /// accumulator alone, the direct O(d^3) method (eigendecomposition of the d x d `G` every step,
 /// once) and diagonal AdaGrad (`RandomState(53)`, host and tensors); prints them with the
 /// largest relative error against the direct method. Returns the optimizer's seconds.
-pub fn adagrad_full(features: usize, steps: usize, backend: Backend) -> Result<f64> {
+fn adagrad_full(features: usize, steps: usize, backend: Backend) -> Result<f64> {
     use crate::experiment::vectors::POST_DELTA;
     use crate::optim::adagrad_full::{Accumulator, AdagradFullConfig};
     use crate::random::RandomState;
@@ -315,10 +612,10 @@ pub fn adagrad_full(features: usize, steps: usize, backend: Backend) -> Result<f
     };
     let mut w_fast = Vec::new();
     let optimizer_time = best_of(&mut || {
-        let mut optimizer = optim::stateful(std::slice::from_ref(&config), &device);
+        let mut optimizer = <AdagradFullConfig as optim::Config>::build(std::slice::from_ref(&config), &device);
         let mut w = Tensor::<2>::zeros([1, d], &device);
         for g in &tensors {
-            w = optim::step_with_gradient(&mut optimizer, w, g.clone());
+            w = optim::step_with_gradient(optimizer.as_mut(), w, g.clone());
         }
         w_fast = to_vec(w);
     });
@@ -399,38 +696,4 @@ pub fn adagrad_full(features: usize, steps: usize, backend: Backend) -> Result<f
         "  the post (numpy + scipy sqrtm/inv): 27.4 s full-matrix (72.6 s on this kind of machine), 619 us diagonal"
     );
     Ok(optimizer_time)
-}
-
-/// A `side` x `side`-start study of Adam (lr 0.1) over Himmelblau, `steps` steps, run whole as
-/// `optsurf run` runs it: metrics, `runs.csv`, `study.json` and the figures written; prints the
-/// point-steps per second and the process's peak memory (run it alone: the peak is the
-/// process's). Targets: 256 x 256 x 200 at >= 4 million point-steps/s under 500 MB on ndarray;
-/// 1000 x 1000 under 1.5 GB.
-pub fn study(side: usize, steps: usize, backend: Backend, registry: &Registry) -> Result<f64> {
-    let text = format!(
-        r#"{{"kind": "study", "name": "bench-study", "surface": "himmelblau", "steps": {steps},
-            "starts": {{"grid": [{side}, {side}]}}, "optimizers": [{{"optimizer": "adam", "learning_rate": 0.1}}]}}"#
-    );
-    let study = crate::experiment::study::Study::parse(&text, Path::new("bench-study"), registry)?;
-    let device = backend.device()?;
-    let dir = std::env::temp_dir().join(format!("optsurf-bench-study-{}", std::process::id()));
-    let mut tuned = |e: &Experiment, _: &Path| runner::run(e, &device, &mut []).map(|_| ());
-    let finish = super::study::Finish {
-        plots: true,
-        device: &device,
-        registry,
-        run_experiment: &mut tuned,
-    };
-    let start = Instant::now();
-    super::study::run(&study, &dir, None, &indicatif::ProgressBar::hidden(), finish)?;
-    let seconds = start.elapsed().as_secs_f64();
-    let _ = std::fs::remove_dir_all(&dir);
-    let rate = (study.rows() * steps) as f64 / seconds;
-    println!(
-        "study     {side} x {side} starts ({} runs) x {steps} steps of Adam over Himmelblau on {backend:?}, files and figures included: {seconds:.2} s, {:.2} million point-steps/s, peak memory {:.0} MB",
-        study.rows(),
-        rate / 1e6,
-        super::peak_rss_mb()
-    );
-    Ok(rate)
 }

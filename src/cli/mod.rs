@@ -6,18 +6,16 @@
 //! failure (cannot write, disk full, missing backend feature).
 
 mod bench;
-mod study;
 
 use crate::backend::Backend;
 use crate::diff::{self, Tolerance};
-use crate::experiment::runner::{self, Observer};
-use crate::experiment::trajectory::Trajectories;
-use crate::experiment::{self, Experiment, Job};
+use crate::error::{Error, FieldContext, Result};
 use crate::optim::Source;
+use crate::pipeline::{self, Progress, Run};
 use crate::plot::{self, FrameProgress};
 use crate::registry::Registry;
+use crate::results::{self, RESULTS, Trajectories};
 use crate::surface::Kind;
-use crate::{Error, Result};
 use burn::tensor::Device;
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -55,7 +53,7 @@ enum Command {
         no_plots: bool,
         /// Run only shard I of N (from 0) of each study: a deterministic slice of its runs,
         /// written with a `shard.json` for `optsurf merge`.
-        #[arg(long, value_parser = study::parse_shard)]
+        #[arg(long, value_parser = parse_shard)]
         shard: Option<[usize; 2]>,
         /// End by writing the HTML report of the results folder (`optsurf report`).
         #[arg(long)]
@@ -143,7 +141,7 @@ enum Command {
 
 /// The benchmarks of `optsurf bench`.
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-enum Which {
+pub(crate) enum Which {
     All,
     /// The post's ten-optimizer comparison over f0: 10 runs x 100 steps.
     Stepping,
@@ -165,10 +163,27 @@ enum Which {
     Study,
     /// A 1000 x 1000-start (1,000,000-run) study, 50 steps: its peak memory (run it alone).
     StudyMillion,
+    /// The figure pair of the post's ten-optimizer comparison (surface and loss, PNG + GIF).
+    Figures,
+}
+
+/// Parses `I/N` (0 <= I < N): `--shard 2/8`.
+fn parse_shard(text: &str) -> Result<[usize; 2]> {
+    let parts: Option<(usize, usize)> = text
+        .split_once('/')
+        .and_then(|(i, n)| Some((i.trim().parse().ok()?, n.trim().parse().ok()?)));
+    match parts {
+        Some((i, n)) if n >= 1 && i < n => Ok([i, n]),
+        _ => Err(Error::input(
+            "--shard",
+            "",
+            format!("expected I/N with 0 <= I < N (shard I of N, from 0), got {text:?}"),
+        )),
+    }
 }
 
 /// Peak resident memory of this process so far, in MB (Linux; 0 elsewhere).
-pub fn peak_rss_mb() -> f64 {
+pub(crate) fn peak_rss_mb() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
         .and_then(|s| {
@@ -207,40 +222,17 @@ where
 }
 
 fn execute(cli: Cli, registry: &Registry) -> Result<ExitCode> {
+    let backend = cli.backend;
     match cli.command {
         Command::Run {
             paths,
             out,
             no_plots,
             shard,
-            report: with_report,
-        } => {
-            run(&paths, out.as_deref(), no_plots, shard, cli.backend, registry)?;
-            if with_report {
-                let results = out.unwrap_or_else(|| PathBuf::from("results"));
-                report(&results, registry, &cli.backend.device()?)?;
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Report { dir } => {
-            report(&dir, registry, &cli.backend.device()?)?;
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Merge { dirs, out, no_plots } => {
-            let device = cli.backend.device()?;
-            let bars = Bars::new(0);
-            let mut run_experiment = |e: &Experiment, dir: &Path| run_experiment(e, dir, no_plots, &device, &bars);
-            let finish = study::Finish {
-                plots: !no_plots,
-                device: &device,
-                registry,
-                run_experiment: &mut run_experiment,
-            };
-            let dir = study::merge(&dirs, out.as_deref(), finish)?;
-            bars.clear();
-            println!("merged {} shards into {}", dirs.len(), dir.display());
-            Ok(ExitCode::SUCCESS)
-        }
+            report,
+        } => run(&paths, out.as_deref(), !no_plots, shard, report, backend, registry),
+        Command::Merge { dirs, out, no_plots } => merge(&dirs, out.as_deref(), !no_plots, backend, registry),
+        Command::Report { dir } => write_report(&dir, registry, &backend.device()?).map(|_| ExitCode::SUCCESS),
         Command::List => {
             print!("{}", list(registry));
             Ok(ExitCode::SUCCESS)
@@ -249,135 +241,193 @@ fn execute(cli: Cli, registry: &Registry) -> Result<ExitCode> {
             surfaces,
             points,
             tolerance,
-        } => {
-            let device = cli.backend.device()?;
-            let names: Vec<String> = if surfaces.is_empty() {
-                registry.surfaces().iter().map(|s| s.name.clone()).collect()
-            } else {
-                surfaces
-            };
-            let mut failed = 0;
-            for name in &names {
-                let surface = registry
-                    .require_surface(name)
-                    .map_err(|m| Error::input("check", "", m))?;
-                let report = crate::surface::check_with(surface, points.max(1), 0, &device);
-                let verdict = if report.passes(tolerance) { "ok  " } else { "FAIL" };
-                failed += usize::from(!report.passes(tolerance));
-                println!("{verdict} {name:<18} {report}");
-            }
-            println!("{} ok, {failed} failed (tolerance {tolerance:e})", names.len() - failed);
-            Ok(if failed == 0 {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            })
-        }
-        Command::Plot { paths } => {
-            let device = cli.backend.device()?;
-            for path in paths {
-                let trajectories = Trajectories::load(&path)?;
-                let dir = path.parent().unwrap_or(Path::new("."));
-                for written in draw(&trajectories, &path, dir, registry, &device, None)? {
-                    println!("{}", written.display());
-                }
-            }
-            Ok(ExitCode::SUCCESS)
-        }
-        Command::Accept { paths } => {
-            let paths = if paths.is_empty() {
-                vec![PathBuf::from("results")]
-            } else {
-                paths
-            };
-            let accepted = diff::accept(&paths)?;
-            for path in &accepted {
-                println!("accepted {}", path.display());
-            }
-            if accepted.is_empty() {
-                println!("nothing to accept: no *.json.new under the given paths");
-            }
-            Ok(ExitCode::SUCCESS)
-        }
+        } => check(&surfaces, points, tolerance, backend, registry),
+        Command::Plot { paths } => plot_files(&paths, backend, registry),
+        Command::Accept { paths } => accept(paths),
         Command::Diff {
             paths,
             baseline,
             rtol,
             atol,
             write_new,
-        } => {
-            let tol = Tolerance { rtol, atol };
-            if !(rtol >= 0.0 && atol >= 0.0) {
-                return Err(Error::input("--rtol/--atol", "", "expected tolerances >= 0"));
-            }
-            // Two trajectory files compare directly; anything else names experiments.
-            let pair = match paths.as_slice() {
-                [a, b] if a.is_file() && b.is_file() => Trajectories::load(a).ok().zip(Trajectories::load(b).ok()),
-                _ => None,
-            };
-            let mut report = if let Some((a, b)) = &pair {
-                diff::files((&paths[0], a), (&paths[1], b), tol)?
-            } else {
-                let paths = if paths.is_empty() {
-                    vec![PathBuf::from("experiments")]
-                } else {
-                    paths
-                };
-                diff::experiments(&paths, &baseline, tol, registry, &cli.backend.device()?)?
-            };
-            if write_new {
-                report.write_new()?;
-            }
-            println!("{report}");
-            Ok(if report.clean() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::from(1)
-            })
-        }
+        } => compare(paths, &baseline, Tolerance { rtol, atol }, write_new, backend, registry),
         Command::Bench {
             which,
             points,
             experiment,
-        } => {
-            if matches!(which, Which::All | Which::Stepping) {
-                bench::stepping(&experiment, cli.backend, 10, registry)?;
-            }
-            if matches!(which, Which::All | Which::AllOptimizers) {
-                bench::all_optimizers(cli.backend, registry)?;
-            }
-            if which == Which::Wide {
-                bench::wide(20_000, 100, cli.backend, registry)?;
-            }
-            if matches!(which, Which::All | Which::Data) {
-                bench::data(cli.backend, registry)?;
-            }
-            if matches!(which, Which::All | Which::Schedules) {
-                bench::schedules(&experiment, cli.backend, registry)?;
-            }
-            if matches!(which, Which::All | Which::Expressions) {
-                bench::expressions(cli.backend, registry)?;
-            }
-            if matches!(which, Which::All | Which::Throughput) {
-                bench::throughput(points, 5, cli.backend, registry)?;
-            }
-            if matches!(which, Which::All | Which::AdagradFull) {
-                bench::adagrad_full(1024, 8, cli.backend)?;
-            }
-            if matches!(which, Which::All | Which::Study) {
-                bench::study(256, 200, cli.backend, registry)?;
-            }
-            if which == Which::StudyMillion {
-                bench::study(1000, 50, cli.backend, registry)?;
-            }
-            println!("peak memory {:.0} MB", peak_rss_mb());
-            Ok(ExitCode::SUCCESS)
-        }
+        } => bench::run(which, points, &experiment, backend, registry).map(|()| ExitCode::SUCCESS),
     }
 }
 
+/// `run`: every job under `paths` into its results folder, then the report when asked.
+fn run(
+    paths: &[PathBuf],
+    out: Option<&Path>,
+    figures: bool,
+    shard: Option<[usize; 2]>,
+    with_report: bool,
+    backend: Backend,
+    registry: &Registry,
+) -> Result<ExitCode> {
+    let results = out.unwrap_or(Path::new(RESULTS));
+    let device = backend.device()?;
+    let jobs = results::load_all(paths, results, registry, &device)?;
+    let bars = Bars::new(jobs.len() as u64);
+    let started = std::time::Instant::now();
+    let settings = Run {
+        registry,
+        device: &device,
+        figures,
+        shard,
+        progress: &bars,
+    };
+    for (job, dir) in &jobs {
+        bars.overall.set_message(job.name().to_string());
+        job.run_into(dir, &settings)?;
+        bars.overall.inc(1);
+    }
+    bars.clear();
+    println!(
+        "{} experiment(s) in {:.1} s (peak memory {:.0} MB); results{} in:",
+        jobs.len(),
+        started.elapsed().as_secs_f64(),
+        peak_rss_mb(),
+        if figures { " and figures" } else { "" }
+    );
+    for (_, dir) in &jobs {
+        println!("  {}", dir.path().display());
+    }
+    if with_report {
+        write_report(results, registry, &device)?;
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `merge`: shard folders into their study's files.
+fn merge(
+    dirs: &[PathBuf],
+    out: Option<&Path>,
+    figures: bool,
+    backend: Backend,
+    registry: &Registry,
+) -> Result<ExitCode> {
+    let device = backend.device()?;
+    let bars = Bars::new(0);
+    let settings = Run {
+        registry,
+        device: &device,
+        figures,
+        shard: None,
+        progress: &bars,
+    };
+    let dir = pipeline::merge(dirs, out, &settings)?;
+    bars.clear();
+    println!("merged {} shards into {}", dirs.len(), dir.path().display());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `check`: surfaces' autodiff gradients against central differences.
+fn check(
+    surfaces: &[String],
+    points: usize,
+    tolerance: f64,
+    backend: Backend,
+    registry: &Registry,
+) -> Result<ExitCode> {
+    let device = backend.device()?;
+    let names: Vec<String> = if surfaces.is_empty() {
+        registry.surfaces().iter().map(|s| s.name.clone()).collect()
+    } else {
+        surfaces.to_vec()
+    };
+    let mut failed = 0;
+    for name in &names {
+        let surface = registry.require_surface(name).in_file("check")?;
+        let report = crate::surface::check_with(surface, points.max(1), 0, &device);
+        let verdict = if report.passes(tolerance) { "ok  " } else { "FAIL" };
+        failed += usize::from(!report.passes(tolerance));
+        println!("{verdict} {name:<18} {report}");
+    }
+    println!("{} ok, {failed} failed (tolerance {tolerance:e})", names.len() - failed);
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// `plot`: redraws the figures of trajectory files beside them.
+fn plot_files(paths: &[PathBuf], backend: Backend, registry: &Registry) -> Result<ExitCode> {
+    let device = backend.device()?;
+    for path in paths {
+        let trajectories = Trajectories::load(path)?;
+        let dir = path.parent().unwrap_or(Path::new("."));
+        let surface = trajectories.resolve_surface(registry, path, &device)?;
+        let mesh = surface.on_mesh(&surface.noise(trajectories.noise, &device), &device);
+        for written in plot::draw_all(&trajectories, &surface, &mesh, dir, None)? {
+            println!("{}", written.display());
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `accept`: moves reviewed `.new` results onto their baselines.
+fn accept(paths: Vec<PathBuf>) -> Result<ExitCode> {
+    let paths = if paths.is_empty() {
+        vec![PathBuf::from(RESULTS)]
+    } else {
+        paths
+    };
+    let accepted = diff::accept(&paths)?;
+    for path in &accepted {
+        println!("accepted {}", path.display());
+    }
+    if accepted.is_empty() {
+        println!("nothing to accept: no *.json.new under the given paths");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `diff`: two trajectory files, or experiments re-run against their baselines.
+fn compare(
+    paths: Vec<PathBuf>,
+    baseline: &Path,
+    tol: Tolerance,
+    write_new: bool,
+    backend: Backend,
+    registry: &Registry,
+) -> Result<ExitCode> {
+    if !(tol.rtol >= 0.0 && tol.atol >= 0.0) {
+        return Err(Error::input("--rtol/--atol", "", "expected tolerances >= 0"));
+    }
+    // Two trajectory files compare directly; anything else names experiments.
+    let pair = match paths.as_slice() {
+        [a, b] if a.is_file() && b.is_file() => Trajectories::load(a).ok().zip(Trajectories::load(b).ok()),
+        _ => None,
+    };
+    let mut report = if let Some((a, b)) = &pair {
+        diff::files((&paths[0], a), (&paths[1], b), tol)?
+    } else {
+        let paths = if paths.is_empty() {
+            vec![PathBuf::from("experiments")]
+        } else {
+            paths
+        };
+        diff::experiments(&paths, baseline, tol, registry, &backend.device()?)?
+    };
+    if write_new {
+        report.write_new()?;
+    }
+    println!("{report}");
+    Ok(if report.clean() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
 /// Writes the report of `results` and says where it is and what it could not read.
-fn report(results: &Path, registry: &Registry, device: &Device) -> Result<()> {
+fn write_report(results: &Path, registry: &Registry, device: &Device) -> Result<()> {
     let started = std::time::Instant::now();
     let written = crate::report::write(results, registry, device)?;
     let broken: Vec<_> = written.broken().collect();
@@ -399,20 +449,6 @@ fn report(results: &Path, registry: &Registry, device: &Device) -> Result<()> {
     Ok(())
 }
 
-/// Draws the figures of `trajectories` (read from `path`) into `dir`.
-fn draw(
-    trajectories: &Trajectories,
-    path: &Path,
-    dir: &Path,
-    registry: &Registry,
-    device: &Device,
-    frames: Option<&dyn FrameProgress>,
-) -> Result<Vec<PathBuf>> {
-    let surface = trajectories.resolve_surface(registry, path)?;
-    let mesh = surface.on_mesh(&surface.noise(trajectories.noise, device), device);
-    plot::draw_all(trajectories, &surface, &mesh, dir, frames)
-}
-
 /// A progress bar over GIF frames.
 struct FrameBar(ProgressBar);
 
@@ -426,55 +462,12 @@ impl FrameProgress for FrameBar {
     }
 }
 
-/// Writes `trajectories.json` into the experiment's output folder when a run finishes.
-struct JsonWriter {
-    dir: PathBuf,
-}
-
-impl Observer for JsonWriter {
-    fn on_finish(&mut self, _experiment: &Experiment, trajectories: &Trajectories) -> Result<()> {
-        trajectories.write(&self.dir.join("trajectories.json"))
-    }
-}
-
-/// Draws the figures into the experiment's output folder when a run finishes.
-struct Figures {
-    dir: PathBuf,
-    device: Device,
-    frames: FrameBar,
-}
-
-impl Observer for Figures {
-    fn on_finish(&mut self, experiment: &Experiment, trajectories: &Trajectories) -> Result<()> {
-        let mesh = experiment
-            .surface
-            .on_mesh(&experiment.surface.noise(experiment.noise, &self.device), &self.device);
-        plot::draw_all(trajectories, &experiment.surface, &mesh, &self.dir, Some(&self.frames)).map(|_| ())
-    }
-}
-
-/// A progress bar over the steps of one experiment.
-struct StepBar {
-    bar: ProgressBar,
-}
-
-impl Observer for StepBar {
-    fn on_start(&mut self, experiment: &Experiment) {
-        self.bar.set_length(experiment.steps as u64);
-        self.bar.set_position(0);
-        self.bar.set_message(experiment.name.clone());
-    }
-    fn on_step(&mut self, _experiment: &Experiment, step: usize) {
-        self.bar.set_position(step as u64);
-    }
-}
-
 /// The progress bars of `run`: experiments, steps (or a study's row-steps) and GIF frames.
 struct Bars {
     multi: indicatif::MultiProgress,
     overall: ProgressBar,
     steps: ProgressBar,
-    frames: ProgressBar,
+    frames: FrameBar,
 }
 
 impl Bars {
@@ -494,91 +487,30 @@ impl Bars {
             multi,
             overall,
             steps,
-            frames,
+            frames: FrameBar(frames),
         }
     }
 
     fn clear(&self) {
-        self.frames.finish_and_clear();
+        self.frames.0.finish_and_clear();
         self.steps.finish_and_clear();
         self.overall.finish_and_clear();
         let _ = self.multi.clear();
     }
 }
 
-/// Runs one experiment into `dir`: trajectories, and figures unless `no_plots`.
-fn run_experiment(experiment: &Experiment, dir: &Path, no_plots: bool, device: &Device, bars: &Bars) -> Result<()> {
-    let mut bar = StepBar {
-        bar: bars.steps.clone(),
-    };
-    let mut writer = JsonWriter { dir: dir.to_path_buf() };
-    let mut figures = Figures {
-        dir: dir.to_path_buf(),
-        device: device.clone(),
-        frames: FrameBar(bars.frames.clone()),
-    };
-    if no_plots {
-        runner::run(experiment, device, &mut [&mut bar, &mut writer])?;
-    } else {
-        runner::run(experiment, device, &mut [&mut bar, &mut writer, &mut figures])?;
+impl Progress for Bars {
+    fn start(&self, name: &str, total: u64) {
+        self.steps.set_length(total);
+        self.steps.set_position(0);
+        self.steps.set_message(name.to_string());
     }
-    Ok(())
-}
-
-fn run(
-    paths: &[PathBuf],
-    out: Option<&Path>,
-    no_plots: bool,
-    shard: Option<[usize; 2]>,
-    backend: Backend,
-    registry: &Registry,
-) -> Result<()> {
-    let results = out.map(Path::to_path_buf).unwrap_or_else(|| PathBuf::from("results"));
-    let experiments = experiment::load_all(paths, &results, registry)?;
-    let device = backend.device()?;
-    let bars = Bars::new(experiments.len() as u64);
-    let started = std::time::Instant::now();
-    for (job, dir) in &experiments {
-        bars.overall.set_message(job.name().to_string());
-        match job {
-            Job::Runs(experiment) => run_experiment(experiment, dir, no_plots, &device, &bars)?,
-            Job::Vectors(vectors) => {
-                let result = vectors.run(dir)?;
-                if !no_plots {
-                    plot::draw_vectors(
-                        &result.grads,
-                        &result.updates,
-                        vectors.xlim,
-                        vectors.ylim,
-                        &dir.join("vectors.png"),
-                    )?;
-                }
-            }
-            Job::Study(s) => {
-                let mut tuned = |e: &Experiment, dir: &Path| run_experiment(e, dir, no_plots, &device, &bars);
-                let finish = study::Finish {
-                    plots: !no_plots,
-                    device: &device,
-                    registry,
-                    run_experiment: &mut tuned,
-                };
-                study::run(s, dir, shard, &bars.steps, finish)?;
-            }
-        }
-        bars.overall.inc(1);
+    fn set(&self, done: u64) {
+        self.steps.set_position(done);
     }
-    bars.clear();
-    println!(
-        "{} experiment(s) in {:.1} s (peak memory {:.0} MB); results{} in:",
-        experiments.len(),
-        started.elapsed().as_secs_f64(),
-        peak_rss_mb(),
-        if no_plots { "" } else { " and figures" }
-    );
-    for (_, dir) in &experiments {
-        println!("  {}", dir.display());
+    fn frames(&self) -> Option<&dyn FrameProgress> {
+        Some(&self.frames)
     }
-    Ok(())
 }
 
 fn list(registry: &Registry) -> String {
@@ -612,7 +544,7 @@ fn list(registry: &Registry) -> String {
         ));
         for o in entries {
             out.push_str(&format!("  {:<19} {}\n", o.name, o.description));
-            let defaults = o.defaults();
+            let defaults = o.defaults().hyperparameters();
             for p in o.params {
                 let default = defaults.get(p.name).map_or(String::new(), |v| v.to_string());
                 let range = p.range.map_or(String::new(), |r| format!("; {r}"));

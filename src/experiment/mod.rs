@@ -1,6 +1,6 @@
 //! Experiments are data: a JSON file names a surface, a start, a step count and the runs to
-//! compare. This module reads and checks them; [`runner`] steps them; [`trajectory`] is what a
-//! run produces.
+//! compare ([`file`] reads it into types); this module resolves it against a [`Registry`]
+//! into an [`Experiment`] or a [`study::Study`], and [`runner`] steps it.
 //!
 //! ```json
 //! {"name": "f0-sgd-lrs", "title": "SGD over f0", "surface": "f0",
@@ -10,28 +10,30 @@
 //!            "momentum": 0.9, "nesterov": true, "start": [9, 9]}]}
 //! ```
 
-pub mod plot_spec;
+pub(crate) mod file;
+pub(crate) mod plot_spec;
 pub mod runner;
 pub mod study;
-pub mod surface;
-pub mod trajectory;
-pub mod vectors;
+pub(crate) mod surface;
+pub(crate) mod vectors;
 
-use crate::error::{Error, Result};
-use crate::optim;
+pub use self::{
+    file::{ExperimentFile, Objective, RunFile, StudyFile},
+    plot_spec::{PlotSpec, Shown, View, YLim},
+    surface::{ExprSpec, ModelSpec, SurfaceSpec},
+    vectors::{Vectors, VectorsResult},
+};
+use crate::error::{Error, FieldContext, FieldError, Result};
+use crate::optim::OptimizerSpec;
 use crate::registry::Registry;
 use crate::surface::{Domain, NoiseSpec, Surface};
-pub use plot_spec::PlotSpec;
-use serde::Deserialize;
-use serde_json::{Map, Value};
+use burn::tensor::Device;
+use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-pub use surface::SurfaceSpec;
-use surface::{parse_domain, parse_point};
-use vectors::Vectors;
 
-/// What an experiment file describes: runs over a surface, or the post's AdaGrad vectors
-/// (`"kind": "adagrad_vectors"`).
+/// What an experiment file describes: runs over a surface, a study of many runs, or the post's
+/// AdaGrad vectors (`"kind": "adagrad_vectors"`).
 #[derive(Clone, Debug)]
 pub enum Job {
     /// Optimizer runs over a surface.
@@ -43,18 +45,22 @@ pub enum Job {
 }
 
 impl Job {
-    /// Reads and checks an experiment file of either kind; `registry` says which surfaces and
-    /// optimizers it may name.
-    pub fn load(path: &Path, registry: &Registry) -> Result<Self> {
+    /// Reads and checks an experiment file of any kind; `registry` says which surfaces and
+    /// optimizers it may name, `device` evaluates what resolving the surface needs.
+    pub fn load(path: &Path, registry: &Registry, device: &Device) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, "read the experiment file", e))?;
-        let kind = serde_json::from_str::<Value>(&text)
-            .ok()
-            .and_then(|v| v.get("kind").cloned());
+        Self::parse(&text, path, registry, device)
+    }
+
+    /// Parses and checks an experiment file's text; `path` names it in errors and locates its
+    /// data files.
+    pub fn parse(text: &str, path: &Path, registry: &Registry, device: &Device) -> Result<Self> {
+        let kind = file::read::<file::KindOnly>(text, path).map(|k| k.kind).unwrap_or(None);
         match kind {
-            None => Experiment::parse(&text, path, registry).map(|e| Job::Runs(Box::new(e))),
-            Some(Value::String(k)) if k == "adagrad_vectors" => Vectors::parse(&text, path).map(Job::Vectors),
+            None => Experiment::parse(text, path, registry, device).map(|e| Job::Runs(Box::new(e))),
+            Some(Value::String(k)) if k == "adagrad_vectors" => Vectors::parse(text, path).map(Job::Vectors),
             Some(Value::String(k)) if k == "study" => {
-                study::Study::parse(&text, path, registry).map(|s| Job::Study(Box::new(s)))
+                study::Study::parse(text, path, registry, device).map(|s| Job::Study(Box::new(s)))
             }
             Some(other) => Err(Error::input(
                 path,
@@ -65,41 +71,21 @@ impl Job {
     }
 
     /// The experiment's name.
-    pub fn name(&self) -> &str {
+    pub(crate) fn name(&self) -> &str {
         match self {
             Job::Runs(e) => &e.name,
-            Job::Vectors(v) => &v.name,
+            Job::Vectors(v) => v.name.as_str(),
             Job::Study(s) => &s.name,
         }
     }
 
     /// The file it was read from.
-    pub fn source(&self) -> &Path {
+    pub(crate) fn source(&self) -> &Path {
         match self {
             Job::Runs(e) => &e.source,
             Job::Vectors(v) => &v.source,
             Job::Study(s) => &s.source,
         }
-    }
-
-    /// Where its results go under `results` (see [`mirror`]).
-    pub fn output_dir(&self, results: &Path) -> PathBuf {
-        mirror(self.source().parent().unwrap_or(Path::new("")), results).join(self.name())
-    }
-}
-
-/// Checks an experiment name: `[a-z0-9_-]+`.
-pub fn check_name(name: &str) -> std::result::Result<(), String> {
-    let ok = !name.is_empty()
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_');
-    if ok {
-        Ok(())
-    } else {
-        Err(format!(
-            "{name:?} is not a valid name: expected lower-case letters, digits, '-' or '_' ([a-z0-9_-]+)"
-        ))
     }
 }
 
@@ -122,8 +108,6 @@ pub struct Experiment {
     pub steps: usize,
     /// The runs, in file order (none for a figure of the surface alone).
     pub runs: Vec<RunSpec>,
-    /// The optimizers known where the file was read (wrappers such as Lookahead name others).
-    pub optimizers: Vec<optim::Entry>,
     /// Figure settings.
     pub plot: PlotSpec,
     /// The file it was read from.
@@ -131,14 +115,12 @@ pub struct Experiment {
 }
 
 /// One run of an experiment: an optimizer with its hyperparameters from a start point.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct RunSpec {
     /// Label in legends and reports (unique within the experiment).
     pub label: String,
-    /// The optimizer.
-    pub optimizer: optim::Entry,
-    /// Every hyperparameter, defaults filled in.
-    pub hyperparameters: Map<String, Value>,
+    /// The optimizer, every hyperparameter set.
+    pub optimizer: OptimizerSpec,
     /// Start point.
     pub start: [f64; 2],
     /// Seed of its minibatch order and gradient noise (the experiment's unless it sets one).
@@ -149,241 +131,97 @@ pub struct RunSpec {
     pub batch_size: Option<usize>,
 }
 
-/// The file's shape, before checking.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ExperimentFile {
-    name: String,
-    #[serde(default)]
-    title: Option<String>,
-    surface: Value,
-    #[serde(default)]
-    domain: Option<Value>,
-    #[serde(default)]
-    noise: NoiseSpec,
-    #[serde(default)]
-    seed: Option<Value>,
-    #[serde(default)]
-    gradient_noise: Option<Value>,
-    #[serde(default)]
-    start: Option<Value>,
-    steps: Value,
-    runs: Vec<Map<String, Value>>,
-    #[serde(default)]
-    plot: PlotSpec,
+/// The surface a file names, over its domain: resolved from `registry`, with data files beside
+/// the file at `path`; errors name `surface` (or `domain`) in that file.
+pub(crate) fn resolve_surface(
+    spec: &SurfaceSpec,
+    domain: Option<Domain>,
+    path: &Path,
+    registry: &Registry,
+    device: &Device,
+) -> Result<Surface> {
+    let base = path.parent().unwrap_or(Path::new(""));
+    let mut surface = spec.resolve(registry, base, device).at("surface").in_file(path)?;
+    if let Some(d) = domain {
+        surface.domain = d;
+    }
+    Ok(surface)
 }
 
 impl Experiment {
     /// Reads and checks an experiment file.
-    pub fn load(path: &Path, registry: &Registry) -> Result<Self> {
+    pub fn load(path: &Path, registry: &Registry, device: &Device) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, "read the experiment file", e))?;
-        Self::parse(&text, path, registry)
+        Self::parse(&text, path, registry, device)
     }
 
-    /// Parses and checks experiment JSON; `path` is used in error messages.
-    pub fn parse(text: &str, path: &Path, registry: &Registry) -> Result<Self> {
-        let mut de = serde_json::Deserializer::from_str(text);
-        let file: ExperimentFile = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-            let field = e.path().to_string();
-            let inner = e.into_inner();
-            let field = if field == "." { String::new() } else { field };
-            if inner.is_syntax() || inner.is_eof() {
-                Error::input(path, "", format!("invalid JSON: {inner}"))
-            } else {
-                Error::input(path, field, inner.to_string())
-            }
-        })?;
-        let err = |field: &str, message: String| Error::input(path, field, message);
+    /// Parses and checks experiment JSON; `path` names it in errors and locates its data files.
+    pub fn parse(text: &str, path: &Path, registry: &Registry, device: &Device) -> Result<Self> {
+        let file = OptimizerSpec::reading(registry.optimizers(), || file::read::<ExperimentFile>(text, path))?;
+        Self::from_file(file, path, registry, device)
+    }
 
-        check_name(&file.name).map_err(|m| err("name", m))?;
-        let surface_spec = SurfaceSpec::from_value(file.surface).map_err(|m| err("surface", m))?;
-        let mut surface = surface_spec.resolve_in(registry, path)?;
-        let domain = match &file.domain {
-            Some(d) => Some(parse_domain(d).map_err(|m| err("domain", m))?),
-            None => None,
-        };
-        if let Some(d) = domain {
-            surface.domain = d;
-        }
-        let steps = match file.steps.as_u64() {
-            Some(s) if s > 0 && s <= 1_000_000 => s as usize,
-            _ => {
-                return Err(err(
-                    "steps",
-                    format!(
-                        "expected a positive whole number of steps (at most 1000000), got {}",
-                        file.steps
-                    ),
-                ));
-            }
-        };
-        let start = match &file.start {
-            Some(v) => Some(parse_point(v).map_err(|m| err("start", m))?),
-            None => None,
-        };
-        let seed = match &file.seed {
-            Some(v) => parse_seed(v).map_err(|m| err("seed", m))?,
-            None => 0,
-        };
-        let sigma = match &file.gradient_noise {
-            Some(v) => parse_gradient_noise(v).map_err(|(f, m)| err(&format!("gradient_noise{f}"), m))?,
-            None => 0.0,
-        };
+    /// Checks an experiment file's contents, read from (or to be written to) `path`: resolves
+    /// its surface, fills in each run's start, seed and gradient noise, and checks what only
+    /// the whole can tell (unique labels, batch sizes on data surfaces).
+    pub fn from_file(file: ExperimentFile, path: &Path, registry: &Registry, device: &Device) -> Result<Self> {
+        let domain = file.domain.map(|d| d.domain());
+        let surface = resolve_surface(&file.surface, domain, path, registry, device)?;
+        let seed = file.seed.map_or(0, |s| s.0);
+        let sigma = file.gradient_noise.map_or(0.0, |g| g.sigma);
         let mut runs = Vec::with_capacity(file.runs.len());
         let mut labels = BTreeMap::new();
         for (i, run) in file.runs.into_iter().enumerate() {
-            let run = parse_run(run, (start, seed, sigma), registry).map_err(|(field, message)| {
-                let at = if field.is_empty() {
-                    format!("runs[{i}]")
-                } else {
-                    format!("runs[{i}].{field}")
-                };
-                err(&at, message)
-            })?;
+            let at = |e: FieldError| e.index(i).at("runs").in_file(path);
+            let start =
+                run.start.or(file.start).ok_or_else(|| {
+                    at(FieldError::new(
+                        "missing; give the run a \"start\": [x, y], or the experiment one for all its runs",
+                    )
+                    .at("start"))
+                })?;
             if let Some(first) = labels.insert(run.label.clone(), i) {
-                return Err(err(
-                    &format!("runs[{i}].label"),
-                    format!(
-                        "label {:?} is already used by runs[{first}]; labels must be unique (give the runs distinct \"label\"s)",
-                        run.label
-                    ),
-                ));
+                return Err(at(FieldError::new(format!(
+                    "label {:?} is already used by runs[{first}]; labels must be unique (give the runs distinct \"label\"s)",
+                    run.label
+                ))
+                .at("label")));
             }
-            runs.push(run);
+            if surface.data.is_none()
+                && let Some(b) = run.batch_size
+            {
+                return Err(at(FieldError::new(format!(
+                    "a batch size ({}) needs a data surface ({{\"model\": ..., \"data\": ...}}); this surface has no data",
+                    b.0
+                ))
+                .at("batch_size")));
+            }
+            runs.push(RunSpec {
+                label: run.label,
+                optimizer: run.optimizer,
+                start: start.0,
+                seed: run.seed.map_or(seed, |s| s.0),
+                sigma: run.gradient_noise.map_or(sigma, |g| g.sigma),
+                batch_size: run.batch_size.map(|b| b.0),
+            });
         }
-        if surface.data.is_none()
-            && let Some(i) = runs.iter().position(|r| r.batch_size.is_some())
-        {
-            return Err(err(
-                &format!("runs[{i}].batch_size"),
-                "a batch size needs a data surface ({\"model\": ..., \"data\": ...}); this surface has no data".into(),
-            ));
-        }
-        file.plot
-            .validate()
-            .map_err(|(field, message)| err(&format!("plot.{field}"), message))?;
+        file.plot.validate().at("plot").in_file(path)?;
         Ok(Experiment {
-            name: file.name,
+            name: file.name.as_str().to_string(),
             title: file.title,
             surface,
-            surface_spec,
+            surface_spec: file.surface,
             domain,
-            optimizers: registry.optimizers().to_vec(),
             noise: file.noise,
-            steps,
+            steps: file.steps.0,
             runs,
             plot: file.plot,
             source: path.to_path_buf(),
         })
     }
-}
 
-/// A seed: a whole number from 0 to 2^64 - 1.
-pub(crate) fn parse_seed(v: &Value) -> std::result::Result<u64, String> {
-    v.as_u64()
-        .ok_or_else(|| format!("expected a whole number >= 0, got {v}"))
-}
-
-/// A minibatch size: a whole number >= 1.
-pub(crate) fn parse_batch_size(v: &Value) -> std::result::Result<usize, String> {
-    match v.as_u64() {
-        Some(b) if b >= 1 => Ok(b as usize),
-        _ => Err(format!("expected a whole number >= 1, got {v}")),
-    }
-}
-
-/// `{"sigma": s}` with `s >= 0`: the standard deviation of additive gradient noise. Errors
-/// name the field below `gradient_noise` (`.sigma`).
-pub(crate) fn parse_gradient_noise(v: &Value) -> std::result::Result<f64, (String, String)> {
-    let Value::Object(m) = v else {
-        return Err((String::new(), format!("expected {{\"sigma\": NUMBER}}, got {v}")));
-    };
-    if let Some(k) = m.keys().find(|k| *k != "sigma") {
-        return Err((format!(".{k}"), "unknown field; gradient_noise takes: sigma".into()));
-    }
-    match m.get("sigma").map(|s| (s, s.as_f64())) {
-        Some((_, Some(s))) if s.is_finite() && s >= 0.0 => Ok(s),
-        Some((s, _)) => Err((".sigma".into(), format!("expected a finite number >= 0, got {s}"))),
-        None => Err((".sigma".into(), "missing; gradient_noise needs sigma".into())),
-    }
-}
-
-/// The label of a run that gives none: its optimizer and the settings it states, in file order
-/// (`"adam lr=0.1 beta_1=0.8"`; a schedule or a wrapped optimizer by its class or name).
-fn default_label(run: &Map<String, Value>) -> String {
-    let mut label = match run.get("optimizer") {
-        Some(Value::String(s)) => s.clone(),
-        _ => String::new(),
-    };
-    for (key, value) in run.iter().filter(|(k, _)| *k != "optimizer") {
-        let key = if key == "learning_rate" { "lr" } else { key.as_str() };
-        let value = match value {
-            Value::String(s) => s.clone(),
-            Value::Object(m) => match m.get("schedule").or_else(|| m.get("optimizer")) {
-                Some(Value::String(s)) => s.clone(),
-                _ => value.to_string(),
-            },
-            other => other.to_string(),
-        };
-        label.push_str(&format!(" {key}={value}"));
-    }
-    label
-}
-
-fn parse_run(
-    mut run: Map<String, Value>,
-    (default_start, default_seed, default_sigma): (Option<[f64; 2]>, u64, f64),
-    registry: &Registry,
-) -> std::result::Result<RunSpec, (String, String)> {
-    let label = match run.remove("label") {
-        Some(Value::String(s)) if !s.is_empty() => s,
-        Some(other) => return Err(("label".into(), format!("expected a non-empty string, got {other}"))),
-        None => default_label(&run),
-    };
-    let name = match run.remove("optimizer") {
-        Some(Value::String(s)) => s,
-        Some(other) => return Err(("optimizer".into(), format!("expected a string, got {other}"))),
-        None => return Err(("optimizer".into(), "missing; every run needs an optimizer".into())),
-    };
-    let optimizer = *registry
-        .require_optimizer(&name)
-        .map_err(|m| ("optimizer".to_string(), m))?;
-    let start = match run.remove("start") {
-        Some(v) => parse_point(&v).map_err(|m| ("start".to_string(), m))?,
-        None => default_start.ok_or_else(|| {
-            (
-                "start".to_string(),
-                "missing; give the run a \"start\": [x, y], or the experiment one for all its runs".to_string(),
-            )
-        })?,
-    };
-    let seed = match run.remove("seed") {
-        Some(v) => parse_seed(&v).map_err(|m| ("seed".to_string(), m))?,
-        None => default_seed,
-    };
-    let sigma = match run.remove("gradient_noise") {
-        Some(v) => parse_gradient_noise(&v).map_err(|(f, m)| (format!("gradient_noise{f}"), m))?,
-        None => default_sigma,
-    };
-    let batch_size = match run.remove("batch_size") {
-        Some(v) => Some(parse_batch_size(&v).map_err(|m| ("batch_size".to_string(), m))?),
-        None => None,
-    };
-    let hyperparameters = optimizer.parse_in(registry.optimizers(), run)?;
-    Ok(RunSpec {
-        label,
-        optimizer,
-        hyperparameters,
-        start,
-        seed,
-        sigma,
-        batch_size,
-    })
-}
-
-impl Experiment {
     /// True when its runs depend on their seeds: minibatches are drawn, or gradients get noise.
-    pub fn is_stochastic(&self) -> bool {
+    pub(crate) fn is_stochastic(&self) -> bool {
         let minibatches = self
             .surface
             .data
@@ -394,28 +232,13 @@ impl Experiment {
     }
 }
 
-/// The results folder that mirrors an experiments folder: `experiments/<sub>` maps to
-/// `<results>/<sub>`; a folder outside `experiments` maps to `<results>`.
-pub fn mirror(folder: &Path, results: &Path) -> PathBuf {
-    let mut sub = PathBuf::new();
-    let mut found = false;
-    for part in folder.components() {
-        if found {
-            sub.push(part);
-        } else if part.as_os_str() == "experiments" {
-            found = true;
-        }
-    }
-    results.join(sub)
-}
-
 /// Every experiment file named by `paths`: files as given, folders searched recursively for
 /// `*.json`, in sorted order.
-pub fn collect_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+pub(crate) fn collect_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     for path in paths {
         if path.is_dir() {
-            walk(path, &mut files)?;
+            files.extend(crate::io::walk(path, |p| p.extension().is_some_and(|e| e == "json"))?);
         } else if path.exists() {
             files.push(path.clone());
         } else {
@@ -427,49 +250,4 @@ pub fn collect_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
         }
     }
     Ok(files)
-}
-
-fn walk(dir: &Path, files: &mut Vec<PathBuf>) -> Result<()> {
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(|e| Error::io(dir, "list the folder", e))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .collect();
-    entries.sort();
-    for path in entries {
-        if path.is_dir() {
-            walk(&path, files)?;
-        } else if path.extension().is_some_and(|e| e == "json") {
-            files.push(path);
-        }
-    }
-    Ok(())
-}
-
-/// Loads every experiment under `paths` and checks that no two share an output folder; returns
-/// each with its output folder under `results`.
-pub fn load_all(paths: &[PathBuf], results: &Path, registry: &Registry) -> Result<Vec<(Job, PathBuf)>> {
-    let files = collect_files(paths)?;
-    if files.is_empty() {
-        let shown: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
-        return Err(Error::input(shown.join(" "), "", "no experiment files (*.json) found"));
-    }
-    let mut seen: BTreeMap<PathBuf, PathBuf> = BTreeMap::new();
-    let mut out = Vec::with_capacity(files.len());
-    for file in files {
-        let job = Job::load(&file, registry)?;
-        let dir = job.output_dir(results);
-        if let Some(other) = seen.insert(dir.clone(), file.clone()) {
-            return Err(Error::input(
-                &file,
-                "name",
-                format!(
-                    "writes to {} like {}; give one of them another name",
-                    dir.display(),
-                    other.display()
-                ),
-            ));
-        }
-        out.push((job, dir));
-    }
-    Ok(out)
 }

@@ -1,16 +1,17 @@
 //! The `"plot"` object of an experiment file.
 
+use crate::error::{FieldError, Parsed};
 use serde::{Deserialize, Serialize};
 
 /// Ten distinct trajectory colours (ColorBrewer Dark2, then grey, near-black and dark red), for
 /// figures with more runs than the post's eight-colour palette.
-pub const TEN_COLORS: [&str; 10] = [
+pub(crate) const TEN_COLORS: [&str; 10] = [
     "#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#666666", "#111111", "#b2182b",
 ];
 
 /// Twenty-one trajectory colours (matplotlib's tab20, its dark and light shades in pairs, then
 /// near-black), for figures with more than ten runs.
-pub const MANY_COLORS: [&str; 21] = [
+pub(crate) const MANY_COLORS: [&str; 21] = [
     "#1f77b4", "#aec7e8", "#ff7f0e", "#ffbb78", "#2ca02c", "#98df8a", "#d62728", "#ff9896", "#9467bd", "#c5b0d5",
     "#8c564b", "#c49c94", "#e377c2", "#f7b6d2", "#7f7f7f", "#c7c7c7", "#bcbd22", "#dbdb8d", "#17becf", "#9edae5",
     "#111111",
@@ -48,6 +49,67 @@ pub struct PlotSpec {
     /// schedule-free's average; runs without them draw their points). Written only when `"eval"`.
     #[serde(skip_serializing_if = "Shown::is_points")]
     pub points: Shown,
+    /// The formats stills are written in: `"png"` (the default) and/or `"svg"` (`surface.svg`
+    /// beside `surface.png`, from the same layout); GIFs are unaffected. Written only when not
+    /// the default.
+    #[serde(
+        skip_serializing_if = "Format::is_png_only",
+        deserialize_with = "Format::one_or_many"
+    )]
+    pub format: Vec<Format>,
+}
+
+/// A file format of still figures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    /// A PNG raster.
+    Png,
+    /// An SVG document: vector lines, markers and text; the surface mesh embedded as a raster.
+    Svg,
+}
+
+impl Format {
+    /// Every format, as experiment files name them.
+    pub(crate) const ALL: [(&'static str, Format); 2] = [("png", Format::Png), ("svg", Format::Svg)];
+
+    /// The file extension (and name in experiment files).
+    pub(crate) fn extension(self) -> &'static str {
+        match self {
+            Format::Png => "png",
+            Format::Svg => "svg",
+        }
+    }
+
+    fn is_png_only(v: &[Format]) -> bool {
+        v == [Format::Png]
+    }
+
+    /// A format name or a list of them.
+    fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<Format>, D::Error> {
+        let value = serde_json::Value::deserialize(d)?;
+        let items = match &value {
+            serde_json::Value::Array(items) => items.iter().collect(),
+            one => vec![one],
+        };
+        items
+            .into_iter()
+            .map(|item| {
+                let name = item.as_str().unwrap_or_default();
+                Format::ALL
+                    .iter()
+                    .find(|(n, _)| *n == name)
+                    .map(|(_, f)| *f)
+                    .ok_or_else(|| {
+                        let allowed: Vec<String> = Format::ALL.iter().map(|(n, _)| format!("{n:?}")).collect();
+                        serde::de::Error::custom(format!(
+                            "expected one or more of {} (a name or a list of names), got {item}",
+                            allowed.join(", ")
+                        ))
+                    })
+            })
+            .collect()
+    }
 }
 
 /// The points a figure draws of each run.
@@ -68,7 +130,7 @@ impl Shown {
 }
 
 /// The default of [`PlotSpec::max_frames`].
-pub const MAX_FRAMES: u32 = 300;
+pub(crate) const MAX_FRAMES: u32 = 300;
 
 fn is_default_max_frames(v: &u32) -> bool {
     *v == MAX_FRAMES
@@ -123,11 +185,11 @@ pub enum YLim {
 mod auto {
     use serde::{Deserialize, Deserializer, Serializer};
 
-    pub fn serialize<S: Serializer>(s: S) -> Result<S::Ok, S::Error> {
+    pub(crate) fn serialize<S: Serializer>(s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str("auto")
     }
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<(), D::Error> {
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<(), D::Error> {
         let s = String::deserialize(d)?;
         if s == "auto" {
             Ok(())
@@ -153,14 +215,31 @@ impl Default for PlotSpec {
             colors: None,
             max_frames: MAX_FRAMES,
             points: Shown::Points,
+            format: vec![Format::Png],
         }
     }
 }
 
 impl PlotSpec {
-    /// Checks values that deserialize but make no figure: `Err((field, what was expected))`.
-    pub fn validate(&self) -> Result<(), (String, String)> {
-        let fail = |field: &str, message: String| Err((field.to_string(), message));
+    /// True when every setting is the default.
+    pub(crate) fn is_default(&self) -> bool {
+        *self == PlotSpec::default()
+    }
+
+    /// Writes the settings that differ from the defaults (an experiment file's `plot` as a
+    /// person would write it).
+    pub(crate) fn serialize_given<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let (Ok(serde_json::Value::Object(given)), Ok(serde_json::Value::Object(defaults))) =
+            (serde_json::to_value(self), serde_json::to_value(PlotSpec::default()))
+        else {
+            unreachable!("plot settings serialize to JSON objects")
+        };
+        s.collect_map(given.iter().filter(|(k, v)| defaults.get(*k) != Some(v)))
+    }
+
+    /// Checks values that deserialize but make no figure; the error names the setting.
+    pub(crate) fn validate(&self) -> Parsed<()> {
+        let fail = |field: &str, message: String| Err(FieldError::new(message).at(field));
         if let View::Camera(angles) = self.view
             && !angles.iter().all(|v| v.is_finite())
         {
@@ -203,6 +282,12 @@ impl PlotSpec {
                 ),
             );
         }
+        if self.format.is_empty() {
+            return fail(
+                "format",
+                "expected one or more of \"png\", \"svg\", got an empty list".into(),
+            );
+        }
         if let Some(colors) = &self.colors {
             for (i, c) in colors.iter().enumerate() {
                 if parse_hex(c).is_none() {
@@ -218,7 +303,7 @@ impl PlotSpec {
 }
 
 /// `"#rrggbb"` to RGB.
-pub fn parse_hex(s: &str) -> Option<(u8, u8, u8)> {
+pub(crate) fn parse_hex(s: &str) -> Option<(u8, u8, u8)> {
     let hex = s.strip_prefix('#')?;
     if hex.len() != 6 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
         return None;

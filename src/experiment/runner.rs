@@ -1,34 +1,50 @@
 //! The runner: steps every run of an experiment as one batch and tells observers.
 //!
 //! Each step evaluates the surface at all runs' points in one autodiff pass, then lets each
-//! optimizer update its own rows (runs of one optimizer with the same boolean flags form one
-//! batched group). Writing JSON, progress bars and figures are [`Observer`]s; the runner only
-//! loops.
+//! optimizer update its own rows (runs of one optimizer with the same shared settings form one
+//! batched group). What it yields is a [`RunRecord`] per run; writing them
+//! (the results module), progress bars and figures are done by others: the runner only loops.
 
-use super::Experiment;
-use super::trajectory::{RunTrajectory, Status, Trajectories};
-use crate::error::Result;
-use crate::optim::{self, Env, Optimizer, Schedule};
+use super::{Experiment, RunSpec};
+use crate::optim::{Env, Optimizer, OptimizerSpec};
 use crate::random::Normals;
 use crate::surface::data::DataSurface;
-use crate::surface::{Noise, NoiseSpec, Surface, to_vec};
+use crate::surface::{Noise, NoiseSpec, Surface};
+use crate::tensor::to_vec;
 use burn::tensor::{Device, Tensor, TensorData};
 use std::ops::Range;
 
-/// Watches a run: called at its start, after every step and with its result.
+/// Watches a run: called at its start and after every step.
 pub trait Observer {
     /// Before the first step.
     fn on_start(&mut self, _experiment: &Experiment) {}
     /// After step `step` (1-based) of `experiment.steps`.
     fn on_step(&mut self, _experiment: &Experiment, _step: usize) {}
-    /// With the finished trajectories.
-    fn on_finish(&mut self, _experiment: &Experiment, _trajectories: &Trajectories) -> Result<()> {
-        Ok(())
-    }
+}
+
+/// What one run came to: every point it visited, with the gradient and loss there.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RunRecord {
+    /// Points visited (where the gradients are taken), the start first: `steps + 1` rows unless
+    /// the run diverged.
+    pub points: Vec<[f32; 2]>,
+    /// Where the optimizer would evaluate the model at each point, for optimizers that keep it
+    /// apart (Lookahead's slow weights, schedule-free's averaged iterate).
+    pub eval_points: Option<Vec<[f32; 2]>>,
+    /// The gradient used at each step (at `points[i]`).
+    pub grads: Vec<[f32; 2]>,
+    /// The loss (noise included) at each point.
+    pub loss: Vec<f32>,
+    /// The loss of the minibatch each step's gradient came from, on a data surface.
+    pub batch_loss: Option<Vec<f32>>,
+    /// The learning rate of each step, for a run whose rate is a schedule.
+    pub learning_rates: Option<Vec<f32>>,
+    /// The step whose point (or loss) was not finite; the arrays end just before it.
+    pub diverged_at: Option<usize>,
 }
 
 /// All runs of an experiment as one batch of points `[N, 2]`, grouped by optimizer.
-pub struct Batch {
+pub(crate) struct Batch {
     surface: Surface,
     noise: Noise,
     points: Tensor<2>,
@@ -46,7 +62,7 @@ pub struct Batch {
 /// What one evaluation of the batch gives: the surface's loss (the full-data loss of a data
 /// surface), the gradient the optimizers step on (a minibatch's, noise added) and, for a data
 /// surface, the minibatch loss.
-pub struct Evaluation {
+pub(crate) struct Evaluation {
     /// The surface's loss at each row's point, `[N]`.
     pub loss: Tensor<1>,
     /// The gradient each row's optimizer uses, `[N, 2]`.
@@ -113,11 +129,9 @@ const NOISE_SALT: u64 = 0x6E6F_6973_655F_7869;
 /// One row of a batch: an optimizer configuration from a start, with its seed, gradient noise
 /// and (on a data surface) batch size.
 #[derive(Clone, Copy, Debug)]
-pub struct Row<'a> {
+pub(crate) struct Row<'a> {
     /// The optimizer.
-    pub optimizer: &'a optim::Entry,
-    /// Its hyperparameters, defaults filled in.
-    pub hyperparameters: &'a serde_json::Map<String, serde_json::Value>,
+    pub optimizer: &'a OptimizerSpec,
     /// Where it starts.
     pub start: [f64; 2],
     /// Its minibatch order and gradient noise.
@@ -131,41 +145,28 @@ pub struct Row<'a> {
 impl Batch {
     /// Uploads the start points of an experiment's runs and builds one batched optimizer per
     /// group of runs.
-    pub fn new(experiment: &Experiment, device: &Device) -> Self {
+    pub(crate) fn new(experiment: &Experiment, device: &Device) -> Self {
         let rows: Vec<Row> = experiment
             .runs
             .iter()
             .map(|r| Row {
                 optimizer: &r.optimizer,
-                hyperparameters: &r.hyperparameters,
                 start: r.start,
                 seed: r.seed,
                 sigma: r.sigma,
                 batch_size: r.batch_size,
             })
             .collect();
-        Self::from_rows(
-            &experiment.surface,
-            experiment.noise,
-            &rows,
-            &experiment.optimizers,
-            device,
-        )
+        Self::from_rows(&experiment.surface, experiment.noise, &rows, device)
     }
 
-    /// A batch of any rows over `surface`: rows of one optimizer with the same boolean flags
-    /// form one batched group; `known` are the optimizers wrappers may name.
-    pub fn from_rows(
-        surface: &Surface,
-        noise: NoiseSpec,
-        rows: &[Row],
-        known: &[optim::Entry],
-        device: &Device,
-    ) -> Self {
+    /// A batch of any rows over `surface`: rows of one optimizer with the same shared settings
+    /// form one batched group.
+    pub(crate) fn from_rows(surface: &Surface, noise: NoiseSpec, rows: &[Row], device: &Device) -> Self {
         let mut keys: Vec<String> = Vec::new();
         let mut members: Vec<Vec<usize>> = Vec::new();
         for (i, row) in rows.iter().enumerate() {
-            let key = optim::group_key(row.optimizer.name, row.hyperparameters);
+            let key = row.optimizer.batch_key();
             match keys.iter().position(|k| *k == key) {
                 Some(g) => members[g].push(i),
                 None => {
@@ -178,8 +179,8 @@ impl Batch {
         let mut groups = Vec::with_capacity(members.len());
         let mut at = 0;
         for group in &members {
-            let hypers: Vec<_> = group.iter().map(|&i| rows[i].hyperparameters.clone()).collect();
-            let optimizer = rows[group[0]].optimizer.build_in(known, &hypers, device);
+            let specs: Vec<&OptimizerSpec> = group.iter().map(|&i| rows[i].optimizer).collect();
+            let optimizer = OptimizerSpec::build(&specs, device);
             groups.push((at..at + group.len(), optimizer));
             at += group.len();
         }
@@ -201,13 +202,18 @@ impl Batch {
     }
 
     /// The input row of each batch row (rows are ordered by group).
-    pub fn order(&self) -> &[usize] {
+    pub(crate) fn order(&self) -> &[usize] {
         &self.order
     }
 
     /// A batch of one optimizer configuration from many start points: the shape of a sweep over
     /// start points, and of the throughput benchmark.
-    pub fn from_points(surface: Surface, noise: Noise, points: Tensor<2>, optimizer: Box<dyn Optimizer>) -> Self {
+    pub(crate) fn from_points(
+        surface: Surface,
+        noise: Noise,
+        points: Tensor<2>,
+        optimizer: Box<dyn Optimizer>,
+    ) -> Self {
         let n = points.dims()[0];
         Batch {
             surface,
@@ -222,13 +228,13 @@ impl Batch {
     }
 
     /// The current points `[N, 2]`, in batch order.
-    pub fn points(&self) -> &Tensor<2> {
+    pub(crate) fn points(&self) -> &Tensor<2> {
         &self.points
     }
 
     /// The loss and the gradient the optimizers use at the current points, in one autodiff
     /// pass (two for a data surface: the minibatch's, and the full-data loss without gradient).
-    pub fn evaluate(&mut self) -> Evaluation {
+    pub(crate) fn evaluate(&mut self) -> Evaluation {
         let (loss, grad, batch_loss) = match &self.surface.data {
             None => {
                 let (loss, grad) = self.surface.loss_and_grad(self.points.clone(), &self.noise);
@@ -248,13 +254,13 @@ impl Batch {
     }
 
     /// Loss at the current points, without gradient.
-    pub fn loss(&self) -> Tensor<1> {
+    pub(crate) fn loss(&self) -> Tensor<1> {
         self.surface.eval(self.points.clone(), &self.noise)
     }
 
     /// One optimizer step of every row, given this step's evaluation at the current points
     /// (optimizers that use the loss see the minibatch's on a data surface).
-    pub fn advance(&mut self, eval: Evaluation) {
+    pub(crate) fn advance(&mut self, eval: Evaluation) {
         let (loss, grad) = (eval.batch_loss.unwrap_or(eval.loss), eval.grad);
         let n = loss.dims()[0];
         let loss = loss.reshape([n, 1]);
@@ -304,7 +310,7 @@ impl Batch {
     /// Where each row's optimizer would evaluate the model, when some optimizer keeps such a
     /// point apart from where it takes gradients (`[N, 2]`, the current point for the others),
     /// with which rows have one.
-    pub fn eval_points(&self) -> Option<(Tensor<2>, Vec<bool>)> {
+    pub(crate) fn eval_points(&self) -> Option<(Tensor<2>, Vec<bool>)> {
         let eval: Vec<Option<Tensor<2>>> = self.groups.iter().map(|(_, o)| o.eval_points()).collect();
         if eval.iter().all(Option::is_none) {
             return None;
@@ -377,17 +383,17 @@ impl Record {
     }
 }
 
-/// The rate of each of `steps` steps, when the run's `learning_rate` is a schedule.
-fn scheduled_rates(hyperparameters: &serde_json::Map<String, serde_json::Value>, steps: usize) -> Option<Vec<f32>> {
-    let Some(serde_json::Value::Object(schedule)) = hyperparameters.get("learning_rate") else {
-        return None;
-    };
-    let schedule = Schedule::from_json(schedule).ok()?;
-    Some((0..steps as u64).map(|k| schedule.at(k)).collect())
+/// The rate of each of `steps` steps, when the run's rate is a schedule.
+fn scheduled_rates(run: &RunSpec, steps: usize) -> Option<Vec<f32>> {
+    let rate = run.optimizer.learning_rate();
+    rate.constant()
+        .is_none()
+        .then(|| (0..steps as u64).map(|k| rate.at(k)).collect())
 }
 
-/// Runs an experiment on `device`, telling `observers` as it goes.
-pub fn run(experiment: &Experiment, device: &Device, observers: &mut [&mut dyn Observer]) -> Result<Trajectories> {
+/// Runs an experiment on `device`, telling `observers` as it goes; returns each run's record, in
+/// the experiment's order.
+pub fn run(experiment: &Experiment, device: &Device, observers: &mut [&mut dyn Observer]) -> Vec<RunRecord> {
     for o in observers.iter_mut() {
         o.on_start(experiment);
     }
@@ -451,53 +457,22 @@ pub fn run(experiment: &Experiment, device: &Device, observers: &mut [&mut dyn O
             }
         }
     }
-    // Minibatches or gradient noise make the runs depend on their seeds: record them.
-    let stochastic = experiment.is_stochastic();
-    let runs = experiment
+    experiment
         .runs
         .iter()
         .zip(records)
-        .map(|(spec, record)| RunTrajectory {
-            learning_rates: scheduled_rates(&spec.hyperparameters, record.grads.len()),
-            label: spec.label.clone(),
-            optimizer: spec.optimizer.name.to_string(),
-            hyperparameters: spec.hyperparameters.clone(),
-            status: if record.diverged_at.is_some() {
-                Status::Diverged
-            } else {
-                Status::Ok
-            },
+        .map(|(spec, record)| RunRecord {
+            learning_rates: scheduled_rates(spec, record.grads.len()),
             eval_points: record.has_eval.then_some(record.eval),
             batch_loss: experiment.surface.data.is_some().then(|| {
                 let mut b = record.batch_loss;
                 b.truncate(record.grads.len());
                 b
             }),
-            seed: stochastic.then_some(spec.seed),
-            batch_size: experiment.surface.data.as_ref().and_then(|d| {
-                spec.batch_size
-                    .or(d.batching.batch_size)
-                    .filter(|&b| b < d.data.u.len())
-            }),
-            sigma: stochastic.then_some(spec.sigma),
             points: record.points,
             grads: record.grads,
             loss: record.loss,
             diverged_at: record.diverged_at,
         })
-        .collect();
-    let trajectories = Trajectories {
-        name: experiment.name.clone(),
-        title: experiment.title.clone(),
-        surface: experiment.surface_spec.clone(),
-        domain: experiment.domain,
-        steps: experiment.steps,
-        noise: experiment.noise,
-        plot: experiment.plot.clone(),
-        runs,
-    };
-    for o in observers.iter_mut() {
-        o.on_finish(experiment, &trajectories)?;
-    }
-    Ok(trajectories)
+        .collect()
 }

@@ -1,7 +1,7 @@
 //! AdaBelief, as optax's `adabelief`.
 
 use super::common::{Ema, column, lr_scale};
-use super::{Config, LearningRate, Range, Rule, Source, Step};
+use super::{LearningRate, Range, Rule, RuleConfig, Source, Step, Update};
 use burn::tensor::{Device, Tensor};
 
 crate::hyperparameters! {
@@ -21,7 +21,7 @@ crate::hyperparameters! {
     /// its defaults differ: `eps = eps_root = 1e-16` where the paper uses 1e-8 for both (so with
     /// the defaults the epsilons are invisible for gradients above ~1e-7). Nesterov is optax's
     /// addition.
-    pub struct AdabeliefConfig {
+    pub(crate) struct AdabeliefConfig {
         /// `eta` (optax has no default; 0.001 as Adam's).
         learning_rate: LearningRate = 0.001, Range::POSITIVE;
         /// `b1`, decay of the first moment.
@@ -33,12 +33,12 @@ crate::hyperparameters! {
         /// `eps_root`, added to `s` every step.
         eps_root: f64 = 1e-16, Range::NON_NEGATIVE;
         /// Nesterov momentum (NAdam's correction).
-        nesterov: bool = false;
+        nesterov: bool = false => shared;
     }
 }
 
 /// Batched AdaBelief.
-pub struct Adabelief {
+pub(crate) struct Adabelief {
     b1: Ema,
     b2: Ema,
     eps: Tensor<2>,
@@ -47,12 +47,12 @@ pub struct Adabelief {
 }
 
 /// The first moment and the belief.
-pub struct AdabeliefState {
+pub(crate) struct AdabeliefState {
     mu: Tensor<2>,
     nu: Tensor<2>,
 }
 
-impl Config for AdabeliefConfig {
+impl RuleConfig for AdabeliefConfig {
     type Rule = Adabelief;
     const NAME: &'static str = "adabelief";
     const DESCRIPTION: &'static str = "AdaBelief: Adam scaled by the variance of g around its moving average";
@@ -82,14 +82,14 @@ impl Rule for Adabelief {
         }
     }
 
-    fn increment(&self, _w: Tensor<2>, g: Tensor<2>, s: AdabeliefState, step: &Step) -> (Tensor<2>, AdabeliefState) {
+    fn update(&self, _w: Tensor<2>, g: Tensor<2>, s: AdabeliefState, step: &Step) -> (Update, AdabeliefState) {
         let mu = self.b1.update(g.clone(), s.mu);
         // optax stores s with eps_root added, so eps_root accumulates (also when it is 0: + 0).
         let nu = self.b2.update_squared(g.clone() - mu.clone(), s.nu) + self.eps_root.clone();
         let mu_hat = self.b1.debias_momentum(mu.clone(), g, step.t, self.nesterov);
         let nu_hat = self.b2.debias(nu.clone(), step.t);
         let u = mu_hat / (nu_hat.sqrt() + self.eps.clone());
-        (lr_scale(u, step.lr), AdabeliefState { mu, nu })
+        (Update::Increment(lr_scale(u, step.lr)), AdabeliefState { mu, nu })
     }
 }
 

@@ -1,7 +1,7 @@
 //! Adadelta in Keras's learning-rate-scaled form, as Keras's `Adadelta`.
 
 use super::common::column;
-use super::{Config, LearningRate, Range, Rule, Step};
+use super::{LearningRate, Range, Rule, RuleConfig, Step, Update};
 use burn::tensor::{Device, Tensor};
 
 crate::hyperparameters! {
@@ -16,7 +16,7 @@ crate::hyperparameters! {
     /// ```
     /// Zeiler's method has no learning rate (it is this rule with `eta = 1`); Keras scales the
     /// applied step by `eta` (0.001 by default) while `E[dx^2]` still accumulates the unscaled `dx`.
-    pub struct AdadeltaConfig {
+    pub(crate) struct AdadeltaConfig {
         /// `eta` (1.0 gives the paper's method).
         learning_rate: LearningRate = 0.001, Range::POSITIVE;
         /// `rho`, decay of both running averages, in [0, 1).
@@ -29,19 +29,19 @@ crate::hyperparameters! {
 }
 
 /// Batched Adadelta.
-pub struct Adadelta {
+pub(crate) struct Adadelta {
     rho: Tensor<2>,
     one_minus_rho: Tensor<2>,
     epsilon: Tensor<2>,
 }
 
 /// Adadelta's state: the running averages of squared gradients and of squared steps.
-pub struct AdadeltaState {
+pub(crate) struct AdadeltaState {
     eg: Tensor<2>,
     ex: Tensor<2>,
 }
 
-impl Config for AdadeltaConfig {
+impl RuleConfig for AdadeltaConfig {
     type Rule = Adadelta;
     const NAME: &'static str = "adadelta";
     const DESCRIPTION: &'static str = "Adadelta: step sized by the RMS of past steps over the RMS of gradients";
@@ -72,7 +72,7 @@ impl Rule for Adadelta {
         }
     }
 
-    fn step(&self, w: Tensor<2>, g: Tensor<2>, s: AdadeltaState, step: &Step) -> (Tensor<2>, AdadeltaState) {
+    fn update(&self, w: Tensor<2>, g: Tensor<2>, s: AdadeltaState, step: &Step) -> (Update, AdadeltaState) {
         let rms = |x: Tensor<2>| (x + self.epsilon.clone()).sqrt();
         let eg = s.eg * self.rho.clone() + g.clone().square() * self.one_minus_rho.clone();
         // Keras divides by `rms(E[g^2])`; TensorFlow's graph optimizer multiplies by its `rsqrt`
@@ -80,7 +80,7 @@ impl Rule for Adadelta {
         let dx = ((rms(s.ex.clone()) * g) * rms(eg.clone()).recip()).neg();
         let ex = s.ex * self.rho.clone() + dx.clone().square() * self.one_minus_rho.clone();
         let w = w + dx * step.lr.clone();
-        (w, AdadeltaState { eg, ex })
+        (Update::Next(w), AdadeltaState { eg, ex })
     }
 }
 
@@ -126,11 +126,11 @@ mod tests {
     fn validation() {
         let d = AdadeltaConfig::default();
         assert_eq!(
-            AdadeltaConfig { rho: -0.1, ..d.clone() }.validate().unwrap_err().0,
+            AdadeltaConfig { rho: -0.1, ..d.clone() }.validate().unwrap_err().path(),
             "rho"
         );
         assert_eq!(
-            AdadeltaConfig { epsilon: -1.0, ..d }.validate().unwrap_err().0,
+            AdadeltaConfig { epsilon: -1.0, ..d }.validate().unwrap_err().path(),
             "epsilon"
         );
     }

@@ -1,7 +1,7 @@
 //! Diagonal AdaGrad, as Keras's `Adagrad`.
 
 use super::common::column;
-use super::{Config, LearningRate, Range, Rule, Step};
+use super::{LearningRate, Range, Rule, RuleConfig, Step, Update};
 use burn::tensor::{Device, Tensor};
 
 crate::hyperparameters! {
@@ -15,7 +15,7 @@ crate::hyperparameters! {
     /// ```
     /// The paper starts at `A = 0` and adds its `delta` outside the square root
     /// (`sqrt(A) + delta`); Keras starts at 0.1 and puts `eps` inside.
-    pub struct AdagradConfig {
+    pub(crate) struct AdagradConfig {
         /// `eta`.
         learning_rate: LearningRate = 0.001, Range::POSITIVE;
         /// The accumulator's starting value, >= 0.
@@ -28,17 +28,17 @@ crate::hyperparameters! {
 }
 
 /// Batched AdaGrad.
-pub struct Adagrad {
+pub(crate) struct Adagrad {
     initial: Tensor<2>,
     epsilon: Tensor<2>,
 }
 
 /// AdaGrad's state: the accumulated squared gradients.
-pub struct AdagradState {
+pub(crate) struct AdagradState {
     a: Tensor<2>,
 }
 
-impl Config for AdagradConfig {
+impl RuleConfig for AdagradConfig {
     type Rule = Adagrad;
     const NAME: &'static str = "adagrad";
     const DESCRIPTION: &'static str = "AdaGrad: step scaled by the root of the summed squared gradients";
@@ -67,12 +67,12 @@ impl Rule for Adagrad {
         }
     }
 
-    fn step(&self, w: Tensor<2>, g: Tensor<2>, s: AdagradState, step: &Step) -> (Tensor<2>, AdagradState) {
+    fn update(&self, w: Tensor<2>, g: Tensor<2>, s: AdagradState, step: &Step) -> (Update, AdagradState) {
         let a = s.a + g.clone().square();
         // Keras divides by the root; TensorFlow's graph optimizer multiplies by `rsqrt` instead,
         // which rounds differently: followed here.
         let w = w - (g * step.lr.clone()) * (a.clone() + self.epsilon.clone()).sqrt().recip();
-        (w, AdagradState { a })
+        (Update::Next(w), AdagradState { a })
     }
 }
 
@@ -113,7 +113,7 @@ mod tests {
 
     #[test]
     fn validation() {
-        let bad = |c: AdagradConfig| c.validate().unwrap_err().0;
+        let bad = |c: AdagradConfig| c.validate().unwrap_err().path().to_string();
         let d = AdagradConfig::default();
         assert_eq!(
             bad(AdagradConfig {

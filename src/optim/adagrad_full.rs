@@ -8,9 +8,14 @@
 //! tensor round trip would cost more than the arithmetic, and `f32` products would lose the
 //! accuracy the small eigenvalues need.
 
-pub mod eigen;
+/// `delta` in the post's arrow figures and its full-matrix benchmark (its `1e-5`).
+pub(crate) const POST_DELTA: f64 = 1e-5;
 
-use super::{Config, LearningRate, Range, Rule, Source, Step};
+pub(crate) mod eigen;
+#[cfg(test)]
+mod reference;
+
+use super::{LearningRate, Range, Rule, RuleConfig, Source, Step, Update};
 use burn::tensor::{Device, Tensor, TensorData};
 use eigen::symmetric_eigen;
 
@@ -42,7 +47,7 @@ crate::hyperparameters! {
     /// gradient is axis-aligned this is diagonal AdaGrad `w - eta g/(sqrt(A) + delta)` with
     /// `A_0 = 0`; Keras's `adagrad` is that diagonal form with epsilon inside the sqrt and
     /// `A_0 = 0.1`.
-    pub struct AdagradFullConfig {
+    pub(crate) struct AdagradFullConfig {
         /// `eta`.
         learning_rate: LearningRate = 0.001, Range::POSITIVE;
         /// `delta`, added to the square roots of `G`'s eigenvalues; `>= 0` (0: pseudo-inverse).
@@ -54,7 +59,7 @@ crate::hyperparameters! {
     }
 }
 
-impl Config for AdagradFullConfig {
+impl RuleConfig for AdagradFullConfig {
     type Rule = AdagradFull;
     const NAME: &'static str = "adagrad_full";
     const DESCRIPTION: &'static str =
@@ -73,7 +78,7 @@ impl Config for AdagradFullConfig {
 }
 
 /// Batched full-matrix AdaGrad: one [`Accumulator`] per row.
-pub struct AdagradFull {
+pub(crate) struct AdagradFull {
     rows: Vec<AdagradFullConfig>,
 }
 
@@ -84,15 +89,8 @@ impl AdagradFull {
 }
 
 /// Full-matrix AdaGrad's state: each row's accumulator.
-pub struct AdagradFullState {
+pub(crate) struct AdagradFullState {
     rows: Vec<Accumulator>,
-}
-
-impl AdagradFullState {
-    /// Row `i`'s accumulator.
-    pub fn row(&self, i: usize) -> Option<&Accumulator> {
-        self.rows.get(i)
-    }
 }
 
 impl Rule for AdagradFull {
@@ -110,13 +108,13 @@ impl Rule for AdagradFull {
         }
     }
 
-    fn step(
+    fn update(
         &self,
         w: Tensor<2>,
         g: Tensor<2>,
         mut state: AdagradFullState,
         step: &Step,
-    ) -> (Tensor<2>, AdagradFullState) {
+    ) -> (Update, AdagradFullState) {
         let [n, d] = w.dims();
         let device = w.device();
         let w_host: Vec<f64> = w.into_data().iter::<f64>().collect();
@@ -143,7 +141,10 @@ impl Rule for AdagradFull {
         } else {
             self.step_rows(0, rows, &w_host, &g_host, step.lr_host, &mut out);
         }
-        (Tensor::from_data(TensorData::new(out, [n, d]), &device), state)
+        (
+            Update::Next(Tensor::from_data(TensorData::new(out, [n, d]), &device)),
+            state,
+        )
     }
 }
 
@@ -171,7 +172,7 @@ impl AdagradFull {
 ///
 /// [`Accumulator::update`] adds `g g^T` and returns `v = (G^{1/2} + delta I)^{-1} g`.
 #[derive(Clone, Debug)]
-pub struct Accumulator {
+pub(crate) struct Accumulator {
     dim: usize,
     initial: f64,
     delta: f64,
@@ -197,7 +198,7 @@ enum Form {
 impl Accumulator {
     /// An empty accumulator (`G = initial_accumulator_value * I`) for vectors of dimension `dim`,
     /// with `delta` added to the square roots of the eigenvalues.
-    pub fn new(dim: usize, initial_accumulator_value: f64, delta: f64) -> Self {
+    pub(crate) fn new(dim: usize, initial_accumulator_value: f64, delta: f64) -> Self {
         Accumulator {
             dim,
             initial: initial_accumulator_value,
@@ -213,7 +214,7 @@ impl Accumulator {
 
     /// The direct O(d^3) method from the first step: `G` is formed and decomposed every step.
     /// The same results as [`Accumulator::new`], for reference and benchmarks.
-    pub fn direct(dim: usize, initial_accumulator_value: f64, delta: f64) -> Self {
+    pub(crate) fn direct(dim: usize, initial_accumulator_value: f64, delta: f64) -> Self {
         let mut matrix = vec![0.0; dim * dim];
         for i in 0..dim {
             matrix[i * dim + i] = initial_accumulator_value;
@@ -224,19 +225,15 @@ impl Accumulator {
         }
     }
 
-    /// The dimension `d`.
-    pub fn dim(&self) -> usize {
-        self.dim
-    }
-
     /// Whether `G` is held as a `d x d` matrix (after `d` non-zero gradients, or [`Self::direct`]).
-    pub fn is_dense(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_dense(&self) -> bool {
         matches!(self.form, Form::Dense { .. })
     }
 
     /// A rough cost of the next update in nanoseconds, to decide whether a batch is worth
     /// splitting over threads.
-    pub fn cost(&self) -> f64 {
+    pub(crate) fn cost(&self) -> f64 {
         let d = self.dim as f64;
         match &self.form {
             Form::Span { count, .. } => {
@@ -249,14 +246,15 @@ impl Accumulator {
     }
 
     /// Whether a non-finite gradient was seen (every direction is NaN from then on).
-    pub fn is_diverged(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn is_diverged(&self) -> bool {
         matches!(self.form, Form::Diverged)
     }
 
     /// `G <- G + g g^T`, then returns `v = (G^{1/2} + delta I)^{-1} g`. A zero gradient leaves
     /// `G` as it is and gives `v = 0`; a non-finite one, or one of the wrong length, makes this
     /// and every later `v` NaN.
-    pub fn update(&mut self, g: &[f64]) -> &[f64] {
+    pub(crate) fn update(&mut self, g: &[f64]) -> &[f64] {
         let d = self.dim;
         self.direction.clear();
         self.direction.resize(d, 0.0);
@@ -386,7 +384,7 @@ fn dense_direction(matrix: &[f64], g: &[f64], delta: f64, out: &mut [f64]) -> bo
 /// `v_t = (G_t^{1/2} + delta I)^{-1} g_t` (`full`, through [`Accumulator`], the optimizer's own
 /// code) or `v_t = g_t / (sqrt(diag G_t) + delta)` (diagonal), with `G_0 = 0`. With `delta = 0`
 /// a coordinate whose accumulator is still 0 gets 0 (pseudo-inverse).
-pub fn adagrad_vectors(grads: &[[f64; 2]], delta: f64, full: bool) -> Vec<[f64; 2]> {
+pub(crate) fn adagrad_vectors(grads: &[[f64; 2]], delta: f64, full: bool) -> Vec<[f64; 2]> {
     if full {
         let mut accumulator = Accumulator::new(2, 0.0, delta);
         grads
@@ -417,7 +415,7 @@ pub fn adagrad_vectors(grads: &[[f64; 2]], delta: f64, full: bool) -> Vec<[f64; 
 mod tests {
     use super::*;
     use crate::optim;
-    use serde_json::{Map, Value, json};
+    use serde_json::{Value, json};
 
     #[test]
     fn first_step_is_normalized() {
@@ -484,13 +482,13 @@ mod tests {
         optim::Entry::of::<AdagradFullConfig>()
     }
 
-    fn parse(given: Value) -> Result<Map<String, Value>, (String, String)> {
+    fn parse(given: Value) -> crate::error::Parsed<optim::OptimizerSpec> {
         entry().parse(given.as_object().unwrap().clone())
     }
 
     #[test]
     fn defaults_and_validation() {
-        let defaults = entry().defaults();
+        let defaults = entry().defaults().hyperparameters();
         assert_eq!(
             Value::Object(defaults),
             json!({"learning_rate": 0.001, "epsilon": 1e-7, "initial_accumulator_value": 0.0, "weight_decay": null})
@@ -504,10 +502,11 @@ mod tests {
             (json!({"weight_decay": -0.1}), "weight_decay"),
             (json!({"epsilon": "small"}), "epsilon"),
         ] {
-            let (got, _) = parse(given.clone()).expect_err(&given.to_string());
-            assert_eq!(got, field, "{given}");
+            let got = parse(given.clone()).expect_err(&given.to_string());
+            assert_eq!(got.path(), field, "{given}");
         }
-        let (field, message) = parse(json!({"rho": 0.9})).unwrap_err();
+        let e = parse(json!({"rho": 0.9})).unwrap_err();
+        let (field, message) = (e.path(), e.message());
         assert_eq!(field, "rho");
         assert!(
             message.contains("learning_rate, epsilon, initial_accumulator_value, weight_decay"),
@@ -523,10 +522,10 @@ mod tests {
             weight_decay: Some(0.1),
             ..AdagradFullConfig::default()
         };
-        let mut optimizer = optim::stateful(&[config], &device);
+        let mut optimizer = <AdagradFullConfig as optim::Config>::build(&[config], &device);
         let w = Tensor::<2>::from_data(TensorData::new(vec![2.0f32, -1.0], [1, 2]), &device);
         let g = Tensor::<2>::from_data(TensorData::new(vec![3.0f32, 4.0], [1, 2]), &device);
-        let got: Vec<f32> = crate::optim::step_with_gradient(&mut optimizer, w, g)
+        let got: Vec<f32> = crate::optim::step_with_gradient(optimizer.as_mut(), w, g)
             .into_data()
             .iter::<f32>()
             .collect();

@@ -1,7 +1,7 @@
 //! Adam (with AMSGrad) and AdamW, as Keras's `Adam` and `AdamW`.
 
 use super::common::{AdamColumns, one_minus_power};
-use super::{Config, LearningRate, Range, Rule, Step};
+use super::{LearningRate, Range, Rule, RuleConfig, Step, Update};
 use burn::tensor::{Device, Tensor};
 
 crate::hyperparameters! {
@@ -19,7 +19,7 @@ crate::hyperparameters! {
     /// Keras departs from the paper's Algorithm 1 in two places, kept here: epsilon is added to
     /// the uncorrected `sqrt(v)` ("epsilon hat"), and AMSGrad keeps the maximum of the raw `v`
     /// and still bias-corrects through `alpha`.
-    pub struct AdamConfig {
+    pub(crate) struct AdamConfig {
         /// `eta`.
         learning_rate: LearningRate = 0.001, Range::POSITIVE;
         /// `beta_1`, decay of the first moment.
@@ -29,7 +29,7 @@ crate::hyperparameters! {
         /// `eps`.
         epsilon: f64 = 1e-7, Range::NON_NEGATIVE;
         /// Use the running maximum of `v` (AMSGrad).
-        amsgrad: bool = false;
+        amsgrad: bool = false => shared;
         /// Decoupled weight decay `lambda` (none by default).
         weight_decay: Option<f64> = None, Range::NON_NEGATIVE;
     }
@@ -40,7 +40,7 @@ crate::hyperparameters! {
     /// exactly [`AdamConfig`]'s rule, preceded by the decoupled decay `w <- w - (w lambda) eta`.
     /// Keras scales the decay by the full learning rate, as PyTorch does, not by the schedule
     /// multiplier alone as the paper does.
-    pub struct AdamWConfig {
+    pub(crate) struct AdamWConfig {
         /// `eta`.
         learning_rate: LearningRate = 0.001, Range::POSITIVE;
         /// Decoupled weight decay `lambda`.
@@ -52,7 +52,7 @@ crate::hyperparameters! {
         /// `eps`.
         epsilon: f64 = 1e-7, Range::NON_NEGATIVE;
         /// AMSGrad.
-        amsgrad: bool = false;
+        amsgrad: bool = false => shared;
     }
 }
 
@@ -70,19 +70,19 @@ impl From<&AdamWConfig> for AdamConfig {
 }
 
 /// Batched Adam.
-pub struct Adam {
+pub(crate) struct Adam {
     h: AdamColumns,
     amsgrad: bool,
 }
 
 /// Adam's state.
-pub struct AdamState {
+pub(crate) struct AdamState {
     m: Tensor<2>,
     v: Tensor<2>,
     v_max: Option<Tensor<2>>,
 }
 
-impl Config for AdamConfig {
+impl RuleConfig for AdamConfig {
     type Rule = Adam;
     const NAME: &'static str = "adam";
     const DESCRIPTION: &'static str = "Adam: bias-corrected first and second moments (optionally AMSGrad)";
@@ -101,7 +101,7 @@ impl Config for AdamConfig {
     }
 }
 
-impl Config for AdamWConfig {
+impl RuleConfig for AdamWConfig {
     type Rule = Adam;
     const NAME: &'static str = "adamw";
     const DESCRIPTION: &'static str = "AdamW: Adam with decoupled weight decay (default 0.004)";
@@ -129,13 +129,13 @@ impl Rule for Adam {
         }
     }
 
-    fn step(&self, w: Tensor<2>, g: Tensor<2>, s: AdamState, step: &Step) -> (Tensor<2>, AdamState) {
+    fn update(&self, w: Tensor<2>, g: Tensor<2>, s: AdamState, step: &Step) -> (Update, AdamState) {
         let h = &self.h;
         let alpha = step.lr.clone() * one_minus_power(&h.beta_2, step.t).sqrt() / one_minus_power(&h.beta_1, step.t);
         let (m, v) = h.moments(s.m, s.v, g);
         let v_max = s.v_max.map(|v_max| v_max.max_pair(v.clone()));
         let denom = v_max.clone().unwrap_or_else(|| v.clone()).sqrt() + h.epsilon.clone();
         let w = w - (m.clone() * alpha) / denom;
-        (w, AdamState { m, v, v_max })
+        (Update::Next(w), AdamState { m, v, v_max })
     }
 }

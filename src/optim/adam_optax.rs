@@ -2,7 +2,7 @@
 //! as `adam_optax` beside Keras's `adam`.
 
 use super::common::{Ema, column, lr_scale};
-use super::{Config, LearningRate, Range, Rule, Source, Step};
+use super::{LearningRate, Range, Rule, RuleConfig, Source, Step, Update};
 use burn::tensor::{Device, Tensor};
 
 crate::hyperparameters! {
@@ -20,7 +20,7 @@ crate::hyperparameters! {
     /// This is the paper's Algorithm 1 (with `eps_root`, and Nesterov momentum as in Dozat's
     /// NAdam), and not Keras's `adam`: Keras adds its epsilon to the uncorrected `sqrt(v)`,
     /// defaults it to 1e-7 and names the arguments `beta_1, beta_2, epsilon`.
-    pub struct AdamOptaxConfig {
+    pub(crate) struct AdamOptaxConfig {
         /// `eta` (optax has no default; 0.001 as Keras's).
         learning_rate: LearningRate = 0.001, Range::POSITIVE;
         /// `b1`, decay of the first moment.
@@ -32,12 +32,12 @@ crate::hyperparameters! {
         /// `eps_root`, added under the root.
         eps_root: f64 = 0.0, Range::NON_NEGATIVE;
         /// Nesterov momentum (NAdam's correction).
-        nesterov: bool = false;
+        nesterov: bool = false => shared;
     }
 }
 
 /// Batched optax Adam.
-pub struct AdamOptax {
+pub(crate) struct AdamOptax {
     b1: Ema,
     b2: Ema,
     eps: Tensor<2>,
@@ -46,12 +46,12 @@ pub struct AdamOptax {
 }
 
 /// The two moments.
-pub struct AdamOptaxState {
+pub(crate) struct AdamOptaxState {
     mu: Tensor<2>,
     nu: Tensor<2>,
 }
 
-impl Config for AdamOptaxConfig {
+impl RuleConfig for AdamOptaxConfig {
     type Rule = AdamOptax;
     const NAME: &'static str = "adam_optax";
     const DESCRIPTION: &'static str =
@@ -82,13 +82,13 @@ impl Rule for AdamOptax {
         }
     }
 
-    fn increment(&self, _w: Tensor<2>, g: Tensor<2>, s: AdamOptaxState, step: &Step) -> (Tensor<2>, AdamOptaxState) {
+    fn update(&self, _w: Tensor<2>, g: Tensor<2>, s: AdamOptaxState, step: &Step) -> (Update, AdamOptaxState) {
         let mu = self.b1.update(g.clone(), s.mu);
         let nu = self.b2.update_squared(g.clone(), s.nu);
         let mu_hat = self.b1.debias_momentum(mu.clone(), g, step.t, self.nesterov);
         let nu_hat = self.b2.debias(nu.clone(), step.t);
         let u = mu_hat / ((nu_hat + self.eps_root.clone()).sqrt() + self.eps.clone());
-        (lr_scale(u, step.lr), AdamOptaxState { mu, nu })
+        (Update::Increment(lr_scale(u, step.lr)), AdamOptaxState { mu, nu })
     }
 }
 

@@ -1,7 +1,7 @@
 //! Adamax, Adam's infinity-norm variant, as Keras's `Adamax`.
 
 use super::common::{AdamColumns, ema, one_minus_power};
-use super::{Config, LearningRate, Range, Rule, Step};
+use super::{LearningRate, Range, Rule, RuleConfig, Step, Update};
 use burn::tensor::{Device, Tensor};
 
 crate::hyperparameters! {
@@ -15,7 +15,7 @@ crate::hyperparameters! {
     /// w <- w - eta m / ((1 - beta_1^t) (u + eps))
     /// ```
     /// The paper has no `eps`; Keras adds it to `u` (optax puts it inside the max instead).
-    pub struct AdamaxConfig {
+    pub(crate) struct AdamaxConfig {
         /// `eta`.
         learning_rate: LearningRate = 0.001, Range::POSITIVE;
         /// `beta_1`, decay of the first moment.
@@ -30,17 +30,17 @@ crate::hyperparameters! {
 }
 
 /// Batched Adamax.
-pub struct Adamax {
+pub(crate) struct Adamax {
     h: AdamColumns,
 }
 
 /// Adamax's state.
-pub struct AdamaxState {
+pub(crate) struct AdamaxState {
     m: Tensor<2>,
     u: Tensor<2>,
 }
 
-impl Config for AdamaxConfig {
+impl RuleConfig for AdamaxConfig {
     type Rule = Adamax;
     const NAME: &'static str = "adamax";
     const DESCRIPTION: &'static str = "Adamax: Adam with an exponentially weighted infinity norm";
@@ -68,13 +68,13 @@ impl Rule for Adamax {
         }
     }
 
-    fn step(&self, w: Tensor<2>, g: Tensor<2>, s: AdamaxState, step: &Step) -> (Tensor<2>, AdamaxState) {
+    fn update(&self, w: Tensor<2>, g: Tensor<2>, s: AdamaxState, step: &Step) -> (Update, AdamaxState) {
         let h = &self.h;
         let m = ema(s.m, g.clone(), &h.one_minus_beta_1);
         let u = (s.u * h.beta_2.clone()).max_pair(g.abs());
         let denominator = one_minus_power(&h.beta_1, step.t) * (u.clone() + h.epsilon.clone());
         let w = w - (m.clone() * step.lr.clone()) / denominator;
-        (w, AdamaxState { m, u })
+        (Update::Next(w), AdamaxState { m, u })
     }
 }
 
@@ -111,9 +111,12 @@ mod tests {
             }
             .validate()
             .unwrap_err()
-            .0,
+            .path(),
             "beta_1"
         );
-        assert_eq!(AdamaxConfig { beta_2: -0.5, ..d }.validate().unwrap_err().0, "beta_2");
+        assert_eq!(
+            AdamaxConfig { beta_2: -0.5, ..d }.validate().unwrap_err().path(),
+            "beta_2"
+        );
     }
 }

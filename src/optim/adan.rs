@@ -1,7 +1,7 @@
 //! Adan, as optax's `adan`.
 
 use super::common::{AddDecayed, Ema, column, lr_scale};
-use super::{Config, LearningRate, Range, Rule, Source, Step};
+use super::{LearningRate, Range, Rule, RuleConfig, Source, Step, Update};
 use burn::tensor::{Device, Tensor};
 
 crate::hyperparameters! {
@@ -22,7 +22,7 @@ crate::hyperparameters! {
     /// algorithm does not), and decays the weights as AdamW does, inside the step, where the
     /// paper takes a proximal step `w <- (w - eta u) / (1 + lambda eta)`. The alias's
     /// `eps_root = 1e-8` differs from its `scale_by_adan`'s 0.
-    pub struct AdanConfig {
+    pub(crate) struct AdanConfig {
         /// `eta` (optax has no default; 0.001 as the paper's).
         learning_rate: LearningRate = 0.001, Range::POSITIVE;
         /// `b1`, decay of the gradient average.
@@ -41,7 +41,7 @@ crate::hyperparameters! {
 }
 
 /// Batched Adan.
-pub struct Adan {
+pub(crate) struct Adan {
     b1: Ema,
     b2: Ema,
     b3: Ema,
@@ -51,14 +51,14 @@ pub struct Adan {
 }
 
 /// The three moments and the previous gradient.
-pub struct AdanState {
+pub(crate) struct AdanState {
     m: Tensor<2>,
     v: Tensor<2>,
     n: Tensor<2>,
     g_prev: Tensor<2>,
 }
 
-impl Config for AdanConfig {
+impl RuleConfig for AdanConfig {
     type Rule = Adan;
     const NAME: &'static str = "adan";
     const DESCRIPTION: &'static str = "Adan: Adam with a Nesterov-like average of gradient differences";
@@ -91,7 +91,7 @@ impl Rule for Adan {
         }
     }
 
-    fn increment(&self, w: Tensor<2>, g: Tensor<2>, s: AdanState, step: &Step) -> (Tensor<2>, AdanState) {
+    fn update(&self, w: Tensor<2>, g: Tensor<2>, s: AdanState, step: &Step) -> (Update, AdanState) {
         let diff = if step.t == 1 {
             g.zeros_like()
         } else {
@@ -107,7 +107,7 @@ impl Rule for Adan {
         let u = (m_hat + v_hat * self.b2.complement().clone())
             / ((n_hat + self.eps_root.clone()).sqrt() + self.eps.clone());
         let u = lr_scale(self.decay.apply(u, w), step.lr);
-        (u, AdanState { m, v, n, g_prev: g })
+        (Update::Increment(u), AdanState { m, v, n, g_prev: g })
     }
 }
 

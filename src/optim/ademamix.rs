@@ -1,7 +1,7 @@
 //! AdEMAMix, as optax's `contrib.ademamix`.
 
 use super::common::{AddDecayed, Ema, column, lr_scale};
-use super::{Config, LearningRate, Range, Rule, Source, Step};
+use super::{LearningRate, Range, Rule, RuleConfig, Source, Step, Update};
 use burn::tensor::{Device, Tensor};
 
 crate::hyperparameters! {
@@ -21,7 +21,7 @@ crate::hyperparameters! {
     /// this rule) uses constants. optax's alias defaults `alpha = 5` (its `scale_by_ademamix`,
     /// 6). With `b3 = 0.9999` the uncorrected slow average is about `t / 10^4` of the gradient,
     /// so in 100 steps it barely contributes.
-    pub struct AdemamixConfig {
+    pub(crate) struct AdemamixConfig {
         /// `eta` (optax has no default; 0.001 as Adam's).
         learning_rate: LearningRate = 0.001, Range::POSITIVE;
         /// `b1`, decay of the fast average.
@@ -42,7 +42,7 @@ crate::hyperparameters! {
 }
 
 /// Batched AdEMAMix.
-pub struct Ademamix {
+pub(crate) struct Ademamix {
     b1: Ema,
     b2: Ema,
     b3: Ema,
@@ -53,13 +53,13 @@ pub struct Ademamix {
 }
 
 /// The fast and slow averages and the second moment.
-pub struct AdemamixState {
+pub(crate) struct AdemamixState {
     m1: Tensor<2>,
     m2: Tensor<2>,
     nu: Tensor<2>,
 }
 
-impl Config for AdemamixConfig {
+impl RuleConfig for AdemamixConfig {
     type Rule = Ademamix;
     const NAME: &'static str = "ademamix";
     const DESCRIPTION: &'static str = "AdEMAMix: Adam plus alpha times a much slower gradient average";
@@ -92,7 +92,7 @@ impl Rule for Ademamix {
         }
     }
 
-    fn increment(&self, w: Tensor<2>, g: Tensor<2>, s: AdemamixState, step: &Step) -> (Tensor<2>, AdemamixState) {
+    fn update(&self, w: Tensor<2>, g: Tensor<2>, s: AdemamixState, step: &Step) -> (Update, AdemamixState) {
         let m1 = self.b1.update(g.clone(), s.m1);
         let m2 = self.b3.update(g.clone(), s.m2);
         let nu = self.b2.update_squared(g, s.nu);
@@ -101,7 +101,7 @@ impl Rule for Ademamix {
         let u =
             (m1_hat + m2.clone() * self.alpha.clone()) / ((nu_hat + self.eps_root.clone()).sqrt() + self.eps.clone());
         let u = lr_scale(self.decay.apply(u, w), step.lr);
-        (u, AdemamixState { m1, m2, nu })
+        (Update::Increment(u), AdemamixState { m1, m2, nu })
     }
 }
 

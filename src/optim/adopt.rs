@@ -1,7 +1,7 @@
 //! ADOPT, as optax's `contrib.adopt`.
 
 use super::common::{column, column32, lr_scale, maximum};
-use super::{Config, LearningRate, Range, Rule, Source, Step};
+use super::{LearningRate, Range, Rule, RuleConfig, Source, Step, Update};
 use burn::tensor::{Device, Tensor};
 
 crate::hyperparameters! {
@@ -21,7 +21,7 @@ crate::hyperparameters! {
     /// being the paper's initialisation; `use_clipping = false` is the unclipped ADOPT and
     /// Nesterov is optax's addition. optax holds `b1` and `b2` as float32 arrays here, so
     /// `1 - b` is float32 arithmetic.
-    pub struct AdoptConfig {
+    pub(crate) struct AdoptConfig {
         /// `eta` (optax has no default; 0.001 as the paper's).
         learning_rate: LearningRate = 0.001, Range::POSITIVE;
         /// `b1`, decay of the momentum.
@@ -31,14 +31,14 @@ crate::hyperparameters! {
         /// `eps`, the floor of `sqrt(v)`, > 0.
         eps: f64 = 1e-6, Range::POSITIVE;
         /// Nesterov momentum.
-        nesterov: bool = false;
+        nesterov: bool = false => shared;
         /// Clip the normalised gradient to `(t - 1)^(1/4)`.
-        use_clipping: bool = true;
+        use_clipping: bool = true => shared;
     }
 }
 
 /// Batched ADOPT.
-pub struct Adopt {
+pub(crate) struct Adopt {
     b1: Vec<f32>,
     b2: Vec<f32>,
     eps: Tensor<2>,
@@ -48,12 +48,12 @@ pub struct Adopt {
 }
 
 /// The momentum and the second moment.
-pub struct AdoptState {
+pub(crate) struct AdoptState {
     mu: Tensor<2>,
     nu: Tensor<2>,
 }
 
-impl Config for AdoptConfig {
+impl RuleConfig for AdoptConfig {
     type Rule = Adopt;
     const NAME: &'static str = "adopt";
     const DESCRIPTION: &'static str = "ADOPT: momentum of g normalised by the previous second moment, clipped";
@@ -84,7 +84,7 @@ impl Rule for Adopt {
         }
     }
 
-    fn increment(&self, _w: Tensor<2>, g: Tensor<2>, s: AdoptState, step: &Step) -> (Tensor<2>, AdoptState) {
+    fn update(&self, _w: Tensor<2>, g: Tensor<2>, s: AdoptState, step: &Step) -> (Update, AdoptState) {
         // jnp.where(count > 0, b, 0 or 1): float32 arrays, so 1 - b is float32's.
         let first = step.t == 1;
         let pair = |b: &[f32], at_first: f32| {
@@ -108,7 +108,7 @@ impl Rule for Adopt {
         } else {
             mu.clone()
         };
-        (lr_scale(u, step.lr), AdoptState { mu, nu })
+        (Update::Increment(lr_scale(u, step.lr)), AdoptState { mu, nu })
     }
 }
 

@@ -1,7 +1,7 @@
 //! COCOB-Backprop, as optax's `contrib.cocob`.
 
 use super::common::{AddDecayed, column, maximum};
-use super::{Config, LearningRate, Range, Rule, Source, Step};
+use super::{LearningRate, Range, Rule, RuleConfig, Source, Step, Update};
 use burn::tensor::{Device, Tensor};
 
 crate::hyperparameters! {
@@ -21,7 +21,7 @@ crate::hyperparameters! {
     /// optax follows the paper exactly, with `L_0 = eps`. `learning_rate` scales `c`, hence
     /// `L, G, R, C` alike, and the step is invariant to that: it only moves results through
     /// `eps` and rounding. The update is the new point minus the old, as optax returns it.
-    pub struct CocobConfig {
+    pub(crate) struct CocobConfig {
         /// `eta`, a scale of the gradients (almost no effect).
         learning_rate: LearningRate = 1.0, Range::POSITIVE;
         /// `alpha`, the bound on the early bets, > 0.
@@ -34,7 +34,7 @@ crate::hyperparameters! {
 }
 
 /// Batched COCOB.
-pub struct Cocob {
+pub(crate) struct Cocob {
     alpha: Tensor<2>,
     eps: Tensor<2>,
     decay: AddDecayed,
@@ -42,7 +42,7 @@ pub struct Cocob {
 
 /// The start, the largest gradient, the sums of |gradient|, the reward and the sum of negative
 /// gradients.
-pub struct CocobState {
+pub(crate) struct CocobState {
     w0: Tensor<2>,
     l: Tensor<2>,
     g: Tensor<2>,
@@ -50,7 +50,7 @@ pub struct CocobState {
     c: Tensor<2>,
 }
 
-impl Config for CocobConfig {
+impl RuleConfig for CocobConfig {
     type Rule = Cocob;
     const NAME: &'static str = "cocob";
     const DESCRIPTION: &'static str = "COCOB: coin betting on each coordinate (learning-rate free)";
@@ -82,7 +82,7 @@ impl Rule for Cocob {
         }
     }
 
-    fn increment(&self, w: Tensor<2>, g: Tensor<2>, s: CocobState, step: &Step) -> (Tensor<2>, CocobState) {
+    fn update(&self, w: Tensor<2>, g: Tensor<2>, s: CocobState, step: &Step) -> (Update, CocobState) {
         // scale_by_learning_rate(lr, flip_sign=False): + lr.
         let c = self.decay.apply(g, w.clone()) * step.lr.clone();
         let l = maximum(s.l, c.clone().abs());
@@ -99,7 +99,7 @@ impl Rule for Cocob {
             r,
             c: big_c,
         };
-        (u, state)
+        (Update::Increment(u), state)
     }
 }
 

@@ -1,7 +1,7 @@
 //! D-Adaptation's AdamW, as optax's `contrib.dadapt_adamw`.
 
 use super::common::{Ema, adam_correction, column, maximum, vdot};
-use super::{Config, LearningRate, Range, Rule, Source, Step};
+use super::{LearningRate, Range, Rule, RuleConfig, Source, Step, Update};
 use burn::tensor::{Device, Tensor};
 
 crate::hyperparameters! {
@@ -24,7 +24,7 @@ crate::hyperparameters! {
     /// there), the weight decay always decoupled (coupled L2 by default there), no
     /// `growth_rate`, and no early return when `|s|_1 = 0` (from a stationary start it is NaN
     /// from step 2).
-    pub struct DadaptAdamwConfig {
+    pub(crate) struct DadaptAdamwConfig {
         /// `eta`, a multiplier of the estimated rate.
         learning_rate: LearningRate = 1.0, Range::POSITIVE;
         /// `(beta1, beta2)`, decays of Adam's moments.
@@ -39,7 +39,7 @@ crate::hyperparameters! {
 }
 
 /// Batched D-Adaptation AdamW.
-pub struct DadaptAdamw {
+pub(crate) struct DadaptAdamw {
     /// `beta1`, `beta2` and `sqrt(beta2)` with their complements, Python floats.
     beta1: Ema,
     beta2: Ema,
@@ -51,7 +51,7 @@ pub struct DadaptAdamw {
 
 /// Adam's moments (the first holds rate-scaled gradients), the sums behind `d` and `d`
 /// (`[N, 1]`).
-pub struct DadaptAdamwState {
+pub(crate) struct DadaptAdamwState {
     exp_avg: Tensor<2>,
     exp_avg_sq: Tensor<2>,
     grad_sum: Tensor<2>,
@@ -59,7 +59,7 @@ pub struct DadaptAdamwState {
     d: Tensor<2>,
 }
 
-impl Config for DadaptAdamwConfig {
+impl RuleConfig for DadaptAdamwConfig {
     type Rule = DadaptAdamw;
     const NAME: &'static str = "dadapt_adamw";
     const DESCRIPTION: &'static str =
@@ -97,7 +97,7 @@ impl Rule for DadaptAdamw {
         }
     }
 
-    fn increment(&self, w: Tensor<2>, g: Tensor<2>, s: DadaptAdamwState, step: &Step) -> (Tensor<2>, DadaptAdamwState) {
+    fn update(&self, w: Tensor<2>, g: Tensor<2>, s: DadaptAdamwState, step: &Step) -> (Update, DadaptAdamwState) {
         let bc = adam_correction(&self.beta1, &self.beta2, step.t);
         let dlr = (s.d.clone() * step.lr.clone()) * bc;
         let weighted = s.grad_sum.clone() / (s.exp_avg_sq.clone().sqrt() + self.eps.clone());
@@ -120,7 +120,7 @@ impl Rule for DadaptAdamw {
             numerator,
             d,
         };
-        (u, state)
+        (Update::Increment(u), state)
     }
 }
 

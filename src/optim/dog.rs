@@ -1,14 +1,14 @@
 //! DoG, as optax's `contrib.dog`.
 
 use super::common::{AddDecayed, column, column32, lr_scale, maximum, norm, sumsq, where_rows};
-use super::{Checked, Config, LearningRate, Range, Rule, Source, Step};
+use super::{Checked, LearningRate, Range, Rule, RuleConfig, Source, Step, Update};
 use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
 /// How DoG's first step is set: optax's `init_step`, written `[kind, value]`.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-pub enum InitKind {
+pub(crate) enum InitKind {
     /// `r_eps = value (1 + |w_0|)`.
     Heuristic,
     /// `r_eps = value`: the first step's distance.
@@ -19,7 +19,7 @@ pub enum InitKind {
 
 /// optax's `init_step` pair: a kind and its value (> 0).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-pub struct InitStep(pub InitKind, pub f64);
+pub(crate) struct InitStep(pub InitKind, pub f64);
 
 impl From<(InitKind, f64)> for InitStep {
     fn from((kind, value): (InitKind, f64)) -> Self {
@@ -28,7 +28,7 @@ impl From<(InitKind, f64)> for InitStep {
 }
 
 impl Checked for InitStep {
-    fn check(&self, field: &str, _range: Option<Range>) -> Result<(), (String, String)> {
+    fn check(&self, field: &str, _range: Option<Range>) -> crate::error::Parsed<()> {
         self.1.check(&format!("{field}[1]"), Some(Range::POSITIVE))
     }
 }
@@ -50,7 +50,7 @@ crate::hyperparameters! {
     /// r_0]` or `["learning_rate", v]`. optax adds `eps` under the root and the factor `eta`
     /// (the paper has neither: `eta < 1` slows DoG's geometric start a lot), and does not do the
     /// paper's iterate averaging.
-    pub struct DogConfig {
+    pub(crate) struct DogConfig {
         /// `eta`, a multiplier of DoG's step size.
         learning_rate: LearningRate = 1.0, Range::POSITIVE;
         /// `[kind, value]`: "heuristic", "distance" or "learning_rate", value > 0.
@@ -63,7 +63,7 @@ crate::hyperparameters! {
 }
 
 /// Batched DoG.
-pub struct Dog {
+pub(crate) struct Dog {
     init: Vec<InitStep>,
     eps: Tensor<2>,
     decay: AddDecayed,
@@ -71,13 +71,13 @@ pub struct Dog {
 }
 
 /// The start, the largest distance from it and the sum of squared gradient norms (`[N, 1]`).
-pub struct DogState {
+pub(crate) struct DogState {
     w0: Tensor<2>,
     max_dist: Tensor<2>,
     sum_sq: Tensor<2>,
 }
 
-impl Config for DogConfig {
+impl RuleConfig for DogConfig {
     type Rule = Dog;
     const NAME: &'static str = "dog";
     const DESCRIPTION: &'static str =
@@ -113,7 +113,7 @@ impl Rule for Dog {
         }
     }
 
-    fn increment(&self, w: Tensor<2>, g: Tensor<2>, s: DogState, step: &Step) -> (Tensor<2>, DogState) {
+    fn update(&self, w: Tensor<2>, g: Tensor<2>, s: DogState, step: &Step) -> (Update, DogState) {
         let g = self.decay.apply(g, w.clone());
         let max_dist = maximum(s.max_dist, norm(s.w0.clone() - w));
         let sum_sq = s.sum_sq + sumsq(g.clone());
@@ -133,7 +133,7 @@ impl Rule for Dog {
             max_dist,
             sum_sq,
         };
-        (lr_scale(g * eta, step.lr), state)
+        (Update::Increment(lr_scale(g * eta, step.lr)), state)
     }
 }
 
@@ -181,6 +181,6 @@ mod tests {
             init_step: InitStep(InitKind::Distance, 0.0),
             ..Default::default()
         };
-        assert_eq!(bad.validate().unwrap_err().0, "init_step[1]");
+        assert_eq!(bad.validate().unwrap_err().path(), "init_step[1]");
     }
 }

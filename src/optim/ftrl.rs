@@ -1,7 +1,7 @@
 //! FTRL-Proximal, as Keras's `Ftrl`.
 
 use super::common::column;
-use super::{Config, LearningRate, Range, Rule, Step};
+use super::{LearningRate, Range, Rule, RuleConfig, Step, Update};
 use burn::tensor::{Device, Tensor};
 
 crate::hyperparameters! {
@@ -26,7 +26,7 @@ crate::hyperparameters! {
     /// enters as `beta / eta`, and the shrinkage term is TensorFlow's addition. With
     /// `initial_accumulator_value = l2 = beta = 0`, a coordinate whose gradient is 0 gets
     /// `q = 0` and a NaN weight, as in Keras.
-    pub struct FtrlConfig {
+    pub(crate) struct FtrlConfig {
         /// `eta`.
         learning_rate: LearningRate = 0.001, Range::POSITIVE;
         /// `-p`, <= 0 (0 gives a fixed learning rate).
@@ -47,7 +47,7 @@ crate::hyperparameters! {
 }
 
 /// Batched FTRL.
-pub struct Ftrl {
+pub(crate) struct Ftrl {
     power: Tensor<2>,
     /// Rows whose `p` is 0.5 (Keras's default), where TensorFlow's graph takes a square root.
     square_root: Option<burn::tensor::Tensor<2, burn::tensor::Bool>>,
@@ -59,12 +59,12 @@ pub struct Ftrl {
 }
 
 /// FTRL's state: the accumulator `n` and the linear term `z`.
-pub struct FtrlState {
+pub(crate) struct FtrlState {
     n: Tensor<2>,
     z: Tensor<2>,
 }
 
-impl Config for FtrlConfig {
+impl RuleConfig for FtrlConfig {
     type Rule = Ftrl;
     const NAME: &'static str = "ftrl";
     const DESCRIPTION: &'static str = "FTRL-Proximal: weights rebuilt from accumulated gradients, with L1/L2/shrinkage";
@@ -103,7 +103,7 @@ impl Rule for Ftrl {
         }
     }
 
-    fn step(&self, w: Tensor<2>, g: Tensor<2>, s: FtrlState, step: &Step) -> (Tensor<2>, FtrlState) {
+    fn update(&self, w: Tensor<2>, g: Tensor<2>, s: FtrlState, step: &Step) -> (Update, FtrlState) {
         let lr = step.lr.clone();
         // Keras: l2_reg = l2 + beta / (2 lr), in f32 since lr is a tensor; then 2 * l2_reg.
         let two_l2 = (self.l2.clone() + self.beta.clone() / lr.clone().mul_scalar(2.0)).mul_scalar(2.0);
@@ -128,7 +128,7 @@ impl Rule for Ftrl {
         let l1 = self.l1.clone().expand(z.shape());
         let z_clipped = z.clone().max_pair(l1.clone().neg()).min_pair(l1);
         let w = (z_clipped - z.clone()) / q;
-        (w, FtrlState { n: n_new, z })
+        (Update::Next(w), FtrlState { n: n_new, z })
     }
 }
 
@@ -219,14 +219,15 @@ mod tests {
         let w0 = tensor(&[vec![0.0], vec![0.0]]);
         let s = rule.init(&w0);
         let ctx = super::super::common::test_util::Ctx::new(1, &[1.0, 1.0]);
-        let (w, _) = rule.step(w0, tensor(&[vec![1.0], vec![1.0]]), s, &ctx.step());
+        let (u, _) = rule.update(w0.clone(), tensor(&[vec![1.0], vec![1.0]]), s, &ctx.step());
+        let w = u.apply(w0);
         // q = n'^p with n' = 1.1: sqrt(1.1) and 1.1.
         assert_close(&rows(w), &[vec![-1.0 / 1.1f64.sqrt()], vec![-1.0 / 1.1]], 1e-6);
     }
 
     #[test]
     fn validation() {
-        let bad = |c: FtrlConfig| c.validate().unwrap_err().0;
+        let bad = |c: FtrlConfig| c.validate().unwrap_err().path().to_string();
         let d = FtrlConfig::default();
         assert!(
             FtrlConfig {

@@ -2,6 +2,11 @@
 //! struct (serde, defaults) and its table of names, ranges and doc strings, from which parsing,
 //! defaults, validation and `optsurf list` follow.
 //!
+//! A field is `/// doc` `name: Type = default[, range][ => shared];`. Numbers may differ from
+//! row to row of a batch (a learning-rate sweep is one computation); a field marked `=> shared`
+//! (flags, whole numbers such as periods, wrapped optimizers) must be the same in every row of a
+//! batch, and runs that differ in it form batches of their own.
+//!
 //! ```
 //! use optsurf::optim::{LearningRate, Range};
 //! optsurf::hyperparameters! {
@@ -11,18 +16,20 @@
 //!         learning_rate: LearningRate = 0.1, Range::POSITIVE;
 //!         /// `beta`, a decay rate.
 //!         beta: f64 = 0.9, Range::UNIT;
-//!         /// A flag (no range).
-//!         fancy: bool = false;
+//!         /// A flag (no range), the same for a whole batch.
+//!         fancy: bool = false => shared;
 //!     }
 //! }
 //! use optsurf::optim::Hyperparameters;
 //! assert_eq!(MyConfig::default().beta, 0.9);
 //! assert_eq!(MyConfig::PARAMS[1].name, "beta");
 //! let bad = MyConfig { beta: 1.0, ..Default::default() };
-//! assert_eq!(bad.check_ranges().unwrap_err().0, "beta");
+//! assert_eq!(bad.check_ranges().unwrap_err().path(), "beta");
+//! assert_eq!(MyConfig { fancy: true, ..Default::default() }.batch_key(), "fancy=true");
 //! ```
 
 use super::schedule::LearningRate;
+use crate::error::{FieldError, Parsed};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::fmt;
@@ -73,7 +80,7 @@ impl Range {
     }
 
     /// True when `v` is finite and inside.
-    pub fn contains(&self, v: f64) -> bool {
+    pub(crate) fn contains(&self, v: f64) -> bool {
         let above = match self.lo {
             Bound::Open => true,
             Bound::Inclusive(l) => v >= l,
@@ -126,25 +133,52 @@ pub struct Param {
 }
 
 /// A config declared with [`hyperparameters!`](crate::hyperparameters).
-pub trait Hyperparameters: Serialize + DeserializeOwned + Default + Clone + 'static {
+pub trait Hyperparameters: Serialize + DeserializeOwned + Default + Clone + Send + Sync + 'static {
     /// Every hyperparameter, in declaration order.
     const PARAMS: &'static [Param];
-    /// Checks every value against its declared range: `Err((field, what was expected))`.
-    fn check_ranges(&self) -> Result<(), (String, String)>;
+    /// Checks every value against its declared range; the error names the field.
+    fn check_ranges(&self) -> Parsed<()>;
+    /// The values of the fields declared `=> shared`, which rows of one batch must agree on
+    /// (`"nesterov=true,sync_period=5"`).
+    fn batch_key(&self) -> String;
 }
 
 /// A value that can be checked against a declared range.
 pub trait Checked {
-    /// `Err((field, message))` when the value is outside `range`.
-    fn check(&self, field: &str, range: Option<Range>) -> Result<(), (String, String)>;
+    /// An error at `field` when the value is outside `range`.
+    fn check(&self, field: &str, range: Option<Range>) -> Parsed<()>;
 }
 
-fn outside(field: &str, range: Range, got: impl fmt::Display) -> (String, String) {
-    (field.to_string(), format!("expected {range}, got {got}"))
+/// A value that rows of one batch share (declared `=> shared`): its part of the batch key.
+pub trait Shared {
+    /// The value as a batch key shows it.
+    fn key(&self) -> String;
+}
+
+impl Shared for bool {
+    fn key(&self) -> String {
+        self.to_string()
+    }
+}
+
+impl Shared for u64 {
+    fn key(&self) -> String {
+        self.to_string()
+    }
+}
+
+impl Shared for Option<u64> {
+    fn key(&self) -> String {
+        self.map_or_else(|| "none".into(), |v| v.to_string())
+    }
+}
+
+fn outside(field: &str, range: Range, got: impl fmt::Display) -> FieldError {
+    FieldError::new(format!("expected {range}, got {got}")).at(field)
 }
 
 impl Checked for f64 {
-    fn check(&self, field: &str, range: Option<Range>) -> Result<(), (String, String)> {
+    fn check(&self, field: &str, range: Option<Range>) -> Parsed<()> {
         match range {
             Some(r) if !r.contains(*self) => Err(outside(field, r, self)),
             _ => Ok(()),
@@ -153,51 +187,52 @@ impl Checked for f64 {
 }
 
 impl Checked for Option<f64> {
-    fn check(&self, field: &str, range: Option<Range>) -> Result<(), (String, String)> {
+    fn check(&self, field: &str, range: Option<Range>) -> Parsed<()> {
         self.map_or(Ok(()), |v| v.check(field, range))
     }
 }
 
 impl Checked for bool {
-    fn check(&self, _field: &str, _range: Option<Range>) -> Result<(), (String, String)> {
+    fn check(&self, _field: &str, _range: Option<Range>) -> Parsed<()> {
         Ok(())
     }
 }
 
 impl Checked for u64 {
-    fn check(&self, field: &str, range: Option<Range>) -> Result<(), (String, String)> {
+    fn check(&self, field: &str, range: Option<Range>) -> Parsed<()> {
         (*self as f64).check(field, range)
     }
 }
 
 impl Checked for Option<u64> {
-    fn check(&self, field: &str, range: Option<Range>) -> Result<(), (String, String)> {
+    fn check(&self, field: &str, range: Option<Range>) -> Parsed<()> {
         self.map_or(Ok(()), |v| v.check(field, range))
     }
 }
 
 /// A pair such as optax's `betas`: each checked against the range (`betas[1]`).
 impl Checked for [f64; 2] {
-    fn check(&self, field: &str, range: Option<Range>) -> Result<(), (String, String)> {
+    fn check(&self, field: &str, range: Option<Range>) -> Parsed<()> {
         for (i, v) in self.iter().enumerate() {
-            v.check(&format!("{field}[{i}]"), range)?;
+            v.check("", range).map_err(|e| e.index(i).at(field))?;
         }
         Ok(())
     }
 }
 
 impl Checked for LearningRate {
-    fn check(&self, field: &str, range: Option<Range>) -> Result<(), (String, String)> {
+    fn check(&self, field: &str, range: Option<Range>) -> Parsed<()> {
         match self {
             LearningRate::Constant(v) => v.check(field, range),
-            LearningRate::Schedule(s) => s.validate().map_err(|(sub, m)| (format!("{field}.{sub}"), m)),
+            LearningRate::Schedule(s) => s.validate().map_err(|e| e.at(field)),
         }
     }
 }
 
 /// Declares an optimizer's config once: the struct (serde with defaults, unknown fields
 /// refused) and its [`Hyperparameters`] table. Each field is
-/// `/// doc` `name: Type = default[, range];`.
+/// `/// doc` `name: Type = default[, range][ => shared];`; fields marked `=> shared` must agree in
+/// every row of a batch.
 #[macro_export]
 macro_rules! hyperparameters {
     (
@@ -205,7 +240,7 @@ macro_rules! hyperparameters {
         $vis:vis struct $name:ident {
             $(
                 $(#[doc = $doc:literal])*
-                $field:ident : $ty:ty = $default:expr $(, $range:expr)?;
+                $field:ident : $ty:ty = $default:expr $(, $range:expr)? $(=> $shared:ident)?;
             )*
         }
     ) => {
@@ -231,7 +266,7 @@ macro_rules! hyperparameters {
                 }, )*
             ];
 
-            fn check_ranges(&self) -> Result<(), (String, String)> {
+            fn check_ranges(&self) -> $crate::Parsed<()> {
                 $(
                     $crate::optim::Checked::check(
                         &self.$field,
@@ -241,8 +276,29 @@ macro_rules! hyperparameters {
                 )*
                 Ok(())
             }
+
+            fn batch_key(&self) -> String {
+                #[allow(unused_mut)]
+                let mut parts: Vec<String> = Vec::new();
+                $( $(
+                    $crate::__optsurf_shared!($shared);
+                    parts.push(format!(
+                        "{}={}",
+                        stringify!($field),
+                        $crate::optim::Shared::key(&self.$field)
+                    ));
+                )? )*
+                parts.join(",")
+            }
         }
     };
+}
+
+/// Accepts only the word `shared` after a field's `=>`.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __optsurf_shared {
+    (shared) => {};
 }
 
 /// `Some(range)`, or `None` when a hyperparameter declares no range.

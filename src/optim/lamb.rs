@@ -1,7 +1,7 @@
 //! LAMB (layer-wise adaptive moments), as Keras's `Lamb`.
 
 use super::common::{AdamColumns, one_minus_power, positive_or_one, row_norm};
-use super::{Config, LearningRate, Range, Rule, Step};
+use super::{LearningRate, Range, Rule, RuleConfig, Step, Update};
 use burn::tensor::{Device, Tensor};
 
 crate::hyperparameters! {
@@ -20,7 +20,7 @@ crate::hyperparameters! {
     /// `phi(||w||) / ||r + lambda w||`; Keras has no `phi` and no trust coefficient, applies the
     /// decay separately (unscaled by the ratio, before `||w||` is measured) and defaults `eps` to
     /// 1e-7 instead of 1e-6.
-    pub struct LambConfig {
+    pub(crate) struct LambConfig {
         /// `eta`.
         learning_rate: LearningRate = 0.001, Range::POSITIVE;
         /// `beta_1`, decay of the first moment.
@@ -35,17 +35,17 @@ crate::hyperparameters! {
 }
 
 /// Batched LAMB.
-pub struct Lamb {
+pub(crate) struct Lamb {
     h: AdamColumns,
 }
 
 /// LAMB's state.
-pub struct LambState {
+pub(crate) struct LambState {
     m: Tensor<2>,
     v: Tensor<2>,
 }
 
-impl Config for LambConfig {
+impl RuleConfig for LambConfig {
     type Rule = Lamb;
     const NAME: &'static str = "lamb";
     const DESCRIPTION: &'static str = "LAMB: Adam-like direction rescaled to a step of norm lr * |w| per row";
@@ -73,7 +73,7 @@ impl Rule for Lamb {
         }
     }
 
-    fn step(&self, w: Tensor<2>, g: Tensor<2>, s: LambState, step: &Step) -> (Tensor<2>, LambState) {
+    fn update(&self, w: Tensor<2>, g: Tensor<2>, s: LambState, step: &Step) -> (Update, LambState) {
         let h = &self.h;
         let (m, v) = h.moments(s.m, s.v, g);
         let m_hat = m.clone() / one_minus_power(&h.beta_1, step.t);
@@ -82,7 +82,7 @@ impl Rule for Lamb {
         let (w_norm, r_norm) = (row_norm(w.clone()), row_norm(r.clone()));
         let ratio = positive_or_one(&w_norm, &r_norm, w_norm.clone() / r_norm.clone());
         let w = w - r * (ratio * step.lr.clone());
-        (w, LambState { m, v })
+        (Update::Next(w), LambState { m, v })
     }
 }
 
@@ -136,6 +136,6 @@ mod tests {
     #[test]
     fn validation() {
         let d = LambConfig::default();
-        assert_eq!(LambConfig { beta_2: 1.0, ..d }.validate().unwrap_err().0, "beta_2");
+        assert_eq!(LambConfig { beta_2: 1.0, ..d }.validate().unwrap_err().path(), "beta_2");
     }
 }

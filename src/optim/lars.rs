@@ -1,7 +1,7 @@
 //! LARS (layer-wise adaptive rate scaling), in the form of optax's `lars`; Keras has none.
 
 use super::common::{column, lr_scale, positive_or_one, row_norm};
-use super::{Config, LearningRate, Range, Rule, Source, Step};
+use super::{LearningRate, Range, Rule, RuleConfig, Source, Step, Update};
 use burn::tensor::{Device, Tensor};
 
 crate::hyperparameters! {
@@ -23,13 +23,13 @@ crate::hyperparameters! {
     /// the two agree when `beta = 0`. The L2 term `beta w` goes through the trust ratio and the
     /// momentum, so it is not Keras's decoupled decay: this config has no `Option` weight decay
     /// and [`Config::weight_decay`] is `None`, so [`super::Stateful`] adds none on top.
-    pub struct LarsConfig {
+    pub(crate) struct LarsConfig {
         /// `eta`, the global learning rate (optax has no default; 0.01 as Keras's SGD).
         learning_rate: LearningRate = 0.01, Range::POSITIVE;
         /// `mu`, in [0, 1].
         momentum: f64 = 0.9, Range::UNIT_CLOSED;
         /// Nesterov momentum.
-        nesterov: bool = false;
+        nesterov: bool = false => shared;
         /// `beta`, the L2 weight decay inside the trust ratio, >= 0.
         weight_decay: f64 = 0.0, Range::NON_NEGATIVE;
         /// `eta_tc`, the trust coefficient, > 0.
@@ -40,7 +40,7 @@ crate::hyperparameters! {
 }
 
 /// Batched LARS.
-pub struct Lars {
+pub(crate) struct Lars {
     momentum: Tensor<2>,
     nesterov: bool,
     weight_decay: Tensor<2>,
@@ -49,11 +49,11 @@ pub struct Lars {
 }
 
 /// LARS's state: the momentum buffer (of learning-rate-scaled, signed steps).
-pub struct LarsState {
+pub(crate) struct LarsState {
     b: Tensor<2>,
 }
 
-impl Config for LarsConfig {
+impl RuleConfig for LarsConfig {
     type Rule = Lars;
     const NAME: &'static str = "lars";
     const DESCRIPTION: &'static str = "LARS (optax form): momentum SGD with a per-row trust ratio |w| / |g + beta w|";
@@ -85,7 +85,7 @@ impl Rule for Lars {
         LarsState { b: params.zeros_like() }
     }
 
-    fn step(&self, w: Tensor<2>, g: Tensor<2>, s: LarsState, step: &Step) -> (Tensor<2>, LarsState) {
+    fn update(&self, w: Tensor<2>, g: Tensor<2>, s: LarsState, step: &Step) -> (Update, LarsState) {
         let u = g + w.clone() * self.weight_decay.clone();
         let (w_norm, u_norm) = (row_norm(w.clone()), row_norm(u.clone()));
         // optax: trust_coefficient * |w| / (|u| + eps), 1 where either norm is 0.
@@ -101,7 +101,7 @@ impl Rule for Lars {
         } else {
             b.clone()
         };
-        (w + step, LarsState { b })
+        (Update::Next(w + step), LarsState { b })
     }
 }
 
@@ -165,7 +165,7 @@ mod tests {
 
     #[test]
     fn validation() {
-        let bad = |c: LarsConfig| c.validate().unwrap_err().0;
+        let bad = |c: LarsConfig| c.validate().unwrap_err().path().to_string();
         let d = LarsConfig::default();
         assert_eq!(
             bad(LarsConfig {

@@ -1,7 +1,7 @@
 //! Lion (evolved sign momentum), as Keras's `Lion`.
 
 use super::common::column;
-use super::{Config, LearningRate, Range, Rule, Step};
+use super::{LearningRate, Range, Rule, RuleConfig, Step, Update};
 use burn::tensor::{Device, Tensor};
 
 crate::hyperparameters! {
@@ -16,7 +16,7 @@ crate::hyperparameters! {
     /// The paper's decoupled decay `w <- w - eta (sign(c) + lambda w)` is Keras's shared
     /// `weight_decay` applied before the step, which is the same update since `sign(c)` does not
     /// depend on `w`. Keras rounds the betas to `f32` first (`1 - beta` is an `f32` subtraction).
-    pub struct LionConfig {
+    pub(crate) struct LionConfig {
         /// `eta`.
         learning_rate: LearningRate = 0.001, Range::POSITIVE;
         /// `beta_1`, the interpolation that is signed, in (0, 1].
@@ -29,7 +29,7 @@ crate::hyperparameters! {
 }
 
 /// Batched Lion.
-pub struct Lion {
+pub(crate) struct Lion {
     beta_1: Tensor<2>,
     beta_2: Tensor<2>,
     one_minus_beta_1: Tensor<2>,
@@ -37,11 +37,11 @@ pub struct Lion {
 }
 
 /// Lion's state: the momentum.
-pub struct LionState {
+pub(crate) struct LionState {
     m: Tensor<2>,
 }
 
-impl Config for LionConfig {
+impl RuleConfig for LionConfig {
     type Rule = Lion;
     const NAME: &'static str = "lion";
     const DESCRIPTION: &'static str = "Lion: signed interpolation of momentum and gradient, fixed-size steps";
@@ -70,11 +70,11 @@ impl Rule for Lion {
         LionState { m: params.zeros_like() }
     }
 
-    fn step(&self, w: Tensor<2>, g: Tensor<2>, s: LionState, step: &Step) -> (Tensor<2>, LionState) {
+    fn update(&self, w: Tensor<2>, g: Tensor<2>, s: LionState, step: &Step) -> (Update, LionState) {
         let c = s.m.clone() * self.beta_1.clone() + g.clone() * self.one_minus_beta_1.clone();
         let w = w - c.sign() * step.lr.clone();
         let m = s.m * self.beta_2.clone() + g * self.one_minus_beta_2.clone();
-        (w, LionState { m })
+        (Update::Next(w), LionState { m })
     }
 }
 
@@ -128,7 +128,7 @@ mod tests {
             }
             .validate()
             .unwrap_err()
-            .0,
+            .path(),
             "beta_1"
         );
         assert_eq!(
@@ -138,7 +138,7 @@ mod tests {
             }
             .validate()
             .unwrap_err()
-            .0,
+            .path(),
             "beta_1"
         );
         assert!(
@@ -149,6 +149,6 @@ mod tests {
             .validate()
             .is_ok()
         );
-        assert_eq!(LionConfig { beta_2: 1.1, ..d }.validate().unwrap_err().0, "beta_2");
+        assert_eq!(LionConfig { beta_2: 1.1, ..d }.validate().unwrap_err().path(), "beta_2");
     }
 }

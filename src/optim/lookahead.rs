@@ -2,10 +2,10 @@
 
 use super::common::column;
 use super::{
-    Built, Entry, Env, Optimizer, Parsed, Range, Source, Wrapped, build_wrapped, configs, parse_wrapper, to_map,
+    Built, Config, Env, Hyperparameters, LearningRate, Optimizer, OptimizerSpec, Range, Source, Update, Wrapped,
 };
+use crate::error::Parsed;
 use burn::tensor::{Device, Tensor};
-use serde_json::{Map, Value};
 
 crate::hyperparameters! {
     /// optax `lookahead(fast_optimizer, sync_period, slow_step_size, reset_state=False)` (Zhang,
@@ -25,55 +25,52 @@ crate::hyperparameters! {
     /// with `alpha = slow_step_size`. The fast optimizer keeps its state across syncs unless
     /// `reset_state` (the paper discusses both). optax has no defaults for `sync_period` and
     /// `slow_step_size`: these are the paper's (`k = 5`, `alpha = 0.5`).
-    pub struct LookaheadConfig {
+    pub(crate) struct LookaheadConfig {
         /// Required: the fast optimizer, any registered one with its hyperparameters
         /// (`{"optimizer": name, ...}`).
-        fast: Wrapped = Wrapped::default();
+        fast: Wrapped = Wrapped::default() => shared;
         /// `k`, fast steps per slow step, >= 1.
-        sync_period: u64 = 5u64, Range::AT_LEAST_ONE;
+        sync_period: u64 = 5u64, Range::AT_LEAST_ONE => shared;
         /// `alpha`, how far the slow weights move towards the fast ones, in [0, 1].
         slow_step_size: f64 = 0.5, Range::UNIT_CLOSED;
         /// Restart the fast optimizer's state at every sync.
-        reset_state: bool = false;
+        reset_state: bool = false => shared;
     }
 }
 
-const NAME: &str = "lookahead";
+impl Config for LookaheadConfig {
+    const NAME: &'static str = "lookahead";
+    const SOURCE: Source = Source::Optax;
+    const DESCRIPTION: &'static str =
+        "Lookahead: k steps of a fast optimizer, then the slow weights (eval_points) move alpha of the way";
 
-/// The registry entry: a wrapper, whose `fast` names another optimizer.
-pub const ENTRY: Entry = Entry::wrapper(
-    NAME,
-    "Lookahead: k steps of a fast optimizer, then the slow weights (eval_points) move alpha of the way",
-    Source::Optax,
-    <LookaheadConfig as super::Hyperparameters>::PARAMS,
-    || to_map(&LookaheadConfig::default()),
-    parse,
-    build,
-);
-
-fn parse(known: &[Entry], given: Map<String, Value>) -> Parsed {
-    parse_wrapper::<LookaheadConfig>(NAME, "fast", known, given)
-}
-
-fn build(known: &[Entry], rows: &[Map<String, Value>], device: &Device) -> Built {
-    let configs: Vec<LookaheadConfig> = configs(rows);
-    let (known, rows, device) = (known.to_vec(), rows.to_vec(), device.clone());
-    let fast = build_wrapped(&known, "fast", &rows, &device);
-    Box::new(Lookahead {
-        alpha: column(configs.iter().map(|c| c.slow_step_size), &device),
-        one_minus_alpha: column(configs.iter().map(|c| 1.0 - c.slow_step_size), &device),
-        // Whole numbers and flags are shared by a batch (see `group_key`).
-        sync_period: configs[0].sync_period,
-        reset_state: configs[0].reset_state,
-        rebuild: Box::new(move || build_wrapped(&known, "fast", &rows, &device)),
-        fast,
-        slow: None,
-        steps_since_sync: 0,
-    })
+    fn learning_rate(&self) -> &LearningRate {
+        self.fast.spec().learning_rate()
+    }
+    fn validate(&self) -> Parsed<()> {
+        self.check_ranges()?;
+        self.fast.get("fast").map(|_| ())
+    }
+    fn build(rows: &[Self], device: &Device) -> Built {
+        let fast: Vec<OptimizerSpec> = rows.iter().map(|c| c.fast.spec().clone()).collect();
+        let on = device.clone();
+        let rebuild = move || OptimizerSpec::build(&fast.iter().collect::<Vec<_>>(), &on);
+        Box::new(Lookahead {
+            alpha: column(rows.iter().map(|c| c.slow_step_size), device),
+            one_minus_alpha: column(rows.iter().map(|c| 1.0 - c.slow_step_size), device),
+            // Shared by a batch (declared `=> shared`).
+            sync_period: rows[0].sync_period,
+            reset_state: rows[0].reset_state,
+            fast: rebuild(),
+            rebuild: Box::new(rebuild),
+            slow: None,
+            steps_since_sync: 0,
+        })
+    }
 }
 
 /// Batched Lookahead.
-pub struct Lookahead {
+pub(crate) struct Lookahead {
     fast: Built,
     alpha: Tensor<2>,
     one_minus_alpha: Tensor<2>,
@@ -86,9 +83,9 @@ pub struct Lookahead {
 }
 
 impl Optimizer for Lookahead {
-    /// One step of the fast weights `params`: returns their update, and moves the slow weights
-    /// on a sync step.
-    fn increment(&mut self, params: Tensor<2>, grad: Tensor<2>, env: &Env) -> Tensor<2> {
+    /// One step of the fast weights `params`: their update, and the slow weights moved on a sync
+    /// step.
+    fn update(&mut self, params: Tensor<2>, grad: Tensor<2>, env: &Env) -> Update {
         let slow = self.slow.take().unwrap_or_else(|| params.clone());
         let u = self.fast.increment(params.clone(), grad, env);
         let sync = self.steps_since_sync + 1 == self.sync_period;
@@ -96,14 +93,14 @@ impl Optimizer for Lookahead {
         if !sync {
             // optax adds (alpha * 0) d to the slow weights and 0 d to the update: nothing.
             self.slow = Some(slow);
-            return u;
+            return Update::Increment(u);
         }
         let diff = (params + u.clone()) - slow.clone();
         self.slow = Some(slow + diff.clone() * self.alpha.clone());
         if self.reset_state {
             self.fast = (self.rebuild)();
         }
-        u - diff * self.one_minus_alpha.clone()
+        Update::Increment(u - diff * self.one_minus_alpha.clone())
     }
 
     fn eval_points(&self) -> Option<Tensor<2>> {
@@ -114,13 +111,16 @@ impl Optimizer for Lookahead {
 #[cfg(test)]
 mod tests {
     use super::super::common::test_util::{assert_close, device, rows, tensor};
-    use super::super::{BUILTIN, step_with_gradient};
+    use super::super::{Entry, step_with_gradient};
     use super::*;
-    use serde_json::json;
+    use serde_json::{Value, json};
+
+    fn parse(given: Value) -> Parsed<OptimizerSpec> {
+        Entry::of::<LookaheadConfig>().parse(given.as_object().unwrap().clone())
+    }
 
     fn lookahead(given: Value) -> Built {
-        let hyper = ENTRY.parse_in(BUILTIN, given.as_object().unwrap().clone()).unwrap();
-        ENTRY.build_in(BUILTIN, &[hyper], &device())
+        OptimizerSpec::build(&[&parse(given).unwrap()], &device())
     }
 
     #[test]
@@ -160,29 +160,31 @@ mod tests {
 
     #[test]
     fn the_fast_optimizer_is_checked_and_recorded_with_its_defaults() {
-        let parse = |v: Value| ENTRY.parse_in(BUILTIN, v.as_object().unwrap().clone());
-        let ok = parse(json!({"fast": {"optimizer": "adam_optax", "learning_rate": 0.3}})).unwrap();
+        let ok = parse(json!({"fast": {"optimizer": "adam_optax", "learning_rate": 0.3}}))
+            .unwrap()
+            .hyperparameters();
         assert_eq!(ok["fast"]["optimizer"], "adam_optax");
         assert_eq!(ok["fast"]["b2"], 0.999);
         assert_eq!(ok["sync_period"], 5);
         let err = |v: Value| parse(v).unwrap_err();
         assert_eq!(
-            err(json!({"fast": {"optimizer": "adam", "learning_rate": -1.0}})).0,
+            err(json!({"fast": {"optimizer": "adam", "learning_rate": -1.0}})).path(),
             "fast.learning_rate"
         );
-        let (field, message) = err(json!({"fast": {"optimizer": "adamm"}}));
+        let e = err(json!({"fast": {"optimizer": "adamm"}}));
+        let (field, message) = (e.path(), e.message());
         assert_eq!(field, "fast.optimizer");
         assert!(
             message.contains("expected one of: sgd") && message.contains("adam_optax"),
             "{message}"
         );
-        assert_eq!(err(json!({})).0, "fast");
+        assert_eq!(err(json!({})).path(), "fast");
         assert_eq!(
-            err(json!({"fast": {"optimizer": "sgd"}, "sync_period": 0})).0,
+            err(json!({"fast": {"optimizer": "sgd"}, "sync_period": 0})).path(),
             "sync_period"
         );
         assert_eq!(
-            err(json!({"fast": {"optimizer": "sgd"}, "slow_step_size": 1.5})).0,
+            err(json!({"fast": {"optimizer": "sgd"}, "slow_step_size": 1.5})).path(),
             "slow_step_size"
         );
     }

@@ -5,54 +5,66 @@
 //! row. Numeric hyperparameters may differ per row, so a learning-rate sweep is one batched
 //! computation; boolean ones (`nesterov`, `amsgrad`, `centered`) are shared by a batch.
 //!
-//! One file per rule holds its [`Config`] (Keras constructor names and defaults, serde), its
-//! state and a pure [`Rule::step`]. What all rules share is written once in [`common`]:
-//! per-row hyperparameter columns, bias correction and Keras's decoupled weight decay, which
-//! [`Stateful`] applies before every rule's own step (`w <- w - (w * lambda) * eta`).
+//! One file per rule holds its config (Keras constructor names and defaults, declared once with
+//! [`hyperparameters!`](crate::hyperparameters)), its state and a pure [`Rule::update`]. What all
+//! rules share is written once in `common.rs`: per-row hyperparameter columns, bias correction
+//! and Keras's decoupled weight decay, which [`stateful`] applies before every rule's own update
+//! (`w <- w - (w * lambda) * eta`).
+//!
+//! Your own optimizer is a config type implementing [`Config`] (its `build` usually
+//! [`stateful`] around a [`Rule`]), registered with
+//! `Registry::builtin().with_optimizer(Entry::of::<MyConfig>())`.
 
-pub mod adabelief;
-pub mod adadelta;
-pub mod adagrad;
-pub mod adagrad_full;
-pub mod adam;
-pub mod adam_optax;
-pub mod adamax;
-pub mod adan;
-pub mod ademamix;
-pub mod adopt;
-pub mod cocob;
-pub mod common;
-pub mod dadapt_adamw;
-pub mod dog;
-pub mod ftrl;
-pub mod hyper;
-pub mod lamb;
-pub mod lars;
-pub mod lion;
-pub mod lookahead;
-pub mod momo;
-pub mod nadam;
-pub mod novograd;
-pub mod polyak_sgd;
-pub mod prodigy;
-pub mod radam;
-pub mod rmsprop;
-pub mod rprop;
-pub mod sam;
-pub mod schedule;
-pub mod schedule_free_adamw;
-pub mod sgd;
-pub mod sgd_optax;
-pub mod sign_sgd;
-pub mod signum;
-pub mod yogi;
+pub(crate) mod adabelief;
+pub(crate) mod adadelta;
+pub(crate) mod adagrad;
+pub(crate) mod adagrad_full;
+pub(crate) mod adam;
+pub(crate) mod adam_optax;
+pub(crate) mod adamax;
+pub(crate) mod adan;
+pub(crate) mod ademamix;
+pub(crate) mod adopt;
+pub(crate) mod cocob;
+pub(crate) mod common;
+pub(crate) mod dadapt_adamw;
+pub(crate) mod dog;
+pub(crate) mod ftrl;
+pub(crate) mod hyper;
+pub(crate) mod lamb;
+pub(crate) mod lars;
+pub(crate) mod lion;
+pub(crate) mod lookahead;
+pub(crate) mod momo;
+pub(crate) mod nadam;
+pub(crate) mod novograd;
+pub(crate) mod polyak_sgd;
+pub(crate) mod prodigy;
+pub(crate) mod radam;
+pub(crate) mod rmsprop;
+pub(crate) mod rprop;
+pub(crate) mod sam;
+pub(crate) mod schedule;
+pub(crate) mod schedule_free_adamw;
+pub(crate) mod sgd;
+pub(crate) mod sgd_optax;
+pub(crate) mod sign_sgd;
+pub(crate) mod signum;
+pub(crate) mod yogi;
 
+use crate::error::{FieldError, Parsed};
 use burn::tensor::{Device, Tensor};
-use serde::Serialize;
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
+use std::any::Any;
+use std::cell::RefCell;
+use std::fmt;
+use std::sync::Arc;
 
-pub use hyper::{Bound, Checked, Hyperparameters, Param, Range};
-pub use schedule::{LearningRate, Schedule};
+pub use self::{
+    hyper::{Bound, Checked, Hyperparameters, Param, Range, Shared},
+    schedule::{LearningRate, Schedule},
+};
 
 /// What a rule is told at each step besides the parameters and their gradient.
 pub struct Step<'a> {
@@ -77,33 +89,43 @@ pub struct Env<'a> {
     pub gradient_at: &'a dyn Fn(Tensor<2>) -> (Tensor<2>, Tensor<2>),
 }
 
-/// A pure, batched update rule. Implement [`Rule::step`] (Keras's rules: the new parameters) or
-/// [`Rule::increment`] (optax's: the update `u`, which `apply_updates` adds), or both.
+/// What one update of every row gives: the increment `u` that optax's `apply_updates` adds, or
+/// the new parameters, which Keras's rules compute directly (`w - a` is not `w + (-a)` rounded
+/// the same way in every rule, and FTRL computes `w` from its accumulators).
+pub enum Update {
+    /// `u`: the new parameters are `params + u`.
+    Increment(Tensor<2>),
+    /// The new parameters.
+    Next(Tensor<2>),
+}
+
+impl Update {
+    /// The new parameters from `params`.
+    pub(crate) fn apply(self, params: Tensor<2>) -> Tensor<2> {
+        match self {
+            Update::Increment(u) => params + u,
+            Update::Next(w) => w,
+        }
+    }
+
+    /// The increment from `params` (wrappers such as Lookahead combine increments: `(p + u) - p`
+    /// is not `u` bit for bit, so a rule that has `u` gives it).
+    pub(crate) fn increment(self, params: Tensor<2>) -> Tensor<2> {
+        match self {
+            Update::Increment(u) => u,
+            Update::Next(w) => w - params,
+        }
+    }
+}
+
+/// A pure, batched update rule: `(params, grad, state) -> (update, state)`.
 pub trait Rule {
     /// What the rule carries from one step to the next (moments, accumulators).
     type State;
     /// The state before the first step, for parameters shaped like `params`.
     fn init(&self, params: &Tensor<2>) -> Self::State;
-    /// One update of every row: `(params, grad, state) -> (params, state)`; by default
-    /// `params + u` with `u` from [`Rule::increment`] (optax's `apply_updates`).
-    fn step(&self, params: Tensor<2>, grad: Tensor<2>, state: Self::State, step: &Step) -> (Tensor<2>, Self::State) {
-        let (u, state) = self.increment(params.clone(), grad, state, step);
-        (params + u, state)
-    }
-    /// One update of every row as the increment `u` that [`Rule::step`] adds to the
-    /// parameters; by default the difference of [`Rule::step`]'s result and `params`. Wrappers
-    /// that combine updates (Lookahead) need optax's `u` itself: `(p + u) - p` is not `u` bit
-    /// for bit.
-    fn increment(
-        &self,
-        params: Tensor<2>,
-        grad: Tensor<2>,
-        state: Self::State,
-        step: &Step,
-    ) -> (Tensor<2>, Self::State) {
-        let (next, state) = self.step(params.clone(), grad, state, step);
-        (next - params, state)
-    }
+    /// One update of every row.
+    fn update(&self, params: Tensor<2>, grad: Tensor<2>, state: Self::State, step: &Step) -> (Update, Self::State);
     /// Where the rule would evaluate the model, when that is not where it takes gradients
     /// (schedule-free's averaged iterate), from its state after a step.
     fn eval_points(&self, _state: &Self::State) -> Option<Tensor<2>> {
@@ -122,9 +144,39 @@ pub enum Source {
     Paper,
 }
 
-/// One run's optimizer configuration, declared with [`hyperparameters!`](crate::hyperparameters)
-/// (names and defaults of the library it follows).
+/// One run's configuration of an optimizer, declared with
+/// [`hyperparameters!`](crate::hyperparameters) (names and defaults of the library it follows).
+/// Register it with [`Entry::of`].
+///
+/// A rule's config builds its rows' optimizer with [`stateful`]: the rule (a [`Rule`], written
+/// as tensor operations) with each row's learning rate and Keras's decoupled weight decay.
+/// A wrapper's (Lookahead, SAM) builds its own [`Optimizer`] around the [`OptimizerSpec`] it
+/// wraps.
 pub trait Config: Hyperparameters {
+    /// Name in experiment files.
+    const NAME: &'static str;
+    /// One line for `optsurf list`.
+    const DESCRIPTION: &'static str;
+    /// Whose semantics it follows.
+    const SOURCE: Source = Source::Keras;
+    /// The rate it steps with (a schedule gives each step's); a wrapper's is the wrapped one's.
+    fn learning_rate(&self) -> &LearningRate;
+    /// Keras's decoupled weight decay `lambda`, applied by [`stateful`] before each step, if set.
+    fn weight_decay(&self) -> Option<f64> {
+        None
+    }
+    /// Checks the values: the declared ranges, then anything more the library checks.
+    fn validate(&self) -> Parsed<()> {
+        self.check_ranges()
+    }
+    /// The batched optimizer for `rows` (one config per row, the same
+    /// [shared](Shared) settings).
+    fn build(rows: &[Self], device: &Device) -> Built;
+}
+
+/// The config of one of optsurf's own rules: [`Config`] with the rule it steps, which
+/// [`stateful`] carries (the rules' types stay inside the crate).
+pub(crate) trait RuleConfig: Hyperparameters {
     /// The rule that steps a batch of rows configured like this.
     type Rule: Rule + 'static;
     /// Name in experiment files.
@@ -135,43 +187,59 @@ pub trait Config: Hyperparameters {
     const SOURCE: Source = Source::Keras;
     /// The learning rate of this run.
     fn learning_rate(&self) -> &LearningRate;
-    /// Keras's decoupled weight decay `lambda`, applied by [`Stateful`] before each step, if set.
+    /// Keras's decoupled weight decay `lambda`, if set.
     fn weight_decay(&self) -> Option<f64> {
         None
     }
     /// Checks the values: the declared ranges, then anything more the library checks.
-    fn validate(&self) -> Result<(), (String, String)> {
+    fn validate(&self) -> Parsed<()> {
         self.check_ranges()
     }
-    /// The batched rule for `rows` (one config per row, same boolean flags).
+    /// The batched rule for `rows` (one config per row, same shared settings).
     fn rule(rows: &[Self], device: &Device) -> Self::Rule;
 }
 
-/// A rule with its state and the shared decoupled weight decay: what the runner steps.
-/// Implement [`Optimizer::step`] or [`Optimizer::increment`], or both.
+impl<C: RuleConfig> Config for C {
+    const NAME: &'static str = <C as RuleConfig>::NAME;
+    const DESCRIPTION: &'static str = <C as RuleConfig>::DESCRIPTION;
+    const SOURCE: Source = <C as RuleConfig>::SOURCE;
+    fn learning_rate(&self) -> &LearningRate {
+        RuleConfig::learning_rate(self)
+    }
+    fn weight_decay(&self) -> Option<f64> {
+        RuleConfig::weight_decay(self)
+    }
+    fn validate(&self) -> Parsed<()> {
+        RuleConfig::validate(self)
+    }
+    fn build(rows: &[Self], device: &Device) -> Built {
+        stateful(rows, C::rule(rows, device), device)
+    }
+}
+
+/// A rule with its state and the shared decoupled weight decay, or a wrapper around such: what
+/// the runner steps.
 pub trait Optimizer {
-    /// Updates every row of `params` given its gradient (and what else `env` offers); by
-    /// default `params + u` with `u` from [`Optimizer::increment`].
-    fn step(&mut self, params: Tensor<2>, grad: Tensor<2>, env: &Env) -> Tensor<2> {
-        let u = self.increment(params.clone(), grad, env);
-        params + u
-    }
-    /// As [`Optimizer::step`], returning the increment `u` (the new parameters are
-    /// `params + u`) instead of the new parameters; see [`Rule::increment`].
-    fn increment(&mut self, params: Tensor<2>, grad: Tensor<2>, env: &Env) -> Tensor<2> {
-        let next = self.step(params.clone(), grad, env);
-        next - params
-    }
+    /// One update of every row of `params` given its gradient (and what else `env` offers).
+    fn update(&mut self, params: Tensor<2>, grad: Tensor<2>, env: &Env) -> Update;
     /// Where the optimizer would evaluate the model now, when that is not where it takes
     /// gradients (Lookahead's slow weights, schedule-free's averaged iterate): `[N, 2]`.
     fn eval_points(&self) -> Option<Tensor<2>> {
         None
     }
+    /// The new parameters after one update.
+    fn step(&mut self, params: Tensor<2>, grad: Tensor<2>, env: &Env) -> Tensor<2> {
+        self.update(params.clone(), grad, env).apply(params)
+    }
+    /// The increment of one update (the new parameters are `params + u`).
+    fn increment(&mut self, params: Tensor<2>, grad: Tensor<2>, env: &Env) -> Tensor<2> {
+        self.update(params.clone(), grad, env).increment(params)
+    }
 }
 
 /// A [`Rule`] carrying its state between steps, with each row's learning rate (constant or
 /// scheduled) and Keras's decoupled weight decay applied before each update.
-pub struct Stateful<R: Rule> {
+pub(crate) struct Stateful<R: Rule> {
     rule: R,
     rates: common::Rates,
     decay: common::WeightDecay,
@@ -179,43 +247,27 @@ pub struct Stateful<R: Rule> {
     t: u64,
 }
 
-/// [`Rule::step`] or [`Rule::increment`] of a rule `R`.
-type RuleFn<R> = fn(&R, Tensor<2>, Tensor<2>, <R as Rule>::State, &Step) -> (Tensor<2>, <R as Rule>::State);
-
-impl<R: Rule> Stateful<R> {
-    /// Applies `update` (the rule's step or increment) to the decayed parameters with this
-    /// step's context, carrying the state.
-    fn advance(&mut self, params: Tensor<2>, grad: Tensor<2>, env: &Env, update: RuleFn<R>) -> Tensor<2> {
+impl<R: Rule> Optimizer for Stateful<R> {
+    fn update(&mut self, params: Tensor<2>, grad: Tensor<2>, env: &Env) -> Update {
         let state = match self.state.take() {
             Some(state) => state,
             None => self.rule.init(&params),
         };
         let (lr, lr_host) = self.rates.at(self.t);
         self.t += 1;
-        let params = self.decay.apply(params, &lr_host);
+        let decayed = self.decay.apply(params, &lr_host);
         let step = Step {
             t: self.t,
             lr: &lr,
             lr_host: &lr_host,
             loss: env.loss,
         };
-        let (out, state) = update(&self.rule, params, grad, state, &step);
+        let (update, state) = self.rule.update(decayed.clone(), grad, state, &step);
         self.state = Some(state);
-        out
-    }
-}
-
-impl<R: Rule> Optimizer for Stateful<R> {
-    fn step(&mut self, params: Tensor<2>, grad: Tensor<2>, env: &Env) -> Tensor<2> {
-        self.advance(params, grad, env, R::step)
-    }
-
-    fn increment(&mut self, params: Tensor<2>, grad: Tensor<2>, env: &Env) -> Tensor<2> {
-        if matches!(self.decay, common::WeightDecay::None) {
-            self.advance(params, grad, env, R::increment)
-        } else {
-            let next = self.step(params.clone(), grad, env);
-            next - params
+        match self.decay {
+            // The update is relative to the decayed parameters: as new parameters it is exact.
+            common::WeightDecay::None => update,
+            _ => Update::Next(update.apply(decayed)),
         }
     }
 
@@ -243,33 +295,36 @@ pub fn step_with_gradient(optimizer: &mut dyn Optimizer, params: Tensor<2>, grad
     )
 }
 
-/// Builds the batched optimizer for rows of one config type.
-pub fn stateful<C: Config>(rows: &[C], device: &Device) -> Stateful<C::Rule> {
-    let rates = common::Rates::new(rows.iter().map(|c| c.learning_rate().clone()).collect(), device);
-    Stateful {
-        rule: C::rule(rows, device),
-        decay: common::WeightDecay::new(rows.iter().map(C::weight_decay), &rates, device),
-        rates,
-        state: None,
-        t: 0,
-    }
+/// The batched optimizer of `rows` that steps by `rule`: the rule's state carried from step to
+/// step, each row's learning rate (constant or scheduled) and Keras's decoupled weight decay
+/// (`w <- w - (w lambda) eta`, before the rule's update) from its config.
+pub fn stateful<C: Config, R: Rule + 'static>(rows: &[C], rule: R, device: &Device) -> Built {
+    Box::new(Stateful::new(rows, rule, device))
 }
 
-/// Checked hyperparameters with defaults filled in, or the field and what was expected.
-pub type Parsed = Result<Map<String, Value>, (String, String)>;
+impl<R: Rule> Stateful<R> {
+    /// `rule` over `rows`, before the first step.
+    pub(crate) fn new<C: Config>(rows: &[C], rule: R, device: &Device) -> Self {
+        let rates = common::Rates::new(rows.iter().map(|c| c.learning_rate().clone()).collect(), device);
+        Stateful {
+            rule,
+            decay: common::WeightDecay::new(rows.iter().map(C::weight_decay), &rates, device),
+            rates,
+            state: None,
+            t: 0,
+        }
+    }
+}
 
 /// A batched optimizer, type-erased.
 pub type Built = Box<dyn Optimizer>;
 
-/// How an [`Entry`] checks a run's hyperparameters, given the optimizers known.
-pub type ParseFn = fn(&[Entry], Map<String, Value>) -> Parsed;
+/// How an [`Entry`] reads a run's fields into its config.
+type Reader = fn(Map<String, Value>) -> Parsed<Arc<dyn Erased>>;
 
-/// How an [`Entry`] builds the batched optimizer of rows, given the optimizers known.
-pub type BuildFn = fn(&[Entry], &[Map<String, Value>], &Device) -> Built;
-
-/// A registry entry: an optimizer by name, with type-erased parsing and building. Make one
-/// for your own [`Config`] with [`Entry::of`] and register it with
-/// [`Registry::with_optimizer`](crate::Registry::with_optimizer).
+/// A registry entry: an optimizer by name, with how to read its configuration from a file and
+/// how to build the batched optimizer of rows. Make one for your own [`Config`] with
+/// [`Entry::of`] and register it with [`Registry::with_optimizer`](crate::Registry::with_optimizer).
 #[derive(Clone, Copy)]
 pub struct Entry {
     /// Name in experiment files.
@@ -280,79 +335,295 @@ pub struct Entry {
     pub source: Source,
     /// Every hyperparameter with its range and doc.
     pub params: &'static [Param],
-    defaults: fn() -> Map<String, Value>,
-    parse: ParseFn,
-    build: BuildFn,
+    defaults: fn() -> Arc<dyn Erased>,
+    read: Reader,
 }
 
-impl std::fmt::Debug for Entry {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+impl fmt::Debug for Entry {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Entry").field("name", &self.name).finish()
     }
 }
 
+impl PartialEq for Entry {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name
+    }
+}
+
 impl Entry {
-    /// The entry of config type `C`.
+    /// The entry of config type `C` (a wrapper's wrapped optimizer is read with the optimizers
+    /// known where the file is read).
     pub const fn of<C: Config>() -> Self {
         Entry {
             name: C::NAME,
             description: C::DESCRIPTION,
             source: C::SOURCE,
             params: C::PARAMS,
-            defaults: defaults::<C>,
-            parse: |_, given| parse::<C>(given),
-            build: |_, rows, device| build::<C>(rows, device),
+            defaults: || Arc::new(C::default()),
+            read: |fields| {
+                let config: C = read_fields(C::NAME, C::PARAMS, fields)?;
+                config.validate()?;
+                Ok(Arc::new(config))
+            },
         }
     }
 
-    /// An entry that wraps other optimizers (Lookahead, SAM): its parsing and building get the
-    /// optimizers known, to resolve the ones it names.
-    pub const fn wrapper(
-        name: &'static str,
-        description: &'static str,
-        source: Source,
-        params: &'static [Param],
-        defaults: fn() -> Map<String, Value>,
-        parse: ParseFn,
-        build: BuildFn,
-    ) -> Self {
-        Entry {
-            name,
-            description,
-            source,
-            params,
-            defaults,
-            parse,
-            build,
+    /// Its configuration with every default, for `optsurf list` and the report.
+    pub fn defaults(&self) -> OptimizerSpec {
+        OptimizerSpec {
+            entry: *self,
+            config: (self.defaults)(),
         }
     }
 
-    /// Every hyperparameter with its default, in declaration order.
-    pub fn defaults(&self) -> Map<String, Value> {
-        (self.defaults)()
+    /// Reads a run's hyperparameters (the file's fields other than `optimizer`), checks them and
+    /// fills in the defaults. Wrapped optimizers are resolved among the optimizers known (see
+    /// `OptimizerSpec::reading`).
+    pub fn parse(&self, fields: Map<String, Value>) -> Parsed<OptimizerSpec> {
+        Ok(OptimizerSpec {
+            entry: *self,
+            config: (self.read)(fields)?,
+        })
+    }
+}
+
+/// A checked optimizer configuration: the optimizer and every hyperparameter, defaults filled
+/// in, as its own typed config. Cheap to clone. In a file it is `{"optimizer": NAME, ...}`.
+#[derive(Clone)]
+pub struct OptimizerSpec {
+    entry: Entry,
+    config: Arc<dyn Erased>,
+}
+
+impl OptimizerSpec {
+    /// `config`, registered as [`Entry::of`]`::<C>()`, checked.
+    pub fn new<C: Config>(config: C) -> Parsed<Self> {
+        config.validate()?;
+        Ok(OptimizerSpec {
+            entry: Entry::of::<C>(),
+            config: Arc::new(config),
+        })
     }
 
-    /// Checks a run's hyperparameters and fills in the defaults, with the built-in optimizers
-    /// known (see [`Entry::parse_in`]). On error, returns the field and what was expected.
-    pub fn parse(&self, given: Map<String, Value>) -> Parsed {
-        self.parse_in(BUILTIN, given)
+    /// Reads `{"optimizer": NAME, ...}` from a file's object, resolving the name among the
+    /// optimizers known (see [`OptimizerSpec::reading`]). Errors name the field below the object.
+    pub(crate) fn from_fields(mut fields: Map<String, Value>) -> Parsed<Self> {
+        let name = match fields.remove("optimizer") {
+            Some(Value::String(name)) => name,
+            Some(other) => return Err(FieldError::new(format!("expected a string, got {other}")).at("optimizer")),
+            None => {
+                return Err(
+                    FieldError::new("missing; name the optimizer, such as \"optimizer\": \"adam\"").at("optimizer"),
+                );
+            }
+        };
+        let entry = KNOWN.with(|k| match &*k.borrow() {
+            Some(known) => known
+                .iter()
+                .find(|e| e.name == name)
+                .copied()
+                .ok_or_else(|| unknown(&name, known)),
+            None => BUILTIN
+                .iter()
+                .find(|e| e.name == name)
+                .copied()
+                .ok_or_else(|| unknown(&name, BUILTIN)),
+        });
+        entry.map_err(|e| e.at("optimizer"))?.parse(fields)
     }
 
-    /// Checks a run's hyperparameters and fills in the defaults; `known` are the optimizers a
-    /// wrapper may name.
-    pub fn parse_in(&self, known: &[Entry], given: Map<String, Value>) -> Parsed {
-        (self.parse)(known, given)
+    /// Runs `read` with `known` as the optimizers a file may name (its runs, and the optimizers
+    /// wrappers wrap); outside it they are the built-in ones.
+    pub(crate) fn reading<T>(known: &[Entry], read: impl FnOnce() -> T) -> T {
+        let before = KNOWN.with(|k| k.replace(Some(known.to_vec())));
+        let out = read();
+        KNOWN.with(|k| *k.borrow_mut() = before);
+        out
     }
 
-    /// The batched optimizer for rows whose hyperparameters came from [`Entry::parse`] and share
-    /// their boolean flags (see [`group_key`]), with the built-in optimizers known.
-    pub fn build(&self, rows: &[Map<String, Value>], device: &Device) -> Built {
-        self.build_in(BUILTIN, rows, device)
+    /// The optimizer's name.
+    pub fn name(&self) -> &'static str {
+        self.entry.name
     }
 
-    /// As [`Entry::build`], with `known` the optimizers a wrapper may name.
-    pub fn build_in(&self, known: &[Entry], rows: &[Map<String, Value>], device: &Device) -> Built {
-        (self.build)(known, rows, device)
+    /// The rate it steps with (a wrapper's is its wrapped optimizer's).
+    pub fn learning_rate(&self) -> &LearningRate {
+        self.config.learning_rate()
+    }
+
+    /// Which rows can share one batch: rows of one optimizer whose [shared](Shared) settings
+    /// (flags, whole numbers, the optimizers they wrap) agree have the same key. Other values
+    /// (rates, decays) may differ per row.
+    pub(crate) fn batch_key(&self) -> String {
+        format!("{}[{}]", self.name(), self.config.batch_key())
+    }
+
+    /// The batched optimizer of `rows`, which share their `OptimizerSpec::batch_key`.
+    pub fn build(rows: &[&OptimizerSpec], device: &Device) -> Built {
+        let configs: Vec<&dyn Erased> = rows.iter().map(|r| r.config.as_ref()).collect();
+        configs[0].build(&configs, device)
+    }
+
+    /// Every hyperparameter and its value, in declaration order, as the file would write them
+    /// (for trajectories, labels and the report).
+    pub fn hyperparameters(&self) -> Map<String, Value> {
+        self.config.to_map()
+    }
+}
+
+impl fmt::Debug for OptimizerSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {:?}", self.name(), self.hyperparameters())
+    }
+}
+
+impl PartialEq for OptimizerSpec {
+    fn eq(&self, other: &Self) -> bool {
+        self.entry == other.entry && self.hyperparameters() == other.hyperparameters()
+    }
+}
+
+impl Serialize for OptimizerSpec {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let fields = self.hyperparameters();
+        let mut map = s.serialize_map(Some(fields.len() + 1))?;
+        map.serialize_entry("optimizer", self.name())?;
+        for (k, v) in &fields {
+            map.serialize_entry(k, v)?;
+        }
+        map.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for OptimizerSpec {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match Value::deserialize(d)? {
+            Value::Object(fields) => OptimizerSpec::from_fields(fields).map_err(|e| e.to_serde()),
+            other => Err(FieldError::new(format!(
+                "expected an optimizer object such as {{\"optimizer\": \"adam_optax\", \"learning_rate\": 0.1}}, got {other}"
+            ))
+            .to_serde()),
+        }
+    }
+}
+
+/// The optimizer a wrapper wraps (Lookahead's `fast`, SAM's `outer`): required, checked by the
+/// wrapper's validation.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Wrapped(Option<OptimizerSpec>);
+
+impl Wrapped {
+    /// The wrapped optimizer, or the error of its absence at field `field`.
+    pub fn get(&self, field: &str) -> Parsed<&OptimizerSpec> {
+        self.0.as_ref().ok_or_else(|| {
+            FieldError::new(
+                "missing; the optimizer it wraps, such as {\"optimizer\": \"adam_optax\", \"learning_rate\": 0.1}",
+            )
+            .at(field)
+        })
+    }
+
+    /// Wraps `spec`.
+    pub fn of(spec: OptimizerSpec) -> Self {
+        Wrapped(Some(spec))
+    }
+
+    /// The wrapped optimizer of a checked config (every [`OptimizerSpec`] is checked, and a
+    /// wrapper's check requires it).
+    pub fn spec(&self) -> &OptimizerSpec {
+        self.0
+            .as_ref()
+            .expect("a checked wrapper config has its wrapped optimizer")
+    }
+}
+
+impl Checked for Wrapped {
+    fn check(&self, _field: &str, _range: Option<Range>) -> Parsed<()> {
+        Ok(())
+    }
+}
+
+impl Shared for Wrapped {
+    fn key(&self) -> String {
+        self.0.as_ref().map_or_else(String::new, OptimizerSpec::batch_key)
+    }
+}
+
+thread_local! {
+    /// The optimizers a file being read may name (see [`OptimizerSpec::reading`]).
+    static KNOWN: RefCell<Option<Vec<Entry>>> = const { RefCell::new(None) };
+}
+
+fn unknown(name: &str, known: &[Entry]) -> FieldError {
+    let names: Vec<&str> = known.iter().map(|e| e.name).collect();
+    FieldError::new(format!(
+        "unknown optimizer {name:?}; expected one of: {}",
+        names.join(", ")
+    ))
+}
+
+/// Reads config `C` of optimizer `name` from a run's fields: serde, with the field named on
+/// error (a schedule's own errors name its argument, `learning_rate.decay_steps`). The ranges
+/// are checked by the caller.
+fn read_fields<C: Hyperparameters>(name: &str, params: &[Param], fields: Map<String, Value>) -> Parsed<C> {
+    serde_path_to_error::deserialize(Value::Object(fields)).map_err(|e| {
+        let message = e.inner().to_string();
+        if message.starts_with("unknown field") {
+            let accepted: Vec<&str> = params.iter().map(|p| p.name).collect();
+            let unknown = message.split('`').nth(1).unwrap_or_default().to_string();
+            FieldError::new(format!(
+                "not a hyperparameter of {name}; it accepts: {}",
+                accepted.join(", ")
+            ))
+            .at(&unknown)
+        } else {
+            FieldError::from_serde(e)
+        }
+    })
+}
+
+/// A config behind an [`OptimizerSpec`], with what the runner and the files need of it.
+trait Erased: Send + Sync {
+    fn as_any(&self) -> &dyn Any;
+    fn learning_rate(&self) -> &LearningRate;
+    fn batch_key(&self) -> String;
+    fn to_map(&self) -> Map<String, Value>;
+    fn build(&self, rows: &[&dyn Erased], device: &Device) -> Built;
+}
+
+/// The configs of rows that [`OptimizerSpec::batch_key`] put in one batch: one entry, one type.
+fn typed<'a, T: 'static>(rows: &[&'a dyn Erased]) -> Vec<&'a T> {
+    rows.iter()
+        .map(|r| {
+            r.as_any()
+                .downcast_ref::<T>()
+                .expect("a batch holds configs of one optimizer")
+        })
+        .collect()
+}
+
+impl<C: Config> Erased for C {
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+    fn learning_rate(&self) -> &LearningRate {
+        Config::learning_rate(self)
+    }
+    fn batch_key(&self) -> String {
+        Hyperparameters::batch_key(self)
+    }
+    fn to_map(&self) -> Map<String, Value> {
+        match serde_json::to_value(self) {
+            Ok(Value::Object(map)) => map,
+            _ => unreachable!("hyperparameters! structs serialize to JSON objects"),
+        }
+    }
+    fn build(&self, rows: &[&dyn Erased], device: &Device) -> Built {
+        let rows: Vec<C> = typed::<C>(rows).into_iter().cloned().collect();
+        C::build(&rows, device)
     }
 }
 
@@ -381,187 +652,18 @@ pub const BUILTIN: &[Entry] = &[
     Entry::of::<rprop::RpropConfig>(),
     Entry::of::<sign_sgd::SignSgdConfig>(),
     Entry::of::<signum::SignumConfig>(),
-    lookahead::ENTRY,
+    Entry::of::<lookahead::LookaheadConfig>(),
     Entry::of::<polyak_sgd::PolyakSgdConfig>(),
     Entry::of::<schedule_free_adamw::ScheduleFreeAdamwConfig>(),
     Entry::of::<prodigy::ProdigyConfig>(),
     Entry::of::<dadapt_adamw::DadaptAdamwConfig>(),
     Entry::of::<ademamix::AdemamixConfig>(),
     Entry::of::<adopt::AdoptConfig>(),
-    sam::ENTRY,
+    Entry::of::<sam::SamConfig>(),
     Entry::of::<dog::DogConfig>(),
     Entry::of::<cocob::CocobConfig>(),
     Entry::of::<momo::MomoConfig>(),
 ];
-
-/// Rows of one optimizer can share a batch when their boolean flags, their whole-number
-/// settings (periods, step counts) and the optimizers they wrap (by the same rule, recursively)
-/// agree; this is the key. Numbers that are not whole (rates, decays) may differ per row.
-pub fn group_key(name: &str, hyper: &Map<String, Value>) -> String {
-    let flags: Vec<String> = hyper
-        .iter()
-        .filter_map(|(k, v)| match v {
-            Value::Bool(_) => Some(format!("{k}={v}")),
-            Value::Number(n) if n.is_u64() || n.is_i64() => Some(format!("{k}={v}")),
-            Value::Object(inner) => inner
-                .get("optimizer")
-                .and_then(Value::as_str)
-                .map(|wrapped| format!("{k}={}", group_key(wrapped, inner))),
-            _ => None,
-        })
-        .collect();
-    format!("{name}[{}]", flags.join(","))
-}
-
-fn defaults<C: Config>() -> Map<String, Value> {
-    to_map(&C::default())
-}
-
-fn parse<C: Config>(given: Map<String, Value>) -> Result<Map<String, Value>, (String, String)> {
-    let config: C = parse_fields(C::NAME, given)?;
-    config.validate()?;
-    Ok(to_map(&config))
-}
-
-/// Reads a config of `name` from a run's fields: serde with the field named on error (a
-/// schedule's own errors name its argument, `learning_rate.decay_steps`). The ranges are
-/// checked by the caller ([`Config::validate`]).
-pub fn parse_fields<C: Hyperparameters>(name: &str, given: Map<String, Value>) -> Result<C, (String, String)> {
-    // `learning_rate`, or another rate written as a schedule (polyak_sgd's `scaling`).
-    for (key, value) in &given {
-        if let Value::Object(schedule) = value
-            && (key == "learning_rate" || schedule.contains_key("schedule"))
-        {
-            Schedule::from_json(schedule).map_err(|(field, m)| {
-                let at = if field.is_empty() {
-                    key.clone()
-                } else {
-                    format!("{key}.{field}")
-                };
-                (at, m)
-            })?;
-        }
-    }
-    let config: C = serde_path_to_error::deserialize(Value::Object(given)).map_err(|e| {
-        let field = e.path().to_string();
-        let message = e.into_inner().to_string();
-        if message.starts_with("unknown field") {
-            let accepted: Vec<&str> = C::PARAMS.iter().map(|p| p.name).collect();
-            let unknown = message.split('`').nth(1).unwrap_or_default().to_string();
-            (
-                unknown,
-                format!("not a hyperparameter of {name}; it accepts: {}", accepted.join(", ")),
-            )
-        } else {
-            (field, message)
-        }
-    })?;
-    Ok(config)
-}
-
-/// The optimizer a wrapper names (Lookahead's `fast`, SAM's `outer`): `{"optimizer": name,
-/// ...}`, checked against the optimizers known by [`parse_wrapper`] (none before).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, serde::Deserialize)]
-#[serde(transparent)]
-pub struct Wrapped(pub Option<Map<String, Value>>);
-
-impl Checked for Wrapped {
-    fn check(&self, _field: &str, _range: Option<Range>) -> Result<(), (String, String)> {
-        Ok(())
-    }
-}
-
-/// Checks a wrapper's hyperparameters: its own (config `C`, named `name` in messages) and the
-/// optimizer object in `field`, resolved among `known` ([`parse_wrapped`]), which the result
-/// holds with its defaults filled in.
-pub fn parse_wrapper<C: Hyperparameters>(
-    name: &str,
-    field: &str,
-    known: &[Entry],
-    mut given: Map<String, Value>,
-) -> Parsed {
-    let inner = given.remove(field);
-    let config: C = parse_fields(name, given)?;
-    config.check_ranges()?;
-    let mut out = to_map(&config);
-    out.insert(field.into(), parse_wrapped(known, field, inner)?);
-    Ok(out)
-}
-
-/// Checks the optimizer object a wrapper names in `field` (`{"optimizer": name, ...}`) among
-/// `known` and returns it with its defaults filled in, the name first; errors name the nested
-/// field (`fast.learning_rate`).
-pub fn parse_wrapped(known: &[Entry], field: &str, value: Option<Value>) -> Result<Value, (String, String)> {
-    let example = r#"{"optimizer": "adam_optax", "learning_rate": 0.1}"#;
-    let mut inner = match value {
-        Some(Value::Object(inner)) => inner,
-        Some(other) => {
-            return Err((
-                field.into(),
-                format!("expected an optimizer object such as {example}, got {other}"),
-            ));
-        }
-        None => {
-            return Err((
-                field.into(),
-                format!("missing; the optimizer it wraps, such as {example}"),
-            ));
-        }
-    };
-    let at = |f: &str| format!("{field}.{f}");
-    let name = match inner.remove("optimizer") {
-        Some(Value::String(name)) => name,
-        Some(other) => return Err((at("optimizer"), format!("expected a string, got {other}"))),
-        None => return Err((at("optimizer"), "missing; the wrapped optimizer's name".into())),
-    };
-    let Some(entry) = known.iter().find(|e| e.name == name) else {
-        let names: Vec<&str> = known.iter().map(|e| e.name).collect();
-        return Err((
-            at("optimizer"),
-            format!("unknown optimizer {name:?}; expected one of: {}", names.join(", ")),
-        ));
-    };
-    let hyper = entry.parse_in(known, inner).map_err(|(f, m)| (at(&f), m))?;
-    let mut out = Map::new();
-    out.insert("optimizer".into(), Value::String(name));
-    out.extend(hyper);
-    Ok(Value::Object(out))
-}
-
-/// Builds the optimizer that rows of a wrapper name in `field` (checked by [`parse_wrapped`];
-/// rows of one batch wrap the same optimizer with the same flags, see [`group_key`]).
-pub fn build_wrapped(known: &[Entry], field: &str, rows: &[Map<String, Value>], device: &Device) -> Built {
-    let inner: Vec<Map<String, Value>> = rows
-        .iter()
-        .map(|row| {
-            let mut m = row[field].as_object().expect("checked by parse_wrapped").clone();
-            m.remove("optimizer");
-            m
-        })
-        .collect();
-    let name = rows[0][field]["optimizer"].as_str().expect("checked by parse_wrapped");
-    let entry = known.iter().find(|e| e.name == name).expect("checked by parse_wrapped");
-    entry.build_in(known, &inner, device)
-}
-
-/// The JSON object of a serializable config.
-pub fn to_map<C: Serialize>(config: &C) -> Map<String, Value> {
-    match serde_json::to_value(config) {
-        Ok(Value::Object(map)) => map,
-        _ => unreachable!("configs serialize to JSON objects"),
-    }
-}
-
-fn build<C: Config>(rows: &[Map<String, Value>], device: &Device) -> Box<dyn Optimizer> {
-    Box::new(stateful(&configs::<C>(rows), device))
-}
-
-/// The configs of rows whose hyperparameters their entry's parse checked.
-pub fn configs<C: serde::de::DeserializeOwned>(rows: &[Map<String, Value>]) -> Vec<C> {
-    rows.iter()
-        .map(|m| serde_json::from_value(Value::Object(m.clone())).expect("rows were checked by Entry::parse"))
-        .collect()
-}
 
 #[cfg(test)]
 mod tests {
@@ -570,7 +672,7 @@ mod tests {
 
     fn key(name: &str, given: Value) -> String {
         let entry = BUILTIN.iter().find(|e| e.name == name).unwrap();
-        group_key(name, &entry.parse(given.as_object().unwrap().clone()).unwrap())
+        entry.parse(given.as_object().unwrap().clone()).unwrap().batch_key()
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! MoMo, as optax's `contrib.momo`.
 
 use super::common::{column, column32, maximum, minimum, rates_f64, sumsq, vdot};
-use super::{Config, LearningRate, Range, Rule, Source, Step};
+use super::{LearningRate, Range, Rule, RuleConfig, Source, Step, Update};
 use burn::tensor::{Device, Tensor};
 
 crate::hyperparameters! {
@@ -24,7 +24,7 @@ crate::hyperparameters! {
     /// from the model, the paper's online estimate (MoMo*). optax's update is the paper's
     /// algorithm with its weight-decay form; the first step is the Polyak step `(f - lb) / |g|^2`
     /// capped at `eta`.
-    pub struct MomoConfig {
+    pub(crate) struct MomoConfig {
         /// `eta`, the cap on the step size.
         learning_rate: LearningRate = 1.0, Range::POSITIVE;
         /// `beta`, decay of the averages.
@@ -34,12 +34,12 @@ crate::hyperparameters! {
         /// `lambda`, weight decay (a proximal step).
         weight_decay: f64 = 0.0, Range::NON_NEGATIVE;
         /// Re-estimate the lower bound each step.
-        adapt_lower_bound: bool = false;
+        adapt_lower_bound: bool = false => shared;
     }
 }
 
 /// Batched MoMo.
-pub struct Momo {
+pub(crate) struct Momo {
     beta: Vec<f32>,
     lower_bound: Tensor<2>,
     weight_decay: Vec<f64>,
@@ -49,14 +49,14 @@ pub struct Momo {
 }
 
 /// The averages (`f_bar`, `gamma`, `lb` are `[N, 1]`).
-pub struct MomoState {
+pub(crate) struct MomoState {
     exp_avg: Tensor<2>,
     barf: Tensor<2>,
     gamma: Tensor<2>,
     lb: Tensor<2>,
 }
 
-impl Config for MomoConfig {
+impl RuleConfig for MomoConfig {
     type Rule = Momo;
     const NAME: &'static str = "momo";
     const DESCRIPTION: &'static str =
@@ -91,7 +91,7 @@ impl Rule for Momo {
         }
     }
 
-    fn increment(&self, w: Tensor<2>, g: Tensor<2>, s: MomoState, step: &Step) -> (Tensor<2>, MomoState) {
+    fn update(&self, w: Tensor<2>, g: Tensor<2>, s: MomoState, step: &Step) -> (Update, MomoState) {
         let col = |v: Vec<f32>| column32(v, &self.device);
         // optax's beta_t is a float32 array (0 on the first step), so 1 - beta_t is float32's.
         let bt: Vec<f32> = self.beta.iter().map(|&b| if step.t == 1 { 0.0 } else { b }).collect();
@@ -137,7 +137,7 @@ impl Rule for Momo {
             s.lb
         };
         (
-            u,
+            Update::Increment(u),
             MomoState {
                 exp_avg,
                 barf,

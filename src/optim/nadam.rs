@@ -1,7 +1,7 @@
 //! Nadam, Adam with Nesterov momentum, as Keras's `Nadam`.
 
 use super::common::{column, ema, one_minus_power};
-use super::{Config, LearningRate, Range, Rule, Step};
+use super::{LearningRate, Range, Rule, RuleConfig, Step, Update};
 use burn::tensor::{Device, Tensor};
 
 crate::hyperparameters! {
@@ -22,7 +22,7 @@ crate::hyperparameters! {
     /// here); as in Keras, it is updated once per step before the update, as
     /// `(P beta_1) (1 - 0.5 * 0.96^t)`, and every hyperparameter is rounded to `f32` before use
     /// (`1 - beta_1` is computed in `f32`).
-    pub struct NadamConfig {
+    pub(crate) struct NadamConfig {
         /// `eta`.
         learning_rate: LearningRate = 0.001, Range::POSITIVE;
         /// `beta_1`, decay of the first moment and scale of the momentum schedule.
@@ -37,7 +37,7 @@ crate::hyperparameters! {
 }
 
 /// Batched Nadam.
-pub struct Nadam {
+pub(crate) struct Nadam {
     beta_1: Tensor<2>,
     beta_2: Tensor<2>,
     one_minus_beta_1: Tensor<2>,
@@ -46,7 +46,7 @@ pub struct Nadam {
 }
 
 /// Nadam's state, with the per-row product `P` of the momentum schedule as an `[N, 1]` column.
-pub struct NadamState {
+pub(crate) struct NadamState {
     m: Tensor<2>,
     v: Tensor<2>,
     product: Tensor<2>,
@@ -57,7 +57,7 @@ fn schedule(t: u64) -> f32 {
     1.0f32 - 0.5f32 * 0.96f32.powf(t as f32)
 }
 
-impl Config for NadamConfig {
+impl RuleConfig for NadamConfig {
     type Rule = Nadam;
     const NAME: &'static str = "nadam";
     const DESCRIPTION: &'static str = "Nadam: Adam with Nesterov momentum and Keras 3's 0.96^t momentum schedule";
@@ -92,7 +92,7 @@ impl Rule for Nadam {
         }
     }
 
-    fn step(&self, w: Tensor<2>, g: Tensor<2>, s: NadamState, step: &Step) -> (Tensor<2>, NadamState) {
+    fn update(&self, w: Tensor<2>, g: Tensor<2>, s: NadamState, step: &Step) -> (Update, NadamState) {
         let t = step.t;
         let (now, next) = (schedule(t), schedule(t + 1));
         // The shared product, once per step before the update: P_t = (P_{t-1} beta_1) s_t.
@@ -107,7 +107,7 @@ impl Rule for Nadam {
             + (g * u_t.neg().add_scalar(1.0)) / product.clone().neg().add_scalar(1.0);
         let v_hat = v.clone() / one_minus_power(&self.beta_2, t);
         let w = w - (m_hat * step.lr.clone()) / (v_hat.sqrt() + self.epsilon.clone());
-        (w, NadamState { m, v, product })
+        (Update::Next(w), NadamState { m, v, product })
     }
 }
 
@@ -125,7 +125,8 @@ mod tests {
         let mut products = Vec::new();
         for t in 1..=3 {
             let ctx = super::super::common::test_util::Ctx::new(t, &[0.001]);
-            (w, s) = rule.step(w, tensor(&[vec![1.0]]), s, &ctx.step());
+            let (u, next) = rule.update(w.clone(), tensor(&[vec![1.0]]), s, &ctx.step());
+            (w, s) = (u.apply(w), next);
             products.push(rows(s.product.clone())[0][0] as f64);
         }
         assert_close(&[vec![products[0] as f32]], &[vec![0.468]], 1e-7);
@@ -156,9 +157,12 @@ mod tests {
             }
             .validate()
             .unwrap_err()
-            .0,
+            .path(),
             "beta_1"
         );
-        assert_eq!(NadamConfig { epsilon: -1.0, ..d }.validate().unwrap_err().0, "epsilon");
+        assert_eq!(
+            NadamConfig { epsilon: -1.0, ..d }.validate().unwrap_err().path(),
+            "epsilon"
+        );
     }
 }

@@ -1,7 +1,7 @@
 //! NovoGrad, as optax's `novograd`.
 
 use super::common::{column, fma, linalg_norm, lr_scale};
-use super::{Config, LearningRate, Range, Rule, Source, Step};
+use super::{LearningRate, Range, Rule, RuleConfig, Source, Step, Update};
 use burn::tensor::{Device, Tensor};
 
 crate::hyperparameters! {
@@ -22,7 +22,7 @@ crate::hyperparameters! {
     /// that `eps` is added at the first step too (the paper's `m_1 = g_1 / sqrt(v_1) + lambda w`).
     /// optax picks the first or a later step with `lax.cond`, whose branches XLA compiles with
     /// fused multiply-adds; this rule fuses where XLA does.
-    pub struct NovogradConfig {
+    pub(crate) struct NovogradConfig {
         /// `eta` (optax has no default; 0.01 as the paper's).
         learning_rate: LearningRate = 0.01, Range::POSITIVE;
         /// `b1`, the momentum.
@@ -39,7 +39,7 @@ crate::hyperparameters! {
 }
 
 /// Batched NovoGrad.
-pub struct Novograd {
+pub(crate) struct Novograd {
     b1: Tensor<2>,
     b2: Tensor<2>,
     one_minus_b2: Tensor<2>,
@@ -49,12 +49,12 @@ pub struct Novograd {
 }
 
 /// The momentum and each row's second moment (`[N, 1]`).
-pub struct NovogradState {
+pub(crate) struct NovogradState {
     mu: Tensor<2>,
     nu: Tensor<2>,
 }
 
-impl Config for NovogradConfig {
+impl RuleConfig for NovogradConfig {
     type Rule = Novograd;
     const NAME: &'static str = "novograd";
     const DESCRIPTION: &'static str = "NovoGrad: momentum of g normalised by a moving average of the layer's |g|^2";
@@ -86,7 +86,7 @@ impl Rule for Novograd {
         }
     }
 
-    fn increment(&self, w: Tensor<2>, g: Tensor<2>, s: NovogradState, step: &Step) -> (Tensor<2>, NovogradState) {
+    fn update(&self, w: Tensor<2>, g: Tensor<2>, s: NovogradState, step: &Step) -> (Update, NovogradState) {
         // jnp.linalg.norm(g) ** 2: the fused norm, rounded, then squared.
         let gn = linalg_norm(g.clone());
         let gn2 = gn.clone() * gn;
@@ -99,7 +99,10 @@ impl Rule for Novograd {
         // g / denom + lambda w, fused by XLA as fma(g, 1 / denom, lambda w) (also for lambda = 0).
         let a = fma(g, r, w * self.weight_decay.clone());
         let mu = if step.t == 1 { a } else { fma(self.b1.clone(), s.mu, a) };
-        (lr_scale(mu.clone(), step.lr), NovogradState { mu, nu })
+        (
+            Update::Increment(lr_scale(mu.clone(), step.lr)),
+            NovogradState { mu, nu },
+        )
     }
 }
 

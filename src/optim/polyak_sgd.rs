@@ -1,13 +1,13 @@
 //! SGD with Polyak's step size, as optax's `polyak_sgd`.
 
 use super::common::{column, lr_scale, minimum, sumsq, where_rows};
-use super::{Config, LearningRate, Range, Rule, Source, Step};
+use super::{LearningRate, Range, Rule, RuleConfig, Source, Step, Update};
 use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Serialize};
 
 /// Which of the stochastic Polyak step sizes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum Variant {
+pub(crate) enum Variant {
     /// `SPS_max`: the gap `f - f_min` as is (negative below `f_min`: the step climbs).
     #[serde(rename = "sps")]
     Sps,
@@ -17,7 +17,7 @@ pub enum Variant {
 }
 
 impl super::Checked for Variant {
-    fn check(&self, _field: &str, _range: Option<Range>) -> Result<(), (String, String)> {
+    fn check(&self, _field: &str, _range: Option<Range>) -> crate::error::Parsed<()> {
         Ok(())
     }
 }
@@ -39,7 +39,7 @@ crate::hyperparameters! {
     /// multiplies it. `scaling` may be a schedule (it is optax's `ScalarOrSchedule`): it is the
     /// rate this optimizer takes from `learning_rate` schedules. With `sps` and `f < f_min` the
     /// step is negative and the point climbs to the level set `f = f_min`.
-    pub struct PolyakSgdConfig {
+    pub(crate) struct PolyakSgdConfig {
         /// `gamma_b`, the cap on the step size, > 0.
         max_learning_rate: f64 = 1.0, Range::POSITIVE;
         /// `c`, the scaling of the gradient (optax's learning rate of the inner `sgd`).
@@ -54,14 +54,14 @@ crate::hyperparameters! {
 }
 
 /// Batched Polyak SGD (no state).
-pub struct PolyakSgd {
+pub(crate) struct PolyakSgd {
     max_lr: Tensor<2>,
     f_min: Tensor<2>,
     eps: Tensor<2>,
     plus: Vec<bool>,
 }
 
-impl Config for PolyakSgdConfig {
+impl RuleConfig for PolyakSgdConfig {
     type Rule = PolyakSgd;
     const NAME: &'static str = "polyak_sgd";
     const DESCRIPTION: &'static str = "Polyak SGD: step size (f - f_min) / |g|^2, capped (needs the loss)";
@@ -85,7 +85,7 @@ impl Rule for PolyakSgd {
 
     fn init(&self, _params: &Tensor<2>) {}
 
-    fn increment(&self, _w: Tensor<2>, g: Tensor<2>, _s: (), step: &Step) -> (Tensor<2>, ()) {
+    fn update(&self, _w: Tensor<2>, g: Tensor<2>, _s: (), step: &Step) -> (Update, ()) {
         // sgd(scaling): -scaling g; the Polyak step is on the norm of that.
         let u = lr_scale(g, step.lr);
         let gap = step.loss.clone() - self.f_min.clone();
@@ -95,7 +95,7 @@ impl Rule for PolyakSgd {
         let tiny = denom.clone().lower_equal_elem(f64::EPSILON as f32);
         let gamma = minimum(gap / denom, self.max_lr.clone());
         let gamma = gamma.clone().mask_where(tiny, gamma.zeros_like());
-        (u * gamma, ())
+        (Update::Increment(u * gamma), ())
     }
 }
 

@@ -1,7 +1,7 @@
 //! Prodigy, as optax's `contrib.prodigy`.
 
 use super::common::{Ema, adam_correction, column, column32, maximum, vdot};
-use super::{Config, LearningRate, Range, Rule, Source, Step};
+use super::{LearningRate, Range, Rule, RuleConfig, Source, Step, Update};
 use burn::tensor::{Device, Tensor};
 
 crate::hyperparameters! {
@@ -26,7 +26,7 @@ crate::hyperparameters! {
     /// start prodigy is NaN after one step). Its first step moves each coordinate by about
     /// `eta d0`; when that is below half an ulp of every coordinate the point never moves and `d`
     /// never grows (from (9, 9), any `eta < 0.477`).
-    pub struct ProdigyConfig {
+    pub(crate) struct ProdigyConfig {
         /// `eta`, a multiplier of the estimated rate.
         learning_rate: LearningRate = 1.0, Range::POSITIVE;
         /// `(beta1, beta2)`, decays of Adam's moments.
@@ -42,12 +42,12 @@ crate::hyperparameters! {
         /// `lambda`, decoupled weight decay.
         weight_decay: f64 = 0.0, Range::NON_NEGATIVE;
         /// Leave the rate out of the sum `s` (for the first steps).
-        safeguard_warmup: bool = false;
+        safeguard_warmup: bool = false => shared;
     }
 }
 
 /// Batched Prodigy.
-pub struct Prodigy {
+pub(crate) struct Prodigy {
     beta1: Ema,
     beta2: Ema,
     beta3: Tensor<2>,
@@ -60,7 +60,7 @@ pub struct Prodigy {
 }
 
 /// Adam's moments, the sums behind `d`, `d` itself (`[N, 1]`) and the start.
-pub struct ProdigyState {
+pub(crate) struct ProdigyState {
     exp_avg: Tensor<2>,
     exp_avg_sq: Tensor<2>,
     grad_sum: Tensor<2>,
@@ -69,7 +69,7 @@ pub struct ProdigyState {
     w0: Tensor<2>,
 }
 
-impl Config for ProdigyConfig {
+impl RuleConfig for ProdigyConfig {
     type Rule = Prodigy;
     const NAME: &'static str = "prodigy";
     const DESCRIPTION: &'static str =
@@ -110,7 +110,7 @@ impl Rule for Prodigy {
         }
     }
 
-    fn increment(&self, w: Tensor<2>, g: Tensor<2>, s: ProdigyState, step: &Step) -> (Tensor<2>, ProdigyState) {
+    fn update(&self, w: Tensor<2>, g: Tensor<2>, s: ProdigyState, step: &Step) -> (Update, ProdigyState) {
         let bc = adam_correction(&self.beta1, &self.beta2, step.t);
         let d = s.d;
         let dlr = (d.clone() * step.lr.clone()) * bc;
@@ -140,7 +140,7 @@ impl Rule for Prodigy {
             d: d_new,
             w0: s.w0,
         };
-        (u, state)
+        (Update::Increment(u), state)
     }
 }
 

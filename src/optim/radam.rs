@@ -1,7 +1,7 @@
 //! Rectified Adam, as optax's `radam`.
 
 use super::common::{Ema, column, column32, ipow, lr_scale, where_rows};
-use super::{Config, LearningRate, Range, Rule, Source, Step};
+use super::{LearningRate, Range, Rule, RuleConfig, Source, Step, Update};
 use burn::tensor::{Device, Tensor};
 
 crate::hyperparameters! {
@@ -21,7 +21,7 @@ crate::hyperparameters! {
     /// The paper switches on `rho_t > 4`; optax on `rho_t >= threshold` (5, the authors' code).
     /// Until then the step is bias-corrected momentum with no normalisation at all (the first
     /// five steps with b2 = 0.999), so it needs SGD-sized rates on steep surfaces.
-    pub struct RadamConfig {
+    pub(crate) struct RadamConfig {
         /// `eta` (optax has no default; 0.001 as Adam's).
         learning_rate: LearningRate = 0.001, Range::POSITIVE;
         /// `b1`, decay of the first moment.
@@ -36,12 +36,12 @@ crate::hyperparameters! {
         /// NaN, on the first steps).
         threshold: f64 = 5.0, Range::ANY;
         /// Nesterov momentum (NAdam's correction).
-        nesterov: bool = false;
+        nesterov: bool = false => shared;
     }
 }
 
 /// Batched RAdam.
-pub struct Radam {
+pub(crate) struct Radam {
     b1: Ema,
     b2: Ema,
     eps: Tensor<2>,
@@ -53,12 +53,12 @@ pub struct Radam {
 }
 
 /// The two moments.
-pub struct RadamState {
+pub(crate) struct RadamState {
     mu: Tensor<2>,
     nu: Tensor<2>,
 }
 
-impl Config for RadamConfig {
+impl RuleConfig for RadamConfig {
     type Rule = Radam;
     const NAME: &'static str = "radam";
     const DESCRIPTION: &'static str =
@@ -115,7 +115,7 @@ impl Rule for Radam {
         }
     }
 
-    fn increment(&self, _w: Tensor<2>, g: Tensor<2>, s: RadamState, step: &Step) -> (Tensor<2>, RadamState) {
+    fn update(&self, _w: Tensor<2>, g: Tensor<2>, s: RadamState, step: &Step) -> (Update, RadamState) {
         let mu = self.b1.update(g.clone(), s.mu);
         let nu = self.b2.update_squared(g.clone(), s.nu);
         let mu_hat = self.b1.debias_momentum(mu.clone(), g, step.t, self.nesterov);
@@ -127,7 +127,7 @@ impl Rule for Radam {
         } else {
             mu_hat
         };
-        (lr_scale(u, step.lr), RadamState { mu, nu })
+        (Update::Increment(lr_scale(u, step.lr)), RadamState { mu, nu })
     }
 }
 

@@ -1,7 +1,7 @@
 //! RMSprop, plain or centered, with optional heavy-ball momentum, as Keras's `RMSprop`.
 
 use super::common::column;
-use super::{Config, LearningRate, Range, Rule, Step};
+use super::{LearningRate, Range, Rule, RuleConfig, Step, Update};
 use burn::tensor::{Device, Tensor};
 
 crate::hyperparameters! {
@@ -21,7 +21,7 @@ crate::hyperparameters! {
     /// `v` at 0 without bias correction (the first step is about `eta / sqrt(1 - rho)`); its
     /// momentum is heavy-ball on the already scaled step, and a negative `momentum` is silently
     /// ignored (treated as 0), as Keras does.
-    pub struct RmspropConfig {
+    pub(crate) struct RmspropConfig {
         /// `eta`.
         learning_rate: LearningRate = 0.001, Range::POSITIVE;
         /// `rho`, decay of the squared-gradient average, in [0, 1).
@@ -31,14 +31,14 @@ crate::hyperparameters! {
         /// `eps`, inside the square root.
         epsilon: f64 = 1e-7, Range::NON_NEGATIVE;
         /// Divide by the estimated variance `v - a^2` instead of the second moment `v`.
-        centered: bool = false;
+        centered: bool = false => shared;
         /// Decoupled weight decay `lambda` (none by default).
         weight_decay: Option<f64> = None, Range::NON_NEGATIVE;
     }
 }
 
 /// Batched RMSprop.
-pub struct Rmsprop {
+pub(crate) struct Rmsprop {
     rho: Tensor<2>,
     one_minus_rho: Tensor<2>,
     epsilon: Tensor<2>,
@@ -47,13 +47,13 @@ pub struct Rmsprop {
 }
 
 /// RMSprop's state.
-pub struct RmspropState {
+pub(crate) struct RmspropState {
     v: Tensor<2>,
     a: Option<Tensor<2>>,
     mom: Option<Tensor<2>>,
 }
 
-impl Config for RmspropConfig {
+impl RuleConfig for RmspropConfig {
     type Rule = Rmsprop;
     const NAME: &'static str = "rmsprop";
     const DESCRIPTION: &'static str =
@@ -94,7 +94,7 @@ impl Rule for Rmsprop {
         }
     }
 
-    fn step(&self, w: Tensor<2>, g: Tensor<2>, s: RmspropState, step: &Step) -> (Tensor<2>, RmspropState) {
+    fn update(&self, w: Tensor<2>, g: Tensor<2>, s: RmspropState, step: &Step) -> (Update, RmspropState) {
         let v = s.v * self.rho.clone() + g.clone().square() * self.one_minus_rho.clone();
         let a =
             s.a.map(|a| a * self.rho.clone() + g.clone() * self.one_minus_rho.clone());
@@ -109,9 +109,9 @@ impl Rule for Rmsprop {
         match (&self.momentum, s.mom) {
             (Some(mu), Some(mom)) => {
                 let mom = mom * mu.clone() + delta;
-                (w - mom.clone(), RmspropState { v, a, mom: Some(mom) })
+                (Update::Next(w - mom.clone()), RmspropState { v, a, mom: Some(mom) })
             }
-            _ => (w - delta, RmspropState { v, a, mom: None }),
+            _ => (Update::Next(w - delta), RmspropState { v, a, mom: None }),
         }
     }
 }
@@ -190,7 +190,7 @@ mod tests {
 
     #[test]
     fn validation() {
-        let bad = |c: RmspropConfig| c.validate().unwrap_err().0;
+        let bad = |c: RmspropConfig| c.validate().unwrap_err().path().to_string();
         let d = RmspropConfig::default();
         assert_eq!(bad(RmspropConfig { rho: 1.0, ..d.clone() }), "rho");
         assert_eq!(

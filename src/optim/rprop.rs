@@ -1,7 +1,7 @@
 //! Rprop, as optax's `rprop`.
 
 use super::common::column;
-use super::{Config, Hyperparameters, LearningRate, Range, Rule, Source, Step};
+use super::{Hyperparameters, LearningRate, Range, Rule, RuleConfig, Source, Step, Update};
 use burn::tensor::{Device, Tensor};
 
 crate::hyperparameters! {
@@ -24,7 +24,7 @@ crate::hyperparameters! {
     /// forms the update reads the old state), so it moves one step late: the first step does not
     /// move at all, and each later move uses the last gradient's sign. This rule does the same.
     /// `learning_rate` is only the initial step size and, as in optax, must be a number.
-    pub struct RpropConfig {
+    pub(crate) struct RpropConfig {
         /// `eta`, the initial step size (optax has no default; 0.001).
         learning_rate: LearningRate = 0.001, Range::POSITIVE;
         /// `eta_minus`, the factor after a sign change, in (0, 1].
@@ -39,7 +39,7 @@ crate::hyperparameters! {
 }
 
 /// Batched Rprop.
-pub struct Rprop {
+pub(crate) struct Rprop {
     eta_minus: Tensor<2>,
     eta_plus: Tensor<2>,
     min_step: Tensor<2>,
@@ -47,12 +47,12 @@ pub struct Rprop {
 }
 
 /// Each coordinate's step size (the learning rate until the first step) and previous move.
-pub struct RpropState {
+pub(crate) struct RpropState {
     step_sizes: Option<Tensor<2>>,
     prev: Tensor<2>,
 }
 
-impl Config for RpropConfig {
+impl RuleConfig for RpropConfig {
     type Rule = Rprop;
     const NAME: &'static str = "rprop";
     const DESCRIPTION: &'static str = "Rprop: per-coordinate steps of fixed size, grown while the gradient's sign holds (moves one step late, as optax)";
@@ -61,22 +61,20 @@ impl Config for RpropConfig {
     fn learning_rate(&self) -> &LearningRate {
         &self.learning_rate
     }
-    fn validate(&self) -> Result<(), (String, String)> {
+    fn validate(&self) -> crate::error::Parsed<()> {
         self.check_ranges()?;
         if self.learning_rate.constant().is_none() {
-            return Err((
-                "learning_rate".into(),
-                "expected a number: rprop's learning_rate is its initial step size, not a schedule".into(),
-            ));
+            return Err(crate::error::FieldError::new(
+                "expected a number: rprop's learning_rate is its initial step size, not a schedule",
+            )
+            .at("learning_rate"));
         }
         if self.max_step_size < self.min_step_size {
-            return Err((
-                "max_step_size".into(),
-                format!(
-                    "expected a number >= min_step_size ({}), got {}",
-                    self.min_step_size, self.max_step_size
-                ),
-            ));
+            return Err(crate::error::FieldError::new(format!(
+                "expected a number >= min_step_size ({}), got {}",
+                self.min_step_size, self.max_step_size
+            ))
+            .at("max_step_size"));
         }
         Ok(())
     }
@@ -101,7 +99,7 @@ impl Rule for Rprop {
         }
     }
 
-    fn increment(&self, _w: Tensor<2>, g: Tensor<2>, s: RpropState, step: &Step) -> (Tensor<2>, RpropState) {
+    fn update(&self, _w: Tensor<2>, g: Tensor<2>, s: RpropState, step: &Step) -> (Update, RpropState) {
         let dims = g.dims();
         let wide = |col: &Tensor<2>| col.clone().expand(dims);
         let sizes = s.step_sizes.unwrap_or_else(|| wide(step.lr));
@@ -118,7 +116,7 @@ impl Rule for Rprop {
         // The update optax returns: the previous move (zero after a sign flip), negated.
         let u = s.prev.mask_where(flipped, zero).neg();
         (
-            u,
+            Update::Increment(u),
             RpropState {
                 step_sizes: Some(sizes),
                 prev,
@@ -171,7 +169,7 @@ mod tests {
 
     #[test]
     fn validation() {
-        let bad = |c: RpropConfig| c.validate().unwrap_err().0;
+        let bad = |c: RpropConfig| c.validate().unwrap_err().path().to_string();
         let d = RpropConfig::default();
         assert_eq!(
             bad(RpropConfig {

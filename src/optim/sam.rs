@@ -3,10 +3,10 @@
 
 use super::common::{column, div_s, norm};
 use super::{
-    Built, Entry, Env, Optimizer, Parsed, Range, Source, Wrapped, build_wrapped, configs, parse_wrapper, to_map,
+    Built, Config, Env, Hyperparameters, LearningRate, Optimizer, OptimizerSpec, Range, Source, Update, Wrapped,
 };
+use crate::error::Parsed;
 use burn::tensor::{Device, Tensor};
-use serde_json::{Map, Value};
 
 crate::hyperparameters! {
     /// optax `contrib.sam(outer, chain(contrib.normalize(), sgd(rho)), sync_period=2,
@@ -27,46 +27,43 @@ crate::hyperparameters! {
     /// adversarial `sgd` (0.05, the paper's). The trajectory's `points` are the outer iterates;
     /// an outer optimizer that uses the loss sees the loss at the last perturbed point. A zero
     /// gradient has no direction: as in optax, the step is NaN.
-    pub struct SamConfig {
+    pub(crate) struct SamConfig {
         /// Required: the outer optimizer, any registered one with its hyperparameters
         /// (`{"optimizer": name, ...}`).
-        outer: Wrapped = Wrapped::default();
+        outer: Wrapped = Wrapped::default() => shared;
         /// `rho`, the radius of the adversarial step, >= 0.
         rho: f64 = 0.05, Range::NON_NEGATIVE;
         /// `k`: `k - 1` adversarial steps per outer step, >= 1.
-        sync_period: u64 = 2u64, Range::AT_LEAST_ONE;
+        sync_period: u64 = 2u64, Range::AT_LEAST_ONE => shared;
     }
 }
 
-const NAME: &str = "sam";
+impl Config for SamConfig {
+    const NAME: &'static str = "sam";
+    const SOURCE: Source = Source::Optax;
+    const DESCRIPTION: &'static str =
+        "SAM: the outer optimizer stepped with the gradient rho up the normalised gradient (one more gradient a step)";
 
-/// The registry entry: a wrapper, whose `outer` names another optimizer.
-pub const ENTRY: Entry = Entry::wrapper(
-    NAME,
-    "SAM: the outer optimizer stepped with the gradient rho up the normalised gradient (one more gradient a step)",
-    Source::Optax,
-    <SamConfig as super::Hyperparameters>::PARAMS,
-    || to_map(&SamConfig::default()),
-    parse,
-    build,
-);
-
-fn parse(known: &[Entry], given: Map<String, Value>) -> Parsed {
-    parse_wrapper::<SamConfig>(NAME, "outer", known, given)
-}
-
-fn build(known: &[Entry], rows: &[Map<String, Value>], device: &Device) -> Built {
-    let configs: Vec<SamConfig> = configs(rows);
-    Box::new(Sam {
-        outer: build_wrapped(known, "outer", rows, device),
-        minus_rho: column(configs.iter().map(|c| -c.rho), device),
-        // A whole number: shared by a batch (see `group_key`).
-        sync_period: configs[0].sync_period,
-    })
+    fn learning_rate(&self) -> &LearningRate {
+        self.outer.spec().learning_rate()
+    }
+    fn validate(&self) -> Parsed<()> {
+        self.check_ranges()?;
+        self.outer.get("outer").map(|_| ())
+    }
+    fn build(rows: &[Self], device: &Device) -> Built {
+        let outer: Vec<&OptimizerSpec> = rows.iter().map(|c| c.outer.spec()).collect();
+        Box::new(Sam {
+            outer: OptimizerSpec::build(&outer, device),
+            minus_rho: column(rows.iter().map(|c| -c.rho), device),
+            // Shared by a batch (declared `=> shared`).
+            sync_period: rows[0].sync_period,
+        })
+    }
 }
 
 /// Batched SAM.
-pub struct Sam {
+pub(crate) struct Sam {
     outer: Built,
     minus_rho: Tensor<2>,
     sync_period: u64,
@@ -74,7 +71,7 @@ pub struct Sam {
 
 impl Optimizer for Sam {
     /// The outer optimizer's update of `params`, with the gradient at the last perturbed point.
-    fn increment(&mut self, params: Tensor<2>, grad: Tensor<2>, env: &Env) -> Tensor<2> {
+    fn update(&mut self, params: Tensor<2>, grad: Tensor<2>, env: &Env) -> Update {
         let (mut adv, mut grad, mut loss) = (params.clone(), grad, env.loss.clone());
         for _ in 1..self.sync_period {
             // normalize: g * (1 / |g|); sgd(rho): -rho times that; sam negates the update.
@@ -86,7 +83,7 @@ impl Optimizer for Sam {
             loss: &loss,
             gradient_at: env.gradient_at,
         };
-        self.outer.increment(params, grad, &env)
+        Update::Increment(self.outer.increment(params, grad, &env))
     }
 
     fn eval_points(&self) -> Option<Tensor<2>> {
@@ -96,15 +93,18 @@ impl Optimizer for Sam {
 
 #[cfg(test)]
 mod tests {
-    use super::super::BUILTIN;
+    use super::super::Entry;
     use super::super::common::test_util::{assert_close, device, rows, tensor};
     use super::*;
-    use serde_json::json;
+    use serde_json::{Value, json};
     use std::cell::RefCell;
 
+    fn parse(given: Value) -> Parsed<OptimizerSpec> {
+        Entry::of::<SamConfig>().parse(given.as_object().unwrap().clone())
+    }
+
     fn sam(given: Value) -> Built {
-        let hyper = ENTRY.parse_in(BUILTIN, given.as_object().unwrap().clone()).unwrap();
-        ENTRY.build_in(BUILTIN, &[hyper], &device())
+        OptimizerSpec::build(&[&parse(given).unwrap()], &device())
     }
 
     /// Steps `opt` once on `x^2 + y^2` from `w` and returns the new point and the points it
@@ -150,19 +150,18 @@ mod tests {
 
     #[test]
     fn the_outer_optimizer_is_checked() {
-        let parse = |v: Value| ENTRY.parse_in(BUILTIN, v.as_object().unwrap().clone());
         assert_eq!(
             parse(json!({"outer": {"optimizer": "sgd"}, "rho": -1.0}))
                 .unwrap_err()
-                .0,
+                .path(),
             "rho"
         );
         assert_eq!(
-            parse(json!({"outer": {"optimizer": "nope"}})).unwrap_err().0,
+            parse(json!({"outer": {"optimizer": "nope"}})).unwrap_err().path(),
             "outer.optimizer"
         );
-        assert_eq!(parse(json!({"outer": 3})).unwrap_err().0, "outer");
+        assert_eq!(parse(json!({"outer": 3})).unwrap_err().path(), "outer");
         let nested = json!({"outer": {"optimizer": "lookahead", "fast": {"optimizer": "sgd", "momentum": 2.0}}});
-        assert_eq!(parse(nested).unwrap_err().0, "outer.fast.momentum");
+        assert_eq!(parse(nested).unwrap_err().path(), "outer.fast.momentum");
     }
 }

@@ -60,7 +60,7 @@ impl<'de> Deserialize<'de> for LearningRate {
             Value::Number(n) => Ok(LearningRate::Constant(n.as_f64().unwrap_or(f64::NAN))),
             Value::Object(m) => Schedule::from_json(&m)
                 .map(LearningRate::Schedule)
-                .map_err(|(field, message)| serde::de::Error::custom(format!("{field}: {message}"))),
+                .map_err(|e| e.to_serde()),
             other => Err(serde::de::Error::custom(format!(
                 "expected f64 (a number) or a schedule object {{\"schedule\": \"ExponentialDecay\", ...}}, got {other}"
             ))),
@@ -75,54 +75,82 @@ impl<'de> Deserialize<'de> for LearningRate {
 pub enum Schedule {
     /// `initial_learning_rate * decay_rate ^ (step / decay_steps)` (floored when `staircase`).
     ExponentialDecay {
+        /// The rate at step 0.
         initial_learning_rate: f64,
+        /// Steps of one decay period.
         decay_steps: f64,
+        /// The decay per period.
         decay_rate: f64,
+        /// Decay in whole periods (the floor of `step / decay_steps`).
         #[serde(default)]
         staircase: bool,
     },
     /// `values[i]` for `boundaries[i-1] < step <= boundaries[i]`.
-    PiecewiseConstantDecay { boundaries: Vec<f64>, values: Vec<f64> },
+    PiecewiseConstantDecay {
+        /// The steps where the rate changes.
+        boundaries: Vec<f64>,
+        /// The rate in each interval (one more than boundaries).
+        values: Vec<f64>,
+    },
     /// `(initial - end) (1 - step / decay_steps)^power + end`, optionally cycling.
     PolynomialDecay {
+        /// The rate at step 0.
         initial_learning_rate: f64,
+        /// Steps of one decay period.
         decay_steps: f64,
+        /// The rate at the end.
         #[serde(default = "default_end_learning_rate")]
         end_learning_rate: f64,
+        /// The polynomial's power.
         #[serde(default = "one")]
         power: f64,
+        /// Restart the decay after `decay_steps`.
         #[serde(default)]
         cycle: bool,
     },
     /// `initial_learning_rate / (1 + decay_rate step / decay_steps)` (floored when `staircase`).
     InverseTimeDecay {
+        /// The rate at step 0.
         initial_learning_rate: f64,
+        /// Steps of one decay period.
         decay_steps: f64,
+        /// The decay per period.
         decay_rate: f64,
+        /// Decay in whole periods (the floor of `step / decay_steps`).
         #[serde(default)]
         staircase: bool,
     },
     /// A half cosine from the initial rate (or a linear warmup to `warmup_target`) down to
     /// `alpha` times it over `decay_steps`.
     CosineDecay {
+        /// The rate at step 0.
         initial_learning_rate: f64,
+        /// Steps of one decay period.
         decay_steps: f64,
+        /// The final rate as a fraction of the initial one.
         #[serde(default)]
         alpha: f64,
+        /// The rate a linear warmup reaches, if any.
         #[serde(default)]
         warmup_target: Option<f64>,
+        /// Steps of the warmup.
         #[serde(default)]
         warmup_steps: f64,
     },
     /// SGDR: cosine decays restarting after `first_decay_steps`, each period `t_mul` times
     /// longer and `m_mul` times higher.
     CosineDecayRestarts {
+        /// The rate at step 0.
         initial_learning_rate: f64,
+        /// Steps of the first period.
         first_decay_steps: f64,
+        /// Each period's length over the one before.
         #[serde(default = "two")]
         t_mul: f64,
+        /// Each period's initial rate over the one before.
         #[serde(default = "one")]
         m_mul: f64,
+        /// The final rate as a fraction of the initial one.
         #[serde(default)]
         alpha: f64,
     },
@@ -141,7 +169,7 @@ fn two() -> f64 {
 }
 
 /// The six class names.
-pub const CLASSES: [&str; 6] = [
+pub(crate) const CLASSES: [&str; 6] = [
     "ExponentialDecay",
     "PiecewiseConstantDecay",
     "PolynomialDecay",
@@ -150,26 +178,28 @@ pub const CLASSES: [&str; 6] = [
     "CosineDecayRestarts",
 ];
 
-type FieldError = (String, String);
+use crate::error::{FieldError, Parsed};
 
 impl Schedule {
     /// Reads a schedule object and checks it; errors name the argument (`decay_steps`) and what
     /// was expected.
-    pub fn from_json(map: &Map<String, Value>) -> Result<Schedule, FieldError> {
+    pub(crate) fn from_json(map: &Map<String, Value>) -> Parsed<Schedule> {
         match map.get("schedule") {
             Some(Value::String(s)) if CLASSES.contains(&s.as_str()) => {}
             Some(Value::String(s)) => {
-                return Err((
-                    "schedule".into(),
-                    format!("unknown schedule {s:?}; expected one of: {}", CLASSES.join(", ")),
-                ));
+                return Err(FieldError::new(format!(
+                    "unknown schedule {s:?}; expected one of: {}",
+                    CLASSES.join(", ")
+                ))
+                .at("schedule"));
             }
-            Some(other) => return Err(("schedule".into(), format!("expected a class name, got {other}"))),
+            Some(other) => return Err(FieldError::new(format!("expected a class name, got {other}")).at("schedule")),
             None => {
-                return Err((
-                    "schedule".into(),
-                    format!("missing; name one of Keras's schedules: {}", CLASSES.join(", ")),
-                ));
+                return Err(FieldError::new(format!(
+                    "missing; name one of Keras's schedules: {}",
+                    CLASSES.join(", ")
+                ))
+                .at("schedule"));
             }
         }
         // Arguments are numbers, flags or lists: anything else is named here (serde's message for
@@ -178,7 +208,7 @@ impl Schedule {
             .iter()
             .find(|(k, v)| *k != "schedule" && (v.is_string() || v.is_object()))
         {
-            return Err((k.clone(), format!("expected f64 (a number), got {v}")));
+            return Err(FieldError::new(format!("expected f64 (a number), got {v}")).at(k));
         }
         let schedule: Schedule = serde_path_to_error::deserialize(Value::Object(map.clone())).map_err(|e| {
             let field = e.path().to_string();
@@ -186,25 +216,20 @@ impl Schedule {
             // serde names an unknown or missing argument in its message, not its path.
             let named = message.split('`').nth(1).filter(|_| field == ".").map(str::to_string);
             let field = if field == "." { String::new() } else { field };
-            (named.unwrap_or(field), message)
+            FieldError::new(message).at(&named.unwrap_or(field))
         })?;
         schedule.validate()?;
         Ok(schedule)
     }
 
-    /// The object with every argument, defaults filled in (as trajectories record it).
-    pub fn to_json(&self) -> Value {
-        serde_json::to_value(self).expect("schedules serialize")
-    }
-
-    /// Checks what Keras checks, and what would make no learning rate: `Err((argument,
-    /// message))`.
-    pub fn validate(&self) -> Result<(), FieldError> {
+    /// Checks what Keras checks, and what would make no learning rate; the error names the
+    /// argument.
+    pub(crate) fn validate(&self) -> Parsed<()> {
         let positive = |name: &str, v: f64| {
             if v > 0.0 {
                 Ok(())
             } else {
-                Err((name.to_string(), format!("expected a number > 0, got {v}")))
+                Err(FieldError::new(format!("expected a number > 0, got {v}")).at(name))
             }
         };
         match self {
@@ -217,42 +242,35 @@ impl Schedule {
             }
             Schedule::PiecewiseConstantDecay { boundaries, values } => {
                 if boundaries.is_empty() {
-                    return Err(("boundaries".into(), "expected at least one boundary".into()));
+                    return Err(FieldError::new("expected at least one boundary").at("boundaries"));
                 }
                 if let Some(i) = boundaries.windows(2).position(|w| w[1] <= w[0]) {
-                    return Err((
-                        "boundaries".into(),
-                        format!(
-                            "expected strictly increasing boundaries, but {} is followed by {}",
-                            boundaries[i],
-                            boundaries[i + 1]
-                        ),
-                    ));
+                    return Err(FieldError::new(format!(
+                        "expected strictly increasing boundaries, but {} is followed by {}",
+                        boundaries[i],
+                        boundaries[i + 1]
+                    ))
+                    .at("boundaries"));
                 }
                 if values.len() != boundaries.len() + 1 {
-                    return Err((
-                        "values".into(),
-                        format!(
-                            "expected one more value than boundaries ({}), got {}",
-                            boundaries.len() + 1,
-                            values.len()
-                        ),
-                    ));
+                    return Err(FieldError::new(format!(
+                        "expected one more value than boundaries ({}), got {}",
+                        boundaries.len() + 1,
+                        values.len()
+                    ))
+                    .at("values"));
                 }
             }
         }
         if let Schedule::CosineDecay { warmup_steps, .. } = self
             && *warmup_steps < 0.0
         {
-            return Err((
-                "warmup_steps".into(),
-                format!("expected a number >= 0, got {warmup_steps}"),
-            ));
+            return Err(FieldError::new(format!("expected a number >= 0, got {warmup_steps}")).at("warmup_steps"));
         }
         if let Schedule::CosineDecayRestarts { t_mul, .. } = self
             && *t_mul <= 0.0
         {
-            return Err(("t_mul".into(), format!("expected a number > 0, got {t_mul}")));
+            return Err(FieldError::new(format!("expected a number > 0, got {t_mul}")).at("t_mul"));
         }
         Ok(())
     }
@@ -482,32 +500,37 @@ mod tests {
     fn defaults_are_filled_in_and_bad_schedules_name_the_argument() {
         let poly = schedule(json!({"schedule": "PolynomialDecay", "initial_learning_rate": 1.0, "decay_steps": 4}));
         assert_eq!(
-            poly.to_json(),
+            serde_json::to_value(&poly).unwrap(),
             json!({"schedule": "PolynomialDecay", "initial_learning_rate": 1.0, "decay_steps": 4.0,
                    "end_learning_rate": 0.0001, "power": 1.0, "cycle": false})
         );
         let e = error(json!({"schedule": "Cosine"}));
-        assert_eq!(e.0, "schedule");
-        assert!(e.1.contains("ExponentialDecay, PiecewiseConstantDecay"), "{}", e.1);
+        assert_eq!(e.path(), "schedule");
+        assert!(
+            e.message().contains("ExponentialDecay, PiecewiseConstantDecay"),
+            "{}",
+            e.message()
+        );
         assert_eq!(
-            error(json!({"schedule": "CosineDecay", "decay_steps": 3})).0,
+            error(json!({"schedule": "CosineDecay", "decay_steps": 3})).path(),
             "initial_learning_rate"
         );
         let e = error(json!({"schedule": "CosineDecay", "initial_learning_rate": 1, "decay_steps": 0}));
-        assert_eq!(e, ("decay_steps".into(), "expected a number > 0, got 0".into()));
+        assert_eq!((e.path(), e.message()), ("decay_steps", "expected a number > 0, got 0"));
         let e = error(json!({"schedule": "PiecewiseConstantDecay", "boundaries": [5, 5], "values": [1, 2, 3]}));
-        assert_eq!(e.0, "boundaries");
+        assert_eq!(e.path(), "boundaries");
         let e = error(json!({"schedule": "PiecewiseConstantDecay", "boundaries": [5], "values": [1]}));
-        assert_eq!(e.0, "values");
+        assert_eq!(e.path(), "values");
         let e = error(
             json!({"schedule": "ExponentialDecay", "initial_learning_rate": 1, "decay_steps": 3,
                              "decay_rate": 0.5, "gamma": 2}),
         );
-        assert_eq!(e.0, "gamma");
+        assert_eq!(e.path(), "gamma");
         assert!(
-            e.1.contains("expected one of `initial_learning_rate`, `decay_steps`"),
+            e.message()
+                .contains("expected one of `initial_learning_rate`, `decay_steps`"),
             "{}",
-            e.1
+            e.message()
         );
     }
 }

@@ -1,7 +1,7 @@
 //! Schedule-free AdamW, as optax's `contrib.schedule_free_adamw`.
 
 use super::common::{AddDecayed, Ema, column, column32, div_s};
-use super::{Config, Hyperparameters, LearningRate, Range, Rule, Source, Step};
+use super::{Hyperparameters, LearningRate, Range, Rule, RuleConfig, Source, Step, Update};
 use burn::tensor::{Device, Tensor};
 
 crate::hyperparameters! {
@@ -25,11 +25,11 @@ crate::hyperparameters! {
     /// / b1`, which is why `b1` must be in (0, 1). With `warmup_steps` the averaging weight and
     /// the `z` step see the warmup one step apart, as in optax. optax's `state_dtype` is not
     /// offered (float32 only).
-    pub struct ScheduleFreeAdamwConfig {
+    pub(crate) struct ScheduleFreeAdamwConfig {
         /// `eta`.
         learning_rate: LearningRate = 0.0025, Range::POSITIVE;
         /// Steps of linear warmup from 0 (none by default), >= 1; only with a constant rate.
-        warmup_steps: Option<u64> = None, Range::AT_LEAST_ONE;
+        warmup_steps: Option<u64> = None, Range::AT_LEAST_ONE => shared;
         /// `b1`, the interpolation between `x` and `z`, in (0, 1).
         b1: f64 = 0.9, Range::UNIT_OPEN;
         /// `b2`, decay of the second moment.
@@ -44,7 +44,7 @@ crate::hyperparameters! {
 }
 
 /// Batched schedule-free AdamW.
-pub struct ScheduleFreeAdamw {
+pub(crate) struct ScheduleFreeAdamw {
     b1: Ema,
     b2: Ema,
     eps: Tensor<2>,
@@ -58,7 +58,7 @@ pub struct ScheduleFreeAdamw {
 
 /// The base optimizer's second moment, `z`, the averaging weights (host: they depend on the
 /// rates alone) and the last `y`, for the evaluation point.
-pub struct ScheduleFreeAdamwState {
+pub(crate) struct ScheduleFreeAdamwState {
     nu: Tensor<2>,
     z: Tensor<2>,
     max_lr: Vec<f32>,
@@ -66,7 +66,7 @@ pub struct ScheduleFreeAdamwState {
     y: Option<Tensor<2>>,
 }
 
-impl Config for ScheduleFreeAdamwConfig {
+impl RuleConfig for ScheduleFreeAdamwConfig {
     type Rule = ScheduleFreeAdamw;
     const NAME: &'static str = "schedule_free_adamw";
     const DESCRIPTION: &'static str =
@@ -76,13 +76,13 @@ impl Config for ScheduleFreeAdamwConfig {
     fn learning_rate(&self) -> &LearningRate {
         &self.learning_rate
     }
-    fn validate(&self) -> Result<(), (String, String)> {
+    fn validate(&self) -> crate::error::Parsed<()> {
         self.check_ranges()?;
         if self.warmup_steps.is_some() && self.learning_rate.constant().is_none() {
-            return Err((
-                "warmup_steps".into(),
-                "expected none with a learning-rate schedule (optax warms up a constant rate)".into(),
-            ));
+            return Err(crate::error::FieldError::new(
+                "expected none with a learning-rate schedule (optax warms up a constant rate)",
+            )
+            .at("warmup_steps"));
         }
         Ok(())
     }
@@ -125,13 +125,13 @@ impl Rule for ScheduleFreeAdamw {
         }
     }
 
-    fn increment(
+    fn update(
         &self,
         y: Tensor<2>,
         g: Tensor<2>,
         s: ScheduleFreeAdamwState,
         step: &Step,
-    ) -> (Tensor<2>, ScheduleFreeAdamwState) {
+    ) -> (Update, ScheduleFreeAdamwState) {
         let t = step.t;
         let (mut max_lr, mut weight_sum) = (s.max_lr, s.weight_sum);
         let mut ck = Vec::with_capacity(self.rows.len());
@@ -177,7 +177,7 @@ impl Rule for ScheduleFreeAdamw {
             weight_sum,
             y: Some(y + update.clone()),
         };
-        (update, state)
+        (Update::Increment(update), state)
     }
 
     /// optax's `schedule_free_eval_params`: `(y - (1 - b1) z) / b1`, here with `1 - b1` in
@@ -192,7 +192,7 @@ impl Rule for ScheduleFreeAdamw {
 #[cfg(test)]
 mod tests {
     use super::super::common::test_util::{assert_close, device, tensor};
-    use super::super::{Optimizer, stateful, step_with_gradient};
+    use super::super::step_with_gradient;
     use super::*;
 
     #[test]
@@ -203,16 +203,16 @@ mod tests {
             eps: 0.0,
             ..Default::default()
         };
-        let mut opt = stateful(&[c], &device());
+        let mut opt = super::super::Config::build(&[c], &device());
         // Step 1: z = w0 - sign(g) = (-1, 1), c = 1: x = z, y = z.
-        let w = step_with_gradient(&mut opt, tensor(&[vec![0.0, 0.0]]), tensor(&[vec![2.0, -2.0]]));
+        let w = step_with_gradient(opt.as_mut(), tensor(&[vec![0.0, 0.0]]), tensor(&[vec![2.0, -2.0]]));
         let rows = |t: Tensor<2>| super::super::common::test_util::rows(t);
         // (float32's 1 - 0.999 corrects v to within 2e-5.)
         assert_close(&rows(w.clone()), &[vec![-1.0, 1.0]], 2e-5);
         assert_close(&rows(opt.eval_points().unwrap()), &[vec![-1.0, 1.0]], 2e-5);
         // Step 2, the same g (v_hat = g^2): z = (-2, 2), c = 1/2: x = (-1.5, 1.5),
         // y = (x + z) / 2 = (-1.75, 1.75).
-        let w = step_with_gradient(&mut opt, w, tensor(&[vec![2.0, -2.0]]));
+        let w = step_with_gradient(opt.as_mut(), w, tensor(&[vec![2.0, -2.0]]));
         assert_close(&rows(w), &[vec![-1.75, 1.75]], 2e-5);
         assert_close(&rows(opt.eval_points().unwrap()), &[vec![-1.5, 1.5]], 2e-5);
     }
@@ -229,14 +229,14 @@ mod tests {
             warmup_steps: Some(10),
             ..Default::default()
         };
-        let mut opt = stateful(&[c], &device());
-        let w = step_with_gradient(&mut opt, tensor(&[vec![1.0, 2.0]]), tensor(&[vec![1.0, 1.0]]));
+        let mut opt = super::super::Config::build(&[c], &device());
+        let w = step_with_gradient(opt.as_mut(), tensor(&[vec![1.0, 2.0]]), tensor(&[vec![1.0, 1.0]]));
         assert_close(&super::super::common::test_util::rows(w), &[vec![1.0, 2.0]], 0.0);
     }
 
     #[test]
     fn validation() {
-        let bad = |c: ScheduleFreeAdamwConfig| c.validate().unwrap_err().0;
+        let bad = |c: ScheduleFreeAdamwConfig| c.validate().unwrap_err().path().to_string();
         let d = ScheduleFreeAdamwConfig::default();
         assert_eq!(bad(ScheduleFreeAdamwConfig { b1: 0.0, ..d.clone() }), "b1");
         assert_eq!(

@@ -1,7 +1,7 @@
 //! SGD with optional momentum and Nesterov momentum, as Keras's `SGD`.
 
 use super::common::column;
-use super::{Config, LearningRate, Range, Rule, Step};
+use super::{LearningRate, Range, Rule, RuleConfig, Step, Update};
 use burn::tensor::{Device, Tensor};
 
 crate::hyperparameters! {
@@ -15,30 +15,30 @@ crate::hyperparameters! {
     /// ```
     /// The velocity holds learning-rate-scaled steps (Sutskever et al. 2013), so it matches
     /// PyTorch's form only for a constant learning rate.
-    pub struct SgdConfig {
+    pub(crate) struct SgdConfig {
         /// `eta`.
         learning_rate: LearningRate = 0.01, Range::POSITIVE;
         /// `mu`.
         momentum: f64 = 0.0, Range::UNIT_CLOSED;
         /// Nesterov momentum.
-        nesterov: bool = false;
+        nesterov: bool = false => shared;
         /// Decoupled weight decay `lambda` (none by default).
         weight_decay: Option<f64> = None, Range::NON_NEGATIVE;
     }
 }
 
 /// Batched SGD.
-pub struct Sgd {
+pub(crate) struct Sgd {
     momentum: Option<Tensor<2>>,
     nesterov: bool,
 }
 
 /// SGD's state: the velocity, when any row has momentum.
-pub struct SgdState {
+pub(crate) struct SgdState {
     m: Option<Tensor<2>>,
 }
 
-impl Config for SgdConfig {
+impl RuleConfig for SgdConfig {
     type Rule = Sgd;
     const NAME: &'static str = "sgd";
     const DESCRIPTION: &'static str = "Stochastic gradient descent, with optional (Nesterov) momentum";
@@ -72,7 +72,7 @@ impl Rule for Sgd {
         }
     }
 
-    fn step(&self, w: Tensor<2>, g: Tensor<2>, state: SgdState, step: &Step) -> (Tensor<2>, SgdState) {
+    fn update(&self, w: Tensor<2>, g: Tensor<2>, state: SgdState, step: &Step) -> (Update, SgdState) {
         let lr_g = g * step.lr.clone();
         match (&self.momentum, state.m) {
             (Some(mu), Some(m)) => {
@@ -82,9 +82,9 @@ impl Rule for Sgd {
                 } else {
                     w + m.clone()
                 };
-                (w, SgdState { m: Some(m) })
+                (Update::Next(w), SgdState { m: Some(m) })
             }
-            _ => (w - lr_g, SgdState { m: None }),
+            _ => (Update::Next(w - lr_g), SgdState { m: None }),
         }
     }
 }

@@ -2,7 +2,7 @@
 //! as `sgd_optax` beside Keras's `sgd`.
 
 use super::common::{column, lr_scale};
-use super::{Config, LearningRate, Range, Rule, Source, Step};
+use super::{LearningRate, Range, Rule, RuleConfig, Source, Step, Update};
 use burn::tensor::{Device, Tensor};
 
 crate::hyperparameters! {
@@ -18,28 +18,28 @@ crate::hyperparameters! {
     /// The trace holds raw gradients and the rate is applied after it, unlike Keras's `sgd`,
     /// whose velocity holds rate-scaled steps (the two agree for a constant rate, up to
     /// rounding).
-    pub struct SgdOptaxConfig {
+    pub(crate) struct SgdOptaxConfig {
         /// `eta` (optax has no default; 0.01 as Keras's).
         learning_rate: LearningRate = 0.01, Range::POSITIVE;
         /// `mu`, the momentum (none by default: no trace at all).
         momentum: Option<f64> = None, Range::UNIT_CLOSED;
         /// Nesterov momentum.
-        nesterov: bool = false;
+        nesterov: bool = false => shared;
     }
 }
 
 /// Batched optax SGD.
-pub struct SgdOptax {
+pub(crate) struct SgdOptax {
     momentum: Option<Tensor<2>>,
     nesterov: bool,
 }
 
 /// The trace, when some row has momentum.
-pub struct SgdOptaxState {
+pub(crate) struct SgdOptaxState {
     trace: Option<Tensor<2>>,
 }
 
-impl Config for SgdOptaxConfig {
+impl RuleConfig for SgdOptaxConfig {
     type Rule = SgdOptax;
     const NAME: &'static str = "sgd_optax";
     const DESCRIPTION: &'static str =
@@ -71,7 +71,7 @@ impl Rule for SgdOptax {
         }
     }
 
-    fn increment(&self, _w: Tensor<2>, g: Tensor<2>, s: SgdOptaxState, step: &Step) -> (Tensor<2>, SgdOptaxState) {
+    fn update(&self, _w: Tensor<2>, g: Tensor<2>, s: SgdOptaxState, step: &Step) -> (Update, SgdOptaxState) {
         match (&self.momentum, s.trace) {
             (Some(mu), Some(trace)) => {
                 let trace = g.clone() + trace * mu.clone();
@@ -80,9 +80,12 @@ impl Rule for SgdOptax {
                 } else {
                     trace.clone()
                 };
-                (lr_scale(u, step.lr), SgdOptaxState { trace: Some(trace) })
+                (
+                    Update::Increment(lr_scale(u, step.lr)),
+                    SgdOptaxState { trace: Some(trace) },
+                )
             }
-            _ => (lr_scale(g, step.lr), SgdOptaxState { trace: None }),
+            _ => (Update::Increment(lr_scale(g, step.lr)), SgdOptaxState { trace: None }),
         }
     }
 }

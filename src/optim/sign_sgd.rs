@@ -1,7 +1,7 @@
 //! signSGD, as optax's `sign_sgd`.
 
 use super::common::lr_scale;
-use super::{Config, LearningRate, Range, Rule, Source, Step};
+use super::{LearningRate, Range, Rule, RuleConfig, Source, Step, Update};
 use burn::tensor::{Device, Tensor};
 
 crate::hyperparameters! {
@@ -11,16 +11,16 @@ crate::hyperparameters! {
     /// w <- w - eta sign(g)        (sign(0) = 0)
     /// ```
     /// optax follows the paper. Each coordinate moves by `eta` before rounding.
-    pub struct SignSgdConfig {
+    pub(crate) struct SignSgdConfig {
         /// `eta` (optax has no default; 0.001).
         learning_rate: LearningRate = 0.001, Range::POSITIVE;
     }
 }
 
 /// Batched signSGD (no state).
-pub struct SignSgd;
+pub(crate) struct SignSgd;
 
-impl Config for SignSgdConfig {
+impl RuleConfig for SignSgdConfig {
     type Rule = SignSgd;
     const NAME: &'static str = "sign_sgd";
     const DESCRIPTION: &'static str = "signSGD: steps of eta along the sign of each coordinate of g";
@@ -39,8 +39,8 @@ impl Rule for SignSgd {
 
     fn init(&self, _params: &Tensor<2>) {}
 
-    fn increment(&self, _w: Tensor<2>, g: Tensor<2>, _s: (), step: &Step) -> (Tensor<2>, ()) {
-        (lr_scale(g.sign(), step.lr), ())
+    fn update(&self, _w: Tensor<2>, g: Tensor<2>, _s: (), step: &Step) -> (Update, ()) {
+        (Update::Increment(lr_scale(g.sign(), step.lr)), ())
     }
 }
 

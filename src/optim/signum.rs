@@ -1,7 +1,7 @@
 //! Signum, as optax's `signum`.
 
 use super::common::{Ema, lr_scale};
-use super::{Config, LearningRate, Range, Rule, Source, Step};
+use super::{LearningRate, Range, Rule, RuleConfig, Source, Step, Update};
 use burn::tensor::{Device, Tensor};
 
 crate::hyperparameters! {
@@ -13,7 +13,7 @@ crate::hyperparameters! {
     /// ```
     /// optax follows the paper (momentum as an average, no bias correction: the sign does not
     /// need one).
-    pub struct SignumConfig {
+    pub(crate) struct SignumConfig {
         /// `eta` (optax has no default; 0.001).
         learning_rate: LearningRate = 0.001, Range::POSITIVE;
         /// `beta`, decay of the momentum.
@@ -22,16 +22,16 @@ crate::hyperparameters! {
 }
 
 /// Batched Signum.
-pub struct Signum {
+pub(crate) struct Signum {
     beta: Ema,
 }
 
 /// The momentum.
-pub struct SignumState {
+pub(crate) struct SignumState {
     m: Tensor<2>,
 }
 
-impl Config for SignumConfig {
+impl RuleConfig for SignumConfig {
     type Rule = Signum;
     const NAME: &'static str = "signum";
     const DESCRIPTION: &'static str = "Signum: signSGD on a moving average of the gradient";
@@ -54,9 +54,12 @@ impl Rule for Signum {
         SignumState { m: params.zeros_like() }
     }
 
-    fn increment(&self, _w: Tensor<2>, g: Tensor<2>, s: SignumState, step: &Step) -> (Tensor<2>, SignumState) {
+    fn update(&self, _w: Tensor<2>, g: Tensor<2>, s: SignumState, step: &Step) -> (Update, SignumState) {
         let m = self.beta.update(g, s.m);
-        (lr_scale(m.clone().sign(), step.lr), SignumState { m })
+        (
+            Update::Increment(lr_scale(m.clone().sign(), step.lr)),
+            SignumState { m },
+        )
     }
 }
 

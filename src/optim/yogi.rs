@@ -1,7 +1,7 @@
 //! Yogi, as optax's `yogi`.
 
 use super::common::{Ema, column, lr_scale};
-use super::{Config, LearningRate, Range, Rule, Source, Step};
+use super::{LearningRate, Range, Rule, RuleConfig, Source, Step, Update};
 use burn::tensor::{Device, Tensor};
 
 crate::hyperparameters! {
@@ -17,7 +17,7 @@ crate::hyperparameters! {
     /// optax starts both moments at 1e-6 (its `scale_by_yogi`'s `initial_accumulator_value`,
     /// which `optax.yogi` cannot change, nor `eps_root = 0`) and bias-corrects both as Adam
     /// does; `eps = 1e-3` is the paper's recommendation and matters whenever |g| < ~1e-2.
-    pub struct YogiConfig {
+    pub(crate) struct YogiConfig {
         /// `eta` (optax has no default; 0.01 as the paper's).
         learning_rate: LearningRate = 0.01, Range::POSITIVE;
         /// `b1`, decay of the first moment.
@@ -30,19 +30,19 @@ crate::hyperparameters! {
 }
 
 /// Batched Yogi.
-pub struct Yogi {
+pub(crate) struct Yogi {
     b1: Ema,
     b2: Ema,
     eps: Tensor<2>,
 }
 
 /// The two moments.
-pub struct YogiState {
+pub(crate) struct YogiState {
     mu: Tensor<2>,
     nu: Tensor<2>,
 }
 
-impl Config for YogiConfig {
+impl RuleConfig for YogiConfig {
     type Rule = Yogi;
     const NAME: &'static str = "yogi";
     const DESCRIPTION: &'static str = "Yogi: Adam whose second moment moves additively, by (1 - b2) g^2 at most";
@@ -70,7 +70,7 @@ impl Rule for Yogi {
         }
     }
 
-    fn increment(&self, _w: Tensor<2>, g: Tensor<2>, s: YogiState, step: &Step) -> (Tensor<2>, YogiState) {
+    fn update(&self, _w: Tensor<2>, g: Tensor<2>, s: YogiState, step: &Step) -> (Update, YogiState) {
         let mu = self.b1.update(g.clone(), s.mu);
         let g2 = g.clone() * g;
         let nu = s.nu.clone() - ((s.nu - g2.clone()).sign() * self.b2.complement().clone()) * g2;
@@ -78,7 +78,7 @@ impl Rule for Yogi {
         let nu_hat = self.b2.debias(nu.clone(), step.t);
         // optax's eps_root = 0 is still added under the root (x + 0 = x).
         let u = mu_hat / (nu_hat.sqrt() + self.eps.clone());
-        (lr_scale(u, step.lr), YogiState { mu, nu })
+        (Update::Increment(lr_scale(u, step.lr)), YogiState { mu, nu })
     }
 }
 

@@ -2,9 +2,10 @@
 //! `v_t` (teal) as arrows from the origin, fading in and out over the steps, each annotated with
 //! its norm.
 
-use super::axes2d::Axes2d;
+use super::axes2d::{Axes2d, Room};
 use super::canvas::{Canvas, Cap, Stroke};
 use super::colormap::Rgb;
+use super::target::Target;
 use super::text::{self, Face, HAlign, Place, Span, VAlign};
 use super::{Metrics, encode};
 use crate::error::{Error, Result};
@@ -12,9 +13,9 @@ use crate::io::write_atomic;
 use std::path::Path;
 
 /// matplotlib's "gray".
-pub const GRAY: Rgb = [0x80, 0x80, 0x80];
+pub(crate) const GRAY: Rgb = [0x80, 0x80, 0x80];
 /// matplotlib's "teal".
-pub const TEAL: Rgb = [0x00, 0x80, 0x80];
+pub(crate) const TEAL: Rgb = [0x00, 0x80, 0x80];
 
 /// Figure size of the arrow figure.
 const SIZE: usize = 900;
@@ -37,15 +38,24 @@ pub fn draw_vectors(
             updates.len()
         )));
     }
-    let c = render(grads, updates, xlim, ylim)?;
+    for (field, [lo, hi]) in [("xlim", xlim), ("ylim", ylim)] {
+        if !(lo.is_finite() && hi.is_finite() && lo < hi) {
+            return Err(Error::Plot(format!(
+                "{field}: expected finite [low, high] with low < high, got [{lo}, {hi}]"
+            )));
+        }
+    }
+    super::text::check_fonts()?;
+    let mut c = Canvas::new(SIZE, SIZE);
+    draw(&mut c, grads, updates, xlim, ylim);
     write_atomic(path, &encode::png(&c)?)
 }
 
-fn render(grads: &[[f64; 2]], updates: &[[f64; 2]], xlim: [f64; 2], ylim: [f64; 2]) -> Result<Canvas> {
-    let axes = Axes2d::new(SIZE, SIZE, xlim, ylim, 0.0)?;
+/// The arrows, their labels and the frame.
+fn draw(c: &mut dyn Target, grads: &[[f64; 2]], updates: &[[f64; 2]], xlim: [f64; 2], ylim: [f64; 2]) {
+    let axes = Axes2d::new(SIZE, SIZE, xlim, ylim, Room::default());
     let m = Metrics::new(SIZE, SIZE);
-    let mut c = Canvas::new(SIZE, SIZE);
-    axes.draw_frame(&mut c, false)?;
+    axes.draw_frame(c, false);
     let a_u = grads.len() as f64 / 2.0;
     for (t, (g, v)) in grads.iter().zip(updates).enumerate() {
         let alpha = ((t as f64 + 1.0 - a_u).powi(2) / (a_u * a_u) + 0.1).min(1.0) as f32;
@@ -54,7 +64,7 @@ fn render(grads: &[[f64; 2]], updates: &[[f64; 2]], xlim: [f64; 2], ylim: [f64; 
                 continue;
             }
             c.set_clip(Some(axes.clip()));
-            arrow(&mut c, &axes, &m, *vec, color, alpha);
+            arrow(c, &axes, &m, *vec, color, alpha);
             c.set_clip(None);
             // matplotlib draws an annotation only when the annotated point is inside the axes.
             let inside = (xlim[0]..=xlim[1]).contains(&vec[0]) && (ylim[0]..=ylim[1]).contains(&vec[1]);
@@ -73,16 +83,15 @@ fn render(grads: &[[f64; 2]], updates: &[[f64; 2]], xlim: [f64; 2], ylim: [f64; 
                     h: HAlign::Left,
                     v: VAlign::Baseline,
                 };
-                text::draw(&mut c, &spans, m.pt(12.0) as f32, at, color, alpha)?;
+                text::draw(c, &spans, m.pt(12.0) as f32, at, color, alpha);
             }
         }
     }
-    Ok(c)
 }
 
 /// `plt.arrow(0, 0, dx, dy, head_width=0.02, head_length=0.03)`: the head (in data units, after
 /// the vector's end, as matplotlib draws it without `length_includes_head`) and a thin shaft.
-fn arrow(c: &mut Canvas, axes: &Axes2d, m: &Metrics, d: [f64; 2], color: Rgb, alpha: f32) {
+fn arrow(c: &mut dyn Target, axes: &Axes2d, m: &Metrics, d: [f64; 2], color: Rgb, alpha: f32) {
     let len = d[0].hypot(d[1]);
     if len < 1e-12 {
         return;

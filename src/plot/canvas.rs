@@ -7,11 +7,12 @@
 //! premultiplied RGBA bytes are plain RGB plus an alpha of 255.
 
 use super::colormap::Rgb;
+use super::target::{Glyphs, Image, Target};
 use tiny_skia::{FillRule, LineCap, LineJoin, Mask, Paint, Path, PathBuilder, Pixmap, StrokeDash, Transform};
 
 /// A pixel rectangle `[x0, x1) x [y0, y1)`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Rect {
+pub(crate) struct Rect {
     /// Left column.
     pub x0: usize,
     /// Top row.
@@ -24,7 +25,7 @@ pub struct Rect {
 
 impl Rect {
     /// The smallest rectangle holding both.
-    pub fn union(self, o: Rect) -> Rect {
+    pub(crate) fn union(self, o: Rect) -> Rect {
         if self.is_empty() {
             return o;
         }
@@ -40,12 +41,12 @@ impl Rect {
     }
 
     /// True when it holds no pixel.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.x1 <= self.x0 || self.y1 <= self.y0
     }
 
     /// The empty rectangle.
-    pub const EMPTY: Rect = Rect {
+    pub(crate) const EMPTY: Rect = Rect {
         x0: 0,
         y0: 0,
         x1: 0,
@@ -55,7 +56,7 @@ impl Rect {
 
 /// Line end style.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Cap {
+pub(crate) enum Cap {
     /// Round ends and joins (trajectories, chart lines).
     Round,
     /// Square-cut ends (dashes, ticks).
@@ -64,7 +65,7 @@ pub enum Cap {
 
 /// How to stroke a path.
 #[derive(Clone, Copy, Debug)]
-pub struct Stroke {
+pub(crate) struct Stroke {
     /// Colour.
     pub color: Rgb,
     /// Opacity in `[0, 1]`.
@@ -79,7 +80,7 @@ pub struct Stroke {
 
 impl Stroke {
     /// A solid, opaque, round-capped stroke.
-    pub fn solid(color: Rgb, width: f64) -> Self {
+    pub(crate) fn solid(color: Rgb, width: f64) -> Self {
         Stroke {
             color,
             alpha: 1.0,
@@ -119,7 +120,7 @@ fn paint(color: Rgb, alpha: f32) -> Paint<'static> {
 
 /// An RGBA image being drawn (opaque: alpha is always 255).
 #[derive(Clone)]
-pub struct Canvas {
+pub(crate) struct Canvas {
     /// Width in pixels.
     pub w: usize,
     /// Height in pixels.
@@ -137,7 +138,7 @@ impl Canvas {
     ///
     /// # Panics
     /// When `w` or `h` is zero or too large for a pixmap (figure sizes are validated before).
-    pub fn new(w: usize, h: usize) -> Self {
+    pub(crate) fn new(w: usize, h: usize) -> Self {
         let mut pix = Pixmap::new(w as u32, h as u32).expect("a figure of a valid size");
         pix.fill(tiny_skia::Color::WHITE);
         Canvas {
@@ -157,42 +158,17 @@ impl Canvas {
     }
 
     /// The pixels as RGBA bytes, row by row (alpha is 255).
-    pub fn rgba(&self) -> &[u8] {
+    pub(crate) fn rgba(&self) -> &[u8] {
         self.pix.data()
     }
 
     /// The pixels as RGB bytes, row by row.
-    pub fn rgb(&self) -> Vec<u8> {
+    pub(crate) fn rgb(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(self.w * self.h * 3);
         for p in self.pix.data().chunks_exact(4) {
             out.extend_from_slice(&p[..3]);
         }
         out
-    }
-
-    /// Writable RGBA bytes (whoever writes keeps alpha at 255; what is written this way is not
-    /// recorded as changed).
-    pub fn rgba_mut(&mut self) -> &mut [u8] {
-        self.pix.data_mut()
-    }
-
-    /// Limits drawing to `r` (within the canvas); `None` lifts the limit.
-    pub fn set_clip(&mut self, r: Option<Rect>) {
-        let full = Rect {
-            x0: 0,
-            y0: 0,
-            x1: self.w,
-            y1: self.h,
-        };
-        self.clip = match r {
-            Some(r) => Rect {
-                x0: r.x0.min(self.w),
-                y0: r.y0.min(self.h),
-                x1: r.x1.min(self.w),
-                y1: r.y1.min(self.h),
-            },
-            None => full,
-        };
     }
 
     /// Runs a tiny-skia drawing call on the pixmap with the clip as its mask (none when the clip
@@ -222,13 +198,13 @@ impl Canvas {
     }
 
     /// The rectangles drawn into since the last call (and resets them).
-    pub fn take_dirty(&mut self) -> Vec<Rect> {
+    pub(crate) fn take_dirty(&mut self) -> Vec<Rect> {
         self.flush_marks();
         std::mem::take(&mut self.dirty)
     }
 
     /// Copies the pixels of the rectangles `rs` from `src` (a canvas of the same size).
-    pub fn restore(&mut self, src: &Canvas, rs: &[Rect]) {
+    pub(crate) fn restore(&mut self, src: &Canvas, rs: &[Rect]) {
         let w = self.w;
         let (dst, src) = (self.pix.data_mut(), src.pix.data());
         for r in rs {
@@ -246,7 +222,7 @@ impl Canvas {
     /// Blends `color` at opacity `a` over pixel `(x, y)`, if inside the clip (text is drawn
     /// this way, glyph coverage a pixel at a time).
     #[inline]
-    pub fn blend(&mut self, x: i64, y: i64, color: Rgb, a: f32) {
+    pub(crate) fn blend(&mut self, x: i64, y: i64, color: Rgb, a: f32) {
         if x < self.clip.x0 as i64
             || y < self.clip.y0 as i64
             || x >= self.clip.x1 as i64
@@ -261,7 +237,7 @@ impl Canvas {
     }
 
     /// Records the pixels [`blend`](Self::blend) touched as one changed rectangle.
-    pub fn flush_marks(&mut self) {
+    pub(crate) fn flush_marks(&mut self) {
         let p = std::mem::replace(&mut self.pending, Rect::EMPTY);
         self.mark_rect(p);
     }
@@ -339,84 +315,30 @@ impl Canvas {
         }
     }
 
-    /// The part of polyline `pts` that can show: non-finite points break it, and each segment is
-    /// cut to the clip grown by `pad` (so that far-away points stay within float range).
+    /// The part of polyline `pts` that can show, as a path: non-finite points break it, and each
+    /// segment is cut to the clip grown by `pad` (so that far-away points stay within float
+    /// range).
     fn polyline(&self, pts: &[[f64; 2]], pad: f64) -> Option<Path> {
         let mut pb = PathBuilder::new();
-        let mut open = false;
-        for pair in pts.windows(2) {
-            let (a, b) = (pair[0], pair[1]);
-            let Some((t0, t1)) = self.clip_segment(a, b, pad) else {
-                open = false;
-                continue;
-            };
-            let at = |t: f64| [(a[0] + (b[0] - a[0]) * t) as f32, (a[1] + (b[1] - a[1]) * t) as f32];
-            let (p, q) = (at(t0), at(t1));
-            if !open || t0 > 0.0 {
-                pb.move_to(p[0], p[1]);
+        for piece in visible_pieces(pts, self.clip, pad) {
+            pb.move_to(piece[0][0] as f32, piece[0][1] as f32);
+            for q in &piece[1..] {
+                pb.line_to(q[0] as f32, q[1] as f32);
             }
-            pb.line_to(q[0], q[1]);
-            open = t1 >= 1.0;
         }
         pb.finish()
-    }
-
-    /// Strokes a polyline; non-finite points break it.
-    pub fn stroke(&mut self, pts: &[[f64; 2]], s: &Stroke) {
-        if !(s.width > 0.0 && s.alpha > 0.0) {
-            return;
-        }
-        let pad = s.width / 2.0 + 2.0;
-        let (Some(path), Some(stroke)) = (self.polyline(pts, pad), s.skia()) else {
-            return;
-        };
-        let paint = paint(s.color, s.alpha);
-        self.draw(|pix, mask| pix.stroke_path(&path, &paint, &stroke, Transform::identity(), mask));
-        self.mark_path(&path, s.width / 2.0 + 1.0);
-    }
-
-    /// The parameter range of segment `a`-`b` inside the clip grown by `pad` (Liang-Barsky);
-    /// `None` when it is outside or not finite.
-    fn clip_segment(&self, a: [f64; 2], b: [f64; 2], pad: f64) -> Option<(f64, f64)> {
-        if !(a[0].is_finite() && a[1].is_finite() && b[0].is_finite() && b[1].is_finite()) {
-            return None;
-        }
-        let (xmin, ymin) = (self.clip.x0 as f64 - pad, self.clip.y0 as f64 - pad);
-        let (xmax, ymax) = (self.clip.x1 as f64 + pad, self.clip.y1 as f64 + pad);
-        let (dx, dy) = (b[0] - a[0], b[1] - a[1]);
-        let (mut t0, mut t1) = (0.0f64, 1.0f64);
-        for (p, q) in [
-            (-dx, a[0] - xmin),
-            (dx, xmax - a[0]),
-            (-dy, a[1] - ymin),
-            (dy, ymax - a[1]),
-        ] {
-            if p == 0.0 {
-                if q < 0.0 {
-                    return None;
-                }
-            } else {
-                let r = q / p;
-                if p < 0.0 {
-                    t0 = t0.max(r);
-                } else {
-                    t1 = t1.min(r);
-                }
-            }
-        }
-        (t0 <= t1).then_some((t0, t1))
     }
 
     /// Extends a stroked polyline by its segment `a`-`b`, given its previous segment: the result
     /// is what stroking the whole polyline at once gives where the two segments meet (the
     /// coverage of the joined path, not the two segments blended twice), so a growing path can be
     /// drawn one segment per frame.
-    pub fn extend(&mut self, prev: Option<([f64; 2], [f64; 2])>, a: [f64; 2], b: [f64; 2], s: &Stroke) {
+    pub(crate) fn extend(&mut self, prev: Option<([f64; 2], [f64; 2])>, a: [f64; 2], b: [f64; 2], s: &Stroke) {
         if !(s.width > 0.0 && s.alpha > 0.0) {
             return;
         }
         let pad = s.width / 2.0 + 2.0;
-        let Some((t0, t1)) = self.clip_segment(a, b, pad) else {
+        let Some((t0, t1)) = clip_segment(self.clip, a, b, pad) else {
             return;
         };
         let at = |t: f64| [a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t];
@@ -470,8 +392,93 @@ impl Canvas {
         self.flush_marks();
     }
 
+    /// Fills `path` and records its bounds as changed.
+    fn fill(&mut self, path: &Path, color: Rgb, alpha: f32) {
+        let paint = paint(color, alpha);
+        self.draw(|pix, mask| pix.fill_path(path, &paint, FillRule::Winding, Transform::identity(), mask));
+        self.mark_path(path, 1.0);
+    }
+
+    /// Blends a straight-alpha image over the canvas (within the clip) and records it as changed.
+    fn blend_image(&mut self, img: &Image) {
+        let c = self.clip;
+        let (x0, y0) = (img.x0.max(c.x0), img.y0.max(c.y0));
+        let (x1, y1) = ((img.x0 + img.w).min(c.x1), (img.y0 + img.h).min(c.y1));
+        if x1 <= x0 || y1 <= y0 {
+            return;
+        }
+        let w = self.w;
+        let px = self.pix.data_mut();
+        for y in y0..y1 {
+            for x in x0..x1 {
+                let s = ((y - img.y0) * img.w + x - img.x0) * 4;
+                let a = img.rgba[s + 3] as u32;
+                let o = (y * w + x) * 4;
+                if a == 255 {
+                    px[o..o + 3].copy_from_slice(&img.rgba[s..s + 3]);
+                } else if a > 0 {
+                    for k in 0..3 {
+                        let v = img.rgba[s + k] as u32 * a + px[o + k] as u32 * (255 - a) + 127;
+                        px[o + k] = (v / 255) as u8;
+                    }
+                }
+            }
+        }
+        self.mark_rect(Rect { x0, y0, x1, y1 });
+    }
+
+    /// Counts pixels in `r` that differ from `other` (a canvas of the same size).
+    pub(crate) fn differing(&self, other: &Canvas, r: Rect) -> usize {
+        let (a, b) = (self.pix.data(), other.pix.data());
+        let mut n = 0;
+        for y in r.y0..r.y1.min(self.h) {
+            let (s, e) = ((y * self.w + r.x0.min(self.w)) * 4, (y * self.w + r.x1.min(self.w)) * 4);
+            n += a[s..e]
+                .chunks_exact(4)
+                .zip(b[s..e].chunks_exact(4))
+                .filter(|(p, q)| p != q)
+                .count();
+        }
+        n
+    }
+}
+
+impl Target for Canvas {
+    /// Limits drawing to `r` (within the canvas); `None` lifts the limit.
+    fn set_clip(&mut self, r: Option<Rect>) {
+        let full = Rect {
+            x0: 0,
+            y0: 0,
+            x1: self.w,
+            y1: self.h,
+        };
+        self.clip = match r {
+            Some(r) => Rect {
+                x0: r.x0.min(self.w),
+                y0: r.y0.min(self.h),
+                x1: r.x1.min(self.w),
+                y1: r.y1.min(self.h),
+            },
+            None => full,
+        };
+    }
+
+    /// Strokes a polyline; non-finite points break it.
+    fn stroke(&mut self, pts: &[[f64; 2]], s: &Stroke) {
+        if !(s.width > 0.0 && s.alpha > 0.0) {
+            return;
+        }
+        let pad = s.width / 2.0 + 2.0;
+        let (Some(path), Some(stroke)) = (self.polyline(pts, pad), s.skia()) else {
+            return;
+        };
+        let paint = paint(s.color, s.alpha);
+        self.draw(|pix, mask| pix.stroke_path(&path, &paint, &stroke, Transform::identity(), mask));
+        self.mark_path(&path, s.width / 2.0 + 1.0);
+    }
+
     /// A filled anti-aliased disc.
-    pub fn disc(&mut self, c: [f64; 2], r: f64, color: Rgb, alpha: f32) {
+    fn disc(&mut self, c: [f64; 2], r: f64, color: Rgb, alpha: f32) {
         if !(c[0].is_finite() && c[1].is_finite() && r > 0.0 && alpha > 0.0) {
             return;
         }
@@ -484,15 +491,8 @@ impl Canvas {
         self.fill(&path, color, alpha);
     }
 
-    /// Fills `path` and records its bounds as changed.
-    fn fill(&mut self, path: &Path, color: Rgb, alpha: f32) {
-        let paint = paint(color, alpha);
-        self.draw(|pix, mask| pix.fill_path(path, &paint, FillRule::Winding, Transform::identity(), mask));
-        self.mark_path(path, 1.0);
-    }
-
     /// A filled anti-aliased convex polygon.
-    pub fn convex(&mut self, poly: &[[f64; 2]], color: Rgb, alpha: f32) {
+    fn convex(&mut self, poly: &[[f64; 2]], color: Rgb, alpha: f32) {
         if poly.len() < 3
             || poly
                 .iter()
@@ -513,7 +513,7 @@ impl Canvas {
 
     /// A rounded rectangle `[x0, x1] x [y0, y1]` with corner radius `r`: filled, and/or outlined
     /// with a line of `edge.2` pixels.
-    pub fn round_rect(&mut self, b: [f64; 4], r: f64, fill: Option<(Rgb, f32)>, edge: Option<(Rgb, f32, f64)>) {
+    fn round_rect(&mut self, b: [f64; 4], r: f64, fill: Option<(Rgb, f32)>, edge: Option<(Rgb, f32, f64)>) {
         let [x0, y0, x1, y1] = b.map(|v| v as f32);
         if !(b.iter().all(|v| v.is_finite() && v.abs() < 1e7) && x0 < x1 && y0 < y1) {
             return;
@@ -552,18 +552,66 @@ impl Canvas {
         }
     }
 
-    /// Counts pixels in `r` that differ from `other` (a canvas of the same size).
-    pub fn differing(&self, other: &Canvas, r: Rect) -> usize {
-        let (a, b) = (self.pix.data(), other.pix.data());
-        let mut n = 0;
-        for y in r.y0..r.y1.min(self.h) {
-            let (s, e) = ((y * self.w + r.x0.min(self.w)) * 4, (y * self.w + r.x1.min(self.w)) * 4);
-            n += a[s..e]
-                .chunks_exact(4)
-                .zip(b[s..e].chunks_exact(4))
-                .filter(|(p, q)| p != q)
-                .count();
-        }
-        n
+    fn text(&mut self, g: &Glyphs) {
+        super::text::rasterize(self, g);
     }
+
+    fn image(&mut self, img: &Image) {
+        self.blend_image(img);
+    }
+}
+
+/// The parameter range of segment `a`-`b` inside `clip` grown by `pad` (Liang-Barsky);
+/// `None` when it is outside or not finite.
+fn clip_segment(clip: Rect, a: [f64; 2], b: [f64; 2], pad: f64) -> Option<(f64, f64)> {
+    if !(a[0].is_finite() && a[1].is_finite() && b[0].is_finite() && b[1].is_finite()) {
+        return None;
+    }
+    let (xmin, ymin) = (clip.x0 as f64 - pad, clip.y0 as f64 - pad);
+    let (xmax, ymax) = (clip.x1 as f64 + pad, clip.y1 as f64 + pad);
+    let (dx, dy) = (b[0] - a[0], b[1] - a[1]);
+    let (mut t0, mut t1) = (0.0f64, 1.0f64);
+    for (p, q) in [
+        (-dx, a[0] - xmin),
+        (dx, xmax - a[0]),
+        (-dy, a[1] - ymin),
+        (dy, ymax - a[1]),
+    ] {
+        if p == 0.0 {
+            if q < 0.0 {
+                return None;
+            }
+        } else {
+            let r = q / p;
+            if p < 0.0 {
+                t0 = t0.max(r);
+            } else {
+                t1 = t1.min(r);
+            }
+        }
+    }
+    (t0 <= t1).then_some((t0, t1))
+}
+
+/// The pieces of polyline `pts` that can show inside `clip` grown by `pad`: non-finite points
+/// break it, and segments are cut where they leave (so that far-away points stay within float
+/// range).
+pub(super) fn visible_pieces(pts: &[[f64; 2]], clip: Rect, pad: f64) -> Vec<Vec<[f64; 2]>> {
+    let mut out: Vec<Vec<[f64; 2]>> = Vec::new();
+    let mut open = false;
+    for pair in pts.windows(2) {
+        let (a, b) = (pair[0], pair[1]);
+        let Some((t0, t1)) = clip_segment(clip, a, b, pad) else {
+            open = false;
+            continue;
+        };
+        let at = |t: f64| [a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t];
+        let (p, q) = (at(t0), at(t1));
+        match out.last_mut() {
+            Some(piece) if open && t0 <= 0.0 => piece.push(q),
+            _ => out.push(vec![p, q]),
+        }
+        open = t1 >= 1.0;
+    }
+    out
 }

@@ -7,20 +7,20 @@ use crate::experiment::plot_spec::{PlotSpec, parse_hex};
 pub type Rgb = [u8; 3];
 
 /// White: the figures' background.
-pub const WHITE: Rgb = [255, 255, 255];
+pub(crate) const WHITE: Rgb = [255, 255, 255];
 /// Tick labels and ticks (the post's `xtick.color` `#555`).
-pub const TICK: Rgb = [0x55, 0x55, 0x55];
+pub(crate) const TICK: Rgb = [0x55, 0x55, 0x55];
 /// Axis lines, spines and legend frames (seaborn whitegrid's `.8`).
-pub const SPINE: Rgb = [204, 204, 204];
+pub(crate) const SPINE: Rgb = [204, 204, 204];
 /// Grid lines (seaborn whitegrid's `.8`).
-pub const GRID: Rgb = [204, 204, 204];
+pub(crate) const GRID: Rgb = [204, 204, 204];
 /// Outlines of the 3D panes.
-pub const PANE: Rgb = [225, 225, 225];
+pub(crate) const PANE: Rgb = [225, 225, 225];
 /// Labels and titles (seaborn's `.15`).
-pub const LABEL: Rgb = [38, 38, 38];
+pub(crate) const LABEL: Rgb = [38, 38, 38];
 
 /// seaborn's `color_palette("Set2")`: the post's trajectory colours.
-pub const SET2: [Rgb; 8] = [
+pub(crate) const SET2: [Rgb; 8] = [
     [0x66, 0xc2, 0xa5],
     [0xfc, 0x8d, 0x62],
     [0x8d, 0xa0, 0xcb],
@@ -32,7 +32,7 @@ pub const SET2: [Rgb; 8] = [
 ];
 
 /// matplotlib's "cool" colormap (256 entries): `(t, 1 - t, 1)`, `t` clamped to `[0, 1]`.
-pub fn cool(t: f64) -> Rgb {
+pub(crate) fn cool(t: f64) -> Rgb {
     let i = if t.is_nan() {
         0.0
     } else {
@@ -60,6 +60,6 @@ pub fn run_colors(spec: &PlotSpec, n: usize) -> Result<Vec<Rgb>> {
 }
 
 /// The post's text colour for a run: its colour halved.
-pub fn halved(c: Rgb) -> Rgb {
+pub(crate) fn halved(c: Rgb) -> Rgb {
     [c[0] / 2, c[1] / 2, c[2] / 2]
 }

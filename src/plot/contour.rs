@@ -7,9 +7,10 @@
 //! still shows its shape.
 
 use super::Metrics;
-use super::axes2d::Axes2d;
+use super::axes2d::{Axes2d, Room};
 use super::canvas::{Canvas, Cap, Stroke};
 use super::colormap::{self, Rgb, WHITE};
+use super::target::{Image, Target};
 use crate::error::Result;
 use crate::surface::noise::GRID;
 use crate::surface::{Domain, Surface};
@@ -17,7 +18,7 @@ use crate::surface::{Domain, Surface};
 /// Number of filled bands.
 const BANDS: usize = 14;
 /// Minimum markers: black.
-pub const MINIMUM: Rgb = [0, 0, 0];
+pub(crate) const MINIMUM: Rgb = [0, 0, 0];
 
 /// How values map to level positions.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -32,7 +33,7 @@ enum Scale {
 
 /// The level boundaries of a mesh: `BANDS + 1` values of the scaled surface.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Levels {
+pub(crate) struct Levels {
     scale: Scale,
     bounds: Vec<f64>,
 }
@@ -40,7 +41,7 @@ pub struct Levels {
 impl Levels {
     /// Levels for a mesh: logarithmic when the 5th percentile lies more than two decades below
     /// the range above the minimum, linear otherwise.
-    pub fn new(mesh: &[f32]) -> Levels {
+    pub(crate) fn new(mesh: &[f32]) -> Levels {
         let mut finite: Vec<f64> = mesh.iter().filter(|z| z.is_finite()).map(|&z| z as f64).collect();
         if finite.is_empty() {
             finite.push(0.0);
@@ -83,7 +84,7 @@ impl Levels {
     }
 
     /// The band of value `z` (0 to `BANDS - 1`), `None` for NaN.
-    pub fn band(&self, z: f64) -> Option<usize> {
+    pub(crate) fn band(&self, z: f64) -> Option<usize> {
         if z.is_nan() {
             return None;
         }
@@ -93,12 +94,12 @@ impl Levels {
     }
 
     /// The fill colour of band `k`.
-    pub fn color(k: usize) -> Rgb {
+    pub(crate) fn color(k: usize) -> Rgb {
         colormap::cool((k as f64 + 0.5) / BANDS as f64)
     }
 
     /// The inner level values (between bands), in the surface's own units.
-    pub fn lines(&self) -> Vec<f64> {
+    pub(crate) fn lines(&self) -> Vec<f64> {
         self.bounds[1..BANDS]
             .iter()
             .map(|&s| match self.scale {
@@ -118,12 +119,12 @@ pub struct ContourLayout {
 
 impl ContourLayout {
     /// Lays out a `w` x `h` figure over `domain`.
-    pub fn new(w: usize, h: usize, domain: Domain) -> Result<Self> {
-        Ok(ContourLayout {
-            axes: Axes2d::new(w, h, domain.x, domain.y, 0.0)?,
+    pub fn new(w: usize, h: usize, domain: Domain) -> Self {
+        ContourLayout {
+            axes: Axes2d::new(w, h, domain.x, domain.y, Room::default()),
             domain,
             m: Metrics::new(w, h),
-        })
+        }
     }
 
     /// The pixel of data point `(x, y)` (NaN for non-finite input).
@@ -154,26 +155,38 @@ impl ContourLayout {
         a + (b - a) * fv
     }
 
-    /// The figure without runs: frame, filled contours, level lines, minima and start markers.
-    pub fn render_static(&self, mesh: &[f32], minima: &[[f64; 2]], starts: &[([f64; 2], Rgb)]) -> Result<Canvas> {
+    /// The filled contours over the plot area, a pixel a cell.
+    fn fill(&self, levels: &Levels, mesh: &[f32]) -> Image {
         let (w, h) = (self.m.w, self.m.h);
-        let mut c = Canvas::new(w, h);
-        self.axes.draw_frame(&mut c, true)?;
-        let levels = Levels::new(mesh);
         let [x0, y0, x1, y1] = self.axes.area;
         let (xw, yh) = (self.domain.x[1] - self.domain.x[0], self.domain.y[1] - self.domain.y[0]);
         let (cx0, cy0) = (x0.ceil().max(0.0) as usize, y0.ceil().max(0.0) as usize);
         let (cx1, cy1) = ((x1.floor() as usize).min(w), (y1.floor() as usize).min(h));
-        let pixels = c.rgba_mut();
+        let mut img = Image::new(cx0, cy0, cx1.saturating_sub(cx0), cy1.saturating_sub(cy0));
         for py in cy0..cy1 {
             let y = self.domain.y[1] - (py as f64 + 0.5 - y0) / (y1 - y0) * yh;
             for px in cx0..cx1 {
                 let x = self.domain.x[0] + (px as f64 + 0.5 - x0) / (x1 - x0) * xw;
                 let color = levels.band(self.sample(mesh, x, y)).map_or(WHITE, Levels::color);
-                let o = (py * w + px) * 4;
-                pixels[o..o + 3].copy_from_slice(&color);
+                let o = ((py - cy0) * img.w + px - cx0) * 4;
+                img.rgba[o..o + 3].copy_from_slice(&color);
+                img.rgba[o + 3] = 255;
             }
         }
+        img
+    }
+
+    /// The figure without runs: frame, filled contours, level lines, minima and start markers.
+    pub(crate) fn draw_static(
+        &self,
+        c: &mut dyn Target,
+        mesh: &[f32],
+        minima: &[[f64; 2]],
+        starts: &[([f64; 2], Rgb)],
+    ) {
+        self.axes.draw_frame(c, true);
+        let levels = Levels::new(mesh);
+        c.image(&self.fill(&levels, mesh));
         c.set_clip(Some(self.axes.clip()));
         let line = Stroke {
             color: [40, 40, 60],
@@ -183,12 +196,11 @@ impl ContourLayout {
             cap: Cap::Round,
         };
         for level in levels.lines() {
-            for seg in iso_segments(mesh, self.domain, level) {
-                c.stroke(
-                    &[self.to_pixel(seg[0][0], seg[0][1]), self.to_pixel(seg[1][0], seg[1][1])],
-                    &line,
-                );
-            }
+            let segments: Vec<Vec<[f64; 2]>> = iso_segments(mesh, self.domain, level)
+                .iter()
+                .map(|seg| vec![self.to_pixel(seg[0][0], seg[0][1]), self.to_pixel(seg[1][0], seg[1][1])])
+                .collect();
+            c.stroke_all(&segments, &line);
         }
         for &(p, color) in starts {
             let q = self.to_pixel(p[0], p[1]);
@@ -205,15 +217,13 @@ impl ContourLayout {
             );
         }
         for p in minima {
-            self.minimum_marker(&mut c, *p);
+            self.minimum_marker(c, *p);
         }
         c.set_clip(None);
-        c.take_dirty();
-        Ok(c)
     }
 
     /// A star of four strokes, black with a white halo, at a known minimum.
-    fn minimum_marker(&self, c: &mut Canvas, p: [f64; 2]) {
+    fn minimum_marker(&self, c: &mut dyn Target, p: [f64; 2]) {
         let q = self.to_pixel(p[0], p[1]);
         star(
             c,
@@ -226,7 +236,7 @@ impl ContourLayout {
 
 /// A star of four strokes of radius `r` at pixel `q`, each `(colour, width)` layer over the last
 /// (a halo, then the mark): how figures mark a known minimum.
-pub(super) fn star(c: &mut Canvas, q: [f64; 2], r: f64, layers: [(Rgb, f64); 2]) {
+pub(super) fn star(c: &mut dyn Target, q: [f64; 2], r: f64, layers: [(Rgb, f64); 2]) {
     let arms: Vec<[[f64; 2]; 2]> = (0..4)
         .map(|k| {
             let a = std::f64::consts::FRAC_PI_4 * k as f64;
@@ -256,25 +266,17 @@ pub struct ContourImage {
     pub domain: Domain,
 }
 
-impl ContourImage {
-    /// The pixel of data point `(x, y)`.
-    pub fn to_pixel(&self, x: f64, y: f64) -> [f64; 2] {
-        let [x0, y0, x1, y1] = self.area;
-        let (d, e) = (self.domain.x, self.domain.y);
-        [
-            x0 + (x - d[0]) / (d[1] - d[0]) * (x1 - x0),
-            y1 - (y - e[0]) / (e[1] - e[0]) * (y1 - y0),
-        ]
-    }
-}
+impl ContourImage {}
 
 /// `surface` from above over its domain as a `size[0]` x `size[1]` PNG: the contour view's
 /// filled contours, level lines, axes and a star at each known minimum, without runs. `mesh` is
 /// `surface` on the mesh of its domain (`Surface::on_mesh`).
 pub fn contour_image(surface: &Surface, mesh: &[f32], size: [usize; 2]) -> Result<ContourImage> {
-    let layout = ContourLayout::new(size[0], size[1], surface.domain)?;
+    super::text::check_fonts()?;
+    let layout = ContourLayout::new(size[0], size[1], surface.domain);
     let minima: Vec<[f64; 2]> = surface.minima().map(|s| s.point).collect();
-    let canvas = layout.render_static(mesh, &minima, &[])?;
+    let mut canvas = Canvas::new(size[0], size[1]);
+    layout.draw_static(&mut canvas, mesh, &minima, &[]);
     Ok(ContourImage {
         png: super::encode::png(&canvas)?,
         size,
@@ -295,7 +297,7 @@ fn circle(c: [f64; 2], r: f64) -> Vec<[f64; 2]> {
 
 /// The segments where the mesh crosses `level`, by marching squares (saddle cells resolved by
 /// the cell's mean), in data coordinates.
-pub fn iso_segments(mesh: &[f32], domain: Domain, level: f64) -> Vec<[[f64; 2]; 2]> {
+pub(crate) fn iso_segments(mesh: &[f32], domain: Domain, level: f64) -> Vec<[[f64; 2]; 2]> {
     let coord = |axis: usize, k: f64| {
         let [lo, hi] = domain.axis(axis);
         lo + k * (hi - lo) / GRID as f64

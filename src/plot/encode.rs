@@ -10,16 +10,25 @@ use std::sync::mpsc::SyncSender;
 use std::thread::JoinHandle;
 
 /// A canvas as PNG bytes.
-pub fn png(canvas: &Canvas) -> Result<Vec<u8>> {
+pub(crate) fn png(canvas: &Canvas) -> Result<Vec<u8>> {
+    encode_png(canvas.w, canvas.h, png::ColorType::Rgb, &canvas.rgb())
+}
+
+/// A straight-alpha RGBA image as PNG bytes (an SVG's embedded raster layer).
+pub(crate) fn png_rgba(w: usize, h: usize, rgba: &[u8]) -> Result<Vec<u8>> {
+    encode_png(w, h, png::ColorType::Rgba, rgba)
+}
+
+fn encode_png(w: usize, h: usize, color: png::ColorType, data: &[u8]) -> Result<Vec<u8>> {
     let err = |e: png::EncodingError| Error::Plot(format!("cannot encode PNG: {e}"));
     let mut out = Vec::new();
     {
-        let mut enc = png::Encoder::new(&mut out, canvas.w as u32, canvas.h as u32);
-        enc.set_color(png::ColorType::Rgb);
+        let mut enc = png::Encoder::new(&mut out, w as u32, h as u32);
+        enc.set_color(color);
         enc.set_depth(png::BitDepth::Eight);
         enc.set_compression(png::Compression::Fast);
         let mut writer = enc.write_header().map_err(err)?;
-        writer.write_image_data(&canvas.rgb()).map_err(err)?;
+        writer.write_image_data(data).map_err(err)?;
         writer.finish().map_err(err)?;
     }
     Ok(out)
@@ -139,7 +148,7 @@ fn first_diff(a: &[u8], b: &[u8]) -> Option<usize> {
 
 /// An animated GIF being written frame by frame. Frames are LZW-compressed and written by the
 /// `gif` crate's encoder on a thread of their own, while the next frame is drawn.
-pub struct GifWriter {
+pub(crate) struct GifWriter {
     /// Frames in order, to the encoder thread (dropped when the file is finished).
     to_encoder: Option<SyncSender<gif::Frame<'static>>>,
     /// The encoder thread: the file's bytes, or why it could not write them.
@@ -160,10 +169,10 @@ fn gif_err(e: gif::EncodingError) -> Error {
 impl GifWriter {
     /// Starts a looping GIF of `w` x `h` whose palette is learnt from `palette_frames` (the
     /// static background and the fullest frame), keeping `reserved` colours exact.
-    pub fn new(w: usize, h: usize, palette_frames: &[&Canvas], reserved: &[Rgb], frame_ms: u32) -> Result<Self> {
+    pub(crate) fn new(w: usize, h: usize, palette_frames: &[&Canvas], reserved: &[Rgb], frame_ms: u32) -> Result<Self> {
         if w > u16::MAX as usize || h > u16::MAX as usize {
             return Err(Error::Plot(format!(
-                "a GIF holds at most 65535x65535 pixels, got {w}x{h}"
+                "plot.size: a GIF holds at most 65535x65535 pixels, got {w}x{h}"
             )));
         }
         let palette = Palette::learn(palette_frames, reserved);
@@ -215,7 +224,7 @@ impl GifWriter {
 
     /// Appends `frame`; only pixels inside the rectangles `regions` may differ from the previous
     /// frame.
-    pub fn push(&mut self, frame: &Canvas, regions: &[Rect]) -> Result<()> {
+    pub(crate) fn push(&mut self, frame: &Canvas, regions: &[Rect]) -> Result<()> {
         if frame.w != self.w || frame.h != self.h {
             return Err(Error::Plot("GIF frames must all have the same size".into()));
         }
@@ -311,7 +320,7 @@ impl GifWriter {
     }
 
     /// Finishes the file and returns its bytes.
-    pub fn finish(mut self) -> Result<Vec<u8>> {
+    pub(crate) fn finish(mut self) -> Result<Vec<u8>> {
         self.join()
     }
 }

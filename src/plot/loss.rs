@@ -1,14 +1,17 @@
-//! The loss-over-time chart: one line per run (x = step), labels at the lines' ends, a "Losses"
-//! legend with each run's latest value, y limits from the median to the maximum of all finite
-//! losses (plus a margin) as the post computes them, or given.
+//! The loss-over-time chart: one line per run (x = step), each run's value in a column right of
+//! the lines (spread apart, with a leader line to where its line is when it had to move), a
+//! "Losses" legend with each run's latest value, y limits from the median to the maximum of all
+//! finite losses (plus a margin) as the post computes them, or given.
 
-use super::axes2d::Axes2d;
+use super::axes2d::{Axes2d, Room};
 use super::canvas::{Canvas, Stroke};
 use super::colormap::Rgb;
-use super::legend::{Handle, Legend};
-use super::text::{self, Face, HAlign, Place, VAlign};
+use super::declutter::spread;
+use super::figure::{LegendRoom, Plot, Sheet};
+use super::legend::{Fitted, Handle, Legend};
+use super::target::Target;
+use super::text::{self, Cut, Face, HAlign, Place, VAlign};
 use super::{MARGIN, Metrics, clip_loss};
-use crate::error::Result;
 use crate::experiment::plot_spec::{PlotSpec, YLim};
 
 /// One run on the chart.
@@ -23,8 +26,13 @@ pub(crate) struct LossChart<'a> {
     pub axes: Axes2d,
     m: Metrics,
     series: &'a [Series],
+    sheet: Sheet,
     label_em: f64,
-    frames: usize,
+    /// Each run's name in its end label (shortened when long).
+    names: Vec<String>,
+    /// Left edge of the end labels' column.
+    column: f64,
+    legend: Option<Fitted>,
 }
 
 /// The post's automatic y limits: `[median - MARGIN, max + MARGIN]` of every finite loss.
@@ -47,50 +55,86 @@ pub(crate) fn auto_ylim(series: &[Series]) -> [f64; 2] {
     [median - MARGIN, all[n - 1] + MARGIN]
 }
 
-fn end_label(s: &Series, v: f32) -> String {
-    format!("{} {:.2}", s.label, clip_loss(v))
+/// A value as the end labels print it.
+fn value_text(v: f32) -> String {
+    format!("{:.2}", clip_loss(v))
 }
 
+/// The widest the end labels' column gets, as a share of the figure's width.
+const COLUMN_SHARE: f64 = 0.22;
+
 impl<'a> LossChart<'a> {
-    /// Lays out the chart for `frames` steps of `series`.
-    pub fn new(spec: &PlotSpec, series: &'a [Series], frames: usize) -> Result<Self> {
+    /// Lays out the chart for `frames` steps of `series`: the end labels' column (names
+    /// shortened to fit it), the axes left of it, and the legend fitted inside the axes.
+    pub(crate) fn new(spec: &PlotSpec, series: &'a [Series], frames: usize) -> Self {
         let (w, h) = (spec.size[0] as usize, spec.size[1] as usize);
         let m = Metrics::new(w, h);
         let label_em = m.pt(11.0);
+        let em = label_em as f32;
         let ylim = match spec.loss_ylim {
             YLim::Range(r) => r,
             YLim::Auto => auto_ylim(series),
         };
-        // Room on the right for the widest label a line end will carry.
-        let mut extra = 0.0f64;
-        for s in series {
-            let mut widest = String::new();
-            for &v in &s.loss {
-                let l = end_label(s, v);
-                if l.len() > widest.len() {
-                    widest = l;
-                }
-            }
-            extra = extra.max(text::text_width(&widest, Face::Sans, label_em as f32)? as f64);
-        }
-        let extra = if extra > 0.0 { extra + m.pt(6.0) } else { 0.0 };
+        // Names fit the column with room for the widest value their line prints.
+        let leader = m.pt(16.0);
+        let column_w = COLUMN_SHARE * w as f64;
+        let mut widest = 0.0f64;
+        let names: Vec<String> = series
+            .iter()
+            .map(|s| {
+                let values = s
+                    .loss
+                    .iter()
+                    .map(|&v| value_text(v))
+                    .max_by_key(|t| t.len())
+                    .unwrap_or_default();
+                let value_w = text::text_width(&format!(" {values}"), Face::Sans, em);
+                let name = text::ellipsize(&s.label, Face::Sans, em, column_w - value_w, Cut::Middle);
+                widest = widest.max(text::text_width(&format!("{name} {values}"), Face::Sans, em));
+                name
+            })
+            .collect();
+        let right = if widest > 0.0 { leader + widest + m.pt(6.0) } else { 0.0 };
         let xlim = [-MARGIN, frames as f64 + MARGIN];
-        let axes = Axes2d::new(w, h, xlim, ylim, extra)?;
-        Ok(LossChart {
+        let room = Room {
+            right,
+            ..Room::titles("step", "loss")
+        };
+        let axes = Axes2d::new(w, h, xlim, ylim, room);
+        let column = axes.area[2] + leader;
+        let mut chart = LossChart {
             axes,
             m,
             series,
+            sheet: Sheet {
+                size: [w, h],
+                points: frames,
+                colors: series.iter().map(|s| s.color).collect(),
+            },
             label_em,
-            frames,
-        })
+            names,
+            column,
+            legend: None,
+        };
+        chart.legend = chart.fit_legend();
+        chart
     }
 
-    /// The frame with no lines: grid, spines, tick labels.
-    pub fn render_static(&self) -> Result<Canvas> {
-        let mut c = Canvas::new(self.m.w, self.m.h);
-        self.axes.draw_frame(&mut c, true)?;
-        c.take_dirty();
-        Ok(c)
+    /// The "Losses" legend fitted inside the plot area (at most 60% of its width).
+    fn fit_legend(&self) -> Option<Fitted> {
+        let [x0, y0, x1, y1] = self.axes.area;
+        let pad = 2.0 * self.legend_pad();
+        let legend = Legend {
+            title: "Losses".into(),
+            rows: self.series.iter().map(|s| (s.color, s.label.clone())).collect(),
+            value_chars: 10,
+            handle: Handle::Line,
+            em: self.m.pt(11.0),
+            title_em: self.m.pt(12.0),
+            line_width: self.m.pt(1.5),
+            dot_radius: self.m.pt(4.2),
+        };
+        legend.fit(0.6 * (x1 - x0 - pad), y1 - y0 - pad)
     }
 
     /// The pixel of series `s` at step `i` (NaN when its loss is not finite).
@@ -103,8 +147,45 @@ impl<'a> LossChart<'a> {
         }
     }
 
+    /// Each run's value at step `k` (its last when it has fewer), NaN for none.
+    fn value(&self, s: &Series, k: usize) -> f32 {
+        match s.loss.len() {
+            0 => f32::NAN,
+            n => s.loss[k.min(n - 1)],
+        }
+    }
+
+    /// Pixels between the legend and the plot area's edges.
+    pub(crate) fn legend_pad(&self) -> f64 {
+        0.5 * self.m.pt(11.0)
+    }
+}
+
+impl Plot for LossChart<'_> {
+    fn sheet(&self) -> &Sheet {
+        &self.sheet
+    }
+
+    /// The frame with no lines: grid, spines, tick labels, axis titles.
+    fn draw_static(&self, c: &mut dyn Target) {
+        self.axes.draw_frame(c, true);
+    }
+
+    /// Every line up to step `k`.
+    fn draw_paths(&self, c: &mut dyn Target, k: usize) {
+        c.set_clip(Some(self.axes.clip()));
+        for s in self.series {
+            let n = s.loss.len().min(k + 1);
+            let pts: Vec<[f64; 2]> = (0..n).map(|i| self.point(s, i)).collect();
+            c.begin_group("run", &s.label);
+            c.stroke(&pts, &Stroke::solid(s.color, self.m.pt(1.5)));
+            c.end_group();
+        }
+        c.set_clip(None);
+    }
+
     /// Adds each line's segment into step `k` (lines only grow).
-    pub fn grow(&self, c: &mut Canvas, k: usize) {
+    fn grow(&self, c: &mut Canvas, k: usize) {
         c.set_clip(Some(self.axes.clip()));
         let stroke = Stroke::solid(Rgb::default(), self.m.pt(1.5));
         for s in self.series {
@@ -124,76 +205,66 @@ impl<'a> LossChart<'a> {
         c.set_clip(None);
     }
 
-    /// Labels of the lines at step `k`: at each line's current value, spread so they do not
-    /// overlap, in a column where the lines end in the last frame (a column that stays put keeps
-    /// the animation calm and its GIF small).
-    pub fn draw_labels(&self, c: &mut Canvas, k: usize) -> Result<()> {
+    /// Labels of the lines at step `k`: in a column right of the plot area (a column that stays
+    /// put keeps the animation calm and its GIF small), each at its line's current value,
+    /// spread so they do not overlap, with a leader line where one had to move. Labels the
+    /// column cannot hold are left out (the legend has every value).
+    fn draw_marks(&self, c: &mut dyn Target, k: usize, _avoid: &[[f64; 4]]) {
         let a = &self.axes;
-        let mut ends = Vec::new();
-        for s in self.series {
-            if s.loss.is_empty() {
-                continue;
-            }
-            let last = k.min(s.loss.len() - 1);
-            let v = s.loss[last];
-            if v.is_finite() {
-                ends.push((a.y(clip_loss(v)).clamp(a.area[1], a.area[3]), s, v));
-            }
-        }
-        // Spread the end labels vertically: at least a line apart, inside the plot area.
-        ends.sort_by(|p, q| p.0.total_cmp(&q.0));
+        let em = self.label_em as f32;
+        let want: Vec<f64> = self
+            .series
+            .iter()
+            .map(|s| {
+                let v = self.value(s, k);
+                if v.is_finite() {
+                    a.y(clip_loss(v)).clamp(a.area[1], a.area[3])
+                } else {
+                    f64::NAN
+                }
+            })
+            .collect();
         let gap = 1.15 * self.label_em;
-        let mut ys: Vec<f64> = ends.iter().map(|e| e.0).collect();
-        for i in 1..ys.len() {
-            ys[i] = ys[i].max(ys[i - 1] + gap);
-        }
-        if let Some(last) = ys.last_mut() {
-            *last = last.min(a.area[3] - gap / 2.0);
-        }
-        for i in (0..ys.len().saturating_sub(1)).rev() {
-            ys[i] = ys[i].min(ys[i + 1] - gap);
-        }
-        let x = a.x(self.frames.saturating_sub(1) as f64).max(a.area[2]);
-        for ((_, s, v), y) in ends.iter().zip(ys) {
+        let ys = spread(&want, gap, a.area[1] + gap / 2.0, a.area[3] - gap / 2.0);
+        let leader = |c: &mut dyn Target, color: Rgb, from: f64, to: f64| {
+            let (x0, x1) = (a.area[2] + self.m.pt(1.5), self.column - self.m.pt(1.5));
+            let s = Stroke {
+                alpha: 0.8,
+                ..Stroke::solid(color, self.m.pt(0.75))
+            };
+            c.stroke(&[[x0, from], [x1, to]], &s);
+        };
+        for (i, s) in self.series.iter().enumerate() {
+            let Some(y) = ys[i] else {
+                continue;
+            };
+            if (y - want[i]).abs() > 0.3 * gap {
+                leader(c, s.color, want[i], y);
+            }
             let at = Place {
-                x: x + self.m.pt(3.0),
+                x: self.column,
                 y,
                 h: HAlign::Left,
                 v: VAlign::Center,
             };
-            text::label(c, &end_label(s, *v), Face::Sans, self.label_em as f32, at, s.color)?;
-        }
-        Ok(())
-    }
-
-    /// The "Losses" legend with each run's value at step `k`.
-    pub fn legend(&self, k: usize) -> Legend {
-        let width = self.series.iter().map(|s| s.label.chars().count()).max().unwrap_or(0);
-        let rows = self
-            .series
-            .iter()
-            .map(|s| {
-                let v = if s.loss.is_empty() {
-                    f32::NAN
-                } else {
-                    s.loss[k.min(s.loss.len() - 1)]
-                };
-                (s.color, format!("{:<width$} {:10.5}", s.label, clip_loss(v)))
-            })
-            .collect();
-        Legend {
-            title: "Losses".into(),
-            rows,
-            handle: Handle::Line,
-            em: self.m.pt(11.0),
-            title_em: self.m.pt(12.0),
-            line_width: self.m.pt(1.5),
-            dot_radius: self.m.pt(4.2),
+            let t = format!("{} {}", self.names[i], value_text(self.value(s, k)));
+            text::label(c, &t, Face::Sans, em, at, s.color);
         }
     }
 
-    /// Pixels between the legend and the plot area's edges.
-    pub fn legend_pad(&self) -> f64 {
-        0.5 * self.m.pt(11.0)
+    fn legend(&self) -> Option<&Fitted> {
+        self.legend.as_ref()
+    }
+
+    fn legend_value(&self, run: usize, k: usize) -> String {
+        format!("{:10.5}", clip_loss(self.value(&self.series[run], k)))
+    }
+
+    fn legend_room(&self) -> LegendRoom {
+        LegendRoom {
+            area: self.axes.area,
+            pad: self.legend_pad(),
+            avoid: Vec::new(),
+        }
     }
 }

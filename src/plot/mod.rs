@@ -1,19 +1,22 @@
-//! Figures: the surface with trajectories (PNG, animated GIF), the loss over time (PNG, animated
-//! GIF) and the post's AdaGrad arrows.
+//! Figures: the surface with trajectories (PNG, SVG, animated GIF), the loss over time (PNG,
+//! SVG, animated GIF), the learning rates of scheduled runs, the post's AdaGrad arrows, and the
+//! study figures (`study`).
 //!
 //! Figures observe a finished run: they read [`Trajectories`] and the experiment's `"plot"`
-//! settings ([`PlotSpec`]), never the runner's internals. Lines and shapes are drawn with
-//! tiny-skia, text with ab_glyph from the DejaVu fonts the build carries (so no system fonts),
-//! the surface mesh into its own supersampled raster; animations draw their static part once and
-//! encode only what each frame changes (the `gif` crate's encoder, one global palette).
+//! settings ([`PlotSpec`]), never the runner's internals. A figure's layout draws into a drawing
+//! target: the raster (lines and shapes with tiny-skia, text with ab_glyph from the DejaVu fonts
+//! the build carries, so no system fonts; the surface mesh in its own supersampled raster) or an
+//! SVG document (`plot.format`). Animations draw their static part once and encode only what
+//! each frame changes (the `gif` crate's encoder, one global palette). Labels of any length and
+//! any number of runs are fitted, never refused.
 //!
 //! ```no_run
 //! # fn main() -> optsurf::Result<()> {
-//! use optsurf::experiment::trajectory::Trajectories;
+//! use optsurf::results::Trajectories;
 //! let path = std::path::Path::new("results/f0/trajectories.json");
 //! let traj = Trajectories::load(path)?;
 //! let device = optsurf::backend::Backend::Ndarray.device()?;
-//! let surface = traj.resolve_surface(&optsurf::Registry::builtin(), path)?;
+//! let surface = traj.resolve_surface(&optsurf::Registry::builtin(), path, &device)?;
 //! let mesh = surface.on_mesh(&surface.noise(traj.noise, &device), &device);
 //! let written = optsurf::plot::draw_all(&traj, &surface, &mesh, "results/f0".as_ref(), None)?;
 //! # let _ = written; Ok(()) }
@@ -24,26 +27,33 @@ mod axes2d;
 mod canvas;
 mod colormap;
 mod contour;
+mod declutter;
 mod encode;
+mod figure;
 mod legend;
 mod loss;
 mod rates;
-pub mod study;
+mod scene;
+pub(crate) mod study;
 mod surface3d;
+mod svg;
+mod target;
 mod text;
 mod ticks;
 
-pub use crate::experiment::plot_spec::{PlotSpec, Shown, View, YLim};
-pub use arrows::draw_vectors;
-pub use colormap::{Rgb, run_colors};
-pub use contour::{ContourImage, ContourLayout, contour_image};
-pub use surface3d::SurfaceLayout;
+pub(crate) use figure::Figure;
+pub use {
+    self::arrows::draw_vectors,
+    self::colormap::{Rgb, run_colors},
+    self::contour::{ContourImage, ContourLayout, contour_image},
+    self::study::draw_all as draw_study,
+    crate::experiment::plot_spec::{Format, PlotSpec, Shown, View, YLim},
+};
 
 use crate::error::{Error, Result};
-use crate::experiment::trajectory::{RunTrajectory, Trajectories};
 use crate::io::write_atomic;
+use crate::results::trajectory::{RunTrajectory, Trajectories};
 use crate::surface::Surface;
-use canvas::Canvas;
 use std::path::{Path, PathBuf};
 
 /// Told how GIF frames progress while figures are drawn (a progress bar, say). Figures may be
@@ -56,7 +66,7 @@ pub trait FrameProgress: Sync {
 }
 
 /// Losses are printed clipped to `±MAX_LOSS_VALUE`, as the post does.
-pub const MAX_LOSS_VALUE: f64 = 999.99999;
+pub(crate) const MAX_LOSS_VALUE: f64 = 999.99999;
 /// The post's margin around automatic limits.
 pub(crate) const MARGIN: f64 = 0.05;
 
@@ -79,6 +89,12 @@ impl Metrics {
         }
     }
 
+    /// Sizes of a `w` x `h` figure at `dpi` dots per inch whatever its size (matplotlib's own
+    /// rule; the study figures and the learning-rate chart).
+    fn at_dpi(w: usize, h: usize, dpi: f64) -> Self {
+        Metrics { w, h, sc: dpi / 100.0 }
+    }
+
     /// Pixels for `points` typographic points.
     fn pt(&self, points: f64) -> f64 {
         points * 100.0 / 72.0 * self.sc
@@ -88,15 +104,6 @@ impl Metrics {
 /// A loss as the post prints it: clipped to `±MAX_LOSS_VALUE` (NaN stays NaN).
 pub(crate) fn clip_loss(v: f32) -> f64 {
     (v as f64).clamp(-MAX_LOSS_VALUE, MAX_LOSS_VALUE)
-}
-
-/// An encoded figure: the still (last frame) and, when animated, the GIF.
-#[derive(Clone, Debug)]
-pub struct Figure {
-    /// PNG bytes of the last frame.
-    pub png: Vec<u8>,
-    /// GIF bytes, one frame per point, when animated.
-    pub gif: Option<Vec<u8>>,
 }
 
 /// The points a figure draws of run `r`: its evaluation points when the spec asks for them and
@@ -109,13 +116,13 @@ fn shown<'a>(r: &'a RunTrajectory, spec: &PlotSpec) -> &'a [[f32; 2]] {
 }
 
 /// Points of an animation: one per point of the longest run (at least one).
-pub fn frame_count(traj: &Trajectories) -> usize {
+pub(crate) fn frame_count(traj: &Trajectories) -> usize {
     traj.runs.iter().map(RunTrajectory::drawable).max().unwrap_or(0).max(1)
 }
 
 /// The points an animation of `n` points shows as frames: all of them, or `max` evenly spaced
 /// ones, the first and the last always among them.
-pub fn shown_frames(n: usize, max: usize) -> Vec<usize> {
+pub(crate) fn shown_frames(n: usize, max: usize) -> Vec<usize> {
     if n <= max.max(2) {
         return (0..n).collect();
     }
@@ -126,120 +133,24 @@ pub fn shown_frames(n: usize, max: usize) -> Vec<usize> {
 }
 
 /// The number of frames the GIFs of `traj` have.
-pub fn gif_frame_count(traj: &Trajectories) -> usize {
+pub(crate) fn gif_frame_count(traj: &Trajectories) -> usize {
     shown_frames(frame_count(traj), traj.plot.max_frames as usize).len()
 }
 
+/// The spec of `traj` once checked, and the fonts loaded: what every figure starts with.
 fn checked_spec(traj: &Trajectories) -> Result<&PlotSpec> {
     traj.plot
         .validate()
-        .map_err(|(field, message)| Error::Plot(format!("plot.{field}: {message}")))?;
+        .map_err(|e| Error::Plot(format!("plot.{}: {}", e.path(), e.message())))?;
+    text::check_fonts()?;
     Ok(&traj.plot)
 }
 
-/// Colours that must stay exact in GIF palettes.
-fn reserved(runs: &[colormap::Rgb]) -> Vec<colormap::Rgb> {
-    let mut v = vec![
-        colormap::WHITE,
-        colormap::TICK,
-        colormap::SPINE,
-        colormap::GRID,
-        colormap::PANE,
-        colormap::LABEL,
-    ];
-    for &c in runs {
-        v.push(c);
-        v.push(colormap::halved(c));
-    }
-    v
-}
-
-/// An animation: the static part, how paths grow into frame `k`, and what else frame `k` shows.
-struct Animation<'a> {
-    base: &'a Canvas,
-    n: usize,
-    grow: &'a dyn Fn(&mut Canvas, usize),
-    marks: &'a dyn Fn(&mut Canvas, usize) -> Result<()>,
-}
-
-impl Animation<'_> {
-    /// The static part with every path fully grown.
-    fn trails(&self) -> Canvas {
-        let mut t = self.base.clone();
-        for k in 0..self.n {
-            (self.grow)(&mut t, k);
-        }
-        t.take_dirty();
-        t
-    }
-
-    /// Renders frames `0..n` into a GIF whose palette comes from `base` and `last`. Paths are
-    /// grown one segment a frame on a trail canvas; each frame copies the trail where the previous
-    /// frame's marks were or the paths grew, draws its marks, and only the changed rectangle is
-    /// encoded.
-    fn gif(
-        &self,
-        last: &Canvas,
-        spec: &PlotSpec,
-        colors: &[colormap::Rgb],
-        frames: Option<&dyn FrameProgress>,
-    ) -> Result<Vec<u8>> {
-        let mut gif = encode::GifWriter::new(
-            self.base.w,
-            self.base.h,
-            &[self.base, last],
-            &reserved(colors),
-            spec.frame_ms,
-        )?;
-        let mut trail = self.base.clone();
-        let mut cur = self.base.clone();
-        let mut prev: Vec<canvas::Rect> = Vec::new();
-        let shown = shown_frames(self.n, spec.max_frames as usize);
-        let mut next = shown.iter().copied().peekable();
-        for k in 0..self.n {
-            // Paths grow at every point; only the shown points become frames.
-            (self.grow)(&mut trail, k);
-            if next.peek() != Some(&k) {
-                continue;
-            }
-            next.next();
-            let mut region = prev;
-            region.extend(trail.take_dirty());
-            cur.restore(&trail, &region);
-            cur.take_dirty();
-            (self.marks)(&mut cur, k)?;
-            let drawn = cur.take_dirty();
-            region.extend(drawn.iter().copied());
-            gif.push(&cur, &region)?;
-            prev = drawn;
-            if let Some(progress) = frames {
-                progress.advance();
-            }
-        }
-        gif.finish()
-    }
-}
-
-/// Where the surface figure puts a point, and its static part: the 3D camera or the contour view.
-enum Scene {
-    Camera(SurfaceLayout),
-    Contour(ContourLayout),
-}
-
-impl Scene {
-    fn to_pixel(&self, x: f64, y: f64, z: f64) -> [f64; 2] {
-        match self {
-            Scene::Camera(l) => l.to_pixel(x, y, z),
-            Scene::Contour(l) => l.to_pixel(x, y),
-        }
-    }
-}
-
-/// The surface figure: PNG of the last frame and, if `animated`, the GIF with one frame per point.
-/// `mesh` is `surface` on the `GRID` x `GRID` mesh of its domain (`Surface::on_mesh`); the view
-/// is the spec's 3D camera, or the contour view with the surface's known minima and each run's
-/// start marked. Advances `frames` once per GIF frame.
-pub fn surface_figure(
+/// The surface figure: PNG of the last frame (and SVG when `plot.format` asks), and, if
+/// `animated`, the GIF with one frame per point. `mesh` is `surface` on the `GRID` x `GRID` mesh
+/// of its domain (`Surface::on_mesh`); the view is the spec's 3D camera, or the contour view with
+/// the surface's known minima and each run's start marked. Advances `frames` once per GIF frame.
+pub(crate) fn surface_figure(
     traj: &Trajectories,
     surface: &Surface,
     mesh: &[f32],
@@ -247,105 +158,18 @@ pub fn surface_figure(
     frames: Option<&dyn FrameProgress>,
 ) -> Result<Figure> {
     let spec = checked_spec(traj)?;
-    let m = Metrics::new(spec.size[0] as usize, spec.size[1] as usize);
-    let colors = colormap::run_colors(spec, traj.runs.len())?;
-    let scene = match spec.view {
-        View::Camera(_) => Scene::Camera(SurfaceLayout::new(spec, mesh, surface.domain)?),
-        View::Contour => Scene::Contour(ContourLayout::new(m.w, m.h, surface.domain)?),
-    };
-    let runs: Vec<surface3d::RunView> = traj
-        .runs
-        .iter()
-        .zip(&colors)
-        .map(|(r, &color)| {
-            let points = shown(r, spec);
-            let n = r.drawable().min(points.len());
-            surface3d::RunView {
-                color,
-                label: r.label.clone(),
-                px: (0..n)
-                    .map(|i| scene.to_pixel(points[i][0] as f64, points[i][1] as f64, r.loss[i] as f64))
-                    .collect(),
-                loss: r.loss[..n].to_vec(),
-            }
-        })
-        .collect();
-    let n = frame_count(traj);
-    let base = match &scene {
-        Scene::Camera(layout) => layout.render_static(mesh)?,
-        Scene::Contour(layout) => {
-            let minima: Vec<[f64; 2]> = surface.minima().map(|s| s.point).collect();
-            let starts: Vec<([f64; 2], colormap::Rgb)> = traj
-                .runs
-                .iter()
-                .zip(&colors)
-                .filter_map(|(r, &c)| shown(r, spec).first().map(|p| ([p[0] as f64, p[1] as f64], c)))
-                .collect();
-            layout.render_static(mesh, &minima, &starts)?
-        }
-    };
-    // The contour view clips runs to its axes; the 3D view lets them leave the box, as matplotlib.
-    let clip = match &scene {
-        Scene::Camera(_) => None,
-        Scene::Contour(layout) => Some(layout.clip()),
-    };
-    let grow = |c: &mut Canvas, k: usize| {
-        c.set_clip(clip);
-        surface3d::grow_runs(c, &m, &runs, k);
-        c.set_clip(None);
-    };
-    let draw_marks = |c: &mut Canvas, k: usize| -> Result<()> {
-        c.set_clip(clip);
-        let drawn = surface3d::draw_marks(c, &m, &runs, k);
-        c.set_clip(None);
-        drawn
-    };
-    let mut last = Animation {
-        base: &base,
-        n,
-        grow: &grow,
-        marks: &|_, _| Ok(()),
-    }
-    .trails();
-    draw_marks(&mut last, n - 1)?;
-    let legend_at = if spec.legend && !runs.is_empty() {
-        let legend = surface3d::legend_at(&m, &runs, n - 1);
-        let area = match &scene {
-            Scene::Camera(_) => [0.0, 0.0, m.w as f64, m.h as f64],
-            Scene::Contour(layout) => layout.area(),
-        };
-        let at = legend.best_corner(&last, &base, area, 0.5 * m.pt(11.0))?;
-        legend.draw(&mut last, at.0, at.1)?;
-        Some(at)
-    } else {
-        None
-    };
-    let png = encode::png(&last)?;
-    let marks = |c: &mut Canvas, k: usize| -> Result<()> {
-        draw_marks(c, k)?;
-        if let Some((x, y)) = legend_at {
-            surface3d::legend_at(&m, &runs, k).draw(c, x, y)?;
-        }
-        Ok(())
-    };
-    let gif = match animated {
-        true => Some(
-            Animation {
-                base: &base,
-                n,
-                grow: &grow,
-                marks: &marks,
-            }
-            .gif(&last, spec, &colors, frames)?,
-        ),
-        false => None,
-    };
-    Ok(Figure { png, gif })
+    let plot = scene::SurfacePlot::new(traj, surface, mesh)?;
+    figure::render(&plot, spec, animated, frames)
 }
 
-/// The loss-over-time chart: PNG of the last frame and, if `animated`, the GIF with one frame
-/// per point. `None` when no run has a point to chart. Advances `frames` once per GIF frame.
-pub fn loss_figure(traj: &Trajectories, animated: bool, frames: Option<&dyn FrameProgress>) -> Result<Option<Figure>> {
+/// The loss-over-time chart: PNG of the last frame (and SVG when `plot.format` asks), and, if
+/// `animated`, the GIF with one frame per point. `None` when no run has a point to chart.
+/// Advances `frames` once per GIF frame.
+pub(crate) fn loss_figure(
+    traj: &Trajectories,
+    animated: bool,
+    frames: Option<&dyn FrameProgress>,
+) -> Result<Option<Figure>> {
     let spec = checked_spec(traj)?;
     if traj.runs.iter().all(|r| r.drawable() == 0) {
         return Ok(None);
@@ -361,46 +185,17 @@ pub fn loss_figure(traj: &Trajectories, animated: bool, frames: Option<&dyn Fram
             loss: r.loss[..r.drawable()].to_vec(),
         })
         .collect();
-    let n = frame_count(traj);
-    let chart = loss::LossChart::new(spec, &series, n)?;
-    let base = chart.render_static()?;
-    let grow = |c: &mut Canvas, k: usize| chart.grow(c, k);
-    let mut last = Animation {
-        base: &base,
-        n,
-        grow: &grow,
-        marks: &|_, _| Ok(()),
-    }
-    .trails();
-    chart.draw_labels(&mut last, n - 1)?;
-    let legend = chart.legend(n - 1);
-    let (lx, ly) = legend.best_corner(&last, &base, chart.axes.area, chart.legend_pad())?;
-    legend.draw(&mut last, lx, ly)?;
-    let png = encode::png(&last)?;
-    let marks = |c: &mut Canvas, k: usize| -> Result<()> {
-        chart.draw_labels(c, k)?;
-        chart.legend(k).draw(c, lx, ly)
-    };
-    let gif = match animated {
-        true => Some(
-            Animation {
-                base: &base,
-                n,
-                grow: &grow,
-                marks: &marks,
-            }
-            .gif(&last, spec, &colors, frames)?,
-        ),
-        false => None,
-    };
-    Ok(Some(Figure { png, gif }))
+    let chart = loss::LossChart::new(spec, &series, frame_count(traj));
+    figure::render(&chart, spec, animated, frames).map(Some)
 }
 
 /// Draws every figure `traj.plot` asks for into `dir`: `surface.png` (last frame) and, if
 /// `plot.animate`, `surface.gif`; if `plot.loss` (and some run has points), `loss.png` and, if
-/// animated, `loss.gif`. Files are written atomically; returns their paths. `mesh` is `surface`
-/// on the `GRID` x `GRID` mesh of its domain. `frames`, if given, is told the number of GIF frames
-/// and each frame rendered. The two figures are drawn in parallel.
+/// animated, `loss.gif`; with a learning-rate schedule, `learning_rate.png`. Each still is
+/// written in every `plot.format` (`surface.svg` beside `surface.png`). Files are written
+/// atomically; returns their paths. `mesh` is `surface` on the `GRID` x `GRID` mesh of its
+/// domain. `frames`, if given, is told the number of GIF frames and each frame rendered. The two
+/// figures are drawn in parallel.
 pub fn draw_all(
     traj: &Trajectories,
     surface: &Surface,
@@ -426,34 +221,45 @@ pub fn draw_all(
         (surface, loss)
     });
     let (surface, loss) = (surface?, loss?);
-    let mut written = Vec::new();
-    let mut write = |name: &str, bytes: &[u8]| -> Result<()> {
-        let path = dir.join(name);
-        write_atomic(&path, bytes)?;
-        written.push(path);
-        Ok(())
+    let rates = match spec.loss {
+        true => rates::learning_rate_figure(traj)?,
+        false => None,
     };
-    write("surface.png", &surface.png)?;
-    if let Some(gif) = &surface.gif {
-        write("surface.gif", gif)?;
-    }
-    if let Some(loss) = &loss {
-        write("loss.png", &loss.png)?;
-        if let Some(gif) = &loss.gif {
-            write("loss.gif", gif)?;
+    let mut written = Vec::new();
+    let figures = [("surface", Some(surface)), ("loss", loss), ("learning_rate", rates)];
+    for (name, figure) in figures {
+        let Some(figure) = figure else {
+            continue;
+        };
+        for format in &spec.format {
+            let bytes: &[u8] = match format {
+                Format::Png => &figure.png,
+                Format::Svg => figure.svg.as_deref().map_or(&[], str::as_bytes),
+            };
+            written.push(write(dir, &format!("{name}.{}", format.extension()), bytes)?);
         }
-    }
-    if spec.loss
-        && let Some(c) = rates::learning_rate_figure(traj)?
-    {
-        write("learning_rate.png", &encode::png(&c)?)?;
+        if let Some(gif) = &figure.gif {
+            written.push(write(dir, &format!("{name}.gif"), gif)?);
+        }
     }
     Ok(written)
 }
 
+/// Writes `bytes` to `dir/name` atomically; returns the path.
+fn write(dir: &Path, name: &str, bytes: &[u8]) -> Result<PathBuf> {
+    let path = dir.join(name);
+    write_atomic(&path, bytes)?;
+    Ok(path)
+}
+
 #[cfg(test)]
 mod tests {
+    //! The figures drawn and read back: their layout, pixels, SVG and animations
+    //! (`figures.rs`), and the contour view (`contour.rs`).
     use super::*;
+
+    mod contour;
+    mod figures;
 
     #[test]
     fn losses_print_like_the_post() {

@@ -4,11 +4,12 @@
 //! with the post's faint white mesh lines every fourth row), and each run's trajectory, dot and
 //! loss on top.
 
-use super::canvas::{Canvas, Cap, Stroke};
+use super::Metrics;
+use super::canvas::{Cap, Stroke};
 use super::colormap::{self, GRID as GRID_RGB, PANE, Rgb, SPINE, TICK};
-use super::legend::{Handle, Legend};
+use super::legend::overlaps;
+use super::target::{Image, Target};
 use super::text::{self, Face, HAlign, Place, Span, VAlign};
-use super::{Metrics, clip_loss};
 use crate::error::{Error, Result};
 use crate::experiment::plot_spec::{PlotSpec, View, YLim};
 use crate::surface::Domain;
@@ -25,7 +26,7 @@ const STRIDE: usize = 4;
 /// The camera of a surface figure and its fit to the canvas: where a point of the surface lands
 /// in the image.
 #[derive(Clone, Debug)]
-pub struct SurfaceLayout {
+pub(crate) struct SurfaceLayout {
     domain: Domain,
     w: usize,
     h: usize,
@@ -36,6 +37,8 @@ pub struct SurfaceLayout {
     s: f64,
     cx: f64,
     cy: f64,
+    /// Pixels kept free above the box and its labels (for a legend).
+    top: f64,
     m: Metrics,
 }
 
@@ -73,15 +76,27 @@ fn spans(c: &Content) -> Vec<Span<'_>> {
 }
 
 /// Half width and half height of a centred text item.
-fn half_size(t: &TextItem) -> Result<[f64; 2]> {
-    let w = text::width(&spans(&t.content), t.em as f32)? as f64;
-    Ok([w / 2.0, 0.729 * t.em / 2.0])
+fn half_size(t: &TextItem) -> [f64; 2] {
+    let w = text::width(&spans(&t.content), t.em as f32);
+    [w / 2.0, 0.729 * t.em / 2.0]
+}
+
+/// The box a centred text item takes, descenders and a little air included.
+fn item_box(t: &TextItem) -> [f64; 4] {
+    let [hw, hh] = half_size(t);
+    let air = 0.2 * t.em;
+    [
+        t.center[0] - hw - air,
+        t.center[1] - 1.4 * hh,
+        t.center[0] + hw + air,
+        t.center[1] + 1.4 * hh,
+    ]
 }
 
 impl SurfaceLayout {
     /// Fits the camera of `spec` (view, z limits, size) to a `GRID` x `GRID` mesh of values over
-    /// `domain`.
-    pub fn new(spec: &PlotSpec, mesh: &[f32], domain: Domain) -> Result<Self> {
+    /// `domain`. Fails only when `mesh` is not such a mesh.
+    pub(crate) fn new(spec: &PlotSpec, mesh: &[f32], domain: Domain) -> Result<Self> {
         if mesh.len() != GRID * GRID {
             return Err(Error::Plot(format!(
                 "expected a {GRID}x{GRID} mesh ({} values), got {}",
@@ -123,10 +138,22 @@ impl SurfaceLayout {
             s: 1.0,
             cx: 0.0,
             cy: 0.0,
+            top: 0.0,
             m: Metrics::new(w, h),
         };
-        l.fit()?;
+        l.fit();
         Ok(l)
+    }
+
+    /// Refits the box below a band of `top` pixels left free at the top of the figure.
+    pub(crate) fn leave_top(&mut self, top: f64) {
+        self.top = top.clamp(0.0, self.h as f64 / 3.0);
+        self.fit();
+    }
+
+    /// The boxes `[x0, y0, x1, y1]` of the tick and axis labels (what a legend must not cover).
+    pub(crate) fn text_boxes(&self) -> Vec<[f64; 4]> {
+        self.decorations().texts.iter().map(item_box).collect()
     }
 
     /// Centred box coordinates of a data point.
@@ -140,7 +167,7 @@ impl SurfaceLayout {
     }
 
     /// The pixel where data point `(x, y, z)` is drawn (NaN for non-finite input).
-    pub fn to_pixel(&self, x: f64, y: f64, z: f64) -> [f64; 2] {
+    pub(crate) fn to_pixel(&self, x: f64, y: f64, z: f64) -> [f64; 2] {
         let b = self.boxed([x, y, z]);
         [self.cx + self.s * dot(b, self.u), self.cy - self.s * dot(b, self.v)]
     }
@@ -160,9 +187,11 @@ impl SurfaceLayout {
         if self.d[k] >= 0.0 { (lo, hi) } else { (hi, lo) }
     }
 
-    /// Scales and centres the box so that it and its labels fill the canvas.
-    fn fit(&mut self) -> Result<()> {
+    /// Scales and centres the box so that it and its labels fill the canvas below the band
+    /// `top`. On a canvas too small for the labels, the box alone fills it.
+    fn fit(&mut self) {
         let pad = 6.0 * self.m.sc;
+        let top = pad + self.top;
         // Pass 1: the box alone fills the canvas; measure how far the labels stick out.
         let corners: Vec<[f64; 2]> = (0..8)
             .map(|i| {
@@ -180,8 +209,8 @@ impl SurfaceLayout {
             l.cy = (area[1] + area[3]) / 2.0 - s * (by0 + by1) / 2.0;
         };
         let (w, h) = (self.w as f64, self.h as f64);
-        place(self, [pad, pad, w - pad, h - pad]);
-        let deco = self.decorations()?;
+        place(self, [pad, top, w - pad, h - pad]);
+        let deco = self.decorations();
         let (mut ex0, mut ey0, mut ex1, mut ey1) = (
             self.cx + self.s * bx0,
             self.cy + self.s * by0,
@@ -190,7 +219,7 @@ impl SurfaceLayout {
         );
         let (box_x0, box_y0, box_x1, box_y1) = (ex0, ey0, ex1, ey1);
         for t in &deco.texts {
-            let [hw, hh] = half_size(t)?;
+            let [hw, hh] = half_size(t);
             ex0 = ex0.min(t.center[0] - hw);
             ex1 = ex1.max(t.center[0] + hw);
             ey0 = ey0.min(t.center[1] - hh * 1.4);
@@ -199,54 +228,60 @@ impl SurfaceLayout {
         // Pass 2: the box shrinks to leave room for what sticks out.
         let area = [
             pad + (box_x0 - ex0),
-            pad + (box_y0 - ey0),
+            top + (box_y0 - ey0),
             w - pad - (ex1 - box_x1),
             h - pad - (ey1 - box_y1),
         ];
-        if area[2] - area[0] < 10.0 || area[3] - area[1] < 10.0 {
-            return Err(Error::Plot(format!(
-                "a {}x{} figure leaves no room for the surface",
-                self.w, self.h
-            )));
+        if area[2] - area[0] >= 10.0 && area[3] - area[1] >= 10.0 {
+            place(self, area);
         }
-        place(self, area);
-        Ok(())
     }
 
-    /// Panes, grids, axis lines, ticks and labels at the current fit.
-    fn decorations(&self) -> Result<Decorations> {
+    /// Panes, grids, axis lines, ticks and labels at the current fit. A tick label that would
+    /// touch an axis label or an earlier tick label (two axes' end labels meeting at a corner,
+    /// `10.0` and `-10.0`) is left out.
+    fn decorations(&self) -> Decorations {
+        let nbins = 9.0 * 24.0 / 23.0;
+        let ticks: Vec<Vec<f64>> = (0..3)
+            .map(|k| super::ticks::nice_ticks(self.lim[k][0], self.lim[k][1], nbins))
+            .collect();
+        let mut lines = self.panes();
+        lines.extend(self.grids(&ticks));
+        let mut texts = Vec::new();
+        for (k, ticks) in ticks.iter().enumerate() {
+            self.axis(k, ticks, &mut lines, &mut texts);
+        }
+        Decorations {
+            lines,
+            texts: without_collisions(texts),
+        }
+    }
+
+    /// The outlines of the three far panes.
+    fn panes(&self) -> Vec<(Vec<[f64; 2]>, Stroke)> {
+        let (f0, f1, f2) = (self.far_near(0).0, self.far_near(1).0, self.far_near(2).0);
+        let [[xlo, xhi], [ylo, yhi], [zlo, zhi]] = self.lim;
+        let pane = Stroke::solid(PANE, 0.9 * self.m.sc);
+        [
+            [[f0, ylo, zlo], [f0, yhi, zlo], [f0, yhi, zhi], [f0, ylo, zhi]],
+            [[xlo, f1, zlo], [xhi, f1, zlo], [xhi, f1, zhi], [xlo, f1, zhi]],
+            [[xlo, ylo, f2], [xhi, ylo, f2], [xhi, yhi, f2], [xlo, yhi, f2]],
+        ]
+        .iter()
+        .map(|quad| {
+            let mut pts: Vec<[f64; 2]> = quad.iter().map(|&p| self.px(p)).collect();
+            pts.push(pts[0]);
+            (pts, pane)
+        })
+        .collect()
+    }
+
+    /// The dashed grid lines at each axis's ticks, across the far panes.
+    fn grids(&self, ticks: &[Vec<f64>]) -> Vec<(Vec<[f64; 2]>, Stroke)> {
         let sc = self.m.sc;
         let (f0, n0) = self.far_near(0);
         let (f1, n1) = self.far_near(1);
         let (f2, n2) = self.far_near(2);
-        let [[xlo, xhi], [ylo, yhi], [zlo, zhi]] = self.lim;
-        let mut lines = Vec::new();
-        let pane = Stroke::solid(PANE, 0.9 * sc);
-        for poly in [
-            [
-                [f0, ylo, zlo],
-                [f0, yhi, zlo],
-                [f0, yhi, zhi],
-                [f0, ylo, zhi],
-                [f0, ylo, zlo],
-            ],
-            [
-                [xlo, f1, zlo],
-                [xhi, f1, zlo],
-                [xhi, f1, zhi],
-                [xlo, f1, zhi],
-                [xlo, f1, zlo],
-            ],
-            [
-                [xlo, ylo, f2],
-                [xhi, ylo, f2],
-                [xhi, yhi, f2],
-                [xlo, yhi, f2],
-                [xlo, ylo, f2],
-            ],
-        ] {
-            lines.push((poly.iter().map(|&p| self.px(p)).collect(), pane));
-        }
         let grid = Stroke {
             color: GRID_RGB,
             alpha: 1.0,
@@ -254,45 +289,53 @@ impl SurfaceLayout {
             dash: Some([4.6 * sc, 2.0 * sc]),
             cap: Cap::Butt,
         };
-        let nbins = 9.0 * 24.0 / 23.0;
-        let ticks: Vec<Vec<f64>> = (0..3)
-            .map(|k| super::ticks::nice_ticks(self.lim[k][0], self.lim[k][1], nbins))
-            .collect();
-        for &t in &ticks[0] {
-            lines.push((
-                [[t, n1, f2], [t, f1, f2], [t, f1, n2]]
-                    .iter()
-                    .map(|&p| self.px(p))
-                    .collect(),
-                grid,
-            ));
-        }
-        for &t in &ticks[1] {
-            lines.push((
-                [[n0, t, f2], [f0, t, f2], [f0, t, n2]]
-                    .iter()
-                    .map(|&p| self.px(p))
-                    .collect(),
-                grid,
-            ));
-        }
-        for &t in &ticks[2] {
-            lines.push((
-                [[n0, f1, t], [f0, f1, t], [f0, n1, t]]
-                    .iter()
-                    .map(|&p| self.px(p))
-                    .collect(),
-                grid,
-            ));
-        }
-        // Axis k: its line's two ends (as functions of the running coordinate) and the outward
+        let line = |pts: [[f64; 3]; 3]| (pts.iter().map(|&p| self.px(p)).collect(), grid);
+        let mut lines = Vec::new();
+        lines.extend(ticks[0].iter().map(|&t| line([[t, n1, f2], [t, f1, f2], [t, f1, n2]])));
+        lines.extend(ticks[1].iter().map(|&t| line([[n0, t, f2], [f0, t, f2], [f0, t, n2]])));
+        lines.extend(ticks[2].iter().map(|&t| line([[n0, f1, t], [f0, f1, t], [f0, n1, t]])));
+        lines
+    }
+
+    /// Axis `k`: its line, tick marks, tick labels and title. Seen end-on (a top or side view),
+    /// an axis has no room for ticks or labels and gets its line alone.
+    fn axis(&self, k: usize, ticks: &[f64], lines: &mut Vec<(Vec<[f64; 2]>, Stroke)>, texts: &mut Vec<TextItem>) {
+        let sc = self.m.sc;
+        let (f0, n0) = self.far_near(0);
+        let (f1, n1) = self.far_near(1);
+        let f2 = self.far_near(2).0;
+        // The axis line's ends (as functions of the running coordinate) and the outward
         // direction of its ticks, in data units.
-        let axes: [([f64; 3], [f64; 3]); 3] = [
+        let (base, out) = [
             ([0.0, n1, f2], [0.0, n1 - f1, 0.0]),
             ([n0, 0.0, f2], [n0 - f0, 0.0, 0.0]),
             ([n0, f1, 0.0], [n0 - f0, 0.0, 0.0]),
-        ];
-        let axis_line = Stroke::solid(SPINE, 1.5 * sc);
+        ][k];
+        let at = |t: f64| {
+            let mut p = base;
+            p[k] = t;
+            p
+        };
+        let [lo, hi] = self.lim[k];
+        let (a, b) = (self.px(at(lo)), self.px(at(hi)));
+        lines.push((vec![a, b], Stroke::solid(SPINE, 1.5 * sc)));
+        if (b[0] - a[0]).hypot(b[1] - a[1]) < 0.6 * HALF[k] * self.s {
+            return;
+        }
+        let mid = self.px(at((lo + hi) / 2.0));
+        // Ticks point along the outward direction of the axis's tick axis.
+        let away_from_centre = [mid[0] - self.cx, mid[1] - self.cy];
+        let dir = self.screen_dir(at((lo + hi) / 2.0), out, unit(away_from_centre));
+        // Labels move away from the box centre along both other axes, as matplotlib's
+        // `_move_from_center` does: this keeps the labels of axes meeting at a corner apart.
+        let label_dir = |p: [f64; 3]| {
+            let mut away = [0.0; 3];
+            for j in (0..3).filter(|&j| j != k) {
+                let c = (self.lim[j][0] + self.lim[j][1]) / 2.0;
+                away[j] = (p[j] - c).signum() * (self.lim[j][1] - self.lim[j][0]) * HALF[j] / 2.0;
+            }
+            self.screen_dir(p, away, dir)
+        };
         let tick_line = Stroke {
             color: TICK,
             alpha: 1.0,
@@ -300,73 +343,45 @@ impl SurfaceLayout {
             dash: None,
             cap: Cap::Butt,
         };
-        let tick_em = self.m.pt(11.0);
-        let label_em = self.m.pt(12.0);
-        let mut texts = Vec::new();
-        for (k, (base, out)) in axes.iter().enumerate() {
-            let at = |t: f64| {
-                let mut p = *base;
-                p[k] = t;
-                p
+        let tick_out = 5.0 * sc;
+        let mut reach = tick_out;
+        for (&t, lab) in ticks.iter().zip(super::ticks::tick_labels(ticks)) {
+            let p = self.px(at(t));
+            lines.push((
+                vec![
+                    [p[0] - dir[0] * 2.0 * sc, p[1] - dir[1] * 2.0 * sc],
+                    [p[0] + dir[0] * tick_out, p[1] + dir[1] * tick_out],
+                ],
+                tick_line,
+            ));
+            let item = TextItem {
+                content: Content::Tick(lab),
+                em: self.m.pt(11.0),
+                center: p,
             };
-            let [lo, hi] = self.lim[k];
-            let (a, b) = (self.px(at(lo)), self.px(at(hi)));
-            lines.push((vec![a, b], axis_line));
-            // Seen end-on (a top or side view), an axis has no room for ticks or labels.
-            if (b[0] - a[0]).hypot(b[1] - a[1]) < 0.6 * HALF[k] * self.s {
-                continue;
-            }
-            let mid = self.px(at((lo + hi) / 2.0));
-            // Ticks point along the outward direction of the axis's tick axis.
-            let away_from_centre = [mid[0] - self.cx, mid[1] - self.cy];
-            let dir = self.screen_dir(at((lo + hi) / 2.0), *out, unit(away_from_centre));
-            // Labels move away from the box centre along both other axes, as matplotlib's
-            // `_move_from_center` does: this keeps the labels of axes meeting at a corner apart.
-            let label_dir = |p: [f64; 3]| {
-                let mut away = [0.0; 3];
-                for j in (0..3).filter(|&j| j != k) {
-                    let c = (self.lim[j][0] + self.lim[j][1]) / 2.0;
-                    away[j] = (p[j] - c).signum() * (self.lim[j][1] - self.lim[j][0]) * HALF[j] / 2.0;
-                }
-                self.screen_dir(p, away, dir)
-            };
-            let tick_out = 5.0 * sc;
-            let labels = super::ticks::tick_labels(&ticks[k]);
-            let mut reach = tick_out;
-            for (&t, lab) in ticks[k].iter().zip(labels) {
-                let p = self.px(at(t));
-                lines.push((
-                    vec![
-                        [p[0] - dir[0] * 2.0 * sc, p[1] - dir[1] * 2.0 * sc],
-                        [p[0] + dir[0] * tick_out, p[1] + dir[1] * tick_out],
-                    ],
-                    tick_line,
-                ));
-                let ldir = label_dir(at(t));
-                let mut item = TextItem {
-                    content: Content::Tick(lab),
-                    em: tick_em,
-                    center: p,
-                };
-                let [hw, hh] = half_size(&item)?;
-                let along = hw * ldir[0].abs() + hh * 1.3 * ldir[1].abs();
-                let off = tick_out + 5.0 * sc + along;
-                item.center = [p[0] + ldir[0] * off, p[1] + ldir[1] * off];
-                reach = reach.max(off + along);
-                texts.push(item);
-            }
-            let ldir = label_dir(at((lo + hi) / 2.0));
-            let mut item = TextItem {
-                content: Content::Axis(k),
-                em: label_em,
-                center: mid,
-            };
-            let [hw, hh] = half_size(&item)?;
-            let off = reach + 8.0 * sc + hw * ldir[0].abs() + hh * 1.3 * ldir[1].abs();
-            item.center = [mid[0] + ldir[0] * off, mid[1] + ldir[1] * off];
+            let (item, off) = self.pushed_out(item, label_dir(at(t)), tick_out + 5.0 * sc);
+            reach = reach.max(off);
             texts.push(item);
         }
-        Ok(Decorations { lines, texts })
+        let item = TextItem {
+            content: Content::Axis(k),
+            em: self.m.pt(12.0),
+            center: mid,
+        };
+        texts.push(
+            self.pushed_out(item, label_dir(at((lo + hi) / 2.0)), reach + 8.0 * sc)
+                .0,
+        );
+    }
+
+    /// `item` moved from its anchor along `dir` until its near edge is `gap` away; also how far
+    /// its far edge is.
+    fn pushed_out(&self, mut item: TextItem, dir: [f64; 2], gap: f64) -> (TextItem, f64) {
+        let [hw, hh] = half_size(&item);
+        let along = hw * dir[0].abs() + hh * 1.3 * dir[1].abs();
+        let off = gap + along;
+        item.center = [item.center[0] + dir[0] * off, item.center[1] + dir[1] * off];
+        (item, off + along)
     }
 
     /// The unit screen direction of moving from data point `p` by `delta` (data units); when the
@@ -386,9 +401,8 @@ impl SurfaceLayout {
     }
 
     /// The figure without trajectories: axes decoration, then the surface over it.
-    pub(crate) fn render_static(&self, mesh: &[f32]) -> Result<Canvas> {
-        let mut c = Canvas::new(self.w, self.h);
-        let deco = self.decorations()?;
+    pub(crate) fn draw_static(&self, c: &mut dyn Target, mesh: &[f32]) {
+        let deco = self.decorations();
         for (pts, stroke) in &deco.lines {
             c.stroke(pts, stroke);
         }
@@ -399,15 +413,16 @@ impl SurfaceLayout {
                 h: HAlign::Center,
                 v: VAlign::Center,
             };
-            text::draw(&mut c, &spans(&t.content), t.em as f32, at, TICK, 1.0)?;
+            text::draw(c, &spans(&t.content), t.em as f32, at, TICK, 1.0);
         }
-        self.render_mesh(&mut c, mesh);
-        c.take_dirty();
-        Ok(c)
+        if let Some(img) = self.mesh_image(mesh) {
+            c.image(&img);
+        }
     }
 
-    /// Paints the mesh quads far to near into a supersampled raster and blends it over `c`.
-    fn render_mesh(&self, c: &mut Canvas, mesh: &[f32]) {
+    /// The surface as a raster layer: the mesh quads painted far to near into a supersampled
+    /// raster, averaged down (`None` when no quad is finite).
+    fn mesh_image(&self, mesh: &[f32]) -> Option<Image> {
         let g = GRID;
         let ss = ((SAMPLES / (self.w * self.h) as f64).sqrt().floor() as usize).clamp(1, 3);
         let ssf = ss as f64;
@@ -446,7 +461,7 @@ impl SurfaceLayout {
             }
         }
         if quads.is_empty() {
-            return;
+            return None;
         }
         quads.sort_by(|a, b| a.0.total_cmp(&b.0));
         let span = (zmax - zmin).max(1e-30) as f64;
@@ -472,8 +487,32 @@ impl SurfaceLayout {
                 r.seam(verts[ids[3]], verts[ids[2]], seam_w);
             }
         }
-        r.resolve_onto(c);
+        Some(r.resolve(self.w))
     }
+}
+
+/// The text items with every tick label that touches an axis label or an earlier tick label
+/// left out.
+fn without_collisions(texts: Vec<TextItem>) -> Vec<TextItem> {
+    let mut kept: Vec<[f64; 4]> = texts
+        .iter()
+        .filter(|t| matches!(t.content, Content::Axis(_)))
+        .map(item_box)
+        .collect();
+    texts
+        .into_iter()
+        .filter(|t| {
+            if matches!(t.content, Content::Axis(_)) {
+                return true;
+            }
+            let b = item_box(t);
+            if kept.iter().any(|k| overlaps(*k, b)) {
+                return false;
+            }
+            kept.push(b);
+            true
+        })
+        .collect()
 }
 
 /// `d` scaled to length one (straight down when it is zero).
@@ -581,14 +620,14 @@ impl Raster {
         }
     }
 
-    /// Averages each `ss` x `ss` block and blends it over the canvas by its coverage.
-    fn resolve_onto(&self, c: &mut Canvas) {
+    /// Averages each `ss` x `ss` block into an image `w` pixels wide: its colour the mean of the
+    /// covered samples, its opacity the share covered.
+    fn resolve(&self, w: usize) -> Image {
         let ss = self.ss;
         let n = (ss * ss) as u32;
-        let cw = c.w;
-        let px = c.rgba_mut();
+        let mut img = Image::new(0, 0, w, self.h / ss);
         for y in 0..self.h / ss {
-            for x in 0..cw {
+            for x in 0..w {
                 let (mut cnt, mut sum) = (0u32, [0u32; 3]);
                 for sy in 0..ss {
                     let row = (y * ss + sy) * self.w + x * ss;
@@ -605,89 +644,13 @@ impl Raster {
                 if cnt == 0 {
                     continue;
                 }
-                let o = (y * cw + x) * 4;
-                for (p, &acc) in px[o..o + 3].iter_mut().zip(&sum) {
-                    *p = ((acc + *p as u32 * (n - cnt) + n / 2) / n) as u8;
+                let o = (y * w + x) * 4;
+                for (p, &acc) in img.rgba[o..o + 3].iter_mut().zip(&sum) {
+                    *p = ((acc + cnt / 2) / cnt) as u8;
                 }
+                img.rgba[o + 3] = ((cnt * 255 + n / 2) / n) as u8;
             }
         }
-    }
-}
-
-/// One run as drawn: colours, label, and every point already projected.
-pub(crate) struct RunView {
-    pub color: Rgb,
-    pub label: String,
-    pub px: Vec<[f64; 2]>,
-    pub loss: Vec<f32>,
-}
-
-/// Adds each run's segment into point `k` to the trails (paths only grow, so frame `k`'s paths
-/// are frame `k - 1`'s plus these).
-pub(crate) fn grow_runs(c: &mut Canvas, m: &Metrics, runs: &[RunView], k: usize) {
-    let lw = m.pt(1.5);
-    for r in runs {
-        if k >= 1 && k < r.px.len() {
-            let prev = (k >= 2).then(|| (r.px[k - 2], r.px[k - 1]));
-            c.extend(prev, r.px[k - 1], r.px[k], &Stroke::solid(r.color, lw));
-        }
-    }
-}
-
-/// Draws what moves in frame `k`: each run's dot at its current point (point `k`, or its last)
-/// and its loss beside it.
-pub(crate) fn draw_marks(c: &mut Canvas, m: &Metrics, runs: &[RunView], k: usize) -> Result<()> {
-    let radius = m.pt(4.2);
-    for r in runs.iter().filter(|r| !r.px.is_empty()) {
-        let last = k.min(r.px.len() - 1);
-        c.disc(r.px[last], radius, r.color, 1.0);
-    }
-    for r in runs.iter().filter(|r| !r.px.is_empty()) {
-        let last = k.min(r.px.len() - 1);
-        let [x, y] = r.px[last];
-        if !(x.is_finite() && y.is_finite()) {
-            continue;
-        }
-        let value = r.loss.get(last).copied().unwrap_or(f32::NAN);
-        let at = Place {
-            x: x + radius * 0.9,
-            y: y - radius * 0.3,
-            h: HAlign::Left,
-            v: VAlign::Baseline,
-        };
-        text::label(
-            c,
-            &format!("{:.2}", clip_loss(value)),
-            Face::Sans,
-            m.pt(10.0) as f32,
-            at,
-            colormap::halved(r.color),
-        )?;
-    }
-    Ok(())
-}
-
-/// The legend of the surface figure at frame `k`, if asked for.
-pub(crate) fn legend_at(m: &Metrics, runs: &[RunView], k: usize) -> Legend {
-    let width = runs.iter().map(|r| r.label.chars().count()).max().unwrap_or(0);
-    let rows = runs
-        .iter()
-        .map(|r| {
-            let v = if r.loss.is_empty() {
-                f32::NAN
-            } else {
-                r.loss[k.min(r.loss.len() - 1)]
-            };
-            (r.color, format!("{:<width$} {:10.5}", r.label, clip_loss(v)))
-        })
-        .collect();
-    Legend {
-        title: "Optimizers & losses".into(),
-        rows,
-        handle: Handle::Dot,
-        em: m.pt(11.0),
-        title_em: m.pt(12.0),
-        line_width: m.pt(1.5),
-        dot_radius: m.pt(4.2),
+        img
     }
 }

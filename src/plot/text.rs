@@ -3,6 +3,7 @@
 
 use super::canvas::Canvas;
 use super::colormap::Rgb;
+use super::target::{Glyphs, Target};
 use crate::error::{Error, Result};
 use ab_glyph::{Font, FontRef, GlyphId, PxScale, ScaleFont, point};
 use std::cell::RefCell;
@@ -12,7 +13,7 @@ use std::sync::OnceLock;
 
 /// A typeface.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Face {
+pub(crate) enum Face {
     /// DejaVu Sans, matplotlib's default.
     Sans,
     /// DejaVu Sans Oblique, for mathtext variables.
@@ -23,7 +24,7 @@ pub enum Face {
 
 /// Horizontal anchor.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum HAlign {
+pub(crate) enum HAlign {
     /// Text starts at x.
     Left,
     /// Text is centred on x.
@@ -34,7 +35,7 @@ pub enum HAlign {
 
 /// Vertical anchor.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum VAlign {
+pub(crate) enum VAlign {
     /// y is the baseline.
     Baseline,
     /// y is the middle of a capital letter.
@@ -45,7 +46,7 @@ pub enum VAlign {
 
 /// A run of text in one face: size relative to the label's and baseline shift (em, up).
 #[derive(Clone, Copy, Debug)]
-pub struct Span<'a> {
+pub(crate) struct Span<'a> {
     /// The characters.
     pub text: &'a str,
     /// Typeface.
@@ -58,7 +59,7 @@ pub struct Span<'a> {
 
 impl<'a> Span<'a> {
     /// Plain text in `face` at full size.
-    pub fn plain(text: &'a str, face: Face) -> Self {
+    pub(crate) fn plain(text: &'a str, face: Face) -> Self {
         Span {
             text,
             face,
@@ -68,7 +69,7 @@ impl<'a> Span<'a> {
     }
 
     /// A subscript (mathtext's `_{...}`).
-    pub fn sub(text: &'a str) -> Self {
+    pub(crate) fn sub(text: &'a str) -> Self {
         Span {
             text,
             face: Face::Sans,
@@ -104,9 +105,15 @@ fn fonts() -> Result<&'static Fonts> {
         .map_err(|e| Error::Plot(e.clone()))
 }
 
-fn font(face: Face) -> Result<&'static FontRef<'static>> {
-    let f = fonts()?;
-    Ok(match face {
+/// Checks that the embedded fonts load (they always do unless the build is broken); figures
+/// call it once before measuring or drawing any text, which then cannot fail.
+pub(crate) fn check_fonts() -> Result<()> {
+    fonts().map(|_| ())
+}
+
+fn font(face: Face) -> Option<&'static FontRef<'static>> {
+    let f = fonts().ok()?;
+    Some(match face {
         Face::Sans => &f.sans,
         Face::Italic => &f.italic,
         Face::Mono => &f.mono,
@@ -120,10 +127,12 @@ fn scale_for(f: &FontRef<'static>, em: f32) -> PxScale {
 }
 
 /// Width in pixels of `spans` at `em` pixels per em.
-pub fn width(spans: &[Span], em: f32) -> Result<f32> {
-    let mut w = 0.0;
+pub(crate) fn width(spans: &[Span], em: f32) -> f64 {
+    let mut w = 0.0f32;
     for s in spans {
-        let f = font(s.face)?;
+        let Some(f) = font(s.face) else {
+            continue;
+        };
         let sf = f.as_scaled(scale_for(f, em * s.rel));
         let mut prev = None;
         for ch in s.text.chars() {
@@ -135,17 +144,103 @@ pub fn width(spans: &[Span], em: f32) -> Result<f32> {
             prev = Some(id);
         }
     }
-    Ok(w)
+    w as f64
 }
 
 /// Width of one plain string.
-pub fn text_width(text: &str, face: Face, em: f32) -> Result<f32> {
+pub(crate) fn text_width(text: &str, face: Face, em: f32) -> f64 {
     width(&[Span::plain(text, face)], em)
+}
+
+/// Where [`ellipsize`] cuts a text that is too wide.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Cut {
+    /// Keeps both ends (`adam lr=0.1 b…decay=0.01`): labels that differ at either end stay apart.
+    Middle,
+    /// Keeps the start (`Rosenbrock, each optimizer at…`).
+    End,
+}
+
+/// The ellipsis.
+const ELLIPSIS: char = '\u{2026}';
+
+/// `text` shortened with an ellipsis to at most `max` pixels in `face` at `em` (as it is when it
+/// fits; empty when not even the ellipsis fits).
+pub(crate) fn ellipsize(text: &str, face: Face, em: f32, max: f64, cut: Cut) -> String {
+    if text_width(text, face, em) <= max {
+        return text.to_string();
+    }
+    let chars: Vec<char> = text.chars().collect();
+    let with = |keep: usize| -> String {
+        let (head, tail) = match cut {
+            Cut::End => (keep, 0),
+            Cut::Middle => (keep.div_ceil(2), keep / 2),
+        };
+        let mut s: String = chars[..head].iter().collect::<String>().trim_end().to_string();
+        s.push(ELLIPSIS);
+        s.push_str(chars[chars.len() - tail..].iter().collect::<String>().trim_start());
+        s
+    };
+    // The most characters kept that fit (widths grow with what is kept).
+    let (mut lo, mut hi) = (0usize, chars.len());
+    if text_width(&with(0), face, em) > max {
+        return String::new();
+    }
+    while lo < hi {
+        let mid = (lo + hi).div_ceil(2);
+        if text_width(&with(mid), face, em) <= max {
+            lo = mid;
+        } else {
+            hi = mid - 1;
+        }
+    }
+    with(lo)
+}
+
+/// `text` broken at spaces into at most `lines` lines of at most `max` pixels each; a word wider
+/// than a line is cut (middle ellipsis), and what does not fit in the last line is cut off
+/// (ellipsis at its end).
+pub(crate) fn wrap(text: &str, face: Face, em: f32, max: f64, lines: usize) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    let mut line = String::new();
+    let mut words = text.split_whitespace().peekable();
+    while let Some(word) = words.next() {
+        let joined = if line.is_empty() {
+            word.to_string()
+        } else {
+            format!("{line} {word}")
+        };
+        if text_width(&joined, face, em) <= max {
+            line = joined;
+            continue;
+        }
+        if out.len() + 1 == lines.max(1) {
+            // The last line: the rest of the text, cut at its end.
+            let rest: Vec<&str> = std::iter::once(word).chain(words.by_ref()).collect();
+            line = if line.is_empty() {
+                rest.join(" ")
+            } else {
+                format!("{line} {}", rest.join(" "))
+            };
+            break;
+        }
+        if !line.is_empty() {
+            out.push(std::mem::take(&mut line));
+        }
+        line = ellipsize(word, face, em, max, Cut::Middle);
+        if words.peek().is_none() {
+            break;
+        }
+    }
+    if !line.is_empty() || out.is_empty() {
+        out.push(ellipsize(&line, face, em, max, Cut::End));
+    }
+    out
 }
 
 /// How to place a label.
 #[derive(Clone, Copy, Debug)]
-pub struct Place {
+pub(crate) struct Place {
     /// Anchor x.
     pub x: f64,
     /// Anchor y.
@@ -156,10 +251,9 @@ pub struct Place {
     pub v: VAlign,
 }
 
-/// Draws `spans` at `em` pixels per em; returns the box `[x0, y0, x1, y1]` it occupies (cap
-/// height to baseline, plus descenders).
-pub fn draw(canvas: &mut Canvas, spans: &[Span], em: f32, at: Place, color: Rgb, alpha: f32) -> Result<[f64; 4]> {
-    let w = width(spans, em)? as f64;
+/// Where the first glyph of `w` pixels of text anchored `at` starts, and its baseline (whole
+/// pixels: a label that moves less than half a pixel stays identical).
+fn origin(w: f64, em: f32, at: Place) -> (f64, f64) {
     let x0 = match at.h {
         HAlign::Left => at.x,
         HAlign::Center => at.x - w / 2.0,
@@ -171,18 +265,76 @@ pub fn draw(canvas: &mut Canvas, spans: &[Span], em: f32, at: Place, color: Rgb,
         VAlign::Center => at.y + cap / 2.0,
         VAlign::Top => at.y + cap,
     };
+    (x0.round(), base.round())
+}
+
+/// The box `[x0, y0, x1, y1]` that `spans` at `em` pixels per em take when anchored `at` (cap
+/// height to baseline, plus descenders), without drawing them.
+pub(crate) fn bounds(spans: &[Span], em: f32, at: Place) -> [f64; 4] {
+    let w = width(spans, em);
+    let (x0, base) = origin(w, em, at);
+    text_box(x0, base, w, em)
+}
+
+fn text_box(x0: f64, base: f64, w: f64, em: f32) -> [f64; 4] {
+    [x0, base - (CAP * em) as f64, x0 + w, base + 0.25 * em as f64]
+}
+
+/// Draws `spans` at `em` pixels per em; returns the box `[x0, y0, x1, y1]` it occupies (cap
+/// height to baseline, plus descenders).
+pub(crate) fn draw(t: &mut dyn Target, spans: &[Span], em: f32, at: Place, color: Rgb, alpha: f32) -> [f64; 4] {
+    let w = width(spans, em);
+    let (x0, base) = origin(w, em, at);
     if !(x0.is_finite() && base.is_finite() && x0.abs() < 1e7 && base.abs() < 1e7) {
-        return Ok([at.x, at.y, at.x, at.y]);
+        return [at.x, at.y, at.x, at.y];
     }
-    // Whole-pixel origin: a label that moves less than half a pixel stays identical.
-    let (x0, base) = (x0.round(), base.round());
-    let mut caret = x0 as f32;
-    for s in spans {
-        let f = font(s.face)?;
-        let size = em * s.rel;
-        let scale = scale_for(f, size);
+    t.text(&Glyphs {
+        spans,
+        em,
+        x: x0,
+        base,
+        color,
+        alpha,
+        up: false,
+    });
+    text_box(x0, base, w, em)
+}
+
+/// Draws one plain string reading bottom to top, centred on `(x, y)` (a y-axis title); returns
+/// the box it occupies.
+pub(crate) fn label_up(t: &mut dyn Target, text: &str, face: Face, em: f32, x: f64, y: f64, color: Rgb) -> [f64; 4] {
+    let spans = [Span::plain(text, face)];
+    let w = width(&spans, em);
+    let cap = (CAP * em) as f64;
+    // Turned a quarter anticlockwise, the baseline is a column right of the glyphs' middle.
+    let (bx, by) = ((x + cap / 2.0).round(), (y + w / 2.0).round());
+    if !(bx.is_finite() && by.is_finite() && bx.abs() < 1e7 && by.abs() < 1e7) {
+        return [x, y, x, y];
+    }
+    t.text(&Glyphs {
+        spans: &spans,
+        em,
+        x: bx,
+        base: by,
+        color,
+        alpha: 1.0,
+        up: true,
+    });
+    [bx - cap, by - w, bx + 0.25 * em as f64, by]
+}
+
+/// Paints positioned text into the raster, glyph coverage a pixel at a time at quarter-pixel
+/// positions along the line.
+pub(super) fn rasterize(canvas: &mut Canvas, g: &Glyphs) {
+    let mut caret = g.x as f32;
+    let (ox, oy) = (g.x.round() as i64, g.base.round() as i64);
+    for s in g.spans {
+        let Some(f) = font(s.face) else {
+            return;
+        };
+        let scale = scale_for(f, g.em * s.rel);
         let sf = f.as_scaled(scale);
-        let y = (base as f32 - s.rise * em).round() as i64;
+        let y = (g.base as f32 - s.rise * g.em).round() as i64;
         let mut prev = None;
         for ch in s.text.chars() {
             let id = sf.glyph_id(ch);
@@ -192,21 +344,28 @@ pub fn draw(canvas: &mut Canvas, spans: &[Span], em: f32, at: Place, color: Rgb,
             let (cell, frac) = (caret.floor(), ((caret - caret.floor()) * SUBPIXEL).round() as u8);
             caret += sf.h_advance(id);
             prev = Some(id);
-            if let Some(g) = bitmap(f, s.face, scale, id, frac) {
-                let (gx0, gy0) = (cell as i64 + g.left as i64, y + g.top as i64);
-                for gy in 0..g.h {
-                    for gx in 0..g.w {
-                        let c = g.cov[gy * g.w + gx];
-                        if c > 0.0 {
-                            canvas.blend(gx0 + gx as i64, gy0 + gy as i64, color, c * alpha);
-                        }
+            let Some(b) = bitmap(f, s.face, scale, id, frac) else {
+                continue;
+            };
+            let (gx0, gy0) = (cell as i64 + b.left as i64, y + b.top as i64);
+            for gy in 0..b.h {
+                for gx in 0..b.w {
+                    let c = b.cov[gy * b.w + gx];
+                    if c <= 0.0 {
+                        continue;
+                    }
+                    let (px, py) = (gx0 + gx as i64, gy0 + gy as i64);
+                    if g.up {
+                        // A quarter turn anticlockwise about the origin.
+                        canvas.blend(ox + (py - oy), oy - (px - ox), g.color, c * g.alpha);
+                    } else {
+                        canvas.blend(px, py, g.color, c * g.alpha);
                     }
                 }
             }
         }
     }
     canvas.flush_marks();
-    Ok([x0, base - cap, x0 + w, base + 0.25 * em as f64])
 }
 
 /// Horizontal sub-pixel positions a glyph is rasterized at (per pixel).
@@ -262,6 +421,58 @@ fn bitmap(f: &FontRef<'static>, face: Face, scale: PxScale, id: GlyphId, frac: u
 }
 
 /// Draws one plain string; returns its box.
-pub fn label(canvas: &mut Canvas, text: &str, face: Face, em: f32, at: Place, color: Rgb) -> Result<[f64; 4]> {
+pub(crate) fn label(canvas: &mut dyn Target, text: &str, face: Face, em: f32, at: Place, color: Rgb) -> [f64; 4] {
     draw(canvas, &[Span::plain(text, face)], em, at, color, 1.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Labels of 1 to 300 characters.
+    fn labels() -> impl Iterator<Item = String> {
+        let words = "adam lr=CosineDecayRestarts beta_1=0.8 beta_2=0.99 epsilon=1e-06 amsgrad=true ";
+        [1, 2, 7, 30, 90, 97, 150, 300]
+            .into_iter()
+            .map(move |n| words.chars().cycle().take(n).collect())
+    }
+
+    #[test]
+    fn shortened_text_fits_and_keeps_both_ends() {
+        for face in [Face::Sans, Face::Mono] {
+            for label in labels() {
+                for max in [0.0, 5.0, 40.0, 150.0, 600.0] {
+                    for cut in [Cut::Middle, Cut::End] {
+                        let s = ellipsize(&label, face, 15.0, max, cut);
+                        assert!(text_width(&s, face, 15.0) <= max + 1e-6, "{s:?} wider than {max}");
+                        if text_width(&label, face, 15.0) <= max {
+                            assert_eq!(s, label);
+                        }
+                    }
+                }
+            }
+        }
+        let long = "adam lr=CosineDecayRestarts beta_1=0.8 beta_2=0.99 epsilon=1e-06 amsgrad=true weight_decay=0.01";
+        let s = ellipsize(long, Face::Sans, 15.0, 200.0, Cut::Middle);
+        assert!(
+            s.starts_with("adam lr=") && s.ends_with("0.01") && s.contains('\u{2026}'),
+            "{s}"
+        );
+    }
+
+    #[test]
+    fn wrapped_titles_fit_their_lines() {
+        let title: String = labels().last().unwrap_or_default();
+        assert_eq!(title.chars().count(), 300);
+        for max in [20.0, 120.0, 880.0] {
+            for lines in [1, 2, 3] {
+                let out = wrap(&title, Face::Sans, 16.0, max, lines);
+                assert!(!out.is_empty() && out.len() <= lines, "{out:?}");
+                for l in &out {
+                    assert!(text_width(l, Face::Sans, 16.0) <= max + 1e-6, "{l:?} wider than {max}");
+                }
+            }
+        }
+        assert_eq!(wrap("short title", Face::Sans, 16.0, 500.0, 2), ["short title"]);
+    }
 }

@@ -2,7 +2,7 @@
 
 /// Tick positions inside `[lo, hi]` like matplotlib's `MaxNLocator(nbins, steps=[1, 2, 2.5, 5, 10])`:
 /// the smallest "nice" step at least `(hi - lo) / nbins` that still gives two ticks.
-pub fn nice_ticks(lo: f64, hi: f64, nbins: f64) -> Vec<f64> {
+pub(crate) fn nice_ticks(lo: f64, hi: f64, nbins: f64) -> Vec<f64> {
     if !(lo.is_finite() && hi.is_finite()) || hi <= lo || nbins <= 0.0 {
         return Vec::new();
     }
@@ -38,7 +38,7 @@ pub fn nice_ticks(lo: f64, hi: f64, nbins: f64) -> Vec<f64> {
 
 /// Labels for evenly spaced ticks, all with the decimals the step needs (`-7.5`, `0.0`, `20`), and a
 /// typographic minus as matplotlib prints it.
-pub fn tick_labels(ticks: &[f64]) -> Vec<String> {
+pub(crate) fn tick_labels(ticks: &[f64]) -> Vec<String> {
     let step = match ticks {
         [a, b, ..] => (b - a).abs(),
         [a] => a.abs().max(1.0),

@@ -2,24 +2,24 @@
 //! Box-Muller normals (noise fields, random points), and numpy's legacy `RandomState` for the
 //! post's own draws.
 
-pub mod numpy;
+pub(crate) mod numpy;
 
-pub use numpy::RandomState;
+pub(crate) use numpy::RandomState;
 
 /// splitmix64: a tiny, well-mixed 64-bit generator (Steele, Lea & Flood 2014).
 #[derive(Clone, Debug)]
-pub struct SplitMix64 {
+pub(crate) struct SplitMix64 {
     state: u64,
 }
 
 impl SplitMix64 {
     /// The generator of `seed`.
-    pub fn new(seed: u64) -> Self {
+    pub(crate) fn new(seed: u64) -> Self {
         SplitMix64 { state: seed }
     }
 
     /// The next 64 random bits.
-    pub fn next_u64(&mut self) -> u64 {
+    pub(crate) fn next_u64(&mut self) -> u64 {
         self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.state;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -28,21 +28,21 @@ impl SplitMix64 {
     }
 
     /// Uniform in (0, 1]: 53 random bits, never 0 (so a logarithm of it is finite).
-    pub fn uniform(&mut self) -> f64 {
+    pub(crate) fn uniform(&mut self) -> f64 {
         ((self.next_u64() >> 11) + 1) as f64 / (1u64 << 53) as f64
     }
 }
 
 /// Standard normal draws: splitmix64 for uniform bits, Box-Muller for the normals (the cosine
 /// first, then the sine of each pair).
-pub struct Normals {
+pub(crate) struct Normals {
     bits: SplitMix64,
     spare: Option<f32>,
 }
 
 impl Normals {
     /// The draws of `seed`.
-    pub fn new(seed: u64) -> Self {
+    pub(crate) fn new(seed: u64) -> Self {
         Normals {
             bits: SplitMix64::new(seed),
             spare: None,
@@ -51,7 +51,7 @@ impl Normals {
 
     /// The next standard normal draw, as `f32`.
     #[allow(clippy::should_implement_trait)]
-    pub fn next(&mut self) -> f32 {
+    pub(crate) fn next(&mut self) -> f32 {
         if let Some(z) = self.spare.take() {
             return z;
         }

@@ -11,7 +11,7 @@ const LOWER_MASK: u32 = 0x7fff_ffff;
 
 /// `np.random.RandomState(seed)` for an integer seed in `[0, 2^32)`.
 #[derive(Clone)]
-pub struct RandomState {
+pub(crate) struct RandomState {
     mt: [u32; N],
     index: usize,
     /// The second Gaussian of the last polar-method pair, as numpy keeps it.
@@ -26,7 +26,7 @@ impl std::fmt::Debug for RandomState {
 
 impl RandomState {
     /// `np.random.RandomState(seed)`: MT19937's `init_genrand(seed)`.
-    pub fn new(seed: u32) -> Self {
+    pub(crate) fn new(seed: u32) -> Self {
         let mut mt = [0u32; N];
         mt[0] = seed;
         for i in 1..N {
@@ -51,7 +51,7 @@ impl RandomState {
     }
 
     /// The next tempered 32-bit output (`genrand_int32`).
-    pub fn next_u32(&mut self) -> u32 {
+    pub(crate) fn next_u32(&mut self) -> u32 {
         if self.index >= N {
             self.generate();
         }
@@ -64,20 +64,21 @@ impl RandomState {
     }
 
     /// `rand()`: a double in `[0, 1)` with 53 random bits (`genrand_res53`).
-    pub fn rand(&mut self) -> f64 {
+    pub(crate) fn rand(&mut self) -> f64 {
         let a = (self.next_u32() >> 5) as f64;
         let b = (self.next_u32() >> 6) as f64;
         (a * 67_108_864.0 + b) / 9_007_199_254_740_992.0
     }
 
     /// `rand(n)`.
-    pub fn rand_n(&mut self, n: usize) -> Vec<f64> {
+    #[cfg(test)]
+    pub(crate) fn rand_n(&mut self, n: usize) -> Vec<f64> {
         (0..n).map(|_| self.rand()).collect()
     }
 
     /// `standard_normal()`: numpy's legacy polar (Marsaglia) method, which draws a pair and
     /// returns the second value first.
-    pub fn standard_normal(&mut self) -> f64 {
+    pub(crate) fn standard_normal(&mut self) -> f64 {
         if let Some(g) = self.gauss.take() {
             return g;
         }
@@ -94,7 +95,7 @@ impl RandomState {
     }
 
     /// `lognormal(mean, sigma)`: `exp(mean + sigma * standard_normal())`.
-    pub fn lognormal(&mut self, mean: f64, sigma: f64) -> f64 {
+    pub(crate) fn lognormal(&mut self, mean: f64, sigma: f64) -> f64 {
         (mean + sigma * self.standard_normal()).exp()
     }
 }

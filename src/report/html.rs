@@ -4,11 +4,11 @@
 
 use super::{Content, Entry, RunsEntry, StudyEntry};
 use crate::experiment::SurfaceSpec;
-use crate::experiment::trajectory::{Status, Trajectories};
+use crate::experiment::surface::DataSpec;
 use crate::experiment::vectors::VectorsResult;
 use crate::plot::{self, ContourImage, PlotSpec};
+use crate::results::trajectory::{Status, Trajectories};
 use serde::Serialize;
-use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::path::{Path, PathBuf};
@@ -18,7 +18,7 @@ const INDEX_JS: &str = include_str!("index.js");
 const VIEW_JS: &str = include_str!("view.js");
 
 /// `s` with `& < > " '` escaped, for text and attribute values.
-pub fn esc(s: &str) -> String {
+pub(crate) fn esc(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -34,7 +34,7 @@ pub fn esc(s: &str) -> String {
 }
 
 /// A relative URL to `rel` (a path below the page's folder), each segment percent-encoded.
-pub fn url(rel: &Path) -> String {
+pub(crate) fn url(rel: &Path) -> String {
     let mut out = String::new();
     for (i, part) in rel.components().enumerate() {
         if i > 0 {
@@ -52,7 +52,7 @@ pub fn url(rel: &Path) -> String {
 }
 
 /// A number with six significant digits, in exponent form when very small or large.
-pub fn num(v: f64) -> String {
+pub(crate) fn num(v: f64) -> String {
     if !v.is_finite() {
         return v.to_string();
     }
@@ -83,36 +83,24 @@ fn trim_zeros(s: &str) -> &str {
 
 /// The surface as the page names it: the name, the expression (with its name, if given), or a
 /// model over its data.
-pub fn surface_text(spec: &SurfaceSpec) -> String {
+pub(crate) fn surface_text(spec: &SurfaceSpec) -> String {
     match spec {
         SurfaceSpec::Name(n) => n.clone(),
-        SurfaceSpec::Object(m) if m.contains_key("model") => {
-            let model = super::value_text(&m["model"]);
-            let text =
-                |k: &str, d: &serde_json::Map<String, Value>| d.get(k).map_or_else(String::new, super::value_text);
-            let data = match m.get("data") {
-                Some(Value::Object(d)) if d.contains_key("csv") => {
-                    format!(" on {} ({} → {})", text("csv", d), text("x", d), text("y", d))
-                }
-                Some(Value::Object(d)) if d.contains_key("generate") => {
-                    format!(" on generated {} data", text("generate", d))
-                }
-                _ => String::new(),
+        SurfaceSpec::Model(m) => {
+            let model = m.model.0.name();
+            let data = match &m.data {
+                DataSpec::Csv(c) => format!(" on {} ({} → {})", c.csv, c.x, c.y),
+                DataSpec::Generate(g) => format!(" on generated {} data", g.generate.name()),
             };
-            match m.get("name").and_then(Value::as_str) {
-                Some(name) => format!("{name}: {model}{data}"),
+            match &m.name {
+                Some(name) => format!("{}: {model}{data}", name.0),
                 None => format!("{model}{data}"),
             }
         }
-        SurfaceSpec::Object(m) => {
-            let expr = m
-                .get("expr")
-                .map_or_else(|| Value::Object(m.clone()).to_string(), super::value_text);
-            match m.get("name").and_then(Value::as_str) {
-                Some(name) => format!("{name}: {expr}"),
-                None => expr,
-            }
-        }
+        SurfaceSpec::Expr(e) => match &e.name {
+            Some(name) => format!("{}: {}", name.0, e.expr.0),
+            None => e.expr.0.clone(),
+        },
     }
 }
 
@@ -142,7 +130,7 @@ fn head(out: &mut String, title: &str) {
 }
 
 /// The index page over `entries` (sorted by folder), for a results folder called `title`.
-pub fn index(title: &str, entries: &[Entry]) -> String {
+pub(crate) fn index(title: &str, entries: &[Entry]) -> String {
     let mut groups: BTreeMap<PathBuf, Vec<&Entry>> = BTreeMap::new();
     for e in entries {
         groups.entry(e.group()).or_default().push(e);
@@ -424,7 +412,8 @@ fn study_entry(out: &mut String, e: &Entry, s: &StudyEntry) {
         esc(&e.dir.display().to_string())
     );
     if let Some(surface) = s.json.as_ref().and_then(|j| j.get("surface")) {
-        let text = SurfaceSpec::from_value(surface.clone()).map_or_else(|_| surface.to_string(), |s| surface_text(&s));
+        let text = serde_json::from_value::<SurfaceSpec>(surface.clone())
+            .map_or_else(|_| surface.to_string(), |s| surface_text(&s));
         let _ = write!(out, "surface <code class=\"surface\">{}</code> · ", esc(&text));
     }
     if let Some(steps) = field("steps") {
@@ -540,7 +529,7 @@ struct ViewRun<'a> {
 
 /// The interactive view of `r`, written `depth` folders below the index; `image` is its contour
 /// image (`contour.png` beside the page), when the surface could be rebuilt.
-pub fn view(r: &RunsEntry, image: Option<&ContourImage>, depth: usize, figures: &[String]) -> String {
+pub(crate) fn view(r: &RunsEntry, image: Option<&ContourImage>, depth: usize, figures: &[String]) -> String {
     let t = &r.trajectories;
     let title = t.title.as_deref().unwrap_or(&t.name);
     let colors = run_colors(t);
@@ -650,7 +639,7 @@ mod tests {
 
     #[test]
     fn surfaces_are_named_by_name_expression_or_model() {
-        let spec = |v: Value| SurfaceSpec::from_value(v).unwrap();
+        let spec = |v: serde_json::Value| serde_json::from_value::<SurfaceSpec>(v).unwrap();
         assert_eq!(surface_text(&spec(serde_json::json!("f0"))), "f0");
         assert_eq!(
             surface_text(&spec(serde_json::json!({"expr": "x^2 + y^2"}))),

@@ -23,20 +23,21 @@
 mod html;
 
 use crate::error::{Error, Result};
-use crate::experiment::trajectory::{Status, Trajectories};
 use crate::experiment::vectors::VectorsResult;
 use crate::io::write_atomic;
 use crate::plot;
 use crate::registry::Registry;
+use crate::results::ResultDir;
+use crate::results::trajectory::{Status, Trajectories};
 use burn::tensor::Device;
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// Size of the contour image of an interactive view, in pixels.
-pub const VIEW_SIZE: [usize; 2] = [600, 600];
+pub(crate) const VIEW_SIZE: [usize; 2] = [600, 600];
 /// The figures an experiment folder may hold, in the order the page shows them.
-pub const EXPERIMENT_FIGURES: [&str; 6] = [
+pub(crate) const EXPERIMENT_FIGURES: [&str; 6] = [
     "surface.png",
     "surface.gif",
     "loss.png",
@@ -45,7 +46,7 @@ pub const EXPERIMENT_FIGURES: [&str; 6] = [
     "vectors.png",
 ];
 /// The figures a study folder may hold.
-pub const STUDY_FIGURES: [&str; 3] = ["heatmap.png", "basins.png", "sensitivity.png"];
+pub(crate) const STUDY_FIGURES: [&str; 3] = ["heatmap.png", "basins.png", "sensitivity.png"];
 
 /// What the report wrote.
 #[derive(Debug)]
@@ -53,14 +54,14 @@ pub struct Report {
     /// The page: `RESULTS_DIR/index.html`.
     pub index: PathBuf,
     /// Everything listed, in page order.
-    pub entries: Vec<Entry>,
+    pub(crate) entries: Vec<Entry>,
     /// The interactive views written (`<experiment>/view.html`).
-    pub views: Vec<PathBuf>,
+    pub(crate) views: Vec<PathBuf>,
 }
 
 impl Report {
     /// The entries that could not be read, with their reasons.
-    pub fn broken(&self) -> impl Iterator<Item = (&Entry, &str)> {
+    pub(crate) fn broken(&self) -> impl Iterator<Item = (&Entry, &str)> {
         self.entries.iter().filter_map(|e| match &e.content {
             Content::Broken { reason, .. } => Some((e, reason.as_str())),
             Content::Study(s) => s.unreadable.as_deref().map(|r| (e, r)),
@@ -71,7 +72,7 @@ impl Report {
 
 /// One result on the page.
 #[derive(Debug)]
-pub struct Entry {
+pub(crate) struct Entry {
     /// Its folder, relative to the results folder (`blog/all-f0`).
     pub dir: PathBuf,
     /// What the folder holds.
@@ -82,21 +83,21 @@ pub struct Entry {
 
 impl Entry {
     /// The folder's name (the experiment's output folder).
-    pub fn name(&self) -> String {
+    pub(crate) fn name(&self) -> String {
         self.dir
             .file_name()
             .map_or_else(|| ".".into(), |n| n.to_string_lossy().into_owned())
     }
 
     /// The group the page lists it under: its parent folder (`blog`), empty at the top.
-    pub fn group(&self) -> PathBuf {
+    pub(crate) fn group(&self) -> PathBuf {
         self.dir.parent().map(Path::to_path_buf).unwrap_or_default()
     }
 }
 
 /// What a result folder holds.
 #[derive(Debug)]
-pub enum Content {
+pub(crate) enum Content {
     /// An experiment's trajectories.
     Runs(Box<RunsEntry>),
     /// An AdaGrad-vectors experiment.
@@ -114,7 +115,7 @@ pub enum Content {
 
 /// An experiment's trajectories with what the page says about them.
 #[derive(Debug)]
-pub struct RunsEntry {
+pub(crate) struct RunsEntry {
     /// The trajectories as read.
     pub trajectories: Trajectories,
     /// One summary per run, in order.
@@ -127,7 +128,7 @@ pub struct RunsEntry {
 
 /// The page's row for one run.
 #[derive(Clone, Debug, PartialEq)]
-pub struct RunSummary {
+pub(crate) struct RunSummary {
     /// The hyperparameters that differ from the optimizer's defaults, as `name=value`, in the
     /// trajectory file's order; every hyperparameter when the optimizer is not registered.
     pub hyper: Vec<String>,
@@ -143,7 +144,7 @@ pub struct RunSummary {
 
 /// A study's folder, read generically.
 #[derive(Debug)]
-pub struct StudyEntry {
+pub(crate) struct StudyEntry {
     /// `study.json` as read (when it parses).
     pub json: Option<Value>,
     /// The best configuration per optimizer.
@@ -156,7 +157,7 @@ pub struct StudyEntry {
 
 /// One optimizer's best configuration in a study.
 #[derive(Clone, Debug, PartialEq)]
-pub struct BestConfig {
+pub(crate) struct BestConfig {
     /// What `best` calls it (the optimizer's label).
     pub name: String,
     /// The optimizer and its hyperparameters that differ from the defaults, from the entry of
@@ -180,41 +181,39 @@ pub fn write(results: &Path, registry: &Registry, device: &Device) -> Result<Rep
     }
     let mut entries = scan(results, registry);
     let views = write_views(results, &mut entries, registry, device)?;
-    let index = results.join("index.html");
+    let index = results.join(ResultDir::INDEX);
     let title = results.display().to_string();
     write_atomic(&index, html::index(&title, &entries).as_bytes())?;
     Ok(Report { index, entries, views })
 }
 
 /// Every result under `results`, sorted by folder, read but nothing written.
-pub fn scan(results: &Path, registry: &Registry) -> Vec<Entry> {
-    let mut folders = Vec::new();
-    walk(results, Path::new(""), &mut folders);
+pub(crate) fn scan(results: &Path, registry: &Registry) -> Vec<Entry> {
     let mut entries = Vec::new();
-    for (rel, files) in folders {
+    for (rel, files) in crate::results::folders(results) {
         let dir = results.join(&rel);
         let has = |name: &str| files.iter().any(|f| f == name);
         let figures_of =
             |names: &[&str]| -> Vec<String> { names.iter().filter(|n| has(n)).map(|n| n.to_string()).collect() };
         let mut found = false;
-        if has("study.json") {
+        let dir = ResultDir::new(dir);
+        if has(ResultDir::STUDY) {
             found = true;
             entries.push(Entry {
                 dir: rel.clone(),
                 content: Content::Study(StudyEntry {
-                    tuned: dir.join("tuned/trajectories.json").is_file(),
-                    ..read_study(&dir.join("study.json"), registry)
+                    tuned: dir.tuned().trajectories().is_file(),
+                    ..read_study(&dir.study(), registry)
                 }),
                 figures: figures_of(&STUDY_FIGURES),
             });
         }
-        if has("trajectories.json") {
+        if has(ResultDir::TRAJECTORIES) {
             found = true;
-            let path = dir.join("trajectories.json");
-            let content = match Trajectories::load(&path) {
+            let content = match Trajectories::load(&dir.trajectories()) {
                 Ok(t) => Content::Runs(Box::new(summarize(t, registry))),
                 Err(e) => Content::Broken {
-                    file: rel.join("trajectories.json"),
+                    file: rel.join(ResultDir::TRAJECTORIES),
                     reason: e.to_string(),
                 },
             };
@@ -224,12 +223,12 @@ pub fn scan(results: &Path, registry: &Registry) -> Vec<Entry> {
                 figures: figures_of(&EXPERIMENT_FIGURES),
             });
         }
-        if has("vectors.json") {
+        if has(ResultDir::VECTORS) {
             found = true;
-            let content = match VectorsResult::load(&dir.join("vectors.json")) {
+            let content = match VectorsResult::load(&dir.vectors()) {
                 Ok(v) => Content::Vectors(v),
                 Err(e) => Content::Broken {
-                    file: rel.join("vectors.json"),
+                    file: rel.join(ResultDir::VECTORS),
                     reason: e.to_string(),
                 },
             };
@@ -240,20 +239,22 @@ pub fn scan(results: &Path, registry: &Registry) -> Vec<Entry> {
             });
         }
         // Figures (or a baseline awaiting review) without their trajectories.
+        let pending = crate::results::new_file(Path::new(ResultDir::TRAJECTORIES));
+        let pending = pending.to_string_lossy();
         let leftovers: Vec<&String> = files
             .iter()
-            .filter(|f| EXPERIMENT_FIGURES.contains(&f.as_str()) || *f == "trajectories.json.new" || *f == "view.html")
+            .filter(|f| EXPERIMENT_FIGURES.contains(&f.as_str()) || **f == pending || *f == ResultDir::VIEW)
             .collect();
         if !found && !leftovers.is_empty() {
             let list: Vec<&str> = leftovers.iter().map(|s| s.as_str()).collect();
             let mut reason = format!("trajectories.json is missing (the folder holds {})", list.join(", "));
-            if has("trajectories.json.new") {
+            if has(&pending) {
                 reason.push_str("; `optsurf accept` moves trajectories.json.new into place");
             }
             entries.push(Entry {
                 dir: rel.clone(),
                 content: Content::Broken {
-                    file: rel.join("trajectories.json"),
+                    file: rel.join(ResultDir::TRAJECTORIES),
                     reason,
                 },
                 figures: figures_of(&EXPERIMENT_FIGURES),
@@ -261,33 +262,6 @@ pub fn scan(results: &Path, registry: &Registry) -> Vec<Entry> {
         }
     }
     entries
-}
-
-/// Collects every folder under `root.join(rel)` (depth first, sorted) with its file names.
-/// Hidden entries and symbolic links to folders are skipped.
-fn walk(root: &Path, rel: &Path, out: &mut Vec<(PathBuf, Vec<String>)>) {
-    let Ok(read) = std::fs::read_dir(root.join(rel)) else {
-        return;
-    };
-    let mut files = Vec::new();
-    let mut dirs = Vec::new();
-    for entry in read.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if name.starts_with('.') {
-            continue;
-        }
-        match entry.file_type() {
-            Ok(t) if t.is_dir() => dirs.push(name),
-            Ok(_) => files.push(name),
-            Err(_) => {}
-        }
-    }
-    files.sort();
-    dirs.sort();
-    out.push((rel.to_path_buf(), files));
-    for d in dirs {
-        walk(root, &rel.join(d), out);
-    }
 }
 
 /// Reads a study's `study.json` without knowing its exact shape: a `best` that is an object
@@ -345,7 +319,10 @@ fn read_study(path: &Path, registry: &Registry) -> StudyEntry {
             let Value::Object(hyper) = c.get("hyperparameters")? else {
                 return None;
             };
-            let defaults = registry.optimizer(optimizer).map(|o| o.defaults()).unwrap_or_default();
+            let defaults = registry
+                .optimizer(optimizer)
+                .map(|o| o.defaults().hyperparameters())
+                .unwrap_or_default();
             Some((optimizer.to_string(), non_defaults(hyper, &defaults)))
         });
         let fields = match (&known, v, config) {
@@ -422,7 +399,7 @@ fn kind_of(v: &Value) -> &'static str {
 
 /// A JSON value as the page prints it: strings bare, numbers as JSON writes them, the rest as
 /// compact JSON.
-pub fn value_text(v: &Value) -> String {
+pub(crate) fn value_text(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
         other => other.to_string(),
@@ -431,7 +408,7 @@ pub fn value_text(v: &Value) -> String {
 
 /// The hyperparameters of `run` that differ from `defaults`, as `name=value`; a learning-rate
 /// schedule as Keras writes its constructor, `CosineDecay(initial_learning_rate=0.5, ...)`.
-pub fn non_defaults(hyper: &Map<String, Value>, defaults: &Map<String, Value>) -> Vec<String> {
+pub(crate) fn non_defaults(hyper: &Map<String, Value>, defaults: &Map<String, Value>) -> Vec<String> {
     hyper
         .iter()
         .filter(|(k, v)| !defaults.get(*k).is_some_and(|d| same_value(d, v)))
@@ -463,7 +440,10 @@ fn summarize(trajectories: Trajectories, registry: &Registry) -> RunsEntry {
         .iter()
         .map(|r| {
             let (hyper, known_optimizer) = match registry.optimizer(&r.optimizer) {
-                Some(entry) => (non_defaults(&r.hyperparameters, &entry.defaults()), true),
+                Some(entry) => (
+                    non_defaults(&r.hyperparameters, &entry.defaults().hyperparameters()),
+                    true,
+                ),
                 None => (non_defaults(&r.hyperparameters, &Map::new()), false),
             };
             let n = r.drawable();
@@ -524,16 +504,16 @@ fn write_views(results: &Path, entries: &mut [Entry], registry: &Registry, devic
             };
             let image = match &image {
                 Ok(image) => {
-                    write_atomic(&dir.join("contour.png"), &image.png)?;
+                    write_atomic(&dir.join(ResultDir::CONTOUR), &image.png)?;
                     Some(image)
                 }
                 Err(reason) => {
-                    runs.contour_error = Some(reason.clone());
+                    runs.contour_error = Some(reason.to_string());
                     None
                 }
             };
             let page = html::view(runs, image, depth, &figures);
-            let path = dir.join("view.html");
+            let path = dir.join(ResultDir::VIEW);
             write_atomic(&path, page.as_bytes())?;
             runs.view = Ok(path.clone());
             views.push(path);
@@ -550,23 +530,23 @@ fn render_contours(
     jobs: &[(usize, Vec<usize>)],
     registry: &Registry,
     device: &Device,
-) -> Vec<std::result::Result<plot::ContourImage, String>> {
-    let render = |i: usize| -> std::result::Result<plot::ContourImage, String> {
+) -> Vec<Result<plot::ContourImage>> {
+    let render = |i: usize| -> Result<plot::ContourImage> {
         let Content::Runs(r) = &entries[i].content else {
             unreachable!("only experiments have views")
         };
         let t = &r.trajectories;
-        let path = results.join(&entries[i].dir).join("trajectories.json");
-        let surface = t.resolve_surface(registry, &path).map_err(|e| e.to_string())?;
+        let path = ResultDir::new(results.join(&entries[i].dir)).trajectories();
+        let surface = t.resolve_surface(registry, &path, device)?;
         let mesh = surface.on_mesh(&surface.noise(t.noise, device), device);
-        plot::contour_image(&surface, &mesh, VIEW_SIZE).map_err(|e| e.to_string())
+        plot::contour_image(&surface, &mesh, VIEW_SIZE)
     };
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .clamp(1, 2)
         .min(jobs.len().max(1));
     let next = std::sync::atomic::AtomicUsize::new(0);
-    let mut out: Vec<Option<std::result::Result<plot::ContourImage, String>>> = Vec::new();
+    let mut out: Vec<Option<Result<plot::ContourImage>>> = Vec::new();
     out.resize_with(jobs.len(), || None);
     let slots = std::sync::Mutex::new(&mut out);
     std::thread::scope(|s| {
@@ -579,14 +559,18 @@ fn render_contours(
                     }
                     // A surface that fails to evaluate costs its view the image, not the report.
                     let image = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| render(jobs[k].0)))
-                        .unwrap_or_else(|_| Err("evaluating the surface failed (see the message above)".into()));
+                        .unwrap_or_else(|_| {
+                            Err(Error::Plot(
+                                "evaluating the surface failed (see the message above)".into(),
+                            ))
+                        });
                     slots.lock().expect("no thread panicked holding the lock")[k] = Some(image);
                 }
             });
         }
     });
     out.into_iter()
-        .map(|o| o.unwrap_or_else(|| Err("the contour image was not drawn".into())))
+        .map(|o| o.unwrap_or_else(|| Err(Error::Plot("the contour image was not drawn".into()))))
         .collect()
 }
 

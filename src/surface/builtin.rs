@@ -25,7 +25,7 @@ use burn::tensor::Tensor;
 
 /// f0, quadratic bowl: `(x/10)^2 + (y/10)^2 + 0.04 r + 0.01 c`. Minimum 0 at the origin.
 /// Order: TF's graph, `(x * 0.1)^2 + (y * 0.1)^2`; gradient `0.2 (x * 0.1)`, as TF's, bit for bit.
-pub fn f0(x: Tensor<1>, y: Tensor<1>, r: Tensor<1>, c: Tensor<1>) -> Tensor<1> {
+pub(crate) fn f0(x: Tensor<1>, y: Tensor<1>, r: Tensor<1>, c: Tensor<1>) -> Tensor<1> {
     (x.mul_scalar(0.1).square() + y.mul_scalar(0.1).square()) + r.mul_scalar(0.04) + c.mul_scalar(0.01)
 }
 
@@ -35,7 +35,7 @@ pub fn f0(x: Tensor<1>, y: Tensor<1>, r: Tensor<1>, c: Tensor<1>) -> Tensor<1> {
 /// Order: value as TF's graph, `(0.5 y + 0.06 (x+1)^2 (x+1) + 0.1 (y-1)^2 (y-1) + x^2 + y^2) * 0.0025`
 /// summed left to right; gradient as TF's, bit for bit, from the same sum with each cube written
 /// so that autodiff applies the power rule as grappler folds it.
-pub fn f1(x: Tensor<1>, y: Tensor<1>, r: Tensor<1>, c: Tensor<1>) -> Tensor<1> {
+pub(crate) fn f1(x: Tensor<1>, y: Tensor<1>, r: Tensor<1>, c: Tensor<1>) -> Tensor<1> {
     let (t, u) = (x.clone().add_scalar(1.0), y.clone().sub_scalar(1.0));
     let cube_x = t.clone().square().mul_scalar(0.06) * t.clone();
     let cube_y = u.clone().square().mul_scalar(0.1) * u.clone();
@@ -56,7 +56,7 @@ pub fn f1(x: Tensor<1>, y: Tensor<1>, r: Tensor<1>, c: Tensor<1>) -> Tensor<1> {
 
 /// f2, saddle: `(x^2/2 - y^2/2) / 40 + 0.01 r + 0.01 c`. Saddle at the origin.
 /// Order: TF's graph, `(x^2 * 0.5 - y^2 * 0.5) * 0.025`; gradient `0.025 x`, bit for bit.
-pub fn f2(x: Tensor<1>, y: Tensor<1>, r: Tensor<1>, c: Tensor<1>) -> Tensor<1> {
+pub(crate) fn f2(x: Tensor<1>, y: Tensor<1>, r: Tensor<1>, c: Tensor<1>) -> Tensor<1> {
     (x.square().mul_scalar(0.5) - y.square().mul_scalar(0.5)).mul_scalar(0.025)
         + r.mul_scalar(0.01)
         + c.mul_scalar(0.01)
@@ -66,7 +66,7 @@ pub fn f2(x: Tensor<1>, y: Tensor<1>, r: Tensor<1>, c: Tensor<1>) -> Tensor<1> {
 /// origin.
 /// Order: TF's graph, `((x^2 * 0.5 - y^2 * 0.5) - (1.5 x)(0.5 y)) * (1/60)`; the gradient as TF's,
 /// bit for bit (grappler folds the 1.5 of `1.5 x` into the constant that multiplies `0.5 y`).
-pub fn f3(x: Tensor<1>, y: Tensor<1>, r: Tensor<1>, c: Tensor<1>) -> Tensor<1> {
+pub(crate) fn f3(x: Tensor<1>, y: Tensor<1>, r: Tensor<1>, c: Tensor<1>) -> Tensor<1> {
     let (m, n) = (x.clone().mul_scalar(1.5), y.clone().mul_scalar(0.5));
     // `a - b` rounds as `-b + a`, which autodiff enters from the squares, as TF's AddN sums.
     let sum = |cross: Tensor<1>| {
@@ -83,7 +83,7 @@ pub fn f3(x: Tensor<1>, y: Tensor<1>, r: Tensor<1>, c: Tensor<1>) -> Tensor<1> {
 /// `(5 pi / 2, 0)`.
 /// Order: TF's graph (grappler reorders the sum), `((2 - cos(y * 0.1)) - sin(x * 0.2)) * 0.5`;
 /// TF's sin/cos are the C library's `sinf`/`cosf`, 1 ulp off burn's at 1-2% of arguments.
-pub fn f4(x: Tensor<1>, y: Tensor<1>, r: Tensor<1>, c: Tensor<1>) -> Tensor<1> {
+pub(crate) fn f4(x: Tensor<1>, y: Tensor<1>, r: Tensor<1>, c: Tensor<1>) -> Tensor<1> {
     // Near the minimum cos(x/5) ~ 1e-8, so the last bit of `x * 0.2` decides the gradient's sign.
     (y.mul_scalar(0.1).cos().neg().add_scalar(2.0) - x.mul_scalar(0.2).sin()).mul_scalar(0.5)
         + r.mul_scalar(0.05)
@@ -92,7 +92,7 @@ pub fn f4(x: Tensor<1>, y: Tensor<1>, r: Tensor<1>, c: Tensor<1>) -> Tensor<1> {
 
 /// f5, elliptic bowl: `((x/8)^2 + (y/12)^2) / 2 + 0.04 r + 0.01 c`. Minimum 0 at the origin.
 /// Order: TF's graph, `((x * 0.125)^2 + (y * (1/12))^2) * 0.5`; gradient bit for bit.
-pub fn f5(x: Tensor<1>, y: Tensor<1>, r: Tensor<1>, c: Tensor<1>) -> Tensor<1> {
+pub(crate) fn f5(x: Tensor<1>, y: Tensor<1>, r: Tensor<1>, c: Tensor<1>) -> Tensor<1> {
     (x.mul_scalar(0.125).square() + y.mul_scalar(1.0f32 / 12.0).square()).mul_scalar(0.5)
         + r.mul_scalar(0.04)
         + c.mul_scalar(0.01)
@@ -100,7 +100,7 @@ pub fn f5(x: Tensor<1>, y: Tensor<1>, r: Tensor<1>, c: Tensor<1>) -> Tensor<1> {
 
 /// The quadric of the post's first figure: `x^2 - y^2 - x y`, no noise. Saddle at the origin.
 /// Order: TF's graph, `(x^2 - y^2) - x y`, written `-xy + (..)` so that autodiff adds `2x - y` once.
-pub fn quadric(x: Tensor<1>, y: Tensor<1>, _r: Tensor<1>, _c: Tensor<1>) -> Tensor<1> {
+pub(crate) fn quadric(x: Tensor<1>, y: Tensor<1>, _r: Tensor<1>, _c: Tensor<1>) -> Tensor<1> {
     (x.clone() * y.clone()).neg() + (x.square() - y.square())
 }
 
@@ -113,7 +113,7 @@ fn value_with_gradient_of(value: Tensor<1>, slope: Tensor<1>) -> Tensor<1> {
 }
 
 /// The post's surfaces with their stationary points, over the post's box `[-10, 10)^2`.
-pub fn surfaces() -> Vec<Surface> {
+pub(crate) fn surfaces() -> Vec<Surface> {
     // f1's stationary points solve 2x + 0.18 (x+1)^2 = 0 and 2y + 0.5 + 0.3 (y-1)^2 = 0:
     // x = (-2.36 + sqrt(2.36^2 - 4 * 0.18^2)) / 0.36 and y in {-2/3, -4}.
     const F1_X: f64 = -0.076_720_116_838_555_37;

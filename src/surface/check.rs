@@ -46,7 +46,7 @@ impl fmt::Display for GradientCheck {
 }
 
 /// Compares `surface`'s autodiff gradient with central differences at 1,000 random points of its
-/// domain (seed 0, ndarray backend, noise off) and reports the worst error; see [`check_with`].
+/// domain (seed 0, ndarray backend, noise off) and reports the worst error; see `check_with`.
 ///
 /// ```
 /// let surface = optsurf::Registry::builtin().surface("himmelblau").unwrap().clone();
@@ -67,7 +67,7 @@ pub fn check(surface: &Surface) -> GradientCheck {
 /// `h = 1e-3 max(1, |p|)` per coordinate; the error is measured against
 /// `1 + |numeric| + 1e-5 |f| / h` (the last term bounds the estimate's own f32 rounding), so a correct gradient stays
 /// well under `5e-2` and a wrong one (a sign, a factor, a missing term) shows as order 1.
-pub fn check_with(surface: &Surface, points: usize, seed: u64, device: &Device) -> GradientCheck {
+pub(crate) fn check_with(surface: &Surface, points: usize, seed: u64, device: &Device) -> GradientCheck {
     let noise = Noise::new(
         NoiseSpec {
             seed: 0,

@@ -29,14 +29,14 @@ fn in_f64(x: T, y: T, f: impl Fn(T, T) -> T) -> T {
 /// `f(x, y) = (a - x)^2 + b (y - x^2)^2`.
 /// Domain `[-2, 2] x [-1, 3]` (the peers' view of the valley); global minimum `f(1, 1) = 0`.
 /// Rosenbrock (1960); VLSE "Rosenbrock Function"; argmin-testfunctions `rosenbrock`.
-pub fn rosenbrock(x: T, y: T, _r: T, _c: T) -> T {
+pub(crate) fn rosenbrock(x: T, y: T, _r: T, _c: T) -> T {
     x.clone().neg().add_scalar(1.0).square() + (y - x.square()).square().mul_scalar(100.0)
 }
 
 /// Rastrigin, `A = 10`: `f(x, y) = 2 A + x^2 - A cos(2 pi x) + y^2 - A cos(2 pi y)`.
 /// Domain `[-5.12, 5.12]^2`; global minimum `f(0, 0) = 0`, surrounded by a lattice of local
 /// minima near the integers. VLSE "Rastrigin Function"; argmin-testfunctions `rastrigin`.
-pub fn rastrigin(x: T, y: T, _r: T, _c: T) -> T {
+pub(crate) fn rastrigin(x: T, y: T, _r: T, _c: T) -> T {
     let term = |v: T| v.clone().square() - phase(v).mul_scalar(2.0 * PI).cos().mul_scalar(10.0);
     term(x) + term(y).add_scalar(20.0)
 }
@@ -44,7 +44,7 @@ pub fn rastrigin(x: T, y: T, _r: T, _c: T) -> T {
 /// Beale: `f(x, y) = (1.5 - x + x y)^2 + (2.25 - x + x y^2)^2 + (2.625 - x + x y^3)^2`.
 /// Domain `[-4.5, 4.5]^2`; global minimum `f(3, 0.5) = 0`. VLSE "Beale Function";
 /// argmin-testfunctions `beale`.
-pub fn beale(x: T, y: T, _r: T, _c: T) -> T {
+pub(crate) fn beale(x: T, y: T, _r: T, _c: T) -> T {
     let term = |k: f64, yn: T| (x.clone() * yn - x.clone()).add_scalar(k).square();
     term(1.5, y.clone()) + term(2.25, y.clone().square()) + term(2.625, y.powi_scalar(3))
 }
@@ -53,7 +53,7 @@ pub fn beale(x: T, y: T, _r: T, _c: T) -> T {
 /// Domain `[-5, 5]^2`; four global minima of value 0: `(3, 2)`, `(-2.805118, 3.131312)`,
 /// `(-3.779310, -3.283186)`, `(3.584428, -1.848126)`. Himmelblau (1972); argmin-testfunctions
 /// `himmelblau`.
-pub fn himmelblau(x: T, y: T, _r: T, _c: T) -> T {
+pub(crate) fn himmelblau(x: T, y: T, _r: T, _c: T) -> T {
     (x.clone().square() + y.clone()).sub_scalar(11.0).square() + (x + y.square()).sub_scalar(7.0).square()
 }
 
@@ -61,7 +61,7 @@ pub fn himmelblau(x: T, y: T, _r: T, _c: T) -> T {
 /// `f(x, y) = -a exp(-b sqrt((x^2 + y^2) / 2)) - exp((cos(c x) + cos(c y)) / 2) + a + e`.
 /// Domain `[-32.768, 32.768]^2`; global minimum `f(0, 0) = 0`, a kink (the gradient there is
 /// taken as 0). VLSE "Ackley Function"; argmin-testfunctions `ackley`.
-pub fn ackley(x: T, y: T, _r: T, _c: T) -> T {
+pub(crate) fn ackley(x: T, y: T, _r: T, _c: T) -> T {
     // The square root's derivative is infinite at 0; flooring its argument at 1e-30 changes no
     // value that f32 can show and gives the minimum a zero gradient instead of NaN.
     let radius = (x.clone().square() + y.clone().square())
@@ -76,7 +76,7 @@ pub fn ackley(x: T, y: T, _r: T, _c: T) -> T {
 /// Styblinski-Tang: `f(x, y) = (x^4 - 16 x^2 + 5 x + y^4 - 16 y^2 + 5 y) / 2`.
 /// Domain `[-5, 5]^2`; global minimum `f(-2.903534, -2.903534) = -78.332331`.
 /// VLSE "Styblinski-Tang Function"; argmin-testfunctions `styblinski_tang`.
-pub fn styblinski_tang(x: T, y: T, _r: T, _c: T) -> T {
+pub(crate) fn styblinski_tang(x: T, y: T, _r: T, _c: T) -> T {
     let term = |v: T| v.clone().powi_scalar(4) - v.clone().square().mul_scalar(16.0) + v.mul_scalar(5.0);
     (term(x) + term(y)).mul_scalar(0.5)
 }
@@ -86,7 +86,7 @@ pub fn styblinski_tang(x: T, y: T, _r: T, _c: T) -> T {
 ///          * [30 + (2 x - 3 y)^2 (18 - 32 x + 12 x^2 + 48 y - 36 x y + 27 y^2)]`.
 /// Domain `[-2, 2]^2`; global minimum `f(0, -1) = 3`. VLSE "Goldstein-Price Function";
 /// argmin-testfunctions `goldsteinprice`.
-pub fn goldstein_price(x: T, y: T, _r: T, _c: T) -> T {
+pub(crate) fn goldstein_price(x: T, y: T, _r: T, _c: T) -> T {
     // In f64: near the minimum its gradient is a difference of terms hundreds of times larger,
     // which f32 would get wrong in the third digit.
     in_f64(x, y, goldstein_price_terms)
@@ -108,14 +108,14 @@ fn goldstein_price_terms(x: T, y: T) -> T {
 /// Booth: `f(x, y) = (x + 2 y - 7)^2 + (2 x + y - 5)^2`.
 /// Domain `[-10, 10]^2`; global minimum `f(1, 3) = 0`. VLSE "Booth Function";
 /// argmin-testfunctions `booth`.
-pub fn booth(x: T, y: T, _r: T, _c: T) -> T {
+pub(crate) fn booth(x: T, y: T, _r: T, _c: T) -> T {
     (x.clone() + y.clone().mul_scalar(2.0)).sub_scalar(7.0).square() + (x.mul_scalar(2.0) + y).sub_scalar(5.0).square()
 }
 
 /// Six-hump camel: `f(x, y) = (4 - 2.1 x^2 + x^4 / 3) x^2 + x y + (-4 + 4 y^2) y^2`.
 /// Domain `[-3, 3] x [-2, 2]`; two global minima `f(0.0898, -0.7126) = f(-0.0898, 0.7126) =
 /// -1.031628`. VLSE "Six-Hump Camel Function"; argmin-testfunctions `sixhumpcamel`.
-pub fn six_hump_camel(x: T, y: T, _r: T, _c: T) -> T {
+pub(crate) fn six_hump_camel(x: T, y: T, _r: T, _c: T) -> T {
     let xx = x.clone().square();
     let yy = y.clone().square();
     (xx.clone().mul_scalar(-2.1) + xx.clone().square().div_scalar(3.0)).add_scalar(4.0) * xx
@@ -126,7 +126,7 @@ pub fn six_hump_camel(x: T, y: T, _r: T, _c: T) -> T {
 /// Three-hump camel: `f(x, y) = 2 x^2 - 1.05 x^4 + x^6 / 6 + x y + y^2`.
 /// Domain `[-5, 5]^2`; global minimum `f(0, 0) = 0` (two local minima beside it).
 /// VLSE "Three-Hump Camel Function"; argmin-testfunctions `threehumpcamel`.
-pub fn three_hump_camel(x: T, y: T, _r: T, _c: T) -> T {
+pub(crate) fn three_hump_camel(x: T, y: T, _r: T, _c: T) -> T {
     let xx = x.clone().square();
     xx.clone().mul_scalar(2.0) - xx.clone().square().mul_scalar(1.05)
         + xx.powi_scalar(3).div_scalar(6.0)
@@ -137,14 +137,14 @@ pub fn three_hump_camel(x: T, y: T, _r: T, _c: T) -> T {
 /// Matyas: `f(x, y) = 0.26 (x^2 + y^2) - 0.48 x y`.
 /// Domain `[-10, 10]^2`; global minimum `f(0, 0) = 0`. VLSE "Matyas Function";
 /// argmin-testfunctions `matyas`.
-pub fn matyas(x: T, y: T, _r: T, _c: T) -> T {
+pub(crate) fn matyas(x: T, y: T, _r: T, _c: T) -> T {
     (x.clone().square() + y.clone().square()).mul_scalar(0.26) - (x * y).mul_scalar(0.48)
 }
 
 /// Lévy N. 13: `f(x, y) = sin^2(3 pi x) + (x - 1)^2 (1 + sin^2(3 pi y)) + (y - 1)^2 (1 + sin^2(2 pi y))`.
 /// Domain `[-10, 10]^2`; global minimum `f(1, 1) = 0`. VLSE "Levy Function N. 13";
 /// argmin-testfunctions `levy_n13`.
-pub fn levy13(x: T, y: T, _r: T, _c: T) -> T {
+pub(crate) fn levy13(x: T, y: T, _r: T, _c: T) -> T {
     // In f64: its y-derivative sums terms up to ~1000 that nearly cancel in places.
     in_f64(x, y, |x, y| {
         // sin^2(k pi v) has period 1/k, so whole numbers can be taken off v first.
@@ -160,7 +160,7 @@ pub fn levy13(x: T, y: T, _r: T, _c: T) -> T {
 /// Domain `[-5, 10] x [0, 15]`; three global minima of value `10 / (8 pi) = 0.397887`:
 /// `(-pi, 12.275)`, `(pi, 2.275)`, `(3 pi, 2.475)`. VLSE "Branin Function";
 /// argmin-testfunctions `branin`.
-pub fn branin(x: T, y: T, _r: T, _c: T) -> T {
+pub(crate) fn branin(x: T, y: T, _r: T, _c: T) -> T {
     let (b, c, t) = (5.1 / (4.0 * PI * PI), 5.0 / PI, 1.0 / (8.0 * PI));
     (y - x.clone().square().mul_scalar(b) + x.clone().mul_scalar(c))
         .sub_scalar(6.0)
@@ -171,7 +171,7 @@ pub fn branin(x: T, y: T, _r: T, _c: T) -> T {
 /// Easom: `f(x, y) = -cos(x) cos(y) exp(-((x - pi)^2 + (y - pi)^2))`.
 /// Domain `[-100, 100]^2`; global minimum `f(pi, pi) = -1`, a narrow well in a flat plain.
 /// VLSE "Easom Function"; argmin-testfunctions `easom`.
-pub fn easom(x: T, y: T, _r: T, _c: T) -> T {
+pub(crate) fn easom(x: T, y: T, _r: T, _c: T) -> T {
     let well = (x.clone().sub_scalar(PI).square() + y.clone().sub_scalar(PI).square())
         .neg()
         .exp();
@@ -179,7 +179,7 @@ pub fn easom(x: T, y: T, _r: T, _c: T) -> T {
 }
 
 /// The classic test functions with their standard domains and global minima.
-pub fn surfaces() -> Vec<Surface> {
+pub(crate) fn surfaces() -> Vec<Surface> {
     let s = |name: &str, formula: &str, f: fn(T, T, T, T) -> T, domain: [[f64; 2]; 2]| {
         Surface::new(name, formula, f).with_domain(domain).noiseless()
     };

@@ -10,13 +10,14 @@
 //! cut into batches of `batch_size` in order (the last one smaller, or dropped); all of it is
 //! burn tensor code over `[runs, batch]`, so minibatch gradients come from autodiff.
 
+use crate::error::FieldError;
 use crate::random::{Normals, SplitMix64};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use std::sync::Mutex;
 
 /// The model whose loss the surface is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Model {
+pub(crate) enum Model {
     /// `1/2 (w u + b - v)^2`.
     LinearRegression,
     /// Binary cross-entropy of `sigmoid(w u + b)` against `v` in {0, 1}.
@@ -25,10 +26,18 @@ pub enum Model {
 
 impl Model {
     /// The names experiment files use.
-    pub const NAMES: [&'static str; 2] = ["linear_regression", "logistic_regression"];
+    pub(crate) const NAMES: [&'static str; 2] = ["linear_regression", "logistic_regression"];
+
+    /// Its name in experiment files.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Model::LinearRegression => "linear_regression",
+            Model::LogisticRegression => "logistic_regression",
+        }
+    }
 
     /// The model called `name`.
-    pub fn from_name(name: &str) -> Option<Model> {
+    pub(crate) fn from_name(name: &str) -> Option<Model> {
         match name {
             "linear_regression" => Some(Model::LinearRegression),
             "logistic_regression" => Some(Model::LogisticRegression),
@@ -48,7 +57,7 @@ impl Model {
     }
 
     /// The loss of one row in `f64` (for the optimum and the tests).
-    pub fn loss_f64(self, z: f64, v: f64) -> f64 {
+    pub(crate) fn loss_f64(self, z: f64, v: f64) -> f64 {
         match self {
             Model::LinearRegression => 0.5 * (z - v) * (z - v),
             Model::LogisticRegression => z.max(0.0) - z * v + (-z.abs()).exp().ln_1p(),
@@ -56,10 +65,9 @@ impl Model {
     }
 }
 
-/// A dataset of features `u` and targets `v`, rows in order.
 /// Why a dataset does not suit a model (see [`Dataset::check`]).
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub enum Unfit {
+pub(crate) enum Unfit {
     /// Fewer than two rows.
     TooFewRows(usize),
     /// Logistic regression's target of row `row` (0-based) is not 0 or 1.
@@ -71,8 +79,9 @@ pub enum Unfit {
     },
 }
 
+/// A dataset of features `u` and targets `v`, rows in order.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Dataset {
+pub(crate) struct Dataset {
     /// The feature of each row (standardized when asked).
     pub u: Vec<f64>,
     /// The target of each row.
@@ -82,20 +91,23 @@ pub struct Dataset {
 impl Dataset {
     /// Reads columns `x` (feature) and `y` (target) of a CSV file with a header row. Errors say
     /// what is wrong: the file, the column, the row.
-    pub fn from_csv(path: &std::path::Path, x: &str, y: &str) -> Result<Dataset, String> {
+    pub(crate) fn from_csv(path: &std::path::Path, x: &str, y: &str) -> crate::error::Parsed<Dataset> {
         let shown = path.display();
         let mut reader = csv::ReaderBuilder::new()
             .trim(csv::Trim::All)
             .from_path(path)
-            .map_err(|e| format!("{shown}: cannot read it: {e}"))?;
+            .map_err(|e| FieldError::new(format!("{shown}: cannot read it: {e}")))?;
         let headers = reader
             .headers()
-            .map_err(|e| format!("{shown}: cannot read its header row: {e}"))?
+            .map_err(|e| FieldError::new(format!("{shown}: cannot read its header row: {e}")))?
             .clone();
         let column = |name: &str| {
             headers.iter().position(|h| h == name).ok_or_else(|| {
                 let known: Vec<&str> = headers.iter().collect();
-                format!("{shown}: no column {name:?}; its columns are: {}", known.join(", "))
+                FieldError::new(format!(
+                    "{shown}: no column {name:?}; its columns are: {}",
+                    known.join(", ")
+                ))
             })
         };
         let (cx, cy) = (column(x)?, column(y)?);
@@ -103,13 +115,14 @@ impl Dataset {
         for (i, record) in reader.records().enumerate() {
             // Row numbers as a spreadsheet shows them: the header is row 1.
             let row = i + 2;
-            let record = record.map_err(|e| format!("{shown}: row {row}: {e}"))?;
-            let cell = |c: usize, name: &str| -> Result<f64, String> {
+            let record = record.map_err(|e| FieldError::new(format!("{shown}: row {row}: {e}")))?;
+            let cell = |c: usize, name: &str| -> crate::error::Parsed<f64> {
                 let text = record.get(c).unwrap_or("");
-                text.parse::<f64>()
-                    .ok()
-                    .filter(|v| v.is_finite())
-                    .ok_or_else(|| format!("{shown}: row {row}, column {name:?}: {text:?} is not a finite number"))
+                text.parse::<f64>().ok().filter(|v| v.is_finite()).ok_or_else(|| {
+                    FieldError::new(format!(
+                        "{shown}: row {row}, column {name:?}: {text:?} is not a finite number"
+                    ))
+                })
             };
             u.push(cell(cx, x)?);
             v.push(cell(cy, y)?);
@@ -119,7 +132,7 @@ impl Dataset {
 
     /// `n` rows drawn from `seed`: `u ~ N(0, 1)`; for `linear`, `v = w u + b + noise N(0, 1)`; for
     /// `logistic`, `v = 1` with probability `sigmoid(w u + b + noise N(0, 1))`, else 0.
-    pub fn generate(model: Model, n: usize, w: f64, b: f64, noise: f64, seed: u64) -> Dataset {
+    pub(crate) fn generate(model: Model, n: usize, w: f64, b: f64, noise: f64, seed: u64) -> Dataset {
         let mut normals = Normals::new(seed);
         let mut bits = SplitMix64::new(seed ^ 0xD1B5_4A32_D192_ED03);
         let (mut u, mut v) = (Vec::with_capacity(n), Vec::with_capacity(n));
@@ -137,7 +150,7 @@ impl Dataset {
 
     /// The feature scaled to mean 0 and (population) standard deviation 1; a constant feature
     /// is only centred.
-    pub fn standardized(mut self) -> Dataset {
+    pub(crate) fn standardized(mut self) -> Dataset {
         let n = self.u.len() as f64;
         let mean = self.u.iter().sum::<f64>() / n;
         let std = (self.u.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n).sqrt();
@@ -150,7 +163,7 @@ impl Dataset {
 
     /// Checks what a model needs: at least two rows, and labels in {0, 1} for logistic
     /// regression.
-    pub fn check(&self, model: Model) -> Result<(), Unfit> {
+    pub(crate) fn check(&self, model: Model) -> Result<(), Unfit> {
         if self.u.len() < 2 {
             return Err(Unfit::TooFewRows(self.u.len()));
         }
@@ -166,7 +179,7 @@ impl Dataset {
     }
 
     /// The mean loss of `model` at `(w, b)` over all rows, in `f64`.
-    pub fn loss_f64(&self, model: Model, w: f64, b: f64) -> f64 {
+    pub(crate) fn loss_f64(&self, model: Model, w: f64, b: f64) -> f64 {
         let sum: f64 = self
             .u
             .iter()
@@ -177,7 +190,8 @@ impl Dataset {
     }
 
     /// The mean loss's gradient at `(w, b)` over the rows `rows`, in `f64`.
-    pub fn gradient_f64(&self, model: Model, w: f64, b: f64, rows: &[usize]) -> [f64; 2] {
+    #[cfg(test)]
+    pub(crate) fn gradient_f64(&self, model: Model, w: f64, b: f64, rows: &[usize]) -> [f64; 2] {
         let (mut gw, mut gb) = (0.0, 0.0);
         for &i in rows {
             let (u, v) = (self.u[i], self.v[i]);
@@ -195,7 +209,7 @@ impl Dataset {
 
     /// The minimizing `(w, b)` and the loss there: least squares in closed form; Newton's
     /// method for logistic regression, `None` when the classes are separable (no minimum).
-    pub fn optimum(&self, model: Model) -> Option<([f64; 2], f64)> {
+    pub(crate) fn optimum(&self, model: Model) -> Option<([f64; 2], f64)> {
         let n = self.u.len() as f64;
         let mean = |f: &dyn Fn(usize) -> f64| (0..self.u.len()).map(f).sum::<f64>() / n;
         let (mu, mv) = (mean(&|i| self.u[i]), mean(&|i| self.v[i]));
@@ -242,7 +256,7 @@ impl Dataset {
 
 /// How minibatches are drawn.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Batching {
+pub(crate) struct Batching {
     /// Rows per batch; `None` (or at least the rows) is the full batch, in data order.
     pub batch_size: Option<usize>,
     /// Drop an epoch's last, smaller batch.
@@ -266,7 +280,7 @@ impl Batching {
 
     /// The rows of the batch of step `step` (0-based) for `seed`: the step's place in its
     /// epoch's seeded permutation.
-    pub fn rows(&self, n: usize, step: usize, seed: u64) -> Vec<usize> {
+    pub(crate) fn rows(&self, n: usize, step: usize, seed: u64) -> Vec<usize> {
         let Some(b) = self.size(n) else {
             return (0..n).collect();
         };
@@ -290,7 +304,7 @@ fn permutation(n: usize, seed: u64, epoch: u64) -> Vec<usize> {
 }
 
 /// A data surface: a model, its data and how minibatches are drawn.
-pub struct DataSurface {
+pub(crate) struct DataSurface {
     /// The model.
     pub model: Model,
     /// The data (feature already standardized when asked).
@@ -329,7 +343,7 @@ const CHUNK: usize = 1 << 22;
 
 impl DataSurface {
     /// A data surface of `model` over `data`.
-    pub fn new(model: Model, data: Dataset, batching: Batching) -> Self {
+    pub(crate) fn new(model: Model, data: Dataset, batching: Batching) -> Self {
         let quadratic = match model {
             Model::LinearRegression => data.optimum(model).map(|(optimum, minimum)| {
                 let n = data.u.len() as f64;
@@ -370,7 +384,7 @@ impl DataSurface {
     /// The mean loss over every row at points `(w [P], b [P])`: `[P]`, differentiable; for
     /// linear regression the quadratic it is, otherwise a pass over the rows in chunks of at
     /// most [`CHUNK`] elements.
-    pub fn full_loss(&self, w: Tensor<1>, b: Tensor<1>) -> Tensor<1> {
+    pub(crate) fn full_loss(&self, w: Tensor<1>, b: Tensor<1>) -> Tensor<1> {
         if let Some(q) = &self.quadratic {
             let (dw, db) = (w.sub_scalar(q.optimum[0]), b.sub_scalar(q.optimum[1]));
             let form =
@@ -405,7 +419,13 @@ impl DataSurface {
     /// The mean loss over the minibatch each row uses at step `step` (0-based): `rows` gives each
     /// row's seed and batch size (`None`: the surface's). `[R]`, differentiable. Rows with one
     /// batch size are computed together, and those that also share a seed share one gather.
-    pub fn batch_loss(&self, w: Tensor<1>, b: Tensor<1>, step: usize, rows: &[(u64, Option<usize>)]) -> Tensor<1> {
+    pub(crate) fn batch_loss(
+        &self,
+        w: Tensor<1>,
+        b: Tensor<1>,
+        step: usize,
+        rows: &[(u64, Option<usize>)],
+    ) -> Tensor<1> {
         let sizes: Vec<Option<usize>> = rows.iter().map(|r| r.1.or(self.batching.batch_size)).collect();
         if sizes.iter().all(|s| *s == sizes[0]) {
             let batching = Batching {

@@ -1,14 +1,14 @@
 //! Surfaces: loss functions of two parameters, written as burn tensor code.
 //!
-//! A surface is a [`Formula`], `f(x, y, r, c)`, over batches: `x` and `y` are the two
+//! A surface is a `Formula`, `f(x, y, r, c)`, over batches: `x` and `y` are the two
 //! coordinates of `N` points and `r`, `c` the coarse and fine noise terms at those points (see
-//! [`noise`]). Its gradient comes from burn's autodiff, never from hand-written derivatives.
+//! `noise`). Its gradient comes from burn's autodiff, never from hand-written derivatives.
 //!
 //! A [`Surface`] is that formula with a name, a domain and its known stationary points. The
-//! built-in ones are the post's ([`builtin`]) and the classic test functions ([`classic`]);
+//! built-in ones are the post's (`builtin`) and the classic test functions (`classic`);
 //! a user's own surface is a value registered with
 //! [`Registry::with_surface`](crate::Registry::with_surface), and an experiment file may write
-//! one as an expression ([`expr`]):
+//! one as an expression (`expr`):
 //!
 //! ```
 //! use burn::tensor::Tensor;
@@ -26,23 +26,33 @@
 //! assert_eq!(surface.domain.x, [-2.0, 2.0]);
 //! ```
 
-pub mod builtin;
-pub mod check;
-pub mod classic;
-pub mod data;
-pub mod expr;
-pub mod noise;
+pub(crate) mod builtin;
+pub(crate) mod check;
+pub(crate) mod classic;
+pub(crate) mod data;
+pub(crate) mod expr;
+pub(crate) mod noise;
+#[cfg(test)]
+mod tests;
 
 use burn::tensor::{Device, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::sync::Arc;
 
-pub use check::{GradientCheck, check, check_with};
-pub use noise::{Lookup, Noise, NoiseField, NoiseSpec};
+pub(crate) use self::check::check_with;
+pub use {
+    self::check::{GradientCheck, check},
+    self::expr::{
+        func::{FUNCTIONS, Function},
+        parse::MAX_NESTING,
+    },
+    self::noise::{Lookup, Noise, NoiseSpec},
+    crate::tensor::to_vec,
+};
 
 /// A surface's formula over a batch: `f(x [N], y [N], r [N], c [N]) -> loss [N]`.
-pub type Formula = dyn Fn(Tensor<1>, Tensor<1>, Tensor<1>, Tensor<1>) -> Tensor<1> + Send + Sync;
+pub(crate) type Formula = dyn Fn(Tensor<1>, Tensor<1>, Tensor<1>, Tensor<1>) -> Tensor<1> + Send + Sync;
 
 /// The rectangle a surface is drawn over: `[[x_min, x_max], [y_min, y_max]]`. The mesh of
 /// figures and the noise fields span it; points outside it still have a loss (the noise is
@@ -76,36 +86,37 @@ impl Domain {
     };
 
     /// The limits of axis `k` (0 for x, 1 for y).
-    pub fn axis(&self, k: usize) -> [f64; 2] {
+    pub(crate) fn axis(&self, k: usize) -> [f64; 2] {
         if k == 0 { self.x } else { self.y }
     }
 
     /// The larger of the two side lengths.
-    pub fn width(&self) -> f64 {
+    pub(crate) fn width(&self) -> f64 {
         (self.x[1] - self.x[0]).max(self.y[1] - self.y[0])
     }
 
     /// True when `p` lies in the closed rectangle.
-    pub fn contains(&self, p: [f64; 2]) -> bool {
+    #[cfg(test)]
+    pub(crate) fn contains(&self, p: [f64; 2]) -> bool {
         (self.x[0]..=self.x[1]).contains(&p[0]) && (self.y[0]..=self.y[1]).contains(&p[1])
     }
 
     /// Checks that both sides are finite, ordered and of positive length; says what is wrong.
-    pub fn validate(&self) -> Result<(), String> {
+    pub(crate) fn validate(&self) -> crate::error::Parsed<()> {
         let ok = |[lo, hi]: [f64; 2]| lo.is_finite() && hi.is_finite() && lo < hi;
         if ok(self.x) && ok(self.y) {
             Ok(())
         } else {
-            Err(format!(
+            Err(crate::error::FieldError::new(format!(
                 "expected [[x_min, x_max], [y_min, y_max]] with finite limits and min < max, got {:?}",
                 [self.x, self.y]
-            ))
+            )))
         }
     }
 
     /// The mesh coordinate of cell `k` (of [`noise::GRID`]) on axis `axis`: `lo + k (hi - lo) /
     /// GRID`, in `f32` (for the post's box exactly `-10 + 0.1 k`, as the post's `np.arange`).
-    pub fn mesh_coord(&self, axis: usize, k: usize) -> f32 {
+    pub(crate) fn mesh_coord(&self, axis: usize, k: usize) -> f32 {
         let [lo, hi] = self.axis(axis);
         let spacing = (hi - lo) as f32 / noise::GRID as f32;
         lo as f32 + k as f32 * spacing
@@ -148,7 +159,7 @@ pub struct Surface {
     /// Its formula as text.
     pub formula: String,
     /// The tensor code.
-    pub f: Arc<Formula>,
+    pub(crate) f: Arc<Formula>,
     /// The rectangle figures show and the noise spans.
     pub domain: Domain,
     /// Known stationary points of the smooth part.
@@ -157,7 +168,7 @@ pub struct Surface {
     pub noisy: bool,
     /// For a model's loss over data: its minibatches (the formula is then the full-data loss,
     /// and optimizers step on minibatch gradients).
-    pub data: Option<Arc<data::DataSurface>>,
+    pub(crate) data: Option<Arc<data::DataSurface>>,
 }
 
 impl fmt::Debug for Surface {
@@ -194,7 +205,7 @@ impl Surface {
 
     /// The loss of a model over data, `name`d: the surface is the full-data loss (the data's
     /// optimum, when there is one, its known minimum); optimizers step on minibatches.
-    pub fn from_data(name: impl Into<String>, formula: impl Into<String>, data: data::DataSurface) -> Self {
+    pub(crate) fn from_data(name: impl Into<String>, formula: impl Into<String>, data: data::DataSurface) -> Self {
         let data = Arc::new(data);
         let full = Arc::clone(&data);
         let mut surface = Surface::new(name, formula, move |x, y, _r, _c| full.full_loss(x, y)).noiseless();
@@ -249,7 +260,7 @@ impl Surface {
 
     /// The formula applied to coordinate columns `x`, `y` `[N]`, with the noise terms at those
     /// points (zeros for a noiseless surface).
-    pub fn apply(&self, x: Tensor<1>, y: Tensor<1>, noise: &Noise) -> Tensor<1> {
+    pub(crate) fn apply(&self, x: Tensor<1>, y: Tensor<1>, noise: &Noise) -> Tensor<1> {
         let (r, c) = if self.noisy {
             noise.terms(&x, &y)
         } else {
@@ -259,7 +270,7 @@ impl Surface {
     }
 
     /// The loss at a batch of points `[N, 2]`, noise included: `[N]`.
-    pub fn eval(&self, points: Tensor<2>, noise: &Noise) -> Tensor<1> {
+    pub(crate) fn eval(&self, points: Tensor<2>, noise: &Noise) -> Tensor<1> {
         let n = points.dims()[0];
         let x = points.clone().narrow(1, 0, 1).reshape([n]);
         let y = points.narrow(1, 1, 1).reshape([n]);
@@ -268,13 +279,19 @@ impl Surface {
 
     /// Loss and gradient at a batch of points `[N, 2]` in one autodiff pass. `points` may live on
     /// a plain device. Returns `(loss [N], grad [N, 2])`, both without autodiff.
+    ///
+    /// A loss that does not depend on the points (a constant surface such as `{"expr": "3"}`,
+    /// or one built only from operations autodiff does not track) has a zero gradient.
     pub fn loss_and_grad(&self, points: Tensor<2>, noise: &Noise) -> (Tensor<1>, Tensor<2>) {
         let p = points.autodiff().require_grad();
         let loss = self.eval(p.clone(), noise);
-        let grads = loss.clone().sum().backward();
-        let grad = p
-            .grad(&grads)
-            .expect("the points require grad, so backward yields their gradient");
+        let total = loss.clone().sum();
+        let grad = if total.is_tracked() {
+            p.grad(&total.backward())
+        } else {
+            None
+        };
+        let grad = grad.unwrap_or_else(|| p.inner().zeros_like());
         (loss.inner(), grad)
     }
 
@@ -299,13 +316,8 @@ impl Surface {
     }
 }
 
-/// Reads a float tensor back to the host as `f32`.
-pub fn to_vec<const D: usize>(t: Tensor<D>) -> Vec<f32> {
-    t.into_data().iter::<f32>().collect()
-}
-
 /// Every built-in surface: the post's, then the classic test functions.
-pub fn builtins() -> Vec<Surface> {
+pub(crate) fn builtins() -> Vec<Surface> {
     let mut all = builtin::surfaces();
     all.extend(classic::surfaces());
     all

@@ -18,9 +18,9 @@ use burn::tensor::{Device, Int, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
 /// Cells per side of the mesh.
-pub const GRID: usize = 200;
+pub(crate) const GRID: usize = 200;
 /// Cells per side of the coarse draw before it is resized.
-pub const COARSE: usize = GRID / 8;
+pub(crate) const COARSE: usize = GRID / 8;
 
 /// How a point reads the noise fields.
 #[derive(Serialize, Deserialize, Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -50,13 +50,13 @@ pub struct NoiseSpec {
 }
 
 /// The post's mesh coordinate of cell `k` on either axis: `-10 + 0.1 k`.
-pub fn mesh_coord(k: usize) -> f32 {
+pub(crate) fn mesh_coord(k: usize) -> f32 {
     Domain::POST.mesh_coord(0, k)
 }
 
 /// Both noise fields on the host, row-major with the `x` index first (`field[i * GRID + j]`).
 #[derive(Clone, Debug, PartialEq)]
-pub struct NoiseField {
+pub(crate) struct NoiseField {
     /// Coarse noise `r`, resized to the mesh.
     pub coarse: Vec<f32>,
     /// Fine noise `c`, already scaled by `|x| |y| / 100`.
@@ -65,7 +65,7 @@ pub struct NoiseField {
 
 impl NoiseField {
     /// Draws both fields from `seed`: first the 25x25 coarse draw, then the 200x200 fine one.
-    pub fn generate(seed: u64) -> Self {
+    pub(crate) fn generate(seed: u64) -> Self {
         let mut normals = Normals::new(seed);
         let small: Vec<f32> = (0..COARSE * COARSE).map(|_| normals.next()).collect();
         let coarse = resize_bilinear(&small, COARSE, GRID);
@@ -117,7 +117,7 @@ pub struct Noise {
 
 impl Noise {
     /// Draws the fields of `spec`, spreads them over `domain` and uploads them to `device`.
-    pub fn new(spec: NoiseSpec, domain: Domain, device: &Device) -> Self {
+    pub(crate) fn new(spec: NoiseSpec, domain: Domain, device: &Device) -> Self {
         let field = match spec.lookup {
             // Nothing is looked up: no need to draw.
             Lookup::Off => NoiseField {
@@ -130,7 +130,7 @@ impl Noise {
     }
 
     /// Uploads an existing draw, spread over `domain`.
-    pub fn from_field(field: &NoiseField, lookup: Lookup, domain: Domain, device: &Device) -> Self {
+    pub(crate) fn from_field(field: &NoiseField, lookup: Lookup, domain: Domain, device: &Device) -> Self {
         let upload = |v: &Vec<f32>| Tensor::<1>::from_data(TensorData::new(v.clone(), [v.len()]), device);
         let axis = |[lo, hi]: [f64; 2]| ((-lo) as f32, (GRID as f64 / (hi - lo)) as f32);
         Noise {
@@ -141,13 +141,8 @@ impl Noise {
         }
     }
 
-    /// The lookup mode.
-    pub fn lookup(&self) -> Lookup {
-        self.lookup
-    }
-
     /// The noise terms `(r, c)` at a batch of points given as `x` and `y` columns `[N]`.
-    pub fn terms(&self, x: &Tensor<1>, y: &Tensor<1>) -> (Tensor<1>, Tensor<1>) {
+    pub(crate) fn terms(&self, x: &Tensor<1>, y: &Tensor<1>) -> (Tensor<1>, Tensor<1>) {
         match self.lookup {
             Lookup::Off => (x.zeros_like(), x.zeros_like()),
             Lookup::Nearest => {

@@ -52,3 +52,27 @@ pub fn rejects(text: &str, field: &str, expected: &str) {
     assert!(err.contains(expected), "no {expected:?} in: {err}");
     assert!(!dir.path().join("o").exists(), "something was written");
 }
+
+/// A small seeded generator for test inputs (splitmix64).
+pub struct SplitMix64(u64);
+
+impl SplitMix64 {
+    /// From `seed`.
+    pub fn new(seed: u64) -> Self {
+        SplitMix64(seed)
+    }
+
+    /// The next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in [0, 1).
+    pub fn uniform(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+    }
+}

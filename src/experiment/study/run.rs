@@ -4,12 +4,12 @@
 
 use super::Study;
 use crate::experiment::runner::{Batch, Row};
-use crate::surface::to_vec;
+use crate::tensor::to_vec;
 use burn::tensor::Device;
 use std::ops::Range;
 
 /// Rows stepped together at most (memory stays bounded for any study size).
-pub const CHUNK_ROWS: usize = 1 << 17;
+pub(crate) const CHUNK_ROWS: usize = 1 << 17;
 
 /// What one run came to.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -37,7 +37,7 @@ impl Study {
 
     /// The basin of a final point: the nearest known minimum within 5% of the domain's width,
     /// -1 when none is that near.
-    pub fn basin(&self, p: [f32; 2]) -> i64 {
+    pub(crate) fn basin(&self, p: [f32; 2]) -> i64 {
         let reach = 0.05 * self.surface.domain.width();
         self.surface
             .minima()
@@ -71,7 +71,6 @@ impl Study {
                 let config = &self.configs[c];
                 Row {
                     optimizer: &config.optimizer,
-                    hyperparameters: &config.hyperparameters,
                     start: self.starts[s],
                     seed: self.seeds[k],
                     sigma: self.sigma,
@@ -79,7 +78,7 @@ impl Study {
                 }
             })
             .collect();
-        let mut batch = Batch::from_rows(&self.surface, self.noise, &rows, &self.optimizers, device);
+        let mut batch = Batch::from_rows(&self.surface, self.noise, &rows, device);
         let order = batch.order().to_vec();
         let n = rows.len();
         let target = self.target() as f32;

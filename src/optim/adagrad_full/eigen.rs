@@ -8,7 +8,7 @@
 /// `A = sum_i values[i] * v_i v_i^T`, with `v_i = vectors[i * n..(i + 1) * n]` orthonormal and
 /// `values` ascending.
 #[derive(Clone, Debug, PartialEq)]
-pub struct SymmetricEigen {
+pub(crate) struct SymmetricEigen {
     /// The order `n` of the matrix.
     pub n: usize,
     /// Eigenvalues, ascending.
@@ -19,7 +19,7 @@ pub struct SymmetricEigen {
 
 impl SymmetricEigen {
     /// Eigenvector `i`.
-    pub fn vector(&self, i: usize) -> &[f64] {
+    pub(crate) fn vector(&self, i: usize) -> &[f64] {
         &self.vectors[i * self.n..(i + 1) * self.n]
     }
 }
@@ -31,7 +31,7 @@ const MAX_ITERATIONS: usize = 64;
 /// triangle; the caller keeps both equal).
 ///
 /// Returns `None` when `a` is not `n x n`, holds a non-finite value, or QL fails to converge.
-pub fn symmetric_eigen(mut a: Vec<f64>, n: usize) -> Option<SymmetricEigen> {
+pub(crate) fn symmetric_eigen(mut a: Vec<f64>, n: usize) -> Option<SymmetricEigen> {
     if a.len() != n * n || a.iter().any(|v| !v.is_finite()) {
         return None;
     }

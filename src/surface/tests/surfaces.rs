@@ -1,11 +1,12 @@
 //! Surfaces: autodiff gradients against finite differences, known stationary points, and the
 //! noise fields' shape, statistics, lookup, domains and determinism.
 
+use crate::Registry;
+use crate::backend::Backend;
+use crate::surface::noise::NoiseField;
+use crate::surface::noise::{COARSE, GRID, mesh_coord};
+use crate::surface::{Domain, Lookup, Noise, NoiseSpec, Surface, to_vec};
 use burn::tensor::{Device, Tensor, TensorData};
-use optsurf::Registry;
-use optsurf::backend::Backend;
-use optsurf::surface::noise::{COARSE, GRID, mesh_coord};
-use optsurf::surface::{Domain, Lookup, Noise, NoiseField, NoiseSpec, Surface, to_vec};
 
 fn builtin(name: &str) -> Surface {
     Registry::builtin().surface(name).unwrap().clone()

@@ -2,19 +2,26 @@
 //! the pixels (each run's colour where its points project, minima markers where the minima are,
 //! start rings at the starts).
 
-use optsurf::Registry;
-use optsurf::backend::Backend;
-use optsurf::experiment::trajectory::Trajectories;
-use optsurf::experiment::{Experiment, runner};
-use optsurf::plot::{self, ContourLayout, SurfaceLayout};
-use optsurf::surface::Surface;
+use crate::Registry;
+use crate::backend::Backend;
+use crate::experiment::Experiment;
+use crate::plot::surface3d::SurfaceLayout;
+use crate::plot::{self, ContourLayout};
+use crate::results::Trajectories;
+use crate::surface::Surface;
 use std::path::Path;
 
 const COLORS: [[u8; 3]; 3] = [[0xd9, 0x5f, 0x02], [0x1b, 0x9e, 0x77], [0x75, 0x70, 0xb3]];
 
 fn run(json: &str) -> (Experiment, Trajectories) {
-    let exp = Experiment::parse(json, Path::new("c.json"), &Registry::builtin()).unwrap();
-    let traj = runner::run(&exp, &Backend::Ndarray.device().unwrap(), &mut []).unwrap();
+    let exp = Experiment::parse(
+        json,
+        Path::new("c.json"),
+        &Registry::builtin(),
+        &crate::backend::Backend::default().device().unwrap(),
+    )
+    .unwrap();
+    let traj = exp.run(&Backend::Ndarray.device().unwrap());
     (exp, traj)
 }
 
@@ -70,7 +77,7 @@ fn contour_view_draws_runs_minima_and_starts_where_they_are() {
     let fig = plot::surface_figure(&traj, surface, &mesh(surface, &traj), true, None).unwrap();
     let png = Image::decode(&fig.png);
     assert_eq!((png.w, png.h), (700, 600));
-    let layout = ContourLayout::new(700, 600, surface.domain).unwrap();
+    let layout = ContourLayout::new(700, 600, surface.domain);
     // Each run's colour along its path, and its dot at its last point.
     for (run, color) in traj.runs.iter().zip(COLORS) {
         let px: Vec<[f64; 2]> = run
@@ -152,7 +159,7 @@ fn runs_leaving_the_domain_are_clipped_in_the_contour_view() {
     assert_eq!(surface.domain.x, [-2.0, 2.0]);
     let fig = plot::surface_figure(&traj, surface, &mesh(surface, &traj), false, None).unwrap();
     let png = Image::decode(&fig.png);
-    let layout = ContourLayout::new(900, 900, surface.domain).unwrap();
+    let layout = ContourLayout::new(900, 900, surface.domain);
     let area = layout.area();
     // The run heads for (1, 3), outside the domain: nothing of its colour above the axes.
     let mut outside = 0;
@@ -200,7 +207,7 @@ fn the_3d_view_spans_the_domain_it_is_given() {
     let xs: Vec<f64> = corners.iter().map(|c| c[0]).collect();
     let span = xs.iter().cloned().fold(f64::MIN, f64::max) - xs.iter().cloned().fold(f64::MAX, f64::min);
     assert!(span > 0.6 * 900.0, "the floor spans {span} px: {corners:?}");
-    let post = SurfaceLayout::new(&traj.plot, &mesh, optsurf::surface::Domain::POST).unwrap();
+    let post = SurfaceLayout::new(&traj.plot, &mesh, crate::surface::Domain::POST).unwrap();
     let huddle = [[-2.0, -1.0], [2.0, 3.0]].map(|c| post.to_pixel(c[0], c[1], zlo));
     assert!((huddle[0][0] - huddle[1][0]).abs() < 0.25 * span, "{huddle:?}");
 }
@@ -222,7 +229,7 @@ fn eval_points_are_drawn_when_asked() {
     for (points, eval) in [("", false), (r#", "points": "eval""#, true)] {
         let (exp, traj) = run(&text(points));
         assert_eq!(exp.plot.points == plot::Shown::Eval, eval);
-        let layout = ContourLayout::new(600, 600, exp.surface.domain).unwrap();
+        let layout = ContourLayout::new(600, 600, exp.surface.domain);
         let la = &traj.runs[0];
         let slow = la.eval_points.as_ref().expect("lookahead records its slow weights");
         let (fast_end, slow_end) = (la.points[la.points.len() - 1], slow[slow.len() - 1]);

@@ -1,11 +1,11 @@
 //! The classic test functions and expression surfaces against hand-derived `f64` values and
 //! gradients at random points of their domains, and the public gradient check.
 
+use crate::Registry;
+use crate::backend::Backend;
+use crate::surface::expr::Expr;
+use crate::surface::{self, Lookup, NoiseSpec, Surface, to_vec};
 use burn::tensor::{Device, Tensor, TensorData};
-use optsurf::Registry;
-use optsurf::backend::Backend;
-use optsurf::surface::expr::Expr;
-use optsurf::surface::{self, Lookup, NoiseSpec, Surface, to_vec};
 use std::f64::consts::{E, PI};
 
 fn device() -> Device {

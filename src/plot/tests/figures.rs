@@ -1,11 +1,12 @@
-//! Figures: decode the PNGs and GIFs `optsurf::plot` writes and check what a reader would see.
+//! Figures: decode the PNGs and GIFs `crate::plot` writes and check what a reader would see.
 
-use optsurf::Registry;
-use optsurf::backend::Backend;
-use optsurf::experiment::trajectory::{RunTrajectory, Status, Trajectories};
-use optsurf::experiment::{Experiment, SurfaceSpec, runner};
-use optsurf::plot::{self, FrameProgress, PlotSpec, SurfaceLayout, View, YLim};
-use optsurf::surface::{Domain, Surface};
+use crate::Registry;
+use crate::backend::Backend;
+use crate::experiment::{Experiment, SurfaceSpec};
+use crate::plot::surface3d::SurfaceLayout;
+use crate::plot::{self, FrameProgress, PlotSpec, View, YLim};
+use crate::results::{RunTrajectory, Status, Trajectories};
+use crate::surface::{Domain, Surface};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -17,14 +18,24 @@ const THREE: &str = r#"{"name": "three", "surface": "f0", "start": [9.0, 9.0], "
            {"label": "AdamW", "optimizer": "adamw", "learning_rate": 0.8, "start": [6.0, -8.5]}]}"#;
 
 fn run(json: &str) -> Trajectories {
-    let exp = Experiment::parse(json, Path::new("test.json"), &Registry::builtin()).expect("valid experiment");
+    let exp = Experiment::parse(
+        json,
+        Path::new("test.json"),
+        &Registry::builtin(),
+        &crate::backend::Backend::default().device().unwrap(),
+    )
+    .expect("valid experiment");
     let device = Backend::Ndarray.device().expect("ndarray device");
-    runner::run(&exp, &device, &mut []).expect("runs")
+    exp.run(&device)
 }
 
 fn surface(traj: &Trajectories) -> Surface {
-    traj.resolve_surface(&Registry::builtin(), Path::new("test.json"))
-        .expect("known surface")
+    traj.resolve_surface(
+        &Registry::builtin(),
+        Path::new("test.json"),
+        &crate::backend::Backend::default().device().unwrap(),
+    )
+    .expect("known surface")
 }
 
 fn mesh(traj: &Trajectories) -> Vec<f32> {
@@ -39,12 +50,12 @@ fn draw_all(
     mesh: &[f32],
     dir: &Path,
     progress: Option<&dyn FrameProgress>,
-) -> optsurf::Result<Vec<std::path::PathBuf>> {
+) -> crate::Result<Vec<std::path::PathBuf>> {
     plot::draw_all(traj, &surface(traj), mesh, dir, progress)
 }
 
 /// `plot::surface_figure` over the trajectories' own surface.
-fn surface_figure(traj: &Trajectories, mesh: &[f32], animated: bool) -> optsurf::Result<plot::Figure> {
+fn surface_figure(traj: &Trajectories, mesh: &[f32], animated: bool) -> crate::Result<plot::Figure> {
     plot::surface_figure(traj, &surface(traj), mesh, animated, None)
 }
 
@@ -483,7 +494,7 @@ fn bad_input_is_an_error_not_a_panic() {
     let traj = hand_traj(vec![hand_run("a", vec![[1.0, 1.0]], vec![0.1])]);
     let dir = tempfile::tempdir().unwrap();
     let err = draw_all(&traj, &[0.0; 10], dir.path(), None).unwrap_err();
-    assert!(matches!(err, optsurf::Error::Plot(_)), "{err}");
+    assert!(matches!(err, crate::Error::Plot(_)), "{err}");
     let mesh = mesh(&traj);
     for bad in [
         PlotSpec {
@@ -512,17 +523,17 @@ fn bad_input_is_an_error_not_a_panic() {
             ..traj.clone()
         };
         let err = draw_all(&t, &mesh, dir.path(), None).unwrap_err();
-        assert!(matches!(err, optsurf::Error::Plot(_)), "{err}");
+        assert!(matches!(err, crate::Error::Plot(_)), "{err}");
     }
     let err = plot::draw_vectors(&[[1.0, 1.0]], &[], [-1.0, 1.0], [0.0, 1.0], &dir.path().join("a.png")).unwrap_err();
-    assert!(matches!(err, optsurf::Error::Plot(_)), "{err}");
+    assert!(matches!(err, crate::Error::Plot(_)), "{err}");
     let err = plot::draw_vectors(&[], &[], [1.0, -1.0], [0.0, 1.0], &dir.path().join("a.png")).unwrap_err();
-    assert!(matches!(err, optsurf::Error::Plot(_)), "{err}");
+    assert!(matches!(err, crate::Error::Plot(_)), "{err}");
     // An unwritable target is an I/O error.
     let blocker = dir.path().join("file");
     std::fs::write(&blocker, b"x").unwrap();
     let err = draw_all(&traj, &mesh, &blocker.join("sub"), None).unwrap_err();
-    assert!(matches!(err, optsurf::Error::Io { .. }), "{err}");
+    assert!(matches!(err, crate::Error::Io { .. }), "{err}");
 }
 
 #[test]
@@ -665,16 +676,22 @@ fn figures_match_reference_figures() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("experiments/blog/{name}.json"));
         let dir = out.path().join(name);
         std::fs::create_dir_all(&dir).unwrap();
-        match optsurf::experiment::Job::load(&path, &Registry::builtin()).expect("a blog experiment") {
-            optsurf::experiment::Job::Runs(e) => {
-                let traj = runner::run(&e, &device, &mut []).expect("runs");
+        match crate::experiment::Job::load(
+            &path,
+            &Registry::builtin(),
+            &crate::backend::Backend::default().device().unwrap(),
+        )
+        .expect("a blog experiment")
+        {
+            crate::experiment::Job::Runs(e) => {
+                let traj = e.run(&device);
                 draw_all(&traj, &mesh(&traj), &dir, None).expect("figures");
             }
-            optsurf::experiment::Job::Vectors(v) => {
-                let r = v.run(&dir).expect("vectors");
+            crate::experiment::Job::Vectors(v) => {
+                let r = v.compute();
                 plot::draw_vectors(&r.grads, &r.updates, v.xlim, v.ylim, &dir.join("vectors.png")).expect("arrows");
             }
-            optsurf::experiment::Job::Study(_) => unreachable!("the blog has no studies"),
+            crate::experiment::Job::Study(_) => unreachable!("the blog has no studies"),
         }
         for file in ["surface.png", "loss.png", "vectors.png"] {
             let new = dir.join(file);
@@ -760,4 +777,373 @@ fn long_runs_get_at_most_max_frames_evenly_spaced_with_the_first_and_last() {
     assert_eq!(decode_gif(gif.gif.as_ref().unwrap(), |_| false).delays.len(), 40);
     traj.plot.max_frames = 1;
     assert!(draw_all(&traj, &mesh(&traj), dir.path(), None).is_err());
+}
+
+/// A text of an SVG figure: its characters, fill and box (cap height to descenders, as the
+/// layout measures it).
+#[derive(Debug)]
+struct SvgText {
+    text: String,
+    fill: String,
+    bbox: [f64; 4],
+}
+
+fn attr(n: &roxmltree::Node, name: &str) -> f64 {
+    n.attribute(name)
+        .unwrap_or_else(|| panic!("{name} on {n:?}"))
+        .parse()
+        .unwrap()
+}
+
+/// Every `<text>` of an SVG document with its box.
+fn svg_texts(doc: &roxmltree::Document) -> Vec<SvgText> {
+    doc.descendants()
+        .filter(|n| n.has_tag_name("text"))
+        .map(|n| {
+            let (x, y, fs, len) = (
+                attr(&n, "x"),
+                attr(&n, "y"),
+                attr(&n, "font-size"),
+                attr(&n, "textLength"),
+            );
+            let (cap, desc) = (0.729 * fs, 0.25 * fs);
+            let up = n.attribute("transform").is_some_and(|t| t.starts_with("rotate(-90"));
+            SvgText {
+                text: n.text().unwrap_or_default().to_string(),
+                fill: n.attribute("fill").unwrap_or_default().to_string(),
+                bbox: if up {
+                    [x - cap, y - len, x + desc, y]
+                } else {
+                    [x, y - cap, x + len, y + desc]
+                },
+            }
+        })
+        .collect()
+}
+
+fn overlap(a: [f64; 4], b: [f64; 4]) -> bool {
+    // Boxes may touch: half a pixel of slack.
+    a[0] + 0.5 < b[2] && b[0] + 0.5 < a[2] && a[1] + 0.5 < b[3] && b[1] + 0.5 < a[3]
+}
+
+/// No two texts of the document overlap, and all are inside its `w` x `h`.
+fn assert_texts_apart(name: &str, texts: &[SvgText], w: f64, h: f64) {
+    for (i, a) in texts.iter().enumerate() {
+        let b = a.bbox;
+        assert!(
+            b[0] >= -1.0 && b[1] >= -1.0 && b[2] <= w + 1.0 && b[3] <= h + 1.0,
+            "{name}: {a:?} leaves the {w}x{h} figure"
+        );
+        for o in &texts[..i] {
+            assert!(!overlap(a.bbox, o.bbox), "{name}: {a:?} overlaps {o:?}");
+        }
+    }
+}
+
+/// Pixels inside `b` at least `contrast` darker than white in some channel.
+fn ink(img: &Image, b: [f64; 4], contrast: u8) -> usize {
+    let (x0, y0) = (b[0].floor().max(0.0) as usize, b[1].floor().max(0.0) as usize);
+    let (x1, y1) = ((b[2].ceil() as usize).min(img.w), (b[3].ceil() as usize).min(img.h));
+    let mut n = 0;
+    for y in y0..y1 {
+        for x in x0..x1 {
+            n += img.at(x, y).iter().any(|&c| c < 255 - contrast) as usize;
+        }
+    }
+    n
+}
+
+fn svg_of(bytes: &str) -> roxmltree::Document<'_> {
+    roxmltree::Document::parse(bytes).expect("well-formed SVG")
+}
+
+/// A figure's still, kept as `name`, decoded, and its SVG, whose texts are checked to stay
+/// apart.
+fn still(name: &str, fig: plot::Figure) -> (Image, String) {
+    keep(name, &fig.png);
+    let png = decode_png(&fig.png);
+    let svg = fig.svg.expect("an SVG");
+    assert_texts_apart(name, &svg_texts(&svg_of(&svg)), png.w as f64, png.h as f64);
+    (png, svg)
+}
+
+/// `n` hand-made runs with labels of `len` characters (distinct at both ends), ending near one
+/// another.
+fn many(n: usize, len: usize) -> Trajectories {
+    let runs = (0..n)
+        .map(|i| {
+            let head = format!("r{i} adam lr=CosineDecayRestarts beta_1=0.8 ");
+            let mut label: String = head.chars().cycle().take(len.max(1)).collect();
+            if len >= 8 {
+                label.replace_range(label.len() - 4.., &format!("{i:04}"));
+            } else {
+                label = format!("{i}").chars().take(len.max(1)).collect();
+            }
+            let a = i as f32 * 0.7;
+            let points: Vec<[f32; 2]> = (0..8)
+                .map(|k| {
+                    let r = 9.0 * (1.0 - k as f32 / 8.0) + 0.5;
+                    [r * a.cos(), r * a.sin()]
+                })
+                .collect();
+            let loss = (0..8).map(|k| 1.5 / (1.0 + k as f32) + 0.001 * i as f32).collect();
+            hand_run(&label, points, loss)
+        })
+        .collect();
+    let mut traj = hand_traj(runs);
+    traj.title = Some("t".repeat(300));
+    traj
+}
+
+#[test]
+fn long_labels_and_many_runs_never_stop_the_figures() {
+    let dir = tempfile::tempdir().unwrap();
+    let mesh = mesh(&many(1, 1));
+    let cases = [
+        (1, 1),
+        (1, 300),
+        (10, 1),
+        (10, 97),
+        (10, 300),
+        (40, 12),
+        (40, 97),
+        (40, 300),
+    ];
+    for (k, (n, len)) in cases.into_iter().enumerate() {
+        let mut traj = many(n, len);
+        traj.plot.size = if k % 2 == 0 { [600, 600] } else { [900, 700] };
+        traj.plot.legend = true;
+        traj.plot.animate = k == cases.len() - 1;
+        traj.plot.view = if k % 3 == 1 {
+            View::Contour
+        } else {
+            View::Camera([30.0, -70.0])
+        };
+        traj.plot.format = vec![plot::Format::Png, plot::Format::Svg];
+        let out = dir.path().join(format!("{n}-{len}"));
+        std::fs::create_dir_all(&out).unwrap();
+        let written = draw_all(&traj, &mesh, &out, None).unwrap_or_else(|e| panic!("{n} runs, {len}: {e}"));
+        assert!(written.iter().any(|p| p.ends_with("loss.svg")));
+        let [w, h] = traj.plot.size.map(|v| v as f64);
+        for name in ["surface", "loss"] {
+            let text = std::fs::read_to_string(out.join(format!("{name}.svg"))).unwrap();
+            keep(&format!("many-{n}-{len}-{name}.svg"), text.as_bytes());
+            let texts = svg_texts(&svg_of(&text));
+            assert!(!texts.is_empty());
+            assert_texts_apart(&format!("{n} runs, labels of {len}: {name}"), &texts, w, h);
+        }
+    }
+}
+
+#[test]
+fn svg_has_the_png_layout() {
+    let mut traj = run(THREE);
+    traj.plot.legend = true;
+    traj.plot.format = vec![plot::Format::Svg, plot::Format::Png];
+    let dir = tempfile::tempdir().unwrap();
+    let mesh = mesh(&traj);
+    let written = draw_all(&traj, &mesh, dir.path(), None).unwrap();
+    let names: Vec<String> = written
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "surface.svg",
+            "surface.png",
+            "surface.gif",
+            "loss.svg",
+            "loss.png",
+            "loss.gif"
+        ]
+    );
+    let text = std::fs::read_to_string(dir.path().join("surface.svg")).unwrap();
+    keep("three-surface.svg", text.as_bytes());
+    assert!(text.len() < 2_000_000, "{} bytes", text.len());
+    let doc = svg_of(&text);
+    let root = doc.root_element();
+    assert_eq!((attr(&root, "width"), attr(&root, "height")), (720.0, 640.0));
+    assert_eq!(
+        doc.descendants().filter(|n| n.has_tag_name("image")).count(),
+        1,
+        "the mesh, rasterized"
+    );
+    // A group a run, titled with its label, holding its path, on the PNG's projection.
+    let layout = SurfaceLayout::new(&traj.plot, &mesh, Domain::POST).unwrap();
+    let groups: Vec<roxmltree::Node> = doc
+        .descendants()
+        .filter(|n| n.attribute("class") == Some("run"))
+        .collect();
+    assert_eq!(groups.len(), 3);
+    let png = decode_png(&std::fs::read(dir.path().join("surface.png")).unwrap());
+    for (g, run) in groups.iter().zip(&traj.runs) {
+        let title = g.children().find(|c| c.has_tag_name("title")).and_then(|t| t.text());
+        assert_eq!(title, Some(run.label.as_str()));
+        let lines: Vec<roxmltree::Node> = g.children().filter(|c| c.has_tag_name("polyline")).collect();
+        assert_eq!(lines.len(), 1, "{}: one polyline", run.label);
+        let pts: Vec<[f64; 2]> = lines[0]
+            .attribute("points")
+            .unwrap()
+            .split_whitespace()
+            .map(|p| {
+                let (x, y) = p.split_once(',').unwrap();
+                [x.parse().unwrap(), y.parse().unwrap()]
+            })
+            .collect();
+        assert_eq!(pts.len(), run.points.len());
+        for (q, (p, &l)) in pts.iter().zip(run.points.iter().zip(&run.loss)) {
+            let want = layout.to_pixel(p[0] as f64, p[1] as f64, l as f64);
+            assert!(
+                (q[0] - want[0]).abs() < 0.006 && (q[1] - want[1]).abs() < 0.006,
+                "{}: {q:?} is not {want:?}",
+                run.label
+            );
+        }
+    }
+    // Each dot of the SVG is a dot of its colour in the PNG.
+    let dots: Vec<(f64, f64, String)> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("circle"))
+        .map(|n| (attr(&n, "cx"), attr(&n, "cy"), n.attribute("fill").unwrap().to_string()))
+        .collect();
+    assert!(dots.len() >= 6, "three dots and three legend handles");
+    for (x, y, fill) in &dots {
+        let c = u32::from_str_radix(&fill[1..], 16).unwrap();
+        let color = [(c >> 16) as u8, (c >> 8) as u8, c as u8];
+        assert!(
+            png.count_near(*x, *y, 2.0, color, 30.0) >= 5,
+            "dot {fill} at ({x}, {y}) in the PNG"
+        );
+    }
+    let texts = svg_texts(&doc);
+    for want in ["Optimizers & losses", "SGD", "Adam", "AdamW", "x", "f"] {
+        assert!(texts.iter().any(|t| t.text == want), "surface.svg: no text {want:?}");
+    }
+    // Texts of the SVG are where the PNG has ink.
+    for t in &texts {
+        assert!(ink(&png, t.bbox, 60) > 3, "{t:?}: no ink in the PNG");
+    }
+    let text = std::fs::read_to_string(dir.path().join("loss.svg")).unwrap();
+    let doc = svg_of(&text);
+    let texts = svg_texts(&doc);
+    for want in ["Losses", "step", "loss", "SGD"] {
+        assert!(texts.iter().any(|t| t.text == want), "loss.svg: no text {want:?}");
+    }
+    assert_eq!(
+        doc.descendants()
+            .filter(|n| n.attribute("class") == Some("run"))
+            .count(),
+        3
+    );
+}
+
+#[test]
+fn end_labels_keep_apart_with_leaders() {
+    // Ten runs ending within a pixel of one another, as the post's comparison does.
+    let mut traj = many(10, 5);
+    traj.plot.size = [900, 900];
+    traj.plot.format = vec![plot::Format::Svg];
+    let (png, svg) = still("ten-loss.png", plot::loss_figure(&traj, false, None).unwrap().unwrap());
+    let doc = svg_of(&svg);
+    let texts = svg_texts(&doc);
+    let colors = plot::run_colors(&traj.plot, 10).unwrap();
+    let ends: Vec<&SvgText> = texts
+        .iter()
+        .filter(|t| t.fill != "#262626" && t.fill != "#555555")
+        .collect();
+    assert_eq!(ends.len(), 10, "one end label a run");
+    for (t, c) in ends.iter().zip(&colors) {
+        // The label in its run's colour, where the SVG has it.
+        let n = (0..png.h)
+            .flat_map(|y| (0..png.w).map(move |x| (x, y)))
+            .filter(|&(x, y)| {
+                let (x, y) = (x as f64 + 0.5, y as f64 + 0.5);
+                x >= t.bbox[0] && x <= t.bbox[2] && y >= t.bbox[1] && y <= t.bbox[3]
+            })
+            .filter(|&(x, y)| dist(png.at(x, y), *c) < 40.0)
+            .count();
+        assert!(n > 8, "{t:?}: {n} pixels of {c:?}");
+    }
+    // Labels moved off their lines have leader lines.
+    let leaders = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("polyline") && n.parent().is_some_and(|p| p.attribute("class") != Some("run")))
+        .filter(|n| n.attribute("stroke-opacity") == Some("0.8"))
+        .count();
+    assert!(leaders >= 5, "{leaders} leader lines");
+}
+
+#[test]
+fn the_3d_box_keeps_corner_ticks_and_the_legend_clear() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("experiments/blog/f5-sgd-lr01-50.json");
+    let exp = Experiment::load(
+        &path,
+        &Registry::builtin(),
+        &crate::backend::Backend::default().device().unwrap(),
+    )
+    .unwrap();
+    let mut traj = exp.run(&Backend::Ndarray.device().unwrap());
+    traj.plot.format = vec![plot::Format::Svg];
+    let device = Backend::Ndarray.device().unwrap();
+    let mesh = exp.surface.on_mesh(&exp.surface.noise(traj.noise, &device), &device);
+    let fig = plot::surface_figure(&traj, &exp.surface, &mesh, false, None).unwrap();
+    let (png, svg) = still("f5-sgd-surface.png", fig);
+    let doc = svg_of(&svg);
+    let texts = svg_texts(&doc);
+    let ticks: Vec<&SvgText> = texts.iter().filter(|t| t.fill == "#555555").collect();
+    assert!(ticks.iter().any(|t| t.text == "1.4"), "the top z tick is drawn");
+    let legend = doc
+        .descendants()
+        .find(|n| n.has_tag_name("rect") && n.attribute("rx").is_some())
+        .expect("a legend");
+    let (x, y) = (attr(&legend, "x"), attr(&legend, "y"));
+    let b = [x, y, x + attr(&legend, "width"), y + attr(&legend, "height")];
+    for t in &ticks {
+        assert!(!overlap(t.bbox, b), "the legend {b:?} covers {t:?}");
+        // On the raster: the tick label's grey ink is there, not hidden.
+        let grey = (t.bbox[1].floor() as usize..(t.bbox[3].ceil() as usize).min(png.h))
+            .flat_map(|yy| (t.bbox[0].floor() as usize..(t.bbox[2].ceil() as usize).min(png.w)).map(move |xx| (xx, yy)))
+            .filter(|&(xx, yy)| dist(png.at(xx, yy), [0x55, 0x55, 0x55]) < 60.0)
+            .count();
+        assert!(grey >= 5, "{t:?} is not visible ({grey} grey pixels)");
+    }
+}
+
+#[test]
+fn charts_have_axis_titles() {
+    let json = THREE.replace(
+        r#""learning_rate": 20.0}"#,
+        r#""learning_rate": {"schedule": "CosineDecay", "initial_learning_rate": 20.0, "decay_steps": 10}}"#,
+    );
+    let mut traj = run(&json);
+    traj.plot.format = vec![plot::Format::Png, plot::Format::Svg];
+    traj.plot.animate = false;
+    let dir = tempfile::tempdir().unwrap();
+    draw_all(&traj, &mesh(&traj), dir.path(), None).unwrap();
+    for (name, titles) in [("loss", ["step", "loss"]), ("learning_rate", ["step", "learning rate"])] {
+        let png = decode_png(&std::fs::read(dir.path().join(format!("{name}.png"))).unwrap());
+        let svg = std::fs::read_to_string(dir.path().join(format!("{name}.svg"))).unwrap();
+        keep(
+            &format!("titles-{name}.png"),
+            &std::fs::read(dir.path().join(format!("{name}.png"))).unwrap(),
+        );
+        let doc = svg_of(&svg);
+        let texts = svg_texts(&doc);
+        assert_texts_apart(name, &texts, png.w as f64, png.h as f64);
+        for title in titles {
+            let t = texts
+                .iter()
+                .find(|t| t.text == title)
+                .unwrap_or_else(|| panic!("{name}: no title {title:?}"));
+            assert!(
+                ink(&png, t.bbox, 120) > 20,
+                "{name}: {title:?} has no ink at {:?}",
+                t.bbox
+            );
+        }
+        // The y title reads upwards: taller than wide.
+        let y = texts.iter().find(|t| t.text == titles[1]).unwrap();
+        assert!(y.bbox[3] - y.bbox[1] > y.bbox[2] - y.bbox[0], "{name}: {y:?}");
+    }
 }

@@ -4,12 +4,13 @@
 //! `f32`, and nothing depends on the clock or the machine, so the same experiment and seed give
 //! byte-identical files.
 
-use super::SurfaceSpec;
-use super::plot_spec::PlotSpec;
-use crate::error::{Error, Result};
+use crate::error::{Error, FieldError, Result};
+use crate::experiment::runner::RunRecord;
+use crate::experiment::{Experiment, PlotSpec, SurfaceSpec, resolve_surface};
 use crate::io::write_atomic_with;
 use crate::registry::Registry;
 use crate::surface::{Domain, NoiseSpec, Surface};
+use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::io::Write;
@@ -95,24 +96,72 @@ pub struct RunTrajectory {
 
 impl RunTrajectory {
     /// How many points of the run can be drawn (both its point and its loss are known).
-    pub fn drawable(&self) -> usize {
+    pub(crate) fn drawable(&self) -> usize {
         self.points.len().min(self.loss.len())
     }
 }
 
+impl Experiment {
+    /// Runs the experiment on `device` and returns its trajectories (no files written; see
+    /// [`Job::run_into`](crate::experiment::Job::run_into) for that).
+    pub fn run(&self, device: &Device) -> Trajectories {
+        Trajectories::new(self, crate::experiment::runner::run(self, device, &mut []))
+    }
+}
+
 impl Trajectories {
+    /// What `experiment`'s runs came to, as the file records them: each run's label, optimizer
+    /// and every hyperparameter with its record; the seed, noise and batch size of runs that
+    /// depend on them.
+    pub(crate) fn new(experiment: &Experiment, records: Vec<RunRecord>) -> Self {
+        // Minibatches or gradient noise make the runs depend on their seeds: record them.
+        let stochastic = experiment.is_stochastic();
+        let runs = experiment
+            .runs
+            .iter()
+            .zip(records)
+            .map(|(spec, record)| RunTrajectory {
+                label: spec.label.clone(),
+                optimizer: spec.optimizer.name().to_string(),
+                hyperparameters: spec.optimizer.hyperparameters(),
+                status: if record.diverged_at.is_some() {
+                    Status::Diverged
+                } else {
+                    Status::Ok
+                },
+                seed: stochastic.then_some(spec.seed),
+                batch_size: experiment.surface.data.as_ref().and_then(|d| {
+                    spec.batch_size
+                        .or(d.batching.batch_size)
+                        .filter(|&b| b < d.data.u.len())
+                }),
+                sigma: stochastic.then_some(spec.sigma),
+                points: record.points,
+                eval_points: record.eval_points,
+                grads: record.grads,
+                loss: record.loss,
+                batch_loss: record.batch_loss,
+                learning_rates: record.learning_rates,
+                diverged_at: record.diverged_at,
+            })
+            .collect();
+        Trajectories {
+            name: experiment.name.clone(),
+            title: experiment.title.clone(),
+            surface: experiment.surface_spec.clone(),
+            domain: experiment.domain,
+            steps: experiment.steps,
+            noise: experiment.noise,
+            plot: experiment.plot.clone(),
+            runs,
+        }
+    }
+
     /// Reads a trajectory file.
     pub fn load(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, "read the trajectory file", e))?;
         let mut de = serde_json::Deserializer::from_str(&text);
-        serde_path_to_error::deserialize(&mut de).map_err(|e| {
-            let field = e.path().to_string();
-            Error::input(
-                path,
-                if field == "." { String::new() } else { field },
-                e.into_inner().to_string(),
-            )
-        })
+        serde_path_to_error::deserialize(&mut de).map_err(|e| FieldError::from_serde(e).in_file(path))
     }
 
     /// The JSON text: pretty-printed, one point per line.
@@ -124,7 +173,7 @@ impl Trajectories {
 
     /// Streams the JSON text to `w` one run at a time, so that a wide experiment never holds its
     /// whole text in memory. The same bytes as pretty-printing the whole value at once.
-    pub fn write_json(&self, w: &mut impl Write) -> std::io::Result<()> {
+    pub(crate) fn write_json(&self, w: &mut impl Write) -> std::io::Result<()> {
         let head = serde_json::to_string_pretty(&self.clone_without_runs()).expect("trajectories serialize");
         if self.runs.is_empty() {
             return writeln!(w, "{}", compact_pairs(&head));
@@ -162,18 +211,14 @@ impl Trajectories {
     }
 
     /// Writes the file atomically (temporary file, then rename), streaming the text.
-    pub fn write(&self, path: &Path) -> Result<()> {
+    pub(crate) fn write(&self, path: &Path) -> Result<()> {
         write_atomic_with(path, |w| self.write_json(w))
     }
 
     /// The surface these trajectories ran over, rebuilt from `registry` (with the experiment's
-    /// domain); `path` is the file they were read from, for error messages.
-    pub fn resolve_surface(&self, registry: &Registry, path: &Path) -> Result<Surface> {
-        let mut surface = self.surface.resolve_in(registry, path)?;
-        if let Some(domain) = self.domain {
-            surface.domain = domain;
-        }
-        Ok(surface)
+    /// domain); `path` is the file they were read from, for error messages and data files.
+    pub fn resolve_surface(&self, registry: &Registry, path: &Path, device: &Device) -> Result<Surface> {
+        resolve_surface(&self.surface, self.domain, path, registry, device)
     }
 }
 
@@ -210,7 +255,6 @@ fn compact_pairs(pretty: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::experiment::SurfaceSpec;
 
     #[test]
     fn streamed_json_is_the_pretty_printed_value() {

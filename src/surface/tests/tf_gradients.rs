@@ -10,9 +10,9 @@
 //! except the few listed in [`NOT_BITWISE`], where burn's autodiff cannot round as TensorFlow
 //! does; those must stay within float32 noise of it.
 
+use crate::backend::Backend;
+use crate::surface::{Lookup, Noise, NoiseSpec, to_vec};
 use burn::tensor::{Tensor, TensorData};
-use optsurf::backend::Backend;
-use optsurf::surface::{Lookup, Noise, NoiseSpec, to_vec};
 use serde_json::Value;
 
 const FIXTURE: &str = "tests/fixtures/tf-gradients.json";
@@ -60,10 +60,10 @@ fn gradients_and_values_round_as_tensorflows_graph() {
             seed: 0,
             lookup: Lookup::Off,
         },
-        optsurf::surface::Domain::POST,
+        crate::surface::Domain::POST,
         &device,
     );
-    let registry = optsurf::Registry::builtin();
+    let registry = crate::Registry::builtin();
 
     let mut report = Vec::new();
     let mut failures = Vec::new();

@@ -1,0 +1,3 @@
+//! Experiments run whole and their trajectories checked against plain computations.
+
+mod stochastic;
