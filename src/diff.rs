@@ -125,12 +125,18 @@ pub(crate) fn compare(baseline: &Trajectories, new: &Trajectories, tol: Toleranc
         format!("{:?}", new.noise),
         &mut changes,
     );
+    // A model's evaluation and snapshot steps, and its parameters per snapshot.
+    let model = ModelSteps {
+        eval: new.eval_steps.as_deref().unwrap_or(&[]),
+        snapshots: new.params.as_ref().map_or(&[], |p| &p.steps),
+        width: new.params.as_ref().map_or(1, |p| p.layout.len()),
+    };
     for run in &new.runs {
         match baseline.runs.iter().find(|b| b.label == run.label) {
             None => changes.push(Change::Added {
                 label: run.label.clone(),
             }),
-            Some(old) => compare_run(old, run, tol, &mut changes),
+            Some(old) => compare_run(old, run, tol, &model, &mut changes),
         }
     }
     for old in &baseline.runs {
@@ -210,7 +216,7 @@ fn compare_study(
                 let (c, s, k) = study.row(*r);
                 let config = &study.configs[c];
                 let swept: Vec<String> = config.swept.iter().map(|(k, v)| format!(" {k}={v}")).collect();
-                let [x, y] = study.starts[s];
+                let [x, y] = study.starts[s].point().unwrap_or([f64::NAN; 2]);
                 changes.push(Change::Study {
                     file: "runs.csv",
                     what: format!(
@@ -299,7 +305,21 @@ pub(crate) fn compare_vectors(old: &VectorsResult, new: &VectorsResult, tol: Tol
     changes
 }
 
-fn compare_run(old: &RunTrajectory, new: &RunTrajectory, tol: Tolerance, changes: &mut Vec<Change>) {
+/// Where a model's recorded values are: the steps of its evaluations and of its snapshots,
+/// and the parameters of a snapshot.
+struct ModelSteps<'a> {
+    eval: &'a [usize],
+    snapshots: &'a [usize],
+    width: usize,
+}
+
+fn compare_run(
+    old: &RunTrajectory,
+    new: &RunTrajectory,
+    tol: Tolerance,
+    model: &ModelSteps,
+    changes: &mut Vec<Change>,
+) {
     let label = || new.label.clone();
     for (name, value) in &new.hyperparameters {
         let before = old.hyperparameters.get(name);
@@ -352,6 +372,14 @@ fn compare_run(old: &RunTrajectory, new: &RunTrajectory, tol: Tolerance, changes
             old: b,
             new: a,
         });
+    } else if let Some((what, step, b, a)) = model_departs(old, new, model, &close) {
+        changes.push(Change::Departs {
+            label: label(),
+            what,
+            step,
+            old: b,
+            new: a,
+        });
     } else if old.points.len() != new.points.len() || old.loss.len() != new.loss.len() {
         let step = old.points.len().min(new.points.len());
         changes.push(Change::Departs {
@@ -362,6 +390,35 @@ fn compare_run(old: &RunTrajectory, new: &RunTrajectory, tol: Tolerance, changes
             new: 0.0,
         });
     }
+}
+
+/// Where a model's run first departs from its baseline, within the tolerance: its held-out
+/// loss or accuracies, or its weights, with the step of that evaluation or snapshot. `None`
+/// when they agree (or the run is not a model's).
+fn model_departs(
+    old: &RunTrajectory,
+    new: &RunTrajectory,
+    model: &ModelSteps,
+    close: &dyn Fn(f64, f64) -> bool,
+) -> Option<(&'static str, usize, f64, f64)> {
+    let series = [
+        ("test loss", &old.test_loss, &new.test_loss, model.eval, 1),
+        ("accuracy", &old.accuracy, &new.accuracy, model.eval, 1),
+        ("test accuracy", &old.test_accuracy, &new.test_accuracy, model.eval, 1),
+        ("weights", &old.snapshots, &new.snapshots, model.snapshots, model.width),
+    ];
+    for (what, b, a, steps, width) in series {
+        let step = |i: usize| steps.get(i / width.max(1)).copied().unwrap_or(i / width.max(1));
+        let (b, a) = (b.as_deref().unwrap_or(&[]), a.as_deref().unwrap_or(&[]));
+        let differs = |(x, y): (&f32, &f32)| !(close(*y as f64, *x as f64) || x.is_nan() && y.is_nan());
+        if let Some(i) = b.iter().zip(a).position(differs) {
+            return Some((what, step(i), b[i] as f64, a[i] as f64));
+        }
+        if b.len() != a.len() {
+            return Some((what, step(b.len().min(a.len())), 0.0, 0.0));
+        }
+    }
+    None
 }
 
 /// The verdict on one experiment (or one pair of trajectory files).
@@ -388,7 +445,7 @@ pub(crate) struct Entry {
     pub accept: Option<String>,
     /// The new result's files (`baseline`, and for a study its `runs.csv`) and their text, when it
     /// differs from the baseline or there is none (what [`Report::write_new`] writes beside them).
-    pub new: Vec<(PathBuf, String)>,
+    pub new: Vec<(PathBuf, Vec<u8>)>,
     /// The verdict.
     pub verdict: Verdict,
 }
@@ -414,7 +471,7 @@ impl Report {
         for e in &self.entries {
             for (file, text) in &e.new {
                 let path = new_file(file);
-                write_atomic(&path, text.as_bytes())?;
+                write_atomic(&path, text)?;
                 self.written.push(path);
             }
         }
@@ -422,7 +479,7 @@ impl Report {
     }
 }
 
-/// Moves every `*.json.new` under `paths` (files or folders) onto the baseline it stands beside;
+/// Moves every `*.json.new` (`*.csv.new`, `*.npy.new`) under `paths` (files or folders) onto the baseline it stands beside;
 /// returns the baselines replaced, in order.
 pub(crate) fn accept(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     let mut pending = Vec::new();
@@ -430,7 +487,7 @@ pub(crate) fn accept(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
         if path.is_dir() {
             pending.extend(crate::io::walk(path, |p| {
                 let name = p.to_string_lossy();
-                name.ends_with(".json.new") || name.ends_with(".csv.new")
+                name.ends_with(".json.new") || name.ends_with(".csv.new") || name.ends_with(".npy.new")
             })?);
         } else if path.is_file() && baseline_of(path).is_some() {
             pending.push(path.clone());
@@ -544,7 +601,7 @@ pub(crate) fn files(old: (&Path, &Trajectories), new: (&Path, &Trajectories), to
 }
 
 /// A re-run's baseline file, its changes (`None` without a baseline) and the new files' text.
-type Rerun = (PathBuf, Option<Vec<Change>>, Vec<(PathBuf, String)>);
+type Rerun = (PathBuf, Option<Vec<Change>>, Vec<(PathBuf, Vec<u8>)>);
 
 /// True when a result agrees with its baseline: then its new text is not needed (it is only
 /// written with `--write-new` for results that moved), so it is not built.
@@ -564,7 +621,7 @@ fn rerun(exp: &Experiment, dir: &ResultDir, tol: Tolerance, device: &Device) -> 
     let text = if agrees(&changes) {
         Vec::new()
     } else {
-        vec![(baseline.clone(), new.to_json())]
+        new.files(&baseline)
     };
     Ok((baseline, changes, text))
 }
@@ -590,7 +647,7 @@ pub(crate) fn experiments(
     for (job, dir) in &loaded {
         let accept = Some(format!("optsurf run {} --no-plots{out}", job.source().display()));
         let mut push =
-            |dir: &ResultDir, baseline: PathBuf, changes: Option<Vec<Change>>, new: Vec<(PathBuf, String)>| {
+            |dir: &ResultDir, baseline: PathBuf, changes: Option<Vec<Change>>, new: Vec<(PathBuf, Vec<u8>)>| {
                 let dir = dir.path();
                 let verdict = match changes {
                     None => Verdict::MissingBaseline,
@@ -624,7 +681,7 @@ pub(crate) fn experiments(
                 let text = if agrees(&changes) {
                     Vec::new()
                 } else {
-                    vec![(baseline.clone(), new.to_json())]
+                    vec![(baseline.clone(), new.to_json().into_bytes())]
                 };
                 push(dir, baseline, changes, text);
             }
@@ -640,9 +697,11 @@ pub(crate) fn experiments(
                 } else {
                     let mut csv = Vec::new();
                     study.write_csv(&mut csv, 0, &outcomes).expect("writing to memory");
-                    let csv = String::from_utf8(csv).expect("CSV is UTF-8");
                     vec![
-                        (baseline.clone(), StudySummary::new(study, &outcomes).to_text()),
+                        (
+                            baseline.clone(),
+                            StudySummary::new(study, &outcomes).to_text().into_bytes(),
+                        ),
                         (runs, csv),
                     ]
                 };
@@ -655,7 +714,7 @@ pub(crate) fn experiments(
                     let text = file.to_text();
                     let exp = Experiment::from_file(file, &path, registry, device)?;
                     let (baseline, changes, mut new) = rerun(&exp, &tuned, tol, device)?;
-                    new.push((path, text));
+                    new.push((path, text.into_bytes()));
                     push(&tuned, baseline, changes, new);
                 }
             }

@@ -129,12 +129,12 @@ impl FieldError {
     }
 
     /// The path below the value that was read (`runs[2].learning_rate`), empty for the value.
-    pub fn path(&self) -> &str {
+    pub(crate) fn path(&self) -> &str {
         &self.path
     }
 
     /// What was wrong.
-    pub fn message(&self) -> &str {
+    pub(crate) fn message(&self) -> &str {
         &self.message
     }
 

@@ -15,6 +15,7 @@ pub(crate) mod error;
 pub mod experiment;
 pub(crate) mod io;
 pub mod optim;
+pub mod params;
 pub mod pipeline;
 pub mod plot;
 pub(crate) mod random;

@@ -109,9 +109,13 @@ pub(crate) fn run_experiment(experiment: &Experiment, dir: &ResultDir, run: &Run
     let trajectories = Trajectories::new(experiment, records);
     trajectories.write(&dir.trajectories())?;
     if run.figures {
-        let surface = &experiment.surface;
-        let mesh = surface.on_mesh(&surface.noise(experiment.noise, run.device), run.device);
-        plot::draw_all(&trajectories, surface, &mesh, dir.path(), run.progress.frames())?;
+        plot::draw_figures(
+            &trajectories,
+            &experiment.surface,
+            run.device,
+            dir.path(),
+            run.progress.frames(),
+        )?;
     }
     Ok(trajectories)
 }

@@ -15,13 +15,25 @@
 
 use crate::error::{FieldError, Parsed};
 use crate::optim::{self, Entry};
-use crate::surface::{self, Surface};
+use crate::surface::{self, ModelLoss, Surface};
+use std::sync::Arc;
 
-/// The surfaces and optimizers experiment files may name.
-#[derive(Clone, Debug)]
+/// The surfaces, models and optimizers experiment files may name.
+#[derive(Clone)]
 pub struct Registry {
     surfaces: Vec<Surface>,
+    models: Vec<(String, Arc<dyn ModelLoss>)>,
     optimizers: Vec<Entry>,
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registry")
+            .field("surfaces", &self.surfaces)
+            .field("models", &self.models.iter().map(|(n, _)| n).collect::<Vec<_>>())
+            .field("optimizers", &self.optimizers)
+            .finish()
+    }
 }
 
 impl Registry {
@@ -29,6 +41,7 @@ impl Registry {
     pub fn empty() -> Self {
         Registry {
             surfaces: Vec::new(),
+            models: Vec::new(),
             optimizers: Vec::new(),
         }
     }
@@ -38,6 +51,7 @@ impl Registry {
     pub fn builtin() -> Self {
         Registry {
             surfaces: surface::builtins(),
+            models: Vec::new(),
             optimizers: optim::BUILTIN.to_vec(),
         }
     }
@@ -47,6 +61,26 @@ impl Registry {
         self.surfaces.retain(|s| s.name != surface.name);
         self.surfaces.push(surface);
         self
+    }
+
+    /// Adds a model of `P` parameters named `name` (replacing one of the same name), which a
+    /// surface object names as `{"model": name, "data": ...}`: its loss is burn tensor code over
+    /// a batch of parameter vectors and a batch of rows (see [`ModelLoss`]).
+    pub fn with_model(mut self, name: impl Into<String>, model: impl ModelLoss + 'static) -> Self {
+        let name = name.into();
+        self.models.retain(|(n, _)| *n != name);
+        self.models.push((name, Arc::new(model)));
+        self
+    }
+
+    /// The model registered as `name`.
+    pub(crate) fn model(&self, name: &str) -> Option<&Arc<dyn ModelLoss>> {
+        self.models.iter().find(|(n, _)| n == name).map(|(_, m)| m)
+    }
+
+    /// The names of the registered models.
+    pub(crate) fn model_names(&self) -> impl Iterator<Item = &str> {
+        self.models.iter().map(|(n, _)| n.as_str())
     }
 
     /// Adds an optimizer (`Entry::of::<MyConfig>()`), replacing one of the same name.
@@ -77,7 +111,7 @@ impl Registry {
     }
 
     /// The surface called `name`, or an error that lists the known ones.
-    pub fn require_surface(&self, name: &str) -> Parsed<&Surface> {
+    pub(crate) fn require_surface(&self, name: &str) -> Parsed<&Surface> {
         self.surface(name).ok_or_else(|| {
             let names: Vec<&str> = self.surfaces.iter().map(|s| s.name.as_str()).collect();
             FieldError::new(format!(

@@ -102,7 +102,7 @@ fn data_flows_one_way() {
     let uses = |a: &str, b: &str| graph.get(a).is_some_and(|d| d.contains(b));
     // The layers, lowest first: nothing may name a module of a later layer.
     let layers: [&[&str]; 8] = [
-        &["error", "random", "io", "backend", "tensor"],
+        &["error", "random", "io", "backend", "tensor", "params"],
         &["surface", "optim"],
         &["registry"],
         &["experiment"],

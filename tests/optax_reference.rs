@@ -237,8 +237,13 @@ fn replay(cases: &BTreeMap<String, Value>, allowed: u64) -> Replay {
                 let g = vector(&case["adv_grads"][k]);
                 (Tensor::full([1, 1], f32::NAN, &device), row(&g))
             };
+            let layout = optsurf::params::Layout::new(vec![optsurf::params::Variable::new(
+                "params",
+                [vector(&points[k]).len()],
+            )]);
             let env = Env {
                 loss: &loss,
+                layout: &layout,
                 gradient_at: &gradient_at,
             };
             let next = stepper.step(row(&vector(&points[k])), row(&vector(grad)), &env);

@@ -158,7 +158,7 @@ fn bad_data_is_a_one_line_error() {
         (
             json!({"model": "linear_regression", "data": {"generate": "cubic"}}),
             "surface.data.generate",
-            "\"linear\" or \"logistic\"",
+            "\"linear\", \"logistic\", \"moons\", \"spirals\" or \"blobs\"",
         ),
         (
             json!({"model": "linear_regression", "data": {"generate": "linear", "n": 1}}),

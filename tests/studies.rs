@@ -161,7 +161,7 @@ fn basins_agree_with_float64_gradient_descent_away_from_boundaries() {
     assert_eq!(o.len(), configs.len() * n * n);
     for (c, &(lr, momentum)) in configs.iter().enumerate() {
         let exact: Vec<i64> = (0..n * n)
-            .map(|k| gd_basin(s.starts[k], lr, momentum, s.steps, &minima))
+            .map(|k| gd_basin(s.starts[k].point().unwrap(), lr, momentum, s.steps, &minima))
             .collect();
         let (mut compared, mut reached) = (0, [0usize; 4]);
         for i in 0..n {
@@ -205,7 +205,7 @@ fn assert_rows_are_experiment_runs(s: &Study, surface: Value, sigma: f64) {
         if let Some(b) = config.batch_size {
             run["batch_size"] = json!(b);
         }
-        let e = json!({"name": "e", "surface": surface, "start": s.starts[k], "steps": s.steps,
+        let e = json!({"name": "e", "surface": surface, "start": s.starts[k].point().unwrap(), "steps": s.steps,
                        "seed": s.seeds[seed], "gradient_noise": {"sigma": sigma}, "runs": [run]});
         let e = Experiment::parse(
             &e.to_string(),

@@ -4,10 +4,12 @@
 use super::{Which, peak_rss_mb};
 use crate::backend::Backend;
 use crate::error::{FieldContext, Result};
-use crate::experiment::file::{ExperimentFile, Name, Point, Seeds, Starts, Steps, StudyKind, Threshold};
+use crate::experiment::file::Seed;
+use crate::experiment::file::{ExperimentFile, Name, Point, Seeds, StartSpec, Starts, Steps, StudyKind, Threshold};
+use crate::experiment::model_spec::{ActivationName, Columns, CsvSpec, DataSpec, Layers, LossName, ModelName};
 use crate::experiment::runner::{self, Batch};
 use crate::experiment::study::{Configuration, Study, StudyEntry, Swept};
-use crate::experiment::surface::{CsvSpec, DataSpec, ModelName, ModelSpec};
+use crate::experiment::surface::ModelSpec;
 use crate::experiment::{Experiment, RunFile, StudyFile, SurfaceSpec};
 use crate::optim::{self, LearningRate, OptimizerSpec, Schedule, Wrapped};
 use crate::optim::{adagrad, adam, adamax, ftrl, lamb, lion, nadam, rmsprop, sgd};
@@ -15,7 +17,8 @@ use crate::pipeline::{self, Run};
 use crate::registry::Registry;
 use crate::results::ResultDir;
 use crate::surface::NoiseSpec;
-use crate::surface::data::{Dataset, Model};
+use crate::surface::data::{Activation, Loss};
+use crate::surface::data::{Dataset, Kind};
 use crate::tensor::to_vec;
 use burn::tensor::{Device, Tensor, TensorData};
 use std::path::Path;
@@ -42,6 +45,9 @@ pub(crate) fn run(which: Which, points: usize, experiment: &Path, backend: Backe
     }
     if all || which == Which::Data {
         bench.data()?;
+    }
+    if all || which == Which::Models {
+        bench.models()?;
     }
     if all || which == Which::Schedules {
         bench.schedules()?;
@@ -171,7 +177,7 @@ fn experiment(name: &str, surface: SurfaceSpec, start: [f64; 2], steps: usize, r
         noise: NoiseSpec::default(),
         seed: None,
         gradient_noise: None,
-        start: Some(Point(start)),
+        start: Some(StartSpec::Point(Point(start))),
         steps: Steps(steps),
         plot: Default::default(),
         runs,
@@ -378,7 +384,7 @@ impl Bench<'_> {
                     -9.5 + 19.0 * (k % side) as f64 / side as f64,
                 ];
                 RunFile {
-                    start: Some(Point(start)),
+                    start: Some(StartSpec::Point(Point(start))),
                     ..RunFile::new(format!("run {k}"), optimizers[k % 3].clone())
                 }
             })
@@ -409,9 +415,9 @@ impl Bench<'_> {
     /// under 1 s on ndarray).
     fn data(&self) -> Result<f64> {
         let dir = std::env::temp_dir().join(format!("optsurf-bench-data-{}", std::process::id()));
-        let data = Dataset::generate(Model::LinearRegression, 10_000, 2.0, -1.0, 0.5, 0);
+        let data = Dataset::line(false, 10_000, 2.0, -1.0, 0.5, 0);
         let mut csv = String::from("u,v\n");
-        for (u, v) in data.u.iter().zip(&data.v) {
+        for (u, v) in data.x.iter().zip(&data.y) {
             csv.push_str(&format!("{u},{v}\n"));
         }
         let path = dir.join("data.csv");
@@ -438,24 +444,22 @@ impl Bench<'_> {
             .map(|k| {
                 let start = [-2.5 + 5.0 * (k % 8) as f64 / 7.0, -2.5 + 5.0 * (k / 8) as f64 / 7.0];
                 RunFile {
-                    start: Some(Point(start)),
+                    start: Some(StartSpec::Point(Point(start))),
                     ..RunFile::new(format!("run {k}"), optimizers[k % 4].clone())
                 }
             })
             .collect();
-        let surface = SurfaceSpec::Model(ModelSpec {
-            model: ModelName(Model::LinearRegression),
-            data: DataSpec::Csv(CsvSpec {
-                csv: path.display().to_string(),
-                x: "u".into(),
-                y: "v".into(),
-            }),
-            domain: None,
+        let surface = SurfaceSpec::Model(Box::new(ModelSpec {
             batch_size: Some(crate::experiment::file::BatchSize(64)),
-            drop_remainder: None,
-            standardize: None,
-            name: None,
-        });
+            ..ModelSpec::new(
+                ModelName::Regression(Kind::Linear),
+                DataSpec::Csv(CsvSpec {
+                    csv: path.display().to_string(),
+                    x: Columns::One("u".into()),
+                    y: "v".into(),
+                }),
+            )
+        }));
         let experiment = self.check(experiment("data", surface, [0.0, 0.0], 1000, runs), "bench-data");
         let _ = std::fs::remove_dir_all(&dir);
         let seconds = self.best_stepping(&experiment?, 3)?;
@@ -463,6 +467,100 @@ impl Bench<'_> {
             "data      64 runs x 1000 steps, linear regression over 10,000 CSV rows in batches of 64: {seconds:.2} s (target < 1 s)"
         );
         Ok(seconds)
+    }
+
+    /// Models: the post's ten optimizers (rates for an MLP, as `scripts/peer_keras.py mlp-ten`)
+    /// training a `[4, 16, 16, 3]` tanh MLP on iris, full batch, 1,000 steps (target < 1 s); and
+    /// 100 runs of Adam (lr 0.001) training a `[10, 64, 64, 2]` relu MLP over 1,000 rows x 10
+    /// features in batches of 32, 1,000 steps (time, runs x steps and examples per second, peak
+    /// memory; target < 1 GB). With `OPTSURF_KERAS_PYTHON` set to a Python that has TensorFlow,
+    /// Keras does the same work (`scripts/peer_keras.py`) and the ratios are printed.
+    fn models(&self) -> Result<()> {
+        let mlp = |layers: Vec<usize>, activation: Activation, csv: &Path, x: Vec<String>, y: &str| ModelSpec {
+            layers: Some(Layers(layers)),
+            activation: Some(ActivationName(activation)),
+            loss: Some(LossName(Loss::CrossEntropy)),
+            ..ModelSpec::new(
+                ModelName::Mlp,
+                DataSpec::Csv(CsvSpec {
+                    csv: csv.display().to_string(),
+                    x: Columns::Many(x),
+                    y: y.into(),
+                }),
+            )
+        };
+        let seeded = |file: ExperimentFile| ExperimentFile {
+            start: Some(StartSpec::Seed { seed: Seed(0) }),
+            ..file
+        };
+        // The post's ten on iris.
+        let x = ["sepal_length", "sepal_width", "petal_length", "petal_width"]
+            .map(String::from)
+            .to_vec();
+        let surface = SurfaceSpec::Model(Box::new(mlp(
+            vec![16, 16],
+            Activation::Tanh,
+            Path::new("data/iris.csv"),
+            x,
+            "species_id",
+        )));
+        let rates = [0.1, 0.02, 0.001, 0.05, 0.005, 0.01, 0.005, 0.001, 0.005, 0.1];
+        let runs = post_ten(rates, LearningRate::from);
+        let ten = self.check(
+            seeded(experiment("mlp-ten", surface, [0.0; 2], 1000, runs)),
+            "bench-mlp-ten",
+        )?;
+        let ten_seconds = self.best_stepping(&ten, 2)?;
+        println!(
+            "models    the post's ten optimizers, [4, 16, 16, 3] tanh MLP on iris, full batch, 1000 steps: {ten_seconds:.2} s (target < 1 s)"
+        );
+        // 100 runs of a wide MLP on minibatches.
+        let dir = std::env::temp_dir().join(format!("optsurf-bench-mlp-{}", std::process::id()));
+        let mut bits = crate::random::SplitMix64::new(7);
+        let mut csv = (0..10).map(|j| format!("u{j}")).collect::<Vec<_>>().join(",") + ",label\n";
+        for _ in 0..1000 {
+            let u: Vec<f64> = (0..10).map(|_| 2.0 * bits.uniform() - 1.0).collect();
+            let label = u[0] * u[1] + (3.0 * u[2]).sin() > 0.0;
+            let cells: Vec<String> = u.iter().map(|v| format!("{v:.6}")).collect();
+            csv += &format!("{},{}\n", cells.join(","), label as u8);
+        }
+        let path = dir.join("wide.csv");
+        crate::io::write_atomic(&path, csv.as_bytes())?;
+        let x = (0..10).map(|j| format!("u{j}")).collect();
+        let surface = SurfaceSpec::Model(Box::new(ModelSpec {
+            batch_size: Some(crate::experiment::file::BatchSize(32)),
+            drop_remainder: Some(true),
+            ..mlp(vec![64, 64], Activation::Relu, &path, x, "label")
+        }));
+        let adam = spec(adam::AdamConfig {
+            learning_rate: 0.001.into(),
+            ..Default::default()
+        });
+        let runs = (0..100)
+            .map(|k| RunFile {
+                seed: Some(Seed(k)),
+                start: Some(StartSpec::Seed { seed: Seed(k) }),
+                ..RunFile::new(format!("run {k}"), adam.clone())
+            })
+            .collect();
+        let wide = self.check(
+            seeded(experiment("mlp-wide", surface, [0.0; 2], 1000, runs)),
+            "bench-mlp-wide",
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+        let wide = wide?;
+        let start = Instant::now();
+        runner::run(&wide, self.device, &mut []);
+        let seconds = start.elapsed().as_secs_f64();
+        let rows_steps = 100.0 * 1000.0 / seconds;
+        println!(
+            "models    100 runs x 1000 steps, [10, 64, 64, 2] relu MLP over 1,000 rows in batches of 32: {seconds:.2} s, {rows_steps:.0} runs x steps/s, {:.0} examples/s, peak memory {:.0} MB (target < 1 GB)",
+            rows_steps * 32.0,
+            peak_rss_mb()
+        );
+        keras_peer("mlp-ten", ten_seconds);
+        keras_peer("mlp-wide", seconds);
+        Ok(())
     }
 
     /// A `side` x `side`-start study of Adam (lr 0.1) over Himmelblau, `steps` steps, run whole as
@@ -492,7 +590,7 @@ impl Bench<'_> {
             noise: NoiseSpec::default(),
             kind: StudyKind::Study,
             steps: Steps(steps),
-            starts: Starts::Grid([side, side]),
+            starts: Some(Starts::Grid([side, side])),
             seeds: Seeds(vec![0]),
             gradient_noise: None,
             optimizers: crate::experiment::file::Entries(vec![entry]),
@@ -696,4 +794,35 @@ fn adagrad_full(features: usize, steps: usize, backend: Backend) -> Result<f64> 
         "  the post (numpy + scipy sqrtm/inv): 27.4 s full-matrix (72.6 s on this kind of machine), 619 us diagonal"
     );
     Ok(optimizer_time)
+}
+
+/// Runs `scripts/peer_keras.py WORK` with the Python `OPTSURF_KERAS_PYTHON` names and prints its
+/// time beside ours (`seconds`); says how to get the comparison when it is not set or fails.
+fn keras_peer(work: &str, seconds: f64) {
+    let Some(python) = std::env::var_os("OPTSURF_KERAS_PYTHON") else {
+        println!(
+            "models    Keras peer of {work}: set OPTSURF_KERAS_PYTHON to a Python with TensorFlow (see scripts/peer_keras.py)"
+        );
+        return;
+    };
+    let out = std::process::Command::new(&python)
+        .args(["scripts/peer_keras.py", work])
+        .output();
+    let line = out.ok().filter(|o| o.status.success()).and_then(|o| {
+        let text = String::from_utf8_lossy(&o.stdout).into_owned();
+        serde_json::from_str::<serde_json::Value>(text.lines().last()?).ok()
+    });
+    match line.as_ref().and_then(|v| v["seconds"].as_f64()) {
+        Some(keras) => println!(
+            "models    Keras peer of {work}: {keras:.2} s (compile {:.2} s) against optsurf's {seconds:.2} s: optsurf {:.1}x faster",
+            line.as_ref()
+                .and_then(|v| v["compile_seconds"].as_f64())
+                .unwrap_or(f64::NAN),
+            keras / seconds
+        ),
+        None => println!(
+            "models    Keras peer of {work}: scripts/peer_keras.py failed with {}",
+            python.to_string_lossy()
+        ),
+    }
 }

@@ -155,6 +155,10 @@ pub(crate) enum Which {
     Wide,
     /// 64 runs x 1,000 minibatch steps over a 10,000-row CSV.
     Data,
+    /// Models: the post's ten optimizers training a [4, 16, 16, 3] MLP on iris (1,000 full-batch
+    /// steps) and 100 runs of a [10, 64, 64, 2] MLP in batches of 32 (1,000 steps), beside Keras
+    /// when `OPTSURF_KERAS_PYTHON` names a Python with TensorFlow.
+    Models,
     /// 1,000,000 points through f4 with Adam.
     Throughput,
     /// Full-matrix AdaGrad, d = 1024 features, 8 steps, against the direct O(d^3) method.
@@ -363,8 +367,7 @@ fn plot_files(paths: &[PathBuf], backend: Backend, registry: &Registry) -> Resul
         let trajectories = Trajectories::load(path)?;
         let dir = path.parent().unwrap_or(Path::new("."));
         let surface = trajectories.resolve_surface(registry, path, &device)?;
-        let mesh = surface.on_mesh(&surface.noise(trajectories.noise, &device), &device);
-        for written in plot::draw_all(&trajectories, &surface, &mesh, dir, None)? {
+        for written in plot::draw_figures(&trajectories, &surface, &device, dir, None)? {
             println!("{}", written.display());
         }
     }

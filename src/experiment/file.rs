@@ -95,6 +95,54 @@ impl FromJson for Point {
     }
 }
 
+/// Where a run starts: a point `[x, y]` of a surface, or a model's initial weights:
+/// `{"seed": k}` draws Keras's default initializers from `k`, `{"file": "init.json"}` reads
+/// them in Keras's layout (relative to the experiment file's folder).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(untagged)]
+pub(crate) enum StartSpec {
+    /// A point of the surface.
+    Point(Point),
+    /// Initial weights drawn from a seed.
+    Seed {
+        /// The seed.
+        seed: Seed,
+    },
+    /// Initial weights from a file.
+    File {
+        /// The file, as written.
+        file: String,
+    },
+}
+
+impl FromJson for StartSpec {
+    fn from_json(v: Value) -> Parsed<Self> {
+        let expected =
+            "expected a point [x, y], or a model's initial weights {\"seed\": k} or {\"file\": \"init.json\"}";
+        match v {
+            Value::Object(mut m) => {
+                if let Some(k) = m.keys().find(|k| *k != "seed" && *k != "file") {
+                    return Err(FieldError::new(format!("unknown field; {expected}")).at(k));
+                }
+                match (m.remove("seed"), m.remove("file")) {
+                    (Some(s), None) => Ok(StartSpec::Seed {
+                        seed: Seed::from_json(s).map_err(|e| e.at("seed"))?,
+                    }),
+                    (None, Some(Value::String(file))) if !file.is_empty() => Ok(StartSpec::File { file }),
+                    (None, Some(other)) => {
+                        Err(FieldError::new(format!("expected a file name, got {other}")).at("file"))
+                    }
+                    _ => Err(FieldError::new(format!(
+                        "give one of \"seed\" and \"file\"; {expected}"
+                    ))),
+                }
+            }
+            Value::Array(_) => Point::from_json(v).map(StartSpec::Point),
+            other => Err(FieldError::new(format!("{expected}, got {other}"))),
+        }
+    }
+}
+
 /// A seed: a whole number from 0 to 2^64 - 1.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(transparent)]
@@ -309,7 +357,7 @@ shared_fields! {
         pub(crate) gradient_noise: Option<GradientNoise>,
         /// Where every run starts, unless a run sets its own.
         #[serde(default, skip_serializing_if = "Option::is_none")]
-        pub(crate) start: Option<Point>,
+        pub(crate) start: Option<StartSpec>,
         /// Optimizer steps of every run.
         pub(crate) steps: Steps,
         /// Figure settings (only those that differ from the defaults are written).
@@ -329,8 +377,10 @@ shared_fields! {
         pub(crate) kind: StudyKind,
         /// Optimizer steps of every run.
         pub(crate) steps: Steps,
-        /// The start points: a grid, random points or a list.
-        pub(crate) starts: Starts,
+        /// The starts: a grid, random points or a list of points; a model's a list of initial
+        /// weights (`{"seed": k}`, `{"file": ...}`), or none: each run's from its own seed.
+        #[serde(default)]
+        pub(crate) starts: Option<Starts>,
         /// The seeds of every configuration and start (`[0]` by default).
         #[serde(default = "one_seed")]
         pub(crate) seeds: Seeds,
@@ -368,8 +418,8 @@ pub(crate) enum Starts {
         /// Their seed.
         seed: u64,
     },
-    /// A non-empty list of points.
-    Points(Vec<Point>),
+    /// A non-empty list of starts: points, or a model's initial weights.
+    List(Vec<StartSpec>),
 }
 
 /// The most runs a study may have (configurations x starts x seeds).
@@ -378,12 +428,12 @@ pub(crate) const MAX_RUNS: u64 = 100_000_000;
 impl FromJson for Starts {
     fn from_json(v: Value) -> Parsed<Self> {
         match v {
-            Value::Array(points) if !points.is_empty() => points
+            Value::Array(starts) if !starts.is_empty() => starts
                 .into_iter()
                 .enumerate()
-                .map(|(i, p)| Point::from_json(p).map_err(|e| e.index(i)))
+                .map(|(i, p)| StartSpec::from_json(p).map_err(|e| e.index(i)))
                 .collect::<Parsed<Vec<_>>>()
-                .map(Starts::Points),
+                .map(Starts::List),
             Value::Object(m) if m.contains_key("grid") => {
                 if let Some(k) = m.keys().find(|k| *k != "grid") {
                     return Err(FieldError::new("unknown field; a grid takes: grid").at(k));
@@ -423,7 +473,7 @@ impl FromJson for Starts {
                 Ok(Starts::Random { random, seed })
             }
             other => Err(FieldError::new(format!(
-                "expected {{\"grid\": [nx, ny]}}, {{\"random\": n, \"seed\": s}} or a non-empty list of points, got {other}"
+                "expected {{\"grid\": [nx, ny]}}, {{\"random\": n, \"seed\": s}} or a non-empty list of points (a model's: of {{\"seed\": k}} or {{\"file\": ...}}), got {other}"
             ))),
         }
     }
@@ -507,15 +557,21 @@ pub enum Objective {
     /// The fewest median steps to the threshold, over the runs that reach it (configurations
     /// where none does come last).
     MedianStepsToThreshold,
+    /// A model's lowest median loss over its held-out rows.
+    MedianTestLoss,
+    /// A classifier's highest median accuracy over its held-out rows.
+    MedianTestAccuracy,
 }
 
 impl Objective {
     /// The names study files use.
-    pub(crate) const NAMES: [&'static str; 4] = [
+    pub(crate) const NAMES: [&'static str; 6] = [
         "median_final_loss",
         "mean_final_loss",
         "success_rate",
         "median_steps_to_threshold",
+        "median_test_loss",
+        "median_test_accuracy",
     ];
 
     /// Its name.
@@ -560,7 +616,7 @@ impl FromJson for TuneSpec {
     }
 }
 
-deserialize_from_json!(Starts, Seeds, Threshold, Entries, TuneSpec);
+deserialize_from_json!(StartSpec, Starts, Seeds, Threshold, Entries, TuneSpec);
 
 /// One run of an experiment file: an optimizer with its hyperparameters, and what of the
 /// experiment's settings (start, seed, gradient noise) it overrides.
@@ -572,7 +628,7 @@ pub struct RunFile {
     /// The optimizer and its hyperparameters.
     pub(crate) optimizer: OptimizerSpec,
     /// Its start, when not the experiment's.
-    pub(crate) start: Option<Point>,
+    pub(crate) start: Option<StartSpec>,
     /// Its seed, when not the experiment's.
     pub(crate) seed: Option<Seed>,
     /// Its gradient noise, when not the experiment's.

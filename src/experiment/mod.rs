@@ -11,6 +11,7 @@
 //! ```
 
 pub(crate) mod file;
+pub(crate) mod model_spec;
 pub(crate) mod plot_spec;
 pub mod runner;
 pub mod study;
@@ -28,9 +29,11 @@ use crate::optim::OptimizerSpec;
 use crate::registry::Registry;
 use crate::surface::{Domain, NoiseSpec, Surface};
 use burn::tensor::Device;
+use file::StartSpec;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// What an experiment file describes: runs over a surface, a study of many runs, or the post's
 /// AdaGrad vectors (`"kind": "adagrad_vectors"`).
@@ -114,21 +117,94 @@ pub struct Experiment {
     pub source: PathBuf,
 }
 
-/// One run of an experiment: an optimizer with its hyperparameters from a start point.
+/// One run of an experiment: an optimizer with its hyperparameters from a start.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RunSpec {
     /// Label in legends and reports (unique within the experiment).
     pub label: String,
     /// The optimizer, every hyperparameter set.
     pub optimizer: OptimizerSpec,
-    /// Start point.
-    pub start: [f64; 2],
+    /// Where it starts.
+    pub start: Start,
     /// Seed of its minibatch order and gradient noise (the experiment's unless it sets one).
     pub seed: u64,
     /// Standard deviation of its additive gradient noise (0: none).
     pub sigma: f64,
     /// Its minibatch size on a data surface, when it sets its own.
     pub batch_size: Option<usize>,
+}
+
+/// Where a run starts: a point of a surface, or a model's initial weights.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Start {
+    /// A point `[x, y]` of a surface (or `[w, b]` of a regression).
+    Point([f64; 2]),
+    /// A model's initial weights drawn from a seed (Keras's default initializers, see
+    /// [`ModelLoss::init`](crate::surface::ModelLoss::init)).
+    Seed(u64),
+    /// A model's initial weights read from a file in Keras's layout.
+    Weights {
+        /// The file, as the experiment wrote it.
+        file: String,
+        /// The weights, in the model's parameter order.
+        values: Arc<Vec<f32>>,
+    },
+}
+
+impl Start {
+    /// The start as an experiment file writes it.
+    pub(crate) fn spec(&self) -> StartSpec {
+        match self {
+            Start::Point(p) => StartSpec::Point(file::Point(*p)),
+            Start::Seed(k) => StartSpec::Seed { seed: file::Seed(*k) },
+            Start::Weights { file, .. } => StartSpec::File { file: file.clone() },
+        }
+    }
+
+    /// The point of a surface run (`None` for a model's weights).
+    pub fn point(&self) -> Option<[f64; 2]> {
+        match self {
+            Start::Point(p) => Some(*p),
+            _ => None,
+        }
+    }
+
+    /// The parameter vector it starts from over `surface`.
+    pub(crate) fn values(&self, surface: &Surface) -> Vec<f32> {
+        match (self, &surface.data) {
+            (Start::Point(p), _) => p.map(|v| v as f32).to_vec(),
+            (Start::Seed(k), Some(data)) => data.model.loss_fn().init(*k),
+            // A surface has no initial weights to draw: Keras's initializers give a bias's zeros.
+            (Start::Seed(_), None) => vec![0.0; 2],
+            (Start::Weights { values, .. }, _) => values.to_vec(),
+        }
+    }
+
+    /// `spec`, the start a file gives, resolved over `surface`: a point for a surface, initial
+    /// weights for a model of `P > 2` parameters (`{"seed": 0}` when none is given). `base` is
+    /// the experiment file's folder (init files are relative to it).
+    pub(crate) fn resolve(spec: Option<&StartSpec>, surface: &Surface, base: &Path) -> crate::error::Parsed<Start> {
+        let model = surface.model();
+        match (spec, model) {
+            (Some(StartSpec::Point(p)), None) => Ok(Start::Point(p.0)),
+            (None, None) => Err(FieldError::new(
+                "missing; give the run a \"start\": [x, y], or the experiment one for all its runs",
+            )),
+            (Some(_), None) => Err(FieldError::new(
+                "a surface's runs start at a point [x, y]; {\"seed\": k} and {\"file\": ...} give a model's initial weights",
+            )),
+            (None, Some(_)) => Ok(Start::Seed(0)),
+            (Some(StartSpec::Point(_)), Some(m)) => Err(FieldError::new(format!(
+                "a model of {} parameters starts from initial weights: {{\"seed\": k}} (Keras's initializers) or {{\"file\": \"init.json\"}}, not a point",
+                m.layout().len()
+            ))),
+            (Some(StartSpec::Seed { seed }), Some(_)) => Ok(Start::Seed(seed.0)),
+            (Some(StartSpec::File { file }), Some(m)) => Ok(Start::Weights {
+                file: file.clone(),
+                values: Arc::new(model_spec::load_init(file, base, m.layout())?),
+            }),
+        }
+    }
 }
 
 /// The surface a file names, over its domain: resolved from `registry`, with data files beside
@@ -167,19 +243,22 @@ impl Experiment {
     pub fn from_file(file: ExperimentFile, path: &Path, registry: &Registry, device: &Device) -> Result<Self> {
         let domain = file.domain.map(|d| d.domain());
         let surface = resolve_surface(&file.surface, domain, path, registry, device)?;
+        let base = path.parent().unwrap_or(Path::new(""));
         let seed = file.seed.map_or(0, |s| s.0);
         let sigma = file.gradient_noise.map_or(0.0, |g| g.sigma);
         let mut runs = Vec::with_capacity(file.runs.len());
         let mut labels = BTreeMap::new();
+        let parameters = surface.parameters();
         for (i, run) in file.runs.into_iter().enumerate() {
             let at = |e: FieldError| e.index(i).at("runs").in_file(path);
-            let start =
-                run.start.or(file.start).ok_or_else(|| {
-                    at(FieldError::new(
-                        "missing; give the run a \"start\": [x, y], or the experiment one for all its runs",
-                    )
-                    .at("start"))
-                })?;
+            run.optimizer.check_parameters(parameters).map_err(at)?;
+            let start = match &run.start {
+                Some(own) => Start::resolve(Some(own), &surface, base).map_err(|e| at(e.at("start")))?,
+                None => Start::resolve(file.start.as_ref(), &surface, base).map_err(|e| match file.start {
+                    Some(_) => e.at("start").in_file(path),
+                    None => at(e.at("start")),
+                })?,
+            };
             if let Some(first) = labels.insert(run.label.clone(), i) {
                 return Err(at(FieldError::new(format!(
                     "label {:?} is already used by runs[{first}]; labels must be unique (give the runs distinct \"label\"s)",
@@ -199,7 +278,7 @@ impl Experiment {
             runs.push(RunSpec {
                 label: run.label,
                 optimizer: run.optimizer,
-                start: start.0,
+                start,
                 seed: run.seed.map_or(seed, |s| s.0),
                 sigma: run.gradient_noise.map_or(sigma, |g| g.sigma),
                 batch_size: run.batch_size.map(|b| b.0),
@@ -226,7 +305,7 @@ impl Experiment {
             .surface
             .data
             .as_ref()
-            .is_some_and(|d| d.batching.batch_size.is_some_and(|b| b < d.data.u.len()));
+            .is_some_and(|d| d.batching.batch_size.is_some_and(|b| b < d.data.rows()));
         let own = self.runs.iter().any(|r| r.batch_size.is_some());
         minibatches || own || self.runs.iter().any(|r| r.sigma > 0.0)
     }

@@ -5,10 +5,11 @@
 //! batched group). What it yields is a [`RunRecord`] per run; writing them
 //! (the results module), progress bars and figures are done by others: the runner only loops.
 
-use super::{Experiment, RunSpec};
+use super::{Experiment, RunSpec, Start};
 use crate::optim::{Env, Optimizer, OptimizerSpec};
+use crate::params::Layout;
 use crate::random::Normals;
-use crate::surface::data::DataSurface;
+use crate::surface::data::{DataSurface, Split};
 use crate::surface::{Noise, NoiseSpec, Surface};
 use crate::tensor::to_vec;
 use burn::tensor::{Device, Tensor, TensorData};
@@ -41,9 +42,27 @@ pub struct RunRecord {
     pub learning_rates: Option<Vec<f32>>,
     /// The step whose point (or loss) was not finite; the arrays end just before it.
     pub diverged_at: Option<usize>,
+    /// A model's evaluations (`loss` is then the full training loss at its evaluation steps).
+    pub(crate) model: Option<ModelRecord>,
 }
 
-/// All runs of an experiment as one batch of points `[N, 2]`, grouped by optimizer.
+/// What a run of a model of `P` parameters records besides its losses: the test loss and the
+/// accuracies at each evaluation step, and its parameters at each snapshot step.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(crate) struct ModelRecord {
+    /// The mean loss over the held-out rows at each evaluation step, when rows are held out.
+    pub test_loss: Option<Vec<f32>>,
+    /// The share of training rows predicted right at each evaluation step, for a classifier.
+    pub accuracy: Option<Vec<f32>>,
+    /// The share of held-out rows predicted right, for a classifier with held-out rows.
+    pub test_accuracy: Option<Vec<f32>>,
+    /// The parameters at each snapshot step, `[snapshots, P]` row after row (NaN from the step
+    /// the run diverged).
+    pub snapshots: Vec<f32>,
+}
+
+/// All runs of an experiment as one batch of parameter vectors `[N, P]` (points `[N, 2]` of a
+/// surface), grouped by optimizer.
 pub(crate) struct Batch {
     surface: Surface,
     noise: Noise,
@@ -57,15 +76,18 @@ pub(crate) struct Batch {
     gradient_noise: Option<GradientNoise>,
     /// Steps taken.
     step: usize,
+    /// The variables of a row's parameters.
+    layout: Layout,
 }
 
 /// What one evaluation of the batch gives: the surface's loss (the full-data loss of a data
 /// surface), the gradient the optimizers step on (a minibatch's, noise added) and, for a data
 /// surface, the minibatch loss.
 pub(crate) struct Evaluation {
-    /// The surface's loss at each row's point, `[N]`.
+    /// The surface's loss at each row's point, `[N]` (a model's minibatch loss when only that
+    /// was evaluated).
     pub loss: Tensor<1>,
-    /// The gradient each row's optimizer uses, `[N, 2]`.
+    /// The gradient each row's optimizer uses, `[N, P]`.
     pub grad: Tensor<2>,
     /// The minibatch loss, `[N]`, for a data surface.
     pub batch_loss: Option<Tensor<1>>,
@@ -108,18 +130,24 @@ impl GradientNoise {
         })
     }
 
-    /// The gradient with this step's noise added.
+    /// The gradient `[N, P]` with this step's noise added.
     fn add(&mut self, grad: Tensor<2>) -> Tensor<2> {
-        let draws: Vec<[f32; 2]> = self.streams.iter_mut().map(|n| [n.next(), n.next()]).collect();
+        let [n, p] = grad.dims();
+        let draws: Vec<Vec<f32>> = self
+            .streams
+            .iter_mut()
+            .map(|normals| (0..p).map(|_| normals.next()).collect())
+            .collect();
+        let zeros = vec![0.0; p];
         let xi: Vec<f32> = self
             .row_stream
             .iter()
-            .flat_map(|s| s.map_or([0.0, 0.0], |s| draws[s]))
+            .flat_map(|s| s.map_or(&zeros, |s| &draws[s]))
+            .copied()
             .collect();
-        let n = self.row_stream.len();
-        let xi = Tensor::<2>::from_data(TensorData::new(xi, [n, 2]), &grad.device());
+        let xi = Tensor::<2>::from_data(TensorData::new(xi, [n, p]), &grad.device());
         let noisy = grad.clone() + xi * self.sigma.clone();
-        grad.mask_where(self.noisy.clone().expand([n, 2]), noisy)
+        grad.mask_where(self.noisy.clone().expand([n, p]), noisy)
     }
 }
 
@@ -133,7 +161,7 @@ pub(crate) struct Row<'a> {
     /// The optimizer.
     pub optimizer: &'a OptimizerSpec,
     /// Where it starts.
-    pub start: [f64; 2],
+    pub start: &'a Start,
     /// Its minibatch order and gradient noise.
     pub seed: u64,
     /// Its gradient noise's standard deviation (0: none).
@@ -151,7 +179,7 @@ impl Batch {
             .iter()
             .map(|r| Row {
                 optimizer: &r.optimizer,
-                start: r.start,
+                start: &r.start,
                 seed: r.seed,
                 sigma: r.sigma,
                 batch_size: r.batch_size,
@@ -184,8 +212,12 @@ impl Batch {
             groups.push((at..at + group.len(), optimizer));
             at += group.len();
         }
-        let starts: Vec<f32> = order.iter().flat_map(|&i| rows[i].start.map(|v| v as f32)).collect();
-        let points = Tensor::from_data(TensorData::new(starts, [order.len(), 2]), device);
+        let layout = surface
+            .data
+            .as_ref()
+            .map_or_else(|| Layout::whole(2), |d| d.layout().clone());
+        let starts: Vec<f32> = order.iter().flat_map(|&i| rows[i].start.values(surface)).collect();
+        let points = Tensor::from_data(TensorData::new(starts, [order.len(), layout.len()]), device);
         let seeds: Vec<u64> = order.iter().map(|&i| rows[i].seed).collect();
         let sigmas: Vec<f64> = order.iter().map(|&i| rows[i].sigma).collect();
         let minibatches = order.iter().map(|&i| (rows[i].seed, rows[i].batch_size)).collect();
@@ -198,6 +230,7 @@ impl Batch {
             gradient_noise: GradientNoise::new(&sigmas, &seeds, device),
             minibatches,
             step: 0,
+            layout,
         }
     }
 
@@ -224,10 +257,11 @@ impl Batch {
             minibatches: vec![(0, None); n],
             gradient_noise: None,
             step: 0,
+            layout: Layout::whole(2),
         }
     }
 
-    /// The current points `[N, 2]`, in batch order.
+    /// The current points `[N, P]`, in batch order.
     pub(crate) fn points(&self) -> &Tensor<2> {
         &self.points
     }
@@ -253,9 +287,42 @@ impl Batch {
         Evaluation { loss, grad, batch_loss }
     }
 
+    /// A model's minibatch loss (as `loss` and `batch_loss`) and gradient at the current
+    /// parameters, in one autodiff pass: its full-data losses are evaluated apart (see
+    /// [`Batch::model_loss`]).
+    pub(crate) fn evaluate_minibatch(&mut self) -> Evaluation {
+        let data = self.surface.data.as_ref().expect("a model surface has data");
+        let (batch_loss, grad) = minibatch_loss_and_grad(data, self.points.clone(), self.step, &self.minibatches);
+        let grad = match &mut self.gradient_noise {
+            Some(noise) => noise.add(grad),
+            None => grad,
+        };
+        Evaluation {
+            loss: batch_loss.clone(),
+            grad,
+            batch_loss: Some(batch_loss),
+        }
+    }
+
     /// Loss at the current points, without gradient.
     pub(crate) fn loss(&self) -> Tensor<1> {
         self.surface.eval(self.points.clone(), &self.noise)
+    }
+
+    /// A model's full-data loss over `split` at the current parameters, `[N]` (`None` without
+    /// such rows).
+    pub(crate) fn model_loss(&self, split: Split) -> Option<Tensor<1>> {
+        self.surface.data.as_ref()?.full_loss(self.points.clone(), split)
+    }
+
+    /// A classifier's accuracy over `split` at the current parameters, `[N]`.
+    pub(crate) fn model_accuracy(&self, split: Split) -> Option<Tensor<1>> {
+        self.surface.data.as_ref()?.accuracy(self.points.clone(), split)
+    }
+
+    /// Each row's seed and batch size.
+    pub(crate) fn minibatches(&self) -> &[(u64, Option<usize>)] {
+        &self.minibatches
     }
 
     /// One optimizer step of every row, given this step's evaluation at the current points
@@ -264,7 +331,7 @@ impl Batch {
         let (loss, grad) = (eval.batch_loss.unwrap_or(eval.loss), eval.grad);
         let n = loss.dims()[0];
         let loss = loss.reshape([n, 1]);
-        let (surface, noise, step) = (&self.surface, &self.noise, self.step);
+        let (surface, noise, step, layout) = (&self.surface, &self.noise, self.step, &self.layout);
         self.step += 1;
         let all_rows = &self.minibatches;
         // Another gradient of some rows (SAM's): at the same minibatch, for a data surface.
@@ -281,6 +348,7 @@ impl Batch {
         if let [(_, optimizer)] = self.groups.as_mut_slice() {
             let env = Env {
                 loss: &loss,
+                layout,
                 gradient_at: &gradient_at,
             };
             self.points = optimizer.step(self.points.clone(), grad, &env);
@@ -299,6 +367,7 @@ impl Batch {
                     g,
                     &Env {
                         loss: &l,
+                        layout,
                         gradient_at: &at,
                     },
                 )
@@ -308,7 +377,7 @@ impl Batch {
     }
 
     /// Where each row's optimizer would evaluate the model, when some optimizer keeps such a
-    /// point apart from where it takes gradients (`[N, 2]`, the current point for the others),
+    /// point apart from where it takes gradients (`[N, P]`, the current point for the others),
     /// with which rows have one.
     pub(crate) fn eval_points(&self) -> Option<(Tensor<2>, Vec<bool>)> {
         let eval: Vec<Option<Tensor<2>>> = self.groups.iter().map(|(_, o)| o.eval_points()).collect();
@@ -329,7 +398,7 @@ impl Batch {
     }
 }
 
-/// The minibatch loss `[N]` and its gradient `[N, 2]` at `points`, each row with the batch of
+/// The minibatch loss `[N]` and its gradient `[N, P]` at `points`, each row with the batch of
 /// its seed at `step`.
 fn minibatch_loss_and_grad(
     data: &DataSurface,
@@ -338,10 +407,7 @@ fn minibatch_loss_and_grad(
     rows: &[(u64, Option<usize>)],
 ) -> (Tensor<1>, Tensor<2>) {
     let p = points.autodiff().require_grad();
-    let n = p.dims()[0];
-    let w = p.clone().narrow(1, 0, 1).reshape([n]);
-    let b = p.clone().narrow(1, 1, 1).reshape([n]);
-    let loss = data.batch_loss(w, b, step, rows);
+    let loss = data.batch_loss(p.clone(), step, rows);
     let grads = loss.clone().sum().backward();
     let grad = p.grad(&grads).expect("the points require grad");
     (loss.inner(), grad)
@@ -397,6 +463,11 @@ pub fn run(experiment: &Experiment, device: &Device, observers: &mut [&mut dyn O
     for o in observers.iter_mut() {
         o.on_start(experiment);
     }
+    if let Some(data) = experiment.surface.model()
+        && !experiment.runs.is_empty()
+    {
+        return run_model(experiment, data, device, observers);
+    }
     let steps = if experiment.runs.is_empty() {
         0
     } else {
@@ -451,10 +522,7 @@ pub fn run(experiment: &Experiment, device: &Device, observers: &mut [&mut dyn O
             records[run].push(step, point, e, v[width - 1], g);
         }
         if let Some(evaluation) = evaluation {
-            batch.advance(evaluation);
-            for o in observers.iter_mut() {
-                o.on_step(experiment, step + 1);
-            }
+            step_and_tell(&mut batch, evaluation, experiment, step, observers);
         }
     }
     experiment
@@ -473,6 +541,159 @@ pub fn run(experiment: &Experiment, device: &Device, observers: &mut [&mut dyn O
             grads: record.grads,
             loss: record.loss,
             diverged_at: record.diverged_at,
+            model: None,
         })
         .collect()
+}
+
+/// Runs an experiment over a model of `P` parameters: each step reads back the minibatch
+/// losses; the evaluation steps the full training and test losses and the accuracies; the
+/// snapshot steps the parameters. A run diverges at the first non-finite loss.
+fn run_model(
+    experiment: &Experiment,
+    data: &DataSurface,
+    device: &Device,
+    observers: &mut [&mut dyn Observer],
+) -> Vec<RunRecord> {
+    let steps = experiment.steps;
+    let mut batch = Batch::new(experiment, device);
+    let n = batch.order.len();
+    let p = data.layout().len();
+    let evals = data.eval_steps(steps);
+    let snapshots = data.snapshot_steps(steps);
+    // Full batch, data in order: a step's minibatch loss is the training loss there.
+    let full_batch = data.full_batch(batch.minibatches());
+    let mut records: Vec<RunRecord> = (0..n)
+        .map(|_| RunRecord {
+            loss: Vec::with_capacity(evals.len()),
+            batch_loss: Some(Vec::with_capacity(steps)),
+            model: Some(ModelRecord {
+                snapshots: Vec::with_capacity(snapshots.len() * p),
+                ..ModelRecord::default()
+            }),
+            ..RunRecord::default()
+        })
+        .collect();
+    let (mut next_eval, mut next_snapshot) = (0, 0);
+    for step in 0..=steps {
+        let evaluation = (step < steps).then(|| batch.evaluate_minibatch());
+        let evaluating = evals.get(next_eval) == Some(&step);
+        let snapshot = snapshots.get(next_snapshot) == Some(&step);
+        // One read-back per step: [batch loss? | train loss | test loss | accuracy | test
+        // accuracy (at evaluations) | parameters (at snapshots)].
+        let mut columns: Vec<Tensor<2>> = Vec::new();
+        let column = |t: Tensor<1>| t.reshape([n, 1]);
+        columns.extend(evaluation.as_ref().map(|e| column(e.loss.clone())));
+        let mut kinds = Vec::new();
+        if evaluating {
+            let train = match &evaluation {
+                Some(e) if full_batch => e.loss.clone(),
+                _ => batch.model_loss(Split::Train).expect("training rows are always there"),
+            };
+            columns.push(column(train));
+            kinds.push(Metric::Loss);
+            for (metric, value) in [
+                (Metric::TestLoss, batch.model_loss(Split::Test)),
+                (Metric::Accuracy, batch.model_accuracy(Split::Train)),
+                (Metric::TestAccuracy, batch.model_accuracy(Split::Test)),
+            ] {
+                if let Some(v) = value {
+                    columns.push(column(v));
+                    kinds.push(metric);
+                }
+            }
+            next_eval += 1;
+        }
+        if snapshot {
+            columns.push(batch.points.clone());
+            next_snapshot += 1;
+        }
+        let width: usize = columns.iter().map(|c| c.dims()[1]).sum();
+        let host = if columns.is_empty() {
+            Vec::new()
+        } else {
+            to_vec(Tensor::cat(columns, 1))
+        };
+        for (row, &run) in batch.order.iter().enumerate() {
+            let v = &host[row * width..(row + 1) * width];
+            let record = &mut records[run];
+            let mut at = 0;
+            if evaluation.is_some() {
+                let l = v[0];
+                at = 1;
+                if record.diverged_at.is_none() {
+                    if l.is_finite() {
+                        record
+                            .batch_loss
+                            .as_mut()
+                            .expect("a model records minibatch losses")
+                            .push(l);
+                    } else {
+                        record.diverged_at = Some(step);
+                    }
+                }
+            }
+            let model = record.model.as_mut().expect("a model run has a model record");
+            for metric in &kinds {
+                let value = v[at];
+                at += 1;
+                if record.diverged_at.is_some() {
+                    continue;
+                }
+                match metric {
+                    Metric::Loss if !value.is_finite() => {
+                        record.diverged_at = Some(step);
+                    }
+                    Metric::Loss => record.loss.push(value),
+                    Metric::TestLoss => model.test_loss.get_or_insert_with(Vec::new).push(value),
+                    Metric::Accuracy => model.accuracy.get_or_insert_with(Vec::new).push(value),
+                    Metric::TestAccuracy => model.test_accuracy.get_or_insert_with(Vec::new).push(value),
+                }
+            }
+            if snapshot {
+                let params = &v[at..at + p];
+                if record.diverged_at.is_none() && params.iter().all(|x| x.is_finite()) {
+                    model.snapshots.extend_from_slice(params);
+                } else {
+                    record.diverged_at.get_or_insert(step);
+                    model.snapshots.extend(std::iter::repeat_n(f32::NAN, p));
+                }
+            }
+        }
+        if let Some(evaluation) = evaluation {
+            step_and_tell(&mut batch, evaluation, experiment, step, observers);
+        }
+    }
+    experiment
+        .runs
+        .iter()
+        .zip(records)
+        .map(|(spec, mut record)| {
+            record.learning_rates = scheduled_rates(spec, record.batch_loss.as_ref().map_or(0, Vec::len));
+            record
+        })
+        .collect()
+}
+
+/// Steps every row with `evaluation` (step `step`'s) and tells the observers.
+fn step_and_tell(
+    batch: &mut Batch,
+    evaluation: Evaluation,
+    experiment: &Experiment,
+    step: usize,
+    observers: &mut [&mut dyn Observer],
+) {
+    batch.advance(evaluation);
+    for o in observers.iter_mut() {
+        o.on_step(experiment, step + 1);
+    }
+}
+
+/// What a model's evaluation step reads back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Metric {
+    Loss,
+    TestLoss,
+    Accuracy,
+    TestAccuracy,
 }

@@ -13,15 +13,15 @@
 //! file's folder. Trajectory files record the surface as the file wrote it, so figures and diffs
 //! rebuild the same surface.
 
-use super::file::{BatchSize, DomainField, FromJson, Point, Seed, Written, deserialize_from_json};
+use super::file::{DomainField, FromJson, Point, Written, deserialize_from_json};
+pub use super::model_spec::ModelSpec;
+use super::model_spec::typed;
 use crate::error::{FieldContext, FieldError, Parsed};
 use crate::registry::Registry;
-use crate::surface::data::{Batching, DataSurface, Dataset, Model, Unfit};
 use crate::surface::expr::Expr;
-use crate::surface::{Domain, Lookup, NoiseSpec, Surface};
+use crate::surface::{Lookup, NoiseSpec, Surface};
 use crate::tensor::to_vec;
 use burn::tensor::{Device, Tensor, TensorData};
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::path::Path;
@@ -34,8 +34,8 @@ pub enum SurfaceSpec {
     Name(String),
     /// An expression.
     Expr(ExprSpec),
-    /// A model's loss over data.
-    Model(ModelSpec),
+    /// A model's loss over data (boxed: it has many fields).
+    Model(Box<ModelSpec>),
 }
 
 /// `{"expr": ..., "name": ..., "domain": ..., "minima": ...}`: a formula compiled into tensor
@@ -56,96 +56,6 @@ pub struct ExprSpec {
     pub(crate) minima: Option<Minima>,
 }
 
-/// `{"model": ..., "data": ..., ...}`: the loss of a model over a dataset, with minibatches.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ModelSpec {
-    /// The model.
-    pub(crate) model: ModelName,
-    /// The data.
-    pub(crate) data: DataSpec,
-    /// The domain of its figures (around the optimum by default).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) domain: Option<DomainField>,
-    /// Rows per minibatch (the full batch by default).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) batch_size: Option<BatchSize>,
-    /// Drop an epoch's last, smaller batch.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) drop_remainder: Option<bool>,
-    /// Scale the feature to mean 0 and standard deviation 1 (by default).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) standardize: Option<bool>,
-    /// Its name in figures (the model's by default).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) name: Option<SurfaceName>,
-}
-
-/// A model's data: a CSV file's columns, or rows generated from a seed.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-#[serde(untagged)]
-pub(crate) enum DataSpec {
-    /// `{"csv": FILE, "x": COLUMN, "y": COLUMN}`.
-    Csv(CsvSpec),
-    /// `{"generate": "linear" | "logistic", "n": ..., "w": ..., "b": ..., "noise": ..., "seed": ...}`.
-    Generate(GenerateSpec),
-}
-
-/// A CSV file's feature and target columns.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct CsvSpec {
-    /// The file (relative to the working folder, else to the experiment file's).
-    pub(crate) csv: String,
-    /// The feature column.
-    pub(crate) x: String,
-    /// The target column.
-    pub(crate) y: String,
-}
-
-/// Rows drawn from a seed (see [`Dataset::generate`]).
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct GenerateSpec {
-    /// `"linear"` or `"logistic"` targets.
-    pub(crate) generate: Generated,
-    /// Rows, 2 to 10,000,000 (512 by default).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) n: Option<Rows>,
-    /// The slope (2 by default).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) w: Option<Finite>,
-    /// The intercept (-1 by default).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) b: Option<Finite>,
-    /// The noise's standard deviation (0.5 by default).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) noise: Option<Finite>,
-    /// The seed (0 by default).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub(crate) seed: Option<Seed>,
-}
-
-/// The kind of generated targets.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub(crate) enum Generated {
-    /// `v = w u + b + noise`.
-    Linear,
-    /// `v = 1` with probability `sigmoid(w u + b + noise)`.
-    Logistic,
-}
-
-impl Generated {
-    /// Its name in files.
-    pub(crate) fn name(self) -> &'static str {
-        match self {
-            Generated::Linear => "linear",
-            Generated::Logistic => "logistic",
-        }
-    }
-}
-
 /// An expression's text.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(transparent)]
@@ -155,25 +65,6 @@ pub(crate) struct ExprText(pub String);
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(transparent)]
 pub(crate) struct SurfaceName(pub String);
-
-/// A model's name (see [`Model::NAMES`]).
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
-#[serde(transparent)]
-pub(crate) struct ModelName(#[serde(serialize_with = "model_name")] pub Model);
-
-fn model_name<S: serde::Serializer>(m: &Model, s: S) -> Result<S::Ok, S::Error> {
-    s.serialize_str(m.name())
-}
-
-/// A number of generated rows, 2 to 10,000,000.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
-#[serde(transparent)]
-pub(crate) struct Rows(pub usize);
-
-/// A finite number, as written.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
-#[serde(transparent)]
-pub(crate) struct Finite(pub Written);
 
 /// An expression surface's known minima.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -212,16 +103,11 @@ pub(crate) enum MinimumSpec {
     },
 }
 
-/// Reads `v` as `T` with serde, the error at the path below `v`.
-fn typed<T: DeserializeOwned>(v: Value) -> Parsed<T> {
-    serde_path_to_error::deserialize(v).map_err(FieldError::from_serde)
-}
-
 impl FromJson for SurfaceSpec {
     fn from_json(v: Value) -> Parsed<Self> {
         match v {
             Value::String(s) => Ok(SurfaceSpec::Name(s)),
-            Value::Object(m) if m.contains_key("model") => typed(Value::Object(m)).map(SurfaceSpec::Model),
+            Value::Object(m) if m.contains_key("model") => typed(Value::Object(m)).map(|m| SurfaceSpec::Model(Box::new(m))),
             // An expression's own mistakes first (an unknown field), then a missing `expr`.
             Value::Object(m) => typed(Value::Object(m)).map(SurfaceSpec::Expr).map_err(|e| {
                 if e.path() == "expr" && e.message() == "missing" {
@@ -235,29 +121,6 @@ impl FromJson for SurfaceSpec {
             other => Err(FieldError::new(format!(
                 "expected a surface name or an object such as {{\"expr\": \"x^2 + y^2\"}}, got {other}"
             ))),
-        }
-    }
-}
-
-impl FromJson for DataSpec {
-    fn from_json(v: Value) -> Parsed<Self> {
-        match v {
-            Value::Object(m) if m.contains_key("csv") => typed(Value::Object(m)).map(DataSpec::Csv),
-            Value::Object(m) if m.contains_key("generate") => typed(Value::Object(m)).map(DataSpec::Generate),
-            Value::Object(_) => Err(FieldError::new(
-                "expected {\"csv\": FILE, \"x\": COLUMN, \"y\": COLUMN} or {\"generate\": \"linear\" | \"logistic\", ...}",
-            )),
-            other => Err(FieldError::new(format!("expected an object, got {other}"))),
-        }
-    }
-}
-
-impl FromJson for Generated {
-    fn from_json(v: Value) -> Parsed<Self> {
-        match v.as_str() {
-            Some("linear") => Ok(Generated::Linear),
-            Some("logistic") => Ok(Generated::Logistic),
-            _ => Err(FieldError::new(format!("expected \"linear\" or \"logistic\", got {v}"))),
         }
     }
 }
@@ -278,37 +141,6 @@ impl FromJson for SurfaceName {
         match v {
             Value::String(s) if !s.is_empty() => Ok(SurfaceName(s)),
             other => Err(FieldError::new(format!("expected a non-empty string, got {other}"))),
-        }
-    }
-}
-
-impl FromJson for ModelName {
-    fn from_json(v: Value) -> Parsed<Self> {
-        v.as_str().and_then(Model::from_name).map(ModelName).ok_or_else(|| {
-            FieldError::new(format!(
-                "unknown model {v}; expected one of: {}",
-                Model::NAMES.join(", ")
-            ))
-        })
-    }
-}
-
-impl FromJson for Rows {
-    fn from_json(v: Value) -> Parsed<Self> {
-        match v.as_u64() {
-            Some(n) if (2..=10_000_000).contains(&n) => Ok(Rows(n as usize)),
-            _ => Err(FieldError::new(format!(
-                "expected a whole number of rows from 2 to 10000000, got {v}"
-            ))),
-        }
-    }
-}
-
-impl FromJson for Finite {
-    fn from_json(v: Value) -> Parsed<Self> {
-        match Written::from_json(v.clone()) {
-            Ok(w) if w.value.is_finite() => Ok(Finite(w)),
-            _ => Err(FieldError::new(format!("expected a finite number, got {v}"))),
         }
     }
 }
@@ -340,17 +172,7 @@ impl FromJson for Minima {
     }
 }
 
-deserialize_from_json!(
-    SurfaceSpec,
-    DataSpec,
-    Generated,
-    ExprText,
-    SurfaceName,
-    ModelName,
-    Rows,
-    Finite,
-    Minima
-);
+deserialize_from_json!(SurfaceSpec, ExprText, SurfaceName, Minima);
 
 impl SurfaceSpec {
     /// The surface this names, from `registry`; `base` is the folder of the file that names it
@@ -359,101 +181,10 @@ impl SurfaceSpec {
     pub(crate) fn resolve(&self, registry: &Registry, base: &Path, device: &Device) -> Parsed<Surface> {
         match self {
             SurfaceSpec::Name(name) => registry.require_surface(name).cloned(),
-            SurfaceSpec::Model(spec) => spec.resolve(base),
+            SurfaceSpec::Model(spec) => spec.resolve(registry, base),
             SurfaceSpec::Expr(spec) => spec.resolve(registry, device),
         }
     }
-}
-
-impl ModelSpec {
-    fn resolve(&self, base: &Path) -> Parsed<Surface> {
-        let model = self.model.0;
-        let data = self.data.load(base).at("data")?;
-        let data = if self.standardize.unwrap_or(true) {
-            data.standardized()
-        } else {
-            data
-        };
-        data.check(model).map_err(|unfit| unfit_message(unfit, &self.data))?;
-        let batching = Batching {
-            batch_size: self.batch_size.map(|b| b.0),
-            drop_remainder: self.drop_remainder.unwrap_or(false),
-        };
-        let formula = match model {
-            Model::LinearRegression => "mean of 1/2 (x u + y - v)^2 over the data (x = w, y = b)",
-            Model::LogisticRegression => "mean cross-entropy of sigmoid(x u + y) against v (x = w, y = b)",
-        };
-        let name = self
-            .name
-            .as_ref()
-            .map_or_else(|| model.name().to_string(), |n| n.0.clone());
-        let mut surface = Surface::from_data(name, formula, DataSurface::new(model, data, batching));
-        surface.domain = match self.domain {
-            Some(d) => d.domain(),
-            // Around the optimum, or the origin, 3 on either side.
-            None => {
-                let c = surface.minima().next().map_or([0.0, 0.0], |m| m.point);
-                Domain::from([[c[0] - 3.0, c[0] + 3.0], [c[1] - 3.0, c[1] + 3.0]])
-            }
-        };
-        Ok(surface)
-    }
-}
-
-impl DataSpec {
-    /// The rows: a CSV file's two columns, or generated ones. Errors name the field below `data`.
-    fn load(&self, base: &Path) -> Parsed<Dataset> {
-        match self {
-            DataSpec::Csv(c) => Dataset::from_csv(&locate(&c.csv, base), &c.x, &c.y).at("csv"),
-            DataSpec::Generate(g) => {
-                let model = match g.generate {
-                    Generated::Linear => Model::LinearRegression,
-                    Generated::Logistic => Model::LogisticRegression,
-                };
-                let number = |v: Option<Finite>, default: f64| v.map_or(default, |f| f.0.value);
-                Ok(Dataset::generate(
-                    model,
-                    g.n.map_or(512, |n| n.0),
-                    number(g.w, 2.0),
-                    number(g.b, -1.0),
-                    number(g.noise, 0.5),
-                    g.seed.map_or(0, |s| s.0),
-                ))
-            }
-        }
-    }
-}
-
-/// Names where a dataset's unfitness shows: a CSV's target column and row as a spreadsheet
-/// counts them (the header is row 1), or the generated data.
-fn unfit_message(unfit: Unfit, data: &DataSpec) -> FieldError {
-    match (unfit, data) {
-        (Unfit::TooFewRows(n), _) => FieldError::new(format!("expected at least 2 rows of data, got {n}")).at("data"),
-        (Unfit::NotALabel { row, value }, DataSpec::Csv(c)) => FieldError::new(format!(
-            "{}: row {}, column {:?}: {value} is not a label; logistic_regression needs targets 0 or 1",
-            c.csv,
-            row + 2,
-            c.y
-        ))
-        .at("y")
-        .at("data"),
-        (Unfit::NotALabel { row, value }, DataSpec::Generate(_)) => FieldError::new(format!(
-            "generated row {} has target {value}; logistic_regression needs targets 0 or 1 (generate \"logistic\" data)",
-            row + 1
-        ))
-        .at("generate")
-        .at("data"),
-    }
-}
-
-/// A data file's path: as given when it exists from the current folder, else beside `base`.
-fn locate(file: &str, base: &Path) -> std::path::PathBuf {
-    let path = Path::new(file);
-    if path.is_absolute() || path.exists() {
-        return path.to_path_buf();
-    }
-    let beside = base.join(path);
-    if beside.exists() { beside } else { path.to_path_buf() }
 }
 
 impl ExprSpec {

@@ -65,6 +65,8 @@ impl RuleConfig for AdagradFullConfig {
     const DESCRIPTION: &'static str =
         "Full-matrix AdaGrad (Duchi et al. 2011): (G^1/2 + delta I)^-1 g with G = sum g g^T, exact, per row";
     const SOURCE: Source = Source::Paper;
+    /// `G` is `P x P` per run, and each step an eigendecomposition of it.
+    const MAX_PARAMETERS: Option<usize> = Some(1024);
 
     fn learning_rate(&self) -> &LearningRate {
         &self.learning_rate

@@ -448,8 +448,10 @@ pub(crate) mod test_util {
             .zip(losses)
             .map(|(g, l)| {
                 let loss = super::column(l.iter().map(|&v| f64::from(v)), &device());
+                let layout = crate::params::Layout::whole(w0[0].len());
                 let env = super::super::Env {
                     loss: &loss,
+                    layout: &layout,
                     gradient_at: &nan,
                 };
                 w = opt.step(w.clone(), tensor(g), &env);
@@ -473,7 +475,7 @@ pub(crate) mod test_util {
         let mut state = Some(rule.init(&w));
         (1..=n)
             .map(|t| {
-                let ctx = Ctx::new(t, &vec![lr; w0.len()]);
+                let ctx = Ctx::new(t, &vec![lr; w0.len()], w0[0].len());
                 let before = state.take().expect("put back every step");
                 let (u, next) = rule.update(w.clone(), g.clone(), before, &ctx.step());
                 let u = u.increment(w.clone());
@@ -491,16 +493,18 @@ pub(crate) mod test_util {
         lr: Tensor<2>,
         host: Vec<f32>,
         loss: Tensor<2>,
+        layout: crate::params::Layout,
     }
 
     impl Ctx {
         /// Step `t` (1-based) with one rate per row.
-        pub(crate) fn new(t: u64, lr: &[f32]) -> Self {
+        pub(crate) fn new(t: u64, lr: &[f32], d: usize) -> Self {
             Ctx {
                 t,
                 lr: super::column(lr.iter().map(|&v| v as f64), &device()),
                 host: lr.to_vec(),
                 loss: super::column(lr.iter().map(|_| f64::NAN), &device()),
+                layout: crate::params::Layout::whole(d),
             }
         }
 
@@ -511,6 +515,7 @@ pub(crate) mod test_util {
                 lr: &self.lr,
                 lr_host: &self.host,
                 loss: &self.loss,
+                layout: &self.layout,
             }
         }
     }

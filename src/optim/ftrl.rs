@@ -218,7 +218,7 @@ mod tests {
         let rule = FtrlConfig::rule(&[a, b], &super::super::common::test_util::device());
         let w0 = tensor(&[vec![0.0], vec![0.0]]);
         let s = rule.init(&w0);
-        let ctx = super::super::common::test_util::Ctx::new(1, &[1.0, 1.0]);
+        let ctx = super::super::common::test_util::Ctx::new(1, &[1.0, 1.0], 1);
         let (u, _) = rule.update(w0.clone(), tensor(&[vec![1.0], vec![1.0]]), s, &ctx.step());
         let w = u.apply(w0);
         // q = n'^p with n' = 1.1: sqrt(1.1) and 1.1.

@@ -62,15 +62,15 @@ impl Range {
     /// `[0, inf)`: epsilons, strengths, accumulators.
     pub const NON_NEGATIVE: Range = Range::new(Bound::Inclusive(0.0), Bound::Open);
     /// `(-inf, 0]`.
-    pub const NON_POSITIVE: Range = Range::new(Bound::Open, Bound::Inclusive(0.0));
+    pub(crate) const NON_POSITIVE: Range = Range::new(Bound::Open, Bound::Inclusive(0.0));
     /// `[0, 1)`: decay rates of moving averages.
     pub const UNIT: Range = Range::new(Bound::Inclusive(0.0), Bound::Exclusive(1.0));
     /// `[0, 1]`: momenta.
-    pub const UNIT_CLOSED: Range = Range::new(Bound::Inclusive(0.0), Bound::Inclusive(1.0));
+    pub(crate) const UNIT_CLOSED: Range = Range::new(Bound::Inclusive(0.0), Bound::Inclusive(1.0));
     /// `(0, 1]`.
-    pub const UNIT_OPEN_BELOW: Range = Range::new(Bound::Exclusive(0.0), Bound::Inclusive(1.0));
+    pub(crate) const UNIT_OPEN_BELOW: Range = Range::new(Bound::Exclusive(0.0), Bound::Inclusive(1.0));
     /// `(0, 1)`: a decay something is divided by.
-    pub const UNIT_OPEN: Range = Range::new(Bound::Exclusive(0.0), Bound::Exclusive(1.0));
+    pub(crate) const UNIT_OPEN: Range = Range::new(Bound::Exclusive(0.0), Bound::Exclusive(1.0));
     /// `[1, inf)`: periods and step counts.
     pub const AT_LEAST_ONE: Range = Range::new(Bound::Inclusive(1.0), Bound::Open);
 

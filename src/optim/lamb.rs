@@ -2,6 +2,7 @@
 
 use super::common::{AdamColumns, one_minus_power, positive_or_one, row_norm};
 use super::{LearningRate, Range, Rule, RuleConfig, Step, Update};
+use crate::params::columns;
 use burn::tensor::{Device, Tensor};
 
 crate::hyperparameters! {
@@ -79,8 +80,11 @@ impl Rule for Lamb {
         let m_hat = m.clone() / one_minus_power(&h.beta_1, step.t);
         let v_sqrt = (v.clone() / one_minus_power(&h.beta_2, step.t)).sqrt() + h.epsilon.clone();
         let r = m_hat / v_sqrt;
-        let (w_norm, r_norm) = (row_norm(w.clone()), row_norm(r.clone()));
-        let ratio = positive_or_one(&w_norm, &r_norm, w_norm.clone() / r_norm.clone());
+        // Keras: each variable's own ratio |w| / |r|, 1 where either norm is 0.
+        let ratio = step.layout.per_variable(|cols| {
+            let (w_norm, r_norm) = (row_norm(columns(&w, cols.clone())), row_norm(columns(&r, cols)));
+            positive_or_one(&w_norm, &r_norm, w_norm.clone() / r_norm.clone())
+        });
         let w = w - r * (ratio * step.lr.clone());
         (Update::Next(w), LambState { m, v })
     }

@@ -2,6 +2,7 @@
 
 use super::common::{column, lr_scale, positive_or_one, row_norm};
 use super::{LearningRate, Range, Rule, RuleConfig, Source, Step, Update};
+use crate::params::columns;
 use burn::tensor::{Device, Tensor};
 
 crate::hyperparameters! {
@@ -87,13 +88,16 @@ impl Rule for Lars {
 
     fn update(&self, w: Tensor<2>, g: Tensor<2>, s: LarsState, step: &Step) -> (Update, LarsState) {
         let u = g + w.clone() * self.weight_decay.clone();
-        let (w_norm, u_norm) = (row_norm(w.clone()), row_norm(u.clone()));
-        // optax: trust_coefficient * |w| / (|u| + eps), 1 where either norm is 0.
-        let ratio = positive_or_one(
-            &w_norm,
-            &u_norm,
-            (w_norm.clone() * self.trust_coefficient.clone()) / (u_norm.clone() + self.eps.clone()),
-        );
+        // optax, per leaf (variable): trust_coefficient * |w| / (|u| + eps), 1 where either norm
+        // is 0.
+        let ratio = step.layout.per_variable(|cols| {
+            let (w_norm, u_norm) = (row_norm(columns(&w, cols.clone())), row_norm(columns(&u, cols)));
+            positive_or_one(
+                &w_norm,
+                &u_norm,
+                (w_norm.clone() * self.trust_coefficient.clone()) / (u_norm.clone() + self.eps.clone()),
+            )
+        });
         let u = lr_scale(u * ratio, step.lr);
         let b = u.clone() + s.b * self.momentum.clone();
         let step = if self.nesterov {

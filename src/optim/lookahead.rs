@@ -51,6 +51,9 @@ impl Config for LookaheadConfig {
         self.check_ranges()?;
         self.fast.get("fast").map(|_| ())
     }
+    fn max_parameters(&self) -> Option<usize> {
+        self.fast.spec().max_parameters()
+    }
     fn build(rows: &[Self], device: &Device) -> Built {
         let fast: Vec<OptimizerSpec> = rows.iter().map(|c| c.fast.spec().clone()).collect();
         let on = device.clone();

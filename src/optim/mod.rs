@@ -53,6 +53,7 @@ pub(crate) mod signum;
 pub(crate) mod yogi;
 
 use crate::error::{FieldError, Parsed};
+use crate::params::Layout;
 use burn::tensor::{Device, Tensor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
@@ -78,13 +79,17 @@ pub struct Step<'a> {
     /// The loss at the parameters, an `[N, 1]` column (from the same autodiff pass as the
     /// gradient; Polyak's step size and MoMo use it).
     pub loss: &'a Tensor<2>,
+    /// The variables of the parameter vector (what LAMB, LARS and NovoGrad take norms over).
+    pub layout: &'a Layout,
 }
 
 /// What the runner offers an optimizer besides the gradient, for the rows it steps.
 pub struct Env<'a> {
     /// The loss at the current parameters, an `[N, 1]` column.
     pub loss: &'a Tensor<2>,
-    /// Loss `[N, 1]` and gradient `[N, 2]` at other points of these rows (one more batched
+    /// The variables of the parameter vector.
+    pub layout: &'a Layout,
+    /// Loss `[N, 1]` and gradient `[N, P]` at other points of these rows (one more batched
     /// autodiff pass: SAM's perturbed point).
     pub gradient_at: &'a dyn Fn(Tensor<2>) -> (Tensor<2>, Tensor<2>),
 }
@@ -169,6 +174,11 @@ pub trait Config: Hyperparameters {
     fn validate(&self) -> Parsed<()> {
         self.check_ranges()
     }
+    /// The most parameters a run may have, for a rule whose state grows faster than `P` (none
+    /// by default; a wrapper's is its wrapped optimizer's).
+    fn max_parameters(&self) -> Option<usize> {
+        None
+    }
     /// The batched optimizer for `rows` (one config per row, the same
     /// [shared](Shared) settings).
     fn build(rows: &[Self], device: &Device) -> Built;
@@ -195,6 +205,8 @@ pub(crate) trait RuleConfig: Hyperparameters {
     fn validate(&self) -> Parsed<()> {
         self.check_ranges()
     }
+    /// The most parameters a run may have (none by default).
+    const MAX_PARAMETERS: Option<usize> = None;
     /// The batched rule for `rows` (one config per row, same shared settings).
     fn rule(rows: &[Self], device: &Device) -> Self::Rule;
 }
@@ -205,6 +217,9 @@ impl<C: RuleConfig> Config for C {
     const SOURCE: Source = <C as RuleConfig>::SOURCE;
     fn learning_rate(&self) -> &LearningRate {
         RuleConfig::learning_rate(self)
+    }
+    fn max_parameters(&self) -> Option<usize> {
+        C::MAX_PARAMETERS
     }
     fn weight_decay(&self) -> Option<f64> {
         RuleConfig::weight_decay(self)
@@ -261,6 +276,7 @@ impl<R: Rule> Optimizer for Stateful<R> {
             lr: &lr,
             lr_host: &lr_host,
             loss: env.loss,
+            layout: env.layout,
         };
         let (update, state) = self.rule.update(decayed.clone(), grad, state, &step);
         self.state = Some(state);
@@ -279,8 +295,9 @@ impl<R: Rule> Optimizer for Stateful<R> {
 /// Steps `optimizer` with a gradient alone, as a replay of recorded gradients does: the loss is
 /// unknown (NaN) and no other gradient can be taken (NaN).
 pub fn step_with_gradient(optimizer: &mut dyn Optimizer, params: Tensor<2>, grad: Tensor<2>) -> Tensor<2> {
-    let [n, _] = params.dims();
+    let [n, p] = params.dims();
     let loss = Tensor::<2>::full([n, 1], f32::NAN, &params.device());
+    let layout = Layout::whole(p);
     let nan = |p: Tensor<2>| {
         let [n, _] = p.dims();
         (Tensor::full([n, 1], f32::NAN, &p.device()), p.full_like(f32::NAN))
@@ -290,6 +307,7 @@ pub fn step_with_gradient(optimizer: &mut dyn Optimizer, params: Tensor<2>, grad
         grad,
         &Env {
             loss: &loss,
+            layout: &layout,
             gradient_at: &nan,
         },
     )
@@ -452,6 +470,24 @@ impl OptimizerSpec {
         self.config.learning_rate()
     }
 
+    /// The most parameters a run may have, if the rule limits them.
+    pub(crate) fn max_parameters(&self) -> Option<usize> {
+        self.config.max_parameters()
+    }
+
+    /// Checks that a run of `p` parameters fits the rule (full-matrix AdaGrad keeps a `P x P`
+    /// matrix per run).
+    pub(crate) fn check_parameters(&self, p: usize) -> Parsed<()> {
+        match self.max_parameters() {
+            Some(max) if p > max => Err(FieldError::new(format!(
+                "{} keeps state of P x P numbers per run: at most {max} parameters, this model has {p}; use a diagonal rule (e.g. adagrad)",
+                self.name()
+            ))
+            .at("optimizer")),
+            _ => Ok(()),
+        }
+    }
+
     /// Which rows can share one batch: rows of one optimizer whose [shared](Shared) settings
     /// (flags, whole numbers, the optimizers they wrap) agree have the same key. Other values
     /// (rates, decays) may differ per row.
@@ -527,7 +563,7 @@ impl Wrapped {
     }
 
     /// Wraps `spec`.
-    pub fn of(spec: OptimizerSpec) -> Self {
+    pub(crate) fn of(spec: OptimizerSpec) -> Self {
         Wrapped(Some(spec))
     }
 
@@ -591,6 +627,7 @@ trait Erased: Send + Sync {
     fn learning_rate(&self) -> &LearningRate;
     fn batch_key(&self) -> String;
     fn to_map(&self) -> Map<String, Value>;
+    fn max_parameters(&self) -> Option<usize>;
     fn build(&self, rows: &[&dyn Erased], device: &Device) -> Built;
 }
 
@@ -620,6 +657,9 @@ impl<C: Config> Erased for C {
             Ok(Value::Object(map)) => map,
             _ => unreachable!("hyperparameters! structs serialize to JSON objects"),
         }
+    }
+    fn max_parameters(&self) -> Option<usize> {
+        Config::max_parameters(self)
     }
     fn build(&self, rows: &[&dyn Erased], device: &Device) -> Built {
         let rows: Vec<C> = typed::<C>(rows).into_iter().cloned().collect();

@@ -124,7 +124,7 @@ mod tests {
         let mut w = tensor(&[vec![0.0]]);
         let mut products = Vec::new();
         for t in 1..=3 {
-            let ctx = super::super::common::test_util::Ctx::new(t, &[0.001]);
+            let ctx = super::super::common::test_util::Ctx::new(t, &[0.001], 1);
             let (u, next) = rule.update(w.clone(), tensor(&[vec![1.0]]), s, &ctx.step());
             (w, s) = (u.apply(w), next);
             products.push(rows(s.product.clone())[0][0] as f64);

@@ -2,6 +2,7 @@
 
 use super::common::{column, fma, linalg_norm, lr_scale};
 use super::{LearningRate, Range, Rule, RuleConfig, Source, Step, Update};
+use crate::params::columns;
 use burn::tensor::{Device, Tensor};
 
 crate::hyperparameters! {
@@ -87,9 +88,11 @@ impl Rule for Novograd {
     }
 
     fn update(&self, w: Tensor<2>, g: Tensor<2>, s: NovogradState, step: &Step) -> (Update, NovogradState) {
-        // jnp.linalg.norm(g) ** 2: the fused norm, rounded, then squared.
-        let gn = linalg_norm(g.clone());
-        let gn2 = gn.clone() * gn;
+        // Per leaf (variable), jnp.linalg.norm(g) ** 2: the fused norm, rounded, then squared.
+        let gn2 = step.layout.per_variable(|cols| {
+            let gn = linalg_norm(columns(&g, cols));
+            gn.clone() * gn
+        });
         let nu = if step.t == 1 {
             gn2
         } else {

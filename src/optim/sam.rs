@@ -51,6 +51,9 @@ impl Config for SamConfig {
         self.check_ranges()?;
         self.outer.get("outer").map(|_| ())
     }
+    fn max_parameters(&self) -> Option<usize> {
+        self.outer.spec().max_parameters()
+    }
     fn build(rows: &[Self], device: &Device) -> Built {
         let outer: Vec<&OptimizerSpec> = rows.iter().map(|c| c.outer.spec()).collect();
         Box::new(Sam {
@@ -81,6 +84,7 @@ impl Optimizer for Sam {
         }
         let env = Env {
             loss: &loss,
+            layout: env.layout,
             gradient_at: env.gradient_at,
         };
         Update::Increment(self.outer.increment(params, grad, &env))
@@ -117,8 +121,10 @@ mod tests {
         };
         let w = tensor(&[w]);
         let loss = (w.clone() * w.clone()).sum_dim(1);
+        let layout = crate::params::Layout::whole(2);
         let env = Env {
             loss: &loss,
+            layout: &layout,
             gradient_at: &gradient_at,
         };
         let next = opt.step(w.clone(), w * 2.0, &env);

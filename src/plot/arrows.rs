@@ -24,7 +24,7 @@ const SIZE: usize = 900;
 /// gradient `grads[t]` (grey) and the update `updates[t]` (teal) as arrows from the origin with
 /// the post's opacity `min((t + 1 - n/2)^2 / (n/2)^2 + 0.1, 1)`, each labelled `‖g_t‖ = 1.2` /
 /// `‖v_t‖ = 0.9`, over `xlim` x `ylim`. Vectors with non-finite components are skipped.
-pub fn draw_vectors(
+pub(crate) fn draw_vectors(
     grads: &[[f64; 2]],
     updates: &[[f64; 2]],
     xlim: [f64; 2],

@@ -14,11 +14,56 @@ use super::text::{self, Cut, Face, HAlign, Place, VAlign};
 use super::{MARGIN, Metrics, clip_loss};
 use crate::experiment::plot_spec::{PlotSpec, YLim};
 
-/// One run on the chart.
+/// One line on the chart: a run's loss (or another quantity) per step, or at the steps `steps`
+/// names; dashed for a held-out set.
 pub(crate) struct Series {
     pub color: Rgb,
     pub label: String,
     pub loss: Vec<f32>,
+    /// The step of each value (`None`: value `i` is step `i`).
+    pub steps: Option<Vec<usize>>,
+    pub dashed: bool,
+}
+
+impl Series {
+    /// A run's loss at every step, solid.
+    pub(crate) fn per_step(color: Rgb, label: String, loss: Vec<f32>) -> Self {
+        Series {
+            color,
+            label,
+            loss,
+            steps: None,
+            dashed: false,
+        }
+    }
+
+    /// The step of value `i`.
+    fn step(&self, i: usize) -> f64 {
+        self.steps.as_ref().map_or(i, |s| s[i]) as f64
+    }
+}
+
+/// What a chart shows: its y-axis title, its legend's title and its fixed range, if any.
+#[derive(Clone, Copy)]
+pub(crate) struct Quantity {
+    pub axis: &'static str,
+    pub legend: &'static str,
+    pub range: Option<[f64; 2]>,
+}
+
+impl Quantity {
+    /// The post's loss chart.
+    pub(crate) const LOSS: Quantity = Quantity {
+        axis: "loss",
+        legend: "Losses",
+        range: None,
+    };
+    /// A classifier's accuracy.
+    pub(crate) const ACCURACY: Quantity = Quantity {
+        axis: "accuracy",
+        legend: "Accuracy",
+        range: Some([-MARGIN, 1.0 + MARGIN]),
+    };
 }
 
 /// The loss chart's layout and content.
@@ -28,11 +73,15 @@ pub(crate) struct LossChart<'a> {
     series: &'a [Series],
     sheet: Sheet,
     label_em: f64,
-    /// Each run's name in its end label (shortened when long).
+    /// The series that have a legend row and an end label: the solid ones (a dashed series is
+    /// its run's held-out twin, in the run's color).
+    labeled: Vec<usize>,
+    /// Each labeled series' name in its end label (shortened when long).
     names: Vec<String>,
     /// Left edge of the end labels' column.
     column: f64,
     legend: Option<Fitted>,
+    quantity: Quantity,
 }
 
 /// The post's automatic y limits: `[median - MARGIN, max + MARGIN]` of every finite loss.
@@ -66,22 +115,24 @@ const COLUMN_SHARE: f64 = 0.22;
 impl<'a> LossChart<'a> {
     /// Lays out the chart for `frames` steps of `series`: the end labels' column (names
     /// shortened to fit it), the axes left of it, and the legend fitted inside the axes.
-    pub(crate) fn new(spec: &PlotSpec, series: &'a [Series], frames: usize) -> Self {
+    pub(crate) fn new(spec: &PlotSpec, series: &'a [Series], frames: usize, quantity: Quantity) -> Self {
         let (w, h) = (spec.size[0] as usize, spec.size[1] as usize);
         let m = Metrics::new(w, h);
         let label_em = m.pt(11.0);
         let em = label_em as f32;
-        let ylim = match spec.loss_ylim {
-            YLim::Range(r) => r,
-            YLim::Auto => auto_ylim(series),
+        let ylim = match (quantity.range, &spec.loss_ylim) {
+            (Some(r), _) | (None, &YLim::Range(r)) => r,
+            (None, &YLim::Auto) => auto_ylim(series),
         };
         // Names fit the column with room for the widest value their line prints.
         let leader = m.pt(16.0);
         let column_w = COLUMN_SHARE * w as f64;
         let mut widest = 0.0f64;
-        let names: Vec<String> = series
+        let labeled: Vec<usize> = (0..series.len()).filter(|&i| !series[i].dashed).collect();
+        let names: Vec<String> = labeled
             .iter()
-            .map(|s| {
+            .map(|&i| {
+                let s = &series[i];
                 let values = s
                     .loss
                     .iter()
@@ -98,7 +149,7 @@ impl<'a> LossChart<'a> {
         let xlim = [-MARGIN, frames as f64 + MARGIN];
         let room = Room {
             right,
-            ..Room::titles("step", "loss")
+            ..Room::titles("step", quantity.axis)
         };
         let axes = Axes2d::new(w, h, xlim, ylim, room);
         let column = axes.area[2] + leader;
@@ -112,9 +163,11 @@ impl<'a> LossChart<'a> {
                 colors: series.iter().map(|s| s.color).collect(),
             },
             label_em,
+            labeled,
             names,
             column,
             legend: None,
+            quantity,
         };
         chart.legend = chart.fit_legend();
         chart
@@ -125,8 +178,15 @@ impl<'a> LossChart<'a> {
         let [x0, y0, x1, y1] = self.axes.area;
         let pad = 2.0 * self.legend_pad();
         let legend = Legend {
-            title: "Losses".into(),
-            rows: self.series.iter().map(|s| (s.color, s.label.clone())).collect(),
+            title: match self.labeled.len() < self.series.len() {
+                true => format!("{} (dashed: test)", self.quantity.legend),
+                false => self.quantity.legend.into(),
+            },
+            rows: self
+                .labeled
+                .iter()
+                .map(|&i| (self.series[i].color, self.series[i].label.clone()))
+                .collect(),
             value_chars: 10,
             handle: Handle::Line,
             em: self.m.pt(11.0),
@@ -141,7 +201,7 @@ impl<'a> LossChart<'a> {
     fn point(&self, s: &Series, i: usize) -> [f64; 2] {
         let v = s.loss[i];
         if v.is_finite() {
-            [self.axes.x(i as f64), self.axes.y(clip_loss(v))]
+            [self.axes.x(s.step(i)), self.axes.y(clip_loss(v))]
         } else {
             [f64::NAN, f64::NAN]
         }
@@ -178,7 +238,12 @@ impl Plot for LossChart<'_> {
             let n = s.loss.len().min(k + 1);
             let pts: Vec<[f64; 2]> = (0..n).map(|i| self.point(s, i)).collect();
             c.begin_group("run", &s.label);
-            c.stroke(&pts, &Stroke::solid(s.color, self.m.pt(1.5)));
+            let width = self.m.pt(1.5);
+            let stroke = Stroke {
+                dash: s.dashed.then_some([3.7 * width, 1.6 * width]),
+                ..Stroke::solid(s.color, width)
+            };
+            c.stroke(&pts, &stroke);
             c.end_group();
         }
         c.set_clip(None);
@@ -213,10 +278,10 @@ impl Plot for LossChart<'_> {
         let a = &self.axes;
         let em = self.label_em as f32;
         let want: Vec<f64> = self
-            .series
+            .labeled
             .iter()
-            .map(|s| {
-                let v = self.value(s, k);
+            .map(|&i| {
+                let v = self.value(&self.series[i], k);
                 if v.is_finite() {
                     a.y(clip_loss(v)).clamp(a.area[1], a.area[3])
                 } else {
@@ -234,7 +299,7 @@ impl Plot for LossChart<'_> {
             };
             c.stroke(&[[x0, from], [x1, to]], &s);
         };
-        for (i, s) in self.series.iter().enumerate() {
+        for (i, s) in self.labeled.iter().map(|&i| &self.series[i]).enumerate() {
             let Some(y) = ys[i] else {
                 continue;
             };
@@ -257,7 +322,7 @@ impl Plot for LossChart<'_> {
     }
 
     fn legend_value(&self, run: usize, k: usize) -> String {
-        format!("{:10.5}", clip_loss(self.value(&self.series[run], k)))
+        format!("{:10.5}", clip_loss(self.value(&self.series[self.labeled[run]], k)))
     }
 
     fn legend_room(&self) -> LegendRoom {

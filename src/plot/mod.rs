@@ -41,12 +41,11 @@ mod target;
 mod text;
 mod ticks;
 
+pub(crate) use self::{arrows::draw_vectors, study::draw_all as draw_study};
 pub(crate) use figure::Figure;
 pub use {
-    self::arrows::draw_vectors,
     self::colormap::{Rgb, run_colors},
     self::contour::{ContourImage, ContourLayout, contour_image},
-    self::study::draw_all as draw_study,
     crate::experiment::plot_spec::{Format, PlotSpec, Shown, View, YLim},
 };
 
@@ -54,6 +53,7 @@ use crate::error::{Error, Result};
 use crate::io::write_atomic;
 use crate::results::trajectory::{RunTrajectory, Trajectories};
 use crate::surface::Surface;
+use burn::tensor::Device;
 use std::path::{Path, PathBuf};
 
 /// Told how GIF frames progress while figures are drawn (a progress bar, say). Figures may be
@@ -179,13 +179,9 @@ pub(crate) fn loss_figure(
         .runs
         .iter()
         .zip(&colors)
-        .map(|(r, &color)| loss::Series {
-            color,
-            label: r.label.clone(),
-            loss: r.loss[..r.drawable()].to_vec(),
-        })
+        .map(|(r, &color)| loss::Series::per_step(color, r.label.clone(), r.loss[..r.drawable()].to_vec()))
         .collect();
-    let chart = loss::LossChart::new(spec, &series, frame_count(traj));
+    let chart = loss::LossChart::new(spec, &series, frame_count(traj), loss::Quantity::LOSS);
     figure::render(&chart, spec, animated, frames).map(Some)
 }
 
@@ -225,8 +221,76 @@ pub fn draw_all(
         true => rates::learning_rate_figure(traj)?,
         false => None,
     };
+    write_figures(
+        dir,
+        spec,
+        [("surface", Some(surface)), ("loss", loss), ("learning_rate", rates)],
+    )
+}
+
+/// Every figure of `traj` into `dir`: a model's charts ([`draw_model`]), or the surface and loss
+/// figures over `surface`'s mesh ([`draw_all`]).
+pub(crate) fn draw_figures(
+    traj: &Trajectories,
+    surface: &Surface,
+    device: &Device,
+    dir: &Path,
+    frames: Option<&dyn FrameProgress>,
+) -> Result<Vec<PathBuf>> {
+    if surface.model().is_some() {
+        return draw_model(traj, dir);
+    }
+    let mesh = surface.on_mesh(&surface.noise(traj.noise, device), device);
+    draw_all(traj, surface, &mesh, dir, frames)
+}
+
+/// A model experiment's figures (a model has no surface to draw): `loss.png`, each run's
+/// training loss (solid) and test loss (dashed, when rows are held out) at the evaluation
+/// steps; `accuracy.png` for a classifier, training and test alike; `learning_rate.png` with a
+/// schedule. Each is written in every `plot.format`, as stills; returns the paths.
+pub(crate) fn draw_model(traj: &Trajectories, dir: &Path) -> Result<Vec<PathBuf>> {
+    let spec = checked_spec(traj)?;
+    let colors = colormap::run_colors(spec, traj.runs.len())?;
+    let steps = traj.eval_steps.clone().unwrap_or_else(|| (0..=traj.steps).collect());
+    let chart = |quantity: loss::Quantity, pick: &dyn Fn(&RunTrajectory) -> [Option<&Vec<f32>>; 2]| {
+        let mut series = Vec::new();
+        for (r, &color) in traj.runs.iter().zip(&colors) {
+            let [train, test] = pick(r);
+            for (values, dashed) in [(train, false), (test, true)] {
+                let Some(values) = values else {
+                    continue;
+                };
+                series.push(loss::Series {
+                    color,
+                    label: r.label.clone(),
+                    loss: values.clone(),
+                    steps: Some(steps[..values.len().min(steps.len())].to_vec()),
+                    dashed,
+                });
+            }
+        }
+        if series.iter().all(|s| s.loss.is_empty()) {
+            return Ok(None);
+        }
+        let chart = loss::LossChart::new(spec, &series, traj.steps, quantity);
+        figure::render(&chart, spec, false, None).map(Some)
+    };
+    let losses = chart(loss::Quantity::LOSS, &|r| [Some(&r.loss), r.test_loss.as_ref()])?;
+    let accuracy = chart(loss::Quantity::ACCURACY, &|r| {
+        [r.accuracy.as_ref(), r.test_accuracy.as_ref()]
+    })?;
+    let rates = rates::learning_rate_figure(traj)?;
+    write_figures(
+        dir,
+        spec,
+        [("loss", losses), ("accuracy", accuracy), ("learning_rate", rates)],
+    )
+}
+
+/// Writes each figure into `dir` as `NAME.EXT` in every `plot.format` (and `NAME.gif` when
+/// animated); returns the paths.
+fn write_figures(dir: &Path, spec: &PlotSpec, figures: [(&str, Option<Figure>); 3]) -> Result<Vec<PathBuf>> {
     let mut written = Vec::new();
-    let figures = [("surface", Some(surface)), ("loss", loss), ("learning_rate", rates)];
     for (name, figure) in figures {
         let Some(figure) = figure else {
             continue;

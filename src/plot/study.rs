@@ -158,7 +158,7 @@ fn metrics(w: usize, h: usize) -> Metrics {
 }
 
 /// Draws every figure the study's shape allows into `dir`; returns the files written.
-pub fn draw_all(study: &Study, outcomes: &[Outcome], dir: &Path) -> Result<Vec<PathBuf>> {
+pub(crate) fn draw_all(study: &Study, outcomes: &[Outcome], dir: &Path) -> Result<Vec<PathBuf>> {
     text::check_fonts()?;
     let summaries = study.summaries(outcomes);
     let mut written = Vec::new();
@@ -180,10 +180,12 @@ pub fn draw_all(study: &Study, outcomes: &[Outcome], dir: &Path) -> Result<Vec<P
     Ok(written)
 }
 
-/// The objective's value for the heatmap (lower is better except for the success rate).
+/// The objective's value for the heatmap (lower is better except for the success rate and
+/// accuracy).
 fn metric(s: &Summary, objective: Objective) -> f64 {
     match objective {
         Objective::SuccessRate => s.success_rate,
+        Objective::MedianTestAccuracy => s.model[2].unwrap_or(f64::NAN),
         _ => s.rank(objective),
     }
 }

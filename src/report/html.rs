@@ -4,10 +4,11 @@
 
 use super::{Content, Entry, RunsEntry, StudyEntry};
 use crate::experiment::SurfaceSpec;
-use crate::experiment::surface::DataSpec;
+use crate::experiment::model_spec::DataSpec;
 use crate::experiment::vectors::VectorsResult;
+use crate::params::Layout;
 use crate::plot::{self, ContourImage, PlotSpec};
-use crate::results::trajectory::{Status, Trajectories};
+use crate::results::trajectory::{RunTrajectory, Status, Trajectories};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -84,12 +85,22 @@ fn trim_zeros(s: &str) -> &str {
 /// The surface as the page names it: the name, the expression (with its name, if given), or a
 /// model over its data.
 pub(crate) fn surface_text(spec: &SurfaceSpec) -> String {
+    surface_with_layout(spec, None)
+}
+
+/// The surface of `t` as the page names it; a model with its architecture (widths, activation,
+/// loss and parameter count) when the trajectories carry its parameter layout.
+pub(crate) fn trajectories_surface(t: &Trajectories) -> String {
+    surface_with_layout(&t.surface, t.params.as_ref().map(|p| &p.layout))
+}
+
+fn surface_with_layout(spec: &SurfaceSpec, layout: Option<&Layout>) -> String {
     match spec {
         SurfaceSpec::Name(n) => n.clone(),
         SurfaceSpec::Model(m) => {
-            let model = m.model.0.name();
+            let model = layout.map_or_else(|| m.model.as_str().to_string(), |l| m.describe(l));
             let data = match &m.data {
-                DataSpec::Csv(c) => format!(" on {} ({} → {})", c.csv, c.x, c.y),
+                DataSpec::Csv(c) => format!(" on {} ({} → {})", c.csv, c.x.names().join(", "), c.y),
                 DataSpec::Generate(g) => format!(" on generated {} data", g.generate.name()),
             };
             match &m.name {
@@ -288,19 +299,17 @@ fn runs_entry(out: &mut String, e: &Entry, r: &RunsEntry) {
         "<h3>{} <span class=\"dim name\">{}</span></h3>\n<p class=\"meta\">surface <code class=\"surface\">{}</code>",
         esc(title),
         esc(&e.dir.display().to_string()),
-        esc(&surface_text(&t.surface))
+        esc(&trajectories_surface(t))
     );
     if let Some(d) = t.domain {
         let _ = write!(out, " over {}", esc(&d.to_string()));
     }
-    let lookup = serde_json::to_value(t.noise.lookup).map_or_else(|_| String::new(), |v| super::value_text(&v));
-    let _ = write!(
-        out,
-        " · <span class=\"steps\">{}</span> steps · noise seed {}, {} · ",
-        t.steps,
-        t.noise.seed,
-        esc(&lookup)
-    );
+    let _ = write!(out, " · <span class=\"steps\">{}</span> steps · ", t.steps);
+    // Data surfaces have no noise.
+    if !matches!(t.surface, SurfaceSpec::Model(_)) {
+        let lookup = serde_json::to_value(t.noise.lookup).map_or_else(|_| String::new(), |v| super::value_text(&v));
+        let _ = write!(out, "noise seed {}, {} · ", t.noise.seed, esc(&lookup));
+    }
     match &r.view {
         Ok(_) => {
             let _ = write!(
@@ -327,9 +336,21 @@ fn runs_entry(out: &mut String, e: &Entry, r: &RunsEntry) {
     }
     figures(out, e);
     let colors = run_colors(t);
-    out.push_str(
+    // A model's runs also show their last held-out loss and accuracies.
+    let metrics = |r: &RunTrajectory| {
+        [&r.test_loss, &r.accuracy, &r.test_accuracy].map(|m| m.as_ref().and_then(|v| v.last().copied()))
+    };
+    let shown: Vec<bool> = (0..3).map(|k| t.runs.iter().any(|r| metrics(r)[k].is_some())).collect();
+    let mut header = String::new();
+    for (name, &show) in ["final test loss", "accuracy", "test accuracy"].iter().zip(&shown) {
+        if show {
+            let _ = write!(header, "<th class=\"num\">{name}</th>");
+        }
+    }
+    let _ = write!(
+        out,
         "<table class=\"runs\">\n<thead><tr><th>run</th><th>optimizer</th><th>hyperparameters (not default)</th>\
-         <th class=\"num\">final loss</th><th>status</th></tr></thead>\n<tbody>\n",
+         <th class=\"num\">final loss</th>{header}<th>status</th></tr></thead>\n<tbody>\n",
     );
     for (i, (run, s)) in t.runs.iter().zip(&r.runs).enumerate() {
         let status = match (run.status, run.diverged_at) {
@@ -349,7 +370,7 @@ fn runs_entry(out: &mut String, e: &Entry, r: &RunsEntry) {
         let _ = writeln!(
             out,
             "<tr class=\"run{}{}\" data-label=\"{}\"><td><span class=\"swatch\" style=\"background:{}\"></span>{}</td>\
-             <td>{}</td><td class=\"hyper\">{hyper}</td><td class=\"num loss\">{loss}{}</td><td class=\"status\">{}</td></tr>",
+             <td>{}</td><td class=\"hyper\">{hyper}</td><td class=\"num loss\">{loss}{}</td>{}<td class=\"status\">{}</td></tr>",
             if s.best { " best" } else { "" },
             if run.status == Status::Diverged {
                 " diverged"
@@ -365,6 +386,12 @@ fn runs_entry(out: &mut String, e: &Entry, r: &RunsEntry) {
             } else {
                 ""
             },
+            metrics(run)
+                .iter()
+                .zip(&shown)
+                .filter(|(_, show)| **show)
+                .map(|(v, _)| format!("<td class=\"num\">{}</td>", v.map_or("—".into(), |v| num(v as f64))))
+                .collect::<String>(),
             esc(&status)
         );
     }
@@ -556,7 +583,7 @@ pub(crate) fn view(r: &RunsEntry, image: Option<&ContourImage>, depth: usize, fi
     let data = ViewData {
         name: &t.name,
         title,
-        surface: surface_text(&t.surface),
+        surface: trajectories_surface(t),
         steps: t.steps,
         frame_ms: t.plot.frame_ms.clamp(16, 2000),
         domain: image.map(|i| i.domain).or(t.domain).map(Into::into),
@@ -579,7 +606,7 @@ pub(crate) fn view(r: &RunsEntry, image: Option<&ContourImage>, depth: usize, fi
         esc(&up),
         esc(title),
         esc(&t.name),
-        esc(&surface_text(&t.surface)),
+        esc(&trajectories_surface(t)),
         t.steps,
         t.runs.len()
     );
@@ -610,7 +637,7 @@ pub(crate) fn view(r: &RunsEntry, image: Option<&ContourImage>, depth: usize, fi
         match image {
             Some(_) => format!(
                 "<img id=\"contour\" src=\"contour.png\" width=\"{w}\" height=\"{h}\" alt=\"{} from above\">\n",
-                esc(&surface_text(&t.surface))
+                esc(&trajectories_surface(t))
             ),
             None => String::new(),
         }

@@ -37,11 +37,12 @@ use std::path::{Path, PathBuf};
 /// Size of the contour image of an interactive view, in pixels.
 pub(crate) const VIEW_SIZE: [usize; 2] = [600, 600];
 /// The figures an experiment folder may hold, in the order the page shows them.
-pub(crate) const EXPERIMENT_FIGURES: [&str; 6] = [
+pub(crate) const EXPERIMENT_FIGURES: [&str; 7] = [
     "surface.png",
     "surface.gif",
     "loss.png",
     "loss.gif",
+    "accuracy.png",
     "learning_rate.png",
     "vectors.png",
 ];
@@ -483,9 +484,14 @@ fn summarize(trajectories: Trajectories, registry: &Registry) -> RunsEntry {
 fn write_views(results: &Path, entries: &mut [Entry], registry: &Registry, device: &Device) -> Result<Vec<PathBuf>> {
     // Distinct surfaces, and the experiments over each.
     let mut keys: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-    for (i, e) in entries.iter().enumerate() {
-        if let Content::Runs(r) = &e.content {
+    for (i, e) in entries.iter_mut().enumerate() {
+        if let Content::Runs(r) = &mut e.content {
             let t = &r.trajectories;
+            // A model's P parameters have no plane to draw the runs on: its charts say it all.
+            if t.params.is_some() {
+                r.view = Err("a model has no 2D view; see its loss chart".into());
+                continue;
+            }
             let key = serde_json::to_string(&(&t.surface, &t.domain, &t.noise)).expect("surfaces serialize");
             keys.entry(key).or_default().push(i);
         }

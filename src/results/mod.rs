@@ -8,6 +8,7 @@
 //! `vectors.json` of the AdaGrad vectors; `shard.json` of a shard; a reviewed baseline's
 //! `<file>.new`. `run`, `merge`, `diff`, `accept` and `report` all find files through it.
 
+pub(crate) mod npy;
 pub(crate) mod study;
 #[cfg(test)]
 mod tests;
@@ -22,7 +23,7 @@ use std::path::{Path, PathBuf};
 
 pub use self::{
     study::StudySummary,
-    trajectory::{RunTrajectory, Status, Trajectories},
+    trajectory::{Params, RunTrajectory, Status, Trajectories},
 };
 
 /// The default results folder.
@@ -35,6 +36,8 @@ pub struct ResultDir(PathBuf);
 impl ResultDir {
     /// The trajectories of an experiment's runs.
     pub(crate) const TRAJECTORIES: &'static str = "trajectories.json";
+    /// A model's parameter snapshots, beside its trajectories.
+    pub(crate) const PARAMS: &'static str = "params.npy";
     /// A study's summary.
     pub(crate) const STUDY: &'static str = "study.json";
     /// A study's runs, one per line.
@@ -72,7 +75,7 @@ impl ResultDir {
     }
 
     /// `trajectories.json`.
-    pub fn trajectories(&self) -> PathBuf {
+    pub(crate) fn trajectories(&self) -> PathBuf {
         self.file(Self::TRAJECTORIES)
     }
 

@@ -6,7 +6,8 @@
 //! run in shards and merged gives the same bytes as one run whole.
 
 use crate::error::{Error, FieldError, Result};
-use crate::experiment::file::{ExperimentFile, GradientNoise, Name, Point, Seed, Steps};
+use crate::experiment::Start;
+use crate::experiment::file::{ExperimentFile, GradientNoise, Name, Point, Seed, StartSpec, Steps};
 use crate::experiment::plot_spec::{MANY_COLORS, TEN_COLORS, View};
 use crate::experiment::study::run::Outcome;
 use crate::experiment::study::{Objective, Study};
@@ -22,6 +23,8 @@ use std::path::{Path, PathBuf};
 /// The columns of `runs.csv`.
 pub(crate) const HEADER: &str =
     "config,optimizer,start_x,start_y,seed,final_x,final_y,final_loss,best_loss,steps_to_threshold,diverged_at,basin";
+/// The columns a model study's `runs.csv` adds (its start and final columns left empty).
+const MODEL_COLUMNS: &str = ",test_loss,accuracy,test_accuracy";
 
 /// A number (shortest text that reads back to the same `f32`, exponent for very large or small
 /// magnitudes), or an empty cell when it is not finite.
@@ -69,6 +72,15 @@ pub(crate) struct ConfigSummary {
     pub median_steps_to_threshold: Option<f64>,
     /// Share of runs that diverged.
     pub divergence_rate: f64,
+    /// A model's median held-out loss over the runs that did not diverge.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub median_test_loss: Option<f64>,
+    /// A classifier's median accuracy over its training rows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub median_accuracy: Option<f64>,
+    /// A classifier's median accuracy over its held-out rows.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub median_test_accuracy: Option<f64>,
 }
 
 /// The final losses of a configuration's runs (null when not finite).
@@ -234,6 +246,9 @@ impl StudySummary {
                     success_rate: s.success_rate,
                     median_steps_to_threshold: s.median_steps,
                     divergence_rate: s.divergence_rate,
+                    median_test_loss: s.model[0],
+                    median_accuracy: s.model[1],
+                    median_test_accuracy: s.model[2],
                 }
             })
             .collect();
@@ -245,6 +260,7 @@ impl StudySummary {
                 let value = match objective {
                     Objective::SuccessRate => Some(s.success_rate),
                     Objective::MedianStepsToThreshold => s.median_steps,
+                    Objective::MedianTestAccuracy => s.model[2],
                     _ => finite(s.rank(objective)),
                 };
                 let best = BestConfig {
@@ -279,16 +295,25 @@ impl StudySummary {
 }
 
 impl Study {
+    /// The header of `runs.csv`: a model's adds its held-out loss and accuracies.
+    fn header(&self) -> String {
+        match self.surface.model() {
+            Some(_) => format!("{HEADER}{MODEL_COLUMNS}"),
+            None => HEADER.to_string(),
+        }
+    }
+
     /// The `runs.csv` line of row `r` (without the newline).
     pub(crate) fn csv_line(&self, r: usize, o: &Outcome) -> String {
         let (c, s, k) = self.row(r);
         let diverged = o.diverged_at.is_some();
         let end = |v: f32| if diverged { String::new() } else { cell(v) };
-        format!(
-            "{c},{},{:?},{:?},{},{},{},{},{},{},{},{}",
+        let start = |i: usize| self.starts[s].point().map_or(String::new(), |p| format!("{:?}", p[i]));
+        let mut line = format!(
+            "{c},{},{},{},{},{},{},{},{},{},{},{}",
             self.configs[c].optimizer.name(),
-            self.starts[s][0],
-            self.starts[s][1],
+            start(0),
+            start(1),
             self.seeds[k],
             end(o.final_point[0]),
             end(o.final_point[1]),
@@ -297,12 +322,19 @@ impl Study {
             optional(o.steps_to_threshold),
             optional(o.diverged_at),
             o.basin
-        )
+        );
+        if self.surface.model().is_some() {
+            for v in o.model {
+                line.push(',');
+                line.push_str(&v.map_or(String::new(), cell));
+            }
+        }
+        line
     }
 
     /// Writes `runs.csv`'s text for rows `first..` with their outcomes to `w`.
     pub(crate) fn write_csv(&self, w: &mut impl Write, first: usize, outcomes: &[Outcome]) -> std::io::Result<()> {
-        writeln!(w, "{HEADER}")?;
+        writeln!(w, "{}", self.header())?;
         for (i, o) in outcomes.iter().enumerate() {
             writeln!(w, "{}", self.csv_line(first + i, o))?;
         }
@@ -318,19 +350,21 @@ impl Study {
     pub(crate) fn read_runs(&self, path: &Path, first: usize) -> Result<Vec<Outcome>> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, "read", e))?;
         let mut lines = text.lines();
-        if lines.next() != Some(HEADER) {
+        let header = self.header();
+        if lines.next() != Some(header.as_str()) {
             return Err(Error::input(
                 path,
                 "",
-                format!("expected a runs.csv with the header {HEADER}"),
+                format!("expected a runs.csv with the header {header}"),
             ));
         }
+        let columns = header.split(',').count();
         let bad = |line: usize, what: &str| Error::input(path, "", format!("line {}: {what}", line + 2));
         lines
             .enumerate()
             .map(|(i, line)| {
                 let f: Vec<&str> = line.split(',').collect();
-                if f.len() != 12
+                if f.len() != columns
                     || first + i >= self.rows()
                     || f[0].parse::<usize>().ok() != Some(self.row(first + i).0)
                 {
@@ -357,16 +391,30 @@ impl Study {
                     steps_to_threshold: opt(f[9])?,
                     diverged_at: opt(f[10])?,
                     basin: f[11].parse().map_err(|_| bad(i, "the basin is not a whole number"))?,
+                    model: [12, 13, 14].map(|k| f.get(k).filter(|s| !s.is_empty()).map(|s| num(s))),
                 })
             })
             .collect()
     }
 
     /// The tuned comparison: the best configuration per label as an ordinary experiment, from
-    /// the tune's start (or the study's first).
+    /// the tune's start (or the study's first; a model's first initial weights, a weights file
+    /// named from the study's folder).
     pub fn tuned_experiment(&self, outcomes: &[Outcome]) -> ExperimentFile {
         let summaries = self.summaries(outcomes);
-        let start = self.tune.as_ref().and_then(|t| t.start).unwrap_or(self.starts[0]);
+        let start = match (self.tune.as_ref().and_then(|t| t.start), &self.starts[0]) {
+            (Some(p), _) => StartSpec::Point(Point(p)),
+            (None, Start::Weights { file, .. }) => StartSpec::File {
+                file: self
+                    .source
+                    .parent()
+                    .unwrap_or(Path::new(""))
+                    .join(file)
+                    .display()
+                    .to_string(),
+            },
+            (None, first) => first.spec(),
+        };
         let runs: Vec<RunFile> = self
             .best(&summaries)
             .into_iter()
@@ -405,7 +453,7 @@ impl Study {
             noise: self.noise,
             seed: Some(Seed(self.seeds[0])),
             gradient_noise: (self.sigma > 0.0).then_some(GradientNoise { sigma: self.sigma }),
-            start: Some(Point(start)),
+            start: Some(start),
             steps: Steps(self.steps),
             plot: PlotSpec {
                 view: View::Contour,

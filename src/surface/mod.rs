@@ -43,6 +43,7 @@ use std::sync::Arc;
 pub(crate) use self::check::check_with;
 pub use {
     self::check::{GradientCheck, check},
+    self::data::ModelLoss,
     self::expr::{
         func::{FUNCTIONS, Function},
         parse::MAX_NESTING,
@@ -203,17 +204,42 @@ impl Surface {
         }
     }
 
-    /// The loss of a model over data, `name`d: the surface is the full-data loss (the data's
-    /// optimum, when there is one, its known minimum); optimizers step on minibatches.
+    /// The loss of a model over data, `name`d: the surface is the full training loss and
+    /// optimizers step on minibatches. A two-parameter regression is a surface over the plane
+    /// `(w, b)` (its optimum, when there is one, the known minimum); a model of `P` parameters
+    /// has no plane, its figures are its loss curves, and its formula here is not a number
+    /// (NaN).
     pub(crate) fn from_data(name: impl Into<String>, formula: impl Into<String>, data: data::DataSurface) -> Self {
         let data = Arc::new(data);
         let full = Arc::clone(&data);
-        let mut surface = Surface::new(name, formula, move |x, y, _r, _c| full.full_loss(x, y)).noiseless();
-        if let Some((point, value)) = data.data.optimum(data.model) {
+        let mut surface = Surface::new(name, formula, move |x, y, _r, _c| {
+            let n = x.dims()[0];
+            if !full.is_plane() {
+                return x.mul_scalar(f32::NAN);
+            }
+            let params = Tensor::cat(vec![x.reshape([n, 1]), y.reshape([n, 1])], 1);
+            full.full_loss(params, data::Split::Train)
+                .expect("training rows are always there")
+        })
+        .noiseless();
+        if let data::Model::Regression(r) = &data.model
+            && let Some((point, value)) = r.optimum
+        {
             surface = surface.with_minimum(point, value);
         }
         surface.data = Some(data);
         surface
+    }
+
+    /// The model over data this surface is the loss of, when it has `P > 2` parameters (no
+    /// plane to draw).
+    pub(crate) fn model(&self) -> Option<&data::DataSurface> {
+        self.data.as_deref().filter(|d| !d.is_plane())
+    }
+
+    /// The number `P` of parameters a run over it steps: a model's, or the plane's 2.
+    pub(crate) fn parameters(&self) -> usize {
+        self.model().map_or(2, |m| m.layout().len())
     }
 
     /// The same surface over another domain `[[x_min, x_max], [y_min, y_max]]`.

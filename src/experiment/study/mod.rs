@@ -23,7 +23,7 @@ pub(crate) mod summary;
 pub use self::{run::Outcome, summary::Summary};
 pub(crate) use super::file::Objective;
 use super::file::{self, Starts, StudyFile, TuneSpec};
-use super::{SurfaceSpec, resolve_surface};
+use super::{Start, SurfaceSpec, resolve_surface};
 use crate::error::{Error, FieldError, Result};
 use crate::optim::OptimizerSpec;
 use crate::registry::Registry;
@@ -199,8 +199,12 @@ pub struct Study {
     pub noise: NoiseSpec,
     /// Steps per run.
     pub steps: usize,
-    /// Start points, in order (a grid's x index first).
-    pub starts: Vec<[f64; 2]>,
+    /// Starts, in order (a grid's x index first): points of a surface, or a model's initial
+    /// weights.
+    pub starts: Vec<Start>,
+    /// A model study without `starts`: each run's initial weights are drawn from its own seed
+    /// (`starts` then holds the first seed's, once).
+    pub init_from_seed: bool,
     /// The grid's shape `[nx, ny]` when the starts are a grid.
     pub grid: Option<[usize; 2]>,
     /// The stochastic seeds.
@@ -253,8 +257,43 @@ impl Study {
     pub(crate) fn from_file(file: StudyFile, path: &Path, registry: &Registry, device: &Device) -> Result<Study> {
         let domain = file.domain.map(|d| d.domain());
         let surface = resolve_surface(&file.surface, domain, path, registry, device)?;
-        let (starts, grid) = starts(&file.starts, surface.domain);
         let seeds = file.seeds.0;
+        let base = path.parent().unwrap_or(Path::new(""));
+        let init_from_seed = file.starts.is_none() && surface.model().is_some();
+        let (starts, grid) = match &file.starts {
+            _ if init_from_seed => (vec![Start::Seed(seeds[0])], None),
+            None => {
+                return Err(Error::input(
+                    path,
+                    "starts",
+                    "missing; give {\"grid\": [nx, ny]}, {\"random\": n, \"seed\": s} or a list of points",
+                ));
+            }
+            Some(Starts::List(list)) => {
+                let starts = list
+                    .iter()
+                    .enumerate()
+                    .map(|(i, spec)| Start::resolve(Some(spec), &surface, base).map_err(|e| e.index(i)))
+                    .collect::<crate::error::Parsed<Vec<Start>>>()
+                    .map_err(|e| e.at("starts").in_file(path))?;
+                (starts, None)
+            }
+            Some(_) if surface.model().is_some() => {
+                return Err(Error::input(
+                    path,
+                    "starts",
+                    "a model's starts are initial weights: a list of {\"seed\": k} or {\"file\": \"init.json\"}, or none (each run's weights from its own seed)",
+                ));
+            }
+            Some(Starts::Grid(g)) => (
+                grid_points(*g, surface.domain).into_iter().map(Start::Point).collect(),
+                Some(*g),
+            ),
+            Some(Starts::Random { random, seed }) => {
+                let points = random_points(*random, *seed, surface.domain);
+                (points.into_iter().map(Start::Point).collect(), None)
+            }
+        };
         if surface.data.is_none() {
             for (i, entry) in file.optimizers.0.iter().enumerate() {
                 if let Some(b) = entry.configs.iter().find_map(|c| c.batch_size) {
@@ -266,6 +305,13 @@ impl Study {
                     .at("optimizers")
                     .in_file(path));
                 }
+            }
+        }
+        for (i, entry) in file.optimizers.0.iter().enumerate() {
+            if let Some(c) = entry.configs.first() {
+                c.optimizer
+                    .check_parameters(surface.parameters())
+                    .map_err(|e| e.index(i).at("optimizers").in_file(path))?;
             }
         }
         let configs: Vec<Configuration> = file.optimizers.0.into_iter().flat_map(|e| e.configs).collect();
@@ -286,6 +332,7 @@ impl Study {
             noise: file.noise,
             steps: file.steps.0,
             starts,
+            init_from_seed,
             grid,
             seeds,
             sigma: file.gradient_noise.map_or(0.0, |g| g.sigma),
@@ -301,29 +348,22 @@ impl Study {
     }
 }
 
-/// Start points, and the grid's shape when they are a grid: `{"grid": [nx, ny]}` gives cell
-/// centres over the domain, `{"random": n, "seed": s}` uniform points.
-fn starts(spec: &Starts, d: Domain) -> (Vec<[f64; 2]>, Option<[usize; 2]>) {
-    match spec {
-        Starts::Points(points) => (points.iter().map(|p| p.0).collect(), None),
-        Starts::Grid([nx, ny]) => {
-            let (nx, ny) = (*nx, *ny);
-            let centre = |k: usize, n: usize, [lo, hi]: [f64; 2]| lo + (k as f64 + 0.5) * (hi - lo) / n as f64;
-            let pts = (0..nx)
-                .flat_map(|i| (0..ny).map(move |j| (i, j)))
-                .map(|(i, j)| [centre(i, nx, d.x), centre(j, ny, d.y)])
-                .collect();
-            (pts, Some([nx, ny]))
-        }
-        Starts::Random { random, seed } => {
-            let mut bits = crate::random::SplitMix64::new(*seed);
-            let pts = (0..*random)
-                .map(|_| {
-                    let x = d.x[0] + (d.x[1] - d.x[0]) * bits.uniform();
-                    [x, d.y[0] + (d.y[1] - d.y[0]) * bits.uniform()]
-                })
-                .collect();
-            (pts, None)
-        }
-    }
+/// Cell centres of an `[nx, ny]` grid over the domain, x index first.
+fn grid_points([nx, ny]: [usize; 2], d: Domain) -> Vec<[f64; 2]> {
+    let centre = |k: usize, n: usize, [lo, hi]: [f64; 2]| lo + (k as f64 + 0.5) * (hi - lo) / n as f64;
+    (0..nx)
+        .flat_map(|i| (0..ny).map(move |j| (i, j)))
+        .map(|(i, j)| [centre(i, nx, d.x), centre(j, ny, d.y)])
+        .collect()
+}
+
+/// `n` points uniform over the domain, drawn from `seed`.
+fn random_points(n: usize, seed: u64, d: Domain) -> Vec<[f64; 2]> {
+    let mut bits = crate::random::SplitMix64::new(seed);
+    (0..n)
+        .map(|_| {
+            let x = d.x[0] + (d.x[1] - d.x[0]) * bits.uniform();
+            [x, d.y[0] + (d.y[1] - d.y[0]) * bits.uniform()]
+        })
+        .collect()
 }

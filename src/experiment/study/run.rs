@@ -3,7 +3,9 @@
 //! not with runs x steps.
 
 use super::Study;
+use crate::experiment::Start;
 use crate::experiment::runner::{Batch, Row};
+use crate::surface::data::Split;
 use crate::tensor::to_vec;
 use burn::tensor::Device;
 use std::ops::Range;
@@ -26,6 +28,9 @@ pub struct Outcome {
     pub diverged_at: Option<usize>,
     /// The known minimum it ended in (index), -1 for none near, -2 when it diverged.
     pub basin: i64,
+    /// A model's final loss over the held-out rows, accuracy and held-out accuracy (each when
+    /// the model and its data have it; none when the run diverged).
+    pub model: [Option<f32>; 3],
 }
 
 impl Study {
@@ -64,6 +69,10 @@ impl Study {
     }
 
     fn run_chunk(&self, range: Range<usize>, device: &Device, progress: &mut dyn FnMut(u64)) -> Vec<Outcome> {
+        let seeded: Vec<Start> = match self.init_from_seed {
+            true => self.seeds.iter().map(|&s| Start::Seed(s)).collect(),
+            false => Vec::new(),
+        };
         let rows: Vec<Row> = range
             .clone()
             .map(|r| {
@@ -71,7 +80,11 @@ impl Study {
                 let config = &self.configs[c];
                 Row {
                     optimizer: &config.optimizer,
-                    start: self.starts[s],
+                    start: if self.init_from_seed {
+                        &seeded[k]
+                    } else {
+                        &self.starts[s]
+                    },
                     seed: self.seeds[k],
                     sigma: self.sigma,
                     batch_size: config.batch_size,
@@ -85,14 +98,17 @@ impl Study {
         let mut metrics: Vec<Outcome> = rows
             .iter()
             .map(|r| Outcome {
-                final_point: [r.start[0] as f32, r.start[1] as f32],
+                final_point: r.start.point().map_or([f32::NAN; 2], |p| p.map(|v| v as f32)),
                 final_loss: f32::INFINITY,
                 best_loss: f32::INFINITY,
                 steps_to_threshold: None,
                 diverged_at: None,
                 basin: -1,
+                model: [None; 3],
             })
             .collect();
+        // A model steps on its minibatch's loss (tracked as the loss) and ends on the full data's.
+        let model = self.surface.model().is_some();
         // Each step reads back only the losses; the points once, at the end.
         let observe = |k: usize, loss: Vec<f32>, metrics: &mut Vec<Outcome>| {
             for (row, &i) in order.iter().enumerate() {
@@ -113,10 +129,17 @@ impl Study {
             }
         };
         for k in 0..self.steps {
-            let evaluation = batch.evaluate();
+            let evaluation = if model {
+                batch.evaluate_minibatch()
+            } else {
+                batch.evaluate()
+            };
             observe(k, to_vec(evaluation.loss.clone()), &mut metrics);
             batch.advance(evaluation);
             progress(((k + 1) * n) as u64);
+        }
+        if model {
+            return self.end_model(&batch, &order, metrics);
         }
         observe(self.steps, to_vec(batch.loss()), &mut metrics);
         let points = to_vec(batch.points().clone());
@@ -133,6 +156,38 @@ impl Study {
                 m.final_point = p;
                 m.basin = self.basin(p);
             }
+        }
+        metrics
+    }
+
+    /// A model's outcomes at the end: the full training loss (final and, if lower, best), the
+    /// held-out loss and the accuracies; no point, no basin.
+    fn end_model(&self, batch: &Batch, order: &[usize], mut metrics: Vec<Outcome>) -> Vec<Outcome> {
+        let read = |t: Option<burn::tensor::Tensor<1>>| t.map(to_vec);
+        let train = read(batch.model_loss(Split::Train)).expect("training rows are always there");
+        let others = [
+            read(batch.model_loss(Split::Test)),
+            read(batch.model_accuracy(Split::Train)),
+            read(batch.model_accuracy(Split::Test)),
+        ];
+        let target = self.target() as f32;
+        for (row, &i) in order.iter().enumerate() {
+            let m = &mut metrics[i];
+            let l = train[row];
+            if m.diverged_at.is_none() && !l.is_finite() {
+                m.diverged_at = Some(self.steps);
+            }
+            if m.diverged_at.is_some() {
+                m.final_loss = f32::INFINITY;
+                m.basin = -2;
+                continue;
+            }
+            m.final_loss = l;
+            m.best_loss = m.best_loss.min(l);
+            if m.steps_to_threshold.is_none() && l <= target {
+                m.steps_to_threshold = Some(self.steps);
+            }
+            m.model = others.each_ref().map(|v| v.as_ref().map(|v| v[row]));
         }
         metrics
     }

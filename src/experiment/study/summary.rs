@@ -50,6 +50,9 @@ pub struct Summary {
     pub median_steps: Option<f64>,
     /// Share of runs that diverged.
     pub divergence_rate: f64,
+    /// A model's median held-out loss, accuracy and held-out accuracy over the runs that did
+    /// not diverge (each when the model and its data have it).
+    pub model: [Option<f64>; 3],
 }
 
 fn median(sorted: &[f64]) -> f64 {
@@ -91,6 +94,11 @@ impl Summary {
             success_rate: steps.len() as f64 / n as f64,
             median_steps: (!steps.is_empty()).then(|| median(&steps)),
             divergence_rate: outcomes.iter().filter(|o| o.diverged_at.is_some()).count() as f64 / n as f64,
+            model: [0, 1, 2].map(|k| {
+                let mut v: Vec<f64> = outcomes.iter().filter_map(|o| o.model[k]).map(f64::from).collect();
+                v.sort_by(f64::total_cmp);
+                (!v.is_empty()).then(|| median(&v))
+            }),
         }
     }
 
@@ -101,6 +109,8 @@ impl Summary {
             Objective::MeanFinalLoss => self.final_loss[1],
             Objective::SuccessRate => -self.success_rate,
             Objective::MedianStepsToThreshold => self.median_steps.unwrap_or(f64::INFINITY),
+            Objective::MedianTestLoss => self.model[0].unwrap_or(f64::INFINITY),
+            Objective::MedianTestAccuracy => -self.model[2].unwrap_or(f64::NEG_INFINITY),
         }
     }
 

@@ -429,6 +429,11 @@ fn hand_run(label: &str, points: Vec<[f32; 2]>, loss: Vec<f32>) -> RunTrajectory
         batch_size: None,
         seed: None,
         sigma: None,
+        test_loss: None,
+        accuracy: None,
+        test_accuracy: None,
+        snapshots: None,
+        start: None,
         status: Status::Ok,
         diverged_at: None,
     }
@@ -446,6 +451,8 @@ fn hand_traj(runs: Vec<RunTrajectory>) -> Trajectories {
             size: [300, 300],
             ..PlotSpec::default()
         },
+        eval_steps: None,
+        params: None,
         runs,
     }
 }

@@ -5,7 +5,9 @@ use crate::Registry;
 use crate::backend::Backend;
 use crate::experiment::Experiment;
 use crate::results::Trajectories;
-use crate::surface::data::{Dataset, Model};
+use crate::surface::data::Dataset;
+use crate::surface::data::Kind::{self, Linear, Logistic};
+use crate::surface::data::regression::{gradient_f64, loss_f64, optimum};
 use serde_json::{Value, json};
 use std::path::Path;
 
@@ -29,24 +31,21 @@ fn iris(model: &str, y: &str) -> Value {
 
 /// The iris columns as the surface uses them (feature standardized).
 fn iris_data(y: &str) -> Dataset {
-    Dataset::from_csv(Path::new(IRIS), "petal_length", y)
+    Dataset::from_csv(Path::new(IRIS), &["petal_length".to_string()], y)
         .unwrap()
         .standardized()
 }
 
 #[test]
 fn full_batch_runs_are_float64_gradient_descent() {
-    for (model, y, lr) in [
-        (Model::LinearRegression, "petal_width", 0.3),
-        (Model::LogisticRegression, "is_virginica", 2.0),
-    ] {
-        let name = ["linear_regression", "logistic_regression"][(model == Model::LogisticRegression) as usize];
+    for (model, y, lr) in [(Linear, "petal_width", 0.3), (Logistic, "is_virginica", 2.0)] {
+        let name = Kind::name(model);
         let t = run(
             &json!({"name": "e", "surface": iris(name, y), "start": [-1.5, 2.0], "steps": 60,
                              "runs": [{"label": "SGD", "optimizer": "sgd", "learning_rate": lr}]}),
         );
         let data = iris_data(y);
-        let rows: Vec<usize> = (0..data.u.len()).collect();
+        let rows: Vec<usize> = (0..data.rows()).collect();
         let (mut w, mut b) = (-1.5f64, 2.0f64);
         let r = &t.runs[0];
         assert_eq!(r.points.len(), 61);
@@ -57,12 +56,12 @@ fn full_batch_runs_are_float64_gradient_descent() {
                     "{name} step {k}: {p:?} vs ({w}, {b})"
                 );
             }
-            let loss = data.loss_f64(model, w, b);
+            let loss = loss_f64(&data, model, w, b);
             assert!(
                 (r.loss[k] as f64 - loss).abs() <= 1e-4 * (1.0 + loss),
                 "{name} step {k}: loss"
             );
-            let g = data.gradient_f64(model, w, b, &rows);
+            let g = gradient_f64(&data, model, w, b, &rows);
             w -= lr * g[0];
             b -= lr * g[1];
         }
@@ -89,7 +88,7 @@ fn minibatch_gradients_average_to_the_full_gradient_over_an_epoch() {
     );
     let data = iris_data("is_versicolor");
     let rows: Vec<usize> = (0..150).collect();
-    let full = data.gradient_f64(Model::LogisticRegression, 0.7, -0.4, &rows);
+    let full = gradient_f64(&data, Logistic, 0.7, -0.4, &rows);
     let grads = &t.runs[0].grads;
     for epoch in 0..3 {
         let slice = &grads[epoch * 15..(epoch + 1) * 15];
@@ -111,15 +110,15 @@ fn minibatch_gradients_average_to_the_full_gradient_over_an_epoch() {
 
 #[test]
 fn generated_data_follows_its_model() {
-    let linear = Dataset::generate(Model::LinearRegression, 4000, 2.0, -1.0, 0.1, 3);
-    let ((p, _), _) = (linear.optimum(Model::LinearRegression).unwrap(), ());
+    let linear = Dataset::line(false, 4000, 2.0, -1.0, 0.1, 3);
+    let (p, _) = optimum(Linear, &linear).unwrap();
     assert!((p[0] - 2.0).abs() < 0.02 && (p[1] + 1.0).abs() < 0.02, "{p:?}");
-    let logistic = Dataset::generate(Model::LogisticRegression, 4000, 2.0, -1.0, 0.0, 3);
-    assert!(logistic.v.iter().all(|&v| v == 0.0 || v == 1.0));
-    let (p, _) = logistic.optimum(Model::LogisticRegression).unwrap();
+    let logistic = Dataset::line(true, 4000, 2.0, -1.0, 0.0, 3);
+    assert!(logistic.y.iter().all(|&v| v == 0.0 || v == 1.0));
+    let (p, _) = optimum(Logistic, &logistic).unwrap();
     assert!((p[0] - 2.0).abs() < 0.3 && (p[1] + 1.0).abs() < 0.3, "{p:?}");
     assert_ne!(
-        Dataset::generate(Model::LinearRegression, 10, 1.0, 0.0, 1.0, 1),
-        Dataset::generate(Model::LinearRegression, 10, 1.0, 0.0, 1.0, 2)
+        Dataset::line(false, 10, 1.0, 0.0, 1.0, 1),
+        Dataset::line(false, 10, 1.0, 0.0, 1.0, 2)
     );
 }
