@@ -445,8 +445,9 @@ impl Bench<'_> {
             .collect();
         let surface = SurfaceSpec::Model(ModelSpec {
             model: ModelName(Model::LinearRegression),
+            // Beside the experiment (data files are relative paths).
             data: DataSpec::Csv(CsvSpec {
-                csv: path.display().to_string(),
+                csv: "data.csv".into(),
                 x: "u".into(),
                 y: "v".into(),
             }),
@@ -456,7 +457,8 @@ impl Bench<'_> {
             standardize: None,
             name: None,
         });
-        let experiment = self.check(experiment("data", surface, [0.0, 0.0], 1000, runs), "bench-data");
+        let file = experiment("data", surface, [0.0, 0.0], 1000, runs);
+        let experiment = self.check(file, &dir.join("bench-data.json").display().to_string());
         let _ = std::fs::remove_dir_all(&dir);
         let seconds = self.best_stepping(&experiment?, 3)?;
         println!(

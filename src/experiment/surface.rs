@@ -404,7 +404,9 @@ impl DataSpec {
     /// The rows: a CSV file's two columns, or generated ones. Errors name the field below `data`.
     fn load(&self, base: &Path) -> Parsed<Dataset> {
         match self {
-            DataSpec::Csv(c) => Dataset::from_csv(&locate(&c.csv, base), &c.x, &c.y).at("csv"),
+            DataSpec::Csv(c) => crate::io::locate_data(&c.csv, base)
+                .and_then(|path| Dataset::from_csv(&path, &c.x, &c.y))
+                .at("csv"),
             DataSpec::Generate(g) => {
                 let model = match g.generate {
                     Generated::Linear => Model::LinearRegression,
@@ -444,16 +446,6 @@ fn unfit_message(unfit: Unfit, data: &DataSpec) -> FieldError {
         .at("generate")
         .at("data"),
     }
-}
-
-/// A data file's path: as given when it exists from the current folder, else beside `base`.
-fn locate(file: &str, base: &Path) -> std::path::PathBuf {
-    let path = Path::new(file);
-    if path.is_absolute() || path.exists() {
-        return path.to_path_buf();
-    }
-    let beside = base.join(path);
-    if beside.exists() { beside } else { path.to_path_buf() }
 }
 
 impl ExprSpec {

@@ -4,7 +4,7 @@
 //! `f32`, and nothing depends on the clock or the machine, so the same experiment and seed give
 //! byte-identical files.
 
-use crate::error::{Error, FieldError, Result};
+use crate::error::{FieldError, Result};
 use crate::experiment::runner::RunRecord;
 use crate::experiment::{Experiment, PlotSpec, SurfaceSpec, resolve_surface};
 use crate::io::write_atomic_with;
@@ -159,7 +159,7 @@ impl Trajectories {
 
     /// Reads a trajectory file.
     pub fn load(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, "read the trajectory file", e))?;
+        let text = crate::io::read_input(path, crate::io::Input::RESULT)?;
         let mut de = serde_json::Deserializer::from_str(&text);
         serde_path_to_error::deserialize(&mut de).map_err(|e| FieldError::from_serde(e).in_file(path))
     }

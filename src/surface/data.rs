@@ -93,22 +93,18 @@ impl Dataset {
     /// what is wrong: the file, the column, the row.
     pub(crate) fn from_csv(path: &std::path::Path, x: &str, y: &str) -> crate::error::Parsed<Dataset> {
         let shown = path.display();
-        let mut reader = csv::ReaderBuilder::new()
-            .trim(csv::Trim::All)
-            .from_path(path)
-            .map_err(|e| FieldError::new(format!("{shown}: cannot read it: {e}")))?;
+        let file = crate::io::open_input(path, crate::io::Input::DATA).map_err(|e| FieldError::new(e.to_string()))?;
+        let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(file);
         let headers = reader
             .headers()
             .map_err(|e| FieldError::new(format!("{shown}: cannot read its header row: {e}")))?
             .clone();
+        // Nothing of a file that is not a CSV is quoted (`io::Header`).
+        let header = crate::io::Header::new(headers.iter());
         let column = |name: &str| {
-            headers.iter().position(|h| h == name).ok_or_else(|| {
-                let known: Vec<&str> = headers.iter().collect();
-                FieldError::new(format!(
-                    "{shown}: no column {name:?}; its columns are: {}",
-                    known.join(", ")
-                ))
-            })
+            header
+                .position(name)
+                .ok_or_else(|| FieldError::new(format!("{shown}: {}", header.no_column(name))))
         };
         let (cx, cy) = (column(x)?, column(y)?);
         let (mut u, mut v) = (Vec::new(), Vec::new());
@@ -120,7 +116,9 @@ impl Dataset {
                 let text = record.get(c).unwrap_or("");
                 text.parse::<f64>().ok().filter(|v| v.is_finite()).ok_or_else(|| {
                     FieldError::new(format!(
-                        "{shown}: row {row}, column {name:?}: {text:?} is not a finite number"
+                        "{shown}: row {row}, column {}: {} is not a finite number",
+                        crate::io::quote(name),
+                        header.quote(text)
                     ))
                 })
             };
