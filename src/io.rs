@@ -130,7 +130,11 @@ fn file_type(meta: &std::fs::Metadata) -> &'static str {
             return "a socket";
         }
     }
-    if meta.is_dir() { "a folder" } else { "not a regular file" }
+    if meta.is_dir() {
+        "a folder"
+    } else {
+        "not a regular file"
+    }
 }
 
 /// Opens `path` to read as `kind`, or says why not (without naming it): what is not a regular
@@ -191,7 +195,11 @@ pub(crate) fn read_input(path: &Path, kind: Input) -> Result<String> {
         Error::input(
             path,
             "",
-            format!("not UTF-8 text (at byte {}); expected {}", e.utf8_error().valid_up_to(), kind.what),
+            format!(
+                "not UTF-8 text (at byte {}); expected {}",
+                e.utf8_error().valid_up_to(),
+                kind.what
+            ),
         )
     })
 }
@@ -470,19 +478,27 @@ mod tests {
     #[test]
     fn inputs_are_regular_files_read_up_to_their_cap() {
         let dir = tempfile::tempdir().unwrap();
-        let small = Input { what: "a test file", cap: 8 };
+        let small = Input {
+            what: "a test file",
+            cap: 8,
+        };
         let file = dir.path().join("f.txt");
         std::fs::write(&file, "12345678").unwrap();
         assert_eq!(read_input(&file, small).unwrap(), "12345678");
         std::fs::write(&file, "123456789").unwrap();
         let e = read_input(&file, small).unwrap_err().to_string();
-        assert!(e.contains("f.txt") && e.contains("more than the 8 bytes a test file may have"), "{e}");
+        assert!(
+            e.contains("f.txt") && e.contains("more than the 8 bytes a test file may have"),
+            "{e}"
+        );
         let e = read_input(dir.path(), small).unwrap_err();
         assert_eq!(e.exit_code(), 2);
         assert!(e.to_string().contains("a folder is not a regular file"), "{e}");
         #[cfg(unix)]
         {
-            let e = read_input(Path::new("/dev/zero"), Input::EXPERIMENT).unwrap_err().to_string();
+            let e = read_input(Path::new("/dev/zero"), Input::EXPERIMENT)
+                .unwrap_err()
+                .to_string();
             assert!(e.contains("a character device is not a regular file"), "{e}");
         }
         let e = read_input(&dir.path().join("none"), small).unwrap_err();

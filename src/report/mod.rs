@@ -527,9 +527,9 @@ fn write_views(results: &Path, entries: &mut [Entry], registry: &Registry, devic
 /// file gives it whole).
 fn shown_reason(e: &crate::Error) -> String {
     match e {
-        crate::Error::Input { file, field, .. } if field.starts_with("surface.data") => format!(
-            "{file}: field `{field}`: its data could not be read (`optsurf plot {file}` says why)"
-        ),
+        crate::Error::Input { file, field, .. } if field.starts_with("surface.data") => {
+            format!("{file}: field `{field}`: its data could not be read (`optsurf plot {file}` says why)")
+        }
         e => e.to_string(),
     }
 }

@@ -484,7 +484,7 @@ impl Shard {
 
     /// Reads `shard.json` in `dir`, every field checked before anything is made of it: the
     /// study's text no longer than an experiment file, its source a path, `shard` `[i, n]` with
-    /// `i < n`, `rows` inside `total` and `total` at most a study's runs. Whether the rows are
+    /// `i < n <= MAX_RUNS`, `rows` inside `total` and `total` at most a study's runs. Whether the rows are
     /// the study's is checked by `merge`, once the study is read.
     pub(crate) fn load(dir: &Path) -> Result<Shard> {
         let path = super::ResultDir::new(dir).shard();
@@ -508,11 +508,11 @@ impl Shard {
         }
         let source = shard.source.as_os_str().len();
         if source == 0 || source > 4096 || shard.source.file_name().is_none() {
-            return Err(
-                FieldError::new(format!("expected the study file's path (1 to 4096 bytes), got {source} bytes"))
-                    .at("source")
-                    .in_file(&path),
-            );
+            return Err(FieldError::new(format!(
+                "expected the study file's path (1 to 4096 bytes), got {source} bytes"
+            ))
+            .at("source")
+            .in_file(&path));
         }
         if shard.total as u64 > crate::experiment::study::MAX_RUNS {
             return Err(FieldError::new(format!(
@@ -524,9 +524,10 @@ impl Shard {
             .in_file(&path));
         }
         let [i, n] = shard.shard;
-        if n == 0 || i >= n {
+        let max = crate::experiment::study::MAX_RUNS;
+        if n == 0 || i >= n || n as u64 > max {
             return Err(
-                FieldError::new(format!("expected [i, n] with 0 <= i < n, got [{i}, {n}]"))
+                FieldError::new(format!("expected [i, n] with 0 <= i < n <= {max}, got [{i}, {n}]"))
                     .at("shard")
                     .in_file(&path),
             );
