@@ -72,8 +72,17 @@ impl Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::Input { file, field, message } if field.is_empty() => write!(f, "{file}: {message}"),
-            Error::Input { file, field, message } => write!(f, "{file}: field `{field}`: {message}"),
+            // What a file holds is quoted short (`io::bounded`).
+            Error::Input { file, field, message } if field.is_empty() => {
+                write!(f, "{file}: {}", crate::io::bounded(message))
+            }
+            Error::Input { file, field, message } => {
+                write!(
+                    f,
+                    "{file}: {}",
+                    crate::io::bounded(&format!("field `{field}`: {message}"))
+                )
+            }
             Error::Io { path, action, source } => write!(f, "{path}: cannot {action}: {source}"),
             Error::Plot(message) => write!(f, "plot: {message}"),
             Error::Environment(message) => write!(f, "{message}"),

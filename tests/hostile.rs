@@ -515,3 +515,52 @@ fn a_5000_character_name_is_refused_naming_the_field_and_the_limit() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert!(dir.path().join("o").join(&name).join("trajectories.json").is_file());
 }
+
+/// Item 7: whatever field holds a 100,000-character value, its error quotes 80 characters of it.
+#[test]
+fn long_values_are_quoted_short_in_every_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(d, "d.csv", "u,v\n1,2\n2,3\n");
+    let big = "Z".repeat(100_000);
+    let base: Value = serde_json::from_str(&experiment("e")).unwrap();
+    let cases: Vec<(&str, Value)> = vec![
+        ("surface", json!(big)),
+        ("surface.expr", json!({"expr": format!("x + {big}")})),
+        ("surface.model", json!({"model": big, "data": {"generate": "linear"}})),
+        (
+            "surface.data.csv",
+            json!({"model": "linear_regression", "data": {"csv": "d.csv", "x": big, "y": "v"}}),
+        ),
+        (
+            "surface.data.csv",
+            json!({"model": "linear_regression", "data": {"csv": big, "x": "u", "y": "v"}}),
+        ),
+        ("kind", json!(big)),
+        ("start", json!([big, 1])),
+        ("plot.view", json!({"view": big})),
+        ("noise.lookup", json!({"lookup": big})),
+        ("runs[0].optimizer", json!(big)),
+        ("runs[0].learning_rate", json!(big)),
+        ("runs[0].learning_rate.schedule", json!({"schedule": big})),
+    ];
+    for (field, value) in cases {
+        let mut v = base.clone();
+        match field.split_once('.') {
+            Some(("runs[0]", key)) => v["runs"][0][key.split('.').next().unwrap()] = value,
+            _ => v[field.split('.').next().unwrap()] = value,
+        }
+        std::fs::write(d.join("e.json"), v.to_string()).unwrap();
+        let o = optsurf(d, &["run", "e.json", "--out", "o", "--no-plots"]);
+        let err = refused(&o, "e.json", &[&format!("`{field}")]);
+        assert!(err.len() < 2500, "{field}: {} bytes", err.len());
+        assert!(!err.contains(&"Z".repeat(81)), "{field}: {err}");
+    }
+    // An unknown field's 100,000-character name, too.
+    let mut v = base.clone();
+    v[big.as_str()] = json!(1);
+    std::fs::write(d.join("e.json"), v.to_string()).unwrap();
+    let o = optsurf(d, &["run", "e.json", "--out", "o", "--no-plots"]);
+    let err = refused(&o, "e.json", &["unknown field"]);
+    assert!(err.len() < 2500 && !err.contains(&"Z".repeat(81)), "{err}");
+}
