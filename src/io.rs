@@ -7,7 +7,7 @@
 //! not text, unreadable) is the input's fault, exit 2 naming it; a result that cannot be written
 //! is the environment's, exit 3.
 
-use crate::error::{Error, FieldError, Parsed, Result};
+use crate::error::{Error, FieldContext, FieldError, Parsed, QUOTE_CHARS, Result};
 use std::collections::BTreeSet;
 use std::fs::File;
 use std::io::{BufWriter, Read, Write};
@@ -141,35 +141,35 @@ fn file_type(meta: &std::fs::Metadata) -> &'static str {
 /// file (a folder, a device, a FIFO, a socket; links are followed) is refused before it is
 /// opened, so an endless device or a FIFO never blocks a run, and so is a file larger than the
 /// cap; the reader stops at the cap.
-fn open_bounded(path: &Path, kind: Input) -> std::result::Result<Bounded, String> {
-    let meta = std::fs::metadata(path).map_err(|e| format!("cannot read it: {}", reason(&e)))?;
+fn open_bounded(path: &Path, kind: Input) -> Parsed<Bounded> {
+    let meta = std::fs::metadata(path).map_err(|e| FieldError::new(format!("cannot read it: {}", reason(&e))))?;
     let not_regular = |meta: &std::fs::Metadata| {
-        format!(
+        FieldError::new(format!(
             "{} is not a regular file; expected {}",
             match file_type(meta) {
                 "not a regular file" => "this",
                 t => t,
             },
             kind.what
-        )
+        ))
     };
     if !meta.is_file() {
         return Err(not_regular(&meta));
     }
     if meta.len() > kind.cap {
-        return Err(format!(
+        return Err(FieldError::new(format!(
             "{} is more than the {} {} may have",
             size(meta.len()),
             size(kind.cap),
             kind.what
-        ));
+        )));
     }
-    let file = File::open(path).map_err(|e| format!("cannot read it: {}", reason(&e)))?;
+    let file = File::open(path).map_err(|e| FieldError::new(format!("cannot read it: {}", reason(&e))))?;
     // The file opened is the one examined, or at least as regular.
     match file.metadata() {
         Ok(m) if m.is_file() => {}
         Ok(m) => return Err(not_regular(&m)),
-        Err(e) => return Err(format!("cannot read it: {}", reason(&e))),
+        Err(e) => return Err(FieldError::new(format!("cannot read it: {}", reason(&e)))),
     }
     Ok(Bounded {
         file,
@@ -181,7 +181,7 @@ fn open_bounded(path: &Path, kind: Input) -> std::result::Result<Bounded, String
 /// Opens the input `path` of kind `kind` (see [`Input`]): a regular file no larger than the
 /// kind's cap, read through a reader that stops there. An error names `path` (exit 2).
 pub(crate) fn open_input(path: &Path, kind: Input) -> Result<Bounded> {
-    open_bounded(path, kind).map_err(|why| Error::input(path, "", why))
+    open_bounded(path, kind).in_file(path)
 }
 
 /// The text of the input `path` of kind `kind` (see [`open_input`]); a file that is not UTF-8
@@ -204,66 +204,13 @@ pub(crate) fn read_input(path: &Path, kind: Input) -> Result<String> {
     })
 }
 
-/// The most characters of a file's content an error quotes.
-pub(crate) const QUOTE_CHARS: usize = 80;
-
 /// `text` as an error quotes it: in double quotes with Rust's escapes (no control character
-/// reaches a terminal), cut after [`QUOTE_CHARS`] characters with an ellipsis.
+/// reaches a terminal), cut after `QUOTE_CHARS` characters with an ellipsis.
 pub(crate) fn quote(text: &str) -> String {
     match text.char_indices().nth(QUOTE_CHARS) {
         Some((end, _)) => format!("{:?}…", &text[..end]),
         None => format!("{text:?}"),
     }
-}
-
-/// The most characters of an error's field and message shown.
-const MESSAGE_CHARS: usize = 2000;
-
-/// An error's field and message as they are shown: what lies in double quotes or backquotes (a
-/// value from a file) cut after [`QUOTE_CHARS`] characters with an ellipsis, as [`quote`] does,
-/// control characters escaped, and the whole cut after [`MESSAGE_CHARS`]. Whatever a file holds,
-/// its error is one short line.
-pub(crate) fn bounded(text: &str) -> String {
-    let mut out = String::new();
-    // The open quote: its delimiter, the characters inside so far, whether the last was `\`.
-    let mut open: Option<(char, usize, bool)> = None;
-    let mut shown = 0;
-    for c in text.chars() {
-        if shown >= MESSAGE_CHARS {
-            out.push('…');
-            return out;
-        }
-        let (inside, closes) = match open {
-            Some((d, n, escaped)) if c == d && !escaped => {
-                open = None;
-                (n, true)
-            }
-            Some((d, n, escaped)) => {
-                open = Some((d, n + 1, !escaped && c == '\\' && d == '"'));
-                (n, false)
-            }
-            None => {
-                if c == '"' || c == '`' {
-                    open = Some((c, 0, false));
-                }
-                (0, false)
-            }
-        };
-        if inside < QUOTE_CHARS || closes {
-            shown += 1;
-            match c.is_control() {
-                true => out.extend(c.escape_debug()),
-                false => out.push(c),
-            }
-        }
-        if closes && inside > QUOTE_CHARS {
-            out.push('…');
-        }
-    }
-    if open.is_some_and(|(_, n, _)| n > QUOTE_CHARS) {
-        out.push('…');
-    }
-    out
 }
 
 /// A CSV file's header row as errors may show it. Its names, and cells of the file, are quoted
@@ -503,25 +450,6 @@ mod tests {
         assert_eq!(quote("a\u{1b}[31mb\n"), "\"a\\u{1b}[31mb\\n\"");
         let long = quote(&"é".repeat(20_000));
         assert_eq!(long, format!("{:?}…", "é".repeat(QUOTE_CHARS)));
-    }
-
-    #[test]
-    fn messages_are_bounded_whatever_they_quote() {
-        let long = "Z".repeat(100_000);
-        let shown = bounded(&format!("unknown surface \"{long}\"; expected one of: `f0`, `{long}`"));
-        let cut = "Z".repeat(QUOTE_CHARS);
-        assert_eq!(
-            shown,
-            format!("unknown surface \"{cut}\"…; expected one of: `f0`, `{cut}`…")
-        );
-        assert_eq!(bounded("got \"a\\\"b\" and \"c\""), "got \"a\\\"b\" and \"c\"");
-        assert_eq!(bounded(&format!("open \"{long}")), format!("open \"{cut}…"));
-        assert_eq!(bounded("a\nb\u{1b}[2J"), "a\\nb\\u{1b}[2J");
-        let words = "word ".repeat(10_000);
-        assert_eq!(bounded(&words).chars().count(), MESSAGE_CHARS + 1);
-        // Quotes as `quote` makes them pass unchanged.
-        let quoted = quote(&long);
-        assert_eq!(bounded(&quoted), quoted);
     }
 
     #[test]
