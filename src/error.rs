@@ -125,7 +125,7 @@ impl Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            // What a file holds is quoted short (`io::bounded`).
+            // What a file holds is quoted short (`bounded`).
             Error::Input { file, field, message } if field.is_empty() => {
                 write!(f, "{file}: {}", bounded(message))
             }

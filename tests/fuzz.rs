@@ -5,7 +5,7 @@
 //! the one-line message.
 
 mod common;
-use common::SplitMix64;
+use common::{SplitMix64, all_files};
 use optsurf::Registry;
 use optsurf::backend::Backend;
 use optsurf::experiment::study::Study;
@@ -358,23 +358,6 @@ fn the_binary_exits_0_or_2_with_one_line() {
             other => panic!("exit {other:?} for {text}\n{err}"),
         }
     }
-}
-
-/// Every file under `root`.
-fn all_files(root: &Path) -> std::collections::BTreeSet<std::path::PathBuf> {
-    let mut out = std::collections::BTreeSet::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
-            match entry.file_type() {
-                Ok(t) if t.is_dir() => stack.push(entry.path()),
-                _ => {
-                    out.insert(entry.path());
-                }
-            }
-        }
-    }
-    out
 }
 
 /// A hostile file mutation as `(experiment path to run, text)`: a data file named by `..` or

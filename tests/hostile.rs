@@ -5,9 +5,8 @@
 //! ends with exit 0, 2 or 3 and one line naming the file.
 
 mod common;
-use common::{optsurf, read_json, rejects, stderr, write};
+use common::{all_files, optsurf, read_json, rejects, stderr, write};
 use serde_json::{Value, json};
-use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
@@ -27,24 +26,6 @@ fn data_experiment(csv: &str, x: &str, y: &str) -> String {
 
 const STUDY: &str = r#"{"kind": "study", "name": "small", "surface": "himmelblau", "steps": 5,
   "starts": {"grid": [3, 2]}, "optimizers": [{"optimizer": "sgd", "learning_rate": [0.001, 0.01]}]}"#;
-
-/// Every file under `root`.
-fn all_files(root: &Path) -> BTreeSet<PathBuf> {
-    let mut out = BTreeSet::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        for entry in std::fs::read_dir(&dir).unwrap() {
-            let entry = entry.unwrap();
-            let path = entry.path();
-            if entry.file_type().unwrap().is_dir() {
-                stack.push(path);
-            } else {
-                out.insert(path);
-            }
-        }
-    }
-    out
-}
 
 /// Asserts an exit 2 with one line that names `file` and contains every one of `expected`.
 fn refused(out: &Output, file: &str, expected: &[&str]) -> String {
