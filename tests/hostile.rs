@@ -197,6 +197,10 @@ fn data_files_outside_the_project_are_refused_and_never_echoed() {
         }
         let view = std::fs::read_to_string(work.join("res/d/view.html")).unwrap();
         assert!(view.contains("surface.data.csv"), "{csv}: the view says which field");
+        // `optsurf plot` says why, in one line that echoes nothing of the file either.
+        let o = optsurf(&work, &["plot", "res/d/trajectories.json"]);
+        let err = refused(&o, "trajectories.json", &["`surface.data.csv`"]);
+        assert!(!err.contains("SECRET") || csv == "cell.csv", "{csv}: {err}");
     }
 }
 
