@@ -159,7 +159,7 @@ fn compare_study(
     tol: Tolerance,
 ) -> Result<Vec<Change>> {
     let mut changes = Vec::new();
-    let text = std::fs::read_to_string(summary).map_err(|e| Error::io(summary, "read", e))?;
+    let text = crate::io::read_input(summary, crate::io::Input::RESULT)?;
     let old: serde_json::Value =
         serde_json::from_str(&text).map_err(|e| Error::input(summary, "", format!("invalid JSON: {e}")))?;
     let new = serde_json::to_value(StudySummary::new(study, outcomes)).expect("summaries serialize");

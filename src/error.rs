@@ -37,6 +37,59 @@ pub enum Error {
     Environment(String),
 }
 
+/// The most characters of a value from a file that an error quotes.
+pub(crate) const QUOTE_CHARS: usize = 80;
+
+/// The most characters of an error's field and message shown.
+const MESSAGE_CHARS: usize = 2000;
+
+/// An error's field and message as they are shown: what lies in double quotes or backquotes (a
+/// value from a file) cut after [`QUOTE_CHARS`] characters with an ellipsis, as `io::quote` does,
+/// control characters escaped, and the whole cut after [`MESSAGE_CHARS`]. Whatever a file holds,
+/// its error is one short line.
+fn bounded(text: &str) -> String {
+    let mut out = String::new();
+    // The open quote: its delimiter, the characters inside so far, whether the last was `\`.
+    let mut open: Option<(char, usize, bool)> = None;
+    let mut shown = 0;
+    for c in text.chars() {
+        if shown >= MESSAGE_CHARS {
+            out.push('…');
+            return out;
+        }
+        let (inside, closes) = match open {
+            Some((d, n, escaped)) if c == d && !escaped => {
+                open = None;
+                (n, true)
+            }
+            Some((d, n, escaped)) => {
+                open = Some((d, n + 1, !escaped && c == '\\' && d == '"'));
+                (n, false)
+            }
+            None => {
+                if c == '"' || c == '`' {
+                    open = Some((c, 0, false));
+                }
+                (0, false)
+            }
+        };
+        if inside < QUOTE_CHARS || closes {
+            shown += 1;
+            match c.is_control() {
+                true => out.extend(c.escape_debug()),
+                false => out.push(c),
+            }
+        }
+        if closes && inside > QUOTE_CHARS {
+            out.push('…');
+        }
+    }
+    if open.is_some_and(|(_, n, _)| n > QUOTE_CHARS) {
+        out.push('…');
+    }
+    out
+}
+
 /// Result type of optsurf.
 pub type Result<T> = std::result::Result<T, Error>;
 
@@ -72,8 +125,13 @@ impl Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::Input { file, field, message } if field.is_empty() => write!(f, "{file}: {message}"),
-            Error::Input { file, field, message } => write!(f, "{file}: field `{field}`: {message}"),
+            // What a file holds is quoted short (`bounded`).
+            Error::Input { file, field, message } if field.is_empty() => {
+                write!(f, "{file}: {}", bounded(message))
+            }
+            Error::Input { file, field, message } => {
+                write!(f, "{file}: {}", bounded(&format!("field `{field}`: {message}")))
+            }
             Error::Io { path, action, source } => write!(f, "{path}: cannot {action}: {source}"),
             Error::Plot(message) => write!(f, "plot: {message}"),
             Error::Environment(message) => write!(f, "{message}"),
@@ -254,6 +312,25 @@ impl<T> FieldContext<T> for Parsed<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn messages_are_bounded_whatever_they_quote() {
+        let long = "Z".repeat(100_000);
+        let shown = bounded(&format!("unknown surface \"{long}\"; expected one of: `f0`, `{long}`"));
+        let cut = "Z".repeat(QUOTE_CHARS);
+        assert_eq!(
+            shown,
+            format!("unknown surface \"{cut}\"…; expected one of: `f0`, `{cut}`…")
+        );
+        assert_eq!(bounded("got \"a\\\"b\" and \"c\""), "got \"a\\\"b\" and \"c\"");
+        assert_eq!(bounded(&format!("open \"{long}")), format!("open \"{cut}…"));
+        assert_eq!(bounded("a\nb\u{1b}[2J"), "a\\nb\\u{1b}[2J");
+        let words = "word ".repeat(10_000);
+        assert_eq!(bounded(&words).chars().count(), MESSAGE_CHARS + 1);
+        // Quotes as `io::quote` makes them pass unchanged.
+        let quoted = format!("{:?}…", "Z".repeat(QUOTE_CHARS));
+        assert_eq!(bounded(&quoted), quoted);
+    }
 
     #[test]
     fn paths_compose_from_the_inside_out() {

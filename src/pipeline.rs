@@ -107,6 +107,7 @@ impl Job {
 pub(crate) fn run_experiment(experiment: &Experiment, dir: &ResultDir, run: &Run) -> Result<Trajectories> {
     let records = runner::run(experiment, run.device, &mut [&mut Steps(run.progress)]);
     let trajectories = Trajectories::new(experiment, records);
+    dir.clear_figures()?;
     trajectories.write(&dir.trajectories())?;
     if run.figures {
         plot::draw_figures(
@@ -123,6 +124,7 @@ pub(crate) fn run_experiment(experiment: &Experiment, dir: &ResultDir, run: &Run
 /// Computes the AdaGrad vectors into `dir`, with their figure when asked.
 fn run_vectors(vectors: &Vectors, dir: &ResultDir, figures: bool) -> Result<()> {
     let result = vectors.compute();
+    dir.clear_figures()?;
     write_atomic(&dir.vectors(), result.to_json().as_bytes())?;
     if figures {
         plot::draw_vectors(
@@ -146,6 +148,7 @@ fn run_study(study: &Study, dir: &ResultDir, run: &Run) -> Result<()> {
     let outcomes = study.run_rows(rows.clone(), run.device, &mut |done| run.progress.set(done));
     match run.shard {
         Some(shard) => {
+            dir.clear_figures()?;
             study.write_runs(&dir.runs(), rows.start, &outcomes)?;
             write_atomic(&dir.shard(), study.shard(shard, rows).to_text().as_bytes())
         }
@@ -155,6 +158,7 @@ fn run_study(study: &Study, dir: &ResultDir, run: &Run) -> Result<()> {
 
 /// Writes a whole study's files: `runs.csv`, `study.json`, the figures and the tuned comparison.
 fn complete(study: &Study, outcomes: &[Outcome], dir: &ResultDir, run: &Run) -> Result<()> {
+    dir.clear_figures()?;
     study.write_runs(&dir.runs(), 0, outcomes)?;
     write_atomic(&dir.study(), StudySummary::new(study, outcomes).to_text().as_bytes())?;
     if run.figures {
@@ -230,7 +234,9 @@ pub(crate) fn merge(dirs: &[PathBuf], out: Option<&Path>, run: &Run) -> Result<R
         }
         ordered[s.shard[0]] = Some((s, dir));
     }
-    let study = Study::parse(&first.study, &first.source, run.registry, run.device)?;
+    // The study a shard carries is the shard file's content: its mistakes are that file's.
+    let study = Study::parse(&first.study, &first.source, run.registry, run.device)
+        .map_err(|e| Error::input(shard_file(&dirs[0]), "study", format!("not a valid study: {e}")))?;
     let mut outcomes = Vec::with_capacity(study.rows().min(crate::experiment::study::run::CHUNK_ROWS));
     for (s, dir) in ordered.into_iter().flatten() {
         let rows = study.shard_rows(s.shard[0], n);
@@ -255,7 +261,11 @@ pub(crate) fn merge(dirs: &[PathBuf], out: Option<&Path>, run: &Run) -> Result<R
     }
     let dir = match out {
         Some(d) => ResultDir::new(d),
-        None => crate::results::output_dir(&study.source, &study.name, Path::new(crate::results::RESULTS)),
+        None => {
+            let results = Path::new(crate::results::RESULTS);
+            let dir = crate::results::output_dir(&study.source, &study.name, results);
+            crate::results::contained(dir, results, &shard_file(&dirs[0]))?
+        }
     };
     complete(&study, &outcomes, &dir, run)?;
     Ok(dir)

@@ -5,7 +5,7 @@
 //! the one-line message.
 
 mod common;
-use common::SplitMix64;
+use common::{SplitMix64, all_files};
 use optsurf::Registry;
 use optsurf::backend::Backend;
 use optsurf::experiment::study::Study;
@@ -16,7 +16,7 @@ use std::path::Path;
 use std::process::Command;
 
 /// Valid files to start from: the post's kind, a classic with a contour view, an expression
-/// surface, schedules, two studies and a vectors experiment.
+/// surface, schedules, two studies, a data surface and a vectors experiment.
 fn seeds() -> Vec<Value> {
     vec![
         json!({"name": "a", "title": "t", "surface": "f0", "noise": {"seed": 3, "lookup": "nearest"},
@@ -42,6 +42,9 @@ fn seeds() -> Vec<Value> {
                "tune": {"objective": "success_rate", "start": [1, 1]}}),
         json!({"kind": "study", "name": "r", "surface": "f1", "noise": {"seed": 1}, "steps": 4,
                "starts": {"random": 5, "seed": 9}, "optimizers": [{"optimizer": "lion", "learning_rate": [0.1, 1.0]}]}),
+        json!({"name": "d", "surface": {"model": "linear_regression", "batch_size": 16,
+                                         "data": {"csv": "data/iris.csv", "x": "petal_length", "y": "petal_width"}},
+               "start": [0, 0], "steps": 4, "runs": [{"label": "S", "optimizer": "sgd", "learning_rate": 0.1}]}),
         json!({"name": "v", "kind": "adagrad_vectors", "full": true, "seed": 32, "steps": 8, "scales": [0.5, 2.0],
                "delta": 1e-5, "xlim": [-1, 1], "ylim": [0, 2]}),
     ]
@@ -70,6 +73,12 @@ fn odd_value(rng: &mut SplitMix64) -> Value {
         json!({"schedule": "Nope"}),
         json!({"expr": "x ^ ^"}),
         deep,
+        // Paths that leave the project, files that are not regular, a long name.
+        json!("../../../etc/passwd"),
+        json!("/etc/passwd"),
+        json!("/dev/zero"),
+        json!("data/../../Cargo.toml"),
+        json!("a".repeat(5000)),
     ];
     choices[(rng.next_u64() % choices.len() as u64) as usize].clone()
 }
@@ -349,6 +358,162 @@ fn the_binary_exits_0_or_2_with_one_line() {
             other => panic!("exit {other:?} for {text}\n{err}"),
         }
     }
+}
+
+/// A hostile file mutation as `(experiment path to run, text)`: a data file named by `..` or
+/// an absolute path, or one that is a device, a FIFO, a folder or no CSV; a long or odd name;
+/// the experiment itself reached through `..` or an absolute path.
+fn hostile_case(seed: &Value, work: &Path, rng: &mut SplitMix64) -> (String, String) {
+    let mut pick = |n: usize| (rng.next_u64() % n as u64) as usize;
+    let mut v = seed.clone();
+    let secret = work.parent().unwrap().join("secret.txt").display().to_string();
+    let long = |c: &str, n: usize| c.repeat(n);
+    match pick(3) {
+        0 => {
+            let csv = [
+                "../secret.txt",
+                "../../../../../../../../etc/passwd",
+                &secret,
+                "/dev/zero",
+                "zero.csv",
+                "fifo.csv",
+                "folder.csv",
+                "passwd.csv",
+                "data/../data.csv",
+                "./data.csv",
+                "data.csv",
+                "",
+                "..",
+                "/",
+                &long("a/", 3000),
+            ][pick(15)]
+            .to_string();
+            let column = |k: usize| ["u", "v", "a", "w\u{1b}[2J"][k].to_string();
+            let (x, y) = (column(pick(4)), column(pick(4)));
+            v["surface"] = json!({"model": "linear_regression", "data": {"csv": csv, "x": x, "y": y}});
+            v["domain"] = json!([[-3, 3], [-3, 3]]);
+        }
+        1 => {
+            let unit = ["a", "é", "-", "a/b", "..", "\u{0}", "😀"][pick(7)];
+            v["name"] = json!(long(unit, [1, 99, 100, 101, 255, 5000][pick(6)]));
+        }
+        _ => {}
+    }
+    let path = [
+        "case.json".to_string(),
+        "experiments/../case.json".to_string(),
+        "experiments/../../work/case.json".to_string(),
+        work.join("case.json").display().to_string(),
+        format!(
+            "{}/experiments/{}{}/case.json",
+            work.display(),
+            "../".repeat(30),
+            work.display()
+        ),
+    ][pick(5)]
+    .clone();
+    (path, v.to_string())
+}
+
+#[test]
+fn hostile_paths_files_and_names_exit_0_or_2_and_write_only_inside_out() {
+    let root = tempfile::tempdir().unwrap();
+    let work = root.path().join("work");
+    std::fs::create_dir_all(work.join("experiments")).unwrap();
+    std::fs::create_dir(work.join("folder.csv")).unwrap();
+    std::fs::write(root.path().join("secret.txt"), "root:SECRET:0:0\n1\n").unwrap();
+    std::fs::write(work.join("passwd.csv"), "root:SECRET:0:0:/root\n1\n").unwrap();
+    std::fs::write(work.join("data.csv"), "u,v\n1,2\n2,3\n3,5\n").unwrap();
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink("/dev/zero", work.join("zero.csv")).unwrap();
+        let _ = Command::new("mkfifo").arg(work.join("fifo.csv")).status();
+    }
+    let seeds = seeds();
+    let mut rng = SplitMix64::new(19);
+    let (mut accepted, mut refused) = (0, 0);
+    for k in 0..48 {
+        // The post's kind, the classic and the expression surface: steps cut to 2.
+        let (path, text) = hostile_case(&seeds[k % 3], &work, &mut rng);
+        let text = text.replace("\"steps\":6", "\"steps\":2");
+        std::fs::write(work.join("case.json"), &text).unwrap();
+        let _ = std::fs::remove_dir_all(work.join("out"));
+        let before = all_files(root.path());
+        let out = Command::new(env!("CARGO_BIN_EXE_optsurf"))
+            .args(["run", &path, "--no-plots", "--out", "out"])
+            .current_dir(&work)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        // Nothing of a file outside is echoed, and no control character reaches the terminal.
+        assert!(
+            !err.contains("SECRET") && !err.contains('\u{1b}'),
+            "{path}: {text}\n{err}"
+        );
+        match out.status.code() {
+            Some(0) => accepted += 1,
+            Some(2) => {
+                refused += 1;
+                assert_eq!(err.trim_end().lines().count(), 1, "{text}\n{err}");
+                assert!(err.starts_with(&format!("error: {path}")), "{text}\n{err}");
+            }
+            other => panic!("exit {other:?} for {path}: {text}\n{err}"),
+        }
+        for file in all_files(root.path()).difference(&before) {
+            assert!(file.starts_with(work.join("out")), "{path} wrote {}", file.display());
+        }
+    }
+    assert!(accepted > 5 && refused > 5, "accepted {accepted}, refused {refused}");
+}
+
+#[test]
+fn tampered_shard_files_exit_0_or_2_naming_the_shard_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let study = json!({"kind": "study", "name": "s", "surface": "himmelblau", "steps": 3, "starts": {"grid": [2, 2]},
+                       "optimizers": [{"optimizer": "sgd", "learning_rate": [0.01, 0.1]}]});
+    std::fs::write(d.join("s.json"), study.to_string()).unwrap();
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_optsurf"))
+            .args(args)
+            .current_dir(d)
+            .output()
+            .unwrap()
+    };
+    let o = run(&["run", "s.json", "--shard", "0/1", "--out", "sh", "--no-plots"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let file = d.join("sh/s/shard.json");
+    let valid: Value = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    let mut rng = SplitMix64::new(8);
+    let mut refused = 0;
+    for _ in 0..40 {
+        let mut v = valid.clone();
+        let mut all = Vec::new();
+        paths(&v, &mut Vec::new(), &mut all);
+        // Not the study's text: its mutations are the in-process test's.
+        all.retain(|p| p.first() != Some(&json!("study")));
+        let path = all[(rng.next_u64() % all.len() as u64) as usize].clone();
+        *node(&mut v, &path) = match rng.next_u64() % 3 {
+            0 => odd_value(&mut rng),
+            1 => json!([5, 3]),
+            _ => json!(1e18),
+        };
+        std::fs::write(&file, v.to_string()).unwrap();
+        let _ = std::fs::remove_dir_all(d.join("m"));
+        let o = run(&["merge", "sh/s", "--out", "m", "--no-plots"]);
+        let err = String::from_utf8_lossy(&o.stderr);
+        match o.status.code() {
+            Some(0) => {}
+            Some(2) => {
+                refused += 1;
+                assert_eq!(err.trim_end().lines().count(), 1, "{v}\n{err}");
+                assert!(err.contains("shard.json"), "{v}\n{err}");
+                assert!(!d.join("m").exists(), "{v}");
+            }
+            other => panic!("exit {other:?} for {v}\n{err}"),
+        }
+    }
+    assert!(refused > 20, "refused {refused}");
 }
 
 #[test]

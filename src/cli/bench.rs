@@ -449,18 +449,20 @@ impl Bench<'_> {
                 }
             })
             .collect();
+        // Beside the experiment (data files are relative paths).
         let surface = SurfaceSpec::Model(Box::new(ModelSpec {
             batch_size: Some(crate::experiment::file::BatchSize(64)),
             ..ModelSpec::new(
                 ModelName::Regression(Kind::Linear),
                 DataSpec::Csv(CsvSpec {
-                    csv: path.display().to_string(),
+                    csv: "data.csv".into(),
                     x: Columns::One("u".into()),
                     y: "v".into(),
                 }),
             )
         }));
-        let experiment = self.check(experiment("data", surface, [0.0, 0.0], 1000, runs), "bench-data");
+        let file = experiment("data", surface, [0.0, 0.0], 1000, runs);
+        let experiment = self.check(file, &dir.join("bench-data.json").display().to_string());
         let _ = std::fs::remove_dir_all(&dir);
         let seconds = self.best_stepping(&experiment?, 3)?;
         println!(
@@ -530,7 +532,7 @@ impl Bench<'_> {
         let surface = SurfaceSpec::Model(Box::new(ModelSpec {
             batch_size: Some(crate::experiment::file::BatchSize(32)),
             drop_remainder: Some(true),
-            ..mlp(vec![64, 64], Activation::Relu, &path, x, "label")
+            ..mlp(vec![64, 64], Activation::Relu, Path::new("wide.csv"), x, "label")
         }));
         let adam = spec(adam::AdamConfig {
             learning_rate: 0.001.into(),
@@ -543,10 +545,8 @@ impl Bench<'_> {
                 ..RunFile::new(format!("run {k}"), adam.clone())
             })
             .collect();
-        let wide = self.check(
-            seeded(experiment("mlp-wide", surface, [0.0; 2], 1000, runs)),
-            "bench-mlp-wide",
-        );
+        let wide = seeded(experiment("mlp-wide", surface, [0.0; 2], 1000, runs));
+        let wide = self.check(wide, &dir.join("bench-mlp-wide.json").display().to_string());
         let _ = std::fs::remove_dir_all(&dir);
         let wide = wide?;
         let start = Instant::now();

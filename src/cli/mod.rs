@@ -171,17 +171,21 @@ pub(crate) enum Which {
     Figures,
 }
 
-/// Parses `I/N` (0 <= I < N): `--shard 2/8`.
+/// Parses `I/N` (0 <= I < N <= the most runs a study may have): `--shard 2/8`.
 fn parse_shard(text: &str) -> Result<[usize; 2]> {
+    let max = crate::experiment::study::MAX_RUNS;
     let parts: Option<(usize, usize)> = text
         .split_once('/')
         .and_then(|(i, n)| Some((i.trim().parse().ok()?, n.trim().parse().ok()?)));
     match parts {
-        Some((i, n)) if n >= 1 && i < n => Ok([i, n]),
+        Some((i, n)) if n >= 1 && i < n && n as u64 <= max => Ok([i, n]),
         _ => Err(Error::input(
             "--shard",
             "",
-            format!("expected I/N with 0 <= I < N (shard I of N, from 0), got {text:?}"),
+            format!(
+                "expected I/N with 0 <= I < N <= {max} (shard I of N, from 0; no more shards than a study may have runs), got {}",
+                crate::io::quote(text)
+            ),
         )),
     }
 }

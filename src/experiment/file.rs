@@ -43,15 +43,26 @@ macro_rules! deserialize_from_json {
 }
 pub(crate) use deserialize_from_json;
 
-/// An experiment's name, `[a-z0-9_-]+`: it names the output folder.
+/// An experiment's name, `[a-z0-9_-]+` of at most [`MAX_NAME`] characters: it names the output
+/// folder.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[serde(transparent)]
 pub(crate) struct Name(String);
+
+/// The longest name: a folder name with room for a study's `-tuned`, far below the 255 bytes
+/// file systems take.
+pub(crate) const MAX_NAME: usize = 100;
 
 impl Name {
     /// Checks `name`.
     pub(crate) fn new(name: impl Into<String>) -> Parsed<Self> {
         let name = name.into();
+        if name.chars().count() > MAX_NAME {
+            return Err(FieldError::new(format!(
+                "a name of {} characters is too long: at most {MAX_NAME} (it names the output folder)",
+                name.chars().count()
+            )));
+        }
         let ok = !name.is_empty()
             && name
                 .chars()
@@ -60,7 +71,8 @@ impl Name {
             Ok(Name(name))
         } else {
             Err(FieldError::new(format!(
-                "{name:?} is not a valid name: expected lower-case letters, digits, '-' or '_' ([a-z0-9_-]+)"
+                "{} is not a valid name: expected lower-case letters, digits, '-' or '_' ([a-z0-9_-]+)",
+                crate::io::quote(&name)
             )))
         }
     }
@@ -422,8 +434,22 @@ pub(crate) enum Starts {
     List(Vec<StartSpec>),
 }
 
-/// The most runs a study may have (configurations x starts x seeds).
-pub(crate) const MAX_RUNS: u64 = 100_000_000;
+/// The most runs a study may have (configurations x starts x seeds): a study keeps every run's
+/// outcome in memory, about 100 bytes each (its medians are exact and its figures show every
+/// start), so 10,000,000 runs take about 1 GB. Checked from the file's counts, before any start
+/// or outcome is made (`Study::from_file`).
+pub(crate) const MAX_RUNS: u64 = 10_000_000;
+
+impl Starts {
+    /// How many start points: the grid's product, the random count or the list's length.
+    pub(crate) fn count(&self) -> u64 {
+        match self {
+            Starts::List(starts) => starts.len() as u64,
+            Starts::Grid([nx, ny]) => *nx as u64 * *ny as u64,
+            Starts::Random { random, .. } => *random as u64,
+        }
+    }
+}
 
 impl FromJson for Starts {
     fn from_json(v: Value) -> Parsed<Self> {
@@ -443,9 +469,8 @@ impl FromJson for Starts {
                     (a.len() == 2 && n.len() == 2).then(|| [n[0] as usize, n[1] as usize])
                 });
                 match g {
-                    Some([nx, ny])
-                        if nx >= 1 && ny >= 1 && nx.checked_mul(ny).is_some_and(|n| n as u64 <= MAX_RUNS) =>
-                    {
+                    // The study checks the count against MAX_RUNS, with the configurations and seeds.
+                    Some([nx, ny]) if nx >= 1 && ny >= 1 && (nx as u64).checked_mul(ny as u64).is_some() => {
                         Ok(Starts::Grid([nx, ny]))
                     }
                     _ => Err(
@@ -459,7 +484,7 @@ impl FromJson for Starts {
                     return Err(FieldError::new("unknown field; random starts take: random, seed").at(k));
                 }
                 let random = match m["random"].as_u64() {
-                    Some(n) if (1..=MAX_RUNS).contains(&n) => n as usize,
+                    Some(n) if n >= 1 && usize::try_from(n).is_ok() => n as usize,
                     _ => {
                         return Err(
                             FieldError::new(format!("expected a whole number >= 1, got {}", m["random"])).at("random"),

@@ -51,7 +51,7 @@ impl Job {
     /// Reads and checks an experiment file of any kind; `registry` says which surfaces and
     /// optimizers it may name, `device` evaluates what resolving the surface needs.
     pub fn load(path: &Path, registry: &Registry, device: &Device) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, "read the experiment file", e))?;
+        let text = crate::io::read_input(path, crate::io::Input::EXPERIMENT)?;
         Self::parse(&text, path, registry, device)
     }
 
@@ -227,7 +227,7 @@ pub(crate) fn resolve_surface(
 impl Experiment {
     /// Reads and checks an experiment file.
     pub fn load(path: &Path, registry: &Registry, device: &Device) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, "read the experiment file", e))?;
+        let text = crate::io::read_input(path, crate::io::Input::EXPERIMENT)?;
         Self::parse(&text, path, registry, device)
     }
 

@@ -32,7 +32,7 @@ use crate::surface::data::{
 use crate::surface::{Domain, Surface};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
 /// The most parameters a run's model may have.
@@ -723,7 +723,9 @@ impl DataSpec {
     /// The rows: a CSV file's columns, or generated ones. Errors name the field below `data`.
     fn load(&self, base: &Path) -> Parsed<Dataset> {
         match self {
-            DataSpec::Csv(c) => Dataset::from_csv(&locate(&c.csv, base), &c.x.names(), &c.y).at("csv"),
+            DataSpec::Csv(c) => crate::io::locate_data(&c.csv, base)
+                .and_then(|path| Dataset::from_csv(&path, &c.x.names(), &c.y))
+                .at("csv"),
             DataSpec::Generate(g) => g.draw(),
         }
     }
@@ -799,16 +801,6 @@ fn unfit_message(unfit: Unfit, data: &DataSpec, targets: Targets, model: &str) -
     }
 }
 
-/// A data file's path: as given when it exists from the current folder, else beside `base`.
-pub(crate) fn locate(file: &str, base: &Path) -> PathBuf {
-    let path = Path::new(file);
-    if path.is_absolute() || path.exists() {
-        return path.to_path_buf();
-    }
-    let beside = base.join(path);
-    if beside.exists() { beside } else { path.to_path_buf() }
-}
-
 /// Initial weights in Keras's layout: `{"layers": [{"kernel": [[...in x out...]], "bias":
 /// [...]}, ...]}`, each layer's kernel then its bias, layer by layer (Keras's
 /// `trainable_variables` order).
@@ -825,16 +817,13 @@ struct InitLayer {
     bias: Vec<f64>,
 }
 
-/// Reads initial weights for `layout` from `file` (relative to `base`, the experiment file's
-/// folder): the file's kernels and biases, in order, must have the layout's variables' shapes.
+/// Reads initial weights for `layout` from `file` (found as data files are, see
+/// [`crate::io::locate_data`]: beside the experiment file in `base`, or under the working folder): the file's kernels and biases, in order, must have the layout's variables' shapes.
 pub(crate) fn load_init(file: &str, base: &Path, layout: &Layout) -> Parsed<Vec<f32>> {
-    let path = if Path::new(file).is_absolute() {
-        PathBuf::from(file)
-    } else {
-        base.join(file)
-    };
+    let path = crate::io::locate_data(file, base)?;
     let shown = path.display();
-    let text = std::fs::read_to_string(&path).map_err(|e| FieldError::new(format!("{shown}: cannot read it: {e}")))?;
+    let text =
+        crate::io::read_input(&path, crate::io::Input::EXPERIMENT).map_err(|e| FieldError::new(e.to_string()))?;
     let init: InitFile = serde_json::from_str::<Value>(&text)
         .map_err(|e| FieldError::new(format!("{shown}: not JSON: {e}")))
         .and_then(|v| typed(v).map_err(|e| FieldError::new(format!("{shown}: {}: {}", e.path(), e.message()))))?;

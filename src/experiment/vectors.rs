@@ -126,7 +126,7 @@ impl VectorsResult {
 
     /// Reads a `vectors.json`.
     pub(crate) fn load(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, "read", e))?;
+        let text = crate::io::read_input(path, crate::io::Input::RESULT)?;
         serde_json::from_str(&text).map_err(|e| Error::input(path, "", e.to_string()))
     }
 }

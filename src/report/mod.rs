@@ -269,13 +269,13 @@ pub(crate) fn scan(results: &Path, registry: &Registry) -> Vec<Entry> {
 /// (optimizer -> configuration) or a list of configurations; each may point into
 /// `configurations` (`"config": i`) for its optimizer and hyperparameters.
 fn read_study(path: &Path, registry: &Registry) -> StudyEntry {
-    let text = match std::fs::read_to_string(path) {
+    let text = match crate::io::read_input(path, crate::io::Input::RESULT) {
         Ok(t) => t,
         Err(e) => {
             return StudyEntry {
                 json: None,
                 best: Vec::new(),
-                unreadable: Some(format!("{}: cannot read: {e}", path.display())),
+                unreadable: Some(e.to_string()),
                 tuned: false,
             };
         }
@@ -514,7 +514,7 @@ fn write_views(results: &Path, entries: &mut [Entry], registry: &Registry, devic
                     Some(image)
                 }
                 Err(reason) => {
-                    runs.contour_error = Some(reason.to_string());
+                    runs.contour_error = Some(shown_reason(reason));
                     None
                 }
             };
@@ -526,6 +526,18 @@ fn write_views(results: &Path, entries: &mut [Entry], registry: &Registry, devic
         }
     }
     Ok(views)
+}
+
+/// Why a view has no contour image, as the page shows it. The reason a data surface failed is
+/// left out: it may quote the data file, and a page is made to be shared (`optsurf plot` on the
+/// file gives it whole).
+fn shown_reason(e: &crate::Error) -> String {
+    match e {
+        crate::Error::Input { file, field, .. } if field.starts_with("surface.data") => {
+            format!("{file}: field `{field}`: its data could not be read (`optsurf plot {file}` says why)")
+        }
+        e => e.to_string(),
+    }
 }
 
 /// The contour image of each job's first experiment (or why there is none), on up to two

@@ -58,6 +58,28 @@ impl ResultDir {
     pub(crate) const INDEX: &'static str = "index.html";
     /// The suffix of a result that `diff --write-new` wrote beside its baseline.
     pub(crate) const NEW: &'static str = ".new";
+    /// Every file drawn from a folder's results: the figures of runs (`surface`, `loss` and
+    /// `learning_rate`, as PNG, SVG and GIF), of the AdaGrad vectors and of studies, and the
+    /// report's view. A job removes them before it writes new results
+    /// ([`ResultDir::clear_figures`]), so a folder never shows figures of another run beside
+    /// its results, even when a run is killed between the two.
+    const DRAWN: [&'static str; 15] = [
+        "surface.png",
+        "surface.svg",
+        "surface.gif",
+        "loss.png",
+        "loss.svg",
+        "loss.gif",
+        "learning_rate.png",
+        "learning_rate.svg",
+        "learning_rate.gif",
+        "vectors.png",
+        "heatmap.png",
+        "basins.png",
+        "sensitivity.png",
+        Self::VIEW,
+        Self::CONTOUR,
+    ];
 
     /// The folder `dir`.
     pub fn new(dir: impl Into<PathBuf>) -> Self {
@@ -108,6 +130,21 @@ impl ResultDir {
     pub(crate) fn experiment(&self) -> PathBuf {
         self.file(Self::EXPERIMENT)
     }
+
+    /// Removes the figures drawn from the folder's previous results (see `DRAWN`); a figure
+    /// that cannot be removed is an I/O failure (exit 3).
+    pub(crate) fn clear_figures(&self) -> Result<()> {
+        for name in Self::DRAWN {
+            let path = self.file(name);
+            match std::fs::remove_file(&path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(Error::io(&path, "remove the figure of the previous results", e));
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
 }
 
 /// `<file>.new`: where `diff --write-new` puts a moved result beside its baseline.
@@ -124,17 +161,16 @@ pub(crate) fn baseline_of(path: &Path) -> Option<PathBuf> {
 }
 
 /// The results folder that mirrors an experiments folder: `experiments/<sub>` maps to
-/// `<results>/<sub>`; a folder outside `experiments` maps to `<results>`.
+/// `<results>/<sub>`; a folder outside `experiments` maps to `<results>`. The folder is
+/// normalised first (`experiments/../other` is `other`, outside), so `<sub>` is plain names:
+/// no `..` or root leads the result out of `results`.
 pub(crate) fn mirror(folder: &Path, results: &Path) -> PathBuf {
-    let mut sub = PathBuf::new();
-    let mut found = false;
-    for part in folder.components() {
-        if found {
-            sub.push(part);
-        } else if part.as_os_str() == "experiments" {
-            found = true;
-        }
-    }
+    let folder = crate::io::normalize(folder);
+    let sub: PathBuf = folder
+        .components()
+        .skip_while(|part| part.as_os_str() != "experiments")
+        .skip(1)
+        .collect();
     results.join(sub)
 }
 
@@ -148,6 +184,23 @@ impl Job {
     pub fn output_dir(&self, results: &Path) -> ResultDir {
         output_dir(self.source(), self.name(), results)
     }
+}
+
+/// `dir`, the output folder of the job read from `file`, when it lies inside `results`; a job
+/// whose results would land outside is refused, naming `file` (exit 2).
+pub(crate) fn contained(dir: ResultDir, results: &Path, file: &Path) -> Result<ResultDir> {
+    if crate::io::inside(results, dir.path()) {
+        return Ok(dir);
+    }
+    Err(Error::input(
+        file,
+        "",
+        format!(
+            "its results would go to {}, outside the output folder {}",
+            dir.path().display(),
+            results.display()
+        ),
+    ))
 }
 
 /// Loads every experiment under `paths` and checks that no two share an output folder; returns
@@ -167,7 +220,7 @@ pub(crate) fn load_all(
     let mut out = Vec::with_capacity(files.len());
     for file in files {
         let job = Job::load(&file, registry, device)?;
-        let dir = job.output_dir(results);
+        let dir = contained(job.output_dir(results), results, &file)?;
         if let Some(other) = seen.insert(dir.path().to_path_buf(), file.clone()) {
             return Err(Error::input(
                 &file,

@@ -36,7 +36,9 @@ pub(crate) fn write(w: &mut impl Write, shape: &[usize], values: &[f32]) -> std:
 /// Reads a `float32` array: its shape and values (row-major). Errors name the file and what is
 /// wrong with it.
 pub(crate) fn read(path: &Path) -> Result<(Vec<usize>, Vec<f32>)> {
-    let bytes = std::fs::read(path).map_err(|e| Error::io(path, "read", e))?;
+    let mut bytes = Vec::new();
+    std::io::Read::read_to_end(&mut crate::io::open_input(path, crate::io::Input::RESULT)?, &mut bytes)
+        .map_err(|e| Error::io(path, "read", e))?;
     let bad = |what: &str| {
         Error::input(
             path,

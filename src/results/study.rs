@@ -17,7 +17,7 @@ use crate::surface::Domain;
 use serde::de::{MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value};
-use std::io::Write;
+use std::io::{BufRead, Read, Write};
 use std::path::{Path, PathBuf};
 
 /// The columns of `runs.csv`.
@@ -346,23 +346,42 @@ impl Study {
         write_atomic_with(path, |w| self.write_csv(w, first, outcomes))
     }
 
-    /// Reads the outcomes back from a `runs.csv` of rows `first..` (a shard's, or the whole).
+    /// Reads the outcomes back from a `runs.csv` of rows `first..` (a shard's, or the whole),
+    /// line by line: what is held is the outcomes, and a line or a file longer than a study's
+    /// ever are is refused (`io::Input::runs`).
     pub(crate) fn read_runs(&self, path: &Path, first: usize) -> Result<Vec<Outcome>> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, "read", e))?;
-        let mut lines = text.lines();
         let header = self.header();
-        if lines.next() != Some(header.as_str()) {
-            return Err(Error::input(
-                path,
-                "",
-                format!("expected a runs.csv with the header {header}"),
-            ));
-        }
         let columns = header.split(',').count();
+        let kind = crate::io::Input::runs(self.rows().saturating_sub(first));
+        let mut reader = std::io::BufReader::new(crate::io::open_input(path, kind)?);
+        let mut lines = std::iter::from_fn(|| {
+            let mut line = String::new();
+            match (&mut reader).take(crate::io::RUNS_LINE).read_line(&mut line) {
+                Ok(0) => None,
+                Ok(_) if !line.ends_with('\n') && line.len() as u64 == crate::io::RUNS_LINE => Some(Err(format!(
+                    "a line longer than the {} bytes of a runs.csv line",
+                    crate::io::RUNS_LINE
+                ))),
+                Ok(_) => Some(Ok(line.trim_end_matches(['\n', '\r']).to_string())),
+                Err(e) => Some(Err(format!("cannot read it: {e}"))),
+            }
+        });
         let bad = |line: usize, what: &str| Error::input(path, "", format!("line {}: {what}", line + 2));
+        match lines.next() {
+            Some(Ok(first_line)) if first_line == header => {}
+            Some(Err(e)) => return Err(Error::input(path, "", e)),
+            _ => {
+                return Err(Error::input(
+                    path,
+                    "",
+                    format!("expected a runs.csv with the header {header}"),
+                ));
+            }
+        }
         lines
             .enumerate()
             .map(|(i, line)| {
+                let line = line.map_err(|e| bad(i, &e))?;
                 let f: Vec<&str> = line.split(',').collect();
                 if f.len() != columns
                     || first + i >= self.rows()
@@ -442,7 +461,12 @@ impl Study {
             _ => Some(MANY_COLORS.iter().map(|c| c.to_string()).collect()),
         };
         ExperimentFile {
-            name: Name::new(format!("{}-tuned", self.name)).expect("a study's name with -tuned is a name"),
+            // `-tuned` after the study's name, cut to keep it a name.
+            name: Name::new(format!(
+                "{}-tuned",
+                &self.name[..self.name.len().min(crate::experiment::file::MAX_NAME - 6)]
+            ))
+            .expect("a study's name with -tuned is a name"),
             title: Some(format!(
                 "{}: each optimizer at its best ({})",
                 self.title.as_deref().unwrap_or(&self.name),
@@ -506,21 +530,52 @@ impl Shard {
         serde_json::to_string_pretty(self).expect("shards serialize") + "\n"
     }
 
-    /// Reads `shard.json` in `dir`.
+    /// Reads `shard.json` in `dir`, every field checked before anything is made of it: the
+    /// study's text no longer than an experiment file, its source a path, `shard` `[i, n]` with
+    /// `i < n <= MAX_RUNS`, `rows` inside `total` and `total` at most a study's runs. Whether the rows are
+    /// the study's is checked by `merge`, once the study is read.
     pub(crate) fn load(dir: &Path) -> Result<Shard> {
         let path = super::ResultDir::new(dir).shard();
-        let text = std::fs::read_to_string(&path).map_err(|e| {
-            Error::input(
+        if std::fs::symlink_metadata(&path).is_err() {
+            return Err(Error::input(
                 &path,
                 "",
-                format!("not a shard folder (no shard.json: {e}); expected the folder a `run --shard I/N` wrote"),
-            )
-        })?;
+                "not a shard folder (no shard.json); expected the folder a `run --shard I/N` wrote",
+            ));
+        }
+        let text = crate::io::read_input(&path, crate::io::Input::SHARD)?;
         let shard: Shard = crate::experiment::file::read(&text, &path)?;
+        if shard.study.len() as u64 > crate::io::Input::EXPERIMENT.cap() {
+            return Err(FieldError::new(format!(
+                "a study text of {} bytes, more than an experiment file may have ({})",
+                shard.study.len(),
+                crate::io::Input::EXPERIMENT.cap()
+            ))
+            .at("study")
+            .in_file(&path));
+        }
+        let source = shard.source.as_os_str().len();
+        if source == 0 || source > 4096 || shard.source.file_name().is_none() {
+            return Err(FieldError::new(format!(
+                "expected the study file's path (1 to 4096 bytes), got {source} bytes"
+            ))
+            .at("source")
+            .in_file(&path));
+        }
+        if shard.total as u64 > crate::experiment::study::MAX_RUNS {
+            return Err(FieldError::new(format!(
+                "{} runs is more than a study may have ({})",
+                shard.total,
+                crate::experiment::study::MAX_RUNS
+            ))
+            .at("total")
+            .in_file(&path));
+        }
         let [i, n] = shard.shard;
-        if n == 0 || i >= n {
+        let max = crate::experiment::study::MAX_RUNS;
+        if n == 0 || i >= n || n as u64 > max {
             return Err(
-                FieldError::new(format!("expected [i, n] with 0 <= i < n, got [{i}, {n}]"))
+                FieldError::new(format!("expected [i, n] with 0 <= i < n <= {max}, got [{i}, {n}]"))
                     .at("shard")
                     .in_file(&path),
             );

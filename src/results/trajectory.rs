@@ -261,7 +261,7 @@ impl Trajectories {
 
     /// Reads a trajectory file.
     pub fn load(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, "read the trajectory file", e))?;
+        let text = crate::io::read_input(path, crate::io::Input::RESULT)?;
         let mut de = serde_json::Deserializer::from_str(&text);
         let mut t: Trajectories =
             serde_path_to_error::deserialize(&mut de).map_err(|e| FieldError::from_serde(e).in_file(path))?;

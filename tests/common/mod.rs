@@ -53,6 +53,23 @@ pub fn rejects(text: &str, field: &str, expected: &str) {
     assert!(!dir.path().join("o").exists(), "something was written");
 }
 
+/// Every file (not folder) under `root`, links included, for checks of what a command wrote.
+pub fn all_files(root: &Path) -> std::collections::BTreeSet<PathBuf> {
+    let mut out = std::collections::BTreeSet::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+            match entry.file_type() {
+                Ok(t) if t.is_dir() => stack.push(entry.path()),
+                _ => {
+                    out.insert(entry.path());
+                }
+            }
+        }
+    }
+    out
+}
+
 /// A small seeded generator for test inputs (splitmix64).
 pub struct SplitMix64(u64);
 

@@ -24,7 +24,7 @@ pub use self::{run::Outcome, summary::Summary};
 pub(crate) use super::file::Objective;
 use super::file::{self, Starts, StudyFile, TuneSpec};
 use super::{Start, SurfaceSpec, resolve_surface};
-use crate::error::{Error, FieldError, Result};
+use crate::error::{Error, FieldContext, FieldError, Parsed, Result};
 use crate::optim::OptimizerSpec;
 use crate::registry::Registry;
 use crate::surface::{Domain, NoiseSpec, Surface};
@@ -225,8 +225,10 @@ pub struct Study {
 
 /// The largest number of runs a study may have.
 pub(crate) const MAX_RUNS: u64 = file::MAX_RUNS;
-/// The largest number of configurations a study may have.
-pub(crate) const MAX_CONFIGS: usize = 1_000_000;
+/// The largest number of configurations a study may have: each is held with its summary (about
+/// 2.6 KB with `study.json`'s text), so 100,000 take about 260 MB. An entry's product of lists
+/// is checked against what is left of it before any configuration is made.
+pub(crate) const MAX_CONFIGS: usize = 100_000;
 
 impl Study {
     /// Every run: `(config, start, seed)` indices in row order (configuration-major, then
@@ -255,6 +257,13 @@ impl Study {
 
     /// Checks a study file's contents, read from `path`.
     pub(crate) fn from_file(file: StudyFile, path: &Path, registry: &Registry, device: &Device) -> Result<Study> {
+        let configs = file.optimizers.0.iter().map(|e| e.configs.len() as u64).sum();
+        check_size(
+            configs,
+            file.starts.as_ref().map_or(1, Starts::count),
+            file.seeds.0.len() as u64,
+        )
+        .in_file(path)?;
         let domain = file.domain.map(|d| d.domain());
         let surface = resolve_surface(&file.surface, domain, path, registry, device)?;
         let seeds = file.seeds.0;
@@ -315,14 +324,6 @@ impl Study {
             }
         }
         let configs: Vec<Configuration> = file.optimizers.0.into_iter().flat_map(|e| e.configs).collect();
-        let runs = configs.len() as u64 * starts.len() as u64 * seeds.len() as u64;
-        if runs > MAX_RUNS {
-            return Err(Error::input(
-                path,
-                "optimizers",
-                format!("{runs} runs (configurations x starts x seeds) is more than {MAX_RUNS}; split the study"),
-            ));
-        }
         Ok(Study {
             name: file.name.as_str().to_string(),
             title: file.title,
@@ -366,4 +367,29 @@ fn random_points(n: usize, seed: u64, d: Domain) -> Vec<[f64; 2]> {
             [x, d.y[0] + (d.y[1] - d.y[0]) * bits.uniform()]
         })
         .collect()
+}
+
+/// Checks a study's size from its counts, before any start or outcome is made: at most
+/// [`MAX_RUNS`] runs, or an error naming the factor that is largest (`starts`, `optimizers` or
+/// `seeds`) with the limit and its reason.
+fn check_size(configs: u64, starts: u64, seeds: u64) -> Parsed<()> {
+    let runs = configs as u128 * starts as u128 * seeds as u128;
+    if runs <= MAX_RUNS as u128 {
+        return Ok(());
+    }
+    let plural = |n: u64, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+    let (field, fewer) = if starts >= configs && starts >= seeds {
+        ("starts", "use fewer starts")
+    } else if configs >= seeds {
+        ("optimizers", "sweep fewer configurations")
+    } else {
+        ("seeds", "use fewer seeds")
+    };
+    Err(FieldError::new(format!(
+        "a study keeps every run's outcome in memory (for exact medians and its figures): at most {MAX_RUNS} runs; this one has {runs} ({} x {} x {}); {fewer}, or split it into several studies",
+        plural(configs, "configuration", "configurations"),
+        plural(starts, "start", "starts"),
+        plural(seeds, "seed", "seeds"),
+    ))
+    .at(field))
 }

@@ -40,19 +40,6 @@ pub(crate) enum Targets {
     Classes,
 }
 
-/// The most characters an error quotes of a file's own text.
-const QUOTE: usize = 64;
-
-/// `text`, shortened with an ellipsis past [`QUOTE`] characters.
-fn quoted(text: &str) -> String {
-    if text.chars().count() <= QUOTE {
-        format!("{text:?}")
-    } else {
-        let head: String = text.chars().take(QUOTE).collect();
-        format!("{head:?}...")
-    }
-}
-
 impl Dataset {
     /// The number of rows.
     pub(crate) fn rows(&self) -> usize {
@@ -63,30 +50,18 @@ impl Dataset {
     /// say what is wrong: the file, the column, the row.
     pub(crate) fn from_csv(path: &std::path::Path, x: &[String], y: &str) -> Parsed<Dataset> {
         let shown = path.display();
-        let mut reader = csv::ReaderBuilder::new()
-            .trim(csv::Trim::All)
-            .from_path(path)
-            .map_err(|e| FieldError::new(format!("{shown}: cannot read it: {e}")))?;
+        let file = crate::io::open_input(path, crate::io::Input::DATA).map_err(|e| FieldError::new(e.to_string()))?;
+        let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(file);
         let headers = reader
             .headers()
             .map_err(|e| FieldError::new(format!("{shown}: cannot read its header row: {e}")))?
             .clone();
+        // Nothing of a file that is not a CSV is quoted (`io::Header`).
+        let header = crate::io::Header::new(headers.iter());
         let column = |name: &str| {
-            headers.iter().position(|h| h == name).ok_or_else(|| {
-                let known: Vec<&str> = headers.iter().collect();
-                let plausible = known.iter().all(|h| h.len() <= 64 && !h.chars().any(char::is_control))
-                    && known.iter().map(|h| h.len() + 2).sum::<usize>() <= 1000;
-                if plausible {
-                    FieldError::new(format!(
-                        "{shown}: no column {name:?}; its columns are: {}",
-                        known.join(", ")
-                    ))
-                } else {
-                    FieldError::new(format!(
-                        "{shown}: no column {name:?} (its first line is not a CSV header)"
-                    ))
-                }
-            })
+            header
+                .position(name)
+                .ok_or_else(|| FieldError::new(format!("{shown}: {}", header.no_column(name))))
         };
         let xs = x.iter().map(|name| column(name)).collect::<Parsed<Vec<usize>>>()?;
         let cy = column(y)?;
@@ -100,8 +75,8 @@ impl Dataset {
                 text.parse::<f64>().ok().filter(|v| v.is_finite()).ok_or_else(|| {
                     FieldError::new(format!(
                         "{shown}: row {row}, column {}: {} is not a finite number",
-                        quoted(name),
-                        quoted(text)
+                        crate::io::quote(name),
+                        header.quote(text)
                     ))
                 })
             };
