@@ -187,7 +187,7 @@ impl FieldError {
     }
 
     /// The path below the value that was read (`runs[2].learning_rate`), empty for the value.
-    pub(crate) fn path(&self) -> &str {
+    pub fn path(&self) -> &str {
         &self.path
     }
 

@@ -553,7 +553,7 @@ pub struct Wrapped(Option<OptimizerSpec>);
 
 impl Wrapped {
     /// The wrapped optimizer, or the error of its absence at field `field`.
-    pub fn get(&self, field: &str) -> Parsed<&OptimizerSpec> {
+    pub(crate) fn get(&self, field: &str) -> Parsed<&OptimizerSpec> {
         self.0.as_ref().ok_or_else(|| {
             FieldError::new(
                 "missing; the optimizer it wraps, such as {\"optimizer\": \"adam_optax\", \"learning_rate\": 0.1}",
@@ -569,7 +569,7 @@ impl Wrapped {
 
     /// The wrapped optimizer of a checked config (every [`OptimizerSpec`] is checked, and a
     /// wrapper's check requires it).
-    pub fn spec(&self) -> &OptimizerSpec {
+    pub(crate) fn spec(&self) -> &OptimizerSpec {
         self.0
             .as_ref()
             .expect("a checked wrapper config has its wrapped optimizer")

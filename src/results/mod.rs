@@ -97,7 +97,7 @@ impl ResultDir {
     }
 
     /// `trajectories.json`.
-    pub(crate) fn trajectories(&self) -> PathBuf {
+    pub fn trajectories(&self) -> PathBuf {
         self.file(Self::TRAJECTORIES)
     }
 
