@@ -6,7 +6,7 @@ use crate::backend::Backend;
 use crate::error::{FieldContext, Result};
 use crate::experiment::file::Seed;
 use crate::experiment::file::{ExperimentFile, Name, Point, Seeds, StartSpec, Starts, Steps, StudyKind, Threshold};
-use crate::experiment::model_spec::{ActivationName, Columns, CsvSpec, DataSpec, Layers, LossName, ModelName};
+use crate::experiment::model_spec::{ActivationName, Columns, CsvSpec, DataSpec, Every, Layers, LossName, ModelName};
 use crate::experiment::runner::{self, Batch};
 use crate::experiment::study::{Configuration, Study, StudyEntry, Swept};
 use crate::experiment::surface::ModelSpec;
@@ -478,7 +478,11 @@ impl Bench<'_> {
     /// memory; target < 1 GB). With `OPTSURF_KERAS_PYTHON` set to a Python that has TensorFlow,
     /// Keras does the same work (`scripts/peer_keras.py`) and the ratios are printed.
     fn models(&self) -> Result<()> {
+        // The training alone, as the Keras peer times it: the full data evaluated at the first
+        // and the last step only (`eval_every` and `record_every` past the end).
         let mlp = |layers: Vec<usize>, activation: Activation, csv: &Path, x: Vec<String>, y: &str| ModelSpec {
+            eval_every: Some(Every(1000)),
+            record_every: Some(Every(1000)),
             layers: Some(Layers(layers)),
             activation: Some(ActivationName(activation)),
             loss: Some(LossName(Loss::CrossEntropy)),
@@ -814,11 +818,11 @@ fn keras_peer(work: &str, seconds: f64) {
     });
     match line.as_ref().and_then(|v| v["seconds"].as_f64()) {
         Some(keras) => println!(
-            "models    Keras peer of {work}: {keras:.2} s (compile {:.2} s) against optsurf's {seconds:.2} s: optsurf {:.1}x faster",
+            "models    Keras peer of {work}: {keras:.2} s (+ {:.2} s compiling) against optsurf's {seconds:.2} s: optsurf / Keras = {:.2}",
             line.as_ref()
                 .and_then(|v| v["compile_seconds"].as_f64())
                 .unwrap_or(f64::NAN),
-            keras / seconds
+            seconds / keras
         ),
         None => println!(
             "models    Keras peer of {work}: scripts/peer_keras.py failed with {}",
