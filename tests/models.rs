@@ -343,3 +343,30 @@ fn an_init_file_must_match_the_model() {
         &[0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.0, 0.0, 0.0, 0.1, 0.2, 0.3, 0.5]
     );
 }
+
+#[test]
+fn the_report_lists_a_model_with_its_architecture_data_and_metrics() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "experiments/iris.csv", &iris());
+    write(dir.path(), "experiments/m.json", &mlp_experiment(json!({})).to_string());
+    let run = optsurf(dir.path(), &["run", "experiments", "--no-plots"]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let report = optsurf(dir.path(), &["report"]);
+    assert!(report.status.success(), "{}", stderr(&report));
+    let index = std::fs::read_to_string(dir.path().join("results/index.html")).unwrap();
+    // [2, 8, 3] tanh with cross-entropy: P = 2*8 + 8 + 8*3 + 3 = 51.
+    assert!(index.contains("mlp [2, 8, 3] tanh, cross_entropy (P = 51)"), "no architecture in the page");
+    assert!(index.contains("iris.csv (sepal_length, petal_length → species_id)"), "no data in the page");
+    for column in ["final test loss", "accuracy", "test accuracy"] {
+        assert!(index.contains(&format!("<th class=\"num\">{column}</th>")), "no {column} column");
+    }
+    // The last test accuracy of each run, as trajectories.json has it.
+    let t = read_json(&dir.path().join("results/m/trajectories.json"));
+    for r in t["runs"].as_array().unwrap() {
+        let last = r["test_accuracy"].as_array().unwrap().last().unwrap().as_f64().unwrap();
+        let shown = format!("{}", (last * 1e6).round() / 1e6);
+        assert!(index.contains(&shown[..shown.len().min(6)]), "{shown} not in the page");
+    }
+    assert!(!index.contains("noise seed"), "a model has no noise");
+    assert!(!dir.path().join("results/m/view.html").exists(), "a model has no 2D view");
+}
