@@ -5,7 +5,7 @@
 //! the one-line message.
 
 mod common;
-use common::SplitMix64;
+use common::{SplitMix64, tempfile};
 use optsurf::Registry;
 use optsurf::backend::Backend;
 use optsurf::experiment::study::Study;

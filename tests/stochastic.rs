@@ -2,6 +2,8 @@
 //! additive gradient noise's statistics, seeds and determinism, and every data mistake a user can
 //! make.
 
+mod common;
+use common::tempfile;
 use optsurf::Registry;
 use optsurf::backend::Backend;
 use optsurf::experiment::Experiment;

@@ -577,6 +577,7 @@ fn render_contours(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tempfile;
     use serde_json::json;
 
     #[test]
