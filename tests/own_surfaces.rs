@@ -117,9 +117,29 @@ fn a_surface_from_another_crate_gets_the_whole_command_line() {
         args(&["diff", file.to_str().unwrap(), "--baseline", out.to_str().unwrap()]),
     );
     assert_eq!(code, ExitCode::SUCCESS);
-    let code = optsurf::cli::main_with_args(registry, args(&["check", "tilted"]));
+    let code = optsurf::cli::main_with_args(registry.clone(), args(&["check", "tilted"]));
     assert_eq!(code, ExitCode::SUCCESS);
-    // ...and optsurf's own binary does not.
+    // ...and optsurf's own binary does not: its report warns on stderr and says which binary
+    // draws it.
+    let report = optsurf(dir.path(), &["report", out.to_str().unwrap()]);
+    assert_eq!(report.status.code(), Some(0), "{}", stderr(&report));
+    let warned = stderr(&report);
+    assert!(
+        warned.contains(&format!(
+            "warning: {}: its view has no contour image",
+            out.join("mine").display()
+        )),
+        "{warned}"
+    );
+    assert!(warned.contains("unknown surface \"tilted\""), "{warned}");
+    assert!(
+        warned.contains("run the report with the binary that knows the surface"),
+        "{warned}"
+    );
+    let code = optsurf::cli::main_with_args(registry, args(&["report", out.to_str().unwrap()]));
+    assert_eq!(code, ExitCode::SUCCESS);
+    let view = std::fs::read_to_string(out.join("mine/view.html")).unwrap();
+    assert!(!view.contains("unknown surface"), "the registry that knows it draws it");
     let out = optsurf(dir.path(), &["run", "mine.json", "--no-plots"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("unknown surface \"tilted\""), "{}", stderr(&out));

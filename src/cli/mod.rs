@@ -434,6 +434,22 @@ fn write_report(results: &Path, registry: &Registry, device: &Device) -> Result<
     for (entry, reason) in &broken {
         println!("unreadable: {}: {reason}", entry.dir.display());
     }
+    let undrawn: Vec<_> = written.undrawn().collect();
+    for (entry, reason) in &undrawn {
+        eprintln!(
+            "warning: {}: its view has no contour image: {reason}",
+            results.join(&entry.dir).display()
+        );
+    }
+    if !undrawn.is_empty() {
+        eprintln!(
+            "warning: {} view(s) drawn without their surface; a surface registered by your own program is known \
+             only to that program: run the report with the binary that knows the surface (`cargo run --release \
+             -- report {}` in your crate, or `--example NAME -- report ...`)",
+            undrawn.len(),
+            results.display()
+        );
+    }
     println!(
         "report of {} result(s), {} interactive view(s){} in {:.2} s: {}",
         written.entries.len(),

@@ -68,6 +68,15 @@ impl Report {
             _ => None,
         })
     }
+
+    /// The experiments whose view has no contour image, with the reasons (a surface this
+    /// registry does not know, most often).
+    pub(crate) fn undrawn(&self) -> impl Iterator<Item = (&Entry, &str)> {
+        self.entries.iter().filter_map(|e| match &e.content {
+            Content::Runs(r) => r.contour_error.as_deref().map(|reason| (e, reason)),
+            _ => None,
+        })
+    }
 }
 
 /// One result on the page.
