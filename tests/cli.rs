@@ -221,7 +221,7 @@ fn runs_without_labels_are_named_by_their_settings_and_may_carry_their_own_start
         labels,
         [
             "adam lr=0.1 beta_1=0.8 start=[1,2]",
-            "sgd start=[-1,0.5]",
+            "sgd start=[-1,0.5] lr=0.01 (default)",
             "lookahead fast=adam start=[0,1]",
             "sgd lr=ExponentialDecay start=[0,1]"
         ]
@@ -322,6 +322,15 @@ fn list_shows_every_optimizer_with_its_defaults() {
     ] {
         assert!(text.contains(&format!("  {name} ")), "list lacks {name}:\n{text}");
     }
+    // Keras's default learning rate is what a run without one gets, and list says so.
+    assert!(
+        text.contains("learning_rate=0.001 (Keras's default, used when a run omits it)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("A run without learning_rate gets Keras's default (0.001 for most)"),
+        "{text}"
+    );
     for default in [
         "rho=0.95",
         "initial_accumulator_value=0.1",

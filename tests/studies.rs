@@ -113,6 +113,33 @@ fn the_tuned_experiment_is_an_ordinary_experiment_of_the_best_configurations() {
     .unwrap();
 }
 
+/// Without a tune `start`, the tuned comparison starts where the best configurations do as
+/// they do typically (the median start), not at the grid's first corner.
+#[test]
+fn the_tuned_comparison_starts_at_the_median_start() {
+    let s = study(&json!({
+        "kind": "study", "name": "mid", "surface": "f0", "noise": {"lookup": "off"}, "steps": 5,
+        "starts": {"grid": [5, 5]},
+        "optimizers": [{"optimizer": "sgd", "learning_rate": [1, 2]}, {"optimizer": "adam", "learning_rate": [0.1, 0.5]}],
+        "tune": {"objective": "median_final_loss"}}));
+    let o = outcomes(&s);
+    let e = serde_json::to_value(s.tuned_experiment(&o)).unwrap();
+    let start: [f64; 2] = serde_json::from_value(e["start"].clone()).unwrap();
+    assert_ne!(start, s.starts[0], "not the first corner");
+    // On f0 without noise a run ends the lower the nearer it starts to the centre: the median
+    // start is neither the centre nor a corner, and half the starts do no better there.
+    let r = |p: [f64; 2]| p[0].hypot(p[1]);
+    let radii: Vec<f64> = s.starts.iter().map(|&p| r(p)).collect();
+    let (lo, hi) = radii.iter().fold((f64::MAX, 0.0f64), |(a, b), &x| (a.min(x), b.max(x)));
+    assert!(r(start) > lo && r(start) < hi, "{start:?} of {:?}", s.starts);
+    let nearer = radii.iter().filter(|&&x| x < r(start) - 1e-9).count();
+    let farther = radii.iter().filter(|&&x| x > r(start) + 1e-9).count();
+    assert!(
+        nearer <= s.starts.len() / 2 && farther <= s.starts.len() / 2,
+        "{nearer} nearer, {farther} farther"
+    );
+}
+
 /// Himmelblau's gradient in float64.
 fn himmelblau_grad(x: f64, y: f64) -> [f64; 2] {
     let a = x * x + y - 11.0;

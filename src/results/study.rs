@@ -363,12 +363,16 @@ impl Study {
     }
 
     /// The tuned comparison: the best configuration per label as an ordinary experiment, from
-    /// the tune's start (or the study's first).
+    /// the tune's start (or the median start, see [`Study::median_start`]).
     pub fn tuned_experiment(&self, outcomes: &[Outcome]) -> ExperimentFile {
         let summaries = self.summaries(outcomes);
-        let start = self.tune.as_ref().and_then(|t| t.start).unwrap_or(self.starts[0]);
-        let runs: Vec<RunFile> = self
-            .best(&summaries)
+        let best = self.best(&summaries);
+        let start = self
+            .tune
+            .as_ref()
+            .and_then(|t| t.start)
+            .unwrap_or_else(|| self.median_start(outcomes, &best));
+        let runs: Vec<RunFile> = best
             .into_iter()
             .map(|(name, i)| {
                 let c = &self.configs[i];
@@ -415,6 +419,51 @@ impl Study {
             },
             runs,
         }
+    }
+
+    /// The start a reader would pick to compare the `best` configurations: where they do as
+    /// they do typically, not the grid's first corner. Each start is scored by the median over
+    /// the best configurations of their median final loss over seeds there (a diverged run
+    /// counts as infinite); the start of the median score is it (ties go to the start nearer
+    /// the domain's centre, then the earlier).
+    pub(crate) fn median_start(&self, outcomes: &[Outcome], best: &[(String, usize)]) -> [f64; 2] {
+        if best.is_empty() {
+            return self.starts[0];
+        }
+        let seeds = self.seeds.len();
+        let median = |mut v: Vec<f64>| -> f64 {
+            v.sort_by(f64::total_cmp);
+            v[(v.len() - 1) / 2]
+        };
+        let score = |s: usize| -> f64 {
+            median(
+                best.iter()
+                    .map(|&(_, c)| {
+                        let first = (c * self.starts.len() + s) * seeds;
+                        median(
+                            outcomes[first..first + seeds]
+                                .iter()
+                                .map(|o| {
+                                    if o.diverged_at.is_some() {
+                                        f64::INFINITY
+                                    } else {
+                                        o.final_loss as f64
+                                    }
+                                })
+                                .collect(),
+                        )
+                    })
+                    .collect(),
+            )
+        };
+        let d = self.surface.domain;
+        let centre = [(d.x[0] + d.x[1]) / 2.0, (d.y[0] + d.y[1]) / 2.0];
+        let from_centre = |p: [f64; 2]| (p[0] - centre[0]).hypot(p[1] - centre[1]);
+        let mut ranked: Vec<(f64, f64, usize)> = (0..self.starts.len())
+            .map(|s| (score(s), from_centre(self.starts[s]), s))
+            .collect();
+        ranked.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)).then(a.2.cmp(&b.2)));
+        self.starts[ranked[(ranked.len() - 1) / 2].2]
     }
 
     /// What shard `[i, n]` of rows `rows` says of itself.
