@@ -524,6 +524,9 @@ impl Progress for Bars {
     fn set(&self, done: u64) {
         self.steps.set_position(done);
     }
+    fn say(&self, line: &str) {
+        self.multi.suspend(|| eprintln!("{line}"));
+    }
     fn frames(&self) -> Option<&dyn FrameProgress> {
         Some(&self.frames)
     }

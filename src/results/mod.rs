@@ -8,6 +8,7 @@
 //! `vectors.json` of the AdaGrad vectors; `shard.json` of a shard; a reviewed baseline's
 //! `<file>.new`. `run`, `merge`, `diff`, `accept` and `report` all find files through it.
 
+pub(crate) mod basins;
 pub(crate) mod study;
 #[cfg(test)]
 mod tests;

@@ -5,6 +5,7 @@
 //! Everything in `study.json` is computed from the rows as `runs.csv` writes them, so a study
 //! run in shards and merged gives the same bytes as one run whole.
 
+use super::basins::FoundBasins;
 use crate::error::{Error, FieldError, Result};
 use crate::experiment::file::{ExperimentFile, GradientNoise, Name, Point, Seed, Steps};
 use crate::experiment::plot_spec::{MANY_COLORS, TEN_COLORS, View};
@@ -126,6 +127,13 @@ pub struct StudySummary {
     pub(crate) configurations: Vec<ConfigSummary>,
     /// The best configuration per label, in the order labels first appear.
     pub(crate) best: Labelled<BestConfig>,
+    /// On a surface without known minima, the minima found from the runs' end points (the
+    /// basins' minima) and how.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) basins: Option<FoundBasins>,
+    /// What the threshold cannot mean here (no known minimum).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) warnings: Vec<String>,
 }
 
 /// A map from label to value that keeps its order (labels in the order they first appear).
@@ -255,7 +263,11 @@ impl StudySummary {
                 (name, best)
             })
             .collect();
+        let basins = study.found_basins(outcomes);
+        let warnings = study.threshold_warnings(outcomes, basins.as_ref());
         StudySummary {
+            basins,
+            warnings,
             name: study.name.clone(),
             title: study.title.clone(),
             surface: study.surface_spec.clone(),
