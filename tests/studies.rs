@@ -471,6 +471,52 @@ fn files(dir: &Path, figures: bool) -> Vec<(String, Vec<u8>)> {
     out
 }
 
+/// Basins found from the runs are found from `runs.csv`'s rows: a sharded study merges into the
+/// same files, and `diff` finds no drift against them.
+#[test]
+fn found_basins_shard_merge_and_diff_like_known_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let text = SMALL
+        .replace(
+            "\"surface\": \"himmelblau\"",
+            "\"surface\": {\"expr\": \"(x^2 + y - 11)^2 + (x + y^2 - 7)^2\", \"domain\": [[-5, 5], [-5, 5]]}",
+        )
+        .replace("\"steps\": 40", "\"steps\": 150");
+    write(d, "exps/small.json", &text);
+    let whole = optsurf(d, &["run", "exps/small.json", "--out", "whole", "--no-plots"]);
+    assert!(whole.status.success(), "{}", stderr(&whole));
+    let summary = read_json(&d.join("whole/small/study.json"));
+    assert!(!summary["basins"]["minima"].as_array().unwrap().is_empty(), "{summary}");
+    for i in 0..2 {
+        let o = optsurf(
+            d,
+            &[
+                "run",
+                "exps/small.json",
+                "--out",
+                &format!("s{i}"),
+                "--shard",
+                &format!("{i}/2"),
+                "--no-plots",
+            ],
+        );
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    let o = optsurf(d, &["merge", "s0/small", "s1/small", "--out", "merged", "--no-plots"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    for f in ["runs.csv", "study.json"] {
+        assert_eq!(
+            std::fs::read(d.join("merged").join(f)).unwrap(),
+            std::fs::read(d.join("whole/small").join(f)).unwrap(),
+            "{f}"
+        );
+    }
+    let o = optsurf(d, &["diff", "exps", "--baseline", "whole"]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    assert!(stdout(&o).contains("2 ok, 0 drift"), "{}", stdout(&o));
+}
+
 #[test]
 fn shards_merge_into_the_unsharded_files_byte_for_byte() {
     let dir = tempfile::tempdir().unwrap();
