@@ -241,6 +241,13 @@ fn link(e: &Entry, file: &str) -> String {
 }
 
 fn figures(out: &mut String, e: &Entry) {
+    if let Some(command) = &e.not_run {
+        let _ = writeln!(
+            out,
+            "<p class=\"not-run\">not run yet: <code>{}</code> (draws its figures)</p>",
+            esc(command)
+        );
+    }
     let has = |f: &str| e.figures.iter().any(|g| g == f);
     let mut shown = Vec::new();
     // Each still with its animation beside it, when the folder has one.
@@ -293,14 +300,12 @@ fn runs_entry(out: &mut String, e: &Entry, r: &RunsEntry) {
     if let Some(d) = t.domain {
         let _ = write!(out, " over {}", esc(&d.to_string()));
     }
-    let lookup = serde_json::to_value(t.noise.lookup).map_or_else(|_| String::new(), |v| super::value_text(&v));
-    let _ = write!(
-        out,
-        " · <span class=\"steps\">{}</span> steps · noise seed {}, {} · ",
-        t.steps,
-        t.noise.seed,
-        esc(&lookup)
-    );
+    let _ = write!(out, " · <span class=\"steps\">{}</span> steps · ", t.steps);
+    // A data surface has no noise draw to speak of.
+    if !matches!(t.surface, crate::experiment::SurfaceSpec::Model(_)) {
+        let lookup = serde_json::to_value(t.noise.lookup).map_or_else(|_| String::new(), |v| super::value_text(&v));
+        let _ = write!(out, "noise seed {}, {} · ", t.noise.seed, esc(&lookup));
+    }
     match &r.view {
         Ok(_) => {
             let _ = write!(

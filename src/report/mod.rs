@@ -88,6 +88,9 @@ pub(crate) struct Entry {
     pub content: Content,
     /// The figures present in the folder, by file name.
     pub figures: Vec<String>,
+    /// When the folder has results but no figures (a committed baseline never run here): the
+    /// command that runs it.
+    pub not_run: Option<String>,
 }
 
 impl Entry {
@@ -215,6 +218,7 @@ pub(crate) fn scan(results: &Path, registry: &Registry) -> Vec<Entry> {
                     ..read_study(&dir.study(), registry)
                 }),
                 figures: figures_of(&STUDY_FIGURES),
+                not_run: None,
             });
         }
         if has(ResultDir::TRAJECTORIES) {
@@ -230,6 +234,7 @@ pub(crate) fn scan(results: &Path, registry: &Registry) -> Vec<Entry> {
                 dir: rel.clone(),
                 content,
                 figures: figures_of(&EXPERIMENT_FIGURES),
+                not_run: None,
             });
         }
         if has(ResultDir::VECTORS) {
@@ -245,6 +250,7 @@ pub(crate) fn scan(results: &Path, registry: &Registry) -> Vec<Entry> {
                 dir: rel.clone(),
                 content,
                 figures: figures_of(&EXPERIMENT_FIGURES),
+                not_run: None,
             });
         }
         // Figures (or a baseline awaiting review) without their trajectories.
@@ -267,10 +273,49 @@ pub(crate) fn scan(results: &Path, registry: &Registry) -> Vec<Entry> {
                     reason,
                 },
                 figures: figures_of(&EXPERIMENT_FIGURES),
+                not_run: None,
             });
         }
     }
+    for e in &mut entries {
+        if e.figures.is_empty() && !matches!(e.content, Content::Broken { .. }) {
+            e.not_run = Some(run_command(results, &e.dir));
+        }
+    }
     entries
+}
+
+/// `optsurf run PATH` for the result folder `rel` under `results`: the experiment file under
+/// `experiments/` (beside `results`) whose results it holds (named after the folder, or with
+/// that `name` inside), looking up the folders above for a study's `tuned/`; else the folder
+/// of experiments it mirrors.
+fn run_command(results: &Path, rel: &Path) -> String {
+    let experiments = results.parent().unwrap_or(Path::new("")).join("experiments");
+    let named = |dir: &Path, name: &str| -> Option<PathBuf> {
+        let file = dir.join(format!("{name}.json"));
+        if file.is_file() {
+            return Some(file);
+        }
+        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+            .ok()?
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .collect();
+        files.sort();
+        files.into_iter().find(|p| {
+            std::fs::read_to_string(p)
+                .ok()
+                .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+                .is_some_and(|v| v["name"] == name)
+        })
+    };
+    let found = rel.ancestors().filter(|a| !a.as_os_str().is_empty()).find_map(|a| {
+        let name = a.file_name()?.to_string_lossy().into_owned();
+        named(&experiments.join(a.parent().unwrap_or(Path::new(""))), &name)
+    });
+    let path = found.unwrap_or_else(|| experiments.join(rel.parent().unwrap_or(Path::new(""))));
+    format!("optsurf run {}", path.display())
 }
 
 /// Reads a study's `study.json` without knowing its exact shape: a `best` that is an object
