@@ -309,6 +309,13 @@ impl Plot for SurfacePlot<'_> {
                 t.disc(r.px[last], radius, r.color, 1.0);
             }
         }
+        // The minima's stars (a data surface's optimum among them) over the runs' dots, which
+        // gather there.
+        if let Scene::Contour(layout) = &self.scene {
+            for p in &self.minima {
+                layout.minimum_marker(t, *p);
+            }
+        }
         self.draw_values(t, k, avoid);
         t.set_clip(None);
     }
