@@ -242,33 +242,10 @@ pub(crate) fn closest<'a>(wrong: &str, known: impl IntoIterator<Item = &'a str>)
     known
         .into_iter()
         .filter(|k| *k != wrong)
-        .map(|k| (edits(&w, &norm(k)), k))
+        .map(|k| (crate::surface::expr::error::distance(&w, &norm(k)), k))
         .filter(|(d, _)| *d <= reach)
         .min_by_key(|(d, _)| *d)
         .map(|(_, k)| k)
-}
-
-/// The edits (insert, delete, replace, swap of neighbours) from `a` to `b`.
-fn edits(a: &str, b: &str) -> usize {
-    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
-    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
-    for (i, row) in d.iter_mut().enumerate() {
-        row[0] = i;
-    }
-    for j in 0..=b.len() {
-        d[0][j] = j;
-    }
-    for i in 1..=a.len() {
-        for j in 1..=b.len() {
-            let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut best = (d[i - 1][j] + 1).min(d[i][j - 1] + 1).min(d[i - 1][j - 1] + cost);
-            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                best = best.min(d[i - 2][j - 2] + 1);
-            }
-            d[i][j] = best;
-        }
-    }
-    d[a.len()][b.len()]
 }
 
 /// `unknown {what} "name"; did you mean "other"? expected one of: ...` (the hint when a known

@@ -290,6 +290,17 @@ impl StudySummary {
     }
 }
 
+impl Outcome {
+    /// The final loss as summaries rank it: infinite when the run diverged.
+    pub(crate) fn ranked_loss(&self) -> f64 {
+        if self.diverged_at.is_some() {
+            f64::INFINITY
+        } else {
+            self.final_loss as f64
+        }
+    }
+}
+
 impl Study {
     /// The `runs.csv` line of row `r` (without the newline).
     pub(crate) fn csv_line(&self, r: usize, o: &Outcome) -> String {
@@ -455,13 +466,7 @@ impl Study {
                         median(
                             outcomes[first..first + seeds]
                                 .iter()
-                                .map(|o| {
-                                    if o.diverged_at.is_some() {
-                                        f64::INFINITY
-                                    } else {
-                                        o.final_loss as f64
-                                    }
-                                })
+                                .map(Outcome::ranked_loss)
                                 .collect(),
                         )
                     })

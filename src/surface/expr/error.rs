@@ -143,8 +143,9 @@ pub(super) fn unknown_name_hint<'a>(name: &str, known: impl Iterator<Item = &'a 
     list
 }
 
-/// Edit distance with adjacent transpositions (optimal string alignment).
-fn distance(a: &str, b: &str) -> usize {
+/// Edit distance with adjacent transpositions (optimal string alignment); also the command
+/// line's "did you mean" (`crate::error::closest`).
+pub(crate) fn distance(a: &str, b: &str) -> usize {
     let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
     let mut rows = vec![vec![0usize; b.len() + 1]; a.len() + 1];
     for (i, row) in rows.iter_mut().enumerate() {
