@@ -242,10 +242,34 @@ pub(crate) fn closest<'a>(wrong: &str, known: impl IntoIterator<Item = &'a str>)
     known
         .into_iter()
         .filter(|k| *k != wrong)
-        .map(|k| (crate::surface::expr::error::distance(&w, &norm(k)), k))
+        .map(|k| (distance(&w, &norm(k)), k))
         .filter(|(d, _)| *d <= reach)
         .min_by_key(|(d, _)| *d)
         .map(|(_, k)| k)
+}
+
+/// Edit distance with adjacent transpositions (optimal string alignment): the command line's
+/// and the expression language's "did you mean".
+pub(crate) fn distance(a: &str, b: &str) -> usize {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let mut rows = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in rows.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    rows[0] = (0..=b.len()).collect();
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut d = (rows[i - 1][j] + 1)
+                .min(rows[i][j - 1] + 1)
+                .min(rows[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                d = d.min(rows[i - 2][j - 2] + 1);
+            }
+            rows[i][j] = d;
+        }
+    }
+    rows[a.len()][b.len()]
 }
 
 /// `unknown {what} "name"; did you mean "other"? expected one of: ...` (the hint when a known

@@ -270,8 +270,32 @@ fn request(port: u16, method: &str, path: &str, body: Option<Value>) -> Res<Valu
          Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
     )?;
+    // The header, then the body by its Content-Length (chromedriver keeps the connection open
+    // whatever `Connection: close` asks), or to the end or the last chunk.
     let mut answer = Vec::new();
-    stream.read_to_end(&mut answer)?;
+    let mut buf = [0u8; 8192];
+    let complete = |a: &[u8]| -> bool {
+        let text = String::from_utf8_lossy(a);
+        let Some((head, body)) = text.split_once("\r\n\r\n") else {
+            return false;
+        };
+        let head = head.to_ascii_lowercase();
+        let length = head
+            .lines()
+            .find_map(|l| l.strip_prefix("content-length:"))
+            .and_then(|v| v.trim().parse::<usize>().ok());
+        match length {
+            Some(n) => body.len() >= n,
+            None => head.contains("transfer-encoding: chunked") && body.ends_with("0\r\n\r\n"),
+        }
+    };
+    while !complete(&answer) {
+        let n = stream.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        answer.extend_from_slice(&buf[..n]);
+    }
     let answer = String::from_utf8(answer)?;
     let (head, rest) = answer.split_once("\r\n\r\n").ok_or("no HTTP header in the answer")?;
     let status: u16 = head
