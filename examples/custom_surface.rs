@@ -8,8 +8,8 @@
 //! The figures and `trajectories.json` land in `results/double-well/`; `plot` and `diff` work on
 //! them through the same binary, since it knows the surface.
 
-use burn::tensor::Tensor;
 use optsurf::Registry;
+use optsurf::burn::tensor::Tensor;
 use optsurf::surface::Surface;
 use std::process::ExitCode;
 

@@ -686,7 +686,8 @@ pub(crate) fn experiments(
                 push(dir, baseline, changes, text);
             }
             Job::Study(study) => {
-                let outcomes = study.run_rows(0..study.rows(), device, &mut |_| {});
+                let mut outcomes = study.run_rows(0..study.rows(), device, &mut |_| {});
+                study.find_basins(&mut outcomes, device);
                 let (baseline, runs) = (dir.study(), dir.runs());
                 let changes = match (baseline.is_file(), runs.is_file()) {
                     (true, true) => Some(compare_study(study, &outcomes, &baseline, &runs, tol)?),

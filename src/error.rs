@@ -33,6 +33,9 @@ pub enum Error {
     },
     /// Drawing or encoding a figure failed (a setting that makes no figure).
     Plot(String),
+    /// The mistakes of several files, found together: `run` and `diff` read every experiment
+    /// file first and run none while one is wrong.
+    Several(Vec<Error>),
     /// The machine or the build cannot do what was asked (a backend feature not built in).
     Environment(String),
 }
@@ -118,6 +121,16 @@ impl Error {
         match self {
             Error::Input { .. } | Error::Plot(_) => 2,
             Error::Io { .. } | Error::Environment(_) => 3,
+            Error::Several(errors) => errors.iter().map(Error::exit_code).max().unwrap_or(2),
+        }
+    }
+
+    /// One error for all of `errors`: none, the one, or [`Error::Several`].
+    pub(crate) fn all(mut errors: Vec<Error>) -> std::result::Result<(), Error> {
+        match errors.len() {
+            0 => Ok(()),
+            1 => Err(errors.remove(0)),
+            _ => Err(Error::Several(errors)),
         }
     }
 }
@@ -135,6 +148,20 @@ impl fmt::Display for Error {
             Error::Io { path, action, source } => write!(f, "{path}: cannot {action}: {source}"),
             Error::Plot(message) => write!(f, "plot: {message}"),
             Error::Environment(message) => write!(f, "{message}"),
+            Error::Several(errors) => {
+                write!(
+                    f,
+                    "{} experiment files have mistakes; none was run (fix each and run again):",
+                    errors.len()
+                )?;
+                for e in errors {
+                    // One line each.
+                    let text = e.to_string();
+                    let lines: Vec<&str> = text.lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+                    write!(f, "\n  {}", lines.join(" "))?;
+                }
+                Ok(())
+            }
         }
     }
 }
@@ -245,6 +272,79 @@ fn strip_position(message: &str) -> &str {
     }
 }
 
+/// The known name `wrong` was most likely meant to be, for a "did you mean" hint: the same name
+/// but for case, `_` and `-` (`Adam`, `beta1`), a common alias from other libraries (`lr`,
+/// `eps`, `b1`), or the nearest within one edit for short names and two for longer ones (a swap
+/// of neighbours is one edit: `adma`).
+pub(crate) fn closest<'a>(wrong: &str, known: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    const ALIASES: [(&str, &str); 6] = [
+        ("lr", "learningrate"),
+        ("eps", "epsilon"),
+        ("b1", "beta1"),
+        ("b2", "beta2"),
+        ("wd", "weightdecay"),
+        ("rate", "learningrate"),
+    ];
+    let norm = |s: &str| -> String {
+        s.chars()
+            .filter(|c| *c != '_' && *c != '-')
+            .flat_map(char::to_lowercase)
+            .collect()
+    };
+    let w = norm(wrong);
+    let w = ALIASES
+        .iter()
+        .find(|(a, _)| *a == w)
+        .map_or(w, |(_, to)| to.to_string());
+    let reach = if w.chars().count() <= 4 { 1 } else { 2 };
+    known
+        .into_iter()
+        .filter(|k| *k != wrong)
+        .map(|k| (distance(&w, &norm(k)), k))
+        .filter(|(d, _)| *d <= reach)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| k)
+}
+
+/// Edit distance with adjacent transpositions (optimal string alignment): the command line's
+/// and the expression language's "did you mean".
+pub(crate) fn distance(a: &str, b: &str) -> usize {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let mut rows = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in rows.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    rows[0] = (0..=b.len()).collect();
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut d = (rows[i - 1][j] + 1)
+                .min(rows[i][j - 1] + 1)
+                .min(rows[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                d = d.min(rows[i - 2][j - 2] + 1);
+            }
+            rows[i][j] = d;
+        }
+    }
+    rows[a.len()][b.len()]
+}
+
+/// `unknown {what} "name"; did you mean "other"? expected one of: ...` (the hint when a known
+/// name is close).
+pub(crate) fn unknown_name(what: &str, name: &str, known: &[&str]) -> FieldError {
+    let hint = closest(name, known.iter().copied()).map_or_else(String::new, |k| format!(" did you mean {k:?}?"));
+    FieldError::new(format!(
+        "unknown {what} {name:?};{hint} expected one of: {}",
+        known.join(", ")
+    ))
+}
+
+/// ` (did you mean `name`?)` when a known field is close to the unknown `field`, else nothing.
+pub(crate) fn field_hint<'a>(field: &str, known: impl IntoIterator<Item = &'a str>) -> String {
+    closest(field, known).map_or_else(String::new, |k| format!(" (did you mean `{k}`?)"))
+}
+
 /// serde's own messages name an unknown or missing field in the text (`unknown field `exp`,
 /// expected one of `expr`, `name``); the field goes into the path, the list into the message.
 fn named_field(message: &str) -> FieldError {
@@ -254,7 +354,11 @@ fn named_field(message: &str) -> FieldError {
         let message = if known.is_empty() || rest.contains("there are no fields") {
             "unknown field; this object takes none".to_string()
         } else {
-            format!("unknown field; expected one of: {}", known.join(", "))
+            format!(
+                "unknown field{}; expected one of: {}",
+                field_hint(field, known.iter().copied()),
+                known.join(", ")
+            )
         };
         return FieldError::new(message).at(field);
     }
@@ -343,6 +447,55 @@ mod tests {
         assert_eq!(FieldError::new("m").index(3).at("starts").path(), "starts[3]");
         let whole = FieldError::new("bad").in_file("e.json");
         assert_eq!(whole.to_string(), "e.json: bad");
+    }
+
+    #[test]
+    fn close_names_are_suggested_and_far_ones_not() {
+        let optimizers = ["sgd", "adam", "adamax", "adagrad", "nadam", "rmsprop"];
+        assert_eq!(closest("adma", optimizers), Some("adam"), "a swap is one edit");
+        assert_eq!(closest("Adam", optimizers), Some("adam"));
+        assert_eq!(closest("ADAGRAD", optimizers), Some("adagrad"));
+        assert_eq!(closest("rmsprp", optimizers), Some("rmsprop"));
+        assert_eq!(closest("lbfgs", optimizers), None);
+        assert_eq!(closest("sdg", optimizers), Some("sgd"));
+        let fields = ["learning_rate", "beta_1", "beta_2", "epsilon", "amsgrad"];
+        assert_eq!(closest("beta1", fields), Some("beta_1"));
+        assert_eq!(closest("lr", fields), Some("learning_rate"));
+        assert_eq!(closest("eps", fields), Some("epsilon"));
+        assert_eq!(closest("learning_rat", fields), Some("learning_rate"));
+        assert_eq!(closest("momentum", fields), None);
+        assert_eq!(
+            unknown_name("optimizer", "adma", &optimizers).message(),
+            "unknown optimizer \"adma\"; did you mean \"adam\"? expected one of: sgd, adam, adamax, adagrad, nadam, rmsprop"
+        );
+        assert_eq!(
+            unknown_name("optimizer", "lbfgs", &["sgd"]).message(),
+            "unknown optimizer \"lbfgs\"; expected one of: sgd"
+        );
+        let e = named_field("unknown field `stpes`, expected one of `name`, `steps`, `start`");
+        assert_eq!(e.path(), "stpes");
+        assert_eq!(
+            e.message(),
+            "unknown field (did you mean `steps`?); expected one of: name, steps, start"
+        );
+    }
+
+    #[test]
+    fn several_files_mistakes_are_one_line_each() {
+        let e = Error::all(vec![
+            Error::input("a.json", "runs[0].optimizer", "unknown optimizer \"adma\""),
+            Error::input("b.json", "", "invalid JSON:\nline 2"),
+        ])
+        .unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "2 experiment files have mistakes; none was run (fix each and run again):\n  \
+             a.json: field `runs[0].optimizer`: unknown optimizer \"adma\"\n  b.json: invalid JSON: line 2"
+        );
+        assert_eq!(e.exit_code(), 2);
+        assert!(Error::all(Vec::new()).is_ok());
+        let one = Error::all(vec![Error::input("a.json", "", "bad")]).unwrap_err();
+        assert_eq!(one.to_string(), "a.json: bad");
     }
 
     #[test]

@@ -474,7 +474,7 @@ mod tests {
 
     #[test]
     fn inputs_are_regular_files_read_up_to_their_cap() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = crate::tempfile::tempdir().unwrap();
         let small = Input {
             what: "a test file",
             cap: 8,
@@ -506,7 +506,7 @@ mod tests {
 
     #[test]
     fn data_files_are_relative_paths_without_dot_dot() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = crate::tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("d.csv"), "u,v\n").unwrap();
         assert_eq!(locate_data("d.csv", dir.path()).unwrap(), dir.path().join("d.csv"));
         assert_eq!(locate_data("Cargo.toml", dir.path()).unwrap(), Path::new("Cargo.toml"));

@@ -42,6 +42,8 @@ pub trait Progress {
     fn start(&self, _name: &str, _total: u64) {}
     /// `done` units of the job's work are done.
     fn set(&self, _done: u64) {}
+    /// A line for the user (a note or a warning on what a job's results mean).
+    fn say(&self, _line: &str) {}
     /// Where the frames of animations are counted.
     fn frames(&self) -> Option<&dyn FrameProgress> {
         None
@@ -159,8 +161,34 @@ fn run_study(study: &Study, dir: &ResultDir, run: &Run) -> Result<()> {
 /// Writes a whole study's files: `runs.csv`, `study.json`, the figures and the tuned comparison.
 fn complete(study: &Study, outcomes: &[Outcome], dir: &ResultDir, run: &Run) -> Result<()> {
     dir.clear_figures()?;
+    let mut outcomes = outcomes.to_vec();
+    study.find_basins(&mut outcomes, run.device);
+    let outcomes = &outcomes[..];
     study.write_runs(&dir.runs(), 0, outcomes)?;
-    write_atomic(&dir.study(), StudySummary::new(study, outcomes).to_text().as_bytes())?;
+    let summary = StudySummary::new(study, outcomes);
+    if let Some(found) = &summary.basins {
+        let minima: Vec<String> = found
+            .minima
+            .iter()
+            .map(|m| {
+                format!(
+                    "{} at ({:.4}, {:.4}), loss {:.6}, {} runs",
+                    m.label, m.point[0], m.point[1], m.loss, m.runs
+                )
+            })
+            .collect();
+        let which = if minima.is_empty() {
+            "no runs' ends gather anywhere, so basins.png shows none".to_string()
+        } else {
+            minima.join("; ")
+        };
+        run.progress
+            .say(&format!("note: {}: {}: {which}", study.name, found.how));
+    }
+    for warning in &summary.warnings {
+        run.progress.say(&format!("warning: {}: {warning}", study.name));
+    }
+    write_atomic(&dir.study(), summary.to_text().as_bytes())?;
     if run.figures {
         plot::draw_study(study, outcomes, dir.path())?;
     }

@@ -13,7 +13,7 @@
 //! }
 //! ```
 
-use crate::error::{FieldError, Parsed};
+use crate::error::Parsed;
 use crate::optim::{self, Entry};
 use crate::surface::{self, ModelLoss, Surface};
 use std::sync::Arc;
@@ -114,10 +114,7 @@ impl Registry {
     pub(crate) fn require_surface(&self, name: &str) -> Parsed<&Surface> {
         self.surface(name).ok_or_else(|| {
             let names: Vec<&str> = self.surfaces.iter().map(|s| s.name.as_str()).collect();
-            FieldError::new(format!(
-                "unknown surface {name:?}; expected one of: {}",
-                names.join(", ")
-            ))
+            crate::error::unknown_name("surface", name, &names)
         })
     }
 
@@ -125,10 +122,7 @@ impl Registry {
     pub fn require_optimizer(&self, name: &str) -> Parsed<&Entry> {
         self.optimizer(name).ok_or_else(|| {
             let names: Vec<&str> = self.optimizers.iter().map(|o| o.name).collect();
-            FieldError::new(format!(
-                "unknown optimizer {name:?}; expected one of: {}",
-                names.join(", ")
-            ))
+            crate::error::unknown_name("optimizer", name, &names)
         })
     }
 }

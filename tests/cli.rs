@@ -221,7 +221,7 @@ fn runs_without_labels_are_named_by_their_settings_and_may_carry_their_own_start
         labels,
         [
             "adam lr=0.1 beta_1=0.8 start=[1,2]",
-            "sgd start=[-1,0.5]",
+            "sgd start=[-1,0.5] lr=0.01 (default)",
             "lookahead fast=adam start=[0,1]",
             "sgd lr=ExponentialDecay start=[0,1]"
         ]
@@ -322,6 +322,15 @@ fn list_shows_every_optimizer_with_its_defaults() {
     ] {
         assert!(text.contains(&format!("  {name} ")), "list lacks {name}:\n{text}");
     }
+    // Keras's default learning rate is what a run without one gets, and list says so.
+    assert!(
+        text.contains("learning_rate=0.001 (Keras's default, used when a run omits it)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("A run without learning_rate gets Keras's default (0.001 for most)"),
+        "{text}"
+    );
     for default in [
         "rho=0.95",
         "initial_accumulator_value=0.1",
@@ -392,4 +401,83 @@ fn formats_are_checked() {
     assert_eq!(exp.plot.format, [optsurf::plot::Format::Png]);
     let json = serde_json::to_string(&exp.plot).unwrap();
     assert!(!json.contains("format"), "{json}");
+}
+
+/// Mistakes a user makes often get a "did you mean": an optimizer's name misspelt or in
+/// another case, a hyperparameter written as another library spells it.
+#[test]
+fn close_misspellings_get_a_did_you_mean() {
+    rejects(
+        &good_with("\"sgd\"", "\"adma\""),
+        "runs[0].optimizer",
+        "unknown optimizer \"adma\"; did you mean \"adam\"? expected one of: sgd",
+    );
+    rejects(
+        &good_with("\"sgd\"", "\"Adam\""),
+        "runs[0].optimizer",
+        "did you mean \"adam\"?",
+    );
+    rejects(
+        &good_with("\"optimizer\": \"adam\"", "\"optimizer\": \"adam\", \"beta1\": 0.8"),
+        "runs[2].beta1",
+        "not a hyperparameter of adam (did you mean `beta_1`?); it accepts: learning_rate",
+    );
+    rejects(
+        &good_with("\"learning_rate\": 10.0}", "\"lr\": 10.0}"),
+        "runs[0].lr",
+        "not a hyperparameter of sgd (did you mean `learning_rate`?)",
+    );
+    rejects(&good_with("\"steps\"", "\"stpes\""), "stpes", "did you mean `steps`?");
+    rejects(&good_with("\"f0\"", "\"F0\""), "surface", "did you mean \"f0\"?");
+    // Nothing close, no guess.
+    rejects(
+        &good_with("\"sgd\"", "\"lbfgs\""),
+        "runs[0].optimizer",
+        "unknown optimizer \"lbfgs\"; expected one of",
+    );
+}
+
+/// A folder with several wrong files: every one is reported, one line each, and none of the
+/// files (not even the good ones) runs.
+#[test]
+fn a_folder_is_checked_whole_before_anything_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "exps/a-good.json", GOOD);
+    write(
+        dir.path(),
+        "exps/b-name.json",
+        &good_with("\"sgd\"", "\"adma\"").replace("\"f0-sgd\"", "\"b\""),
+    );
+    write(dir.path(), "exps/c-broken.json", "{\"name\": \"x\",");
+    write(
+        dir.path(),
+        "exps/d-field.json",
+        &good_with("\"learning_rate\": 10.0}", "\"lr\": 10.0}").replace("\"f0-sgd\"", "\"d\""),
+    );
+    let out = optsurf(dir.path(), &["run", "exps", "--out", "o"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = stderr(&out);
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(
+        lines[0], "error: 3 experiment files have mistakes; none was run (fix each and run again):",
+        "{err}"
+    );
+    assert_eq!(lines.len(), 4, "one line per wrong file:\n{err}");
+    let sep = std::path::MAIN_SEPARATOR;
+    assert!(
+        lines[1].starts_with(&format!(
+            "  exps{sep}b-name.json: field `runs[0].optimizer`: unknown optimizer \"adma\"; did you mean \"adam\"?"
+        )),
+        "{err}"
+    );
+    assert!(
+        lines[2].starts_with(&format!("  exps{sep}c-broken.json: invalid JSON")),
+        "{err}"
+    );
+    assert!(
+        lines[3].starts_with(&format!("  exps{sep}d-field.json: field `runs[0].lr`")),
+        "{err}"
+    );
+    assert!(lines[3].contains("did you mean `learning_rate`?"), "{err}");
+    assert!(!dir.path().join("o").exists(), "the good file did not run either");
 }

@@ -5,7 +5,7 @@
 //! the one-line message.
 
 mod common;
-use common::{SplitMix64, all_files};
+use common::{SplitMix64, all_files, tempfile};
 use optsurf::Registry;
 use optsurf::backend::Backend;
 use optsurf::experiment::study::Study;

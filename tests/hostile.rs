@@ -5,6 +5,7 @@
 //! ends with exit 0, 2 or 3 and one line naming the file.
 
 mod common;
+use common::tempfile;
 use common::{all_files, optsurf, read_json, rejects, stderr, write};
 use serde_json::{Value, json};
 use std::path::{Path, PathBuf};

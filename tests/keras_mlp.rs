@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 mod common;
+use common::tempfile;
 
 const TOLERANCE: f64 = 1e-4;
 

@@ -6,6 +6,7 @@ use serde_json::{Value, json};
 use std::path::{Path, PathBuf};
 
 mod common;
+use common::tempfile;
 use common::{optsurf, read_json, rejects, stderr, write};
 
 /// Fisher's iris table, shipped with the repository.
@@ -355,10 +356,19 @@ fn the_report_lists_a_model_with_its_architecture_data_and_metrics() {
     assert!(report.status.success(), "{}", stderr(&report));
     let index = std::fs::read_to_string(dir.path().join("results/index.html")).unwrap();
     // [2, 8, 3] tanh with cross-entropy: P = 2*8 + 8 + 8*3 + 3 = 51.
-    assert!(index.contains("mlp [2, 8, 3] tanh, cross_entropy (P = 51)"), "no architecture in the page");
-    assert!(index.contains("iris.csv (sepal_length, petal_length → species_id)"), "no data in the page");
+    assert!(
+        index.contains("mlp [2, 8, 3] tanh, cross_entropy (P = 51)"),
+        "no architecture in the page"
+    );
+    assert!(
+        index.contains("iris.csv (sepal_length, petal_length → species_id)"),
+        "no data in the page"
+    );
     for column in ["final test loss", "accuracy", "test accuracy"] {
-        assert!(index.contains(&format!("<th class=\"num\">{column}</th>")), "no {column} column");
+        assert!(
+            index.contains(&format!("<th class=\"num\">{column}</th>")),
+            "no {column} column"
+        );
     }
     // The last test accuracy of each run, as trajectories.json has it.
     let t = read_json(&dir.path().join("results/m/trajectories.json"));
@@ -368,5 +378,8 @@ fn the_report_lists_a_model_with_its_architecture_data_and_metrics() {
         assert!(index.contains(&shown[..shown.len().min(6)]), "{shown} not in the page");
     }
     assert!(!index.contains("noise seed"), "a model has no noise");
-    assert!(!dir.path().join("results/m/view.html").exists(), "a model has no 2D view");
+    assert!(
+        !dir.path().join("results/m/view.html").exists(),
+        "a model has no 2D view"
+    );
 }

@@ -2,7 +2,9 @@
 //! `scripts/make_reference.py --set optax`: 237 cases, 19 optimizers over f0, f1, f4 and
 //! Rosenbrock, 100 steps each, optax run eagerly in float32).
 
+mod common;
 use burn::tensor::{Tensor, TensorData};
+use common::tempfile;
 use optsurf::experiment::Experiment;
 use optsurf::optim::Env;
 use serde_json::{Map, Value, json};

@@ -2,9 +2,9 @@
 //! `cli::main_with_args`), written as expressions in experiment files, over any domain, drawn as
 //! contours; and every error a user can make on the way.
 
-use burn::tensor::Tensor;
 use optsurf::Registry;
 use optsurf::backend::Backend;
+use optsurf::burn::tensor::Tensor;
 use optsurf::experiment::Experiment;
 use optsurf::results::Trajectories;
 use optsurf::surface::{Domain, Surface};
@@ -117,9 +117,29 @@ fn a_surface_from_another_crate_gets_the_whole_command_line() {
         args(&["diff", file.to_str().unwrap(), "--baseline", out.to_str().unwrap()]),
     );
     assert_eq!(code, ExitCode::SUCCESS);
-    let code = optsurf::cli::main_with_args(registry, args(&["check", "tilted"]));
+    let code = optsurf::cli::main_with_args(registry.clone(), args(&["check", "tilted"]));
     assert_eq!(code, ExitCode::SUCCESS);
-    // ...and optsurf's own binary does not.
+    // ...and optsurf's own binary does not: its report warns on stderr and says which binary
+    // draws it.
+    let report = optsurf(dir.path(), &["report", out.to_str().unwrap()]);
+    assert_eq!(report.status.code(), Some(0), "{}", stderr(&report));
+    let warned = stderr(&report);
+    assert!(
+        warned.contains(&format!(
+            "warning: {}: its view has no contour image",
+            out.join("mine").display()
+        )),
+        "{warned}"
+    );
+    assert!(warned.contains("unknown surface \"tilted\""), "{warned}");
+    assert!(
+        warned.contains("run the report with the binary that knows the surface"),
+        "{warned}"
+    );
+    let code = optsurf::cli::main_with_args(registry, args(&["report", out.to_str().unwrap()]));
+    assert_eq!(code, ExitCode::SUCCESS);
+    let view = std::fs::read_to_string(out.join("mine/view.html")).unwrap();
+    assert!(!view.contains("unknown surface"), "the registry that knows it draws it");
     let out = optsurf(dir.path(), &["run", "mine.json", "--no-plots"]);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).contains("unknown surface \"tilted\""), "{}", stderr(&out));
@@ -196,7 +216,11 @@ fn minima_of_expressions_get_their_values() {
     let minima: Vec<([f64; 2], f64)> = exp.surface.minima().map(|m| (m.point, m.value)).collect();
     assert_eq!(minima, vec![([1.0, -2.0], 3.0), ([0.0, 0.0], 7.5)]);
     assert_eq!(exp.surface.global_minimum(), Some(3.0));
-    assert_eq!(exp.surface.domain, Domain::POST, "the post's box by default");
+    assert_eq!(
+        exp.surface.domain,
+        Domain::from([[-10.0, 10.0], [-10.0, 10.0]]),
+        "the post's box by default"
+    );
     assert!(!exp.surface.noisy);
 }
 
@@ -318,4 +342,107 @@ fn list_shows_domains_and_minima_and_check_reports() {
     assert!(String::from_utf8_lossy(&out.stdout).contains("2 ok, 0 failed"));
     let out = optsurf(dir.path(), &["check", "nope"]);
     assert_eq!(out.status.code(), Some(2));
+}
+
+/// The optsurf library this test binary was linked with (`target/<profile>/deps/liboptsurf-*.rlib`,
+/// the newest) and its dependencies' folder.
+fn own_rlib() -> (std::path::PathBuf, std::path::PathBuf) {
+    let deps = std::env::current_exe().unwrap().parent().unwrap().to_path_buf();
+    let rlib = std::fs::read_dir(&deps)
+        .unwrap()
+        .flatten()
+        .filter(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            name.starts_with("liboptsurf-") && name.ends_with(".rlib")
+        })
+        .max_by_key(|e| e.metadata().and_then(|m| m.modified()).ok())
+        .expect("the optsurf library beside the test binary")
+        .path();
+    (rlib, deps)
+}
+
+/// Type-checks `source` as a user's binary crate whose only dependency is optsurf (rustc with
+/// `--extern optsurf` and nothing else, so a `use burn::...` cannot resolve); rustc's stderr on
+/// failure.
+fn compile_with_only_optsurf(source: &Path) -> Result<(), String> {
+    let (rlib, deps) = own_rlib();
+    let out = tempfile::tempdir().unwrap();
+    let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let output = std::process::Command::new(rustc)
+        .args([
+            "--edition",
+            "2024",
+            "--crate-type",
+            "bin",
+            "--emit=metadata",
+            "--crate-name",
+            "user",
+        ])
+        .arg("-o")
+        .arg(out.path().join("user.rmeta"))
+        .arg("--extern")
+        .arg(format!("optsurf={}", rlib.display()))
+        .arg("-L")
+        .arg(format!("dependency={}", deps.display()))
+        .arg(source)
+        .output()
+        .expect("rustc runs");
+    if output.status.success() {
+        Ok(())
+    } else {
+        Err(String::from_utf8_lossy(&output.stderr).into_owned())
+    }
+}
+
+/// The README's "In your own crate": every example compiles in a crate whose only dependency is
+/// optsurf (burn comes as `optsurf::burn`), and the README shows that crate's `Cargo.toml` and
+/// the example's code as it is.
+#[test]
+fn examples_compile_with_optsurf_as_the_only_dependency() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut compiled = 0;
+    for entry in std::fs::read_dir(root.join("examples")).unwrap().flatten() {
+        let path = entry.path();
+        if path.extension().is_some_and(|e| e == "rs") {
+            if let Err(e) = compile_with_only_optsurf(&path) {
+                panic!("{} does not compile with only optsurf:\n{e}", path.display());
+            }
+            compiled += 1;
+        }
+    }
+    assert!(compiled >= 1);
+    // The check can fail: a direct `use burn` does not resolve with optsurf alone.
+    let dir = tempfile::tempdir().unwrap();
+    let direct = dir.path().join("direct.rs");
+    std::fs::write(
+        &direct,
+        "use burn::tensor::Tensor;\nfn main() { let _: Option<Tensor<1>> = None; }\n",
+    )
+    .unwrap();
+    let e = compile_with_only_optsurf(&direct).unwrap_err();
+    assert!(e.contains("burn"), "{e}");
+
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let section = &readme[readme.find("### In your own crate").unwrap()..];
+    let section = &section[..section[4..].find("\n### ").map_or(section.len(), |i| i + 4)];
+    assert!(
+        section.contains("[dependencies]\noptsurf = "),
+        "the README shows the user's Cargo.toml:\n{section}"
+    );
+    assert!(!section.contains("\nburn = "), "burn is not the user's dependency");
+    assert!(section.contains("use optsurf::burn::tensor::Tensor;"));
+    // The README's program compiles as it is shown.
+    let code = section.split("```rust\n").nth(1).unwrap().split("```").next().unwrap();
+    let shown = dir.path().join("readme.rs");
+    std::fs::write(&shown, code).unwrap();
+    if let Err(e) = compile_with_only_optsurf(&shown) {
+        panic!("the README's program does not compile with only optsurf:\n{e}");
+    }
+    let example = std::fs::read_to_string(root.join("examples/custom_surface.rs")).unwrap();
+    for line in [
+        "use optsurf::burn::tensor::Tensor;",
+        "optsurf::cli::main(Registry::builtin().with_surface(surface))",
+    ] {
+        assert!(example.contains(line), "examples/custom_surface.rs lacks {line}");
+    }
 }

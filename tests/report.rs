@@ -458,3 +458,44 @@ fn a_study_shows_its_figures_best_configurations_and_tuned_comparison() {
     assert_eq!(tuned.matches("<tr class=\"run").count(), 2);
     assert!(html.contains("id=\"x-studies/small/tuned\""));
 }
+
+/// Results a clone holds without figures (committed baselines never run here) say how to run
+/// them; a data surface's entry says nothing of noise (it has none); a noisy surface's does.
+#[test]
+fn results_never_run_say_how_and_data_surfaces_show_no_noise() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::create_dir_all(d.join("data")).unwrap();
+    std::fs::copy(
+        concat!(env!("CARGO_MANIFEST_DIR"), "/data/iris.csv"),
+        d.join("data/iris.csv"),
+    )
+    .unwrap();
+    write(d, "experiments/blog/the-mixed.json", MIXED);
+    write(
+        d,
+        "experiments/data/iris-fit.json",
+        r#"{"name": "iris-fit", "surface": {"model": "linear_regression", "data": {"csv": "data/iris.csv", "x": "petal_length", "y": "petal_width"}},
+            "start": [0.5, 0.5], "steps": 5, "runs": [{"label": "SGD", "optimizer": "sgd", "learning_rate": 0.01}]}"#,
+    );
+    ok(&optsurf(d, &["run", "experiments/blog/the-mixed.json", "--no-plots"]));
+    ok(&optsurf(d, &["run", "experiments/data/iris-fit.json"]));
+    ok(&optsurf(d, &["report"]));
+    let index = std::fs::read_to_string(d.join("results/index.html")).unwrap();
+    let entry = |dir: &str| -> String {
+        let start = index
+            .find(&format!("data-dir=\"{dir}\""))
+            .unwrap_or_else(|| panic!("{dir} not listed"));
+        let end = index[start..].find("</article>").unwrap();
+        index[start..start + end].to_string()
+    };
+    let mixed = entry("blog/mixed");
+    assert!(
+        mixed.contains("not run yet: <code>optsurf run experiments/blog/the-mixed.json</code>"),
+        "{mixed}"
+    );
+    assert!(mixed.contains("noise seed 0, nearest"), "{mixed}");
+    let iris = entry("data/iris-fit");
+    assert!(!iris.contains("not run yet"), "its figures are drawn: {iris}");
+    assert!(!iris.contains("noise seed"), "{iris}");
+}

@@ -7,9 +7,8 @@
 //!
 //! Without Chromium or chromedriver the test fails and says how to install them.
 
-use fantoccini::actions::{InputSource, MouseActions, PointerAction};
-use fantoccini::key::Key;
-use fantoccini::{Client, ClientBuilder, Locator};
+mod common;
+use common::tempfile;
 use optsurf::plot::ContourLayout;
 use optsurf::results::Trajectories;
 use serde_json::{Value, json};
@@ -61,20 +60,6 @@ impl Drop for Driver {
     }
 }
 
-/// `POST /session/{id}/se/log {"type": "browser"}`: the console messages since the last call
-/// (ChromeDriver's log endpoint, which fantoccini does not wrap).
-#[derive(Debug)]
-struct BrowserLog;
-
-impl fantoccini::wd::WebDriverCompatibleCommand for BrowserLog {
-    fn endpoint(&self, base: &url::Url, session: Option<&str>) -> Result<url::Url, url::ParseError> {
-        base.join(&format!("session/{}/se/log", session.unwrap_or_default()))
-    }
-    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
-        (http::Method::POST, Some(r#"{"type": "browser"}"#.into()))
-    }
-}
-
 /// Copies the trajectory and vectors files of `from` (not figures or pages) under `to`.
 fn copy_results(from: &Path, to: &Path) {
     for entry in std::fs::read_dir(from).unwrap().flatten() {
@@ -103,26 +88,26 @@ fn run_optsurf(dir: &Path, args: &[&str]) {
     );
 }
 
-async fn js(c: &Client, script: &str, args: Vec<Value>) -> Res<Value> {
-    Ok(c.execute(script, args).await?)
+fn js(c: &Session, script: &str, args: Vec<Value>) -> Res<Value> {
+    c.execute(script, args)
 }
 
 /// Waits until `script` returns true (5 s at most); on time-out, says what the console said.
-async fn wait_for(c: &Client, script: &str, what: &str) -> Res<()> {
+fn wait_for(c: &Session, script: &str, what: &str) -> Res<()> {
     let until = Instant::now() + Duration::from_secs(5);
     loop {
-        if js(c, script, vec![]).await? == json!(true) {
+        if js(c, script, vec![])? == json!(true) {
             return Ok(());
         }
         if Instant::now() > until {
-            let console = logs(c).await.unwrap_or_default();
+            let console = logs(c).unwrap_or_default();
             return Err(format!("timed out waiting for {what}; the console said: {console:#?}").into());
         }
-        tokio::time::sleep(Duration::from_millis(20)).await;
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 
-async fn state(c: &Client) -> Res<Value> {
+fn state(c: &Session) -> Res<Value> {
     js(
         c,
         "var v = window.optsurfView; return JSON.parse(JSON.stringify({step: v.step, maxStep: v.maxStep, \
@@ -130,11 +115,10 @@ async fn state(c: &Client) -> Res<Value> {
          lossArea: v.lossArea, hover: v.hover, playing: v.playing}));",
         vec![],
     )
-    .await
 }
 
 /// The RGBA of canvas `id` at CSS pixel `p` of each point.
-async fn pixels(c: &Client, id: &str, points: &[[f64; 2]]) -> Res<Vec<[u8; 4]>> {
+fn pixels(c: &Session, id: &str, points: &[[f64; 2]]) -> Res<Vec<[u8; 4]>> {
     let got = js(
         c,
         "var c = document.getElementById(arguments[0]), ctx = c.getContext('2d');
@@ -143,9 +127,205 @@ async fn pixels(c: &Client, id: &str, points: &[[f64; 2]]) -> Res<Vec<[u8; 4]>> 
            return Array.from(ctx.getImageData(Math.floor(p[0] * dpr), Math.floor(p[1] * dpr), 1, 1).data);
          });",
         vec![json!(id), json!(points)],
-    )
-    .await?;
+    )?;
     Ok(serde_json::from_value(got)?)
+}
+
+/// The WebDriver key codes the test presses.
+const HOME: &str = "\u{E011}";
+const RIGHT: &str = "\u{E014}";
+
+/// A `file://` URL of an absolute path (bytes other than letters, digits and `/-._~`
+/// percent-encoded).
+fn file_url(path: &Path) -> String {
+    let mut out = String::from("file://");
+    for b in path.to_string_lossy().bytes() {
+        if b.is_ascii_alphanumeric() || b"/-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// A WebDriver session with chromedriver on `127.0.0.1:port`: the W3C protocol's JSON over plain
+/// HTTP/1.1, one connection a command. Written here rather than taken from a WebDriver crate,
+/// whose async stack (tokio, hyper, url) would enable other features of crates optsurf shares
+/// and make `cargo test` rebuild them after `cargo build`.
+struct Session {
+    port: u16,
+    id: String,
+}
+
+/// The key under which WebDriver gives an element's reference.
+const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
+
+/// An element of the page, by its WebDriver reference.
+struct Element<'a> {
+    session: &'a Session,
+    id: String,
+}
+
+impl Session {
+    /// A new session with `capabilities` (W3C `alwaysMatch`).
+    fn new(port: u16, capabilities: Value) -> Res<Session> {
+        let value = request(
+            port,
+            "POST",
+            "/session",
+            Some(json!({"capabilities": {"alwaysMatch": capabilities}})),
+        )?;
+        let id = value["sessionId"].as_str().ok_or(format!("no session id in {value}"))?;
+        Ok(Session {
+            port,
+            id: id.to_string(),
+        })
+    }
+
+    /// `METHOD /session/{id}/{path}` with `body` (GET without one); the answer's `value`.
+    fn command(&self, method: &str, path: &str, body: Value) -> Res<Value> {
+        let body = (method != "GET").then_some(body);
+        request(self.port, method, &format!("/session/{}/{path}", self.id), body)
+    }
+
+    fn goto(&self, url: &str) -> Res<()> {
+        self.command("POST", "url", json!({"url": url})).map(drop)
+    }
+
+    /// Runs `script` as a function of `args` in the page; its return value.
+    fn execute(&self, script: &str, args: Vec<Value>) -> Res<Value> {
+        self.command("POST", "execute/sync", json!({"script": script, "args": args}))
+    }
+
+    /// The first element matching the CSS selector `css`.
+    fn find(&self, css: &str) -> Res<Element<'_>> {
+        let found = self.command("POST", "element", json!({"using": "css selector", "value": css}))?;
+        let id = found[ELEMENT]
+            .as_str()
+            .ok_or(format!("no element for {css}: {found}"))?;
+        Ok(Element {
+            session: self,
+            id: id.to_string(),
+        })
+    }
+
+    /// Moves the mouse to `(x, y)` pixels from the centre of `element`.
+    fn move_to(&self, element: &Element, x: f64, y: f64) -> Res<()> {
+        let pointer = json!({"type": "pointer", "id": "mouse", "parameters": {"pointerType": "mouse"},
+                             "actions": [{"type": "pointerMove", "duration": 0, "origin": {ELEMENT: element.id},
+                                          "x": x as i64, "y": y as i64}]});
+        self.command("POST", "actions", json!({"actions": [pointer]})).map(drop)
+    }
+
+    fn close(&self) {
+        let _ = self.command("DELETE", "", Value::Null);
+    }
+}
+
+impl Element<'_> {
+    fn command(&self, method: &str, path: &str, body: Value) -> Res<Value> {
+        self.session
+            .command(method, &format!("element/{}/{path}", self.id), body)
+    }
+
+    fn click(&self) -> Res<()> {
+        self.command("POST", "click", json!({})).map(drop)
+    }
+
+    fn send_keys(&self, text: &str) -> Res<()> {
+        self.command("POST", "value", json!({"text": text})).map(drop)
+    }
+
+    /// The element's DOM property `name`, as text.
+    fn prop(&self, name: &str) -> Res<Option<String>> {
+        Ok(self
+            .command("GET", &format!("property/{name}"), Value::Null)?
+            .as_str()
+            .map(str::to_string))
+    }
+
+    fn text(&self) -> Res<String> {
+        Ok(self
+            .command("GET", "text", Value::Null)?
+            .as_str()
+            .unwrap_or_default()
+            .to_string())
+    }
+
+    fn is_displayed(&self) -> Res<bool> {
+        Ok(self.command("GET", "displayed", Value::Null)? == json!(true))
+    }
+}
+
+/// One HTTP/1.1 request to `127.0.0.1:port`; the JSON answer's `value`, or its WebDriver error.
+fn request(port: u16, method: &str, path: &str, body: Option<Value>) -> Res<Value> {
+    use std::io::{Read, Write};
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    let mut stream = TcpStream::connect(("127.0.0.1", port))?;
+    stream.set_read_timeout(Some(Duration::from_secs(60)))?;
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json; charset=utf-8\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )?;
+    // The header, then the body by its Content-Length (chromedriver keeps the connection open
+    // whatever `Connection: close` asks), or to the end or the last chunk.
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 8192];
+    let complete = |a: &[u8]| -> bool {
+        let text = String::from_utf8_lossy(a);
+        let Some((head, body)) = text.split_once("\r\n\r\n") else {
+            return false;
+        };
+        let head = head.to_ascii_lowercase();
+        let length = head
+            .lines()
+            .find_map(|l| l.strip_prefix("content-length:"))
+            .and_then(|v| v.trim().parse::<usize>().ok());
+        match length {
+            Some(n) => body.len() >= n,
+            None => head.contains("transfer-encoding: chunked") && body.ends_with("0\r\n\r\n"),
+        }
+    };
+    while !complete(&answer) {
+        let n = stream.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        answer.extend_from_slice(&buf[..n]);
+    }
+    let answer = String::from_utf8(answer)?;
+    let (head, rest) = answer.split_once("\r\n\r\n").ok_or("no HTTP header in the answer")?;
+    let status: u16 = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or("no HTTP status")?;
+    let chunked = head.to_ascii_lowercase().contains("transfer-encoding: chunked");
+    let text = if chunked { unchunk(rest)? } else { rest.to_string() };
+    let json: Value = serde_json::from_str(&text).map_err(|e| format!("{method} {path}: {e}: {text}"))?;
+    let value = json.get("value").cloned().unwrap_or(Value::Null);
+    match value.get("error").and_then(Value::as_str) {
+        Some(error) if status >= 400 => Err(format!("{method} {path}: {error}: {}", value["message"]).into()),
+        _ if status >= 400 => Err(format!("{method} {path}: HTTP {status}: {text}").into()),
+        _ => Ok(value),
+    }
+}
+
+/// The body of a chunked HTTP answer.
+fn unchunk(mut rest: &str) -> Res<String> {
+    let mut out = String::new();
+    loop {
+        let (size, after) = rest.split_once("\r\n").ok_or("a chunk without its size")?;
+        let size = usize::from_str_radix(size.split(';').next().unwrap_or("").trim(), 16)?;
+        if size == 0 {
+            return Ok(out);
+        }
+        out.push_str(after.get(..size).ok_or("a chunk cut short")?);
+        rest = after[size..].trim_start_matches("\r\n");
+    }
 }
 
 fn near(a: f64, b: f64, tol: f64) -> bool {
@@ -231,21 +411,13 @@ fn the_report_works_in_chromium() {
         },
         "goog:loggingPrefs": {"browser": "ALL"}
     });
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let outcome = runtime.block_on(async {
-        let Value::Object(caps) = caps else { unreachable!() };
-        let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
-            .capabilities(caps)
-            .connect(&format!("http://127.0.0.1:{port}"))
-            .await
-            .map_err(|e| format!("cannot start a Chromium session ({e}); {INSTALL}"))?;
-        let result = drive(&client, &results, &expected).await;
-        let _ = client.close().await;
+    let outcome = (|| -> Res<()> {
+        let client =
+            Session::new(port, caps).map_err(|e| format!("cannot start a Chromium session ({e}); {INSTALL}"))?;
+        let result = drive(&client, &results, &expected);
+        client.close();
         result
-    });
+    })();
     if let Err(e) = outcome {
         let log = std::fs::read_to_string(root.join("chromedriver.log")).unwrap_or_default();
         let tail: Vec<&str> = log.lines().rev().take(20).collect();
@@ -257,28 +429,23 @@ fn the_report_works_in_chromium() {
     eprintln!("browser test: {:.1} s", started.elapsed().as_secs_f64());
 }
 
-async fn drive(c: &Client, results: &Path, expected: &BTreeSet<String>) -> Res<()> {
+fn drive(c: &Session, results: &Path, expected: &BTreeSet<String>) -> Res<()> {
     let mut console: Vec<Value> = Vec::new();
-    let index = url::Url::from_file_path(results.join("index.html")).unwrap();
-    c.goto(index.as_str()).await?;
+    c.goto(&file_url(&results.join("index.html")))?;
 
     // Every experiment is listed, the broken file with its reason.
-    let listed: BTreeSet<String> = serde_json::from_value(
-        js(
-            c,
-            "return Array.from(document.querySelectorAll('article.entry')).map(a => a.dataset.dir);",
-            vec![],
-        )
-        .await?,
-    )?;
+    let listed: BTreeSet<String> = serde_json::from_value(js(
+        c,
+        "return Array.from(document.querySelectorAll('article.entry')).map(a => a.dataset.dir);",
+        vec![],
+    )?)?;
     assert_eq!(&listed, expected);
     let broken = js(
         c,
         "var a = document.querySelector('article[data-dir=\"blog/zz-broken\"]');
          return [a.classList.contains('broken'), a.querySelector('.reason').textContent];",
         vec![],
-    )
-    .await?;
+    )?;
     assert_eq!(broken[0], true);
     assert!(broken[1].as_str().unwrap().contains("EOF while parsing"), "{broken}");
     // Every figure on the page loads (the bowl's PNGs here), and a GIF plays on demand.
@@ -286,57 +453,43 @@ async fn drive(c: &Client, results: &Path, expected: &BTreeSet<String>) -> Res<(
         c,
         "return Array.from(document.images).every(i => i.complete);",
         "the figures",
-    )
-    .await?;
+    )?;
     let images = js(
         c,
         "return Array.from(document.images).map(i => [i.getAttribute('src'), i.naturalWidth]);",
         vec![],
-    )
-    .await?;
+    )?;
     let images = images.as_array().unwrap();
     assert!(images.len() >= 2, "{images:?}");
     for image in images {
         assert!(image[1].as_u64().unwrap() > 0, "figure did not load: {image}");
     }
-    c.find(Locator::Css("article[data-dir=\"extra/bowl\"] button.animate"))
-        .await?
-        .click()
-        .await?;
+    c.find("article[data-dir=\"extra/bowl\"] button.animate")?.click()?;
     wait_for(
         c,
         "var i = document.querySelector('article[data-dir=\"extra/bowl\"] img');
          return i.getAttribute('src') === 'extra/bowl/surface.gif' && i.complete && i.naturalWidth === 320;",
         "the GIF",
-    )
-    .await?;
-    let views: Vec<String> = serde_json::from_value(
-        js(
-            c,
-            "return Array.from(document.querySelectorAll('a.view-link')).map(a => a.href);",
-            vec![],
-        )
-        .await?,
     )?;
+    let views: Vec<String> = serde_json::from_value(js(
+        c,
+        "return Array.from(document.querySelectorAll('a.view-link')).map(a => a.href);",
+        vec![],
+    )?)?;
     assert_eq!(views.len(), expected.len() - 3, "one view per trajectory file");
 
     // all-f0's view, opened from its link.
-    c.find(Locator::Css("article[data-dir=\"blog/all-f0\"] a.view-link"))
-        .await?
-        .click()
-        .await?;
+    c.find("article[data-dir=\"blog/all-f0\"] a.view-link")?.click()?;
     wait_for(
         c,
         "return !!(window.optsurfView && window.optsurfView.ready);",
         "the view",
-    )
-    .await?;
+    )?;
     wait_for(
         c,
         "var i = document.getElementById('contour'); return i.complete && i.naturalWidth === 600;",
         "the contour image",
-    )
-    .await?;
+    )?;
     let path = results.join("blog/all-f0/trajectories.json");
     let t = Trajectories::load(&path)?;
     let surface = t.resolve_surface(
@@ -352,7 +505,7 @@ async fn drive(c: &Client, results: &Path, expected: &BTreeSet<String>) -> Res<(
         layout.to_pixel(p[0] as f64, p[1] as f64)
     };
 
-    let s = state(c).await?;
+    let s = state(c)?;
     assert_eq!(s["step"], 100);
     assert_eq!(s["maxStep"], 100);
     let area = &s["lossArea"];
@@ -363,16 +516,16 @@ async fn drive(c: &Client, results: &Path, expected: &BTreeSet<String>) -> Res<(
     );
 
     // Move the slider with the keyboard: Home, then five steps right.
-    let slider = c.find(Locator::Id("step")).await?;
-    slider.send_keys(&char::from(Key::Home).to_string()).await?;
+    let slider = c.find("#step")?;
+    slider.send_keys(HOME)?;
     for _ in 0..5 {
-        slider.send_keys(&char::from(Key::Right).to_string()).await?;
+        slider.send_keys(RIGHT)?;
     }
     let k = 5;
-    let s = state(c).await?;
+    let s = state(c)?;
     assert_eq!(s["step"], k);
-    assert_eq!(slider.prop("value").await?.as_deref(), Some("5"));
-    assert_eq!(c.find(Locator::Id("step-label")).await?.text().await?, "step 5 / 100");
+    assert_eq!(slider.prop("value")?.as_deref(), Some("5"));
+    assert_eq!(c.find("#step-label")?.text()?, "step 5 / 100");
     // The drawn points are the runs' points at step 5, where the contour layout puts them.
     let drawn: Vec<[f64; 2]> = serde_json::from_value(s["points"].clone())?;
     assert_eq!(drawn.len(), n);
@@ -384,7 +537,7 @@ async fn drive(c: &Client, results: &Path, expected: &BTreeSet<String>) -> Res<(
         );
     }
     // And the canvas shows each run's colour there, unless a later run's dot covers it.
-    let got = pixels(c, "paths", &drawn).await?;
+    let got = pixels(c, "paths", &drawn)?;
     let mut checked = 0;
     for (i, p) in drawn.iter().enumerate() {
         let centre = [p[0].floor() + 0.5, p[1].floor() + 0.5];
@@ -427,8 +580,7 @@ async fn drive(c: &Client, results: &Path, expected: &BTreeSet<String>) -> Res<(
         "{} pixels of the cursor's column are free",
         column.len()
     );
-    let on_cursor = pixels(c, "loss", &column)
-        .await?
+    let on_cursor = pixels(c, "loss", &column)?
         .iter()
         .filter(|p| same_color(**p, [0x33, 0x33, 0x33]))
         .count();
@@ -438,8 +590,7 @@ async fn drive(c: &Client, results: &Path, expected: &BTreeSet<String>) -> Res<(
         column.len()
     );
     let old_column: Vec<[f64; 2]> = column.iter().map(|p| [right - 1.0, p[1]]).collect();
-    let stale = pixels(c, "loss", &old_column)
-        .await?
+    let stale = pixels(c, "loss", &old_column)?
         .iter()
         .filter(|p| same_color(**p, [0x33, 0x33, 0x33]))
         .count();
@@ -459,16 +610,10 @@ async fn drive(c: &Client, results: &Path, expected: &BTreeSet<String>) -> Res<(
             })
         })
         .ok_or("no run's point at step 5 stands apart from the others")?;
-    let canvas = c.find(Locator::Id("paths")).await?;
+    let canvas = c.find("#paths")?;
     let p = at(apart, k);
-    c.perform_actions(MouseActions::new("mouse".into()).then(PointerAction::MoveToElement {
-        element: canvas.clone(),
-        duration: None,
-        x: (p[0] - 300.0).round(),
-        y: (p[1] - 300.0).round(),
-    }))
-    .await?;
-    let hover = state(c).await?["hover"].clone();
+    c.move_to(&canvas, (p[0] - 300.0).round(), (p[1] - 300.0).round())?;
+    let hover = state(c)?["hover"].clone();
     let run = &t.runs[apart];
     assert_eq!(hover["run"], apart, "{hover}");
     assert_eq!(hover["step"], k, "{hover}");
@@ -482,19 +627,16 @@ async fn drive(c: &Client, results: &Path, expected: &BTreeSet<String>) -> Res<(
     assert_eq!(f32s(&hover["point"]), run.points[k], "{hover}");
     assert_eq!(f32s(&hover["loss"]), [run.loss[k]], "{hover}");
     assert_eq!(f32s(&hover["gradient"]), run.grads[k], "{hover}");
-    let tip = c.find(Locator::Id("tooltip")).await?;
-    assert!(tip.is_displayed().await?);
-    let text = tip.text().await?;
+    let tip = c.find("#tooltip")?;
+    assert!(tip.is_displayed()?);
+    let text = tip.text()?;
     for part in [run.label.as_str(), "step 5", "point (", "loss ", "gradient ("] {
         assert!(text.contains(part), "tooltip {text:?} lacks {part:?}");
     }
 
     // Toggle that run off: its point, its loss dot and its colour are gone.
-    c.find(Locator::Css(&format!("#run-list input[data-run=\"{apart}\"]")))
-        .await?
-        .click()
-        .await?;
-    let s = state(c).await?;
+    c.find(&format!("#run-list input[data-run=\"{apart}\"]"))?.click()?;
+    let s = state(c)?;
     assert_eq!(s["visible"][apart], false);
     assert_eq!(s["points"][apart], Value::Null);
     assert_eq!(s["cursorDots"][apart], Value::Null);
@@ -504,44 +646,42 @@ async fn drive(c: &Client, results: &Path, expected: &BTreeSet<String>) -> Res<(
     );
     let shared = (0..n).any(|j| j != apart && colors[j] == colors[apart]);
     if !shared {
-        let px = pixels(c, "paths", &[drawn[apart]]).await?[0];
+        let px = pixels(c, "paths", &[drawn[apart]])?[0];
         assert!(!same_color(px, colors[apart]), "run {apart} is still drawn: {px:?}");
     }
 
     // Play steps on by itself; pause stops it.
-    let play = c.find(Locator::Id("play")).await?;
-    play.click().await?;
-    wait_for(c, "return window.optsurfView.step >= 8;", "play to step on").await?;
-    play.click().await?;
-    let paused = state(c).await?;
+    let play = c.find("#play")?;
+    play.click()?;
+    wait_for(c, "return window.optsurfView.step >= 8;", "play to step on")?;
+    play.click()?;
+    let paused = state(c)?;
     assert_eq!(paused["playing"], false);
-    tokio::time::sleep(Duration::from_millis(250)).await;
-    assert_eq!(state(c).await?["step"], paused["step"]);
-    console.extend(logs(c).await?);
+    std::thread::sleep(Duration::from_millis(250));
+    assert_eq!(state(c)?["step"], paused["step"]);
+    console.extend(logs(c)?);
 
     // Every view opens with its contour image and every run drawn.
     for view in &views {
-        c.goto(view).await?;
-        wait_for(c, "return !!(window.optsurfView && window.optsurfView.ready);", view).await?;
+        c.goto(view)?;
+        wait_for(c, "return !!(window.optsurfView && window.optsurfView.ready);", view)?;
         wait_for(
             c,
             "var i = document.getElementById('contour'); return !i || (i.complete && i.naturalWidth > 0);",
             view,
-        )
-        .await?;
+        )?;
         let ok = js(
             c,
             "var v = window.optsurfView; return !!document.getElementById('contour') && \
              v.points.every(p => p !== null) && v.step === v.maxStep;",
             vec![],
-        )
-        .await?;
+        )?;
         assert_eq!(ok, true, "{view}");
     }
 
     // The console: a probe proves the log is read; anything else at error level fails.
-    js(c, "console.error('optsurf-probe'); return true;", vec![]).await?;
-    console.extend(logs(c).await?);
+    js(c, "console.error('optsurf-probe'); return true;", vec![])?;
+    console.extend(logs(c)?);
     let errors: Vec<&Value> = console.iter().filter(|e| e["level"] == "SEVERE").collect();
     assert!(
         errors
@@ -557,8 +697,8 @@ async fn drive(c: &Client, results: &Path, expected: &BTreeSet<String>) -> Res<(
     Ok(())
 }
 
-async fn logs(c: &Client) -> Res<Vec<Value>> {
-    match c.issue_cmd(BrowserLog).await? {
+fn logs(c: &Session) -> Res<Vec<Value>> {
+    match c.command("POST", "se/log", json!({"type": "browser"}))? {
         Value::Array(entries) => Ok(entries),
         other => Err(format!("unexpected log answer: {other}").into()),
     }

@@ -2,6 +2,8 @@
 //! additive gradient noise's statistics, seeds and determinism, and every data mistake a user can
 //! make.
 
+mod common;
+use common::tempfile;
 use optsurf::Registry;
 use optsurf::backend::Backend;
 use optsurf::experiment::Experiment;
@@ -242,5 +244,64 @@ fn bad_data_is_a_one_line_error() {
     assert!(
         err.contains("field `runs[0].batch_size`") && err.contains("needs a data surface"),
         "{err}"
+    );
+}
+
+/// On a contour view of a data surface, the data optimum's star is drawn over the runs' end
+/// dots that gather on it (the SVG's elements are in drawing order).
+#[test]
+fn the_data_optimum_star_is_drawn_over_the_end_markers() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let experiment = json!({"name": "iris-star", "surface": iris("linear_regression", "petal_width"),
+        "start": [0.5, 0.5], "steps": 200, "plot": {"view": "contour", "format": ["svg"], "animate": false},
+        "runs": [{"label": "SGD", "optimizer": "sgd", "learning_rate": 0.05},
+                 {"label": "Adam", "optimizer": "adam", "learning_rate": 0.05}]});
+    let file = d.join("star.json");
+    std::fs::write(&file, experiment.to_string()).unwrap();
+    let out = common::optsurf(
+        Path::new(env!("CARGO_MANIFEST_DIR")),
+        &["run", file.to_str().unwrap(), "--out", d.join("o").to_str().unwrap()],
+    );
+    assert!(out.status.success(), "{}", common::stderr(&out));
+    let svg = std::fs::read_to_string(d.join("o/iris-star/surface.svg")).unwrap();
+    let lines: Vec<&str> = svg.lines().collect();
+    let centre = |l: &str| -> Option<[f64; 2]> {
+        let num = |k: &str| {
+            l.split(&format!(" {k}=\""))
+                .nth(1)?
+                .split('"')
+                .next()?
+                .parse::<f64>()
+                .ok()
+        };
+        Some([num("cx")?, num("cy")?])
+    };
+    // The runs' end dots: their last circles in their own colours (not the white start rings).
+    let dots: Vec<(usize, [f64; 2])> = lines
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| l.starts_with("<circle") && !l.contains("fill=\"#ffffff\""))
+        .filter_map(|(i, l)| centre(l).map(|c| (i, c)))
+        .collect();
+    let (last_dot, at) = *dots.last().expect("end dots");
+    // A star arm (black) through the last dot's centre comes after it.
+    let over = lines[last_dot..].iter().any(|l| {
+        l.starts_with("<polyline") && l.contains("stroke=\"#000000\"") && {
+            let pts: Vec<f64> = l
+                .split("points=\"")
+                .nth(1)
+                .and_then(|s| s.split('"').next())
+                .map(|s| s.split([' ', ',']).filter_map(|v| v.parse().ok()).collect())
+                .unwrap_or_default();
+            pts.len() == 4
+                && ((pts[0] + pts[2]) / 2.0 - at[0]).abs() < 3.0
+                && ((pts[1] + pts[3]) / 2.0 - at[1]).abs() < 3.0
+        }
+    });
+    assert!(
+        over,
+        "no star over the end dot at {at:?}:\n{}",
+        lines[last_dot..].join("\n")
     );
 }

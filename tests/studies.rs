@@ -113,6 +113,33 @@ fn the_tuned_experiment_is_an_ordinary_experiment_of_the_best_configurations() {
     .unwrap();
 }
 
+/// Without a tune `start`, the tuned comparison starts where the best configurations do as
+/// they do typically (the median start), not at the grid's first corner.
+#[test]
+fn the_tuned_comparison_starts_at_the_median_start() {
+    let s = study(&json!({
+        "kind": "study", "name": "mid", "surface": "f0", "noise": {"lookup": "off"}, "steps": 5,
+        "starts": {"grid": [5, 5]},
+        "optimizers": [{"optimizer": "sgd", "learning_rate": [1, 2]}, {"optimizer": "adam", "learning_rate": [0.1, 0.5]}],
+        "tune": {"objective": "median_final_loss"}}));
+    let o = outcomes(&s);
+    let e = serde_json::to_value(s.tuned_experiment(&o)).unwrap();
+    let start: [f64; 2] = serde_json::from_value(e["start"].clone()).unwrap();
+    assert_ne!(Some(start), s.starts[0].point(), "not the first corner");
+    // On f0 without noise a run ends the lower the nearer it starts to the centre: the median
+    // start is neither the centre nor a corner, and half the starts do no better there.
+    let r = |p: [f64; 2]| p[0].hypot(p[1]);
+    let radii: Vec<f64> = s.starts.iter().map(|p| r(p.point().unwrap())).collect();
+    let (lo, hi) = radii.iter().fold((f64::MAX, 0.0f64), |(a, b), &x| (a.min(x), b.max(x)));
+    assert!(r(start) > lo && r(start) < hi, "{start:?} of {:?}", s.starts);
+    let nearer = radii.iter().filter(|&&x| x < r(start) - 1e-9).count();
+    let farther = radii.iter().filter(|&&x| x > r(start) + 1e-9).count();
+    assert!(
+        nearer <= s.starts.len() / 2 && farther <= s.starts.len() / 2,
+        "{nearer} nearer, {farther} farther"
+    );
+}
+
 /// Himmelblau's gradient in float64.
 fn himmelblau_grad(x: f64, y: f64) -> [f64; 2] {
     let a = x * x + y - 11.0;
@@ -189,6 +216,106 @@ fn basins_agree_with_float64_gradient_descent_away_from_boundaries() {
             assert!(reached.iter().all(|&r| r > 20), "config {c}: {reached:?}");
         }
     }
+}
+
+/// The rows of a `runs.csv`: each one's cells.
+fn csv_rows(path: &Path) -> Vec<Vec<String>> {
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').map(String::from).collect())
+        .collect()
+}
+
+/// Himmelblau with its minima removed (the same formula as an expression with none): the study
+/// finds its four minima from the runs' ends, gives every run the basin the known minima give
+/// it, says so in its output and study.json, and warns that the threshold is an absolute loss.
+#[test]
+fn basins_are_found_from_the_runs_where_no_minima_are_known() {
+    let dir = tempfile::tempdir().unwrap();
+    let study_of = |name: &str, surface: Value| {
+        json!({"kind": "study", "name": name, "surface": surface, "steps": 300, "starts": {"grid": [16, 16]},
+               "threshold": 0.01,
+               "optimizers": [{"optimizer": "sgd", "learning_rate": 0.01},
+                              {"optimizer": "sgd", "learning_rate": 0.005, "momentum": 0.5}]})
+        .to_string()
+    };
+    write(dir.path(), "known.json", &study_of("known", json!("himmelblau")));
+    let expr = json!({"expr": "(x^2 + y - 11)^2 + (x + y^2 - 7)^2", "domain": [[-5, 5], [-5, 5]]});
+    write(dir.path(), "unknown.json", &study_of("unknown", expr));
+    let known = optsurf(dir.path(), &["run", "known.json", "--out", "o"]);
+    assert!(known.status.success(), "{}", stderr(&known));
+    assert!(
+        !stderr(&known).contains("note:") && !stderr(&known).contains("warning:"),
+        "{}",
+        stderr(&known)
+    );
+    let unknown = optsurf(dir.path(), &["run", "unknown.json", "--out", "o"]);
+    assert!(unknown.status.success(), "{}", stderr(&unknown));
+    let said = stderr(&unknown);
+    assert!(
+        said.contains(
+            "note: unknown: the surface has no known minima: basins are minima found from the runs' end points"
+        ),
+        "{said}"
+    );
+    assert!(said.contains("found minimum 0 at ("), "{said}");
+    assert!(
+        said.contains("warning: unknown: the surface has no known minimum, so success means a loss <= 0.01 (the threshold itself), not reaching a minimum"),
+        "{said}"
+    );
+    let summary = read_json(&dir.path().join("o/known/study.json"));
+    assert!(
+        summary.get("basins").is_none() && summary.get("warnings").is_none(),
+        "{summary}"
+    );
+    let summary = read_json(&dir.path().join("o/unknown/study.json"));
+    assert!(
+        summary["basins"]["how"].as_str().unwrap().contains("no known minima"),
+        "{summary}"
+    );
+    assert_eq!(summary["warnings"].as_array().unwrap().len(), 1, "{summary}");
+    let found = summary["basins"]["minima"].as_array().unwrap();
+    assert_eq!(found.len(), 4, "{summary}");
+    // Each found minimum is one of Himmelblau's, at its loss, each a different one.
+    let himmelblau = study(
+        &json!({"kind": "study", "name": "h", "surface": "himmelblau", "steps": 1,
+                                    "starts": [[0, 0]], "optimizers": [{"optimizer": "sgd"}]}),
+    );
+    let minima: Vec<[f64; 2]> = himmelblau.surface.minima().map(|m| m.point).collect();
+    let mut which = Vec::new();
+    for (k, m) in found.iter().enumerate() {
+        assert_eq!(m["label"], json!(format!("found minimum {k}")));
+        let p: [f64; 2] = serde_json::from_value(m["point"].clone()).unwrap();
+        let near = minima.iter().position(|q| (q[0] - p[0]).hypot(q[1] - p[1]) < 0.01);
+        assert!(near.is_some(), "found minimum {k} at {p:?} is none of {minima:?}");
+        assert!(m["loss"].as_f64().unwrap() < 1e-4, "{m}");
+        which.push(near.unwrap() as i64);
+    }
+    which.sort();
+    which.dedup();
+    assert_eq!(which.len(), 4, "four different minima");
+    // Every run is in the basin of the same minimum both ways.
+    let rows = csv_rows(&dir.path().join("o/known/runs.csv"));
+    let found_rows = csv_rows(&dir.path().join("o/unknown/runs.csv"));
+    assert_eq!(rows.len(), found_rows.len());
+    let mut agree = 0;
+    for (a, b) in rows.iter().zip(&found_rows) {
+        let (known_basin, found_basin): (i64, i64) = (a[11].parse().unwrap(), b[11].parse().unwrap());
+        let mapped = if found_basin >= 0 {
+            let p: [f64; 2] = serde_json::from_value(found[found_basin as usize]["point"].clone()).unwrap();
+            minima
+                .iter()
+                .position(|q| (q[0] - p[0]).hypot(q[1] - p[1]) < 0.01)
+                .unwrap() as i64
+        } else {
+            found_basin
+        };
+        agree += usize::from(mapped == known_basin);
+    }
+    assert!(agree * 100 >= rows.len() * 99, "{agree} of {} runs agree", rows.len());
+    assert!(dir.path().join("o/unknown/basins.png").is_file());
 }
 
 /// Checks every row of `s` against the same run made as an experiment over `surface` with the
@@ -342,6 +469,52 @@ fn files(dir: &Path, figures: bool) -> Vec<(String, Vec<u8>)> {
     }
     out.sort();
     out
+}
+
+/// Basins found from the runs are found from `runs.csv`'s rows: a sharded study merges into the
+/// same files, and `diff` finds no drift against them.
+#[test]
+fn found_basins_shard_merge_and_diff_like_known_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let text = SMALL
+        .replace(
+            "\"surface\": \"himmelblau\"",
+            "\"surface\": {\"expr\": \"(x^2 + y - 11)^2 + (x + y^2 - 7)^2\", \"domain\": [[-5, 5], [-5, 5]]}",
+        )
+        .replace("\"steps\": 40", "\"steps\": 150");
+    write(d, "exps/small.json", &text);
+    let whole = optsurf(d, &["run", "exps/small.json", "--out", "whole", "--no-plots"]);
+    assert!(whole.status.success(), "{}", stderr(&whole));
+    let summary = read_json(&d.join("whole/small/study.json"));
+    assert!(!summary["basins"]["minima"].as_array().unwrap().is_empty(), "{summary}");
+    for i in 0..2 {
+        let o = optsurf(
+            d,
+            &[
+                "run",
+                "exps/small.json",
+                "--out",
+                &format!("s{i}"),
+                "--shard",
+                &format!("{i}/2"),
+                "--no-plots",
+            ],
+        );
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    let o = optsurf(d, &["merge", "s0/small", "s1/small", "--out", "merged", "--no-plots"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    for f in ["runs.csv", "study.json"] {
+        assert_eq!(
+            std::fs::read(d.join("merged").join(f)).unwrap(),
+            std::fs::read(d.join("whole/small").join(f)).unwrap(),
+            "{f}"
+        );
+    }
+    let o = optsurf(d, &["diff", "exps", "--baseline", "whole"]);
+    assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
+    assert!(stdout(&o).contains("2 ok, 0 drift"), "{}", stdout(&o));
 }
 
 #[test]

@@ -441,6 +441,22 @@ fn write_report(results: &Path, registry: &Registry, device: &Device) -> Result<
     for (entry, reason) in &broken {
         println!("unreadable: {}: {reason}", entry.dir.display());
     }
+    let undrawn: Vec<_> = written.undrawn().collect();
+    for (entry, reason) in &undrawn {
+        eprintln!(
+            "warning: {}: its view has no contour image: {reason}",
+            results.join(&entry.dir).display()
+        );
+    }
+    if !undrawn.is_empty() {
+        eprintln!(
+            "warning: {} view(s) drawn without their surface; a surface registered by your own program is known \
+             only to that program: run the report with the binary that knows the surface (`cargo run --release \
+             -- report {}` in your crate, or `--example NAME -- report ...`)",
+            undrawn.len(),
+            results.display()
+        );
+    }
     println!(
         "report of {} result(s), {} interactive view(s){} in {:.2} s: {}",
         written.entries.len(),
@@ -479,10 +495,14 @@ struct Bars {
 
 impl Bars {
     fn new(experiments: u64) -> Self {
+        Self::drawn_on(experiments, indicatif::ProgressDrawTarget::stderr())
+    }
+
+    fn drawn_on(experiments: u64, target: indicatif::ProgressDrawTarget) -> Self {
         let style = ProgressStyle::with_template("{prefix:>12} [{bar:30}] {pos}/{len} {msg} {eta}")
             .expect("valid template")
             .progress_chars("=> ");
-        let multi = indicatif::MultiProgress::new();
+        let multi = indicatif::MultiProgress::with_draw_target(target);
         let overall = multi.add(
             ProgressBar::new(experiments)
                 .with_style(style.clone())
@@ -508,12 +528,21 @@ impl Bars {
 
 impl Progress for Bars {
     fn start(&self, name: &str, total: u64) {
-        self.steps.set_length(total);
+        // Position first: a bar drawn in between shows 0 of the new total, never the last
+        // job's count over it (a study's 1536000 row-steps over its tuned run's 200 steps).
         self.steps.set_position(0);
         self.steps.set_message(name.to_string());
+        self.steps.set_length(total);
     }
     fn set(&self, done: u64) {
         self.steps.set_position(done);
+        // The end is always shown, even when it comes sooner than the bar redraws.
+        if Some(done) == self.steps.length() {
+            self.steps.force_draw();
+        }
+    }
+    fn say(&self, line: &str) {
+        self.multi.suspend(|| eprintln!("{line}"));
     }
     fn frames(&self) -> Option<&dyn FrameProgress> {
         Some(&self.frames)
@@ -549,11 +578,20 @@ fn list(registry: &Registry) -> String {
         out.push_str(&format!(
             "\nOptimizers ({title}): hyperparameter = default, allowed values, meaning\n"
         ));
+        if source == Source::Keras {
+            out.push_str(
+                "  A run without learning_rate gets Keras's default (0.001 for most): small on these surfaces, \
+                 where such a run barely moves in 100 steps; its default label says \"lr=0.001 (default)\".\n",
+            );
+        }
         for o in entries {
             out.push_str(&format!("  {:<19} {}\n", o.name, o.description));
             let defaults = o.defaults().hyperparameters();
             for p in o.params {
-                let default = defaults.get(p.name).map_or(String::new(), |v| v.to_string());
+                let mut default = defaults.get(p.name).map_or(String::new(), |v| v.to_string());
+                if p.name == "learning_rate" && source == Source::Keras {
+                    default.push_str(" (Keras's default, used when a run omits it)");
+                }
                 let range = p.range.map_or(String::new(), |r| format!("; {r}"));
                 out.push_str(&format!(
                     "                {}={default}{range}; {}\n",
@@ -564,4 +602,77 @@ fn list(registry: &Registry) -> String {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    /// A terminal that keeps every line drawn on it.
+    #[derive(Debug, Default, Clone)]
+    struct Recorder(Arc<Mutex<Vec<String>>>);
+
+    impl indicatif::TermLike for Recorder {
+        fn width(&self) -> u16 {
+            120
+        }
+        fn move_cursor_up(&self, _: usize) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn move_cursor_down(&self, _: usize) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn move_cursor_right(&self, _: usize) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn move_cursor_left(&self, _: usize) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn write_line(&self, s: &str) -> std::io::Result<()> {
+            self.0.lock().unwrap().push(s.to_string());
+            Ok(())
+        }
+        fn write_str(&self, s: &str) -> std::io::Result<()> {
+            self.write_line(s)
+        }
+        fn clear_line(&self) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn flush(&self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// A study's row-steps, then its tuned run's steps: no drawn steps bar counts past its
+    /// total, and each job's end is drawn.
+    #[test]
+    fn the_steps_bar_never_shows_one_jobs_count_over_anothers_total() {
+        let term = Recorder::default();
+        let target = indicatif::ProgressDrawTarget::term_like_with_hz(Box::new(term.clone()), 200);
+        let bars = Bars::drawn_on(2, target);
+        bars.start("study", 1_536_000);
+        for k in 1..=200u64 {
+            bars.set(k * 7680);
+        }
+        bars.start("study-tuned", 200);
+        for k in 1..=200 {
+            bars.set(k);
+        }
+        let lines = term.0.lock().unwrap().clone();
+        let steps: Vec<&String> = lines.iter().filter(|l| l.contains("steps [")).collect();
+        assert!(!steps.is_empty(), "{lines:?}");
+        for line in &steps {
+            let counts = line
+                .split(']')
+                .nth(1)
+                .and_then(|s| s.split_whitespace().next())
+                .unwrap();
+            let (done, total) = counts.split_once('/').unwrap();
+            let (done, total): (u64, u64) = (done.parse().unwrap(), total.parse().unwrap());
+            assert!(done <= total, "drawn: {line}");
+        }
+        assert!(steps.iter().any(|l| l.contains("1536000/1536000")), "{steps:?}");
+        assert!(steps.last().unwrap().contains("200/200"), "{steps:?}");
+    }
 }

@@ -677,7 +677,8 @@ impl RunFile {
 
     fn from_fields(mut fields: Map<String, Value>) -> Parsed<Self> {
         let label = default_label(&fields);
-        let label = take::<Label>(&mut fields, "label")?.map_or(label, |l| l.0);
+        let rate_omitted = !fields.contains_key("learning_rate");
+        let given = take::<Label>(&mut fields, "label")?;
         let start = take(&mut fields, "start")?;
         let seed = take(&mut fields, "seed")?;
         let gradient_noise = take(&mut fields, "gradient_noise")?;
@@ -685,9 +686,10 @@ impl RunFile {
         if !fields.contains_key("optimizer") {
             return Err(FieldError::new("missing; every run needs an optimizer").at("optimizer"));
         }
+        let optimizer = OptimizerSpec::from_fields(fields)?;
         Ok(RunFile {
-            label,
-            optimizer: OptimizerSpec::from_fields(fields)?,
+            label: given.map_or_else(|| omitted_rate(label, rate_omitted, &optimizer), |l| l.0),
+            optimizer,
             start,
             seed,
             gradient_noise,
@@ -724,6 +726,15 @@ fn default_label(run: &Map<String, Value>) -> String {
         label.push_str(&format!(" {key}={value}"));
     }
     label
+}
+
+/// A default label says the learning rate a run leaves out, the optimizer's default (Keras's,
+/// 0.001 for most, which barely moves a run in 100 steps): `"adam lr=0.001 (default)"`.
+fn omitted_rate(label: String, omitted: bool, optimizer: &OptimizerSpec) -> String {
+    match optimizer.hyperparameters().get("learning_rate") {
+        Some(rate) if omitted => format!("{label} lr={rate} (default)"),
+        _ => label,
+    }
 }
 
 impl<'de> Deserialize<'de> for RunFile {

@@ -595,10 +595,7 @@ thread_local! {
 
 fn unknown(name: &str, known: &[Entry]) -> FieldError {
     let names: Vec<&str> = known.iter().map(|e| e.name).collect();
-    FieldError::new(format!(
-        "unknown optimizer {name:?}; expected one of: {}",
-        names.join(", ")
-    ))
+    crate::error::unknown_name("optimizer", name, &names)
 }
 
 /// Reads config `C` of optimizer `name` from a run's fields: serde, with the field named on
@@ -611,7 +608,8 @@ fn read_fields<C: Hyperparameters>(name: &str, params: &[Param], fields: Map<Str
             let accepted: Vec<&str> = params.iter().map(|p| p.name).collect();
             let unknown = message.split('`').nth(1).unwrap_or_default().to_string();
             FieldError::new(format!(
-                "not a hyperparameter of {name}; it accepts: {}",
+                "not a hyperparameter of {name}{}; it accepts: {}",
+                crate::error::field_hint(&unknown, accepted.iter().copied()),
                 accepted.join(", ")
             ))
             .at(&unknown)

@@ -223,7 +223,7 @@ impl ContourLayout {
     }
 
     /// A star of four strokes, black with a white halo, at a known minimum.
-    fn minimum_marker(&self, c: &mut dyn Target, p: [f64; 2]) {
+    pub(super) fn minimum_marker(&self, c: &mut dyn Target, p: [f64; 2]) {
         let q = self.to_pixel(p[0], p[1]);
         star(
             c,

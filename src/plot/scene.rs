@@ -65,6 +65,9 @@ pub(crate) struct SurfacePlot<'a> {
     sheet: Sheet,
     /// Known minima and each run's start with its colour (marked on the contour view).
     minima: Vec<[f64; 2]>,
+    /// The minima's stars go over the runs' end dots: a data surface's optimum, where the runs
+    /// gather (a known minimum of a formula stays under them, its runs' dots shown).
+    stars_on_top: bool,
     starts: Vec<([f64; 2], Rgb)>,
     legend: Option<Fitted>,
     /// The boxes of the 3D view's tick and axis labels (value labels keep out of them).
@@ -140,6 +143,7 @@ impl<'a> SurfacePlot<'a> {
                 colors,
             },
             minima: surface.minima().map(|s| s.point).collect(),
+            stars_on_top: surface.data.is_some(),
             starts,
             legend,
             decorations,
@@ -307,6 +311,12 @@ impl Plot for SurfacePlot<'_> {
         for r in &self.runs {
             if let Some(last) = r.at(k) {
                 t.disc(r.px[last], radius, r.color, 1.0);
+            }
+        }
+        // A data surface's optimum over the runs' dots, which gather there.
+        if let (Scene::Contour(layout), true) = (&self.scene, self.stars_on_top) {
+            for p in &self.minima {
+                layout.minimum_marker(t, *p);
             }
         }
         self.draw_values(t, k, avoid);

@@ -769,20 +769,51 @@ fn basin_panels(study: &Study, summaries: &[Summary]) -> (Vec<usize>, usize, usi
     (panels, cols, rows, side)
 }
 
-/// The basins legend: a swatch per known minimum, then "near no known minimum" and "diverged".
-fn basin_entries(study: &Study) -> Vec<(Rgb, String)> {
-    let mut entries: Vec<(Rgb, String)> = study
-        .surface
-        .minima()
+/// The basins' minima: the surface's known ones, or those found from the runs' ends (see
+/// `results::basins`), with their legend labels.
+fn basin_minima(study: &Study, outcomes: &[Outcome]) -> Vec<([f64; 2], String)> {
+    match study.found_basins(outcomes) {
+        None => study
+            .surface
+            .minima()
+            .enumerate()
+            .map(|(k, q)| {
+                (
+                    q.point,
+                    format!("minimum {k} ({}, {})", short(q.point[0]), short(q.point[1])),
+                )
+            })
+            .collect(),
+        Some(found) => found
+            .minima
+            .into_iter()
+            .map(|m| {
+                let label = format!(
+                    "{} ({}, {}) loss {}",
+                    m.label,
+                    short(m.point[0]),
+                    short(m.point[1]),
+                    short(m.loss)
+                );
+                (m.point, label)
+            })
+            .collect(),
+    }
+}
+
+/// The basins legend: a swatch per minimum, then "near no known (found) minimum" and "diverged".
+fn basin_entries(study: &Study, minima: &[([f64; 2], String)]) -> Vec<(Rgb, String)> {
+    let mut entries: Vec<(Rgb, String)> = minima
+        .iter()
         .enumerate()
-        .map(|(k, q)| {
-            (
-                TAB10[k % 10],
-                format!("minimum {k} ({}, {})", short(q.point[0]), short(q.point[1])),
-            )
-        })
+        .map(|(k, (_, label))| (TAB10[k % 10], label.clone()))
         .collect();
-    entries.push((NO_BASIN, "near no known minimum".into()));
+    let none = if study.finds_basins() {
+        "near no found minimum"
+    } else {
+        "near no known minimum"
+    };
+    entries.push((NO_BASIN, none.into()));
     entries.push((DIVERGED, "diverged".into()));
     entries
 }
@@ -811,18 +842,25 @@ fn basins(study: &Study, outcomes: &[Outcome], summaries: &[Summary]) -> Canvas 
     let m = metrics(w, side * rows);
     let em = m.pt(10.0) as f32;
     let pitch = 1.6 * em as f64;
-    let entries: Vec<(Rgb, String)> = basin_entries(study)
+    let minima = basin_minima(study, outcomes);
+    let entries: Vec<(Rgb, String)> = basin_entries(study, &minima)
         .into_iter()
         .map(|(c, l)| (c, text::ellipsize(&l, Face::Sans, em, w as f64 - 60.0, Cut::Middle)))
         .collect();
     let (places, legend_bottom) = flow(&entries, em, 14.0, (rows * side) as f64 + 30.0, w as f64, pitch);
-    let note = "stars: known minima; crosses: saddles; paler: more steps to the threshold; palest: never reached it (first seed of each start)";
+    let note = if study.finds_basins() {
+        "no known minima: basins and stars are minima found from the runs' end points; crosses: saddles; paler: more \
+         steps to the threshold (an absolute loss here); palest: never reached it (first seed of each start)"
+    } else {
+        "stars: known minima; crosses: saddles; paler: more steps to the threshold; palest: never reached it (first seed of each start)"
+    };
     let note = text::wrap(note, Face::Sans, em, w as f64 - 28.0, 3);
     let h = (legend_bottom + pitch * (note.len() as f64 + 0.5) + 14.0).ceil() as usize;
     let mut c = Canvas::new(w, h);
     for (p, &config) in panels.iter().enumerate() {
         let (px, py) = ((p % cols) * side, (p / cols) * side);
-        draw_basin_panel(&mut c, study, outcomes, config, [px as f64, py as f64, side as f64], &m);
+        let at = [px as f64, py as f64, side as f64];
+        draw_basin_panel(&mut c, study, outcomes, &minima, config, at, &m);
     }
     for ((color, label), [x, y]) in entries.iter().zip(places) {
         c.convex(&rect([x, y - 7.0, x + 14.0, y + 7.0]), *color, 1.0);
@@ -847,8 +885,16 @@ fn basins(study: &Study, outcomes: &[Outcome], summaries: &[Summary]) -> Canvas 
 }
 
 /// One basins panel at `[x, y, side]`: its title (shortened to the panel), the grid of starts,
-/// the known minima (stars) and saddles (crosses), and a frame.
-fn draw_basin_panel(c: &mut dyn Target, study: &Study, outcomes: &[Outcome], config: usize, at: [f64; 3], m: &Metrics) {
+/// the minima (stars) and saddles (crosses), and a frame.
+fn draw_basin_panel(
+    c: &mut dyn Target,
+    study: &Study,
+    outcomes: &[Outcome],
+    minima: &[([f64; 2], String)],
+    config: usize,
+    at: [f64; 3],
+    m: &Metrics,
+) {
     let [nx, ny] = study.grid.unwrap_or([1, 1]);
     let [px, py, side] = at;
     let area = [px + 12.0, py + 34.0, px + side - 12.0, py + side - 8.0];
@@ -896,8 +942,8 @@ fn draw_basin_panel(c: &mut dyn Target, study: &Study, outcomes: &[Outcome], con
             area[3] - (q[1] - d.y[0]) / (d.y[1] - d.y[0]) * (area[3] - area[1]),
         ]
     };
-    for q in study.surface.minima() {
-        super::contour::star(c, to_px(q.point), 6.0, [(WHITE, 3.4), (colormap::LABEL, 1.6)]);
+    for (q, _) in minima {
+        super::contour::star(c, to_px(*q), 6.0, [(WHITE, 3.4), (colormap::LABEL, 1.6)]);
     }
     for q in study.surface.stationary.iter().filter(|s| s.kind == Kind::Saddle) {
         let q = to_px(q.point);

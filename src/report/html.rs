@@ -252,6 +252,13 @@ fn link(e: &Entry, file: &str) -> String {
 }
 
 fn figures(out: &mut String, e: &Entry) {
+    if let Some(command) = &e.not_run {
+        let _ = writeln!(
+            out,
+            "<p class=\"not-run\">not run yet: <code>{}</code> (draws its figures)</p>",
+            esc(command)
+        );
+    }
     let has = |f: &str| e.figures.iter().any(|g| g == f);
     let mut shown = Vec::new();
     // Each still with its animation beside it, when the folder has one.

@@ -69,6 +69,15 @@ impl Report {
             _ => None,
         })
     }
+
+    /// The experiments whose view has no contour image, with the reasons (a surface this
+    /// registry does not know, most often).
+    pub(crate) fn undrawn(&self) -> impl Iterator<Item = (&Entry, &str)> {
+        self.entries.iter().filter_map(|e| match &e.content {
+            Content::Runs(r) => r.contour_error.as_deref().map(|reason| (e, reason)),
+            _ => None,
+        })
+    }
 }
 
 /// One result on the page.
@@ -80,6 +89,9 @@ pub(crate) struct Entry {
     pub content: Content,
     /// The figures present in the folder, by file name.
     pub figures: Vec<String>,
+    /// When the folder has results but no figures (a committed baseline never run here): the
+    /// command that runs it.
+    pub not_run: Option<String>,
 }
 
 impl Entry {
@@ -207,6 +219,7 @@ pub(crate) fn scan(results: &Path, registry: &Registry) -> Vec<Entry> {
                     ..read_study(&dir.study(), registry)
                 }),
                 figures: figures_of(&STUDY_FIGURES),
+                not_run: None,
             });
         }
         if has(ResultDir::TRAJECTORIES) {
@@ -222,6 +235,7 @@ pub(crate) fn scan(results: &Path, registry: &Registry) -> Vec<Entry> {
                 dir: rel.clone(),
                 content,
                 figures: figures_of(&EXPERIMENT_FIGURES),
+                not_run: None,
             });
         }
         if has(ResultDir::VECTORS) {
@@ -237,6 +251,7 @@ pub(crate) fn scan(results: &Path, registry: &Registry) -> Vec<Entry> {
                 dir: rel.clone(),
                 content,
                 figures: figures_of(&EXPERIMENT_FIGURES),
+                not_run: None,
             });
         }
         // Figures (or a baseline awaiting review) without their trajectories.
@@ -259,10 +274,49 @@ pub(crate) fn scan(results: &Path, registry: &Registry) -> Vec<Entry> {
                     reason,
                 },
                 figures: figures_of(&EXPERIMENT_FIGURES),
+                not_run: None,
             });
         }
     }
+    for e in &mut entries {
+        if e.figures.is_empty() && !matches!(e.content, Content::Broken { .. }) {
+            e.not_run = Some(run_command(results, &e.dir));
+        }
+    }
     entries
+}
+
+/// `optsurf run PATH` for the result folder `rel` under `results`: the experiment file under
+/// `experiments/` (beside `results`) whose results it holds (named after the folder, or with
+/// that `name` inside), looking up the folders above for a study's `tuned/`; else the folder
+/// of experiments it mirrors.
+fn run_command(results: &Path, rel: &Path) -> String {
+    let experiments = results.parent().unwrap_or(Path::new("")).join("experiments");
+    let named = |dir: &Path, name: &str| -> Option<PathBuf> {
+        let file = dir.join(format!("{name}.json"));
+        if file.is_file() {
+            return Some(file);
+        }
+        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+            .ok()?
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "json"))
+            .collect();
+        files.sort();
+        files.into_iter().find(|p| {
+            std::fs::read_to_string(p)
+                .ok()
+                .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+                .is_some_and(|v| v["name"] == name)
+        })
+    };
+    let found = rel.ancestors().filter(|a| !a.as_os_str().is_empty()).find_map(|a| {
+        let name = a.file_name()?.to_string_lossy().into_owned();
+        named(&experiments.join(a.parent().unwrap_or(Path::new(""))), &name)
+    });
+    let path = found.unwrap_or_else(|| experiments.join(rel.parent().unwrap_or(Path::new(""))));
+    format!("optsurf run {}", path.display())
 }
 
 /// Reads a study's `study.json` without knowing its exact shape: a `best` that is an object
@@ -595,6 +649,7 @@ fn render_contours(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::tempfile;
     use serde_json::json;
 
     #[test]

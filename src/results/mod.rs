@@ -8,6 +8,7 @@
 //! `vectors.json` of the AdaGrad vectors; `shard.json` of a shard; a reviewed baseline's
 //! `<file>.new`. `run`, `merge`, `diff`, `accept` and `report` all find files through it.
 
+pub(crate) mod basins;
 pub(crate) mod npy;
 pub(crate) mod study;
 #[cfg(test)]
@@ -216,13 +217,27 @@ pub(crate) fn load_all(
         let shown: Vec<String> = paths.iter().map(|p| p.display().to_string()).collect();
         return Err(Error::input(shown.join(" "), "", "no experiment files (*.json) found"));
     }
+    // Every file is read (and each wrong one reported) before any runs.
     let mut seen: BTreeMap<PathBuf, PathBuf> = BTreeMap::new();
     let mut out = Vec::with_capacity(files.len());
+    let mut errors = Vec::new();
     for file in files {
-        let job = Job::load(&file, registry, device)?;
-        let dir = contained(job.output_dir(results), results, &file)?;
+        let job = match Job::load(&file, registry, device) {
+            Ok(job) => job,
+            Err(e) => {
+                errors.push(e);
+                continue;
+            }
+        };
+        let dir = match contained(job.output_dir(results), results, &file) {
+            Ok(dir) => dir,
+            Err(e) => {
+                errors.push(e);
+                continue;
+            }
+        };
         if let Some(other) = seen.insert(dir.path().to_path_buf(), file.clone()) {
-            return Err(Error::input(
+            errors.push(Error::input(
                 &file,
                 "name",
                 format!(
@@ -231,9 +246,11 @@ pub(crate) fn load_all(
                     other.display()
                 ),
             ));
+            continue;
         }
         out.push((job, dir));
     }
+    Error::all(errors)?;
     Ok(out)
 }
 

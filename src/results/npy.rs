@@ -92,7 +92,7 @@ mod tests {
 
     #[test]
     fn arrays_read_back_with_their_shape_and_a_64_byte_header() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = crate::tempfile::tempdir().unwrap();
         for shape in [vec![2, 3, 4], vec![5], vec![0, 2, 7]] {
             let n: usize = shape.iter().product();
             let values: Vec<f32> = (0..n).map(|k| k as f32 * 0.25 - 1.0).collect();

@@ -5,6 +5,7 @@
 //! Everything in `study.json` is computed from the rows as `runs.csv` writes them, so a study
 //! run in shards and merged gives the same bytes as one run whole.
 
+use super::basins::FoundBasins;
 use crate::error::{Error, FieldError, Result};
 use crate::experiment::Start;
 use crate::experiment::file::{ExperimentFile, GradientNoise, Name, Point, Seed, StartSpec, Steps};
@@ -138,6 +139,13 @@ pub struct StudySummary {
     pub(crate) configurations: Vec<ConfigSummary>,
     /// The best configuration per label, in the order labels first appear.
     pub(crate) best: Labelled<BestConfig>,
+    /// On a surface without known minima, the minima found from the runs' end points (the
+    /// basins' minima) and how.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) basins: Option<FoundBasins>,
+    /// What the threshold cannot mean here (no known minimum).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(crate) warnings: Vec<String>,
 }
 
 /// A map from label to value that keeps its order (labels in the order they first appear).
@@ -271,7 +279,11 @@ impl StudySummary {
                 (name, best)
             })
             .collect();
+        let basins = study.found_basins(outcomes);
+        let warnings = study.threshold_warnings(outcomes, basins.as_ref());
         StudySummary {
+            basins,
+            warnings,
             name: study.name.clone(),
             title: study.title.clone(),
             surface: study.surface_spec.clone(),
@@ -291,6 +303,17 @@ impl StudySummary {
     /// The text of `study.json`.
     pub fn to_text(&self) -> String {
         serde_json::to_string_pretty(self).expect("summaries serialize") + "\n"
+    }
+}
+
+impl Outcome {
+    /// The final loss as summaries rank it: infinite when the run diverged.
+    pub(crate) fn ranked_loss(&self) -> f64 {
+        if self.diverged_at.is_some() {
+            f64::INFINITY
+        } else {
+            self.final_loss as f64
+        }
     }
 }
 
@@ -417,25 +440,27 @@ impl Study {
     }
 
     /// The tuned comparison: the best configuration per label as an ordinary experiment, from
-    /// the tune's start (or the study's first; a model's first initial weights, a weights file
-    /// named from the study's folder).
+    /// the tune's start (or the median start, see [`Study::median_start`]; a model's initial
+    /// weights, a weights file named from the study's folder).
     pub fn tuned_experiment(&self, outcomes: &[Outcome]) -> ExperimentFile {
         let summaries = self.summaries(outcomes);
-        let start = match (self.tune.as_ref().and_then(|t| t.start), &self.starts[0]) {
-            (Some(p), _) => StartSpec::Point(Point(p)),
-            (None, Start::Weights { file, .. }) => StartSpec::File {
-                file: self
-                    .source
-                    .parent()
-                    .unwrap_or(Path::new(""))
-                    .join(file)
-                    .display()
-                    .to_string(),
+        let best = self.best(&summaries);
+        let start = match self.tune.as_ref().and_then(|t| t.start) {
+            Some(p) => StartSpec::Point(Point(p)),
+            None => match &self.starts[self.median_start(outcomes, &best)] {
+                Start::Weights { file, .. } => StartSpec::File {
+                    file: self
+                        .source
+                        .parent()
+                        .unwrap_or(Path::new(""))
+                        .join(file)
+                        .display()
+                        .to_string(),
+                },
+                other => other.spec(),
             },
-            (None, first) => first.spec(),
         };
-        let runs: Vec<RunFile> = self
-            .best(&summaries)
+        let runs: Vec<RunFile> = best
             .into_iter()
             .map(|(name, i)| {
                 let c = &self.configs[i];
@@ -487,6 +512,45 @@ impl Study {
             },
             runs,
         }
+    }
+
+    /// The start a reader would pick to compare the `best` configurations: where they do as
+    /// they do typically, not the grid's first corner. Each start is scored by the median over
+    /// the best configurations of their median final loss over seeds there (a diverged run
+    /// counts as infinite); the start of the median score is it (ties go to the start nearer
+    /// the domain's centre, then the earlier). Its index in `starts`.
+    pub(crate) fn median_start(&self, outcomes: &[Outcome], best: &[(String, usize)]) -> usize {
+        if best.is_empty() {
+            return 0;
+        }
+        let seeds = self.seeds.len();
+        let median = |mut v: Vec<f64>| -> f64 {
+            v.sort_by(f64::total_cmp);
+            v[(v.len() - 1) / 2]
+        };
+        let score = |s: usize| -> f64 {
+            median(
+                best.iter()
+                    .map(|&(_, c)| {
+                        let first = (c * self.starts.len() + s) * seeds;
+                        median(
+                            outcomes[first..first + seeds]
+                                .iter()
+                                .map(Outcome::ranked_loss)
+                                .collect(),
+                        )
+                    })
+                    .collect(),
+            )
+        };
+        let d = self.surface.domain;
+        let centre = [(d.x[0] + d.x[1]) / 2.0, (d.y[0] + d.y[1]) / 2.0];
+        let from_centre = |s: &Start| s.point().map_or(0.0, |p| (p[0] - centre[0]).hypot(p[1] - centre[1]));
+        let mut ranked: Vec<(f64, f64, usize)> = (0..self.starts.len())
+            .map(|s| (score(s), from_centre(&self.starts[s]), s))
+            .collect();
+        ranked.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)).then(a.2.cmp(&b.2)));
+        ranked[(ranked.len() - 1) / 2].2
     }
 
     /// What shard `[i, n]` of rows `rows` says of itself.

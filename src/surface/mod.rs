@@ -81,7 +81,7 @@ impl From<Domain> for [[f64; 2]; 2] {
 
 impl Domain {
     /// The post's box `[-10, 10)^2`, with its 200 x 200 mesh of spacing 0.1.
-    pub const POST: Domain = Domain {
+    pub(crate) const POST: Domain = Domain {
         x: [-10.0, 10.0],
         y: [-10.0, 10.0],
     };

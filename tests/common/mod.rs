@@ -2,6 +2,9 @@
 //! and the check that a bad file is refused as it should be.
 #![allow(dead_code)] // each test crate uses some of them
 
+#[path = "temp_dir.rs"]
+pub mod tempfile;
+
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

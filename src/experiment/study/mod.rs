@@ -178,7 +178,7 @@ pub struct StudyEntry {
 pub struct Tune {
     /// What "best" means.
     pub objective: Objective,
-    /// Where the tuned comparison starts (the study's first start by default).
+    /// Where the tuned comparison starts (by default the median start, see `Study::median_start`).
     pub start: Option<[f64; 2]>,
 }
 

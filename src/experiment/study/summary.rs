@@ -70,16 +70,7 @@ impl Summary {
     /// The summary of one configuration's outcomes.
     pub(crate) fn of(outcomes: &[Outcome]) -> Summary {
         let n = outcomes.len();
-        let mut losses: Vec<f64> = outcomes
-            .iter()
-            .map(|o| {
-                if o.diverged_at.is_some() {
-                    f64::INFINITY
-                } else {
-                    o.final_loss as f64
-                }
-            })
-            .collect();
+        let mut losses: Vec<f64> = outcomes.iter().map(Outcome::ranked_loss).collect();
         losses.sort_by(f64::total_cmp);
         let mean = losses.iter().sum::<f64>() / n as f64;
         let mut steps: Vec<f64> = outcomes

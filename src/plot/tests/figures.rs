@@ -7,6 +7,7 @@ use crate::plot::surface3d::SurfaceLayout;
 use crate::plot::{self, FrameProgress, PlotSpec, View, YLim};
 use crate::results::{RunTrajectory, Status, Trajectories};
 use crate::surface::{Domain, Surface};
+use crate::tempfile;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 

@@ -327,7 +327,7 @@ mod tests {
 
     #[test]
     fn a_header_that_is_not_one_is_not_quoted() {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = crate::tempfile::tempdir().unwrap();
         let path = dir.path().join("x.csv");
         std::fs::write(&path, format!("root:{}:0:0\n1\n", "x".repeat(200))).unwrap();
         let e = Dataset::from_csv(&path, &["a".into()], "b").unwrap_err();

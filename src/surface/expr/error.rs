@@ -1,5 +1,6 @@
 //! Errors in expressions: one line with the column, a short excerpt marking it, and a hint.
 
+use crate::error::distance;
 use std::fmt;
 
 /// A parse or compile error: what is wrong and at which (1-based) column. It displays as one
@@ -141,29 +142,6 @@ pub(super) fn unknown_name_hint<'a>(name: &str, known: impl Iterator<Item = &'a 
         list.push_str(&format!(" and {} more", total - shown));
     }
     list
-}
-
-/// Edit distance with adjacent transpositions (optimal string alignment).
-fn distance(a: &str, b: &str) -> usize {
-    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
-    let mut rows = vec![vec![0usize; b.len() + 1]; a.len() + 1];
-    for (i, row) in rows.iter_mut().enumerate() {
-        row[0] = i;
-    }
-    rows[0] = (0..=b.len()).collect();
-    for i in 1..=a.len() {
-        for j in 1..=b.len() {
-            let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut d = (rows[i - 1][j] + 1)
-                .min(rows[i][j - 1] + 1)
-                .min(rows[i - 1][j - 1] + cost);
-            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                d = d.min(rows[i - 2][j - 2] + 1);
-            }
-            rows[i][j] = d;
-        }
-    }
-    rows[a.len()][b.len()]
 }
 
 #[cfg(test)]
