@@ -9,8 +9,8 @@
 //! `results/cubic-iris/`; `plot` and `diff` work on them through the same binary, since it knows
 //! the model.
 
-use burn::tensor::Tensor;
 use optsurf::Registry;
+use optsurf::burn::tensor::Tensor;
 use optsurf::params::{Layout, Variable};
 use optsurf::surface::ModelLoss;
 use std::process::ExitCode;

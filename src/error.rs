@@ -482,6 +482,7 @@ mod tests {
 
     #[test]
     fn several_files_mistakes_are_one_line_each() {
+        // A message's own line break is escaped (`\n`), so each file stays one line.
         let e = Error::all(vec![
             Error::input("a.json", "runs[0].optimizer", "unknown optimizer \"adma\""),
             Error::input("b.json", "", "invalid JSON:\nline 2"),
@@ -490,7 +491,7 @@ mod tests {
         assert_eq!(
             e.to_string(),
             "2 experiment files have mistakes; none was run (fix each and run again):\n  \
-             a.json: field `runs[0].optimizer`: unknown optimizer \"adma\"\n  b.json: invalid JSON: line 2"
+             a.json: field `runs[0].optimizer`: unknown optimizer \"adma\"\n  b.json: invalid JSON:\\nline 2"
         );
         assert_eq!(e.exit_code(), 2);
         assert!(Error::all(Vec::new()).is_ok());
