@@ -181,6 +181,7 @@ fn experiment(name: &str, surface: SurfaceSpec, start: [f64; 2], steps: usize, r
         steps: Steps(steps),
         plot: Default::default(),
         runs,
+        landscape: Default::default(),
     }
 }
 

@@ -486,6 +486,7 @@ impl Study {
                 ..PlotSpec::default()
             },
             runs,
+            landscape: Default::default(),
         }
     }
 
