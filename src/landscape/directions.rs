@@ -117,7 +117,7 @@ pub(crate) fn pca(m: &[f64], n: usize, p: usize) -> Option<([Vec<f64>; 2], [f64;
         let ((v0, d0), (v1, d1)) = (pick(0), pick(1));
         ([v0, v1], [d0, d1])
     };
-    if !(total > 0.0) || values[1] <= total * 1e-12 {
+    if total.is_nan() || total <= 0.0 || values[1] <= total * 1e-12 {
         return None;
     }
     for d in &mut dirs {

@@ -576,8 +576,9 @@ fn interpolate(
     let p = data.layout().len();
     let range = spec.range.map_or([-0.5, 1.5], |r| r[0]);
     let a = linspace(range, spec.resolution[0]);
-    // (from, to, label, the runs whose sharpness is taken)
-    let mut lines: Vec<(Origin, &[f32], Origin, &[f32], String)> = Vec::new();
+    // Each line: where it starts (and the point), where it ends, its label.
+    type Line<'w> = (Origin, &'w [f32], Origin, &'w [f32], String);
+    let mut lines: Vec<Line> = Vec::new();
     let ends: Vec<&Walk> = match &spec.between {
         Some([x, y]) => {
             let (wx, wy) = (
