@@ -89,7 +89,11 @@ impl PlaneFigure {
                     .iter()
                     .map(|q| layout.to_pixel(q[0] as f64, q[1] as f64))
                     .collect(),
-                off: r.residual.iter().map(|&e| e.is_nan() || e > plane.residual_threshold).collect(),
+                off: r
+                    .residual
+                    .iter()
+                    .map(|&e| e.is_nan() || e > plane.residual_threshold)
+                    .collect(),
             })
             .collect();
         let [x0, y0, x1, y1] = layout.area();
