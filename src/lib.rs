@@ -30,6 +30,7 @@ pub(crate) mod diff;
 pub(crate) mod error;
 pub mod experiment;
 pub(crate) mod io;
+pub(crate) mod landscape;
 pub mod optim;
 pub mod params;
 pub mod pipeline;

@@ -120,6 +120,10 @@ pub(crate) fn run_experiment(experiment: &Experiment, dir: &ResultDir, run: &Run
             run.progress.frames(),
         )?;
     }
+    let landscapes = crate::landscape::run_all(experiment, &trajectories, dir, run.device)?;
+    if run.figures && !landscapes.is_empty() {
+        plot::draw_landscapes(&landscapes, &trajectories.plot, dir.path())?;
+    }
     Ok(trajectories)
 }
 

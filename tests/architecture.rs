@@ -101,12 +101,13 @@ fn data_flows_one_way() {
     let graph = graph();
     let uses = |a: &str, b: &str| graph.get(a).is_some_and(|d| d.contains(b));
     // The layers, lowest first: nothing may name a module of a later layer.
-    let layers: [&[&str]; 8] = [
+    let layers: [&[&str]; 9] = [
         &["error", "random", "io", "backend", "tensor", "params"],
         &["surface", "optim"],
         &["registry"],
         &["experiment"],
         &["results"],
+        &["landscape"],
         &["plot", "diff", "report"],
         &["pipeline"],
         &["cli"],

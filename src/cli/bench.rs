@@ -70,6 +70,9 @@ pub(crate) fn run(which: Which, points: usize, experiment: &Path, backend: Backe
     if all || which == Which::Figures {
         bench.figures()?;
     }
+    if all || which == Which::Landscape {
+        bench.landscape()?;
+    }
     println!("peak memory {:.0} MB", peak_rss_mb());
     Ok(())
 }
@@ -181,6 +184,7 @@ fn experiment(name: &str, surface: SurfaceSpec, start: [f64; 2], steps: usize, r
         steps: Steps(steps),
         plot: Default::default(),
         runs,
+        landscape: Default::default(),
     }
 }
 
@@ -477,6 +481,62 @@ impl Bench<'_> {
     /// features in batches of 32, 1,000 steps (time, runs x steps and examples per second, peak
     /// memory; target < 1 GB). With `OPTSURF_KERAS_PYTHON` set to a Python that has TensorFlow,
     /// Keras does the same work (`scripts/peer_keras.py`) and the ratios are printed.
+    /// A landscape of an experiment given as text (its data relative to the working folder):
+    /// its runs, then the timed landscapes (and figures, when `figures`); prints and returns the
+    /// seconds of the landscapes alone.
+    fn time_landscape(&self, text: &str, figures: bool) -> Result<f64> {
+        let experiment = Experiment::parse(text, Path::new("bench-landscape.json"), self.registry, self.device)?;
+        let traj = experiment.run(self.device);
+        let dir = std::env::temp_dir().join(format!("optsurf-bench-landscape-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).map_err(|e| crate::error::Error::io(&dir, "create folder", e))?;
+        let out = ResultDir::new(&dir);
+        let started = Instant::now();
+        let landscapes = crate::landscape::run_all(&experiment, &traj, &out, self.device)?;
+        if figures {
+            crate::plot::draw_landscapes(&landscapes, &traj.plot, &dir)?;
+        }
+        let seconds = started.elapsed().as_secs_f64();
+        let _ = std::fs::remove_dir_all(&dir);
+        Ok(seconds)
+    }
+
+    /// `landscape`: a 51 x 51 PCA plane through the post's ten optimizers on iris with its
+    /// figure, and a 201 x 201 random plane of a ~10,000-parameter MLP over 1,000 rows.
+    fn landscape(&self) -> Result<()> {
+        let iris = r#"{"name": "bench-landscape", "surface": {"model": "mlp", "layers": [16, 16], "activation": "tanh",
+            "loss": "cross_entropy", "data": {"csv": "data/iris.csv",
+            "x": ["sepal_length", "sepal_width", "petal_length", "petal_width"], "y": "species_id"},
+            "record_every": 10}, "start": {"seed": 0}, "steps": 300,
+            "landscape": {"plane": "pca", "resolution": [51, 51]},
+            "runs": [{"label": "SGD", "optimizer": "sgd", "learning_rate": 0.1},
+                     {"label": "NAG", "optimizer": "sgd", "learning_rate": 0.02, "momentum": 0.9, "nesterov": true},
+                     {"label": "RMS", "optimizer": "rmsprop", "learning_rate": 0.001},
+                     {"label": "AdaGrad", "optimizer": "adagrad", "learning_rate": 0.05},
+                     {"label": "Adam", "optimizer": "adam", "learning_rate": 0.005},
+                     {"label": "Adamax", "optimizer": "adamax", "learning_rate": 0.01},
+                     {"label": "NAdam", "optimizer": "nadam", "learning_rate": 0.005},
+                     {"label": "Lion", "optimizer": "lion", "learning_rate": 0.001},
+                     {"label": "Lamb", "optimizer": "lamb", "learning_rate": 0.005},
+                     {"label": "FTRL", "optimizer": "ftrl", "learning_rate": 0.1}]}"#;
+        let seconds = self.time_landscape(iris, true)?;
+        println!(
+            "landscape 51 x 51 PCA plane of the [4, 16, 16, 3] iris MLP, 10 paths, sharpness and figure: {seconds:.2} s (target < 1 s)"
+        );
+        let wide = r#"{"name": "bench-landscape-wide", "surface": {"model": "mlp", "layers": [96, 96], "activation": "tanh",
+            "loss": "binary_cross_entropy", "data": {"generate": "moons", "n": 1000, "noise": 0.1, "seed": 0},
+            "record_every": 10}, "start": {"seed": 0}, "steps": 20,
+            "landscape": {"plane": "random", "resolution": [201, 201]},
+            "runs": [{"label": "Adam", "optimizer": "adam", "learning_rate": 0.001}]}"#;
+        let seconds = self.time_landscape(wide, false)?;
+        let points = 201.0 * 201.0;
+        println!(
+            "landscape 201 x 201 random plane of a [2, 96, 96, 1] MLP (9,697 parameters) over 1,000 rows: {seconds:.1} s, {:.2e} points x rows/s, peak memory so far {:.0} MB (target < 1 GB)",
+            points * 1000.0 / seconds,
+            peak_rss_mb()
+        );
+        Ok(())
+    }
+
     fn models(&self) -> Result<()> {
         // The training alone, as the Keras peer times it: the full data evaluated at the first
         // and the last step only (`eval_every` and `record_every` past the end).

@@ -169,6 +169,9 @@ pub(crate) enum Which {
     StudyMillion,
     /// The figure pair of the post's ten-optimizer comparison (surface and loss, PNG + GIF).
     Figures,
+    /// Loss landscapes: a 51 x 51 PCA plane of the iris MLP with its figures, and a 201 x 201
+    /// random plane of a ~10,000-parameter MLP over 1,000 rows.
+    Landscape,
 }
 
 /// Parses `I/N` (0 <= I < N <= the most runs a study may have): `--shard 2/8`.

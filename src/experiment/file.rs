@@ -5,6 +5,7 @@
 //! The fields an experiment and a study share (name, title, surface, domain, noise, steps,
 //! gradient noise) are declared once ([`shared_fields!`]) and read the same way in both.
 
+use super::landscape::Landscapes;
 use super::plot_spec::PlotSpec;
 use super::study::{Configuration, StudyEntry, Swept, SweptValue};
 use super::surface::SurfaceSpec;
@@ -377,6 +378,9 @@ shared_fields! {
         pub(crate) plot: PlotSpec,
         /// The runs, in order.
         pub(crate) runs: Vec<RunFile>,
+        /// The landscapes of a model's parameter space evaluated after the runs.
+        #[serde(default, skip_serializing_if = "Landscapes::is_empty")]
+        pub(crate) landscape: Landscapes,
     }
 }
 

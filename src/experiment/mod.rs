@@ -11,6 +11,7 @@
 //! ```
 
 pub(crate) mod file;
+pub(crate) mod landscape;
 pub(crate) mod model_spec;
 pub(crate) mod plot_spec;
 pub mod runner;
@@ -113,6 +114,8 @@ pub struct Experiment {
     pub runs: Vec<RunSpec>,
     /// Figure settings.
     pub plot: PlotSpec,
+    /// The landscapes evaluated after the runs (a model's).
+    pub(crate) landscapes: Vec<landscape::LandscapeSpec>,
     /// The file it was read from.
     pub source: PathBuf,
 }
@@ -285,6 +288,11 @@ impl Experiment {
             });
         }
         file.plot.validate().at("plot").in_file(path)?;
+        let labels: Vec<&str> = runs.iter().map(|r| r.label.as_str()).collect();
+        let has_test = surface.model().is_some_and(|d| d.test.is_some());
+        landscape::check(&file.landscape, &labels, parameters, has_test)
+            .at("landscape")
+            .in_file(path)?;
         Ok(Experiment {
             name: file.name.as_str().to_string(),
             title: file.title,
@@ -295,6 +303,7 @@ impl Experiment {
             steps: file.steps.0,
             runs,
             plot: file.plot,
+            landscapes: file.landscape.0,
             source: path.to_path_buf(),
         })
     }

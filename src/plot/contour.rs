@@ -120,8 +120,13 @@ pub struct ContourLayout {
 impl ContourLayout {
     /// Lays out a `w` x `h` figure over `domain`.
     pub fn new(w: usize, h: usize, domain: Domain) -> Self {
+        Self::with_room(w, h, domain, Room::default())
+    }
+
+    /// Lays out a `w` x `h` figure over `domain` with `room` (axis titles) besides the ticks.
+    pub(crate) fn with_room(w: usize, h: usize, domain: Domain, room: Room) -> Self {
         ContourLayout {
-            axes: Axes2d::new(w, h, domain.x, domain.y, Room::default()),
+            axes: Axes2d::new(w, h, domain.x, domain.y, room),
             domain,
             m: Metrics::new(w, h),
         }
@@ -286,7 +291,7 @@ pub fn contour_image(surface: &Surface, mesh: &[f32], size: [usize; 2]) -> Resul
 }
 
 /// A closed polyline approximating a circle.
-fn circle(c: [f64; 2], r: f64) -> Vec<[f64; 2]> {
+pub(super) fn circle(c: [f64; 2], r: f64) -> Vec<[f64; 2]> {
     (0..=32)
         .map(|k| {
             let a = std::f64::consts::TAU * k as f64 / 32.0;

@@ -30,6 +30,7 @@ mod contour;
 mod declutter;
 mod encode;
 mod figure;
+mod landscape;
 mod legend;
 mod loss;
 mod rates;
@@ -41,7 +42,7 @@ mod target;
 mod text;
 mod ticks;
 
-pub(crate) use self::{arrows::draw_vectors, study::draw_all as draw_study};
+pub(crate) use self::{arrows::draw_vectors, landscape::draw_landscapes, study::draw_all as draw_study};
 pub(crate) use figure::Figure;
 pub use {
     self::colormap::{Rgb, run_colors},

@@ -63,8 +63,9 @@ impl ResultDir {
     /// `learning_rate`, as PNG, SVG and GIF), of the AdaGrad vectors and of studies, and the
     /// report's view. A job removes them before it writes new results
     /// ([`ResultDir::clear_figures`]), so a folder never shows figures of another run beside
-    /// its results, even when a run is killed between the two.
-    const DRAWN: [&'static str; 15] = [
+    /// its results, even when a run is killed between the two. A model's landscapes (their
+    /// JSON, directions and figures) go with them: they are computed from the runs.
+    const DRAWN: [&'static str; 20] = [
         "surface.png",
         "surface.svg",
         "surface.gif",
@@ -80,6 +81,11 @@ impl ResultDir {
         "sensitivity.png",
         Self::VIEW,
         Self::CONTOUR,
+        "landscape.json",
+        "directions.npy",
+        "landscape_contour.png",
+        "interpolation.json",
+        "interpolation.png",
     ];
 
     /// The folder `dir`.

@@ -511,6 +511,7 @@ impl Study {
                 ..PlotSpec::default()
             },
             runs,
+            landscape: Default::default(),
         }
     }
 
