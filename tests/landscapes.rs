@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 use std::path::Path;
 
 mod common;
+use common::tempfile;
 use common::{optsurf, read_json, rejects, stderr, write};
 
 /// A `.npy` file's shape and float32 values (format 1.0, little-endian, C order).
