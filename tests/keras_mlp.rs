@@ -77,7 +77,7 @@ fn check(name: &str, case: &Value, dir: &Path) -> Vec<String> {
         "runs": [case["optimizer"]],
     });
     let path = common::write(&dir, "experiment.json", &experiment.to_string());
-    let device = optsurf::backend::Backend::default().device().unwrap();
+    let device = common::reference_device();
     let e = Experiment::load(&path, &optsurf::Registry::builtin(), &device).unwrap_or_else(|e| panic!("{name}: {e}"));
     let traj = e.run(&device);
     let run = &traj.runs[0];

@@ -10,6 +10,8 @@ use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::path::Path;
 
+mod common;
+
 /// Trajectories agree when `|ours - optax| <= 1e-4 (1 + |optax|)` at every step up to the case's
 /// `stable_until` (past it optax itself moves by more when the start moves by one ulp).
 const TOLERANCE: f64 = 1e-4;
@@ -85,7 +87,7 @@ fn ulps(a: f32, b: f32) -> u64 {
 /// failures. `eval_points` (Lookahead's slow weights, schedule-free's average) are compared
 /// as `points` are.
 fn trajectories(cases: &BTreeMap<String, Value>) -> (BTreeMap<String, (f64, String)>, Vec<String>) {
-    let device = optsurf::backend::Backend::Ndarray.device().unwrap();
+    let device = common::reference_device();
     let mut by_surface: BTreeMap<&str, Vec<(&String, &Value)>> = BTreeMap::new();
     for (name, case) in cases {
         by_surface
@@ -113,7 +115,7 @@ fn trajectories(cases: &BTreeMap<String, Value>) -> (BTreeMap<String, (f64, Stri
             &experiment.to_string(),
             Path::new("optax"),
             &registry,
-            &optsurf::backend::Backend::default().device().unwrap(),
+            &common::reference_device(),
         )
         .unwrap();
         let result = experiment.run(&device);
@@ -210,7 +212,7 @@ impl Replay {
 /// matched. Every new point, and every evaluation point (Lookahead's slow weights,
 /// schedule-free's `x`), is compared with optax's in `f32` ulps.
 fn replay(cases: &BTreeMap<String, Value>, allowed: u64) -> Replay {
-    let device = optsurf::backend::Backend::Ndarray.device().unwrap();
+    let device = common::reference_device();
     let row = |v: &[f32]| Tensor::<2>::from_data(TensorData::new(v.to_vec(), [1, v.len()]), &device);
     let registry = optsurf::Registry::builtin();
     let mut out = Replay {
@@ -548,7 +550,7 @@ fn list_shows_them_under_optax() {
 fn every_rate_comes_from_the_step_so_keras_schedules_work() {
     // Each optimizer three times: a constant rate, a schedule that stays at it (the same
     // trajectory, bit for bit) and one that halves it every step (another trajectory).
-    let device = optsurf::backend::Backend::Ndarray.device().unwrap();
+    let device = common::reference_device();
     let optimizers = [
         ("adabelief", "learning_rate"),
         ("radam", "learning_rate"),
@@ -586,7 +588,7 @@ fn every_rate_comes_from_the_step_so_keras_schedules_work() {
         &experiment.to_string(),
         Path::new("s"),
         &optsurf::Registry::builtin(),
-        &optsurf::backend::Backend::default().device().unwrap(),
+        &common::reference_device(),
     )
     .unwrap();
     let result = experiment.run(&device);

@@ -3,22 +3,23 @@
 //! make.
 
 use optsurf::Registry;
-use optsurf::backend::Backend;
 use optsurf::experiment::Experiment;
 use optsurf::results::Trajectories;
 use serde_json::{Value, json};
 use std::path::Path;
 use std::process::Command;
 
+mod common;
+
 fn run(experiment: &Value) -> Trajectories {
     let exp = Experiment::parse(
         &experiment.to_string(),
         Path::new("s.json"),
         &Registry::builtin(),
-        &optsurf::backend::Backend::default().device().unwrap(),
+        &common::reference_device(),
     )
     .unwrap();
-    exp.run(&Backend::Ndarray.device().unwrap())
+    exp.run(&common::reference_device())
 }
 
 const IRIS: &str = "data/iris.csv";
