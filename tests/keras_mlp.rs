@@ -97,6 +97,10 @@ fn check(name: &str, case: &Value, dir: &Path) -> Vec<String> {
             keras.len()
         )];
     }
+    let worst = (0..=stable)
+        .map(|t| (run.loss[t] as f64 - keras[t]).abs() / (1.0 + keras[t].abs()))
+        .fold(0.0, f64::max);
+    eprintln!("  {name:<28} max relative loss error {worst:.2e} (to step {stable})");
     if let Some(t) = (0..=stable).find(|&t| !close(run.loss[t] as f64, keras[t])) {
         failures.push(format!(
             "{name}: loss at step {t} is {}, Keras's {}",

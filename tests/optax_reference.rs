@@ -24,13 +24,26 @@ const TOLERANCE: f64 = 1e-4;
 /// 12,800 f4 components; these three runs end where the gradient vanishes and amplify that:
 /// SAM and NovoGrad normalise the gradient (`g / |g|`, its direction decided by those 1e-8 when
 /// `|g|` is ~1e-7; SGD at rate 10 then settles into the other phase of its 2-cycle), and
-/// COCOB's default run is chaotic from step 44. Stepped with jax's own gradients each rule
-/// matches optax bit for bit (`update_rules_replay_optax_steps_bit_for_bit`).
+/// COCOB's default run is chaotic from step 44 (on ndarray, whose sin/cos round f64 results,
+/// it leaves optax one step earlier: see [`f4_drift`]). Stepped with jax's own gradients each
+/// rule matches optax bit for bit (`update_rules_replay_optax_steps_bit_for_bit`).
 const F4_DRIFTS: [(&str, usize); 3] = [
-    ("cocob-defaults-f4", 41),
+    ("cocob-defaults-f4", 42),
     ("novograd-weight_decay-0.1-f4", 65),
     ("sam-sgd-f4", 64),
 ];
+
+/// The last step through which case `name` agrees with optax, if it is in [`F4_DRIFTS`], on the
+/// backend the references run on.
+fn f4_drift(name: &str) -> Option<usize> {
+    let until = F4_DRIFTS.iter().find(|(n, _)| *n == name).map(|&(_, until)| until)?;
+    let ndarray = common::reference_backend() == optsurf::backend::Backend::Ndarray;
+    Some(if ndarray && name == "cocob-defaults-f4" {
+        until - 1
+    } else {
+        until
+    })
+}
 
 fn load() -> BTreeMap<String, Value> {
     let text = std::fs::read_to_string("tests/fixtures/optax-reference.json").unwrap();
@@ -121,7 +134,7 @@ fn trajectories(cases: &BTreeMap<String, Value>) -> (BTreeMap<String, (f64, Stri
         let result = experiment.run(&device);
         for ((name, case), run) in cases.iter().zip(&result.runs) {
             let optimizer = case["optimizer"].as_str().unwrap().to_string();
-            let drift = F4_DRIFTS.iter().find(|(n, _)| n == name).map(|&(_, until)| until);
+            let drift = f4_drift(name);
             let stable = drift.unwrap_or(case["stable_until"].as_u64().unwrap() as usize);
             if let Some(until) = drift {
                 // The drift is real (else the entry is stale): beyond `until`, by more than 1e-4.

@@ -98,11 +98,15 @@ impl SplitMix64 {
 /// the default backend (flex), or the one `OPTSURF_TEST_BACKEND` names (`ndarray`), to measure
 /// another backend against the same references.
 pub fn reference_device() -> burn::tensor::Device {
+    reference_backend().device().unwrap()
+}
+
+/// The backend of [`reference_device`].
+pub fn reference_backend() -> optsurf::backend::Backend {
     use optsurf::backend::Backend;
-    let backend = match std::env::var("OPTSURF_TEST_BACKEND").as_deref() {
+    match std::env::var("OPTSURF_TEST_BACKEND").as_deref() {
         Err(_) | Ok("" | "flex") => Backend::Flex,
         Ok("ndarray") => Backend::Ndarray,
         Ok(other) => panic!("OPTSURF_TEST_BACKEND={other}: expected flex or ndarray"),
-    };
-    backend.device().unwrap()
+    }
 }
