@@ -1,9 +1,11 @@
 //! Which burn backend runs the tensors.
 //!
-//! `ndarray` is always built; `flex`, `wgpu` and `cuda` are cargo features
-//! (`cargo build --release --features wgpu`), chosen at run time with `--backend`. The GPU
-//! backends are for large studies (hundreds of thousands of runs per batch); the post's
-//! experiments are faster on the CPU, and baselines are recorded on `ndarray`.
+//! The CPU backends `flex` (the default; baselines are recorded on it) and `ndarray` are always
+//! built; `wgpu` and `cuda` are cargo features (`cargo build --release --features wgpu`). All are
+//! chosen at run time with `--backend`. flex is the default because it is the faster CPU backend
+//! and the more exact one: its sin and cos round as TensorFlow's (the C library's `sinf`/`cosf`),
+//! where ndarray rounds f64 results. The GPU backends are for large studies (hundreds of
+//! thousands of runs per batch); the post's experiments are faster on the CPU.
 
 use crate::error::{Error, Result};
 use burn::tensor::Device;
@@ -11,11 +13,11 @@ use burn::tensor::Device;
 /// A burn backend optsurf can run on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum Backend {
-    /// burn-ndarray (the default; baselines are recorded on it).
+    /// burn-flex, burn's newer CPU backend: the default, baselines are recorded on it.
     #[default]
-    Ndarray,
-    /// burn-flex, burn's newer CPU backend (the `flex` cargo feature).
     Flex,
+    /// burn-ndarray, the default before flex (always built).
+    Ndarray,
     /// burn-wgpu on the best GPU wgpu finds (Vulkan, Metal or DirectX; the `wgpu` cargo
     /// feature). `CUBECL_WGPU_DEFAULT_DEVICE` picks another adapter.
     Wgpu,
@@ -24,11 +26,10 @@ pub enum Backend {
 }
 
 impl Backend {
-    /// The cargo feature that builds this backend in (none for ndarray).
+    /// The cargo feature that builds this backend in (none for the CPU backends).
     pub(crate) fn feature(self) -> Option<&'static str> {
         match self {
-            Backend::Ndarray => None,
-            Backend::Flex => Some("flex"),
+            Backend::Ndarray | Backend::Flex => None,
             Backend::Wgpu => Some("wgpu"),
             Backend::Cuda => Some("cuda"),
         }
@@ -38,17 +39,16 @@ impl Backend {
     /// an environment error (exit 3) saying how to build it in when this binary lacks it.
     pub fn device(self) -> Result<Device> {
         match self {
-            #[allow(deprecated)] // burn marks ndarray deprecated in favour of flex; it is our default
-            Backend::Ndarray => Ok(Device::ndarray()),
-            #[cfg(feature = "flex")]
             Backend::Flex => Ok(Device::flex()),
+            #[allow(deprecated)] // burn marks ndarray deprecated in favour of flex; we keep it selectable
+            Backend::Ndarray => Ok(Device::ndarray()),
             #[cfg(feature = "wgpu")]
             Backend::Wgpu => Ok(Device::wgpu(burn::tensor::DeviceKind::DefaultDevice)),
             #[cfg(feature = "cuda")]
             Backend::Cuda => Ok(Device::cuda(burn::tensor::DeviceIndex::Default)),
             #[allow(unreachable_patterns)] // every backend may be built in
             missing => {
-                let feature = missing.feature().unwrap_or("ndarray");
+                let feature = missing.feature().unwrap_or("flex");
                 Err(Error::Environment(format!(
                     "--backend {feature}: this optsurf was built without it; rebuild with `cargo build --release --features {feature}`"
                 )))

@@ -15,7 +15,7 @@ mod common;
 use common::*;
 
 fn device() -> Device {
-    Backend::Ndarray.device().unwrap()
+    Backend::default().device().unwrap()
 }
 
 /// An experiment over `{"expr": expr}` from (0.5, -0.25): SGD and Adam, `steps` steps.

@@ -251,7 +251,7 @@ fn check_in_process(text: &str, registry: &Registry) -> Result<bool, String> {
             .map(|mut s| {
                 s.steps = s.steps.min(5);
                 let rows = s.rows().min(2000);
-                let outcomes = s.run_rows(0..rows, &Backend::Ndarray.device().unwrap(), &mut |_| {});
+                let outcomes = s.run_rows(0..rows, &Backend::default().device().unwrap(), &mut |_| {});
                 if rows == s.rows() {
                     optsurf::results::StudySummary::new(&s, &outcomes).to_text();
                     // The tuned comparison a study writes is always a valid experiment.
@@ -282,7 +282,7 @@ fn check_in_process(text: &str, registry: &Registry) -> Result<bool, String> {
         ) {
             Ok(mut e) => {
                 e.steps = e.steps.min(5);
-                let device = Backend::Ndarray.device().unwrap();
+                let device = Backend::default().device().unwrap();
                 runner::run(&e, &device, &mut []);
                 Ok(())
             }

@@ -78,7 +78,7 @@ fn check(name: &str, case: &Value, dir: &Path) -> Vec<String> {
         "runs": [case["optimizer"]],
     });
     let path = common::write(&dir, "experiment.json", &experiment.to_string());
-    let device = optsurf::backend::Backend::default().device().unwrap();
+    let device = common::reference_device();
     let e = Experiment::load(&path, &optsurf::Registry::builtin(), &device).unwrap_or_else(|e| panic!("{name}: {e}"));
     let traj = e.run(&device);
     let run = &traj.runs[0];
@@ -98,6 +98,10 @@ fn check(name: &str, case: &Value, dir: &Path) -> Vec<String> {
             keras.len()
         )];
     }
+    let worst = (0..=stable)
+        .map(|t| (run.loss[t] as f64 - keras[t]).abs() / (1.0 + keras[t].abs()))
+        .fold(0.0, f64::max);
+    eprintln!("  {name:<28} max relative loss error {worst:.2e} (to step {stable})");
     if let Some(t) = (0..=stable).find(|&t| !close(run.loss[t] as f64, keras[t])) {
         failures.push(format!(
             "{name}: loss at step {t} is {}, Keras's {}",

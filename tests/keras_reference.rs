@@ -18,6 +18,8 @@ use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::path::Path;
 
+mod common;
+
 const TOLERANCE: f64 = 1e-4;
 
 fn load(path: &str) -> BTreeMap<String, Value> {
@@ -35,7 +37,7 @@ fn load(path: &str) -> BTreeMap<String, Value> {
 /// the failures. Prints the largest relative error `|ours - keras| / (1 + |keras|)` seen per
 /// optimizer (over every step up to `stable_until`).
 fn check(cases: &BTreeMap<String, Value>) -> Vec<String> {
-    let device = optsurf::backend::Backend::Ndarray.device().unwrap();
+    let device = common::reference_device();
     let mut by_surface: BTreeMap<String, Vec<(&String, &Value)>> = BTreeMap::new();
     for (name, case) in cases {
         by_surface
@@ -64,7 +66,7 @@ fn check(cases: &BTreeMap<String, Value>) -> Vec<String> {
             &experiment.to_string(),
             Path::new("reference"),
             &optsurf::Registry::builtin(),
-            &optsurf::backend::Backend::default().device().unwrap(),
+            &common::reference_device(),
         )
         .unwrap();
         let result = experiment.run(&device);
@@ -239,7 +241,7 @@ fn long_high_learning_rate_cases_match_keras() {
 /// after `t` steps it is exactly the state Keras had. Returns the failures and the largest
 /// difference in ulps seen per optimizer.
 fn replay(cases: &BTreeMap<String, Value>) -> (Vec<String>, BTreeMap<String, u32>) {
-    let device = optsurf::backend::Backend::Ndarray.device().unwrap();
+    let device = common::reference_device();
     let row = |v: &[f32]| Tensor::<2>::from_data(TensorData::new(v.to_vec(), [1, v.len()]), &device);
     let mut failures = Vec::new();
     let mut worst = BTreeMap::new();

@@ -23,7 +23,7 @@ fn run(json: &str) -> Trajectories {
         &optsurf::backend::Backend::default().device().unwrap(),
     )
     .unwrap();
-    exp.run(&Backend::Ndarray.device().unwrap())
+    exp.run(&Backend::default().device().unwrap())
 }
 
 /// Runs `experiment` with the built-in surface and with an expression; the trajectories must be

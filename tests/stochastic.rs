@@ -5,7 +5,6 @@
 mod common;
 use common::tempfile;
 use optsurf::Registry;
-use optsurf::backend::Backend;
 use optsurf::experiment::Experiment;
 use optsurf::results::Trajectories;
 use serde_json::{Value, json};
@@ -17,10 +16,10 @@ fn run(experiment: &Value) -> Trajectories {
         &experiment.to_string(),
         Path::new("s.json"),
         &Registry::builtin(),
-        &optsurf::backend::Backend::default().device().unwrap(),
+        &common::reference_device(),
     )
     .unwrap();
-    exp.run(&Backend::Ndarray.device().unwrap())
+    exp.run(&common::reference_device())
 }
 
 const IRIS: &str = "data/iris.csv";

@@ -25,7 +25,7 @@ fn study(v: &Value) -> Study {
 }
 
 fn outcomes(s: &Study) -> Vec<Outcome> {
-    s.run_rows(0..s.rows(), &Backend::Ndarray.device().unwrap(), &mut |_| {})
+    s.run_rows(0..s.rows(), &Backend::default().device().unwrap(), &mut |_| {})
 }
 
 /// SGD over f0 with the noise off: `f = (x/10)^2 + (y/10)^2` has gradient `x / 50`, so a learning
@@ -323,7 +323,7 @@ fn basins_are_found_from_the_runs_where_no_minima_are_known() {
 /// the threshold as the trajectory shows.
 fn assert_rows_are_experiment_runs(s: &Study, surface: Value, sigma: f64) {
     let o = outcomes(s);
-    let device = Backend::Ndarray.device().unwrap();
+    let device = Backend::default().device().unwrap();
     for (r, outcome) in o.iter().enumerate() {
         let (c, k, seed) = s.row(r);
         let config = &s.configs[c];
@@ -827,11 +827,7 @@ fn studies_report_divergence_per_run_and_go_on() {
 fn missing_gpu_backends_exit_3_and_say_how_to_build_them() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "small.json", SMALL);
-    for (backend, built) in [
-        ("wgpu", cfg!(feature = "wgpu")),
-        ("cuda", cfg!(feature = "cuda")),
-        ("flex", cfg!(feature = "flex")),
-    ] {
+    for (backend, built) in [("wgpu", cfg!(feature = "wgpu")), ("cuda", cfg!(feature = "cuda"))] {
         if built {
             continue;
         }
@@ -839,6 +835,27 @@ fn missing_gpu_backends_exit_3_and_say_how_to_build_them() {
         let err = stderr(&o);
         assert_eq!(o.status.code(), Some(3), "{err}");
         assert!(err.contains(&format!("--features {backend}")), "{err}");
+    }
+}
+
+#[test]
+fn both_cpu_backends_are_always_built() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "small.json", SMALL);
+    for backend in ["flex", "ndarray"] {
+        let o = optsurf(
+            dir.path(),
+            &[
+                "--backend",
+                backend,
+                "run",
+                "small.json",
+                "--out",
+                backend,
+                "--no-plots",
+            ],
+        );
+        assert!(o.status.success(), "--backend {backend}: {}", stderr(&o));
     }
 }
 

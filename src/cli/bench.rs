@@ -254,7 +254,7 @@ impl Bench<'_> {
 
     /// Every registered optimizer in one comparison over f0 (the post's noise, from (9, 9), 100
     /// steps): each with its defaults, a wrapper (Lookahead, SAM) around optax's Adam at 0.3.
-    /// Prints the best stepping time (target: under 100 ms on ndarray) and returns it.
+    /// Prints the best stepping time (target: under 100 ms on the CPU) and returns it.
     fn all_optimizers(&self) -> Result<f64> {
         let inner = spec(optim::adam_optax::AdamOptaxConfig {
             learning_rate: 0.3.into(),
@@ -416,7 +416,7 @@ impl Bench<'_> {
 
     /// Minibatch stepping: 64 runs (SGD, Adam, RMSprop, Lion from a spread of starts) of linear
     /// regression over a 10,000-row CSV in batches of 64, 1,000 steps; prints the time (target:
-    /// under 1 s on ndarray).
+    /// under 1 s on the CPU).
     fn data(&self) -> Result<f64> {
         let dir = std::env::temp_dir().join(format!("optsurf-bench-data-{}", std::process::id()));
         let data = Dataset::line(false, 10_000, 2.0, -1.0, 0.5, 0);
@@ -630,8 +630,8 @@ impl Bench<'_> {
     /// A `side` x `side`-start study of Adam (lr 0.1) over Himmelblau, `steps` steps, run whole as
     /// `optsurf run` runs it: metrics, `runs.csv`, `study.json` and the figures written; prints
     /// the point-steps per second and the process's peak memory (run it alone: the peak is the
-    /// process's). Targets: 256 x 256 x 200 at >= 4 million point-steps/s under 500 MB on
-    /// ndarray; 1000 x 1000 under 1.5 GB.
+    /// process's). Targets: 256 x 256 x 200 at >= 4 million point-steps/s under 500 MB on the
+    /// CPU; 1000 x 1000 under 1.5 GB.
     fn study(&self, side: usize, steps: usize) -> Result<f64> {
         let adam = spec(adam::AdamConfig {
             learning_rate: 0.1.into(),

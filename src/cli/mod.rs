@@ -31,8 +31,8 @@ use std::process::ExitCode;
     after_help = "Exit codes: 0 done, 1 drift (diff), 2 bad input (the file's fault), 3 I/O or environment failure (cannot write, disk full, missing backend feature)."
 )]
 struct Cli {
-    /// Tensor backend.
-    #[arg(long, value_enum, global = true, default_value_t = Backend::Ndarray)]
+    /// Tensor backend (baselines are recorded on flex, the default).
+    #[arg(long, value_enum, global = true, default_value_t = Backend::default())]
     backend: Backend,
     #[command(subcommand)]
     command: Command,

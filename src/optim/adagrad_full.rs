@@ -518,7 +518,7 @@ mod tests {
 
     #[test]
     fn weight_decay_is_decoupled() {
-        let device = crate::backend::Backend::Ndarray.device().unwrap();
+        let device = crate::backend::Backend::default().device().unwrap();
         let config = AdagradFullConfig {
             learning_rate: 0.5.into(),
             weight_decay: Some(0.1),

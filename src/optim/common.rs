@@ -401,7 +401,7 @@ pub(crate) mod test_util {
 
     /// The CPU device the unit tests run on.
     pub(crate) fn device() -> Device {
-        crate::backend::Backend::Ndarray.device().unwrap()
+        crate::backend::Backend::default().device().unwrap()
     }
 
     /// A batch `[N, d]` from its rows.

@@ -15,7 +15,7 @@
 //! use optsurf::results::Trajectories;
 //! let path = std::path::Path::new("results/f0/trajectories.json");
 //! let traj = Trajectories::load(path)?;
-//! let device = optsurf::backend::Backend::Ndarray.device()?;
+//! let device = optsurf::backend::Backend::default().device()?;
 //! let surface = traj.resolve_surface(&optsurf::Registry::builtin(), path, &device)?;
 //! let mesh = surface.on_mesh(&surface.noise(traj.noise, &device), &device);
 //! let written = optsurf::plot::draw_all(&traj, &surface, &mesh, "results/f0".as_ref(), None)?;

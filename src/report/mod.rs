@@ -14,7 +14,7 @@
 //!
 //! ```no_run
 //! # fn main() -> optsurf::Result<()> {
-//! let device = optsurf::backend::Backend::Ndarray.device()?;
+//! let device = optsurf::backend::Backend::default().device()?;
 //! let report = optsurf::report::write("results".as_ref(), &optsurf::Registry::builtin(), &device)?;
 //! println!("{}", report.index.display());
 //! # Ok(()) }

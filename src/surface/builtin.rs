@@ -20,7 +20,7 @@ use burn::tensor::Tensor;
 //   TF's expression and the gradient comes from autodiff of a second expression of the same
 //   function (`value_with_gradient_of`), arranged so that its constants meet first, as TF's do;
 // - what cannot be matched: TF's per-point sin and cos are the C library's `sinf`/`cosf` where
-//   burn-ndarray rounds f64 results (f4; on the flex backend they agree).
+//   burn-ndarray rounds f64 results (f4, `--backend ndarray`; on flex, the default, they agree).
 //   tests/tf_gradients.rs counts the points where it differs.
 
 /// f0, quadratic bowl: `(x/10)^2 + (y/10)^2 + 0.04 r + 0.01 c`. Minimum 0 at the origin.

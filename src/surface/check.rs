@@ -46,7 +46,7 @@ impl fmt::Display for GradientCheck {
 }
 
 /// Compares `surface`'s autodiff gradient with central differences at 1,000 random points of its
-/// domain (seed 0, ndarray backend, noise off) and reports the worst error; see `check_with`.
+/// domain (seed 0, the default backend, noise off) and reports the worst error; see `check_with`.
 ///
 /// ```
 /// let surface = optsurf::Registry::builtin().surface("himmelblau").unwrap().clone();
@@ -54,9 +54,9 @@ impl fmt::Display for GradientCheck {
 /// assert!(report.passes(5e-2), "{report}");
 /// ```
 pub fn check(surface: &Surface) -> GradientCheck {
-    let device = crate::backend::Backend::Ndarray
+    let device = crate::backend::Backend::default()
         .device()
-        .expect("the ndarray backend is always built");
+        .expect("the default backend is always built");
     check_with(surface, 1000, 0, &device)
 }
 

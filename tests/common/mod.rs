@@ -96,3 +96,20 @@ impl SplitMix64 {
         (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
     }
 }
+
+/// The device the reference suites (Keras, optax, the Keras MLPs, the stochastic runs) run on:
+/// the default backend (flex), or the one `OPTSURF_TEST_BACKEND` names (`ndarray`), to measure
+/// another backend against the same references.
+pub fn reference_device() -> burn::tensor::Device {
+    reference_backend().device().unwrap()
+}
+
+/// The backend of [`reference_device`].
+pub fn reference_backend() -> optsurf::backend::Backend {
+    use optsurf::backend::Backend;
+    match std::env::var("OPTSURF_TEST_BACKEND").as_deref() {
+        Err(_) | Ok("" | "flex") => Backend::Flex,
+        Ok("ndarray") => Backend::Ndarray,
+        Ok(other) => panic!("OPTSURF_TEST_BACKEND={other}: expected flex or ndarray"),
+    }
+}

@@ -8,7 +8,7 @@ use crate::random::RandomState;
 use burn::tensor::{Device, Tensor, TensorData};
 
 fn device() -> Device {
-    crate::backend::Backend::Ndarray.device().unwrap()
+    crate::backend::Backend::default().device().unwrap()
 }
 
 // ---------------------------------------------------------------------------------------------

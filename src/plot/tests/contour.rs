@@ -21,12 +21,12 @@ fn run(json: &str) -> (Experiment, Trajectories) {
         &crate::backend::Backend::default().device().unwrap(),
     )
     .unwrap();
-    let traj = exp.run(&Backend::Ndarray.device().unwrap());
+    let traj = exp.run(&Backend::default().device().unwrap());
     (exp, traj)
 }
 
 fn mesh(surface: &Surface, traj: &Trajectories) -> Vec<f32> {
-    let device = Backend::Ndarray.device().unwrap();
+    let device = Backend::default().device().unwrap();
     surface.on_mesh(&surface.noise(traj.noise, &device), &device)
 }
 

@@ -26,7 +26,7 @@ fn run(json: &str) -> Trajectories {
         &crate::backend::Backend::default().device().unwrap(),
     )
     .expect("valid experiment");
-    let device = Backend::Ndarray.device().expect("ndarray device");
+    let device = Backend::default().device().expect("the default device");
     exp.run(&device)
 }
 
@@ -40,7 +40,7 @@ fn surface(traj: &Trajectories) -> Surface {
 }
 
 fn mesh(traj: &Trajectories) -> Vec<f32> {
-    let device = Backend::Ndarray.device().expect("ndarray device");
+    let device = Backend::default().device().expect("the default device");
     let s = surface(traj);
     s.on_mesh(&s.noise(traj.noise, &device), &device)
 }
@@ -672,7 +672,7 @@ impl PixelDiff {
 #[test]
 fn figures_match_reference_figures() {
     let reference = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/figures");
-    let device = Backend::Ndarray.device().expect("ndarray device");
+    let device = Backend::default().device().expect("the default device");
     let out = tempfile::tempdir().unwrap();
     let names = ["all-f0", "adagrad-vectors-full"];
     let (mut total, mut compared) = (PixelDiff::default(), 0);
@@ -1091,9 +1091,9 @@ fn the_3d_box_keeps_corner_ticks_and_the_legend_clear() {
         &crate::backend::Backend::default().device().unwrap(),
     )
     .unwrap();
-    let mut traj = exp.run(&Backend::Ndarray.device().unwrap());
+    let mut traj = exp.run(&Backend::default().device().unwrap());
     traj.plot.format = vec![plot::Format::Svg];
-    let device = Backend::Ndarray.device().unwrap();
+    let device = Backend::default().device().unwrap();
     let mesh = exp.surface.on_mesh(&exp.surface.noise(traj.noise, &device), &device);
     let fig = plot::surface_figure(&traj, &exp.surface, &mesh, false, None).unwrap();
     let (png, svg) = still("f5-sgd-surface.png", fig);

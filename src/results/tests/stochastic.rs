@@ -20,7 +20,7 @@ fn run(experiment: &Value) -> Trajectories {
         &device,
     )
     .unwrap();
-    exp.run(&Backend::Ndarray.device().unwrap())
+    exp.run(&Backend::default().device().unwrap())
 }
 
 const IRIS: &str = "data/iris.csv";

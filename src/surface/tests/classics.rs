@@ -9,7 +9,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 use std::f64::consts::{E, PI};
 
 fn device() -> Device {
-    Backend::Ndarray.device().unwrap()
+    Backend::default().device().unwrap()
 }
 
 /// A function, its gradient, in `f64`.

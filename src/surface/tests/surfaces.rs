@@ -22,7 +22,7 @@ fn noise(seed: u64, lookup: Lookup, device: &Device) -> Noise {
 }
 
 fn device() -> Device {
-    Backend::Ndarray.device().unwrap()
+    Backend::default().device().unwrap()
 }
 
 fn batch(points: &[[f32; 2]], device: &Device) -> Tensor<2> {
