@@ -45,6 +45,11 @@ impl Input {
         what: "a result file",
         cap: 1024 * MB,
     };
+    /// A model's initial weights in Keras's layout (`"start": {"file": ...}`): 256 MB.
+    pub(crate) const WEIGHTS: Input = Input {
+        what: "a weights file",
+        cap: 256 * MB,
+    };
     /// `shard.json` (it carries its study's text): 256 MB.
     pub(crate) const SHARD: Input = Input {
         what: "a shard.json",

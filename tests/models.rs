@@ -383,3 +383,32 @@ fn the_report_lists_a_model_with_its_architecture_data_and_metrics() {
         "a model has no 2D view"
     );
 }
+
+#[test]
+fn init_files_are_found_as_data_files_are_and_hostile_ones_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "deep.json", &("[".repeat(100_000) + &"]".repeat(100_000)));
+    write(dir.path(), "empty.json", "");
+    let cases = [
+        ("../x.json", "`..` is not allowed"),
+        ("/etc/passwd", "absolute paths are not allowed"),
+        ("deep.json", "not JSON"),
+        ("empty.json", "not JSON"),
+        ("nope.json", "no such file"),
+    ];
+    for (file, expected) in cases {
+        let e = json!({"name": "m", "surface": {"model": "mlp", "layers": [3], "loss": "binary_cross_entropy",
+                                                "data": {"generate": "moons", "n": 50}},
+                       "start": {"file": file}, "steps": 3, "runs": [{"optimizer": "sgd"}]});
+        write(dir.path(), "e.json", &e.to_string());
+        let out = optsurf(dir.path(), &["run", "e.json", "--out", "o", "--no-plots"]);
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{file}: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{file}: {err}");
+        assert!(
+            err.contains("e.json") && err.contains("`start`") && err.contains(expected),
+            "{file}: {err}"
+        );
+        assert!(!dir.path().join("o").exists(), "{file}: something was written");
+    }
+}

@@ -822,8 +822,7 @@ struct InitLayer {
 pub(crate) fn load_init(file: &str, base: &Path, layout: &Layout) -> Parsed<Vec<f32>> {
     let path = crate::io::locate_data(file, base)?;
     let shown = path.display();
-    let text =
-        crate::io::read_input(&path, crate::io::Input::EXPERIMENT).map_err(|e| FieldError::new(e.to_string()))?;
+    let text = crate::io::read_input(&path, crate::io::Input::WEIGHTS).map_err(|e| FieldError::new(e.to_string()))?;
     let init: InitFile = serde_json::from_str::<Value>(&text)
         .map_err(|e| FieldError::new(format!("{shown}: not JSON: {e}")))
         .and_then(|v| typed(v).map_err(|e| FieldError::new(format!("{shown}: {}: {}", e.path(), e.message()))))?;
