@@ -309,15 +309,18 @@ impl Batch {
         self.surface.eval(self.points.clone(), &self.noise)
     }
 
-    /// A model's full-data loss over `split` at the current parameters, `[N]` (`None` without
-    /// such rows).
-    pub(crate) fn model_loss(&self, split: Split) -> Option<Tensor<1>> {
-        self.surface.data.as_ref()?.full_loss(self.points.clone(), split)
-    }
-
     /// A classifier's accuracy over `split` at the current parameters, `[N]`.
     pub(crate) fn model_accuracy(&self, split: Split) -> Option<Tensor<1>> {
         self.surface.data.as_ref()?.accuracy(self.points.clone(), split)
+    }
+
+    /// A model's full-data loss and (a classifier's) accuracy over `split` in one pass, `[N]`
+    /// each (`None` without such rows).
+    pub(crate) fn model_metrics(&self, split: Split) -> Option<(Tensor<1>, Option<Tensor<1>>)> {
+        self.surface
+            .data
+            .as_ref()?
+            .loss_and_accuracy(self.points.clone(), split)
     }
 
     /// Each row's seed and batch size.
@@ -586,16 +589,22 @@ fn run_model(
         columns.extend(evaluation.as_ref().map(|e| column(e.loss.clone())));
         let mut kinds = Vec::new();
         if evaluating {
-            let train = match &evaluation {
-                Some(e) if full_batch => e.loss.clone(),
-                _ => batch.model_loss(Split::Train).expect("training rows are always there"),
+            // Each split's loss and accuracy in one pass (a full batch's loss is the step's own).
+            let (train, accuracy) = match &evaluation {
+                Some(e) if full_batch => (e.loss.clone(), batch.model_accuracy(Split::Train)),
+                _ => batch
+                    .model_metrics(Split::Train)
+                    .expect("training rows are always there"),
             };
+            let (test_loss, test_accuracy) = batch
+                .model_metrics(Split::Test)
+                .map_or((None, None), |(l, a)| (Some(l), a));
             columns.push(column(train));
             kinds.push(Metric::Loss);
             for (metric, value) in [
-                (Metric::TestLoss, batch.model_loss(Split::Test)),
-                (Metric::Accuracy, batch.model_accuracy(Split::Train)),
-                (Metric::TestAccuracy, batch.model_accuracy(Split::Test)),
+                (Metric::TestLoss, test_loss),
+                (Metric::Accuracy, accuracy),
+                (Metric::TestAccuracy, test_accuracy),
             ] {
                 if let Some(v) = value {
                     columns.push(column(v));

@@ -164,12 +164,14 @@ impl Study {
     /// held-out loss and the accuracies; no point, no basin.
     fn end_model(&self, batch: &Batch, order: &[usize], mut metrics: Vec<Outcome>) -> Vec<Outcome> {
         let read = |t: Option<burn::tensor::Tensor<1>>| t.map(to_vec);
-        let train = read(batch.model_loss(Split::Train)).expect("training rows are always there");
-        let others = [
-            read(batch.model_loss(Split::Test)),
-            read(batch.model_accuracy(Split::Train)),
-            read(batch.model_accuracy(Split::Test)),
-        ];
+        let (train, accuracy) = batch
+            .model_metrics(Split::Train)
+            .expect("training rows are always there");
+        let (test_loss, test_accuracy) = batch
+            .model_metrics(Split::Test)
+            .map_or((None, None), |(l, a)| (Some(l), a));
+        let train = to_vec(train);
+        let others = [read(test_loss), read(accuracy), read(test_accuracy)];
         let target = self.target() as f32;
         for (row, &i) in order.iter().enumerate() {
             let m = &mut metrics[i];

@@ -263,7 +263,23 @@ impl ModelLoss for Mlp {
     }
 
     fn loss(&self, params: Tensor<2>, x: Tensor<3>, y: Tensor<2>) -> Tensor<1> {
+        self.loss_of(self.logits(params, x), y)
+    }
+
+    fn accuracy(&self, params: Tensor<2>, x: Tensor<3>, y: Tensor<2>) -> Option<Tensor<1>> {
+        self.accuracy_of(self.logits(params, x), y)
+    }
+
+    /// The logits once, for both.
+    fn loss_and_accuracy(&self, params: Tensor<2>, x: Tensor<3>, y: Tensor<2>) -> (Tensor<1>, Option<Tensor<1>>) {
         let z = self.logits(params, x);
+        (self.loss_of(z.clone(), y.clone()), self.accuracy_of(z, y))
+    }
+}
+
+impl Mlp {
+    /// Each run's mean loss of the logits `z` `[R, B, out]` against `y`.
+    fn loss_of(&self, z: Tensor<3>, y: Tensor<2>) -> Tensor<1> {
         let [r, b, out] = z.dims();
         let per_row: Tensor<2> = match self.loss {
             Loss::CrossEntropy => {
@@ -286,8 +302,9 @@ impl ModelLoss for Mlp {
         per_row.mean_dim(1).reshape([r])
     }
 
-    fn accuracy(&self, params: Tensor<2>, x: Tensor<3>, y: Tensor<2>) -> Option<Tensor<1>> {
-        let predicted = self.predictions(self.logits(params, x))?;
+    /// Each run's share of rows whose logits `z` predict `y` (a classifier's).
+    fn accuracy_of(&self, z: Tensor<3>, y: Tensor<2>) -> Option<Tensor<1>> {
+        let predicted = self.predictions(z)?;
         let [r, b] = predicted.dims();
         let right = predicted.equal(y.int().expand([r, b])).float();
         Some(right.mean_dim(1).reshape([r]))

@@ -45,6 +45,13 @@ pub trait ModelLoss: Send + Sync {
         let _ = (params, x, y);
         None
     }
+    /// Each run's mean loss and, for a classifier, accuracy over the same rows: what an
+    /// evaluation reads. The default calls [`ModelLoss::loss`] and [`ModelLoss::accuracy`]; a
+    /// model whose two share a forward pass computes it once.
+    fn loss_and_accuracy(&self, params: Tensor<2>, x: Tensor<3>, y: Tensor<2>) -> (Tensor<1>, Option<Tensor<1>>) {
+        let accuracy = self.accuracy(params.clone(), x.clone(), y.clone());
+        (self.loss(params, x, y), accuracy)
+    }
     /// The initial parameters a seed draws (`"start": {"seed": k}`): Keras's defaults by
     /// shape unless the model says otherwise (see [`Layout::keras_init`]).
     fn init(&self, seed: u64) -> Vec<f32> {
@@ -265,11 +272,32 @@ impl DataSurface {
         self.full_pass(params, split, |m, p, x, y| m.accuracy(p, x, y))
     }
 
+    /// Each run's loss and accuracy over `split` in one pass of a model over the rows (`None`
+    /// without such rows): [`DataSurface::full_loss`] and [`DataSurface::accuracy`] together.
+    pub(crate) fn loss_and_accuracy(&self, params: Tensor<2>, split: Split) -> Option<(Tensor<1>, Option<Tensor<1>>)> {
+        if let Model::Regression(_) = self.model {
+            // Its training loss has a closed form.
+            return Some((self.full_loss(params.clone(), split)?, self.accuracy(params, split)));
+        }
+        let mut accuracies = Vec::new();
+        let loss = self.full_pass(params, split, |m, p, x, y| {
+            let (loss, accuracy) = m.loss_and_accuracy(p, x, y);
+            accuracies.extend(accuracy);
+            Some(loss)
+        })?;
+        let accuracy = match accuracies.len() {
+            0 => None,
+            1 => accuracies.pop(),
+            _ => Some(Tensor::cat(accuracies, 0)),
+        };
+        Some((loss, accuracy))
+    }
+
     fn full_pass(
         &self,
         params: Tensor<2>,
         split: Split,
-        f: impl Fn(&dyn ModelLoss, Tensor<2>, Tensor<3>, Tensor<2>) -> Option<Tensor<1>>,
+        mut f: impl FnMut(&dyn ModelLoss, Tensor<2>, Tensor<3>, Tensor<2>) -> Option<Tensor<1>>,
     ) -> Option<Tensor<1>> {
         let (x, y) = self.columns(split, &params.device())?;
         let ([n, width], r) = (x.dims(), params.dims()[0]);

@@ -159,7 +159,13 @@ fn runs_batched_together_are_each_run_alone() {
     let all: Vec<f32> = (0..4).flat_map(|k| params(n, k)).map(|v| v as f32).collect();
     let batch = Tensor::<2>::from_data(TensorData::new(all.clone(), [4, n]), &device);
     let together = to_vec(mlp.loss(batch.clone(), x.clone(), y.clone()));
-    let accuracy = to_vec(mlp.accuracy(batch, x.clone(), y.clone()).unwrap());
+    let accuracy = to_vec(mlp.accuracy(batch.clone(), x.clone(), y.clone()).unwrap());
+    // One forward pass for both gives both bit for bit.
+    let (loss, right) = mlp.loss_and_accuracy(batch, x.clone(), y.clone());
+    assert_eq!(
+        (to_vec(loss), to_vec(right.unwrap())),
+        (together.clone(), accuracy.clone())
+    );
     for k in 0..4 {
         let one = Tensor::<2>::from_data(TensorData::new(all[k * n..(k + 1) * n].to_vec(), [1, n]), &device);
         let alone = to_vec(mlp.loss(one.clone(), x.clone(), y.clone()))[0];
