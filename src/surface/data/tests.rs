@@ -265,3 +265,27 @@ fn evaluation_and_snapshot_steps_keep_the_first_and_last() {
     assert_eq!(every.eval_steps(10), [0, 4, 8, 10]);
     assert_eq!(every.snapshot_steps(9), [0, 3, 6, 9]);
 }
+
+#[test]
+fn tanh_is_within_a_few_ulp_of_the_exact_value_and_keeps_its_shape() {
+    use super::mlp::tanh_f32;
+    // A dense grid over the curved part, the tiny branch's edge and the saturated tails.
+    let grid = (-100_000..=100_000).map(|i| i as f32 * 1e-4);
+    let edges = [
+        0.0f32, -0.0, 3.9e-4, 4.0e-4, 4.1e-4, 7.9, 7.905_311, 8.0, 9.0, 20.0, 1e30,
+    ];
+    for x in grid.chain(edges.iter().copied()).chain(edges.iter().map(|e| -e)) {
+        let exact = (x as f64).tanh();
+        let got = tanh_f32(x);
+        let ulp = f64::from(f32::EPSILON) * exact.abs().max(f64::from(f32::MIN_POSITIVE));
+        assert!(
+            (got as f64 - exact).abs() <= 6.0 * ulp.max(1e-45),
+            "tanh({x}) = {got}, exact {exact}"
+        );
+        assert_eq!(tanh_f32(-x), -got, "tanh is odd at {x}");
+        assert!(got.abs() <= 1.0, "tanh({x}) = {got} leaves [-1, 1]");
+    }
+    assert_eq!(tanh_f32(3e-4), 3e-4, "tanh x = x for |x| < 0.0004");
+    assert_eq!(tanh_f32(f32::INFINITY), 1.0);
+    assert!(tanh_f32(f32::NAN).is_nan());
+}
