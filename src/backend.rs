@@ -56,3 +56,11 @@ impl Backend {
         }
     }
 }
+
+/// Whether `device` is one of the CPU backends (flex or ndarray), where host-side loops and one
+/// thread per core pay; on a GPU they would cost a round trip.
+pub(crate) fn is_cpu(device: &Device) -> bool {
+    #[allow(deprecated)] // burn marks ndarray deprecated in favour of flex; we keep it selectable
+    let ndarray = Device::ndarray();
+    *device == Device::flex() || *device == ndarray
+}

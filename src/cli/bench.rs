@@ -662,6 +662,7 @@ impl Bench<'_> {
             tune: None,
         };
         let study = Study::from_file(file, Path::new("bench-study"), self.registry, self.device)?;
+        let stepping = self.study_tiling(&study);
         let job = crate::experiment::Job::Study(Box::new(study));
         let dir = ResultDir::new(std::env::temp_dir().join(format!("optsurf-bench-study-{}", std::process::id())));
         let start = Instant::now();
@@ -676,12 +677,64 @@ impl Bench<'_> {
             rate / 1e6,
             peak_rss_mb()
         );
+        jax_peer(
+            side,
+            steps,
+            &[("stepping alone", stepping), ("files and figures included", rate)],
+        );
         Ok(rate)
     }
 }
 
 /// `n` points from a fixed spread over the mesh through f4 (nearest noise) with Adam, `steps`
 /// steps; prints point-steps per second.
+impl Bench<'_> {
+    /// The stepping of `study` alone, cut three ways: all rows as one chunk on one thread (as
+    /// before tiles), tiles on one thread (the cache's share), tiles on every core.
+    fn study_tiling(&self, study: &Study) -> f64 {
+        use crate::experiment::study::run::{CHUNK_ROWS, TILE_ROWS, Tiling};
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let rows = study.rows();
+        let mut rates = Vec::new();
+        for (what, tiling) in [
+            (
+                "one chunk, 1 thread",
+                Tiling {
+                    rows: CHUNK_ROWS,
+                    threads: 1,
+                },
+            ),
+            (
+                "tiles, 1 thread",
+                Tiling {
+                    rows: TILE_ROWS,
+                    threads: 1,
+                },
+            ),
+            (
+                "tiles, every core",
+                Tiling {
+                    rows: TILE_ROWS,
+                    threads: cores,
+                },
+            ),
+        ] {
+            let start = Instant::now();
+            study.run_tiled(0..rows, self.device, tiling, &mut |_| {});
+            let rate = (rows * study.steps) as f64 / start.elapsed().as_secs_f64();
+            rates.push(rate);
+            println!(
+                "study     stepping alone, {what} ({} rows per tile, {} threads): {:.2} million point-steps/s ({:.2}x the one chunk)",
+                tiling.rows.min(rows),
+                tiling.threads,
+                rate / 1e6,
+                rate / rates[0]
+            );
+        }
+        rates[2]
+    }
+}
+
 fn throughput(n: usize, steps: usize, backend: Backend, registry: &Registry) -> Result<f64> {
     let device = backend.device()?;
     let f4 = registry.require_surface("f4").in_file("bench")?.clone();
@@ -860,33 +913,58 @@ fn adagrad_full(features: usize, steps: usize, backend: Backend) -> Result<f64> 
     Ok(optimizer_time)
 }
 
-/// Runs `scripts/peer_keras.py WORK` with the Python `OPTSURF_KERAS_PYTHON` names and prints its
-/// time beside ours (`seconds`); says how to get the comparison when it is not set or fails.
-fn keras_peer(work: &str, seconds: f64) {
-    let Some(python) = std::env::var_os("OPTSURF_KERAS_PYTHON") else {
-        println!(
-            "models    Keras peer of {work}: set OPTSURF_KERAS_PYTHON to a Python with TensorFlow (see scripts/peer_keras.py)"
-        );
-        return;
+/// Runs a peer script (`scripts/peer_keras.py` or `scripts/peer_jax.py`) with `args` under the
+/// Python the environment variable `env` names, and returns the JSON line it prints last; prints
+/// how to get the comparison when `env` is not set, or that the script failed.
+fn peer(section: &str, env: &str, script: &str, args: &[&str]) -> Option<serde_json::Value> {
+    let what = format!("{section}    peer {script} {}", args.join(" "));
+    let Some(python) = std::env::var_os(env) else {
+        println!("{what}: set {env} to a Python that has its library (see {script})");
+        return None;
     };
-    let out = std::process::Command::new(&python)
-        .args(["scripts/peer_keras.py", work])
-        .output();
+    let out = std::process::Command::new(&python).arg(script).args(args).output();
     let line = out.ok().filter(|o| o.status.success()).and_then(|o| {
         let text = String::from_utf8_lossy(&o.stdout).into_owned();
         serde_json::from_str::<serde_json::Value>(text.lines().last()?).ok()
     });
-    match line.as_ref().and_then(|v| v["seconds"].as_f64()) {
-        Some(keras) => println!(
+    if line.is_none() {
+        println!("{what}: failed with {}", python.to_string_lossy());
+    }
+    line
+}
+
+/// Keras doing `work` of `scripts/peer_keras.py` beside our `seconds`.
+fn keras_peer(work: &str, seconds: f64) {
+    let Some(line) = peer("models", "OPTSURF_KERAS_PYTHON", "scripts/peer_keras.py", &[work]) else {
+        return;
+    };
+    if let Some(keras) = line["seconds"].as_f64() {
+        println!(
             "models    Keras peer of {work}: {keras:.2} s (+ {:.2} s compiling) against optsurf's {seconds:.2} s: optsurf / Keras = {:.2}",
-            line.as_ref()
-                .and_then(|v| v["compile_seconds"].as_f64())
-                .unwrap_or(f64::NAN),
+            line["compile_seconds"].as_f64().unwrap_or(f64::NAN),
             seconds / keras
-        ),
-        None => println!(
-            "models    Keras peer of {work}: scripts/peer_keras.py failed with {}",
-            python.to_string_lossy()
-        ),
+        );
+    }
+}
+
+/// JAX doing the study of `side x side` starts for `steps` steps (`scripts/peer_jax.py study`)
+/// beside our point-steps per second, `rates` (one per way of stepping, labelled).
+fn jax_peer(side: usize, steps: usize, rates: &[(&str, f64)]) {
+    let (grid, steps_arg) = (side.to_string(), steps.to_string());
+    let args = ["study", "--grid", &grid, "--steps", &steps_arg];
+    let Some(line) = peer("study", "OPTSURF_JAX_PYTHON", "scripts/peer_jax.py", &args) else {
+        return;
+    };
+    if let Some(jax) = line["point_steps_per_second"].as_f64() {
+        println!(
+            "study     JAX peer ({} on {}, jit + lax.scan): {:.2} million point-steps/s after {:.2} s compiling",
+            line["jax"].as_str().unwrap_or("?"),
+            line["backend"].as_str().unwrap_or("?"),
+            jax / 1e6,
+            line["compile_seconds"].as_f64().unwrap_or(f64::NAN)
+        );
+        for (what, rate) in rates {
+            println!("study     JAX / optsurf ({what}) = {:.1}", jax / rate);
+        }
     }
 }

@@ -20,7 +20,7 @@
 use super::ModelLoss;
 use crate::params::{Layout, Variable};
 use burn::tensor::activation;
-use burn::tensor::{Device, Int, Tensor, TensorData};
+use burn::tensor::{Int, Tensor, TensorData};
 
 /// A hidden layer's activation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -74,9 +74,7 @@ impl Activation {
 fn tanh<const D: usize>(z: Tensor<D>) -> Tensor<D> {
     let fixed = z.clone().detach();
     let device = fixed.device();
-    #[allow(deprecated)] // burn marks ndarray deprecated in favour of flex; we keep it selectable
-    let on_cpu = device == Device::flex() || device == Device::ndarray();
-    let t = if on_cpu {
+    let t = if crate::backend::is_cpu(&device) {
         let shape = fixed.shape();
         let values: Vec<f32> = crate::tensor::to_vec(fixed.clone()).into_iter().map(tanh_f32).collect();
         Tensor::from_data(TensorData::new(values, shape), &device)
