@@ -269,7 +269,7 @@ pub(crate) fn merge(dirs: &[PathBuf], out: Option<&Path>, run: &Run) -> Result<R
     // The study a shard carries is the shard file's content: its mistakes are that file's.
     let study = Study::parse(&first.study, &first.source, run.registry, run.device)
         .map_err(|e| Error::input(shard_file(&dirs[0]), "study", format!("not a valid study: {e}")))?;
-    let mut outcomes = Vec::with_capacity(study.rows().min(crate::experiment::study::run::CHUNK_ROWS));
+    let mut outcomes = Vec::with_capacity(study.rows().min(crate::experiment::tiles::CHUNK_ROWS));
     for (s, dir) in ordered.into_iter().flatten() {
         let rows = study.shard_rows(s.shard[0], n);
         if s.rows != [rows.start, rows.end] || s.total != study.rows() {

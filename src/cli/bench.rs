@@ -692,7 +692,7 @@ impl Bench<'_> {
     /// The stepping of `study` alone, cut three ways: all rows as one chunk on one thread (as
     /// before tiles), tiles on one thread (the cache's share), tiles on every core.
     fn study_tiling(&self, study: &Study) -> f64 {
-        use crate::experiment::study::run::{CHUNK_ROWS, TILE_ROWS, Tiling};
+        use crate::experiment::tiles::{CHUNK_ROWS, TILE_ROWS, Tiling};
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let rows = study.rows();
         let mut rates = Vec::new();

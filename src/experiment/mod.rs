@@ -17,6 +17,7 @@ pub(crate) mod plot_spec;
 pub mod runner;
 pub mod study;
 pub(crate) mod surface;
+pub(crate) mod tiles;
 pub(crate) mod vectors;
 
 pub use self::{

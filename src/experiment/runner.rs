@@ -6,6 +6,7 @@
 //! (the results module), progress bars and figures are done by others: the runner only loops.
 
 use super::{Experiment, RunSpec, Start};
+use crate::experiment::tiles::Tiling;
 use crate::optim::{Env, Optimizer, OptimizerSpec};
 use crate::params::Layout;
 use crate::random::Normals;
@@ -461,11 +462,65 @@ fn scheduled_rates(run: &RunSpec, steps: usize) -> Option<Vec<f32>> {
 }
 
 /// Runs an experiment on `device`, telling `observers` as it goes; returns each run's record, in
-/// the experiment's order.
+/// the experiment's order. The runs step as one batch, or, when there are more of them than a
+/// tile holds, in tiles of runs one per core at a time (see [`Tiling`]); runs never interact,
+/// so the records are the same either way.
 pub fn run(experiment: &Experiment, device: &Device, observers: &mut [&mut dyn Observer]) -> Vec<RunRecord> {
     for o in observers.iter_mut() {
         o.on_start(experiment);
     }
+    run_tiled(experiment, device, Tiling::for_device(device), observers)
+}
+
+/// [`run`] with the runs cut as `tiling` says (after `on_start`). Observers hear of a step once
+/// every tile has made it.
+pub(crate) fn run_tiled(
+    experiment: &Experiment,
+    device: &Device,
+    tiling: Tiling,
+    observers: &mut [&mut dyn Observer],
+) -> Vec<RunRecord> {
+    let runs = experiment.runs.len();
+    if runs <= tiling.rows {
+        return run_batch(experiment, device, observers);
+    }
+    let mut told = 0;
+    let mut tell = |done: u64| {
+        for step in told + 1..=(done / runs as u64) as usize {
+            for o in observers.iter_mut() {
+                o.on_step(experiment, step);
+            }
+            told = step;
+        }
+    };
+    let work = |tile: Range<usize>, progress: &mut dyn FnMut(u64)| {
+        let part = Experiment {
+            runs: experiment.runs[tile.clone()].to_vec(),
+            ..experiment.clone()
+        };
+        let mut counter = Counter {
+            runs: tile.len() as u64,
+            progress,
+        };
+        run_batch(&part, device, &mut [&mut counter])
+    };
+    tiling.run(0..runs, work, &mut tell).concat()
+}
+
+/// Tells `progress` the run-steps a tile has made.
+struct Counter<'a> {
+    runs: u64,
+    progress: &'a mut dyn FnMut(u64),
+}
+
+impl Observer for Counter<'_> {
+    fn on_step(&mut self, _experiment: &Experiment, step: usize) {
+        (self.progress)(self.runs * step as u64);
+    }
+}
+
+/// Runs every run of `experiment` as one batch.
+fn run_batch(experiment: &Experiment, device: &Device, observers: &mut [&mut dyn Observer]) -> Vec<RunRecord> {
     if let Some(data) = experiment.surface.model()
         && !experiment.runs.is_empty()
     {
@@ -705,4 +760,60 @@ enum Metric {
     TestLoss,
     Accuracy,
     TestAccuracy,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Registry;
+    use crate::backend::Backend;
+    use std::path::Path;
+
+    /// Counts the steps observers hear of.
+    struct Heard(Vec<usize>);
+
+    impl Observer for Heard {
+        fn on_step(&mut self, _experiment: &Experiment, step: usize) {
+            self.0.push(step);
+        }
+    }
+
+    /// An experiment's runs cut into tiles on threads give the records of one batch, to the bit
+    /// (noise, minibatches and schedules are per run), and observers hear of each step once.
+    #[test]
+    fn tiles_of_runs_give_the_records_of_one_batch() {
+        let device = Backend::default().device().unwrap();
+        let run = |label: usize, optimizer: &str| {
+            serde_json::json!({"label": format!("r{label}"), "optimizer": optimizer, "learning_rate": 0.05,
+                               "start": [label as f64 * 0.3 - 4.0, 1.5], "seed": label})
+        };
+        let points: Vec<_> = (0..23).map(|k| run(k, ["sgd", "adam", "rmsprop"][k % 3])).collect();
+        let model: Vec<_> = (0..9)
+            .map(|k| {
+                let optimizer = ["adam", "lamb", "sgd"][k % 3];
+                serde_json::json!({"label": format!("m{k}"), "optimizer": optimizer,
+                                   "learning_rate": 0.05, "start": {"seed": k}, "seed": k})
+            })
+            .collect();
+        let files = [
+            serde_json::json!({"name": "p", "surface": "f4", "steps": 15, "runs": points,
+                               "gradient_noise": {"sigma": 0.2}}),
+            serde_json::json!({"name": "m", "steps": 8, "runs": model,
+                               "surface": {"model": "mlp", "layers": [4], "activation": "tanh", "loss": "cross_entropy",
+                                           "data": {"generate": "blobs", "n": 60, "seed": 1},
+                                           "test_fraction": 0.2, "batch_size": 16}}),
+        ];
+        for file in files {
+            let e = Experiment::parse(&file.to_string(), Path::new("e.json"), &Registry::builtin(), &device).unwrap();
+            let text = |records: Vec<RunRecord>| records.iter().map(|r| format!("{r:?}")).collect::<Vec<_>>();
+            let whole = text(run_batch(&e, &device, &mut []));
+            assert_eq!(whole.len(), e.runs.len());
+            for (rows, threads) in [(1, 1), (4, 3), (5, 2)] {
+                let mut heard = Heard(Vec::new());
+                let tiled = text(run_tiled(&e, &device, Tiling { rows, threads }, &mut [&mut heard]));
+                assert_eq!(tiled, whole, "{}: tiles of {rows} on {threads} threads", e.name);
+                assert_eq!(heard.0, (1..=e.steps).collect::<Vec<_>>(), "{}", e.name);
+            }
+        }
+    }
 }

@@ -9,7 +9,8 @@
 //! find the same basins.
 
 use crate::experiment::study::Study;
-use crate::experiment::study::run::{CHUNK_ROWS, Outcome};
+use crate::experiment::study::run::Outcome;
+use crate::experiment::tiles::CHUNK_ROWS;
 use crate::tensor::to_vec;
 use burn::tensor::{Device, Tensor, TensorData};
 use serde::{Deserialize, Serialize};

@@ -5,29 +5,11 @@
 use super::Study;
 use crate::experiment::Start;
 use crate::experiment::runner::{Batch, Row};
+use crate::experiment::tiles::Tiling;
 use crate::surface::data::Split;
 use crate::tensor::to_vec;
 use burn::tensor::Device;
 use std::ops::Range;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-
-/// Rows stepped together at most (memory stays bounded for any study size).
-pub(crate) const CHUNK_ROWS: usize = 1 << 17;
-
-/// Rows stepped together on a CPU backend: small enough that a step's intermediates stay in
-/// the cores' caches, large enough that each tensor operation's fixed cost is spread thin.
-/// Tiles are stepped one per core at a time (flex's element-wise kernels use one core).
-pub(crate) const TILE_ROWS: usize = 1 << 13;
-
-/// How a study's rows are cut and stepped: tiles of `rows`, on `threads` threads at once.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct Tiling {
-    /// Rows per tile.
-    pub(crate) rows: usize,
-    /// Tiles stepped at once, one per thread.
-    pub(crate) threads: usize,
-}
 
 /// What one run came to.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -70,22 +52,10 @@ impl Study {
     }
 
     /// Runs rows `range` (see [`Study::row`]) on `device`, `progress` told the row-steps done
-    /// so far; returns each row's outcome, in row order. On a CPU backend the rows go in tiles
-    /// of [`TILE_ROWS`], one per core at a time; on a GPU in chunks of [`CHUNK_ROWS`], one at a
-    /// time. Rows are independent, so the outcomes do not depend on how they are cut.
+    /// so far; returns each row's outcome, in row order. The rows go in tiles, one per core at a
+    /// time on a CPU backend (see [`Tiling`]); the outcomes do not depend on the cut.
     pub fn run_rows(&self, range: Range<usize>, device: &Device, progress: &mut dyn FnMut(u64)) -> Vec<Outcome> {
-        let tiling = if crate::backend::is_cpu(device) {
-            Tiling {
-                rows: TILE_ROWS,
-                threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
-            }
-        } else {
-            Tiling {
-                rows: CHUNK_ROWS,
-                threads: 1,
-            }
-        };
-        self.run_tiled(range, device, tiling, progress)
+        self.run_tiled(range, device, Tiling::for_device(device), progress)
     }
 
     /// [`Study::run_rows`] cut as `tiling` says.
@@ -96,53 +66,9 @@ impl Study {
         tiling: Tiling,
         progress: &mut dyn FnMut(u64),
     ) -> Vec<Outcome> {
-        let size = tiling.rows.max(1);
-        let tiles: Vec<Range<usize>> = range
-            .clone()
-            .step_by(size)
-            .map(|at| at..(at + size).min(range.end))
-            .collect();
-        let threads = tiling.threads.min(tiles.len());
-        let steps_of = |tile: &Range<usize>| (tile.len() * self.steps) as u64;
-        if threads <= 1 {
-            let mut outcomes = Vec::with_capacity(range.len());
-            let mut done = 0u64;
-            for tile in &tiles {
-                outcomes.extend(self.run_chunk(tile.clone(), device, &mut |steps| progress(done + steps)));
-                done += steps_of(tile);
-            }
-            return outcomes;
-        }
-        // Workers take the next tile until none is left; this thread reports their progress.
-        let next = AtomicUsize::new(0);
-        let done = AtomicU64::new(0);
-        let finished = AtomicUsize::new(0);
-        let results: Vec<Mutex<Vec<Outcome>>> = tiles.iter().map(|_| Mutex::default()).collect();
-        std::thread::scope(|scope| {
-            for _ in 0..threads {
-                scope.spawn(|| {
-                    while let Some(tile) = tiles.get(next.fetch_add(1, Ordering::Relaxed)) {
-                        let mut reported = 0;
-                        let outcomes = self.run_chunk(tile.clone(), device, &mut |steps| {
-                            done.fetch_add(steps - reported, Ordering::Relaxed);
-                            reported = steps;
-                        });
-                        let i = (tile.start - range.start) / size;
-                        *results[i].lock().expect("no worker panics holding it") = outcomes;
-                    }
-                    finished.fetch_add(1, Ordering::Release);
-                });
-            }
-            while finished.load(Ordering::Acquire) < threads {
-                progress(done.load(Ordering::Relaxed));
-                std::thread::sleep(std::time::Duration::from_millis(20));
-            }
-        });
-        progress(done.load(Ordering::Relaxed));
-        results
-            .into_iter()
-            .flat_map(|r| r.into_inner().expect("no worker panics holding it"))
-            .collect()
+        tiling
+            .run(range, |tile, progress| self.run_chunk(tile, device, progress), progress)
+            .concat()
     }
 
     fn run_chunk(&self, range: Range<usize>, device: &Device, progress: &mut dyn FnMut(u64)) -> Vec<Outcome> {
