@@ -67,6 +67,9 @@ pub(crate) fn run(which: Which, points: usize, experiment: &Path, backend: Backe
     if which == Which::StudyMillion {
         bench.study(1000, 50)?;
     }
+    if all || which == Which::Backends {
+        backends(registry)?;
+    }
     if all || which == Which::Figures {
         bench.figures()?;
     }
@@ -633,34 +636,7 @@ impl Bench<'_> {
     /// process's). Targets: 256 x 256 x 200 at >= 4 million point-steps/s under 500 MB on the
     /// CPU; 1000 x 1000 under 1.5 GB.
     fn study(&self, side: usize, steps: usize) -> Result<f64> {
-        let adam = spec(adam::AdamConfig {
-            learning_rate: 0.1.into(),
-            ..Default::default()
-        });
-        let entry = StudyEntry {
-            label: "adam".into(),
-            configs: vec![Configuration {
-                label: "adam".into(),
-                optimizer: adam,
-                swept: Swept::default(),
-                batch_size: None,
-            }],
-        };
-        let file = StudyFile {
-            name: Name::new("bench-study").expect("a name"),
-            title: None,
-            surface: SurfaceSpec::Name("himmelblau".into()),
-            domain: None,
-            noise: NoiseSpec::default(),
-            kind: StudyKind::Study,
-            steps: Steps(steps),
-            starts: Some(Starts::Grid([side, side])),
-            seeds: Seeds(vec![0]),
-            gradient_noise: None,
-            optimizers: crate::experiment::file::Entries(vec![entry]),
-            threshold: Threshold(1e-3),
-            tune: None,
-        };
+        let file = study_file(side, steps);
         let study = Study::from_file(file, Path::new("bench-study"), self.registry, self.device)?;
         let stepping = self.study_tiling(&study);
         let job = crate::experiment::Job::Study(Box::new(study));
@@ -733,6 +709,66 @@ impl Bench<'_> {
         }
         rates[2]
     }
+}
+
+/// The benchmark study: `side x side` starts of Adam (lr 0.1) over Himmelblau, `steps` steps.
+fn study_file(side: usize, steps: usize) -> StudyFile {
+    let adam = spec(adam::AdamConfig {
+        learning_rate: 0.1.into(),
+        ..Default::default()
+    });
+    let entry = StudyEntry {
+        label: "adam".into(),
+        configs: vec![Configuration {
+            label: "adam".into(),
+            optimizer: adam,
+            swept: Swept::default(),
+            batch_size: None,
+        }],
+    };
+    StudyFile {
+        name: Name::new("bench-study").expect("a name"),
+        title: None,
+        surface: SurfaceSpec::Name("himmelblau".into()),
+        domain: None,
+        noise: NoiseSpec::default(),
+        kind: StudyKind::Study,
+        steps: Steps(steps),
+        starts: Some(Starts::Grid([side, side])),
+        seeds: Seeds(vec![0]),
+        gradient_noise: None,
+        optimizers: crate::experiment::file::Entries(vec![entry]),
+        threshold: Threshold(1e-3),
+        tune: None,
+    }
+}
+
+/// The benchmark study's stepping alone on every backend: its point-steps per second where the
+/// backend is built in, and how to build it in where not.
+fn backends(registry: &Registry) -> Result<()> {
+    use clap::ValueEnum;
+    let file = study_file(256, 200);
+    for &backend in Backend::value_variants() {
+        let device = match backend.device() {
+            Ok(device) => device,
+            Err(e) => {
+                println!("backends  {backend:?}: {e}");
+                continue;
+            }
+        };
+        let study = Study::from_file(file.clone(), Path::new("bench-study"), registry, &device)?;
+        let tiling = crate::experiment::tiles::Tiling::for_device(&device);
+        let start = Instant::now();
+        study.run_tiled(0..study.rows(), &device, tiling, &mut |_| {});
+        let rate = (study.rows() * study.steps) as f64 / start.elapsed().as_secs_f64();
+        println!(
+            "backends  {backend:?}: the 256 x 256-start study's stepping, {} rows per tile on {} threads: {:.2} million point-steps/s",
+            tiling.rows.min(study.rows()),
+            tiling.threads,
+            rate / 1e6
+        );
+    }
+    Ok(())
 }
 
 fn throughput(n: usize, steps: usize, backend: Backend, registry: &Registry) -> Result<f64> {

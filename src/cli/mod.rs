@@ -167,6 +167,9 @@ pub(crate) enum Which {
     Study,
     /// A 1000 x 1000-start (1,000,000-run) study, 50 steps: its peak memory (run it alone).
     StudyMillion,
+    /// The stepping of the 256 x 256-start study on every backend this binary has (a GPU's
+    /// figure with `--features wgpu` or `cuda`), in point-steps per second.
+    Backends,
     /// The figure pair of the post's ten-optimizer comparison (surface and loss, PNG + GIF).
     Figures,
     /// Loss landscapes: a 51 x 51 PCA plane of the iris MLP with its figures, and a 201 x 201
