@@ -669,7 +669,7 @@ impl Bench<'_> {
     /// before tiles), tiles on one thread (the cache's share), tiles on every core.
     fn study_tiling(&self, study: &Study) -> f64 {
         use crate::experiment::tiles::{CHUNK_ROWS, TILE_ROWS, Tiling};
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let cores = crate::experiment::tiles::cores();
         let rows = study.rows();
         let mut rates = Vec::new();
         for (what, tiling) in [

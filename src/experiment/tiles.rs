@@ -14,6 +14,11 @@ pub(crate) const CHUNK_ROWS: usize = 1 << 17;
 /// Rows stepped together on a CPU backend at most.
 pub(crate) const TILE_ROWS: usize = 1 << 13;
 
+/// The cores this process may use.
+pub(crate) fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
 /// How rows are cut and stepped: tiles of at most `rows`, on `threads` threads at once.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Tiling {
@@ -30,7 +35,7 @@ impl Tiling {
         if crate::backend::is_cpu(device) {
             Tiling {
                 rows: TILE_ROWS,
-                threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+                threads: cores(),
             }
         } else {
             Tiling {

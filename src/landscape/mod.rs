@@ -17,6 +17,7 @@ mod tests;
 use crate::error::{Error, Result};
 use crate::experiment::Experiment;
 use crate::experiment::landscape::{Center, LandscapeSpec, Normalize, Plane};
+use crate::experiment::tiles::Tiling;
 use crate::io::write_atomic;
 use crate::results::{ResultDir, Trajectories, npy};
 use crate::surface::data::{DataSurface, Split};
@@ -30,8 +31,9 @@ use std::ops::Range;
 pub(crate) const RESIDUAL_THRESHOLD: f32 = 0.5;
 
 /// Elements of the widest activation (`rows x data rows x widest layer`) one chunk of a batched
-/// evaluation may hold.
-const BUDGET: usize = 1 << 23;
+/// evaluation may hold: 8 MB, under the C allocator's 32 MB threshold above which every buffer is
+/// a fresh mapping the kernel must fault in and clear.
+const BUDGET: usize = 1 << 21;
 
 /// Power iterations for each Hessian eigenvalue.
 const POWER_ITERATIONS: usize = 100;
@@ -211,19 +213,23 @@ fn chunk_rows(data: &DataSurface, split: Split) -> usize {
 }
 
 /// The loss over `split` at `n` parameter rows, `build(range)` making the rows `[len, P]` of a
-/// chunk; `None` without those rows.
+/// chunk; `None` without those rows. The chunks are evaluated one per core at a time.
 pub(crate) fn losses(
     data: &DataSurface,
     split: Split,
     n: usize,
-    build: impl Fn(Range<usize>) -> Tensor<2>,
+    build: impl Fn(Range<usize>) -> Tensor<2> + Sync,
 ) -> Option<Vec<f32>> {
-    let m = chunk_rows(data, split);
-    let mut out = Vec::with_capacity(n);
-    for at in (0..n).step_by(m) {
-        out.extend(to_vec(data.full_loss(build(at..(at + m).min(n)), split)?));
-    }
-    Some(out)
+    let tiling = Tiling {
+        rows: chunk_rows(data, split),
+        threads: crate::experiment::tiles::cores(),
+    };
+    let chunks = tiling.run(
+        0..n,
+        |range, _| data.full_loss(build(range), split).map(to_vec),
+        &mut |_| {},
+    );
+    chunks.into_iter().collect::<Option<Vec<_>>>().map(|c| c.concat())
 }
 
 /// Rows `range` of the host matrix `values` (`P` columns) on `device`.
