@@ -534,7 +534,7 @@ fn read_directions(given: &str, base: &Path, parameters: usize) -> Parsed<Vec<f3
     let path = crate::io::locate_data(given, base)?;
     let shown = path.display();
     let (shape, values) =
-        crate::results::npy::read(&path, crate::io::Input::WEIGHTS).map_err(|e| FieldError::new(e.to_string()))?;
+        crate::io::npy::read(&path, crate::io::Input::WEIGHTS).map_err(|e| FieldError::new(e.to_string()))?;
     if shape != [2, parameters] {
         return Err(FieldError::new(format!(
             "{shown}: shape {shape:?}, expected [2, {parameters}]: two directions of the model's {parameters} parameters in params.npy's layout (a directions.npy optsurf wrote for this model)"

@@ -9,7 +9,7 @@
 //! `<file>.new`. `run`, `merge`, `diff`, `accept` and `report` all find files through it.
 
 pub(crate) mod basins;
-pub(crate) mod npy;
+pub(crate) use crate::io::npy;
 pub(crate) mod study;
 #[cfg(test)]
 mod tests;
