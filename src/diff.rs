@@ -59,10 +59,11 @@ pub(crate) enum Change {
         /// New value.
         new: f64,
     },
-    /// A study's summary or runs differ.
-    Study {
-        /// `study.json` or `runs.csv`.
-        file: &'static str,
+    /// A result file beside the trajectories differs: a study's summary or runs, a model's
+    /// landscapes.
+    File {
+        /// `study.json`, `runs.csv`, `landscape.json`, `directions.npy`, ...
+        file: String,
         /// What moved.
         what: String,
     },
@@ -103,7 +104,7 @@ impl fmt::Display for Change {
                 (new - old).abs()
             ),
             Change::Setting { name, old, new } => write!(f, "{name} {old} -> {new}"),
-            Change::Study { file, what } => write!(f, "{file}: {what}"),
+            Change::File { file, what } => write!(f, "{file}: {what}"),
         }
     }
 }
@@ -164,18 +165,18 @@ fn compare_study(
         serde_json::from_str(&text).map_err(|e| Error::input(summary, "", format!("invalid JSON: {e}")))?;
     let new = serde_json::to_value(StudySummary::new(study, outcomes)).expect("summaries serialize");
     if let Some(what) = json_difference(&old, &new, "", tol) {
-        changes.push(Change::Study {
-            file: "study.json",
+        changes.push(Change::File {
+            file: "study.json".into(),
             what,
         });
     }
     match study.read_runs(runs, 0) {
-        Err(e) => changes.push(Change::Study {
-            file: "runs.csv",
+        Err(e) => changes.push(Change::File {
+            file: "runs.csv".into(),
             what: e.to_string(),
         }),
-        Ok(old) if old.len() != outcomes.len() => changes.push(Change::Study {
-            file: "runs.csv",
+        Ok(old) if old.len() != outcomes.len() => changes.push(Change::File {
+            file: "runs.csv".into(),
             what: format!("{} rows, baseline {}", outcomes.len(), old.len()),
         }),
         Ok(old) => {
@@ -217,8 +218,8 @@ fn compare_study(
                 let config = &study.configs[c];
                 let swept: Vec<String> = config.swept.iter().map(|(k, v)| format!(" {k}={v}")).collect();
                 let [x, y] = study.starts[s].point().unwrap_or([f64::NAN; 2]);
-                changes.push(Change::Study {
-                    file: "runs.csv",
+                changes.push(Change::File {
+                    file: "runs.csv".into(),
                     what: format!(
                         "{} of {} runs moved; first, line {} (config {c}: {}{}, start ({x}, {y}), seed {}): {}",
                         rows.len(),
@@ -610,20 +611,74 @@ fn agrees(changes: &Option<Vec<Change>>) -> bool {
 }
 
 /// Re-runs an experiment whose baseline is `dir/trajectories.json`: the baseline, the changes
-/// (`None` when there is no baseline) and the new result's text.
+/// (`None` when there is no baseline) and the new result's text. A model's landscapes are
+/// recomputed and compared with the files beside it.
 fn rerun(exp: &Experiment, dir: &ResultDir, tol: Tolerance, device: &Device) -> Result<Rerun> {
     let baseline = dir.trajectories();
     let new = Trajectories::new(exp, runner::run(exp, device, &mut []));
-    let changes = baseline
+    let mut changes = baseline
         .is_file()
         .then(|| Trajectories::load(&baseline).map(|old| compare(&old, &new, tol)))
         .transpose()?;
+    let landscapes = crate::landscape::all_files(&crate::landscape::compute_all(exp, &new, device, None)?);
+    if let Some(changes) = &mut changes {
+        for (name, bytes) in &landscapes {
+            if let Some(what) = file_difference(&dir.file(name), bytes, tol)? {
+                changes.push(Change::File {
+                    file: name.clone(),
+                    what,
+                });
+            }
+        }
+    }
     let text = if agrees(&changes) {
         Vec::new()
     } else {
-        new.files(&baseline)
+        let mut text = new.files(&baseline);
+        text.extend(landscapes.into_iter().map(|(name, bytes)| (dir.file(&name), bytes)));
+        text
     };
     Ok((baseline, changes, text))
+}
+
+/// What moved between the baseline `path` and a new result file's `bytes` (a JSON or a
+/// `float32` `.npy`), numbers within the tolerance; `None` when they agree.
+fn file_difference(path: &Path, bytes: &[u8], tol: Tolerance) -> Result<Option<String>> {
+    if std::fs::symlink_metadata(path).is_err() {
+        return Ok(Some(
+            "no baseline beside the trajectories; write it with `optsurf run`".into(),
+        ));
+    }
+    if path.extension().is_some_and(|e| e == "npy") {
+        let (shape, old) = results::npy::read(path, crate::io::Input::RESULT)?;
+        let (_, new) = results::npy::decode(bytes, path)?;
+        let p = shape.last().copied().unwrap_or(1).max(1);
+        if new.len() != old.len() {
+            return Ok(Some(format!(
+                "{} values, baseline {} (shape {shape:?})",
+                new.len(),
+                old.len()
+            )));
+        }
+        let close = |a: f32, b: f32| (a as f64 - b as f64).abs() <= tol.atol + tol.rtol * (b as f64).abs();
+        let moved: Vec<usize> = (0..old.len()).filter(|&i| !close(new[i], old[i])).collect();
+        return Ok(moved.first().map(|&i| {
+            format!(
+                "{} of {} values moved; first, direction {} parameter {}: {} vs baseline {}",
+                moved.len(),
+                old.len(),
+                i / p,
+                i % p,
+                new[i],
+                old[i]
+            )
+        }));
+    }
+    let text = crate::io::read_input(path, crate::io::Input::RESULT)?;
+    let old: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| Error::input(path, "", format!("invalid JSON: {e}")))?;
+    let new: serde_json::Value = serde_json::from_slice(bytes).expect("results are JSON");
+    Ok(json_difference(&old, &new, "", tol).map(|d| d.trim_start_matches('.').to_string()))
 }
 
 /// Re-runs experiments in memory (no figures) and compares each with its baseline under

@@ -1,11 +1,14 @@
 //! File helpers shared by everything that reads inputs and writes results: bounded reads of
 //! regular files only ([`read_input`], [`open_input`]), where a data file may come from
 //! ([`locate_data`]), what an error may quote of a file ([`quote`], [`Header`]), output paths
-//! kept inside their folder ([`normalize`], [`inside`]) and kill-safe writes ([`write_atomic`]).
+//! kept inside their folder ([`normalize`], [`inside`]), kill-safe writes ([`write_atomic`]) and
+//! `float32` `.npy` arrays ([`npy`]: snapshots, a plane's directions).
 //!
 //! The rule for failures: an input that cannot be read (missing, not a regular file, too large,
 //! not text, unreadable) is the input's fault, exit 2 naming it; a result that cannot be written
 //! is the environment's, exit 3.
+
+pub(crate) mod npy;
 
 use crate::error::{Error, FieldContext, FieldError, Parsed, QUOTE_CHARS, Result};
 use std::collections::BTreeSet;

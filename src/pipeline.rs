@@ -28,10 +28,11 @@ use crate::experiment::study::run::Outcome;
 use crate::experiment::vectors::Vectors;
 use crate::experiment::{Experiment, Job};
 use crate::io::write_atomic;
+use crate::landscape;
 use crate::plot::{self, FrameProgress};
 use crate::registry::Registry;
-use crate::results::study::Shard;
-use crate::results::{ResultDir, StudySummary, Trajectories};
+use crate::results::study::{Shard, slice};
+use crate::results::{ResultDir, StudySummary, Trajectories, npy};
 use burn::tensor::Device;
 use std::path::{Path, PathBuf};
 
@@ -105,10 +106,41 @@ impl Job {
     }
 }
 
-/// Runs an experiment into `dir`: its trajectories, and its figures when asked.
+/// Runs an experiment into `dir`: its trajectories, and its figures when asked; with
+/// `run.shard`, an experiment with landscape planes writes only its shard of the planes'
+/// grid rows.
 pub(crate) fn run_experiment(experiment: &Experiment, dir: &ResultDir, run: &Run) -> Result<Trajectories> {
+    run_experiment_with(experiment, dir, run, None)
+}
+
+/// [`run_experiment`], the planes' grid losses `grids` given (its shards merged).
+fn run_experiment_with(
+    experiment: &Experiment,
+    dir: &ResultDir,
+    run: &Run,
+    grids: Option<&[f32]>,
+) -> Result<Trajectories> {
     let records = runner::run(experiment, run.device, &mut [&mut Steps(run.progress)]);
     let trajectories = Trajectories::new(experiment, records);
+    let total = landscape::grid_rows(experiment);
+    if let Some([i, n]) = run.shard.filter(|_| total > 0 && grids.is_none()) {
+        let rows = slice(i, n, total);
+        let losses = landscape::shard(experiment, &trajectories, rows.clone(), run.device)?;
+        dir.clear_figures()?;
+        let path = dir.plane_rows();
+        let mut bytes = Vec::new();
+        npy::write(&mut bytes, &[losses.len()], &losses).map_err(|e| Error::io(&path, "write", e))?;
+        write_atomic(&path, &bytes)?;
+        let shard = Shard {
+            study: experiment.text.clone(),
+            source: experiment.source.clone(),
+            shard: [i, n],
+            rows: [rows.start, rows.end],
+            total,
+        };
+        write_atomic(&dir.shard(), shard.to_text().as_bytes())?;
+        return Ok(trajectories);
+    }
     dir.clear_figures()?;
     trajectories.write(&dir.trajectories())?;
     if run.figures {
@@ -120,7 +152,7 @@ pub(crate) fn run_experiment(experiment: &Experiment, dir: &ResultDir, run: &Run
             run.progress.frames(),
         )?;
     }
-    let landscapes = crate::landscape::run_all(experiment, &trajectories, dir, run.device)?;
+    let landscapes = landscape::run_all(experiment, &trajectories, dir, run.device, grids)?;
     if run.figures && !landscapes.is_empty() {
         plot::draw_landscapes(&landscapes, &trajectories.plot, dir.path())?;
     }
@@ -207,14 +239,14 @@ fn complete(study: &Study, outcomes: &[Outcome], dir: &ResultDir, run: &Run) -> 
     Ok(())
 }
 
-/// Merges shard folders into the study's files, as one unsharded run writes them; returns the
-/// folder written (`out`, or where `optsurf run` would write the study under `results`).
+/// Merges shard folders into the study's files (or the experiment's, its landscape planes
+/// sharded), as one unsharded run writes them; returns the folder written (`out`, or where
+/// `optsurf run` would write it under `results`).
 pub(crate) fn merge(dirs: &[PathBuf], out: Option<&Path>, run: &Run) -> Result<ResultDir> {
     if dirs.is_empty() {
         return Err(Error::input("merge", "", "name the shard folders to merge"));
     }
     let shards = dirs.iter().map(|d| Shard::load(d)).collect::<Result<Vec<_>>>()?;
-    let shard_file = |d: &Path| ResultDir::new(d).shard();
     let first = &shards[0];
     for (s, dir) in shards.iter().zip(dirs).skip(1) {
         if s.study != first.study {
@@ -266,16 +298,58 @@ pub(crate) fn merge(dirs: &[PathBuf], out: Option<&Path>, run: &Run) -> Result<R
         }
         ordered[s.shard[0]] = Some((s, dir));
     }
-    // The study a shard carries is the shard file's content: its mistakes are that file's.
-    let study = Study::parse(&first.study, &first.source, run.registry, run.device)
-        .map_err(|e| Error::input(shard_file(&dirs[0]), "study", format!("not a valid study: {e}")))?;
-    let mut outcomes = Vec::with_capacity(study.rows().min(crate::experiment::tiles::CHUNK_ROWS));
-    for (s, dir) in ordered.into_iter().flatten() {
-        let rows = study.shard_rows(s.shard[0], n);
-        if s.rows != [rows.start, rows.end] || s.total != study.rows() {
-            return Err(Error::input(shard_file(dir), "rows", "these rows are not this shard's"));
+    let ordered: Vec<(&Shard, &PathBuf)> = ordered.into_iter().flatten().collect();
+    // The file a shard carries is the shard file's content: its mistakes are that file's.
+    let job = Job::parse(&first.study, &first.source, run.registry, run.device).map_err(|e| {
+        Error::input(
+            shard_file(&dirs[0]),
+            "study",
+            format!("not a valid study or landscape experiment: {e}"),
+        )
+    })?;
+    let dir = match out {
+        Some(d) => ResultDir::new(d),
+        None => {
+            let results = Path::new(crate::results::RESULTS);
+            crate::results::contained(job.output_dir(results), results, &shard_file(&dirs[0]))?
         }
-        let csv = ResultDir::new(dir).runs();
+    };
+    match &job {
+        Job::Study(study) => merge_study(study, &ordered, n, &dir, run)?,
+        Job::Runs(experiment) if landscape::grid_rows(experiment) > 0 => {
+            merge_planes(experiment, &ordered, n, &dir, run)?;
+        }
+        _ => {
+            return Err(Error::input(
+                shard_file(&dirs[0]),
+                "study",
+                "neither a study nor an experiment with landscape planes, which are what shards split",
+            ));
+        }
+    }
+    Ok(dir)
+}
+
+/// `shard.json` in `dir`.
+fn shard_file(dir: &Path) -> PathBuf {
+    ResultDir::new(dir).shard()
+}
+
+/// The error of a shard whose rows are not its shard's of the file it carries.
+fn not_its_rows(rows: [usize; 2], s: &Shard, dir: &Path, total: usize) -> Option<Error> {
+    (s.rows != rows || s.total != total)
+        .then(|| Error::input(shard_file(dir), "rows", "these rows are not this shard's"))
+}
+
+/// A study's shards merged into its files.
+fn merge_study(study: &Study, ordered: &[(&Shard, &PathBuf)], n: usize, dir: &ResultDir, run: &Run) -> Result<()> {
+    let mut outcomes = Vec::with_capacity(study.rows().min(crate::experiment::study::run::CHUNK_ROWS));
+    for (s, shard_dir) in ordered {
+        let rows = study.shard_rows(s.shard[0], n);
+        if let Some(e) = not_its_rows([rows.start, rows.end], s, shard_dir, study.rows()) {
+            return Err(e);
+        }
+        let csv = ResultDir::new(shard_dir).runs();
         let runs = study.read_runs(&csv, rows.start)?;
         if runs.len() != rows.len() {
             return Err(Error::input(
@@ -291,14 +365,39 @@ pub(crate) fn merge(dirs: &[PathBuf], out: Option<&Path>, run: &Run) -> Result<R
         }
         outcomes.extend(runs);
     }
-    let dir = match out {
-        Some(d) => ResultDir::new(d),
-        None => {
-            let results = Path::new(crate::results::RESULTS);
-            let dir = crate::results::output_dir(&study.source, &study.name, results);
-            crate::results::contained(dir, results, &shard_file(&dirs[0]))?
+    complete(study, &outcomes, dir, run)
+}
+
+/// An experiment's plane shards merged: the experiment run whole, its planes' grid losses
+/// taken from the shards' `plane_rows.npy`.
+fn merge_planes(
+    experiment: &Experiment,
+    ordered: &[(&Shard, &PathBuf)],
+    n: usize,
+    dir: &ResultDir,
+    run: &Run,
+) -> Result<()> {
+    let total = landscape::grid_rows(experiment);
+    let mut grids = Vec::with_capacity(landscape::grid_values(experiment, 0..total));
+    for (s, shard_dir) in ordered {
+        let rows = slice(s.shard[0], n, total);
+        if let Some(e) = not_its_rows([rows.start, rows.end], s, shard_dir, total) {
+            return Err(e);
         }
-    };
-    complete(&study, &outcomes, &dir, run)?;
-    Ok(dir)
+        let path = ResultDir::new(shard_dir).plane_rows();
+        let (shape, values) = npy::read(&path, crate::io::Input::RESULT)?;
+        let expected = landscape::grid_values(experiment, rows);
+        if shape != [expected] {
+            return Err(Error::input(
+                &path,
+                "",
+                format!(
+                    "shape {shape:?}, but shard {}/{n}'s grid rows hold [{expected}] losses; re-run that shard",
+                    s.shard[0]
+                ),
+            ));
+        }
+        grids.extend(values);
+    }
+    run_experiment_with(experiment, dir, run, Some(&grids)).map(|_| ())
 }

@@ -494,7 +494,7 @@ impl Bench<'_> {
         std::fs::create_dir_all(&dir).map_err(|e| crate::error::Error::io(&dir, "create folder", e))?;
         let out = ResultDir::new(&dir);
         let started = Instant::now();
-        let landscapes = crate::landscape::run_all(&experiment, &traj, &out, self.device)?;
+        let landscapes = crate::landscape::run_all(&experiment, &traj, &out, self.device, None)?;
         if figures {
             crate::plot::draw_landscapes(&landscapes, &traj.plot, &dir)?;
         }

@@ -51,8 +51,9 @@ enum Command {
         /// Skip the figures.
         #[arg(long)]
         no_plots: bool,
-        /// Run only shard I of N (from 0) of each study: a deterministic slice of its runs,
-        /// written with a `shard.json` for `optsurf merge`.
+        /// Run only shard I of N (from 0) of each study, and of each experiment's landscape
+        /// planes: a deterministic slice of the study's runs (of the planes' grid rows), written
+        /// with a `shard.json` for `optsurf merge`.
         #[arg(long, value_parser = parse_shard)]
         shard: Option<[usize; 2]>,
         /// End by writing the HTML report of the results folder (`optsurf report`).
@@ -60,7 +61,8 @@ enum Command {
         report: bool,
     },
     /// Merge the folders `run --shard I/N` wrote for one study into its `runs.csv`,
-    /// `study.json`, figures and tuned comparison, as one whole run writes them.
+    /// `study.json`, figures and tuned comparison (for one experiment, into its results with
+    /// its landscapes), as one whole run writes them.
     Merge {
         /// The shard folders, all N of them.
         #[arg(required = true)]

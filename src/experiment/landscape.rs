@@ -8,15 +8,24 @@
 //! ```
 //!
 //! `plane` is `"pca"` (the two leading principal directions of the runs' snapshots about the
-//! centre), `"random"` (two seeded Gaussian directions, normalised per neuron, per layer or not
-//! at all) or `"interpolate"` (the loss along `(1 - a) w_1 + a w_2`). More than one block is a
-//! list.
+//! centre), `"random"` (two seeded Gaussian directions) or `"interpolate"` (the loss along
+//! `(1 - a) w_1 + a w_2`). A plane's directions may instead be given: `"directions":
+//! "dirs.npy"` (with `"plane"` left out, or `"file"`) names a `float32 [2, P]` `.npy` in
+//! `params.npy`'s layout (a `directions.npy` optsurf wrote, or NumPy's), found as data files
+//! are (relative to the experiment file, no `..`, no absolute path) and read when the
+//! experiment is; with `"pca"` or `"random"` it is refused, as the two would say different
+//! planes. `normalize` (`"filter"`, `"layer"`, `"none"`) and `ignore` apply to any plane's
+//! directions, computed or given: a random plane's default is `"filter"`, a PCA or given
+//! plane's `"none"` (a PCA plane's directions are then unit vectors). More than one block is
+//! a list.
 
 use super::file::FromJson;
 use crate::error::{FieldError, Parsed};
 use crate::surface::data::Split;
 use serde::{Serialize, Serializer};
 use serde_json::{Map, Value, json};
+use std::path::Path;
+use std::sync::Arc;
 
 /// Which plane.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -25,6 +34,8 @@ pub(crate) enum Plane {
     Pca,
     /// Two seeded Gaussian directions.
     Random,
+    /// The two directions of a `.npy` file (`"directions"`).
+    File,
     /// Not a plane: the line between two points.
     Interpolate,
 }
@@ -40,7 +51,7 @@ pub(crate) enum Center {
     Run(String),
 }
 
-/// How random directions are scaled.
+/// How a plane's directions are scaled.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Normalize {
     /// Each neuron's incoming weights to the norm of the same weights at the centre (Li et al. §4).
@@ -72,6 +83,17 @@ pub(crate) struct LandscapeSpec {
     pub(crate) data: Split,
     /// An interpolation between two runs' final points instead of each run's start and end.
     pub(crate) between: Option<[String; 2]>,
+    /// The directions file of a `Plane::File`.
+    pub(crate) directions: Option<Given>,
+}
+
+/// Directions given in a file: its name as written, and its `2 x P` values once read
+/// ([`resolve`]).
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Given {
+    pub(crate) file: String,
+    /// `[d_0, d_1]`, row after row (empty until read).
+    pub(crate) values: Arc<Vec<f32>>,
 }
 
 /// The most grid points along one axis of a plane.
@@ -79,7 +101,7 @@ pub(crate) const MAX_RESOLUTION: usize = 1001;
 /// The most points along an interpolation.
 const MAX_LINE: usize = 100_001;
 
-const KEYS: [&str; 10] = [
+const KEYS: [&str; 11] = [
     "plane",
     "center",
     "runs",
@@ -90,6 +112,7 @@ const KEYS: [&str; 10] = [
     "seed",
     "data",
     "between",
+    "directions",
 ];
 
 /// A string field's value among `allowed`.
@@ -138,18 +161,54 @@ impl LandscapeSpec {
             return Err(FieldError::new(format!("unknown field; a landscape takes: {}", KEYS.join(", "))).at(k));
         }
         let get = |k: &str| m.get(k).filter(|v| !v.is_null());
-        let plane = match get("plane") {
-            None => {
-                return Err(
-                    FieldError::new("missing; give \"plane\": \"pca\", \"random\" or \"interpolate\"").at("plane"),
-                );
+        let directions = match get("directions") {
+            None => None,
+            Some(Value::String(f)) if !f.is_empty() => Some(Given {
+                file: f.clone(),
+                values: Arc::default(),
+            }),
+            Some(d) => {
+                return Err(FieldError::new(format!(
+                    "expected the name of a float32 [2, P] .npy file (\"dirs.npy\"), got {d}"
+                ))
+                .at("directions"));
             }
-            Some(p) => match choice(p, &["pca", "random", "interpolate"]).map_err(|e| e.at("plane"))? {
+        };
+        let plane = match (get("plane"), &directions) {
+            (None, None) => {
+                return Err(FieldError::new(
+                    "missing; give \"plane\": \"pca\", \"random\" or \"interpolate\", or the plane's \"directions\": \"dirs.npy\"",
+                )
+                .at("plane"));
+            }
+            (None, Some(_)) => Plane::File,
+            (Some(p), _) => match choice(p, &["pca", "random", "interpolate", "file"]).map_err(|e| e.at("plane"))? {
                 "pca" => Plane::Pca,
                 "random" => Plane::Random,
-                _ => Plane::Interpolate,
+                "interpolate" => Plane::Interpolate,
+                _ => Plane::File,
             },
         };
+        match (plane, &directions) {
+            (Plane::File, None) => {
+                return Err(FieldError::new(
+                    "missing; a plane of given directions names their file: \"directions\": \"dirs.npy\"",
+                )
+                .at("directions"));
+            }
+            (Plane::Pca | Plane::Random | Plane::Interpolate, Some(_)) => {
+                return Err(FieldError::new(format!(
+                    "a {} computes its own directions, so a file of them would say another plane; remove \"directions\", or remove \"plane\" to use the file's",
+                    match plane {
+                        Plane::Pca => "PCA plane",
+                        Plane::Random => "random plane",
+                        _ => "interpolation",
+                    }
+                ))
+                .at("directions"));
+            }
+            _ => {}
+        }
         let line = plane == Plane::Interpolate;
         let only_planes = |k: &str, why: &str| match get(k) {
             Some(_) if line => Err(FieldError::new(format!("an interpolation has no {k}: {why}")).at(k)),
@@ -220,12 +279,6 @@ impl LandscapeSpec {
             None => Normalize::None,
             Some(n) => match choice(n, &["filter", "layer", "none"]).map_err(|e| e.at("normalize"))? {
                 "none" => Normalize::None,
-                _ if plane == Plane::Pca => {
-                    return Err(FieldError::new(
-                        "a PCA plane's directions are the principal directions themselves (unit vectors); normalization applies to random planes: remove it or give \"none\"",
-                    )
-                    .at("normalize"));
-                }
                 "filter" => Normalize::Filter,
                 _ => Normalize::Layer,
             },
@@ -330,6 +383,7 @@ impl LandscapeSpec {
             seed,
             data,
             between,
+            directions,
         })
     }
 
@@ -339,9 +393,13 @@ impl LandscapeSpec {
         let plane = match self.plane {
             Plane::Pca => "pca",
             Plane::Random => "random",
+            Plane::File => "file",
             Plane::Interpolate => "interpolate",
         };
         m.insert("plane".into(), json!(plane));
+        if let Some(d) = &self.directions {
+            m.insert("directions".into(), json!(d.file));
+        }
         if self.plane != Plane::Interpolate {
             m.insert(
                 "center".into(),
@@ -448,6 +506,57 @@ impl Serialize for Landscapes {
             many => Value::Array(many.iter().map(LandscapeSpec::to_json).collect()).serialize(s),
         }
     }
+}
+
+/// Reads the directions files of `landscapes`' given planes, found as data files are (beside
+/// the experiment file in `base`, or under the working folder; see [`crate::io::locate_data`])
+/// and read as weights files are: each a `float32 [2, parameters]` `.npy`, finite, its two
+/// directions independent. Errors name the file, below the block's `directions`.
+pub(crate) fn resolve(landscapes: &mut Landscapes, base: &Path, parameters: usize) -> Parsed<()> {
+    let many = landscapes.0.len() > 1;
+    for (i, spec) in landscapes.0.iter_mut().enumerate() {
+        let at = |e: FieldError| {
+            if many {
+                e.at("directions").index(i)
+            } else {
+                e.at("directions")
+            }
+        };
+        if let Some(given) = &mut spec.directions {
+            given.values = Arc::new(read_directions(&given.file, base, parameters).map_err(at)?);
+        }
+    }
+    Ok(())
+}
+
+/// The two directions of the file `given` names (see [`resolve`]), row after row.
+fn read_directions(given: &str, base: &Path, parameters: usize) -> Parsed<Vec<f32>> {
+    let path = crate::io::locate_data(given, base)?;
+    let shown = path.display();
+    let (shape, values) =
+        crate::io::npy::read(&path, crate::io::Input::WEIGHTS).map_err(|e| FieldError::new(e.to_string()))?;
+    if shape != [2, parameters] {
+        return Err(FieldError::new(format!(
+            "{shown}: shape {shape:?}, expected [2, {parameters}]: two directions of the model's {parameters} parameters in params.npy's layout (a directions.npy optsurf wrote for this model)"
+        )));
+    }
+    if let Some(k) = values.iter().position(|v| !v.is_finite()) {
+        return Err(FieldError::new(format!(
+            "{shown}: direction {} has {} at parameter {}; expected finite numbers",
+            k / parameters,
+            values[k],
+            k % parameters
+        )));
+    }
+    let (d0, d1) = values.split_at(parameters);
+    let dot = |x: &[f32], y: &[f32]| x.iter().zip(y).map(|(a, b)| *a as f64 * *b as f64).sum::<f64>();
+    let (g00, g01, g11) = (dot(d0, d0), dot(d0, d1), dot(d1, d1));
+    if g00 * g11 - g01 * g01 <= 1e-12 * g00 * g11 || g00 == 0.0 || g11 == 0.0 {
+        return Err(FieldError::new(format!(
+            "{shown}: its two directions are parallel (or one is zero), so they span no plane; give two independent directions"
+        )));
+    }
+    Ok(values)
 }
 
 /// Checks the blocks against the experiment: a model of more than two parameters, labels of its

@@ -119,6 +119,8 @@ pub struct Experiment {
     pub(crate) landscapes: Vec<landscape::LandscapeSpec>,
     /// The file it was read from.
     pub source: PathBuf,
+    /// The file's text (a shard of its landscape planes carries it to `merge`).
+    pub(crate) text: String,
 }
 
 /// One run of an experiment: an optimizer with its hyperparameters from a start.
@@ -238,13 +240,16 @@ impl Experiment {
     /// Parses and checks experiment JSON; `path` names it in errors and locates its data files.
     pub fn parse(text: &str, path: &Path, registry: &Registry, device: &Device) -> Result<Self> {
         let file = OptimizerSpec::reading(registry.optimizers(), || file::read::<ExperimentFile>(text, path))?;
-        Self::from_file(file, path, registry, device)
+        let mut experiment = Self::from_file(file, path, registry, device)?;
+        experiment.text = text.to_string();
+        Ok(experiment)
     }
 
     /// Checks an experiment file's contents, read from (or to be written to) `path`: resolves
     /// its surface, fills in each run's start, seed and gradient noise, and checks what only
     /// the whole can tell (unique labels, batch sizes on data surfaces).
     pub fn from_file(file: ExperimentFile, path: &Path, registry: &Registry, device: &Device) -> Result<Self> {
+        let text = file.to_text();
         let domain = file.domain.map(|d| d.domain());
         let surface = resolve_surface(&file.surface, domain, path, registry, device)?;
         let base = path.parent().unwrap_or(Path::new(""));
@@ -294,6 +299,10 @@ impl Experiment {
         landscape::check(&file.landscape, &labels, parameters, has_test)
             .at("landscape")
             .in_file(path)?;
+        let mut landscapes = file.landscape;
+        landscape::resolve(&mut landscapes, base, parameters)
+            .at("landscape")
+            .in_file(path)?;
         Ok(Experiment {
             name: file.name.as_str().to_string(),
             title: file.title,
@@ -304,8 +313,9 @@ impl Experiment {
             steps: file.steps.0,
             runs,
             plot: file.plot,
-            landscapes: file.landscape.0,
+            landscapes: landscapes.0,
             source: path.to_path_buf(),
+            text,
         })
     }
 

@@ -9,6 +9,13 @@
 //! the residual, the loss of the plane there (`plane_loss`) and the path's own loss
 //! (`path_loss`); `directions.npy` holds `[d_0, d_1]` (`float32 [2, P]`, `params.npy`'s layout).
 //! `interpolation.json` records an interpolation's train and test losses.
+//!
+//! A plane's directions are computed (PCA, random) or given (a `.npy` file), then scaled as the
+//! block's `normalize` and `ignore` say, whatever the plane; paths are least-squares
+//! projections, right for directions that are not orthonormal. The grid rows of an
+//! experiment's planes (all planes', block after block) split into shards as a study's runs
+//! do ([`shard`], `optsurf run --shard I/N`), and [`compute_all`] given every shard's losses
+//! writes what one whole run writes, byte for byte.
 
 pub(crate) mod directions;
 #[cfg(test)]
@@ -123,7 +130,7 @@ pub(crate) struct RunOnPlane {
 /// A plane's landscape: what `landscape.json` holds.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub(crate) struct PlaneLandscape {
-    /// `"pca"` or `"random"`.
+    /// `"pca"`, `"random"` or `"file"` (directions given).
     pub(crate) plane: &'static str,
     pub(crate) center: Origin,
     /// `"train"` or `"test"`: the rows of every loss.
@@ -356,20 +363,20 @@ fn selected<'w>(spec: &LandscapeSpec, walks: &'w [Walk]) -> Vec<&'w Walk> {
         .collect()
 }
 
-/// Computes the landscape `spec` over `experiment`'s model after its runs (`traj`).
-pub(crate) fn compute(
-    spec: &LandscapeSpec,
-    experiment: &Experiment,
-    traj: &Trajectories,
-    device: &Device,
-) -> Result<Landscape> {
+/// The model and every run's walk, for any block of `experiment`.
+fn inputs<'e>(experiment: &'e Experiment, traj: &Trajectories) -> Result<(&'e DataSurface, Vec<Walk>)> {
     let data = experiment
         .surface
         .model()
         .ok_or_else(|| refuse(experiment, "plane", "a landscape needs a model".into()))?;
     let walks =
         walks(traj).ok_or_else(|| refuse(experiment, "plane", "the runs kept no parameter snapshots".into()))?;
-    let chosen = selected(spec, &walks);
+    Ok((data, walks))
+}
+
+/// The walks `spec` covers, refused when none has a snapshot.
+fn chosen<'w>(spec: &LandscapeSpec, experiment: &Experiment, walks: &'w [Walk]) -> Result<Vec<&'w Walk>> {
+    let chosen = selected(spec, walks);
     if chosen.is_empty() {
         return Err(refuse(
             experiment,
@@ -377,24 +384,190 @@ pub(crate) fn compute(
             "every run it names diverged before its first snapshot; name runs that did not".into(),
         ));
     }
+    Ok(chosen)
+}
+
+/// Computes the landscape `spec` over `experiment`'s model after its runs (`traj`); a plane's
+/// grid losses are `grid` when given (shards merged, see [`shard`]), else evaluated here.
+pub(crate) fn compute(
+    spec: &LandscapeSpec,
+    experiment: &Experiment,
+    traj: &Trajectories,
+    device: &Device,
+    grid: Option<&[f32]>,
+) -> Result<Landscape> {
+    let (data, walks) = inputs(experiment, traj)?;
+    let chosen = chosen(spec, experiment, &walks)?;
     match spec.plane {
         Plane::Interpolate => interpolate(spec, data, &walks, &chosen, device).map(Landscape::Line),
-        _ => plane(spec, experiment, data, &walks, &chosen, device).map(|p| Landscape::Plane(Box::new(p))),
+        _ => {
+            let frame = frame(spec, experiment, data, &walks, &chosen)?;
+            let grid = match grid {
+                Some(g) => g.to_vec(),
+                None => frame.losses(data, spec.data, &frame.grid(0..frame.b.len()), device),
+            };
+            Ok(Landscape::Plane(Box::new(frame.finish(spec, data, grid, device))))
+        }
     }
+}
+
+/// Each plane block of `experiment` (interpolations have no grid) with the index of its first
+/// grid row among all the planes' rows, block after block: the rows shards split.
+fn planes(experiment: &Experiment) -> Vec<(&LandscapeSpec, usize)> {
+    let mut first = 0;
+    experiment
+        .landscapes
+        .iter()
+        .filter(|s| s.plane != Plane::Interpolate)
+        .map(|s| {
+            first += s.resolution[1];
+            (s, first - s.resolution[1])
+        })
+        .collect()
+}
+
+/// The grid rows of all of `experiment`'s planes (0 without planes).
+pub(crate) fn grid_rows(experiment: &Experiment) -> usize {
+    planes(experiment)
+        .last()
+        .map_or(0, |(s, first)| first + s.resolution[1])
+}
+
+/// Each plane's share of the grid rows `rows`, as its own rows.
+fn shares<'e>(experiment: &'e Experiment, rows: &Range<usize>) -> Vec<(&'e LandscapeSpec, Range<usize>)> {
+    planes(experiment)
+        .into_iter()
+        .map(|(s, first)| {
+            let lo = rows.start.clamp(first, first + s.resolution[1]);
+            let hi = rows.end.clamp(lo, first + s.resolution[1]);
+            (s, lo - first..hi - first)
+        })
+        .collect()
+}
+
+/// How many losses the grid rows `rows` hold.
+pub(crate) fn grid_values(experiment: &Experiment, rows: Range<usize>) -> usize {
+    shares(experiment, &rows)
+        .iter()
+        .map(|(s, own)| own.len() * s.resolution[0])
+        .sum()
+}
+
+/// The losses of grid rows `rows` of `experiment`'s planes after its runs (`traj`), row after
+/// row: a shard's share of the planes, which [`run_all`] given every share writes as one
+/// whole run does.
+pub(crate) fn shard(
+    experiment: &Experiment,
+    traj: &Trajectories,
+    rows: Range<usize>,
+    device: &Device,
+) -> Result<Vec<f32>> {
+    let mut out = Vec::with_capacity(grid_values(experiment, rows.clone()));
+    for (spec, own) in shares(experiment, &rows) {
+        if own.is_empty() {
+            continue;
+        }
+        let (data, walks) = inputs(experiment, traj)?;
+        let chosen = chosen(spec, experiment, &walks)?;
+        let frame = frame(spec, experiment, data, &walks, &chosen)?;
+        out.extend(frame.losses(data, spec.data, &frame.grid(own), device));
+    }
+    Ok(out)
 }
 
 fn find<'w>(walks: &'w [Walk], label: &str) -> Option<&'w Walk> {
     walks.iter().find(|w| w.label == label && !w.steps.is_empty())
 }
 
-fn plane(
+/// A plane before its losses: the centre, the directions, the grid and the runs' projections.
+struct Frame<'w> {
+    origin: Origin,
+    center: Vec<f32>,
+    directions: [Vec<f32>; 2],
+    explained: Option<[f32; 2]>,
+    a: Vec<f32>,
+    b: Vec<f32>,
+    /// Each run covered, with its path `[a, b]` and residual at every snapshot.
+    runs: Vec<Projected<'w>>,
+}
+
+/// A run's walk with its path `[a, b]` and residual at every snapshot.
+type Projected<'w> = (&'w Walk, Vec<[f32; 2]>, Vec<f32>);
+
+impl Frame<'_> {
+    /// The points `[a, b]` of the grid's rows `rows` (row `j` at `b[j]`), row after row.
+    fn grid(&self, rows: Range<usize>) -> Vec<[f32; 2]> {
+        self.b[rows]
+            .iter()
+            .flat_map(|&bj| self.a.iter().map(move |&ai| [ai, bj]))
+            .collect()
+    }
+
+    /// The loss over `split` at each point `[a, b]` of `coefs`, in chunks of one batched pass.
+    fn losses(&self, data: &DataSurface, split: Split, coefs: &[[f32; 2]], device: &Device) -> Vec<f32> {
+        let p = self.center.len();
+        let center = Tensor::<2>::from_data(TensorData::new(self.center.clone(), [1, p]), device);
+        let dirs = Tensor::<2>::from_data(TensorData::new(self.directions.concat(), [2, p]), device);
+        losses(data, split, coefs.len(), |r| plane_rows(&center, &dirs, coefs, r)).expect("the split's rows exist")
+    }
+
+    /// The landscape, given the grid's losses (row after row): the runs' losses on and off
+    /// the plane and their sharpness computed.
+    fn finish(self, spec: &LandscapeSpec, data: &DataSurface, grid: Vec<f32>, device: &Device) -> PlaneLandscape {
+        let p = self.center.len();
+        let split = spec.data;
+        let loss: Vec<Vec<f32>> = grid.chunks(self.a.len()).map(<[f32]>::to_vec).collect();
+        let finals: Vec<f32> = self.runs.iter().flat_map(|(w, ..)| w.last(p).iter().copied()).collect();
+        let sharp = sharpness(data, split, &finals, spec.seed, device);
+        let mut runs = Vec::with_capacity(self.runs.len());
+        for ((w, path, residual), sharpness) in self.runs.iter().zip(sharp) {
+            let plane_loss = self.losses(data, split, path, device);
+            let path_loss = losses(data, split, w.steps.len(), |r| upload(&w.values, p, r, device))
+                .expect("the split's rows exist");
+            runs.push(RunOnPlane {
+                label: w.label.clone(),
+                steps: w.steps.clone(),
+                path: path.clone(),
+                residual: residual.clone(),
+                path_loss,
+                plane_loss,
+                sharpness,
+            });
+        }
+        PlaneLandscape {
+            plane: match spec.plane {
+                Plane::Pca => "pca",
+                Plane::File => "file",
+                _ => "random",
+            },
+            center: self.origin,
+            data: split_name(split),
+            normalize: match spec.normalize {
+                Normalize::Filter => "filter",
+                Normalize::Layer => "layer",
+                Normalize::None => "none",
+            },
+            ignore_biasbn: spec.ignore_biasbn,
+            a: self.a,
+            b: self.b,
+            loss,
+            explained_variance: self.explained,
+            residual_threshold: RESIDUAL_THRESHOLD,
+            runs,
+            directions: self.directions,
+        }
+    }
+}
+
+/// A plane's frame: its centre, its directions (computed or given, then scaled as `spec`
+/// says), the runs' projections and the grid.
+fn frame<'w>(
     spec: &LandscapeSpec,
     experiment: &Experiment,
     data: &DataSurface,
     walks: &[Walk],
-    chosen: &[&Walk],
-    device: &Device,
-) -> Result<PlaneLandscape> {
+    chosen: &[&'w Walk],
+) -> Result<Frame<'w>> {
     let p = data.layout().len();
     let (origin, center): (Origin, Vec<f32>) = match &spec.center {
         Center::Start => (
@@ -437,6 +610,11 @@ fn plane(
             )
         }
     };
+    let scale = |d: &mut [Vec<f64>; 2]| {
+        for d in d {
+            directions::normalize(d, &center, data.layout(), spec.normalize, spec.ignore_biasbn);
+        }
+    };
     let (dirs, explained) = match spec.plane {
         Plane::Pca => {
             let mut m = Vec::new();
@@ -456,7 +634,7 @@ fn plane(
                 }
             }
             let n = m.len() / p;
-            let (d, e) = directions::pca(&m, n, p).ok_or_else(|| {
+            let (mut d, e) = directions::pca(&m, n, p).ok_or_else(|| {
                 refuse(
                     experiment,
                     "plane",
@@ -465,78 +643,50 @@ fn plane(
                     ),
                 )
             })?;
+            // Scaled (when asked) after the principal directions are found: the explained
+            // variance is theirs.
+            scale(&mut d);
             (d, Some(e.map(|v| v as f32)))
+        }
+        Plane::File => {
+            let given = &spec.directions.as_ref().expect("a given plane has its file").values;
+            let mut d = [0, 1].map(|k| given[k * p..(k + 1) * p].iter().map(|&v| v as f64).collect());
+            scale(&mut d);
+            (d, None)
         }
         _ => {
             let mut d = directions::gaussian(p, spec.seed);
-            for d in &mut d {
-                directions::normalize(d, &center, data.layout(), spec.normalize, spec.ignore_biasbn);
-            }
+            scale(&mut d);
             (d, None)
         }
     };
     let dirs32: [Vec<f32>; 2] = dirs.clone().map(|d| d.iter().map(|&v| v as f32).collect());
     let exact: [Vec<f64>; 2] = dirs32.clone().map(|d| d.iter().map(|&v| v as f64).collect());
     // Every run's snapshots on the plane.
-    let mut projected = Vec::with_capacity(chosen.len());
-    for w in chosen {
-        let (path, residual): (Vec<[f32; 2]>, Vec<f32>) = (0..w.steps.len())
-            .map(|k| {
-                let (ab, res) = directions::project(&exact, &center, w.row(k, p));
-                (ab.map(|v| v as f32), res as f32)
-            })
-            .unzip();
-        projected.push((path, residual));
-    }
+    let runs: Vec<Projected> = chosen
+        .iter()
+        .map(|&w| {
+            let (path, residual) = (0..w.steps.len())
+                .map(|k| {
+                    let (ab, res) = directions::project(&exact, &center, w.row(k, p));
+                    (ab.map(|v| v as f32), res as f32)
+                })
+                .unzip();
+            (w, path, residual)
+        })
+        .collect();
     let range = spec.range.unwrap_or_else(|| match spec.plane {
-        Plane::Pca => fit(projected.iter().flat_map(|(path, _)| path.iter())),
+        Plane::Pca => fit(runs.iter().flat_map(|(_, path, _)| path.iter())),
         _ => [[-1.0, 1.0], [-1.0, 1.0]],
     });
-    let a = linspace(range[0], spec.resolution[0]);
-    let b = linspace(range[1], spec.resolution[1]);
-    let center_t = Tensor::<2>::from_data(TensorData::new(center.clone(), [1, p]), device);
-    let dirs_t = Tensor::<2>::from_data(TensorData::new(dirs32.concat(), [2, p]), device);
-    let grid: Vec<[f32; 2]> = b.iter().flat_map(|&bj| a.iter().map(move |&ai| [ai, bj])).collect();
-    let split = spec.data;
-    let rows = |coefs: &[[f32; 2]]| {
-        losses(data, split, coefs.len(), |r| plane_rows(&center_t, &dirs_t, coefs, r)).expect("the split's rows exist")
-    };
-    let flat = rows(&grid);
-    let loss: Vec<Vec<f32>> = flat.chunks(a.len()).map(<[f32]>::to_vec).collect();
-    let finals: Vec<f32> = chosen.iter().flat_map(|w| w.last(p).iter().copied()).collect();
-    let sharp = sharpness(data, split, &finals, spec.seed, device);
-    let mut runs = Vec::with_capacity(chosen.len());
-    for ((w, (path, residual)), sharpness) in chosen.iter().zip(projected).zip(sharp) {
-        let plane_loss = rows(&path);
-        let path_loss =
-            losses(data, split, w.steps.len(), |r| upload(&w.values, p, r, device)).expect("the split's rows exist");
-        runs.push(RunOnPlane {
-            label: w.label.clone(),
-            steps: w.steps.clone(),
-            path,
-            residual,
-            path_loss,
-            plane_loss,
-            sharpness,
-        });
-    }
-    Ok(PlaneLandscape {
-        plane: if spec.plane == Plane::Pca { "pca" } else { "random" },
-        center: origin,
-        data: split_name(split),
-        normalize: match spec.normalize {
-            Normalize::Filter => "filter",
-            Normalize::Layer => "layer",
-            Normalize::None => "none",
-        },
-        ignore_biasbn: spec.ignore_biasbn,
-        a,
-        b,
-        loss,
-        explained_variance: explained,
-        residual_threshold: RESIDUAL_THRESHOLD,
-        runs,
+    Ok(Frame {
+        origin,
+        center,
         directions: dirs32,
+        explained,
+        a: linspace(range[0], spec.resolution[0]),
+        b: linspace(range[1], spec.resolution[1]),
+        runs,
     })
 }
 
@@ -659,20 +809,36 @@ pub(crate) fn numbered(stem: &str, k: usize, ext: &str) -> String {
     }
 }
 
-/// Writes a landscape's files into `dir` (`k`: its place among the blocks of its kind):
-/// `landscape.json` and `directions.npy` of a plane, `interpolation.json` of a line.
-pub(crate) fn write(landscape: &Landscape, k: usize, dir: &ResultDir) -> Result<()> {
+/// A landscape's files (`k`: its place among the blocks of its kind), each name with its
+/// bytes: `directions.npy` and `landscape.json` of a plane, `interpolation.json` of a line.
+fn files(landscape: &Landscape, k: usize) -> Vec<(String, Vec<u8>)> {
     match landscape {
         Landscape::Plane(plane) => {
-            let path = dir.file(&numbered("directions", k, "npy"));
             let p = plane.directions[0].len();
             let mut bytes = Vec::new();
-            npy::write(&mut bytes, &[2, p], &plane.directions.concat()).map_err(|e| Error::io(&path, "write", e))?;
-            write_atomic(&path, &bytes)?;
-            write_atomic(&dir.file(&numbered("landscape", k, "json")), &pretty(plane.as_ref()))
+            npy::write(&mut bytes, &[2, p], &plane.directions.concat()).expect("writing to memory");
+            vec![
+                (numbered("directions", k, "npy"), bytes),
+                (numbered("landscape", k, "json"), pretty(plane.as_ref())),
+            ]
         }
-        Landscape::Line(line) => write_atomic(&dir.file(&numbered("interpolation", k, "json")), &pretty(line)),
+        Landscape::Line(line) => vec![(numbered("interpolation", k, "json"), pretty(line))],
     }
+}
+
+/// Every file of `landscapes` (an experiment's, in block order), numbered per kind.
+pub(crate) fn all_files(landscapes: &[Landscape]) -> Vec<(String, Vec<u8>)> {
+    let (mut planes, mut lines) = (0, 0);
+    let mut out = Vec::new();
+    for landscape in landscapes {
+        let k = match landscape {
+            Landscape::Plane(_) => &mut planes,
+            Landscape::Line(_) => &mut lines,
+        };
+        out.extend(files(landscape, *k));
+        *k += 1;
+    }
+    out
 }
 
 /// `v` as pretty JSON with a final newline.
@@ -682,24 +848,45 @@ fn pretty<T: Serialize>(v: &T) -> Vec<u8> {
     text.into_bytes()
 }
 
-/// Computes and writes every landscape of `experiment` after its runs; returns them in order.
+/// Computes every landscape of `experiment` after its runs (`traj`), in block order. `grids`,
+/// when given, holds every plane's grid losses, block after block (the shards' [`shard`]s
+/// joined).
+pub(crate) fn compute_all(
+    experiment: &Experiment,
+    traj: &Trajectories,
+    device: &Device,
+    grids: Option<&[f32]>,
+) -> Result<Vec<Landscape>> {
+    let mut at = 0;
+    experiment
+        .landscapes
+        .iter()
+        .map(|spec| {
+            let grid = match (grids, spec.plane) {
+                (Some(g), Plane::File | Plane::Pca | Plane::Random) => {
+                    let n = spec.resolution[0] * spec.resolution[1];
+                    at += n;
+                    Some(&g[at - n..at])
+                }
+                _ => None,
+            };
+            compute(spec, experiment, traj, device, grid)
+        })
+        .collect()
+}
+
+/// Computes every landscape of `experiment` after its runs and writes their files into `dir`
+/// (see [`compute_all`]); returns them in order.
 pub(crate) fn run_all(
     experiment: &Experiment,
     traj: &Trajectories,
     dir: &ResultDir,
     device: &Device,
+    grids: Option<&[f32]>,
 ) -> Result<Vec<Landscape>> {
-    let mut out = Vec::with_capacity(experiment.landscapes.len());
-    let (mut planes, mut lines) = (0, 0);
-    for spec in &experiment.landscapes {
-        let landscape = compute(spec, experiment, traj, device)?;
-        let k = match landscape {
-            Landscape::Plane(_) => &mut planes,
-            Landscape::Line(_) => &mut lines,
-        };
-        write(&landscape, *k, dir)?;
-        *k += 1;
-        out.push(landscape);
+    let landscapes = compute_all(experiment, traj, device, grids)?;
+    for (name, bytes) in all_files(&landscapes) {
+        write_atomic(&dir.file(&name), &bytes)?;
     }
-    Ok(out)
+    Ok(landscapes)
 }

@@ -9,7 +9,7 @@
 //! `<file>.new`. `run`, `merge`, `diff`, `accept` and `report` all find files through it.
 
 pub(crate) mod basins;
-pub(crate) mod npy;
+pub(crate) use crate::io::npy;
 pub(crate) mod study;
 #[cfg(test)]
 mod tests;
@@ -45,6 +45,8 @@ impl ResultDir {
     pub(crate) const RUNS: &'static str = "runs.csv";
     /// What a shard of a study says of itself.
     pub(crate) const SHARD: &'static str = "shard.json";
+    /// A shard's grid losses of an experiment's landscape planes (`float32`, row after row).
+    pub(crate) const PLANE_ROWS: &'static str = "plane_rows.npy";
     /// The AdaGrad vectors.
     pub(crate) const VECTORS: &'static str = "vectors.json";
     /// The tuned comparison's folder inside a study's.
@@ -121,6 +123,11 @@ impl ResultDir {
     /// `shard.json`.
     pub(crate) fn shard(&self) -> PathBuf {
         self.file(Self::SHARD)
+    }
+
+    /// `plane_rows.npy`.
+    pub(crate) fn plane_rows(&self) -> PathBuf {
+        self.file(Self::PLANE_ROWS)
     }
 
     /// `vectors.json`.

@@ -567,25 +567,32 @@ impl Study {
 
     /// Rows of shard `i` of `n`: a contiguous, deterministic slice.
     pub(crate) fn shard_rows(&self, i: usize, n: usize) -> std::ops::Range<usize> {
-        let r = self.rows() as u128;
-        let (i, n) = (i as u128, n as u128);
-        ((i * r / n) as usize)..(((i + 1) * r / n) as usize)
+        slice(i, n, self.rows())
     }
 }
 
-/// `shard.json`: which shard of which study a folder holds.
+/// Rows of shard `i` of `n` of `total` rows (a study's runs, a landscape's grid rows): a
+/// contiguous, deterministic slice.
+pub(crate) fn slice(i: usize, n: usize, total: usize) -> std::ops::Range<usize> {
+    let r = total as u128;
+    let (i, n) = (i as u128, n as u128);
+    ((i * r / n) as usize)..(((i + 1) * r / n) as usize)
+}
+
+/// `shard.json`: which shard of which study (or of which experiment's landscape planes) a
+/// folder holds.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Shard {
-    /// The study file's text.
+    /// The study (or experiment) file's text.
     pub study: String,
-    /// The study file's path.
+    /// The study (or experiment) file's path.
     pub source: PathBuf,
     /// `[i, n]`: shard `i` of `n`.
     pub shard: [usize; 2],
-    /// Its rows, `[first, end)`.
+    /// Its rows (a study's runs, or the planes' grid rows), `[first, end)`.
     pub rows: [usize; 2],
-    /// The study's rows in all.
+    /// The study's rows (or the planes' grid rows) in all.
     pub total: usize,
 }
 

@@ -267,7 +267,7 @@ impl Trajectories {
             serde_path_to_error::deserialize(&mut de).map_err(|e| FieldError::from_serde(e).in_file(path))?;
         if let (Some(sidecar), Some(params)) = (t.sidecar(path), &t.params) {
             let expected = [t.runs.len(), params.steps.len(), params.layout.len()];
-            let (shape, values) = npy::read(&sidecar)?;
+            let (shape, values) = npy::read(&sidecar, crate::io::Input::RESULT)?;
             if shape != expected {
                 return Err(Error::input(
                     &sidecar,

@@ -44,7 +44,15 @@ pub fn read_json(path: &Path) -> Value {
 /// Runs a bad experiment or study file and checks: exit code 2, one line naming the file and
 /// `field`, that mentions `expected`, and nothing written.
 pub fn rejects(text: &str, field: &str, expected: &str) {
+    rejects_beside(&[], text, field, expected);
+}
+
+/// [`rejects`] with `files` (name, bytes) written beside the file first.
+pub fn rejects_beside(files: &[(&str, &[u8])], text: &str, field: &str, expected: &str) {
     let dir = tempfile::tempdir().unwrap();
+    for (name, bytes) in files {
+        std::fs::write(dir.path().join(name), bytes).unwrap();
+    }
     write(dir.path(), "bad.json", text);
     let out = optsurf(dir.path(), &["run", "bad.json", "--out", "o", "--no-plots"]);
     let err = stderr(&out);

@@ -33,12 +33,17 @@ pub(crate) fn write(w: &mut impl Write, shape: &[usize], values: &[f32]) -> std:
     w.write_all(&bytes)
 }
 
-/// Reads a `float32` array: its shape and values (row-major). Errors name the file and what is
-/// wrong with it.
-pub(crate) fn read(path: &Path) -> Result<(Vec<usize>, Vec<f32>)> {
+/// Reads a `float32` array, an input of kind `kind`: its shape and values (row-major). Errors
+/// name the file and what is wrong with it.
+pub(crate) fn read(path: &Path, kind: crate::io::Input) -> Result<(Vec<usize>, Vec<f32>)> {
     let mut bytes = Vec::new();
-    std::io::Read::read_to_end(&mut crate::io::open_input(path, crate::io::Input::RESULT)?, &mut bytes)
+    std::io::Read::read_to_end(&mut crate::io::open_input(path, kind)?, &mut bytes)
         .map_err(|e| Error::io(path, "read", e))?;
+    decode(&bytes, path)
+}
+
+/// The shape and values of the `.npy` `bytes` (see [`read`]); errors name `path`.
+pub(crate) fn decode(bytes: &[u8], path: &Path) -> Result<(Vec<usize>, Vec<f32>)> {
     let bad = |what: &str| {
         Error::input(
             path,
@@ -102,10 +107,12 @@ mod tests {
             assert_eq!(bytes[bytes.len() - 4 * n - 1], b'\n');
             let path = dir.path().join("a.npy");
             std::fs::write(&path, &bytes).unwrap();
-            assert_eq!(read(&path).unwrap(), (shape, values));
+            assert_eq!(read(&path, crate::io::Input::RESULT).unwrap(), (shape, values));
         }
         std::fs::write(dir.path().join("b.npy"), b"\x93NUMPY\x01\x00\x10\x00{'descr': '<f8'}").unwrap();
-        let e = read(&dir.path().join("b.npy")).unwrap_err().to_string();
+        let e = read(&dir.path().join("b.npy"), crate::io::Input::RESULT)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("b.npy") && e.contains("<f4"), "{e}");
     }
 }
