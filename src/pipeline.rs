@@ -343,7 +343,7 @@ fn not_its_rows(rows: [usize; 2], s: &Shard, dir: &Path, total: usize) -> Option
 
 /// A study's shards merged into its files.
 fn merge_study(study: &Study, ordered: &[(&Shard, &PathBuf)], n: usize, dir: &ResultDir, run: &Run) -> Result<()> {
-    let mut outcomes = Vec::with_capacity(study.rows().min(crate::experiment::study::run::CHUNK_ROWS));
+    let mut outcomes = Vec::with_capacity(study.rows().min(crate::experiment::tiles::CHUNK_ROWS));
     for (s, shard_dir) in ordered {
         let rows = study.shard_rows(s.shard[0], n);
         if let Some(e) = not_its_rows([rows.start, rows.end], s, shard_dir, study.rows()) {
