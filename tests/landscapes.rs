@@ -646,3 +646,33 @@ fn diff_names_the_landscape_value_that_moved() {
         "{text}"
     );
 }
+
+/// `rows` names the data rows every loss of a plane is over: the training rows, or the held-out
+/// ones, by their index in the data as read; together they are every row, once.
+#[test]
+fn a_plane_names_the_rows_its_losses_are_over() {
+    let dir = tempfile::tempdir().unwrap();
+    let blocks = json!([
+        {"plane": "random", "resolution": 3},
+        {"plane": "random", "resolution": 3, "data": "test"}
+    ]);
+    write(dir.path(), "l.json", &experiment(blocks).to_string());
+    let out = optsurf(dir.path(), &["run", "l.json", "--out", "o"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let rows = |file: &str| -> Vec<usize> {
+        let l = read_json(&dir.path().join("o/l").join(file));
+        l["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_u64().unwrap() as usize)
+            .collect()
+    };
+    let (train, test) = (rows("landscape.json"), rows("landscape-2.json"));
+    // 120 spiral rows, a quarter held out.
+    assert_eq!((train.len(), test.len()), (90, 30));
+    assert!(train.windows(2).all(|w| w[0] < w[1]) && test.windows(2).all(|w| w[0] < w[1]));
+    let mut all = [train, test].concat();
+    all.sort_unstable();
+    assert_eq!(all, (0..120).collect::<Vec<_>>());
+}

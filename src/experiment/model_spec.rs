@@ -665,8 +665,12 @@ impl ModelSpec {
             )
             .at("domain"));
         }
-        let fraction = self.test_fraction.map_or(0.0, |f| f.0.value);
-        let (train, test) = rows.split(fraction, self.split_seed.map_or(0, |s| s.0));
+        let (fraction, seed) = (
+            self.test_fraction.map_or(0.0, |f| f.0.value),
+            self.split_seed.map_or(0, |s| s.0),
+        );
+        let held_out = crate::surface::data::dataset::held_out(rows.rows(), fraction, seed);
+        let (train, test) = rows.split(fraction, seed);
         if train.rows() < 2 {
             return Err(
                 FieldError::new(format!("leaves {} training rows; at least 2 are needed", train.rows()))
@@ -685,6 +689,7 @@ impl ModelSpec {
             .map_or_else(|| default_name.to_string(), |n| n.0.clone());
         let formula = self.describe(model.layout());
         let mut data = DataSurface::new(Model::Net(model), train, test, self.batching());
+        data.held_out = held_out;
         data.eval_every = self.eval_every.map_or(1, |e| e.0);
         data.record_every = self.record_every.map(|e| e.0);
         Ok(Surface::from_data(name, formula, data))

@@ -135,6 +135,10 @@ pub(crate) struct PlaneLandscape {
     pub(crate) center: Origin,
     /// `"train"` or `"test"`: the rows of every loss.
     pub(crate) data: &'static str,
+    /// Those rows: 0-based indices into the data as read (a CSV's data rows in file order, a
+    /// generated set's in optsurf's order), standardized with the training rows' mean and
+    /// population standard deviation unless the model says `"standardize": false`.
+    pub(crate) rows: Vec<usize>,
     pub(crate) normalize: &'static str,
     pub(crate) ignore_biasbn: bool,
     pub(crate) a: Vec<f32>,
@@ -542,6 +546,7 @@ impl Frame<'_> {
             },
             center: self.origin,
             data: split_name(split),
+            rows: data.rows_of(split),
             normalize: match spec.normalize {
                 Normalize::Filter => "filter",
                 Normalize::Layer => "layer",

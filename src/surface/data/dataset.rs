@@ -224,14 +224,11 @@ impl Dataset {
     /// Training and test rows: `round(fraction n)` rows of a seeded permutation held out, both
     /// parts in the data's order. No test rows when the fraction holds none.
     pub(crate) fn split(self, fraction: f64, seed: u64) -> (Dataset, Option<Dataset>) {
-        let n = self.rows();
-        let held = ((fraction * n as f64).round() as usize).min(n);
-        if held == 0 {
+        let test = held_out(self.rows(), fraction, seed);
+        if test.is_empty() {
             return (self, None);
         }
-        let mut test: Vec<usize> = permutation(n, seed ^ 0x7E57_5EED, 0)[..held].to_vec();
-        test.sort_unstable();
-        let train: Vec<usize> = (0..n).filter(|i| test.binary_search(i).is_err()).collect();
+        let train: Vec<usize> = (0..self.rows()).filter(|i| test.binary_search(i).is_err()).collect();
         (self.subset(&train), Some(self.subset(&test)))
     }
 
@@ -258,6 +255,15 @@ impl Dataset {
     pub(crate) fn classes(&self) -> usize {
         self.y.iter().fold(0.0f64, |m, &v| m.max(v)) as usize + 1
     }
+}
+
+/// The rows [`Dataset::split`] holds out of `n`: `round(fraction n)` of a seeded permutation,
+/// in increasing order.
+pub(crate) fn held_out(n: usize, fraction: f64, seed: u64) -> Vec<usize> {
+    let held = ((fraction * n as f64).round() as usize).min(n);
+    let mut test: Vec<usize> = permutation(n, seed ^ 0x7E57_5EED, 0)[..held].to_vec();
+    test.sort_unstable();
+    test
 }
 
 /// Epoch `epoch`'s permutation of `n` rows for `seed` (Fisher-Yates over splitmix64).
@@ -315,6 +321,9 @@ mod tests {
         let mut all: Vec<f64> = train.y.iter().chain(&test.y).copied().collect();
         all.sort_by(f64::total_cmp);
         assert_eq!(all, d.y);
+        // The rows landscape.json names are the split's: y is the row index here.
+        let held = held_out(10, 0.3, 5);
+        assert_eq!(test.y, held.iter().map(|&i| i as f64).collect::<Vec<_>>());
         assert!(d.clone().split(0.0, 5).1.is_none());
         let standard = train.clone().standardized();
         for c in 0..2 {

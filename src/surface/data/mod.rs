@@ -126,6 +126,10 @@ pub(crate) struct DataSurface {
     pub(crate) data: Dataset,
     /// The held-out rows, when some are.
     pub(crate) test: Option<Dataset>,
+    /// Which rows of the data as read (a CSV's data rows in file order, a generated set's in
+    /// optsurf's order) are the held-out ones, 0-based and increasing; the others, in order,
+    /// are the training rows.
+    pub(crate) held_out: Vec<usize>,
     /// The minibatches.
     pub(crate) batching: Batching,
     /// Steps between evaluations of the full training and test losses (and accuracies) of a
@@ -179,10 +183,20 @@ impl DataSurface {
             model,
             data,
             test,
+            held_out: Vec::new(),
             batching,
             eval_every: 1,
             record_every: None,
             uploaded: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The indices of `split`'s rows in the data as read (see [`DataSurface::held_out`]).
+    pub(crate) fn rows_of(&self, split: Split) -> Vec<usize> {
+        let all = self.data.rows() + self.held_out.len();
+        match split {
+            Split::Test => self.held_out.clone(),
+            Split::Train => (0..all).filter(|i| self.held_out.binary_search(i).is_err()).collect(),
         }
     }
 
