@@ -582,7 +582,7 @@ fn a_models_planes_show_their_paths_sharpness_and_residuals() {
         );
     }
     let broken = &html[html.find("data-file=\"landscape-3.json\"").unwrap()..];
-    assert!(broken.contains("landscape-3.json is not a landscape the report can read"));
+    assert!(broken.contains("landscape-3.json: not a landscape the report can read"));
     assert!(!index.contains("SECRET-ROW-42"));
     assert!(!folder.join("landscape_view-3.html").exists());
 }

@@ -2,6 +2,7 @@
 //! view moves each run's projected point over the plane with a step slider) and summarised per
 //! run (sharpness, residuals, the loss of the path against the plane's).
 
+use crate::error::{Error, Result};
 use crate::landscape::{Origin, PlaneLandscape, RunOnPlane, Sharpness, numbered};
 use serde::Deserialize;
 use std::path::Path;
@@ -103,7 +104,7 @@ pub(crate) fn planes(dir: &Path, has: impl Fn(&str) -> bool) -> Vec<PlaneEntry> 
         .map(|k| (k, numbered("landscape", k, "json")))
         .take_while(|(_, file)| has(file))
         .map(|(k, file)| PlaneEntry {
-            plane: read(&dir.join(&file), &file),
+            plane: read(&dir.join(&file), &file).map_err(|e| e.to_string()),
             file,
             view: None,
             k,
@@ -113,34 +114,44 @@ pub(crate) fn planes(dir: &Path, has: impl Fn(&str) -> bool) -> Vec<PlaneEntry> 
 
 /// Reads a `landscape.json`; the reason it cannot be shown names the file and where, not what
 /// it holds.
-fn read(path: &Path, name: &str) -> std::result::Result<Box<PlaneLandscape>, String> {
-    let text = crate::io::read_input(path, crate::io::Input::RESULT)
-        .map_err(|_| format!("{name} could not be read (`optsurf run` writes it again)"))?;
+fn read(path: &Path, name: &str) -> Result<Box<PlaneLandscape>> {
+    let text = crate::io::read_input(path, crate::io::Input::RESULT).map_err(|_| refuse(name, "could not be read"))?;
     let file: PlaneFile = serde_json::from_str(&text).map_err(|e| {
-        format!(
-            "{name} is not a landscape the report can read (line {}, column {}); `optsurf run` writes it again",
+        let what = format!(
+            "not a landscape the report can read (line {}, column {})",
             e.line(),
             e.column()
-        )
+        );
+        refuse(name, &what)
     })?;
-    plane(file).map_err(|what| format!("{name} is not a plane the report can draw: {what}"))
+    plane(file, name)
 }
 
-/// The plane of a file that parsed, once its shapes agree.
-fn plane(f: PlaneFile) -> std::result::Result<Box<PlaneLandscape>, &'static str> {
+/// Why the report cannot show the plane of file `name`.
+fn refuse(name: &str, what: &str) -> Error {
+    Error::input(name, "", format!("{what}; `optsurf run` writes it again"))
+}
+
+/// The plane of a file that parsed (`name`), once its shapes agree.
+fn plane(f: PlaneFile, name: &str) -> Result<Box<PlaneLandscape>> {
+    let disagrees = |what: &str| refuse(name, &format!("not a plane the report can draw: {what}"));
     let (na, nb) = (f.a.len(), f.b.len());
     if na < 2 || nb < 2 || f.loss.len() != nb || f.loss.iter().any(|row| row.len() != na) {
-        return Err("its loss is not a grid of len(b) rows of len(a) values, two or more each way");
+        return Err(disagrees(
+            "its loss is not a grid of len(b) rows of len(a) values, two or more each way",
+        ));
     }
     let grid_ok = |v: &[f32]| v.iter().all(|x| x.is_finite()) && v.windows(2).all(|w| w[0] < w[1]);
     if !(grid_ok(&f.a) && grid_ok(&f.b)) {
-        return Err("its a and b are not increasing finite coordinates");
+        return Err(disagrees("its a and b are not increasing finite coordinates"));
     }
     let mut runs = Vec::with_capacity(f.runs.len());
     for r in f.runs {
         let n = r.steps.len();
         if [r.path.len(), r.residual.len(), r.path_loss.len(), r.plane_loss.len()] != [n; 4] {
-            return Err("a run's path, residual, path_loss and plane_loss do not each have one value a step");
+            return Err(disagrees(
+                "a run's path, residual, path_loss and plane_loss do not each have one value a step",
+            ));
         }
         runs.push(RunOnPlane {
             label: r.label,
@@ -174,4 +185,48 @@ fn plane(f: PlaneFile) -> std::result::Result<Box<PlaneLandscape>, &'static str>
         runs,
         directions: [Vec::new(), Vec::new()],
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(loss: &str, path: &str) -> String {
+        format!(
+            r#"{{"plane": "pca", "center": {{"label": "A", "step": 2}}, "data": "train", "a": [-1, 0, 1],
+                "b": [-1, 1], "loss": {loss}, "explained_variance": [0.5, 0.25], "residual_threshold": 0.5,
+                "runs": [{{"label": "A", "steps": [0, 2], "path": {path}, "residual": [0.75, null],
+                          "path_loss": [1, 0.5], "plane_loss": [1.5, 0.5],
+                          "sharpness": {{"lambda_max": 3, "lambda_min": null, "ratio": null}}}}]}}"#
+        )
+    }
+
+    #[test]
+    fn planes_read_back_with_nan_for_null_and_mismatched_shapes_refused() {
+        let dir = crate::tempfile::tempdir().unwrap();
+        let good = file("[[1, 2, 3], [4, null, 6]]", "[[0.5, 0.25], [0, 0]]");
+        std::fs::write(dir.path().join("landscape.json"), good).unwrap();
+        let bad = file("[[1, 2, 3], [4, 5]]", "[[0.5, 0.25], [0, 0]]");
+        std::fs::write(dir.path().join("landscape-2.json"), bad).unwrap();
+        std::fs::write(dir.path().join("landscape-4.json"), "{}").unwrap();
+        let found = planes(dir.path(), |f| dir.path().join(f).is_file());
+        assert_eq!(found.len(), 2, "numbered files read while there are");
+        let p = found[0].plane.as_ref().unwrap();
+        assert_eq!(
+            (p.plane, p.data, p.explained_variance),
+            ("pca", "train", Some([0.5, 0.25]))
+        );
+        assert!(p.loss[1][1].is_nan() && p.runs[0].residual[1].is_nan());
+        assert!(p.runs[0].sharpness.ratio.is_nan() && p.runs[0].sharpness.lambda_max == 3.0);
+        assert_eq!(
+            residual_summary(p, &p.runs[0]),
+            (0.75, 0.75, 2, 2),
+            "NaN counts off the plane"
+        );
+        let e = found[1].plane.as_ref().unwrap_err();
+        assert!(
+            e.starts_with("landscape-2.json: not a plane the report can draw: its loss"),
+            "{e}"
+        );
+    }
 }
