@@ -310,12 +310,7 @@ fn views_carry_their_runs_and_the_contour_images_mapping() {
     ok(&optsurf(d, &["report"]));
     let folder = d.join("results/demo/bowl");
     let html = std::fs::read_to_string(folder.join("view.html")).unwrap();
-    let start = html
-        .find("<script type=\"application/json\" id=\"optsurf-data\">")
-        .unwrap();
-    let json = &html[start..];
-    let json = &json[json.find('>').unwrap() + 1..json.find("</script>").unwrap()];
-    let data: Value = serde_json::from_str(json).unwrap();
+    let data = view_data(&html);
     let t = read_json(&folder.join("trajectories.json"));
     assert_eq!(data["runs"].as_array().unwrap().len(), 2);
     for (shown, run) in data["runs"]
@@ -498,4 +493,96 @@ fn results_never_run_say_how_and_data_surfaces_show_no_noise() {
     let iris = entry("data/iris-fit");
     assert!(!iris.contains("not run yet"), "its figures are drawn: {iris}");
     assert!(!iris.contains("noise seed"), "{iris}");
+}
+
+/// The JSON inside `<script id="optsurf-data">` of a view.
+fn view_data(html: &str) -> Value {
+    let start = html.find("id=\"optsurf-data\">").unwrap() + "id=\"optsurf-data\">".len();
+    let end = start + html[start..].find("</script>").unwrap();
+    serde_json::from_str(&html[start..end]).unwrap()
+}
+
+#[test]
+fn a_models_planes_show_their_paths_sharpness_and_residuals() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(
+        d,
+        "experiments/m.json",
+        r#"{"name": "m", "surface": {"model": "mlp", "layers": [6], "activation": "tanh", "loss": "binary_cross_entropy",
+              "data": {"generate": "spirals", "n": 80, "noise": 0.2, "seed": 1}, "record_every": 10},
+            "start": {"seed": 0}, "steps": 40, "plot": {"animate": false},
+            "landscape": [{"plane": "pca", "resolution": [9, 7]},
+                          {"plane": "random", "resolution": 5, "range": [[-1, 1], [-1, 1]]}],
+            "runs": [{"label": "Adam <fast>", "optimizer": "adam", "learning_rate": 0.02},
+                     {"label": "SGD", "optimizer": "sgd", "learning_rate": 0.5}]}"#,
+    );
+    ok(&optsurf(d, &["run", "experiments"]));
+    let folder = d.join("results/m");
+    assert!(folder.join("landscape.png").is_file() && !folder.join("landscape.gif").exists());
+    // A third plane whose file was damaged: its content never reaches the page.
+    write(
+        d,
+        "results/m/landscape-3.json",
+        r#"{"plane": "pca", "a": "SECRET-ROW-42"}"#,
+    );
+    ok(&optsurf(d, &["report", "results"]));
+    let index = std::fs::read_to_string(d.join("results/index.html")).unwrap();
+    let html = article(&index, "m");
+    for (k, file) in ["landscape.json", "landscape-2.json"].iter().enumerate() {
+        let plane = read_json(&folder.join(file));
+        let at = html.find(&format!("data-file=\"{file}\"")).unwrap();
+        let section = &html[at..at + html[at..].find("</section>").unwrap()];
+        // Each run's sharpness as landscape.json has it.
+        for r in plane["runs"].as_array().unwrap() {
+            let label = r["label"].as_str().unwrap().replace('<', "&lt;").replace('>', "&gt;");
+            let row = row(section, &label);
+            for (class, key) in [("num lambda-max", "lambda_max"), ("num ratio", "ratio")] {
+                let shown: f64 = cell(row, class).parse().unwrap();
+                let want = r["sharpness"][key].as_f64().unwrap();
+                assert!(
+                    (shown - want).abs() <= 1e-5 * want.abs(),
+                    "{label} {key}: {shown} vs {want}"
+                );
+            }
+        }
+        if k == 0 {
+            let e = plane["explained_variance"][0].as_f64().unwrap();
+            assert!(section.contains(&format!("PC 1: {:.1}%", 100.0 * e)), "{section}");
+        } else {
+            assert!(section.contains("random plane") && !section.contains("PC 1"));
+        }
+        // The view moves each run along its projected path, its steps and residuals with it.
+        let view_name = if k == 0 {
+            "landscape_view.html".to_string()
+        } else {
+            format!("landscape_view-{}.html", k + 1)
+        };
+        assert!(section.contains(&view_name), "{section}");
+        let view = std::fs::read_to_string(folder.join(&view_name)).unwrap();
+        let data = view_data(&view);
+        assert_eq!(data["threshold"], plane["residual_threshold"]);
+        assert_eq!(data["stepLabels"], plane["runs"][0]["steps"]);
+        let image = data["image"]["src"].as_str().unwrap();
+        assert!(folder.join(image).is_file() && view.contains(&format!("src=\"{image}\"")));
+        for (shown, r) in data["runs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .zip(plane["runs"].as_array().unwrap())
+        {
+            assert_eq!(shown["label"], r["label"]);
+            assert_eq!(shown["points"], r["path"]);
+            assert_eq!(shown["residual"], r["residual"]);
+            assert_eq!(shown["loss"], r["path_loss"]);
+        }
+        assert!(
+            !view.contains("http://") && !view.contains("https://"),
+            "self-contained"
+        );
+    }
+    let broken = &html[html.find("data-file=\"landscape-3.json\"").unwrap()..];
+    assert!(broken.contains("landscape-3.json: not a landscape the report can read"));
+    assert!(!index.contains("SECRET-ROW-42"));
+    assert!(!folder.join("landscape_view-3.html").exists());
 }

@@ -365,6 +365,18 @@ fn the_report_works_in_chromium() {
                      {"label": "Adam", "optimizer": "adam", "learning_rate": 0.3}]}"#,
     )
     .unwrap();
+    // A model with a plane: its view moves the runs' projected points.
+    std::fs::write(
+        root.join("experiments/extra/plane.json"),
+        r#"{"name": "plane", "surface": {"model": "mlp", "layers": [6], "activation": "tanh",
+              "loss": "binary_cross_entropy", "data": {"generate": "spirals", "n": 80, "noise": 0.2, "seed": 1},
+              "record_every": 10},
+            "start": {"seed": 0}, "steps": 40, "plot": {"animate": false, "size": [320, 320]},
+            "landscape": {"plane": "pca", "resolution": [9, 7]},
+            "runs": [{"label": "Adam", "optimizer": "adam", "learning_rate": 0.02},
+                     {"label": "SGD", "optimizer": "sgd", "learning_rate": 0.5}]}"#,
+    )
+    .unwrap();
     run_optsurf(root, &["run", "experiments/extra", "--report"]);
     let results = root.join("results");
     let mut expected: BTreeSet<String> = BTreeSet::new();
@@ -377,8 +389,8 @@ fn the_report_works_in_chromium() {
     }
     assert_eq!(
         expected.len(),
-        33 + 2,
-        "the post's 33 experiments, the bowl and the broken file"
+        33 + 3,
+        "the post's 33 experiments, the bowl, the plane and the broken file"
     );
 
     // chromedriver on a free port, Chromium with a fresh profile.
@@ -476,7 +488,11 @@ fn drive(c: &Session, results: &Path, expected: &BTreeSet<String>) -> Res<()> {
         "return Array.from(document.querySelectorAll('a.view-link')).map(a => a.href);",
         vec![],
     )?)?;
-    assert_eq!(views.len(), expected.len() - 3, "one view per trajectory file");
+    assert_eq!(
+        views.len(),
+        expected.len() - 4,
+        "one view per trajectory file but the model's (its plane has its own)"
+    );
 
     // all-f0's view, opened from its link.
     c.find("article[data-dir=\"blog/all-f0\"] a.view-link")?.click()?;
@@ -679,6 +695,8 @@ fn drive(c: &Session, results: &Path, expected: &BTreeSet<String>) -> Res<()> {
         assert_eq!(ok, true, "{view}");
     }
 
+    plane_view(c, results)?;
+
     // The console: a probe proves the log is read; anything else at error level fails.
     js(c, "console.error('optsurf-probe'); return true;", vec![])?;
     console.extend(logs(c)?);
@@ -694,6 +712,50 @@ fn drive(c: &Session, results: &Path, expected: &BTreeSet<String>) -> Res<()> {
         .filter(|e| !e["message"].as_str().unwrap_or("").contains("optsurf-probe"))
         .collect();
     assert!(others.is_empty(), "console errors: {others:#?}");
+    Ok(())
+}
+
+/// The plane's view: at each step the slider gives, every run's point where its projected
+/// snapshot maps into the plane's image, hollow exactly when its residual is above the threshold.
+fn plane_view(c: &Session, results: &Path) -> Res<()> {
+    let folder = results.join("extra/plane");
+    let plane: Value = serde_json::from_str(&std::fs::read_to_string(folder.join("landscape.json"))?)?;
+    c.goto(&file_url(&folder.join("landscape_view.html")))?;
+    wait_for(
+        c,
+        "return !!(window.optsurfView && window.optsurfView.ready);",
+        "the plane's view",
+    )?;
+    wait_for(
+        c,
+        "var i = document.getElementById('contour'); return i.complete && i.naturalWidth === 600;",
+        "the plane's image",
+    )?;
+    let steps = plane["runs"][0]["steps"].as_array().unwrap().clone();
+    let threshold = plane["residual_threshold"].as_f64().unwrap();
+    for k in [0, 2, steps.len() - 1] {
+        let v = js(
+            c,
+            "var v = window.optsurfView; v.setStep(arguments[0]); \
+             var d = JSON.parse(document.getElementById('optsurf-data').textContent); \
+             return [document.getElementById('step-label').textContent, v.points, v.hollow, d.image.area, d.domain];",
+            vec![json!(k)],
+        )?;
+        let last = steps.last().unwrap();
+        assert_eq!(v[0], format!("step {} / {last}", steps[k]));
+        let (area, domain) = (&v[3], &v[4]);
+        let f = |x: &Value| x.as_f64().unwrap();
+        for (i, r) in plane["runs"].as_array().unwrap().iter().enumerate() {
+            let [a, b] = [f(&r["path"][k][0]), f(&r["path"][k][1])];
+            let x = f(&area[0])
+                + (a - f(&domain[0][0])) / (f(&domain[0][1]) - f(&domain[0][0])) * (f(&area[2]) - f(&area[0]));
+            let y = f(&area[3])
+                - (b - f(&domain[1][0])) / (f(&domain[1][1]) - f(&domain[1][0])) * (f(&area[3]) - f(&area[1]));
+            let p = &v[1][i];
+            assert!(near(f(&p[0]), x, 1e-6) && near(f(&p[1]), y, 1e-6), "{p} vs ({x}, {y})");
+            assert_eq!(v[2][i], json!(f(&r["residual"][k]) > threshold), "run {i} step {k}");
+        }
+    }
     Ok(())
 }
 

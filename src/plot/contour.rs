@@ -290,6 +290,17 @@ pub fn contour_image(surface: &Surface, mesh: &[f32], size: [usize; 2]) -> Resul
     })
 }
 
+/// A path's point: a disc in its run's colour, or, off the plane the path is drawn on, a
+/// hollow ring (`width` its line).
+pub(super) fn point_mark(t: &mut dyn Target, at: [f64; 2], radius: f64, color: Rgb, off: bool, width: f64) {
+    if off {
+        t.disc(at, radius, WHITE, 0.8);
+        t.stroke(&circle(at, radius), &Stroke::solid(color, width));
+    } else {
+        t.disc(at, radius, color, 1.0);
+    }
+}
+
 /// A closed polyline approximating a circle.
 pub(super) fn circle(c: [f64; 2], r: f64) -> Vec<[f64; 2]> {
     (0..=32)

@@ -42,7 +42,11 @@ mod target;
 mod text;
 mod ticks;
 
-pub(crate) use self::{arrows::draw_vectors, landscape::draw_landscapes, study::draw_all as draw_study};
+pub(crate) use self::{
+    arrows::draw_vectors,
+    landscape::{draw_landscapes, plane_image},
+    study::draw_all as draw_study,
+};
 pub(crate) use figure::Figure;
 pub use {
     self::colormap::{Rgb, run_colors},
@@ -325,6 +329,7 @@ mod tests {
 
     mod contour;
     mod figures;
+    mod landscape;
 
     #[test]
     fn losses_print_like_the_post() {

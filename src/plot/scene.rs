@@ -4,7 +4,7 @@
 
 use super::canvas::{Canvas, Rect, Stroke};
 use super::colormap::{self, Rgb};
-use super::contour::ContourLayout;
+use super::contour::{ContourLayout, point_mark};
 use super::declutter::{Beside, beside};
 use super::figure::{LegendRoom, Plot, Sheet};
 use super::legend::{Fitted, Handle, Legend, overlaps};
@@ -13,7 +13,7 @@ use super::target::Target;
 use super::text::{self, Face, HAlign, Place, VAlign};
 use super::{Metrics, clip_loss, frame_count, shown};
 use crate::error::Result;
-use crate::experiment::plot_spec::View;
+use crate::experiment::plot_spec::{PlotSpec, View};
 use crate::results::trajectory::Trajectories;
 use crate::surface::Surface;
 
@@ -47,6 +47,9 @@ struct RunView {
     label: String,
     px: Vec<[f64; 2]>,
     loss: Vec<f32>,
+    /// Which points lie off the plane they are drawn on (empty: none, and only the current
+    /// point is marked).
+    off: Vec<bool>,
 }
 
 impl RunView {
@@ -54,6 +57,15 @@ impl RunView {
     fn at(&self, k: usize) -> Option<usize> {
         (!self.px.is_empty()).then(|| k.min(self.px.len() - 1))
     }
+}
+
+/// A run to draw: its label, its points `(x, y, z)`, the loss it shows at each, and which
+/// points lie off the plane they are drawn on (empty: none).
+pub(crate) struct Track {
+    pub(crate) label: String,
+    pub(crate) points: Vec<[f64; 3]>,
+    pub(crate) loss: Vec<f32>,
+    pub(crate) off: Vec<bool>,
 }
 
 /// The surface figure's layout.
@@ -81,13 +93,66 @@ impl<'a> SurfacePlot<'a> {
     pub(crate) fn new(traj: &Trajectories, surface: &Surface, mesh: &'a [f32]) -> Result<Self> {
         let spec = &traj.plot;
         let m = Metrics::new(spec.size[0] as usize, spec.size[1] as usize);
-        let colors = colormap::run_colors(spec, traj.runs.len())?;
-        let mut scene = match spec.view {
+        let scene = match spec.view {
             View::Camera(_) => Scene::Camera(SurfaceLayout::new(spec, mesh, surface.domain)?),
             View::Contour => Scene::Contour(ContourLayout::new(m.w, m.h, surface.domain)),
         };
-        let mut legend = match spec.legend && !traj.runs.is_empty() {
-            true => Self::fit_legend(&m, &scene, traj, &colors, 0.5),
+        let tracks = traj
+            .runs
+            .iter()
+            .map(|r| {
+                let points = shown(r, spec);
+                let n = r.drawable().min(points.len());
+                Track {
+                    label: r.label.clone(),
+                    points: (0..n)
+                        .map(|i| [points[i][0] as f64, points[i][1] as f64, r.loss[i] as f64])
+                        .collect(),
+                    loss: r.loss[..n].to_vec(),
+                    off: Vec::new(),
+                }
+            })
+            .collect();
+        let colors = colormap::run_colors(spec, traj.runs.len())?;
+        let mut plot = Self::with_tracks(spec, scene, mesh, tracks, colors, "Optimizers & losses")?;
+        plot.sheet.points = frame_count(traj);
+        plot.minima = surface.minima().map(|s| s.point).collect();
+        plot.stars_on_top = surface.data.is_some();
+        plot.starts = traj
+            .runs
+            .iter()
+            .zip(&plot.sheet.colors)
+            .filter_map(|(r, &c)| shown(r, spec).first().map(|p| ([p[0] as f64, p[1] as f64], c)))
+            .collect();
+        Ok(plot)
+    }
+
+    /// The 3D figure of `tracks` over `mesh` seen through `layout` (a model's plane): each
+    /// track's points all marked, hollow where off the plane, the legend titled `title`.
+    pub(crate) fn over_plane(
+        spec: &PlotSpec,
+        layout: SurfaceLayout,
+        mesh: &'a [f32],
+        tracks: Vec<Track>,
+        colors: Vec<Rgb>,
+        title: &str,
+    ) -> Result<Self> {
+        Self::with_tracks(spec, Scene::Camera(layout), mesh, tracks, colors, title)
+    }
+
+    /// The figure of `tracks` in `scene`; one point an animation frame.
+    fn with_tracks(
+        spec: &PlotSpec,
+        mut scene: Scene,
+        mesh: &'a [f32],
+        tracks: Vec<Track>,
+        colors: Vec<Rgb>,
+        title: &str,
+    ) -> Result<Self> {
+        let m = Metrics::new(spec.size[0] as usize, spec.size[1] as usize);
+        let labels: Vec<&str> = tracks.iter().map(|t| t.label.as_str()).collect();
+        let mut legend = match spec.legend && !tracks.is_empty() {
+            true => Self::fit_legend(&m, &scene, title, &labels, &colors, 0.5),
             false => None,
         };
         if let (Scene::Camera(layout), Some(l)) = (&mut scene, &legend) {
@@ -100,38 +165,27 @@ impl<'a> SurfacePlot<'a> {
             };
             if l.corners(area, pad).into_iter().all(blocked) {
                 // A band at the top for a legend of at most a quarter of the height.
-                legend = Self::fit_legend(&m, &Scene::Camera(layout.clone()), traj, &colors, 0.25);
+                legend = Self::fit_legend(&m, &Scene::Camera(layout.clone()), title, &labels, &colors, 0.25);
                 let h = legend.as_ref().map_or(0.0, |l| l.size().1);
                 layout.leave_top(h + 2.0 * pad);
             }
         }
-        let runs = traj
-            .runs
-            .iter()
+        let points = tracks.iter().map(|t| t.points.len()).max().unwrap_or(0).max(1);
+        let runs = tracks
+            .into_iter()
             .zip(&colors)
-            .map(|(r, &color)| {
-                let points = shown(r, spec);
-                let n = r.drawable().min(points.len());
-                RunView {
-                    color,
-                    label: r.label.clone(),
-                    px: (0..n)
-                        .map(|i| scene.to_pixel(points[i][0] as f64, points[i][1] as f64, r.loss[i] as f64))
-                        .collect(),
-                    loss: r.loss[..n].to_vec(),
-                }
+            .map(|(t, &color)| RunView {
+                color,
+                px: t.points.iter().map(|p| scene.to_pixel(p[0], p[1], p[2])).collect(),
+                label: t.label,
+                loss: t.loss,
+                off: t.off,
             })
             .collect();
         let decorations = match &scene {
             Scene::Camera(layout) => layout.text_boxes(),
             Scene::Contour(_) => Vec::new(),
         };
-        let starts = traj
-            .runs
-            .iter()
-            .zip(&colors)
-            .filter_map(|(r, &c)| shown(r, spec).first().map(|p| ([p[0] as f64, p[1] as f64], c)))
-            .collect();
         Ok(SurfacePlot {
             m,
             scene,
@@ -139,15 +193,21 @@ impl<'a> SurfacePlot<'a> {
             runs,
             sheet: Sheet {
                 size: [m.w, m.h],
-                points: frame_count(traj),
+                points,
                 colors,
             },
-            minima: surface.minima().map(|s| s.point).collect(),
-            stars_on_top: surface.data.is_some(),
-            starts,
+            minima: Vec::new(),
+            stars_on_top: false,
+            starts: Vec::new(),
             legend,
             decorations,
         })
+    }
+
+    /// Where run `run`'s point `k` is drawn.
+    #[cfg(test)]
+    pub(crate) fn pixel(&self, run: usize, k: usize) -> [f64; 2] {
+        self.runs[run].px[k]
     }
 
     fn legend_pad(m: &Metrics) -> f64 {
@@ -156,20 +216,22 @@ impl<'a> SurfacePlot<'a> {
 
     /// The legend fitted to at most 60% of the figure's width and `share` of its height (the
     /// plot area on the contour view).
-    fn fit_legend(m: &Metrics, scene: &Scene, traj: &Trajectories, colors: &[Rgb], share: f64) -> Option<Fitted> {
+    fn fit_legend(
+        m: &Metrics,
+        scene: &Scene,
+        title: &str,
+        labels: &[&str],
+        colors: &[Rgb],
+        share: f64,
+    ) -> Option<Fitted> {
         let [x0, y0, x1, y1] = match scene {
             Scene::Camera(_) => [0.0, 0.0, m.w as f64, m.h as f64],
             Scene::Contour(l) => l.area(),
         };
         let pad = 2.0 * Self::legend_pad(m);
         let legend = Legend {
-            title: "Optimizers & losses".into(),
-            rows: traj
-                .runs
-                .iter()
-                .zip(colors)
-                .map(|(r, &c)| (c, r.label.clone()))
-                .collect(),
+            title: title.into(),
+            rows: labels.iter().zip(colors).map(|(l, &c)| (c, l.to_string())).collect(),
             value_chars: 10,
             handle: Handle::Dot,
             em: m.pt(11.0),
@@ -309,9 +371,19 @@ impl Plot for SurfacePlot<'_> {
         t.set_clip(self.scene.clip());
         let radius = self.m.pt(4.2);
         for r in &self.runs {
-            if let Some(last) = r.at(k) {
+            let Some(last) = r.at(k) else {
+                continue;
+            };
+            if r.off.is_empty() {
                 t.disc(r.px[last], radius, r.color, 1.0);
+                continue;
             }
+            // A plane's path: every point so far, hollow where it lies off the plane.
+            let off = |i: usize| r.off.get(i).copied().unwrap_or(false);
+            for i in 0..last {
+                point_mark(t, r.px[i], 0.7 * radius, r.color, off(i), self.m.pt(1.0));
+            }
+            point_mark(t, r.px[last], radius, r.color, off(last), self.m.pt(1.2));
         }
         // A data surface's optimum over the runs' dots, which gather there.
         if let (Scene::Contour(layout), true) = (&self.scene, self.stars_on_top) {

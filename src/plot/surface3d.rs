@@ -39,6 +39,8 @@ pub(crate) struct SurfaceLayout {
     cy: f64,
     /// Pixels kept free above the box and its labels (for a legend).
     top: f64,
+    /// The axes' titles when not the post's `x1`, `x2`, `f`.
+    titles: Option<[String; 3]>,
     m: Metrics,
 }
 
@@ -47,6 +49,13 @@ pub(crate) struct SurfaceLayout {
 enum Content {
     Tick(String),
     Axis(usize),
+    Title(String),
+}
+
+impl Content {
+    fn is_title(&self) -> bool {
+        !matches!(self, Content::Tick(_))
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -68,7 +77,7 @@ fn dot(a: [f64; 3], b: [f64; 3]) -> f64 {
 
 fn spans(c: &Content) -> Vec<Span<'_>> {
     match c {
-        Content::Tick(s) => vec![Span::plain(s, Face::Sans)],
+        Content::Tick(s) | Content::Title(s) => vec![Span::plain(s, Face::Sans)],
         Content::Axis(0) => vec![Span::plain("x", Face::Italic), Span::sub("1")],
         Content::Axis(1) => vec![Span::plain("x", Face::Italic), Span::sub("2")],
         Content::Axis(_) => vec![Span::plain("f", Face::Italic)],
@@ -139,10 +148,18 @@ impl SurfaceLayout {
             cx: 0.0,
             cy: 0.0,
             top: 0.0,
+            titles: None,
             m: Metrics::new(w, h),
         };
         l.fit();
         Ok(l)
+    }
+
+    /// The same camera with the axes titled `titles` (x, y, z), refitted.
+    pub(crate) fn with_titles(mut self, titles: [String; 3]) -> Self {
+        self.titles = Some(titles);
+        self.fit();
+        self
     }
 
     /// Refits the box below a band of `top` pixels left free at the top of the figure.
@@ -233,6 +250,38 @@ impl SurfaceLayout {
             h - pad - (ey1 - box_y1),
         ];
         if area[2] - area[0] >= 10.0 && area[3] - area[1] >= 10.0 {
+            place(self, area);
+        }
+        // Long axis titles may still stick out: shrink the box by what does.
+        let mut area = area;
+        for _ in 0..4 {
+            let mut e = [
+                self.cx + self.s * bx0,
+                self.cy + self.s * by0,
+                self.cx + self.s * bx1,
+                self.cy + self.s * by1,
+            ];
+            for t in &self.decorations().texts {
+                let [hw, hh] = half_size(t);
+                let [x, y] = t.center;
+                e = [
+                    e[0].min(x - hw),
+                    e[1].min(y - 1.4 * hh),
+                    e[2].max(x + hw),
+                    e[3].max(y + 1.4 * hh),
+                ];
+            }
+            let over = [pad - e[0], top - e[1], e[2] - (w - pad), e[3] - (h - pad)].map(|o| o.max(0.0));
+            let next = [
+                area[0] + over[0],
+                area[1] + over[1],
+                area[2] - over[2],
+                area[3] - over[3],
+            ];
+            if over.iter().all(|&o| o <= 0.5) || next[2] - next[0] < 10.0 || next[3] - next[1] < 10.0 {
+                break;
+            }
+            area = next;
             place(self, area);
         }
     }
@@ -363,8 +412,12 @@ impl SurfaceLayout {
             reach = reach.max(off);
             texts.push(item);
         }
+        let content = match &self.titles {
+            Some(titles) => Content::Title(titles[k].clone()),
+            None => Content::Axis(k),
+        };
         let item = TextItem {
-            content: Content::Axis(k),
+            content,
             em: self.m.pt(12.0),
             center: mid,
         };
@@ -494,15 +547,11 @@ impl SurfaceLayout {
 /// The text items with every tick label that touches an axis label or an earlier tick label
 /// left out.
 fn without_collisions(texts: Vec<TextItem>) -> Vec<TextItem> {
-    let mut kept: Vec<[f64; 4]> = texts
-        .iter()
-        .filter(|t| matches!(t.content, Content::Axis(_)))
-        .map(item_box)
-        .collect();
+    let mut kept: Vec<[f64; 4]> = texts.iter().filter(|t| t.content.is_title()).map(item_box).collect();
     texts
         .into_iter()
         .filter(|t| {
-            if matches!(t.content, Content::Axis(_)) {
+            if t.content.is_title() {
                 return true;
             }
             let b = item_box(t);

@@ -6,6 +6,7 @@ use super::{Content, Entry, RunsEntry, StudyEntry};
 use crate::experiment::SurfaceSpec;
 use crate::experiment::model_spec::DataSpec;
 use crate::experiment::vectors::VectorsResult;
+use crate::landscape::PlaneLandscape;
 use crate::params::Layout;
 use crate::plot::{self, ContourImage, PlotSpec};
 use crate::results::trajectory::{RunTrajectory, Status, Trajectories};
@@ -403,6 +404,7 @@ fn runs_entry(out: &mut String, e: &Entry, r: &RunsEntry) {
         );
     }
     out.push_str("</tbody>\n</table>\n");
+    planes_entry(out, e, r);
 }
 
 fn vectors_entry(out: &mut String, e: &Entry, v: &VectorsResult) {
@@ -533,11 +535,17 @@ struct ViewData<'a> {
     image: Option<ViewImage>,
     image_error: Option<&'a str>,
     runs: Vec<ViewRun<'a>>,
+    /// The step of each point, when the points are snapshots (a plane's paths).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    step_labels: Option<&'a [usize]>,
+    /// Points whose residual is above it lie off the plane (drawn hollow).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    threshold: Option<f32>,
 }
 
 #[derive(Serialize)]
 struct ViewImage {
-    src: &'static str,
+    src: String,
     size: [usize; 2],
     /// Plot area `[x0, y0, x1, y1]` in pixels.
     area: [f64; 4],
@@ -559,6 +567,11 @@ struct ViewRun<'a> {
     diverged_at: Option<usize>,
     final_loss: Option<f64>,
     best: bool,
+    /// A plane's path: each point's residual and the loss of the plane there.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    residual: Option<&'a [f32]>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    plane_loss: Option<&'a [f32]>,
 }
 
 /// The interactive view of `r`, written `depth` folders below the index; `image` is its contour
@@ -585,6 +598,8 @@ pub(crate) fn view(r: &RunsEntry, image: Option<&ContourImage>, depth: usize, fi
             diverged_at: run.diverged_at,
             final_loss: s.final_loss,
             best: s.best,
+            residual: None,
+            plane_loss: None,
         })
         .collect();
     let data = ViewData {
@@ -595,39 +610,59 @@ pub(crate) fn view(r: &RunsEntry, image: Option<&ContourImage>, depth: usize, fi
         frame_ms: t.plot.frame_ms.clamp(16, 2000),
         domain: image.map(|i| i.domain).or(t.domain).map(Into::into),
         image: image.map(|i| ViewImage {
-            src: "contour.png",
+            src: "contour.png".into(),
             size: i.size,
             area: i.area,
         }),
         image_error: r.contour_error.as_deref(),
         runs,
+        step_labels: None,
+        threshold: None,
     };
-    let up = "../".repeat(depth);
-    let [w, h] = image.map_or(super::VIEW_SIZE, |i| i.size);
-    let mut out = String::with_capacity(64 * 1024);
-    head(&mut out, &format!("{title} · optsurf"));
-    let _ = write!(
-        out,
-        "<body class=\"view\">\n<header class=\"top\">\n<p><a class=\"back\" href=\"{}index.html\">← all results</a></p>\n\
-         <h1>{} <span class=\"dim\">{}</span></h1>\n<p class=\"meta\">surface <code>{}</code> · {} steps · {} run(s)",
-        esc(&up),
-        esc(title),
-        esc(&t.name),
+    let mut meta = format!(
+        "surface <code>{}</code> · {} steps · {} run(s)",
         esc(&trajectories_surface(t)),
         t.steps,
         t.runs.len()
     );
     for f in figures {
-        let _ = write!(out, " · <a href=\"{}\">{}</a>", esc(&url(Path::new(f))), esc(f));
+        let _ = write!(meta, " · <a href=\"{}\">{}</a>", esc(&url(Path::new(f))), esc(f));
     }
-    out.push_str(" · <a href=\"trajectories.json\">trajectories.json</a></p>\n</header>\n");
+    meta.push_str(" · <a href=\"trajectories.json\">trajectories.json</a>");
     if let Some(reason) = &r.contour_error {
-        let _ = writeln!(
-            out,
-            "<p class=\"reason\">No contour image: {}. The paths are drawn over the runs' own extent.</p>",
+        let _ = write!(
+            meta,
+            "</p>\n<p class=\"reason\">No contour image: {}. The paths are drawn over the runs' own extent.",
             esc(reason)
         );
     }
+    let alt = format!("{} from above", trajectories_surface(t));
+    view_page(&data, [title, &t.name], &meta, image.map(|_| alt.as_str()), depth, "")
+}
+
+/// A view page over `data`: the heading `[title, name]`, the `meta` line (HTML), the image
+/// `data.image` (described by `alt`) under the paths' canvas with the step slider, loss chart
+/// and run list beside it, then `after` (HTML); `depth` folders below the index.
+fn view_page(
+    data: &ViewData,
+    [title, name]: [&str; 2],
+    meta: &str,
+    alt: Option<&str>,
+    depth: usize,
+    after: &str,
+) -> String {
+    let up = "../".repeat(depth);
+    let [w, h] = data.image.as_ref().map_or(super::VIEW_SIZE, |i| i.size);
+    let mut out = String::with_capacity(64 * 1024);
+    head(&mut out, &format!("{title} · optsurf"));
+    let _ = write!(
+        out,
+        "<body class=\"view\">\n<header class=\"top\">\n<p><a class=\"back\" href=\"{}index.html\">← all results</a></p>\n\
+         <h1>{} <span class=\"dim\">{}</span></h1>\n<p class=\"meta\">{meta}</p>\n</header>\n",
+        esc(&up),
+        esc(title),
+        esc(name),
+    );
     let _ = write!(
         out,
         "<main class=\"view-main\">\n<section class=\"panel\">\n<div class=\"stage\" style=\"width:{w}px;height:{h}px\">\n{}\
@@ -640,21 +675,190 @@ pub(crate) fn view(r: &RunsEntry, image: Option<&ContourImage>, depth: usize, fi
          <p class=\"hint dim\">Hover a path or a curve for its values; drag the slider or use the arrow keys to step.</p>\n\
          <table id=\"run-list\" class=\"runs\"><thead><tr><th>show</th><th>run</th><th>hyperparameters (not default)</th>\
          <th class=\"num\">loss at step</th><th class=\"num\">final loss</th></tr></thead><tbody></tbody></table>\n\
-         </section>\n</main>\n<div id=\"tooltip\" role=\"status\" hidden></div>\n",
-        match image {
-            Some(_) => format!(
-                "<img id=\"contour\" src=\"contour.png\" width=\"{w}\" height=\"{h}\" alt=\"{} from above\">\n",
-                esc(&trajectories_surface(t))
+         </section>\n</main>\n{after}<div id=\"tooltip\" role=\"status\" hidden></div>\n",
+        match (&data.image, alt) {
+            (Some(image), Some(alt)) => format!(
+                "<img id=\"contour\" src=\"{}\" width=\"{w}\" height=\"{h}\" alt=\"{}\">\n",
+                esc(&url(Path::new(&image.src))),
+                esc(alt)
             ),
-            None => String::new(),
+            _ => String::new(),
         }
     );
     let _ = write!(
         out,
         "<script type=\"application/json\" id=\"optsurf-data\">{}</script>\n<script>\n{VIEW_JS}</script>\n</body>\n</html>\n",
-        script_json(&data)
+        script_json(data)
     );
     out
+}
+
+/// What a plane is, as a sentence's start: its kind, centre and explained variance (HTML).
+fn plane_meta(plane: &PlaneLandscape) -> String {
+    let kind = match plane.explained_variance {
+        Some([e0, e1]) => format!(
+            "PCA plane (<span class=\"explained\">PC 1: {:.1}%, PC 2: {:.1}%</span> of the snapshots' variance)",
+            100.0 * e0,
+            100.0 * e1
+        ),
+        None => format!("random plane ({} normalized)", esc(plane.normalize)),
+    };
+    format!(
+        "{kind} centred at <b>{}</b> step {} · {} loss · points with residual above {} drawn hollow",
+        esc(&plane.center.label),
+        plane.center.step,
+        plane.data,
+        num(plane.residual_threshold as f64)
+    )
+}
+
+/// The table of a plane's runs: sharpness at the final point, residuals along the path, and
+/// the final loss against the plane's there.
+fn plane_table(out: &mut String, colors: &BTreeMap<&str, String>, plane: &PlaneLandscape) {
+    out.push_str(
+        "<table class=\"runs plane\">\n<thead><tr><th>run</th><th class=\"num\">λ<sub>max</sub></th>\
+         <th class=\"num\">|λ<sub>min</sub>/λ<sub>max</sub>|</th><th class=\"num\">max residual</th>\
+         <th class=\"num\">mean residual</th><th class=\"num\">points off the plane</th>\
+         <th class=\"num\">final loss</th><th class=\"num\">plane's loss there</th></tr></thead>\n<tbody>\n",
+    );
+    let cell = |v: f32| if v.is_finite() { num(v as f64) } else { "—".into() };
+    for r in &plane.runs {
+        let (max, mean, off, n) = super::landscape::residual_summary(plane, r);
+        let last = |v: &[f32]| v.last().copied().unwrap_or(f32::NAN);
+        let _ = writeln!(
+            out,
+            "<tr class=\"run\" data-label=\"{}\"><td><span class=\"swatch\" style=\"background:{}\"></span>{}</td>\
+             <td class=\"num lambda-max\">{}</td><td class=\"num ratio\">{}</td><td class=\"num\">{}</td>\
+             <td class=\"num\">{}</td><td class=\"num\">{off} of {n}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+            esc(&r.label),
+            colors.get(r.label.as_str()).map_or("#999", String::as_str),
+            esc(&r.label),
+            cell(r.sharpness.lambda_max),
+            cell(r.sharpness.ratio),
+            cell(max),
+            cell(mean),
+            cell(last(&r.path_loss)),
+            cell(last(&r.plane_loss)),
+        );
+    }
+    out.push_str("</tbody>\n</table>\n");
+}
+
+/// Each run's colour by label.
+fn colors_by_label(t: &Trajectories) -> BTreeMap<&str, String> {
+    t.runs.iter().map(|r| r.label.as_str()).zip(run_colors(t)).collect()
+}
+
+/// The index's part on a model's planes: each one's kind, links and table, or why it cannot be
+/// shown.
+fn planes_entry(out: &mut String, e: &Entry, r: &RunsEntry) {
+    let colors = colors_by_label(&r.trajectories);
+    for p in &r.landscapes {
+        let _ = write!(
+            out,
+            "<section class=\"plane\" data-file=\"{}\">\n<h4>Plane {}</h4>\n<p class=\"meta\">",
+            esc(&p.file),
+            p.k + 1
+        );
+        match &p.plane {
+            Ok(plane) => {
+                out.push_str(&plane_meta(plane));
+                if let Some(view) = &p.view {
+                    let _ = write!(
+                        out,
+                        " · <a class=\"plane-view\" href=\"{}\">interactive view</a>",
+                        esc(&link(e, view))
+                    );
+                }
+                let _ = writeln!(
+                    out,
+                    " · <a href=\"{}\">{}</a></p>",
+                    esc(&link(e, &p.file)),
+                    esc(&p.file)
+                );
+                plane_table(out, &colors, plane);
+            }
+            Err(reason) => {
+                let _ = writeln!(out, "</p>\n<p class=\"reason\">{}</p>", esc(reason));
+            }
+        }
+        out.push_str("</section>\n");
+    }
+}
+
+/// The view of plane `k` of `r` (its image `src` beside the page, `depth` folders below the
+/// index): each run's projected point moved along its path by the step slider, hollow where it
+/// lies off the plane, its own loss charted; the plane's table under it.
+pub(crate) fn plane_view(r: &RunsEntry, k: usize, image: &ContourImage, src: &str, depth: usize) -> String {
+    let t = &r.trajectories;
+    let entry = &r.landscapes[k];
+    let Ok(plane) = &entry.plane else {
+        unreachable!("views are written for readable planes")
+    };
+    let colors = colors_by_label(t);
+    let runs = plane
+        .runs
+        .iter()
+        .map(|p| {
+            let own = t.runs.iter().zip(&r.runs).find(|(run, _)| run.label == p.label);
+            ViewRun {
+                label: &p.label,
+                optimizer: own.map_or("", |(run, _)| run.optimizer.as_str()),
+                hyper: own.map_or_else(String::new, |(_, s)| s.hyper.join(", ")),
+                color: colors
+                    .get(p.label.as_str())
+                    .cloned()
+                    .unwrap_or_else(|| "#999999".into()),
+                points: &p.path,
+                grads: &[],
+                loss: &p.path_loss,
+                learning_rates: None,
+                status: Status::Ok,
+                diverged_at: None,
+                final_loss: p.path_loss.last().map(|&v| v as f64).filter(|v| v.is_finite()),
+                best: own.is_some_and(|(_, s)| s.best),
+                residual: Some(&p.residual),
+                plane_loss: Some(&p.plane_loss),
+            }
+        })
+        .collect();
+    // Every run's snapshots share their steps; the longest run's label them.
+    let steps = plane
+        .runs
+        .iter()
+        .map(|p| p.steps.as_slice())
+        .max_by_key(|s| s.len())
+        .unwrap_or(&[]);
+    let title = t.title.as_deref().unwrap_or(&t.name);
+    let data = ViewData {
+        name: &t.name,
+        title,
+        surface: trajectories_surface(t),
+        steps: steps.last().copied().unwrap_or(0),
+        frame_ms: t.plot.frame_ms.clamp(16, 2000),
+        domain: Some(image.domain.into()),
+        image: Some(ViewImage {
+            src: src.to_string(),
+            size: image.size,
+            area: image.area,
+        }),
+        image_error: None,
+        runs,
+        step_labels: Some(steps),
+        threshold: Some(plane.residual_threshold),
+    };
+    let meta = format!(
+        "{} · <a href=\"{}\">{}</a> · <a href=\"trajectories.json\">trajectories.json</a>",
+        plane_meta(plane),
+        esc(&url(Path::new(&entry.file))),
+        esc(&entry.file)
+    );
+    let mut after = String::from("<section class=\"panel plane-table\">\n<h2>Sharpness and residuals</h2>\n");
+    plane_table(&mut after, &colors, plane);
+    after.push_str("</section>\n");
+    let heading = format!("{title}: plane {}", entry.k + 1);
+    let alt = format!("the plane's {} loss from above", plane.data);
+    view_page(&data, [&heading, &t.name], &meta, Some(&alt), depth, &after)
 }
 
 #[cfg(test)]

@@ -21,6 +21,7 @@
 //! ```
 
 mod html;
+mod landscape;
 
 use crate::error::{Error, Result};
 use crate::experiment::vectors::VectorsResult;
@@ -37,7 +38,7 @@ use std::path::{Path, PathBuf};
 /// Size of the contour image of an interactive view, in pixels.
 pub(crate) const VIEW_SIZE: [usize; 2] = [600, 600];
 /// The figures an experiment folder may hold, in the order the page shows them.
-pub(crate) const EXPERIMENT_FIGURES: [&str; 7] = [
+pub(crate) const EXPERIMENT_FIGURES: [&str; 12] = [
     "surface.png",
     "surface.gif",
     "loss.png",
@@ -45,6 +46,11 @@ pub(crate) const EXPERIMENT_FIGURES: [&str; 7] = [
     "accuracy.png",
     "learning_rate.png",
     "vectors.png",
+    "landscape_contour.png",
+    "landscape.png",
+    "landscape.gif",
+    "residual.png",
+    "interpolation.png",
 ];
 /// The figures a study folder may hold.
 pub(crate) const STUDY_FIGURES: [&str; 3] = ["heatmap.png", "basins.png", "sensitivity.png"];
@@ -137,6 +143,8 @@ pub(crate) struct RunsEntry {
     pub view: std::result::Result<PathBuf, String>,
     /// Why the view has no contour image (the surface could not be rebuilt), if so.
     pub contour_error: Option<String>,
+    /// A model's planes (`landscape.json`, ...), each with its view.
+    pub landscapes: Vec<landscape::PlaneEntry>,
 }
 
 /// The page's row for one run.
@@ -225,7 +233,10 @@ pub(crate) fn scan(results: &Path, registry: &Registry) -> Vec<Entry> {
         if has(ResultDir::TRAJECTORIES) {
             found = true;
             let content = match Trajectories::load(&dir.trajectories()) {
-                Ok(t) => Content::Runs(Box::new(summarize(t, registry))),
+                Ok(t) => Content::Runs(Box::new(RunsEntry {
+                    landscapes: landscape::planes(dir.path(), has),
+                    ..summarize(t, registry)
+                })),
                 Err(e) => Content::Broken {
                     file: rel.join(ResultDir::TRAJECTORIES),
                     reason: e.to_string(),
@@ -530,6 +541,7 @@ fn summarize(trajectories: Trajectories, registry: &Registry) -> RunsEntry {
         runs,
         view: Err("not written yet".into()),
         contour_error: None,
+        landscapes: Vec::new(),
     }
 }
 
@@ -537,13 +549,15 @@ fn summarize(trajectories: Trajectories, registry: &Registry) -> RunsEntry {
 /// once per distinct surface (surface, domain and noise), in parallel.
 fn write_views(results: &Path, entries: &mut [Entry], registry: &Registry, device: &Device) -> Result<Vec<PathBuf>> {
     // Distinct surfaces, and the experiments over each.
+    let mut views = Vec::new();
     let mut keys: BTreeMap<String, Vec<usize>> = BTreeMap::new();
     for (i, e) in entries.iter_mut().enumerate() {
         if let Content::Runs(r) = &mut e.content {
             let t = &r.trajectories;
-            // A model's P parameters have no plane to draw the runs on: its charts say it all.
+            // A model's P parameters have no plane to draw the runs on but its landscapes'.
             if t.params.is_some() {
-                r.view = Err("a model has no 2D view; see its loss chart".into());
+                r.view = Err("a model has no 2D view; see its loss chart and planes".into());
+                views.extend(write_plane_views(&results.join(&e.dir), e.dir.components().count(), r)?);
                 continue;
             }
             let key = serde_json::to_string(&(&t.surface, &t.domain, &t.noise)).expect("surfaces serialize");
@@ -552,7 +566,6 @@ fn write_views(results: &Path, entries: &mut [Entry], registry: &Registry, devic
     }
     let jobs: Vec<(usize, Vec<usize>)> = keys.into_values().map(|v| (v[0], v)).collect();
     let images = render_contours(results, entries, &jobs, registry, device);
-    let mut views = Vec::new();
     for ((_, members), image) in jobs.iter().zip(images) {
         for &i in members {
             let entry = &mut entries[i];
@@ -580,6 +593,33 @@ fn write_views(results: &Path, entries: &mut [Entry], registry: &Registry, devic
         }
     }
     Ok(views)
+}
+
+/// Writes each readable plane's image (`landscape_plane.png`, ...) and view
+/// (`landscape_view.html`, ...) into `dir`, `depth` folders below the index; returns the views.
+fn write_plane_views(dir: &Path, depth: usize, r: &mut RunsEntry) -> Result<Vec<PathBuf>> {
+    let mut written = Vec::new();
+    for k in 0..r.landscapes.len() {
+        let Ok(plane) = &r.landscapes[k].plane else {
+            continue;
+        };
+        let image = match plot::plane_image(plane, VIEW_SIZE) {
+            Ok(image) => image,
+            Err(e) => {
+                r.landscapes[k].plane = Err(format!("its image could not be drawn: {e}"));
+                continue;
+            }
+        };
+        let n = r.landscapes[k].k;
+        let src = crate::landscape::numbered("landscape_plane", n, "png");
+        write_atomic(&dir.join(&src), &image.png)?;
+        let name = crate::landscape::numbered("landscape_view", n, "html");
+        let path = dir.join(&name);
+        write_atomic(&path, html::plane_view(r, k, &image, &src, depth).as_bytes())?;
+        r.landscapes[k].view = Some(name);
+        written.push(path);
+    }
+    Ok(written)
 }
 
 /// Why a view has no contour image, as the page shows it. The reason a data surface failed is

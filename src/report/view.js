@@ -6,6 +6,10 @@
 // current step over that image, the loss chart with a cursor at the step, a tooltip on hover and
 // a toggle per run. No framework, no network: it works from file://.
 //
+// A model's plane (landscape_view.html) carries its runs' projected snapshots as points, the step
+// of each (stepLabels) and each point's residual: points further off the plane than the threshold
+// are drawn hollow, as the figures draw them.
+//
 // window.optsurfView exposes the state as drawn, for tests and for the curious: the step, the
 // runs shown, each run's current point and the loss cursor in canvas pixels (CSS pixels).
 (function () {
@@ -17,6 +21,13 @@
   var runs = data.runs;
   var lengths = runs.map(function (r) { return Math.min(r.points.length, r.loss.length); });
   var maxStep = Math.max(0, Math.max.apply(null, lengths.concat([1])) - 1);
+  // The step a point shows: its index, or a plane's snapshot step.
+  function stepOf(k) { return data.stepLabels && k < data.stepLabels.length ? data.stepLabels[k] : k; }
+  function offPlane(r, k) {
+    if (!r.residual) { return false; }
+    var e = r.residual[k];
+    return e === null || !isFinite(e) || e > data.threshold;
+  }
 
   var view = window.optsurfView = {
     ready: false,
@@ -26,6 +37,7 @@
     colors: runs.map(function (r) { return r.color; }),
     visible: runs.map(function () { return true; }),
     points: [],
+    hollow: [],
     cursorX: null,
     cursorDots: [],
     surfaceArea: null,
@@ -139,6 +151,7 @@
     ctx.lineJoin = 'round';
     ctx.lineCap = 'round';
     view.points = runs.map(function () { return null; });
+    view.hollow = runs.map(function () { return null; });
     runs.forEach(function (r, i) {
       var px = pixels[i];
       if (!view.visible[i] || px.length === 0) { return; }
@@ -153,6 +166,18 @@
         ctx.strokeStyle = r.color;
         ctx.lineWidth = 2;
         ctx.stroke();
+      }
+      // A plane's snapshots: small dots, hollow off the plane.
+      if (r.residual) {
+        for (var s = 0; s < k; s++) {
+          ctx.beginPath();
+          ctx.arc(px[s][0], px[s][1], 2.5, 0, 2 * Math.PI);
+          ctx.fillStyle = offPlane(r, s) ? '#ffffff' : r.color;
+          ctx.fill();
+          ctx.strokeStyle = r.color;
+          ctx.lineWidth = 1;
+          ctx.stroke();
+        }
       }
       // A ring at the start.
       ctx.beginPath();
@@ -171,10 +196,11 @@
       var k = Math.min(step, px.length - 1);
       var p = px[k];
       ctx.beginPath();
+      var hollow = offPlane(r, k);
       ctx.arc(p[0], p[1], 5, 0, 2 * Math.PI);
-      ctx.fillStyle = r.color;
+      ctx.fillStyle = hollow ? '#ffffff' : r.color;
       ctx.fill();
-      ctx.strokeStyle = '#222222';
+      ctx.strokeStyle = hollow ? r.color : '#222222';
       ctx.lineWidth = 1.2;
       ctx.stroke();
       if (step > px.length - 1 && r.status === 'diverged') {
@@ -186,6 +212,7 @@
         ctx.stroke();
       }
       view.points[i] = [p[0], p[1]];
+      view.hollow[i] = hollow;
     });
     ctx.restore();
   }
@@ -245,7 +272,7 @@
       if (t > maxStep || t !== Math.round(t)) { return; }
       var x = Math.round(xOf(t)) + 0.5;
       ctx.beginPath(); ctx.moveTo(x, lossArea[1]); ctx.lineTo(x, lossArea[3]); ctx.stroke();
-      ctx.fillText(String(t), x, lossArea[3] + 5);
+      ctx.fillText(String(stepOf(t)), x, lossArea[3] + 5);
     });
     ctx.fillText('step', (lossArea[0] + lossArea[2]) / 2, lossArea[3] + 19);
     ctx.save();
@@ -353,8 +380,8 @@
   function render() {
     drawSurface();
     drawChart();
-    label.textContent = 'step ' + view.step + ' / ' + maxStep;
-    document.body.dataset.step = String(view.step);
+    label.textContent = 'step ' + stepOf(view.step) + ' / ' + stepOf(maxStep);
+    document.body.dataset.step = String(stepOf(view.step));
     rows.forEach(function (row, i) {
       var k = view.step;
       row.tr.classList.toggle('off', !view.visible[i]);
@@ -405,11 +432,16 @@
     tip.innerHTML = '';
     var lines = [
       [r.label, ' (' + r.optimizer + ')'],
-      ['step ', String(k)],
+      ['step ', String(stepOf(k))],
       ['point ', '(' + fmt(p[0]) + ', ' + fmt(p[1]) + ')'],
-      ['loss ', fmt(r.loss[k])],
-      ['gradient ', g ? '(' + fmt(g[0]) + ', ' + fmt(g[1]) + ')' : '— (no step taken from this point)']
+      ['loss ', fmt(r.loss[k])]
     ];
+    if (r.residual) {
+      lines.push(['plane\'s loss there ', fmt(r.planeLoss[k])]);
+      lines.push(['residual ', fmt(r.residual[k]) + (offPlane(r, k) ? ' (off the plane)' : '')]);
+    } else {
+      lines.push(['gradient ', g ? '(' + fmt(g[0]) + ', ' + fmt(g[1]) + ')' : '— (no step taken from this point)']);
+    }
     if (r.learningRates && k < r.learningRates.length) { lines.push(['learning rate ', fmt(r.learningRates[k])]); }
     lines.forEach(function (line, n) {
       var div = document.createElement('div');

@@ -67,7 +67,7 @@ impl ResultDir {
     /// ([`ResultDir::clear_figures`]), so a folder never shows figures of another run beside
     /// its results, even when a run is killed between the two. A model's landscapes (their
     /// JSON, directions and figures) go with them: they are computed from the runs.
-    const DRAWN: [&'static str; 20] = [
+    const DRAWN: [&'static str; 25] = [
         "surface.png",
         "surface.svg",
         "surface.gif",
@@ -86,6 +86,11 @@ impl ResultDir {
         "landscape.json",
         "directions.npy",
         "landscape_contour.png",
+        "landscape.png",
+        "landscape.gif",
+        "residual.png",
+        "landscape_plane.png",
+        "landscape_view.html",
         "interpolation.json",
         "interpolation.png",
     ];

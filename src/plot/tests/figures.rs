@@ -86,14 +86,14 @@ impl Count {
     }
 }
 
-struct Image {
-    w: usize,
-    h: usize,
+pub(super) struct Image {
+    pub(super) w: usize,
+    pub(super) h: usize,
     rgb: Vec<u8>,
 }
 
 impl Image {
-    fn at(&self, x: usize, y: usize) -> [u8; 3] {
+    pub(super) fn at(&self, x: usize, y: usize) -> [u8; 3] {
         let o = (y * self.w + x) * 3;
         [self.rgb[o], self.rgb[o + 1], self.rgb[o + 2]]
     }
@@ -103,7 +103,7 @@ impl Image {
     }
 
     /// Pixels within `r` of `(cx, cy)` closer than `tol` to `color`.
-    fn count_near(&self, cx: f64, cy: f64, r: f64, color: [u8; 3], tol: f64) -> usize {
+    pub(super) fn count_near(&self, cx: f64, cy: f64, r: f64, color: [u8; 3], tol: f64) -> usize {
         let mut n = 0;
         let (x0, x1) = (
             (cx - r).floor().max(0.0) as usize,
@@ -126,17 +126,17 @@ impl Image {
 }
 
 /// Keeps a figure for a person to look at when `OPTSURF_PLOT_KEEP` names a folder.
-fn keep(name: &str, bytes: &[u8]) {
+pub(super) fn keep(name: &str, bytes: &[u8]) {
     if let Some(dir) = std::env::var_os("OPTSURF_PLOT_KEEP") {
         let _ = std::fs::write(Path::new(&dir).join(name), bytes);
     }
 }
 
-fn dist(a: [u8; 3], b: [u8; 3]) -> f64 {
+pub(super) fn dist(a: [u8; 3], b: [u8; 3]) -> f64 {
     (0..3).map(|k| (a[k] as f64 - b[k] as f64).powi(2)).sum::<f64>().sqrt()
 }
 
-fn decode_png(bytes: &[u8]) -> Image {
+pub(super) fn decode_png(bytes: &[u8]) -> Image {
     let mut r = png::Decoder::new(std::io::Cursor::new(bytes))
         .read_info()
         .expect("a PNG");
@@ -151,18 +151,18 @@ fn decode_png(bytes: &[u8]) -> Image {
     }
 }
 
-struct Gif {
+pub(super) struct Gif {
     w: usize,
     h: usize,
     /// Composited frames that were asked for, by index.
     kept: Vec<(usize, Image)>,
-    delays: Vec<u16>,
+    pub(super) delays: Vec<u16>,
     keep_disposal: bool,
     repeat: gif::Repeat,
 }
 
 /// Decodes a GIF, compositing frames as a viewer does (Keep disposal, transparency).
-fn decode_gif(bytes: &[u8], keep: impl Fn(usize) -> bool) -> Gif {
+pub(super) fn decode_gif(bytes: &[u8], keep: impl Fn(usize) -> bool) -> Gif {
     let mut opts = gif::DecodeOptions::new();
     opts.set_color_output(gif::ColorOutput::RGBA);
     let mut d = opts.read_info(bytes).expect("a GIF");
@@ -210,7 +210,7 @@ fn decode_gif(bytes: &[u8], keep: impl Fn(usize) -> bool) -> Gif {
     }
 }
 
-fn frame(g: &Gif, i: usize) -> &Image {
+pub(super) fn frame(g: &Gif, i: usize) -> &Image {
     &g.kept.iter().find(|(k, _)| *k == i).expect("frame kept").1
 }
 
