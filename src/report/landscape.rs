@@ -169,12 +169,13 @@ fn plane(f: PlaneFile, name: &str) -> Result<Box<PlaneLandscape>> {
     }
     let known = |s: &str, names: &[&'static str]| names.iter().copied().find(|n| *n == s).unwrap_or(names[0]);
     Ok(Box::new(PlaneLandscape {
-        plane: known(&f.plane, &["random", "pca"]),
+        plane: known(&f.plane, &["random", "pca", "file"]),
         center: Origin {
             label: f.center.label,
             step: f.center.step,
         },
         data: known(&f.data, &["train", "test"]),
+        rows: Vec::new(),
         normalize: known(&f.normalize, &["filter", "layer", "none"]),
         ignore_biasbn: f.ignore_biasbn,
         a: f.a,

@@ -42,6 +42,7 @@ fn plane(runs: Vec<RunOnPlane>) -> PlaneLandscape {
             step: 20,
         },
         data: "train",
+        rows: Vec::new(),
         normalize: "filter",
         ignore_biasbn: false,
         loss: b.iter().map(|&bj| a.iter().map(|&ai| bowl(ai, bj)).collect()).collect(),
