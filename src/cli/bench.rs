@@ -953,7 +953,7 @@ fn adagrad_full(features: usize, steps: usize, backend: Backend) -> Result<f64> 
 /// Python the environment variable `env` names, and returns the JSON line it prints last; prints
 /// how to get the comparison when `env` is not set, or that the script failed.
 fn peer(section: &str, env: &str, script: &str, args: &[&str]) -> Option<serde_json::Value> {
-    let what = format!("{section}    peer {script} {}", args.join(" "));
+    let what = format!("{section:<10}peer {script} {}", args.join(" "));
     let Some(python) = std::env::var_os(env) else {
         println!("{what}: set {env} to a Python that has its library (see {script})");
         return None;
