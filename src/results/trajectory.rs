@@ -360,7 +360,12 @@ fn compact_pairs(pretty: &str) -> String {
         let open = lines[i];
         if open.trim_end().ends_with('[') && i + 3 < lines.len() {
             let (a, b, close) = (lines[i + 1].trim(), lines[i + 2].trim(), lines[i + 3].trim());
-            let is_num = |s: &str| s.trim_end_matches(',').parse::<f64>().is_ok() || s.trim_end_matches(',') == "null";
+            // A line of pretty JSON that starts with a digit or a minus sign is a number (strings,
+            // objects, arrays and literals start otherwise), so no number needs parsing here.
+            let is_num = |s: &str| {
+                let s = s.trim_end_matches(',');
+                s == "null" || s.starts_with(|c: char| c.is_ascii_digit() || c == '-')
+            };
             if a.ends_with(',') && is_num(a) && is_num(b) && !b.ends_with(',') && close.starts_with(']') {
                 out.push_str(open.trim_end());
                 out.push_str(a);
