@@ -695,9 +695,7 @@ impl Bench<'_> {
                 },
             ),
         ] {
-            let start = Instant::now();
-            study.run_tiled(0..rows, self.device, tiling, &mut |_| {});
-            let rate = (rows * study.steps) as f64 / start.elapsed().as_secs_f64();
+            let rate = stepping_rate(study, self.device, tiling);
             rates.push(rate);
             println!(
                 "study     stepping alone, {what} ({} rows per tile, {} threads): {:.2} million point-steps/s ({:.2}x the one chunk)",
@@ -743,6 +741,13 @@ fn study_file(side: usize, steps: usize) -> StudyFile {
     }
 }
 
+/// The point-steps per second of stepping every row of `study` cut as `tiling` says (no files).
+fn stepping_rate(study: &Study, device: &Device, tiling: crate::experiment::tiles::Tiling) -> f64 {
+    let start = Instant::now();
+    study.run_tiled(0..study.rows(), device, tiling, &mut |_| {});
+    (study.rows() * study.steps) as f64 / start.elapsed().as_secs_f64()
+}
+
 /// The benchmark study's stepping alone on every backend: its point-steps per second where the
 /// backend is built in, and how to build it in where not.
 fn backends(registry: &Registry) -> Result<()> {
@@ -758,9 +763,7 @@ fn backends(registry: &Registry) -> Result<()> {
         };
         let study = Study::from_file(file.clone(), Path::new("bench-study"), registry, &device)?;
         let tiling = crate::experiment::tiles::Tiling::for_device(&device);
-        let start = Instant::now();
-        study.run_tiled(0..study.rows(), &device, tiling, &mut |_| {});
-        let rate = (study.rows() * study.steps) as f64 / start.elapsed().as_secs_f64();
+        let rate = stepping_rate(&study, &device, tiling);
         println!(
             "backends  {backend:?}: the 256 x 256-start study's stepping, {} rows per tile on {} threads: {:.2} million point-steps/s",
             tiling.rows.min(study.rows()),

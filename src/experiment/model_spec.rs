@@ -670,7 +670,7 @@ impl ModelSpec {
             self.split_seed.map_or(0, |s| s.0),
         );
         let held_out = crate::surface::data::dataset::held_out(rows.rows(), fraction, seed);
-        let (train, test) = rows.split(fraction, seed);
+        let (train, test) = rows.split(&held_out);
         if train.rows() < 2 {
             return Err(
                 FieldError::new(format!("leaves {} training rows; at least 2 are needed", train.rows()))

@@ -221,15 +221,14 @@ impl Dataset {
         }
     }
 
-    /// Training and test rows: `round(fraction n)` rows of a seeded permutation held out, both
-    /// parts in the data's order. No test rows when the fraction holds none.
-    pub(crate) fn split(self, fraction: f64, seed: u64) -> (Dataset, Option<Dataset>) {
-        let test = held_out(self.rows(), fraction, seed);
+    /// Training and test rows: the rows not in `test` (increasing indices, from [`held_out`]),
+    /// then those in it, both parts in the data's order; no test rows when `test` is empty.
+    pub(crate) fn split(self, test: &[usize]) -> (Dataset, Option<Dataset>) {
         if test.is_empty() {
             return (self, None);
         }
         let train: Vec<usize> = (0..self.rows()).filter(|i| test.binary_search(i).is_err()).collect();
-        (self.subset(&train), Some(self.subset(&test)))
+        (self.subset(&train), Some(self.subset(test)))
     }
 
     /// Checks what a model needs: at least two rows, and targets of the kind it takes.
@@ -257,8 +256,8 @@ impl Dataset {
     }
 }
 
-/// The rows [`Dataset::split`] holds out of `n`: `round(fraction n)` of a seeded permutation,
-/// in increasing order.
+/// The rows held out of `n` for [`Dataset::split`]: `round(fraction n)` of a seeded
+/// permutation, in increasing order.
 pub(crate) fn held_out(n: usize, fraction: f64, seed: u64) -> Vec<usize> {
     let held = ((fraction * n as f64).round() as usize).min(n);
     let mut test: Vec<usize> = permutation(n, seed ^ 0x7E57_5EED, 0)[..held].to_vec();
@@ -315,7 +314,7 @@ mod tests {
             width: 2,
             y: (0..10).map(f64::from).collect(),
         };
-        let (train, test) = d.clone().split(0.3, 5);
+        let (train, test) = d.clone().split(&held_out(10, 0.3, 5));
         let test = test.unwrap();
         assert_eq!((train.rows(), test.rows()), (7, 3));
         let mut all: Vec<f64> = train.y.iter().chain(&test.y).copied().collect();
@@ -324,7 +323,7 @@ mod tests {
         // The rows landscape.json names are the split's: y is the row index here.
         let held = held_out(10, 0.3, 5);
         assert_eq!(test.y, held.iter().map(|&i| i as f64).collect::<Vec<_>>());
-        assert!(d.clone().split(0.0, 5).1.is_none());
+        assert!(d.clone().split(&held_out(10, 0.0, 5)).1.is_none());
         let standard = train.clone().standardized();
         for c in 0..2 {
             let column: Vec<f64> = standard.x.iter().skip(c).step_by(2).copied().collect();
