@@ -6,6 +6,7 @@ use crate::backend::Backend;
 use crate::error::{FieldContext, Result};
 use crate::experiment::file::Seed;
 use crate::experiment::file::{ExperimentFile, Name, Point, Seeds, StartSpec, Starts, Steps, StudyKind, Threshold};
+use crate::experiment::fused::Stepping;
 use crate::experiment::model_spec::{ActivationName, Columns, CsvSpec, DataSpec, Every, Layers, LossName, ModelName};
 use crate::experiment::runner::{self, Batch};
 use crate::experiment::study::{Configuration, Study, StudyEntry, Swept};
@@ -665,37 +666,24 @@ impl Bench<'_> {
 /// `n` points from a fixed spread over the mesh through f4 (nearest noise) with Adam, `steps`
 /// steps; prints point-steps per second.
 impl Bench<'_> {
-    /// The stepping of `study` alone, cut three ways: all rows as one chunk on one thread (as
-    /// before tiles), tiles on one thread (the cache's share), tiles on every core.
+    /// The stepping of `study` alone: eager, cut three ways (all rows as one chunk on one
+    /// thread, as before tiles; tiles on one thread, the cache's share; tiles on every core),
+    /// then fused (replayed block by block, see `experiment/fused`) on one thread and on every
+    /// core. Returns the fused rate on every core.
     fn study_tiling(&self, study: &Study) -> f64 {
         use crate::experiment::tiles::{CHUNK_ROWS, TILE_ROWS, Tiling};
         let cores = crate::experiment::tiles::cores();
         let rows = study.rows();
+        let tiling = |rows, threads| Tiling { rows, threads };
         let mut rates = Vec::new();
-        for (what, tiling) in [
-            (
-                "one chunk, 1 thread",
-                Tiling {
-                    rows: CHUNK_ROWS,
-                    threads: 1,
-                },
-            ),
-            (
-                "tiles, 1 thread",
-                Tiling {
-                    rows: TILE_ROWS,
-                    threads: 1,
-                },
-            ),
-            (
-                "tiles, every core",
-                Tiling {
-                    rows: TILE_ROWS,
-                    threads: cores,
-                },
-            ),
+        for (what, tiling, stepping) in [
+            ("eager, one chunk, 1 thread", tiling(CHUNK_ROWS, 1), Stepping::Eager),
+            ("eager, tiles, 1 thread", tiling(TILE_ROWS, 1), Stepping::Eager),
+            ("eager, tiles, every core", tiling(TILE_ROWS, cores), Stepping::Eager),
+            ("fused, tiles, 1 thread", tiling(TILE_ROWS, 1), Stepping::Fused),
+            ("fused, tiles, every core", tiling(TILE_ROWS, cores), Stepping::Fused),
         ] {
-            let rate = stepping_rate(study, self.device, tiling);
+            let rate = stepping_rate(study, self.device, tiling, stepping);
             rates.push(rate);
             println!(
                 "study     stepping alone, {what} ({} rows per tile, {} threads): {:.2} million point-steps/s ({:.2}x the one chunk)",
@@ -705,7 +693,7 @@ impl Bench<'_> {
                 rate / rates[0]
             );
         }
-        rates[2]
+        rates[4]
     }
 }
 
@@ -742,9 +730,9 @@ fn study_file(side: usize, steps: usize) -> StudyFile {
 }
 
 /// The point-steps per second of stepping every row of `study` cut as `tiling` says (no files).
-fn stepping_rate(study: &Study, device: &Device, tiling: crate::experiment::tiles::Tiling) -> f64 {
+fn stepping_rate(study: &Study, device: &Device, tiling: crate::experiment::tiles::Tiling, stepping: Stepping) -> f64 {
     let start = Instant::now();
-    study.run_tiled(0..study.rows(), device, tiling, &mut |_| {});
+    study.run_tiled(0..study.rows(), device, tiling, stepping, &mut |_| {});
     (study.rows() * study.steps) as f64 / start.elapsed().as_secs_f64()
 }
 
@@ -763,7 +751,7 @@ fn backends(registry: &Registry) -> Result<()> {
         };
         let study = Study::from_file(file.clone(), Path::new("bench-study"), registry, &device)?;
         let tiling = crate::experiment::tiles::Tiling::for_device(&device);
-        let rate = stepping_rate(&study, &device, tiling);
+        let rate = stepping_rate(&study, &device, tiling, Stepping::Fused);
         println!(
             "backends  {backend:?}: the 256 x 256-start study's stepping, {} rows per tile on {} threads: {:.2} million point-steps/s",
             tiling.rows.min(study.rows()),

@@ -11,6 +11,7 @@
 //! ```
 
 pub(crate) mod file;
+pub(crate) mod fused;
 pub(crate) mod landscape;
 pub(crate) mod model_spec;
 pub(crate) mod plot_spec;

@@ -4,6 +4,7 @@
 
 use super::Study;
 use crate::experiment::Start;
+use crate::experiment::fused::{self, Program, Stepping};
 use crate::experiment::runner::{Batch, Row};
 use crate::experiment::tiles::Tiling;
 use crate::surface::data::Split;
@@ -55,7 +56,7 @@ impl Study {
     /// so far; returns each row's outcome, in row order. The rows go in tiles, one per core at a
     /// time on a CPU backend (see [`Tiling`]); the outcomes do not depend on the cut.
     pub fn run_rows(&self, range: Range<usize>, device: &Device, progress: &mut dyn FnMut(u64)) -> Vec<Outcome> {
-        self.run_tiled(range, device, Tiling::for_device(device), progress)
+        self.run_tiled(range, device, Tiling::for_device(device), Stepping::Fused, progress)
     }
 
     /// [`Study::run_rows`] cut as `tiling` says.
@@ -64,14 +65,25 @@ impl Study {
         range: Range<usize>,
         device: &Device,
         tiling: Tiling,
+        stepping: Stepping,
         progress: &mut dyn FnMut(u64),
     ) -> Vec<Outcome> {
         tiling
-            .run(range, |tile, progress| self.run_chunk(tile, device, progress), progress)
+            .run(
+                range,
+                |tile, progress| self.run_chunk(tile, device, stepping, progress),
+                progress,
+            )
             .concat()
     }
 
-    fn run_chunk(&self, range: Range<usize>, device: &Device, progress: &mut dyn FnMut(u64)) -> Vec<Outcome> {
+    fn run_chunk(
+        &self,
+        range: Range<usize>,
+        device: &Device,
+        stepping: Stepping,
+        progress: &mut dyn FnMut(u64),
+    ) -> Vec<Outcome> {
         let seeded: Vec<Start> = match self.init_from_seed {
             true => self.seeds.iter().map(|&s| Start::Seed(s)).collect(),
             false => Vec::new(),
@@ -94,73 +106,62 @@ impl Study {
                 }
             })
             .collect();
+        // Replayed outcomes are flex's, bit for bit; models read minibatches mid-step.
+        if stepping == Stepping::Fused
+            && *device == Device::flex()
+            && self.surface.model().is_none()
+            && let Some(outcomes) = self.run_fused(&rows, progress)
+        {
+            return outcomes;
+        }
         let mut batch = Batch::from_rows(&self.surface, self.noise, &rows, device);
-        let order = batch.order().to_vec();
+        let mut tracker = Tracker::new(self, &rows, batch.order().to_vec());
         let n = rows.len();
-        let target = self.target() as f32;
-        let mut metrics: Vec<Outcome> = rows
-            .iter()
-            .map(|r| Outcome {
-                final_point: r.start.point().map_or([f32::NAN; 2], |p| p.map(|v| v as f32)),
-                final_loss: f32::INFINITY,
-                best_loss: f32::INFINITY,
-                steps_to_threshold: None,
-                diverged_at: None,
-                basin: -1,
-                model: [None; 3],
-            })
-            .collect();
         // A model steps on its minibatch's loss (tracked as the loss) and ends on the full data's.
         let model = self.surface.model().is_some();
         // Each step reads back only the losses; the points once, at the end.
-        let observe = |k: usize, loss: Vec<f32>, metrics: &mut Vec<Outcome>| {
-            for (row, &i) in order.iter().enumerate() {
-                let m = &mut metrics[i];
-                if m.diverged_at.is_some() {
-                    continue;
-                }
-                let l = loss[row];
-                if !l.is_finite() {
-                    m.diverged_at = Some(k);
-                    continue;
-                }
-                m.best_loss = m.best_loss.min(l);
-                m.final_loss = l;
-                if m.steps_to_threshold.is_none() && l <= target {
-                    m.steps_to_threshold = Some(k);
-                }
-            }
-        };
         for k in 0..self.steps {
             let evaluation = if model {
                 batch.evaluate_minibatch()
             } else {
                 batch.evaluate()
             };
-            observe(k, to_vec(evaluation.loss.clone()), &mut metrics);
+            tracker.observe(k, &to_vec(evaluation.loss.clone()));
             batch.advance(evaluation);
             progress(((k + 1) * n) as u64);
         }
         if model {
-            return self.end_model(&batch, &order, metrics);
+            return self.end_model(&batch, &tracker.order, tracker.metrics);
         }
-        observe(self.steps, to_vec(batch.loss()), &mut metrics);
-        let points = to_vec(batch.points().clone());
-        for (row, &i) in order.iter().enumerate() {
-            let m = &mut metrics[i];
-            let p = [points[2 * row], points[2 * row + 1]];
-            if m.diverged_at.is_none() && !(p[0].is_finite() && p[1].is_finite()) {
-                m.diverged_at = Some(self.steps);
+        tracker.observe(self.steps, &to_vec(batch.loss()));
+        tracker.end(&to_vec(batch.points().clone()))
+    }
+
+    /// The rows stepped on the fused path (see [`crate::experiment::fused`]): recorded once on
+    /// the capture device, replayed block by block. `None` when they cannot be recorded.
+    fn run_fused(&self, rows: &[Row], progress: &mut dyn FnMut(u64)) -> Option<Vec<Outcome>> {
+        let steps = self.steps;
+        let (program, order) = Program::record(rows.len(), |capture| {
+            let mut batch = Batch::from_rows(&self.surface, self.noise, rows, capture);
+            let mut ids = Vec::with_capacity(steps + 2);
+            for _ in 0..steps {
+                let evaluation = batch.evaluate();
+                ids.push(fused::id(&evaluation.loss));
+                batch.advance(evaluation);
             }
-            if m.diverged_at.is_some() {
-                m.final_loss = f32::INFINITY;
-                m.basin = -2;
-            } else {
-                m.final_point = p;
-                m.basin = self.basin(p);
-            }
+            ids.push(fused::id(&batch.loss()));
+            ids.push(fused::id(batch.points()));
+            (ids, batch.order().to_vec())
+        })?;
+        #[cfg(test)]
+        tests::FUSED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let outputs = program.run();
+        progress((steps * rows.len()) as u64);
+        let mut tracker = Tracker::new(self, rows, order);
+        for (k, loss) in outputs[..=steps].iter().enumerate() {
+            tracker.observe(k, loss);
         }
-        metrics
+        Some(tracker.end(&outputs[steps + 1]))
     }
 
     /// A model's outcomes at the end: the full training loss (final and, if lower, best), the
@@ -198,12 +199,154 @@ impl Study {
     }
 }
 
+/// Each run's outcome, told the losses of every step in batch order.
+struct Tracker<'a> {
+    study: &'a Study,
+    /// Run index of each batch row.
+    order: Vec<usize>,
+    metrics: Vec<Outcome>,
+    target: f32,
+}
+
+impl<'a> Tracker<'a> {
+    fn new(study: &'a Study, rows: &[Row], order: Vec<usize>) -> Self {
+        let metrics = rows
+            .iter()
+            .map(|r| Outcome {
+                final_point: r.start.point().map_or([f32::NAN; 2], |p| p.map(|v| v as f32)),
+                final_loss: f32::INFINITY,
+                best_loss: f32::INFINITY,
+                steps_to_threshold: None,
+                diverged_at: None,
+                basin: -1,
+                model: [None; 3],
+            })
+            .collect();
+        Tracker {
+            study,
+            order,
+            metrics,
+            target: study.target() as f32,
+        }
+    }
+
+    /// The losses of step `k` (`[N]`, batch order).
+    fn observe(&mut self, k: usize, loss: &[f32]) {
+        for (row, &i) in self.order.iter().enumerate() {
+            let m = &mut self.metrics[i];
+            if m.diverged_at.is_some() {
+                continue;
+            }
+            let l = loss[row];
+            if !l.is_finite() {
+                m.diverged_at = Some(k);
+                continue;
+            }
+            m.best_loss = m.best_loss.min(l);
+            m.final_loss = l;
+            if m.steps_to_threshold.is_none() && l <= self.target {
+                m.steps_to_threshold = Some(k);
+            }
+        }
+    }
+
+    /// The outcomes, given the final points (`[N, 2]`, batch order).
+    fn end(mut self, points: &[f32]) -> Vec<Outcome> {
+        for (row, &i) in self.order.iter().enumerate() {
+            let m = &mut self.metrics[i];
+            let p = [points[2 * row], points[2 * row + 1]];
+            if m.diverged_at.is_none() && !(p[0].is_finite() && p[1].is_finite()) {
+                m.diverged_at = Some(self.study.steps);
+            }
+            if m.diverged_at.is_some() {
+                m.final_loss = f32::INFINITY;
+                m.basin = -2;
+            } else {
+                m.final_point = p;
+                m.basin = self.study.basin(p);
+            }
+        }
+        self.metrics
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::Registry;
     use crate::backend::Backend;
     use std::path::Path;
+
+    /// Tiles that ran fused, for the tests that need to know.
+    pub(super) static FUSED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+    /// Every built-in surface and a few expression surfaces, with every optimizer (two learning
+    /// rates each, so that the rows' hyperparameters differ), from a grid that reaches into the
+    /// corners: where the rows run fused, the outcomes are the eager ones bit for bit. The
+    /// pairs the program covers must run fused; the others fall back (printed).
+    #[test]
+    fn fused_stepping_gives_the_eager_outcomes_bit_for_bit() {
+        let device = Backend::default().device().unwrap();
+        let registry = Registry::builtin();
+        let expressions = [
+            r#"{"expr": "sin(x) * cos(y) + 0.1 * x^2 + exp(-y^2 / 4)"}"#,
+            r#"{"expr": "sqrt(x^2 + y^2 + 1) + log(1 + x^2) - tanh(y) / 3 + abs(x - y)"}"#,
+            r#"{"expr": "x^3 / 30 + y^4 / 40 - x * y / (2 + x^2) + 1 / (3 + y^2)"}"#,
+        ];
+        let surfaces = registry
+            .surfaces()
+            .iter()
+            .filter(|s| s.model().is_none())
+            .map(|s| format!("\"{}\"", s.name))
+            .chain(expressions.iter().map(|e| e.to_string()));
+        let (mut fused, mut eager) = (Vec::new(), Vec::new());
+        for surface in surfaces {
+            for entry in registry.optimizers() {
+                let json = format!(
+                    r#"{{"kind": "study", "name": "f", "surface": {surface}, "steps": 12,
+                        "starts": {{"grid": [9, 8]}}, "seeds": [0],
+                        "optimizers": [{{"optimizer": "{}", "learning_rate": [0.003, 0.3]}}],
+                        "threshold": 0.01}}"#,
+                    entry.name
+                );
+                // Wrappers (Lookahead, SAM) take no learning rate of their own.
+                let Ok(s) = Study::parse(&json, Path::new("study.json"), &registry, &device) else {
+                    continue;
+                };
+                let one = Tiling {
+                    rows: s.rows(),
+                    threads: 1,
+                };
+                let before = FUSED.load(std::sync::atomic::Ordering::Relaxed);
+                let out = |stepping| s.run_tiled(0..s.rows(), &device, one, stepping, &mut |_| {});
+                let (e, f) = (out(Stepping::Eager), out(Stepping::Fused));
+                let label = format!("{surface} {}", entry.name);
+                assert_eq!(format!("{f:?}"), format!("{e:?}"), "{label}");
+                match FUSED.load(std::sync::atomic::Ordering::Relaxed) > before {
+                    true => fused.push(label),
+                    false => eager.push(label),
+                }
+            }
+        }
+        println!("fused: {}\neager: {}", fused.join(", "), eager.join(", "));
+        let covered = [
+            "sgd", "rmsprop", "adagrad", "adadelta", "adam", "adamw", "nadam", "lion", "radam", "yogi",
+        ];
+        let surfaces = [
+            "\"himmelblau\"",
+            "\"rosenbrock\"",
+            "\"beale\"",
+            "\"easom\"",
+            "\"branin\"",
+        ];
+        for label in surfaces
+            .iter()
+            .chain(&expressions)
+            .flat_map(|s| covered.map(|o| format!("{s} {o}")))
+        {
+            assert!(fused.contains(&label), "{label} should run fused");
+        }
+    }
 
     fn study(json: &str, device: &Device) -> Study {
         Study::parse(json, Path::new("study.json"), &Registry::builtin(), device).unwrap()
@@ -212,10 +355,16 @@ mod tests {
     /// Outcomes as text, so that NaN fields compare too and floats compare bit for bit.
     fn run(s: &Study, device: &Device, rows: usize, threads: usize) -> Vec<String> {
         let mut last = 0;
-        let out = s.run_tiled(0..s.rows(), device, Tiling { rows, threads }, &mut |done| {
-            assert!(done >= last, "progress goes forward ({last} then {done})");
-            last = done;
-        });
+        let out = s.run_tiled(
+            0..s.rows(),
+            device,
+            Tiling { rows, threads },
+            Stepping::Eager,
+            &mut |done| {
+                assert!(done >= last, "progress goes forward ({last} then {done})");
+                last = done;
+            },
+        );
         assert_eq!(last, (s.rows() * s.steps) as u64, "progress ends at every row-step");
         out.iter().map(|o| format!("{o:?}")).collect()
     }

@@ -1,0 +1,284 @@
+//! Replaying a program: every instruction over one block of rows, then the next block.
+
+use super::program::{Binary, Op, Program, Rows, Shape, Unary};
+
+/// Rows replayed together: a block's buffers (a few dozen of `BLOCK x columns` floats) stay in
+/// the core's first- and second-level caches.
+const BLOCK: usize = 1024;
+
+/// Where an instruction's operand lives: a buffer of the block, or a recorded constant.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Operand {
+    Slot(usize, Shape),
+    Const(usize, Shape),
+}
+
+impl Operand {
+    fn shape(self) -> Shape {
+        match self {
+            Operand::Slot(_, s) | Operand::Const(_, s) => s,
+        }
+    }
+}
+
+/// `out = op(args)`; the outputs listed in `emit` are copied out after it runs.
+#[derive(Clone, Debug)]
+pub(crate) struct Instr {
+    pub(crate) op: Op,
+    pub(crate) args: Vec<Operand>,
+    pub(crate) out: Operand,
+    pub(crate) emit: Vec<usize>,
+}
+
+/// A read-only view of an operand over the block: `at(i, j)` is row `i`, column `j`, with a
+/// broadcast row or column read again for every row or column.
+#[derive(Clone, Copy)]
+struct View<'a> {
+    data: &'a [f32],
+    row_stride: usize,
+    col_stride: usize,
+}
+
+impl View<'_> {
+    #[inline(always)]
+    fn at(&self, i: usize, j: usize) -> f32 {
+        self.data[i * self.row_stride + j * self.col_stride]
+    }
+}
+
+impl Program {
+    /// Replays the program over all its rows, blocks in turn; returns each output's values,
+    /// `[rows x columns]` row-major (one row for a broadcast output).
+    pub(crate) fn run(&self) -> Vec<Vec<f32>> {
+        let mut outputs: Vec<Vec<f32>> = self
+            .outputs
+            .iter()
+            .map(|s| vec![0.0; self.len(*s, self.rows)])
+            .collect();
+        let mut slots: Vec<Vec<f32>> = self.slots.iter().map(|s| vec![0.0; self.len(*s, BLOCK)]).collect();
+        let mut start = 0;
+        while start < self.rows {
+            let n = BLOCK.min(self.rows - start);
+            for instr in &self.instrs {
+                let Operand::Slot(out, shape) = instr.out else {
+                    continue;
+                };
+                let mut buffer = std::mem::take(&mut slots[out]);
+                let len = self.len(shape, n);
+                self.execute(instr, &mut buffer[..len], shape, start, n, &slots);
+                slots[out] = buffer;
+                for &e in &instr.emit {
+                    self.emit(&mut outputs[e], instr.out, start, n, &slots);
+                }
+            }
+            // Outputs that are constants (a start point never stepped) are copied at the end.
+            for instr in &self.instrs {
+                if let Operand::Const(..) = instr.out {
+                    for &e in &instr.emit {
+                        self.emit(&mut outputs[e], instr.out, start, n, &slots);
+                    }
+                }
+            }
+            start += n;
+        }
+        outputs
+    }
+
+    fn len(&self, shape: Shape, rows: usize) -> usize {
+        match shape.rows {
+            Rows::All => rows * shape.cols,
+            Rows::One => shape.cols,
+        }
+    }
+
+    /// The block's part of an operand.
+    fn view<'a>(&'a self, operand: Operand, start: usize, n: usize, slots: &'a [Vec<f32>]) -> View<'a> {
+        let shape = operand.shape();
+        let data: &[f32] = match operand {
+            Operand::Slot(s, _) => &slots[s],
+            Operand::Const(c, _) => match shape.rows {
+                Rows::All => &self.consts[c].1[start * shape.cols..(start + n) * shape.cols],
+                Rows::One => &self.consts[c].1,
+            },
+        };
+        View {
+            data,
+            row_stride: if shape.rows == Rows::All { shape.cols } else { 0 },
+            col_stride: usize::from(shape.cols > 1),
+        }
+    }
+
+    fn emit(&self, output: &mut [f32], operand: Operand, start: usize, n: usize, slots: &[Vec<f32>]) {
+        let shape = operand.shape();
+        let view = self.view(operand, start, n, slots);
+        match shape.rows {
+            Rows::All => {
+                output[start * shape.cols..(start + n) * shape.cols].copy_from_slice(&view.data[..n * shape.cols])
+            }
+            Rows::One => output.copy_from_slice(&view.data[..shape.cols]),
+        }
+    }
+
+    fn execute(&self, instr: &Instr, out: &mut [f32], shape: Shape, start: usize, n: usize, slots: &[Vec<f32>]) {
+        let rows = if shape.rows == Rows::All { n } else { 1 };
+        let views = [0, 1].map(|k| instr.args.get(k).map(|a| self.view(*a, start, n, slots)));
+        let width = instr.args.first().map_or(0, |a| a.shape().cols);
+        apply(instr.op, views, width, out, rows, shape.cols);
+    }
+}
+
+/// `op` over whole constant operands (each `(shape, values)`), for `rows` rows: what the program
+/// folds before it runs.
+pub(crate) fn evaluate(op: Op, args: &[(Shape, &[f32])], rows: usize, cols: usize) -> Vec<f32> {
+    let views = [0, 1].map(|k| {
+        args.get(k).map(|&(shape, data)| View {
+            data,
+            row_stride: if shape.rows == Rows::All { shape.cols } else { 0 },
+            col_stride: usize::from(shape.cols > 1),
+        })
+    });
+    let width = args.first().map_or(0, |a| a.0.cols);
+    let mut out = vec![0.0; rows * cols];
+    apply(op, views, width, &mut out, rows, cols);
+    out
+}
+
+/// `out = op(views)`, `rows x cols`; `width` is the first operand's columns.
+fn apply(op: Op, views: [Option<View>; 2], width: usize, out: &mut [f32], rows: usize, cols: usize) {
+    let view = |k: usize| views[k].expect("an operand");
+    match op {
+        Op::Const(_) => unreachable!("constants have no buffer"),
+        Op::Fill(v) => out.fill(v),
+        Op::Unary(u) => unary(u, view(0), out, rows, cols),
+        Op::Binary(b) => binary(b, view(0), view(1), out, rows, cols),
+        Op::Scalar(b, s) => {
+            let scalar = [s];
+            let s = View {
+                data: &scalar,
+                row_stride: 0,
+                col_stride: 0,
+            };
+            binary(b, view(0), s, out, rows, cols)
+        }
+        Op::Columns(from) => {
+            let a = view(0);
+            for i in 0..rows {
+                for j in 0..cols {
+                    out[i * cols + j] = a.at(i, from + j);
+                }
+            }
+        }
+        Op::Place(at) => {
+            let a = view(0);
+            out.fill(0.0);
+            for i in 0..rows {
+                for j in 0..width {
+                    out[i * cols + at + j] = a.at(i, j);
+                }
+            }
+        }
+    }
+}
+
+/// `out = f(a)` over the block, with flex's f32 functions.
+fn unary(u: Unary, a: View, out: &mut [f32], rows: usize, cols: usize) {
+    match u {
+        Unary::Copy => map(a, out, rows, cols, |x| x),
+        Unary::Neg => map(a, out, rows, cols, |x| -x),
+        Unary::Abs => map(a, out, rows, cols, f32::abs),
+        Unary::Sign => map(a, out, rows, cols, |x| {
+            if x.is_nan() || x == 0.0 { 0.0 } else { 1f32.copysign(x) }
+        }),
+        Unary::Sqrt => map(a, out, rows, cols, f32::sqrt),
+        Unary::Exp => map(a, out, rows, cols, f32::exp),
+        Unary::Log => map(a, out, rows, cols, f32::ln),
+        Unary::Sin => map(a, out, rows, cols, f32::sin),
+        Unary::Cos => map(a, out, rows, cols, f32::cos),
+        Unary::Tanh => map(a, out, rows, cols, f32::tanh),
+        Unary::Recip => map(a, out, rows, cols, |x| 1.0 / x),
+        Unary::Powf(p) => {
+            // Rows mostly share their base (a beta raised to the step): one powf per new base.
+            let p = p as f32;
+            let mut last = (f32::NAN, f32::NAN);
+            map(a, out, rows, cols, |x| {
+                if x.to_bits() != last.0.to_bits() {
+                    last = (x, x.powf(p));
+                }
+                last.1
+            })
+        }
+    }
+}
+
+#[inline(always)]
+fn map(a: View, out: &mut [f32], rows: usize, cols: usize, mut f: impl FnMut(f32) -> f32) {
+    if a.row_stride == cols && (a.col_stride == 1 || cols == 1) {
+        for (o, &x) in out.iter_mut().zip(a.data) {
+            *o = f(x);
+        }
+        return;
+    }
+    for (i, o) in out.chunks_exact_mut(cols).take(rows).enumerate() {
+        let at = i * a.row_stride;
+        for (j, o) in o.iter_mut().enumerate() {
+            *o = f(a.data[at + j * a.col_stride]);
+        }
+    }
+}
+
+fn binary(b: Binary, x: View, y: View, out: &mut [f32], rows: usize, cols: usize) {
+    match b {
+        Binary::Add => zip(x, y, out, rows, cols, |a, b| a + b),
+        Binary::Sub => zip(x, y, out, rows, cols, |a, b| a - b),
+        Binary::Mul => zip(x, y, out, rows, cols, |a, b| a * b),
+        Binary::Div => zip(x, y, out, rows, cols, |a, b| a / b),
+    }
+}
+
+/// `out = f(x, y)` over the block; the common layouts (both whole, one a single value, a
+/// column against whole rows) get loops the compiler vectorises.
+#[inline(always)]
+fn zip(x: View, y: View, out: &mut [f32], rows: usize, cols: usize, f: impl Fn(f32, f32) -> f32) {
+    let whole = |v: &View| v.row_stride == cols && (v.col_stride == 1 || cols == 1);
+    let single = |v: &View| v.row_stride == 0 && v.col_stride == 0;
+    let column = |v: &View| v.row_stride == 1 && v.col_stride == 0;
+    match (whole(&x), whole(&y)) {
+        (true, true) => {
+            for ((o, &a), &b) in out.iter_mut().zip(x.data).zip(y.data) {
+                *o = f(a, b);
+            }
+        }
+        (true, false) if single(&y) => {
+            let b = y.data[0];
+            for (o, &a) in out.iter_mut().zip(x.data) {
+                *o = f(a, b);
+            }
+        }
+        (false, true) if single(&x) => {
+            let a = x.data[0];
+            for (o, &b) in out.iter_mut().zip(y.data) {
+                *o = f(a, b);
+            }
+        }
+        (true, false) if column(&y) && cols == 2 => {
+            for ((o, a), &b) in out.chunks_exact_mut(2).zip(x.data.chunks_exact(2)).zip(y.data) {
+                o[0] = f(a[0], b);
+                o[1] = f(a[1], b);
+            }
+        }
+        (false, true) if column(&x) && cols == 2 => {
+            for ((o, b), &a) in out.chunks_exact_mut(2).zip(y.data.chunks_exact(2)).zip(x.data) {
+                o[0] = f(a, b[0]);
+                o[1] = f(a, b[1]);
+            }
+        }
+        _ => {
+            for (i, o) in out.chunks_exact_mut(cols).take(rows).enumerate() {
+                let (xa, ya) = (i * x.row_stride, i * y.row_stride);
+                for (j, o) in o.iter_mut().enumerate() {
+                    *o = f(x.data[xa + j * x.col_stride], y.data[ya + j * y.col_stride]);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,651 @@
+//! From a capture to a program: the recorded operations as element-wise instructions over
+//! `[rows, cols]` blocks, the deferred gradients rebuilt as burn-autodiff's backward operations,
+//! dead instructions dropped and buffers reused.
+
+use super::exec::{Instr, Operand};
+use super::{GradientRequest, capture};
+use burn::tensor::Device;
+use burn_ir::{BaseOperationIr, FloatOperationIr, NumericOperationIr, OperationIr, ScalarIr, TensorIr};
+use std::collections::{HashMap, HashSet};
+
+/// Rows of a tensor: every row of the tile, or one row broadcast to all.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum Rows {
+    All,
+    One,
+}
+
+/// The shape of a program tensor: its rows and its columns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct Shape {
+    pub(crate) rows: Rows,
+    pub(crate) cols: usize,
+}
+
+/// An element-wise function of one operand, as flex computes it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum Unary {
+    Copy,
+    Neg,
+    Abs,
+    Sign,
+    Sqrt,
+    Exp,
+    Log,
+    Sin,
+    Cos,
+    Tanh,
+    Recip,
+    Powf(f64),
+}
+
+/// An element-wise function of two operands.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum Binary {
+    Add,
+    Sub,
+    Mul,
+    Div,
+}
+
+/// What an instruction computes.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum Op {
+    /// A recorded constant (index into the program's constants).
+    Const(usize),
+    /// Every element `value`.
+    Fill(f32),
+    Unary(Unary),
+    Binary(Binary),
+    /// `a op s`.
+    Scalar(Binary, f32),
+    /// Columns `start..start + cols` of the operand.
+    Columns(usize),
+    /// Zeros with the operand placed at column `start` (a slice's gradient).
+    Place(usize),
+}
+
+/// One symbolic instruction: `out = op(args)`, tensors named by capture id.
+#[derive(Clone, Debug)]
+struct Sym {
+    op: Op,
+    args: Vec<u64>,
+    out: u64,
+}
+
+/// A recorded run, ready to replay over blocks of rows.
+pub(crate) struct Program {
+    pub(crate) rows: usize,
+    pub(crate) instrs: Vec<Instr>,
+    pub(crate) consts: Vec<(Shape, Vec<f32>)>,
+    pub(crate) slots: Vec<Shape>,
+    pub(crate) outputs: Vec<Shape>,
+}
+
+impl Program {
+    /// Records `body` (which builds its tensors on the device it is given and returns the capture
+    /// ids of what to keep, see [`super::id`]) for `rows` rows. `None` when it cannot be replayed
+    /// here; the caller then runs `body`'s work eagerly.
+    pub(crate) fn record<T>(rows: usize, body: impl FnOnce(&Device) -> (Vec<u64>, T)) -> Option<(Program, T)> {
+        // A row count equal to a column count would make shapes ambiguous.
+        if rows < 64 {
+            return None;
+        }
+        let (graph, requests, (outputs, kept)) = capture(body)?;
+        let mut builder = Builder {
+            rows,
+            shapes: HashMap::new(),
+            consts: Vec::new(),
+            syms: Vec::new(),
+            next: u64::MAX,
+        };
+        let values = &graph.values;
+        let requests: HashMap<u64, GradientRequest> = requests.into_iter().map(|r| (r.grad, r)).collect();
+        for op in &graph.graph.operations {
+            if let OperationIr::BaseFloat(BaseOperationIr::Zeros(c)) = op
+                && let Some(request) = requests.get(&c.out.id.value())
+            {
+                builder.shape(&c.out).ok()?;
+                builder.gradient(request).ok()?;
+                continue;
+            }
+            // An operation the program cannot replay only matters if what it makes is used (an
+            // operand of a replayed one, or an output): then that one fails in turn.
+            let _unknown = builder.translate(op, values);
+        }
+        Some((builder.finish(&outputs)?, kept))
+    }
+}
+
+struct Builder {
+    rows: usize,
+    shapes: HashMap<u64, Shape>,
+    consts: Vec<(Shape, Vec<f32>)>,
+    syms: Vec<Sym>,
+    /// Ids for the tensors the backward pass adds, counted down from the top.
+    next: u64,
+}
+
+type Built<T = ()> = Result<T, String>;
+
+fn scalar(s: &ScalarIr) -> Built<f64> {
+    match *s {
+        ScalarIr::Float(v) => Ok(v),
+        ScalarIr::Int(v) => Ok(v as f64),
+        ScalarIr::UInt(v) => Ok(v as f64),
+        ScalarIr::Bool(_) => Err("a boolean scalar".into()),
+    }
+}
+
+impl Builder {
+    fn shape(&mut self, t: &TensorIr) -> Built<Shape> {
+        if t.dtype != burn::tensor::DType::F32 {
+            return Err(format!("a {:?} tensor", t.dtype));
+        }
+        let rows = |n: usize| match n {
+            n if n == self.rows => Ok(Rows::All),
+            1 => Ok(Rows::One),
+            n => Err(format!("a dimension of {n} that is not the rows")),
+        };
+        let shape = match t.shape.as_slice() {
+            [] => Shape {
+                rows: Rows::One,
+                cols: 1,
+            },
+            [n] => Shape {
+                rows: rows(*n)?,
+                cols: 1,
+            },
+            [n, c] if *c != self.rows => Shape {
+                rows: rows(*n)?,
+                cols: *c,
+            },
+            dims => return Err(format!("shape {dims:?}")),
+        };
+        self.shapes.insert(t.id.value(), shape);
+        Ok(shape)
+    }
+
+    fn known(&self, t: &TensorIr) -> Built<u64> {
+        match self.shapes.contains_key(&t.id.value()) {
+            true => Ok(t.id.value()),
+            false => Err(format!("tensor {} comes from an operation not replayed", t.id.value())),
+        }
+    }
+
+    fn emit(&mut self, op: Op, args: &[&TensorIr], out: &TensorIr) -> Built {
+        let args = args.iter().map(|a| self.known(a)).collect::<Built<Vec<_>>>()?;
+        self.shape(out)?;
+        self.syms.push(Sym {
+            op,
+            args,
+            out: out.id.value(),
+        });
+        Ok(())
+    }
+
+    /// A new tensor of the backward pass, shaped `shape`, computed as `op(args)`.
+    fn fresh(&mut self, op: Op, args: &[u64], shape: Shape) -> u64 {
+        let out = self.next;
+        self.next -= 1;
+        self.shapes.insert(out, shape);
+        self.syms.push(Sym {
+            op,
+            args: args.to_vec(),
+            out,
+        });
+        out
+    }
+
+    /// flex's `powf_scalar`: integer exponents go through `powi` (0: ones, 1: itself, 2: a
+    /// product, -1 and -2: reciprocals), the others through `powf`.
+    fn power(&mut self, x: u64, p: f64, shape: Shape) -> u64 {
+        if p.fract() != 0.0 || p.abs() > 2.0 {
+            return self.fresh(Op::Unary(Unary::Powf(p)), &[x], shape);
+        }
+        match p as i64 {
+            0 => self.fresh(Op::Fill(1.0), &[], shape),
+            1 => x,
+            2 => self.fresh(Op::Binary(Binary::Mul), &[x, x], shape),
+            -1 => self.fresh(Op::Unary(Unary::Recip), &[x], shape),
+            _ => {
+                let square = self.fresh(Op::Binary(Binary::Mul), &[x, x], shape);
+                self.fresh(Op::Unary(Unary::Recip), &[square], shape)
+            }
+        }
+    }
+
+    fn translate(
+        &mut self,
+        op: &OperationIr,
+        values: &std::collections::BTreeMap<burn::tensor::TensorId, burn::tensor::TensorData>,
+    ) -> Built {
+        use BaseOperationIr as B;
+        use FloatOperationIr as F;
+        use NumericOperationIr as N;
+        match op {
+            OperationIr::Init(init) => {
+                let shape = self.shape(&init.out)?;
+                let data = values.get(&init.out.id).ok_or("an initialised tensor without data")?;
+                let host: Vec<f32> = data.try_to_vec::<f32>().map_err(|e| format!("{e:?}"))?;
+                self.consts.push((shape, host));
+                self.syms.push(Sym {
+                    op: Op::Const(self.consts.len() - 1),
+                    args: Vec::new(),
+                    out: init.out.id.value(),
+                });
+                Ok(())
+            }
+            OperationIr::BaseFloat(B::Reshape(r)) => {
+                let input = *self.shapes.get(&self.known(&r.input)?).expect("known");
+                if self.shape(&r.out)? != input {
+                    return Err("a reshape across rows".into());
+                }
+                self.emit(Op::Unary(Unary::Copy), &[&r.input], &r.out)
+            }
+            OperationIr::BaseFloat(B::Slice(s)) => {
+                let input = *self.shapes.get(&self.known(&s.tensor)?).expect("known");
+                let full_rows = |r: &burn::tensor::Slice, n: usize| {
+                    r.start == 0 && r.step == 1 && r.end.is_none_or(|e| e == n as isize)
+                };
+                let rows = if input.rows == Rows::All { self.rows } else { 1 };
+                match s.ranges.as_slice() {
+                    [r, c] if full_rows(r, rows) && c.step == 1 && c.start >= 0 => {
+                        self.emit(Op::Columns(c.start as usize), &[&s.tensor], &s.out)
+                    }
+                    _ => Err("a slice across rows".into()),
+                }
+            }
+            OperationIr::BaseFloat(B::Zeros(c)) => self.emit(Op::Fill(0.0), &[], &c.out),
+            OperationIr::BaseFloat(B::Ones(c)) => self.emit(Op::Fill(1.0), &[], &c.out),
+            OperationIr::NumericFloat(_, n) => match n {
+                N::Full(f) => self.emit(Op::Fill(scalar(&f.value)? as f32), &[], &f.out),
+                N::Add(b) => self.emit(Op::Binary(Binary::Add), &[&b.lhs, &b.rhs], &b.out),
+                N::Sub(b) => self.emit(Op::Binary(Binary::Sub), &[&b.lhs, &b.rhs], &b.out),
+                N::Mul(b) => self.emit(Op::Binary(Binary::Mul), &[&b.lhs, &b.rhs], &b.out),
+                N::Div(b) => self.emit(Op::Binary(Binary::Div), &[&b.lhs, &b.rhs], &b.out),
+                N::AddScalar(s) => self.emit(Op::Scalar(Binary::Add, scalar(&s.rhs)? as f32), &[&s.lhs], &s.out),
+                N::SubScalar(s) => self.emit(Op::Scalar(Binary::Sub, scalar(&s.rhs)? as f32), &[&s.lhs], &s.out),
+                N::MulScalar(s) => self.emit(Op::Scalar(Binary::Mul, scalar(&s.rhs)? as f32), &[&s.lhs], &s.out),
+                N::DivScalar(s) => self.emit(Op::Scalar(Binary::Div, scalar(&s.rhs)? as f32), &[&s.lhs], &s.out),
+                N::Neg(u) => self.emit(Op::Unary(Unary::Neg), &[&u.input], &u.out),
+                N::Abs(u) => self.emit(Op::Unary(Unary::Abs), &[&u.input], &u.out),
+                N::Sign(u) => self.emit(Op::Unary(Unary::Sign), &[&u.input], &u.out),
+                // Recorded only past powi's special cases: flex's `powf`.
+                N::PowiScalar(s) => self.emit(Op::Unary(Unary::Powf(scalar(&s.rhs)?)), &[&s.lhs], &s.out),
+                other => Err(format!("{other:?}")),
+            },
+            OperationIr::Float(_, f) => {
+                let unary = |u| Op::Unary(u);
+                match f {
+                    F::Exp(u) => self.emit(unary(Unary::Exp), &[&u.input], &u.out),
+                    F::Log(u) => self.emit(unary(Unary::Log), &[&u.input], &u.out),
+                    F::Sqrt(u) => self.emit(unary(Unary::Sqrt), &[&u.input], &u.out),
+                    F::Sin(u) => self.emit(unary(Unary::Sin), &[&u.input], &u.out),
+                    F::Cos(u) => self.emit(unary(Unary::Cos), &[&u.input], &u.out),
+                    F::Tanh(u) => self.emit(unary(Unary::Tanh), &[&u.input], &u.out),
+                    F::Recip(u) => self.emit(unary(Unary::Recip), &[&u.input], &u.out),
+                    // Recorded only for exponents that are not integers: flex's `powf`.
+                    F::PowfScalar(s) => self.emit(unary(Unary::Powf(scalar(&s.rhs)?)), &[&s.lhs], &s.out),
+                    other => Err(format!("{other:?}")),
+                }
+            }
+            other => Err(format!("{:?}", std::mem::discriminant(other))),
+        }
+    }
+
+    /// `out` as a copy of `y` (a decomposed operation's result under its recorded id).
+    fn fresh_alias(&mut self, y: u64, out: u64, shape: Shape) {
+        self.shapes.insert(out, shape);
+        self.syms.push(Sym {
+            op: Op::Unary(Unary::Copy),
+            args: vec![y],
+            out,
+        });
+    }
+
+    /// The instructions of `request`'s gradient, as burn-autodiff's backward pass runs them (see
+    /// `burn-autodiff`'s `runtime/server.rs`): every node's depth is one more than its deepest
+    /// input's (inputs made outside the loss count 0); the nodes reachable from the loss are
+    /// collected depth-first, the last input first, then run deepest first, in collection order
+    /// within a depth; a node's gradient is the sum of what its consumers register, each new
+    /// term added as `new + old`.
+    fn gradient(&mut self, request: &GradientRequest) -> Built {
+        let start = self
+            .syms
+            .iter()
+            .position(|s| s.out == request.start)
+            .ok_or("the gradient's start was not replayed")?;
+        let grad_shape = *self.shapes.get(&request.grad).expect("shaped");
+        // Depth and tracking of every tensor made in the loss's operations.
+        let mut depth: HashMap<u64, usize> = HashMap::new();
+        let mut tracked: HashSet<u64> = HashSet::from([request.points]);
+        let mut made: HashMap<u64, usize> = HashMap::new();
+        for (k, sym) in self.syms.iter().enumerate().skip(start) {
+            let d = sym.args.iter().map(|a| depth.get(a).copied().unwrap_or(0)).max();
+            depth.insert(sym.out, d.map_or(0, |d| d + 1));
+            if sym.args.iter().any(|a| tracked.contains(a)) {
+                tracked.insert(sym.out);
+                made.insert(sym.out, k);
+            }
+        }
+        let parents = |id: u64| -> Vec<u64> {
+            made.get(&id)
+                .map(|&k| {
+                    self.syms[k]
+                        .args
+                        .iter()
+                        .copied()
+                        .filter(|a| tracked.contains(a))
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        let mut order = Vec::new();
+        if made.contains_key(&request.loss) {
+            let mut visited = HashSet::from([request.loss]);
+            order.push(request.loss);
+            let mut stack = parents(request.loss);
+            while let Some(p) = stack.pop() {
+                if !visited.insert(p) {
+                    continue;
+                }
+                if made.contains_key(&p) {
+                    order.push(p);
+                    stack.extend(parents(p));
+                }
+            }
+        }
+        let deepest = order.iter().map(|id| depth[id]).max().unwrap_or(0);
+        let mut grads: HashMap<u64, u64> = HashMap::new();
+        let loss_shape = *self.shapes.get(&request.loss).ok_or("the loss was not replayed")?;
+        if !order.is_empty() {
+            let one = self.fresh(Op::Fill(1.0), &[], loss_shape);
+            grads.insert(request.loss, one);
+        }
+        for d in (0..=deepest).rev() {
+            for &node in order.iter().filter(|n| depth[*n] == d) {
+                let grad = grads.remove(&node).ok_or("a node without a gradient")?;
+                let sym = self.syms[made[&node]].clone();
+                self.backward(&sym, grad, &tracked, &mut grads)?;
+            }
+        }
+        let result = grads.remove(&request.points);
+        let shape = grad_shape;
+        match result {
+            Some(g) => self.fresh_alias(g, request.grad, shape),
+            None => {
+                self.shapes.insert(request.grad, shape);
+                self.syms.push(Sym {
+                    op: Op::Fill(0.0),
+                    args: Vec::new(),
+                    out: request.grad,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Registers `value` as a term of `node`'s gradient (`value + old` when there is one).
+    fn register(&mut self, grads: &mut HashMap<u64, u64>, node: u64, value: u64) {
+        let shape = self.shapes[&value];
+        let sum = match grads.remove(&node) {
+            Some(old) => self.fresh(Op::Binary(Binary::Add), &[value, old], shape),
+            None => value,
+        };
+        grads.insert(node, sum);
+    }
+
+    /// One node's backward step, as burn-autodiff writes it for that operation.
+    fn backward(&mut self, sym: &Sym, g: u64, tracked: &HashSet<u64>, grads: &mut HashMap<u64, u64>) -> Built {
+        let out = self.shapes[&sym.out];
+        let shape = |b: &Self, id: u64| b.shapes[&id];
+        // A tracked operand must have the output's shape (a broadcast one needs a reduction).
+        for a in sym.args.iter().filter(|a| tracked.contains(*a)) {
+            if shape(self, *a) != out && !matches!(sym.op, Op::Columns(_)) {
+                return Err("the gradient of a broadcast operand".into());
+            }
+        }
+        let lhs_tracked = sym.args.first().is_some_and(|a| tracked.contains(a));
+        let rhs_tracked = sym.args.get(1).is_some_and(|a| tracked.contains(a));
+        let un = |b: &mut Self, u: Unary, x: u64| b.fresh(Op::Unary(u), &[x], out);
+        let mul = |b: &mut Self, x: u64, y: u64| b.fresh(Op::Binary(Binary::Mul), &[x, y], out);
+        match sym.op {
+            Op::Binary(op) => {
+                let (a, b) = (sym.args[0], sym.args[1]);
+                let (ga, gb) = match op {
+                    Binary::Add => (lhs_tracked.then_some(g), rhs_tracked.then_some(g)),
+                    Binary::Sub => (lhs_tracked.then_some(g), rhs_tracked.then(|| un(self, Unary::Neg, g))),
+                    Binary::Mul => (
+                        lhs_tracked.then(|| mul(self, g, b)),
+                        rhs_tracked.then(|| mul(self, g, a)),
+                    ),
+                    Binary::Div => {
+                        let ga = lhs_tracked.then(|| {
+                            let r = self.fresh(Op::Unary(Unary::Recip), &[b], shape(self, b));
+                            mul(self, g, r)
+                        });
+                        let gb = rhs_tracked.then(|| {
+                            let neg = self.fresh(Op::Unary(Unary::Neg), &[a], shape(self, a));
+                            let square = self.fresh(Op::Binary(Binary::Mul), &[b, b], shape(self, b));
+                            let value = self.fresh(Op::Binary(Binary::Div), &[neg, square], out);
+                            mul(self, g, value)
+                        });
+                        (ga, gb)
+                    }
+                };
+                if let Some(ga) = ga {
+                    self.register(grads, a, ga);
+                }
+                if let Some(gb) = gb {
+                    self.register(grads, b, gb);
+                }
+            }
+            Op::Scalar(op, s) => {
+                let x = sym.args[0];
+                let gx = match op {
+                    Binary::Add | Binary::Sub => g,
+                    Binary::Mul => self.fresh(Op::Scalar(Binary::Mul, s), &[g], out),
+                    Binary::Div => self.fresh(Op::Scalar(Binary::Mul, 1.0 / s), &[g], out),
+                };
+                self.register(grads, x, gx);
+            }
+            Op::Unary(u) => {
+                let x = sym.args[0];
+                let gx = match u {
+                    Unary::Copy => g,
+                    Unary::Neg => un(self, Unary::Neg, g),
+                    Unary::Abs => {
+                        let sign = un(self, Unary::Sign, x);
+                        mul(self, g, sign)
+                    }
+                    Unary::Sin => {
+                        let cos = un(self, Unary::Cos, x);
+                        mul(self, g, cos)
+                    }
+                    Unary::Cos => {
+                        let sin = un(self, Unary::Sin, x);
+                        let neg = un(self, Unary::Neg, sin);
+                        mul(self, g, neg)
+                    }
+                    Unary::Exp => {
+                        let exp = un(self, Unary::Exp, x);
+                        mul(self, g, exp)
+                    }
+                    Unary::Log => {
+                        let r = un(self, Unary::Recip, x);
+                        mul(self, g, r)
+                    }
+                    Unary::Sqrt => {
+                        let p = self.power(x, -0.5, out);
+                        let half = self.fresh(Op::Scalar(Binary::Div, 2.0), &[p], out);
+                        mul(self, g, half)
+                    }
+                    Unary::Tanh => {
+                        let t = un(self, Unary::Tanh, x);
+                        let square = self.power(t, 2.0, out);
+                        let neg = un(self, Unary::Neg, square);
+                        let value = self.fresh(Op::Scalar(Binary::Add, 1.0), &[neg], out);
+                        mul(self, g, value)
+                    }
+                    Unary::Recip => {
+                        let p = self.power(x, -2.0, out);
+                        let neg = un(self, Unary::Neg, p);
+                        mul(self, g, neg)
+                    }
+                    Unary::Powf(p) => {
+                        let lower = self.power(x, p - 1.0, out);
+                        let value = self.fresh(Op::Scalar(Binary::Mul, p as f32), &[lower], out);
+                        mul(self, g, value)
+                    }
+                    Unary::Sign => return Err("the gradient of sign".into()),
+                };
+                self.register(grads, x, gx);
+            }
+            Op::Columns(start) => {
+                let x = sym.args[0];
+                let gx = self.fresh(Op::Place(start), &[g], shape(self, x));
+                self.register(grads, x, gx);
+            }
+            Op::Const(_) | Op::Fill(_) | Op::Place(_) => return Err("the gradient of a constant".into()),
+        }
+        Ok(())
+    }
+
+    /// Computes once, before the run, every instruction whose operands are all constants and
+    /// whose result is the same in every row (a step's bias corrections, its learning rate):
+    /// the same f32 operations, once instead of once per block. Constants equal in every row
+    /// are kept as one row.
+    fn fold(&mut self) {
+        let rows = self.rows;
+        let uniform = |shape: Shape, data: &[f32]| {
+            shape.rows == Rows::One || data.chunks_exact(shape.cols).all(|r| r == &data[..shape.cols])
+        };
+        for (shape, data) in &mut self.consts {
+            if uniform(*shape, data) {
+                data.truncate(shape.cols);
+                shape.rows = Rows::One;
+            }
+        }
+        let mut known: HashMap<u64, usize> = HashMap::new();
+        for k in 0..self.syms.len() {
+            let sym = &self.syms[k];
+            let out = self.shapes[&sym.out];
+            let folded = match sym.op {
+                Op::Const(c) => {
+                    known.insert(sym.out, c);
+                    continue;
+                }
+                Op::Fill(v) => vec![v; out.cols],
+                _ if sym.args.iter().all(|a| known.contains_key(a)) => {
+                    let args: Vec<(Shape, &[f32])> = sym
+                        .args
+                        .iter()
+                        .map(|a| {
+                            let (shape, data) = &self.consts[known[a]];
+                            (*shape, data.as_slice())
+                        })
+                        .collect();
+                    let all = args.iter().any(|(s, _)| s.rows == Rows::All);
+                    let values = super::exec::evaluate(sym.op, &args, if all { rows } else { 1 }, out.cols);
+                    let shape = Shape {
+                        rows: if all { Rows::All } else { Rows::One },
+                        cols: out.cols,
+                    };
+                    if !uniform(shape, &values) {
+                        continue;
+                    }
+                    values[..out.cols].to_vec()
+                }
+                _ => continue,
+            };
+            self.consts.push((
+                Shape {
+                    rows: Rows::One,
+                    cols: out.cols,
+                },
+                folded,
+            ));
+            let c = self.consts.len() - 1;
+            known.insert(self.syms[k].out, c);
+            self.syms[k].op = Op::Const(c);
+            self.syms[k].args.clear();
+        }
+    }
+
+    /// Drops what `outputs` do not need, gives every tensor a buffer (reused once its last
+    /// reader has run) and lists the instructions.
+    fn finish(mut self, outputs: &[u64]) -> Option<Program> {
+        self.fold();
+        let mut live: HashSet<u64> = outputs.iter().copied().collect();
+        let mut keep = vec![false; self.syms.len()];
+        for (k, sym) in self.syms.iter().enumerate().rev() {
+            if live.contains(&sym.out) {
+                keep[k] = true;
+                live.extend(sym.args.iter().copied());
+            }
+        }
+        let syms: Vec<&Sym> = self
+            .syms
+            .iter()
+            .zip(&keep)
+            .filter(|(_, k)| **k)
+            .map(|(s, _)| s)
+            .collect();
+        let mut last_use: HashMap<u64, usize> = HashMap::new();
+        for (k, sym) in syms.iter().enumerate() {
+            for a in &sym.args {
+                last_use.insert(*a, k);
+            }
+        }
+        let output_index: HashMap<u64, Vec<usize>> =
+            outputs.iter().enumerate().fold(HashMap::new(), |mut m, (i, o)| {
+                m.entry(*o).or_default().push(i);
+                m
+            });
+        let mut slots: Vec<Shape> = Vec::new();
+        let mut free: HashMap<Shape, Vec<usize>> = HashMap::new();
+        let mut slot_of: HashMap<u64, Operand> = HashMap::new();
+        let mut instrs = Vec::with_capacity(syms.len());
+        for (k, sym) in syms.iter().enumerate() {
+            let shape = self.shapes[&sym.out];
+            let args: Vec<Operand> = sym.args.iter().map(|a| slot_of[a]).collect();
+            let out = match sym.op {
+                Op::Const(c) => Operand::Const(c, self.consts[c].0),
+                _ => {
+                    let slot = free.get_mut(&shape).and_then(Vec::pop).unwrap_or_else(|| {
+                        slots.push(shape);
+                        slots.len() - 1
+                    });
+                    Operand::Slot(slot, shape)
+                }
+            };
+            slot_of.insert(sym.out, out);
+            instrs.push(Instr {
+                op: sym.op,
+                args,
+                out,
+                emit: output_index.get(&sym.out).cloned().unwrap_or_default(),
+            });
+            for a in sym.args.iter().chain([&sym.out]) {
+                if last_use.get(a).is_none_or(|&l| l <= k)
+                    && let Operand::Slot(s, shape) = slot_of[a]
+                    && !free.get(&shape).is_some_and(|f| f.contains(&s))
+                {
+                    free.entry(shape).or_default().push(s);
+                }
+            }
+        }
+        let shapes = outputs
+            .iter()
+            .map(|o| self.shapes.get(o).copied())
+            .collect::<Option<Vec<_>>>()?;
+        Some(Program {
+            rows: self.rows,
+            instrs,
+            consts: self.consts,
+            slots,
+            outputs: shapes,
+        })
+    }
+}
