@@ -25,6 +25,7 @@
 #![warn(missing_docs)]
 
 pub mod backend;
+pub(crate) mod capture;
 pub mod cli;
 pub(crate) mod diff;
 pub(crate) mod error;

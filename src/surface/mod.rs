@@ -309,8 +309,8 @@ impl Surface {
     /// A loss that does not depend on the points (a constant surface such as `{"expr": "3"}`,
     /// or one built only from operations autodiff does not track) has a zero gradient.
     pub fn loss_and_grad(&self, points: Tensor<2>, noise: &Noise) -> (Tensor<1>, Tensor<2>) {
-        if crate::experiment::fused::recording() {
-            return crate::experiment::fused::deferred_gradient(points, |p| self.eval(p, noise));
+        if crate::capture::recording() {
+            return crate::capture::deferred_gradient(points, |p| self.eval(p, noise));
         }
         let p = points.autodiff().require_grad();
         let loss = self.eval(p.clone(), noise);

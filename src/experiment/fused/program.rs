@@ -3,7 +3,7 @@
 //! dead instructions dropped and buffers reused.
 
 use super::exec::{Instr, Operand};
-use super::{GradientRequest, capture};
+use crate::capture::{GradientRequest, capture};
 use burn::tensor::Device;
 use burn_ir::{BaseOperationIr, FloatOperationIr, NumericOperationIr, OperationIr, ScalarIr, TensorIr};
 use std::collections::{HashMap, HashSet};

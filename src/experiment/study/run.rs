@@ -3,8 +3,9 @@
 //! not with runs x steps.
 
 use super::Study;
+use crate::capture;
 use crate::experiment::Start;
-use crate::experiment::fused::{self, Program, Stepping};
+use crate::experiment::fused::{Program, Stepping};
 use crate::experiment::runner::{Batch, Row};
 use crate::experiment::tiles::Tiling;
 use crate::surface::data::Split;
@@ -107,15 +108,16 @@ impl Study {
             })
             .collect();
         // Replayed outcomes are flex's, bit for bit; models read minibatches mid-step.
-        if stepping == Stepping::Fused
-            && *device == Device::flex()
-            && self.surface.model().is_none()
-            && let Some(outcomes) = self.run_fused(&rows, progress)
-        {
-            return outcomes;
+        if stepping == Stepping::Fused && *device == Device::flex() && self.surface.model().is_none() {
+            return self.run_fused(&rows, device, progress);
         }
-        let mut batch = Batch::from_rows(&self.surface, self.noise, &rows, device);
-        let mut tracker = Tracker::new(self, &rows, batch.order().to_vec());
+        self.run_eager(&rows, device, progress)
+    }
+
+    /// `rows` stepped eagerly: every tensor operation over all of them, in turn.
+    fn run_eager(&self, rows: &[Row], device: &Device, progress: &mut dyn FnMut(u64)) -> Vec<Outcome> {
+        let mut batch = Batch::from_rows(&self.surface, self.noise, rows, device);
+        let mut tracker = Tracker::new(self, rows, batch.order().to_vec());
         let n = rows.len();
         // A model steps on its minibatch's loss (tracked as the loss) and ends on the full data's.
         let model = self.surface.model().is_some();
@@ -137,26 +139,67 @@ impl Study {
         tracker.end(&to_vec(batch.points().clone()))
     }
 
-    /// The rows stepped on the fused path (see [`crate::experiment::fused`]): recorded once on
-    /// the capture device, replayed block by block. `None` when they cannot be recorded.
-    fn run_fused(&self, rows: &[Row], progress: &mut dyn FnMut(u64)) -> Option<Vec<Outcome>> {
+    /// `rows` on the fused path (see [`crate::experiment::fused`]): each optimizer group's rows
+    /// (rows of different groups never meet) recorded once on the capture device and replayed
+    /// block by block; the groups that cannot be recorded step eagerly, together.
+    fn run_fused(&self, rows: &[Row], device: &Device, progress: &mut dyn FnMut(u64)) -> Vec<Outcome> {
+        let mut keys: Vec<String> = Vec::new();
+        let mut groups: Vec<Vec<usize>> = Vec::new();
+        for (i, row) in rows.iter().enumerate() {
+            let key = row.optimizer.batch_key();
+            match keys.iter().position(|k| *k == key) {
+                Some(g) => groups[g].push(i),
+                None => {
+                    keys.push(key);
+                    groups.push(vec![i]);
+                }
+            }
+        }
+        let mut outcomes: Vec<Option<Outcome>> = vec![None; rows.len()];
+        let mut eager = Vec::new();
+        let mut done = 0;
+        for members in groups {
+            let group: Vec<Row> = members.iter().map(|&i| rows[i]).collect();
+            match self.replay(&group) {
+                Some(out) => {
+                    done += (self.steps * group.len()) as u64;
+                    progress(done);
+                    for (i, o) in members.into_iter().zip(out) {
+                        outcomes[i] = Some(o);
+                    }
+                }
+                None => eager.extend(members),
+            }
+        }
+        if !eager.is_empty() {
+            let group: Vec<Row> = eager.iter().map(|&i| rows[i]).collect();
+            let out = self.run_eager(&group, device, &mut |d| progress(done + d));
+            for (i, o) in eager.into_iter().zip(out) {
+                outcomes[i] = Some(o);
+            }
+        }
+        outcomes.into_iter().map(|o| o.expect("every row ran")).collect()
+    }
+
+    /// The outcomes of `rows` (one optimizer group) recorded and replayed; `None` when they
+    /// cannot be recorded.
+    fn replay(&self, rows: &[Row]) -> Option<Vec<Outcome>> {
         let steps = self.steps;
         let (program, order) = Program::record(rows.len(), |capture| {
             let mut batch = Batch::from_rows(&self.surface, self.noise, rows, capture);
             let mut ids = Vec::with_capacity(steps + 2);
             for _ in 0..steps {
                 let evaluation = batch.evaluate();
-                ids.push(fused::id(&evaluation.loss));
+                ids.push(capture::id(&evaluation.loss));
                 batch.advance(evaluation);
             }
-            ids.push(fused::id(&batch.loss()));
-            ids.push(fused::id(batch.points()));
+            ids.push(capture::id(&batch.loss()));
+            ids.push(capture::id(batch.points()));
             (ids, batch.order().to_vec())
         })?;
         #[cfg(test)]
         tests::FUSED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let outputs = program.run();
-        progress((steps * rows.len()) as u64);
         let mut tracker = Tracker::new(self, rows, order);
         for (k, loss) in outputs[..=steps].iter().enumerate() {
             tracker.observe(k, loss);
@@ -329,6 +372,36 @@ mod tests {
             }
         }
         println!("fused: {}\neager: {}", fused.join(", "), eager.join(", "));
+        // Several optimizer groups in one tile: each group its own program, the groups the
+        // program does not cover (LAMB) stepped eagerly beside them.
+        let s = study(
+            r#"{"kind": "study", "name": "g", "surface": "himmelblau", "steps": 30,
+                "starts": {"grid": [10, 9]}, "seeds": [0, 1],
+                "optimizers": [{"optimizer": "sgd", "learning_rate": [0.001, 0.01], "momentum": [0, 0.9]},
+                               {"optimizer": "lamb", "learning_rate": 0.05},
+                               {"optimizer": "adam", "learning_rate": 0.1, "amsgrad": true},
+                               {"optimizer": "rmsprop", "learning_rate": 0.01, "centered": true}],
+                "threshold": 0.01}"#,
+            &device,
+        );
+        let before = FUSED.load(std::sync::atomic::Ordering::Relaxed);
+        let whole = Tiling {
+            rows: s.rows(),
+            threads: 1,
+        };
+        let e = s.run_tiled(0..s.rows(), &device, whole, Stepping::Eager, &mut |_| {});
+        let f = s.run_tiled(
+            0..s.rows(),
+            &device,
+            Tiling { rows: 400, threads: 2 },
+            Stepping::Fused,
+            &mut |_| {},
+        );
+        assert_eq!(format!("{f:?}"), format!("{e:?}"));
+        assert!(
+            FUSED.load(std::sync::atomic::Ordering::Relaxed) >= before + 3,
+            "the groups ran fused"
+        );
         let covered = [
             "sgd", "rmsprop", "adagrad", "adadelta", "adam", "adamw", "nadam", "lion", "radam", "yogi",
         ];

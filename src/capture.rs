@@ -1,0 +1,94 @@
+//! Recording tensor code on burn's capture device (`Device::capture`), which records every
+//! operation as burn IR instead of running it: what the fused stepping path
+//! (`experiment::fused`) replays. burn's autodiff does not run on that device, so while a
+//! recording is under way a surface asked for its gradient leaves a placeholder
+//! ([`deferred_gradient`]) that the replay computes as burn-autodiff would.
+
+use burn::tensor::{Device, Tensor, TensorId};
+use std::cell::RefCell;
+use std::sync::{Mutex, Once};
+
+/// A gradient the recorded code asked for: `d(sum of loss) / d points`, to be computed where the
+/// placeholder `grad` was created; `start` marks where the loss's operations begin.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct GradientRequest {
+    pub(crate) start: u64,
+    pub(crate) points: u64,
+    pub(crate) loss: u64,
+    pub(crate) grad: u64,
+}
+
+thread_local! {
+    /// The gradient requests of the recording under way on this thread (`None`: not recording).
+    static RECORDING: RefCell<Option<Vec<GradientRequest>>> = const { RefCell::new(None) };
+}
+
+/// Whether tensor code on this thread is being recorded: a surface then defers its gradient
+/// ([`deferred_gradient`]) instead of running autodiff, which the capture device cannot.
+pub(crate) fn recording() -> bool {
+    RECORDING.with(|r| r.borrow().is_some())
+}
+
+/// While recording: `loss(points)` evaluated (plain, untracked) and a placeholder for its
+/// gradient, which the program computes as burn-autodiff would.
+pub(crate) fn deferred_gradient<L>(points: Tensor<2>, loss: L) -> (Tensor<1>, Tensor<2>)
+where
+    L: FnOnce(Tensor<2>) -> Tensor<1>,
+{
+    let start = id(&Tensor::<1>::zeros([1], &points.device()));
+    let value = loss(points.clone());
+    let grad = points.zeros_like();
+    let request = GradientRequest {
+        start,
+        points: id(&points),
+        loss: id(&value),
+        grad: id(&grad),
+    };
+    RECORDING.with(|r| r.borrow_mut().as_mut().expect("recording").push(request));
+    (value, grad)
+}
+
+/// The id a recorded tensor has in the capture.
+pub(crate) fn id<const D: usize>(tensor: &Tensor<D>) -> u64 {
+    let primitive = tensor.clone().try_into_primitive::<burn::backend::Capture>();
+    let id: TensorId = primitive.expect("a tensor on the capture device").id();
+    id.value()
+}
+
+/// Capture devices, reused: burn numbers them with 16 bits, so they are not made per tile.
+static DEVICES: Mutex<Vec<Device>> = Mutex::new(Vec::new());
+
+/// Runs `body` on a capture device, recording what it does. `None` when the body cannot be
+/// recorded (it read a computed tensor back, or used what the capture device refuses).
+pub(crate) fn capture<T>(
+    body: impl FnOnce(&Device) -> T,
+) -> Option<(burn::tensor::CapturedGraph, Vec<GradientRequest>, T)> {
+    quiet_panics();
+    let device = DEVICES.lock().unwrap().pop().unwrap_or_else(Device::capture);
+    RECORDING.with(|r| *r.borrow_mut() = Some(Vec::new()));
+    let mut result = None;
+    let captured = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        device.capture_scope(|scope| {
+            result = Some(body(&device));
+            scope.complete([], [])
+        })
+    }));
+    let requests = RECORDING.with(|r| r.borrow_mut().take()).unwrap_or_default();
+    DEVICES.lock().unwrap().push(device);
+    let graph = captured.ok()?.ok()?;
+    Some((graph, requests, result?))
+}
+
+/// A panic while recording means "cannot be recorded", not a bug to report: the panic hook stays
+/// silent on a recording thread (and as before everywhere else).
+fn quiet_panics() {
+    static HOOK: Once = Once::new();
+    HOOK.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !recording() {
+                previous(info)
+            }
+        }));
+    });
+}
