@@ -423,6 +423,8 @@ struct Record {
     points: Vec<[f32; 2]>,
     grads: Vec<[f32; 2]>,
     loss: Vec<f32>,
+    /// The optimizer's evaluation points, once it has had one apart from its point (until
+    /// then they are the points, and go unrecorded).
     eval: Vec<[f32; 2]>,
     has_eval: bool,
     batch_loss: Vec<f32>,
@@ -430,6 +432,15 @@ struct Record {
 }
 
 impl Record {
+    /// Records the evaluation points from now on: the points so far, then each one pushed.
+    fn keep_eval(&mut self) {
+        if !self.has_eval {
+            self.has_eval = true;
+            self.eval = Vec::with_capacity(self.points.capacity());
+            self.eval.extend_from_slice(&self.points);
+        }
+    }
+
     /// Records point `k` with its loss, the optimizer's evaluation point and the gradient there
     /// (none after the last step), and stops the record at the first non-finite value.
     fn push(&mut self, k: usize, point: [f32; 2], eval: [f32; 2], loss: f32, grad: Option<[f32; 2]>) {
@@ -441,7 +452,9 @@ impl Record {
             return;
         }
         self.points.push(point);
-        self.eval.push(eval);
+        if self.has_eval {
+            self.eval.push(eval);
+        }
         self.loss.push(loss);
         if let Some(g) = grad {
             if g.iter().all(|v| v.is_finite()) {
@@ -463,8 +476,8 @@ fn scheduled_rates(run: &RunSpec, steps: usize) -> Option<Vec<f32>> {
 
 /// Runs an experiment on `device`, telling `observers` as it goes; returns each run's record, in
 /// the experiment's order. The runs step as one batch, or, when there are more of them than a
-/// tile holds, in tiles of runs one per core at a time (see [`Tiling`]); runs never interact,
-/// so the records are the same either way.
+/// tile holds or enough to give every core thousands, in tiles of runs one per core at a time
+/// (see [`Tiling::splits`]); runs never interact, so the records are the same either way.
 pub fn run(experiment: &Experiment, device: &Device, observers: &mut [&mut dyn Observer]) -> Vec<RunRecord> {
     for o in observers.iter_mut() {
         o.on_start(experiment);
@@ -481,7 +494,7 @@ pub(crate) fn run_tiled(
     observers: &mut [&mut dyn Observer],
 ) -> Vec<RunRecord> {
     let runs = experiment.runs.len();
-    if runs <= tiling.rows {
+    if !tiling.splits(runs) {
         return run_batch(experiment, device, observers);
     }
     let mut told = 0;
@@ -504,7 +517,8 @@ pub(crate) fn run_tiled(
         };
         run_batch(&part, device, &mut [&mut counter])
     };
-    tiling.run(0..runs, work, &mut tell).concat()
+    // Moved, not cloned as `concat` would.
+    tiling.run(0..runs, work, &mut tell).into_iter().flatten().collect()
 }
 
 /// Tells `progress` the run-steps a tile has made.
@@ -568,7 +582,7 @@ fn run_batch(experiment: &Experiment, device: &Device, observers: &mut [&mut dyn
             let point = [v[0], v[1]];
             let e = match &eval {
                 Some((_, has)) if has[row] => {
-                    records[run].has_eval = true;
+                    records[run].keep_eval();
                     [v[2], v[3]]
                 }
                 _ => point,

@@ -16,6 +16,10 @@ pub(crate) const CHUNK_ROWS: usize = 1 << 17;
 /// cache that makes up for it; README, design notes).
 pub(crate) const TILE_ROWS: usize = 1 << 15;
 
+/// Rows a tile holds at least when a batch that fits in one tile is cut so that every core
+/// steps a part: fewer, and the threads cost more than they save.
+pub(crate) const SPLIT_ROWS: usize = 1 << 12;
+
 /// The cores this process may use.
 pub(crate) fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
@@ -45,6 +49,12 @@ impl Tiling {
                 threads: 1,
             }
         }
+    }
+
+    /// Whether `len` rows are better stepped in tiles on threads than as one batch: more of
+    /// them than a tile holds, or enough that every thread's tile has [`SPLIT_ROWS`].
+    pub(crate) fn splits(self, len: usize) -> bool {
+        len > self.rows || (self.threads > 1 && len >= self.threads * SPLIT_ROWS)
     }
 
     /// `range` cut into tiles of at most `rows`, their sizes within one of each other, their number a multiple
@@ -93,18 +103,20 @@ impl Tiling {
         let done = AtomicU64::new(0);
         let finished = AtomicUsize::new(0);
         let results: Vec<Mutex<Option<T>>> = tiles.iter().map(|_| Mutex::new(None)).collect();
+        let reporter = std::thread::current();
         std::thread::scope(|scope| {
             for _ in 0..threads {
                 scope.spawn(|| {
                     // Counted even if `work` panics, so that this thread's wait ends and the
-                    // panic reaches the caller.
-                    struct Finished<'a>(&'a AtomicUsize);
+                    // panic reaches the caller; the wait ends at once, not at its next report.
+                    struct Finished<'a>(&'a AtomicUsize, &'a std::thread::Thread);
                     impl Drop for Finished<'_> {
                         fn drop(&mut self) {
                             self.0.fetch_add(1, Ordering::Release);
+                            self.1.unpark();
                         }
                     }
-                    let _finished = Finished(&finished);
+                    let _finished = Finished(&finished, &reporter);
                     loop {
                         let i = next.fetch_add(1, Ordering::Relaxed);
                         let Some(tile) = tiles.get(i) else { break };
@@ -119,7 +131,7 @@ impl Tiling {
             }
             while finished.load(Ordering::Acquire) < threads {
                 progress(done.load(Ordering::Relaxed));
-                std::thread::sleep(std::time::Duration::from_millis(20));
+                std::thread::park_timeout(std::time::Duration::from_millis(20));
             }
         });
         progress(done.load(Ordering::Relaxed));
@@ -173,6 +185,24 @@ mod tests {
         }
         // 20,000 runs on 2 cores: 4 tiles of 5,000, not 8192 + 8192 + 3616.
         assert_eq!(Tiling { rows: 8192, threads: 2 }.cut(0..20_000).len(), 4);
+    }
+
+    #[test]
+    fn rows_that_fit_one_tile_are_split_when_every_core_gets_enough() {
+        let (one, two) = (
+            Tiling {
+                rows: TILE_ROWS,
+                threads: 1,
+            },
+            Tiling {
+                rows: TILE_ROWS,
+                threads: 2,
+            },
+        );
+        assert!(!one.splits(20_000) && two.splits(20_000));
+        assert!(!two.splits(2 * SPLIT_ROWS - 1) && two.splits(2 * SPLIT_ROWS));
+        assert!(one.splits(TILE_ROWS + 1) && !one.splits(TILE_ROWS) && !two.splits(3));
+        assert_eq!(two.cut(0..20_000), [0..10_000, 10_000..20_000]);
     }
 
     #[test]

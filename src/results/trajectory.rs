@@ -293,9 +293,15 @@ impl Trajectories {
         String::from_utf8(out).expect("JSON is UTF-8")
     }
 
-    /// Streams the JSON text to `w` one run at a time, so that a wide experiment never holds its
-    /// whole text in memory. The same bytes as pretty-printing the whole value at once.
+    /// Streams the JSON text to `w` a few runs at a time, so that a wide experiment never holds
+    /// its whole text in memory. The same bytes as pretty-printing the whole value at once.
     pub(crate) fn write_json(&self, w: &mut impl Write) -> std::io::Result<()> {
+        self.write_json_with(w, RUNS_PER_CHUNK, crate::experiment::tiles::cores())
+    }
+
+    /// [`Trajectories::write_json`], the runs' text made `chunk` runs at a time on `threads`
+    /// threads (chunk `k` on thread `k % threads`) while this one writes the chunks in order.
+    fn write_json_with(&self, w: &mut impl Write, chunk: usize, threads: usize) -> std::io::Result<()> {
         let head = serde_json::to_string_pretty(&self.clone_without_runs()).expect("trajectories serialize");
         if self.runs.is_empty() {
             return writeln!(w, "{}", compact_pairs(&head));
@@ -305,16 +311,47 @@ impl Trajectories {
             .expect("the runs come last and serialize as [] when empty");
         write!(w, "{}", compact_pairs(open))?;
         w.write_all(b"[\n")?;
-        for (i, run) in self.runs.iter().enumerate() {
-            let text = compact_pairs(&serde_json::to_string_pretty(run).expect("runs serialize"));
-            for (k, line) in text.lines().enumerate() {
-                if k > 0 {
-                    w.write_all(b"\n")?;
-                }
-                write!(w, "    {line}")?;
+        let chunks: &Vec<&[RunTrajectory]> = &self.runs.chunks(chunk.max(1)).collect();
+        let threads = threads.clamp(1, chunks.len());
+        let text = |k: usize, mut out: Vec<u8>| {
+            out.clear();
+            for (i, run) in chunks[k].iter().enumerate() {
+                write_run(&mut out, run);
+                let last = k + 1 == chunks.len() && i + 1 == chunks[k].len();
+                out.extend_from_slice(if last { b"\n" } else { b",\n" });
             }
-            w.write_all(if i + 1 < self.runs.len() { b",\n" } else { b"\n" })?;
-        }
+            out
+        };
+        std::thread::scope(|scope| {
+            // A few chunks made ahead per thread at most, so memory stays bounded; their buffers
+            // come back to be filled again (fresh ones cost page faults).
+            let made: Vec<_> = (0..threads)
+                .map(|t| {
+                    let (send, made) = std::sync::mpsc::sync_channel::<Vec<u8>>(2);
+                    let (give_back, given_back) = std::sync::mpsc::channel::<Vec<u8>>();
+                    let text = &text;
+                    scope.spawn(move || {
+                        for k in (t..chunks.len()).step_by(threads) {
+                            let out = text(k, given_back.try_recv().unwrap_or_default());
+                            if send.send(out).is_err() {
+                                // The writer stopped (an error): so do the others.
+                                break;
+                            }
+                        }
+                    });
+                    (made, give_back)
+                })
+                .collect();
+            for k in 0..chunks.len() {
+                let (made, give_back) = &made[k % threads];
+                // A thread that panicked ends the channel; the scope then passes its panic on.
+                let Ok(out) = made.recv() else { break };
+                w.write_all(&out)?;
+                // The thread may have finished: the buffer is then dropped.
+                let _ = give_back.send(out);
+            }
+            std::io::Result::Ok(())
+        })?;
         w.write_all(b"  ]\n}\n")
     }
 
@@ -347,6 +384,173 @@ impl Trajectories {
     /// domain); `path` is the file they were read from, for error messages and data files.
     pub fn resolve_surface(&self, registry: &Registry, path: &Path, device: &Device) -> Result<Surface> {
         resolve_surface(&self.surface, self.domain, path, registry, device)
+    }
+}
+
+/// Runs a thread of [`Trajectories::write_json`] makes the text of at once.
+const RUNS_PER_CHUNK: usize = 64;
+
+/// Writes `run` as an element of a trajectory file's `runs` (four spaces in): the bytes that
+/// pretty-printing it with serde_json and folding its number pairs ([`compact_pairs`]) give,
+/// the long number arrays written straight out rather than printed and folded.
+fn write_run(out: &mut Vec<u8>, run: &RunTrajectory) {
+    // Every field named (none skipped with `..`), so that a new one cannot be missed here; the
+    // order is the derived `Serialize`'s.
+    let RunTrajectory {
+        label,
+        optimizer,
+        hyperparameters,
+        start,
+        points,
+        eval_points,
+        grads,
+        loss,
+        batch_loss,
+        batch_size,
+        seed,
+        sigma,
+        learning_rates,
+        test_loss,
+        accuracy,
+        test_accuracy,
+        snapshots: _,
+        status,
+        diverged_at,
+    } = run;
+    out.extend_from_slice(b"    {");
+    let mut fields = Fields { out, first: true };
+    fields.scalar("label", label);
+    fields.scalar("optimizer", optimizer);
+    fields.nested("hyperparameters", hyperparameters);
+    if let Some(start) = start {
+        fields.nested("start", start);
+    }
+    if !points.is_empty() {
+        fields.pairs("points", points);
+    }
+    if let Some(eval_points) = eval_points {
+        fields.pairs("eval_points", eval_points);
+    }
+    if !grads.is_empty() {
+        fields.pairs("grads", grads);
+    }
+    fields.numbers("loss", loss);
+    if let Some(batch_loss) = batch_loss {
+        fields.numbers("batch_loss", batch_loss);
+    }
+    if let Some(batch_size) = batch_size {
+        fields.scalar("batch_size", batch_size);
+    }
+    if let Some(seed) = seed {
+        fields.scalar("seed", seed);
+    }
+    if let Some(sigma) = sigma {
+        fields.scalar("sigma", sigma);
+    }
+    for (key, values) in [
+        ("learning_rates", learning_rates),
+        ("test_loss", test_loss),
+        ("accuracy", accuracy),
+        ("test_accuracy", test_accuracy),
+    ] {
+        if let Some(values) = values {
+            fields.numbers(key, values);
+        }
+    }
+    fields.scalar("status", status);
+    fields.scalar("diverged_at", diverged_at);
+    fields.out.extend_from_slice(b"\n    }");
+}
+
+/// The fields of a run's object being written (see [`write_run`]).
+struct Fields<'a> {
+    out: &'a mut Vec<u8>,
+    first: bool,
+}
+
+impl Fields<'_> {
+    /// The indent of a run's fields.
+    const INDENT: &'static [u8] = b"      ";
+
+    /// Starts the field `key`: the comma after the one before, a new line, the key.
+    fn key(&mut self, key: &str) {
+        if !self.first {
+            self.out.push(b',');
+        }
+        self.first = false;
+        self.out.push(b'\n');
+        self.out.extend_from_slice(Self::INDENT);
+        self.scalar_value(key);
+        self.out.extend_from_slice(b": ");
+    }
+
+    /// A value serde_json prints on one line, pretty or not (a string, number, null).
+    fn scalar_value(&mut self, value: &(impl Serialize + ?Sized)) {
+        serde_json::to_writer(&mut *self.out, value).expect("writing to memory cannot fail");
+    }
+
+    /// A field whose value takes one line.
+    fn scalar(&mut self, key: &str, value: &(impl Serialize + ?Sized)) {
+        self.key(key);
+        self.scalar_value(value);
+    }
+
+    /// A field of any value: pretty-printed, its pairs folded, its lines indented as the
+    /// field's.
+    fn nested(&mut self, key: &str, value: &impl Serialize) {
+        self.key(key);
+        let text = compact_pairs(&serde_json::to_string_pretty(value).expect("runs serialize"));
+        for (k, line) in text.lines().enumerate() {
+            if k > 0 {
+                self.out.push(b'\n');
+                self.out.extend_from_slice(Self::INDENT);
+            }
+            self.out.extend_from_slice(line.as_bytes());
+        }
+    }
+
+    /// A field of numbers, one a line, or folded onto one line when there are two.
+    fn numbers(&mut self, key: &str, values: &[f32]) {
+        self.key(key);
+        if let [a, b] = values {
+            return self.pair(*a, *b);
+        }
+        self.array(values, |fields, &v| fields.scalar_value(&v));
+    }
+
+    /// A field of number pairs, one pair a line.
+    fn pairs(&mut self, key: &str, values: &[[f32; 2]]) {
+        self.key(key);
+        self.array(values, |fields, &[a, b]| fields.pair(a, b));
+    }
+
+    /// `[a, b]`.
+    fn pair(&mut self, a: f32, b: f32) {
+        self.out.push(b'[');
+        self.scalar_value(&a);
+        self.out.extend_from_slice(b", ");
+        self.scalar_value(&b);
+        self.out.push(b']');
+    }
+
+    /// A field's array, `[]` when empty, else one element a line.
+    fn array<T>(&mut self, values: &[T], mut element: impl FnMut(&mut Self, &T)) {
+        if values.is_empty() {
+            return self.out.extend_from_slice(b"[]");
+        }
+        self.out.push(b'[');
+        for (i, v) in values.iter().enumerate() {
+            if i > 0 {
+                self.out.push(b',');
+            }
+            self.out.push(b'\n');
+            self.out.extend_from_slice(Self::INDENT);
+            self.out.extend_from_slice(b"  ");
+            element(self, v);
+        }
+        self.out.push(b'\n');
+        self.out.extend_from_slice(Self::INDENT);
+        self.out.push(b']');
     }
 }
 
@@ -389,49 +593,114 @@ fn compact_pairs(pretty: &str) -> String {
 mod tests {
     use super::*;
 
+    /// A run of `n` points, its numbers drawn in turn from `values`, with every optional field
+    /// set when `full`.
+    fn run(label: &str, n: usize, values: &[f32], full: bool) -> RunTrajectory {
+        let even = n.is_multiple_of(2);
+        let mut next = values.iter().copied().cycle();
+        let mut take = |k: usize| (0..k).map(|_| next.next().unwrap()).collect::<Vec<f32>>();
+        let pairs = |v: Vec<f32>| v.chunks(2).map(|p| [p[0], p[1]]).collect::<Vec<_>>();
+        let (points, eval_points) = (pairs(take(2 * n)), pairs(take(2 * n)));
+        let grads = pairs(take(2 * n.saturating_sub(1)));
+        RunTrajectory {
+            label: label.into(),
+            optimizer: "s\"gd\u{e9}\n".into(),
+            hyperparameters: serde_json::json!({"learning_rate": 0.1, "nesterov": false, "betas": [0.9, 0.999],
+                "ks": [1, 2, 3], "pair": [[1, 2], [3, -4]], "one": [5], "n": null, "o": {}, "l": []})
+            .as_object()
+            .unwrap()
+            .clone(),
+            start: full.then(|| {
+                if even {
+                    StartSpec::Point(crate::experiment::file::Point([-0.0, 1e300]))
+                } else {
+                    StartSpec::Seed {
+                        seed: crate::experiment::file::Seed(7),
+                    }
+                }
+            }),
+            points,
+            eval_points: full.then_some(eval_points),
+            grads,
+            loss: take(n),
+            batch_loss: full.then(|| take(n.saturating_sub(1))),
+            batch_size: full.then_some(32),
+            seed: full.then_some(u64::MAX),
+            sigma: full.then_some(if even { 1e-300 } else { f64::NAN }),
+            learning_rates: full.then(|| take(2)),
+            test_loss: full.then(|| take(1)),
+            accuracy: full.then(|| take(3)),
+            test_accuracy: full.then(Vec::new),
+            snapshots: None,
+            status: if even { Status::Ok } else { Status::Diverged },
+            diverged_at: (!even).then_some(n),
+        }
+    }
+
+    /// Trajectories of `runs`.
+    fn trajectories(runs: Vec<RunTrajectory>) -> Trajectories {
+        Trajectories {
+            name: "n".into(),
+            title: Some("t".into()),
+            surface: SurfaceSpec::Name("f0".into()),
+            domain: None,
+            steps: 3,
+            noise: NoiseSpec::default(),
+            plot: PlotSpec::default(),
+            eval_steps: Some(vec![0, 2]),
+            params: None,
+            runs,
+        }
+    }
+
     #[test]
     fn streamed_json_is_the_pretty_printed_value() {
-        let run = |label: &str, n: usize| RunTrajectory {
-            label: label.into(),
-            optimizer: "sgd".into(),
-            hyperparameters: serde_json::json!({"learning_rate": 0.1, "nesterov": false})
-                .as_object()
-                .unwrap()
-                .clone(),
-            points: (0..n).map(|k| [k as f32 * 0.5, -1.25]).collect(),
-            eval_points: None,
-            batch_loss: None,
-            batch_size: None,
-            seed: None,
-            sigma: None,
-            test_loss: None,
-            accuracy: None,
-            test_accuracy: None,
-            snapshots: None,
-            start: None,
-            grads: (1..n).map(|k| [k as f32, 2.0]).collect(),
-            loss: (0..n).map(|k| k as f32 / 3.0).collect(),
-            learning_rates: (n > 2).then(|| vec![0.1; n - 1]),
-            status: Status::Ok,
-            diverged_at: None,
-        };
-        for runs in [vec![], vec![run("a", 3)], vec![run("a", 4), run("b", 1), run("c", 2)]] {
-            let t = Trajectories {
-                name: "n".into(),
-                title: Some("t".into()),
-                surface: SurfaceSpec::Name("f0".into()),
-                domain: None,
-                steps: 3,
-                noise: NoiseSpec::default(),
-                plot: PlotSpec::default(),
-                eval_steps: None,
-                params: None,
-                runs,
-            };
+        let plain: Vec<f32> = (0..40).map(|k| k as f32 / 3.0 - 4.0).collect();
+        let odd = [
+            f32::NAN,
+            f32::INFINITY,
+            -0.0,
+            0.0,
+            1.0,
+            -2.0,
+            f32::NEG_INFINITY,
+            1e-45,
+            f32::MIN_POSITIVE,
+            3.4028235e38,
+            -1.2345678e-20,
+            1e7,
+            1e16,
+            123456.79,
+            0.1,
+        ];
+        let cases = [
+            vec![],
+            vec![run("a", 3, &plain, false)],
+            vec![
+                run("a", 4, &plain, false),
+                run("b", 1, &plain, false),
+                run("c", 2, &plain, false),
+            ],
+            vec![run("", 0, &odd, false), run("e", 0, &odd, true)],
+            (0..9).map(|n| run(&format!("r{n}"), n, &odd, n % 3 != 0)).collect(),
+        ];
+        for (k, runs) in cases.into_iter().enumerate() {
+            let t = trajectories(runs);
             let whole = compact_pairs(&serde_json::to_string_pretty(&t).unwrap()) + "\n";
-            assert_eq!(t.to_json(), whole);
-            let back: Trajectories = serde_json::from_str(&t.to_json()).unwrap();
-            assert_eq!(back, t);
+            assert_eq!(t.to_json(), whole, "case {k}");
+            for (chunk, threads) in [(1, 1), (1, 2), (2, 3), (4, 2), (100, 2)] {
+                let mut out = Vec::new();
+                t.write_json_with(&mut out, chunk, threads).unwrap();
+                assert_eq!(
+                    String::from_utf8(out).unwrap(),
+                    whole,
+                    "case {k}: chunks of {chunk} on {threads}"
+                );
+            }
+            if k < 3 {
+                let back: Trajectories = serde_json::from_str(&t.to_json()).unwrap();
+                assert_eq!(back, t);
+            }
         }
     }
 }
