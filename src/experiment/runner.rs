@@ -14,6 +14,7 @@ use crate::surface::data::{DataSurface, Split};
 use crate::surface::{Noise, NoiseSpec, Surface};
 use crate::tensor::to_vec;
 use burn::tensor::{Device, Tensor, TensorData};
+use std::collections::HashMap;
 use std::ops::Range;
 
 /// Watches a run: called at its start and after every step.
@@ -155,6 +156,26 @@ impl GradientNoise {
 /// Separates the gradient-noise stream of a seed from its minibatch order.
 const NOISE_SALT: u64 = 0x6E6F_6973_655F_7869;
 
+/// The rows' optimizer groups, in order of first appearance: rows whose optimizers share their
+/// [`OptimizerSpec::batch_key`] step as one batched optimizer (the key made once per spec).
+pub(crate) fn groups(rows: &[Row]) -> Vec<Vec<usize>> {
+    let mut group_of_spec: HashMap<*const OptimizerSpec, usize> = HashMap::new();
+    let mut keys: Vec<String> = Vec::new();
+    let mut members: Vec<Vec<usize>> = Vec::new();
+    for (i, row) in rows.iter().enumerate() {
+        let g = *group_of_spec.entry(std::ptr::from_ref(row.optimizer)).or_insert_with(|| {
+            let key = row.optimizer.batch_key();
+            keys.iter().position(|k| *k == key).unwrap_or_else(|| {
+                keys.push(key);
+                members.push(Vec::new());
+                keys.len() - 1
+            })
+        });
+        members[g].push(i);
+    }
+    members
+}
+
 /// One row of a batch: an optimizer configuration from a start, with its seed, gradient noise
 /// and (on a data surface) batch size.
 #[derive(Clone, Copy, Debug)]
@@ -192,18 +213,7 @@ impl Batch {
     /// A batch of any rows over `surface`: rows of one optimizer with the same shared settings
     /// form one batched group.
     pub(crate) fn from_rows(surface: &Surface, noise: NoiseSpec, rows: &[Row], device: &Device) -> Self {
-        let mut keys: Vec<String> = Vec::new();
-        let mut members: Vec<Vec<usize>> = Vec::new();
-        for (i, row) in rows.iter().enumerate() {
-            let key = row.optimizer.batch_key();
-            match keys.iter().position(|k| *k == key) {
-                Some(g) => members[g].push(i),
-                None => {
-                    keys.push(key);
-                    members.push(vec![i]);
-                }
-            }
-        }
+        let members = groups(rows);
         let order: Vec<usize> = members.iter().flatten().copied().collect();
         let mut groups = Vec::with_capacity(members.len());
         let mut at = 0;

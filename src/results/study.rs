@@ -27,12 +27,6 @@ pub(crate) const HEADER: &str =
 /// The columns a model study's `runs.csv` adds (its start and final columns left empty).
 const MODEL_COLUMNS: &str = ",test_loss,accuracy,test_accuracy";
 
-/// A number (shortest text that reads back to the same `f32`, exponent for very large or small
-/// magnitudes), or an empty cell when it is not finite.
-fn cell(v: f32) -> String {
-    if v.is_finite() { format!("{v:?}") } else { String::new() }
-}
-
 /// A number to three significant digits for labels (`0.000464`, `1780`); other values as JSON.
 fn three_digits(v: &crate::experiment::study::SweptValue) -> String {
     match v {
@@ -41,10 +35,6 @@ fn three_digits(v: &crate::experiment::study::SweptValue) -> String {
             .map_or_else(|_| v.to_string(), |r| r.to_string()),
         _ => v.to_string(),
     }
-}
-
-fn optional(v: Option<usize>) -> String {
-    v.map_or(String::new(), |v| v.to_string())
 }
 
 /// One configuration of `study.json`: what it is and how it did.
@@ -326,40 +316,82 @@ impl Study {
         }
     }
 
-    /// The `runs.csv` line of row `r` (without the newline).
-    pub(crate) fn csv_line(&self, r: usize, o: &Outcome) -> String {
+    /// Appends the `runs.csv` line of row `r`, newline included, to `out`.
+    pub(crate) fn csv_line(&self, r: usize, o: &Outcome, out: &mut String) {
+        use std::fmt::Write as _;
         let (c, s, k) = self.row(r);
         let diverged = o.diverged_at.is_some();
-        let end = |v: f32| if diverged { String::new() } else { cell(v) };
-        let start = |i: usize| self.starts[s].point().map_or(String::new(), |p| format!("{:?}", p[i]));
-        let mut line = format!(
-            "{c},{},{},{},{},{},{},{},{},{},{},{}",
-            self.configs[c].optimizer.name(),
-            start(0),
-            start(1),
-            self.seeds[k],
-            end(o.final_point[0]),
-            end(o.final_point[1]),
-            end(o.final_loss),
-            cell(o.best_loss),
-            optional(o.steps_to_threshold),
-            optional(o.diverged_at),
-            o.basin
-        );
-        if self.surface.model().is_some() {
-            for v in o.model {
-                line.push(',');
-                line.push_str(&v.map_or(String::new(), cell));
+        let cell = |out: &mut String, v: f32| {
+            if v.is_finite() {
+                let _ = write!(out, "{v:?}");
+            }
+        };
+        let _ = write!(out, "{c},{},", self.configs[c].optimizer.name());
+        for i in 0..2 {
+            if let Some(p) = self.starts[s].point() {
+                let _ = write!(out, "{:?}", p[i]);
+            }
+            out.push(',');
+        }
+        let _ = write!(out, "{},", self.seeds[k]);
+        for v in [o.final_point[0], o.final_point[1], o.final_loss] {
+            if !diverged {
+                cell(out, v);
+            }
+            out.push(',');
+        }
+        cell(out, o.best_loss);
+        for v in [o.steps_to_threshold, o.diverged_at] {
+            out.push(',');
+            if let Some(v) = v {
+                let _ = write!(out, "{v}");
             }
         }
-        line
+        let _ = write!(out, ",{}", o.basin);
+        if self.surface.model().is_some() {
+            for v in o.model {
+                out.push(',');
+                if let Some(v) = v {
+                    cell(out, v);
+                }
+            }
+        }
+        out.push('\n');
     }
 
-    /// Writes `runs.csv`'s text for rows `first..` with their outcomes to `w`.
+    /// Writes `runs.csv`'s text for rows `first..` with their outcomes to `w`: lines formatted
+    /// in chunks on every core, written in order.
     pub(crate) fn write_csv(&self, w: &mut impl Write, first: usize, outcomes: &[Outcome]) -> std::io::Result<()> {
+        const LINES: usize = 1 << 14;
         writeln!(w, "{}", self.header())?;
-        for (i, o) in outcomes.iter().enumerate() {
-            writeln!(w, "{}", self.csv_line(first + i, o))?;
+        let cores = crate::experiment::tiles::cores();
+        let format = |at: usize, chunk: &[Outcome]| {
+            let mut text = String::with_capacity(chunk.len() * 96);
+            for (i, o) in chunk.iter().enumerate() {
+                self.csv_line(first + at + i, o, &mut text);
+            }
+            text
+        };
+        for round in outcomes
+            .chunks(LINES * cores)
+            .enumerate()
+            .map(|(k, r)| (k * LINES * cores, r))
+        {
+            let (at, rows) = round;
+            let texts: Vec<String> = std::thread::scope(|scope| {
+                let handles: Vec<_> = rows
+                    .chunks(LINES)
+                    .enumerate()
+                    .map(|(j, chunk)| scope.spawn(move || format(at + j * LINES, chunk)))
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| h.join().expect("formatting runs.csv"))
+                    .collect()
+            });
+            for text in texts {
+                w.write_all(text.as_bytes())?;
+            }
         }
         Ok(())
     }

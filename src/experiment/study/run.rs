@@ -6,7 +6,7 @@ use super::Study;
 use crate::capture;
 use crate::experiment::Start;
 use crate::experiment::fused::{Program, Stepping};
-use crate::experiment::runner::{Batch, Row};
+use crate::experiment::runner::{self, Batch, Row};
 use crate::experiment::tiles::Tiling;
 use crate::surface::data::Split;
 use crate::tensor::to_vec;
@@ -143,22 +143,10 @@ impl Study {
     /// (rows of different groups never meet) recorded once on the capture device and replayed
     /// block by block; the groups that cannot be recorded step eagerly, together.
     fn run_fused(&self, rows: &[Row], device: &Device, progress: &mut dyn FnMut(u64)) -> Vec<Outcome> {
-        let mut keys: Vec<String> = Vec::new();
-        let mut groups: Vec<Vec<usize>> = Vec::new();
-        for (i, row) in rows.iter().enumerate() {
-            let key = row.optimizer.batch_key();
-            match keys.iter().position(|k| *k == key) {
-                Some(g) => groups[g].push(i),
-                None => {
-                    keys.push(key);
-                    groups.push(vec![i]);
-                }
-            }
-        }
         let mut outcomes: Vec<Option<Outcome>> = vec![None; rows.len()];
         let mut eager = Vec::new();
         let mut done = 0;
-        for members in groups {
+        for members in runner::groups(rows) {
             let group: Vec<Row> = members.iter().map(|&i| rows[i]).collect();
             match self.replay(&group) {
                 Some(out) => {
