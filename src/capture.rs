@@ -18,9 +18,30 @@ pub(crate) struct GradientRequest {
     pub(crate) grad: u64,
 }
 
+/// What a recording gathers besides the operations.
+#[derive(Default)]
+pub(crate) struct Recorded {
+    /// The gradients asked for.
+    pub(crate) gradients: Vec<GradientRequest>,
+    /// Tensors made by [`detach`]: no gradient flows through them.
+    pub(crate) detached: Vec<u64>,
+}
+
 thread_local! {
-    /// The gradient requests of the recording under way on this thread (`None`: not recording).
-    static RECORDING: RefCell<Option<Vec<GradientRequest>>> = const { RefCell::new(None) };
+    /// The recording under way on this thread (`None`: not recording).
+    static RECORDING: RefCell<Option<Recorded>> = const { RefCell::new(None) };
+}
+
+/// `t.detach()`, visible to a recording: the capture device records nothing for a detach (it has
+/// no autodiff), so while recording the tensor goes through an exact `* 1` whose result is
+/// marked detached. Surfaces that may be replayed detach with this.
+pub(crate) fn detach<const D: usize>(t: Tensor<D>) -> Tensor<D> {
+    if !recording() {
+        return t.detach();
+    }
+    let d = t.mul_scalar(1.0);
+    RECORDING.with(|r| r.borrow_mut().as_mut().expect("recording").detached.push(id(&d)));
+    d
 }
 
 /// Whether tensor code on this thread is being recorded: a surface then defers its gradient
@@ -44,7 +65,7 @@ where
         loss: id(&value),
         grad: id(&grad),
     };
-    RECORDING.with(|r| r.borrow_mut().as_mut().expect("recording").push(request));
+    RECORDING.with(|r| r.borrow_mut().as_mut().expect("recording").gradients.push(request));
     (value, grad)
 }
 
@@ -60,12 +81,10 @@ static DEVICES: Mutex<Vec<Device>> = Mutex::new(Vec::new());
 
 /// Runs `body` on a capture device, recording what it does. `None` when the body cannot be
 /// recorded (it read a computed tensor back, or used what the capture device refuses).
-pub(crate) fn capture<T>(
-    body: impl FnOnce(&Device) -> T,
-) -> Option<(burn::tensor::CapturedGraph, Vec<GradientRequest>, T)> {
+pub(crate) fn capture<T>(body: impl FnOnce(&Device) -> T) -> Option<(burn::tensor::CapturedGraph, Recorded, T)> {
     quiet_panics();
     let device = DEVICES.lock().unwrap().pop().unwrap_or_else(Device::capture);
-    RECORDING.with(|r| *r.borrow_mut() = Some(Vec::new()));
+    RECORDING.with(|r| *r.borrow_mut() = Some(Recorded::default()));
     let mut result = None;
     let captured = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         device.capture_scope(|scope| {

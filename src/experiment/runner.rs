@@ -163,14 +163,16 @@ pub(crate) fn groups(rows: &[Row]) -> Vec<Vec<usize>> {
     let mut keys: Vec<String> = Vec::new();
     let mut members: Vec<Vec<usize>> = Vec::new();
     for (i, row) in rows.iter().enumerate() {
-        let g = *group_of_spec.entry(std::ptr::from_ref(row.optimizer)).or_insert_with(|| {
-            let key = row.optimizer.batch_key();
-            keys.iter().position(|k| *k == key).unwrap_or_else(|| {
-                keys.push(key);
-                members.push(Vec::new());
-                keys.len() - 1
-            })
-        });
+        let g = *group_of_spec
+            .entry(std::ptr::from_ref(row.optimizer))
+            .or_insert_with(|| {
+                let key = row.optimizer.batch_key();
+                keys.iter().position(|k| *k == key).unwrap_or_else(|| {
+                    keys.push(key);
+                    members.push(Vec::new());
+                    keys.len() - 1
+                })
+            });
         members[g].push(i);
     }
     members

@@ -192,7 +192,7 @@ impl ExprSpec {
         let text = &self.expr.0;
         let expr = Expr::compile(text, registry.surfaces()).map_err(|e| FieldError::new(e.to_string()).at("expr"))?;
         let name = self.name.as_ref().map_or_else(|| "expr".to_string(), |n| n.0.clone());
-        let mut surface = expr.into_surface(name, text.clone());
+        let mut surface = expr.into_surface(name, text.clone(), registry.surfaces());
         if let Some(domain) = self.domain {
             surface.domain = domain.domain();
         }

@@ -49,7 +49,11 @@ pub(crate) fn f1(x: Tensor<1>, y: Tensor<1>, r: Tensor<1>, c: Tensor<1>) -> Tens
     // 3 folded into the constant; autodiff rounds `3 t^2` first. In the slope, `t * (t^2 frozen)`
     // has the derivative `t^2` exactly and the 3 joins the constants, which autodiff multiplies
     // together before they meet `t^2`: TF's rounding.
-    let power_rule = |t: Tensor<1>, k: f64| (t.clone() * t.square().detach()).mul_scalar(k).mul_scalar(3.0);
+    let power_rule = |t: Tensor<1>, k: f64| {
+        (t.clone() * crate::capture::detach(t.square()))
+            .mul_scalar(k)
+            .mul_scalar(3.0)
+    };
     let slope = sum(power_rule(t, 0.06), power_rule(u, 0.1));
     value_with_gradient_of(sum(cube_x, cube_y), slope) + r.mul_scalar(0.01) + c.mul_scalar(0.01)
 }
@@ -75,7 +79,9 @@ pub(crate) fn f3(x: Tensor<1>, y: Tensor<1>, r: Tensor<1>, c: Tensor<1>) -> Tens
     };
     // In the slope the product rule is split in two, each half with the other factor frozen, so
     // that `x`'s half multiplies `0.5 y` by `-(1/60) * 1.5`, folded first as grappler does.
-    let slope = sum(m.clone().detach() * n.clone() + (x.clone() * n.clone().detach()).mul_scalar(1.5));
+    let slope =
+        sum(crate::capture::detach(m.clone()) * n.clone()
+            + (x.clone() * crate::capture::detach(n.clone())).mul_scalar(1.5));
     value_with_gradient_of(sum(m * n), slope) + r.mul_scalar(0.05) + c.mul_scalar(0.01)
 }
 
@@ -109,7 +115,7 @@ pub(crate) fn quadric(x: Tensor<1>, y: Tensor<1>, _r: Tensor<1>, _c: Tensor<1>) 
 /// expression cannot always round like both. `slope.detach() - slope` is +0 for a finite slope,
 /// and `v - 0` is `v`, even for `v = -0`.
 fn value_with_gradient_of(value: Tensor<1>, slope: Tensor<1>) -> Tensor<1> {
-    value.detach() - (slope.clone().detach() - slope)
+    crate::capture::detach(value) - (crate::capture::detach(slope.clone()) - slope)
 }
 
 /// The post's surfaces with their stationary points, over the post's box `[-10, 10)^2`.

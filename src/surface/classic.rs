@@ -16,7 +16,7 @@ type T = Tensor<1>;
 /// number is exact in f32), so that `cos(2 pi v)` loses no accuracy for large `v`; the rounded
 /// part is constant, so the gradient is unchanged.
 fn phase(v: T) -> T {
-    v.clone() - v.detach().round()
+    v.clone() - crate::capture::detach(v).round()
 }
 
 /// `f` computed in f64 and rounded back to f32 (autodiff follows the casts), for functions

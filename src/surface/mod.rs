@@ -170,6 +170,10 @@ pub struct Surface {
     /// For a model's loss over data: its minibatches (the formula is then the full-data loss,
     /// and optimizers step on minibatch gradients).
     pub(crate) data: Option<Arc<data::DataSurface>>,
+    /// Whether its formula can be recorded and replayed (see `experiment::fused`): the
+    /// built-ins and expressions of them, whose detaches go through `capture::detach`. Your
+    /// own tensor code may detach unseen, so it steps eagerly.
+    pub(crate) replayable: bool,
 }
 
 impl fmt::Debug for Surface {
@@ -201,6 +205,7 @@ impl Surface {
             stationary: Vec::new(),
             noisy: true,
             data: None,
+            replayable: false,
         }
     }
 
@@ -349,5 +354,8 @@ impl Surface {
 pub(crate) fn builtins() -> Vec<Surface> {
     let mut all = builtin::surfaces();
     all.extend(classic::surfaces());
+    for s in &mut all {
+        s.replayable = true;
+    }
     all
 }

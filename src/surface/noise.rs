@@ -184,14 +184,19 @@ fn clamp_finite(v: Tensor<1>, lo: f32, hi: f32) -> Tensor<1> {
 
 /// The cell a coordinate falls in, clipped to the mesh; no gradient.
 fn cell(v: &Tensor<1>, axis: (f32, f32)) -> Tensor<1, Int> {
-    clamp_finite(cell_units(v.clone().detach(), axis).floor(), 0.0, (GRID - 1) as f32).int()
+    clamp_finite(
+        cell_units(crate::capture::detach(v.clone()), axis).floor(),
+        0.0,
+        (GRID - 1) as f32,
+    )
+    .int()
 }
 
 /// The lower mesh index around a coordinate (no gradient) and the fraction past it (with
 /// gradient), both clipped so that the four corners stay on the mesh.
 fn corner(v: &Tensor<1>, axis: (f32, f32)) -> (Tensor<1, Int>, Tensor<1>) {
     let units = clamp_finite(cell_units(v.clone(), axis), 0.0, (GRID - 1) as f32);
-    let lower = clamp_finite(units.clone().detach().floor(), 0.0, (GRID - 2) as f32);
+    let lower = clamp_finite(crate::capture::detach(units.clone()).floor(), 0.0, (GRID - 2) as f32);
     let frac = units - lower.clone();
     (lower.int(), frac)
 }

@@ -1,6 +1,6 @@
 //! Replaying a program: every instruction over one block of rows, then the next block.
 
-use super::program::{Binary, Op, Program, Rows, Shape, Unary};
+use super::program::{Binary, Int, Op, Program, Rows, Shape, Unary};
 
 /// Rows replayed together: a block's buffers (a few dozen of `BLOCK x columns` floats) stay in
 /// the core's first- and second-level caches.
@@ -48,8 +48,9 @@ impl View<'_> {
 
 impl Program {
     /// Replays the program over all its rows, blocks in turn; returns each output's values,
-    /// `[rows x columns]` row-major (one row for a broadcast output).
-    pub(crate) fn run(&self) -> Vec<Vec<f32>> {
+    /// `[rows x columns]` row-major (one row for a broadcast output). `None` when an integer
+    /// left the range f32 holds exactly (or an index its table): the rows then step eagerly.
+    pub(crate) fn run(&self) -> Option<Vec<Vec<f32>>> {
         let mut outputs: Vec<Vec<f32>> = self
             .outputs
             .iter()
@@ -65,8 +66,11 @@ impl Program {
                 };
                 let mut buffer = std::mem::take(&mut slots[out]);
                 let len = self.len(shape, n);
-                self.execute(instr, &mut buffer[..len], shape, start, n, &slots);
+                let exact = self.execute(instr, &mut buffer[..len], shape, start, n, &slots);
                 slots[out] = buffer;
+                if !exact {
+                    return None;
+                }
                 for &e in &instr.emit {
                     self.emit(&mut outputs[e], instr.out, start, n, &slots);
                 }
@@ -81,7 +85,7 @@ impl Program {
             }
             start += n;
         }
-        outputs
+        Some(outputs)
     }
 
     fn len(&self, shape: Shape, rows: usize) -> usize {
@@ -119,17 +123,25 @@ impl Program {
         }
     }
 
-    fn execute(&self, instr: &Instr, out: &mut [f32], shape: Shape, start: usize, n: usize, slots: &[Vec<f32>]) {
+    fn execute(
+        &self,
+        instr: &Instr,
+        out: &mut [f32],
+        shape: Shape,
+        start: usize,
+        n: usize,
+        slots: &[Vec<f32>],
+    ) -> bool {
         let rows = if shape.rows == Rows::All { n } else { 1 };
         let views = [0, 1].map(|k| instr.args.get(k).map(|a| self.view(*a, start, n, slots)));
         let width = instr.args.first().map_or(0, |a| a.shape().cols);
-        apply(instr.op, views, width, out, rows, shape.cols);
+        apply(instr.op, views, width, out, rows, shape.cols)
     }
 }
 
 /// `op` over whole constant operands (each `(shape, values)`), for `rows` rows: what the program
-/// folds before it runs.
-pub(crate) fn evaluate(op: Op, args: &[(Shape, &[f32])], rows: usize, cols: usize) -> Vec<f32> {
+/// folds before it runs (`None`: not exact, see [`Program::run`]).
+pub(crate) fn evaluate(op: Op, args: &[(Shape, &[f32])], rows: usize, cols: usize) -> Option<Vec<f32>> {
     let views = [0, 1].map(|k| {
         args.get(k).map(|&(shape, data)| View {
             data,
@@ -139,13 +151,26 @@ pub(crate) fn evaluate(op: Op, args: &[(Shape, &[f32])], rows: usize, cols: usiz
     });
     let width = args.first().map_or(0, |a| a.0.cols);
     let mut out = vec![0.0; rows * cols];
-    apply(op, views, width, &mut out, rows, cols);
-    out
+    apply(op, views, width, &mut out, rows, cols).then_some(out)
 }
 
-/// `out = op(views)`, `rows x cols`; `width` is the first operand's columns.
-fn apply(op: Op, views: [Option<View>; 2], width: usize, out: &mut [f32], rows: usize, cols: usize) {
+/// Integers up to this magnitude are exact as f32.
+const EXACT: i64 = 1 << 24;
+
+/// `out = op(views)`, `rows x cols`; `width` is the first operand's columns. False when an
+/// integer result is not exact as f32 or an index falls outside its table.
+fn apply(op: Op, views: [Option<View>; 2], width: usize, out: &mut [f32], rows: usize, cols: usize) -> bool {
     let view = |k: usize| views[k].expect("an operand");
+    let int = |op: Int, a: f32, b: i64| {
+        let a = a as i64;
+        match op {
+            Int::Add => a.checked_add(b),
+            Int::Sub => a.checked_sub(b),
+            Int::Mul => a.checked_mul(b),
+        }
+        .filter(|v| v.abs() <= EXACT)
+        .map_or(f32::NAN, |v| v as f32)
+    };
     match op {
         Op::Const(_) => unreachable!("constants have no buffer"),
         Op::Fill(v) => out.fill(v),
@@ -177,7 +202,32 @@ fn apply(op: Op, views: [Option<View>; 2], width: usize, out: &mut [f32], rows: 
                 }
             }
         }
+        Op::NotEqual => zip(view(0), view(1), out, rows, cols, |a, b| if a != b { 1.0 } else { 0.0 }),
+        Op::MaskFill(v) => zip(
+            view(0),
+            view(1),
+            out,
+            rows,
+            cols,
+            |a, mask| if mask != 0.0 { v } else { a },
+        ),
+        Op::Int(op) => zip(view(0), view(1), out, rows, cols, |a, b| int(op, a, b as i64)),
+        Op::IntScalar(op, k) => map(view(0), out, rows, cols, |a| int(op, a, k)),
+        Op::Gather => {
+            let (table, index) = (view(0).data, view(1));
+            let mut inside = true;
+            map(index, out, rows, cols, |i| match table.get(i as usize) {
+                Some(&v) if i >= 0.0 => v,
+                _ => {
+                    inside = false;
+                    0.0
+                }
+            });
+            return inside;
+        }
     }
+    // Integer results are NaN where they were not exact.
+    !matches!(op, Op::Int(_) | Op::IntScalar(..) | Op::Unary(Unary::IntoInt)) || !out.iter().any(|v| v.is_nan())
 }
 
 /// `out = f(a)` over the block, with flex's f32 functions.
@@ -196,6 +246,16 @@ fn unary(u: Unary, a: View, out: &mut [f32], rows: usize, cols: usize) {
         Unary::Cos => map(a, out, rows, cols, f32::cos),
         Unary::Tanh => map(a, out, rows, cols, f32::tanh),
         Unary::Recip => map(a, out, rows, cols, |x| 1.0 / x),
+        Unary::Floor => map(a, out, rows, cols, f32::floor),
+        Unary::IsNan => map(a, out, rows, cols, |x| if x.is_nan() { 1.0 } else { 0.0 }),
+        Unary::Clamp(lo, hi) => match lo.is_nan() || hi.is_nan() {
+            true => map(a, out, rows, cols, |_| f32::NAN),
+            false => map(a, out, rows, cols, |x| x.clamp(lo, hi)),
+        },
+        Unary::IntoInt => map(a, out, rows, cols, |x| {
+            let i = x as f64 as i64;
+            if i.abs() <= EXACT { i as f32 } else { f32::NAN }
+        }),
         Unary::Powf(p) => {
             // Rows mostly share their base (a beta raised to the step): one powf per new base.
             let p = p as f32;

@@ -37,6 +37,21 @@ pub(crate) enum Unary {
     Tanh,
     Recip,
     Powf(f64),
+    Floor,
+    /// 1 where the operand is NaN, else 0 (a boolean).
+    IsNan,
+    /// flex's `clamp` to `[min, max]`.
+    Clamp(f32, f32),
+    /// flex's cast to `i64` (`x as f64 as i64`), kept as an f32 while it is exact (|i| <= 2^24).
+    IntoInt,
+}
+
+/// An integer operation (on integers kept exactly as f32, see [`Unary::IntoInt`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum Int {
+    Add,
+    Sub,
+    Mul,
 }
 
 /// An element-wise function of two operands.
@@ -63,6 +78,16 @@ pub(crate) enum Op {
     Columns(usize),
     /// Zeros with the operand placed at column `start` (a slice's gradient).
     Place(usize),
+    /// 1 where `a != b`, else 0 (a boolean; `is_nan` is `x != x`).
+    NotEqual,
+    /// `mask ? value : a` for operands `[a, mask]`.
+    MaskFill(f32),
+    /// `a op b` on integers.
+    Int(Int),
+    /// `a op k` on integers.
+    IntScalar(Int, i64),
+    /// `table[index]` for operands `[table, index]` (a select along a table's only dimension).
+    Gather,
 }
 
 /// One symbolic instruction: `out = op(args)`, tensors named by capture id.
@@ -91,16 +116,19 @@ impl Program {
         if rows < 64 {
             return None;
         }
-        let (graph, requests, (outputs, kept)) = capture(body)?;
+        let (graph, recorded, (outputs, kept)) = capture(body)?;
         let mut builder = Builder {
             rows,
+            numbers: HashSet::new(),
+            detached: HashSet::new(),
             shapes: HashMap::new(),
             consts: Vec::new(),
             syms: Vec::new(),
             next: u64::MAX,
         };
         let values = &graph.values;
-        let requests: HashMap<u64, GradientRequest> = requests.into_iter().map(|r| (r.grad, r)).collect();
+        let requests: HashMap<u64, GradientRequest> = recorded.gradients.into_iter().map(|r| (r.grad, r)).collect();
+        builder.detached.extend(recorded.detached);
         for op in &graph.graph.operations {
             if let OperationIr::BaseFloat(BaseOperationIr::Zeros(c)) = op
                 && let Some(request) = requests.get(&c.out.id.value())
@@ -119,6 +147,10 @@ impl Program {
 
 struct Builder {
     rows: usize,
+    /// Boolean and integer tensors (kept as f32; never differentiated).
+    numbers: HashSet<u64>,
+    /// Detached tensors: fresh leaves of depth 0 that carry no gradient.
+    detached: HashSet<u64>,
     shapes: HashMap<u64, Shape>,
     consts: Vec<(Shape, Vec<f32>)>,
     syms: Vec<Sym>,
@@ -139,8 +171,13 @@ fn scalar(s: &ScalarIr) -> Built<f64> {
 
 impl Builder {
     fn shape(&mut self, t: &TensorIr) -> Built<Shape> {
-        if t.dtype != burn::tensor::DType::F32 {
-            return Err(format!("a {:?} tensor", t.dtype));
+        use burn::tensor::DType;
+        match t.dtype {
+            DType::F32 => {}
+            DType::Bool(_) | DType::I64 | DType::I32 => {
+                self.numbers.insert(t.id.value());
+            }
+            other => return Err(format!("a {other:?} tensor")),
         }
         let rows = |n: usize| match n {
             n if n == self.rows => Ok(Rows::All),
@@ -152,9 +189,14 @@ impl Builder {
                 rows: Rows::One,
                 cols: 1,
             },
-            [n] => Shape {
+            [n] if *n == self.rows || *n == 1 => Shape {
                 rows: rows(*n)?,
                 cols: 1,
+            },
+            // A vector of another length: a row, broadcast as burn broadcasts it (a table).
+            [n] => Shape {
+                rows: Rows::One,
+                cols: *n,
             },
             [n, c] if *c != self.rows => Shape {
                 rows: rows(*n)?,
@@ -257,6 +299,28 @@ impl Builder {
                 }
             }
             OperationIr::BaseFloat(B::Zeros(c)) => self.emit(Op::Fill(0.0), &[], &c.out),
+            OperationIr::BaseFloat(B::NotEqual(b)) => self.emit(Op::NotEqual, &[&b.lhs, &b.rhs], &b.out),
+            OperationIr::BaseFloat(B::MaskFill(m)) => {
+                self.emit(Op::MaskFill(scalar(&m.value)? as f32), &[&m.tensor, &m.mask], &m.out)
+            }
+            OperationIr::BaseFloat(B::Select(s)) if s.dim == 0 && s.tensor.shape.num_dims() == 1 => {
+                self.emit(Op::Gather, &[&s.tensor, &s.indices], &s.out)
+            }
+            OperationIr::NumericInt(_, n) => {
+                let int = |s: &ScalarIr| match *s {
+                    ScalarIr::Int(v) => Ok(v),
+                    _ => Err("an integer operation with another scalar".to_string()),
+                };
+                match n {
+                    N::Add(b) => self.emit(Op::Int(Int::Add), &[&b.lhs, &b.rhs], &b.out),
+                    N::Sub(b) => self.emit(Op::Int(Int::Sub), &[&b.lhs, &b.rhs], &b.out),
+                    N::Mul(b) => self.emit(Op::Int(Int::Mul), &[&b.lhs, &b.rhs], &b.out),
+                    N::AddScalar(s) => self.emit(Op::IntScalar(Int::Add, int(&s.rhs)?), &[&s.lhs], &s.out),
+                    N::SubScalar(s) => self.emit(Op::IntScalar(Int::Sub, int(&s.rhs)?), &[&s.lhs], &s.out),
+                    N::MulScalar(s) => self.emit(Op::IntScalar(Int::Mul, int(&s.rhs)?), &[&s.lhs], &s.out),
+                    other => Err(format!("{other:?}")),
+                }
+            }
             OperationIr::BaseFloat(B::Ones(c)) => self.emit(Op::Fill(1.0), &[], &c.out),
             OperationIr::NumericFloat(_, n) => match n {
                 N::Full(f) => self.emit(Op::Fill(scalar(&f.value)? as f32), &[], &f.out),
@@ -272,6 +336,11 @@ impl Builder {
                 N::Abs(u) => self.emit(Op::Unary(Unary::Abs), &[&u.input], &u.out),
                 N::Sign(u) => self.emit(Op::Unary(Unary::Sign), &[&u.input], &u.out),
                 // Recorded only past powi's special cases: flex's `powf`.
+                N::Clamp(c) => self.emit(
+                    Op::Unary(Unary::Clamp(scalar(&c.min)? as f32, scalar(&c.max)? as f32)),
+                    &[&c.tensor],
+                    &c.out,
+                ),
                 N::PowiScalar(s) => self.emit(Op::Unary(Unary::Powf(scalar(&s.rhs)?)), &[&s.lhs], &s.out),
                 other => Err(format!("{other:?}")),
             },
@@ -285,6 +354,9 @@ impl Builder {
                     F::Cos(u) => self.emit(unary(Unary::Cos), &[&u.input], &u.out),
                     F::Tanh(u) => self.emit(unary(Unary::Tanh), &[&u.input], &u.out),
                     F::Recip(u) => self.emit(unary(Unary::Recip), &[&u.input], &u.out),
+                    F::Floor(u) => self.emit(unary(Unary::Floor), &[&u.input], &u.out),
+                    F::IsNan(u) => self.emit(unary(Unary::IsNan), &[&u.input], &u.out),
+                    F::IntoInt(c) => self.emit(unary(Unary::IntoInt), &[&c.input], &c.out),
                     // Recorded only for exponents that are not integers: flex's `powf`.
                     F::PowfScalar(s) => self.emit(unary(Unary::Powf(scalar(&s.rhs)?)), &[&s.lhs], &s.out),
                     other => Err(format!("{other:?}")),
@@ -321,10 +393,22 @@ impl Builder {
         let mut depth: HashMap<u64, usize> = HashMap::new();
         let mut tracked: HashSet<u64> = HashSet::from([request.points]);
         let mut made: HashMap<u64, usize> = HashMap::new();
+        // Autodiff nodes are float tensors: booleans and integers neither count for depth nor
+        // carry a gradient (an index made from the point, as the noise lookup's, is not
+        // tracked), and a detached tensor is a fresh leaf.
+        let float = |id: &u64| !self.numbers.contains(id);
         for (k, sym) in self.syms.iter().enumerate().skip(start) {
-            let d = sym.args.iter().map(|a| depth.get(a).copied().unwrap_or(0)).max();
+            if self.detached.contains(&sym.out) {
+                continue;
+            }
+            let d = sym
+                .args
+                .iter()
+                .filter(|a| float(a))
+                .map(|a| depth.get(a).copied().unwrap_or(0))
+                .max();
             depth.insert(sym.out, d.map_or(0, |d| d + 1));
-            if sym.args.iter().any(|a| tracked.contains(a)) {
+            if float(&sym.out) && sym.args.iter().any(|a| tracked.contains(a)) {
                 tracked.insert(sym.out);
                 made.insert(sym.out, k);
             }
@@ -498,7 +582,9 @@ impl Builder {
                         let value = self.fresh(Op::Scalar(Binary::Mul, p as f32), &[lower], out);
                         mul(self, g, value)
                     }
-                    Unary::Sign => return Err("the gradient of sign".into()),
+                    Unary::Sign | Unary::Floor | Unary::IsNan | Unary::Clamp(..) | Unary::IntoInt => {
+                        return Err(format!("the gradient of {u:?}"));
+                    }
                 };
                 self.register(grads, x, gx);
             }
@@ -507,7 +593,14 @@ impl Builder {
                 let gx = self.fresh(Op::Place(start), &[g], shape(self, x));
                 self.register(grads, x, gx);
             }
-            Op::Const(_) | Op::Fill(_) | Op::Place(_) => return Err("the gradient of a constant".into()),
+            Op::Const(_)
+            | Op::Fill(_)
+            | Op::Place(_)
+            | Op::NotEqual
+            | Op::MaskFill(_)
+            | Op::Int(_)
+            | Op::IntScalar(..)
+            | Op::Gather => return Err(format!("the gradient of {:?}", sym.op)),
         }
         Ok(())
     }
@@ -547,7 +640,10 @@ impl Builder {
                         })
                         .collect();
                     let all = args.iter().any(|(s, _)| s.rows == Rows::All);
-                    let values = super::exec::evaluate(sym.op, &args, if all { rows } else { 1 }, out.cols);
+                    let Some(values) = super::exec::evaluate(sym.op, &args, if all { rows } else { 1 }, out.cols)
+                    else {
+                        continue;
+                    };
                     let shape = Shape {
                         rows: if all { Rows::All } else { Rows::One },
                         cols: out.cols,

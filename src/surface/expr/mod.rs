@@ -40,6 +40,7 @@ use super::Surface;
 use burn::tensor::Tensor;
 use program::Program;
 use std::fmt;
+use std::sync::Arc;
 
 type T = Tensor<1>;
 
@@ -94,11 +95,22 @@ impl Expr {
         self.program.eval([x, y, r, c])
     }
 
-    /// A surface named `name` whose formula is this expression (and whose text is `text`).
-    pub(crate) fn into_surface(self, name: impl Into<String>, text: impl Into<String>) -> Surface {
+    /// A surface named `name` whose formula is this expression (and whose text is `text`);
+    /// replayable when every surface it calls is (one of `surfaces`, replayable).
+    pub(crate) fn into_surface(
+        self,
+        name: impl Into<String>,
+        text: impl Into<String>,
+        surfaces: &[Surface],
+    ) -> Surface {
         let noisy = self.is_noisy();
+        let replayable = self
+            .program
+            .formulas()
+            .all(|f| surfaces.iter().any(|s| s.replayable && Arc::ptr_eq(&s.f, f)));
         let mut surface = Surface::new(name, text, move |x, y, r, c| self.eval(x, y, r, c));
         surface.noisy = noisy;
+        surface.replayable = replayable;
         surface
     }
 }

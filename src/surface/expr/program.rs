@@ -195,6 +195,14 @@ impl Program {
         self.noisy
     }
 
+    /// The formulas of the surfaces the expression calls.
+    pub(super) fn formulas(&self) -> impl Iterator<Item = &Arc<Formula>> {
+        self.code.iter().filter_map(|(i, _)| match i {
+            Instr::Surface(f, ..) => Some(f),
+            _ => None,
+        })
+    }
+
     /// The value, when the expression is a constant.
     pub(super) fn constant(&self) -> Option<f64> {
         match self.result {

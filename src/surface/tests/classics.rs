@@ -317,7 +317,7 @@ fn expression_surfaces_match_hand_derived_values_and_gradients() {
         } else {
             surface::Domain::from([[-5.0, 5.0], [-5.0, 5.0]])
         };
-        let surface = expr.into_surface("expr", *text).with_domain(domain);
+        let surface = expr.into_surface("expr", *text, &[]).with_domain(domain);
         let (v, g) = agrees(&surface, *exact, 100 + k as u64);
         println!("{text}: worst relative error: value {v:.1e}, gradient {g:.1e}");
     }
