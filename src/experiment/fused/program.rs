@@ -304,6 +304,14 @@ impl Builder {
                 self.emit(Op::MaskFill(scalar(&m.value)? as f32), &[&m.tensor, &m.mask], &m.out)
             }
             OperationIr::BaseFloat(B::Select(s)) if s.dim == 0 && s.tensor.shape.num_dims() == 1 => {
+                // A table as long as the rows would read as a column: not replayed.
+                if self
+                    .shapes
+                    .get(&s.tensor.id.value())
+                    .is_none_or(|t| t.rows != Rows::One)
+                {
+                    return Err("a select from a table as long as the rows".into());
+                }
                 self.emit(Op::Gather, &[&s.tensor, &s.indices], &s.out)
             }
             OperationIr::NumericInt(_, n) => {

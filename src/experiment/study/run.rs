@@ -423,6 +423,42 @@ mod tests {
         }
     }
 
+    /// The noise fields are tables of 200 x 200 = 40,000 values: a tile of exactly 40,000 rows
+    /// must not read them as per-row columns (those rows step eagerly, with the same outcomes).
+    /// The starts sit in the mesh's first cells, so that a table misread as a column would be
+    /// indexed inside the block it was cut to, unnoticed.
+    #[test]
+    fn a_tile_as_long_as_the_noise_table_gives_the_eager_outcomes() {
+        let device = Backend::default().device().unwrap();
+        let starts: Vec<String> = (0..40_000)
+            .map(|k| {
+                format!(
+                    "[{}, {}]",
+                    -9.99 + 0.001 * (k % 7) as f64,
+                    -9.99 + 0.0001 * (k % 401) as f64
+                )
+            })
+            .collect();
+        let s = study(
+            &format!(
+                r#"{{"kind": "study", "name": "t", "surface": "f0", "steps": 3,
+                    "starts": [{}], "seeds": [0],
+                    "optimizers": [{{"optimizer": "sgd", "learning_rate": 0.001}}], "threshold": 0.01}}"#,
+                starts.join(", ")
+            ),
+            &device,
+        );
+        let one = Tiling {
+            rows: 40_000,
+            threads: 1,
+        };
+        let out = |stepping| s.run_tiled(0..s.rows(), &device, one, stepping, &mut |_| {});
+        assert_eq!(
+            format!("{:?}", out(Stepping::Fused)),
+            format!("{:?}", out(Stepping::Eager))
+        );
+    }
+
     fn study(json: &str, device: &Device) -> Study {
         Study::parse(json, Path::new("study.json"), &Registry::builtin(), device).unwrap()
     }
