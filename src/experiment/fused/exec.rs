@@ -1,6 +1,6 @@
 //! Replaying a program: every instruction over one block of rows, then the next block.
 
-use super::program::{Binary, Int, Op, Program, Rows, Shape, Unary};
+use super::program::{Binary, Cmp, Int, Op, Program, Rows, Shape, Unary};
 
 /// Rows replayed together: a block's buffers (a few dozen of `BLOCK x columns` floats) stay in
 /// the core's first- and second-level caches.
@@ -133,7 +133,7 @@ impl Program {
         slots: &[Vec<f32>],
     ) -> bool {
         let rows = if shape.rows == Rows::All { n } else { 1 };
-        let views = [0, 1].map(|k| instr.args.get(k).map(|a| self.view(*a, start, n, slots)));
+        let views = [0, 1, 2].map(|k| instr.args.get(k).map(|a| self.view(*a, start, n, slots)));
         let width = instr.args.first().map_or(0, |a| a.shape().cols);
         apply(instr.op, views, width, out, rows, shape.cols)
     }
@@ -142,7 +142,7 @@ impl Program {
 /// `op` over whole constant operands (each `(shape, values)`), for `rows` rows: what the program
 /// folds before it runs (`None`: not exact, see [`Program::run`]).
 pub(crate) fn evaluate(op: Op, args: &[(Shape, &[f32])], rows: usize, cols: usize) -> Option<Vec<f32>> {
-    let views = [0, 1].map(|k| {
+    let views = [0, 1, 2].map(|k| {
         args.get(k).map(|&(shape, data)| View {
             data,
             row_stride: if shape.rows == Rows::All { shape.cols } else { 0 },
@@ -159,7 +159,7 @@ const EXACT: i64 = 1 << 24;
 
 /// `out = op(views)`, `rows x cols`; `width` is the first operand's columns. False when an
 /// integer result is not exact as f32 or an index falls outside its table.
-fn apply(op: Op, views: [Option<View>; 2], width: usize, out: &mut [f32], rows: usize, cols: usize) -> bool {
+fn apply(op: Op, views: [Option<View>; 3], width: usize, out: &mut [f32], rows: usize, cols: usize) -> bool {
     let view = |k: usize| views[k].expect("an operand");
     let int = |op: Int, a: f32, b: i64| {
         let a = a as i64;
@@ -202,7 +202,30 @@ fn apply(op: Op, views: [Option<View>; 2], width: usize, out: &mut [f32], rows: 
                 }
             }
         }
-        Op::NotEqual => zip(view(0), view(1), out, rows, cols, |a, b| if a != b { 1.0 } else { 0.0 }),
+        Op::SumColumns => {
+            let a = view(0);
+            for (i, o) in out.iter_mut().take(rows).enumerate() {
+                *o = 0.0 + (0..width).fold(-0.0f32, |sum, j| sum + a.at(i, j));
+            }
+        }
+        Op::Compare(c) => zip(view(0), view(1), out, rows, cols, |a, b| compare(c, a, b)),
+        Op::CompareScalar(c, s) => map(view(0), out, rows, cols, |a| compare(c, a, s)),
+        Op::Logic(and) => zip(view(0), view(1), out, rows, cols, |a, b| {
+            let (a, b) = (a != 0.0, b != 0.0);
+            f32::from(u8::from(if and { a && b } else { a || b }))
+        }),
+        Op::MaskWhere => {
+            let (a, mask, value) = (view(0), view(1), view(2));
+            for (i, o) in out.chunks_exact_mut(cols).take(rows).enumerate() {
+                for (j, o) in o.iter_mut().enumerate() {
+                    *o = if mask.at(i, j) != 0.0 {
+                        value.at(i, j)
+                    } else {
+                        a.at(i, j)
+                    };
+                }
+            }
+        }
         Op::MaskFill(v) => zip(
             view(0),
             view(1),
@@ -230,6 +253,19 @@ fn apply(op: Op, views: [Option<View>; 2], width: usize, out: &mut [f32], rows: 
     !matches!(op, Op::Int(_) | Op::IntScalar(..) | Op::Unary(Unary::IntoInt)) || !out.iter().any(|v| v.is_nan())
 }
 
+/// 1 where `a cmp b` holds (IEEE: every comparison with NaN is false but `!=`), else 0.
+fn compare(c: Cmp, a: f32, b: f32) -> f32 {
+    let holds = match c {
+        Cmp::Eq => a == b,
+        Cmp::Ne => a != b,
+        Cmp::Gt => a > b,
+        Cmp::Ge => a >= b,
+        Cmp::Lt => a < b,
+        Cmp::Le => a <= b,
+    };
+    f32::from(u8::from(holds))
+}
+
 /// `out = f(a)` over the block, with flex's f32 functions.
 fn unary(u: Unary, a: View, out: &mut [f32], rows: usize, cols: usize) {
     match u {
@@ -248,6 +284,7 @@ fn unary(u: Unary, a: View, out: &mut [f32], rows: usize, cols: usize) {
         Unary::Recip => map(a, out, rows, cols, |x| 1.0 / x),
         Unary::Floor => map(a, out, rows, cols, f32::floor),
         Unary::IsNan => map(a, out, rows, cols, |x| if x.is_nan() { 1.0 } else { 0.0 }),
+        Unary::Not => map(a, out, rows, cols, |x| if x != 0.0 { 0.0 } else { 1.0 }),
         Unary::Clamp(lo, hi) => match lo.is_nan() || hi.is_nan() {
             true => map(a, out, rows, cols, |_| f32::NAN),
             false => map(a, out, rows, cols, |x| x.clamp(lo, hi)),

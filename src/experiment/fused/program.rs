@@ -40,6 +40,8 @@ pub(crate) enum Unary {
     Floor,
     /// 1 where the operand is NaN, else 0 (a boolean).
     IsNan,
+    /// Boolean not.
+    Not,
     /// flex's `clamp` to `[min, max]`.
     Clamp(f32, f32),
     /// flex's cast to `i64` (`x as f64 as i64`), kept as an f32 while it is exact (|i| <= 2^24).
@@ -63,6 +65,18 @@ pub(crate) enum Binary {
     Div,
 }
 
+/// A comparison, as flex makes it (f32 against f32; a scalar rounded to f32 first): 1 where it
+/// holds, else 0 (a boolean).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum Cmp {
+    Eq,
+    Ne,
+    Gt,
+    Ge,
+    Lt,
+    Le,
+}
+
 /// What an instruction computes.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(crate) enum Op {
@@ -78,8 +92,17 @@ pub(crate) enum Op {
     Columns(usize),
     /// Zeros with the operand placed at column `start` (a slice's gradient).
     Place(usize),
-    /// 1 where `a != b`, else 0 (a boolean; `is_nan` is `x != x`).
-    NotEqual,
+    /// The sum of each row's columns, as flex's SIMD row sum makes it for rows shorter than a
+    /// vector: `0 + (((-0 + a) + b) + ...)`.
+    SumColumns,
+    /// `a cmp b` (`is_nan` is `x != x`).
+    Compare(Cmp),
+    /// `a cmp s`.
+    CompareScalar(Cmp, f32),
+    /// `a and b`, `a or b` on booleans (`true` for and).
+    Logic(bool),
+    /// `mask ? value : a` for operands `[a, mask, value]`.
+    MaskWhere,
     /// `mask ? value : a` for operands `[a, mask]`.
     MaskFill(f32),
     /// `a op b` on integers.
@@ -278,14 +301,17 @@ impl Builder {
                 });
                 Ok(())
             }
-            OperationIr::BaseFloat(B::Reshape(r)) => {
+            OperationIr::BaseFloat(B::Expand(r)) | OperationIr::BaseBool(B::Expand(r)) => {
+                self.emit(Op::Unary(Unary::Copy), &[&r.input], &r.out)
+            }
+            OperationIr::BaseFloat(B::Reshape(r)) | OperationIr::BaseBool(B::Reshape(r)) => {
                 let input = *self.shapes.get(&self.known(&r.input)?).expect("known");
                 if self.shape(&r.out)? != input {
                     return Err("a reshape across rows".into());
                 }
                 self.emit(Op::Unary(Unary::Copy), &[&r.input], &r.out)
             }
-            OperationIr::BaseFloat(B::Slice(s)) => {
+            OperationIr::BaseFloat(B::Slice(s)) | OperationIr::BaseBool(B::Slice(s)) => {
                 let input = *self.shapes.get(&self.known(&s.tensor)?).expect("known");
                 let full_rows = |r: &burn::tensor::Slice, n: usize| {
                     r.start == 0 && r.step == 1 && r.end.is_none_or(|e| e == n as isize)
@@ -299,7 +325,26 @@ impl Builder {
                 }
             }
             OperationIr::BaseFloat(B::Zeros(c)) => self.emit(Op::Fill(0.0), &[], &c.out),
-            OperationIr::BaseFloat(B::NotEqual(b)) => self.emit(Op::NotEqual, &[&b.lhs, &b.rhs], &b.out),
+            OperationIr::BaseFloat(B::NotEqual(b)) => self.emit(Op::Compare(Cmp::Ne), &[&b.lhs, &b.rhs], &b.out),
+            OperationIr::BaseFloat(B::Equal(b)) => self.emit(Op::Compare(Cmp::Eq), &[&b.lhs, &b.rhs], &b.out),
+            OperationIr::BaseFloat(B::EqualElem(c)) => {
+                self.emit(Op::CompareScalar(Cmp::Eq, scalar(&c.rhs)? as f32), &[&c.lhs], &c.out)
+            }
+            OperationIr::BaseFloat(B::NotEqualElem(c)) => {
+                self.emit(Op::CompareScalar(Cmp::Ne, scalar(&c.rhs)? as f32), &[&c.lhs], &c.out)
+            }
+            OperationIr::BaseFloat(B::MaskWhere(m)) => {
+                self.emit(Op::MaskWhere, &[&m.tensor, &m.mask, &m.value], &m.out)
+            }
+            OperationIr::Bool(b) => {
+                use burn_ir::BoolOperationIr as L;
+                match b {
+                    L::And(b) => self.emit(Op::Logic(true), &[&b.lhs, &b.rhs], &b.out),
+                    L::Or(b) => self.emit(Op::Logic(false), &[&b.lhs, &b.rhs], &b.out),
+                    L::Not(u) => self.emit(Op::Unary(Unary::Not), &[&u.input], &u.out),
+                    other => Err(format!("{other:?}")),
+                }
+            }
             OperationIr::BaseFloat(B::MaskFill(m)) => {
                 self.emit(Op::MaskFill(scalar(&m.value)? as f32), &[&m.tensor, &m.mask], &m.out)
             }
@@ -344,6 +389,22 @@ impl Builder {
                 N::Abs(u) => self.emit(Op::Unary(Unary::Abs), &[&u.input], &u.out),
                 N::Sign(u) => self.emit(Op::Unary(Unary::Sign), &[&u.input], &u.out),
                 // Recorded only past powi's special cases: flex's `powf`.
+                N::Greater(b) => self.emit(Op::Compare(Cmp::Gt), &[&b.lhs, &b.rhs], &b.out),
+                N::GreaterEqual(b) => self.emit(Op::Compare(Cmp::Ge), &[&b.lhs, &b.rhs], &b.out),
+                N::Lower(b) => self.emit(Op::Compare(Cmp::Lt), &[&b.lhs, &b.rhs], &b.out),
+                N::LowerEqual(b) => self.emit(Op::Compare(Cmp::Le), &[&b.lhs, &b.rhs], &b.out),
+                N::GreaterElem(c) => self.emit(Op::CompareScalar(Cmp::Gt, scalar(&c.rhs)? as f32), &[&c.lhs], &c.out),
+                N::GreaterEqualElem(c) => {
+                    self.emit(Op::CompareScalar(Cmp::Ge, scalar(&c.rhs)? as f32), &[&c.lhs], &c.out)
+                }
+                N::LowerElem(c) => self.emit(Op::CompareScalar(Cmp::Lt, scalar(&c.rhs)? as f32), &[&c.lhs], &c.out),
+                N::LowerEqualElem(c) => {
+                    self.emit(Op::CompareScalar(Cmp::Le, scalar(&c.rhs)? as f32), &[&c.lhs], &c.out)
+                }
+                // Rows of fewer than 4 columns: shorter than any SIMD vector flex sums with.
+                N::SumDim(r) if r.axis == 1 && r.input.shape.num_dims() == 2 && r.input.shape[1] < 4 => {
+                    self.emit(Op::SumColumns, &[&r.input], &r.out)
+                }
                 N::Clamp(c) => self.emit(
                     Op::Unary(Unary::Clamp(scalar(&c.min)? as f32, scalar(&c.max)? as f32)),
                     &[&c.tensor],
@@ -590,7 +651,7 @@ impl Builder {
                         let value = self.fresh(Op::Scalar(Binary::Mul, p as f32), &[lower], out);
                         mul(self, g, value)
                     }
-                    Unary::Sign | Unary::Floor | Unary::IsNan | Unary::Clamp(..) | Unary::IntoInt => {
+                    Unary::Sign | Unary::Floor | Unary::IsNan | Unary::Not | Unary::Clamp(..) | Unary::IntoInt => {
                         return Err(format!("the gradient of {u:?}"));
                     }
                 };
@@ -604,7 +665,11 @@ impl Builder {
             Op::Const(_)
             | Op::Fill(_)
             | Op::Place(_)
-            | Op::NotEqual
+            | Op::SumColumns
+            | Op::Compare(_)
+            | Op::CompareScalar(..)
+            | Op::Logic(_)
+            | Op::MaskWhere
             | Op::MaskFill(_)
             | Op::Int(_)
             | Op::IntScalar(..)
