@@ -25,6 +25,8 @@ pub(crate) struct Recorded {
     pub(crate) gradients: Vec<GradientRequest>,
     /// Tensors made by [`detach`]: no gradient flows through them.
     pub(crate) detached: Vec<u64>,
+    /// Fused multiply-adds `[out, a, b, c]` ([`fused_multiply_add`]).
+    pub(crate) fmas: Vec<[u64; 4]>,
 }
 
 thread_local! {
@@ -67,6 +69,16 @@ where
     };
     RECORDING.with(|r| r.borrow_mut().as_mut().expect("recording").gradients.push(request));
     (value, grad)
+}
+
+/// While recording: a placeholder `shape`d like `a * b + c` broadcast, which the replay computes
+/// as `a.mul_add(b, c)` (burn has no fused multiply-add; eagerly it is computed on the host,
+/// which a recording cannot read back).
+pub(crate) fn fused_multiply_add(a: &Tensor<2>, b: &Tensor<2>, c: &Tensor<2>, shape: [usize; 2]) -> Tensor<2> {
+    let out = Tensor::<2>::zeros(shape, &c.device());
+    let ids = [id(&out), id(a), id(b), id(c)];
+    RECORDING.with(|r| r.borrow_mut().as_mut().expect("recording").fmas.push(ids));
+    out
 }
 
 /// The id a recorded tensor has in the capture.

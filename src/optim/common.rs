@@ -187,6 +187,9 @@ fn from_host(values: Vec<f32>, shape: [usize; 2], device: &Device) -> Tensor<2> 
 /// microsecond on the CPU backends).
 pub(crate) fn fma(a: Tensor<2>, b: Tensor<2>, c: Tensor<2>) -> Tensor<2> {
     let shape = [0, 1].map(|k| a.dims()[k].max(b.dims()[k]).max(c.dims()[k]));
+    if crate::capture::recording() {
+        return crate::capture::fused_multiply_add(&a, &b, &c, shape);
+    }
     let device = c.device();
     // One read-back of the three (each a sync on a GPU backend).
     let host = crate::tensor::to_vec(Tensor::cat(vec![a.expand(shape), b.expand(shape), c.expand(shape)], 0));
@@ -200,6 +203,11 @@ pub(crate) fn fma(a: Tensor<2>, b: Tensor<2>, c: Tensor<2>) -> Tensor<2> {
 /// `fma(a_i, b_i, acc)` for each further coordinate (`fma(a1, b1, a0 b0)` for two).
 pub(crate) fn vdot(a: Tensor<2>, b: Tensor<2>) -> Tensor<2> {
     let [n, d] = a.dims();
+    if crate::capture::recording() {
+        // The same arithmetic column by column, so that a recording sees it.
+        let col = |t: &Tensor<2>, i: usize| t.clone().narrow(1, i, 1);
+        return (1..d).fold(col(&a, 0) * col(&b, 0), |acc, i| fma(col(&a, i), col(&b, i), acc));
+    }
     let device = a.device();
     let host = crate::tensor::to_vec(Tensor::cat(vec![a, b], 0));
     let (a, b) = host.split_at(n * d);
@@ -215,6 +223,12 @@ pub(crate) fn vdot(a: Tensor<2>, b: Tensor<2>) -> Tensor<2> {
 /// x1 x1))` for two coordinates (the last square first, then fused from the end).
 pub(crate) fn linalg_norm(x: Tensor<2>) -> Tensor<2> {
     let [n, d] = x.dims();
+    if crate::capture::recording() {
+        // The same arithmetic column by column, so that a recording sees it.
+        let col = |i: usize| x.clone().narrow(1, i, 1);
+        let last = col(d - 1) * col(d - 1);
+        return (0..d - 1).rev().fold(last, |acc, i| fma(col(i), col(i), acc)).sqrt();
+    }
     let device = x.device();
     let out = crate::tensor::to_vec(x)
         .chunks(d)

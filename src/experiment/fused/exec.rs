@@ -214,6 +214,14 @@ fn apply(op: Op, views: [Option<View>; 3], width: usize, out: &mut [f32], rows: 
             let (a, b) = (a != 0.0, b != 0.0);
             f32::from(u8::from(if and { a && b } else { a || b }))
         }),
+        Op::Fma => {
+            let (a, b, c) = (view(0), view(1), view(2));
+            for (i, o) in out.chunks_exact_mut(cols).take(rows).enumerate() {
+                for (j, o) in o.iter_mut().enumerate() {
+                    *o = a.at(i, j).mul_add(b.at(i, j), c.at(i, j));
+                }
+            }
+        }
         Op::MaskWhere => {
             let (a, mask, value) = (view(0), view(1), view(2));
             for (i, o) in out.chunks_exact_mut(cols).take(rows).enumerate() {
@@ -329,6 +337,7 @@ fn binary(b: Binary, x: View, y: View, out: &mut [f32], rows: usize, cols: usize
         Binary::Sub => zip(x, y, out, rows, cols, |a, b| a - b),
         Binary::Mul => zip(x, y, out, rows, cols, |a, b| a * b),
         Binary::Div => zip(x, y, out, rows, cols, |a, b| a / b),
+        Binary::Pow => zip(x, y, out, rows, cols, f32::powf),
     }
 }
 

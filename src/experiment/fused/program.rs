@@ -63,6 +63,8 @@ pub(crate) enum Binary {
     Sub,
     Mul,
     Div,
+    /// `a.powf(b)`, element by element.
+    Pow,
 }
 
 /// A comparison, as flex makes it (f32 against f32; a scalar rounded to f32 first): 1 where it
@@ -103,6 +105,8 @@ pub(crate) enum Op {
     Logic(bool),
     /// `mask ? value : a` for operands `[a, mask, value]`.
     MaskWhere,
+    /// `a.mul_add(b, c)` for operands `[a, b, c]` (see `capture::fused_multiply_add`).
+    Fma,
     /// `mask ? value : a` for operands `[a, mask]`.
     MaskFill(f32),
     /// `a op b` on integers.
@@ -152,7 +156,14 @@ impl Program {
         let values = &graph.values;
         let requests: HashMap<u64, GradientRequest> = recorded.gradients.into_iter().map(|r| (r.grad, r)).collect();
         builder.detached.extend(recorded.detached);
+        let fmas: HashMap<u64, [u64; 3]> = recorded.fmas.iter().map(|&[o, a, b, c]| (o, [a, b, c])).collect();
         for op in &graph.graph.operations {
+            if let OperationIr::BaseFloat(BaseOperationIr::Zeros(c)) = op
+                && let Some(&[a, b, addend]) = fmas.get(&c.out.id.value())
+            {
+                builder.fma(&c.out, [a, b, addend]).ok()?;
+                continue;
+            }
             if let OperationIr::BaseFloat(BaseOperationIr::Zeros(c)) = op
                 && let Some(request) = requests.get(&c.out.id.value())
             {
@@ -423,6 +434,7 @@ impl Builder {
                     F::Cos(u) => self.emit(unary(Unary::Cos), &[&u.input], &u.out),
                     F::Tanh(u) => self.emit(unary(Unary::Tanh), &[&u.input], &u.out),
                     F::Recip(u) => self.emit(unary(Unary::Recip), &[&u.input], &u.out),
+                    F::Powf(b) => self.emit(Op::Binary(Binary::Pow), &[&b.lhs, &b.rhs], &b.out),
                     F::Floor(u) => self.emit(unary(Unary::Floor), &[&u.input], &u.out),
                     F::IsNan(u) => self.emit(unary(Unary::IsNan), &[&u.input], &u.out),
                     F::IntoInt(c) => self.emit(unary(Unary::IntoInt), &[&c.input], &c.out),
@@ -433,6 +445,20 @@ impl Builder {
             }
             other => Err(format!("{:?}", std::mem::discriminant(other))),
         }
+    }
+
+    /// `out = a.mul_add(b, c)` where the recording left a multiply-add's placeholder.
+    fn fma(&mut self, out: &TensorIr, args: [u64; 3]) -> Built {
+        if let Some(a) = args.iter().find(|a| !self.shapes.contains_key(a)) {
+            return Err(format!("tensor {a} comes from an operation not replayed"));
+        }
+        self.shape(out)?;
+        self.syms.push(Sym {
+            op: Op::Fma,
+            args: args.to_vec(),
+            out: out.id.value(),
+        });
+        Ok(())
     }
 
     /// `out` as a copy of `y` (a decomposed operation's result under its recorded id).
@@ -567,6 +593,7 @@ impl Builder {
             Op::Binary(op) => {
                 let (a, b) = (sym.args[0], sym.args[1]);
                 let (ga, gb) = match op {
+                    Binary::Pow => return Err("the gradient of a power of tensors".into()),
                     Binary::Add => (lhs_tracked.then_some(g), rhs_tracked.then_some(g)),
                     Binary::Sub => (lhs_tracked.then_some(g), rhs_tracked.then(|| un(self, Unary::Neg, g))),
                     Binary::Mul => (
@@ -600,6 +627,7 @@ impl Builder {
                     Binary::Add | Binary::Sub => g,
                     Binary::Mul => self.fresh(Op::Scalar(Binary::Mul, s), &[g], out),
                     Binary::Div => self.fresh(Op::Scalar(Binary::Mul, 1.0 / s), &[g], out),
+                    Binary::Pow => return Err("the gradient of a power by a scalar tensor".into()),
                 };
                 self.register(grads, x, gx);
             }
@@ -670,6 +698,7 @@ impl Builder {
             | Op::CompareScalar(..)
             | Op::Logic(_)
             | Op::MaskWhere
+            | Op::Fma
             | Op::MaskFill(_)
             | Op::Int(_)
             | Op::IntScalar(..)
