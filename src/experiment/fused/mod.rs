@@ -5,7 +5,7 @@
 //! code (the surface, its gradient, the optimizer) runs once on burn's non-executing capture
 //! device, which records every operation with its shapes and constants; [`Program`] turns that
 //! record into a list of element-wise instructions, and [`Program::run`] executes all of them for
-//! a block of 1,024 rows (every step, start to end) before it moves to the next block,
+//! a block of 4,096 rows (every step, start to end) before it moves to the next block,
 //! so every intermediate stays in the core's cache.
 //!
 //! Outcomes are bit for bit those of eager stepping on flex: each instruction is the f32
