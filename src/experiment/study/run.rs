@@ -428,6 +428,34 @@ mod tests {
         }
     }
 
+    /// Tiles of several replay blocks, the last one partial, over a noisy surface with a
+    /// learning-rate sweep (two groups' worth of different columns): the eager outcomes.
+    #[test]
+    fn replay_blocks_join_up() {
+        let device = Backend::default().device().unwrap();
+        let s = study(
+            r#"{"kind": "study", "name": "b", "surface": "f4", "steps": 6,
+                "starts": {"grid": [100, 91]}, "seeds": [0],
+                "optimizers": [{"optimizer": "adam", "learning_rate": [0.05, 0.5]},
+                               {"optimizer": "lamb", "learning_rate": 0.1}], "threshold": 0.01}"#,
+            &device,
+        );
+        let before = FUSED.load(std::sync::atomic::Ordering::Relaxed);
+        let tiles = Tiling {
+            rows: 1 << 15,
+            threads: 2,
+        };
+        let out = |stepping| s.run_tiled(0..s.rows(), &device, tiles, stepping, &mut |_| {});
+        assert_eq!(
+            format!("{:?}", out(Stepping::Fused)),
+            format!("{:?}", out(Stepping::Eager))
+        );
+        assert!(
+            FUSED.load(std::sync::atomic::Ordering::Relaxed) > before,
+            "the tiles ran fused"
+        );
+    }
+
     /// The noise fields are tables of 200 x 200 = 40,000 values: a tile of exactly 40,000 rows
     /// must not read them as per-row columns (those rows step eagerly, with the same outcomes).
     /// The starts sit in the mesh's first cells, so that a table misread as a column would be
