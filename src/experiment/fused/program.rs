@@ -633,30 +633,23 @@ impl Builder {
             }
             Op::Unary(u) => {
                 let x = sym.args[0];
+                // `g * f(x)`: the derivative as burn-autodiff computes it, then the product.
+                let times = |b: &mut Self, f: Unary| {
+                    let d = un(b, f, x);
+                    mul(b, g, d)
+                };
                 let gx = match u {
                     Unary::Copy => g,
                     Unary::Neg => un(self, Unary::Neg, g),
-                    Unary::Abs => {
-                        let sign = un(self, Unary::Sign, x);
-                        mul(self, g, sign)
-                    }
-                    Unary::Sin => {
-                        let cos = un(self, Unary::Cos, x);
-                        mul(self, g, cos)
-                    }
+                    Unary::Abs => times(self, Unary::Sign),
+                    Unary::Sin => times(self, Unary::Cos),
                     Unary::Cos => {
                         let sin = un(self, Unary::Sin, x);
                         let neg = un(self, Unary::Neg, sin);
                         mul(self, g, neg)
                     }
-                    Unary::Exp => {
-                        let exp = un(self, Unary::Exp, x);
-                        mul(self, g, exp)
-                    }
-                    Unary::Log => {
-                        let r = un(self, Unary::Recip, x);
-                        mul(self, g, r)
-                    }
+                    Unary::Exp => times(self, Unary::Exp),
+                    Unary::Log => times(self, Unary::Recip),
                     Unary::Sqrt => {
                         let p = self.power(x, -0.5, out);
                         let half = self.fresh(Op::Scalar(Binary::Div, 2.0), &[p], out);
