@@ -12,8 +12,9 @@
 //! arithmetic flex performs for that operation, in the same order; the gradient, which burn's
 //! autodiff computes eagerly and the capture device cannot record, is rebuilt as the same
 //! backward operations burn-autodiff runs, visited in its order (see `program.rs`). Anything the
-//! program does not know (integer and boolean tensors, reductions, matrix products, data read
-//! back mid-step) makes [`Program::record`] return `None`, and the caller steps eagerly.
+//! program does not know (reductions over rows, matrix products, f64 tensors, data read back
+//! mid-step, an integer past what f32 holds exactly) makes [`Program::record`] or
+//! [`Program::run`] return `None`, and the caller steps those rows eagerly.
 
 mod exec;
 mod program;
