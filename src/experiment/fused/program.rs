@@ -136,7 +136,7 @@ pub(crate) struct Program {
 
 impl Program {
     /// Records `body` (which builds its tensors on the device it is given and returns the capture
-    /// ids of what to keep, see [`super::id`]) for `rows` rows. `None` when it cannot be replayed
+    /// ids of what to keep, see [`crate::capture::id`]) for `rows` rows. `None` when it cannot be replayed
     /// here; the caller then runs `body`'s work eagerly.
     pub(crate) fn record<T>(rows: usize, body: impl FnOnce(&Device) -> (Vec<u64>, T)) -> Option<(Program, T)> {
         // A row count equal to a column count would make shapes ambiguous.
