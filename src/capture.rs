@@ -104,10 +104,10 @@ pub(crate) fn capture<T>(body: impl FnOnce(&Device) -> T) -> Option<(burn::tenso
             scope.complete([], [])
         })
     }));
-    let requests = RECORDING.with(|r| r.borrow_mut().take()).unwrap_or_default();
+    let recorded = RECORDING.with(|r| r.borrow_mut().take()).unwrap_or_default();
     DEVICES.lock().unwrap().push(device);
     let graph = captured.ok()?.ok()?;
-    Some((graph, requests, result?))
+    Some((graph, recorded, result?))
 }
 
 /// A panic while recording means "cannot be recorded", not a bug to report: the panic hook stays

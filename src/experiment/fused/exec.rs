@@ -63,26 +63,18 @@ impl Program {
         while start < self.rows {
             let n = BLOCK.min(self.rows - start);
             for instr in &self.instrs {
-                let Operand::Slot(out, shape) = instr.out else {
-                    continue;
-                };
-                let mut buffer = std::mem::take(&mut slots[out]);
-                let len = self.len(shape, n);
-                let exact = self.execute(instr, &mut buffer[..len], shape, start, n, &slots);
-                slots[out] = buffer;
-                if !exact {
-                    return None;
+                // A constant (a start point never stepped) has nothing to run, only to emit.
+                if let Operand::Slot(out, shape) = instr.out {
+                    let mut buffer = std::mem::take(&mut slots[out]);
+                    let len = self.len(shape, n);
+                    let exact = self.execute(instr, &mut buffer[..len], shape, start, n, &slots);
+                    slots[out] = buffer;
+                    if !exact {
+                        return None;
+                    }
                 }
                 for &e in &instr.emit {
                     self.emit(&mut outputs[e], instr.out, start, n, &slots);
-                }
-            }
-            // Outputs that are constants (a start point never stepped) are copied at the end.
-            for instr in &self.instrs {
-                if let Operand::Const(..) = instr.out {
-                    for &e in &instr.emit {
-                        self.emit(&mut outputs[e], instr.out, start, n, &slots);
-                    }
                 }
             }
             start += n;

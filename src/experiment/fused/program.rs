@@ -399,7 +399,6 @@ impl Builder {
                 N::Neg(u) => self.emit(Op::Unary(Unary::Neg), &[&u.input], &u.out),
                 N::Abs(u) => self.emit(Op::Unary(Unary::Abs), &[&u.input], &u.out),
                 N::Sign(u) => self.emit(Op::Unary(Unary::Sign), &[&u.input], &u.out),
-                // Recorded only past powi's special cases: flex's `powf`.
                 N::Greater(b) => self.emit(Op::Compare(Cmp::Gt), &[&b.lhs, &b.rhs], &b.out),
                 N::GreaterEqual(b) => self.emit(Op::Compare(Cmp::Ge), &[&b.lhs, &b.rhs], &b.out),
                 N::Lower(b) => self.emit(Op::Compare(Cmp::Lt), &[&b.lhs, &b.rhs], &b.out),
@@ -421,6 +420,7 @@ impl Builder {
                     &[&c.tensor],
                     &c.out,
                 ),
+                // Recorded only past powi's special cases: flex's `powf`.
                 N::PowiScalar(s) => self.emit(Op::Unary(Unary::Powf(scalar(&s.rhs)?)), &[&s.lhs], &s.out),
                 other => Err(format!("{other:?}")),
             },
@@ -461,7 +461,7 @@ impl Builder {
         Ok(())
     }
 
-    /// `out` as a copy of `y` (a decomposed operation's result under its recorded id).
+    /// `out` as a copy of `y` (a gradient under its placeholder's id).
     fn fresh_alias(&mut self, y: u64, out: u64, shape: Shape) {
         self.shapes.insert(out, shape);
         self.syms.push(Sym {
@@ -706,8 +706,13 @@ impl Builder {
     /// are kept as one row.
     fn fold(&mut self) {
         let rows = self.rows;
+        // Bit for bit: +0 and -0 (or two NaNs) are not one value here.
         let uniform = |shape: Shape, data: &[f32]| {
-            shape.rows == Rows::One || data.chunks_exact(shape.cols).all(|r| r == &data[..shape.cols])
+            let first = &data[..shape.cols];
+            shape.rows == Rows::One
+                || data
+                    .chunks_exact(shape.cols)
+                    .all(|r| r.iter().zip(first).all(|(a, b)| a.to_bits() == b.to_bits()))
         };
         for (shape, data) in &mut self.consts {
             if uniform(*shape, data) {
