@@ -3,10 +3,10 @@
 use super::program::{Binary, Cmp, Int, Op, Program, Rows, Shape, Unary};
 
 /// Rows replayed together: a block's buffers (about a dozen of `BLOCK x columns` floats for a
-/// step of Adam, 400 KB) stay in the core's second-level cache, and each instruction's dispatch
-/// is spread over enough rows (`bench study`: 512 rows 93-96 M point-steps/s, 1,024 98-104 M,
-/// 2,048 105 M, 4,096 107-108 M).
-const BLOCK: usize = 4096;
+/// step of Adam, 100 KB) stay in the core's first- and second-level caches, and each
+/// instruction's dispatch is spread over enough rows (`bench study`, stepping on one thread,
+/// best of 12 tiles: 256 rows 78 ms a tile, 1,024 70 ms, 4,096 77 ms).
+const BLOCK: usize = 1024;
 
 /// Where an instruction's operand lives: a buffer of the block, or a recorded constant.
 #[derive(Clone, Copy, Debug)]
@@ -49,16 +49,14 @@ impl View<'_> {
 }
 
 impl Program {
-    /// Replays the program over all its rows, blocks in turn; returns each output's values,
-    /// `[rows x columns]` row-major (one row for a broadcast output). `None` when an integer
-    /// left the range f32 holds exactly (or an index its table): the rows then step eagerly.
-    pub(crate) fn run(&self) -> Option<Vec<Vec<f32>>> {
-        let mut outputs: Vec<Vec<f32>> = self
-            .outputs
-            .iter()
-            .map(|s| vec![0.0; self.len(*s, self.rows)])
-            .collect();
+    /// Replays the program over all its rows, blocks in turn, handing each output's values to
+    /// `sink` as they are made: `sink(output, first_row, values)` with `values` the block's rows
+    /// (`[n x columns]` row-major, every row given even where the program keeps one). False when an
+    /// integer left the range f32 holds exactly (or an index its table): the rows then step
+    /// eagerly, and what `sink` was given is to be dropped.
+    pub(crate) fn run(&self, mut sink: impl FnMut(usize, usize, &[f32])) -> bool {
         let mut slots: Vec<Vec<f32>> = self.slots.iter().map(|s| vec![0.0; self.len(*s, BLOCK)]).collect();
+        let mut broadcast = Vec::new();
         let mut start = 0;
         while start < self.rows {
             let n = BLOCK.min(self.rows - start);
@@ -70,16 +68,25 @@ impl Program {
                     let exact = self.execute(instr, &mut buffer[..len], shape, start, n, &slots);
                     slots[out] = buffer;
                     if !exact {
-                        return None;
+                        return false;
                     }
                 }
                 for &e in &instr.emit {
-                    self.emit(&mut outputs[e], instr.out, start, n, &slots);
+                    let shape = instr.out.shape();
+                    let values = self.slice(instr.out, start, n, &slots);
+                    match shape.rows {
+                        Rows::All => sink(e, start, values),
+                        Rows::One => {
+                            broadcast.clear();
+                            (0..n).for_each(|_| broadcast.extend_from_slice(&values[..shape.cols]));
+                            sink(e, start, &broadcast)
+                        }
+                    }
                 }
             }
             start += n;
         }
-        Some(outputs)
+        true
     }
 
     fn len(&self, shape: Shape, rows: usize) -> usize {
@@ -89,34 +96,30 @@ impl Program {
         }
     }
 
-    /// The block's part of an operand.
-    fn view<'a>(&'a self, operand: Operand, start: usize, n: usize, slots: &'a [Vec<f32>]) -> View<'a> {
+    /// The block's part of an operand: `n` rows from `start`, or its one row.
+    fn slice<'a>(&'a self, operand: Operand, start: usize, n: usize, slots: &'a [Vec<f32>]) -> &'a [f32] {
         let shape = operand.shape();
-        let data: &[f32] = match operand {
-            Operand::Slot(s, _) => &slots[s],
+        match operand {
+            Operand::Slot(s, _) => &slots[s][..self.len(shape, n)],
             Operand::Const(c, _) => match shape.rows {
                 Rows::All => &self.consts[c].1[start * shape.cols..(start + n) * shape.cols],
                 Rows::One => &self.consts[c].1,
             },
-        };
+        }
+    }
+
+    /// The block's part of an operand, as a view.
+    fn view<'a>(&'a self, operand: Operand, start: usize, n: usize, slots: &'a [Vec<f32>]) -> View<'a> {
+        let shape = operand.shape();
         View {
-            data,
+            data: self.slice(operand, start, n, slots),
             row_stride: if shape.rows == Rows::All { shape.cols } else { 0 },
             col_stride: usize::from(shape.cols > 1),
         }
     }
 
-    fn emit(&self, output: &mut [f32], operand: Operand, start: usize, n: usize, slots: &[Vec<f32>]) {
-        let shape = operand.shape();
-        let view = self.view(operand, start, n, slots);
-        match shape.rows {
-            Rows::All => {
-                output[start * shape.cols..(start + n) * shape.cols].copy_from_slice(&view.data[..n * shape.cols])
-            }
-            Rows::One => output.copy_from_slice(&view.data[..shape.cols]),
-        }
-    }
-
+    /// Runs one instruction over the block. The common forms (every operand shaped as the
+    /// output, or one of two a single value) go straight to their loops; the rest through views.
     fn execute(
         &self,
         instr: &Instr,
@@ -126,10 +129,91 @@ impl Program {
         n: usize,
         slots: &[Vec<f32>],
     ) -> bool {
-        let rows = if shape.rows == Rows::All { n } else { 1 };
-        let views = [0, 1, 2].map(|k| instr.args.get(k).map(|a| self.view(*a, start, n, slots)));
-        let width = instr.args.first().map_or(0, |a| a.shape().cols);
-        apply(instr.op, views, width, out, rows, shape.cols)
+        let whole = |a: &Operand| a.shape() == shape;
+        let single = |a: &Operand| {
+            a.shape()
+                == Shape {
+                    rows: Rows::One,
+                    cols: 1,
+                }
+        };
+        let slice = |a: &Operand| self.slice(*a, start, n, slots);
+        match (instr.op, instr.args.as_slice()) {
+            (Op::Binary(b), [x, y]) if whole(x) && whole(y) => zip_whole(b, slice(x), slice(y), out),
+            (Op::Binary(b), [x, y]) if whole(x) && single(y) => zip_right(b, slice(x), slice(y)[0], out),
+            (Op::Scalar(b, s), [x]) if whole(x) => zip_right(b, slice(x), s, out),
+            (Op::Binary(b), [x, y]) if single(x) && whole(y) => zip_left(b, slice(x)[0], slice(y), out),
+            (Op::Unary(u), [x]) if whole(x) && u != Unary::IntoInt => {
+                let rows = if shape.rows == Rows::All { n } else { 1 };
+                let view = View {
+                    data: slice(x),
+                    row_stride: shape.cols,
+                    col_stride: 1,
+                };
+                unary(u, view, out, rows, shape.cols);
+            }
+            _ => {
+                let rows = if shape.rows == Rows::All { n } else { 1 };
+                let view = |k: usize| instr.args.get(k).map(|a| self.view(*a, start, n, slots));
+                let width = instr.args.first().map_or(0, |a| a.shape().cols);
+                return apply(instr.op, [view(0), view(1), view(2)], width, out, rows, shape.cols);
+            }
+        }
+        true
+    }
+}
+
+/// `out = x op y`, element by element, all three alike.
+#[multiversion::multiversion(targets("x86_64+avx512f+avx512vl+avx2+fma", "x86_64+avx2+fma"))]
+fn zip_whole(b: Binary, x: &[f32], y: &[f32], out: &mut [f32]) {
+    #[inline(always)]
+    fn each(x: &[f32], y: &[f32], out: &mut [f32], f: impl Fn(f32, f32) -> f32) {
+        for ((o, &a), &b) in out.iter_mut().zip(x).zip(y) {
+            *o = f(a, b);
+        }
+    }
+    match b {
+        Binary::Add => each(x, y, out, |a, b| a + b),
+        Binary::Sub => each(x, y, out, |a, b| a - b),
+        Binary::Mul => each(x, y, out, |a, b| a * b),
+        Binary::Div => each(x, y, out, |a, b| a / b),
+        Binary::Pow => each(x, y, out, f32::powf),
+    }
+}
+
+/// `out = x op s` for one value `s`.
+#[multiversion::multiversion(targets("x86_64+avx512f+avx512vl+avx2+fma", "x86_64+avx2+fma"))]
+fn zip_right(b: Binary, x: &[f32], s: f32, out: &mut [f32]) {
+    #[inline(always)]
+    fn each(x: &[f32], out: &mut [f32], f: impl Fn(f32) -> f32) {
+        for (o, &a) in out.iter_mut().zip(x) {
+            *o = f(a);
+        }
+    }
+    match b {
+        Binary::Add => each(x, out, |a| a + s),
+        Binary::Sub => each(x, out, |a| a - s),
+        Binary::Mul => each(x, out, |a| a * s),
+        Binary::Div => each(x, out, |a| a / s),
+        Binary::Pow => each(x, out, |a| a.powf(s)),
+    }
+}
+
+/// `out = s op y` for one value `s`.
+#[multiversion::multiversion(targets("x86_64+avx512f+avx512vl+avx2+fma", "x86_64+avx2+fma"))]
+fn zip_left(b: Binary, s: f32, y: &[f32], out: &mut [f32]) {
+    #[inline(always)]
+    fn each(y: &[f32], out: &mut [f32], f: impl Fn(f32) -> f32) {
+        for (o, &b) in out.iter_mut().zip(y) {
+            *o = f(b);
+        }
+    }
+    match b {
+        Binary::Add => each(y, out, |b| s + b),
+        Binary::Sub => each(y, out, |b| s - b),
+        Binary::Mul => each(y, out, |b| s * b),
+        Binary::Div => each(y, out, |b| s / b),
+        Binary::Pow => each(y, out, |b| s.powf(b)),
     }
 }
 
@@ -153,6 +237,7 @@ const EXACT: i64 = 1 << 24;
 
 /// `out = op(views)`, `rows x cols`; `width` is the first operand's columns. False when an
 /// integer result is not exact as f32 or an index falls outside its table.
+#[multiversion::multiversion(targets("x86_64+avx512f+avx512vl+avx2+fma", "x86_64+avx2+fma"))]
 fn apply(op: Op, views: [Option<View>; 3], width: usize, out: &mut [f32], rows: usize, cols: usize) -> bool {
     let view = |k: usize| views[k].expect("an operand");
     let int = |op: Int, a: f32, b: i64| {
@@ -269,6 +354,7 @@ fn compare(c: Cmp, a: f32, b: f32) -> f32 {
 }
 
 /// `out = f(a)` over the block, with flex's f32 functions.
+#[multiversion::multiversion(targets("x86_64+avx512f+avx512vl+avx2+fma", "x86_64+avx2+fma"))]
 fn unary(u: Unary, a: View, out: &mut [f32], rows: usize, cols: usize) {
     match u {
         Unary::Copy => map(a, out, rows, cols, |x| x),

@@ -6,7 +6,7 @@ use super::exec::{Instr, Operand};
 use crate::capture::{GradientRequest, capture};
 use burn::tensor::Device;
 use burn_ir::{BaseOperationIr, FloatOperationIr, NumericOperationIr, OperationIr, ScalarIr, TensorIr};
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap, FxHashSet};
 
 /// Rows of a tensor: every row of the tile, or one row broadcast to all.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -131,7 +131,6 @@ pub(crate) struct Program {
     pub(crate) instrs: Vec<Instr>,
     pub(crate) consts: Vec<(Shape, Vec<f32>)>,
     pub(crate) slots: Vec<Shape>,
-    pub(crate) outputs: Vec<Shape>,
 }
 
 impl Program {
@@ -146,17 +145,17 @@ impl Program {
         let (graph, recorded, (outputs, kept)) = capture(body)?;
         let mut builder = Builder {
             rows,
-            numbers: HashSet::new(),
-            detached: HashSet::new(),
-            shapes: HashMap::new(),
+            numbers: FxHashSet::default(),
+            detached: FxHashSet::default(),
+            shapes: FxHashMap::default(),
             consts: Vec::new(),
             syms: Vec::new(),
             next: u64::MAX,
         };
         let values = &graph.values;
-        let requests: HashMap<u64, GradientRequest> = recorded.gradients.into_iter().map(|r| (r.grad, r)).collect();
+        let requests: FxHashMap<u64, GradientRequest> = recorded.gradients.into_iter().map(|r| (r.grad, r)).collect();
         builder.detached.extend(recorded.detached);
-        let fmas: HashMap<u64, [u64; 3]> = recorded.fmas.iter().map(|&[o, a, b, c]| (o, [a, b, c])).collect();
+        let fmas: FxHashMap<u64, [u64; 3]> = recorded.fmas.iter().map(|&[o, a, b, c]| (o, [a, b, c])).collect();
         for op in &graph.graph.operations {
             if let OperationIr::BaseFloat(BaseOperationIr::Zeros(c)) = op
                 && let Some(&[a, b, addend]) = fmas.get(&c.out.id.value())
@@ -182,10 +181,10 @@ impl Program {
 struct Builder {
     rows: usize,
     /// Boolean and integer tensors (kept as f32; never differentiated).
-    numbers: HashSet<u64>,
+    numbers: FxHashSet<u64>,
     /// Detached tensors: fresh leaves of depth 0 that carry no gradient.
-    detached: HashSet<u64>,
-    shapes: HashMap<u64, Shape>,
+    detached: FxHashSet<u64>,
+    shapes: FxHashMap<u64, Shape>,
     consts: Vec<(Shape, Vec<f32>)>,
     syms: Vec<Sym>,
     /// Ids for the tensors the backward pass adds, counted down from the top.
@@ -485,9 +484,9 @@ impl Builder {
             .ok_or("the gradient's start was not replayed")?;
         let grad_shape = *self.shapes.get(&request.grad).expect("shaped");
         // Depth and tracking of every tensor made in the loss's operations.
-        let mut depth: HashMap<u64, usize> = HashMap::new();
-        let mut tracked: HashSet<u64> = HashSet::from([request.points]);
-        let mut made: HashMap<u64, usize> = HashMap::new();
+        let mut depth: FxHashMap<u64, usize> = FxHashMap::default();
+        let mut tracked: FxHashSet<u64> = FxHashSet::from_iter([request.points]);
+        let mut made: FxHashMap<u64, usize> = FxHashMap::default();
         // Autodiff nodes are float tensors: booleans and integers neither count for depth nor
         // carry a gradient (an index made from the point, as the noise lookup's, is not
         // tracked), and a detached tensor is a fresh leaf.
@@ -522,7 +521,7 @@ impl Builder {
         };
         let mut order = Vec::new();
         if made.contains_key(&request.loss) {
-            let mut visited = HashSet::from([request.loss]);
+            let mut visited = FxHashSet::from_iter([request.loss]);
             order.push(request.loss);
             let mut stack = parents(request.loss);
             while let Some(p) = stack.pop() {
@@ -536,7 +535,7 @@ impl Builder {
             }
         }
         let deepest = order.iter().map(|id| depth[id]).max().unwrap_or(0);
-        let mut grads: HashMap<u64, u64> = HashMap::new();
+        let mut grads: FxHashMap<u64, u64> = FxHashMap::default();
         let loss_shape = *self.shapes.get(&request.loss).ok_or("the loss was not replayed")?;
         if !order.is_empty() {
             let one = self.fresh(Op::Fill(1.0), &[], loss_shape);
@@ -566,7 +565,7 @@ impl Builder {
     }
 
     /// Registers `value` as a term of `node`'s gradient (`value + old` when there is one).
-    fn register(&mut self, grads: &mut HashMap<u64, u64>, node: u64, value: u64) {
+    fn register(&mut self, grads: &mut FxHashMap<u64, u64>, node: u64, value: u64) {
         let shape = self.shapes[&value];
         let sum = match grads.remove(&node) {
             Some(old) => self.fresh(Op::Binary(Binary::Add), &[value, old], shape),
@@ -576,7 +575,7 @@ impl Builder {
     }
 
     /// One node's backward step, as burn-autodiff writes it for that operation.
-    fn backward(&mut self, sym: &Sym, g: u64, tracked: &HashSet<u64>, grads: &mut HashMap<u64, u64>) -> Built {
+    fn backward(&mut self, sym: &Sym, g: u64, tracked: &FxHashSet<u64>, grads: &mut FxHashMap<u64, u64>) -> Built {
         let out = self.shapes[&sym.out];
         let shape = |b: &Self, id: u64| b.shapes[&id];
         // A tracked operand must have the output's shape (a broadcast one needs a reduction).
@@ -720,7 +719,7 @@ impl Builder {
                 shape.rows = Rows::One;
             }
         }
-        let mut known: HashMap<u64, usize> = HashMap::new();
+        let mut known: FxHashMap<u64, usize> = FxHashMap::default();
         for k in 0..self.syms.len() {
             let sym = &self.syms[k];
             let out = self.shapes[&sym.out];
@@ -769,11 +768,32 @@ impl Builder {
         }
     }
 
+    /// Reads a copy's operand wherever the copy (an expand or reshape within its shape) is read,
+    /// so that the copy itself is dropped as dead; copies that are outputs stay.
+    fn skip_copies(&mut self, outputs: &[u64]) {
+        let outputs: FxHashSet<u64> = outputs.iter().copied().collect();
+        let mut alias: FxHashMap<u64, u64> = FxHashMap::default();
+        for sym in &mut self.syms {
+            for a in &mut sym.args {
+                if let Some(&original) = alias.get(a) {
+                    *a = original;
+                }
+            }
+            if sym.op == Op::Unary(Unary::Copy)
+                && self.shapes[&sym.args[0]] == self.shapes[&sym.out]
+                && !outputs.contains(&sym.out)
+            {
+                alias.insert(sym.out, sym.args[0]);
+            }
+        }
+    }
+
     /// Drops what `outputs` do not need, gives every tensor a buffer (reused once its last
     /// reader has run) and lists the instructions.
     fn finish(mut self, outputs: &[u64]) -> Option<Program> {
         self.fold();
-        let mut live: HashSet<u64> = outputs.iter().copied().collect();
+        self.skip_copies(outputs);
+        let mut live: FxHashSet<u64> = outputs.iter().copied().collect();
         let mut keep = vec![false; self.syms.len()];
         for (k, sym) in self.syms.iter().enumerate().rev() {
             if live.contains(&sym.out) {
@@ -788,20 +808,20 @@ impl Builder {
             .filter(|(_, k)| **k)
             .map(|(s, _)| s)
             .collect();
-        let mut last_use: HashMap<u64, usize> = HashMap::new();
+        let mut last_use: FxHashMap<u64, usize> = FxHashMap::default();
         for (k, sym) in syms.iter().enumerate() {
             for a in &sym.args {
                 last_use.insert(*a, k);
             }
         }
-        let output_index: HashMap<u64, Vec<usize>> =
-            outputs.iter().enumerate().fold(HashMap::new(), |mut m, (i, o)| {
+        let output_index: FxHashMap<u64, Vec<usize>> =
+            outputs.iter().enumerate().fold(FxHashMap::default(), |mut m, (i, o)| {
                 m.entry(*o).or_default().push(i);
                 m
             });
         let mut slots: Vec<Shape> = Vec::new();
-        let mut free: HashMap<Shape, Vec<usize>> = HashMap::new();
-        let mut slot_of: HashMap<u64, Operand> = HashMap::new();
+        let mut free: FxHashMap<Shape, Vec<usize>> = FxHashMap::default();
+        let mut slot_of: FxHashMap<u64, Operand> = FxHashMap::default();
         let mut instrs = Vec::with_capacity(syms.len());
         for (k, sym) in syms.iter().enumerate() {
             let shape = self.shapes[&sym.out];
@@ -832,16 +852,14 @@ impl Builder {
                 }
             }
         }
-        let shapes = outputs
-            .iter()
-            .map(|o| self.shapes.get(o).copied())
-            .collect::<Option<Vec<_>>>()?;
+        if !outputs.iter().all(|o| slot_of.contains_key(o)) {
+            return None;
+        }
         Some(Program {
             rows: self.rows,
             instrs,
             consts: self.consts,
             slots,
-            outputs: shapes,
         })
     }
 }

@@ -132,14 +132,14 @@ impl Study {
             } else {
                 batch.evaluate()
             };
-            tracker.observe(k, &to_vec(evaluation.loss.clone()));
+            tracker.observe(k, 0, &to_vec(evaluation.loss.clone()));
             batch.advance(evaluation);
             progress(((k + 1) * n) as u64);
         }
         if model {
-            return self.end_model(&batch, &tracker.order, tracker.metrics);
+            return self.end_model(&batch, tracker);
         }
-        tracker.observe(self.steps, &to_vec(batch.loss()));
+        tracker.observe(self.steps, 0, &to_vec(batch.loss()));
         tracker.end(&to_vec(batch.points().clone()))
     }
 
@@ -189,19 +189,24 @@ impl Study {
             ids.push(capture::id(batch.points()));
             (ids, batch.order().to_vec())
         })?;
-        let outputs = program.run()?;
+        // Each step's losses are observed block by block as the replay makes them.
+        let mut tracker = Tracker::new(self, rows, order);
+        let mut points = vec![0.0; 2 * rows.len()];
+        let complete = program.run(|output, first, values| match output {
+            k if k <= steps => tracker.observe(k, first, values),
+            _ => points[2 * first..2 * first + values.len()].copy_from_slice(values),
+        });
+        if !complete {
+            return None;
+        }
         #[cfg(test)]
         tests::FUSED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let mut tracker = Tracker::new(self, rows, order);
-        for (k, loss) in outputs[..=steps].iter().enumerate() {
-            tracker.observe(k, loss);
-        }
-        Some(tracker.end(&outputs[steps + 1]))
+        Some(tracker.end(&points))
     }
 
     /// A model's outcomes at the end: the full training loss (final and, if lower, best), the
     /// held-out loss and the accuracies; no point, no basin.
-    fn end_model(&self, batch: &Batch, order: &[usize], mut metrics: Vec<Outcome>) -> Vec<Outcome> {
+    fn end_model(&self, batch: &Batch, mut tracker: Tracker) -> Vec<Outcome> {
         let read = |t: Option<burn::tensor::Tensor<1>>| t.map(to_vec);
         let (train, accuracy) = batch
             .model_metrics(Split::Train)
@@ -212,8 +217,8 @@ impl Study {
         let train = to_vec(train);
         let others = [read(test_loss), read(accuracy), read(test_accuracy)];
         let target = self.target() as f32;
-        for (row, &i) in order.iter().enumerate() {
-            let m = &mut metrics[i];
+        tracker.settle();
+        for (row, m) in tracker.metrics.iter_mut().enumerate() {
             let l = train[row];
             if m.diverged_at.is_none() && !l.is_finite() {
                 m.diverged_at = Some(self.steps);
@@ -230,7 +235,7 @@ impl Study {
             }
             m.model = others.each_ref().map(|v| v.as_ref().map(|v| v[row]));
         }
-        metrics
+        tracker.in_run_order()
     }
 }
 
@@ -239,16 +244,26 @@ struct Tracker<'a> {
     study: &'a Study,
     /// Run index of each batch row.
     order: Vec<usize>,
+    /// Each batch row's outcome so far, in batch order; the fields a step updates are kept
+    /// apart (below), one array each, and put in at the end.
     metrics: Vec<Outcome>,
+    best: Vec<f32>,
+    last: Vec<f32>,
+    /// The step each row diverged at, and first reached the threshold at ([`NOT_YET`]: not yet).
+    diverged: Vec<u32>,
+    reached: Vec<u32>,
     target: f32,
 }
 
+/// A step not reached (steps are at most [`crate::experiment::file::MAX_STEPS`]).
+const NOT_YET: u32 = u32::MAX;
+
 impl<'a> Tracker<'a> {
     fn new(study: &'a Study, rows: &[Row], order: Vec<usize>) -> Self {
-        let metrics = rows
+        let metrics = order
             .iter()
-            .map(|r| Outcome {
-                final_point: r.start.point().map_or([f32::NAN; 2], |p| p.map(|v| v as f32)),
+            .map(|&i| Outcome {
+                final_point: rows[i].start.point().map_or([f32::NAN; 2], |p| p.map(|v| v as f32)),
                 final_loss: f32::INFINITY,
                 best_loss: f32::INFINITY,
                 steps_to_threshold: None,
@@ -257,39 +272,50 @@ impl<'a> Tracker<'a> {
                 model: [None; 3],
             })
             .collect();
+        let n = order.len();
         Tracker {
             study,
             order,
             metrics,
+            best: vec![f32::INFINITY; n],
+            last: vec![f32::INFINITY; n],
+            diverged: vec![NOT_YET; n],
+            reached: vec![NOT_YET; n],
             target: study.target() as f32,
         }
     }
 
-    /// The losses of step `k` (`[N]`, batch order).
-    fn observe(&mut self, k: usize, loss: &[f32]) {
-        for (row, &i) in self.order.iter().enumerate() {
-            let m = &mut self.metrics[i];
-            if m.diverged_at.is_some() {
-                continue;
-            }
-            let l = loss[row];
-            if !l.is_finite() {
-                m.diverged_at = Some(k);
-                continue;
-            }
-            m.best_loss = m.best_loss.min(l);
-            m.final_loss = l;
-            if m.steps_to_threshold.is_none() && l <= self.target {
-                m.steps_to_threshold = Some(k);
-            }
+    /// The losses of step `k` of the batch rows from `first` on (batch order): a row's first
+    /// non-finite loss is where it diverged, and it is told no more; else the loss is its last,
+    /// its best if lower, and the step it reached the threshold if first.
+    fn observe(&mut self, k: usize, first: usize, loss: &[f32]) {
+        let k = k as u32;
+        let n = loss.len();
+        let best = &mut self.best[first..first + n];
+        let last = &mut self.last[first..first + n];
+        let diverged = &mut self.diverged[first..first + n];
+        let reached = &mut self.reached[first..first + n];
+        for i in 0..n {
+            let l = loss[i];
+            let alive = diverged[i] == NOT_YET;
+            let finite = l.is_finite();
+            let told = alive && finite;
+            diverged[i] = if alive && !finite { k } else { diverged[i] };
+            best[i] = if told { best[i].min(l) } else { best[i] };
+            last[i] = if told { l } else { last[i] };
+            reached[i] = if told && reached[i] == NOT_YET && l <= self.target {
+                k
+            } else {
+                reached[i]
+            };
         }
     }
 
     /// The outcomes, given the final points (`[N, 2]`, batch order).
     fn end(mut self, points: &[f32]) -> Vec<Outcome> {
-        for (row, &i) in self.order.iter().enumerate() {
-            let m = &mut self.metrics[i];
-            let p = [points[2 * row], points[2 * row + 1]];
+        self.settle();
+        for (m, p) in self.metrics.iter_mut().zip(points.chunks_exact(2)) {
+            let p = [p[0], p[1]];
             if m.diverged_at.is_none() && !(p[0].is_finite() && p[1].is_finite()) {
                 m.diverged_at = Some(self.study.steps);
             }
@@ -301,7 +327,30 @@ impl<'a> Tracker<'a> {
                 m.basin = self.study.basin(p);
             }
         }
-        self.metrics
+        self.in_run_order()
+    }
+
+    /// Puts what the steps told into each row's outcome.
+    fn settle(&mut self) {
+        let step = |s: u32| (s != NOT_YET).then_some(s as usize);
+        for (row, m) in self.metrics.iter_mut().enumerate() {
+            m.best_loss = self.best[row];
+            m.final_loss = self.last[row];
+            m.diverged_at = step(self.diverged[row]);
+            m.steps_to_threshold = step(self.reached[row]);
+        }
+    }
+
+    /// The outcomes in the rows' order.
+    fn in_run_order(self) -> Vec<Outcome> {
+        let mut outcomes: Vec<Option<Outcome>> = self.metrics.iter().map(|_| None).collect();
+        for (i, m) in self.order.into_iter().zip(self.metrics) {
+            outcomes[i] = Some(m);
+        }
+        outcomes
+            .into_iter()
+            .map(|o| o.expect("one batch row per run"))
+            .collect()
     }
 }
 
@@ -489,6 +538,38 @@ mod tests {
         assert_eq!(
             format!("{:?}", out(Stepping::Fused)),
             format!("{:?}", out(Stepping::Eager))
+        );
+    }
+
+    /// Every row starting from one point (a learning-rate sweep from one start): the first
+    /// losses are the same in every row, so the program folds them to one value; the outcomes
+    /// are still the eager ones, row by row.
+    #[test]
+    fn rows_from_one_start_give_the_eager_outcomes() {
+        let device = Backend::default().device().unwrap();
+        let rates: Vec<String> = (1..=80).map(|k| format!("{}", 0.001 * f64::from(k))).collect();
+        let s = study(
+            &format!(
+                r#"{{"kind": "study", "name": "u", "surface": "himmelblau", "steps": 5,
+                    "starts": [[1.5, -0.5]], "seeds": [0],
+                    "optimizers": [{{"optimizer": "adam", "learning_rate": [{}]}}], "threshold": 0.01}}"#,
+                rates.join(", ")
+            ),
+            &device,
+        );
+        let before = FUSED.load(std::sync::atomic::Ordering::Relaxed);
+        let one = Tiling {
+            rows: s.rows(),
+            threads: 1,
+        };
+        let out = |stepping| s.run_tiled(0..s.rows(), &device, one, stepping, &mut |_| {});
+        assert_eq!(
+            format!("{:?}", out(Stepping::Fused)),
+            format!("{:?}", out(Stepping::Eager))
+        );
+        assert!(
+            FUSED.load(std::sync::atomic::Ordering::Relaxed) > before,
+            "the rows ran fused"
         );
     }
 
