@@ -6,6 +6,7 @@
 //! (the results module), progress bars and figures are done by others: the runner only loops.
 
 use super::{Experiment, RunSpec, Start};
+use crate::experiment::fused::{Program, Stepping};
 use crate::experiment::tiles::Tiling;
 use crate::optim::{Env, Optimizer, OptimizerSpec};
 use crate::params::Layout;
@@ -194,22 +195,26 @@ pub(crate) struct Row<'a> {
     pub batch_size: Option<usize>,
 }
 
+/// The rows of an experiment's runs, in its order.
+fn rows(experiment: &Experiment) -> Vec<Row<'_>> {
+    experiment
+        .runs
+        .iter()
+        .map(|r| Row {
+            optimizer: &r.optimizer,
+            start: &r.start,
+            seed: r.seed,
+            sigma: r.sigma,
+            batch_size: r.batch_size,
+        })
+        .collect()
+}
+
 impl Batch {
     /// Uploads the start points of an experiment's runs and builds one batched optimizer per
     /// group of runs.
     pub(crate) fn new(experiment: &Experiment, device: &Device) -> Self {
-        let rows: Vec<Row> = experiment
-            .runs
-            .iter()
-            .map(|r| Row {
-                optimizer: &r.optimizer,
-                start: &r.start,
-                seed: r.seed,
-                sigma: r.sigma,
-                batch_size: r.batch_size,
-            })
-            .collect();
-        Self::from_rows(&experiment.surface, experiment.noise, &rows, device)
+        Self::from_rows(&experiment.surface, experiment.noise, &rows(experiment), device)
     }
 
     /// A batch of any rows over `surface`: rows of one optimizer with the same shared settings
@@ -410,7 +415,11 @@ impl Batch {
                 e.unwrap_or_else(|| self.points.clone().narrow(0, rows.start, rows.len()))
             })
             .collect();
-        Some((Tensor::cat(parts, 0), has))
+        let eval = match <[Tensor<2>; 1]>::try_from(parts) {
+            Ok([one]) => one,
+            Err(parts) => Tensor::cat(parts, 0),
+        };
+        Some((eval, has))
     }
 }
 
@@ -494,7 +503,13 @@ pub fn run(experiment: &Experiment, device: &Device, observers: &mut [&mut dyn O
     for o in observers.iter_mut() {
         o.on_start(experiment);
     }
-    run_tiled(experiment, device, Tiling::for_device(device), observers)
+    run_tiled(
+        experiment,
+        device,
+        Tiling::for_device(device),
+        Stepping::Fused,
+        observers,
+    )
 }
 
 /// [`run`] with the runs cut as `tiling` says (after `on_start`). Observers hear of a step once
@@ -503,11 +518,12 @@ pub(crate) fn run_tiled(
     experiment: &Experiment,
     device: &Device,
     tiling: Tiling,
+    stepping: Stepping,
     observers: &mut [&mut dyn Observer],
 ) -> Vec<RunRecord> {
     let runs = experiment.runs.len();
     if !tiling.splits(runs) {
-        return run_batch(experiment, device, observers);
+        return run_batch(experiment, device, stepping, observers);
     }
     let mut told = 0;
     let mut tell = |done: u64| {
@@ -527,7 +543,7 @@ pub(crate) fn run_tiled(
             runs: tile.len() as u64,
             progress,
         };
-        run_batch(&part, device, &mut [&mut counter])
+        run_batch(&part, device, stepping, &mut [&mut counter])
     };
     // Moved, not cloned as `concat` would.
     tiling.run(0..runs, work, &mut tell).into_iter().flatten().collect()
@@ -545,12 +561,32 @@ impl Observer for Counter<'_> {
     }
 }
 
-/// Runs every run of `experiment` as one batch.
-fn run_batch(experiment: &Experiment, device: &Device, observers: &mut [&mut dyn Observer]) -> Vec<RunRecord> {
+/// Runs every run of `experiment` as one batch: replayed (see [`crate::experiment::fused`])
+/// when `stepping` says so and every optimizer group can be, else eagerly; the same records.
+fn run_batch(
+    experiment: &Experiment,
+    device: &Device,
+    stepping: Stepping,
+    observers: &mut [&mut dyn Observer],
+) -> Vec<RunRecord> {
     if let Some(data) = experiment.surface.model()
         && !experiment.runs.is_empty()
     {
         return run_model(experiment, data, device, observers);
+    }
+    // Replayed records are flex's, bit for bit; a data surface reads minibatches mid-step.
+    if stepping == Stepping::Fused
+        && *device == Device::flex()
+        && experiment.surface.data.is_none()
+        && experiment.surface.replayable
+        && let Some(records) = replay_batch(experiment)
+    {
+        for step in 1..=experiment.steps {
+            for o in observers.iter_mut() {
+                o.on_step(experiment, step);
+            }
+        }
+        return records;
     }
     let steps = if experiment.runs.is_empty() {
         0
@@ -609,6 +645,111 @@ fn run_batch(experiment: &Experiment, device: &Device, observers: &mut [&mut dyn
             step_and_tell(&mut batch, evaluation, experiment, step, observers);
         }
     }
+    run_records(experiment, records)
+}
+
+/// What one step of a group's replay hands out, as program outputs: the points, the
+/// optimizer's evaluation points (where it keeps them apart), the gradient (all but the last
+/// step) and the loss.
+struct StepOutputs {
+    points: usize,
+    eval: Option<usize>,
+    grad: Option<usize>,
+    loss: usize,
+}
+
+/// `experiment`'s records with each optimizer group recorded once and replayed block by block;
+/// `None` when a group cannot be (the caller then steps the whole batch eagerly).
+fn replay_batch(experiment: &Experiment) -> Option<Vec<RunRecord>> {
+    let rows = rows(experiment);
+    let mut records: Vec<Record> = rows.iter().map(|_| Record::default()).collect();
+    for members in groups(&rows) {
+        let group: Vec<Row> = members.iter().map(|&i| rows[i]).collect();
+        for (i, record) in members.into_iter().zip(replay_group(experiment, &group)?) {
+            records[i] = record;
+        }
+    }
+    Some(run_records(experiment, records))
+}
+
+/// The records of one optimizer group's rows (in their order), as [`run_batch`] keeps them.
+fn replay_group(experiment: &Experiment, rows: &[Row]) -> Option<Vec<Record>> {
+    let steps = experiment.steps;
+    let (program, (order, outputs)) = Program::record(rows.len(), |capture| {
+        let mut batch = Batch::from_rows(&experiment.surface, experiment.noise, rows, capture);
+        let mut ids = Vec::new();
+        let mut id = |t: &Tensor<2>| {
+            ids.push(crate::capture::id(t));
+            ids.len() - 1
+        };
+        let mut outputs = Vec::with_capacity(steps + 1);
+        for step in 0..=steps {
+            let evaluation = (step < steps).then(|| batch.evaluate());
+            let loss = match &evaluation {
+                Some(e) => e.loss.clone(),
+                None => batch.loss(),
+            };
+            let n = loss.dims()[0];
+            outputs.push(StepOutputs {
+                points: id(batch.points()),
+                // One group: its rows all keep evaluation points, or none do.
+                eval: batch.eval_points().map(|(e, _)| id(&e)),
+                grad: evaluation.as_ref().map(|e| id(&e.grad)),
+                loss: id(&loss.reshape([n, 1])),
+            });
+            if let Some(evaluation) = evaluation {
+                batch.advance(evaluation);
+            }
+        }
+        (ids, (batch.order().to_vec(), outputs))
+    })?;
+    let mut records: Vec<Record> = rows
+        .iter()
+        .map(|_| Record {
+            points: Vec::with_capacity(steps + 1),
+            grads: Vec::with_capacity(steps),
+            loss: Vec::with_capacity(steps + 1),
+            ..Record::default()
+        })
+        .collect();
+    // A block's outputs (every step of its rows), told to the records once the block is whole.
+    let mut block: Vec<Vec<f32>> = vec![Vec::new(); outputs.last().map_or(0, |o| o.loss + 1)];
+    let mut first = 0;
+    let tell = |block: &[Vec<f32>], first: usize, records: &mut [Record]| {
+        let n = block[outputs[0].loss].len();
+        for row in 0..n {
+            let record = &mut records[order[first + row]];
+            let pair = |o: usize| [block[o][2 * row], block[o][2 * row + 1]];
+            for (step, out) in outputs.iter().enumerate() {
+                let point = pair(out.points);
+                let eval = match out.eval {
+                    Some(e) => {
+                        record.keep_eval();
+                        pair(e)
+                    }
+                    None => point,
+                };
+                record.push(step, point, eval, block[out.loss][row], out.grad.map(pair));
+            }
+        }
+    };
+    let complete = program.run(|output, start, values| {
+        if start != first {
+            tell(&block, first, &mut records);
+            first = start;
+        }
+        block[output].clear();
+        block[output].extend_from_slice(values);
+    });
+    if !complete {
+        return None;
+    }
+    tell(&block, first, &mut records);
+    Some(records)
+}
+
+/// The runs' records as [`RunRecord`]s, in the experiment's order.
+fn run_records(experiment: &Experiment, records: Vec<Record>) -> Vec<RunRecord> {
     experiment
         .runs
         .iter()
@@ -832,14 +973,96 @@ mod tests {
         for file in files {
             let e = Experiment::parse(&file.to_string(), Path::new("e.json"), &Registry::builtin(), &device).unwrap();
             let text = |records: Vec<RunRecord>| records.iter().map(|r| format!("{r:?}")).collect::<Vec<_>>();
-            let whole = text(run_batch(&e, &device, &mut []));
+            let whole = text(run_batch(&e, &device, Stepping::Eager, &mut []));
             assert_eq!(whole.len(), e.runs.len());
             for (rows, threads) in [(1, 1), (4, 3), (5, 2)] {
                 let mut heard = Heard(Vec::new());
-                let tiled = text(run_tiled(&e, &device, Tiling { rows, threads }, &mut [&mut heard]));
+                let tiling = Tiling { rows, threads };
+                let tiled = text(run_tiled(&e, &device, tiling, Stepping::Fused, &mut [&mut heard]));
                 assert_eq!(tiled, whole, "{}: tiles of {rows} on {threads} threads", e.name);
                 assert_eq!(heard.0, (1..=e.steps).collect::<Vec<_>>(), "{}", e.name);
             }
         }
+    }
+
+    /// Experiments of many runs replay (see `experiment/fused`) with the records of eager
+    /// stepping, to the bit: every built-in surface and a few expression surfaces with every
+    /// optimizer, from starts that reach the domain's corners (some runs diverge); then
+    /// several groups with schedules, gradient noise and evaluation points in one batch.
+    #[test]
+    fn replayed_experiments_give_the_eager_records() {
+        let device = Backend::default().device().unwrap();
+        let registry = Registry::builtin();
+        let expressions = [
+            serde_json::json!({"expr": "sin(x) * cos(y) + 0.1 * x^2 + exp(-y^2 / 4)"}),
+            serde_json::json!({"expr": "x^3 / 30 + y^4 / 40 - x * y / (2 + x^2) + 1 / (3 + y^2)"}),
+        ];
+        let surfaces = registry
+            .surfaces()
+            .iter()
+            .filter(|s| s.model().is_none() && s.data.is_none())
+            .map(|s| (serde_json::json!(s.name), s.domain))
+            .chain(expressions.map(|e| (e, crate::surface::Domain::POST)));
+        let records = |e: &Experiment, stepping| {
+            let one = Tiling {
+                rows: e.runs.len(),
+                threads: 1,
+            };
+            format!("{:?}", run_tiled(e, &device, one, stepping, &mut []))
+        };
+        let (mut replayed, mut diverged) = (0, false);
+        for (surface, domain) in surfaces {
+            let at = |[lo, hi]: [f64; 2], t: f64| lo + (hi - lo) * t;
+            for entry in registry.optimizers() {
+                // 72 runs over the domain, corners included, two learning rates where the
+                // optimizer has one.
+                let runs: Vec<_> = (0..72)
+                    .map(|k| {
+                        let start = [at(domain.x, (k % 9) as f64 / 8.0), at(domain.y, (k / 9) as f64 / 7.0)];
+                        let mut run = serde_json::json!({"label": format!("r{k}"), "optimizer": entry.name,
+                            "start": start});
+                        let params: Vec<&str> = entry.params.iter().map(|p| p.name).collect();
+                        if params.contains(&"learning_rate") {
+                            run["learning_rate"] = serde_json::json!([0.003, 0.3][k % 2]);
+                        }
+                        for wrapped in ["fast", "outer"] {
+                            if params.contains(&wrapped) {
+                                run[wrapped] = serde_json::json!({"optimizer": "adam", "learning_rate": 0.1});
+                            }
+                        }
+                        run
+                    })
+                    .collect();
+                let file = serde_json::json!({"name": "x", "surface": surface, "steps": 9, "runs": runs});
+                let e = Experiment::parse(&file.to_string(), Path::new("x.json"), &registry, &device).unwrap();
+                let fused = records(&e, Stepping::Fused);
+                assert_eq!(fused, records(&e, Stepping::Eager), "{surface} {}", entry.name);
+                replayed += usize::from(replay_batch(&e).is_some());
+                diverged |= fused.contains("diverged_at: Some");
+            }
+        }
+        assert!(replayed > 100, "most pairs replay ({replayed})");
+        assert!(diverged, "some runs diverged");
+        let runs: Vec<_> = (0..280)
+            .map(|k| match k % 4 {
+                0 => serde_json::json!({"optimizer": "sgd", "momentum": 0.9, "seed": k,
+                    "learning_rate": {"schedule": "CosineDecay", "initial_learning_rate": 0.01, "decay_steps": 10}}),
+                1 => serde_json::json!({"optimizer": "lookahead", "seed": k,
+                    "fast": {"optimizer": "adam", "learning_rate": 0.05}}),
+                2 => serde_json::json!({"optimizer": "schedule_free_adamw", "learning_rate": 0.01, "seed": k}),
+                _ => serde_json::json!({"optimizer": "adam", "learning_rate": 0.5, "seed": k}),
+            })
+            .enumerate()
+            .map(|(k, mut run)| {
+                run["label"] = serde_json::json!(format!("r{k}"));
+                run["start"] = serde_json::json!([k as f64 * 0.035 - 4.9, 2.5 - k as f64 * 0.015]);
+                run
+            })
+            .collect();
+        let file = serde_json::json!({"name": "g", "surface": "f4", "steps": 14, "runs": runs,
+                                      "gradient_noise": {"sigma": 0.3}});
+        let e = Experiment::parse(&file.to_string(), Path::new("g.json"), &registry, &device).unwrap();
+        assert!(replay_batch(&e).is_some(), "the groups replay");
+        assert_eq!(records(&e, Stepping::Fused), records(&e, Stepping::Eager));
     }
 }

@@ -769,21 +769,41 @@ impl Builder {
     }
 
     /// Reads a copy's operand wherever the copy (an expand or reshape within its shape) is read,
-    /// so that the copy itself is dropped as dead; copies that are outputs stay.
-    fn skip_copies(&mut self, outputs: &[u64]) {
+    /// and the first of identical instructions' result wherever a repeat is read (autodiff
+    /// computes some products twice: the same f32 operation on the same operands gives the same
+    /// bits), so that copies and repeats are dropped as dead; those that are outputs stay.
+    fn share(&mut self, outputs: &[u64]) {
         let outputs: FxHashSet<u64> = outputs.iter().copied().collect();
         let mut alias: FxHashMap<u64, u64> = FxHashMap::default();
+        type Computes = (std::mem::Discriminant<Op>, Vec<u64>, Shape);
+        let mut seen: FxHashMap<Computes, Vec<(Op, u64)>> = FxHashMap::default();
+        // Operations equal by their text (floats as written, -0 apart from 0); never a NaN
+        // operand, whose payload the text does not show.
+        let same = |a: &Op, b: &Op| {
+            let (a, b) = (format!("{a:?}"), format!("{b:?}"));
+            a == b && !a.contains("NaN")
+        };
         for sym in &mut self.syms {
             for a in &mut sym.args {
                 if let Some(&original) = alias.get(a) {
                     *a = original;
                 }
             }
-            if sym.op == Op::Unary(Unary::Copy)
-                && self.shapes[&sym.args[0]] == self.shapes[&sym.out]
-                && !outputs.contains(&sym.out)
-            {
+            if matches!(sym.op, Op::Const(_)) || outputs.contains(&sym.out) {
+                continue;
+            }
+            let shape = self.shapes[&sym.out];
+            if sym.op == Op::Unary(Unary::Copy) && self.shapes[&sym.args[0]] == shape {
                 alias.insert(sym.out, sym.args[0]);
+                continue;
+            }
+            let computes = (std::mem::discriminant(&sym.op), sym.args.clone(), shape);
+            let earlier = seen.entry(computes).or_default();
+            match earlier.iter().find(|(op, _)| same(op, &sym.op)) {
+                Some(&(_, first)) => {
+                    alias.insert(sym.out, first);
+                }
+                None => earlier.push((sym.op, sym.out)),
             }
         }
     }
@@ -792,7 +812,7 @@ impl Builder {
     /// reader has run) and lists the instructions.
     fn finish(mut self, outputs: &[u64]) -> Option<Program> {
         self.fold();
-        self.skip_copies(outputs);
+        self.share(outputs);
         let mut live: FxHashSet<u64> = outputs.iter().copied().collect();
         let mut keep = vec![false; self.syms.len()];
         for (k, sym) in self.syms.iter().enumerate().rev() {
