@@ -575,11 +575,11 @@ fn run_batch(
         return run_model(experiment, data, device, observers);
     }
     // Replayed records are flex's, bit for bit; a data surface reads minibatches mid-step.
-    if stepping == Stepping::Fused
+    if stepping != Stepping::Eager
         && *device == Device::flex()
         && experiment.surface.data.is_none()
         && experiment.surface.replayable
-        && let Some(records) = replay_batch(experiment)
+        && let Some(records) = replay_batch(experiment, stepping)
     {
         for step in 1..=experiment.steps {
             for o in observers.iter_mut() {
@@ -659,11 +659,15 @@ struct StepOutputs {
 }
 
 /// `experiment`'s records with each optimizer group recorded once and replayed block by block;
-/// `None` when a group cannot be (the caller then steps the whole batch eagerly).
-fn replay_batch(experiment: &Experiment) -> Option<Vec<RunRecord>> {
+/// `None` when a group cannot be, or `stepping` says it would not pay (the caller then steps
+/// the whole batch eagerly).
+fn replay_batch(experiment: &Experiment, stepping: Stepping) -> Option<Vec<RunRecord>> {
     let rows = rows(experiment);
     let mut records: Vec<Record> = rows.iter().map(|_| Record::default()).collect();
     for members in groups(&rows) {
+        if !stepping.replays(members.len(), experiment.steps) {
+            return None;
+        }
         let group: Vec<Row> = members.iter().map(|&i| rows[i]).collect();
         for (i, record) in members.into_iter().zip(replay_group(experiment, &group)?) {
             records[i] = record;
@@ -1035,9 +1039,9 @@ mod tests {
                     .collect();
                 let file = serde_json::json!({"name": "x", "surface": surface, "steps": 9, "runs": runs});
                 let e = Experiment::parse(&file.to_string(), Path::new("x.json"), &registry, &device).unwrap();
-                let fused = records(&e, Stepping::Fused);
+                let fused = records(&e, Stepping::Everywhere);
                 assert_eq!(fused, records(&e, Stepping::Eager), "{surface} {}", entry.name);
-                replayed += usize::from(replay_batch(&e).is_some());
+                replayed += usize::from(replay_batch(&e, Stepping::Everywhere).is_some());
                 diverged |= fused.contains("diverged_at: Some");
             }
         }
@@ -1062,7 +1066,7 @@ mod tests {
         let file = serde_json::json!({"name": "g", "surface": "f4", "steps": 14, "runs": runs,
                                       "gradient_noise": {"sigma": 0.3}});
         let e = Experiment::parse(&file.to_string(), Path::new("g.json"), &registry, &device).unwrap();
-        assert!(replay_batch(&e).is_some(), "the groups replay");
-        assert_eq!(records(&e, Stepping::Fused), records(&e, Stepping::Eager));
+        assert!(replay_batch(&e, Stepping::Everywhere).is_some(), "the groups replay");
+        assert_eq!(records(&e, Stepping::Everywhere), records(&e, Stepping::Eager));
     }
 }

@@ -178,6 +178,18 @@ impl Program {
     }
 }
 
+/// The numbers an operation carries, bit for bit (what `==` on its floats does not tell apart:
+/// -0 and 0).
+fn numbers(op: &Op) -> [u64; 2] {
+    let f = |v: f32| u64::from(v.to_bits());
+    match *op {
+        Op::Fill(v) | Op::Scalar(_, v) | Op::CompareScalar(_, v) | Op::MaskFill(v) => [f(v), 0],
+        Op::Unary(Unary::Powf(p)) => [p.to_bits(), 0],
+        Op::Unary(Unary::Clamp(lo, hi)) => [f(lo), f(hi)],
+        _ => [0, 0],
+    }
+}
+
 struct Builder {
     rows: usize,
     /// Boolean and integer tensors (kept as f32; never differentiated).
@@ -480,7 +492,7 @@ impl Builder {
         let start = self
             .syms
             .iter()
-            .position(|s| s.out == request.start)
+            .rposition(|s| s.out == request.start)
             .ok_or("the gradient's start was not replayed")?;
         let grad_shape = *self.shapes.get(&request.grad).expect("shaped");
         // Depth and tracking of every tensor made in the loss's operations.
@@ -775,14 +787,10 @@ impl Builder {
     fn share(&mut self, outputs: &[u64]) {
         let outputs: FxHashSet<u64> = outputs.iter().copied().collect();
         let mut alias: FxHashMap<u64, u64> = FxHashMap::default();
-        type Computes = (std::mem::Discriminant<Op>, Vec<u64>, Shape);
+        // What an instruction computes: its operation (its numbers bit for bit, so -0 is not 0),
+        // its operands and its shape; operations with a NaN never compare equal, so never merge.
+        type Computes = (std::mem::Discriminant<Op>, [u64; 2], Vec<u64>, Shape);
         let mut seen: FxHashMap<Computes, Vec<(Op, u64)>> = FxHashMap::default();
-        // Operations equal by their text (floats as written, -0 apart from 0); never a NaN
-        // operand, whose payload the text does not show.
-        let same = |a: &Op, b: &Op| {
-            let (a, b) = (format!("{a:?}"), format!("{b:?}"));
-            a == b && !a.contains("NaN")
-        };
         for sym in &mut self.syms {
             for a in &mut sym.args {
                 if let Some(&original) = alias.get(a) {
@@ -797,9 +805,14 @@ impl Builder {
                 alias.insert(sym.out, sym.args[0]);
                 continue;
             }
-            let computes = (std::mem::discriminant(&sym.op), sym.args.clone(), shape);
+            let computes = (
+                std::mem::discriminant(&sym.op),
+                numbers(&sym.op),
+                sym.args.clone(),
+                shape,
+            );
             let earlier = seen.entry(computes).or_default();
-            match earlier.iter().find(|(op, _)| same(op, &sym.op)) {
+            match earlier.iter().find(|(op, _)| *op == sym.op) {
                 Some(&(_, first)) => {
                     alias.insert(sym.out, first);
                 }

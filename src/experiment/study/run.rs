@@ -108,12 +108,12 @@ impl Study {
             })
             .collect();
         // Replayed outcomes are flex's, bit for bit; models read minibatches mid-step.
-        if stepping == Stepping::Fused
+        if stepping != Stepping::Eager
             && *device == Device::flex()
             && self.surface.model().is_none()
             && self.surface.replayable
         {
-            return self.run_fused(&rows, device, progress);
+            return self.run_fused(&rows, device, stepping, progress);
         }
         self.run_eager(&rows, device, progress)
     }
@@ -146,13 +146,23 @@ impl Study {
     /// `rows` on the fused path (see [`crate::experiment::fused`]): each optimizer group's rows
     /// (rows of different groups never meet) recorded once on the capture device and replayed
     /// block by block; the groups that cannot be recorded step eagerly, together.
-    fn run_fused(&self, rows: &[Row], device: &Device, progress: &mut dyn FnMut(u64)) -> Vec<Outcome> {
+    fn run_fused(
+        &self,
+        rows: &[Row],
+        device: &Device,
+        stepping: Stepping,
+        progress: &mut dyn FnMut(u64),
+    ) -> Vec<Outcome> {
         let mut outcomes: Vec<Option<Outcome>> = vec![None; rows.len()];
         let mut eager = Vec::new();
         let mut done = 0;
         for members in runner::groups(rows) {
             let group: Vec<Row> = members.iter().map(|&i| rows[i]).collect();
-            match self.replay(&group) {
+            let replayed = match stepping.replays(group.len(), self.steps) {
+                true => self.replay(&group),
+                false => None,
+            };
+            match replayed {
                 Some(out) => {
                     done += (self.steps * group.len()) as u64;
                     progress(done);
@@ -411,7 +421,7 @@ mod tests {
                 };
                 let before = FUSED.load(std::sync::atomic::Ordering::Relaxed);
                 let out = |stepping| s.run_tiled(0..s.rows(), &device, one, stepping, &mut |_| {});
-                let (e, f) = (out(Stepping::Eager), out(Stepping::Fused));
+                let (e, f) = (out(Stepping::Eager), out(Stepping::Everywhere));
                 let label = format!("{surface} {}", entry.name);
                 assert_eq!(format!("{f:?}"), format!("{e:?}"), "{label}");
                 match FUSED.load(std::sync::atomic::Ordering::Relaxed) > before {
@@ -443,7 +453,7 @@ mod tests {
             0..s.rows(),
             &device,
             Tiling { rows: 400, threads: 2 },
-            Stepping::Fused,
+            Stepping::Everywhere,
             &mut |_| {},
         );
         assert_eq!(format!("{f:?}"), format!("{e:?}"));
@@ -564,7 +574,7 @@ mod tests {
         };
         let out = |stepping| s.run_tiled(0..s.rows(), &device, one, stepping, &mut |_| {});
         assert_eq!(
-            format!("{:?}", out(Stepping::Fused)),
+            format!("{:?}", out(Stepping::Everywhere)),
             format!("{:?}", out(Stepping::Eager))
         );
         assert!(
