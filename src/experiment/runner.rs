@@ -574,11 +574,7 @@ fn run_batch(
     {
         return run_model(experiment, data, device, observers);
     }
-    // Replayed records are flex's, bit for bit; a data surface reads minibatches mid-step.
-    if stepping != Stepping::Eager
-        && *device == Device::flex()
-        && experiment.surface.data.is_none()
-        && experiment.surface.replayable
+    if stepping.may_replay(&experiment.surface, device)
         && let Some(records) = replay_batch(experiment, stepping)
     {
         for step in 1..=experiment.steps {

@@ -51,6 +51,15 @@ const MIN_ROWS: usize = 2048;
 const MAX_STEPS: usize = 1000;
 
 impl Stepping {
+    /// Whether rows over `surface` on `device` may be replayed at all: replayed outcomes are
+    /// flex's, bit for bit, and a surface over data reads minibatches mid-step.
+    pub(crate) fn may_replay(self, surface: &crate::surface::Surface, device: &burn::tensor::Device) -> bool {
+        self != Stepping::Eager
+            && *device == burn::tensor::Device::flex()
+            && surface.data.is_none()
+            && surface.replayable
+    }
+
     /// Whether an optimizer group of `rows` rows stepping `steps` times is replayed (where the
     /// program can replay it).
     pub(crate) fn replays(self, rows: usize, steps: usize) -> bool {

@@ -107,12 +107,7 @@ impl Study {
                 }
             })
             .collect();
-        // Replayed outcomes are flex's, bit for bit; models read minibatches mid-step.
-        if stepping != Stepping::Eager
-            && *device == Device::flex()
-            && self.surface.model().is_none()
-            && self.surface.replayable
-        {
+        if stepping.may_replay(&self.surface, device) {
             return self.run_fused(&rows, device, stepping, progress);
         }
         self.run_eager(&rows, device, progress)
