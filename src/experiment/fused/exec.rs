@@ -8,6 +8,10 @@ use super::program::{Binary, Cmp, Int, Op, Program, Rows, Shape, Unary};
 /// replayed, best of 28: 512 rows 61 ms, 1,024 57-59 ms, 2,048 62 ms).
 const BLOCK: usize = 1024;
 
+/// Programs run compiled, for the tests that need to know.
+#[cfg(test)]
+pub(crate) static COMPILED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
 /// Where an instruction's operand lives: a buffer of the block, or a recorded constant.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Operand {
@@ -16,7 +20,7 @@ pub(crate) enum Operand {
 }
 
 impl Operand {
-    fn shape(self) -> Shape {
+    pub(crate) fn shape(self) -> Shape {
         match self {
             Operand::Slot(_, s) | Operand::Const(_, s) => s,
         }
@@ -57,6 +61,19 @@ impl Program {
     /// integer left the range f32 holds exactly (or an index its table): the rows then step
     /// eagerly, and what `sink` was given is to be dropped.
     pub(crate) fn run(&self, mut sink: impl FnMut(usize, usize, &[f32])) -> bool {
+        match super::jit::kernel(self) {
+            Some(kernel) => {
+                self.run_compiled(&kernel, &mut sink);
+                #[cfg(test)]
+                COMPILED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                true
+            }
+            None => self.interpret(sink),
+        }
+    }
+
+    /// [`Program::run`] on the interpreter: every instruction over the block's buffers in turn.
+    pub(super) fn interpret(&self, mut sink: impl FnMut(usize, usize, &[f32])) -> bool {
         let mut slots: Vec<Vec<f32>> = self.slots.iter().map(|s| vec![0.0; self.len(*s, BLOCK)]).collect();
         let mut broadcast = Vec::new();
         let mut start = 0;
@@ -89,6 +106,55 @@ impl Program {
             start += n;
         }
         true
+    }
+
+    /// [`Program::run`] on `kernel`, the program compiled: block by block, each block's outputs
+    /// handed over once the block is done.
+    pub(super) fn run_compiled(&self, kernel: &super::jit::Kernel, sink: &mut impl FnMut(usize, usize, &[f32])) {
+        use super::jit::ROWS;
+        // Inputs column by column, padded to whole passes (the padding rows' results are dropped).
+        let padded = self.rows.div_ceil(ROWS) * ROWS;
+        let inputs: Vec<Vec<f32>> = kernel
+            .inputs
+            .iter()
+            .map(|&(c, j)| {
+                let (shape, data) = &self.consts[c];
+                let mut column: Vec<f32> = data.iter().skip(j).step_by(shape.cols).copied().collect();
+                column.resize(padded, 0.0);
+                column
+            })
+            .collect();
+        let uniform: Vec<f32> = kernel
+            .uniform
+            .iter()
+            .flat_map(|&c| self.consts[c].1.iter().copied())
+            .collect();
+        let columns: usize = kernel.outputs.iter().map(|o| o.1).sum();
+        let mut outputs = vec![vec![0.0f32; BLOCK]; columns];
+        let mut values = Vec::new();
+        let mut start = 0;
+        while start < self.rows {
+            let n = BLOCK.min(self.rows - start);
+            let passes = n.div_ceil(ROWS);
+            let reads: Vec<&[f32]> = inputs.iter().map(|c| &c[start..]).collect();
+            kernel.call(&reads, &mut outputs, &uniform, passes);
+            let mut column = 0;
+            for &(e, cols) in &kernel.outputs {
+                if cols == 1 {
+                    sink(e, start, &outputs[column][..n]);
+                } else {
+                    values.resize(n * cols, 0.0);
+                    for (j, c) in outputs[column..column + cols].iter().enumerate() {
+                        for (v, &x) in values[j..].iter_mut().step_by(cols).zip(&c[..n]) {
+                            *v = x;
+                        }
+                    }
+                    sink(e, start, &values);
+                }
+                column += cols;
+            }
+            start += n;
+        }
     }
 
     fn len(&self, shape: Shape, rows: usize) -> usize {

@@ -19,8 +19,11 @@
 //! [`Program::run`] return `None`, and the caller steps those rows eagerly.
 
 mod exec;
+mod jit;
 mod program;
 
+#[cfg(test)]
+pub(crate) use exec::COMPILED;
 pub(crate) use program::Program;
 
 /// How a batch of rows (a study's tile, an experiment's runs) steps.

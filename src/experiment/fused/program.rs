@@ -180,7 +180,7 @@ impl Program {
 
 /// The numbers an operation carries, bit for bit (what `==` on its floats does not tell apart:
 /// -0 and 0).
-fn numbers(op: &Op) -> [u64; 2] {
+pub(crate) fn numbers(op: &Op) -> [u64; 2] {
     let f = |v: f32| u64::from(v.to_bits());
     match *op {
         Op::Fill(v) | Op::Scalar(_, v) | Op::CompareScalar(_, v) | Op::MaskFill(v) => [f(v), 0],
