@@ -13,9 +13,12 @@
 //! lane by lane, as the same Rust functions. Programs with integer instructions or table lookups
 //! (noise read at a point) are not compiled: they stay on the interpreter.
 //!
-//! Compiling takes a few microseconds per instruction, so a kernel is kept by the program's
-//! structure (its instructions, not its constants' values): the tiles of a study, alike but for
-//! their start points, compile once.
+//! Compiling takes a few microseconds per instruction, and a recorded run is every step unrolled
+//! (7,617 instructions for 200 steps of Adam over Himmelblau: 80-130 ms). So the steps are found
+//! again as a loop ([`repeat`]): the stretch of instructions that repeats with a step's period,
+//! alike but for the constants that are one for every row (a step's bias corrections, read from
+//! a table that holds each step's) and the outputs each step makes. The loop body is one step;
+//! what a step hands the next is carried in variables. That compiles in ~2 ms.
 
 use super::exec::Operand;
 use super::program::{Binary, Cmp, Op, Program, Rows, Unary};

@@ -5,8 +5,9 @@
 //! code (the surface, its gradient, the optimizer) runs once on burn's non-executing capture
 //! device, which records every operation with its shapes and constants; [`Program`] turns that
 //! record into a list of element-wise instructions, and [`Program::run`] executes all of them for
-//! a block of 1,024 rows (every step, start to end) before it moves to the next block,
-//! so every intermediate stays in the core's cache. Studies replay their tiles this way (their
+//! a block of 1,024 rows (every step, start to end) before it moves to the next block: compiled
+//! to machine code where it can be (`jit.rs`: the steps as one loop, every value in vector
+//! registers), else interpreted (`exec.rs`: every intermediate in the core's cache). Studies replay their tiles this way (their
 //! losses observed block by block), and so do experiments of 64 or more runs per optimizer group
 //! (each step's points, gradients and losses handed to the records as eager stepping keeps them).
 //!
