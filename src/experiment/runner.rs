@@ -665,7 +665,7 @@ fn replay_batch(experiment: &Experiment, stepping: Stepping) -> Option<Vec<RunRe
             return None;
         }
         let group: Vec<Row> = members.iter().map(|&i| rows[i]).collect();
-        for (i, record) in members.into_iter().zip(replay_group(experiment, &group)?) {
+        for (i, record) in members.into_iter().zip(replay_group(experiment, &group, stepping)?) {
             records[i] = record;
         }
     }
@@ -673,7 +673,7 @@ fn replay_batch(experiment: &Experiment, stepping: Stepping) -> Option<Vec<RunRe
 }
 
 /// The records of one optimizer group's rows (in their order), as [`run_batch`] keeps them.
-fn replay_group(experiment: &Experiment, rows: &[Row]) -> Option<Vec<Record>> {
+fn replay_group(experiment: &Experiment, rows: &[Row], stepping: Stepping) -> Option<Vec<Record>> {
     let steps = experiment.steps;
     let (program, (order, outputs)) = Program::record(rows.len(), |capture| {
         let mut batch = Batch::from_rows(&experiment.surface, experiment.noise, rows, capture);
@@ -733,7 +733,7 @@ fn replay_group(experiment: &Experiment, rows: &[Row]) -> Option<Vec<Record>> {
             }
         }
     };
-    let complete = program.run(|output, start, values| {
+    let complete = program.run(stepping.compiles(rows.len()), |output, start, values| {
         if start != first {
             tell(&block, first, &mut records);
             first = start;

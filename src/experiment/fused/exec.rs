@@ -57,16 +57,15 @@ impl Program {
     /// `sink` as they are made: `sink(output, first_row, values)` with `values` the block's rows
     /// (`[n x columns]` row-major, every row given even where the program keeps one). Every
     /// output of a block is handed over, in the order the program makes them, before any of the
-    /// next block's. False when an
-    /// integer left the range f32 holds exactly (or an index its table): the rows then step
-    /// eagerly, and what `sink` was given is to be dropped.
-    pub(crate) fn run(&self, mut sink: impl FnMut(usize, usize, &[f32])) -> bool {
-        match super::jit::kernel(self) {
+    /// next block's. False when an integer left the range f32 holds exactly (or an index its
+    /// table): the rows then step eagerly, and what `sink` was given is to be dropped. With
+    /// `compile`, on machine code where the program compiles (see `jit.rs`), else interpreted.
+    pub(crate) fn run(&self, compile: bool, mut sink: impl FnMut(usize, usize, &[f32])) -> bool {
+        match compile.then(|| super::jit::kernel(self)).flatten() {
             Some(kernel) => {
-                self.run_compiled(&kernel, &mut sink);
                 #[cfg(test)]
                 COMPILED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                true
+                self.run_compiled(&kernel, &mut sink)
             }
             None => self.interpret(sink),
         }
@@ -109,10 +108,15 @@ impl Program {
     }
 
     /// [`Program::run`] on `kernel`, the program compiled: block by block, each block's outputs
-    /// handed over once the block is done.
-    pub(super) fn run_compiled(&self, kernel: &super::jit::Kernel, sink: &mut impl FnMut(usize, usize, &[f32])) {
+    /// handed over once the block is done (false as [`Program::run`]'s, at the end of a block).
+    pub(super) fn run_compiled(
+        &self,
+        kernel: &super::jit::Kernel,
+        sink: &mut impl FnMut(usize, usize, &[f32]),
+    ) -> bool {
         use super::jit::ROWS;
-        // Inputs column by column, padded to whole passes (the padding rows' results are dropped).
+        // Inputs column by column, padded to whole passes with the last row again (its results
+        // are dropped; a copy of a real row goes nowhere a real row does not).
         let padded = self.rows.div_ceil(ROWS) * ROWS;
         let inputs: Vec<Vec<f32>> = kernel
             .inputs
@@ -120,9 +124,15 @@ impl Program {
             .map(|&(c, j)| {
                 let (shape, data) = &self.consts[c];
                 let mut column: Vec<f32> = data.iter().skip(j).step_by(shape.cols).copied().collect();
-                column.resize(padded, 0.0);
+                let last = column[self.rows - 1];
+                column.resize(padded, last);
                 column
             })
+            .collect();
+        let lookups: Vec<&[f32]> = kernel
+            .lookups
+            .iter()
+            .map(|&(c, _)| self.consts[c].1.as_slice())
             .collect();
         let uniform: Vec<f32> = kernel
             .uniform
@@ -137,7 +147,9 @@ impl Program {
             let n = BLOCK.min(self.rows - start);
             let passes = n.div_ceil(ROWS);
             let reads: Vec<&[f32]> = inputs.iter().map(|c| &c[start..]).collect();
-            kernel.call(&reads, &mut outputs, &uniform, passes);
+            if !kernel.call(&reads, &mut outputs, &uniform, &lookups, passes) {
+                return false;
+            }
             let mut column = 0;
             for &(e, cols) in &kernel.outputs {
                 if cols == 1 {
@@ -155,6 +167,7 @@ impl Program {
             }
             start += n;
         }
+        true
     }
 
     fn len(&self, shape: Shape, rows: usize) -> usize {

@@ -10,8 +10,9 @@
 //! Exact, like the interpreter: each instruction is the same IEEE f32 operation (vector add,
 //! multiply, divide, square root and fused multiply-add round as their scalar forms do), and the
 //! functions flex computes in software (`exp`, `ln`, `sin`, `cos`, `tanh`, `powf`) are called,
-//! lane by lane, as the same Rust functions. Programs with integer instructions or table lookups
-//! (noise read at a point) are not compiled: they stay on the interpreter.
+//! lane by lane, as the same Rust functions. Integers (the noise lookup's indices) are kept as f32
+//! as the interpreter keeps them, and where one may have left the range f32 holds exactly, or an
+//! index its table, the call says so, as the interpreter does, and the rows step eagerly.
 //!
 //! Compiling takes a few microseconds per instruction, and a recorded run is every step unrolled
 //! (7,617 instructions for 200 steps of Adam over Himmelblau: 80-130 ms). So the steps are found
@@ -21,7 +22,7 @@
 //! what a step hands the next is carried in variables. That compiles in ~2 ms.
 
 use super::exec::Operand;
-use super::program::{Binary, Cmp, Op, Program, Rows, Unary};
+use super::program::{Binary, Cmp, Int, Op, Program, Rows, Unary};
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::{AbiParam, Endianness, InstBuilder, MemFlagsData, SigRef, Signature, Value as Ssa, types};
 use cranelift_codegen::settings::{self, Configurable};
@@ -30,6 +31,8 @@ use cranelift_jit::{JITBuilder, JITModule};
 use cranelift_module::{Linkage, Module};
 use rustc_hash::{FxHashMap, FxHashSet};
 
+/// Integers up to this magnitude are exact as f32 (as the interpreter's).
+const EXACT: u64 = 1 << 24;
 /// Lanes of a vector register (f32x4).
 const LANES: usize = 4;
 /// Vectors computed side by side: independent dependency chains for the core to overlap.
@@ -37,10 +40,12 @@ const GROUPS: usize = 2;
 /// Rows one pass of the compiled loop computes.
 pub(crate) const ROWS: usize = LANES * GROUPS;
 
-/// `code(inputs, outputs, uniform, passes)`: `inputs[k]` is the block's first row of the `k`-th
-/// input column, `outputs[k]` where the `k`-th output column goes (both column-major, [`ROWS`]
-/// rows a pass), `uniform` the values that are one for every row.
-type Code = unsafe extern "C" fn(*const *const f32, *const *mut f32, *const f32, i64);
+/// `code(inputs, outputs, uniform, lookups, passes)`: `inputs[k]` is the block's first row of the
+/// `k`-th input column, `outputs[k]` where the `k`-th output column goes (both column-major,
+/// [`ROWS`] rows a pass), `uniform` the values that are one for every row, `lookups[k]` the
+/// `k`-th table read at an index. Returns 0, or 1 where an integer left the range f32 holds
+/// exactly or an index its table (the interpreter's `false`).
+type Code = unsafe extern "C" fn(*const *const f32, *const *mut f32, *const f32, *const *const f32, i64) -> i32;
 
 /// A program compiled: its code and where it reads and writes.
 pub(crate) struct Kernel {
@@ -52,6 +57,8 @@ pub(crate) struct Kernel {
     pub(crate) uniform: Vec<usize>,
     /// How many floats it reads from `uniform`.
     uniform_len: usize,
+    /// The tables it reads at an index, in the order of its `lookups`: (constant, length).
+    pub(crate) lookups: Vec<(usize, usize)>,
     /// What it writes, in the order of its `outputs` (each output's columns in turn): the
     /// output's index and its columns, in the order the program makes them.
     pub(crate) outputs: Vec<(usize, usize)>,
@@ -72,7 +79,14 @@ impl Kernel {
     /// Runs the code over `passes` passes of [`ROWS`] rows: `inputs` are its input columns from
     /// the block's first row, `outputs` its output columns, `uniform` its uniform constants'
     /// values, all in the order the kernel lists them.
-    pub(crate) fn call(&self, inputs: &[&[f32]], outputs: &mut [Vec<f32>], uniform: &[f32], passes: usize) {
+    pub(crate) fn call(
+        &self,
+        inputs: &[&[f32]],
+        outputs: &mut [Vec<f32>],
+        uniform: &[f32],
+        lookups: &[&[f32]],
+        passes: usize,
+    ) -> bool {
         let rows = passes * ROWS;
         assert_eq!(inputs.len(), self.inputs.len(), "one slice per input column");
         assert_eq!(
@@ -81,13 +95,25 @@ impl Kernel {
             "one per output column"
         );
         assert_eq!(uniform.len(), self.uniform_len, "every uniform value");
+        assert!(lookups.iter().zip(&self.lookups).all(|(t, l)| t.len() == l.1) && lookups.len() == self.lookups.len());
         assert!(inputs.iter().all(|c| c.len() >= rows) && outputs.iter().all(|c| c.len() >= rows));
         let inputs: Vec<*const f32> = inputs.iter().map(|c| c.as_ptr()).collect();
         let outputs: Vec<*mut f32> = outputs.iter_mut().map(|c| c.as_mut_ptr()).collect();
-        // SAFETY: the code reads `rows` floats from each input column and the uniform values at
-        // offsets below `uniform_len`, and writes `rows` floats to each output column: all
-        // within the slices, as checked above.
-        unsafe { (self.code)(inputs.as_ptr(), outputs.as_ptr(), uniform.as_ptr(), passes as i64) }
+        let lookups: Vec<*const f32> = lookups.iter().map(|c| c.as_ptr()).collect();
+        // SAFETY: the code reads `rows` floats from each input column, the uniform values at
+        // offsets below `uniform_len` and each table at indices it has checked are inside its
+        // length, and writes `rows` floats to each output column: all within the slices, as
+        // checked above.
+        let outside = unsafe {
+            (self.code)(
+                inputs.as_ptr(),
+                outputs.as_ptr(),
+                uniform.as_ptr(),
+                lookups.as_ptr(),
+                passes as i64,
+            )
+        };
+        outside == 0
     }
 }
 
@@ -161,6 +187,7 @@ fn alike(program: &Program, sources: &[Vec<Src>], i: usize, j: usize) -> bool {
         && sources[i].iter().zip(&sources[j]).all(|(&a, &b)| src(a, b))
         && x.out.shape() == y.out.shape()
         && x.emit.len() == y.emit.len()
+        && (x.op != Op::Gather || sources[i][0] == sources[j][0])
 }
 
 /// How each operand of the step's instructions is read, checked in every repeat, and whether
@@ -301,7 +328,8 @@ fn compile(program: &Program, sources: &[Vec<Src>], repeat: Option<(Repeat, Vec<
     let mut module = JITModule::new(JITBuilder::with_isa(isa, cranelift_module::default_libcall_names()));
     let ptr = module.target_config().pointer_type();
     let mut sig = module.make_signature();
-    sig.params.extend([ptr, ptr, ptr, types::I64].map(AbiParam::new));
+    sig.params.extend([ptr, ptr, ptr, ptr, types::I64].map(AbiParam::new));
+    sig.returns.push(AbiParam::new(types::I32));
     let id = module.declare_function("replay", Linkage::Local, &sig).ok()?;
     let mut ctx = module.make_context();
     ctx.func.signature = sig;
@@ -310,10 +338,15 @@ fn compile(program: &Program, sources: &[Vec<Src>], repeat: Option<(Repeat, Vec<
     // entry -> pass: before the loop -> step (repeated) -> after it -> next pass ... -> exit
     let entry = b.create_block();
     b.append_block_params_for_function_params(entry);
-    let [inputs, outputs, uniform, passes] = b.block_params(entry).try_into().expect("four parameters");
+    let [inputs, outputs, uniform, lookups, passes] = b.block_params(entry).try_into().expect("five parameters");
     let (pass_head, pass_body, exit) = (b.create_block(), b.create_block(), b.create_block());
     b.append_block_param(pass_head, types::I64);
     b.switch_to_block(entry);
+    // Lanes where an integer or an index went out of range, over the whole call.
+    let outside = b.declare_var(types::I32X4);
+    let none = b.ins().iconst(types::I32, 0);
+    let none = b.ins().splat(types::I32X4, none);
+    b.def_var(outside, none);
     let zero = b.ins().iconst(types::I64, 0);
     b.ins().jump(pass_head, &[zero.into()]);
     b.switch_to_block(pass_head);
@@ -345,6 +378,8 @@ fn compile(program: &Program, sources: &[Vec<Src>], repeat: Option<(Repeat, Vec<
         offset,
         tables: [uniform, outputs],
         inputs,
+        lookups,
+        outside,
         sigs,
         repeat: r,
         reads,
@@ -354,6 +389,7 @@ fn compile(program: &Program, sources: &[Vec<Src>], repeat: Option<(Repeat, Vec<
             inputs: Vec::new(),
             uniform: Vec::new(),
             uniform_len: 0,
+            lookups: Vec::new(),
             outputs: Vec::new(),
             module: None,
         },
@@ -381,22 +417,33 @@ fn compile(program: &Program, sources: &[Vec<Src>], repeat: Option<(Repeat, Vec<
     let next = b.ins().iadd_imm_s(pass, 1);
     b.ins().jump(pass_head, &[next.into()]);
     b.switch_to_block(exit);
-    b.ins().return_(&[]);
+    let outside = b.use_var(outside);
+    let any = b.ins().vany_true(outside);
+    let any = b.ins().uextend(types::I32, any);
+    b.ins().return_(&[any]);
     b.seal_all_blocks();
     b.finalize(module.target_config());
     module.define_function(id, &mut ctx).ok()?;
     module.clear_context(&mut ctx);
     module.finalize_definitions().ok()?;
     let code = module.get_finalized_function(id);
-    // SAFETY: `code` is the function just defined, with the signature `Code` describes (three
-    // pointers and an i64, the platform's C calling convention, nothing returned).
+    // SAFETY: `code` is the function just defined, with the signature `Code` describes (four
+    // pointers and an i64, the platform's C calling convention, an i32 returned).
     kernel.code = unsafe { std::mem::transmute::<*const u8, Code>(code) };
     kernel.module = Some(module);
     Some(kernel)
 }
 
 /// A placeholder until the code is compiled.
-unsafe extern "C" fn nothing(_: *const *const f32, _: *const *mut f32, _: *const f32, _: i64) {}
+unsafe extern "C" fn nothing(
+    _: *const *const f32,
+    _: *const *mut f32,
+    _: *const f32,
+    _: *const *const f32,
+    _: i64,
+) -> i32 {
+    1
+}
 
 /// The two tables a kernel reads its entries from: uniform constants (floats) and output columns
 /// (pointers).
@@ -423,6 +470,10 @@ struct Emitter<'a> {
     /// The pass's byte offset into every column.
     offset: Ssa,
     inputs: Ssa,
+    /// The tables read at an index.
+    lookups: Ssa,
+    /// Lanes out of range so far (a mask).
+    outside: Variable,
     /// The uniform constants' and the outputs' tables.
     tables: [Ssa; 2],
     /// Signatures of the lane-by-lane calls of one and two arguments.
@@ -724,6 +775,66 @@ impl Emitter<'_> {
         self.b.ins().fcmp(FloatCC::NotEqual, x, zero)
     }
 
+    /// `a op b` on integers kept as f32 (exact while the result is).
+    fn int(&mut self, op: Int, a: Ssa, b: Ssa) -> Ssa {
+        match op {
+            Int::Add => self.b.ins().fadd(a, b),
+            Int::Sub => self.b.ins().fsub(a, b),
+            Int::Mul => self.b.ins().fmul(a, b),
+        }
+    }
+
+    /// An integer result: marked out of range where it may not be exact (2^24 and beyond: the
+    /// f32 arithmetic may have rounded it; the interpreter, exact in i64, stops past 2^24), and
+    /// with 0 for -0 (an integer has no sign of zero).
+    fn integer(&mut self, v: Ssa) -> Ssa {
+        let (zero, limit) = (self.splat(0.0), self.splat(EXACT as f32));
+        let size = self.b.ins().fabs(v);
+        // NaN too: not (|v| < 2^24).
+        let inside = self.b.ins().fcmp(FloatCC::LessThan, size, limit);
+        let all = self.b.ins().iconst(types::I32, -1);
+        let all = self.b.ins().splat(types::I32X4, all);
+        let out = self.b.ins().bxor(inside, all);
+        self.mark(out);
+        self.b.ins().fadd(v, zero)
+    }
+
+    /// Adds lanes to the ones out of range.
+    fn mark(&mut self, lanes: Ssa) {
+        let so_far = self.b.use_var(self.outside);
+        let now = self.b.ins().bor(so_far, lanes);
+        self.b.def_var(self.outside, now);
+    }
+
+    /// `table[index]` lane by lane (`table` of `len` floats at `base`), marking an index outside
+    /// it (NaN included) and reading entry 0 there instead.
+    fn gather(&mut self, base: Ssa, len: usize, index: Ssa) -> Ssa {
+        let (zero, end) = (self.splat(0.0), self.splat(len as f32));
+        let from = self.b.ins().fcmp(FloatCC::GreaterThanOrEqual, index, zero);
+        let below = self.b.ins().fcmp(FloatCC::LessThan, index, end);
+        let inside = self.b.ins().band(from, below);
+        let all = self.b.ins().iconst(types::I32, -1);
+        let all = self.b.ins().splat(types::I32X4, all);
+        let out = self.b.ins().bxor(inside, all);
+        self.mark(out);
+        let index = self.select(inside, index, zero);
+        let index = self.b.ins().fcvt_to_sint_sat(types::I32X4, index);
+        let flags = MemFlagsData::trusted();
+        let mut values = None;
+        for lane in 0..LANES as u8 {
+            let i = self.b.ins().extractlane(index, lane);
+            let i = self.b.ins().sextend(self.ptr, i);
+            let at = self.b.ins().imul_imm_s(i, 4);
+            let at = self.b.ins().iadd(base, at);
+            let v = self.b.ins().load(types::F32, flags, at, 0);
+            values = Some(match values {
+                None => self.b.ins().splat(types::F32X4, v),
+                Some(all) => self.b.ins().insertlane(all, v, lane),
+            });
+        }
+        values.expect("lanes")
+    }
+
     fn unary(&mut self, u: Unary, x: Ssa) -> Option<Ssa> {
         let one = |e: &mut Self, f: extern "C" fn(f32) -> f32| e.call(f as usize, &[x]);
         Some(match u {
@@ -773,8 +884,14 @@ impl Emitter<'_> {
                 let p = self.splat(p as f32);
                 self.call(powf as extern "C" fn(f32, f32) -> f32 as usize, &[x, p])
             }
-            // Integers stay on the interpreter (it checks they are exact).
-            Unary::IntoInt => return None,
+            Unary::IntoInt => {
+                // `x as f64 as i64` (toward zero, NaN to 0), kept while exact as f32.
+                let zero = self.splat(0.0);
+                let t = self.b.ins().trunc(x);
+                let nan = self.b.ins().fcmp(FloatCC::Unordered, x, x);
+                let t = self.select(nan, zero, t);
+                self.integer(t)
+            }
         })
     }
 
@@ -786,8 +903,12 @@ impl Emitter<'_> {
             return Some(());
         }
         let cols = instr.out.shape().cols;
+        // (A gather's table is read at its indices, not loaded whole.)
         let args: Vec<(Regs, usize)> = (0..instr.args.len())
-            .map(|k| (self.load(i, k), instr.args[k].shape().cols))
+            .map(|k| match (instr.op, k) {
+                (Op::Gather, 0) => (Vec::new(), 0),
+                _ => (self.load(i, k), instr.args[k].shape().cols),
+            })
             .collect();
         let arg = |k: usize, j: usize, g: usize| at(&args[k].0, args[k].1, j, g);
         let each = |e: &mut Self, f: &mut dyn FnMut(&mut Self, usize, usize) -> Option<Ssa>| {
@@ -857,7 +978,36 @@ impl Emitter<'_> {
             Op::Fma => each(self, &mut |e, j, g| {
                 Some(e.b.ins().fma(arg(0, j, g), arg(1, j, g), arg(2, j, g)))
             })?,
-            Op::Int(_) | Op::IntScalar(..) | Op::Gather => return None,
+            Op::Int(op) => each(self, &mut |e, j, g| {
+                let v = e.int(op, arg(0, j, g), arg(1, j, g));
+                Some(e.integer(v))
+            })?,
+            Op::IntScalar(op, k) => {
+                // A constant past what f32 holds exactly stays on the interpreter.
+                if k.unsigned_abs() >= EXACT {
+                    return None;
+                }
+                let k = self.splat(k as f32);
+                each(self, &mut |e, j, g| {
+                    let v = e.int(op, arg(0, j, g), k);
+                    Some(e.integer(v))
+                })?
+            }
+            Op::Gather => {
+                let Operand::Const(c, table) = instr.args[0] else {
+                    return None;
+                };
+                let k = match self.kernel.lookups.iter().position(|l| l.0 == c) {
+                    Some(k) => k,
+                    None => {
+                        self.kernel.lookups.push((c, table.cols));
+                        self.kernel.lookups.len() - 1
+                    }
+                };
+                let flags = MemFlagsData::trusted();
+                let base = self.b.ins().load(self.ptr, flags, self.lookups, (k * 8) as i32);
+                each(self, &mut |e, j, g| Some(e.gather(base, table.cols, arg(1, j, g))))?
+            }
         };
         for m in 0..instr.emit.len() {
             self.store(i, m, &regs);
@@ -894,7 +1044,7 @@ mod tests {
             let mut sink =
                 |e: usize, first: usize, v: &[f32]| out.push((e, first, v.iter().map(|x| x.to_bits()).collect()));
             match compiled {
-                true => program.run_compiled(&kernel(program).expect("compiled"), &mut sink),
+                true => assert!(program.run_compiled(&kernel(program).expect("compiled"), &mut sink)),
                 false => assert!(program.interpret(&mut sink)),
             }
             out.sort_by_key(|o| (o.1, o.0));
@@ -1094,8 +1244,59 @@ mod tests {
         let (repeat, _) = repeat(&program, &sources(&program)).expect("a loop");
         assert_eq!((repeat.period, repeat.times), (3, steps - 1));
         same_on_both(&program);
-        let mut with_int = program;
-        with_int.instrs.last_mut().expect("an instruction").op = Op::IntScalar(Int::Add, 1);
-        assert!(kernel(&with_int).is_none());
+    }
+
+    /// The noise lookup's instructions: a value cast to an integer, integer arithmetic and a
+    /// table read at the result, compiled to the interpreter's bits where all stays in range;
+    /// where an integer passes 2^24 or an index leaves its table, both say so (false: the rows
+    /// step eagerly). A constant past 2^24 is not compiled.
+    #[test]
+    fn integers_and_lookups_compile_and_stop_where_the_interpreter_does() {
+        let table: Vec<f32> = (0..50).map(|i| (i as f32 * 0.37).sin()).collect();
+        let row = Shape {
+            rows: Rows::One,
+            cols: 50,
+        };
+        let lookup = |scale: f32, offset: i64| {
+            let points = awkward(4)
+                .into_iter()
+                .map(|v| if v.is_finite() { v.clamp(-10.0, 30.0) } else { 1.0 });
+            let consts = vec![(all(1), points.collect()), (row, table.clone()), (one(), vec![scale])];
+            let (x, t, s) = (
+                Operand::Const(0, all(1)),
+                Operand::Const(1, row),
+                Operand::Const(2, one()),
+            );
+            let slot = |k: usize| Operand::Slot(k, all(1));
+            let instr = |op: Op, args: Vec<Operand>, k: usize| Instr {
+                op,
+                args,
+                out: slot(k),
+                emit: vec![k],
+            };
+            let instrs = vec![
+                instr(Op::Binary(Binary::Mul), vec![x, s], 0),
+                instr(Op::Unary(Unary::IntoInt), vec![slot(0)], 1),
+                instr(Op::IntScalar(Int::Add, offset), vec![slot(1)], 2),
+                instr(Op::Int(Int::Mul), vec![slot(2), slot(1)], 3),
+                instr(Op::Int(Int::Sub), vec![slot(3), slot(2)], 4),
+                instr(Op::Gather, vec![t, slot(2)], 5),
+            ];
+            Program {
+                rows: N,
+                instrs,
+                consts,
+                slots: vec![all(1); 6],
+            }
+        };
+        // In range: indices 0..=40, products and differences small.
+        same_on_both(&lookup(1.0, 10));
+        // An index past the table (30 + 30 = 60 > 49), then an integer past 2^24 (x * 2^23).
+        for program in [lookup(1.0, 30), lookup(8_388_608.0, 0)] {
+            let compiled = kernel(&program).expect("compiled");
+            assert!(!program.run_compiled(&compiled, &mut |_, _, _| {}));
+            assert!(!program.interpret(|_, _, _| {}));
+        }
+        assert!(kernel(&lookup(1.0, 1 << 25)).is_none());
     }
 }

@@ -154,7 +154,7 @@ impl Study {
         for members in runner::groups(rows) {
             let group: Vec<Row> = members.iter().map(|&i| rows[i]).collect();
             let replayed = match stepping.replays(group.len(), self.steps) {
-                true => self.replay(&group),
+                true => self.replay(&group, stepping),
                 false => None,
             };
             match replayed {
@@ -180,7 +180,7 @@ impl Study {
 
     /// The outcomes of `rows` (one optimizer group) recorded and replayed; `None` when they
     /// cannot be recorded.
-    fn replay(&self, rows: &[Row]) -> Option<Vec<Outcome>> {
+    fn replay(&self, rows: &[Row], stepping: Stepping) -> Option<Vec<Outcome>> {
         let steps = self.steps;
         let (program, order) = Program::record(rows.len(), |capture| {
             let mut batch = Batch::from_rows(&self.surface, self.noise, rows, capture);
@@ -197,7 +197,7 @@ impl Study {
         // Each step's losses are observed block by block as the replay makes them.
         let mut tracker = Tracker::new(self, rows, order);
         let mut points = vec![0.0; 2 * rows.len()];
-        let complete = program.run(|output, first, values| match output {
+        let complete = program.run(stepping.compiles(rows.len()), |output, first, values| match output {
             k if k <= steps => tracker.observe(k, first, values),
             _ => points[2 * first..2 * first + values.len()].copy_from_slice(values),
         });
@@ -437,8 +437,13 @@ mod tests {
             fused.join(", "),
             eager.join(", ")
         );
-        // The compiled kernel covers the surfaces without noise and the rules without integers.
-        for covered in [r#""himmelblau" adam"#, r#""rosenbrock" lion"#, r#""beale" rprop"#] {
+        // The compiled kernel covers every pair replayed: the noise lookup (f0) included.
+        for covered in [
+            r#""himmelblau" adam"#,
+            r#""rosenbrock" lion"#,
+            r#""beale" rprop"#,
+            r#""f0" adam"#,
+        ] {
             assert!(compiled.iter().any(|c| c == covered), "{covered} compiled");
         }
         assert!(
