@@ -994,9 +994,13 @@ impl Emitter<'_> {
                 })?
             }
             Op::Gather => {
+                // (An out-of-range lane reads entry 0: an empty table is not compiled.)
                 let Operand::Const(c, table) = instr.args[0] else {
                     return None;
                 };
+                if table.cols == 0 {
+                    return None;
+                }
                 let k = match self.kernel.lookups.iter().position(|l| l.0 == c) {
                     Some(k) => k,
                     None => {
