@@ -190,9 +190,10 @@ fn alike(program: &Program, sources: &[Vec<Src>], i: usize, j: usize) -> bool {
         && (x.op != Op::Gather || sources[i][0] == sources[j][0])
 }
 
-/// How each operand of the step's instructions is read, checked in every repeat, and whether
-/// the instructions after the loop read only the last repeat; `None` if not so.
-fn reads(program: &Program, sources: &[Vec<Src>], r: Repeat) -> Option<Vec<Vec<Read>>> {
+/// How each operand of the step's instructions is read (an earlier value the same in every
+/// repeat, or the previous repeat's, checked in every repeat), and whether the instructions
+/// after the loop read only the last repeat; `None` if not so.
+fn reads(sources: &[Vec<Src>], r: Repeat) -> Option<Vec<Vec<Read>>> {
     let Repeat { start, period, times } = r;
     let end = start + period * times;
     let mut reads = Vec::with_capacity(period);
@@ -201,19 +202,8 @@ fn reads(program: &Program, sources: &[Vec<Src>], r: Repeat) -> Option<Vec<Vec<R
         let mut read = Vec::with_capacity(first.len());
         for (k, &src) in first.iter().enumerate() {
             read.push(match src {
-                Src::Const(c) => {
-                    // Input columns are the same in every repeat; uniform values may differ.
-                    let same = (1..times).all(|t| match sources[start + o + t * period][k] {
-                        Src::Const(d) => {
-                            d == c || program.consts[c].0.rows == Rows::One && program.consts[d].0.rows == Rows::One
-                        }
-                        Src::Instr(_) => false,
-                    });
-                    if !same {
-                        return None;
-                    }
-                    Read::Fixed
-                }
+                // Constants alike in every repeat: `alike` held between each repeat and the next.
+                Src::Const(_) => Read::Fixed,
                 Src::Instr(p) if p >= start => {
                     // This repeat's own.
                     if !(1..times).all(|t| sources[start + o + t * period][k] == Src::Instr(p + t * period)) {
@@ -273,7 +263,7 @@ fn repeat(program: &Program, sources: &[Vec<Src>]) -> Option<(Repeat, Vec<Vec<Re
             && best
                 .as_ref()
                 .is_none_or(|(b, _)| b.times * b.period < found.times * period)
-            && let Some(reads) = reads(program, sources, found)
+            && let Some(reads) = reads(sources, found)
         {
             best = Some((found, reads));
         }

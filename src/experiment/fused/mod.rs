@@ -7,9 +7,10 @@
 //! record into a list of element-wise instructions, and [`Program::run`] executes all of them for
 //! a block of 1,024 rows (every step, start to end) before it moves to the next block: compiled
 //! to machine code where it can be (`jit.rs`: the steps as one loop, every value in vector
-//! registers), else interpreted (`exec.rs`: every intermediate in the core's cache). Studies replay their tiles this way (their
-//! losses observed block by block), and so do experiments of 64 or more runs per optimizer group
-//! (each step's points, gradients and losses handed to the records as eager stepping keeps them).
+//! registers), else interpreted (`exec.rs`: every intermediate in the core's cache). Studies
+//! replay their tiles this way (their losses observed block by block), and so do experiments of
+//! 64 or more runs per optimizer group (each step's points, gradients and losses handed to the
+//! records as eager stepping keeps them).
 //!
 //! Outcomes are bit for bit those of eager stepping on flex: each instruction is the f32
 //! arithmetic flex performs for that operation, in the same order; the gradient, which burn's
