@@ -755,8 +755,9 @@ fn stepping_rate(study: &Study, device: &Device, tiling: crate::experiment::tile
     (0..3).map(|_| once()).fold(0.0, f64::max)
 }
 
-/// The benchmark study's stepping alone on every backend: its point-steps per second where the
-/// backend is built in, and how to build it in where not.
+/// The benchmark study's stepping alone on every backend, eager and fused: its point-steps per
+/// second where the backend is built in, and how to build it in where not. On a GPU, fused is
+/// the study as compute shaders (`experiment/fused/gpu.rs`).
 fn backends(registry: &Registry) -> Result<()> {
     use clap::ValueEnum;
     let file = study_file(256, 200);
@@ -770,12 +771,15 @@ fn backends(registry: &Registry) -> Result<()> {
         };
         let study = Study::from_file(file.clone(), Path::new("bench-study"), registry, &device)?;
         let tiling = crate::experiment::tiles::Tiling::for_device(&device);
-        let rate = stepping_rate(&study, &device, tiling, Stepping::Fused);
+        let rates = [Stepping::Eager, Stepping::Fused].map(|s| stepping_rate(&study, &device, tiling, s));
         println!(
-            "backends  {backend:?}: the 256 x 256-start study's stepping, {} rows per tile on {} threads: {:.2} million point-steps/s",
+            "backends  {backend:?}{}: the 256 x 256-start study's stepping, {} rows per tile on {} threads: eager {:.2}, fused {:.2} million point-steps/s ({:.1}x)",
+            crate::experiment::fused::adapter(&device).map_or(String::new(), |a| format!(" ({a})")),
             tiling.rows.min(study.rows()),
             tiling.threads,
-            rate / 1e6
+            rates[0] / 1e6,
+            rates[1] / 1e6,
+            rates[1] / rates[0]
         );
     }
     Ok(())

@@ -6,7 +6,7 @@
 //! (the results module), progress bars and figures are done by others: the runner only loops.
 
 use super::{Experiment, RunSpec, Start};
-use crate::experiment::fused::{Program, Stepping};
+use crate::experiment::fused::{Engine, Program, Stepping};
 use crate::experiment::tiles::Tiling;
 use crate::optim::{Env, Optimizer, OptimizerSpec};
 use crate::params::Layout;
@@ -575,7 +575,7 @@ fn run_batch(
         return run_model(experiment, data, device, observers);
     }
     if stepping.may_replay(&experiment.surface, device)
-        && let Some(records) = replay_batch(experiment, stepping)
+        && let Some(records) = replay_batch(experiment, stepping, device)
     {
         for step in 1..=experiment.steps {
             for o in observers.iter_mut() {
@@ -657,7 +657,7 @@ struct StepOutputs {
 /// `experiment`'s records with each optimizer group recorded once and replayed block by block;
 /// `None` when a group cannot be, or `stepping` says it would not pay (the caller then steps
 /// the whole batch eagerly).
-fn replay_batch(experiment: &Experiment, stepping: Stepping) -> Option<Vec<RunRecord>> {
+fn replay_batch(experiment: &Experiment, stepping: Stepping, device: &Device) -> Option<Vec<RunRecord>> {
     let rows = rows(experiment);
     let mut records: Vec<Record> = rows.iter().map(|_| Record::default()).collect();
     for members in groups(&rows) {
@@ -665,7 +665,11 @@ fn replay_batch(experiment: &Experiment, stepping: Stepping) -> Option<Vec<RunRe
             return None;
         }
         let group: Vec<Row> = members.iter().map(|&i| rows[i]).collect();
-        for (i, record) in members.into_iter().zip(replay_group(experiment, &group, stepping)?) {
+        for (i, record) in
+            members
+                .into_iter()
+                .zip(replay_group(experiment, &group, stepping.engine(group.len(), device))?)
+        {
             records[i] = record;
         }
     }
@@ -673,7 +677,7 @@ fn replay_batch(experiment: &Experiment, stepping: Stepping) -> Option<Vec<RunRe
 }
 
 /// The records of one optimizer group's rows (in their order), as [`run_batch`] keeps them.
-fn replay_group(experiment: &Experiment, rows: &[Row], stepping: Stepping) -> Option<Vec<Record>> {
+fn replay_group(experiment: &Experiment, rows: &[Row], engine: Engine) -> Option<Vec<Record>> {
     let steps = experiment.steps;
     let (program, (order, outputs)) = Program::record(rows.len(), |capture| {
         let mut batch = Batch::from_rows(&experiment.surface, experiment.noise, rows, capture);
@@ -733,7 +737,7 @@ fn replay_group(experiment: &Experiment, rows: &[Row], stepping: Stepping) -> Op
             }
         }
     };
-    let complete = program.run(stepping.compiles(rows.len()), |output, start, values| {
+    let complete = program.run(engine, |output, start, values| {
         if start != first {
             tell(&block, first, &mut records);
             first = start;
@@ -1037,7 +1041,7 @@ mod tests {
                 let e = Experiment::parse(&file.to_string(), Path::new("x.json"), &registry, &device).unwrap();
                 let fused = records(&e, Stepping::Everywhere);
                 assert_eq!(fused, records(&e, Stepping::Eager), "{surface} {}", entry.name);
-                replayed += usize::from(replay_batch(&e, Stepping::Everywhere).is_some());
+                replayed += usize::from(replay_batch(&e, Stepping::Everywhere, &device).is_some());
                 diverged |= fused.contains("diverged_at: Some");
             }
         }
@@ -1062,7 +1066,10 @@ mod tests {
         let file = serde_json::json!({"name": "g", "surface": "f4", "steps": 14, "runs": runs,
                                       "gradient_noise": {"sigma": 0.3}});
         let e = Experiment::parse(&file.to_string(), Path::new("g.json"), &registry, &device).unwrap();
-        assert!(replay_batch(&e, Stepping::Everywhere).is_some(), "the groups replay");
+        assert!(
+            replay_batch(&e, Stepping::Everywhere, &device).is_some(),
+            "the groups replay"
+        );
         assert_eq!(records(&e, Stepping::Everywhere), records(&e, Stepping::Eager));
     }
 }

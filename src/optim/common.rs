@@ -40,6 +40,9 @@ pub(crate) fn positive_or_one(a: &Tensor<2>, b: &Tensor<2>, value: Tensor<2>) ->
 
 /// Every row's learning rate, as the `[N, 1]` column of each step: built once when all rows
 /// are constants, evaluated on the host each step when some row has a schedule.
+// (A tensor's size depends on the backends built in: ~660 bytes with the GPU ones. One value
+// per optimizer, not worth a box.)
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Rates {
     /// The same every step.
     Constant(Tensor<2>, Vec<f32>),
@@ -77,6 +80,7 @@ impl Rates {
 /// In graph mode TensorFlow's optimizer reassociates Keras's `w * lambda * eta` to
 /// `w * (lambda * eta)` (one broadcast instead of two), so the factor is the `f32` product of
 /// the `f32` values, rounded once, as here.
+#[allow(clippy::large_enum_variant)] // (as `Rates`)
 pub(crate) enum WeightDecay {
     /// No row decays.
     None,

@@ -1,5 +1,6 @@
 //! Replaying a program: every instruction over one block of rows, then the next block.
 
+use super::Engine;
 use super::program::{Binary, Cmp, Int, Op, Program, Rows, Shape, Unary};
 
 /// Rows replayed together: a block's buffers (about a dozen of `BLOCK x columns` floats for a
@@ -58,10 +59,25 @@ impl Program {
     /// (`[n x columns]` row-major, every row given even where the program keeps one). Every
     /// output of a block is handed over, in the order the program makes them, before any of the
     /// next block's. False when an integer left the range f32 holds exactly (or an index its
-    /// table): the rows then step eagerly, and what `sink` was given is to be dropped. With
-    /// `compile`, on machine code where the program compiles (see `jit.rs`), else interpreted.
-    pub(crate) fn run(&self, compile: bool, mut sink: impl FnMut(usize, usize, &[f32])) -> bool {
-        match compile.then(|| super::jit::kernel(self)).flatten() {
+    /// table): the rows then step eagerly, and what `sink` was given is to be dropped. On the
+    /// `engine` given, or the next one down where it cannot (a GPU, then compiled, then
+    /// interpreted).
+    pub(crate) fn run(&self, engine: Engine, mut sink: impl FnMut(usize, usize, &[f32])) -> bool {
+        // Every program a test replays has its GPU shader checked too, GPU or not.
+        #[cfg(test)]
+        if let Some(shader) = super::wgsl::Shader::of(self) {
+            super::wgsl::validate(&shader);
+        }
+        #[cfg(any(feature = "wgpu", feature = "cuda"))]
+        if engine == Engine::Gpu
+            && let Some(complete) = self.run_gpu(&mut sink)
+        {
+            return complete;
+        }
+        match (engine != Engine::Interpreter)
+            .then(|| super::jit::kernel(self))
+            .flatten()
+        {
             Some(kernel) => {
                 #[cfg(test)]
                 COMPILED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -150,21 +166,7 @@ impl Program {
             if !kernel.call(&reads, &mut outputs, &uniform, &lookups, passes) {
                 return false;
             }
-            let mut column = 0;
-            for &(e, cols) in &kernel.outputs {
-                if cols == 1 {
-                    sink(e, start, &outputs[column][..n]);
-                } else {
-                    values.resize(n * cols, 0.0);
-                    for (j, c) in outputs[column..column + cols].iter().enumerate() {
-                        for (v, &x) in values[j..].iter_mut().step_by(cols).zip(&c[..n]) {
-                            *v = x;
-                        }
-                    }
-                    sink(e, start, &values);
-                }
-                column += cols;
-            }
+            hand_over(&kernel.outputs, |c| &outputs[c][..n], start, &mut values, sink);
             start += n;
         }
         true
@@ -241,6 +243,35 @@ impl Program {
             }
         }
         true
+    }
+}
+
+/// Hands a block's outputs to `sink` (see [`Program::run`]) from generated code's column-major
+/// results: `outputs` lists (output, columns) in the order the program makes them, `column(k)`
+/// is the block's values of the `k`-th column. One column goes as it is; more are interleaved
+/// into `values` (rows of `columns` floats).
+pub(super) fn hand_over<'a>(
+    outputs: &[(usize, usize)],
+    column: impl Fn(usize) -> &'a [f32],
+    first: usize,
+    values: &mut Vec<f32>,
+    sink: &mut impl FnMut(usize, usize, &[f32]),
+) {
+    let mut at = 0;
+    for &(e, cols) in outputs {
+        if cols == 1 {
+            sink(e, first, column(at));
+        } else {
+            let n = column(at).len();
+            values.resize(n * cols, 0.0);
+            for j in 0..cols {
+                for (v, &x) in values[j..].iter_mut().step_by(cols).zip(column(at + j)) {
+                    *v = x;
+                }
+            }
+            sink(e, first, values);
+        }
+        at += cols;
     }
 }
 

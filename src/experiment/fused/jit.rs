@@ -16,20 +16,21 @@
 //!
 //! Compiling takes a few microseconds per instruction, and a recorded run is every step unrolled
 //! (7,617 instructions for 200 steps of Adam over Himmelblau: 80-130 ms). So the steps are found
-//! again as a loop ([`repeat`]): the stretch of instructions that repeats with a step's period,
+//! again as a loop (`steps.rs`): the stretch of instructions that repeats with a step's period,
 //! alike but for the constants that are one for every row (a step's bias corrections, read from
 //! a table that holds each step's) and the outputs each step makes. The loop body is one step;
 //! what a step hands the next is carried in variables. That compiles in ~2 ms.
 
 use super::exec::Operand;
 use super::program::{Binary, Cmp, Int, Op, Program, Rows, Unary};
+use super::steps::{Layout, Read, Src};
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::{AbiParam, Endianness, InstBuilder, MemFlagsData, SigRef, Signature, Value as Ssa, types};
 use cranelift_codegen::settings::{self, Configurable};
 use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext, Variable};
 use cranelift_jit::{JITBuilder, JITModule};
 use cranelift_module::{Linkage, Module};
-use rustc_hash::{FxHashMap, FxHashSet};
+use rustc_hash::FxHashMap;
 
 /// Integers up to this magnitude are exact as f32 (as the interpreter's).
 const EXACT: u64 = 1 << 24;
@@ -117,172 +118,6 @@ impl Kernel {
     }
 }
 
-/// A straight program longer than this is not compiled (a few microseconds an instruction):
-/// the interpreter runs it.
-const MAX_STRAIGHT: usize = 20_000;
-
-/// The steps of a run, as a loop: instructions `start..start + period` repeat `times` times in
-/// a row, alike but for the constants that are one for every row (a step's bias corrections)
-/// and the outputs they make.
-#[derive(Clone, Copy, Debug, PartialEq)]
-struct Repeat {
-    start: usize,
-    period: usize,
-    times: usize,
-}
-
-/// Where an operand comes from: the instruction that last wrote its buffer, or a constant.
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum Src {
-    Instr(usize),
-    Const(usize),
-}
-
-/// Each instruction's operands by where they come from (the program names buffers, which it
-/// reuses; the loop needs values).
-fn sources(program: &Program) -> Vec<Vec<Src>> {
-    let mut writer: FxHashMap<usize, usize> = FxHashMap::default();
-    let mut sources = Vec::with_capacity(program.instrs.len());
-    for (i, instr) in program.instrs.iter().enumerate() {
-        let src = |a: &Operand| match *a {
-            Operand::Slot(k, _) => Src::Instr(writer[&k]),
-            Operand::Const(c, _) => Src::Const(c),
-        };
-        sources.push(instr.args.iter().map(src).collect());
-        if let Operand::Slot(k, _) = instr.out {
-            writer.insert(k, i);
-        }
-    }
-    sources
-}
-
-/// How an operand of the repeated step is read, the same in every repeat.
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum Read {
-    /// An earlier instruction of the same repeat, or one before the loop, or a constant.
-    Fixed,
-    /// The previous repeat's value of the step's instruction at this offset (the first repeat:
-    /// the instruction `period` before it).
-    Carried(usize),
-}
-
-/// Whether instructions `i` and `j` compute alike: the same operation and numbers, operands
-/// `j - i` later or the same, the same input columns, any uniform constants (their values may
-/// differ), the same shapes and as many outputs.
-fn alike(program: &Program, sources: &[Vec<Src>], i: usize, j: usize) -> bool {
-    let (x, y) = (&program.instrs[i], &program.instrs[j]);
-    let uniform = |c: usize| program.consts[c].0.rows == Rows::One;
-    let src = |a: Src, b: Src| match (a, b) {
-        (Src::Instr(p), Src::Instr(q)) => q == p + (j - i) || q == p,
-        (Src::Const(c), Src::Const(d)) => c == d || uniform(c) && uniform(d),
-        _ => false,
-    };
-    if let (Op::Const(c), Op::Const(d)) = (x.op, y.op) {
-        return x.emit.len() == y.emit.len() && (c == d || uniform(c) && uniform(d));
-    }
-    x.op == y.op
-        && super::program::numbers(&x.op) == super::program::numbers(&y.op)
-        && x.args.len() == y.args.len()
-        && x.args.iter().zip(&y.args).all(|(a, b)| a.shape() == b.shape())
-        && sources[i].iter().zip(&sources[j]).all(|(&a, &b)| src(a, b))
-        && x.out.shape() == y.out.shape()
-        && x.emit.len() == y.emit.len()
-        && (x.op != Op::Gather || sources[i][0] == sources[j][0])
-}
-
-/// How each operand of the step's instructions is read (an earlier value the same in every
-/// repeat, or the previous repeat's, checked in every repeat), and whether the instructions
-/// after the loop read only the last repeat; `None` if not so.
-fn reads(sources: &[Vec<Src>], r: Repeat) -> Option<Vec<Vec<Read>>> {
-    let Repeat { start, period, times } = r;
-    let end = start + period * times;
-    let mut reads = Vec::with_capacity(period);
-    for o in 0..period {
-        let first = &sources[start + o];
-        let mut read = Vec::with_capacity(first.len());
-        for (k, &src) in first.iter().enumerate() {
-            read.push(match src {
-                // Constants alike in every repeat: `alike` held between each repeat and the next.
-                Src::Const(_) => Read::Fixed,
-                Src::Instr(p) if p >= start => {
-                    // This repeat's own.
-                    if !(1..times).all(|t| sources[start + o + t * period][k] == Src::Instr(p + t * period)) {
-                        return None;
-                    }
-                    Read::Fixed
-                }
-                Src::Instr(p) if (1..times).all(|t| sources[start + o + t * period][k] == Src::Instr(p)) => Read::Fixed,
-                Src::Instr(p)
-                    if p + period >= start
-                        && (1..times).all(|t| sources[start + o + t * period][k] == Src::Instr(p + t * period)) =>
-                {
-                    Read::Carried(p + period - start)
-                }
-                Src::Instr(_) => return None,
-            });
-        }
-        reads.push(read);
-    }
-    let last = end - period;
-    let after_ok = sources[end..].iter().flatten().all(|&s| match s {
-        Src::Instr(p) => p < start || p >= last,
-        Src::Const(_) => true,
-    });
-    after_ok.then_some(reads)
-}
-
-/// The longest repeat around the middle of the run, its period one of the distances between
-/// outputs there (a step, or a few for rules that act every few steps); `None` when there is
-/// none worth a loop.
-fn repeat(program: &Program, sources: &[Vec<Src>]) -> Option<(Repeat, Vec<Vec<Read>>)> {
-    let n = program.instrs.len();
-    let outputs: Vec<usize> = (0..n).filter(|&i| !program.instrs[i].emit.is_empty()).collect();
-    let middle = *outputs.get(outputs.len() / 2)?;
-    let mut best: Option<(Repeat, Vec<Vec<Read>>)> = None;
-    for k in 1..=8 {
-        let Some(&next) = outputs.get(outputs.len() / 2 + k) else {
-            break;
-        };
-        let period = next - middle;
-        if !alike(program, sources, middle, next) {
-            continue;
-        }
-        let (mut lo, mut hi) = (middle, middle);
-        while lo > 0 && alike(program, sources, lo - 1, lo - 1 + period) {
-            lo -= 1;
-        }
-        while hi + 1 + period < n && alike(program, sources, hi + 1, hi + 1 + period) {
-            hi += 1;
-        }
-        let found = Repeat {
-            start: lo,
-            period,
-            times: (hi - lo + 1) / period + 1,
-        };
-        if found.times >= 2
-            && best
-                .as_ref()
-                .is_none_or(|(b, _)| b.times * b.period < found.times * period)
-            && let Some(reads) = reads(sources, found)
-        {
-            best = Some((found, reads));
-        }
-    }
-    best.filter(|(r, _)| 2 * r.times * r.period > n)
-}
-
-/// Compiles `program` (`None` where it cannot be: an instruction it does not know, or a long
-/// run with no loop found), leaving it to the interpreter.
-pub(crate) fn kernel(program: &Program) -> Option<Kernel> {
-    let sources = sources(program);
-    let repeat = repeat(program, &sources);
-    let straight = program.instrs.len() - repeat.as_ref().map_or(0, |(r, _)| (r.times - 1) * r.period);
-    if straight > MAX_STRAIGHT {
-        return None;
-    }
-    compile(program, &sources, repeat)
-}
-
 /// A tensor's values in registers: `cols x GROUPS` vectors, column by column.
 type Regs = Vec<Ssa>;
 
@@ -306,9 +141,15 @@ extern "C" fn powf(x: f32, p: f32) -> f32 {
     x.powf(p)
 }
 
-/// Compiles `program` (its steps as a loop where `repeat` found them); `None` (an
-/// instruction it does not compile, or Cranelift failing) leaves the program to the interpreter.
-fn compile(program: &Program, sources: &[Vec<Src>], repeat: Option<(Repeat, Vec<Vec<Read>>)>) -> Option<Kernel> {
+/// Compiles `program` (`None` where it cannot be: an instruction it does not know, or a long
+/// run with no loop found), leaving it to the interpreter.
+pub(crate) fn kernel(program: &Program) -> Option<Kernel> {
+    compile(program, &Layout::of(program)?)
+}
+
+/// Compiles `program` as `layout` lays it out; `None` (an instruction it does not compile, or
+/// Cranelift failing) leaves the program to the interpreter.
+fn compile(program: &Program, layout: &Layout) -> Option<Kernel> {
     let mut flags = settings::builder();
     flags.set("opt_level", "speed").ok()?;
     let isa = cranelift_native::builder()
@@ -351,19 +192,10 @@ fn compile(program: &Program, sources: &[Vec<Src>], repeat: Option<(Repeat, Vec<
         s.returns.push(AbiParam::new(types::F32));
         b.import_signature(s)
     });
-    let n = program.instrs.len();
-    let (r, reads) = repeat.unwrap_or((
-        Repeat {
-            start: n,
-            period: 0,
-            times: 0,
-        },
-        Vec::new(),
-    ));
+    let (n, r) = (program.instrs.len(), layout.repeat);
     let mut e = Emitter {
         b,
         program,
-        sources,
         ptr,
         offset,
         tables: [uniform, outputs],
@@ -371,8 +203,7 @@ fn compile(program: &Program, sources: &[Vec<Src>], repeat: Option<(Repeat, Vec<
         lookups,
         outside,
         sigs,
-        repeat: r,
-        reads,
+        layout,
         step: None,
         kernel: Kernel {
             code: nothing,
@@ -394,7 +225,7 @@ fn compile(program: &Program, sources: &[Vec<Src>], repeat: Option<(Repeat, Vec<
     if r.times > 0 {
         e.repeat()?;
     }
-    for i in r.start + r.times * r.period..n {
+    for i in layout.end()..n {
         e.instr(i)?;
     }
     let Emitter {
@@ -455,7 +286,6 @@ struct Step {
 struct Emitter<'a> {
     b: FunctionBuilder<'a>,
     program: &'a Program,
-    sources: &'a [Vec<Src>],
     ptr: types::Type,
     /// The pass's byte offset into every column.
     offset: Ssa,
@@ -468,9 +298,8 @@ struct Emitter<'a> {
     tables: [Ssa; 2],
     /// Signatures of the lane-by-lane calls of one and two arguments.
     sigs: [SigRef; 2],
-    repeat: Repeat,
-    /// How the step's instructions read their operands.
-    reads: Vec<Vec<Read>>,
+    /// Where operands come from, and the steps as a loop.
+    layout: &'a Layout,
     step: Option<Step>,
     /// The kernel so far: what it reads and writes.
     kernel: Kernel,
@@ -504,7 +333,7 @@ impl Emitter<'_> {
 
     /// The repeated instructions as a loop; the tables get each repeat's entries.
     fn repeat(&mut self) -> Option<()> {
-        let (program, r) = (self.program, self.repeat);
+        let (program, r) = (self.program, self.layout.repeat);
         let (head, body, after) = (self.b.create_block(), self.b.create_block(), self.b.create_block());
         let base = [UNIFORM, OUTPUTS].map(|t| {
             let var = self.b.declare_var(self.ptr);
@@ -518,15 +347,7 @@ impl Emitter<'_> {
         // Every offset's variables, set before the loop to what the first repeat carries in
         // (the instruction a period before; nothing read elsewhere).
         let zero = self.splat(0.0);
-        let carried: FxHashSet<usize> = self
-            .reads
-            .iter()
-            .flatten()
-            .filter_map(|r| match r {
-                Read::Carried(o) => Some(*o),
-                Read::Fixed => None,
-            })
-            .collect();
+        let carried = self.layout.carried();
         for o in 0..r.period {
             let cols = program.instrs[r.start + o].out.shape().cols;
             let vars: Vec<Variable> = (0..cols * GROUPS).map(|_| self.b.declare_var(types::F32X4)).collect();
@@ -623,10 +444,10 @@ impl Emitter<'_> {
 
     /// The values of instruction `p`, read by instruction `i`'s operand `k`.
     fn value(&mut self, p: usize, i: usize, k: usize) -> Regs {
-        let r = self.repeat;
-        let end = r.start + r.times * r.period;
+        let r = self.layout.repeat;
+        let end = self.layout.end();
         if let Some(step) = &self.step
-            && let Read::Carried(o) = self.reads[i - r.start][k]
+            && let Read::Carried(o) = self.layout.reads[i - r.start][k]
         {
             return step.carried[&o].clone();
         }
@@ -642,7 +463,7 @@ impl Emitter<'_> {
     fn load(&mut self, i: usize, k: usize) -> Regs {
         let instr = &self.program.instrs[i];
         let operand = instr.args.get(k).copied().unwrap_or(instr.out);
-        let source = self.sources[i].get(k).copied();
+        let source = self.layout.sources[i].get(k).copied();
         let flags = MemFlagsData::trusted();
         match (operand, source) {
             (_, Some(Src::Instr(p))) => self.value(p, i, k),
@@ -1014,21 +835,7 @@ impl Emitter<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::experiment::fused::exec::Instr;
-    use crate::experiment::fused::program::{Int, Shape};
-
-    const N: usize = 70;
-
-    fn all(cols: usize) -> Shape {
-        Shape { rows: Rows::All, cols }
-    }
-
-    fn one() -> Shape {
-        Shape {
-            rows: Rows::One,
-            cols: 1,
-        }
-    }
+    use crate::experiment::fused::fixtures;
 
     /// Every output of `program`, as (output, first row, values), on the compiled kernel and on
     /// the interpreter: the same bits.
@@ -1058,184 +865,20 @@ mod tests {
         }
     }
 
-    /// Values an operation can meet: zeros of both signs, infinities, NaN, a subnormal, small
-    /// and large numbers, integers and halves.
-    fn awkward(shift: usize) -> Vec<f32> {
-        let values = [
-            0.0,
-            -0.0,
-            1.0,
-            -1.0,
-            0.5,
-            -0.5,
-            2.0,
-            f32::NAN,
-            f32::INFINITY,
-            f32::NEG_INFINITY,
-            1e-40,
-            -3e-39,
-            3.7,
-            -2.2,
-            1e30,
-            -7.0,
-            0.1,
-            1e-7,
-            100.0,
-            -0.75,
-            2.5,
-        ];
-        (0..N).map(|i| values[(i * 7 + shift) % values.len()]).collect()
-    }
-
     /// Every instruction the kernel compiles, over awkward values (and a uniform constant, a
     /// mask with NaN in it, two columns): the interpreter's bits.
     #[test]
     fn every_instruction_compiles_to_the_interpreters_bits() {
-        let mask: Vec<f32> = (0..N).map(|i| [0.0, 1.0, f32::NAN, -0.0, 2.0][i % 5]).collect();
-        let consts = vec![
-            (all(1), awkward(0)),
-            (all(1), awkward(3)),
-            (all(1), mask),
-            (one(), vec![0.3]),
-        ];
-        let (x, y, m, u) = (
-            Operand::Const(0, all(1)),
-            Operand::Const(1, all(1)),
-            Operand::Const(2, all(1)),
-            Operand::Const(3, one()),
-        );
-        let mut ops: Vec<(Op, Vec<Operand>)> = [
-            Unary::Copy,
-            Unary::Neg,
-            Unary::Abs,
-            Unary::Sign,
-            Unary::Sqrt,
-            Unary::Exp,
-            Unary::Log,
-            Unary::Sin,
-            Unary::Cos,
-            Unary::Tanh,
-            Unary::Recip,
-            Unary::Powf(2.5),
-            Unary::Powf(-1.5),
-            Unary::Floor,
-            Unary::IsNan,
-            Unary::Not,
-            Unary::Clamp(-1.0, 2.0),
-            Unary::Clamp(f32::NAN, 1.0),
-        ]
-        .into_iter()
-        .map(|u| (Op::Unary(u), vec![x]))
-        .collect();
-        for b in [Binary::Add, Binary::Sub, Binary::Mul, Binary::Div, Binary::Pow] {
-            ops.extend([
-                (Op::Binary(b), vec![x, y]),
-                (Op::Binary(b), vec![u, y]),
-                (Op::Scalar(b, -1.5), vec![x]),
-            ]);
-        }
-        for c in [Cmp::Eq, Cmp::Ne, Cmp::Gt, Cmp::Ge, Cmp::Lt, Cmp::Le] {
-            ops.extend([(Op::Compare(c), vec![x, y]), (Op::CompareScalar(c, 0.5), vec![x])]);
-        }
-        ops.extend([
-            (Op::Logic(true), vec![m, x]),
-            (Op::Logic(false), vec![m, x]),
-            (Op::MaskWhere, vec![x, m, y]),
-            (Op::MaskFill(7.0), vec![x, m]),
-            (Op::Fma, vec![x, y, u]),
-            (Op::Fill(-0.0), vec![]),
-        ]);
-        let mut instrs: Vec<Instr> = Vec::new();
-        let mut slots = Vec::new();
-        let mut push = |op: Op, args: Vec<Operand>, shape: Shape, emit: bool| {
-            let out = Operand::Slot(slots.len(), shape);
-            slots.push(shape);
-            let e = instrs.len();
-            instrs.push(Instr {
-                op,
-                args,
-                out,
-                emit: if emit { vec![e] } else { vec![] },
-            });
-            out
-        };
-        for (op, args) in ops {
-            push(op, args, all(1), true);
-        }
-        // Two columns: placed, added, sliced back and summed; one column against two.
-        let left = push(Op::Place(0), vec![x], all(2), true);
-        let right = push(Op::Place(1), vec![y], all(2), true);
-        let both = push(Op::Binary(Binary::Add), vec![left, right], all(2), true);
-        push(Op::Binary(Binary::Mul), vec![both, x], all(2), true);
-        push(Op::Columns(1), vec![both], all(1), true);
-        push(Op::SumColumns, vec![both], all(1), true);
-        push(Op::Unary(Unary::Sqrt), vec![both], all(2), true);
-        let program = Program {
-            rows: N,
-            instrs,
-            consts,
-            slots,
-        };
-        same_on_both(&program);
+        same_on_both(&fixtures::every_instruction());
     }
 
-    /// A run of steps, `x = x * u_k + y` with a new uniform `u_k` each step and buffers taken in
-    /// turn as the program's allocator takes them: compiled as a loop of one step, the
-    /// interpreter's bits; an integer instruction is not compiled.
+    /// A run of steps, `x = x * u_k + y` with a new uniform `u_k` each step: compiled as a loop
+    /// of one step, the interpreter's bits.
     #[test]
     fn steps_compile_to_a_loop() {
         let steps = 40;
-        let mut consts = vec![
-            (all(2), awkward(1).into_iter().chain(awkward(5)).collect()),
-            (all(1), awkward(2)),
-        ];
-        let (x0, y) = (Operand::Const(0, all(2)), Operand::Const(1, all(1)));
-        let mut instrs = vec![Instr {
-            op: Op::Const(0),
-            args: vec![],
-            out: x0,
-            emit: vec![],
-        }];
-        let mut x = x0;
-        for k in 0..steps {
-            consts.push((one(), vec![0.5 + k as f32 / 64.0]));
-            let c = consts.len() - 1;
-            let u = Operand::Const(c, one());
-            instrs.push(Instr {
-                op: Op::Const(c),
-                args: vec![],
-                out: u,
-                emit: vec![],
-            });
-            let a = Operand::Slot(2 * (k % 2), all(2));
-            instrs.push(Instr {
-                op: Op::Binary(Binary::Mul),
-                args: vec![x, u],
-                out: a,
-                emit: vec![],
-            });
-            x = Operand::Slot(1 + 2 * (k % 2), all(2));
-            instrs.push(Instr {
-                op: Op::Binary(Binary::Add),
-                args: vec![a, y],
-                out: x,
-                emit: vec![k],
-            });
-        }
-        instrs.push(Instr {
-            op: Op::SumColumns,
-            args: vec![x],
-            out: Operand::Slot(0, all(1)),
-            emit: vec![steps],
-        });
-        let slots = vec![all(2), all(2), all(2), all(2)];
-        let program = Program {
-            rows: N,
-            instrs,
-            consts,
-            slots,
-        };
-        let (repeat, _) = repeat(&program, &sources(&program)).expect("a loop");
+        let program = fixtures::steps(steps);
+        let repeat = Layout::of(&program).expect("laid out").repeat;
         assert_eq!((repeat.period, repeat.times), (3, steps - 1));
         same_on_both(&program);
     }
@@ -1246,51 +889,14 @@ mod tests {
     /// step eagerly). A constant past 2^24 is not compiled.
     #[test]
     fn integers_and_lookups_compile_and_stop_where_the_interpreter_does() {
-        let table: Vec<f32> = (0..50).map(|i| (i as f32 * 0.37).sin()).collect();
-        let row = Shape {
-            rows: Rows::One,
-            cols: 50,
-        };
-        let lookup = |scale: f32, offset: i64| {
-            let points = awkward(4)
-                .into_iter()
-                .map(|v| if v.is_finite() { v.clamp(-10.0, 30.0) } else { 1.0 });
-            let consts = vec![(all(1), points.collect()), (row, table.clone()), (one(), vec![scale])];
-            let (x, t, s) = (
-                Operand::Const(0, all(1)),
-                Operand::Const(1, row),
-                Operand::Const(2, one()),
-            );
-            let slot = |k: usize| Operand::Slot(k, all(1));
-            let instr = |op: Op, args: Vec<Operand>, k: usize| Instr {
-                op,
-                args,
-                out: slot(k),
-                emit: vec![k],
-            };
-            let instrs = vec![
-                instr(Op::Binary(Binary::Mul), vec![x, s], 0),
-                instr(Op::Unary(Unary::IntoInt), vec![slot(0)], 1),
-                instr(Op::IntScalar(Int::Add, offset), vec![slot(1)], 2),
-                instr(Op::Int(Int::Mul), vec![slot(2), slot(1)], 3),
-                instr(Op::Int(Int::Sub), vec![slot(3), slot(2)], 4),
-                instr(Op::Gather, vec![t, slot(2)], 5),
-            ];
-            Program {
-                rows: N,
-                instrs,
-                consts,
-                slots: vec![all(1); 6],
-            }
-        };
         // In range: indices 0..=40, products and differences small.
-        same_on_both(&lookup(1.0, 10));
+        same_on_both(&fixtures::lookup(1.0, 10));
         // An index past the table (30 + 30 = 60 > 49), then an integer past 2^24 (x * 2^23).
-        for program in [lookup(1.0, 30), lookup(8_388_608.0, 0)] {
+        for program in [fixtures::lookup(1.0, 30), fixtures::lookup(8_388_608.0, 0)] {
             let compiled = kernel(&program).expect("compiled");
             assert!(!program.run_compiled(&compiled, &mut |_, _, _| {}));
             assert!(!program.interpret(|_, _, _| {}));
         }
-        assert!(kernel(&lookup(1.0, 1 << 25)).is_none());
+        assert!(kernel(&fixtures::lookup(1.0, 1 << 25)).is_none());
     }
 }

@@ -6,13 +6,14 @@
 //! device, which records every operation with its shapes and constants; [`Program`] turns that
 //! record into a list of element-wise instructions, and [`Program::run`] executes all of them for
 //! a block of 1,024 rows (every step, start to end) before it moves to the next block: compiled
-//! to machine code where it can be (`jit.rs`: the steps as one loop, every value in vector
-//! registers), else interpreted (`exec.rs`: every intermediate in the core's cache). Studies
+//! to machine code where it can be (`jit.rs`: the steps as one loop, found by `steps.rs`, every
+//! value in vector registers), else interpreted (`exec.rs`: every intermediate in the core's
+//! cache); on a GPU backend, as a compute shader (`wgsl.rs`, run by `gpu.rs`). Studies
 //! replay their tiles this way (their losses observed block by block), and so do experiments of
 //! 64 or more runs per optimizer group (each step's points, gradients and losses handed to the
 //! records as eager stepping keeps them).
 //!
-//! Outcomes are bit for bit those of eager stepping on flex: each instruction is the f32
+//! Outcomes on the CPU are bit for bit those of eager stepping on flex: each instruction is the f32
 //! arithmetic flex performs for that operation, in the same order; the gradient, which burn's
 //! autodiff computes eagerly and the capture device cannot record, is rebuilt as the same
 //! backward operations burn-autodiff runs, visited in its order (see `program.rs`). Anything the
@@ -21,20 +22,52 @@
 //! [`Program::run`] return `None`, and the caller steps those rows eagerly.
 
 mod exec;
+#[cfg(test)]
+mod fixtures;
+#[cfg(any(feature = "wgpu", feature = "cuda"))]
+mod gpu;
 mod jit;
 mod program;
+mod steps;
+#[cfg(any(test, feature = "wgpu", feature = "cuda"))]
+mod wgsl;
 
 #[cfg(test)]
 pub(crate) use exec::COMPILED;
+#[cfg(all(test, any(feature = "wgpu", feature = "cuda")))]
+pub(crate) use gpu::RUNS as GPU_RUNS;
 pub(crate) use program::Program;
+
+/// The GPU the fused path runs on for `device`, by name: `None` on the CPU backends, or where
+/// wgpu finds no GPU.
+pub(crate) fn adapter(device: &burn::tensor::Device) -> Option<String> {
+    #[cfg(any(feature = "wgpu", feature = "cuda"))]
+    if !crate::backend::is_cpu(device) {
+        return gpu::adapter();
+    }
+    let _ = device;
+    None
+}
+
+/// What runs a replayed program.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Engine {
+    /// Instruction by instruction over blocks of rows (`exec.rs`).
+    Interpreter,
+    /// Machine code (`jit.rs`) where the program compiles, else the interpreter.
+    Compiled,
+    /// A compute shader on the GPU (`gpu.rs`) where there is one and the program has a shader,
+    /// else compiled on the CPU.
+    Gpu,
+}
 
 /// How a batch of rows (a study's tile, an experiment's runs) steps.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Stepping {
     /// Every tensor operation over the whole tile, in turn.
     Eager,
-    /// Recorded and replayed block by block where the rows can be (on flex, a surface that is
-    /// not a model, operations the program knows) and where it pays (see [`Stepping::replays`]);
+    /// Recorded and replayed block by block where the rows can be (on flex or a GPU, a surface
+    /// that is not a model, operations the program knows) and where it pays (see [`Stepping::replays`]);
     /// eagerly otherwise. The same outcomes.
     Fused,
     /// Replayed wherever the rows can be, however few: how the tests compare the two paths on
@@ -63,16 +96,30 @@ const COMPILE_ROWS: usize = 8192;
 impl Stepping {
     /// Whether rows over `surface` on `device` may be replayed at all: replayed outcomes are
     /// flex's, bit for bit, and a surface over data reads minibatches mid-step.
+    /// On a GPU (the `wgpu`/`cuda` builds), the program runs as a shader: the GPU's arithmetic
+    /// then, as eager stepping there is.
     pub(crate) fn may_replay(self, surface: &crate::surface::Surface, device: &burn::tensor::Device) -> bool {
+        let gpu = cfg!(any(feature = "wgpu", feature = "cuda")) && !crate::backend::is_cpu(device);
         self != Stepping::Eager
-            && *device == burn::tensor::Device::flex()
+            && (*device == burn::tensor::Device::flex() || gpu)
             && surface.data.is_none()
             && surface.replayable
     }
 
+    /// What runs a replayed group of `rows` rows on `device`.
+    pub(crate) fn engine(self, rows: usize, device: &burn::tensor::Device) -> Engine {
+        if !crate::backend::is_cpu(device) {
+            Engine::Gpu
+        } else if self.compiles(rows) {
+            Engine::Compiled
+        } else {
+            Engine::Interpreter
+        }
+    }
+
     /// Whether a replayed group of `rows` rows is compiled to machine code (where the program
     /// can be) rather than interpreted.
-    pub(crate) fn compiles(self, rows: usize) -> bool {
+    fn compiles(self, rows: usize) -> bool {
         match self {
             Stepping::Eager => false,
             Stepping::Fused => rows >= COMPILE_ROWS,
@@ -107,7 +154,10 @@ mod tests {
         assert!(Stepping::Everywhere.replays(64, 10));
         assert!(!Stepping::Everywhere.replays(64, MAX_STEPS + 1));
         assert!(!Stepping::Eager.replays(1 << 20, 10));
-        assert!(Stepping::Fused.compiles(COMPILE_ROWS) && !Stepping::Fused.compiles(COMPILE_ROWS - 1));
-        assert!(Stepping::Everywhere.compiles(64) && !Stepping::Eager.compiles(1 << 20));
+        let flex = burn::tensor::Device::flex();
+        assert_eq!(Stepping::Fused.engine(COMPILE_ROWS, &flex), Engine::Compiled);
+        assert_eq!(Stepping::Fused.engine(COMPILE_ROWS - 1, &flex), Engine::Interpreter);
+        assert_eq!(Stepping::Everywhere.engine(64, &flex), Engine::Compiled);
+        assert!(!Stepping::Eager.compiles(1 << 20));
     }
 }

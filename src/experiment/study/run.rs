@@ -5,7 +5,7 @@
 use super::Study;
 use crate::capture;
 use crate::experiment::Start;
-use crate::experiment::fused::{Program, Stepping};
+use crate::experiment::fused::{Engine, Program, Stepping};
 use crate::experiment::runner::{self, Batch, Row};
 use crate::experiment::tiles::Tiling;
 use crate::surface::data::Split;
@@ -154,7 +154,7 @@ impl Study {
         for members in runner::groups(rows) {
             let group: Vec<Row> = members.iter().map(|&i| rows[i]).collect();
             let replayed = match stepping.replays(group.len(), self.steps) {
-                true => self.replay(&group, stepping),
+                true => self.replay(&group, stepping.engine(group.len(), device)),
                 false => None,
             };
             match replayed {
@@ -180,7 +180,7 @@ impl Study {
 
     /// The outcomes of `rows` (one optimizer group) recorded and replayed; `None` when they
     /// cannot be recorded.
-    fn replay(&self, rows: &[Row], stepping: Stepping) -> Option<Vec<Outcome>> {
+    fn replay(&self, rows: &[Row], engine: Engine) -> Option<Vec<Outcome>> {
         let steps = self.steps;
         let (program, order) = Program::record(rows.len(), |capture| {
             let mut batch = Batch::from_rows(&self.surface, self.noise, rows, capture);
@@ -197,7 +197,7 @@ impl Study {
         // Each step's losses are observed block by block as the replay makes them.
         let mut tracker = Tracker::new(self, rows, order);
         let mut points = vec![0.0; 2 * rows.len()];
-        let complete = program.run(stepping.compiles(rows.len()), |output, first, values| match output {
+        let complete = program.run(engine, |output, first, values| match output {
             k if k <= steps => tracker.observe(k, first, values),
             _ => points[2 * first..2 * first + values.len()].copy_from_slice(values),
         });
@@ -736,5 +736,56 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// On a GPU a study's optimizer groups run as shaders (`fused/gpu.rs`), in the GPU's
+    /// arithmetic: over every surface of the post and two classic ones, three optimizers, the
+    /// outcomes are flex's eager ones but where the GPU's rounding tells (the noise lookup's
+    /// floors and Lion's signs can tip a run onto another path).
+    #[cfg(feature = "wgpu")]
+    #[test]
+    fn a_study_on_the_gpu_runs_its_groups_as_shaders() {
+        let (gpu, flex) = (Backend::Wgpu.device().unwrap(), Backend::Flex.device().unwrap());
+        let before = crate::experiment::fused::GPU_RUNS.load(std::sync::atomic::Ordering::Relaxed);
+        for surface in ["f0", "f1", "f2", "f3", "f4", "f5", "himmelblau", "rosenbrock"] {
+            let json = format!(
+                r#"{{"kind": "study", "name": "g", "surface": "{surface}", "steps": 25,
+                    "starts": {{"grid": [48, 48]}}, "seeds": [0],
+                    "optimizers": [{{"optimizer": "adam", "learning_rate": 0.05}},
+                                   {{"optimizer": "sgd", "learning_rate": 0.001, "momentum": 0.9}},
+                                   {{"optimizer": "lion", "learning_rate": 0.01}}],
+                    "threshold": 0.01}}"#
+            );
+            let on = |device: &Device, stepping| {
+                study(&json, device).run_tiled(
+                    0..3 * 48 * 48,
+                    device,
+                    Tiling::for_device(device),
+                    stepping,
+                    &mut |_| {},
+                )
+            };
+            let (g, c) = (on(&gpu, Stepping::Fused), on(&flex, Stepping::Eager));
+            let close = |a: f32, b: f32| a == b || (a - b).abs() <= 1e-4 * b.abs().max(1.0);
+            let agree = g
+                .iter()
+                .zip(&c)
+                .filter(|(g, c)| {
+                    g.diverged_at == c.diverged_at
+                        && close(g.best_loss, c.best_loss)
+                        && close(g.final_point[0], c.final_point[0])
+                        && close(g.final_point[1], c.final_point[1])
+                })
+                .count();
+            eprintln!("{surface}: {agree} of {} agree", g.len());
+            assert!(
+                agree * 100 >= 98 * g.len(),
+                "{surface}: {agree} of {} runs agree",
+                g.len()
+            );
+        }
+        // (The GPU tests running beside this one add a few runs of their own.)
+        let runs = crate::experiment::fused::GPU_RUNS.load(std::sync::atomic::Ordering::Relaxed) - before;
+        assert!(runs >= 8 * 3, "every group ran as a shader ({runs} runs)");
     }
 }
