@@ -404,26 +404,16 @@ impl Emitter<'_> {
         self.b.switch_to_block(after);
         // Input columns loaded in the loop are not there after it.
         self.consts = outside;
-        // Every repeat's entries, read off its own instructions (the first repeat's were laid out).
+        // Every repeat's entries (the first repeat's were laid out).
+        let (uniform, outputs) = self.layout.each_repeat(program, &entries[UNIFORM], &entries[OUTPUTS]);
         self.kernel
             .uniform
             .truncate(self.kernel.uniform.len() - entries[UNIFORM].len());
+        self.kernel.uniform.extend(uniform);
         self.kernel
             .outputs
             .truncate(self.kernel.outputs.len() - entries[OUTPUTS].len());
-        for t in 0..r.times {
-            for &(i, k) in &entries[UNIFORM] {
-                let instr = &program.instrs[i + t * r.period];
-                let Operand::Const(c, _) = instr.args.get(k).copied().unwrap_or(instr.out) else {
-                    unreachable!("alike operands")
-                };
-                self.kernel.uniform.push(c);
-            }
-            for &(i, m) in &entries[OUTPUTS] {
-                let instr = &program.instrs[i + t * r.period];
-                self.kernel.outputs.push((instr.emit[m], instr.out.shape().cols));
-            }
-        }
+        self.kernel.outputs.extend(outputs);
         for t in [UNIFORM, OUTPUTS] {
             self.lens[t] = first[t] + r.times * (self.lens[t] - first[t]);
         }

@@ -197,6 +197,33 @@ impl Layout {
         self.repeat.start + self.repeat.times * self.repeat.period
     }
 
+    /// Every repeat's table entries, read off its own instructions, given the first repeat's:
+    /// the constants read as one value for every row at `uniform` ((instruction, operand)) and
+    /// the outputs made at `outputs` ((instruction, output): (output, columns) each).
+    pub(super) fn each_repeat(
+        &self,
+        program: &Program,
+        uniform: &[(usize, usize)],
+        outputs: &[(usize, usize)],
+    ) -> (Vec<usize>, Vec<(usize, usize)>) {
+        let r = self.repeat;
+        let (mut consts, mut made) = (Vec::new(), Vec::new());
+        for t in 0..r.times {
+            for &(i, k) in uniform {
+                let instr = &program.instrs[i + t * r.period];
+                let Operand::Const(c, _) = instr.args.get(k).copied().unwrap_or(instr.out) else {
+                    unreachable!("alike operands")
+                };
+                consts.push(c);
+            }
+            for &(i, m) in outputs {
+                let instr = &program.instrs[i + t * r.period];
+                made.push((instr.emit[m], instr.out.shape().cols));
+            }
+        }
+        (consts, made)
+    }
+
     /// Which offsets of the step carry their value to the next repeat.
     pub(super) fn carried(&self) -> rustc_hash::FxHashSet<usize> {
         self.reads

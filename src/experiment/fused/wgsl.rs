@@ -387,26 +387,16 @@ impl Writer<'_> {
             "const U_STRIDE: u32 = {}u;\nconst O_STRIDE: u32 = {}u;\n",
             stride[UNIFORM], stride[OUTPUTS]
         );
-        // Every repeat's entries, read off its own instructions (the first repeat's were laid out).
+        // Every repeat's entries (the first repeat's were laid out).
+        let (uniform, outputs) = self.layout.each_repeat(program, &entries[UNIFORM], &entries[OUTPUTS]);
         self.shader
             .uniform
             .truncate(self.shader.uniform.len() - entries[UNIFORM].len());
+        self.shader.uniform.extend(uniform);
         self.shader
             .outputs
             .truncate(self.shader.outputs.len() - entries[OUTPUTS].len());
-        for t in 0..r.times {
-            for &(i, k) in &entries[UNIFORM] {
-                let instr = &program.instrs[i + t * r.period];
-                let Operand::Const(c, _) = instr.args.get(k).copied().unwrap_or(instr.out) else {
-                    unreachable!("alike operands")
-                };
-                self.shader.uniform.push(c);
-            }
-            for &(i, m) in &entries[OUTPUTS] {
-                let instr = &program.instrs[i + t * r.period];
-                self.shader.outputs.push((instr.emit[m], instr.out.shape().cols));
-            }
-        }
+        self.shader.outputs.extend(outputs);
         for t in [UNIFORM, OUTPUTS] {
             self.lens[t] = first[t] + r.times * stride[t];
         }
