@@ -1072,4 +1072,46 @@ mod tests {
         );
         assert_eq!(records(&e, Stepping::Everywhere), records(&e, Stepping::Eager));
     }
+
+    /// On a GPU an experiment's optimizer groups of 2,048 runs or more replay as shaders: each
+    /// run's trajectory (its points, gradients and losses at every step) is flex's eager one
+    /// within float32 noise, but for a few runs the GPU's rounding sends elsewhere.
+    #[cfg(feature = "wgpu")]
+    #[test]
+    fn an_experiment_on_the_gpu_replays_its_groups_as_shaders() {
+        let registry = Registry::builtin();
+        let (gpu, flex) = (Backend::Wgpu.device().unwrap(), Backend::Flex.device().unwrap());
+        let runs: Vec<_> = (0..2 * 2048)
+            .map(|k| {
+                let (i, j) = ((k / 2) % 64, (k / 2) / 64);
+                serde_json::json!({"label": format!("r{k}"), "learning_rate": 0.05,
+                    "optimizer": if k % 2 == 0 { "adam" } else { "rmsprop" },
+                    "start": [-4.5 + 9.0 * i as f64 / 63.0, -4.5 + 9.0 * j as f64 / 31.0]})
+            })
+            .collect();
+        let file = serde_json::json!({"name": "g", "surface": "f2", "steps": 30, "runs": runs});
+        let on = |device: &Device, stepping| {
+            let e = Experiment::parse(&file.to_string(), Path::new("g.json"), &registry, device).unwrap();
+            run_tiled(&e, device, Tiling::for_device(device), stepping, &mut [])
+        };
+        let before = crate::experiment::fused::GPU_RUNS.load(std::sync::atomic::Ordering::Relaxed);
+        let (g, c) = (on(&gpu, Stepping::Fused), on(&flex, Stepping::Eager));
+        let runs = crate::experiment::fused::GPU_RUNS.load(std::sync::atomic::Ordering::Relaxed) - before;
+        assert!(runs >= 2, "both groups ran as shaders ({runs} runs)");
+        let close = |a: f32, b: f32| a == b || (a - b).abs() <= 1e-4 * b.abs().max(1.0);
+        let pairs = |p: &[[f32; 2]]| p.iter().flatten().copied().collect::<Vec<f32>>();
+        let agree = g
+            .iter()
+            .zip(&c)
+            .filter(|(g, c)| {
+                let same = |a: &[f32], b: &[f32]| a.len() == b.len() && a.iter().zip(b).all(|(&a, &b)| close(a, b));
+                g.diverged_at == c.diverged_at
+                    && same(&pairs(&g.points), &pairs(&c.points))
+                    && same(&pairs(&g.grads), &pairs(&c.grads))
+                    && same(&g.loss, &c.loss)
+            })
+            .count();
+        eprintln!("{agree} of {} runs agree", g.len());
+        assert!(agree * 100 >= 98 * g.len(), "{agree} of {} runs agree", g.len());
+    }
 }
