@@ -67,134 +67,36 @@ impl Program {
     pub(super) fn run_gpu(&self, sink: &mut impl FnMut(usize, usize, &[f32])) -> Option<bool> {
         let shader = Shader::of(self)?;
         let gpu = gpu()?;
-        let device = &gpu.device;
-        let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
-        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
-            label: Some("optsurf fused"),
-            source: wgpu::ShaderSource::Wgsl(shader.source.as_str().into()),
-        });
-        let storage = |binding: u32, read_only: bool| wgpu::BindGroupLayoutEntry {
-            binding,
-            visibility: wgpu::ShaderStages::COMPUTE,
-            ty: wgpu::BindingType::Buffer {
-                ty: match binding {
-                    0 => wgpu::BufferBindingType::Uniform,
-                    _ => wgpu::BufferBindingType::Storage { read_only },
-                },
-                has_dynamic_offset: false,
-                min_binding_size: None,
-            },
-            count: None,
+        let (pipeline, layout) = gpu.pipeline(&shader.source)?;
+        let table = |consts: Vec<usize>| {
+            let values: Vec<f32> = consts.iter().flat_map(|&c| self.consts[c].1.iter().copied()).collect();
+            gpu.buffer(&values, wgpu::BufferUsages::STORAGE)
         };
-        let entries = [
-            storage(0, true),
-            storage(1, true),
-            storage(2, true),
-            storage(3, true),
-            storage(4, false),
-            storage(5, false),
-        ];
-        let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
-            label: None,
-            entries: &entries,
-        });
-        let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
-            label: None,
-            bind_group_layouts: &[Some(&layout)],
-            immediate_size: 0,
-        });
-        let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
-            label: Some("optsurf fused"),
-            layout: Some(&pipeline_layout),
-            module: &module,
-            entry_point: Some("main"),
-            compilation_options: Default::default(),
-            cache: None,
-        });
-        if futures_lite::future::block_on(scope.pop()).is_some() {
-            return None;
-        }
-        // A buffer holds at least one float: WebGPU has no empty bindings.
-        let floats = |values: Vec<f32>| if values.is_empty() { vec![0.0] } else { values };
-        let uniform = floats(
-            shader
-                .uniform
-                .iter()
-                .flat_map(|&c| self.consts[c].1.iter().copied())
-                .collect(),
-        );
-        let lut = floats(
-            shader
-                .lookups
-                .iter()
-                .flat_map(|&(c, _)| self.consts[c].1.iter().copied())
-                .collect(),
-        );
+        let uniform = table(shader.uniform.clone());
+        let lut = table(shader.lookups.iter().map(|l| l.0).collect());
         let columns: usize = shader.outputs.iter().map(|o| o.1).sum();
         let width = columns.max(shader.inputs.len()).max(1) as u64 * 4;
         let chunk = (gpu.chunk_bytes / width).min(self.rows as u64).max(1) as usize;
-        let uniform = gpu.buffer(&uniform, wgpu::BufferUsages::STORAGE);
-        let lut = gpu.buffer(&lut, wgpu::BufferUsages::STORAGE);
         let mut values = Vec::new();
         let mut first = 0;
         while first < self.rows {
             let n = chunk.min(self.rows - first);
-            let inputs: Vec<f32> = floats(
-                shader
-                    .inputs
-                    .iter()
-                    .flat_map(|&(c, j)| {
-                        let (shape, data) = &self.consts[c];
-                        data[first * shape.cols..(first + n) * shape.cols]
-                            .iter()
-                            .skip(j)
-                            .step_by(shape.cols)
-                            .copied()
-                    })
-                    .collect(),
-            );
-            let params = [n as u32, 0, 0, 0].map(f32::from_bits);
-            let buffers = [
-                gpu.buffer(&params, wgpu::BufferUsages::UNIFORM),
-                gpu.buffer(&inputs, wgpu::BufferUsages::STORAGE),
-                uniform.clone(),
-                lut.clone(),
-                gpu.buffer(
-                    &vec![0.0; (columns * n).max(1)],
-                    wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
-                ),
-                gpu.buffer(&[0.0], wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC),
-            ];
-            let entries: Vec<wgpu::BindGroupEntry> = buffers
+            // The chunk's input columns, one after another.
+            let inputs: Vec<f32> = shader
+                .inputs
                 .iter()
-                .enumerate()
-                .map(|(k, b)| wgpu::BindGroupEntry {
-                    binding: k as u32,
-                    resource: b.as_entire_binding(),
+                .flat_map(|&(c, j)| {
+                    let (shape, data) = &self.consts[c];
+                    data[first * shape.cols..(first + n) * shape.cols]
+                        .iter()
+                        .skip(j)
+                        .step_by(shape.cols)
+                        .copied()
                 })
                 .collect();
-            let group = device.create_bind_group(&wgpu::BindGroupDescriptor {
-                label: None,
-                layout: &layout,
-                entries: &entries,
-            });
-            let workgroups = (n as u32).div_ceil(WORKGROUP);
-            let mut encoder = device.create_command_encoder(&Default::default());
-            {
-                let mut pass = encoder.begin_compute_pass(&Default::default());
-                pass.set_pipeline(&pipeline);
-                pass.set_bind_group(0, &group, &[]);
-                pass.dispatch_workgroups(
-                    workgroups.min(GROUPS_PER_DIMENSION),
-                    workgroups.div_ceil(GROUPS_PER_DIMENSION),
-                    1,
-                );
-            }
-            let [outputs, flag] = [&buffers[4], &buffers[5]].map(|b| gpu.read_back(&mut encoder, b));
-            gpu.queue.submit([encoder.finish()]);
-            let [outputs, flag] = [outputs, flag].map(|b| gpu.map(&b));
-            let (outputs, flag) = (outputs?, flag?);
-            if flag[0].to_bits() != 0 {
+            let inputs = gpu.buffer(&inputs, wgpu::BufferUsages::STORAGE);
+            let (outputs, outside) = gpu.dispatch(&pipeline, &layout, n, [&inputs, &uniform, &lut], columns)?;
+            if outside {
                 return Some(false);
             }
             hand_over(
@@ -213,10 +115,114 @@ impl Program {
 }
 
 impl Gpu {
-    /// A buffer holding `values`.
+    /// The compute pipeline of a shader's `source`, and the layout of its buffers (the order
+    /// `wgsl.rs` binds them: parameters, inputs, uniform table, lookup tables, outputs, flag);
+    /// `None` where the GPU's compiler refuses it.
+    fn pipeline(&self, source: &str) -> Option<(wgpu::ComputePipeline, wgpu::BindGroupLayout)> {
+        let device = &self.device;
+        let scope = device.push_error_scope(wgpu::ErrorFilter::Validation);
+        let module = device.create_shader_module(wgpu::ShaderModuleDescriptor {
+            label: Some("optsurf fused"),
+            source: wgpu::ShaderSource::Wgsl(source.into()),
+        });
+        let entries: Vec<wgpu::BindGroupLayoutEntry> = (0..6)
+            .map(|binding| wgpu::BindGroupLayoutEntry {
+                binding,
+                visibility: wgpu::ShaderStages::COMPUTE,
+                ty: wgpu::BindingType::Buffer {
+                    ty: match binding {
+                        0 => wgpu::BufferBindingType::Uniform,
+                        _ => wgpu::BufferBindingType::Storage { read_only: binding < 4 },
+                    },
+                    has_dynamic_offset: false,
+                    min_binding_size: None,
+                },
+                count: None,
+            })
+            .collect();
+        let layout = device.create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+            label: None,
+            entries: &entries,
+        });
+        let pipeline_layout = device.create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+            label: None,
+            bind_group_layouts: &[Some(&layout)],
+            immediate_size: 0,
+        });
+        let pipeline = device.create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+            label: Some("optsurf fused"),
+            layout: Some(&pipeline_layout),
+            module: &module,
+            entry_point: Some("main"),
+            compilation_options: Default::default(),
+            cache: None,
+        });
+        futures_lite::future::block_on(scope.pop())
+            .is_none()
+            .then_some((pipeline, layout))
+    }
+
+    /// Runs the pipeline over `n` rows reading `reads` (inputs, uniform table, lookup tables):
+    /// the `columns` output columns of `n` rows each, one after another, and whether an integer
+    /// or an index went out of range (`None` if the GPU failed).
+    fn dispatch(
+        &self,
+        pipeline: &wgpu::ComputePipeline,
+        layout: &wgpu::BindGroupLayout,
+        n: usize,
+        reads: [&wgpu::Buffer; 3],
+        columns: usize,
+    ) -> Option<(Vec<f32>, bool)> {
+        let device = &self.device;
+        let params = self.buffer(&[n as u32, 0, 0, 0].map(f32::from_bits), wgpu::BufferUsages::UNIFORM);
+        let written = |floats: usize| {
+            device.create_buffer(&wgpu::BufferDescriptor {
+                label: None,
+                size: floats.max(1) as u64 * 4,
+                usage: wgpu::BufferUsages::STORAGE | wgpu::BufferUsages::COPY_SRC,
+                mapped_at_creation: false,
+            })
+        };
+        let (outputs, flag) = (written(columns * n), written(1));
+        let buffers = [&params, reads[0], reads[1], reads[2], &outputs, &flag];
+        let entries: Vec<wgpu::BindGroupEntry> = buffers
+            .iter()
+            .enumerate()
+            .map(|(k, b)| wgpu::BindGroupEntry {
+                binding: k as u32,
+                resource: b.as_entire_binding(),
+            })
+            .collect();
+        let group = device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: None,
+            layout,
+            entries: &entries,
+        });
+        let workgroups = (n as u32).div_ceil(WORKGROUP);
+        let mut encoder = device.create_command_encoder(&Default::default());
+        {
+            let mut pass = encoder.begin_compute_pass(&Default::default());
+            pass.set_pipeline(pipeline);
+            pass.set_bind_group(0, &group, &[]);
+            pass.dispatch_workgroups(
+                workgroups.min(GROUPS_PER_DIMENSION),
+                workgroups.div_ceil(GROUPS_PER_DIMENSION),
+                1,
+            );
+        }
+        let [outputs, flag] = [&outputs, &flag].map(|b| self.read_back(&mut encoder, b));
+        self.queue.submit([encoder.finish()]);
+        let [outputs, flag] = [outputs, flag].map(|b| self.map(&b));
+        Some((outputs?, flag?[0].to_bits() != 0))
+    }
+
+    /// A buffer holding `values` (one float at least: WebGPU has no empty bindings).
     fn buffer(&self, values: &[f32], usage: wgpu::BufferUsages) -> wgpu::Buffer {
         use wgpu::util::DeviceExt;
-        let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+        let mut bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+        if bytes.is_empty() {
+            bytes = vec![0; 4];
+        }
         self.device.create_buffer_init(&wgpu::util::BufferInitDescriptor {
             label: None,
             contents: &bytes,
