@@ -34,7 +34,7 @@ mod wgsl;
 
 #[cfg(test)]
 pub(crate) use exec::COMPILED;
-#[cfg(all(test, any(feature = "wgpu", feature = "cuda")))]
+#[cfg(all(test, feature = "wgpu"))] // (the tests that read it run on `--backend wgpu`)
 pub(crate) use gpu::RUNS as GPU_RUNS;
 pub(crate) use program::Program;
 
