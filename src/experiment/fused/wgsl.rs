@@ -22,8 +22,8 @@ pub(super) const GROUPS_PER_DIMENSION: u32 = 65_535;
 
 /// A program as a shader: its WGSL and what it reads and writes, in the order its buffers hold
 /// them.
-pub(crate) struct Shader {
-    pub(crate) source: String,
+pub(super) struct Shader {
+    pub(super) source: String,
     /// Per-row input columns: (constant, column); `inputs[k * rows + row]`.
     pub(super) inputs: Vec<(usize, usize)>,
     /// Constants read as one value for every row, each its columns' floats in turn.
@@ -115,6 +115,7 @@ fn powf(x: f32, y: f32) -> f32 {
 ";
 
 impl Writer<'_> {
+    /// `expr` bound to a new name (for what is read more than once), the name.
     fn temp(&mut self, expr: &str) -> String {
         let name = format!("t{}", self.temps);
         self.temps += 1;
@@ -189,6 +190,7 @@ impl Writer<'_> {
         format!("select({t}, 0.0, {t} == 0.0)")
     }
 
+    /// `u` of the value named `x`, as an expression.
     fn unary(&mut self, u: Unary, x: &str) -> String {
         match u {
             Unary::Copy => x.to_string(),
@@ -407,7 +409,7 @@ impl Writer<'_> {
 impl Shader {
     /// `program` as a shader; `None` where it cannot be (an instruction it does not know, or a
     /// long run with no loop found).
-    pub(crate) fn of(program: &Program) -> Option<Shader> {
+    pub(super) fn of(program: &Program) -> Option<Shader> {
         let layout = Layout::of(program)?;
         let mut w = Writer {
             program,
