@@ -1094,10 +1094,10 @@ mod tests {
             let e = Experiment::parse(&file.to_string(), Path::new("g.json"), &registry, device).unwrap();
             run_tiled(&e, device, Tiling::for_device(device), stepping, &mut [])
         };
-        let before = crate::experiment::fused::GPU_RUNS.load(std::sync::atomic::Ordering::Relaxed);
+        let before = crate::experiment::fused::gpu_runs();
         let (g, c) = (on(&gpu, Stepping::Fused), on(&flex, Stepping::Eager));
-        let runs = crate::experiment::fused::GPU_RUNS.load(std::sync::atomic::Ordering::Relaxed) - before;
-        assert!(runs >= 2, "both groups ran as shaders ({runs} runs)");
+        let runs = crate::experiment::fused::gpu_runs() - before;
+        assert_eq!(runs, 2, "both groups ran as shaders");
         let close = |a: f32, b: f32| a == b || (a - b).abs() <= 1e-4 * b.abs().max(1.0);
         let pairs = |p: &[[f32; 2]]| p.iter().flatten().copied().collect::<Vec<f32>>();
         let agree = g

@@ -14,9 +14,12 @@ use std::sync::OnceLock;
 /// The most bytes one buffer of a chunk takes (within every adapter's default limits).
 const CHUNK_BYTES: u64 = 128 << 20;
 
-/// Programs run on the GPU, for the tests that need to know.
 #[cfg(test)]
-pub(crate) static RUNS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+thread_local! {
+    /// Programs this thread ran on the GPU, for the tests that need to know (tiles stepped on
+    /// one thread run on the caller's).
+    pub(crate) static RUNS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
 
 /// The GPU the fused path runs on: wgpu's high-performance adapter (`WGPU_ADAPTER_NAME` picks
 /// another), opened once.
@@ -109,7 +112,7 @@ impl Program {
             first += n;
         }
         #[cfg(test)]
-        RUNS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        RUNS.with(|r| r.set(r.get() + 1));
         Some(true)
     }
 }

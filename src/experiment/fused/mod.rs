@@ -34,8 +34,11 @@ mod wgsl;
 
 #[cfg(test)]
 pub(crate) use exec::COMPILED;
-#[cfg(all(test, feature = "wgpu"))] // (the tests that read it run on `--backend wgpu`)
-pub(crate) use gpu::RUNS as GPU_RUNS;
+/// Programs this thread has run on the GPU (the tests that read it run on `--backend wgpu`).
+#[cfg(all(test, feature = "wgpu"))]
+pub(crate) fn gpu_runs() -> usize {
+    gpu::RUNS.with(|r| r.get())
+}
 pub(crate) use program::Program;
 
 /// The GPU the fused path runs on for `device`, by name: `None` on the CPU backends, or where

@@ -746,7 +746,7 @@ mod tests {
     #[test]
     fn a_study_on_the_gpu_runs_its_groups_as_shaders() {
         let (gpu, flex) = (Backend::Wgpu.device().unwrap(), Backend::Flex.device().unwrap());
-        let before = crate::experiment::fused::GPU_RUNS.load(std::sync::atomic::Ordering::Relaxed);
+        let before = crate::experiment::fused::gpu_runs();
         for surface in ["f0", "f1", "f2", "f3", "f4", "f5", "himmelblau", "rosenbrock"] {
             let json = format!(
                 r#"{{"kind": "study", "name": "g", "surface": "{surface}", "steps": 25,
@@ -784,8 +784,94 @@ mod tests {
                 g.len()
             );
         }
-        // (The GPU tests running beside this one add a few runs of their own.)
-        let runs = crate::experiment::fused::GPU_RUNS.load(std::sync::atomic::Ordering::Relaxed) - before;
-        assert!(runs >= 8 * 3, "every group ran as a shader ({runs} runs)");
+        let runs = crate::experiment::fused::gpu_runs() - before;
+        assert_eq!(runs, 8 * 3, "every group ran as a shader");
+    }
+
+    /// Every pair the CPU replays runs on the GPU too (every built-in surface but the models,
+    /// three expression surfaces, every optimizer, two learning rates): each pair's outcomes are
+    /// flex's eager ones within the GPU's rounding for nearly every run.
+    #[cfg(feature = "wgpu")]
+    #[test]
+    fn every_pair_runs_on_the_gpu_near_flex() {
+        let (gpu, flex) = (Backend::Wgpu.device().unwrap(), Backend::Flex.device().unwrap());
+        let registry = Registry::builtin();
+        let expressions = [
+            r#"{"expr": "sin(x) * cos(y) + 0.1 * x^2 + exp(-y^2 / 4)"}"#,
+            r#"{"expr": "sqrt(x^2 + y^2 + 1) + log(1 + x^2) - tanh(y) / 3 + abs(x - y)"}"#,
+            r#"{"expr": "x^3 / 30 + y^4 / 40 - x * y / (2 + x^2) + 1 / (3 + y^2)"}"#,
+        ];
+        let surfaces = registry
+            .surfaces()
+            .iter()
+            .filter(|s| s.model().is_none())
+            .map(|s| format!("\"{}\"", s.name))
+            .chain(expressions.iter().map(|e| e.to_string()));
+        let mut worst = Vec::new();
+        for surface in surfaces {
+            for entry in registry.optimizers() {
+                let json = format!(
+                    r#"{{"kind": "study", "name": "f", "surface": {surface}, "steps": 12,
+                        "starts": {{"grid": [9, 8]}}, "seeds": [0],
+                        "optimizers": [{{"optimizer": "{}"{}}}],
+                        "threshold": 0.01}}"#,
+                    entry.name,
+                    match entry
+                        .params
+                        .iter()
+                        .map(|p| p.name)
+                        .find(|n| ["learning_rate", "fast", "outer"].contains(n))
+                    {
+                        Some("learning_rate") => r#", "learning_rate": [0.003, 0.3]"#.to_string(),
+                        Some(wrapped) => format!(r#", "{wrapped}": {{"optimizer": "adam", "learning_rate": 0.1}}"#),
+                        None => String::new(),
+                    }
+                );
+                let on = |device: &Device, stepping| {
+                    let s = study(&json, device);
+                    let one = Tiling {
+                        rows: s.rows(),
+                        threads: 1,
+                    };
+                    s.run_tiled(0..s.rows(), device, one, stepping, &mut |_| {})
+                };
+                let before = crate::experiment::fused::gpu_runs();
+                let (g, c) = (on(&gpu, Stepping::Everywhere), on(&flex, Stepping::Eager));
+                if crate::experiment::fused::gpu_runs() == before {
+                    continue;
+                }
+                let close = |a: f32, b: f32| a == b || (a - b).abs() <= 1e-3 * b.abs().max(1.0);
+                let agree = g
+                    .iter()
+                    .zip(&c)
+                    .filter(|(g, c)| g.diverged_at == c.diverged_at && close(g.best_loss, c.best_loss))
+                    .count();
+                worst.push((agree as f64 / g.len() as f64, format!("{surface} {}", entry.name)));
+            }
+        }
+        // Pairs the program does not cover (full-matrix AdaGrad, the classics computed in f64)
+        // stepped eagerly on the GPU and were skipped; the rest ran as shaders.
+        for covered in [
+            r#""himmelblau" adam"#,
+            r#""rosenbrock" lion"#,
+            r#""beale" rprop"#,
+            r#""f0" adam"#,
+            r#""f4" lamb"#,
+        ] {
+            assert!(worst.iter().any(|(_, l)| l == covered), "{covered} ran on the GPU");
+        }
+        assert!(
+            worst.iter().any(|(_, l)| l.contains("tanh(y)")),
+            "an expression surface ran on the GPU"
+        );
+        worst.sort_by(|a, b| a.0.total_cmp(&b.0));
+        eprintln!(
+            "{} pairs on the GPU; the least agreeing: {:?}",
+            worst.len(),
+            &worst[..3]
+        );
+        for (share, label) in &worst {
+            assert!(*share >= 0.95, "{label}: {share:.3} of its runs agree");
+        }
     }
 }
