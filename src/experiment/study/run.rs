@@ -443,27 +443,26 @@ mod tests {
         assert!(expected.0.iter().any(|&b| b.to_bits() == (-0.0f32).to_bits()));
     }
 
-    /// Every built-in surface and a few expression surfaces, with every optimizer (two learning
-    /// rates each, so that the rows' hyperparameters differ), from a grid that reaches into the
-    /// corners: where the rows run fused, the outcomes are the eager ones bit for bit. The
-    /// pairs the program covers must run fused; the others fall back (printed).
-    #[test]
-    fn fused_stepping_gives_the_eager_outcomes_bit_for_bit() {
-        let device = Backend::default().device().unwrap();
+    /// Expression surfaces of every operation the program knows.
+    const EXPRESSIONS: [&str; 3] = [
+        r#"{"expr": "sin(x) * cos(y) + 0.1 * x^2 + exp(-y^2 / 4)"}"#,
+        r#"{"expr": "sqrt(x^2 + y^2 + 1) + log(1 + x^2) - tanh(y) / 3 + abs(x - y)"}"#,
+        r#"{"expr": "x^3 / 30 + y^4 / 40 - x * y / (2 + x^2) + 1 / (3 + y^2)"}"#,
+    ];
+
+    /// One small study per pair of a surface and an optimizer, as (label, study file): every
+    /// built-in surface but the models and three expression surfaces, with every optimizer (two
+    /// learning rates each, so that the rows' hyperparameters differ; wrappers around Adam), from
+    /// a grid that reaches into the corners.
+    fn every_pair() -> Vec<(String, String)> {
         let registry = Registry::builtin();
-        let expressions = [
-            r#"{"expr": "sin(x) * cos(y) + 0.1 * x^2 + exp(-y^2 / 4)"}"#,
-            r#"{"expr": "sqrt(x^2 + y^2 + 1) + log(1 + x^2) - tanh(y) / 3 + abs(x - y)"}"#,
-            r#"{"expr": "x^3 / 30 + y^4 / 40 - x * y / (2 + x^2) + 1 / (3 + y^2)"}"#,
-        ];
         let surfaces = registry
             .surfaces()
             .iter()
             .filter(|s| s.model().is_none())
             .map(|s| format!("\"{}\"", s.name))
-            .chain(expressions.iter().map(|e| e.to_string()));
-        let (mut fused, mut compiled, mut eager) = (Vec::new(), Vec::new(), Vec::new());
-        let ran_compiled = || crate::experiment::fused::COMPILED.load(std::sync::atomic::Ordering::Relaxed);
+            .chain(EXPRESSIONS.iter().map(|e| e.to_string()));
+        let mut pairs = Vec::new();
         for surface in surfaces {
             for entry in registry.optimizers() {
                 let json = format!(
@@ -472,7 +471,6 @@ mod tests {
                         "optimizers": [{{"optimizer": "{}"{}}}],
                         "threshold": 0.01}}"#,
                     entry.name,
-                    // Wrappers (Lookahead's `fast`, SAM's `outer`) around Adam.
                     match entry
                         .params
                         .iter()
@@ -484,25 +482,37 @@ mod tests {
                         None => String::new(),
                     }
                 );
-                let s = study(&json, &device);
-                let one = Tiling {
-                    rows: s.rows(),
-                    threads: 1,
-                };
-                let before = FUSED.load(std::sync::atomic::Ordering::Relaxed);
-                let compiled_before = ran_compiled();
-                let out = |stepping| s.run_tiled(0..s.rows(), &device, one, stepping, &mut |_| {});
-                let (e, f) = (out(Stepping::Eager), out(Stepping::Everywhere));
-                let label = format!("{surface} {}", entry.name);
-                assert_eq!(format!("{f:?}"), format!("{e:?}"), "{label}");
-                match (
-                    FUSED.load(std::sync::atomic::Ordering::Relaxed) > before,
-                    ran_compiled() > compiled_before,
-                ) {
-                    (true, true) => compiled.push(label),
-                    (true, false) => fused.push(label),
-                    (false, _) => eager.push(label),
-                }
+                pairs.push((format!("{surface} {}", entry.name), json));
+            }
+        }
+        pairs
+    }
+
+    /// Every pair ([`every_pair`]): where the rows run fused, the outcomes are the eager ones
+    /// bit for bit. The pairs the program covers must run fused; the others fall back (printed).
+    #[test]
+    fn fused_stepping_gives_the_eager_outcomes_bit_for_bit() {
+        let device = Backend::default().device().unwrap();
+        let (mut fused, mut compiled, mut eager) = (Vec::new(), Vec::new(), Vec::new());
+        let ran_compiled = || crate::experiment::fused::COMPILED.load(std::sync::atomic::Ordering::Relaxed);
+        for (label, json) in every_pair() {
+            let s = study(&json, &device);
+            let one = Tiling {
+                rows: s.rows(),
+                threads: 1,
+            };
+            let before = FUSED.load(std::sync::atomic::Ordering::Relaxed);
+            let compiled_before = ran_compiled();
+            let out = |stepping| s.run_tiled(0..s.rows(), &device, one, stepping, &mut |_| {});
+            let (e, f) = (out(Stepping::Eager), out(Stepping::Everywhere));
+            assert_eq!(format!("{f:?}"), format!("{e:?}"), "{label}");
+            match (
+                FUSED.load(std::sync::atomic::Ordering::Relaxed) > before,
+                ran_compiled() > compiled_before,
+            ) {
+                (true, true) => compiled.push(label),
+                (true, false) => fused.push(label),
+                (false, _) => eager.push(label),
             }
         }
         println!(
@@ -557,7 +567,7 @@ mod tests {
         );
         // What the program does not cover: full-matrix AdaGrad reads its rows back mid-step.
         let uncovered = ["adagrad_full"];
-        let covered: Vec<&str> = registry
+        let covered: Vec<&str> = Registry::builtin()
             .optimizers()
             .iter()
             .map(|e| e.name)
@@ -574,7 +584,7 @@ mod tests {
         ];
         for label in surfaces
             .iter()
-            .chain(&expressions)
+            .chain(&EXPRESSIONS)
             .flat_map(|s| covered.iter().map(move |o| format!("{s} {o}")))
         {
             assert!(
@@ -788,66 +798,34 @@ mod tests {
         assert_eq!(runs, 8 * 3, "every group ran as a shader");
     }
 
-    /// Every pair the CPU replays runs on the GPU too (every built-in surface but the models,
-    /// three expression surfaces, every optimizer, two learning rates): each pair's outcomes are
+    /// Every pair the CPU replays ([`every_pair`]) runs on the GPU too: each pair's outcomes are
     /// flex's eager ones within the GPU's rounding for nearly every run.
     #[cfg(feature = "wgpu")]
     #[test]
     fn every_pair_runs_on_the_gpu_near_flex() {
         let (gpu, flex) = (Backend::Wgpu.device().unwrap(), Backend::Flex.device().unwrap());
-        let registry = Registry::builtin();
-        let expressions = [
-            r#"{"expr": "sin(x) * cos(y) + 0.1 * x^2 + exp(-y^2 / 4)"}"#,
-            r#"{"expr": "sqrt(x^2 + y^2 + 1) + log(1 + x^2) - tanh(y) / 3 + abs(x - y)"}"#,
-            r#"{"expr": "x^3 / 30 + y^4 / 40 - x * y / (2 + x^2) + 1 / (3 + y^2)"}"#,
-        ];
-        let surfaces = registry
-            .surfaces()
-            .iter()
-            .filter(|s| s.model().is_none())
-            .map(|s| format!("\"{}\"", s.name))
-            .chain(expressions.iter().map(|e| e.to_string()));
         let mut worst = Vec::new();
-        for surface in surfaces {
-            for entry in registry.optimizers() {
-                let json = format!(
-                    r#"{{"kind": "study", "name": "f", "surface": {surface}, "steps": 12,
-                        "starts": {{"grid": [9, 8]}}, "seeds": [0],
-                        "optimizers": [{{"optimizer": "{}"{}}}],
-                        "threshold": 0.01}}"#,
-                    entry.name,
-                    match entry
-                        .params
-                        .iter()
-                        .map(|p| p.name)
-                        .find(|n| ["learning_rate", "fast", "outer"].contains(n))
-                    {
-                        Some("learning_rate") => r#", "learning_rate": [0.003, 0.3]"#.to_string(),
-                        Some(wrapped) => format!(r#", "{wrapped}": {{"optimizer": "adam", "learning_rate": 0.1}}"#),
-                        None => String::new(),
-                    }
-                );
-                let on = |device: &Device, stepping| {
-                    let s = study(&json, device);
-                    let one = Tiling {
-                        rows: s.rows(),
-                        threads: 1,
-                    };
-                    s.run_tiled(0..s.rows(), device, one, stepping, &mut |_| {})
+        for (label, json) in every_pair() {
+            let on = |device: &Device, stepping| {
+                let s = study(&json, device);
+                let one = Tiling {
+                    rows: s.rows(),
+                    threads: 1,
                 };
-                let before = crate::experiment::fused::gpu_runs();
-                let (g, c) = (on(&gpu, Stepping::Everywhere), on(&flex, Stepping::Eager));
-                if crate::experiment::fused::gpu_runs() == before {
-                    continue;
-                }
-                let close = |a: f32, b: f32| a == b || (a - b).abs() <= 1e-3 * b.abs().max(1.0);
-                let agree = g
-                    .iter()
-                    .zip(&c)
-                    .filter(|(g, c)| g.diverged_at == c.diverged_at && close(g.best_loss, c.best_loss))
-                    .count();
-                worst.push((agree as f64 / g.len() as f64, format!("{surface} {}", entry.name)));
+                s.run_tiled(0..s.rows(), device, one, stepping, &mut |_| {})
+            };
+            let before = crate::experiment::fused::gpu_runs();
+            let (g, c) = (on(&gpu, Stepping::Everywhere), on(&flex, Stepping::Eager));
+            if crate::experiment::fused::gpu_runs() == before {
+                continue;
             }
+            let close = |a: f32, b: f32| a == b || (a - b).abs() <= 1e-3 * b.abs().max(1.0);
+            let agree = g
+                .iter()
+                .zip(&c)
+                .filter(|(g, c)| g.diverged_at == c.diverged_at && close(g.best_loss, c.best_loss))
+                .count();
+            worst.push((agree as f64 / g.len() as f64, label));
         }
         // Pairs the program does not cover (full-matrix AdaGrad, the classics computed in f64)
         // stepped eagerly on the GPU and were skipped; the rest ran as shaders.
