@@ -9,9 +9,12 @@ use super::program::{Binary, Cmp, Int, Op, Program, Rows, Shape, Unary};
 /// replayed, best of 28: 512 rows 61 ms, 1,024 57-59 ms, 2,048 62 ms).
 const BLOCK: usize = 1024;
 
-/// Programs run compiled, for the tests that need to know.
 #[cfg(test)]
-pub(crate) static COMPILED: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+thread_local! {
+    /// Programs this thread ran compiled, for the tests that need to know (tiles stepped on one
+    /// thread run on the caller's).
+    pub(super) static COMPILED: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
 
 /// Where an instruction's operand lives: a buffer of the block, or a recorded constant.
 #[derive(Clone, Copy, Debug)]
@@ -80,7 +83,7 @@ impl Program {
         {
             Some(kernel) => {
                 #[cfg(test)]
-                COMPILED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                COMPILED.with(|c| c.set(c.get() + 1));
                 self.run_compiled(&kernel, &mut sink)
             }
             None => self.interpret(sink),

@@ -32,8 +32,11 @@ mod steps;
 #[cfg(any(test, feature = "wgpu", feature = "cuda"))]
 mod wgsl;
 
+/// Programs this thread has run compiled (for the tests).
 #[cfg(test)]
-pub(crate) use exec::COMPILED;
+pub(crate) fn compiled_runs() -> usize {
+    exec::COMPILED.with(|c| c.get())
+}
 /// Programs this thread has run on the GPU (the tests that read it run on `--backend wgpu`).
 #[cfg(all(test, feature = "wgpu"))]
 pub(crate) fn gpu_runs() -> usize {

@@ -9,7 +9,7 @@
 //! checked as the interpreter checks them (one that may have left the range f32 holds exactly,
 //! or an index its table, sets a flag: the rows step eagerly).
 
-use super::exec::Operand;
+use super::exec::{Instr, Operand};
 use super::program::{Binary, Cmp, Int, Op, Program, Rows, Unary};
 use super::steps::{Layout, Read, Src};
 use rustc_hash::FxHashSet;
@@ -62,10 +62,14 @@ struct Writer<'a> {
     loaded: FxHashSet<(usize, usize)>,
     /// Lookup tables' floats so far.
     lut: usize,
-    /// Instructions with values (`v{i}_{j}`).
-    valued: FxHashSet<usize>,
     /// Temporaries so far (`t{k}`).
     temps: usize,
+}
+
+/// Whether an instruction is a constant no one takes as an output: it has no value of its own
+/// (`v{i}_{j}`), and is read where it is used.
+fn read_where_used(instr: &Instr) -> bool {
+    matches!(instr.op, Op::Const(_)) && instr.emit.is_empty()
 }
 
 /// Whether a boolean operand holds: not 0 (NaN included, as the CPU's `x != 0.0`; a GPU may
@@ -221,8 +225,7 @@ impl Writer<'_> {
     /// Writes instruction `i` for every column, then stores what it outputs.
     fn instr(&mut self, i: usize) -> Option<()> {
         let instr = &self.program.instrs[i];
-        if matches!(instr.op, Op::Const(_)) && instr.emit.is_empty() {
-            // Read where it is used.
+        if read_where_used(instr) {
             return Some(());
         }
         let cols = instr.out.shape().cols;
@@ -337,7 +340,6 @@ impl Writer<'_> {
         for (j, v) in values.iter().enumerate() {
             let _ = writeln!(self.code, "let v{i}_{j} = {v};");
         }
-        self.valued.insert(i);
         for m in 0..instr.emit.len() {
             self.shader.outputs.push((instr.emit[m], cols));
             let at = self.entry(OUTPUTS, i, m);
@@ -376,7 +378,7 @@ impl Writer<'_> {
         for i in r.start..r.start + r.period {
             self.instr(i)?;
         }
-        for i in (r.start..r.start + r.period).filter(|i| self.valued.contains(i)) {
+        for i in (r.start..r.start + r.period).filter(|&i| !read_where_used(&program.instrs[i])) {
             for j in 0..program.instrs[i].out.shape().cols {
                 let _ = writeln!(self.code, "c{}_{j} = v{i}_{j};", i - r.start);
             }
@@ -427,7 +429,6 @@ impl Shader {
             step: None,
             loaded: FxHashSet::default(),
             lut: 0,
-            valued: FxHashSet::default(),
             temps: 0,
         };
         let r = layout.repeat;
